@@ -1,0 +1,138 @@
+# bounceguard — build, test and install.
+#
+#   make                 build the library, the three programs and the unit tests
+#   make test            unit tests + integration tests (real Postfix, Sendmail, DNS)
+#   make test-unit       unit tests only
+#   make run             start the milter in the foreground with conf/demo.conf
+#   make bench           benchmarks, writes docs/BENCHMARKS.md
+#   make install         PREFIX=/usr/local DESTDIR=
+#   make asan            the same tests built with AddressSanitizer + UBSan
+#
+# Every object goes under $(BUILD) (default build/), so several builds (plain,
+# ASan) can live side by side.  Sources are found by wildcard: a new module is a
+# new lib/NAME.c + include/bounceguard/NAME.h, a new unit test tests/unit/test_NAME.c.
+
+PREFIX    ?= /usr/local
+SBINDIR   ?= $(PREFIX)/sbin
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+DESTDIR   ?=
+BUILD     ?= build
+
+CC        ?= cc
+OPT       ?= -O2 -g
+WARN       = -Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wshadow \
+             -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
+             -Wvla -Wno-unused-parameter
+HARDEN     = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE \
+             -fstack-clash-protection
+SANITIZE  ?=
+CPPFLAGS  += -Iinclude -D_GNU_SOURCE
+CFLAGS    += -std=c11 $(OPT) $(WARN) $(HARDEN) $(SANITIZE) -MMD -MP \
+             $(shell pkg-config --cflags libpsl libidn2 jansson libcares)
+LDFLAGS   += -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANITIZE)
+LIBS       = $(shell pkg-config --libs libpsl libidn2 jansson libcares) \
+             -ldb -lspf2 -lnettle -lpthread
+MILTERLIBS = $(shell pkg-config --libs milter)
+CHECKLIBS  = $(shell pkg-config --libs check)
+
+LIB_SRC    = $(wildcard lib/*.c)
+LIB_OBJ    = $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIBA       = $(BUILD)/libbounceguard.a
+
+MILTER_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(wildcard milter/*.c))
+DSN_OBJ    = $(patsubst %.c,$(BUILD)/%.o,$(wildcard dsn/*.c))
+CLI_OBJ    = $(patsubst %.c,$(BUILD)/%.o,$(wildcard cli/*.c))
+
+# A program is built once its folder has sources.
+PROGS      = $(if $(MILTER_OBJ),$(BUILD)/bounceguard-milter) \
+             $(if $(DSN_OBJ),$(BUILD)/bounceguard-dsn) \
+             $(if $(CLI_OBJ),$(BUILD)/bounceguard)
+UNIT_SRC   = $(wildcard tests/unit/test_*.c)
+UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRC   = $(wildcard tests/tools/*.c)
+TOOL_BIN   = $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+BENCH_SRC  = $(wildcard bench/*.c)
+BENCH_BIN  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all test test-unit test-integration test-long run bench install asan \
+        clean format lint fuzz
+
+all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/bounceguard-milter: $(MILTER_OBJ) $(LIBA)
+	$(CC) $(LDFLAGS) -o $@ $^ $(MILTERLIBS) $(LIBS)
+
+$(BUILD)/bounceguard-dsn: $(DSN_OBJ) $(LIBA)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bounceguard: $(CLI_OBJ) $(LIBA)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECKLIBS) $(LIBS)
+
+$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(MILTERLIBS) $(LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(MILTERLIBS) $(LIBS)
+
+test: all
+	BUILD=$(BUILD) tests/run-all
+
+test-unit: all
+	BUILD=$(BUILD) tests/run-all --unit
+
+test-integration: all
+	BUILD=$(BUILD) tests/run-all --integration
+
+test-long: all
+	BUILD=$(BUILD) tests/run-all --long
+
+asan:
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all" test
+
+run: all
+	scripts/run-demo
+
+bench: all $(BENCH_BIN)
+	BUILD=$(BUILD) bench/run
+
+install: $(PROGS)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(SYSCONFDIR)/bounceguard
+	install -m 755 $(BUILD)/bounceguard-milter $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(BUILD)/bounceguard-dsn $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(BUILD)/bounceguard $(DESTDIR)$(BINDIR)/
+	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	test -e $(DESTDIR)$(SYSCONFDIR)/bounceguard/bounceguard.conf || \
+	    install -m 644 conf/bounceguard.conf $(DESTDIR)$(SYSCONFDIR)/bounceguard/
+
+format:
+	clang-format -i include/bounceguard/*.h lib/*.c milter/*.c dsn/*.c cli/*.c \
+	    tests/unit/*.c
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+	    --inline-suppr -Iinclude lib milter dsn cli
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,140 @@
+/*
+ * config — bounceguard.conf: one file of `key = value` lines.
+ *
+ * Every key lives in one table (lib/config.c: name, type, default, bounds,
+ * one line of help) that drives the parser, the `-n` check of the programs,
+ * `bounceguard config` (prints every key with its value and help) and the
+ * man page bounceguard.conf(5).  Unknown keys and bad values are errors that
+ * name file:line.  A loaded config is an immutable, reference-counted
+ * snapshot: a reload builds and validates a new one and swaps it in, while
+ * work in flight keeps the snapshot it started with (OpenDKIM's model).
+ */
+#ifndef BOUNCEGUARD_CONFIG_H
+#define BOUNCEGUARD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "bounceguard/util.h"
+
+#define BG_CONFIG_DEFAULT_PATH "/etc/bounceguard/bounceguard.conf"
+
+typedef enum bg_mode { BG_MODE_ENFORCE, BG_MODE_OBSERVE } bg_mode;
+
+typedef enum bg_identity {
+    BG_IDENTITY_AUTO,     /* SASL login if any, else client IP */
+    BG_IDENTITY_SASL,
+    BG_IDENTITY_IP,
+    BG_IDENTITY_ENVELOPE, /* the MAIL FROM address */
+} bg_identity;
+
+typedef enum bg_on_error {
+    BG_ON_ERROR_TEMPFAIL, /* 451 4.3.0: the MTA retries later (default) */
+    BG_ON_ERROR_ACCEPT,   /* let mail through unchecked (logged) */
+    BG_ON_ERROR_REJECT,   /* 550 5.3.0 */
+} bg_on_error;
+
+typedef enum bg_dsn_trust {
+    BG_TRUST_CORRELATED, /* only bounces of messages the relay sent (default) */
+    BG_TRUST_SPF,        /* correlated, or SPF pass for the reporting host */
+    BG_TRUST_ANY,        /* every bounce (unsafe: for migration only) */
+} bg_dsn_trust;
+
+/* A list of words (from a value separated by blanks or commas). */
+typedef struct bg_strlist {
+    char **items;
+    size_t count;
+} bg_strlist;
+
+/* A per-sender override: `sender_override = ID quota_limit=N sender_bounce_limit=M`. */
+typedef struct bg_sender_override {
+    char *identity;
+    long quota_limit;          /* -1 = not overridden */
+    long sender_bounce_limit;  /* -1 = not overridden */
+} bg_sender_override;
+
+typedef struct bg_config {
+    /* where things are */
+    char *path;            /* the file this was read from ("" for defaults only) */
+    char *socket;
+    char *db_home;
+    char *log_dir;
+    char *pid_file;
+    char *user;
+    bool syslog;
+    bool debug;
+
+    /* what is decided */
+    bg_mode mode;
+    int64_t blacklist_period;
+    long quota_limit;
+    int64_t quota_window;
+    long sender_bounce_limit;
+    bg_identity sender_identity;
+    bg_on_error on_store_error;
+    bool invalid_permanent;
+    bool blacklist_permanent;
+    bool sender_blocked_permanent;
+    bool quota_permanent;
+    bool check_tld;
+    bg_strlist exempt_recipients;   /* local parts always accepted (postmaster, abuse) */
+    bg_strlist trusted_networks;    /* CIDRs that skip the quota */
+    bg_strlist trusted_senders;     /* identities that skip the quota */
+    bg_strlist never_blacklist;     /* addresses or @domains never blacklisted */
+    bg_sender_override *overrides;
+    size_t override_count;
+
+    /* what is learned */
+    bg_strlist blacklist_reasons;
+    bg_dsn_trust dsn_trust;
+    int64_t grace_period;
+    int64_t history_period;
+    int64_t message_retention;
+    bool return_path_rewrite;
+    char *verp_domain;
+    char *verp_secret_file;
+
+    /* store upkeep */
+    long purge_batch;
+
+    /* reputation */
+    bg_strlist rbl_lists;
+    char *dns_resolver;
+    int64_t rbl_timeout;
+
+    int refs_; /* private: reference count */
+} bg_config;
+
+/* A config with every default and no file (refcount 1). */
+bg_config *bg_config_defaults(void);
+
+/*
+ * Read and validate a config file.  Returns a new snapshot (refcount 1) or
+ * NULL with err = "FILE:LINE: what is wrong" (one line).  A missing file is an
+ * error unless allow_missing, in which case the defaults are returned.
+ */
+bg_config *bg_config_load(const char *path, bool allow_missing, bg_error *err);
+
+/* Parse config text (for tests); `name` appears in error messages. */
+bg_config *bg_config_parse(const char *name, const char *text, bg_error *err);
+
+/* Reference counting (thread-safe).  unref returns NULL: `c = bg_config_unref(c)`. */
+bg_config *bg_config_ref(bg_config *c);
+bg_config *bg_config_unref(bg_config *c);
+
+/* Write every key = value (with its help as a comment) to fp. */
+void bg_config_dump(const bg_config *c, FILE *fp);
+
+/* Write the key table as man(7) source for bounceguard.conf(5). */
+void bg_config_man(FILE *fp);
+
+/* The quota and bounce limit for a sender identity, overrides applied. */
+long bg_config_quota_for(const bg_config *c, const char *identity);
+long bg_config_bounce_limit_for(const bg_config *c, const char *identity);
+
+/* Is word in the list (ASCII case-insensitive)? */
+bool bg_strlist_has(const bg_strlist *l, const char *word);
+
+#endif

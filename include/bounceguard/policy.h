@@ -1,0 +1,141 @@
+/*
+ * policy — bounceguard's decisions, and nothing else: state + event + `now`
+ * in, verdict or next state out.  No clock, no I/O, no globals, no locks, so a
+ * test can stand at 14 days minus one second.  The store makes the updates
+ * atomic by calling these functions inside its transactions
+ * (bg_store_rcpt_update, bg_store_sender_update).
+ *
+ * The rules (DESIGN.md):
+ *  1. a recipient is refused until `blacklist_period` after its LAST bounce;
+ *  2. an invalid address or unknown TLD is refused (lib/addr);
+ *  3. a sender that tried `limit` distinct currently-blacklisted recipients is
+ *     refused until that number falls below the limit again;
+ *  4. a sender may send `limit` messages per fixed window of `window` seconds
+ *     anchored at the first message in it.
+ */
+#ifndef BOUNCEGUARD_POLICY_H
+#define BOUNCEGUARD_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bounceguard/config.h"
+#include "bounceguard/store.h"
+
+typedef enum bg_verdict_kind {
+    BG_VERDICT_ACCEPT = 0,
+    BG_VERDICT_BAD_ADDRESS,    /* syntax or length: 5.1.3 */
+    BG_VERDICT_BAD_DOMAIN,     /* domain syntax or unknown TLD: 5.1.2 */
+    BG_VERDICT_BLACKLISTED,    /* rule 1: 5.7.1 */
+    BG_VERDICT_SENDER_BLOCKED, /* rule 3: 5.7.1 */
+    BG_VERDICT_QUOTA,          /* rule 4: 4.7.1 */
+    BG_VERDICT_STORE_ERROR,    /* the store failed: per on_store_error */
+} bg_verdict_kind;
+
+/* The SMTP reply for a verdict. */
+typedef struct bg_reply {
+    const char *rcode; /* "550", "450", "451" */
+    const char *xcode; /* "5.7.1" ... */
+    const char *text;  /* the product's message, no CR/LF */
+} bg_reply;
+
+/* The reply for a refusal, with permanent/temporary from the config.
+ * For BG_VERDICT_STORE_ERROR it follows on_store_error (tempfail/reject). */
+bg_reply bg_policy_reply(bg_verdict_kind kind, const bg_config *cfg);
+
+/* Short name for logs and JSON ("blacklisted", "quota", ...). */
+const char *bg_policy_verdict_name(bg_verdict_kind kind);
+
+/* ---- rule 1: recipients --------------------------------------------------- */
+
+/* Is this recipient refused at `now`? (NULL record: no.) */
+bool bg_policy_rcpt_blacklisted(const bg_rcpt_rec *r, int64_t now);
+
+/* A bounce learned from a DSN or a log line. */
+typedef struct bg_bounce_event {
+    int64_t when;            /* time of the bounce */
+    const char *source;      /* "dsn", "log", "import" */
+    const char *reason;      /* reason vocabulary */
+    const char *status;      /* 5.1.1 */
+    const char *remote_mta;
+    const char *diagnostic;
+    const char *sender_id;   /* whose mail bounced, "" if unknown */
+    int64_t period;          /* blacklist_period */
+    int64_t history;         /* history_period: kept that long after expiry */
+} bg_bounce_event;
+
+/*
+ * Apply a bounce to a recipient record (cur may be NULL): the period runs from
+ * the LAST bounce, so a new bounce extends it; a bounce older than the last
+ * one never shortens it; inside an unblock's grace period the bounce is
+ * counted but does not re-block.  Sets *purge_at.  Returns 1 (write next).
+ */
+int bg_policy_bounce(const bg_rcpt_rec *cur, bg_rcpt_rec *next, const bg_bounce_event *ev,
+                     int64_t *purge_at);
+
+/* An operator's block for `duration` (manual), reason free text. */
+int bg_policy_block(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t now,
+                    int64_t duration, const char *reason, int64_t history,
+                    int64_t *purge_at);
+
+/* An operator's unblock, with an optional grace period (0 = none) during which
+ * new bounces do not re-block.  Returns 1 (write), or 0 when there is nothing
+ * to unblock (cur NULL or not blacklisted at now). */
+int bg_policy_unblock(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t now, int64_t grace,
+                      int64_t history, int64_t *purge_at);
+
+/* ---- rule 3: senders that keep trying blacklisted recipients -------------- */
+
+/* Blocked when the distinct blacklisted recipients tried reach limit (> 0). */
+bool bg_policy_sender_blocked(long tried_blacklisted, long limit);
+
+/* ---- rule 4: quota -------------------------------------------------------- */
+
+/* Is the window of r over at now (or never started)? */
+bool bg_policy_window_over(const bg_sender_rec *r, int64_t now, int64_t window);
+
+/* Would one more message be refused at now?  (MAIL FROM: look, do not take.) */
+bool bg_policy_quota_exhausted(const bg_sender_rec *r, int64_t now, long limit,
+                               int64_t window);
+
+/*
+ * Reserve n messages for a sender (cur may be NULL).  A window starts at the
+ * first message and lasts `window` seconds; then a new window starts at the
+ * next message.  Returns 1 with next = the record holding the reservation, or
+ * 1 with next->refused incremented and *granted = false when over quota.
+ * limit 0 = no quota (always granted).  *window_start gets the window the
+ * reservation belongs to (for the release).
+ */
+int bg_policy_quota_reserve(const bg_sender_rec *cur, bg_sender_rec *next, int64_t now,
+                            long limit, int64_t window, unsigned n, bool *granted,
+                            int64_t *window_start, int64_t *purge_at);
+
+/* Give back n reserved messages, if the window they were taken in is still
+ * the current one.  Returns 1 (write) or 0 (nothing to give back). */
+int bg_policy_quota_release(const bg_sender_rec *cur, bg_sender_rec *next,
+                            int64_t window_start, unsigned n);
+
+/* ---- who and what is exempt ----------------------------------------------- */
+
+/*
+ * The sender identity ("appliance") per sender_identity: auto = the SASL
+ * login if any, else the client IP; sasl (falls back to the IP when there is
+ * no login); ip; envelope (the canonical MAIL FROM, "<>" for bounces).
+ * Writes "sasl:NAME", "ip:ADDR" or "env:ADDR" into out[size].
+ */
+void bg_policy_sender_identity(bg_identity how, const char *sasl_login, const char *client_ip,
+                               const char *env_from, char *out, size_t size);
+
+/* Always accepted (postmaster@, abuse@ ... per exempt_recipients)? */
+bool bg_policy_rcpt_exempt(const bg_config *cfg, const char *local_part);
+
+/* Never blacklisted (never_blacklist: addresses or @domain)? */
+bool bg_policy_never_blacklist(const bg_config *cfg, const char *canon, const char *domain);
+
+/* Is ip inside one of the CIDRs (IPv4 or IPv6; a bare address = /32 or /128)? */
+bool bg_policy_ip_in(const bg_strlist *networks, const char *ip);
+
+/* Does this identity skip the quota (trusted network or trusted sender)? */
+bool bg_policy_quota_exempt(const bg_config *cfg, const char *identity, const char *client_ip);
+
+#endif

@@ -1,0 +1,223 @@
+/*
+ * store — all of bounceguard's state, in one Berkeley DB (libdb 5.3)
+ * transactional environment shared by the milter, the watcher and the CLI.
+ *
+ * Every Berkeley DB call of the project lives in lib/store.c, so that sharing
+ * a blacklist between relays (BDB's Replication Manager) is a change to one
+ * module.  The environment is opened with DB_REGISTER | DB_RECOVER: the first
+ * process to open it after a crash runs recovery; a long-lived process that
+ * then sees DB_RUNRECOVERY closes every handle and reopens (transparently, on
+ * its next call).  Deadlocks are detected by BDB and retried here.
+ *
+ * Databases (all btree, keys are canonical strings):
+ *   rcpt      address -> bg_rcpt_rec (blacklist and its history)
+ *   sender    identity -> bg_sender_rec (quota window)
+ *   tried     identity NUL address -> time (blacklisted recipients a sender tried)
+ *   message   "m:" Message-ID / "q:" queue ID -> bg_message_rec
+ *   incident  rbl TAB remote MTA -> bg_incident_rec
+ *   seen      DSN id -> time (a DSN processed twice counts once)
+ *   meta      name -> value (log follower offsets, run-time switches)
+ *   audit     time+seq -> text (who unblocked what, when, why)
+ *   expiry    db tag + big-endian purge time + key -> "" (the purge index)
+ * Every record that expires has an entry in `expiry`, so purging walks only
+ * what is due, in bounded batches of short transactions, never a full scan.
+ *
+ * Lookups have three outcomes (BG_FOUND, BG_NOTFOUND, BG_LOOKUP_ERROR); the
+ * caller decides what an error means (the milter: tempfail).  All functions are
+ * thread-safe.  Writes are durable against the death of any process once they
+ * return; bounce writes (BG_STORE_SYNC) also against power loss.
+ */
+#ifndef BOUNCEGUARD_STORE_H
+#define BOUNCEGUARD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bounceguard/util.h"
+
+typedef struct bg_store bg_store;
+
+typedef enum bg_lookup {
+    BG_LOOKUP_ERROR = -1,
+    BG_NOTFOUND = 0,
+    BG_FOUND = 1,
+} bg_lookup;
+
+typedef enum bg_rcpt_state {
+    BG_RCPT_BLACKLISTED = 1, /* refused until `expires` */
+    BG_RCPT_UNBLOCKED = 2,   /* released by an operator (history kept) */
+} bg_rcpt_state;
+
+/* A recipient's blacklist entry and bounce history. */
+typedef struct bg_rcpt_rec {
+    int64_t first_bounce;
+    int64_t last_bounce;
+    int64_t expires;      /* refused while now < expires and state is BLACKLISTED */
+    int64_t grace_until;  /* bounces before this do not re-block (after an unblock) */
+    int64_t updated;
+    uint32_t bounce_count;
+    uint8_t state;        /* bg_rcpt_state */
+    char source[16];      /* dsn, log, manual, import */
+    char reason[24];      /* Sisimai reason vocabulary */
+    char status[16];      /* enhanced status code, 5.1.1 */
+    char remote_mta[256];
+    char diagnostic[512]; /* cut at 511 bytes, marked with "..." */
+    char last_sender[256];/* identity whose mail caused the last bounce */
+} bg_rcpt_rec;
+
+/* A sender's quota window. */
+typedef struct bg_sender_rec {
+    int64_t window_start; /* first message of the current window; 0 = none */
+    uint32_t count;       /* messages counted (and reserved) in the window */
+    uint32_t refused;     /* messages refused in the window */
+    int64_t last_seen;
+    uint64_t total;       /* messages accepted over the sender's lifetime */
+} bg_sender_rec;
+
+/* A message the relay accepted: for tracing a bounce to its sender. */
+typedef struct bg_message_rec {
+    int64_t time;
+    char sender_id[256];
+    char env_from[257];
+    char message_id[256];
+    char queue_id[64];
+    char *rcpts;          /* recipients, one per line (owned; bg_message_rec_clear) */
+} bg_message_rec;
+
+/* An RBL block of the relay reported by a remote server. */
+typedef struct bg_incident_rec {
+    int64_t first;
+    int64_t last;
+    uint32_t count;
+    char rbl[128];
+    char remote_mta[256];
+    char last_rcpt[257];
+    char diagnostic[512];
+} bg_incident_rec;
+
+/* Flags for bg_store_open. */
+enum {
+    BG_STORE_CREATE = 1 << 0, /* create db_home and the databases if missing */
+};
+
+/*
+ * Open (joining or creating) the environment in `home`.  Returns NULL with err
+ * naming the path and the cause (missing, not writable, not a bounceguard
+ * store, corrupt).  close returns NULL.
+ */
+bg_store *bg_store_open(const char *home, unsigned flags, bg_error *err);
+bg_store *bg_store_close(bg_store *s);
+
+/* Used by tests: commit every write to disk before returning (power loss). */
+void bg_store_set_sync(bg_store *s, bool sync);
+
+/* ---- recipients ---------------------------------------------------------- */
+
+bg_lookup bg_store_rcpt_get(bg_store *s, const char *addr, bg_rcpt_rec *out,
+                            bg_error *err);
+
+/*
+ * Read-modify-write of one recipient in one transaction.  `update` gets the
+ * current record (NULL if none) and fills `next`; it returns 1 to write next,
+ * 0 to leave the record alone, -1 to delete it.  `purge_at` is when the written
+ * record may be purged (0 = never).  The decision belongs to the caller (the
+ * policy); the store only makes it atomic.  Returns update's answer, or -2 on
+ * a store error (err set).
+ */
+typedef int bg_rcpt_update_fn(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t *purge_at,
+                              void *arg);
+int bg_store_rcpt_update(bg_store *s, const char *addr, bg_rcpt_update_fn *update,
+                         void *arg, bg_error *err);
+
+/* Call fn for each recipient in key order (optionally only keys starting with
+ * prefix); fn returns non-zero to stop.  Streams: memory does not grow with
+ * the number of entries.  Returns 0, or -1 on a store error. */
+typedef int bg_rcpt_visit_fn(const char *addr, const bg_rcpt_rec *rec, void *arg);
+int bg_store_rcpt_foreach(bg_store *s, const char *prefix, bg_rcpt_visit_fn *fn, void *arg,
+                          bg_error *err);
+
+/* ---- senders ------------------------------------------------------------- */
+
+bg_lookup bg_store_sender_get(bg_store *s, const char *id, bg_sender_rec *out,
+                              bg_error *err);
+
+/* As bg_store_rcpt_update, for a sender's quota record; writes are exclusive
+ * (DB_RMW), so concurrent reservations of one sender serialise. */
+typedef int bg_sender_update_fn(const bg_sender_rec *cur, bg_sender_rec *next,
+                                int64_t *purge_at, void *arg);
+int bg_store_sender_update(bg_store *s, const char *id, bg_sender_update_fn *update,
+                           void *arg, bg_error *err);
+
+typedef int bg_sender_visit_fn(const char *id, const bg_sender_rec *rec, void *arg);
+int bg_store_sender_foreach(bg_store *s, bg_sender_visit_fn *fn, void *arg, bg_error *err);
+
+/* Remember that sender `id` tried blacklisted recipient `addr` at `now`; the
+ * entry may be purged at purge_at. */
+int bg_store_tried_add(bg_store *s, const char *id, const char *addr, int64_t now,
+                       int64_t purge_at, bg_error *err);
+
+/* Visit the recipients sender `id` tried (fn gets the address and the time
+ * tried, returns non-zero to stop). */
+typedef int bg_tried_visit_fn(const char *addr, int64_t when, void *arg);
+int bg_store_tried_foreach(bg_store *s, const char *id, bg_tried_visit_fn *fn, void *arg,
+                           bg_error *err);
+
+/* Forget every tried recipient of a sender (sender reset). */
+int bg_store_tried_clear(bg_store *s, const char *id, bg_error *err);
+
+/* ---- messages, incidents, seen DSNs -------------------------------------- */
+
+int bg_store_message_put(bg_store *s, const bg_message_rec *m, int64_t purge_at,
+                         bg_error *err);
+/* Look up by Message-ID (by_queue_id false) or by queue ID.  out->rcpts is
+ * allocated: release with bg_message_rec_clear(). */
+bg_lookup bg_store_message_get(bg_store *s, const char *id, bool by_queue_id,
+                               bg_message_rec *out, bg_error *err);
+void bg_message_rec_clear(bg_message_rec *m);
+
+/* Add one occurrence of an RBL incident (creates or updates). */
+int bg_store_incident_add(bg_store *s, const char *rbl, const char *remote_mta,
+                          const char *rcpt, const char *diagnostic, int64_t now,
+                          int64_t purge_at, bg_error *err);
+typedef int bg_incident_visit_fn(const bg_incident_rec *rec, void *arg);
+int bg_store_incident_foreach(bg_store *s, bg_incident_visit_fn *fn, void *arg,
+                              bg_error *err);
+
+/* Mark a DSN as processed.  Returns 1 if it was new, 0 if seen before, -1 on
+ * error.  Atomic: of two processes marking the same id, one gets 1. */
+int bg_store_seen_mark(bg_store *s, const char *dsn_id, int64_t now, int64_t purge_at,
+                       bg_error *err);
+int bg_store_seen_unmark(bg_store *s, const char *dsn_id, bg_error *err);
+
+/* ---- meta and audit ------------------------------------------------------ */
+
+bg_lookup bg_store_meta_get(bg_store *s, const char *name, char *value, size_t size,
+                            bg_error *err);
+int bg_store_meta_put(bg_store *s, const char *name, const char *value, bg_error *err);
+
+/* Append one audit line ("who action address: why"). */
+int bg_store_audit_add(bg_store *s, int64_t now, const char *text, bg_error *err);
+typedef int bg_audit_visit_fn(int64_t when, const char *text, void *arg);
+int bg_store_audit_foreach(bg_store *s, bg_audit_visit_fn *fn, void *arg, bg_error *err);
+
+/* ---- upkeep -------------------------------------------------------------- */
+
+/*
+ * Remove records whose purge time is <= now, at most `batch` per transaction,
+ * at most `max_batches` transactions (0 = until none is due).  *purged gets
+ * the number removed.  Returns 0, or -1 on error.
+ */
+int bg_store_purge(bg_store *s, int64_t now, size_t batch, size_t max_batches,
+                   size_t *purged, bg_error *err);
+
+/* Counts per database, for `bounceguard stats`. */
+typedef struct bg_store_stats {
+    uint64_t rcpts, senders, tried, messages, incidents, seen, expiry;
+} bg_store_stats;
+int bg_store_stats_get(bg_store *s, bg_store_stats *out, bg_error *err);
+
+/* Checkpoint the log and remove log files no longer needed. */
+int bg_store_checkpoint(bg_store *s, bg_error *err);
+
+#endif

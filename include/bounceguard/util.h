@@ -1,0 +1,89 @@
+/*
+ * util — memory, error reporting and growing strings for the whole library.
+ *
+ * Allocation failure is handled here, once: bg_xmalloc() and friends log the
+ * failure to stderr and abort(), so no caller ever checks for NULL (Postfix's
+ * mymalloc).  Errors that a caller can act on travel as a bg_error filled with
+ * one line of text; the library never prints and never exits on them.
+ */
+#ifndef BOUNCEGUARD_UTIL_H
+#define BOUNCEGUARD_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BG_ATTR_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+/* One line of error text; callers pass it down, the callee fills it. */
+typedef struct bg_error {
+    char msg[512];
+} bg_error;
+
+/* Set err (if not NULL) from a format; returns -1 so that callers can write
+ * `return bg_error_set(err, ...)`. */
+int bg_error_set(bg_error *err, const char *fmt, ...) BG_ATTR_PRINTF(2, 3);
+
+/* Allocators that never return NULL: they abort on exhaustion. */
+void *bg_xmalloc(size_t n);
+void *bg_xcalloc(size_t count, size_t n);
+void *bg_xrealloc(void *p, size_t n);
+char *bg_xstrdup(const char *s);
+char *bg_xstrndup(const char *s, size_t n);
+char *bg_xasprintf(const char *fmt, ...) BG_ATTR_PRINTF(1, 2);
+
+/*
+ * bg_buf — a growing, always NUL-terminated string.  Initialise with
+ * BG_BUF_INIT or bg_buf_init(); release with bg_buf_free().  The buffer owns
+ * its memory; bg_buf_steal() hands it to the caller (who frees it).
+ */
+typedef struct bg_buf {
+    char *s;
+    size_t len;
+    size_t cap;
+} bg_buf;
+
+#define BG_BUF_INIT {NULL, 0, 0}
+
+void bg_buf_init(bg_buf *b);
+void bg_buf_free(bg_buf *b);
+void bg_buf_reset(bg_buf *b);
+void bg_buf_append(bg_buf *b, const char *s, size_t n);
+void bg_buf_puts(bg_buf *b, const char *s);
+void bg_buf_putc(bg_buf *b, char c);
+void bg_buf_printf(bg_buf *b, const char *fmt, ...) BG_ATTR_PRINTF(2, 3);
+void bg_buf_vprintf(bg_buf *b, const char *fmt, va_list ap);
+char *bg_buf_steal(bg_buf *b);
+/* The contents, "" for an empty buffer (never NULL). */
+const char *bg_buf_str(const bg_buf *b);
+
+/* Append s as a JSON string literal (with quotes); NULL appends null. */
+void bg_buf_json_string(bg_buf *b, const char *s);
+
+/*
+ * Copy src into dst[size] always NUL-terminated; returns strlen(src) so that a
+ * result >= size tells the caller the copy was cut (strlcpy semantics).
+ */
+size_t bg_strlcpy(char *dst, const char *src, size_t size);
+
+/* Lower-case ASCII in place; returns s. */
+char *bg_ascii_lower(char *s);
+
+/*
+ * Make text safe to send back in an SMTP reply or write to a log line:
+ * control characters (CR, LF, NUL, ...) become '?', and the result is cut at
+ * max bytes.  Writes into dst[size]; returns dst.
+ */
+char *bg_sanitize_line(char *dst, size_t size, const char *src, size_t max);
+
+/* Format a UNIX time as "2018-08-07T15:29:57Z" into dst[size]; returns dst. */
+char *bg_time_iso(char *dst, size_t size, int64_t t);
+
+/* Format a duration in seconds as "13d 23h 59m 59s" (largest units only). */
+char *bg_duration_format(char *dst, size_t size, int64_t seconds);
+
+/* Parse a duration: "90", "30s", "15m", "24h", "14d", "2w", "1d12h".
+ * Returns 0 and *out in seconds, or -1 with err naming the problem. */
+int bg_duration_parse(const char *s, int64_t *out, bg_error *err);
+
+#endif

@@ -1,0 +1,630 @@
+/*
+ * config.c — see include/bounceguard/config.h.
+ *
+ * The key table below is the single source of truth: the parser, the dump of
+ * `bounceguard config`, the `-n` checks and bounceguard.conf(5) all walk it.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bounceguard/config.h"
+
+typedef enum key_type {
+    T_STRING,
+    T_BOOL,
+    T_INT,
+    T_DURATION,
+    T_ENUM,
+    T_LIST,
+    T_OVERRIDE,
+} key_type;
+
+typedef struct enum_value {
+    const char *name;
+    int value;
+} enum_value;
+
+static const enum_value mode_values[] = {
+    {"enforce", BG_MODE_ENFORCE}, {"observe", BG_MODE_OBSERVE}, {NULL, 0}};
+static const enum_value identity_values[] = {{"auto", BG_IDENTITY_AUTO},
+                                             {"sasl", BG_IDENTITY_SASL},
+                                             {"ip", BG_IDENTITY_IP},
+                                             {"envelope", BG_IDENTITY_ENVELOPE},
+                                             {NULL, 0}};
+static const enum_value on_error_values[] = {{"tempfail", BG_ON_ERROR_TEMPFAIL},
+                                             {"accept", BG_ON_ERROR_ACCEPT},
+                                             {"reject", BG_ON_ERROR_REJECT},
+                                             {NULL, 0}};
+static const enum_value reply_values[] = {
+    {"permanent", 1}, {"temporary", 0}, {NULL, 0}};
+static const enum_value trust_values[] = {{"correlated", BG_TRUST_CORRELATED},
+                                          {"spf", BG_TRUST_SPF},
+                                          {"any", BG_TRUST_ANY},
+                                          {NULL, 0}};
+
+typedef struct key_def {
+    const char *name;
+    key_type type;
+    size_t offset;
+    const char *def;           /* default, as it would be written in the file */
+    long long min, max;        /* bounds for T_INT and T_DURATION (seconds) */
+    const enum_value *values;  /* for T_ENUM */
+    const char *help;
+} key_def;
+
+#define OFF(f) offsetof(bg_config, f)
+
+static const key_def keys[] = {
+    {"socket", T_STRING, OFF(socket), "inet:8894@127.0.0.1", 0, 0, NULL,
+     "milter socket: inet:PORT@HOST, inet6:PORT@HOST or unix:PATH"},
+    {"db_home", T_STRING, OFF(db_home), "/var/lib/bounceguard", 0, 0, NULL,
+     "Berkeley DB environment directory shared by milter, watcher and CLI"},
+    {"log_dir", T_STRING, OFF(log_dir), "/var/log/bounceguard", 0, 0, NULL,
+     "directory of debug.log, warning.log and error.log; empty = no log files"},
+    {"syslog", T_BOOL, OFF(syslog), "yes", 0, 0, NULL,
+     "also log to syslog, facility mail"},
+    {"debug", T_BOOL, OFF(debug), "no", 0, 0, NULL,
+     "debug log at start-up (switch at run time with `bounceguard debug on|off`)"},
+    {"pid_file", T_STRING, OFF(pid_file), "/run/bounceguard/bounceguard-milter.pid", 0, 0,
+     NULL, "pid file of the milter; empty = none"},
+    {"user", T_STRING, OFF(user), "bounceguard", 0, 0, NULL,
+     "unprivileged user the daemons switch to when started as root"},
+    {"mode", T_ENUM, OFF(mode), "enforce", 0, 0, mode_values,
+     "enforce: refuse mail; observe: decide and log everything, refuse nothing"},
+    {"blacklist_period", T_DURATION, OFF(blacklist_period), "14d", 60, 3650LL * 86400,
+     NULL, "a bounced recipient is refused this long after its last bounce"},
+    {"quota_limit", T_INT, OFF(quota_limit), "100", 0, 100000000, NULL,
+     "messages a sender may send per quota window; 0 = no quota"},
+    {"quota_window", T_DURATION, OFF(quota_window), "24h", 60, 366LL * 86400, NULL,
+     "fixed window anchored at the first message in it"},
+    {"sender_bounce_limit", T_INT, OFF(sender_bounce_limit), "10", 0, 1000000, NULL,
+     "a sender that tried this many distinct blacklisted recipients is blocked; 0 = never"},
+    {"sender_identity", T_ENUM, OFF(sender_identity), "auto", 0, 0, identity_values,
+     "who a sender is: auto (SASL login, else client IP), sasl, ip, envelope"},
+    {"on_store_error", T_ENUM, OFF(on_store_error), "tempfail", 0, 0, on_error_values,
+     "verdict when the store fails: tempfail, accept, reject"},
+    {"invalid_reply", T_ENUM, OFF(invalid_permanent), "permanent", 0, 0, reply_values,
+     "invalid address / unknown TLD: permanent (5xx) or temporary (4xx)"},
+    {"blacklist_reply", T_ENUM, OFF(blacklist_permanent), "permanent", 0, 0, reply_values,
+     "blacklisted recipient: permanent or temporary"},
+    {"sender_blocked_reply", T_ENUM, OFF(sender_blocked_permanent), "permanent", 0, 0,
+     reply_values, "blocked sender: permanent or temporary"},
+    {"quota_reply", T_ENUM, OFF(quota_permanent), "temporary", 0, 0, reply_values,
+     "sender over quota: permanent or temporary"},
+    {"check_tld", T_BOOL, OFF(check_tld), "yes", 0, 0, NULL,
+     "refuse recipients whose top-level domain does not exist (Public Suffix List)"},
+    {"exempt_recipients", T_LIST, OFF(exempt_recipients), "postmaster abuse", 0, 0, NULL,
+     "local parts that are always accepted, at any domain"},
+    {"trusted_networks", T_LIST, OFF(trusted_networks), "", 0, 0, NULL,
+     "client networks (CIDR) that skip the quota"},
+    {"trusted_senders", T_LIST, OFF(trusted_senders), "", 0, 0, NULL,
+     "sender identities that skip the quota"},
+    {"never_blacklist", T_LIST, OFF(never_blacklist), "", 0, 0, NULL,
+     "recipients (addresses or @domain) that are never blacklisted"},
+    {"sender_override", T_OVERRIDE, 0, "", 0, 0, NULL,
+     "ID quota_limit=N sender_bounce_limit=N (repeatable): per-sender limits"},
+    {"blacklist_reasons", T_LIST, OFF(blacklist_reasons),
+     "userunknown hostunknown hasmoved notaccept suspend", 0, 0, NULL,
+     "bounce reasons that blacklist the recipient"},
+    {"dsn_trust", T_ENUM, OFF(dsn_trust), "correlated", 0, 0, trust_values,
+     "which bounces may blacklist: correlated (with a message sent), spf, any"},
+    {"grace_period", T_DURATION, OFF(grace_period), "0", 0, 365LL * 86400, NULL,
+     "after an unblock, bounces do not re-block for this long (unblock --grace)"},
+    {"history_period", T_DURATION, OFF(history_period), "90d", 0, 3650LL * 86400, NULL,
+     "expired blacklist entries are kept this long for `list --expired`, then purged"},
+    {"message_retention", T_DURATION, OFF(message_retention), "7d", 3600, 365LL * 86400,
+     NULL, "how long sent messages are remembered for correlating bounces"},
+    {"return_path_rewrite", T_BOOL, OFF(return_path_rewrite), "no", 0, 0, NULL,
+     "rewrite the envelope sender to a signed VERP address at verp_domain"},
+    {"verp_domain", T_STRING, OFF(verp_domain), "", 0, 0, NULL,
+     "domain of the VERP return path (bounces+TOKEN@verp_domain)"},
+    {"verp_secret_file", T_STRING, OFF(verp_secret_file), "", 0, 0, NULL,
+     "file holding the HMAC secret of VERP tokens"},
+    {"purge_batch", T_INT, OFF(purge_batch), "500", 1, 100000, NULL,
+     "expired records removed per transaction"},
+    {"rbl_lists", T_LIST, OFF(rbl_lists), "", 0, 0, NULL,
+     "DNSBL zones for `bounceguard rbl check`; empty = the built-in list"},
+    {"dns_resolver", T_STRING, OFF(dns_resolver), "", 0, 0, NULL,
+     "resolver IP[:PORT] for DNSBL queries; empty = the system resolver"},
+    {"rbl_timeout", T_DURATION, OFF(rbl_timeout), "5s", 1, 300, NULL,
+     "time allowed to each DNSBL query"},
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static void
+strlist_free(bg_strlist *l)
+{
+    for (size_t i = 0; i < l->count; i++)
+        free(l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->count = 0;
+}
+
+static void
+strlist_parse(bg_strlist *l, const char *value)
+{
+    const char *p = value;
+
+    strlist_free(l);
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *start = p;
+        while (*p && *p != ' ' && *p != '\t' && *p != ',')
+            p++;
+        if (p > start) {
+            l->items = bg_xrealloc(l->items, (l->count + 1) * sizeof(char *));
+            l->items[l->count++] = bg_xstrndup(start, (size_t)(p - start));
+        }
+    }
+}
+
+bool
+bg_strlist_has(const bg_strlist *l, const char *word)
+{
+    for (size_t i = 0; i < l->count; i++)
+        if (strcasecmp(l->items[i], word) == 0)
+            return true;
+    return false;
+}
+
+static int
+parse_bool(const char *v, bool *out)
+{
+    static const char *const yes[] = {"yes", "true", "on", "1"};
+    static const char *const no[] = {"no", "false", "off", "0"};
+
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(v, yes[i]) == 0)
+            return *out = true, 0;
+        if (strcasecmp(v, no[i]) == 0)
+            return *out = false, 0;
+    }
+    return -1;
+}
+
+static int
+parse_override(bg_config *c, const char *value, bg_error *err)
+{
+    bg_strlist words = {NULL, 0};
+    bg_sender_override o = {NULL, -1, -1};
+    int rc = 0;
+
+    strlist_parse(&words, value);
+    if (words.count < 2) {
+        strlist_free(&words);
+        return bg_error_set(err, "expected \"IDENTITY quota_limit=N "
+                                 "sender_bounce_limit=N\"");
+    }
+    for (size_t i = 1; i < words.count && rc == 0; i++) {
+        char *eq = strchr(words.items[i], '=');
+        char *end;
+        long *dst;
+        if (eq == NULL) {
+            rc = bg_error_set(err, "\"%s\": expected NAME=NUMBER", words.items[i]);
+            break;
+        }
+        *eq = '\0';
+        if (strcmp(words.items[i], "quota_limit") == 0)
+            dst = &o.quota_limit;
+        else if (strcmp(words.items[i], "sender_bounce_limit") == 0)
+            dst = &o.sender_bounce_limit;
+        else {
+            rc = bg_error_set(err, "unknown override \"%s\" (quota_limit, "
+                                   "sender_bounce_limit)",
+                              words.items[i]);
+            break;
+        }
+        errno = 0;
+        long v = strtol(eq + 1, &end, 10);
+        if (errno || *end || eq[1] == '\0' || v < 0 || v > 100000000)
+            rc = bg_error_set(err, "%s=%s: not a number from 0 to 100000000",
+                              words.items[i], eq + 1);
+        *dst = v;
+    }
+    if (rc == 0) {
+        o.identity = bg_xstrdup(words.items[0]);
+        c->overrides = bg_xrealloc(c->overrides, (c->override_count + 1) * sizeof(o));
+        c->overrides[c->override_count++] = o;
+    }
+    strlist_free(&words);
+    return rc;
+}
+
+static int
+set_key(bg_config *c, const key_def *k, const char *value, bg_error *err)
+{
+    char *base = (char *)c;
+    char *end;
+
+    switch (k->type) {
+    case T_STRING: {
+        char **dst = (char **)(base + k->offset);
+        free(*dst);
+        *dst = bg_xstrdup(value);
+        return 0;
+    }
+    case T_BOOL:
+        if (parse_bool(value, (bool *)(base + k->offset)) < 0)
+            return bg_error_set(err, "%s: \"%s\" is not yes or no", k->name, value);
+        return 0;
+    case T_INT: {
+        errno = 0;
+        long long v = strtoll(value, &end, 10);
+        if (errno || *end || *value == '\0' || v < k->min || v > k->max)
+            return bg_error_set(err, "%s: \"%s\" is not a number from %lld to %lld",
+                                k->name, value, k->min, k->max);
+        *(long *)(base + k->offset) = (long)v;
+        return 0;
+    }
+    case T_DURATION: {
+        int64_t v;
+        bg_error derr;
+        if (bg_duration_parse(value, &v, &derr) < 0)
+            return bg_error_set(err, "%s: %s", k->name, derr.msg);
+        if (v < k->min || v > k->max)
+            return bg_error_set(err, "%s: \"%s\" is out of range (%llds to %llds)",
+                                k->name, value, k->min, k->max);
+        *(int64_t *)(base + k->offset) = v;
+        return 0;
+    }
+    case T_ENUM:
+        for (const enum_value *ev = k->values; ev->name; ev++) {
+            if (strcasecmp(ev->name, value) == 0) {
+                /* Reply classes are stored as bool, the others as int enums. */
+                if (k->values == reply_values)
+                    *(bool *)(base + k->offset) = ev->value != 0;
+                else
+                    *(int *)(base + k->offset) = ev->value;
+                return 0;
+            }
+        }
+        {
+            bg_buf names = BG_BUF_INIT;
+            for (const enum_value *ev = k->values; ev->name; ev++)
+                bg_buf_printf(&names, "%s%s", ev == k->values ? "" : ", ", ev->name);
+            bg_error_set(err, "%s: \"%s\" is not one of: %s", k->name, value,
+                         bg_buf_str(&names));
+            bg_buf_free(&names);
+        }
+        return -1;
+    case T_LIST:
+        strlist_parse((bg_strlist *)(base + k->offset), value);
+        return 0;
+    case T_OVERRIDE:
+        if (*value == '\0')
+            return 0;
+        {
+            bg_error oerr;
+            if (parse_override(c, value, &oerr) < 0)
+                return bg_error_set(err, "%s: %s", k->name, oerr.msg);
+        }
+        return 0;
+    }
+    return bg_error_set(err, "%s: internal error: unknown key type", k->name);
+}
+
+static const key_def *
+find_key(const char *name)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+bg_config *
+bg_config_defaults(void)
+{
+    bg_config *c = bg_xcalloc(1, sizeof(*c));
+
+    c->path = bg_xstrdup("");
+    for (size_t i = 0; i < NKEYS; i++) {
+        bg_error err;
+        if (set_key(c, &keys[i], keys[i].def, &err) < 0)
+            abort(); /* a bad default is a bug, caught by the unit tests */
+    }
+    c->refs_ = 1;
+    return c;
+}
+
+/* Cross-key checks that a single value cannot express. */
+static int
+validate(const bg_config *c, bg_error *err)
+{
+    if (c->db_home[0] == '\0')
+        return bg_error_set(err, "db_home must not be empty");
+    if (c->return_path_rewrite && (c->verp_domain[0] == '\0' || c->verp_secret_file[0] == '\0'))
+        return bg_error_set(err, "return_path_rewrite = yes needs verp_domain and "
+                                 "verp_secret_file");
+    if (strncmp(c->socket, "inet:", 5) != 0 && strncmp(c->socket, "inet6:", 6) != 0 &&
+        strncmp(c->socket, "unix:", 5) != 0 && strncmp(c->socket, "local:", 6) != 0)
+        return bg_error_set(err, "socket: \"%s\" is not inet:PORT@HOST, inet6:PORT@HOST or "
+                                 "unix:PATH",
+                            c->socket);
+    return 0;
+}
+
+static char *
+trim(char *s)
+{
+    char *end;
+
+    while (*s == ' ' || *s == '\t')
+        s++;
+    end = s + strlen(s);
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+        *--end = '\0';
+    return s;
+}
+
+bg_config *
+bg_config_parse(const char *name, const char *text, bg_error *err)
+{
+    bg_config *c = bg_config_defaults();
+    const char *p = text;
+    unsigned lineno = 0;
+
+    free(c->path);
+    c->path = bg_xstrdup(name);
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        lineno++;
+        if (len > 4096) {
+            bg_error_set(err, "%s:%u: line longer than 4096 bytes", name, lineno);
+            return bg_config_unref(c);
+        }
+        if (memchr(p, '\0', len) != NULL) {
+            bg_error_set(err, "%s:%u: NUL byte in line", name, lineno);
+            return bg_config_unref(c);
+        }
+        char *line = bg_xstrndup(p, len);
+        char *s = trim(line);
+        p += len + (nl ? 1 : 0);
+        if (*s == '\0' || *s == '#') {
+            free(line);
+            continue;
+        }
+        char *eq = strchr(s, '=');
+        if (eq == NULL) {
+            bg_error_set(err, "%s:%u: expected \"key = value\", got \"%.60s\"", name, lineno,
+                         s);
+            free(line);
+            return bg_config_unref(c);
+        }
+        *eq = '\0';
+        char *key = trim(s), *value = trim(eq + 1);
+        /* Allow "value" with quotes, for values with leading blanks. */
+        size_t vl = strlen(value);
+        if (vl >= 2 && value[0] == '"' && value[vl - 1] == '"') {
+            value[vl - 1] = '\0';
+            value++;
+        }
+        const key_def *k = find_key(key);
+        bg_error kerr;
+        if (k == NULL) {
+            bg_error_set(err, "%s:%u: unknown key \"%.60s\"", name, lineno, key);
+            free(line);
+            return bg_config_unref(c);
+        }
+        if (set_key(c, k, value, &kerr) < 0) {
+            bg_error_set(err, "%s:%u: %s", name, lineno, kerr.msg);
+            free(line);
+            return bg_config_unref(c);
+        }
+        free(line);
+    }
+    bg_error verr;
+    if (validate(c, &verr) < 0) {
+        bg_error_set(err, "%s: %s", name, verr.msg);
+        return bg_config_unref(c);
+    }
+    return c;
+}
+
+bg_config *
+bg_config_load(const char *path, bool allow_missing, bg_error *err)
+{
+    FILE *fp = fopen(path, "r");
+    bg_buf text = BG_BUF_INIT;
+    char chunk[4096];
+    size_t n;
+
+    if (fp == NULL) {
+        if (errno == ENOENT && allow_missing)
+            return bg_config_defaults();
+        bg_error_set(err, "cannot read config %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
+        bg_buf_append(&text, chunk, n);
+        if (text.len > 1024 * 1024) {
+            fclose(fp);
+            bg_buf_free(&text);
+            bg_error_set(err, "%s: config larger than 1 MB", path);
+            return NULL;
+        }
+    }
+    if (ferror(fp)) {
+        bg_error_set(err, "cannot read config %s: %s", path, strerror(errno));
+        fclose(fp);
+        bg_buf_free(&text);
+        return NULL;
+    }
+    fclose(fp);
+    /* An embedded NUL would hide the rest of the file from the parser. */
+    if (text.len != strlen(bg_buf_str(&text))) {
+        bg_error_set(err, "%s: file contains a NUL byte (is it a text file?)", path);
+        bg_buf_free(&text);
+        return NULL;
+    }
+    bg_config *c = bg_config_parse(path, bg_buf_str(&text), err);
+    bg_buf_free(&text);
+    return c;
+}
+
+bg_config *
+bg_config_ref(bg_config *c)
+{
+    __atomic_fetch_add(&c->refs_, 1, __ATOMIC_SEQ_CST);
+    return c;
+}
+
+bg_config *
+bg_config_unref(bg_config *c)
+{
+    if (c == NULL || __atomic_fetch_sub(&c->refs_, 1, __ATOMIC_ACQ_REL) != 1)
+        return NULL;
+    for (size_t i = 0; i < NKEYS; i++) {
+        char *base = (char *)c;
+        if (keys[i].type == T_STRING)
+            free(*(char **)(base + keys[i].offset));
+        else if (keys[i].type == T_LIST)
+            strlist_free((bg_strlist *)(base + keys[i].offset));
+    }
+    for (size_t i = 0; i < c->override_count; i++)
+        free(c->overrides[i].identity);
+    free(c->overrides);
+    free(c->path);
+    free(c);
+    return NULL;
+}
+
+static void
+format_value(const bg_config *c, const key_def *k, bg_buf *out)
+{
+    const char *base = (const char *)c;
+
+    switch (k->type) {
+    case T_STRING:
+        bg_buf_puts(out, *(char *const *)(base + k->offset));
+        break;
+    case T_BOOL:
+        bg_buf_puts(out, *(const bool *)(base + k->offset) ? "yes" : "no");
+        break;
+    case T_INT:
+        bg_buf_printf(out, "%ld", *(const long *)(base + k->offset));
+        break;
+    case T_DURATION: {
+        int64_t v = *(const int64_t *)(base + k->offset);
+        if (v % 86400 == 0 && v)
+            bg_buf_printf(out, "%lldd", (long long)(v / 86400));
+        else if (v % 3600 == 0 && v)
+            bg_buf_printf(out, "%lldh", (long long)(v / 3600));
+        else
+            bg_buf_printf(out, "%llds", (long long)v);
+        break;
+    }
+    case T_ENUM: {
+        int v = k->values == reply_values ? *(const bool *)(base + k->offset)
+                                          : *(const int *)(base + k->offset);
+        for (const enum_value *ev = k->values; ev->name; ev++)
+            if (ev->value == v) {
+                bg_buf_puts(out, ev->name);
+                break;
+            }
+        break;
+    }
+    case T_LIST: {
+        const bg_strlist *l = (const bg_strlist *)(base + k->offset);
+        for (size_t i = 0; i < l->count; i++)
+            bg_buf_printf(out, "%s%s", i ? " " : "", l->items[i]);
+        break;
+    }
+    case T_OVERRIDE:
+        break;
+    }
+}
+
+void
+bg_config_dump(const bg_config *c, FILE *fp)
+{
+    bg_buf v = BG_BUF_INIT;
+
+    for (size_t i = 0; i < NKEYS; i++) {
+        fprintf(fp, "# %s\n", keys[i].help);
+        if (keys[i].type == T_OVERRIDE) {
+            for (size_t j = 0; j < c->override_count; j++) {
+                const bg_sender_override *o = &c->overrides[j];
+                fprintf(fp, "%s = %s", keys[i].name, o->identity);
+                if (o->quota_limit >= 0)
+                    fprintf(fp, " quota_limit=%ld", o->quota_limit);
+                if (o->sender_bounce_limit >= 0)
+                    fprintf(fp, " sender_bounce_limit=%ld", o->sender_bounce_limit);
+                fputc('\n', fp);
+            }
+            continue;
+        }
+        bg_buf_reset(&v);
+        format_value(c, &keys[i], &v);
+        fprintf(fp, "%s = %s\n", keys[i].name, bg_buf_str(&v));
+    }
+    bg_buf_free(&v);
+}
+
+static void
+man_escape(FILE *fp, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\')
+            fputs("\\e", fp);
+        else if (*s == '-')
+            fputs("\\-", fp);
+        else
+            fputc(*s, fp);
+    }
+}
+
+void
+bg_config_man(FILE *fp)
+{
+    static const char *const type_names[] = {"string",   "boolean", "number", "duration",
+                                             "choice",   "list",    "override"};
+
+    for (size_t i = 0; i < NKEYS; i++) {
+        fputs(".TP\n.BR ", fp);
+        man_escape(fp, keys[i].name);
+        fputs(" \" = \" ", fp);
+        fputs(type_names[keys[i].type], fp);
+        fputs("\n", fp);
+        man_escape(fp, keys[i].help);
+        fputs(".\nDefault: ", fp);
+        if (keys[i].def[0])
+            man_escape(fp, keys[i].def);
+        else
+            fputs("(empty)", fp);
+        fputs(".\n", fp);
+    }
+}
+
+static const bg_sender_override *
+find_override(const bg_config *c, const char *identity)
+{
+    for (size_t i = 0; i < c->override_count; i++)
+        if (strcasecmp(c->overrides[i].identity, identity) == 0)
+            return &c->overrides[i];
+    return NULL;
+}
+
+long
+bg_config_quota_for(const bg_config *c, const char *identity)
+{
+    const bg_sender_override *o = find_override(c, identity);
+
+    return o && o->quota_limit >= 0 ? o->quota_limit : c->quota_limit;
+}
+
+long
+bg_config_bounce_limit_for(const bg_config *c, const char *identity)
+{
+    const bg_sender_override *o = find_override(c, identity);
+
+    return o && o->sender_bounce_limit >= 0 ? o->sender_bounce_limit
+                                            : c->sender_bounce_limit;
+}

@@ -1,0 +1,301 @@
+/*
+ * policy.c — see include/bounceguard/policy.h.  Pure: no clock, no I/O.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bounceguard/policy.h"
+
+static const char TEXT_BAD_ADDRESS[] = "Email address format is not valid.";
+static const char TEXT_BLACKLISTED[] =
+    "Email send failed. Recipient is blacklisted due to bounce messages.";
+static const char TEXT_SENDER_BLOCKED[] =
+    "Your appliance is not allowed to send emails due to too many bounced emails.";
+static const char TEXT_QUOTA[] = "Your appliance exhausted email quota.";
+static const char TEXT_STORE[] = "Temporary failure of the bounce blacklist, try again later.";
+
+bg_reply
+bg_policy_reply(bg_verdict_kind kind, const bg_config *cfg)
+{
+    bool perm;
+
+    switch (kind) {
+    case BG_VERDICT_BAD_ADDRESS:
+        perm = cfg->invalid_permanent;
+        return (bg_reply){perm ? "550" : "450", perm ? "5.1.3" : "4.1.3", TEXT_BAD_ADDRESS};
+    case BG_VERDICT_BAD_DOMAIN:
+        perm = cfg->invalid_permanent;
+        return (bg_reply){perm ? "550" : "450", perm ? "5.1.2" : "4.1.2", TEXT_BAD_ADDRESS};
+    case BG_VERDICT_BLACKLISTED:
+        perm = cfg->blacklist_permanent;
+        return (bg_reply){perm ? "550" : "450", perm ? "5.7.1" : "4.7.1", TEXT_BLACKLISTED};
+    case BG_VERDICT_SENDER_BLOCKED:
+        perm = cfg->sender_blocked_permanent;
+        return (bg_reply){perm ? "550" : "450", perm ? "5.7.1" : "4.7.1",
+                          TEXT_SENDER_BLOCKED};
+    case BG_VERDICT_QUOTA:
+        perm = cfg->quota_permanent;
+        return (bg_reply){perm ? "550" : "450", perm ? "5.7.1" : "4.7.1", TEXT_QUOTA};
+    case BG_VERDICT_STORE_ERROR:
+        if (cfg->on_store_error == BG_ON_ERROR_REJECT)
+            return (bg_reply){"550", "5.3.0", TEXT_STORE};
+        return (bg_reply){"451", "4.3.0", TEXT_STORE};
+    case BG_VERDICT_ACCEPT:
+        break;
+    }
+    return (bg_reply){"250", "2.0.0", "OK"};
+}
+
+const char *
+bg_policy_verdict_name(bg_verdict_kind kind)
+{
+    static const char *const names[] = {"accept",          "bad-address", "bad-domain",
+                                        "blacklisted",     "sender-blocked", "quota",
+                                        "store-error"};
+
+    return (unsigned)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "unknown";
+}
+
+bool
+bg_policy_rcpt_blacklisted(const bg_rcpt_rec *r, int64_t now)
+{
+    return r != NULL && r->state == BG_RCPT_BLACKLISTED && now < r->expires;
+}
+
+static void
+copy(char *dst, size_t size, const char *src)
+{
+    if (src == NULL)
+        return;
+    if (bg_strlcpy(dst, src, size) >= size && size > 4)
+        memcpy(dst + size - 4, "...", 4);
+}
+
+int
+bg_policy_bounce(const bg_rcpt_rec *cur, bg_rcpt_rec *next, const bg_bounce_event *ev,
+                 int64_t *purge_at)
+{
+    bool in_grace = cur && cur->state == BG_RCPT_UNBLOCKED && ev->when < cur->grace_until;
+
+    if (cur == NULL) {
+        memset(next, 0, sizeof(*next));
+        next->first_bounce = ev->when;
+    } else {
+        *next = *cur;
+        if (ev->when < next->first_bounce || next->first_bounce == 0)
+            next->first_bounce = ev->when;
+    }
+    next->bounce_count++;
+    next->updated = ev->when;
+    /* An older bounce arriving late must not move the period backwards. */
+    if (ev->when >= next->last_bounce) {
+        next->last_bounce = ev->when;
+        copy(next->source, sizeof(next->source), ev->source);
+        copy(next->reason, sizeof(next->reason), ev->reason);
+        copy(next->status, sizeof(next->status), ev->status);
+        copy(next->remote_mta, sizeof(next->remote_mta), ev->remote_mta);
+        copy(next->diagnostic, sizeof(next->diagnostic), ev->diagnostic);
+        copy(next->last_sender, sizeof(next->last_sender), ev->sender_id);
+    }
+    if (!in_grace) {
+        int64_t until = next->last_bounce + ev->period;
+        if (next->state != BG_RCPT_BLACKLISTED || until > next->expires)
+            next->expires = until;
+        next->state = BG_RCPT_BLACKLISTED;
+    }
+    *purge_at = (next->expires > next->last_bounce ? next->expires : next->last_bounce) +
+                ev->history;
+    return 1;
+}
+
+int
+bg_policy_block(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t now, int64_t duration,
+                const char *reason, int64_t history, int64_t *purge_at)
+{
+    if (cur == NULL) {
+        memset(next, 0, sizeof(*next));
+    } else {
+        *next = *cur;
+    }
+    next->state = BG_RCPT_BLACKLISTED;
+    next->expires = now + duration;
+    next->grace_until = 0;
+    next->updated = now;
+    copy(next->source, sizeof(next->source), "manual");
+    copy(next->reason, sizeof(next->reason), "manual");
+    copy(next->diagnostic, sizeof(next->diagnostic), reason ? reason : "");
+    *purge_at = next->expires + history;
+    return 1;
+}
+
+int
+bg_policy_unblock(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t now, int64_t grace,
+                  int64_t history, int64_t *purge_at)
+{
+    if (cur == NULL || !bg_policy_rcpt_blacklisted(cur, now)) {
+        if (cur == NULL || grace <= 0)
+            return 0;
+    }
+    *next = *cur;
+    next->state = BG_RCPT_UNBLOCKED;
+    if (next->expires > now)
+        next->expires = now;
+    next->grace_until = grace > 0 ? now + grace : 0;
+    next->updated = now;
+    *purge_at = (next->grace_until > now ? next->grace_until : now) + history;
+    return 1;
+}
+
+bool
+bg_policy_sender_blocked(long tried_blacklisted, long limit)
+{
+    return limit > 0 && tried_blacklisted >= limit;
+}
+
+bool
+bg_policy_window_over(const bg_sender_rec *r, int64_t now, int64_t window)
+{
+    return r == NULL || r->window_start == 0 || now >= r->window_start + window ||
+           now < r->window_start; /* clock stepped back: start afresh */
+}
+
+bool
+bg_policy_quota_exhausted(const bg_sender_rec *r, int64_t now, long limit, int64_t window)
+{
+    if (limit <= 0 || bg_policy_window_over(r, now, window))
+        return false;
+    return r->count >= (unsigned long)limit;
+}
+
+int
+bg_policy_quota_reserve(const bg_sender_rec *cur, bg_sender_rec *next, int64_t now,
+                        long limit, int64_t window, unsigned n, bool *granted,
+                        int64_t *window_start, int64_t *purge_at)
+{
+    if (cur)
+        *next = *cur;
+    else
+        memset(next, 0, sizeof(*next));
+    if (bg_policy_window_over(cur, now, window)) {
+        next->window_start = now;
+        next->count = 0;
+        next->refused = 0;
+    }
+    next->last_seen = now;
+    *window_start = next->window_start;
+    *purge_at = next->window_start + window + 86400;
+    if (limit > 0 && (uint64_t)next->count + n > (uint64_t)limit) {
+        next->refused++;
+        *granted = false;
+        return 1;
+    }
+    next->count += n;
+    next->total += n;
+    *granted = true;
+    return 1;
+}
+
+int
+bg_policy_quota_release(const bg_sender_rec *cur, bg_sender_rec *next, int64_t window_start,
+                        unsigned n)
+{
+    if (cur == NULL || cur->window_start != window_start || cur->count == 0)
+        return 0;
+    *next = *cur;
+    next->count = cur->count >= n ? cur->count - n : 0;
+    next->total = cur->total >= n ? cur->total - n : 0;
+    return 1;
+}
+
+void
+bg_policy_sender_identity(bg_identity how, const char *sasl_login, const char *client_ip,
+                          const char *env_from, char *out, size_t size)
+{
+    bool have_login = sasl_login && *sasl_login;
+
+    switch (how) {
+    case BG_IDENTITY_ENVELOPE:
+        snprintf(out, size, "env:%s", env_from && *env_from ? env_from : "<>");
+        return;
+    case BG_IDENTITY_IP:
+        snprintf(out, size, "ip:%s", client_ip && *client_ip ? client_ip : "unknown");
+        return;
+    case BG_IDENTITY_SASL:
+    case BG_IDENTITY_AUTO:
+        if (have_login) {
+            snprintf(out, size, "sasl:%s", sasl_login);
+            return;
+        }
+        snprintf(out, size, "ip:%s", client_ip && *client_ip ? client_ip : "unknown");
+        return;
+    }
+}
+
+bool
+bg_policy_rcpt_exempt(const bg_config *cfg, const char *local_part)
+{
+    return bg_strlist_has(&cfg->exempt_recipients, local_part);
+}
+
+bool
+bg_policy_never_blacklist(const bg_config *cfg, const char *canon, const char *domain)
+{
+    for (size_t i = 0; i < cfg->never_blacklist.count; i++) {
+        const char *item = cfg->never_blacklist.items[i];
+        if (item[0] == '@' ? strcasecmp(item + 1, domain) == 0 : strcasecmp(item, canon) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool
+cidr_match(const char *cidr, const char *ip)
+{
+    unsigned char net[16], addr[16];
+    char buf[64];
+    const char *slash = strchr(cidr, '/');
+    size_t len = slash ? (size_t)(slash - cidr) : strlen(cidr);
+    int family, bits, maxbits;
+
+    if (len >= sizeof(buf))
+        return false;
+    memcpy(buf, cidr, len);
+    buf[len] = '\0';
+    family = strchr(buf, ':') ? AF_INET6 : AF_INET;
+    maxbits = family == AF_INET6 ? 128 : 32;
+    if (inet_pton(family, buf, net) != 1 || inet_pton(family, ip, addr) != 1)
+        return false;
+    bits = slash ? atoi(slash + 1) : maxbits;
+    if (bits < 0 || bits > maxbits)
+        return false;
+    for (int i = 0; i < bits / 8; i++)
+        if (net[i] != addr[i])
+            return false;
+    if (bits % 8) {
+        unsigned char mask = (unsigned char)(0xff << (8 - bits % 8));
+        if ((net[bits / 8] & mask) != (addr[bits / 8] & mask))
+            return false;
+    }
+    return true;
+}
+
+bool
+bg_policy_ip_in(const bg_strlist *networks, const char *ip)
+{
+    if (ip == NULL || *ip == '\0')
+        return false;
+    for (size_t i = 0; i < networks->count; i++)
+        if (cidr_match(networks->items[i], ip))
+            return true;
+    return false;
+}
+
+bool
+bg_policy_quota_exempt(const bg_config *cfg, const char *identity, const char *client_ip)
+{
+    return bg_strlist_has(&cfg->trusted_senders, identity) ||
+           bg_policy_ip_in(&cfg->trusted_networks, client_ip);
+}

@@ -1,0 +1,340 @@
+/*
+ * util.c — see include/bounceguard/util.h.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bounceguard/util.h"
+
+int
+bg_error_set(bg_error *err, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL)
+        return -1;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static void
+out_of_memory(size_t n)
+{
+    /* The one place where allocation failure is handled. */
+    fprintf(stderr, "bounceguard: fatal: out of memory allocating %zu bytes\n", n);
+    abort();
+}
+
+void *
+bg_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+
+    if (p == NULL)
+        out_of_memory(n);
+    return p;
+}
+
+void *
+bg_xcalloc(size_t count, size_t n)
+{
+    void *p = calloc(count ? count : 1, n ? n : 1);
+
+    if (p == NULL)
+        out_of_memory(count * n);
+    return p;
+}
+
+void *
+bg_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+
+    if (q == NULL)
+        out_of_memory(n);
+    return q;
+}
+
+char *
+bg_xstrdup(const char *s)
+{
+    return bg_xstrndup(s, strlen(s));
+}
+
+char *
+bg_xstrndup(const char *s, size_t n)
+{
+    char *p = bg_xmalloc(n + 1);
+
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *
+bg_xasprintf(const char *fmt, ...)
+{
+    bg_buf b = BG_BUF_INIT;
+    va_list ap;
+
+    va_start(ap, fmt);
+    bg_buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    return bg_buf_steal(&b);
+}
+
+void
+bg_buf_init(bg_buf *b)
+{
+    b->s = NULL;
+    b->len = 0;
+    b->cap = 0;
+}
+
+void
+bg_buf_free(bg_buf *b)
+{
+    free(b->s);
+    bg_buf_init(b);
+}
+
+void
+bg_buf_reset(bg_buf *b)
+{
+    b->len = 0;
+    if (b->s)
+        b->s[0] = '\0';
+}
+
+static void
+buf_reserve(bg_buf *b, size_t extra)
+{
+    size_t need = b->len + extra + 1;
+
+    if (need < extra)
+        out_of_memory(SIZE_MAX);
+    if (need <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2)
+            out_of_memory(need);
+        cap *= 2;
+    }
+    b->s = bg_xrealloc(b->s, cap);
+    b->cap = cap;
+}
+
+void
+bg_buf_append(bg_buf *b, const char *s, size_t n)
+{
+    buf_reserve(b, n);
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+void
+bg_buf_puts(bg_buf *b, const char *s)
+{
+    bg_buf_append(b, s, strlen(s));
+}
+
+void
+bg_buf_putc(bg_buf *b, char c)
+{
+    bg_buf_append(b, &c, 1);
+}
+
+void
+bg_buf_vprintf(bg_buf *b, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    int n;
+
+    va_copy(ap2, ap);
+    n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0)
+        return;
+    buf_reserve(b, (size_t)n);
+    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+}
+
+void
+bg_buf_printf(bg_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    bg_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+}
+
+char *
+bg_buf_steal(bg_buf *b)
+{
+    char *s = b->s ? b->s : bg_xstrdup("");
+
+    bg_buf_init(b);
+    return s;
+}
+
+const char *
+bg_buf_str(const bg_buf *b)
+{
+    return b->s ? b->s : "";
+}
+
+void
+bg_buf_json_string(bg_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    if (s == NULL) {
+        bg_buf_puts(b, "null");
+        return;
+    }
+    bg_buf_putc(b, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': bg_buf_puts(b, "\\\""); break;
+        case '\\': bg_buf_puts(b, "\\\\"); break;
+        case '\n': bg_buf_puts(b, "\\n"); break;
+        case '\r': bg_buf_puts(b, "\\r"); break;
+        case '\t': bg_buf_puts(b, "\\t"); break;
+        default:
+            if (*p < 0x20 || *p == 0x7f) {
+                char esc[7] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15], 0};
+                bg_buf_puts(b, esc);
+            } else {
+                bg_buf_putc(b, (char)*p);
+            }
+        }
+    }
+    bg_buf_putc(b, '"');
+}
+
+size_t
+bg_strlcpy(char *dst, const char *src, size_t size)
+{
+    size_t n = strlen(src);
+
+    if (size > 0) {
+        size_t c = n < size - 1 ? n : size - 1;
+        memcpy(dst, src, c);
+        dst[c] = '\0';
+    }
+    return n;
+}
+
+char *
+bg_ascii_lower(char *s)
+{
+    for (char *p = s; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    return s;
+}
+
+char *
+bg_sanitize_line(char *dst, size_t size, const char *src, size_t max)
+{
+    size_t i = 0;
+
+    if (size == 0)
+        return dst;
+    if (max > size - 1)
+        max = size - 1;
+    for (; src && src[i] && i < max; i++) {
+        unsigned char c = (unsigned char)src[i];
+        dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    }
+    dst[i] = '\0';
+    return dst;
+}
+
+char *
+bg_time_iso(char *dst, size_t size, int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    if (gmtime_r(&tt, &tm) == NULL || strftime(dst, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(dst, size, "%lld", (long long)t);
+    return dst;
+}
+
+char *
+bg_duration_format(char *dst, size_t size, int64_t s)
+{
+    static const struct {
+        char unit;
+        int64_t secs;
+    } units[] = {{'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
+    size_t off = 0;
+
+    if (s <= 0) {
+        snprintf(dst, size, "0s");
+        return dst;
+    }
+    dst[0] = '\0';
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && off < size; i++) {
+        int64_t q = s / units[i].secs;
+        if (q == 0)
+            continue;
+        s -= q * units[i].secs;
+        int n = snprintf(dst + off, size - off, "%s%lld%c", off ? " " : "", (long long)q,
+                         units[i].unit);
+        if (n < 0)
+            break;
+        off += (size_t)n;
+    }
+    return dst;
+}
+
+int
+bg_duration_parse(const char *s, int64_t *out, bg_error *err)
+{
+    int64_t total = 0;
+    const char *p = s;
+
+    if (s == NULL || *s == '\0')
+        return bg_error_set(err, "empty duration");
+    while (*p) {
+        if (!isdigit((unsigned char)*p))
+            return bg_error_set(err, "bad duration \"%s\": expected a number at \"%s\"",
+                                s, p);
+        errno = 0;
+        char *end;
+        long long v = strtoll(p, &end, 10);
+        if (errno || v < 0 || v > 100LL * 365 * 86400)
+            return bg_error_set(err, "bad duration \"%s\": number out of range", s);
+        int64_t mult;
+        switch (*end) {
+        case '\0': mult = 1; break;
+        case 's': mult = 1; end++; break;
+        case 'm': mult = 60; end++; break;
+        case 'h': mult = 3600; end++; break;
+        case 'd': mult = 86400; end++; break;
+        case 'w': mult = 7 * 86400; end++; break;
+        default:
+            return bg_error_set(err,
+                                "bad duration \"%s\": unknown unit '%c' (use s, m, h, d, w)",
+                                s, *end);
+        }
+        total += (int64_t)v * mult;
+        if (total > 100LL * 365 * 86400)
+            return bg_error_set(err, "bad duration \"%s\": longer than 100 years", s);
+        p = end;
+    }
+    *out = total;
+    return 0;
+}
