@@ -51,10 +51,22 @@ struct bg_store {
     bool sync;
 };
 
+/* Berkeley DB's own explanation of the last failure in this thread: added
+ * to the one-line error the caller logs, rather than logged on its own (a
+ * damaged file makes BDB say the same thing hundreds of times). */
+static __thread char bdb_last_msg[256];
+
 static void
 bdb_errcall(const DB_ENV *env, const char *prefix, const char *msg)
 {
-    bg_msg_error("store: Berkeley DB: %s", msg);
+    bg_strlcpy(bdb_last_msg, msg, sizeof(bdb_last_msg));
+    bg_msg_debug("store: Berkeley DB: %s", msg);
+}
+
+static const char *
+bdb_detail(void)
+{
+    return bdb_last_msg;
 }
 
 static void
@@ -98,6 +110,7 @@ open_handles(bg_store *s, bg_error *err)
     DB_ENV *env;
     int ret;
 
+    bdb_last_msg[0] = '\0';
     if ((ret = db_env_create(&env, 0)) != 0)
         return bg_error_set(err, "store: cannot create environment: %s", db_strerror(ret));
     s->env = env;
@@ -133,8 +146,11 @@ open_handles(bg_store *s, bg_error *err)
         ret = db->open(db, NULL, db_files[i], NULL, DB_BTREE,
                        DB_CREATE | DB_THREAD | DB_AUTO_COMMIT, 0660);
         if (ret != 0) {
-            bg_error_set(err, "store %s/%s: %s%s", s->home, db_files[i], db_strerror(ret),
-                         ret == EINVAL ? " (not a bounceguard store file?)" : "");
+            bg_error_set(err, "store %s/%s: %s%s", s->home, db_files[i],
+                         ret == EINVAL || ret == DB_VERIFY_BAD || bdb_detail()[0]
+                             ? "not a bounceguard store file or damaged: "
+                             : "",
+                         bdb_detail()[0] ? bdb_detail() : db_strerror(ret));
             close_handles(s);
             return -1;
         }

@@ -1,0 +1,312 @@
+/*
+ * test_policy — the rules at their edges, with time under the test's control.
+ */
+#include <check.h>
+#include <string.h>
+
+#include "bounceguard/policy.h"
+
+#define DAY 86400
+#define T0 1700000000 /* a fixed "now" */
+
+static bg_config *cfg;
+
+static void
+setup(void)
+{
+    cfg = bg_config_defaults();
+}
+
+static void
+teardown(void)
+{
+    cfg = bg_config_unref(cfg);
+}
+
+static bg_bounce_event
+bounce_at(int64_t when)
+{
+    return (bg_bounce_event){when, "dsn", "userunknown", "5.1.1", "mx.example.com",
+                             "550 5.1.1 user unknown", "ip:192.0.2.1", 14 * DAY, 90 * DAY};
+}
+
+START_TEST(blacklist_holds_14_days_minus_one_second)
+{
+    bg_rcpt_rec next;
+    int64_t purge;
+    bg_bounce_event ev = bounce_at(T0);
+
+    ck_assert_int_eq(bg_policy_bounce(NULL, &next, &ev, &purge), 1);
+    ck_assert(bg_policy_rcpt_blacklisted(&next, T0));
+    ck_assert(bg_policy_rcpt_blacklisted(&next, T0 + 14 * DAY - 1));
+    ck_assert(!bg_policy_rcpt_blacklisted(&next, T0 + 14 * DAY));
+    ck_assert(!bg_policy_rcpt_blacklisted(&next, T0 + 14 * DAY + 1));
+    ck_assert_int_eq(next.bounce_count, 1);
+    ck_assert_int_eq(purge, T0 + 14 * DAY + 90 * DAY);
+}
+END_TEST
+
+START_TEST(new_bounce_extends_period)
+{
+    bg_rcpt_rec a, b;
+    int64_t purge;
+    bg_bounce_event ev1 = bounce_at(T0), ev2 = bounce_at(T0 + 10 * DAY);
+
+    bg_policy_bounce(NULL, &a, &ev1, &purge);
+    bg_policy_bounce(&a, &b, &ev2, &purge);
+    ck_assert(bg_policy_rcpt_blacklisted(&b, T0 + 14 * DAY + 1));
+    ck_assert(bg_policy_rcpt_blacklisted(&b, T0 + 24 * DAY - 1));
+    ck_assert(!bg_policy_rcpt_blacklisted(&b, T0 + 24 * DAY));
+    ck_assert_int_eq(b.bounce_count, 2);
+    ck_assert_int_eq(b.first_bounce, T0);
+    ck_assert_int_eq(b.last_bounce, T0 + 10 * DAY);
+}
+END_TEST
+
+START_TEST(late_old_bounce_never_shortens)
+{
+    bg_rcpt_rec a, b;
+    int64_t purge;
+    bg_bounce_event recent = bounce_at(T0 + 5 * DAY), old = bounce_at(T0);
+
+    bg_policy_bounce(NULL, &a, &recent, &purge);
+    bg_policy_bounce(&a, &b, &old, &purge);
+    ck_assert_int_eq(b.expires, T0 + 19 * DAY);
+    ck_assert_int_eq(b.first_bounce, T0);
+    ck_assert_int_eq(b.last_bounce, T0 + 5 * DAY);
+}
+END_TEST
+
+START_TEST(bounce_after_expiry_blocks_again)
+{
+    bg_rcpt_rec a, b;
+    int64_t purge;
+    bg_bounce_event ev1 = bounce_at(T0), ev2 = bounce_at(T0 + 30 * DAY);
+
+    bg_policy_bounce(NULL, &a, &ev1, &purge);
+    ck_assert(!bg_policy_rcpt_blacklisted(&a, T0 + 30 * DAY));
+    bg_policy_bounce(&a, &b, &ev2, &purge);
+    ck_assert(bg_policy_rcpt_blacklisted(&b, T0 + 30 * DAY));
+    ck_assert(bg_policy_rcpt_blacklisted(&b, T0 + 44 * DAY - 1));
+}
+END_TEST
+
+START_TEST(unblock_releases_and_grace_prevents_reblock)
+{
+    bg_rcpt_rec a, b, c, d;
+    int64_t purge;
+    bg_bounce_event ev1 = bounce_at(T0), ev2 = bounce_at(T0 + DAY + 10),
+                    ev3 = bounce_at(T0 + 3 * DAY);
+
+    bg_policy_bounce(NULL, &a, &ev1, &purge);
+    ck_assert_int_eq(bg_policy_unblock(&a, &b, T0 + DAY, 2 * DAY, 90 * DAY, &purge), 1);
+    ck_assert(!bg_policy_rcpt_blacklisted(&b, T0 + DAY));
+    bg_policy_bounce(&b, &c, &ev2, &purge); /* inside grace */
+    ck_assert(!bg_policy_rcpt_blacklisted(&c, T0 + DAY + 10));
+    ck_assert_int_eq(c.bounce_count, 2);
+    bg_policy_bounce(&c, &d, &ev3, &purge); /* after grace */
+    ck_assert(bg_policy_rcpt_blacklisted(&d, T0 + 3 * DAY));
+}
+END_TEST
+
+START_TEST(unblock_of_unknown_does_nothing)
+{
+    bg_rcpt_rec n;
+    int64_t purge;
+
+    ck_assert_int_eq(bg_policy_unblock(NULL, &n, T0, 0, 0, &purge), 0);
+}
+END_TEST
+
+START_TEST(manual_block_for_duration)
+{
+    bg_rcpt_rec n;
+    int64_t purge;
+
+    bg_policy_block(NULL, &n, T0, 30 * DAY, "asked by customer", 0, &purge);
+    ck_assert(bg_policy_rcpt_blacklisted(&n, T0 + 30 * DAY - 1));
+    ck_assert(!bg_policy_rcpt_blacklisted(&n, T0 + 30 * DAY));
+    ck_assert_str_eq(n.reason, "manual");
+}
+END_TEST
+
+START_TEST(sender_blocked_at_limit)
+{
+    ck_assert(!bg_policy_sender_blocked(9, 10));
+    ck_assert(bg_policy_sender_blocked(10, 10));
+    ck_assert(bg_policy_sender_blocked(11, 10));
+    ck_assert(!bg_policy_sender_blocked(1000, 0)); /* 0 = never */
+}
+END_TEST
+
+/* Reserve one message at `now` starting from *rec; returns granted. */
+static bool
+send_one(bg_sender_rec *rec, bool *have, int64_t now, long limit)
+{
+    bg_sender_rec next;
+    bool granted;
+    int64_t ws, purge;
+
+    bg_policy_quota_reserve(*have ? rec : NULL, &next, now, limit, DAY, 1, &granted, &ws,
+                            &purge);
+    *rec = next;
+    *have = true;
+    return granted;
+}
+
+START_TEST(quota_100th_accepted_101st_refused)
+{
+    bg_sender_rec r;
+    bool have = false;
+
+    for (int i = 1; i <= 100; i++)
+        ck_assert_msg(send_one(&r, &have, T0 + i, 100), "message %d refused", i);
+    ck_assert(!send_one(&r, &have, T0 + 101, 100));
+    ck_assert(bg_policy_quota_exhausted(&r, T0 + 102, 100, DAY));
+    ck_assert_int_eq(r.count, 100);
+    ck_assert_int_eq(r.refused, 1);
+}
+END_TEST
+
+START_TEST(quota_window_resets_24h_after_first_message)
+{
+    bg_sender_rec r;
+    bool have = false;
+    int64_t first = T0 + 5 * 3600; /* not midnight */
+
+    ck_assert(send_one(&r, &have, first, 2));
+    ck_assert(send_one(&r, &have, first + 20 * 3600, 2));
+    ck_assert(!send_one(&r, &have, first + DAY - 1, 2));
+    /* fixed window: exactly 24 h after the FIRST message, not after the last */
+    ck_assert(send_one(&r, &have, first + DAY, 2));
+    ck_assert_int_eq(r.window_start, first + DAY);
+    ck_assert(send_one(&r, &have, first + DAY + 1, 2));
+    ck_assert(!send_one(&r, &have, first + DAY + 2, 2));
+}
+END_TEST
+
+START_TEST(quota_not_sliding)
+{
+    bg_sender_rec r;
+    bool have = false;
+
+    /* a sliding window would still count the message of first+23h at first+25h */
+    ck_assert(send_one(&r, &have, T0, 2));
+    ck_assert(send_one(&r, &have, T0 + 23 * 3600, 2));
+    ck_assert(send_one(&r, &have, T0 + 25 * 3600, 2));
+    ck_assert(send_one(&r, &have, T0 + 25 * 3600 + 1, 2));
+}
+END_TEST
+
+START_TEST(quota_release_same_window_only)
+{
+    bg_sender_rec r, n;
+    bool granted;
+    int64_t ws, purge;
+
+    bg_policy_quota_reserve(NULL, &r, T0, 1, DAY, 1, &granted, &ws, &purge);
+    ck_assert(granted);
+    ck_assert_int_eq(bg_policy_quota_release(&r, &n, ws, 1), 1);
+    ck_assert_int_eq(n.count, 0);
+    ck_assert_int_eq(bg_policy_quota_release(&r, &n, ws + 1, 1), 0);
+}
+END_TEST
+
+START_TEST(quota_zero_means_unlimited)
+{
+    bg_sender_rec r;
+    bool have = false;
+
+    for (int i = 0; i < 1000; i++)
+        ck_assert(send_one(&r, &have, T0 + i, 0));
+}
+END_TEST
+
+START_TEST(replies_match_design)
+{
+    bg_reply r = bg_policy_reply(BG_VERDICT_BLACKLISTED, cfg);
+    ck_assert_str_eq(r.rcode, "550");
+    ck_assert_str_eq(r.xcode, "5.7.1");
+    ck_assert_str_eq(r.text,
+                     "Email send failed. Recipient is blacklisted due to bounce messages.");
+    r = bg_policy_reply(BG_VERDICT_QUOTA, cfg);
+    ck_assert_str_eq(r.rcode, "450");
+    ck_assert_str_eq(r.xcode, "4.7.1");
+    r = bg_policy_reply(BG_VERDICT_BAD_ADDRESS, cfg);
+    ck_assert_str_eq(r.xcode, "5.1.3");
+    r = bg_policy_reply(BG_VERDICT_BAD_DOMAIN, cfg);
+    ck_assert_str_eq(r.xcode, "5.1.2");
+    r = bg_policy_reply(BG_VERDICT_SENDER_BLOCKED, cfg);
+    ck_assert_str_eq(r.text,
+                     "Your appliance is not allowed to send emails due to too many bounced "
+                     "emails.");
+    r = bg_policy_reply(BG_VERDICT_STORE_ERROR, cfg);
+    ck_assert_str_eq(r.rcode, "451");
+    cfg->blacklist_permanent = false;
+    r = bg_policy_reply(BG_VERDICT_BLACKLISTED, cfg);
+    ck_assert_str_eq(r.rcode, "450");
+}
+END_TEST
+
+START_TEST(identity_and_exemptions)
+{
+    char id[300];
+    bg_error err;
+    bg_config *c = bg_config_parse("t", "trusted_networks = 10.0.0.0/8 2001:db8::/32\n"
+                                        "trusted_senders = sasl:backup\n"
+                                        "never_blacklist = ceo@example.com @partner.example\n",
+                                   &err);
+
+    ck_assert_ptr_nonnull(c);
+    bg_policy_sender_identity(BG_IDENTITY_AUTO, "alice", "192.0.2.1", "a@b", id, sizeof(id));
+    ck_assert_str_eq(id, "sasl:alice");
+    bg_policy_sender_identity(BG_IDENTITY_AUTO, "", "192.0.2.1", "a@b", id, sizeof(id));
+    ck_assert_str_eq(id, "ip:192.0.2.1");
+    bg_policy_sender_identity(BG_IDENTITY_ENVELOPE, "alice", "192.0.2.1", "a@b", id,
+                              sizeof(id));
+    ck_assert_str_eq(id, "env:a@b");
+    ck_assert(bg_policy_quota_exempt(c, "ip:10.1.2.3", "10.1.2.3"));
+    ck_assert(bg_policy_quota_exempt(c, "ip:2001:db8::1", "2001:db8::1"));
+    ck_assert(!bg_policy_quota_exempt(c, "ip:11.1.2.3", "11.1.2.3"));
+    ck_assert(bg_policy_quota_exempt(c, "sasl:backup", "192.0.2.9"));
+    ck_assert(bg_policy_rcpt_exempt(c, "postmaster"));
+    ck_assert(bg_policy_rcpt_exempt(c, "ABUSE"));
+    ck_assert(!bg_policy_rcpt_exempt(c, "info"));
+    ck_assert(bg_policy_never_blacklist(c, "ceo@example.com", "example.com"));
+    ck_assert(bg_policy_never_blacklist(c, "x@partner.example", "partner.example"));
+    ck_assert(!bg_policy_never_blacklist(c, "x@example.com", "example.com"));
+    bg_config_unref(c);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("policy");
+    TCase *tc = tcase_create("rules");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, blacklist_holds_14_days_minus_one_second);
+    tcase_add_test(tc, new_bounce_extends_period);
+    tcase_add_test(tc, late_old_bounce_never_shortens);
+    tcase_add_test(tc, bounce_after_expiry_blocks_again);
+    tcase_add_test(tc, unblock_releases_and_grace_prevents_reblock);
+    tcase_add_test(tc, unblock_of_unknown_does_nothing);
+    tcase_add_test(tc, manual_block_for_duration);
+    tcase_add_test(tc, sender_blocked_at_limit);
+    tcase_add_test(tc, quota_100th_accepted_101st_refused);
+    tcase_add_test(tc, quota_window_resets_24h_after_first_message);
+    tcase_add_test(tc, quota_not_sliding);
+    tcase_add_test(tc, quota_release_same_window_only);
+    tcase_add_test(tc, quota_zero_means_unlimited);
+    tcase_add_test(tc, replies_match_design);
+    tcase_add_test(tc, identity_and_exemptions);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,322 @@
+/*
+ * test_store — the Berkeley DB store, on a real environment in a temp dir.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bounceguard/policy.h"
+#include "bounceguard/store.h"
+
+#define DAY 86400
+#define T0 1700000000
+
+static char home[256];
+static bg_store *st;
+
+static void
+setup(void)
+{
+    bg_error err;
+
+    snprintf(home, sizeof(home), "/tmp/bg-test-store-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(home));
+    st = bg_store_open(home, BG_STORE_CREATE, &err);
+    ck_assert_msg(st != NULL, "open: %s", err.msg);
+}
+
+static void
+teardown(void)
+{
+    char cmd[300];
+
+    st = bg_store_close(st);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", home);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+typedef struct bounce_arg {
+    bg_bounce_event ev;
+} bounce_arg;
+
+static int
+apply_bounce(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t *purge_at, void *arg)
+{
+    return bg_policy_bounce(cur, next, &((bounce_arg *)arg)->ev, purge_at);
+}
+
+static void
+bounce(const char *addr, int64_t when)
+{
+    bounce_arg a = {{when, "dsn", "userunknown", "5.1.1", "mx.example.com", "550 no such user",
+                     "ip:192.0.2.1", 14 * DAY, 1 * DAY}};
+    bg_error err;
+
+    ck_assert_int_eq(bg_store_rcpt_update(st, addr, apply_bounce, &a, &err), 1);
+}
+
+START_TEST(rcpt_three_outcomes)
+{
+    bg_rcpt_rec r;
+    bg_error err;
+
+    ck_assert_int_eq(bg_store_rcpt_get(st, "nobody@example.com", &r, &err), BG_NOTFOUND);
+    bounce("user@example.com", T0);
+    ck_assert_int_eq(bg_store_rcpt_get(st, "user@example.com", &r, &err), BG_FOUND);
+    ck_assert_int_eq(r.state, BG_RCPT_BLACKLISTED);
+    ck_assert_int_eq(r.expires, T0 + 14 * DAY);
+    ck_assert_str_eq(r.reason, "userunknown");
+    ck_assert_str_eq(r.remote_mta, "mx.example.com");
+    bounce("user@example.com", T0 + 100);
+    ck_assert_int_eq(bg_store_rcpt_get(st, "user@example.com", &r, &err), BG_FOUND);
+    ck_assert_int_eq(r.bounce_count, 2);
+    ck_assert_int_eq(r.expires, T0 + 100 + 14 * DAY);
+}
+END_TEST
+
+START_TEST(record_survives_reopen)
+{
+    bg_rcpt_rec r;
+    bg_error err;
+
+    bounce("keep@example.com", T0);
+    st = bg_store_close(st);
+    st = bg_store_open(home, 0, &err);
+    ck_assert_ptr_nonnull(st);
+    ck_assert_int_eq(bg_store_rcpt_get(st, "keep@example.com", &r, &err), BG_FOUND);
+}
+END_TEST
+
+static int
+count_visit(const char *addr, const bg_rcpt_rec *rec, void *arg)
+{
+    (*(int *)arg)++;
+    return 0;
+}
+
+START_TEST(purge_in_bounded_batches)
+{
+    bg_error err;
+    size_t purged = 99;
+    char addr[64];
+    int n = 0;
+
+    /* 1000 recipients expire (purge at T0 + 15 d), 10 later ones do not. */
+    for (int i = 0; i < 1000; i++) {
+        snprintf(addr, sizeof(addr), "old%04d@example.com", i);
+        bounce(addr, T0);
+    }
+    for (int i = 0; i < 10; i++) {
+        snprintf(addr, sizeof(addr), "new%02d@example.com", i);
+        bounce(addr, T0 + 30 * DAY);
+    }
+    ck_assert_int_eq(bg_store_purge(st, T0 + 15 * DAY - 1, 100, 0, &purged, &err), 0);
+    ck_assert_int_eq(purged, 0);
+    /* One batch of 100 at most per call with max_batches = 1. */
+    ck_assert_int_eq(bg_store_purge(st, T0 + 15 * DAY, 100, 1, &purged, &err), 0);
+    ck_assert_int_eq(purged, 100);
+    ck_assert_int_eq(bg_store_purge(st, T0 + 15 * DAY, 100, 0, &purged, &err), 0);
+    ck_assert_int_eq(purged, 900);
+    ck_assert_int_eq(bg_store_rcpt_foreach(st, NULL, count_visit, &n, &err), 0);
+    ck_assert_int_eq(n, 10);
+}
+END_TEST
+
+START_TEST(extending_moves_the_purge_entry)
+{
+    bg_error err;
+    size_t purged;
+    bg_rcpt_rec r;
+    bg_store_stats stats;
+
+    bounce("x@example.com", T0);
+    bounce("x@example.com", T0 + 10 * DAY);
+    ck_assert_int_eq(bg_store_stats_get(st, &stats, &err), 0);
+    ck_assert_int_eq(stats.expiry, 1); /* the old index entry was replaced */
+    ck_assert_int_eq(bg_store_purge(st, T0 + 15 * DAY, 100, 0, &purged, &err), 0);
+    ck_assert_int_eq(purged, 0);
+    ck_assert_int_eq(bg_store_rcpt_get(st, "x@example.com", &r, &err), BG_FOUND);
+}
+END_TEST
+
+static int
+prefix_visit(const char *addr, const bg_rcpt_rec *rec, void *arg)
+{
+    ck_assert(strncmp(addr, "b", 1) == 0);
+    (*(int *)arg)++;
+    return 0;
+}
+
+START_TEST(foreach_streams_in_order_with_prefix)
+{
+    bg_error err;
+    int n = 0;
+    char addr[64];
+
+    for (int i = 0; i < 600; i++) {
+        snprintf(addr, sizeof(addr), "%c%03d@example.com", "abc"[i % 3], i);
+        bounce(addr, T0);
+    }
+    ck_assert_int_eq(bg_store_rcpt_foreach(st, "b", prefix_visit, &n, &err), 0);
+    ck_assert_int_eq(n, 200);
+}
+END_TEST
+
+START_TEST(seen_counts_once)
+{
+    bg_error err;
+
+    ck_assert_int_eq(bg_store_seen_mark(st, "<dsn-1@mx>", T0, T0 + DAY, &err), 1);
+    ck_assert_int_eq(bg_store_seen_mark(st, "<dsn-1@mx>", T0, T0 + DAY, &err), 0);
+    ck_assert_int_eq(bg_store_seen_mark(st, "<dsn-2@mx>", T0, T0 + DAY, &err), 1);
+    ck_assert_int_eq(bg_store_seen_unmark(st, "<dsn-1@mx>", &err), 0);
+    ck_assert_int_eq(bg_store_seen_mark(st, "<dsn-1@mx>", T0, T0 + DAY, &err), 1);
+}
+END_TEST
+
+START_TEST(messages_by_id_and_queue_id)
+{
+    bg_message_rec m, out;
+    bg_error err;
+
+    memset(&m, 0, sizeof(m));
+    m.time = T0;
+    strcpy(m.sender_id, "ip:192.0.2.1");
+    strcpy(m.env_from, "app@relay.example");
+    strcpy(m.message_id, "<abc@relay.example>");
+    strcpy(m.queue_id, "4XyZ1");
+    m.rcpts = (char *)"a@example.com\nb@example.com";
+    ck_assert_int_eq(bg_store_message_put(st, &m, T0 + DAY, &err), 0);
+    ck_assert_int_eq(bg_store_message_get(st, "<abc@relay.example>", false, &out, &err),
+                     BG_FOUND);
+    ck_assert_str_eq(out.sender_id, "ip:192.0.2.1");
+    ck_assert_str_eq(out.rcpts, "a@example.com\nb@example.com");
+    bg_message_rec_clear(&out);
+    ck_assert_int_eq(bg_store_message_get(st, "4XyZ1", true, &out, &err), BG_FOUND);
+    ck_assert_str_eq(out.env_from, "app@relay.example");
+    bg_message_rec_clear(&out);
+    ck_assert_int_eq(bg_store_message_get(st, "nope", true, &out, &err), BG_NOTFOUND);
+}
+END_TEST
+
+static int
+tried_count(const char *addr, int64_t when, void *arg)
+{
+    (*(int *)arg)++;
+    return 0;
+}
+
+START_TEST(tried_is_distinct_per_sender)
+{
+    bg_error err;
+    int n = 0;
+
+    ck_assert_int_eq(bg_store_tried_add(st, "ip:1.2.3.4", "a@x.com", T0, T0 + DAY, &err), 0);
+    ck_assert_int_eq(bg_store_tried_add(st, "ip:1.2.3.4", "a@x.com", T0 + 1, T0 + DAY, &err),
+                     0);
+    ck_assert_int_eq(bg_store_tried_add(st, "ip:1.2.3.4", "b@x.com", T0, T0 + DAY, &err), 0);
+    ck_assert_int_eq(bg_store_tried_add(st, "ip:1.2.3.40", "c@x.com", T0, T0 + DAY, &err), 0);
+    ck_assert_int_eq(bg_store_tried_foreach(st, "ip:1.2.3.4", tried_count, &n, &err), 0);
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_eq(bg_store_tried_clear(st, "ip:1.2.3.4", &err), 0);
+    n = 0;
+    ck_assert_int_eq(bg_store_tried_foreach(st, "ip:1.2.3.4", tried_count, &n, &err), 0);
+    ck_assert_int_eq(n, 0);
+}
+END_TEST
+
+START_TEST(meta_and_incidents)
+{
+    bg_error err;
+    char v[64];
+
+    ck_assert_int_eq(bg_store_meta_get(st, "debug", v, sizeof(v), &err), BG_NOTFOUND);
+    ck_assert_int_eq(bg_store_meta_put(st, "debug", "on", &err), 0);
+    ck_assert_int_eq(bg_store_meta_get(st, "debug", v, sizeof(v), &err), BG_FOUND);
+    ck_assert_str_eq(v, "on");
+    ck_assert_int_eq(bg_store_incident_add(st, "zen.spamhaus.org", "mx.example.com",
+                                           "a@x.com", "554 listed", T0, 0, &err),
+                     0);
+    ck_assert_int_eq(bg_store_incident_add(st, "zen.spamhaus.org", "mx.example.com",
+                                           "b@x.com", "554 listed", T0 + 5, 0, &err),
+                     0);
+    bg_store_stats stats;
+    ck_assert_int_eq(bg_store_stats_get(st, &stats, &err), 0);
+    ck_assert_int_eq(stats.incidents, 1);
+}
+END_TEST
+
+START_TEST(missing_dir_is_a_clear_error)
+{
+    bg_error err;
+    bg_store *s2 = bg_store_open("/nonexistent/bounceguard", 0, &err);
+
+    ck_assert_ptr_null(s2);
+    ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent/bounceguard"));
+}
+END_TEST
+
+START_TEST(foreign_file_is_a_clear_error)
+{
+    char dir[300], path[320];
+    bg_error err;
+    FILE *fp;
+
+    snprintf(dir, sizeof(dir), "%s/foreign", home);
+    mkdir(dir, 0700);
+    snprintf(path, sizeof(path), "%s/rcpt.db", dir);
+    fp = fopen(path, "w");
+    ck_assert_ptr_nonnull(fp);
+    for (int i = 0; i < 1000; i++)
+        fputs("this is not a database\n", fp);
+    fclose(fp);
+    bg_store *s2 = bg_store_open(dir, 0, &err);
+    ck_assert_ptr_null(s2);
+    ck_assert_ptr_nonnull(strstr(err.msg, "rcpt.db"));
+}
+END_TEST
+
+START_TEST(not_a_directory)
+{
+    char path[300];
+    bg_error err;
+
+    snprintf(path, sizeof(path), "%s/file", home);
+    fclose(fopen(path, "w"));
+    ck_assert_ptr_null(bg_store_open(path, BG_STORE_CREATE, &err));
+    ck_assert_ptr_nonnull(strstr(err.msg, "not a directory"));
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("store");
+    TCase *tc = tcase_create("bdb");
+    SRunner *sr;
+    int failed;
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, rcpt_three_outcomes);
+    tcase_add_test(tc, record_survives_reopen);
+    tcase_add_test(tc, purge_in_bounded_batches);
+    tcase_add_test(tc, extending_moves_the_purge_entry);
+    tcase_add_test(tc, foreach_streams_in_order_with_prefix);
+    tcase_add_test(tc, seen_counts_once);
+    tcase_add_test(tc, messages_by_id_and_queue_id);
+    tcase_add_test(tc, tried_is_distinct_per_sender);
+    tcase_add_test(tc, meta_and_incidents);
+    tcase_add_test(tc, missing_dir_is_a_clear_error);
+    tcase_add_test(tc, foreign_file_is_a_clear_error);
+    tcase_add_test(tc, not_a_directory);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
