@@ -61,6 +61,9 @@ BENCH_BIN  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
 
+# Unit tests find their data (conf/, tests/data/) from the source tree.
+$(BUILD)/tests/unit/%.o: CPPFLAGS += -DSRCDIR=\"$(CURDIR)\"
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<

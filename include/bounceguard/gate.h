@@ -1,0 +1,69 @@
+/*
+ * gate — one SMTP transaction checked against the policy and the store.
+ *
+ * The milter (and `bounceguard check`) call these at MAIL FROM, RCPT TO and
+ * the end of a message; the gate reads the store, asks the policy, and writes
+ * back what must be remembered (a reservation of quota, a blacklisted
+ * recipient this sender tried, the message sent).  It never talks SMTP: it
+ * returns a verdict kind, and the caller maps it to a reply
+ * (bg_policy_reply) and to its own protocol.  Every store failure comes back
+ * as BG_VERDICT_STORE_ERROR with err set; what that means is the caller's
+ * choice (on_store_error), never a silent accept.
+ */
+#ifndef BOUNCEGUARD_GATE_H
+#define BOUNCEGUARD_GATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bounceguard/addr.h"
+#include "bounceguard/config.h"
+#include "bounceguard/policy.h"
+#include "bounceguard/store.h"
+
+/* What the gate remembers about one transaction (reset at each MAIL FROM). */
+typedef struct bg_gate_txn {
+    char identity[300];     /* sender identity, "sasl:NAME" / "ip:ADDR" / "env:ADDR" */
+    char client_ip[64];
+    char env_from[BG_ADDR_MAX + 1];
+    bool quota_exempt;
+    bool reserved;          /* one message of quota is held for this transaction */
+    int64_t window_start;   /* the window the reservation was taken in */
+    bool dry_run;           /* `bounceguard check`: decide, write nothing */
+} bg_gate_txn;
+
+/* Fill the transaction from what the MTA told (any of them may be NULL/""). */
+void bg_gate_begin(bg_gate_txn *t, const bg_config *cfg, const char *sasl_login,
+                   const char *client_ip, const char *env_from);
+
+/* MAIL FROM: is the sender blocked, or its quota used up?  Takes nothing. */
+bg_verdict_kind bg_gate_mail(bg_store *st, const bg_config *cfg, bg_gate_txn *t, int64_t now,
+                             bg_error *err);
+
+/*
+ * RCPT TO: address syntax and TLD, exemptions, blacklist, sender block,
+ * quota.  On the first accepted recipient of a transaction one message of
+ * quota is reserved (atomically: under any concurrency no more than the quota
+ * is granted).  `addr` gets the parsed address (canon may be "" if it does
+ * not parse).  `detail` gets a short explanation for logs (may be NULL).
+ */
+bg_verdict_kind bg_gate_rcpt(bg_store *st, const bg_config *cfg, bg_gate_txn *t,
+                             const char *rcpt, int64_t now, bg_addr *addr, char *detail,
+                             size_t detail_size, bg_error *err);
+
+/* The transaction ended without a message (abort, QUIT, all refused): give
+ * the reservation back.  Returns 0 or -1 (err set). */
+int bg_gate_release(bg_store *st, bg_gate_txn *t, bg_error *err);
+
+/* The message was accepted: remember it for correlating bounces, and keep the
+ * reservation (it is now spent).  rcpts: one per line. */
+int bg_gate_record(bg_store *st, const bg_config *cfg, bg_gate_txn *t,
+                   const char *message_id, const char *queue_id, const char *rcpts,
+                   int64_t now, bg_error *err);
+
+/* How many distinct recipients this sender tried that are blacklisted at now,
+ * counting at most up to `stop_at` (0 = count all).  -1 on error. */
+long bg_gate_tried_blacklisted(bg_store *st, const char *identity, int64_t now,
+                               long stop_at, bg_error *err);
+
+#endif

@@ -1,0 +1,239 @@
+/*
+ * gate.c — see include/bounceguard/gate.h.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "bounceguard/gate.h"
+#include "bounceguard/log.h"
+
+void
+bg_gate_begin(bg_gate_txn *t, const bg_config *cfg, const char *sasl_login,
+              const char *client_ip, const char *env_from)
+{
+    bg_addr from;
+    const char *from_canon = "";
+
+    memset(t, 0, sizeof(*t));
+    bg_strlcpy(t->client_ip, client_ip ? client_ip : "", sizeof(t->client_ip));
+    if (env_from && bg_addr_parse(env_from, &from, NULL) == BG_ADDR_OK)
+        from_canon = from.canon;
+    else if (env_from && *env_from)
+        from_canon = "<>";
+    bg_strlcpy(t->env_from, from_canon, sizeof(t->env_from));
+    bg_policy_sender_identity(cfg->sender_identity, sasl_login, client_ip, from_canon,
+                              t->identity, sizeof(t->identity));
+    t->quota_exempt = bg_policy_quota_exempt(cfg, t->identity, t->client_ip);
+}
+
+typedef struct tried_count_arg {
+    bg_store *st;
+    int64_t now;
+    long stop_at;
+    long count;
+    bool failed;
+    bg_error *err;
+} tried_count_arg;
+
+static int
+tried_count_visit(const char *addr, int64_t when, void *arg)
+{
+    tried_count_arg *a = arg;
+    bg_rcpt_rec r;
+    bg_lookup l = bg_store_rcpt_get(a->st, addr, &r, a->err);
+
+    if (l == BG_LOOKUP_ERROR) {
+        a->failed = true;
+        return 1;
+    }
+    if (l == BG_FOUND && bg_policy_rcpt_blacklisted(&r, a->now))
+        a->count++;
+    return a->stop_at > 0 && a->count >= a->stop_at;
+}
+
+long
+bg_gate_tried_blacklisted(bg_store *st, const char *identity, int64_t now, long stop_at,
+                          bg_error *err)
+{
+    tried_count_arg a = {st, now, stop_at, 0, false, err};
+
+    if (bg_store_tried_foreach(st, identity, tried_count_visit, &a, err) < 0 || a.failed)
+        return -1;
+    return a.count;
+}
+
+static bg_verdict_kind
+sender_blocked(bg_store *st, const bg_config *cfg, const bg_gate_txn *t, int64_t now,
+               bg_error *err)
+{
+    long limit = bg_config_bounce_limit_for(cfg, t->identity);
+    long n;
+
+    if (limit <= 0)
+        return BG_VERDICT_ACCEPT;
+    n = bg_gate_tried_blacklisted(st, t->identity, now, limit, err);
+    if (n < 0)
+        return BG_VERDICT_STORE_ERROR;
+    return bg_policy_sender_blocked(n, limit) ? BG_VERDICT_SENDER_BLOCKED : BG_VERDICT_ACCEPT;
+}
+
+bg_verdict_kind
+bg_gate_mail(bg_store *st, const bg_config *cfg, bg_gate_txn *t, int64_t now, bg_error *err)
+{
+    bg_verdict_kind v = sender_blocked(st, cfg, t, now, err);
+    long limit;
+    bg_sender_rec rec;
+    bg_lookup l;
+
+    if (v != BG_VERDICT_ACCEPT || t->quota_exempt)
+        return v;
+    limit = bg_config_quota_for(cfg, t->identity);
+    if (limit <= 0)
+        return BG_VERDICT_ACCEPT;
+    l = bg_store_sender_get(st, t->identity, &rec, err);
+    if (l == BG_LOOKUP_ERROR)
+        return BG_VERDICT_STORE_ERROR;
+    if (l == BG_FOUND && bg_policy_quota_exhausted(&rec, now, limit, cfg->quota_window))
+        return BG_VERDICT_QUOTA;
+    return BG_VERDICT_ACCEPT;
+}
+
+typedef struct reserve_arg {
+    int64_t now;
+    long limit;
+    int64_t window;
+    bool granted;
+    int64_t window_start;
+} reserve_arg;
+
+static int
+reserve_update(const bg_sender_rec *cur, bg_sender_rec *next, int64_t *purge_at, void *arg)
+{
+    reserve_arg *a = arg;
+
+    return bg_policy_quota_reserve(cur, next, a->now, a->limit, a->window, 1, &a->granted,
+                                   &a->window_start, purge_at);
+}
+
+static bg_verdict_kind
+reserve(bg_store *st, const bg_config *cfg, bg_gate_txn *t, int64_t now, bg_error *err)
+{
+    reserve_arg a = {now, bg_config_quota_for(cfg, t->identity), cfg->quota_window, false, 0};
+
+    if (t->reserved || t->quota_exempt || a.limit <= 0)
+        return BG_VERDICT_ACCEPT;
+    if (t->dry_run) {
+        bg_sender_rec rec;
+        bg_lookup l = bg_store_sender_get(st, t->identity, &rec, err);
+        if (l == BG_LOOKUP_ERROR)
+            return BG_VERDICT_STORE_ERROR;
+        return l == BG_FOUND && bg_policy_quota_exhausted(&rec, now, a.limit, a.window)
+                   ? BG_VERDICT_QUOTA
+                   : BG_VERDICT_ACCEPT;
+    }
+    if (bg_store_sender_update(st, t->identity, reserve_update, &a, err) < -1)
+        return BG_VERDICT_STORE_ERROR;
+    if (!a.granted)
+        return BG_VERDICT_QUOTA;
+    t->reserved = true;
+    t->window_start = a.window_start;
+    return BG_VERDICT_ACCEPT;
+}
+
+bg_verdict_kind
+bg_gate_rcpt(bg_store *st, const bg_config *cfg, bg_gate_txn *t, const char *rcpt,
+             int64_t now, bg_addr *addr, char *detail, size_t detail_size, bg_error *err)
+{
+    char scratch[8];
+    bg_error aerr;
+    bg_addr_status as;
+    bg_rcpt_rec rec;
+    bg_lookup l;
+    bg_verdict_kind v;
+
+    if (detail == NULL) {
+        detail = scratch;
+        detail_size = sizeof(scratch);
+    }
+    detail[0] = '\0';
+    memset(addr, 0, sizeof(*addr));
+    as = bg_addr_parse(rcpt, addr, &aerr);
+    if (as == BG_ADDR_OK && cfg->check_tld)
+        as = bg_addr_check_tld(addr, &aerr);
+    switch (as) {
+    case BG_ADDR_OK:
+        break;
+    case BG_ADDR_NULL:
+    case BG_ADDR_BAD_SYNTAX:
+    case BG_ADDR_TOO_LONG:
+        snprintf(detail, detail_size, "%s", as == BG_ADDR_NULL ? "empty address" : aerr.msg);
+        return BG_VERDICT_BAD_ADDRESS;
+    case BG_ADDR_BAD_DOMAIN:
+    case BG_ADDR_UNKNOWN_TLD:
+        snprintf(detail, detail_size, "%s", aerr.msg);
+        return BG_VERDICT_BAD_DOMAIN;
+    }
+    if (bg_policy_rcpt_exempt(cfg, addr->local)) {
+        snprintf(detail, detail_size, "exempt recipient");
+        return BG_VERDICT_ACCEPT;
+    }
+    l = bg_store_rcpt_get(st, addr->canon, &rec, err);
+    if (l == BG_LOOKUP_ERROR)
+        return BG_VERDICT_STORE_ERROR;
+    if (l == BG_FOUND && bg_policy_rcpt_blacklisted(&rec, now) &&
+        !bg_policy_never_blacklist(cfg, addr->canon, addr->domain)) {
+        char until[32];
+        snprintf(detail, detail_size, "blacklisted until %s (%s %s)",
+                 bg_time_iso(until, sizeof(until), rec.expires), rec.status, rec.reason);
+        /* Remember the attempt: rule 3 counts distinct blacklisted recipients. */
+        if (!t->dry_run &&
+            bg_store_tried_add(st, t->identity, addr->canon, now, rec.expires, err) < 0)
+            return BG_VERDICT_STORE_ERROR;
+        return BG_VERDICT_BLACKLISTED;
+    }
+    v = sender_blocked(st, cfg, t, now, err);
+    if (v != BG_VERDICT_ACCEPT)
+        return v;
+    return reserve(st, cfg, t, now, err);
+}
+
+typedef struct release_arg {
+    int64_t window_start;
+} release_arg;
+
+static int
+release_update(const bg_sender_rec *cur, bg_sender_rec *next, int64_t *purge_at, void *arg)
+{
+    return bg_policy_quota_release(cur, next, ((release_arg *)arg)->window_start, 1);
+}
+
+int
+bg_gate_release(bg_store *st, bg_gate_txn *t, bg_error *err)
+{
+    release_arg a = {t->window_start};
+
+    if (!t->reserved || t->dry_run)
+        return 0;
+    t->reserved = false;
+    return bg_store_sender_update(st, t->identity, release_update, &a, err) < -1 ? -1 : 0;
+}
+
+int
+bg_gate_record(bg_store *st, const bg_config *cfg, bg_gate_txn *t, const char *message_id,
+               const char *queue_id, const char *rcpts, int64_t now, bg_error *err)
+{
+    bg_message_rec m;
+
+    t->reserved = false; /* spent */
+    if (t->dry_run || ((message_id == NULL || *message_id == '\0') &&
+                       (queue_id == NULL || *queue_id == '\0')))
+        return 0;
+    memset(&m, 0, sizeof(m));
+    m.time = now;
+    bg_strlcpy(m.sender_id, t->identity, sizeof(m.sender_id));
+    bg_strlcpy(m.env_from, t->env_from, sizeof(m.env_from));
+    bg_strlcpy(m.message_id, message_id ? message_id : "", sizeof(m.message_id));
+    bg_strlcpy(m.queue_id, queue_id ? queue_id : "", sizeof(m.queue_id));
+    m.rcpts = (char *)(rcpts ? rcpts : "");
+    return bg_store_message_put(st, &m, now + cfg->message_retention, err);
+}

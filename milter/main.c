@@ -1,0 +1,370 @@
+/*
+ * bounceguard-milter — the mail filter daemon of bounceguard.
+ *
+ * Attached to Postfix (smtpd_milters) or Sendmail (INPUT_MAIL_FILTER), it
+ * refuses at RCPT TO recipients that bounced (blacklisted for
+ * blacklist_period after their last bounce), invalid addresses and unknown
+ * TLDs; at MAIL FROM and RCPT TO senders that keep trying blacklisted
+ * recipients and senders over their quota; and records each accepted message
+ * so that bounces can be traced back to the sender that caused them.
+ *
+ *   bounceguard-milter [-c FILE] [-p SOCKET] [-f] [-n]
+ *
+ * Signals: SIGUSR1 reloads the config (a bad one is refused, the old one
+ * kept) and reopens the log files; SIGTERM and SIGINT stop it cleanly.
+ * SIGHUP also stops it: libmilter's own signal thread treats SIGHUP as
+ * "stop", so a reload is deliberately not on SIGHUP (as OpenDKIM does).
+ * See bounceguard-milter(8).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bounceguard/log.h"
+#include "milter.h"
+
+#define VERSION "0.1"
+
+static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
+static bg_config *current_config;
+static const char *config_path;
+static bool config_explicit;
+static _Atomic(bg_store *) store;
+static atomic_bool stopping;
+
+bg_config *
+milter_config_get(void)
+{
+    bg_config *c;
+
+    pthread_mutex_lock(&config_lock);
+    c = bg_config_ref(current_config);
+    pthread_mutex_unlock(&config_lock);
+    return c;
+}
+
+bg_store *
+milter_store(void)
+{
+    return atomic_load(&store);
+}
+
+static void
+usage(FILE *fp)
+{
+    fprintf(fp, "usage: bounceguard-milter [-c FILE] [-p SOCKET] [-f] [-n]\n"
+                "  -c FILE    config file (default %s)\n"
+                "  -p SOCKET  milter socket, inet:PORT@HOST or unix:PATH (overrides config)\n"
+                "  -f         stay in the foreground, log to stderr too\n"
+                "  -n         check the config and exit\n",
+            BG_CONFIG_DEFAULT_PATH);
+}
+
+static void
+reload_config(void)
+{
+    bg_error err;
+    bg_config *fresh = bg_config_load(config_path, !config_explicit, &err);
+    bg_config *old;
+
+    if (fresh == NULL) {
+        bg_msg_error("reload refused, keeping the running config: %s", err.msg);
+        return;
+    }
+    pthread_mutex_lock(&config_lock);
+    /* keep the socket of the running daemon: it cannot change without a restart */
+    free(fresh->socket);
+    fresh->socket = bg_xstrdup(current_config->socket);
+    old = current_config;
+    current_config = fresh;
+    pthread_mutex_unlock(&config_lock);
+    bg_config_unref(old);
+    bg_msg_info("config %s reloaded", config_path);
+}
+
+/* SIGUSR1 is blocked in every thread; this one waits for it. */
+static void *
+signal_thread(void *arg)
+{
+    sigset_t *set = arg;
+    int sig;
+
+    while (!atomic_load(&stopping)) {
+        if (sigwait(set, &sig) != 0)
+            continue;
+        if (sig == SIGUSR1) {
+            bg_error err;
+            reload_config();
+            if (bg_log_reopen(&err) < 0)
+                bg_msg_error("cannot reopen logs: %s", err.msg);
+        }
+    }
+    return NULL;
+}
+
+static void
+try_open_store(void)
+{
+    bg_config *c = milter_config_get();
+    bg_error err;
+    bg_store *s = bg_store_open(c->db_home, BG_STORE_CREATE, &err);
+    static bool complained;
+
+    if (s) {
+        atomic_store(&store, s);
+        bg_msg_info("store %s open", c->db_home);
+        complained = false;
+    } else if (!complained) {
+        bg_msg_error("%s; answering per on_store_error until it opens", err.msg);
+        complained = true;
+    }
+    bg_config_unref(c);
+}
+
+/* Upkeep: open the store if it is not, follow the run-time debug switch,
+ * purge expired records in small batches. */
+static void *
+housekeeping_thread(void *arg)
+{
+    time_t last_purge = 0;
+
+    while (!atomic_load(&stopping)) {
+        bg_store *st = milter_store();
+        if (st == NULL) {
+            try_open_store();
+        } else {
+            char v[16];
+            bg_error err;
+            if (bg_store_meta_get(st, "debug", v, sizeof(v), &err) == BG_FOUND) {
+                bool on = strcmp(v, "on") == 0;
+                if (on != bg_log_debug_enabled()) {
+                    bg_log_set_debug(on);
+                    bg_msg_info("debug log switched %s", on ? "on" : "off");
+                }
+            }
+            time_t now = time(NULL);
+            if (now - last_purge >= 60) {
+                bg_config *c = milter_config_get();
+                size_t purged = 0;
+                if (bg_store_purge(st, now, (size_t)c->purge_batch, 20, &purged, &err) < 0)
+                    bg_msg_error("purge: %s", err.msg);
+                else if (purged)
+                    bg_msg_debug("purged %zu expired records", purged);
+                bg_config_unref(c);
+                last_purge = now;
+            }
+        }
+        sleep(1);
+    }
+    return NULL;
+}
+
+static int
+write_pid_file(const char *path)
+{
+    char buf[32];
+    int fd, n;
+
+    if (path == NULL || *path == '\0')
+        return 0;
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "bounceguard-milter: cannot write pid file %s: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+    if (write(fd, buf, (size_t)n) != n) {
+        close(fd);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+/* Open what needs root first (the socket), then become the unprivileged user. */
+static int
+drop_privileges(const bg_config *c)
+{
+    struct passwd *pw;
+    const char *sock = c->socket;
+
+    if (geteuid() != 0 || c->user[0] == '\0')
+        return 0;
+    pw = getpwnam(c->user);
+    if (pw == NULL) {
+        fprintf(stderr,
+                "bounceguard-milter: user \"%s\" does not exist (create it, or set user = "
+                "to an existing one)\n",
+                c->user);
+        return -1;
+    }
+    if (strncmp(sock, "unix:", 5) == 0 || strncmp(sock, "local:", 6) == 0) {
+        const char *path = strchr(sock, ':') + 1;
+        if (chown(path, pw->pw_uid, pw->pw_gid) < 0)
+            fprintf(stderr, "bounceguard-milter: warning: chown %s: %s\n", path,
+                    strerror(errno));
+    }
+    if (setgroups(0, NULL) < 0 || initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+        setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+        fprintf(stderr, "bounceguard-milter: cannot switch to user %s: %s\n", c->user,
+                strerror(errno));
+        return -1;
+    }
+    if (setuid(0) == 0) {
+        fprintf(stderr, "bounceguard-milter: could regain root after dropping it\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int
+daemonize(void)
+{
+    pid_t pid = fork();
+    int fd;
+
+    if (pid < 0)
+        return -1;
+    if (pid > 0)
+        _exit(0);
+    if (setsid() < 0)
+        return -1;
+    pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid > 0)
+        _exit(0);
+    fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        dup2(fd, 0);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        if (fd > 2)
+            close(fd);
+    }
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *socket_override = NULL;
+    bool foreground = false, check_only = false;
+    bg_error err;
+    int opt, rc;
+    sigset_t set;
+    pthread_t sig_tid, house_tid;
+
+    config_path = BG_CONFIG_DEFAULT_PATH;
+    while ((opt = getopt(argc, argv, "c:p:fnhV")) != -1) {
+        switch (opt) {
+        case 'c':
+            config_path = optarg;
+            config_explicit = true;
+            break;
+        case 'p':
+            socket_override = optarg;
+            break;
+        case 'f':
+            foreground = true;
+            break;
+        case 'n':
+            check_only = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("bounceguard-milter %s\n", VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "bounceguard-milter: unexpected argument \"%s\"\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    current_config = bg_config_load(config_path, !config_explicit, &err);
+    if (current_config == NULL) {
+        fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
+        return 3;
+    }
+    if (socket_override) {
+        free(current_config->socket);
+        current_config->socket = bg_xstrdup(socket_override);
+    }
+    if (check_only) {
+        printf("bounceguard-milter: config %s is valid\n",
+               current_config->path[0] ? current_config->path : "(defaults)");
+        bg_config_unref(current_config);
+        return 0;
+    }
+
+    bg_log_options lo = {"bounceguard-milter", current_config->log_dir,
+                         current_config->syslog, foreground, current_config->debug};
+    if (bg_log_open(&lo, &err) < 0) {
+        fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
+        return 3;
+    }
+    if (smfi_setconn(current_config->socket) == MI_FAILURE ||
+        smfi_register(milter_desc) == MI_FAILURE) {
+        fprintf(stderr, "bounceguard-milter: cannot set up milter socket %s\n",
+                current_config->socket);
+        return 4;
+    }
+    smfi_settimeout(30);
+    smfi_setbacklog(256);
+    umask(007);
+    if (smfi_opensocket(true) == MI_FAILURE) {
+        fprintf(stderr, "bounceguard-milter: cannot open milter socket %s (in use?)\n",
+                current_config->socket);
+        return 4;
+    }
+    if (!foreground && daemonize() < 0) {
+        fprintf(stderr, "bounceguard-milter: cannot become a daemon: %s\n", strerror(errno));
+        return 4;
+    }
+    if (write_pid_file(current_config->pid_file) < 0)
+        return 4;
+    if (drop_privileges(current_config) < 0)
+        return 4;
+
+    /* SIGUSR1 blocked here, before any thread exists, so only our signal
+     * thread receives it (libmilter takes SIGHUP, SIGTERM, SIGINT). */
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    try_open_store();
+    pthread_create(&sig_tid, NULL, signal_thread, &set);
+    pthread_create(&house_tid, NULL, housekeeping_thread, NULL);
+    pthread_detach(sig_tid);
+
+    bg_msg_info("bounceguard-milter %s listening on %s (mode %s)", VERSION,
+                current_config->socket,
+                current_config->mode == BG_MODE_OBSERVE ? "observe" : "enforce");
+    rc = smfi_main();
+    atomic_store(&stopping, true);
+    pthread_join(house_tid, NULL);
+    bg_msg_info("bounceguard-milter stopping");
+    if (current_config->pid_file[0])
+        unlink(current_config->pid_file);
+    bg_store_close(atomic_load(&store));
+    bg_log_close();
+    bg_config_unref(current_config);
+    return rc == MI_SUCCESS ? 0 : 1;
+}

@@ -1,0 +1,177 @@
+# Shared helpers for integration tests: private Postfix, Sendmail, milter and
+# sink on loopback, each started by the test and stopped by stop_all (trap).
+# Recipes: shared/notes/mta-on-loopback.md.  Source it after setting T (an
+# absolute temp dir) and the ports a test uses.
+#
+# Ports: milter tests use 25xx (Postfix 2525, sink 2526, Sendmail 2527,
+# milter 2528); other suites use their own ranges.
+
+BIN=$BUILD
+[ "${BUILD#/}" = "$BUILD" ] && BIN=$TOP/$BUILD
+SENDMAIL_ROOT=${SENDMAIL_ROOT:-/var/cache/bounceguard/sendmail/root}
+PIDS=()
+
+ok() { echo "ok - $*"; }
+notok() { echo "not ok - $*"; }
+check() { # check "description" command...
+    local what=$1; shift
+    if "$@"; then ok "$what"; else notok "$what"; fi
+}
+
+wait_port() { # wait_port PORT [seconds]
+    local port=$1 n=$(( ${2:-15} * 10 ))
+    while [ $n -gt 0 ]; do
+        if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then return 0; fi
+        sleep 0.1; n=$((n - 1))
+    done
+    echo "# port $port did not open" >&2
+    return 1
+}
+
+wait_port_free() {
+    local port=$1 n=200
+    while [ $n -gt 0 ]; do
+        if ! (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then return 0; fi
+        sleep 0.1; n=$((n - 1))
+    done
+    return 1
+}
+
+wait_for() { # wait_for SECONDS command... : poll until the command succeeds
+    local n=$(( $1 * 10 )); shift
+    while [ $n -gt 0 ]; do
+        if "$@"; then return 0; fi
+        sleep 0.1; n=$((n - 1))
+    done
+    return 1
+}
+
+# start_sink PORT [extra smtp-sink options]: a sink that accepts and counts.
+start_sink() {
+    local port=$1; shift
+    mkdir -p "$T/sink"
+    chown postfix "$T/sink"
+    smtp-sink -u postfix -R "$T/sink" -d "%Y%m%d%H/%M." "$@" 127.0.0.1:"$port" 256 \
+        > "$T/sink.log" 2>&1 &
+    PIDS+=($!)
+    wait_port "$port"
+}
+
+sink_count() { find "$T/sink" -type f 2>/dev/null | wc -l; }
+sink_has() { grep -rlq -- "$1" "$T/sink" 2>/dev/null; }
+
+# write_milter_conf FILE [key=value...]: a config for tests under $T.
+write_milter_conf() {
+    local f=$1; shift
+    {
+        echo "socket = inet:${MILTER_PORT}@127.0.0.1"
+        echo "db_home = $T/db"
+        echo "log_dir = $T/log"
+        echo "syslog = no"
+        echo "pid_file = $T/milter.pid"
+        echo "user ="
+        for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
+    } > "$f"
+    mkdir -p "$T/log"
+}
+
+start_milter() { # start_milter CONF
+    "$BIN/bounceguard-milter" -f -c "$1" > "$T/milter.out" 2>&1 &
+    MILTER_PID=$!
+    PIDS+=($MILTER_PID)
+    wait_port "$MILTER_PORT"
+}
+
+stop_milter() {
+    if [ -n "${MILTER_PID:-}" ]; then
+        kill "$MILTER_PID" 2>/dev/null
+        local n=100
+        while kill -0 "$MILTER_PID" 2>/dev/null && [ $n -gt 0 ]; do sleep 0.1; n=$((n-1)); done
+        kill -9 "$MILTER_PID" 2>/dev/null
+        wait "$MILTER_PID" 2>/dev/null
+        MILTER_PID=
+        wait_port_free "$MILTER_PORT"
+    fi
+}
+
+# start_postfix SMTPD_PORT RELAY_PORT MILTER_SPEC: a private Postfix in $T/pf.
+start_postfix() {
+    local smtpd=$1 relay=$2 milter=$3 P=$T/pf
+    mkdir -p "$P/etc" "$P/queue" "$P/data"
+    chmod 755 "$T"
+    cp /etc/postfix/master.cf /etc/postfix/dynamicmaps.cf "$P/etc/"
+    [ -d /etc/postfix/dynamicmaps.cf.d ] && cp -r /etc/postfix/dynamicmaps.cf.d "$P/etc/"
+    cat > "$P/etc/main.cf" <<EOC
+compatibility_level = 3.6
+queue_directory = $P/queue
+data_directory = $P/data
+maillog_file = $P/maillog
+maillog_file_prefixes = $P
+myhostname = relay.test.example
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+relayhost = [127.0.0.1]:$relay
+smtp_dns_support_level = disabled
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+alias_maps =
+alias_database =
+local_transport = error:no local delivery
+smtpd_milters = $milter
+milter_default_action = tempfail
+milter_protocol = 6
+milter_mail_macros = i {auth_type} {auth_authen} {auth_author} {mail_addr}
+milter_end_of_data_macros = i
+smtpd_client_connection_count_limit = 0
+smtpd_client_message_rate_limit = 0
+default_process_limit = 200
+smtpd_error_sleep_time = 0
+smtpd_soft_error_limit = 1000
+smtpd_hard_error_limit = 1000
+EOC
+    # own port, no chroot, a postlog service for maillog_file
+    sed -i -E "s/^smtp( +)inet/127.0.0.1:$smtpd\1inet/" "$P/etc/master.cf"
+    awk 'BEGIN{OFS=" "} /^[a-z0-9.:]+ +(inet|unix|unix-dgram|fifo|pass) / && NF>=8 {$5="n"} {print}' \
+        "$P/etc/master.cf" > "$P/etc/master.cf.new" && mv "$P/etc/master.cf.new" "$P/etc/master.cf"
+    grep -q '^postlog' "$P/etc/master.cf" || \
+        echo "postlog unix-dgram n - n - 1 postlogd" >> "$P/etc/master.cf"
+    chown postfix "$P/data"
+    postfix -c "$P/etc" check >/dev/null 2>&1
+    if ! postfix -c "$P/etc" start >/dev/null 2>&1; then
+        echo "# postfix did not start: $(tail -3 "$P/maillog" 2>/dev/null)" >&2
+        return 1
+    fi
+    POSTFIX_ETC=$P/etc
+    wait_port "$smtpd"
+}
+
+stop_postfix() {
+    [ -n "${POSTFIX_ETC:-}" ] && postfix -c "$POSTFIX_ETC" stop >/dev/null 2>&1
+    POSTFIX_ETC=
+}
+
+maillog() { cat "$T/pf/maillog" 2>/dev/null; }
+
+# smtp PORT FROM TO [swaks options]: one SMTP transaction; prints the dialogue.
+smtp() {
+    local port=$1 from=$2 to=$3; shift 3
+    swaks --server 127.0.0.1:"$port" --from "$from" --to "$to" --timeout 20 \
+        --header "Subject: bounceguard test" "$@" 2>&1
+}
+
+# The reply to RCPT TO in a swaks dialogue (e.g. "550 5.7.1 Email ...").
+rcpt_reply() { sed -n '/-> RCPT TO/{n;s/^ *<\** *//;p;q}' <<<"$1"; }
+mail_reply() { sed -n '/-> MAIL FROM/{n;s/^ *<\** *//;p;q}' <<<"$1"; }
+
+bg() { "$BIN/bounceguard" -c "$CONF" "$@"; }
+
+stop_all() {
+    stop_milter
+    stop_postfix
+    [ -n "${SENDMAIL_PID:-}" ] && kill "$SENDMAIL_PID" 2>/dev/null
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    sleep 0.2
+    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+    wait 2>/dev/null
+}

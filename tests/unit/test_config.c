@@ -1,0 +1,211 @@
+/*
+ * test_config — the key table, defaults, errors with file:line, durations.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bounceguard/config.h"
+
+START_TEST(defaults_match_design)
+{
+    bg_config *c = bg_config_defaults();
+
+    ck_assert_int_eq(c->mode, BG_MODE_ENFORCE);
+    ck_assert_int_eq(c->blacklist_period, 14 * 86400);
+    ck_assert_int_eq(c->quota_limit, 100);
+    ck_assert_int_eq(c->quota_window, 24 * 3600);
+    ck_assert_int_eq(c->sender_bounce_limit, 10);
+    ck_assert_int_eq(c->sender_identity, BG_IDENTITY_AUTO);
+    ck_assert_int_eq(c->on_store_error, BG_ON_ERROR_TEMPFAIL);
+    ck_assert(c->invalid_permanent && c->blacklist_permanent && !c->quota_permanent);
+    ck_assert(bg_strlist_has(&c->exempt_recipients, "postmaster"));
+    ck_assert(bg_strlist_has(&c->blacklist_reasons, "userunknown"));
+    ck_assert(!bg_strlist_has(&c->blacklist_reasons, "blocked"));
+    bg_config_unref(c);
+}
+END_TEST
+
+START_TEST(parses_values)
+{
+    bg_error err;
+    bg_config *c = bg_config_parse("t.conf",
+                                   "# comment\n"
+                                   "\n"
+                                   "  mode = observe  \n"
+                                   "blacklist_period = 1d12h\n"
+                                   "quota_limit=7\n"
+                                   "sender_identity = sasl\n"
+                                   "quota_reply = permanent\n"
+                                   "trusted_networks = 10.0.0.0/8, 192.168.0.0/16\n"
+                                   "sender_override = sasl:big quota_limit=1000\n"
+                                   "sender_override = ip:10.0.0.5 sender_bounce_limit=3\n"
+                                   "log_dir = \"\"\n",
+                                   &err);
+
+    ck_assert_msg(c != NULL, "%s", err.msg);
+    ck_assert_int_eq(c->mode, BG_MODE_OBSERVE);
+    ck_assert_int_eq(c->blacklist_period, 36 * 3600);
+    ck_assert_int_eq(c->quota_limit, 7);
+    ck_assert_int_eq(c->sender_identity, BG_IDENTITY_SASL);
+    ck_assert(c->quota_permanent);
+    ck_assert_int_eq(c->trusted_networks.count, 2);
+    ck_assert_int_eq(bg_config_quota_for(c, "sasl:big"), 1000);
+    ck_assert_int_eq(bg_config_quota_for(c, "sasl:other"), 7);
+    ck_assert_int_eq(bg_config_bounce_limit_for(c, "ip:10.0.0.5"), 3);
+    ck_assert_int_eq(bg_config_quota_for(c, "ip:10.0.0.5"), 7);
+    ck_assert_str_eq(c->log_dir, "");
+    bg_config_unref(c);
+}
+END_TEST
+
+/* Each bad input must fail with an error that names file:line and the key. */
+static const struct {
+    const char *name, *text, *expect;
+} bad_cases[] = {
+    {"unknown key", "mode = enforce\nfrobnicate = 3\n", "t.conf:2: unknown key \"frobnicate\""},
+    {"no equals", "mode enforce\n", "t.conf:1: expected \"key = value\""},
+    {"bad enum", "mode = strict\n", "t.conf:1: mode: \"strict\" is not one of: enforce, observe"},
+    {"bad number", "quota_limit = lots\n", "t.conf:1: quota_limit: \"lots\" is not a number"},
+    {"negative", "quota_limit = -1\n", "t.conf:1: quota_limit"},
+    {"bad duration unit", "blacklist_period = 14x\n", "unknown unit 'x'"},
+    {"duration too short", "blacklist_period = 5\n", "out of range"},
+    {"bad bool", "syslog = maybe\n", "t.conf:1: syslog: \"maybe\" is not yes or no"},
+    {"bad override", "sender_override = x quota=3\n", "unknown override \"quota\""},
+    {"bad socket", "socket = tcp:1234\n", "socket: \"tcp:1234\""},
+    {"verp without domain", "return_path_rewrite = yes\n", "needs verp_domain"},
+};
+
+START_TEST(bad_input_names_file_line)
+{
+    bg_error err = {""};
+    bg_config *c = bg_config_parse("t.conf", bad_cases[_i].text, &err);
+
+    ck_assert_msg(c == NULL, "%s: accepted", bad_cases[_i].name);
+    ck_assert_msg(strstr(err.msg, bad_cases[_i].expect) != NULL, "%s: got \"%s\"",
+                  bad_cases[_i].name, err.msg);
+    ck_assert_msg(strchr(err.msg, '\n') == NULL, "%s: multi-line error", bad_cases[_i].name);
+}
+END_TEST
+
+START_TEST(first_bad_key_unknown_a)
+{
+    bg_error err;
+
+    ck_assert_ptr_null(bg_config_parse("t.conf", "a = 1\n", &err));
+    ck_assert_str_eq(err.msg, "t.conf:1: unknown key \"a\"");
+}
+END_TEST
+
+START_TEST(missing_file)
+{
+    bg_error err;
+    bg_config *c = bg_config_load("/nonexistent/bg.conf", false, &err);
+
+    ck_assert_ptr_null(c);
+    ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent/bg.conf"));
+    c = bg_config_load("/nonexistent/bg.conf", true, &err);
+    ck_assert_ptr_nonnull(c);
+    bg_config_unref(c);
+}
+END_TEST
+
+START_TEST(binary_file_refused)
+{
+    char path[] = "/tmp/bg-conf-XXXXXX";
+    int fd = mkstemp(path);
+    bg_error err;
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "mode = enforce\n\0\x01\x02", 18), 18);
+    close(fd);
+    ck_assert_ptr_null(bg_config_load(path, false, &err));
+    ck_assert_ptr_nonnull(strstr(err.msg, "NUL"));
+    unlink(path);
+}
+END_TEST
+
+START_TEST(dump_parses_back)
+{
+    bg_error err;
+    bg_config *c = bg_config_parse("t", "quota_limit = 42\nsender_override = sasl:x quota_limit=5\n",
+                                   &err);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&text, &len);
+
+    bg_config_dump(c, fp);
+    fclose(fp);
+    bg_config *c2 = bg_config_parse("dump", text, &err);
+    ck_assert_msg(c2 != NULL, "%s", err.msg);
+    ck_assert_int_eq(c2->quota_limit, 42);
+    ck_assert_int_eq(bg_config_quota_for(c2, "sasl:x"), 5);
+    ck_assert_int_eq(c2->blacklist_period, c->blacklist_period);
+    free(text);
+    bg_config_unref(c);
+    bg_config_unref(c2);
+}
+END_TEST
+
+START_TEST(sample_config_is_valid)
+{
+    bg_error err;
+    bg_config *c = bg_config_load(SRCDIR "/conf/bounceguard.conf", false, &err);
+
+    ck_assert_msg(c != NULL, "%s", err.msg);
+    bg_config_unref(c);
+    c = bg_config_load(SRCDIR "/conf/demo.conf", false, &err);
+    ck_assert_msg(c != NULL, "%s", err.msg);
+    bg_config_unref(c);
+}
+END_TEST
+
+START_TEST(durations)
+{
+    int64_t v;
+    bg_error err;
+
+    ck_assert_int_eq(bg_duration_parse("14d", &v, &err), 0);
+    ck_assert_int_eq(v, 14 * 86400);
+    ck_assert_int_eq(bg_duration_parse("24h", &v, &err), 0);
+    ck_assert_int_eq(v, 86400);
+    ck_assert_int_eq(bg_duration_parse("2w", &v, &err), 0);
+    ck_assert_int_eq(v, 14 * 86400);
+    ck_assert_int_eq(bg_duration_parse("90", &v, &err), 0);
+    ck_assert_int_eq(v, 90);
+    ck_assert_int_eq(bg_duration_parse("1h30m", &v, &err), 0);
+    ck_assert_int_eq(v, 5400);
+    ck_assert_int_eq(bg_duration_parse("", &v, &err), -1);
+    ck_assert_int_eq(bg_duration_parse("d", &v, &err), -1);
+    ck_assert_int_eq(bg_duration_parse("-5d", &v, &err), -1);
+    ck_assert_int_eq(bg_duration_parse("99999999999999999999d", &v, &err), -1);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("parse");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_test(tc, defaults_match_design);
+    tcase_add_test(tc, parses_values);
+    tcase_add_loop_test(tc, bad_input_names_file_line, 0,
+                        sizeof(bad_cases) / sizeof(bad_cases[0]));
+    tcase_add_test(tc, first_bad_key_unknown_a);
+    tcase_add_test(tc, missing_file);
+    tcase_add_test(tc, binary_file_refused);
+    tcase_add_test(tc, dump_parses_back);
+    tcase_add_test(tc, sample_config_is_valid);
+    tcase_add_test(tc, durations);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
