@@ -40,4 +40,25 @@ typedef int cli_command_fn(cli_ctx *ctx, int argc, char **argv);
 /* Print "bounceguard: COMMAND: MESSAGE" to stderr and return CLI_EXIT_USAGE. */
 int cli_usage_error(const char *command, const char *fmt, ...) BG_ATTR_PRINTF(2, 3);
 
+/*
+ * How to add a command: write `int cli_cmd_NAME(cli_ctx *, int, char **)` in
+ * cli/NAME.c, declare it below, and add one row {name, function, arguments,
+ * help} to the table in cli/main.c.  A command parses its own options with
+ * getopt_long(); main.c sets optind = 0 before each call, so getopt starts
+ * afresh and permutes (options may follow operands).  cli_usage_error()
+ * prints the row's arguments as the usage line.
+ */
+cli_command_fn cli_cmd_rbl;        /* cli/rbl.c: rbl check IP, rbl incidents */
+cli_command_fn cli_cmd_relay_test; /* cli/relaytest.c: relay-test HOST[:PORT] */
+
+/* Print the usage of the whole CLI (global options and the command table). */
+void cli_print_usage(FILE *fp);
+
+/*
+ * Terminal colours for human output: returns the escape sequence for a colour
+ * when ctx->color is set, else "" (so printf("%s...%s") works either way).
+ */
+typedef enum cli_color { CLI_RESET, CLI_RED, CLI_GREEN, CLI_YELLOW, CLI_BOLD, CLI_DIM } cli_color;
+const char *cli_color_code(const cli_ctx *ctx, cli_color c);
+
 #endif

@@ -289,6 +289,14 @@ bg_dnsbl_query_name(const char *ip, const char *zone, char *dst, size_t size, bo
 
 /* ---- sets of lists ---------------------------------------------------- */
 
+/* Printable ASCII only: DNS text goes to terminals and JSON. */
+static void
+append_printable(bg_buf *b, const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n && b->len < TXT_MAX; i++)
+        bg_buf_putc(b, (s[i] >= 0x20 && s[i] < 0x7f) ? (char)s[i] : '?');
+}
+
 static bool
 zone_valid(const char *z)
 {
@@ -409,9 +417,14 @@ parse_line(bg_dnsbl_set *set, const char *name, int lineno, char *line, bg_error
         }
     }
     if (rc == 0 && zone != NULL) {
-        char safe[200];
-        bg_sanitize_line(safe, sizeof(safe), bg_buf_str(&disp), 120);
-        set_add(set, zone, safe, delist, codes, ipv6);
+        bg_buf safe_name = BG_BUF_INIT, safe_url = BG_BUF_INIT;
+        append_printable(&safe_name, (const unsigned char *)bg_buf_str(&disp), disp.len);
+        if (delist)
+            append_printable(&safe_url, (const unsigned char *)delist, strlen(delist));
+        set_add(set, zone, bg_buf_str(&safe_name), delist ? bg_buf_str(&safe_url) : NULL,
+                codes, ipv6);
+        bg_buf_free(&safe_name);
+        bg_buf_free(&safe_url);
     }
     bg_buf_free(&disp);
     return rc;
@@ -541,14 +554,6 @@ static void
 ares_init_once(void)
 {
     ares_init_status = ares_library_init(ARES_LIB_INIT_ALL);
-}
-
-/* Printable ASCII only: DNS text goes to terminals and JSON. */
-static void
-append_printable(bg_buf *b, const unsigned char *s, size_t n)
-{
-    for (size_t i = 0; i < n && b->len < TXT_MAX; i++)
-        bg_buf_putc(b, (s[i] >= 0x20 && s[i] < 0x7f) ? (char)s[i] : '?');
 }
 
 static void
@@ -742,7 +747,9 @@ bg_dnsbl_check(const bg_dnsbl_set *set, const char *ip, const bg_dnsbl_options *
     /* Three tries (c-ares doubles the wait of each), within the deadline. */
     ao.timeout = (int)(timeout / 4 > 200 ? timeout / 4 : 200);
     ao.tries = 3;
-    ao.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES;
+    /* NOCHECKRESP: report REFUSED and SERVFAIL as they are (a list that
+     * refuses us is an error to show, not a server to skip silently). */
+    ao.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_NOCHECKRESP;
     rc = ares_init_options(&st.channel, &ao, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS);
     if (rc != ARES_SUCCESS)
         return bg_error_set(err, "c-ares: %s", ares_strerror(rc));

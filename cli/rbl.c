@@ -1,0 +1,283 @@
+/*
+ * rbl — `bounceguard rbl SUBCOMMAND`: the relay's standing on DNS blacklists.
+ *
+ *   rbl check IP [--lists FILE] [--resolver IP[:PORT]] [--timeout 5s] [--json]
+ *
+ * check asks every list in parallel (lib/dnsbl.c) and prints one row per
+ * list; --json prints one JSON object per list, one per line.  Exit 0 when
+ * no list lists the address, 1 when one does, 4 when every list failed.
+ * Subcommands live in the table `subcommands` below (one row each).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bounceguard/dnsbl.h"
+#include "cli.h"
+
+typedef struct rbl_subcommand {
+    const char *name;
+    cli_command_fn *fn;
+} rbl_subcommand;
+
+static int rbl_check(cli_ctx *ctx, int argc, char **argv);
+
+/* `rbl incidents` (RBL blocks learned from bounces, read from the store)
+ * belongs here as one more row and function. */
+static const rbl_subcommand subcommands[] = {
+    {"check", rbl_check},
+};
+
+int
+cli_cmd_rbl(cli_ctx *ctx, int argc, char **argv)
+{
+    if (argc < 2)
+        return cli_usage_error("rbl", "which subcommand?");
+    for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+        if (strcmp(argv[1], subcommands[i].name) == 0)
+            return subcommands[i].fn(ctx, argc - 1, argv + 1);
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)
+        return cli_usage_error("rbl", "subcommands: check");
+    return cli_usage_error("rbl", "unknown subcommand %.40s", argv[1]);
+}
+
+/* ---- rbl check -------------------------------------------------------- */
+
+#define COL_MAX 60 /* longest meaning / reason shown in the table */
+
+/* s cut to max bytes with "..." (into dst[size]); "-" for NULL or "". */
+static const char *
+cell(char *dst, size_t size, const char *s, size_t max)
+{
+    if (s == NULL || *s == '\0')
+        return "-";
+    if (strlen(s) <= max || max < 4)
+        return bg_sanitize_line(dst, size, s, max);
+    bg_sanitize_line(dst, size, s, max - 3);
+    strcat(dst, "...");
+    return dst;
+}
+
+static cli_color
+status_color(bg_dnsbl_status s)
+{
+    switch (s) {
+    case BG_DNSBL_LISTED:
+        return CLI_RED;
+    case BG_DNSBL_NOT_LISTED:
+        return CLI_GREEN;
+    case BG_DNSBL_SKIPPED:
+        return CLI_DIM;
+    default:
+        return CLI_YELLOW;
+    }
+}
+
+static void
+print_json(cli_ctx *ctx, const char *ip, const bg_dnsbl_result *r, size_t n)
+{
+    bg_buf b = BG_BUF_INIT;
+
+    for (size_t i = 0; i < n; i++) {
+        bg_buf_reset(&b);
+        bg_buf_puts(&b, "{\"ip\":");
+        bg_buf_json_string(&b, ip);
+        bg_buf_puts(&b, ",\"list\":");
+        bg_buf_json_string(&b, r[i].list->name);
+        bg_buf_puts(&b, ",\"zone\":");
+        bg_buf_json_string(&b, r[i].list->zone);
+        bg_buf_puts(&b, ",\"status\":");
+        bg_buf_json_string(&b, bg_dnsbl_status_name(r[i].status));
+        bg_buf_puts(&b, ",\"listed\":");
+        bg_buf_puts(&b, r[i].status == BG_DNSBL_LISTED ? "true" : "false");
+        bg_buf_puts(&b, ",\"answers\":[");
+        if (r[i].answers) {
+            char *copy = bg_xstrdup(r[i].answers), *save = NULL;
+            int k = 0;
+            for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                if (k++)
+                    bg_buf_putc(&b, ',');
+                bg_buf_json_string(&b, t);
+            }
+            free(copy);
+        }
+        bg_buf_puts(&b, "],\"meaning\":");
+        bg_buf_json_string(&b, r[i].meaning);
+        bg_buf_puts(&b, ",\"txt\":");
+        bg_buf_json_string(&b, r[i].txt);
+        bg_buf_puts(&b, ",\"delist_url\":");
+        bg_buf_json_string(&b, r[i].list->delist_url);
+        bg_buf_puts(&b, ",\"error\":");
+        bg_buf_json_string(&b, r[i].error);
+        bg_buf_printf(&b, ",\"elapsed_ms\":%lld}\n", (long long)r[i].elapsed_ms);
+        fputs(bg_buf_str(&b), ctx->out);
+    }
+    bg_buf_free(&b);
+}
+
+static void
+print_table(cli_ctx *ctx, const char *ip, const bg_dnsbl_result *r, size_t n)
+{
+    enum { C_LIST, C_RESULT, C_MEANING, C_TXT, C_DELIST, NCOL };
+    static const char *const head[NCOL] = {"LIST", "RESULT", "MEANING", "REASON (TXT)",
+                                           "DELISTING"};
+    char buf[NCOL][COL_MAX + 8];
+    size_t w[NCOL];
+    size_t listed = 0, failed = 0, skipped = 0;
+
+    for (int c = 0; c < NCOL; c++)
+        w[c] = strlen(head[c]);
+    /* Two passes: widths, then the rows. */
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            fprintf(ctx->out, "%s", cli_color_code(ctx, CLI_BOLD));
+            for (int c = 0; c < NCOL; c++)
+                fprintf(ctx->out, "%-*s%s", c < NCOL - 1 ? (int)w[c] : 0, head[c],
+                        c < NCOL - 1 ? "  " : "");
+            fprintf(ctx->out, "%s\n", cli_color_code(ctx, CLI_RESET));
+        }
+        for (size_t i = 0; i < n; i++) {
+            const bg_dnsbl_result *x = &r[i];
+            const char *v[NCOL];
+            bool show_delist = x->status == BG_DNSBL_LISTED;
+
+            v[C_LIST] = cell(buf[C_LIST], sizeof(buf[C_LIST]), x->list->name, 30);
+            v[C_RESULT] = bg_dnsbl_status_name(x->status);
+            v[C_MEANING] = cell(buf[C_MEANING], sizeof(buf[C_MEANING]),
+                                x->meaning ? x->meaning : x->error, COL_MAX);
+            v[C_TXT] = cell(buf[C_TXT], sizeof(buf[C_TXT]), x->txt, COL_MAX);
+            v[C_DELIST] = show_delist ? cell(buf[C_DELIST], sizeof(buf[C_DELIST]),
+                                             x->list->delist_url, COL_MAX)
+                                      : "-";
+            if (pass == 0) {
+                for (int c = 0; c < NCOL; c++)
+                    if (strlen(v[c]) > w[c])
+                        w[c] = strlen(v[c]);
+                listed += x->status == BG_DNSBL_LISTED;
+                failed += x->status == BG_DNSBL_ERROR || x->status == BG_DNSBL_TIMEOUT;
+                skipped += x->status == BG_DNSBL_SKIPPED;
+                continue;
+            }
+            fprintf(ctx->out, "%-*s  %s%-*s%s  %-*s  %-*s  %s\n", (int)w[C_LIST], v[C_LIST],
+                    cli_color_code(ctx, status_color(x->status)), (int)w[C_RESULT], v[C_RESULT],
+                    cli_color_code(ctx, CLI_RESET), (int)w[C_MEANING], v[C_MEANING],
+                    (int)w[C_TXT], v[C_TXT], v[C_DELIST]);
+        }
+    }
+    if (listed)
+        fprintf(ctx->out, "\n%s: %sLISTED%s on %zu of %zu lists", ip,
+                cli_color_code(ctx, CLI_RED), cli_color_code(ctx, CLI_RESET), listed,
+                n - skipped);
+    else
+        fprintf(ctx->out, "\n%s: %snot listed%s (%zu lists asked)", ip,
+                cli_color_code(ctx, failed == n - skipped ? CLI_YELLOW : CLI_GREEN),
+                cli_color_code(ctx, CLI_RESET), n - skipped);
+    if (failed)
+        fprintf(ctx->out, " (%zu %s not answer)", failed, failed == 1 ? "list did" : "lists did");
+    if (skipped)
+        fprintf(ctx->out, "; %zu skipped (no IPv6 support)", skipped);
+    fputc('\n', ctx->out);
+    for (size_t i = 0; i < n; i++)
+        if (r[i].status == BG_DNSBL_ERROR && r[i].meaning &&
+            strstr(r[i].meaning, "refused") != NULL) {
+            fprintf(ctx->out, "hint: a list refused the query: ask through a resolver of your "
+                              "own (dns_resolver, --resolver), not a public one\n");
+            break;
+        }
+}
+
+static int
+rbl_check(cli_ctx *ctx, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"lists", required_argument, NULL, 'l'},   {"resolver", required_argument, NULL, 'r'},
+        {"timeout", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    };
+    const char *lists_file = NULL, *resolver = ctx->config->dns_resolver;
+    int64_t timeout = ctx->config->rbl_timeout;
+    bg_dnsbl_set *set;
+    bg_dnsbl_result *res = NULL;
+    bg_dnsbl_options opt;
+    bg_error err;
+    size_t listed = 0, failed = 0, asked = 0;
+    bool resolver_from_option = false;
+    int c;
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'l':
+            lists_file = optarg;
+            break;
+        case 'r':
+            resolver = optarg;
+            resolver_from_option = true;
+            break;
+        case 't':
+            if (bg_duration_parse(optarg, &timeout, &err) < 0)
+                return cli_usage_error("rbl", "--timeout: %s", err.msg);
+            if (timeout < 1 || timeout > 300)
+                return cli_usage_error("rbl", "--timeout must be 1s to 300s");
+            break;
+        case 'j':
+            ctx->json = true;
+            break;
+        case 'h':
+            return cli_usage_error("rbl", "check an address on DNS blacklists");
+        case ':':
+            return cli_usage_error("rbl", "%s needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error("rbl", "unknown option %.40s", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1)
+        return cli_usage_error("rbl", optind >= argc ? "check needs an IP address"
+                                                     : "check takes one IP address");
+
+    if (lists_file)
+        set = bg_dnsbl_set_load(lists_file, &err);
+    else
+        set = bg_dnsbl_set_from_strlist(&ctx->config->rbl_lists, &err);
+    if (set == NULL) {
+        fprintf(stderr, "bounceguard: rbl: %s\n", err.msg);
+        return lists_file ? CLI_EXIT_USAGE : CLI_EXIT_CONFIG;
+    }
+    {
+        char probe[300];
+        bool v6;
+        if (bg_dnsbl_query_name(argv[optind], "x", probe, sizeof(probe), &v6, &err) < 0) {
+            bg_dnsbl_set_free(set);
+            return cli_usage_error("rbl", "%s", err.msg);
+        }
+    }
+    opt.resolver = resolver;
+    opt.timeout_ms = timeout * 1000;
+    if (bg_dnsbl_check(set, argv[optind], &opt, &res, &err) < 0) {
+        fprintf(stderr, "bounceguard: rbl: %s\n", err.msg);
+        bg_dnsbl_set_free(set);
+        /* A bad --resolver is the caller's mistake, a bad dns_resolver the config's. */
+        if (resolver_from_option)
+            return CLI_EXIT_USAGE;
+        return (resolver && *resolver) ? CLI_EXIT_CONFIG : CLI_EXIT_RUNTIME;
+    }
+    if (ctx->json)
+        print_json(ctx, argv[optind], res, set->count);
+    else
+        print_table(ctx, argv[optind], res, set->count);
+    for (size_t i = 0; i < set->count; i++) {
+        if (res[i].status == BG_DNSBL_SKIPPED)
+            continue;
+        asked++;
+        listed += res[i].status == BG_DNSBL_LISTED;
+        failed += res[i].status == BG_DNSBL_ERROR || res[i].status == BG_DNSBL_TIMEOUT;
+    }
+    bg_dnsbl_results_free(res, set->count);
+    bg_dnsbl_set_free(set);
+    if (listed)
+        return CLI_EXIT_NEGATIVE;
+    if (asked == 0 || failed == asked)
+        return CLI_EXIT_RUNTIME;
+    return CLI_EXIT_OK;
+}

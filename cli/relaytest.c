@@ -1,0 +1,202 @@
+/*
+ * relaytest — `bounceguard relay-test HOST[:PORT]`: is that server an open
+ * relay?
+ *
+ *   relay-test HOST[:PORT] [--from-domain D] [--to-domain D] [--helo NAME]
+ *              [--timeout 10s] [--json]
+ *
+ * Runs the tricks of lib/relaytest.c (never sends a message: it stops at
+ * RCPT TO) and prints one row per trick and the overall verdict; --json
+ * prints one object per trick and a closing summary object, one per line.
+ * Exit 1 if any trick was accepted (open relay), 0 if none was (closed),
+ * 4 if no session could be held or no trick got a conclusive answer.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bounceguard/relaytest.h"
+#include "cli.h"
+
+static cli_color
+verdict_color(bg_relay_verdict v)
+{
+    switch (v) {
+    case BG_RELAY_ACCEPTED:
+        return CLI_RED;
+    case BG_RELAY_REFUSED:
+        return CLI_GREEN;
+    default:
+        return CLI_YELLOW;
+    }
+}
+
+static void
+print_json(cli_ctx *ctx, const bg_relay_report *rep)
+{
+    bg_buf b = BG_BUF_INIT;
+
+    for (size_t i = 0; i < rep->count; i++) {
+        const bg_relay_result *r = &rep->results[i];
+        bg_buf_reset(&b);
+        bg_buf_puts(&b, "{\"trick\":");
+        bg_buf_json_string(&b, r->name);
+        bg_buf_puts(&b, ",\"mail_from\":");
+        bg_buf_json_string(&b, r->mail_from);
+        bg_buf_puts(&b, ",\"rcpt_to\":");
+        bg_buf_json_string(&b, r->rcpt_to);
+        bg_buf_puts(&b, ",\"verdict\":");
+        bg_buf_json_string(&b, r->verdict == BG_RELAY_ACCEPTED ? "accepted"
+                                                                : bg_relay_verdict_name(r->verdict));
+        bg_buf_puts(&b, ",\"stage\":");
+        bg_buf_json_string(&b, r->stage);
+        bg_buf_printf(&b, ",\"code\":%d,\"reply\":", r->code);
+        bg_buf_json_string(&b, r->reply);
+        bg_buf_puts(&b, "}\n");
+        fputs(bg_buf_str(&b), ctx->out);
+    }
+    bg_buf_reset(&b);
+    bg_buf_puts(&b, "{\"summary\":true,\"server\":");
+    bg_buf_json_string(&b, rep->peer);
+    bg_buf_puts(&b, ",\"banner\":");
+    bg_buf_json_string(&b, rep->banner);
+    bg_buf_puts(&b, ",\"server_domain\":");
+    bg_buf_json_string(&b, rep->server_domain);
+    bg_buf_puts(&b, ",\"verdict\":");
+    bg_buf_json_string(&b, rep->overall == BG_RELAY_OPEN      ? "open"
+                           : rep->overall == BG_RELAY_CLOSED  ? "closed"
+                           : rep->overall == BG_RELAY_PARTIAL ? "partial"
+                                                              : "unknown");
+    bg_buf_printf(&b,
+                  ",\"open\":%s,\"tricks\":%zu,\"accepted\":%zu,\"refused\":%zu,"
+                  "\"deferred\":%zu,\"errors\":%zu,\"sessions\":%zu}\n",
+                  rep->overall == BG_RELAY_OPEN ? "true" : "false", rep->count, rep->accepted,
+                  rep->refused, rep->deferred, rep->errors, rep->sessions);
+    fputs(bg_buf_str(&b), ctx->out);
+    bg_buf_free(&b);
+}
+
+static void
+print_table(cli_ctx *ctx, const bg_relay_report *rep)
+{
+    size_t wn = strlen("TRICK"), wr = strlen("RCPT TO"), wv = strlen("ACCEPTED");
+
+    fprintf(ctx->out, "server %s: %s\n\n", rep->peer, rep->banner ? rep->banner : "");
+    for (size_t i = 0; i < rep->count; i++) {
+        size_t n = strlen(rep->results[i].name), r = strlen(rep->results[i].rcpt_to) + 2;
+        wn = n > wn ? n : wn;
+        wr = r > wr ? r : wr;
+    }
+    fprintf(ctx->out, "%s%-*s  %-*s  %-*s  %s%s\n", cli_color_code(ctx, CLI_BOLD), (int)wn,
+            "TRICK", (int)wr, "RCPT TO", (int)wv, "VERDICT", "REPLY",
+            cli_color_code(ctx, CLI_RESET));
+    for (size_t i = 0; i < rep->count; i++) {
+        const bg_relay_result *r = &rep->results[i];
+        char *rcpt = bg_xasprintf("<%s>", r->rcpt_to);
+        char reply[100];
+
+        if (r->code)
+            snprintf(reply, sizeof(reply), "%s %d %.70s", r->stage, r->code,
+                     r->reply ? r->reply : "");
+        else
+            snprintf(reply, sizeof(reply), "%s: %.80s", r->stage, r->reply ? r->reply : "");
+        fprintf(ctx->out, "%-*s  %-*s  %s%-*s%s  %s\n", (int)wn, r->name, (int)wr, rcpt,
+                cli_color_code(ctx, verdict_color(r->verdict)), (int)wv,
+                bg_relay_verdict_name(r->verdict), cli_color_code(ctx, CLI_RESET), reply);
+        free(rcpt);
+    }
+    fprintf(ctx->out, "\nverdict: %s%s%s (%zu tricks: %zu accepted, %zu refused, %zu deferred, "
+                      "%zu errors; %zu sessions; no message was sent)\n",
+            cli_color_code(ctx, rep->overall == BG_RELAY_OPEN ? CLI_RED : CLI_GREEN),
+            bg_relay_overall_name(rep->overall), cli_color_code(ctx, CLI_RESET), rep->count,
+            rep->accepted, rep->refused, rep->deferred, rep->errors, rep->sessions);
+}
+
+int
+cli_cmd_relay_test(cli_ctx *ctx, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"from-domain", required_argument, NULL, 'f'},
+        {"to-domain", required_argument, NULL, 't'},
+        {"helo", required_argument, NULL, 'H'},
+        {"timeout", required_argument, NULL, 'T'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    bg_relay_options opt = {0};
+    bg_relay_report *rep = NULL;
+    bg_error err;
+    char *host = NULL, *port = NULL;
+    int64_t timeout = 10;
+    int c, rc;
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            opt.from_domain = optarg;
+            break;
+        case 't':
+            opt.to_domain = optarg;
+            break;
+        case 'H':
+            opt.helo = optarg;
+            break;
+        case 'T':
+            if (bg_duration_parse(optarg, &timeout, &err) < 0)
+                return cli_usage_error("relay-test", "--timeout: %s", err.msg);
+            if (timeout < 1 || timeout > 600)
+                return cli_usage_error("relay-test", "--timeout must be 1s to 600s");
+            break;
+        case 'j':
+            ctx->json = true;
+            break;
+        case 'h':
+            return cli_usage_error("relay-test", "test a server for open relaying");
+        case ':':
+            return cli_usage_error("relay-test", "%s needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error("relay-test", "unknown option %.40s", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1)
+        return cli_usage_error("relay-test", optind >= argc ? "which server?"
+                                                            : "one server at a time");
+    if (bg_relay_parse_target(argv[optind], &host, &port, &err) < 0)
+        return cli_usage_error("relay-test", "%s", err.msg);
+    opt.host = host;
+    opt.port = port;
+    opt.timeout_ms = timeout * 1000;
+
+    if (bg_relay_check_options(&opt, &err) < 0) {
+        free(host);
+        free(port);
+        return cli_usage_error("relay-test", "%s", err.msg);
+    }
+    if (bg_relay_test(&opt, &rep, &err) < 0) {
+        fprintf(stderr, "bounceguard: relay-test: %s\n", err.msg);
+        free(host);
+        free(port);
+        return CLI_EXIT_RUNTIME;
+    }
+    if (ctx->json)
+        print_json(ctx, rep);
+    else
+        print_table(ctx, rep);
+    switch (rep->overall) {
+    case BG_RELAY_OPEN:
+        rc = CLI_EXIT_NEGATIVE;
+        break;
+    case BG_RELAY_UNKNOWN:
+        rc = CLI_EXIT_RUNTIME;
+        break;
+    default:
+        rc = CLI_EXIT_OK;
+    }
+    bg_relay_report_free(rep);
+    free(host);
+    free(port);
+    return rc;
+}
