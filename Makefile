@@ -59,7 +59,14 @@ BENCH_BIN  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 .PHONY: all test test-unit test-integration test-long run bench install asan \
         clean format lint fuzz
 
-all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
+MAN_GEN    = $(BUILD)/man/bounceguard.conf.5
+
+all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN) $(MAN_GEN)
+
+# bounceguard.conf(5) takes its KEYS section from the key table of lib/config.c.
+$(BUILD)/man/bounceguard.conf.5: man/bounceguard.conf.5.in $(BUILD)/tools/conf_man
+	@mkdir -p $(dir $@)
+	$(BUILD)/tools/conf_man < $< > $@
 
 # Unit tests find their data (conf/, tests/data/) from the source tree.
 $(BUILD)/tests/unit/%.o: CPPFLAGS += -DSRCDIR=\"$(CURDIR)\"
@@ -115,14 +122,14 @@ run: all
 bench: all $(BENCH_BIN)
 	BUILD=$(BUILD) bench/run
 
-install: $(PROGS)
+install: $(PROGS) $(MAN_GEN)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(SYSCONFDIR)/bounceguard
 	install -m 755 $(BUILD)/bounceguard-milter $(DESTDIR)$(SBINDIR)/
 	install -m 755 $(BUILD)/bounceguard-dsn $(DESTDIR)$(SBINDIR)/
 	install -m 755 $(BUILD)/bounceguard $(DESTDIR)$(BINDIR)/
-	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 $(MAN_GEN) $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	test -e $(DESTDIR)$(SYSCONFDIR)/bounceguard/bounceguard.conf || \
 	    install -m 644 conf/bounceguard.conf $(DESTDIR)$(SYSCONFDIR)/bounceguard/
