@@ -9,7 +9,14 @@
  *   - the local part is lower-cased (mail administrators expect John@ and
  *     john@ to be one recipient) and unquoted when quoting is unnecessary
  *     ("john"@x -> john@x); a quoted local part that needs its quotes keeps them;
- *   - address literals ([192.0.2.1], [IPv6:...]) are kept as they are.
+ *   - address literals ([192.0.2.1], [IPv6:...]) are kept, after inet_pton
+ *     has validated them, in one spelling: the tag "IPv6:" and the address as
+ *     inet_ntop writes it (RFC 5952 compressed, lower-case hex);
+ *   - SMTPUTF8 local parts (valid UTF-8, no C1 controls) are accepted; only
+ *     their ASCII letters are lower-cased.
+ * Not accepted: "<>" without brackets, a bare "postmaster" without a domain,
+ * a trailing dot in the domain, a numeric last label (use [brackets]), the
+ * general address literal "[tag:...]".
  * Limits of RFC 5321 4.5.3.1: local part 64 octets, domain 255, path 256.
  */
 #ifndef BOUNCEGUARD_ADDR_H
