@@ -314,12 +314,6 @@ main(int argc, char **argv)
         return 0;
     }
 
-    bg_log_options lo = {"bounceguard-milter", current_config->log_dir,
-                         current_config->syslog, foreground, current_config->debug};
-    if (bg_log_open(&lo, &err) < 0) {
-        fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
-        return 3;
-    }
     if (smfi_setconn(current_config->socket) == MI_FAILURE ||
         smfi_register(milter_desc) == MI_FAILURE) {
         fprintf(stderr, "bounceguard-milter: cannot set up milter socket %s\n",
@@ -338,16 +332,30 @@ main(int argc, char **argv)
         fprintf(stderr, "bounceguard-milter: cannot become a daemon: %s\n", strerror(errno));
         return 4;
     }
-    if (write_pid_file(current_config->pid_file) < 0)
-        return 4;
+    /* From here on, everything is opened as the unprivileged user: the pid
+     * file (so that it can be removed at stop), the logs, the store. */
     if (drop_privileges(current_config) < 0)
         return 4;
+    if (write_pid_file(current_config->pid_file) < 0)
+        return 4;
+    bg_log_options lo = {"bounceguard-milter", current_config->log_dir,
+                         current_config->syslog, foreground, current_config->debug};
+    if (bg_log_open(&lo, &err) < 0) {
+        fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
+        return 3;
+    }
 
-    /* SIGUSR1 blocked here, before any thread exists, so only our signal
-     * thread receives it (libmilter takes SIGHUP, SIGTERM, SIGINT). */
+    /* Signals blocked here, before any thread exists: only our signal
+     * thread takes SIGUSR1, only libmilter's takes SIGHUP, SIGTERM, SIGINT. */
     sigemptyset(&set);
     sigaddset(&set, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    /* Our threads must not take libmilter's signals either: a SIGTERM landing
+     * in one of them would kill the process instead of stopping it cleanly. */
+    sigset_t all = set;
+    sigaddset(&all, SIGHUP);
+    sigaddset(&all, SIGTERM);
+    sigaddset(&all, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
     signal(SIGPIPE, SIG_IGN);
     try_open_store();
     pthread_create(&sig_tid, NULL, signal_thread, &set);

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# bounceguard-milter as a daemon: -n, pid file, dropping root, log reopening
+# for logrotate, clean stop on SIGTERM, bad command lines.
+set -u
+T=$(mktemp -d /tmp/bg-milter-d.XXXXXX)
+MILTER_PORT=2558
+. "$TOP/tests/integration/lib.sh"
+trap 'stop_all; rm -rf "$T"' EXIT
+M=$BIN/bounceguard-milter
+chmod 755 "$T"
+
+# -n: valid and invalid configs, one-line errors naming file:line.
+write_milter_conf "$T/good.conf"
+out=$("$M" -n -c "$T/good.conf" 2>&1); rc=$?
+check "-n accepts a valid config (rc $rc)" [ $rc -eq 0 ]
+printf 'quota_limit = 10\nblacklist_period = fortnight\n' > "$T/bad.conf"
+out=$("$M" -n -c "$T/bad.conf" 2>&1); rc=$?
+check "-n refuses a bad value with file:line, exit 3 ($out)" \
+    bash -c "[ $rc -eq 3 ] && grep -q '$T/bad.conf:2: blacklist_period' <<<'$out' && [ \$(wc -l <<<'$out') -eq 1 ]"
+out=$("$M" -n -c "$T/nonexistent.conf" 2>&1); rc=$?
+check "-n on a missing file names it, exit 3" bash -c "[ $rc -eq 3 ] && grep -q nonexistent.conf <<<'$out'"
+out=$("$M" -x 2>&1); rc=$?
+check "unknown option: usage and exit 2" bash -c "[ $rc -eq 2 ] && grep -q usage <<<'$out'"
+out=$("$M" -c "$T/good.conf" extra 2>&1); rc=$?
+check "stray argument: exit 2" [ $rc -eq 2 ]
+
+# Daemon: started as root, drops to an unprivileged user, writes its pid file.
+id bgtest >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin bgtest
+mkdir -p "$T/db" "$T/log" "$T/run"
+chown bgtest "$T/db" "$T/log" "$T/run"
+write_milter_conf "$T/d.conf" "user=bgtest" "pid_file=$T/run/milter.pid"
+"$M" -c "$T/d.conf" > "$T/d.out" 2>&1
+rc=$?
+check "daemon start returns 0 ($rc)" [ $rc -eq 0 ]
+wait_port $MILTER_PORT
+wait_for 5 test -s "$T/run/milter.pid"
+pid=$(cat "$T/run/milter.pid" 2>/dev/null)
+check "pid file names a live process" kill -0 "${pid:-0}"
+uid=$(awk '/^Uid:/{print $2}' /proc/"$pid"/status 2>/dev/null)
+check "daemon runs as bgtest, not root (uid $uid)" [ "$uid" = "$(id -u bgtest)" ]
+wait_for 5 test -e "$T/db/rcpt.db"
+owner=$(stat -c %U "$T/db/rcpt.db" 2>/dev/null)
+check "store files belong to the unprivileged user ($owner)" [ "$owner" = bgtest ]
+mode=$(stat -c %a "$T/db/rcpt.db" 2>/dev/null)
+check "store files are not world-accessible (mode $mode)" bash -c "[ \$(( 0$mode & 7 )) -eq 0 ]"
+
+# logrotate: rename the logs, SIGUSR1, the daemon writes to new files.
+mv "$T/log/warning.log" "$T/log/warning.log.1"
+kill -USR1 "$pid"
+wait_for 5 test -e "$T/log/warning.log"
+check "SIGUSR1 reopens the log files after rotation" test -e "$T/log/warning.log"
+owner=$(stat -c %U "$T/log/warning.log" 2>/dev/null)
+check "log files belong to the unprivileged user ($owner)" [ "$owner" = bgtest ]
+
+# SIGTERM: clean stop, pid file removed.
+kill -TERM "$pid"
+wait_for 20 bash -c "! kill -0 $pid 2>/dev/null"
+check "SIGTERM stops the daemon" bash -c "! kill -0 $pid 2>/dev/null"
+check "pid file removed at stop" test ! -e "$T/run/milter.pid"
+
+# A user that does not exist: a clear error, not a crash.
+write_milter_conf "$T/u.conf" "user=no-such-user-bg"
+out=$("$M" -f -c "$T/u.conf" 2>&1); rc=$?
+check "nonexistent user: clear error, exit 4 ($out)" \
+    bash -c "[ $rc -eq 4 ] && grep -q 'no-such-user-bg' <<<'$out'"
