@@ -99,7 +99,11 @@ start_postfix() {
     local smtpd=$1 relay=$2 milter=$3 P=$T/pf
     mkdir -p "$P/etc" "$P/queue" "$P/data"
     chmod 755 "$T"
-    cp /etc/postfix/master.cf /etc/postfix/dynamicmaps.cf "$P/etc/"
+    # A Postfix installed with "No configuration" may have no master.cf yet.
+    if [ -f /etc/postfix/master.cf ]; then cp /etc/postfix/master.cf "$P/etc/"
+    else cp /usr/share/postfix/master.cf.dist "$P/etc/master.cf"; fi
+    if [ -f /etc/postfix/dynamicmaps.cf ]; then cp /etc/postfix/dynamicmaps.cf "$P/etc/"
+    else cp /usr/share/postfix/dynamicmaps.cf "$P/etc/"; fi
     [ -d /etc/postfix/dynamicmaps.cf.d ] && cp -r /etc/postfix/dynamicmaps.cf.d "$P/etc/"
     cat > "$P/etc/main.cf" <<EOC
 compatibility_level = 3.6
