@@ -165,8 +165,9 @@ smtp() {
 }
 
 # The reply to RCPT TO in a swaks dialogue (e.g. "550 5.7.1 Email ...").
-rcpt_reply() { sed -n '/-> RCPT TO/{n;s/^ *<\** *//;p;q}' <<<"$1"; }
-mail_reply() { sed -n '/-> MAIL FROM/{n;s/^ *<\** *//;p;q}' <<<"$1"; }
+# swaks marks replies "<-  " (success) or "<** " (failure).
+rcpt_reply() { sed -n '/-> RCPT TO/{n;s/^ *<[-*]* *//;p;q}' <<<"$1"; }
+mail_reply() { sed -n '/-> MAIL FROM/{n;s/^ *<[-*]* *//;p;q}' <<<"$1"; }
 
 bg() { "$BIN/bounceguard" -c "$CONF" "$@"; }
 

@@ -3,12 +3,16 @@
  * address once its transaction has committed, or verifies a list of
  * addresses read from stdin.  Used by tests/integration/store_crash.sh.
  *
- *   store_writer write DB_HOME PREFIX COUNT   -> one committed address per line
+ *   store_writer write DB_HOME PREFIX COUNT [WHEN]
+ *                                -> one committed address per line; the
+ *                                   bounces happen at WHEN (default: a fixed
+ *                                   time in 2023, long expired; "now")
  *   store_writer verify DB_HOME < addresses   -> "missing N" (exit 1 if N > 0)
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bounceguard/policy.h"
 #include "bounceguard/store.h"
@@ -34,11 +38,13 @@ main(int argc, char **argv)
         fprintf(stderr, "store_writer: %s\n", err.msg);
         return 1;
     }
-    if (strcmp(argv[1], "write") == 0 && argc == 5) {
+    if (strcmp(argv[1], "write") == 0 && (argc == 5 || argc == 6)) {
         long n = atol(argv[4]);
         bg_bounce_event ev = {1700000000, "dsn",          "userunknown", "5.1.1",
                               "mx.test",  "550 5.1.1 no", "ip:127.0.0.1", 14 * 86400,
                               86400};
+        if (argc == 6)
+            ev.when = strcmp(argv[5], "now") == 0 ? (int64_t)time(NULL) : atoll(argv[5]);
         setvbuf(stdout, NULL, _IOLBF, 0);
         for (long i = 0; i < n; i++) {
             char addr[128];
