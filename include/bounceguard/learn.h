@@ -1,0 +1,131 @@
+/*
+ * learn — turn the evidence of a bounce (a parsed DSN, or one MTA log line)
+ * into changes of the store: blacklisted recipients, RBL incidents, and the
+ * record that this piece of evidence was processed.
+ *
+ * The intake programs (bounceguard-dsn pipe, maildir, log) only read their
+ * input and call these functions; every decision of what a bounce means lives
+ * here and in the policy:
+ *
+ *  - dedup: a DSN is identified by its Message-ID, else by the SHA-256 of its
+ *    bytes; a log line by queue ID, recipient and status code.  The id is
+ *    marked seen first; a DSN seen before changes nothing.  If a later write
+ *    of the same bounce fails, the mark is taken back so that the retry (the
+ *    MTA re-delivering after EX_TEMPFAIL) is not lost as a duplicate.
+ *  - correlation: the original message is looked up by the returned
+ *    Message-ID, else by queue ID (bg_gate_record wrote both); the bounced
+ *    recipient must be one of its recipients.  The bounce is attributed to
+ *    the message's sender identity.
+ *  - trust (dsn_trust): correlated = only correlated bounces count, others
+ *    are logged as "forged or unrelated bounce"; spf = an uncorrelated one
+ *    counts when SPF passes for the host that delivered it (client IP, HELO,
+ *    envelope sender); any = every bounce counts.  A DSN that reached a VERP
+ *    address whose signature verified is trusted (src->verp_verified).  A log
+ *    line is the relay's own MTA reporting its own delivery attempt, so it is
+ *    trusted as such; the queue ID only attributes it to a sender.
+ *  - meaning: an RBL bounce (the relay is listed) is recorded as an incident
+ *    and never blacklists; a bounce blacklists only if its reason is in
+ *    blacklist_reasons, it is not temporary (4.x.x, Action: delayed) and the
+ *    address is not in never_blacklist.  Blacklisting goes through
+ *    bg_policy_bounce: expiry = last bounce + blacklist_period.
+ *
+ * Every outcome worth an operator's attention is logged here (log.h):
+ * warning for blacklistings, forged bounces and RBL incidents, debug for the
+ * rest.  The result says, per recipient, what was done (for logs and tests).
+ */
+#ifndef BOUNCEGUARD_LEARN_H
+#define BOUNCEGUARD_LEARN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bounceguard/config.h"
+#include "bounceguard/dsn.h"
+#include "bounceguard/mtalog.h"
+#include "bounceguard/store.h"
+
+typedef enum bg_learn_outcome {
+    BG_LEARN_BLACKLISTED = 0, /* recipient blacklisted (or its period extended) */
+    BG_LEARN_IGNORED_REASON,  /* reason not in blacklist_reasons, or temporary */
+    BG_LEARN_UNTRUSTED,       /* not correlated and not trusted: forged or unrelated */
+    BG_LEARN_INCIDENT,        /* the relay is on an RBL: incident recorded */
+    BG_LEARN_DUPLICATE,       /* this DSN / log line was processed before */
+    BG_LEARN_NEVER,           /* the address is in never_blacklist */
+    BG_LEARN_BAD_ADDRESS,     /* the bounced recipient is not an address */
+} bg_learn_outcome;
+
+/* What the intake knows about how a DSN reached it (all may be NULL/""). */
+typedef struct bg_learn_source {
+    const char *client_ip;  /* host that delivered the DSN to the relay */
+    const char *helo;       /* its HELO name */
+    const char *mail_from;  /* the DSN's envelope sender (normally "") */
+    const char *origin;     /* for logs: "stdin", a file name, ... */
+    /* Set when the DSN came to a bounces+TOKEN@ address whose token verified:
+     * the bounce is trusted and attributed from the token. */
+    bool verp_verified;
+    const char *verp_sender_id; /* identity named by the token */
+    const char *verp_rcpt;      /* recipient named by the token, "" = per the DSN */
+    const char *verp_message;   /* message key (queue ID) named by the token, or "" */
+} bg_learn_source;
+
+typedef struct bg_learn_rcpt_result {
+    char recipient[257];   /* canonical, or as reported when it does not parse */
+    bg_learn_outcome outcome;
+    bool correlated;       /* it was a recipient of the original message */
+    char sender_id[256];   /* whose mail bounced, "" when unknown */
+    char reason[24];
+    char status[16];
+    char rbl[128];         /* for BG_LEARN_INCIDENT */
+} bg_learn_rcpt_result;
+
+typedef struct bg_learn_result {
+    char id[300];          /* the seen-id of the evidence ("dsn:...", "log:...") */
+    bool duplicate;        /* processed before: nothing was changed */
+    bool message_found;    /* the original message was found in the store */
+    bool spf_pass;         /* an SPF check was made and passed */
+    size_t nrcpts;
+    bg_learn_rcpt_result *rcpts; /* owned: bg_learn_result_clear() */
+    unsigned blacklisted, incidents, ignored, untrusted;
+} bg_learn_result;
+
+/*
+ * Apply one parsed DSN (report) to the store.  raw[rawlen] are the bytes it
+ * was parsed from (for the content hash when it has no Message-ID; may be
+ * NULL when report->message_id is set).  src may be NULL.  A report with no
+ * recipients changes nothing and returns 0.
+ * Returns 0 with *res filled (release with bg_learn_result_clear), or -1 on a
+ * store error with err set; then the seen mark is taken back (best effort)
+ * and the caller should ask for a retry (EX_TEMPFAIL).
+ */
+int bg_learn_dsn(bg_store *st, const bg_config *cfg, const bg_dsn_report *report,
+                 const char *raw, size_t rawlen, const bg_learn_source *src, int64_t now,
+                 bg_learn_result *res, bg_error *err);
+
+/*
+ * Apply one MTA log event.  Only BG_MTALOG_BOUNCED events with a recipient
+ * are learned (others return 0 with res->nrcpts == 0).  The failure is
+ * classified with bg_dsn_classify(dsn, reply); the bounce time is the line's
+ * time (or now when the line has none or is in the future).  Returns as
+ * bg_learn_dsn.
+ */
+int bg_learn_log_event(bg_store *st, const bg_config *cfg, const bg_mtalog_event *ev,
+                       int64_t now, bg_learn_result *res, bg_error *err);
+
+/* Release what a result holds (and zero it); safe on a zeroed result. */
+void bg_learn_result_clear(bg_learn_result *res);
+
+/* "blacklisted", "ignored-reason", "untrusted", "incident", "duplicate",
+ * "never-blacklist", "bad-address". */
+const char *bg_learn_outcome_name(bg_learn_outcome o);
+
+/*
+ * The seen-id of a DSN: "dsn:mid:" + its Message-ID ("dsn:midhash:" + the
+ * SHA-256 of it when it does not fit), else "dsn:sha256:" + the hex SHA-256
+ * of raw[rawlen].  Writes into dst[size] (size >= 80 holds every form; 300
+ * keeps ordinary Message-IDs readable); returns dst.
+ */
+char *bg_learn_dsn_id(const bg_dsn_report *report, const char *raw, size_t rawlen, char *dst,
+                      size_t size);
+
+#endif

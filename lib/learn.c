@@ -1,0 +1,486 @@
+/*
+ * learn.c — see include/bounceguard/learn.h.
+ */
+#include <nettle/sha2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bounceguard/addr.h"
+#include "bounceguard/learn.h"
+#include "bounceguard/log.h"
+#include "bounceguard/policy.h"
+#include "bounceguard/spf.h"
+
+#define DAY (24 * 3600)
+
+const char *
+bg_learn_outcome_name(bg_learn_outcome o)
+{
+    static const char *const names[] = {"blacklisted", "ignored-reason",  "untrusted",
+                                        "incident",    "duplicate",       "never-blacklist",
+                                        "bad-address"};
+
+    return (unsigned)o < sizeof(names) / sizeof(names[0]) ? names[o] : "unknown";
+}
+
+void
+bg_learn_result_clear(bg_learn_result *res)
+{
+    free(res->rcpts);
+    memset(res, 0, sizeof(*res));
+}
+
+static void
+sha256_hex(const void *data, size_t len, char out[2 * SHA256_DIGEST_SIZE + 1])
+{
+    struct sha256_ctx ctx;
+    uint8_t digest[SHA256_DIGEST_SIZE];
+
+    sha256_init(&ctx);
+    sha256_update(&ctx, len, data);
+    sha256_digest(&ctx, sizeof(digest), digest);
+    for (size_t i = 0; i < sizeof(digest); i++)
+        snprintf(out + 2 * i, 3, "%02x", digest[i]);
+}
+
+char *
+bg_learn_dsn_id(const bg_dsn_report *report, const char *raw, size_t rawlen, char *dst,
+                size_t size)
+{
+    char hex[2 * SHA256_DIGEST_SIZE + 1];
+    const char *mid = report ? report->message_id : NULL;
+
+    if (mid && *mid) {
+        if (strlen("dsn:mid:") + strlen(mid) < size) {
+            snprintf(dst, size, "dsn:mid:%s", mid);
+            /* a seen-id is a store key: no control bytes in it */
+            for (char *p = dst; *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                    *p = '?';
+            return dst;
+        }
+        sha256_hex(mid, strlen(mid), hex);
+        snprintf(dst, size, "dsn:midhash:%s", hex);
+        return dst;
+    }
+    sha256_hex(raw ? raw : "", raw ? rawlen : 0, hex);
+    snprintf(dst, size, "dsn:sha256:%s", hex);
+    return dst;
+}
+
+/* Is canon one of the recipients (one per line) of a recorded message? */
+static bool
+rcpt_listed(const char *rcpts, const char *canon)
+{
+    size_t n = strlen(canon);
+
+    for (const char *p = rcpts ? rcpts : ""; *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        if (len == n && strncasecmp(p, canon, n) == 0)
+            return true;
+        if (eol == NULL)
+            break;
+        p = eol + 1;
+    }
+    return false;
+}
+
+static int64_t
+seen_purge_at(const bg_config *cfg, int64_t now)
+{
+    int64_t keep = cfg->history_period > cfg->message_retention ? cfg->history_period
+                                                                 : cfg->message_retention;
+    return now + (keep > 7 * DAY ? keep : 7 * DAY);
+}
+
+/* One bounced recipient, whatever it came from. */
+typedef struct bounce_in {
+    const char *rcpt;       /* as reported */
+    const char *action;     /* RFC 3464 action, may be NULL */
+    const char *status;
+    const char *reason;
+    const char *rbl;        /* "" or NULL when none */
+    const char *remote_mta;
+    const char *diagnostic;
+    const char *source;     /* "dsn", "log" */
+    const char *origin;     /* for logs */
+    int64_t when;
+} bounce_in;
+
+static int
+bounce_update(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t *purge_at, void *arg)
+{
+    return bg_policy_bounce(cur, next, arg, purge_at);
+}
+
+static bool
+is_temporary(const bounce_in *b)
+{
+    if (b->status && b->status[0] == '4')
+        return true;
+    return b->action && (strcasecmp(b->action, "delayed") == 0 ||
+                         strcasecmp(b->action, "delivered") == 0 ||
+                         strcasecmp(b->action, "relayed") == 0 ||
+                         strcasecmp(b->action, "expanded") == 0);
+}
+
+/*
+ * Decide and record one recipient.  canon is its canonical address (parsed by
+ * the caller); trusted says whether the evidence may change the store.
+ */
+static int
+apply_rcpt(bg_store *st, const bg_config *cfg, const bounce_in *b, const bg_addr *addr,
+           bool trusted, int64_t now, bg_learn_rcpt_result *out, bg_error *err)
+{
+    const char *sender = out->sender_id[0] ? out->sender_id : "unknown";
+    const char *mta = b->remote_mta && *b->remote_mta ? b->remote_mta : "unknown";
+
+    if (!trusted) {
+        out->outcome = BG_LEARN_UNTRUSTED;
+        bg_msg_warn("Ignored forged or unrelated bounce for Recipient %s: %s %s (from %s, "
+                    "%s): no message sent to it found",
+                    addr->canon, b->status ? b->status : "", out->reason, mta, b->origin);
+        return 0;
+    }
+    if (b->rbl && *b->rbl) {
+        bg_strlcpy(out->rbl, b->rbl, sizeof(out->rbl));
+        out->outcome = BG_LEARN_INCIDENT;
+        if (bg_store_incident_add(st, b->rbl, mta, addr->canon,
+                                  b->diagnostic ? b->diagnostic : "", now,
+                                  now + cfg->history_period, err) < 0)
+            return -1;
+        bg_msg_warn("RBL incident: the relay is listed on %s, reported by %s for Recipient "
+                    "%s (sender %s): %s",
+                    b->rbl, mta, addr->canon, sender, b->diagnostic ? b->diagnostic : "");
+        return 0;
+    }
+    if (is_temporary(b) || !bg_strlist_has(&cfg->blacklist_reasons, out->reason)) {
+        out->outcome = BG_LEARN_IGNORED_REASON;
+        bg_msg_debug("bounce for %s not blacklisting: %s %s (%s)", addr->canon,
+                     b->status ? b->status : "", out->reason, b->action ? b->action : "");
+        return 0;
+    }
+    if (bg_policy_never_blacklist(cfg, addr->canon, addr->domain)) {
+        out->outcome = BG_LEARN_NEVER;
+        bg_msg_info("bounce for %s not blacklisting: never_blacklist (%s %s)", addr->canon,
+                    b->status ? b->status : "", out->reason);
+        return 0;
+    }
+
+    bg_bounce_event ev = {
+        .when = b->when,
+        .source = b->source,
+        .reason = out->reason,
+        .status = b->status ? b->status : "",
+        .remote_mta = b->remote_mta ? b->remote_mta : "",
+        .diagnostic = b->diagnostic ? b->diagnostic : "",
+        .sender_id = out->sender_id,
+        .period = cfg->blacklist_period,
+        .history = cfg->history_period,
+    };
+    if (bg_store_rcpt_update(st, addr->canon, bounce_update, &ev, err) < -1)
+        return -1;
+    out->outcome = BG_LEARN_BLACKLISTED;
+    bg_msg_warn("Blacklisted Recipient %s: %s %s (from %s, sender %s)", addr->canon,
+                b->status && *b->status ? b->status : "-", out->reason, mta, sender);
+    return 0;
+}
+
+/* Fill the common part of a recipient's result; false if it is no address. */
+static bool
+result_begin(bg_learn_rcpt_result *out, const bounce_in *b, bg_addr *addr)
+{
+    bg_error aerr;
+
+    memset(out, 0, sizeof(*out));
+    bg_strlcpy(out->reason, b->reason ? b->reason : "undefined", sizeof(out->reason));
+    bg_strlcpy(out->status, b->status ? b->status : "", sizeof(out->status));
+    if (b->rcpt == NULL || bg_addr_parse(b->rcpt, addr, &aerr) != BG_ADDR_OK) {
+        bg_sanitize_line(out->recipient, sizeof(out->recipient), b->rcpt ? b->rcpt : "",
+                         sizeof(out->recipient) - 1);
+        out->outcome = BG_LEARN_BAD_ADDRESS;
+        return false;
+    }
+    bg_strlcpy(out->recipient, addr->canon, sizeof(out->recipient));
+    return true;
+}
+
+static void
+count(bg_learn_result *res)
+{
+    for (size_t i = 0; i < res->nrcpts; i++) {
+        switch (res->rcpts[i].outcome) {
+        case BG_LEARN_BLACKLISTED:
+            res->blacklisted++;
+            break;
+        case BG_LEARN_INCIDENT:
+            res->incidents++;
+            break;
+        case BG_LEARN_UNTRUSTED:
+            res->untrusted++;
+            break;
+        default:
+            res->ignored++;
+            break;
+        }
+    }
+}
+
+/* Find the original message of a DSN: found / not found / error. */
+static bg_lookup
+find_message(bg_store *st, const bg_dsn_report *rep, const bg_learn_source *src,
+             bg_message_rec *m, bg_error *err)
+{
+    bg_lookup l = BG_NOTFOUND;
+
+    if (src && src->verp_verified && src->verp_message && *src->verp_message)
+        return bg_store_message_get(st, src->verp_message, true, m, err);
+    if (rep->orig_message_id && *rep->orig_message_id) {
+        /* the milter files the header as written, normally with brackets */
+        char *bracketed = bg_xasprintf("<%s>", rep->orig_message_id);
+        l = bg_store_message_get(st, bracketed, false, m, err);
+        free(bracketed);
+        if (l == BG_NOTFOUND)
+            l = bg_store_message_get(st, rep->orig_message_id, false, m, err);
+        if (l != BG_NOTFOUND)
+            return l;
+    }
+    if (rep->queue_id && *rep->queue_id)
+        l = bg_store_message_get(st, rep->queue_id, true, m, err);
+    return l;
+}
+
+/* The SPF check of dsn_trust = spf, made once per DSN and only when needed:
+ * the host that delivered the DSN must be allowed to send for its HELO name
+ * (the envelope sender of a bounce is empty) or its envelope sender. */
+static bool
+spf_trusted(const bg_learn_source *src, bg_learn_result *res, int *checked)
+{
+    bg_error serr = {""};
+    bg_spf_result r;
+
+    if (*checked)
+        return res->spf_pass;
+    *checked = 1;
+    if (src == NULL || src->client_ip == NULL || *src->client_ip == '\0') {
+        bg_msg_info("dsn_trust = spf: no client address for the bounce, SPF not checked");
+        return false;
+    }
+    r = bg_spf_check(src->client_ip, src->helo, src->mail_from, &serr);
+    res->spf_pass = r == BG_SPF_PASS;
+    bg_msg_info("SPF for the bounce from %s (HELO %s, MAIL FROM <%s>): %s%s%s",
+                src->client_ip, src->helo && *src->helo ? src->helo : "-",
+                src->mail_from ? src->mail_from : "", bg_spf_result_name(r),
+                res->spf_pass ? "" : ": ", res->spf_pass ? "" : serr.msg);
+    return res->spf_pass;
+}
+
+/* With a recipient-naming VERP token, the token's recipient is the one that
+ * bounced (the DSN may report a forwarded address): take the DSN recipient
+ * that matches it, else the first one, and learn it under the token's name. */
+static size_t
+verp_pick(const bg_dsn_report *rep, const char *verp_rcpt)
+{
+    bg_addr a;
+    bg_error aerr;
+
+    for (size_t i = 0; i < rep->nrcpts; i++)
+        if (rep->rcpts[i].recipient &&
+            bg_addr_parse(rep->rcpts[i].recipient, &a, &aerr) == BG_ADDR_OK &&
+            strcasecmp(a.canon, verp_rcpt) == 0)
+            return i;
+    return 0;
+}
+
+int
+bg_learn_dsn(bg_store *st, const bg_config *cfg, const bg_dsn_report *rep, const char *raw,
+             size_t rawlen, const bg_learn_source *src, int64_t now, bg_learn_result *res,
+             bg_error *err)
+{
+    bg_message_rec m;
+    bg_lookup found = BG_NOTFOUND;
+    int spf_checked = 0, mark;
+    bool verp = src && src->verp_verified;
+    bool verp_rcpt = verp && src->verp_rcpt && *src->verp_rcpt;
+    size_t first = 0, n;
+    const char *origin = src && src->origin ? src->origin : "dsn";
+    char from[200];
+
+    memset(res, 0, sizeof(*res));
+    if (rep->nrcpts == 0)
+        return 0;
+    bg_learn_dsn_id(rep, raw, rawlen, res->id, sizeof(res->id));
+    snprintf(from, sizeof(from), "%s%s%s", origin,
+             src && src->client_ip && *src->client_ip ? ", client " : "",
+             src && src->client_ip ? src->client_ip : "");
+
+    n = rep->nrcpts;
+    if (verp_rcpt) {
+        first = verp_pick(rep, src->verp_rcpt);
+        n = 1;
+    }
+    res->rcpts = bg_xcalloc(n, sizeof(*res->rcpts));
+    res->nrcpts = n;
+
+    mark = bg_store_seen_mark(st, res->id, now, seen_purge_at(cfg, now), err);
+    if (mark < 0)
+        return -1;
+    if (mark == 0) {
+        res->duplicate = true;
+        for (size_t i = 0; i < n; i++) {
+            const bg_dsn_rcpt *r = &rep->rcpts[first + i];
+            bg_learn_rcpt_result *o = &res->rcpts[i];
+            bg_strlcpy(o->recipient, verp_rcpt ? src->verp_rcpt : r->recipient ? r->recipient : "",
+                       sizeof(o->recipient));
+            bg_strlcpy(o->reason, r->reason, sizeof(o->reason));
+            o->outcome = BG_LEARN_DUPLICATE;
+        }
+        res->ignored = (unsigned)n;
+        bg_msg_info("duplicate bounce %s (%s): already processed", res->id, from);
+        return 0;
+    }
+
+    found = find_message(st, rep, src, &m, err);
+    if (found == BG_LOOKUP_ERROR)
+        goto fail;
+    res->message_found = found == BG_FOUND;
+
+    for (size_t i = 0; i < n; i++) {
+        const bg_dsn_rcpt *r = &rep->rcpts[first + i];
+        bg_learn_rcpt_result *o = &res->rcpts[i];
+        bounce_in b = {
+            .rcpt = verp_rcpt ? src->verp_rcpt : r->recipient,
+            .action = r->action,
+            .status = r->status,
+            .reason = r->reason,
+            .rbl = r->rbl,
+            .remote_mta = r->remote_mta ? r->remote_mta : rep->reporting_mta,
+            .diagnostic = r->diagnostic,
+            .source = "dsn",
+            .origin = from,
+            .when = now,
+        };
+        bg_addr addr;
+        bool trusted;
+
+        if (!result_begin(o, &b, &addr))
+            continue;
+        o->correlated = res->message_found && rcpt_listed(m.rcpts, addr.canon);
+        if (o->correlated)
+            bg_strlcpy(o->sender_id, m.sender_id, sizeof(o->sender_id));
+        if (verp_rcpt) {
+            /* the signed token names this very recipient */
+            o->correlated = true;
+            bg_strlcpy(o->sender_id, src->verp_sender_id ? src->verp_sender_id : "",
+                       sizeof(o->sender_id));
+        }
+        trusted = o->correlated || cfg->dsn_trust == BG_TRUST_ANY ||
+                  (cfg->dsn_trust == BG_TRUST_SPF && spf_trusted(src, res, &spf_checked));
+        if (apply_rcpt(st, cfg, &b, &addr, trusted, now, o, err) < 0)
+            goto fail;
+    }
+    if (res->message_found)
+        bg_message_rec_clear(&m);
+    count(res);
+    return 0;
+
+fail:
+    if (found == BG_FOUND)
+        bg_message_rec_clear(&m);
+    {
+        bg_error uerr;
+        if (bg_store_seen_unmark(st, res->id, &uerr) < 0)
+            bg_msg_error("cannot take back the seen mark of %s: %s", res->id, uerr.msg);
+    }
+    return -1;
+}
+
+int
+bg_learn_log_event(bg_store *st, const bg_config *cfg, const bg_mtalog_event *ev,
+                   int64_t now, bg_learn_result *res, bg_error *err)
+{
+    bg_dsn_class cls;
+    bg_message_rec m;
+    bg_lookup found = BG_NOTFOUND;
+    bg_addr addr;
+    char origin[200];
+    int mark;
+    const char *status = ev->dsn;
+    char derived[16];
+    bounce_in b;
+
+    memset(res, 0, sizeof(*res));
+    if (ev->kind != BG_MTALOG_BOUNCED || ev->recipient[0] == '\0')
+        return 0;
+    if (status[0] == '\0' && bg_dsn_status_from_text(ev->reply, derived, sizeof(derived)))
+        status = derived;
+    bg_dsn_classify(status, ev->reply, &cls);
+    snprintf(origin, sizeof(origin), "log %s %s", ev->program, ev->queue_id);
+    b = (bounce_in){
+        .rcpt = ev->recipient,
+        .action = "failed",
+        .status = status,
+        .reason = cls.reason,
+        .rbl = cls.rbl,
+        .remote_mta = ev->relay[0] ? ev->relay : ev->relay_ip,
+        .diagnostic = ev->reply,
+        .source = "log",
+        .origin = origin,
+        .when = ev->time > 0 && ev->time <= now ? ev->time : now,
+    };
+    res->rcpts = bg_xcalloc(1, sizeof(*res->rcpts));
+    res->nrcpts = 1;
+    if (!result_begin(&res->rcpts[0], &b, &addr)) {
+        count(res);
+        return 0;
+    }
+    {
+        char *id = bg_xasprintf("log:%s:%s:%s:%lld", ev->queue_id, addr.canon, status,
+                                (long long)ev->time);
+        if (strlen(id) < sizeof(res->id)) {
+            bg_strlcpy(res->id, id, sizeof(res->id));
+        } else {
+            char hex[2 * SHA256_DIGEST_SIZE + 1];
+            sha256_hex(id, strlen(id), hex);
+            snprintf(res->id, sizeof(res->id), "log:sha256:%s", hex);
+        }
+        free(id);
+    }
+
+    mark = bg_store_seen_mark(st, res->id, now, seen_purge_at(cfg, now), err);
+    if (mark < 0)
+        return -1;
+    if (mark == 0) {
+        res->duplicate = true;
+        res->rcpts[0].outcome = BG_LEARN_DUPLICATE;
+        res->ignored = 1;
+        bg_msg_debug("log line %s already learned", res->id);
+        return 0;
+    }
+    if (ev->queue_id[0])
+        found = bg_store_message_get(st, ev->queue_id, true, &m, err);
+    if (found == BG_LOOKUP_ERROR)
+        goto fail;
+    res->message_found = found == BG_FOUND;
+    res->rcpts[0].correlated = res->message_found && rcpt_listed(m.rcpts, addr.canon);
+    if (res->rcpts[0].correlated)
+        bg_strlcpy(res->rcpts[0].sender_id, m.sender_id, sizeof(res->rcpts[0].sender_id));
+    if (found == BG_FOUND)
+        bg_message_rec_clear(&m);
+    /* The relay's own MTA reports its own delivery attempt: trusted. */
+    if (apply_rcpt(st, cfg, &b, &addr, true, now, &res->rcpts[0], err) < 0)
+        goto fail;
+    count(res);
+    return 0;
+
+fail:
+    {
+        bg_error uerr;
+        if (bg_store_seen_unmark(st, res->id, &uerr) < 0)
+            bg_msg_error("cannot take back the seen mark of %s: %s", res->id, uerr.msg);
+    }
+    return -1;
+}

@@ -1,0 +1,386 @@
+/*
+ * test_learn — what a bounce does to the store: a table of named cases, each
+ * on a fresh real Berkeley DB store in a temp dir, with one message recorded
+ * the way the milter records it (bg_gate_record).
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bounceguard/gate.h"
+#include "bounceguard/learn.h"
+
+#define DAY 86400
+#define T0 1700000000
+
+static char home[256];
+static bg_store *st;
+
+static void
+setup(void)
+{
+    bg_error err;
+
+    snprintf(home, sizeof(home), "/tmp/bg-test-learn-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(home));
+    st = bg_store_open(home, BG_STORE_CREATE, &err);
+    ck_assert_msg(st != NULL, "open: %s", err.msg);
+}
+
+static void
+teardown(void)
+{
+    char cmd[300];
+
+    st = bg_store_close(st);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", home);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static bg_config *
+config(const char *text)
+{
+    bg_error err;
+    bg_config *c = bg_config_parse("test", text ? text : "", &err);
+
+    ck_assert_msg(c != NULL, "config: %s", err.msg);
+    return c;
+}
+
+/* The message the relay sent: from 192.0.2.10 to a@ and b@example.com. */
+static void
+seed(const bg_config *cfg)
+{
+    bg_gate_txn t;
+    bg_error err;
+
+    bg_gate_begin(&t, cfg, NULL, "192.0.2.10", "<app@customer.example>");
+    ck_assert_int_eq(bg_gate_record(st, cfg, &t, "<orig-1@relay.example>", "4QID1AB",
+                                    "a@example.com\nb@example.com\n", T0 - 3600, &err),
+                     0);
+}
+
+typedef struct dsn_case {
+    const char *name;
+    const char *conf;      /* config text */
+    const char *orig_mid;  /* Message-ID of the returned original (no brackets) */
+    const char *queue_id;
+    const char *rcpt;
+    const char *action;
+    const char *status;
+    const char *reason;
+    const char *rbl;
+    int times;             /* how often the same DSN is learned */
+    bool verp;             /* arrived at a verified VERP address naming rcpt */
+    bg_learn_outcome want; /* outcome of the first time */
+    bool want_blacklisted; /* is rcpt blacklisted at T0 afterwards */
+    int want_incidents;
+} dsn_case;
+
+static const dsn_case dsn_cases[] = {
+    {"correlated hard bounce blacklists", NULL, "orig-1@relay.example", NULL,
+     "A@Example.com", "failed", "5.1.1", "userunknown", NULL, 1, false,
+     BG_LEARN_BLACKLISTED, true, 0},
+    {"correlated by queue id", NULL, NULL, "4QID1AB", "b@example.com", "failed", "5.1.1",
+     "userunknown", NULL, 1, false, BG_LEARN_BLACKLISTED, true, 0},
+    {"soft bounce mailboxfull does not", NULL, "orig-1@relay.example", NULL, "a@example.com",
+     "failed", "5.2.2", "mailboxfull", NULL, 1, false, BG_LEARN_IGNORED_REASON, false, 0},
+    {"temporary userunknown does not", NULL, "orig-1@relay.example", NULL, "a@example.com",
+     "delayed", "4.1.1", "userunknown", NULL, 1, false, BG_LEARN_IGNORED_REASON, false, 0},
+    {"rbl bounce is an incident, no blacklist", NULL, "orig-1@relay.example", NULL,
+     "a@example.com", "failed", "5.7.1", "userunknown", "zen.spamhaus.org", 1, false,
+     BG_LEARN_INCIDENT, false, 1},
+    {"forged uncorrelated bounce does nothing", NULL, "forged@elsewhere.example", NULL,
+     "a@example.com", "failed", "5.1.1", "userunknown", NULL, 1, false, BG_LEARN_UNTRUSTED,
+     false, 0},
+    {"forged rbl bounce records no incident", NULL, NULL, NULL, "a@example.com", "failed",
+     "5.7.1", "blocked", "bl.spamcop.net", 1, false, BG_LEARN_UNTRUSTED, false, 0},
+    {"recipient never sent to does nothing", NULL, "orig-1@relay.example", NULL,
+     "victim@example.com", "failed", "5.1.1", "userunknown", NULL, 1, false,
+     BG_LEARN_UNTRUSTED, false, 0},
+    {"same dsn twice counts once", NULL, "orig-1@relay.example", NULL, "a@example.com",
+     "failed", "5.1.1", "userunknown", NULL, 2, false, BG_LEARN_BLACKLISTED, true, 0},
+    {"dsn_trust any blacklists uncorrelated", "dsn_trust = any\n", NULL, NULL,
+     "victim@example.com", "failed", "5.1.1", "userunknown", NULL, 1, false,
+     BG_LEARN_BLACKLISTED, true, 0},
+    {"dsn_trust spf without a client address does not", "dsn_trust = spf\n", NULL, NULL,
+     "victim@example.com", "failed", "5.1.1", "userunknown", NULL, 1, false,
+     BG_LEARN_UNTRUSTED, false, 0},
+    {"never_blacklist is honoured", "never_blacklist = @example.com\n", "orig-1@relay.example",
+     NULL, "a@example.com", "failed", "5.1.1", "userunknown", NULL, 1, false, BG_LEARN_NEVER,
+     false, 0},
+    {"reason outside blacklist_reasons does not", "blacklist_reasons = hostunknown\n",
+     "orig-1@relay.example", NULL, "a@example.com", "failed", "5.1.1", "userunknown", NULL, 1,
+     false, BG_LEARN_IGNORED_REASON, false, 0},
+    {"verified verp token is trusted without a record", NULL, NULL, NULL, "far@example.org",
+     "failed", "5.1.1", "userunknown", NULL, 1, true, BG_LEARN_BLACKLISTED, true, 0},
+    {"not an address", NULL, "orig-1@relay.example", NULL, "not an address", "failed",
+     "5.1.1", "userunknown", NULL, 1, false, BG_LEARN_BAD_ADDRESS, false, 0},
+};
+
+static int
+count_incident(const bg_incident_rec *rec, void *arg)
+{
+    (*(int *)arg) += (int)rec->count;
+    return 0;
+}
+
+START_TEST(dsn_table)
+{
+    const dsn_case *c = &dsn_cases[_i];
+    bg_config *cfg = config(c->conf);
+    bg_dsn_rcpt r = {0};
+    bg_dsn_report rep = {0};
+    bg_learn_source src = {0};
+    bg_learn_result res;
+    bg_rcpt_rec rec;
+    bg_error err;
+    bg_addr a;
+    bg_lookup l;
+    int incidents = 0;
+    bool parsed = bg_addr_parse(c->rcpt, &a, &err) == BG_ADDR_OK;
+
+    seed(cfg);
+    r.recipient = (char *)c->rcpt;
+    r.action = (char *)c->action;
+    r.status = (char *)c->status;
+    r.reason = c->reason;
+    r.hard = c->status[0] == '5';
+    r.remote_mta = (char *)"mx.example.com";
+    r.diagnostic = (char *)"550 5.1.1 no such user";
+    r.rbl = (char *)c->rbl;
+    rep.kind = BG_DSN_RFC3464;
+    rep.rcpts = &r;
+    rep.nrcpts = 1;
+    rep.message_id = (char *)"dsn-1@mx.example.com";
+    rep.orig_message_id = (char *)c->orig_mid;
+    rep.queue_id = (char *)c->queue_id;
+    src.origin = "test";
+    if (c->verp) {
+        src.verp_verified = true;
+        src.verp_sender_id = "ip:198.51.100.7";
+        src.verp_rcpt = c->rcpt;
+    }
+    for (int i = 0; i < c->times; i++) {
+        ck_assert_msg(bg_learn_dsn(st, cfg, &rep, NULL, 0, &src, T0, &res, &err) == 0,
+                      "%s: %s", c->name, err.msg);
+        ck_assert_int_eq(res.nrcpts, 1);
+        ck_assert_msg(res.rcpts[0].outcome == (i == 0 ? c->want : BG_LEARN_DUPLICATE),
+                      "%s (time %d): got %s", c->name, i + 1,
+                      bg_learn_outcome_name(res.rcpts[0].outcome));
+        ck_assert(res.duplicate == (i > 0));
+        bg_learn_result_clear(&res);
+    }
+    l = parsed ? bg_store_rcpt_get(st, a.canon, &rec, &err) : BG_NOTFOUND;
+    ck_assert_int_ne(l, BG_LOOKUP_ERROR);
+    ck_assert_msg((l == BG_FOUND && bg_policy_rcpt_blacklisted(&rec, T0)) ==
+                      c->want_blacklisted,
+                  "%s: blacklisted?", c->name);
+    if (c->want_blacklisted) {
+        ck_assert_int_eq(rec.bounce_count, 1);
+        ck_assert_int_eq(rec.expires, T0 + 14 * DAY);
+        ck_assert_str_eq(rec.reason, c->reason);
+        ck_assert_str_eq(rec.status, c->status);
+        ck_assert_str_eq(rec.source, "dsn");
+        if (c->verp)
+            ck_assert_str_eq(rec.last_sender, "ip:198.51.100.7");
+        else if (cfg->dsn_trust != BG_TRUST_ANY)
+            ck_assert_str_eq(rec.last_sender, "ip:192.0.2.10");
+    }
+    ck_assert_int_eq(bg_store_incident_foreach(st, count_incident, &incidents, &err), 0);
+    ck_assert_int_eq(incidents, c->want_incidents);
+    bg_config_unref(cfg);
+}
+END_TEST
+
+START_TEST(dsn_without_message_id_is_deduped_by_content)
+{
+    bg_config *cfg = config(NULL);
+    bg_dsn_rcpt r = {.recipient = (char *)"a@example.com", .action = (char *)"failed",
+                     .status = (char *)"5.1.1", .reason = "userunknown"};
+    bg_dsn_report rep = {.kind = BG_DSN_TEXT, .rcpts = &r, .nrcpts = 1,
+                         .orig_message_id = (char *)"orig-1@relay.example"};
+    const char raw1[] = "From: MAILER-DAEMON\n\nUser unknown: a@example.com\n";
+    const char raw2[] = "From: MAILER-DAEMON\n\nUser unknown: a@example.com (again)\n";
+    bg_learn_result res;
+    bg_rcpt_rec rec;
+    bg_error err;
+
+    seed(cfg);
+    ck_assert_int_eq(bg_learn_dsn(st, cfg, &rep, raw1, strlen(raw1), NULL, T0, &res, &err), 0);
+    ck_assert(strncmp(res.id, "dsn:sha256:", 11) == 0);
+    ck_assert_int_eq(res.blacklisted, 1);
+    bg_learn_result_clear(&res);
+    ck_assert_int_eq(bg_learn_dsn(st, cfg, &rep, raw1, strlen(raw1), NULL, T0 + 5, &res, &err),
+                     0);
+    ck_assert(res.duplicate);
+    bg_learn_result_clear(&res);
+    /* a different bounce of the same recipient a day later extends the period */
+    ck_assert_int_eq(
+        bg_learn_dsn(st, cfg, &rep, raw2, strlen(raw2), NULL, T0 + DAY, &res, &err), 0);
+    ck_assert_int_eq(res.blacklisted, 1);
+    bg_learn_result_clear(&res);
+    ck_assert_int_eq(bg_store_rcpt_get(st, "a@example.com", &rec, &err), BG_FOUND);
+    ck_assert_int_eq(rec.bounce_count, 2);
+    ck_assert_int_eq(rec.expires, T0 + DAY + 14 * DAY);
+    bg_config_unref(cfg);
+}
+END_TEST
+
+START_TEST(verp_message_token_needs_a_listed_recipient)
+{
+    bg_config *cfg = config(NULL);
+    bg_dsn_rcpt r[2] = {
+        {.recipient = (char *)"victim@example.com", .action = (char *)"failed",
+         .status = (char *)"5.1.1", .reason = "userunknown"},
+        {.recipient = (char *)"b@example.com", .action = (char *)"failed",
+         .status = (char *)"5.1.1", .reason = "userunknown"},
+    };
+    bg_dsn_report rep = {.kind = BG_DSN_RFC3464, .rcpts = r, .nrcpts = 2,
+                         .message_id = (char *)"dsn-2@mx"};
+    bg_learn_source src = {.verp_verified = true, .verp_sender_id = "ip:192.0.2.10",
+                           .verp_message = "4QID1AB", .origin = "test"};
+    bg_learn_result res;
+    bg_rcpt_rec rec;
+    bg_error err;
+
+    seed(cfg);
+    ck_assert_int_eq(bg_learn_dsn(st, cfg, &rep, NULL, 0, &src, T0, &res, &err), 0);
+    ck_assert(res.message_found);
+    ck_assert_int_eq(res.rcpts[0].outcome, BG_LEARN_UNTRUSTED);
+    ck_assert_int_eq(res.rcpts[1].outcome, BG_LEARN_BLACKLISTED);
+    ck_assert_int_eq(res.blacklisted, 1);
+    ck_assert_int_eq(res.untrusted, 1);
+    bg_learn_result_clear(&res);
+    ck_assert_int_eq(bg_store_rcpt_get(st, "victim@example.com", &rec, &err), BG_NOTFOUND);
+    bg_config_unref(cfg);
+}
+END_TEST
+
+static bg_mtalog_event
+log_event(const char *qid, const char *rcpt, const char *dsn, const char *reply, int64_t t)
+{
+    bg_mtalog_event ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = BG_MTALOG_BOUNCED;
+    ev.mta = BG_MTA_POSTFIX;
+    ev.time = t;
+    bg_strlcpy(ev.program, "postfix/smtp", sizeof(ev.program));
+    bg_strlcpy(ev.queue_id, qid, sizeof(ev.queue_id));
+    bg_strlcpy(ev.recipient, rcpt, sizeof(ev.recipient));
+    bg_strlcpy(ev.dsn, dsn, sizeof(ev.dsn));
+    bg_strlcpy(ev.status, "bounced", sizeof(ev.status));
+    bg_strlcpy(ev.relay, "mx.example.com", sizeof(ev.relay));
+    bg_strlcpy(ev.reply, reply, sizeof(ev.reply));
+    ev.remote_reply = true;
+    return ev;
+}
+
+START_TEST(log_bounce_is_learned_once)
+{
+    bg_config *cfg = config(NULL);
+    bg_mtalog_event ev = log_event("4QID1AB", "<A@example.com>", "5.1.1",
+                                   "550 5.1.1 <a@example.com>: Recipient address rejected: "
+                                   "User unknown in virtual mailbox table",
+                                   T0 - 60);
+    bg_learn_result res;
+    bg_rcpt_rec rec;
+    bg_error err;
+
+    seed(cfg);
+    ck_assert_int_eq(bg_learn_log_event(st, cfg, &ev, T0, &res, &err), 0);
+    ck_assert_int_eq(res.nrcpts, 1);
+    ck_assert_str_eq(bg_learn_outcome_name(res.rcpts[0].outcome), "blacklisted");
+    ck_assert(res.rcpts[0].correlated);
+    ck_assert_str_eq(res.rcpts[0].sender_id, "ip:192.0.2.10");
+    bg_learn_result_clear(&res);
+    ck_assert_int_eq(bg_learn_log_event(st, cfg, &ev, T0 + 10, &res, &err), 0);
+    ck_assert(res.duplicate);
+    bg_learn_result_clear(&res);
+    ck_assert_int_eq(bg_store_rcpt_get(st, "a@example.com", &rec, &err), BG_FOUND);
+    ck_assert_int_eq(rec.bounce_count, 1);
+    ck_assert_str_eq(rec.source, "log");
+    ck_assert_int_eq(rec.last_bounce, T0 - 60);
+    ck_assert_int_eq(rec.expires, T0 - 60 + 14 * DAY);
+    bg_config_unref(cfg);
+}
+END_TEST
+
+START_TEST(log_rbl_and_deferred_do_not_blacklist)
+{
+    bg_config *cfg = config(NULL);
+    bg_mtalog_event rbl = log_event(
+        "4QID1AB", "a@example.com", "5.7.1",
+        "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using "
+        "zen.spamhaus.org",
+        T0);
+    bg_mtalog_event soft = log_event("4QID1AB", "b@example.com", "4.2.2",
+                                     "452 4.2.2 Mailbox full", T0);
+    bg_learn_result res;
+    bg_rcpt_rec rec;
+    bg_error err;
+    int incidents = 0;
+
+    soft.kind = BG_MTALOG_DEFERRED;
+    seed(cfg);
+    ck_assert_int_eq(bg_learn_log_event(st, cfg, &rbl, T0, &res, &err), 0);
+    ck_assert_int_eq(res.rcpts[0].outcome, BG_LEARN_INCIDENT);
+    ck_assert_str_eq(res.rcpts[0].rbl, "zen.spamhaus.org");
+    bg_learn_result_clear(&res);
+    ck_assert_int_eq(bg_learn_log_event(st, cfg, &soft, T0, &res, &err), 0);
+    ck_assert_int_eq(res.nrcpts, 0);
+    bg_learn_result_clear(&res);
+    ck_assert_int_eq(bg_store_rcpt_get(st, "a@example.com", &rec, &err), BG_NOTFOUND);
+    ck_assert_int_eq(bg_store_rcpt_get(st, "b@example.com", &rec, &err), BG_NOTFOUND);
+    ck_assert_int_eq(bg_store_incident_foreach(st, count_incident, &incidents, &err), 0);
+    ck_assert_int_eq(incidents, 1);
+    bg_config_unref(cfg);
+}
+END_TEST
+
+START_TEST(dsn_ids)
+{
+    bg_dsn_report rep = {0};
+    char id[80], id2[80];
+    char longmid[200];
+
+    rep.message_id = (char *)"abc@mx";
+    ck_assert_str_eq(bg_learn_dsn_id(&rep, NULL, 0, id, sizeof(id)), "dsn:mid:abc@mx");
+    memset(longmid, 'x', sizeof(longmid) - 1);
+    longmid[sizeof(longmid) - 1] = '\0';
+    rep.message_id = longmid;
+    ck_assert(strncmp(bg_learn_dsn_id(&rep, NULL, 0, id, sizeof(id)), "dsn:midhash:", 12) == 0);
+    rep.message_id = NULL;
+    bg_learn_dsn_id(&rep, "a", 1, id, sizeof(id));
+    bg_learn_dsn_id(&rep, "b", 1, id2, sizeof(id2));
+    ck_assert_str_ne(id, id2);
+    ck_assert_int_eq(strlen(id), strlen("dsn:sha256:") + 64);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("learn");
+    TCase *tc = tcase_create("store");
+    SRunner *sr;
+    int failed;
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_loop_test(tc, dsn_table, 0, (int)(sizeof(dsn_cases) / sizeof(dsn_cases[0])));
+    tcase_add_test(tc, dsn_without_message_id_is_deduped_by_content);
+    tcase_add_test(tc, verp_message_token_needs_a_listed_recipient);
+    tcase_add_test(tc, log_bounce_is_learned_once);
+    tcase_add_test(tc, log_rbl_and_deferred_do_not_blacklist);
+    tcase_add_test(tc, dsn_ids);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
