@@ -1,0 +1,92 @@
+/*
+ * bounceguard-dsn — the DSN watcher of bounceguard.
+ *
+ *   bounceguard-dsn [-c FILE] parse [--json] FILE...
+ *   bounceguard-dsn [-c FILE] pipe | maildir DIR | log FILE   (see the man page)
+ *   bounceguard-dsn --help | --version
+ *
+ * parse reads bounce messages and prints what the library's bounce parser
+ * finds in them (read-only: no store, no configuration needed).  The other
+ * subcommands feed bounces into the store.  Every subcommand is a thin client
+ * of lib/ (bounceguard/dsn.h); this file only dispatches.  Exit status: 0
+ * success, 1 some input failed, 2 usage error, 3 configuration error; pipe
+ * uses sysexits(3) codes for the MTA.  Manual: bounceguard-dsn(8).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "dsn_cmd.h"
+
+#ifndef BG_VERSION
+#define BG_VERSION "0.1.0"
+#endif
+
+#define DEFAULT_CONFIG "/etc/bounceguard/bounceguard.conf"
+
+typedef struct dsn_command {
+    const char *name;
+    dsn_command_fn *fn;
+    const char *args;
+    const char *help;
+} dsn_command;
+
+/* To add a subcommand: one row here, the function in dsn/NAME_cmd.c, its
+ * declaration in dsn/dsn_cmd.h. */
+static const dsn_command commands[] = {
+    {"parse", dsn_cmd_parse, "[--json] FILE...",
+     "print the bounced recipients found in messages (read-only)"},
+    {NULL, NULL, NULL, NULL},
+};
+
+static void
+usage(FILE *fp)
+{
+    fprintf(fp, "usage: bounceguard-dsn [-c FILE] COMMAND [ARGS...]\n\ncommands:\n");
+    for (size_t i = 0; commands[i].name; i++)
+        fprintf(fp, "  %-8s %-20s %s\n", commands[i].name, commands[i].args, commands[i].help);
+    fprintf(fp, "\noptions:\n  -c FILE  configuration file (default %s)\n", DEFAULT_CONFIG);
+}
+
+int
+main(int argc, char **argv)
+{
+    dsn_ctx ctx = {DEFAULT_CONFIG, 0};
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-c") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "bounceguard-dsn: -c needs a file name\n");
+                return DSN_EXIT_USAGE;
+            }
+            ctx.config_path = argv[++i];
+            ctx.config_given = 1;
+        } else if (strncmp(a, "-c", 2) == 0) {
+            ctx.config_path = a + 2;
+            ctx.config_given = 1;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return DSN_EXIT_OK;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("bounceguard-dsn %s\n", BG_VERSION);
+            return DSN_EXIT_OK;
+        } else if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        } else {
+            fprintf(stderr, "bounceguard-dsn: unknown option %s\n", a);
+            usage(stderr);
+            return DSN_EXIT_USAGE;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return DSN_EXIT_USAGE;
+    }
+    for (size_t k = 0; commands[k].name; k++)
+        if (strcmp(commands[k].name, argv[i]) == 0)
+            return commands[k].fn(&ctx, argc - i, argv + i);
+    fprintf(stderr, "bounceguard-dsn: unknown command %s\n", argv[i]);
+    usage(stderr);
+    return DSN_EXIT_USAGE;
+}

@@ -1,0 +1,200 @@
+/*
+ * parse_cmd — `bounceguard-dsn parse [--json] FILE...`: run the bounce parser
+ * over messages and print what it finds.  Read-only; needs neither the store
+ * nor the configuration.  "-" reads standard input.
+ *
+ * --json prints one object per line, per bounced or delayed recipient
+ *   {"file", "recipient", "action", "status", "reason", "remote_mta",
+ *    "diagnostic", "rbl"}
+ * and {"file": ..., "bounce": false} for a message that is not a bounce.
+ * Without it, an aligned table.  An unreadable file gives one line on stderr;
+ * the other files are still parsed and the exit status is 1 at the end.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bounceguard/dsn.h"
+#include "bounceguard/util.h"
+#include "dsn_cmd.h"
+
+/* Read at most max bytes of fp: the parser looks no further anyway, and a
+ * 50 MB message must not cost 50 MB. */
+static int
+read_capped(FILE *fp, size_t max, bg_buf *out)
+{
+    char tmp[65536];
+    while (out->len < max) {
+        size_t want = max - out->len < sizeof tmp ? max - out->len : sizeof tmp;
+        size_t n = fread(tmp, 1, want, fp);
+        bg_buf_append(out, tmp, n);
+        if (n < want)
+            return ferror(fp) ? -1 : 0;
+    }
+    return 0;
+}
+
+static void
+print_json(const char *file, const bg_dsn_report *r)
+{
+    bg_buf b = BG_BUF_INIT;
+    if (r->nrcpts == 0) {
+        bg_buf_puts(&b, "{\"file\": ");
+        bg_buf_json_string(&b, file);
+        bg_buf_puts(&b, ", \"bounce\": false}");
+        puts(bg_buf_str(&b));
+    }
+    for (size_t i = 0; i < r->nrcpts; i++) {
+        const bg_dsn_rcpt *rc = &r->rcpts[i];
+        bg_buf_reset(&b);
+        bg_buf_puts(&b, "{\"file\": ");
+        bg_buf_json_string(&b, file);
+        bg_buf_puts(&b, ", \"recipient\": ");
+        bg_buf_json_string(&b, rc->recipient);
+        bg_buf_puts(&b, ", \"action\": ");
+        bg_buf_json_string(&b, rc->action);
+        bg_buf_puts(&b, ", \"status\": ");
+        bg_buf_json_string(&b, rc->status);
+        bg_buf_puts(&b, ", \"reason\": ");
+        bg_buf_json_string(&b, rc->reason);
+        bg_buf_puts(&b, ", \"remote_mta\": ");
+        bg_buf_json_string(&b, rc->remote_mta);
+        bg_buf_puts(&b, ", \"diagnostic\": ");
+        bg_buf_json_string(&b, rc->diagnostic);
+        bg_buf_puts(&b, ", \"rbl\": ");
+        bg_buf_json_string(&b, rc->rbl);
+        bg_buf_puts(&b, "}");
+        puts(bg_buf_str(&b));
+    }
+    bg_buf_free(&b);
+}
+
+/* The table: rows are collected first so that the columns align. */
+#define NCOLS 7
+typedef struct table {
+    char **cells; /* NCOLS per row */
+    size_t rows;
+} table;
+
+static void
+table_add(table *t, const char *const *vals)
+{
+    t->cells = bg_xrealloc(t->cells, (t->rows + 1) * NCOLS * sizeof *t->cells);
+    for (size_t c = 0; c < NCOLS; c++) {
+        char clean[200];
+        bg_sanitize_line(clean, sizeof clean, vals[c] ? vals[c] : "-", c == NCOLS - 1 ? 70 : 60);
+        t->cells[t->rows * NCOLS + c] = bg_xstrdup(clean);
+    }
+    t->rows++;
+}
+
+static void
+table_print(table *t)
+{
+    static const char *const head[NCOLS] = {"FILE",   "RECIPIENT", "ACTION",    "STATUS",
+                                            "REASON", "RBL",       "DIAGNOSTIC"};
+    size_t w[NCOLS];
+    for (size_t c = 0; c < NCOLS; c++) {
+        w[c] = strlen(head[c]);
+        for (size_t r = 0; r < t->rows; r++) {
+            size_t l = strlen(t->cells[r * NCOLS + c]);
+            if (l > w[c])
+                w[c] = l;
+        }
+    }
+    for (size_t r = 0; r <= t->rows; r++) {
+        for (size_t c = 0; c < NCOLS; c++) {
+            const char *v = r == 0 ? head[c] : t->cells[(r - 1) * NCOLS + c];
+            if (c + 1 < NCOLS)
+                printf("%-*s  ", (int)w[c], v);
+            else
+                printf("%s\n", v);
+        }
+    }
+    for (size_t i = 0; i < t->rows * NCOLS; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    t->cells = NULL;
+    t->rows = 0;
+}
+
+static void
+table_report(table *t, const char *file, const bg_dsn_report *r)
+{
+    if (r->nrcpts == 0) {
+        const char *vals[NCOLS] = {file, "(not a bounce)", NULL, NULL, NULL, NULL, NULL};
+        table_add(t, vals);
+    }
+    for (size_t i = 0; i < r->nrcpts; i++) {
+        const bg_dsn_rcpt *rc = &r->rcpts[i];
+        const char *vals[NCOLS] = {file,       rc->recipient, rc->action,    rc->status,
+                                   rc->reason, rc->rbl,       rc->diagnostic};
+        table_add(t, vals);
+    }
+}
+
+int
+dsn_cmd_parse(const dsn_ctx *ctx, int argc, char **argv)
+{
+    bool json = false;
+    int i = 1, failed = 0, nfiles = 0;
+    table t = {NULL, 0};
+    (void)ctx;
+
+    for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
+        if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0) {
+            json = true;
+        } else if (strcmp(argv[i], "--") == 0) {
+            i++;
+            break;
+        } else {
+            fprintf(stderr, "bounceguard-dsn parse: unknown option %s\n", argv[i]);
+            return DSN_EXIT_USAGE;
+        }
+    }
+    if (i >= argc) {
+        fprintf(stderr, "usage: bounceguard-dsn parse [--json] FILE...\n");
+        return DSN_EXIT_USAGE;
+    }
+    for (; i < argc; i++) {
+        const char *file = argv[i];
+        bool is_stdin = strcmp(file, "-") == 0;
+        FILE *fp = is_stdin ? stdin : fopen(file, "rb");
+        nfiles++;
+        if (!fp) {
+            fprintf(stderr, "bounceguard-dsn parse: %s: %s\n", file, strerror(errno));
+            failed++;
+            continue;
+        }
+        bg_buf msg = BG_BUF_INIT;
+        int rc = read_capped(fp, BG_DSN_SCAN_MAX, &msg);
+        int saved = errno;
+        if (!is_stdin)
+            fclose(fp);
+        if (rc < 0) {
+            fprintf(stderr, "bounceguard-dsn parse: %s: %s\n", file, strerror(saved));
+            bg_buf_free(&msg);
+            failed++;
+            continue;
+        }
+        bg_error err = {{0}};
+        bg_dsn_report *r = NULL;
+        if (bg_dsn_parse(bg_buf_str(&msg), msg.len, &r, &err) < 0) {
+            fprintf(stderr, "bounceguard-dsn parse: %s: %s\n", file, err.msg);
+            bg_buf_free(&msg);
+            failed++;
+            continue;
+        }
+        if (json)
+            print_json(file, r);
+        else
+            table_report(&t, file, r);
+        fflush(stdout);
+        r = bg_dsn_report_free(r);
+        bg_buf_free(&msg);
+    }
+    if (!json && t.rows)
+        table_print(&t);
+    return failed ? DSN_EXIT_FAIL : DSN_EXIT_OK;
+}

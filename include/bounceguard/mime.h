@@ -1,0 +1,114 @@
+/*
+ * mime — just enough MIME (RFC 2045-2049, RFC 5322) to read bounces.
+ *
+ * A message is read once into a bg_mime_message: its top-level header block
+ * (unfolded) and a flat list of leaf parts in document order.  Multiparts are
+ * walked recursively; each leaf is decoded from its transfer encoding (base64,
+ * quoted-printable) and, for text parts in another charset, converted to UTF-8
+ * (iconv; bytes that do not convert become '?').  A message/rfc822 or
+ * text/rfc822-headers part is a leaf whose body is the enclosed message; call
+ * bg_mime_headers_parse() on it to read the returned message's headers.
+ *
+ * Everything is bounded so that hostile input costs linear time: header blocks
+ * keep at most BG_MIME_MAX_HEADERS fields of at most BG_MIME_MAX_VALUE bytes,
+ * multiparts nest at most BG_MIME_MAX_DEPTH deep and yield at most
+ * BG_MIME_MAX_PARTS parts.  Truncated or broken MIME never fails: whatever can
+ * be read is returned (a missing closing boundary ends the part at the end of
+ * the input; a bad base64 character is skipped).
+ *
+ * Nothing here logs, prints or exits.
+ */
+#ifndef BOUNCEGUARD_MIME_H
+#define BOUNCEGUARD_MIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bounceguard/util.h"
+
+#define BG_MIME_MAX_HEADERS 500
+#define BG_MIME_MAX_VALUE 65536
+#define BG_MIME_MAX_DEPTH 12
+#define BG_MIME_MAX_PARTS 256
+
+/* One header field: name as written, value unfolded (CRLF + WSP -> WSP),
+ * leading and trailing white space removed, not RFC 2047 decoded. */
+typedef struct bg_mime_field {
+    char *name;
+    char *value;
+} bg_mime_field;
+
+typedef struct bg_mime_headers {
+    bg_mime_field *v;
+    size_t n;
+} bg_mime_headers;
+
+/*
+ * Parse the header block at the start of data[len] into *h (which the caller
+ * initialises to {NULL, 0} or reuses after bg_mime_headers_clear()).  A
+ * leading mbox "From " line is skipped; a line that is neither a field nor a
+ * continuation is ignored.  Returns the offset of the body (after the empty
+ * line), or len when there is none.  Release with bg_mime_headers_clear().
+ */
+size_t bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h);
+void bg_mime_headers_clear(bg_mime_headers *h);
+
+/* The value of the first field called name (case-insensitive), or NULL.
+ * The string belongs to h. */
+const char *bg_mime_headers_get(const bg_mime_headers *h, const char *name);
+
+/*
+ * The value of parameter param (case-insensitive) in a structured field value
+ * like `multipart/report; report-type=delivery-status; boundary="x"`, quotes
+ * removed; NULL when absent.  The caller frees the result.
+ */
+char *bg_mime_param(const char *value, const char *param);
+
+/* The lower-cased "type/subtype" of a Content-Type value; "text/plain" for
+ * NULL or an unreadable value.  The caller frees the result. */
+char *bg_mime_content_type(const char *value);
+
+/*
+ * Decode RFC 2047 encoded words (=?charset?B|Q?...?=) in s, converting to
+ * UTF-8; white space between two adjacent encoded words is dropped.  Broken
+ * words are left as written.  The caller frees the result.
+ */
+char *bg_mime_decode_words(const char *s);
+
+/* Append the decoding of base64 / quoted-printable src[len] to out.  Bad
+ * characters are skipped (base64) or kept literally (quoted-printable). */
+void bg_mime_decode_base64(const char *src, size_t len, bg_buf *out);
+void bg_mime_decode_qp(const char *src, size_t len, bg_buf *out);
+
+/*
+ * Convert src[len] from charset to UTF-8, appending to out.  us-ascii, utf-8
+ * and unknown charsets are copied as they are; bytes that do not convert
+ * become '?'.  Returns true when a conversion was done.
+ */
+bool bg_mime_to_utf8(const char *charset, const char *src, size_t len, bg_buf *out);
+
+/* One leaf part.  body is decoded and NUL-terminated (len excludes the NUL). */
+typedef struct bg_mime_part {
+    char *type;              /* lower-case "type/subtype" */
+    bg_mime_headers headers; /* the part's own header block */
+    char *body;
+    size_t len;
+    int depth; /* 0 = the message body itself, 1 = a part of it, ... */
+} bg_mime_part;
+
+typedef struct bg_mime_message {
+    bg_mime_headers headers; /* top-level header block */
+    bg_mime_part *parts;
+    size_t nparts;
+    bool truncated; /* a limit was hit: some parts were not read */
+} bg_mime_message;
+
+/*
+ * Parse a whole message.  Never fails: an empty or garbage input gives a
+ * message with no headers and one text/plain part.  Release with
+ * bg_mime_message_free(), which returns NULL.
+ */
+bg_mime_message *bg_mime_parse(const char *data, size_t len);
+bg_mime_message *bg_mime_message_free(bg_mime_message *m);
+
+#endif

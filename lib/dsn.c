@@ -1,0 +1,610 @@
+/*
+ * dsn — the bounce parser: message kinds (RFC 3464, ARF, auto-reply, text),
+ * the report and its recipients.  Human-readable bounces are read by
+ * lib/dsn_text.c, the classification is lib/dsn_reason.c.  See
+ * include/bounceguard/dsn.h for the contract.
+ */
+#include "bounceguard/dsn.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bounceguard/mime.h"
+#include "dsn_priv.h"
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static bool
+addr_char(unsigned char c)
+{
+    return isalnum(c) || strchr("!#$%&'*+/=?^_`{|}~.-", c) != NULL || c >= 0x80;
+}
+
+static bool
+domain_char(unsigned char c)
+{
+    return isalnum(c) || c == '.' || c == '-' || c == '_' || c >= 0x80;
+}
+
+size_t
+dsn_addr_len(const char *s)
+{
+    const char *p = s;
+    while (*p && addr_char((unsigned char)*p) && p - s < 256)
+        p++;
+    if (p == s || *p != '@')
+        return 0;
+    const char *at = p++;
+    const char *d = p;
+    if (*p == '[') {
+        const char *close = strchr(p, ']');
+        if (!close || close - p > 64)
+            return 0;
+        p = close + 1;
+    } else {
+        while (*p && domain_char((unsigned char)*p) && p - d < 256)
+            p++;
+        while (p > d && (p[-1] == '.' || p[-1] == '-'))
+            p--;
+    }
+    if (p == d || at == s)
+        return 0;
+    /* A local part does not start with a dot; URLs like a.b@c are fine. */
+    return (size_t)(p - s);
+}
+
+char *
+dsn_addr_canon(const char *s)
+{
+    if (!s)
+        return NULL;
+    const char *p = s;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    const char *semi = strchr(p, ';');
+    if (semi && semi - p < 16)
+        p = semi + 1;
+    for (; *p; p++) {
+        if (*p == '@' || !addr_char((unsigned char)*p))
+            continue;
+        if (p > s && addr_char((unsigned char)p[-1]) && p[-1] != '\0')
+            continue; /* only at the start of a token */
+        size_t n = dsn_addr_len(p);
+        if (n) {
+            char *a = bg_xstrndup(p, n);
+            /* Strip a leading quote or dot left by the tokenising. */
+            char *q = a;
+            while (*q == '\'' || *q == '.' || *q == '`')
+                q++;
+            char *res = bg_xstrdup(q);
+            free(a);
+            size_t l = strlen(res);
+            while (l > 0 && (res[l - 1] == '\'' || res[l - 1] == '.'))
+                res[--l] = '\0';
+            return bg_ascii_lower(res);
+        }
+    }
+    return NULL;
+}
+
+void
+dsn_collapse(bg_buf *b, const char *s, size_t len)
+{
+    bool space = b->len > 0 && b->s[b->len - 1] == ' ';
+    for (size_t i = 0; i < len && b->len < BG_DSN_TEXT_MAX; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\0')
+            continue;
+        if (isspace(c) || c < 0x20) {
+            if (!space && b->len > 0)
+                bg_buf_putc(b, ' ');
+            space = true;
+            continue;
+        }
+        bg_buf_putc(b, (char)c);
+        space = false;
+    }
+}
+
+const char *
+dsn_memcasemem(const char *hay, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    if (n == 0)
+        return hay;
+    unsigned char f = (unsigned char)tolower((unsigned char)needle[0]);
+    for (size_t i = 0; i + n <= len; i++) {
+        if ((unsigned char)tolower((unsigned char)hay[i]) == f &&
+            strncasecmp(hay + i, needle, n) == 0)
+            return hay + i;
+    }
+    return NULL;
+}
+
+bg_dsn_rcpt *
+dsn_rcpt_add(bg_dsn_report *r, const char *addr, bool *existed)
+{
+    if (existed)
+        *existed = false;
+    if (addr) {
+        for (size_t i = 0; i < r->nrcpts; i++) {
+            if (r->rcpts[i].recipient && strcmp(r->rcpts[i].recipient, addr) == 0) {
+                if (existed)
+                    *existed = true;
+                return &r->rcpts[i];
+            }
+        }
+    }
+    if (r->nrcpts >= BG_DSN_MAX_RCPTS)
+        return NULL;
+    r->rcpts = bg_xrealloc(r->rcpts, (r->nrcpts + 1) * sizeof *r->rcpts);
+    bg_dsn_rcpt *rc = &r->rcpts[r->nrcpts++];
+    memset(rc, 0, sizeof *rc);
+    rc->recipient = addr ? bg_xstrdup(addr) : NULL;
+    rc->reason = "undefined";
+    return rc;
+}
+
+static char *
+strip_angle(const char *v)
+{
+    if (!v)
+        return NULL;
+    while (*v == ' ' || *v == '<')
+        v++;
+    size_t n = strcspn(v, "> \t");
+    return n ? bg_xstrndup(v, n) : NULL;
+}
+
+/* "dns; mx.example.com" -> "mx.example.com" */
+static char *
+after_type(const char *v)
+{
+    if (!v)
+        return NULL;
+    const char *semi = strchr(v, ';');
+    if (semi && semi - v < 16)
+        v = semi + 1;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    bg_buf b = BG_BUF_INIT;
+    dsn_collapse(&b, v, strlen(v));
+    if (b.len == 0) {
+        bg_buf_free(&b);
+        return NULL;
+    }
+    return bg_buf_steal(&b);
+}
+
+bool
+dsn_looks_like_bounce(const bg_mime_headers *h)
+{
+    static const char *const senders[] = {"mailer-daemon", "postmaster", "mail delivery",
+                                          "maildelivery", "mdaemon", "mail administrator",
+                                          "system administrator", "mailerdaemon",
+                                          "nobody@", "bounce", "noreply", NULL};
+    static const char *const subjects[] = {
+        "undeliver", "undelivered", "delivery status", "delivery fail", "delivery notification",
+        "failure notice", "returned mail", "mail delivery", "non-delivery", "nondeliverable",
+        "delivery problem", "could not be delivered", "not delivered", "delivery error",
+        "mail failure", "bounce", "rejected", "delivery has failed", "warning:",
+        "mail system error", "error sending", "message not", "unzustellbar", "non remis",
+        "non recapitabile", "error", NULL};
+    if (bg_mime_headers_get(h, "X-Failed-Recipients"))
+        return true;
+    const char *from = bg_mime_headers_get(h, "From");
+    if (from)
+        for (size_t i = 0; senders[i]; i++)
+            if (dsn_memcasemem(from, strlen(from), senders[i]))
+                return true;
+    const char *subj = bg_mime_headers_get(h, "Subject");
+    if (subj) {
+        char *d = bg_mime_decode_words(subj);
+        bool hit = false;
+        for (size_t i = 0; subjects[i] && !hit; i++)
+            hit = dsn_memcasemem(d, strlen(d), subjects[i]) != NULL;
+        free(d);
+        if (hit)
+            return true;
+    }
+    return false;
+}
+
+/* ---- RFC 3464 delivery-status ----------------------------------------- */
+
+static void
+take(char **dst, char *src)
+{
+    if (!*dst)
+        *dst = src;
+    else
+        free(src);
+}
+
+static void
+read_delivery_status(const char *body, size_t len, bg_dsn_report *r)
+{
+    const char *p = body, *end = body + len;
+    bool first = true;
+    while (p < end) {
+        while (p < end && (*p == '\r' || *p == '\n' || *p == ' ' || *p == '\t'))
+            p++;
+        if (p >= end)
+            break;
+        bg_mime_headers h = {NULL, 0};
+        size_t used = bg_mime_headers_parse(p, (size_t)(end - p), &h);
+        const char *final = bg_mime_headers_get(&h, "Final-Recipient");
+        const char *orig = bg_mime_headers_get(&h, "Original-Recipient");
+        const char *xact = bg_mime_headers_get(&h, "X-Actual-Recipient");
+        if (!final && !orig) {
+            if (first || bg_mime_headers_get(&h, "Reporting-MTA")) {
+                take(&r->reporting_mta, after_type(bg_mime_headers_get(&h, "Reporting-MTA")));
+                take(&r->queue_id, after_type(bg_mime_headers_get(&h, "X-Postfix-Queue-ID")));
+                take(&r->queue_id, after_type(bg_mime_headers_get(&h, "Original-Envelope-Id")));
+                take(&r->orig_sender,
+                     dsn_addr_canon(bg_mime_headers_get(&h, "X-Postfix-Sender")));
+            }
+        } else {
+            char *addr = dsn_addr_canon(final);
+            if (!addr)
+                addr = dsn_addr_canon(orig);
+            if (!addr)
+                addr = dsn_addr_canon(xact);
+            const char *action = bg_mime_headers_get(&h, "Action");
+            const char *status = bg_mime_headers_get(&h, "Status");
+            bool skip = action && (strncasecmp(action, "delivered", 9) == 0 ||
+                                   strncasecmp(action, "relayed", 7) == 0 ||
+                                   strncasecmp(action, "expanded", 8) == 0);
+            if (status && status[0] == '2')
+                skip = true;
+            bool existed;
+            bg_dsn_rcpt *rc = skip ? NULL : dsn_rcpt_add(r, addr, &existed);
+            if (rc && !existed) {
+                if (action) {
+                    rc->action = bg_ascii_lower(bg_xstrndup(action, strcspn(action, " ;(\t")));
+                }
+                char code[32];
+                if (status && bg_dsn_status_from_text(status, code, sizeof code))
+                    rc->status = bg_xstrdup(code);
+                rc->remote_mta = after_type(bg_mime_headers_get(&h, "Remote-MTA"));
+                rc->diagnostic = after_type(bg_mime_headers_get(&h, "Diagnostic-Code"));
+            }
+            free(addr);
+        }
+        first = false;
+        bg_mime_headers_clear(&h);
+        if (used == 0)
+            break;
+        p += used;
+    }
+}
+
+/* ---- ARF feedback reports --------------------------------------------- */
+
+static void
+read_feedback(const bg_mime_part *fb, const bg_mime_headers *orig, bg_dsn_report *r)
+{
+    bg_mime_headers h = {NULL, 0};
+    if (fb)
+        bg_mime_headers_parse(fb->body, fb->len, &h);
+    for (size_t i = 0; i < h.n; i++) {
+        if (strcasecmp(h.v[i].name, "Original-Rcpt-To") != 0 &&
+            strcasecmp(h.v[i].name, "Removal-Recipient") != 0)
+            continue;
+        char *a = dsn_addr_canon(h.v[i].value);
+        if (a)
+            dsn_rcpt_add(r, a, NULL);
+        free(a);
+    }
+    take(&r->orig_sender, dsn_addr_canon(bg_mime_headers_get(&h, "Original-Mail-From")));
+    if (r->nrcpts == 0 && orig) {
+        const char *to = bg_mime_headers_get(orig, "X-HmXmrOriginalRecipient");
+        if (!to)
+            to = bg_mime_headers_get(orig, "To");
+        char *a = dsn_addr_canon(to);
+        dsn_rcpt_add(r, a, NULL);
+        free(a);
+    }
+    if (r->nrcpts == 0)
+        dsn_rcpt_add(r, NULL, NULL);
+    const char *ft = bg_mime_headers_get(&h, "Feedback-Type");
+    for (size_t i = 0; i < r->nrcpts; i++) {
+        r->rcpts[i].reason = "feedback";
+        if (ft) {
+            bg_buf b = BG_BUF_INIT;
+            bg_buf_printf(&b, "Feedback-Type: %.100s", ft);
+            r->rcpts[i].diagnostic = bg_buf_steal(&b);
+        }
+    }
+    bg_mime_headers_clear(&h);
+}
+
+/* A complaint without a feedback-report part: Hotmail's JMRP, Apple Mail's
+ * unsubscribe request. */
+static bool
+looks_like_feedback(const bg_mime_message *m, const bg_mime_headers *orig)
+{
+    const char *subj = bg_mime_headers_get(&m->headers, "Subject");
+    if (orig && bg_mime_headers_get(orig, "X-HmXmrOriginalRecipient"))
+        return true;
+    if (subj && dsn_memcasemem(subj, strlen(subj), "complaint about message from"))
+        return true;
+    for (size_t i = 0; i < m->nparts; i++) {
+        const bg_mime_part *p = &m->parts[i];
+        if (strcmp(p->type, "text/plain") == 0 &&
+            dsn_memcasemem(p->body, p->len < 2000 ? p->len : 2000,
+                           "sent this email to unsubscribe"))
+            return true;
+    }
+    return false;
+}
+
+/* ---- auto-replies ----------------------------------------------------- */
+
+static bool
+looks_like_autoreply(const bg_mime_headers *h)
+{
+    static const char *const subjects[] = {"auto:", "automatic reply", "autoreply",
+                                           "auto-reply", "auto reply", "out of office",
+                                           "out of the office", "vacation", "abwesenheit",
+                                           "absence", "r\xc3\xa9ponse automatique", NULL};
+    const char *as = bg_mime_headers_get(h, "Auto-Submitted");
+    if (as && strncasecmp(as, "auto-replied", 12) == 0)
+        return true;
+    if (bg_mime_headers_get(h, "X-Autoreply") || bg_mime_headers_get(h, "X-Autorespond"))
+        return true;
+    const char *prec = bg_mime_headers_get(h, "Precedence");
+    if (prec && strncasecmp(prec, "auto_reply", 10) == 0)
+        return true;
+    const char *subj = bg_mime_headers_get(h, "Subject");
+    if (subj) {
+        char *d = bg_mime_decode_words(subj);
+        bool hit = false;
+        for (size_t i = 0; subjects[i] && !hit; i++)
+            hit = dsn_memcasemem(d, strlen(d), subjects[i]) == d ||
+                  (i >= 5 && dsn_memcasemem(d, strlen(d), subjects[i]));
+        free(d);
+        return hit;
+    }
+    return false;
+}
+
+/* ---- the whole message ------------------------------------------------ */
+
+/* The notice: the readable text of the DSN, before the returned message. */
+static void
+notice_text(const bg_mime_message *m, bg_buf *out)
+{
+    for (size_t i = 0; i < m->nparts; i++) {
+        const bg_mime_part *p = &m->parts[i];
+        if (strncmp(p->type, "message/", 8) == 0 || strcmp(p->type, "text/rfc822-headers") == 0)
+            break;
+        if (strcmp(p->type, "text/plain") != 0)
+            continue;
+        bg_buf_append(out, p->body, p->len);
+        bg_buf_putc(out, '\n');
+    }
+    if (out->len > 0)
+        return;
+    /* Only HTML: drop the tags. */
+    for (size_t i = 0; i < m->nparts; i++) {
+        const bg_mime_part *p = &m->parts[i];
+        if (strcmp(p->type, "text/html") != 0)
+            continue;
+        bool tag = false;
+        for (size_t j = 0; j < p->len; j++) {
+            char c = p->body[j];
+            if (c == '<') {
+                tag = true;
+                if (j + 3 < p->len && (strncasecmp(p->body + j, "<br", 3) == 0 ||
+                                       strncasecmp(p->body + j, "<p", 2) == 0 ||
+                                       strncasecmp(p->body + j, "<tr", 3) == 0 ||
+                                       strncasecmp(p->body + j, "<div", 4) == 0))
+                    bg_buf_putc(out, '\n');
+            } else if (c == '>' && tag) {
+                tag = false;
+            } else if (!tag) {
+                if (c == '&' && j + 5 < p->len && strncmp(p->body + j, "&lt;", 4) == 0) {
+                    bg_buf_putc(out, '<');
+                    j += 3;
+                } else if (c == '&' && j + 5 < p->len && strncmp(p->body + j, "&gt;", 4) == 0) {
+                    bg_buf_putc(out, '>');
+                    j += 3;
+                } else if (c == '&' && j + 6 < p->len &&
+                           strncmp(p->body + j, "&nbsp;", 6) == 0) {
+                    bg_buf_putc(out, ' ');
+                    j += 5;
+                } else {
+                    bg_buf_putc(out, c);
+                }
+            }
+        }
+        break;
+    }
+}
+
+/* The first of the next few lines of s that starts a header field. */
+static const char *
+first_field_line(const char *s)
+{
+    for (int i = 0; i < 8 && *s; i++) {
+        const char *q = s;
+        while (*q && (isalnum((unsigned char)*q) || *q == '-'))
+            q++;
+        if (q > s && *q == ':')
+            return s;
+        const char *nl = strchr(s, '\n');
+        if (!nl)
+            break;
+        s = nl + 1;
+    }
+    return NULL;
+}
+
+static void
+read_original(const bg_mime_headers *h, bg_dsn_report *r)
+{
+    take(&r->orig_message_id, strip_angle(bg_mime_headers_get(h, "Message-ID")));
+    const char *rp = bg_mime_headers_get(h, "Return-Path");
+    if (!rp)
+        rp = bg_mime_headers_get(h, "From");
+    take(&r->orig_sender, dsn_addr_canon(rp));
+}
+
+static void
+finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts)
+{
+    char code[32];
+    if (rc->reason && (strcmp(rc->reason, "feedback") == 0 || strcmp(rc->reason, "vacation") == 0))
+        return;
+    /* A standard DSN without diagnostic: the notice may say more. */
+    if (!rc->diagnostic && rc->recipient && notice)
+        rc->diagnostic = dsn_text_diag_for(notice, nlen, rc->recipient);
+    if (!rc->diagnostic && notice && nrcpts == 1) {
+        bg_buf b = BG_BUF_INIT;
+        dsn_collapse(&b, notice, nlen);
+        rc->diagnostic = b.len ? bg_buf_steal(&b) : (bg_buf_free(&b), NULL);
+    }
+    if ((!rc->status || strcmp(rc->status, "5.0.0") == 0 || strcmp(rc->status, "4.0.0") == 0) &&
+        rc->diagnostic && bg_dsn_status_from_text(rc->diagnostic, code, sizeof code) &&
+        !(rc->status && strcmp(code + 1, ".0.0") == 0)) {
+        /* Keep the class of the Status field when it had one. */
+        if (rc->status && code[0] != rc->status[0])
+            code[0] = rc->status[0];
+        free(rc->status);
+        rc->status = bg_xstrdup(code);
+    }
+    if (!rc->remote_mta && rc->diagnostic)
+        rc->remote_mta = dsn_text_remote_mta(rc->diagnostic, strlen(rc->diagnostic));
+    bg_dsn_class cl;
+    bg_dsn_classify(rc->status, rc->diagnostic, &cl);
+    rc->reason = cl.reason;
+    rc->hard = cl.hard;
+    if (cl.rbl[0])
+        rc->rbl = bg_xstrdup(cl.rbl);
+    if (!rc->action)
+        rc->action = bg_xstrdup(rc->status && rc->status[0] == '4' ? "delayed" : "failed");
+}
+
+int
+bg_dsn_parse(const char *msg, size_t len, bg_dsn_report **out, bg_error *err)
+{
+    *out = NULL;
+    if (!msg || len == 0)
+        return bg_error_set(err, "empty message");
+    if (len > BG_DSN_SCAN_MAX)
+        len = BG_DSN_SCAN_MAX;
+    bg_mime_message *m = bg_mime_parse(msg, len);
+    bg_dsn_report *r = bg_xcalloc(1, sizeof *r);
+    r->message_id = strip_angle(bg_mime_headers_get(&m->headers, "Message-ID"));
+
+    const bg_mime_part *ds = NULL, *fb = NULL, *orig = NULL;
+    for (size_t i = 0; i < m->nparts; i++) {
+        const bg_mime_part *p = &m->parts[i];
+        if (!ds && (strcmp(p->type, "message/delivery-status") == 0 ||
+                    strcmp(p->type, "message/global-delivery-status") == 0))
+            ds = p;
+        else if (!fb && strcmp(p->type, "message/feedback-report") == 0)
+            fb = p;
+        else if (!orig && (strcmp(p->type, "message/rfc822") == 0 ||
+                           strcmp(p->type, "message/global") == 0 ||
+                           strcmp(p->type, "text/rfc822-headers") == 0 ||
+                           strcmp(p->type, "message/global-headers") == 0))
+            orig = p;
+    }
+    bg_mime_headers oh = {NULL, 0};
+    if (orig)
+        bg_mime_headers_parse(orig->body, orig->len, &oh);
+
+    bg_buf notice = BG_BUF_INIT;
+    notice_text(m, &notice);
+    size_t cut = dsn_text_cut(bg_buf_str(&notice), notice.len);
+    if (!orig && cut < notice.len) {
+        /* The returned message is inline after the notice. */
+        const char *s = first_field_line(bg_buf_str(&notice) + cut);
+        if (s)
+            bg_mime_headers_parse(s, notice.len - (size_t)(s - notice.s), &oh);
+    }
+    read_original(&oh, r);
+
+    const char *from = bg_mime_headers_get(&m->headers, "From");
+    char *from_addr = dsn_addr_canon(from);
+    if (fb || looks_like_feedback(m, orig ? &oh : NULL)) {
+        r->kind = BG_DSN_ARF;
+        read_feedback(fb, &oh, r);
+    } else if (ds) {
+        r->kind = BG_DSN_RFC3464;
+        read_delivery_status(ds->body, ds->len, r);
+        if (r->nrcpts == 0)
+            dsn_text_scan(bg_buf_str(&notice), cut, from_addr, NULL, r);
+    } else if (dsn_looks_like_bounce(&m->headers)) {
+        r->kind = BG_DSN_TEXT;
+        char *to_addr = dsn_addr_canon(bg_mime_headers_get(&m->headers, "To"));
+        dsn_text_scan(bg_buf_str(&notice), cut, from_addr, to_addr, r);
+        const char *xf = bg_mime_headers_get(&m->headers, "X-Failed-Recipients");
+        if (r->nrcpts == 0 && xf) {
+            char *copy = bg_xstrdup(xf);
+            char *save = NULL;
+            for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                char *a = dsn_addr_canon(t);
+                if (a)
+                    dsn_rcpt_add(r, a, NULL);
+                free(a);
+            }
+            free(copy);
+        }
+        if (r->nrcpts == 0 && cut < notice.len) {
+            char *a = dsn_addr_canon(bg_mime_headers_get(&oh, "To"));
+            if (a && (!to_addr || strcmp(a, to_addr) != 0))
+                dsn_rcpt_add(r, a, NULL);
+            free(a);
+        }
+        free(to_addr);
+    } else if (looks_like_autoreply(&m->headers) && from_addr) {
+        r->kind = BG_DSN_AUTOREPLY;
+        bg_dsn_rcpt *rc = dsn_rcpt_add(r, from_addr, NULL);
+        rc->reason = "vacation";
+    }
+    if (r->nrcpts == 0)
+        r->kind = BG_DSN_NONE;
+    if (!r->reporting_mta && from_addr && r->kind != BG_DSN_NONE) {
+        const char *at = strchr(from_addr, '@');
+        if (at)
+            r->reporting_mta = bg_xstrdup(at + 1);
+    }
+    for (size_t i = 0; i < r->nrcpts; i++)
+        finish_rcpt(&r->rcpts[i], bg_buf_str(&notice), cut, r->nrcpts);
+
+    free(from_addr);
+    bg_buf_free(&notice);
+    bg_mime_headers_clear(&oh);
+    bg_mime_message_free(m);
+    *out = r;
+    return 0;
+}
+
+bg_dsn_report *
+bg_dsn_report_free(bg_dsn_report *r)
+{
+    if (!r)
+        return NULL;
+    for (size_t i = 0; i < r->nrcpts; i++) {
+        bg_dsn_rcpt *rc = &r->rcpts[i];
+        free(rc->recipient);
+        free(rc->action);
+        free(rc->status);
+        free(rc->remote_mta);
+        free(rc->diagnostic);
+        free(rc->rbl);
+    }
+    free(r->rcpts);
+    free(r->message_id);
+    free(r->orig_message_id);
+    free(r->orig_sender);
+    free(r->reporting_mta);
+    free(r->queue_id);
+    free(r);
+    return NULL;
+}

@@ -1,0 +1,60 @@
+/*
+ * dsn_priv — helpers shared by lib/dsn.c (RFC 3464, ARF, auto-replies, the
+ * report), lib/dsn_text.c (human-readable bounces) and lib/dsn_reason.c (the
+ * classifier).  Not part of the library's interface.
+ */
+#ifndef BOUNCEGUARD_DSN_PRIV_H
+#define BOUNCEGUARD_DSN_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bounceguard/dsn.h"
+#include "bounceguard/mime.h"
+#include "bounceguard/util.h"
+
+/* The first e-mail address in s (after "rfc822;" and inside <> if any),
+ * lower case; NULL when s holds none.  The caller frees the result. */
+char *dsn_addr_canon(const char *s);
+
+/* Length of the address starting exactly at s (local@domain), 0 if none. */
+size_t dsn_addr_len(const char *s);
+
+/* Append s[len] to b with runs of white space (CR, LF, tabs) folded into one
+ * space, stopping once b holds BG_DSN_TEXT_MAX bytes. */
+void dsn_collapse(bg_buf *b, const char *s, size_t len);
+
+/* Add a recipient (addr may be NULL) and return it; an address already in
+ * the report returns the existing entry, NULL when the report is full. */
+bg_dsn_rcpt *dsn_rcpt_add(bg_dsn_report *r, const char *addr, bool *existed);
+
+/* Case-insensitive substring search bounded to hay[len]. */
+const char *dsn_memcasemem(const char *hay, size_t len, const char *needle);
+
+/* true when the header block looks like a bounce notice (daemon sender,
+ * bounce subject, X-Failed-Recipients). */
+bool dsn_looks_like_bounce(const bg_mime_headers *h);
+
+/*
+ * Find recipients and their diagnostics in a human-readable notice text[len]
+ * (already cut before the returned message) and add them to r.  skip1 and
+ * skip2 are addresses that are never recipients (the notice's own From and
+ * To), may be NULL.  Returns the number of recipients added.
+ */
+size_t dsn_text_scan(const char *text, size_t len, const char *skip1, const char *skip2,
+                     bg_dsn_report *r);
+
+/* The diagnostic that the notice text[len] gives for addr (the lines after
+ * the address), collapsed, or NULL.  The caller frees the result. */
+char *dsn_text_diag_for(const char *text, size_t len, const char *addr);
+
+/* Where the returned original message starts inside a notice text[len]
+ * (a "copy of the message follows" line or a block of header fields);
+ * len when it is not found. */
+size_t dsn_text_cut(const char *text, size_t len);
+
+/* The remote server named in a diagnostic or notice ("host mx.example.com
+ * [192.0.2.1] said"), or NULL.  The caller frees the result. */
+char *dsn_text_remote_mta(const char *text, size_t len);
+
+#endif

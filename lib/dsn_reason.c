@@ -1,0 +1,591 @@
+/*
+ * dsn_reason — classify one failure (status code + diagnostic text) into the
+ * bounce-reason vocabulary of Sisimai, and find the DNS blacklist a bounce
+ * names.
+ *
+ * The order of the decision, as Sisimai does it:
+ *   1. a specific enhanced status code decides (5.1.1 userunknown, x.2.2
+ *      mailboxfull, 5.7.26 authfailure, ...);
+ *   2. else the text decides, through tables of phrases per reason tried in
+ *      a fixed order (the most specific reasons first: authentication and
+ *      reverse DNS before "blocked", "mailbox full" before "user unknown");
+ *   3. else a generic status code gives its class's usual reason (5.2.1
+ *      filtered, 4.4.x expired, 5.7.x blocked/securityerror, ...);
+ *   4. else "undefined" (onhold when there is nothing at all to go on).
+ * A named blacklist in the text makes the reason "blocked" unless the status
+ * code is specific.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dsn_priv.h"
+
+/* ---- the vocabulary --------------------------------------------------- */
+
+static const char *const vocabulary[] = {
+    "userunknown",   "hostunknown",   "mailboxfull",    "blocked",       "spamdetected",
+    "policyviolation", "expired",     "suspend",        "hasmoved",      "rejected",
+    "filtered",      "norelaying",    "mesgtoobig",     "exceedlimit",   "toomanyconn",
+    "networkerror",  "systemerror",   "securityerror",  "contenterror",  "notaccept",
+    "virusdetected", "syntaxerror",   "mailererror",    "systemfull",    "speeding",
+    "requireptr",    "notcompliantrfc", "authfailure",  "badreputation", "failedstarttls",
+    "suppressed",    "onhold",        "vacation",       "feedback",      "delivered",
+    "undefined",     NULL,
+};
+
+bool
+bg_dsn_reason_is_valid(const char *name)
+{
+    if (!name)
+        return false;
+    for (size_t i = 0; vocabulary[i]; i++)
+        if (strcmp(vocabulary[i], name) == 0)
+            return true;
+    return false;
+}
+
+bool
+bg_dsn_reason_is_hard(const char *reason, const char *status)
+{
+    if (!reason)
+        return false;
+    if (status && status[0] == '4')
+        return false;
+    return strcmp(reason, "userunknown") == 0 || strcmp(reason, "hostunknown") == 0 ||
+           strcmp(reason, "hasmoved") == 0 || strcmp(reason, "notaccept") == 0;
+}
+
+/* ---- status codes ----------------------------------------------------- */
+
+static bool
+code_at(const char *p, const char *start, char *dst, size_t size)
+{
+    if (!strchr("245", *p) || p[1] != '.')
+        return false;
+    if (p > start && (isalnum((unsigned char)p[-1]) || p[-1] == '.'))
+        return false;
+    const char *q = p + 2;
+    int n1 = 0, n2 = 0;
+    while (isdigit((unsigned char)*q) && n1 < 3) {
+        q++;
+        n1++;
+    }
+    if (n1 == 0 || *q != '.')
+        return false;
+    q++;
+    while (isdigit((unsigned char)*q) && n2 < 3) {
+        q++;
+        n2++;
+    }
+    if (n2 == 0 || isalnum((unsigned char)*q) || (*q == '.' && isdigit((unsigned char)q[1])))
+        return false;
+    size_t len = (size_t)(q - p);
+    if (len + 1 > size)
+        return false;
+    memcpy(dst, p, len);
+    dst[len] = '\0';
+    return true;
+}
+
+bool
+bg_dsn_status_from_text(const char *text, char *dst, size_t size)
+{
+    if (!text)
+        return false;
+    for (const char *p = text; *p; p++)
+        if (code_at(p, text, dst, size))
+            return true;
+    /* A bare reply code: "550 ...", "said: 554-...". */
+    for (const char *p = text; *p; p++) {
+        if (!strchr("245", *p) || !isdigit((unsigned char)p[1]) ||
+            !isdigit((unsigned char)p[2]) || p[1] > '5')
+            continue;
+        if (p > text && (isalnum((unsigned char)p[-1]) || strchr(".:/-#", p[-1])))
+            continue;
+        if (p[3] != ' ' && p[3] != '-' && p[3] != '\0')
+            continue;
+        if (size < 6)
+            return false;
+        dst[0] = *p;
+        memcpy(dst + 1, ".0.0", 5);
+        return true;
+    }
+    return false;
+}
+
+typedef struct code_reason {
+    const char *code; /* "x.y.z" without the class digit: ".1.1" */
+    const char *reason;
+    bool specific; /* decides over the text */
+} code_reason;
+
+static const code_reason codes[] = {
+    {".1.1", "userunknown", true},    {".1.2", "hostunknown", true},
+    {".1.3", "userunknown", false},   {".1.4", "userunknown", false},
+    {".1.5", "userunknown", false},   {".1.6", "hasmoved", true},
+    {".1.7", "rejected", true},       {".1.8", "rejected", true},
+    {".1.9", "systemerror", false},   {".1.10", "notaccept", false},
+    {".2.0", "filtered", false},      {".2.1", "filtered", false},
+    {".2.2", "mailboxfull", true},    {".2.3", "exceedlimit", true},
+    {".2.4", "systemerror", false},   {".3.0", "systemerror", false},
+    {".3.1", "systemfull", true},     {".3.2", "notaccept", false},
+    {".3.3", "systemerror", false},   {".3.4", "mesgtoobig", true},
+    {".3.5", "systemerror", false},   {".4.0", "networkerror", false},
+    {".4.1", "expired", false},       {".4.2", "expired", false},
+    {".4.3", "systemerror", false},   {".4.4", "hostunknown", false},
+    {".4.5", "toomanyconn", false},   {".4.6", "networkerror", true},
+    {".4.7", "expired", true},        {".5.0", "syntaxerror", false},
+    {".5.1", "syntaxerror", false},   {".5.2", "syntaxerror", false},
+    {".5.3", "exceedlimit", false},   {".5.4", "syntaxerror", false},
+    {".5.5", "syntaxerror", false},   {".5.6", "syntaxerror", false},
+    {".6.0", "contenterror", false},  {".6.1", "contenterror", false},
+    {".6.2", "contenterror", false},  {".6.3", "contenterror", false},
+    {".6.4", "contenterror", false},  {".6.5", "contenterror", false},
+    {".6.6", "contenterror", false},  {".6.7", "contenterror", false},
+    {".6.8", "contenterror", false},  {".6.9", "contenterror", false},
+    {".6.10", "contenterror", false}, {".7.0", "blocked", false},
+    {".7.1", "blocked", false},       {".7.2", "rejected", false},
+    {".7.3", "securityerror", false}, {".7.4", "securityerror", false},
+    {".7.5", "securityerror", false}, {".7.6", "securityerror", false},
+    {".7.7", "securityerror", false}, {".7.8", "securityerror", false},
+    {".7.9", "policyviolation", true}, {".7.10", "securityerror", false},
+    {".7.11", "securityerror", false}, {".7.12", "securityerror", false},
+    {".7.13", "suspend", true},       {".7.14", "securityerror", false},
+    {".7.15", "securityerror", false}, {".7.16", "exceedlimit", false},
+    {".7.17", "hasmoved", false},     {".7.18", "hasmoved", false},
+    {".7.19", "rejected", false},     {".7.20", "authfailure", true},
+    {".7.21", "authfailure", true},   {".7.22", "authfailure", true},
+    {".7.23", "authfailure", true},   {".7.24", "authfailure", true},
+    {".7.25", "requireptr", true},    {".7.26", "authfailure", true},
+    {".7.27", "notaccept", true},     {".7.28", "speeding", false},
+    {".7.29", "authfailure", true},   {".7.30", "failedstarttls", false},
+    /* Microsoft 365's own codes. */
+    {".7.509", "authfailure", true},  {".7.510", "notaccept", false},
+    {".7.606", "blocked", true},      {".7.650", "badreputation", true},
+    {".7.708", "badreputation", true}, {".7.750", "badreputation", true},
+    {NULL, NULL, false},
+};
+
+static const code_reason *
+code_lookup(const char *status)
+{
+    if (!status || !strchr("45", status[0]) || status[1] != '.')
+        return NULL;
+    for (size_t i = 0; codes[i].code; i++)
+        if (strcmp(status + 1, codes[i].code) == 0)
+            return &codes[i];
+    /* Microsoft's x.7.6nn "banned sending IP" family. */
+    static const code_reason ms_banned = {".7.6xx", "blocked", true};
+    if (strncmp(status + 1, ".7.6", 4) == 0 && strlen(status) == 7)
+        return &ms_banned;
+    return NULL;
+}
+
+/* ---- phrases ---------------------------------------------------------- */
+
+typedef struct phrase_table {
+    const char *reason;
+    const char *const *phrases; /* lower case, matched as substrings */
+} phrase_table;
+
+static const char *const p_authfailure[] = {
+    "dmarc", "spf check", "spf fail", "spf (sender policy framework)", "sender policy framework",
+    "dkim", "spf record", "failed spf", "spf validation", "-all", "authentication failed; spf",
+    "is not allowed to send mail from", "not designated as permitted sender",
+    "sender is not authorized by", "domain authentication fail", "unauthenticated email",
+    "sender domain has a", "does not pass authentication", "spf)", NULL,
+};
+static const char *const p_requireptr[] = {
+    "cannot find your hostname", "cannot find your reverse hostname", "reverse dns",
+    "reverse lookup", "no ptr", "ptr record", "ptr-record", "rdns", "reverse hostname",
+    "ip name lookup failed", "hostname lookup failed", "reverse address",
+    "does not have a reverse", "no reverse", "reverse-dns", "dns ptr",
+    "generic dns ptr", "is not resolvable", "forward dns entry does not point",
+    "client host rejected: cannot find", "unresolvable relay host name",
+    "hostname does not resolve", "reverse mapping", NULL,
+};
+static const char *const p_notcompliantrfc[] = {
+    "rfc 5322", "rfc5322", "rfc 2822", "rfc2822", "rfc 822", "rfcmessagenoncompliant",
+    "multiple addresses in from", "multiple from headers", "duplicate header",
+    "not compliant with", "non-compliant", NULL,
+};
+static const char *const p_virusdetected[] = {
+    "virus", "malware", "infected", "executable attachment", "potentially executable",
+    "trojan", NULL,
+};
+static const char *const p_norelaying[] = {
+    "relay access denied", "relaying denied", "relay denied", "relay not permitted",
+    "not permitted to relay", "no relaying", "unable to relay", "relaying not allowed",
+    "relaying mail to", "does not relay", "not an open relay", "not allowed to relay",
+    "as a relay", "relay prohibited", "we do not relay", "relay not allowed",
+    "insecure mail relay", "not a gateway", NULL,
+};
+static const char *const p_failedstarttls[] = {
+    "starttls is required", "must issue a starttls", "tls required", "requires tls",
+    "encryption required", "tls is required", "starttls failed", "tls negotiation failed",
+    NULL,
+};
+static const char *const p_mailboxfull[] = {
+    "mailbox full", "mailbox is full", "mailbox quota", "over quota", "overquota",
+    "quota exceeded", "exceeded quota", "exceeds quota", "exceeded storage",
+    "exceeding its mailbox quota", "exceeding their quota", "disk quota",
+    "diskspace quota", "insufficient storage", "not enough storage",
+    "not enough disk space", "not sufficient disk space", "no space left",
+    "mailfolder is full", "mailbox size limit exceeded", "mailbox exceeded",
+    "has exceeded its", "full mailbox", "inbox is full", "boite du destinataire pleine",
+    "the user's space has been used up", "user has too many messages",
+    "mailbox would exceed", "quota violation", "user over limit", "is over the quota",
+    "over the allowed quota", "reached disk quota", "storage quota", "exceeded the quota",
+    "quota has been exceeded", "too much mail data", "mail quota", "quota full",
+    "mailbox has reached", "quota limit", "mailbox is over", "mailbox exceeds",
+    "account is full", "account is over", "out of storage", "space has been used up",
+    "exceed the quota", "is full", NULL,
+};
+static const char *const p_mesgtoobig[] = {
+    "message too big", "message too large", "message is too large", "message is too big",
+    "message size exceeds", "message length exceeds", "exceeds the maximum size",
+    "exceeded maximum inbound message size", "max message size", "message file too big",
+    "size limit exceeded", "message size limit", "taille limite du message",
+    "mail size limit", "exceeds size limit", "size exceeds", "message exceeds", "too big for",
+    NULL,
+};
+static const char *const p_exceedlimit[] = {
+    "message header size exceeds limit", "too many recipients", "recipient limit",
+    "message header size", NULL,
+};
+static const char *const p_suspend[] = {
+    "account disabled", "account has been disabled", "account is disabled",
+    "account has been suspended", "account is suspended", "account suspended",
+    "mailbox disabled", "mailbox is disabled", "mailbox currently suspended",
+    "mailbox has been disabled", "mailbox is frozen", "account not activated",
+    "account is locked", "account has been locked", "account deactivated",
+    "account is inactive", "account inactive", "mailbox is inactive", "user suspended",
+    "recipient suspend", "temporarily inactive", "has been disabled",
+    "is disabled", "has been suspended", "is suspended", "account expired",
+    "account is not active", "not active", "discontinued", "deactivated", NULL,
+};
+static const char *const p_hasmoved[] = {
+    "has moved", "address has changed", "no longer with", "has been moved", NULL,
+};
+static const char *const p_userunknown[] = {
+    "user unknown", "unknown user", "no such user", "no such recipient", "no such mailbox",
+    "no such address", "no such email", "no such person", "unknown recipient",
+    "recipient unknown", "address unknown", "unknown address", "unknown mailbox",
+    "invalid recipient", "invalid mailbox", "invalid address", "not a valid recipient",
+    "not a valid mailbox", "not a valid user", "bad recipient", "bad address",
+    "bad destination mailbox", "mailbox not found", "mailbox does not exist",
+    "mailbox unavailable", "mailbox is unavailable", "mailbox not available",
+    "mailbox not present", "mailbox invalid", "no mailbox", "recipient not found",
+    "recipient does not exist", "recipient not exist", "recipient not ok",
+    "recipient is not local", "user does not exist", "user doesn't exist",
+    "user not found", "user not exist", "user not known", "user does not have",
+    "does not exist", "doesn't exist", "not exist", "does not have an account",
+    "doesn't have a", "no account", "not have an account", "is not a known user",
+    "not known at this site", "recipient name is not recognized",
+    "recipient address rejected: user", "recipient address rejected: access denied",
+    "recipient address rejected: undeliverable", "recipient address rejected: unknown",
+    "address rejected", "not listed in domino directory", "not listed in public name",
+    "unrouteable address", "unknown local part", "no such local user",
+    "account that you tried to reach does not exist", "utilisateur inconnu",
+    "nessun utente", "no existe", "unbekannt", "existiert nicht", "recipientnotfound",
+    "recipient not recognized", "addressee unknown", "unknown or illegal alias",
+    "unknown account", "invalid user", "no valid recipients", "recipient rejected",
+    "is not a valid", "email account that you tried to reach", "not our customer",
+    "badrecipientto", "validrcptto", "ist unbekannt", "userunknown", "inactive user",
+    "unknown", NULL,
+};
+static const char *const p_hostunknown[] = {
+    "host unknown", "unknown host", "host not found", "domain not found",
+    "domain does not exist", "no such domain", "domain name not found",
+    "domain is not reachable", "domain must exist", "unknown domain", "host or domain name",
+    "name or service not known", "mail domain mentioned in email address is unknown",
+    "no mx", "nxdomain", "unrouteable mail domain", "domain could not be found",
+    "non-existent domain", "domain lookup failed", "host name lookup failed",
+    "invalid domain", "nonexistent domain", NULL,
+};
+static const char *const p_filtered[] = {
+    "filtered", "refused due to recipient preferences", "user refuses", "user reject",
+    "only accepting mail from", "blocked by the recipient", "not accepting any mail",
+    "rejected due to user rules", "is not accepting", "refuse to receive",
+    "has restricted", "recipient preferences", "not authorized to send to",
+    "does not accept mail from you", "notauthorized", NULL,
+};
+static const char *const p_rejected[] = {
+    "sender rejected", "sender address rejected", "sender verify failed",
+    "sender verification", "invalid sender", "bad sender", "sender is not allowed",
+    "sender not allowed", "sender address has been blacklisted", "sender denied",
+    "sender is in my badmailfrom", "badmailfrom", "null sender", "empty envelope sender",
+    "mail from not owned", "domain of sender address", "sender domain",
+    "from address rejected", "envelope sender", "address is not allowed",
+    "unroutable sender", "batv", "backscatter", "returned mail not accepted",
+    "no third-party dsns", "mail from rejected", "invalid from", "rejected sender",
+    "not accept mail from", "sender blocked", "sender email address rejected",
+    "emetteur invalide", NULL,
+};
+static const char *const p_spamdetected[] = {
+    "spam", "unsolicited", "bulk mail", "bulk email", "junk mail", "content filter",
+    "message content rejected", "content rejected", "suspicious", "rejected as junk",
+    "recurrent pattern", "scored", "high probability", "classified as", NULL,
+};
+static const char *const p_toomanyconn[] = {
+    "too many connections", "too many concurrent", "connection limit", "connection rate",
+    "too many sessions", "too many smtp sessions", "trop de connexions",
+    "exceeds per-domain connection", "maximum connection", "too many errors",
+    "max connections", "too many messages", "rate limit", "throttl", "too many mails",
+    "too many emails", "daily message quota", "sending rate", "exceeded the max emails",
+    NULL,
+};
+static const char *const p_speeding[] = {
+    "please try again slower", "receiving mail at a rate", "try again slower",
+    "rate that prevents", NULL,
+};
+static const char *const p_badreputation[] = {
+    "reputation", "user complaints", "unexpected volume", NULL,
+};
+static const char *const p_blocked[] = {
+    "blocked using", "blacklist", "black list", "blocklist", "block list", "dnsbl", "rbl",
+    "listed in", "listed on", "listed at", "ip address", "your ip", "client host",
+    "banned", "blocked", "block", "not allowed to connect", "connection refused",
+    "denied access", "access denied", "dynamic ip", "dialup", "dial-up",
+    "please use the smtp server of your isp", "use your provider", "smtp server of your isp",
+    "residential", "poor reputation", "abus", "your host", "your server", "mail server",
+    "not accepting mail from", "not currently accepting", "rejected because", "deny",
+    "denied", "refused", NULL,
+};
+static const char *const p_policyviolation[] = {
+    "policy", "prohibited", "not permitted", "illegal attachment", "attachment",
+    "closed mailing list", "not subscribed", "organization", "mass mailer", NULL,
+};
+static const char *const p_expired[] = {
+    "expired", "retry timeout", "queue too long", "too long in queue", "giving up",
+    "delivery attempts will continue", "has been delayed", "not been delivered",
+    "could not be delivered for", "could not be delivered within", "retry time",
+    "failed for a long time", "time limit", "not reachable within", "timed out",
+    "no answer", "maximum time", "delivery time", "is being delayed", "deferred",
+    "not yet been delivered", "was not delivered", "unable to deliver message after",
+    NULL,
+};
+static const char *const p_networkerror[] = {
+    "network error", "no route to host", "host is unreachable", "host unreachable",
+    "name server", "dns", "loop", "too many hops", "hop count", "unable to resolve",
+    "lost connection", "connection timed out", "connection reset", "could not connect",
+    "unable to connect", "couldn't connect", "connect to", "unreachable",
+    "temporary lookup failure", "malformed", NULL,
+};
+static const char *const p_notaccept[] = {
+    "null mx", "nullmx", "does not accept mail", "not accept mail", "not accepting mail",
+    "accepts no mail", "mail receiving disabled", "no mail is accepted", NULL,
+};
+static const char *const p_securityerror[] = {
+    "authentication required", "authentication is required", "authentication failure",
+    "authentication credentials", "must authenticate", "not authenticated",
+    "unauthenticated", "authentication failed", "auth failed", "tls", "certificate",
+    "security", "encrypt", NULL,
+};
+static const char *const p_syntaxerror[] = {
+    "syntax error", "command unrecognized", "command not recognized", "unrecognized command",
+    "bad sequence", "command not implemented", "invalid command", "syntax", NULL,
+};
+static const char *const p_mailererror[] = {
+    "x-unix", "command died", "command failed", "exit code", "procmail", "mailer error",
+    "unknown mailer", "bin/sh", "pipe to |", "exit status", "mail for delivery", NULL,
+};
+static const char *const p_contenterror[] = {
+    "mime", "binary content", "invalid header", "improperly-formatted", "8bit", "line too long",
+    "header line too long", "invalid character", "encoding", NULL,
+};
+static const char *const p_systemfull[] = {
+    "mail system full", "system full", "disk full", "file system full", NULL,
+};
+static const char *const p_systemerror[] = {
+    "system error", "internal error", "server error", "local error", "configuration error",
+    "temporary local problem", "local problem", "mail system", "try again later",
+    "temporarily unavailable", "service unavailable", "service not available",
+    "unavailable", "resources", "temporary failure", "temporary error", "transaction failed",
+    "error", NULL,
+};
+
+/* The order matters: specific before generic. */
+static const phrase_table tables[] = {
+    {"requireptr", p_requireptr},
+    {"authfailure", p_authfailure},
+    {"notcompliantrfc", p_notcompliantrfc},
+    {"virusdetected", p_virusdetected},
+    {"norelaying", p_norelaying},
+    {"failedstarttls", p_failedstarttls},
+    {"mesgtoobig", p_mesgtoobig},
+    {"exceedlimit", p_exceedlimit},
+    {"mailboxfull", p_mailboxfull},
+    {"suspend", p_suspend},
+    {"hasmoved", p_hasmoved},
+    {"notaccept", p_notaccept},
+    {"hostunknown", p_hostunknown},
+    {"filtered", p_filtered},
+    {"rejected", p_rejected},
+    {"userunknown", p_userunknown},
+    {"speeding", p_speeding},
+    {"toomanyconn", p_toomanyconn},
+    {"badreputation", p_badreputation},
+    {"spamdetected", p_spamdetected},
+    {"blocked", p_blocked},
+    {"policyviolation", p_policyviolation},
+    {"expired", p_expired},
+    {"networkerror", p_networkerror},
+    {"securityerror", p_securityerror},
+    {"syntaxerror", p_syntaxerror},
+    {"mailererror", p_mailererror},
+    {"contenterror", p_contenterror},
+    {"systemfull", p_systemfull},
+    {"systemerror", p_systemerror},
+    {NULL, NULL},
+};
+
+/* The text's reason, NULL when no phrase matches.  text is lower case. */
+static const char *
+text_reason(const char *text)
+{
+    for (size_t t = 0; tables[t].reason; t++)
+        for (size_t i = 0; tables[t].phrases[i]; i++)
+            if (strstr(text, tables[t].phrases[i]))
+                return tables[t].reason;
+    return NULL;
+}
+
+/* ---- blacklists ------------------------------------------------------- */
+
+typedef struct rbl_name {
+    const char *needle; /* lower case, found anywhere in the text */
+    const char *name;   /* the name reported */
+} rbl_name;
+
+static const rbl_name rbl_names[] = {
+    {"zen.spamhaus.org", "zen.spamhaus.org"},
+    {"sbl-xbl.spamhaus.org", "sbl-xbl.spamhaus.org"},
+    {"sbl.spamhaus.org", "sbl.spamhaus.org"},
+    {"xbl.spamhaus.org", "xbl.spamhaus.org"},
+    {"pbl.spamhaus.org", "pbl.spamhaus.org"},
+    {"dbl.spamhaus.org", "dbl.spamhaus.org"},
+    {"spamhaus", "zen.spamhaus.org"},
+    {"bl.spamcop.net", "bl.spamcop.net"},
+    {"spamcop", "bl.spamcop.net"},
+    {"b.barracudacentral.org", "b.barracudacentral.org"},
+    {"barracudacentral", "b.barracudacentral.org"},
+    {"barracuda reputation", "b.barracudacentral.org"},
+    {"cbl.abuseat.org", "cbl.abuseat.org"},
+    {"abuseat.org", "cbl.abuseat.org"},
+    {"dnsbl.sorbs.net", "dnsbl.sorbs.net"},
+    {"sorbs.net", "dnsbl.sorbs.net"},
+    {"psbl.surriel.com", "psbl.surriel.com"},
+    {"psbl", "psbl.surriel.com"},
+    {"bl.mailspike.net", "bl.mailspike.net"},
+    {"mailspike", "bl.mailspike.net"},
+    {"uceprotect", "dnsbl-1.uceprotect.net"},
+    {"ix.dnsbl.manitu.net", "ix.dnsbl.manitu.net"},
+    {"dnsbl.manitu.net", "ix.dnsbl.manitu.net"},
+    {"truncate.gbudb.net", "truncate.gbudb.net"},
+    {"dnsbl.dronebl.org", "dnsbl.dronebl.org"},
+    {"spamrats", "all.spamrats.com"},
+    {"backscatterer.org", "ips.backscatterer.org"},
+    {"bl.0spam.org", "bl.0spam.org"},
+    {"invaluement", "invaluement"},
+    {"senderscore", "bl.score.senderscore.com"},
+    {"rbl.interserver.net", "rbl.interserver.net"},
+    {"hostkarma", "hostkarma.junkemailfilter.com"},
+    {"mail-abuse.com", "mail-abuse.com"},
+    {"cloudmark", "cloudmark"},
+    {"spameatingmonkey", "bl.spameatingmonkey.net"},
+    {"nixspam", "ix.dnsbl.manitu.net"},
+    {"blocklist.de", "bl.blocklist.de"},
+    {NULL, NULL},
+};
+
+static char *
+lower_copy(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max);
+    char *l = bg_xstrndup(s, n);
+    return bg_ascii_lower(l);
+}
+
+/* The domain-like token after "blocked using", "listed in" ... */
+static bool
+generic_rbl(const char *low, char *dst, size_t size)
+{
+    static const char *const intros[] = {"blocked using ", "listed in ", "listed at ",
+                                         "listed on ", "listed by ", "rbl ", "dnsbl ",
+                                         "blacklisted by ", "blacklisted at ", NULL};
+    for (size_t k = 0; intros[k]; k++) {
+        const char *hit = strstr(low, intros[k]);
+        if (!hit)
+            continue;
+        const char *p = hit + strlen(intros[k]);
+        while (*p == ' ' || *p == '"' || *p == '\'' || *p == '(' || *p == '[')
+            p++;
+        if (strncmp(p, "the ", 4) == 0)
+            p += 4;
+        const char *s = p;
+        while (isalnum((unsigned char)*p) || *p == '.' || *p == '-')
+            p++;
+        while (p > s && (p[-1] == '.' || p[-1] == '-'))
+            p--;
+        size_t n = (size_t)(p - s);
+        const char *dot = memchr(s, '.', n);
+        if (n < 4 || !dot || dot == s || n >= size || isdigit((unsigned char)p[-1]))
+            continue;
+        memcpy(dst, s, n);
+        dst[n] = '\0';
+        return true;
+    }
+    return false;
+}
+
+bool
+bg_dsn_rbl_from_text(const char *text, char *dst, size_t size)
+{
+    if (!text || !*text || size == 0)
+        return false;
+    char *low = lower_copy(text, 8192);
+    bool found = false;
+    for (size_t i = 0; rbl_names[i].needle && !found; i++) {
+        if (strstr(low, rbl_names[i].needle)) {
+            bg_strlcpy(dst, rbl_names[i].name, size);
+            found = true;
+        }
+    }
+    if (!found)
+        found = generic_rbl(low, dst, size);
+    free(low);
+    return found;
+}
+
+/* ---- the decision ----------------------------------------------------- */
+
+void
+bg_dsn_classify(const char *status, const char *diagnostic, bg_dsn_class *out)
+{
+    const code_reason *cr = code_lookup(status);
+    const char *reason = NULL;
+    out->rbl[0] = '\0';
+    bool rbl = bg_dsn_rbl_from_text(diagnostic, out->rbl, sizeof out->rbl);
+
+    if (cr && cr->specific)
+        reason = cr->reason;
+    if (!reason && diagnostic && *diagnostic) {
+        char *low = lower_copy(diagnostic, 8192);
+        reason = text_reason(low);
+        free(low);
+    }
+    if (rbl && (!cr || !cr->specific) &&
+        (!reason || strcmp(reason, "spamdetected") == 0 || strcmp(reason, "policyviolation") == 0 ||
+         strcmp(reason, "rejected") == 0 || strcmp(reason, "systemerror") == 0 ||
+         strcmp(reason, "userunknown") == 0))
+        reason = "blocked";
+    if (!reason && cr)
+        reason = cr->reason;
+    if (!reason)
+        reason = (status && *status) || (diagnostic && *diagnostic) ? "undefined" : "onhold";
+    out->reason = reason;
+    out->hard = bg_dsn_reason_is_hard(reason, status);
+}

@@ -1,0 +1,381 @@
+/*
+ * dsn_text — recipients and diagnostics in human-readable bounces.
+ *
+ * MTAs that send no message/delivery-status part still follow a few layouts,
+ * which this file reads without knowing the MTA:
+ *
+ *   address on a line, diagnostic indented below      Exim, Exchange, Gmail
+ *   <address>: diagnostic (continued on next lines)   qmail, Postfix, OpenSMTPD
+ *   label: address ("Recipient address: a@b")        Domino, Courier, providers
+ *   550 5.1.1 <address>... reason                     Sendmail transcripts
+ *
+ * The text given is the notice only; dsn_text_cut() finds where the copy of
+ * the original message starts so that its addresses are never taken for
+ * recipients.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dsn_priv.h"
+
+#define DIAG_LINES 12
+
+typedef struct line {
+    const char *s;
+    size_t len;
+} line;
+
+typedef struct lines {
+    line *v;
+    size_t n;
+} lines;
+
+static void
+split_lines(const char *text, size_t len, lines *ls)
+{
+    const char *p = text, *end = text + len;
+    size_t cap = 0;
+    ls->v = NULL;
+    ls->n = 0;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *e = nl ? nl : end;
+        if (ls->n == cap) {
+            cap = cap ? cap * 2 : 64;
+            ls->v = bg_xrealloc(ls->v, cap * sizeof *ls->v);
+        }
+        size_t l = (size_t)(e - p);
+        while (l > 0 && (p[l - 1] == '\r' || p[l - 1] == ' ' || p[l - 1] == '\t'))
+            l--;
+        ls->v[ls->n].s = p;
+        ls->v[ls->n].len = l;
+        ls->n++;
+        p = nl ? nl + 1 : end;
+    }
+}
+
+static bool
+blank(const line *l)
+{
+    for (size_t i = 0; i < l->len; i++)
+        if (!isspace((unsigned char)l->s[i]))
+            return false;
+    return true;
+}
+
+/* ---- where the returned message starts -------------------------------- */
+
+static const char *const markers[] = {
+    "this is a copy of the message",
+    "copy of the original message",
+    "original message follows",
+    "original message below",
+    "original message headers",
+    "header of the original message",
+    "headers of the original message",
+    "below this line is a copy",
+    "unsent message below",
+    "the original message was received",
+    "------ returned message",
+    "----- original message",
+    "--- original message",
+    "your message reads (in part)",
+    "bounced e-mail:",
+    "message headers follow",
+    "original message header",
+    "content of the original message",
+    "the message you sent",
+    "--- the header of the original",
+    "included is a copy of the",
+    NULL,
+};
+
+static const char *const field_starts[] = {
+    "Return-Path:", "Received:", "DKIM-Signature:", "Message-ID:", "Message-Id:",
+    "Delivered-To:", "X-Original-To:", "MIME-Version:", "Authentication-Results:",
+    "ARC-Seal:", NULL,
+};
+
+static bool
+is_field_line(const line *l)
+{
+    size_t i = 0;
+    while (i < l->len && (isalnum((unsigned char)l->s[i]) || l->s[i] == '-'))
+        i++;
+    return i > 0 && i < l->len && l->s[i] == ':';
+}
+
+size_t
+dsn_text_cut(const char *text, size_t len)
+{
+    lines ls;
+    size_t cut = len;
+    split_lines(text, len, &ls);
+    for (size_t i = 0; i < ls.n && cut == len; i++) {
+        const line *l = &ls.v[i];
+        if (l->len < 200) {
+            for (size_t k = 0; markers[k]; k++)
+                if (dsn_memcasemem(l->s, l->len, markers[k])) {
+                    cut = (size_t)(l->s - text);
+                    break;
+                }
+        }
+        if (cut != len)
+            break;
+        for (size_t k = 0; field_starts[k]; k++) {
+            size_t fl = strlen(field_starts[k]);
+            if (l->len > fl && strncasecmp(l->s, field_starts[k], fl) == 0 && i + 1 < ls.n &&
+                (is_field_line(&ls.v[i + 1]) || ls.v[i + 1].s[0] == ' ' ||
+                 ls.v[i + 1].s[0] == '\t')) {
+                cut = (size_t)(l->s - text);
+                break;
+            }
+        }
+    }
+    free(ls.v);
+    return cut;
+}
+
+/* ---- recipients ------------------------------------------------------- */
+
+static bool
+eq(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+
+/* The address at the start of line l (after white space, a bullet and '<'),
+ * and where the rest of the line begins.  NULL when the line does not start
+ * with one. */
+static char *
+leading_addr(const line *l, size_t *rest)
+{
+    size_t i = 0;
+    while (i < l->len && (l->s[i] == ' ' || l->s[i] == '\t'))
+        i++;
+    if (i + 1 < l->len && (l->s[i] == '-' || l->s[i] == '*') && l->s[i + 1] == ' ')
+        i += 2;
+    while (i < l->len && (l->s[i] == '<' || l->s[i] == '"' || l->s[i] == '\''))
+        i++;
+    if (i + 7 < l->len && strncasecmp(l->s + i, "mailto:", 7) == 0)
+        i += 7;
+    char tmp[600];
+    size_t n = l->len - i < sizeof tmp - 1 ? l->len - i : sizeof tmp - 1;
+    memcpy(tmp, l->s + i, n);
+    tmp[n] = '\0';
+    size_t al = dsn_addr_len(tmp);
+    if (!al)
+        return NULL;
+    *rest = i + al;
+    char *a = bg_xstrndup(tmp, al);
+    return bg_ascii_lower(a);
+}
+
+static const char *const labels[] = {
+    "recipient", "address", "rcpt to", "adresse", "destinat", "empf", "failed",
+    "user",      "mailbox", "to:",     "for:",    NULL,
+};
+
+/* "Recipient address: <a@b>" — an address right after a label that names a
+ * recipient.  Sets *rest to after the address. */
+static char *
+labelled_addr(const line *l, size_t *rest)
+{
+    const char *colon = memchr(l->s, ':', l->len < 60 ? l->len : 60);
+    if (!colon)
+        return NULL;
+    size_t lab = (size_t)(colon - l->s) + 1;
+    if (dsn_memcasemem(l->s, lab, "sender") || dsn_memcasemem(l->s, lab, "from") ||
+        dsn_memcasemem(l->s, lab, "reply") || dsn_memcasemem(l->s, lab, "http"))
+        return NULL;
+    bool known = false;
+    for (size_t k = 0; labels[k] && !known; k++)
+        known = dsn_memcasemem(l->s, lab, labels[k]) != NULL;
+    if (!known)
+        return NULL;
+    /* "To:" alone is the original message's header, not a recipient list. */
+    size_t i = 0;
+    while (i < lab && isspace((unsigned char)l->s[i]))
+        i++;
+    if (lab - i == 3 && strncasecmp(l->s + i, "to:", 3) == 0)
+        return NULL;
+    line after = {colon + 1, l->len - lab};
+    size_t r2;
+    const char *semi = memchr(after.s, ';', after.len < 12 ? after.len : 12);
+    if (semi) {
+        after.len -= (size_t)(semi + 1 - after.s);
+        after.s = semi + 1;
+    }
+    char *a = leading_addr(&after, &r2);
+    if (a)
+        *rest = (size_t)(after.s - l->s) + r2;
+    return a;
+}
+
+/* "550 5.1.1 <a@b>... User unknown" or "<<< 550 <a@b>..." */
+static char *
+reply_addr(const line *l, size_t *rest)
+{
+    size_t i = 0;
+    while (i < l->len && (l->s[i] == ' ' || l->s[i] == '<' || l->s[i] == '\t'))
+        i++;
+    if (i + 4 > l->len || !strchr("245", l->s[i]) || !isdigit((unsigned char)l->s[i + 1]) ||
+        !isdigit((unsigned char)l->s[i + 2]) || (l->s[i + 3] != ' ' && l->s[i + 3] != '-'))
+        return NULL;
+    i += 4;
+    while (i < l->len && (isdigit((unsigned char)l->s[i]) || l->s[i] == '.'))
+        i++;
+    while (i < l->len && l->s[i] == ' ')
+        i++;
+    if (i >= l->len || l->s[i] != '<')
+        return NULL;
+    line after = {l->s + i, l->len - i};
+    char *a = leading_addr(&after, rest);
+    *rest = 0; /* the whole line is the diagnostic */
+    return a;
+}
+
+/* Collect the diagnostic for a recipient found on line i. */
+static void
+collect_diag(const lines *ls, size_t i, size_t rest, bg_buf *b)
+{
+    const line *l = &ls->v[i];
+    size_t k = rest;
+    while (k < l->len && strchr(">:.;, \t", l->s[k]))
+        k++;
+    if (k < l->len)
+        dsn_collapse(b, l->s + k, l->len - k);
+    size_t j = i + 1;
+    if (b->len == 0) {
+        /* "address" alone, then a blank line, then the details (Gmail). */
+        while (j < ls->n && j < i + 3 && blank(&ls->v[j]))
+            j++;
+    }
+    for (size_t taken = 0; j < ls->n && taken < DIAG_LINES; j++, taken++) {
+        const line *n = &ls->v[j];
+        size_t r2;
+        if (blank(n))
+            break;
+        char *a = leading_addr(n, &r2);
+        if (a) {
+            free(a);
+            break;
+        }
+        if (b->len)
+            bg_buf_putc(b, ' ');
+        dsn_collapse(b, n->s, n->len);
+    }
+}
+
+size_t
+dsn_text_scan(const char *text, size_t len, const char *skip1, const char *skip2,
+              bg_dsn_report *r)
+{
+    lines ls;
+    size_t added = 0;
+    split_lines(text, len, &ls);
+    for (size_t i = 0; i < ls.n; i++) {
+        size_t rest = 0;
+        const line *l = &ls.v[i];
+        if (l->len > 2000)
+            continue;
+        char *a = leading_addr(l, &rest);
+        if (!a)
+            a = labelled_addr(l, &rest);
+        if (!a)
+            a = reply_addr(l, &rest);
+        if (!a)
+            continue;
+        if (eq(a, skip1) || eq(a, skip2)) {
+            free(a);
+            continue;
+        }
+        bool existed;
+        bg_dsn_rcpt *rc = dsn_rcpt_add(r, a, &existed);
+        if (rc && !rc->diagnostic) {
+            bg_buf b = BG_BUF_INIT;
+            collect_diag(&ls, i, rest, &b);
+            if (b.len)
+                rc->diagnostic = bg_buf_steal(&b);
+            bg_buf_free(&b);
+        }
+        if (rc && !existed)
+            added++;
+        free(a);
+    }
+    free(ls.v);
+    return added;
+}
+
+char *
+dsn_text_diag_for(const char *text, size_t len, const char *addr)
+{
+    lines ls;
+    char *res = NULL;
+    split_lines(text, len, &ls);
+    for (size_t i = 0; i < ls.n && !res; i++) {
+        size_t rest;
+        char *a = leading_addr(&ls.v[i], &rest);
+        if (!a)
+            a = labelled_addr(&ls.v[i], &rest);
+        if (a && strcmp(a, addr) == 0) {
+            bg_buf b = BG_BUF_INIT;
+            collect_diag(&ls, i, rest, &b);
+            if (b.len)
+                res = bg_buf_steal(&b);
+            bg_buf_free(&b);
+        }
+        free(a);
+    }
+    free(ls.v);
+    return res;
+}
+
+/* ---- the remote server ------------------------------------------------ */
+
+static bool
+host_char(unsigned char c)
+{
+    return isalnum(c) || c == '.' || c == '-' || c == '_' || c == ':';
+}
+
+/* Copy a host name or address token at p (inside [..] or bare). */
+static char *
+host_token(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '['))
+        p++;
+    const char *s = p;
+    while (p < end && host_char((unsigned char)*p))
+        p++;
+    while (p > s && (p[-1] == '.' || p[-1] == ':'))
+        p--;
+    if (p - s < 3 || !memchr(s, '.', (size_t)(p - s)) || p - s > 255)
+        return NULL;
+    return bg_ascii_lower(bg_xstrndup(s, (size_t)(p - s)));
+}
+
+char *
+dsn_text_remote_mta(const char *text, size_t len)
+{
+    static const char *const intros[] = {"host ", "while talking to ", "connected to ",
+                                         "remote host ", "remote server ", "server ",
+                                         "mx ", NULL};
+    const char *end = text + len;
+    for (size_t k = 0; intros[k]; k++) {
+        const char *p = text;
+        while (p < end) {
+            const char *hit = dsn_memcasemem(p, (size_t)(end - p), intros[k]);
+            if (!hit)
+                break;
+            char *h = host_token(hit + strlen(intros[k]), end);
+            if (h && !strchr(h, '@'))
+                return h;
+            free(h);
+            p = hit + 1;
+        }
+    }
+    return NULL;
+}

@@ -1,0 +1,604 @@
+/*
+ * mime — header blocks, encoded words, transfer encodings, charsets and the
+ * multipart walk.  See include/bounceguard/mime.h for the contract.
+ */
+#include "bounceguard/mime.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <iconv.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- header blocks ---------------------------------------------------- */
+
+/* End of the line starting at p (pointing at '\n' or end). */
+static const char *
+line_end(const char *p, const char *end)
+{
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    return nl ? nl : end;
+}
+
+static bool
+is_blank_line(const char *p, const char *e)
+{
+    while (p < e && (*p == '\r' || *p == ' ' || *p == '\t'))
+        p++;
+    return p == e;
+}
+
+static void
+field_finish(bg_mime_headers *h, bg_buf *name, bg_buf *val)
+{
+    if (name->len == 0)
+        return;
+    if (h->n < BG_MIME_MAX_HEADERS) {
+        char *v = val->s ? val->s : bg_xstrdup("");
+        size_t n = strlen(v);
+        while (n > 0 && isspace((unsigned char)v[n - 1]))
+            v[--n] = '\0';
+        h->v = bg_xrealloc(h->v, (h->n + 1) * sizeof *h->v);
+        h->v[h->n].name = bg_buf_steal(name);
+        h->v[h->n].value = v;
+        val->s = NULL;
+        val->len = val->cap = 0;
+        h->n++;
+    }
+    bg_buf_reset(name);
+    bg_buf_free(val);
+}
+
+/* Append line [p, e) to val, stripping CR and leading white space; folded
+ * continuation lines are joined with one space. */
+static void
+value_append(bg_buf *val, const char *p, const char *e, bool continuation)
+{
+    while (p < e && (*p == ' ' || *p == '\t'))
+        p++;
+    while (e > p && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    if (p == e)
+        return;
+    if (val->len >= BG_MIME_MAX_VALUE)
+        return;
+    if (continuation && val->len > 0)
+        bg_buf_putc(val, ' ');
+    size_t n = (size_t)(e - p);
+    if (val->len + n > BG_MIME_MAX_VALUE)
+        n = BG_MIME_MAX_VALUE - val->len;
+    bg_buf_append(val, p, n);
+}
+
+size_t
+bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
+{
+    const char *p = data, *end = data + len;
+    bg_buf name = BG_BUF_INIT, val = BG_BUF_INIT;
+
+    if (len >= 5 && memcmp(p, "From ", 5) == 0) {
+        p = line_end(p, end);
+        if (p < end)
+            p++;
+    }
+    while (p < end) {
+        const char *e = line_end(p, end);
+        const char *next = e < end ? e + 1 : end;
+        if (is_blank_line(p, e)) {
+            p = next;
+            break;
+        }
+        if (*p == ' ' || *p == '\t') {
+            if (name.len > 0)
+                value_append(&val, p, e, true);
+        } else {
+            const char *colon = memchr(p, ':', (size_t)(e - p));
+            const char *q = p;
+            while (q < (colon ? colon : e) && *q > ' ' && *q < 127)
+                q++;
+            field_finish(h, &name, &val);
+            /* A field name is printable ASCII without spaces (trailing
+             * spaces before the colon are tolerated). */
+            const char *sp = q;
+            while (colon && sp < colon && (*sp == ' ' || *sp == '\t'))
+                sp++;
+            if (colon && q > p && sp == colon && q - p < 128) {
+                bg_buf_append(&name, p, (size_t)(q - p));
+                value_append(&val, colon + 1, e, false);
+                if (!val.s)
+                    bg_buf_puts(&val, "");
+            }
+        }
+        p = next;
+    }
+    field_finish(h, &name, &val);
+    bg_buf_free(&name);
+    bg_buf_free(&val);
+    return (size_t)(p - data);
+}
+
+void
+bg_mime_headers_clear(bg_mime_headers *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        free(h->v[i].name);
+        free(h->v[i].value);
+    }
+    free(h->v);
+    h->v = NULL;
+    h->n = 0;
+}
+
+const char *
+bg_mime_headers_get(const bg_mime_headers *h, const char *name)
+{
+    for (size_t i = 0; i < h->n; i++)
+        if (strcasecmp(h->v[i].name, name) == 0)
+            return h->v[i].value;
+    return NULL;
+}
+
+char *
+bg_mime_param(const char *value, const char *param)
+{
+    size_t plen = strlen(param);
+    const char *p = value;
+    bool quoted = false;
+
+    if (!value)
+        return NULL;
+    for (; *p; p++) {
+        if (*p == '"')
+            quoted = !quoted;
+        if (quoted || *p != ';')
+            continue;
+        const char *q = p + 1;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (strncasecmp(q, param, plen) != 0)
+            continue;
+        q += plen;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (*q != '=')
+            continue;
+        q++;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        bg_buf out = BG_BUF_INIT;
+        if (*q == '"') {
+            for (q++; *q && *q != '"'; q++) {
+                if (*q == '\\' && q[1])
+                    q++;
+                bg_buf_putc(&out, *q);
+            }
+        } else {
+            while (*q && *q != ';' && !isspace((unsigned char)*q))
+                bg_buf_putc(&out, *q++);
+        }
+        if (!out.s)
+            bg_buf_puts(&out, "");
+        return bg_buf_steal(&out);
+    }
+    return NULL;
+}
+
+char *
+bg_mime_content_type(const char *value)
+{
+    const char *p = value, *s;
+    if (!p)
+        return bg_xstrdup("text/plain");
+    while (isspace((unsigned char)*p))
+        p++;
+    s = p;
+    while (*p && *p != ';' && !isspace((unsigned char)*p))
+        p++;
+    if (p == s || !memchr(s, '/', (size_t)(p - s)))
+        return bg_xstrdup("text/plain");
+    return bg_ascii_lower(bg_xstrndup(s, (size_t)(p - s)));
+}
+
+/* ---- transfer encodings and charsets ---------------------------------- */
+
+static int
+b64val(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+' || c == '-')
+        return 62;
+    if (c == '/' || c == '_')
+        return 63;
+    return -1;
+}
+
+void
+bg_mime_decode_base64(const char *src, size_t len, bg_buf *out)
+{
+    unsigned acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)src[i];
+        if (c == '=')
+            break;
+        int v = b64val(c);
+        if (v < 0)
+            continue;
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            bg_buf_putc(out, (char)((acc >> bits) & 0xff));
+        }
+    }
+}
+
+static int
+hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (unsigned char)tolower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+void
+bg_mime_decode_qp(const char *src, size_t len, bg_buf *out)
+{
+    size_t i = 0;
+    while (i < len) {
+        char c = src[i];
+        if (c != '=') {
+            bg_buf_putc(out, c);
+            i++;
+            continue;
+        }
+        /* Soft line break: "=" then optional white space then (CR)LF. */
+        size_t j = i + 1;
+        while (j < len && (src[j] == ' ' || src[j] == '\t'))
+            j++;
+        if (j < len && src[j] == '\r')
+            j++;
+        if (j < len && src[j] == '\n') {
+            i = j + 1;
+            continue;
+        }
+        if (j >= len) {
+            i = len;
+            continue;
+        }
+        if (i + 2 < len && hexval((unsigned char)src[i + 1]) >= 0 &&
+            hexval((unsigned char)src[i + 2]) >= 0) {
+            bg_buf_putc(out, (char)(hexval((unsigned char)src[i + 1]) * 16 +
+                                    hexval((unsigned char)src[i + 2])));
+            i += 3;
+            continue;
+        }
+        bg_buf_putc(out, '=');
+        i++;
+    }
+}
+
+static bool
+charset_is_plain(const char *cs)
+{
+    return !cs || !*cs || strcasecmp(cs, "us-ascii") == 0 || strcasecmp(cs, "utf-8") == 0 ||
+           strcasecmp(cs, "utf8") == 0 || strcasecmp(cs, "ascii") == 0 ||
+           strcasecmp(cs, "unknown-8bit") == 0 || strcasecmp(cs, "x-unknown") == 0;
+}
+
+bool
+bg_mime_to_utf8(const char *charset, const char *src, size_t len, bg_buf *out)
+{
+    if (charset_is_plain(charset) || strlen(charset) > 40) {
+        bg_buf_append(out, src, len);
+        return false;
+    }
+    iconv_t cd = iconv_open("UTF-8", charset);
+    if (cd == (iconv_t)-1) {
+        bg_buf_append(out, src, len);
+        return false;
+    }
+    char *in = (char *)src;
+    size_t inleft = len;
+    char tmp[4096];
+    while (inleft > 0) {
+        char *o = tmp;
+        size_t oleft = sizeof tmp;
+        size_t r = iconv(cd, &in, &inleft, &o, &oleft);
+        bg_buf_append(out, tmp, (size_t)(o - tmp));
+        if (r == (size_t)-1) {
+            if (errno == E2BIG)
+                continue;
+            /* EILSEQ or EINVAL: replace one byte and go on. */
+            bg_buf_putc(out, '?');
+            in++;
+            inleft--;
+            iconv(cd, NULL, NULL, NULL, NULL);
+        }
+    }
+    char *o = tmp;
+    size_t oleft = sizeof tmp;
+    iconv(cd, NULL, NULL, &o, &oleft); /* flush shift state */
+    bg_buf_append(out, tmp, (size_t)(o - tmp));
+    iconv_close(cd);
+    return true;
+}
+
+/* ---- RFC 2047 encoded words ------------------------------------------- */
+
+/* Try to decode one encoded word at s; on success append the text to out and
+ * return its length in s, else 0. */
+static size_t
+decode_word(const char *s, bg_buf *out)
+{
+    if (s[0] != '=' || s[1] != '?')
+        return 0;
+    const char *cs = s + 2;
+    const char *q1 = strchr(cs, '?');
+    if (!q1 || q1 - cs > 40 || q1 == cs)
+        return 0;
+    char enc = (char)toupper((unsigned char)q1[1]);
+    if ((enc != 'B' && enc != 'Q') || q1[2] != '?')
+        return 0;
+    const char *txt = q1 + 3;
+    const char *q2 = strstr(txt, "?=");
+    if (!q2 || memchr(txt, ' ', (size_t)(q2 - txt)))
+        return 0;
+    char charset[48];
+    size_t cl = (size_t)(q1 - cs);
+    memcpy(charset, cs, cl);
+    charset[cl] = '\0';
+    char *star = strchr(charset, '*'); /* RFC 2231 language suffix */
+    if (star)
+        *star = '\0';
+    bg_buf raw = BG_BUF_INIT;
+    if (enc == 'B') {
+        bg_mime_decode_base64(txt, (size_t)(q2 - txt), &raw);
+    } else {
+        for (const char *p = txt; p < q2; p++) {
+            if (*p == '_') {
+                bg_buf_putc(&raw, ' ');
+            } else if (*p == '=' && p + 2 < q2 && hexval((unsigned char)p[1]) >= 0 &&
+                       hexval((unsigned char)p[2]) >= 0) {
+                bg_buf_putc(&raw, (char)(hexval((unsigned char)p[1]) * 16 +
+                                         hexval((unsigned char)p[2])));
+                p += 2;
+            } else {
+                bg_buf_putc(&raw, *p);
+            }
+        }
+    }
+    bg_mime_to_utf8(charset, bg_buf_str(&raw), raw.len, out);
+    bg_buf_free(&raw);
+    return (size_t)(q2 + 2 - s);
+}
+
+char *
+bg_mime_decode_words(const char *s)
+{
+    bg_buf out = BG_BUF_INIT;
+    bg_buf_puts(&out, "");
+    const char *p = s;
+    bool last_was_word = false;
+    while (*p) {
+        if (p[0] == '=' && p[1] == '?') {
+            size_t n = decode_word(p, &out);
+            if (n) {
+                p += n;
+                last_was_word = true;
+                continue;
+            }
+        }
+        if (last_was_word && (*p == ' ' || *p == '\t')) {
+            /* Drop white space between two encoded words. */
+            const char *q = p;
+            while (*q == ' ' || *q == '\t')
+                q++;
+            if (q[0] == '=' && q[1] == '?') {
+                bg_buf tmp = BG_BUF_INIT;
+                size_t n = decode_word(q, &tmp);
+                bg_buf_free(&tmp);
+                if (n) {
+                    p = q;
+                    continue;
+                }
+            }
+        }
+        last_was_word = false;
+        bg_buf_putc(&out, *p++);
+    }
+    return bg_buf_steal(&out);
+}
+
+/* ---- the multipart walk ----------------------------------------------- */
+
+typedef struct walker {
+    bg_mime_message *m;
+} walker;
+
+static void walk(walker *w, const char *data, size_t len, bg_mime_headers *h, int depth);
+
+static void
+add_leaf(walker *w, bg_mime_headers *h, const char *type, const char *body, size_t len,
+         int depth)
+{
+    bg_mime_message *m = w->m;
+    if (m->nparts >= BG_MIME_MAX_PARTS) {
+        m->truncated = true;
+        bg_mime_headers_clear(h);
+        return;
+    }
+    const char *cte = bg_mime_headers_get(h, "Content-Transfer-Encoding");
+    bg_buf dec = BG_BUF_INIT;
+    bool is_b64 = cte && strncasecmp(cte, "base64", 6) == 0;
+    bool is_qp = cte && strncasecmp(cte, "quoted-printable", 16) == 0;
+    if (is_b64)
+        bg_mime_decode_base64(body, len, &dec);
+    else if (is_qp)
+        bg_mime_decode_qp(body, len, &dec);
+    else
+        bg_buf_append(&dec, body, len);
+
+    bg_buf fin = BG_BUF_INIT;
+    char *charset = NULL;
+    if (strncmp(type, "text/", 5) == 0 && strcmp(type, "text/rfc822-headers") != 0)
+        charset = bg_mime_param(bg_mime_headers_get(h, "Content-Type"), "charset");
+    if (charset && !charset_is_plain(charset)) {
+        bg_mime_to_utf8(charset, bg_buf_str(&dec), dec.len, &fin);
+        bg_buf_free(&dec);
+    } else {
+        fin = dec;
+    }
+    free(charset);
+    bg_buf_puts(&fin, "");
+
+    m->parts = bg_xrealloc(m->parts, (m->nparts + 1) * sizeof *m->parts);
+    bg_mime_part *p = &m->parts[m->nparts++];
+    p->type = bg_xstrdup(type);
+    p->headers = *h;
+    h->v = NULL;
+    h->n = 0;
+    p->len = fin.len;
+    p->body = bg_buf_steal(&fin);
+    p->depth = depth;
+}
+
+/* Find the next delimiter line "--boundary" at or after from; returns its
+ * start (at a line start) or NULL. */
+static const char *
+find_delim(const char *from, const char *end, const char *delim, size_t dlen,
+           const char *start)
+{
+    const char *p = from;
+    while (p < end) {
+        const char *hit = memmem(p, (size_t)(end - p), delim, dlen);
+        if (!hit)
+            return NULL;
+        const char *after = hit + dlen;
+        bool line_start = hit == start || hit[-1] == '\n';
+        bool whole = after >= end || *after == '\r' || *after == '\n' || *after == ' ' ||
+                     *after == '\t' || *after == '-';
+        if (line_start && whole)
+            return hit;
+        p = hit + 1;
+    }
+    return NULL;
+}
+
+static void
+walk_multipart(walker *w, const char *data, size_t len, const char *boundary, int depth)
+{
+    const char *end = data + len;
+    size_t blen = strlen(boundary);
+    char *delim = bg_xasprintf("--%s", boundary);
+    size_t dlen = blen + 2;
+    const char *p = find_delim(data, end, delim, dlen, data);
+
+    if (!p) {
+        /* No delimiter at all: treat the body as one text part. */
+        bg_mime_headers none = {NULL, 0};
+        add_leaf(w, &none, "text/plain", data, len, depth);
+        free(delim);
+        return;
+    }
+    /* A preamble with text in it (some MTAs put the notice there). */
+    if (p > data && !is_blank_line(data, p) && p - data > 2) {
+        bg_mime_headers none = {NULL, 0};
+        add_leaf(w, &none, "text/plain", data, (size_t)(p - data), depth);
+    }
+    while (p && p < end) {
+        const char *after = p + dlen;
+        if (after + 1 < end && after[0] == '-' && after[1] == '-')
+            break; /* closing delimiter */
+        const char *bodystart = line_end(after, end);
+        if (bodystart < end)
+            bodystart++;
+        const char *next = find_delim(bodystart, end, delim, dlen, data);
+        const char *partend = next ? next : end;
+        /* The CRLF before the delimiter belongs to the delimiter. */
+        if (next && partend > bodystart && partend[-1] == '\n') {
+            partend--;
+            if (partend > bodystart && partend[-1] == '\r')
+                partend--;
+        }
+        if (w->m->nparts >= BG_MIME_MAX_PARTS) {
+            w->m->truncated = true;
+            break;
+        }
+        bg_mime_headers h = {NULL, 0};
+        size_t off = bg_mime_headers_parse(bodystart, (size_t)(partend - bodystart), &h);
+        walk(w, bodystart + off, (size_t)(partend - bodystart) - off, &h, depth);
+        p = next;
+    }
+    free(delim);
+}
+
+/* Walk the body data[len] whose headers are *h (consumed). */
+static void
+walk(walker *w, const char *data, size_t len, bg_mime_headers *h, int depth)
+{
+    const char *ctv = bg_mime_headers_get(h, "Content-Type");
+    char *type = bg_mime_content_type(ctv);
+    if (strncmp(type, "multipart/", 10) == 0) {
+        char *boundary = bg_mime_param(ctv, "boundary");
+        if (boundary && *boundary && strlen(boundary) <= 200 && depth < BG_MIME_MAX_DEPTH) {
+            bg_mime_headers_clear(h);
+            walk_multipart(w, data, len, boundary, depth + 1);
+        } else {
+            if (depth >= BG_MIME_MAX_DEPTH)
+                w->m->truncated = true;
+            add_leaf(w, h, "text/plain", data, len, depth);
+        }
+        free(boundary);
+    } else {
+        add_leaf(w, h, type, data, len, depth);
+    }
+    free(type);
+}
+
+bg_mime_message *
+bg_mime_parse(const char *data, size_t len)
+{
+    bg_mime_message *m = bg_xcalloc(1, sizeof *m);
+    walker w = {m};
+    size_t off = bg_mime_headers_parse(data, len, &m->headers);
+    bg_mime_headers h = {NULL, 0};
+    /* The top-level body's own headers are the message's MIME fields. */
+    const char *fields[] = {"Content-Type", "Content-Transfer-Encoding"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        const char *v = bg_mime_headers_get(&m->headers, fields[i]);
+        if (!v)
+            continue;
+        h.v = bg_xrealloc(h.v, (h.n + 1) * sizeof *h.v);
+        h.v[h.n].name = bg_xstrdup(fields[i]);
+        h.v[h.n].value = bg_xstrdup(v);
+        h.n++;
+    }
+    walk(&w, data + off, len - off, &h, 0);
+    return m;
+}
+
+bg_mime_message *
+bg_mime_message_free(bg_mime_message *m)
+{
+    if (!m)
+        return NULL;
+    bg_mime_headers_clear(&m->headers);
+    for (size_t i = 0; i < m->nparts; i++) {
+        free(m->parts[i].type);
+        free(m->parts[i].body);
+        bg_mime_headers_clear(&m->parts[i].headers);
+    }
+    free(m->parts);
+    free(m);
+    return NULL;
+}
