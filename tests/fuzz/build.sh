@@ -14,3 +14,4 @@ PKGS="$(pkg-config --cflags --libs libpsl libidn2)"
 fuzz() { name=$1; shift; $CC $FLAGS -o "$OUT/$name" "tests/fuzz/$name.c" "$@" $PKGS -lpthread; echo "built $OUT/$name"; }
 
 fuzz fuzz_addr lib/addr.c lib/util.c lib/log.c
+fuzz fuzz_mtalog lib/mtalog.c

@@ -1,0 +1,323 @@
+/*
+ * test_mtalog — Postfix and Sendmail log lines as a table of named cases,
+ * timestamps around the turn of the year, and hostile lines (1 MB, binary).
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bounceguard/mtalog.h"
+
+#define NOW 1795438800 /* 2026-11-23T13:00:00Z; the tests run with TZ=UTC */
+#define T1200 1795435200
+
+typedef struct log_case {
+    const char *name;
+    const char *line;
+    int ret;
+    bg_mtalog_kind kind;
+    bg_mtalog_mta mta;
+    int64_t time;
+    const char *queue_id, *recipient, *orig_to, *sender, *message_id, *dsn, *relay,
+        *relay_ip, *reply, *command;
+    bool remote;
+} log_case;
+
+#define BOUNCED BG_MTALOG_BOUNCED
+#define DEFERRED BG_MTALOG_DEFERRED
+#define SENT BG_MTALOG_SENT
+#define EXPIRED BG_MTALOG_EXPIRED
+#define MSGID BG_MTALOG_MESSAGE_ID
+#define FROM BG_MTALOG_FROM
+#define OTHER BG_MTALOG_OTHER
+#define PF BG_MTA_POSTFIX
+#define SM BG_MTA_SENDMAIL
+#define NONE BG_MTA_UNKNOWN
+
+static const log_case cases[] = {
+    {"postfix smtp bounced rcpt",
+     "Nov 23 12:00:00 relay1 postfix/smtp[123]: 3F2A41C0A2: to=<a@b.example>, "
+     "relay=mx.b.example[192.0.2.1]:25, delay=0.52, delays=0.1/0.01/0.2/0.21, dsn=5.1.1, "
+     "status=bounced (host mx.b.example[192.0.2.1] said: 550 5.1.1 <a@b.example>: "
+     "Recipient address rejected: User unknown (in reply to RCPT TO command))",
+     1, BOUNCED, PF, T1200, "3F2A41C0A2", "a@b.example", "", "", "", "5.1.1",
+     "mx.b.example", "192.0.2.1",
+     "550 5.1.1 <a@b.example>: Recipient address rejected: User unknown", "RCPT TO",
+     true},
+    {"postfix iso timestamp orig_to",
+     "2026-11-23T12:00:00.123456+00:00 relay1 postfix/smtp[1]: 4Jx1Yz3sHNz9sQr: "
+     "to=<a@b.example>, orig_to=<alias@relay.example>, relay=mx.b.example[192.0.2.1]:25, "
+     "delay=1, dsn=5.7.1, status=bounced (host mx.b.example[192.0.2.1] said: 554 5.7.1 "
+     "Service unavailable; Client host [198.51.100.7] blocked using zen.spamhaus.org "
+     "(in reply to RCPT TO command))",
+     1, BOUNCED, PF, T1200, "4Jx1Yz3sHNz9sQr", "a@b.example", "alias@relay.example", "",
+     "", "5.7.1", "mx.b.example", "192.0.2.1",
+     "554 5.7.1 Service unavailable; Client host [198.51.100.7] blocked using "
+     "zen.spamhaus.org",
+     "RCPT TO", true},
+    {"postfix iso offset",
+     "2026-11-23T12:00:00+01:00 h postfix/smtp[1]: ABCDEF1234: to=<a@b.example>, "
+     "relay=mx[192.0.2.1]:25, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 9A8B)",
+     1, SENT, PF, T1200 - 3600, "ABCDEF1234", "a@b.example", "", "", "", "2.0.0", "mx",
+     "192.0.2.1", "250 2.0.0 Ok: queued as 9A8B", "", false},
+    {"postfix end of data",
+     "Nov 23 12:00:00 h postfix/smtp[9]: 1A2B3C4D5E: to=<x@y.example>, "
+     "relay=mx.y.example[2001:db8::25]:25, delay=3, dsn=5.7.1, status=bounced (host "
+     "mx.y.example[2001:db8::25] said: 550 5.7.1 Message rejected as spam (in reply to "
+     "end of DATA command))",
+     1, BOUNCED, PF, T1200, "1A2B3C4D5E", "x@y.example", "", "", "", "5.7.1", "mx.y.example",
+     "2001:db8::25", "550 5.7.1 Message rejected as spam", "end of DATA", true},
+    {"postfix deferred greylist",
+     "Nov 23 12:00:00 h postfix/smtp[9]: 1A2B3C4D5E: to=<x@y.example>, "
+     "relay=mx.y.example[192.0.2.9]:25, delay=3, dsn=4.2.0, status=deferred (host "
+     "mx.y.example[192.0.2.9] said: 450 4.2.0 <x@y.example>: Recipient address rejected: "
+     "Greylisted (in reply to RCPT TO command))",
+     1, DEFERRED, PF, T1200, "1A2B3C4D5E", "x@y.example", "", "", "", "4.2.0",
+     "mx.y.example", "192.0.2.9",
+     "450 4.2.0 <x@y.example>: Recipient address rejected: Greylisted", "RCPT TO", true},
+    {"postfix deferred connect",
+     "Nov 23 12:00:00 h postfix/smtp[9]: 1A2B3C4D5E: to=<x@y.example>, relay=none, "
+     "delay=30, dsn=4.4.1, status=deferred (connect to mx.y.example[192.0.2.9]:25: "
+     "Connection refused)",
+     1, DEFERRED, PF, T1200, "1A2B3C4D5E", "x@y.example", "", "", "", "4.4.1", "", "",
+     "connect to mx.y.example[192.0.2.9]:25: Connection refused", "", false},
+    {"postfix bounced no mx",
+     "Nov 23 12:00:00 h postfix/smtp[9]: 1A2B3C4D5E: to=<x@nx.example>, relay=none, "
+     "delay=0.1, dsn=5.4.4, status=bounced (Host or domain name not found. Name service "
+     "error for name=nx.example type=A: Host not found)",
+     1, BOUNCED, PF, T1200, "1A2B3C4D5E", "x@nx.example", "", "", "", "5.4.4", "", "",
+     "Host or domain name not found. Name service error for name=nx.example type=A: Host "
+     "not found",
+     "", false},
+    {"postfix local bounced",
+     "Nov 23 12:00:00 h postfix/local[9]: 1A2B3C4D5E: to=<nobody@relay.example>, "
+     "relay=local, delay=0.1, dsn=5.1.1, status=bounced (unknown user: \"nobody\")",
+     1, BOUNCED, PF, T1200, "1A2B3C4D5E", "nobody@relay.example", "", "", "", "5.1.1",
+     "local", "", "unknown user: \"nobody\"", "", false},
+    {"postfix expired",
+     "Nov 23 12:00:00 h postfix/qmgr[77]: 1A2B3C4D5E: from=<app@relay.example>, "
+     "status=expired, returned to sender",
+     1, EXPIRED, PF, T1200, "1A2B3C4D5E", "", "", "app@relay.example", "", "", "", "",
+     "returned to sender", "", false},
+    {"postfix cleanup message-id",
+     "Nov 23 12:00:00 h postfix/cleanup[55]: 1A2B3C4D5E: "
+     "message-id=<20261123120000.ABC@app.example>",
+     1, MSGID, PF, T1200, "1A2B3C4D5E", "", "", "", "20261123120000.ABC@app.example", "",
+     "", "", "", "", false},
+    {"postfix qmgr from",
+     "Nov 23 12:00:00 h postfix/qmgr[77]: 1A2B3C4D5E: from=<app@relay.example>, "
+     "size=1234, nrcpt=2 (queue active)",
+     1, FROM, PF, T1200, "1A2B3C4D5E", "", "", "app@relay.example", "", "", "", "", "", "",
+     false},
+    {"postfix qmgr null sender",
+     "Nov 23 12:00:00 h postfix/qmgr[77]: 1A2B3C4D5E: from=<>, size=3000, nrcpt=1 (queue "
+     "active)",
+     1, FROM, PF, T1200, "1A2B3C4D5E", "", "", "", "", "", "", "", "", "", false},
+    {"postfix multi-instance name",
+     "Nov  3 08:01:02 h postfix-out/smtp[1]: 1A2B3C4D5E: to=<x@y.example>, "
+     "relay=mx[192.0.2.1]:25, dsn=5.1.1, status=bounced (host mx[192.0.2.1] said: 550 "
+     "no such user (in reply to RCPT TO command))",
+     1, BOUNCED, PF, 1793692862, "1A2B3C4D5E", "x@y.example", "", "", "", "5.1.1", "mx",
+     "192.0.2.1", "550 no such user", "RCPT TO", true},
+    {"postfix removed is other",
+     "Nov 23 12:00:00 h postfix/qmgr[77]: 1A2B3C4D5E: removed", 1, OTHER, PF, T1200,
+     "1A2B3C4D5E", "", "", "", "", "", "", "", "", "", false},
+    {"postfix smtpd client is other",
+     "Nov 23 12:00:00 h postfix/smtpd[5]: 1A2B3C4D5E: client=app[198.51.100.7]", 1, OTHER,
+     PF, T1200, "1A2B3C4D5E", "", "", "", "", "", "", "", "", "", false},
+    {"postfix NOQUEUE", "Nov 23 12:00:00 h postfix/smtpd[5]: NOQUEUE: reject: RCPT from "
+     "app[198.51.100.7]: 550 5.1.1 <x@y>: Recipient address rejected",
+     0, OTHER, PF, T1200, "", "", "", "", "", "", "", "", "", "", false},
+    {"postfix warning",
+     "Nov 23 12:00:00 h postfix/smtpd[5]: warning: hostname x does not resolve", 0, OTHER,
+     PF, T1200, "", "", "", "", "", "", "", "", "", "", false},
+    {"postfix no timestamp",
+     "postfix/smtp[1]: 1A2B3C4D5E: to=<x@y.example>, dsn=5.1.1, status=bounced (host "
+     "mx[192.0.2.1] said: 550 unknown (in reply to RCPT TO command))",
+     1, BOUNCED, PF, -1, "1A2B3C4D5E", "x@y.example", "", "", "", "5.1.1", "mx",
+     "192.0.2.1", "550 unknown", "RCPT TO", true},
+    {"sendmail bounced",
+     "Nov 23 12:00:00 relay1 sm-mta[123]: 2ANC0nm0012345: to=<a@b.example>, "
+     "ctladdr=<app@relay.example> (1000/1000), delay=00:00:01, xdelay=00:00:01, "
+     "mailer=esmtp, pri=120, relay=mx.b.example. [192.0.2.1], dsn=5.1.1, stat=User "
+     "unknown",
+     1, BOUNCED, SM, T1200, "2ANC0nm0012345", "a@b.example", "", "", "", "5.1.1",
+     "mx.b.example", "192.0.2.1", "User unknown", "", false},
+    {"sendmail deferred",
+     "Nov 23 12:00:00 relay1 sendmail[123]: 2ANC0nm0012345: to=<a@b.example>, "
+     "delay=00:10:00, mailer=esmtp, pri=30120, relay=mx.b.example. [192.0.2.1], dsn=4.7.1, "
+     "stat=Deferred: 451 4.7.1 Greylisted, try again later",
+     1, DEFERRED, SM, T1200, "2ANC0nm0012345", "a@b.example", "", "", "", "4.7.1",
+     "mx.b.example", "192.0.2.1", "451 4.7.1 Greylisted, try again later", "", true},
+    {"sendmail sent grouped",
+     "Nov 23 12:00:00 relay1 sm-mta[123]: 2ANC0nm0012345: to=<a@b.example>,<c@b.example>, "
+     "delay=00:00:01, mailer=esmtp, pri=120, relay=mx.b.example. [192.0.2.1], dsn=2.0.0, "
+     "stat=Sent (Ok: queued as 12345)",
+     1, SENT, SM, T1200, "2ANC0nm0012345", "a@b.example", "", "", "", "2.0.0",
+     "mx.b.example", "192.0.2.1", "Sent (Ok: queued as 12345)", "", false},
+    {"sendmail from msgid",
+     "Nov 23 12:00:00 relay1 sm-mta[123]: 2ANC0nm0012345: from=<app@relay.example>, "
+     "size=1234, class=0, nrcpts=1, msgid=<x.1@app.example>, proto=ESMTP, daemon=MTA, "
+     "relay=localhost [127.0.0.1]",
+     1, FROM, SM, T1200, "2ANC0nm0012345", "", "", "app@relay.example", "x.1@app.example",
+     "", "localhost", "127.0.0.1", "", "", false},
+    {"sendmail dsn line is other",
+     "Nov 23 12:00:00 relay1 sm-mta[123]: 2ANC0nm0012345: 2ANC0nm0012346: DSN: User "
+     "unknown",
+     1, OTHER, SM, T1200, "2ANC0nm0012345", "", "", "", "", "", "", "", "", "", false},
+    {"other program", "Nov 23 12:00:00 h sshd[5]: Accepted publickey for root", 0, OTHER,
+     NONE, T1200, "", "", "", "", "", "", "", "", "", "", false},
+    {"empty line", "", 0, OTHER, NONE, -1, "", "", "", "", "", "", "", "", "", "", false},
+    {"garbage", "\x01\x02\xff\xfe<<<>>>===,,,", 0, OTHER, NONE, -1, "", "", "", "", "", "",
+     "", "", "", "", false},
+    {"bad month", "Foo 23 12:00:00 h postfix/smtp[1]: 1A2B3C4D5E: removed", 1, OTHER, PF,
+     -1, "1A2B3C4D5E", "", "", "", "", "", "", "", "", "", false},
+};
+
+#define CHECK_STR(field)                                                                 \
+    ck_assert_msg(strcmp(ev.field, c->field) == 0, "%s: " #field " '%s', expected '%s'",  \
+                  c->name, ev.field, c->field)
+
+START_TEST(table)
+{
+    const log_case *c = &cases[_i];
+    bg_mtalog_event ev;
+    int ret = bg_mtalog_parse(c->line, strlen(c->line), NOW, &ev);
+
+    ck_assert_msg(ret == c->ret, "%s: returned %d", c->name, ret);
+    ck_assert_msg(ev.kind == c->kind, "%s: kind %s, expected %s", c->name,
+                  bg_mtalog_kind_name(ev.kind), bg_mtalog_kind_name(c->kind));
+    if (ret == 0)
+        return;
+    ck_assert_msg(ev.mta == c->mta, "%s: mta %d", c->name, ev.mta);
+    ck_assert_msg(ev.time == c->time, "%s: time %lld, expected %lld", c->name,
+                  (long long)ev.time, (long long)c->time);
+    CHECK_STR(queue_id);
+    CHECK_STR(recipient);
+    CHECK_STR(orig_to);
+    CHECK_STR(sender);
+    CHECK_STR(message_id);
+    CHECK_STR(dsn);
+    CHECK_STR(relay);
+    CHECK_STR(relay_ip);
+    CHECK_STR(reply);
+    CHECK_STR(command);
+    ck_assert_msg(ev.remote_reply == c->remote, "%s: remote_reply", c->name);
+    ck_assert_msg(!ev.truncated, "%s: truncated", c->name);
+}
+END_TEST
+
+START_TEST(fields_beyond_basics)
+{
+    bg_mtalog_event ev;
+    const char *l = cases[0].line;
+
+    ck_assert_int_eq(bg_mtalog_parse(l, strlen(l), NOW, &ev), 1);
+    ck_assert_str_eq(ev.host, "relay1");
+    ck_assert_str_eq(ev.program, "postfix/smtp");
+    ck_assert_str_eq(ev.status, "bounced");
+    ck_assert_int_eq(ev.rcpt_count, 1);
+    l = cases[20].line; /* sendmail grouped */
+    ck_assert_int_eq(bg_mtalog_parse(l, strlen(l), NOW, &ev), 1);
+    ck_assert_int_eq(ev.rcpt_count, 2);
+    ck_assert_str_eq(ev.status, "sent");
+    /* A line need not end in NUL: parse a prefix of a longer buffer. */
+    ck_assert_int_eq(bg_mtalog_parse(l, 60, NOW, &ev), 1);
+    ck_assert_str_eq(ev.queue_id, "2ANC0nm0012345");
+    ck_assert_str_eq(ev.recipient, "");
+}
+END_TEST
+
+START_TEST(year_rollover)
+{
+    int64_t t = 0;
+    const char *dec = "Dec 31 23:59:00 h";
+
+    /* Read on 2026-01-01 00:05 UTC: last year's December. */
+    ck_assert_int_eq((int)bg_mtalog_parse_time(dec, strlen(dec), 1767225900, &t), 15);
+    ck_assert_int_eq(t, 1767225540);
+    /* Read at 2026-11-23: a line of tomorrow is clock skew, still this year. */
+    ck_assert_int_eq((int)bg_mtalog_parse_time("Nov 24 12:00:00", 15, NOW, &t), 15);
+    ck_assert_int_eq(t, 1795521600);
+    ck_assert_int_eq((int)bg_mtalog_parse_time("Nov 31 12:00:00", 15, NOW, &t) > 0, 1);
+    ck_assert_int_eq((int)bg_mtalog_parse_time("Nov 23 25:00:00", 15, NOW, &t), 0);
+    ck_assert_int_eq((int)bg_mtalog_parse_time("Nov 23 12:00", 12, NOW, &t), 0);
+    ck_assert_int_eq((int)bg_mtalog_parse_time("2026-11-23T12:00:00Z", 20, NOW, &t), 20);
+    ck_assert_int_eq(t, T1200);
+    ck_assert_int_eq((int)bg_mtalog_parse_time("2026-13-23T12:00:00Z", 20, NOW, &t), 0);
+    ck_assert_int_eq((int)bg_mtalog_parse_time("2026-11-23T12:00:00+01", 22, NOW, &t), 0);
+}
+END_TEST
+
+START_TEST(long_fields_are_cut_not_overrun)
+{
+    /* A 1 MB recipient and a 1 MB reply. */
+    size_t big = 1 << 20, n;
+    char *l = malloc(2 * big + 512);
+    bg_mtalog_event ev;
+
+    n = (size_t)sprintf(l, "Nov 23 12:00:00 h postfix/smtp[1]: 1A2B3C4D5E: to=<");
+    memset(l + n, 'a', big);
+    n += big;
+    n += (size_t)sprintf(l + n, "@x.example>, dsn=5.1.1, status=bounced (host mx[1.2.3.4] "
+                                "said: 550 ");
+    memset(l + n, 'z', big);
+    n += big;
+    n += (size_t)sprintf(l + n, " (in reply to RCPT TO command))");
+    ck_assert_int_eq(bg_mtalog_parse(l, n, NOW, &ev), 1);
+    ck_assert_int_eq(ev.kind, BG_MTALOG_BOUNCED);
+    ck_assert(ev.truncated);
+    ck_assert_int_eq((int)strlen(ev.recipient), (int)sizeof(ev.recipient) - 1);
+    ck_assert_int_eq((int)strlen(ev.reply), (int)sizeof(ev.reply) - 1);
+    ck_assert_str_eq(ev.command, "RCPT TO");
+    ck_assert_str_eq(ev.dsn, "5.1.1");
+    free(l);
+}
+END_TEST
+
+START_TEST(binary_and_nul_bytes)
+{
+    char line[] = "Nov 23 12:00:00 h postfix/smtp[1]: 1A2B3C4D5E: to=<a\0b\n@x>, "
+                  "dsn=5.1.1, status=bounced (550 \x1b[31m evil)";
+    bg_mtalog_event ev;
+    size_t i;
+    unsigned int seed = 1;
+    char *junk = malloc(1 << 20);
+
+    ck_assert_int_eq(bg_mtalog_parse(line, sizeof(line) - 1, NOW, &ev), 1);
+    ck_assert_str_eq(ev.recipient, "a?b?@x");
+    ck_assert_str_eq(ev.reply, "550 ?[31m evil");
+    for (i = 0; i < (1 << 20); i++)
+        junk[i] = (char)(rand_r(&seed) & 0xff);
+    ck_assert_int_eq(bg_mtalog_parse(junk, 1 << 20, NOW, &ev), 0);
+    /* Every prefix of a real line parses without reading past it. */
+    for (i = 0; i <= strlen(cases[0].line); i++)
+        bg_mtalog_parse(cases[0].line, i, NOW, &ev);
+    free(junk);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("mtalog");
+    TCase *tc = tcase_create("mtalog");
+    SRunner *sr;
+    int failed;
+
+    setenv("TZ", "UTC", 1);
+    tzset();
+    tcase_add_loop_test(tc, table, 0, (int)(sizeof(cases) / sizeof(cases[0])));
+    tcase_add_test(tc, fields_beyond_basics);
+    tcase_add_test(tc, year_rollover);
+    tcase_add_test(tc, long_fields_are_cut_not_overrun);
+    tcase_add_test(tc, binary_and_nul_bytes);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
