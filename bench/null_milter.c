@@ -1,0 +1,65 @@
+/*
+ * null_milter — the physical limit for any milter, for `make bench`.
+ *
+ * A libmilter daemon that accepts everything: it registers RCPT TO, DATA and
+ * end-of-message callbacks that return SMFIS_CONTINUE and does nothing else
+ * (libmilter tells the MTA not to send the steps it has no callback for).
+ * The end-to-end benchmark (bench/run) compares bounceguard-milter with it,
+ * side by side, in one run.
+ *
+ *   null_milter SOCKET        e.g. unix:/tmp/x/null.sock or inet:2590@127.0.0.1
+ *
+ * Runs in the foreground until SIGTERM or SIGINT.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+static sfsistat
+null_envrcpt(SMFICTX *ctx, char **argv)
+{
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+null_data(SMFICTX *ctx)
+{
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+null_eom(SMFICTX *ctx)
+{
+    return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc null_desc = {
+    .xxfi_name = "null",
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = 0,
+    .xxfi_envrcpt = null_envrcpt,
+    .xxfi_eom = null_eom,
+    .xxfi_data = null_data,
+};
+
+int
+main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: null_milter SOCKET\n");
+        return 2;
+    }
+    if (smfi_setconn(argv[1]) == MI_FAILURE || smfi_register(null_desc) == MI_FAILURE) {
+        fprintf(stderr, "null_milter: cannot use socket %s\n", argv[1]);
+        return 1;
+    }
+    smfi_settimeout(30);
+    smfi_setbacklog(256);
+    if (smfi_opensocket(1) == MI_FAILURE) {
+        fprintf(stderr, "null_milter: cannot open socket %s\n", argv[1]);
+        return 1;
+    }
+    return smfi_main() == MI_SUCCESS ? 0 : 1;
+}
