@@ -109,6 +109,13 @@ tm_sane(const struct tm *tm)
            tm->tm_hour < 24 && tm->tm_min < 60 && tm->tm_sec <= 60;
 }
 
+static _Thread_local struct {
+    int64_t now_minute;
+    int now_year, now_valid;
+    int mon, day, hour, hour_valid;
+    time_t hour_start;
+} cache;
+
 /* "Nov 23 12:00:00" / "Nov  3 12:00:00" */
 static size_t
 parse_syslog_time(const char *s, size_t len, int64_t now, int64_t *t)
@@ -134,21 +141,43 @@ parse_syslog_time(const char *s, size_t len, int64_t now, int64_t *t)
     if (!digits(s + 7, 2, &tm.tm_hour) || !digits(s + 10, 2, &tm.tm_min) ||
         !digits(s + 13, 2, &tm.tm_sec) || !tm_sane(&tm))
         return 0;
-    if (localtime_r(&now_t, &nowtm) == NULL)
-        return 0;
-    tm.tm_year = nowtm.tm_year;
-    tm.tm_isdst = -1;
-    when = mktime(&tm);
-    if (when != (time_t)-1 && (int64_t)when > now + 86400) {
-        /* December's lines read in January belong to last year. */
-        tm.tm_year = nowtm.tm_year - 1;
-        tm.tm_mon = mon;
-        tm.tm_mday = day;
-        tm.tm_isdst = -1;
-        when = mktime(&tm);
+    /* mktime() and localtime_r() cost a microsecond or more each (they
+     * consult the zone file); a follower reads a million lines with a few
+     * distinct hours, so both results are cached per thread.  The cache holds
+     * the hour's start: zone offsets change on hour boundaries. */
+    if (cache.now_minute != now / 60 || !cache.now_valid) {
+        if (localtime_r(&now_t, &nowtm) == NULL)
+            return 0;
+        cache.now_minute = now / 60;
+        cache.now_year = nowtm.tm_year;
+        cache.now_valid = 1;
+        cache.hour_valid = 0;
     }
-    if (when == (time_t)-1)
-        return 0;
+    if (cache.hour_valid && cache.mon == mon && cache.day == day &&
+        cache.hour == tm.tm_hour) {
+        when = cache.hour_start;
+    } else {
+        struct tm h = tm;
+
+        h.tm_min = h.tm_sec = 0;
+        h.tm_year = cache.now_year;
+        h.tm_isdst = -1;
+        if ((when = mktime(&h)) == (time_t)-1)
+            return 0;
+        cache.mon = mon;
+        cache.day = day;
+        cache.hour = tm.tm_hour;
+        cache.hour_start = when;
+        cache.hour_valid = 1;
+    }
+    when += tm.tm_min * 60 + tm.tm_sec;
+    if ((int64_t)when > now + 86400) {
+        /* December's lines read in January belong to last year. */
+        tm.tm_year = cache.now_year - 1;
+        tm.tm_isdst = -1;
+        if ((when = mktime(&tm)) == (time_t)-1)
+            return 0;
+    }
     *t = (int64_t)when;
     return 15;
 }
