@@ -51,6 +51,30 @@ int cli_usage_error(const char *command, const char *fmt, ...) BG_ATTR_PRINTF(2,
 cli_command_fn cli_cmd_rbl;        /* cli/rbl.c: rbl check IP, rbl incidents */
 cli_command_fn cli_cmd_relay_test; /* cli/relaytest.c: relay-test HOST[:PORT] */
 
+/* The store-facing commands (see bounceguard(8)). */
+cli_command_fn cli_cmd_list;       /* cli/store_cmds.c */
+cli_command_fn cli_cmd_show;
+cli_command_fn cli_cmd_block;
+cli_command_fn cli_cmd_unblock;
+cli_command_fn cli_cmd_audit;
+cli_command_fn cli_cmd_purge;
+cli_command_fn cli_cmd_stats;
+cli_command_fn cli_cmd_check;      /* cli/check_cmd.c */
+cli_command_fn cli_cmd_senders;    /* cli/sender_cmds.c: senders */
+cli_command_fn cli_cmd_sender;     /* cli/sender_cmds.c: sender show|reset ID */
+cli_command_fn cli_cmd_debug;      /* cli/debug_cmd.c: debug on|off|status */
+cli_command_fn cli_cmd_export;     /* cli/io_cmds.c */
+cli_command_fn cli_cmd_import;
+cli_command_fn cli_cmd_diagnose;   /* cli/report_cmds.c */
+cli_command_fn cli_cmd_incidents;  /* cli/report_cmds.c: top-level alias of rbl incidents */
+
+/*
+ * `rbl incidents` (cli/report_cmds.c): the RBL blocks learned from bounces,
+ * read from the store.  argv[0] is "incidents"; cli/rbl.c routes its
+ * subcommand here.  Returns an exit status as a command does.
+ */
+int cli_rbl_incidents(cli_ctx *ctx, int argc, char **argv);
+
 /* Print the usage of the whole CLI (global options and the command table). */
 void cli_print_usage(FILE *fp);
 
