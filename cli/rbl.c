@@ -8,6 +8,7 @@
  * no list lists the address, 1 when one does, 4 when every list failed.
  * Subcommands live in the table `subcommands` below (one row each).
  */
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,65 +117,109 @@ print_json(cli_ctx *ctx, const char *ip, const bg_dnsbl_result *r, size_t n)
     bg_buf_free(&b);
 }
 
+/* One row of the human table; the cells are owned by the row. */
+enum { C_LIST, C_RESULT, C_CODE, C_MEANING, C_TXT, C_DELIST, NCOL };
+typedef struct table_row {
+    char *cell[NCOL];
+    bg_dnsbl_status status;
+    bool first; /* the list's first row: carries the coloured result */
+} table_row;
+
+static void
+add_row(table_row **rows, size_t *n, bg_dnsbl_status st, bool first, const char *const v[NCOL])
+{
+    char buf[COL_MAX + 8];
+    table_row *r;
+
+    *rows = bg_xrealloc(*rows, (*n + 1) * sizeof(**rows));
+    r = &(*rows)[(*n)++];
+    r->status = st;
+    r->first = first;
+    for (int c = 0; c < NCOL; c++)
+        r->cell[c] = bg_xstrdup(first || c == C_CODE || c == C_MEANING
+                                   ? cell(buf, sizeof(buf), v[c], COL_MAX)
+                                   : "");
+}
+
+/* The rows of one list: one per answer code, each with its own meaning. */
+static void
+result_rows(table_row **rows, size_t *n, const bg_dnsbl_result *x)
+{
+    const char *v[NCOL] = {x->list->name, bg_dnsbl_status_name(x->status), NULL, NULL, x->txt,
+                           x->status == BG_DNSBL_LISTED ? x->list->delist_url : NULL};
+    char *copy, *save = NULL;
+    bool first = true;
+
+    if (x->answers == NULL) {
+        v[C_MEANING] = x->error;
+        add_row(rows, n, x->status, true, v);
+        return;
+    }
+    copy = bg_xstrdup(x->answers);
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        struct in_addr a;
+        bg_buf m = BG_BUF_INIT;
+        if (inet_pton(AF_INET, t, &a) != 1)
+            continue;
+        bg_dnsbl_decode(x->list->codes_from, &a, 1, &m);
+        v[C_CODE] = t;
+        /* the decoder writes "ADDRESS meaning" */
+        v[C_MEANING] = m.len > strlen(t) + 1 ? bg_buf_str(&m) + strlen(t) + 1 : "-";
+        add_row(rows, n, x->status, first, v);
+        first = false;
+        bg_buf_free(&m);
+    }
+    free(copy);
+}
+
 static void
 print_table(cli_ctx *ctx, const char *ip, const bg_dnsbl_result *r, size_t n)
 {
-    enum { C_LIST, C_RESULT, C_MEANING, C_TXT, C_DELIST, NCOL };
-    static const char *const head[NCOL] = {"LIST", "RESULT", "MEANING", "REASON (TXT)",
-                                           "DELISTING"};
-    char buf[NCOL][COL_MAX + 8];
-    size_t w[NCOL];
-    size_t listed = 0, failed = 0, skipped = 0;
+    static const char *const head[NCOL] = {"LIST",    "RESULT",       "CODE",
+                                           "MEANING", "REASON (TXT)", "DELISTING"};
+    table_row *rows = NULL;
+    size_t nrows = 0, w[NCOL], listed = 0, failed = 0, skipped = 0;
 
-    for (int c = 0; c < NCOL; c++)
-        w[c] = strlen(head[c]);
-    /* Two passes: widths, then the rows. */
-    for (int pass = 0; pass < 2; pass++) {
-        if (pass == 1) {
-            fprintf(ctx->out, "%s", cli_color_code(ctx, CLI_BOLD));
-            for (int c = 0; c < NCOL; c++)
-                fprintf(ctx->out, "%-*s%s", c < NCOL - 1 ? (int)w[c] : 0, head[c],
-                        c < NCOL - 1 ? "  " : "");
-            fprintf(ctx->out, "%s\n", cli_color_code(ctx, CLI_RESET));
-        }
-        for (size_t i = 0; i < n; i++) {
-            const bg_dnsbl_result *x = &r[i];
-            const char *v[NCOL];
-            bool show_delist = x->status == BG_DNSBL_LISTED;
-
-            v[C_LIST] = cell(buf[C_LIST], sizeof(buf[C_LIST]), x->list->name, 30);
-            v[C_RESULT] = bg_dnsbl_status_name(x->status);
-            v[C_MEANING] = cell(buf[C_MEANING], sizeof(buf[C_MEANING]),
-                                x->meaning ? x->meaning : x->error, COL_MAX);
-            v[C_TXT] = cell(buf[C_TXT], sizeof(buf[C_TXT]), x->txt, COL_MAX);
-            v[C_DELIST] = show_delist ? cell(buf[C_DELIST], sizeof(buf[C_DELIST]),
-                                             x->list->delist_url, COL_MAX)
-                                      : "-";
-            if (pass == 0) {
-                for (int c = 0; c < NCOL; c++)
-                    if (strlen(v[c]) > w[c])
-                        w[c] = strlen(v[c]);
-                listed += x->status == BG_DNSBL_LISTED;
-                failed += x->status == BG_DNSBL_ERROR || x->status == BG_DNSBL_TIMEOUT;
-                skipped += x->status == BG_DNSBL_SKIPPED;
-                continue;
-            }
-            fprintf(ctx->out, "%-*s  %s%-*s%s  %-*s  %-*s  %s\n", (int)w[C_LIST], v[C_LIST],
-                    cli_color_code(ctx, status_color(x->status)), (int)w[C_RESULT], v[C_RESULT],
-                    cli_color_code(ctx, CLI_RESET), (int)w[C_MEANING], v[C_MEANING],
-                    (int)w[C_TXT], v[C_TXT], v[C_DELIST]);
-        }
+    for (size_t i = 0; i < n; i++) {
+        result_rows(&rows, &nrows, &r[i]);
+        listed += r[i].status == BG_DNSBL_LISTED;
+        failed += r[i].status == BG_DNSBL_ERROR || r[i].status == BG_DNSBL_TIMEOUT;
+        skipped += r[i].status == BG_DNSBL_SKIPPED;
     }
+    for (int c = 0; c < NCOL; c++) {
+        w[c] = strlen(head[c]);
+        for (size_t i = 0; i < nrows; i++)
+            if (strlen(rows[i].cell[c]) > w[c])
+                w[c] = strlen(rows[i].cell[c]);
+    }
+    fputs(cli_color_code(ctx, CLI_BOLD), ctx->out);
+    for (int c = 0; c < NCOL; c++)
+        fprintf(ctx->out, "%-*s%s", c < NCOL - 1 ? (int)w[c] : 0, head[c],
+                c < NCOL - 1 ? "  " : "");
+    fprintf(ctx->out, "%s\n", cli_color_code(ctx, CLI_RESET));
+    for (size_t i = 0; i < nrows; i++) {
+        char **v = rows[i].cell;
+        /* Pad outside the colour codes so that the columns stay aligned. */
+        fprintf(ctx->out, "%-*s  %s%s%s%*s  %-*s  %-*s  %-*s  %s\n", (int)w[C_LIST], v[C_LIST],
+                cli_color_code(ctx, status_color(rows[i].status)), v[C_RESULT],
+                cli_color_code(ctx, CLI_RESET), (int)(w[C_RESULT] - strlen(v[C_RESULT])), "",
+                (int)w[C_CODE], v[C_CODE], (int)w[C_MEANING], v[C_MEANING], (int)w[C_TXT],
+                v[C_TXT], v[C_DELIST]);
+        for (int c = 0; c < NCOL; c++)
+            free(v[c]);
+    }
+    free(rows);
+
     if (listed)
         fprintf(ctx->out, "\n%s: %sLISTED%s on %zu of %zu lists", ip,
                 cli_color_code(ctx, CLI_RED), cli_color_code(ctx, CLI_RESET), listed,
                 n - skipped);
     else
-        fprintf(ctx->out, "\n%s: %snot listed%s (%zu lists asked)", ip,
+        fprintf(ctx->out, "\n%s: %snot listed%s (%zu %s asked)", ip,
                 cli_color_code(ctx, failed == n - skipped ? CLI_YELLOW : CLI_GREEN),
-                cli_color_code(ctx, CLI_RESET), n - skipped);
+                cli_color_code(ctx, CLI_RESET), n - skipped, n - skipped == 1 ? "list" : "lists");
     if (failed)
-        fprintf(ctx->out, " (%zu %s not answer)", failed, failed == 1 ? "list did" : "lists did");
+        fprintf(ctx->out, "; %zu %s not answer", failed, failed == 1 ? "list did" : "lists did");
     if (skipped)
         fprintf(ctx->out, "; %zu skipped (no IPv6 support)", skipped);
     fputc('\n', ctx->out);
@@ -249,7 +294,8 @@ rbl_check(cli_ctx *ctx, int argc, char **argv)
         bool v6;
         if (bg_dnsbl_query_name(argv[optind], "x", probe, sizeof(probe), &v6, &err) < 0) {
             bg_dnsbl_set_free(set);
-            return cli_usage_error("rbl", "%s", err.msg);
+            fprintf(stderr, "bounceguard: rbl: %s\n", err.msg); /* one line */
+            return CLI_EXIT_USAGE;
         }
     }
     opt.resolver = resolver;
