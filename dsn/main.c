@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dsn_cmd.h"
+#include "dsn.h"
 
 #ifndef BG_VERSION
 #define BG_VERSION "0.1.0"
@@ -31,7 +31,7 @@ typedef struct dsn_command {
 } dsn_command;
 
 /* To add a subcommand: one row here, the function in dsn/NAME_cmd.c, its
- * declaration in dsn/dsn_cmd.h. */
+ * declaration in dsn/dsn.h. */
 static const dsn_command commands[] = {
     {"parse", dsn_cmd_parse, "[--json] FILE...",
      "print the bounced recipients found in messages (read-only)"},

@@ -17,7 +17,7 @@
 
 #include "bounceguard/dsn.h"
 #include "bounceguard/util.h"
-#include "dsn_cmd.h"
+#include "dsn.h"
 
 /* Read at most max bytes of fp: the parser looks no further anyway, and a
  * 50 MB message must not cost 50 MB. */

@@ -488,12 +488,73 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts)
         rc->action = bg_xstrdup(rc->status && rc->status[0] == '4' ? "delayed" : "failed");
 }
 
+/* RFC 3464 fields written into the text of the notice (Amazon SES, some
+ * appliances): read them as a delivery-status part. */
+static void
+read_inline_status(const char *text, size_t len, bg_dsn_report *r)
+{
+    static const char *const starts[] = {"\nReporting-MTA:", "\nFinal-Recipient:",
+                                         "\nOriginal-Recipient:", NULL};
+    const char *best = NULL;
+    for (size_t i = 0; starts[i]; i++) {
+        const char *hit = dsn_memcasemem(text, len, starts[i]);
+        if (hit && (!best || hit < best))
+            best = hit;
+    }
+    if (best)
+        read_delivery_status(best + 1, len - (size_t)(best + 1 - text), r);
+}
+
+/* Phrases that make a message from an ordinary sender a bounce anyway. */
+static bool
+notice_says_bounce(const char *text, size_t len)
+{
+    static const char *const phrases[] = {
+        "could not be delivered", "couldn't be delivered", "undeliverable",
+        "delivery failed", "delivery has failed", "permanent error", "failed permanently",
+        "was not delivered", "wasn't delivered", "error message below",
+        "delivery to the following", "not be delivered", "unable to deliver", NULL};
+    size_t n = len < 8192 ? len : 8192;
+    for (size_t i = 0; phrases[i]; i++)
+        if (dsn_memcasemem(text, n, phrases[i]))
+            return true;
+    return false;
+}
+
+static int parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth);
+
+/* A bounce forwarded inside the text of another message: parse the inner
+ * one and take its recipients. */
+static void
+read_forwarded(const char *s, size_t len, bg_dsn_report *r, int depth)
+{
+    bg_dsn_report *inner = NULL;
+    if (depth >= 2 || parse_depth(s, len, &inner, depth + 1) < 0)
+        return;
+    if (inner->nrcpts > 0 && r->nrcpts == 0) {
+        r->rcpts = inner->rcpts;
+        r->nrcpts = inner->nrcpts;
+        inner->rcpts = NULL;
+        inner->nrcpts = 0;
+        take(&r->orig_message_id, inner->orig_message_id);
+        inner->orig_message_id = NULL;
+    }
+    bg_dsn_report_free(inner);
+}
+
 int
 bg_dsn_parse(const char *msg, size_t len, bg_dsn_report **out, bg_error *err)
 {
     *out = NULL;
     if (!msg || len == 0)
         return bg_error_set(err, "empty message");
+    return parse_depth(msg, len, out, 0);
+}
+
+static int
+parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
+{
+    *out = NULL;
     if (len > BG_DSN_SCAN_MAX)
         len = BG_DSN_SCAN_MAX;
     bg_mime_message *m = bg_mime_parse(msg, len);
@@ -539,10 +600,17 @@ bg_dsn_parse(const char *msg, size_t len, bg_dsn_report **out, bg_error *err)
         read_delivery_status(ds->body, ds->len, r);
         if (r->nrcpts == 0)
             dsn_text_scan(bg_buf_str(&notice), cut, from_addr, NULL, r);
-    } else if (dsn_looks_like_bounce(&m->headers)) {
+    } else if (dsn_looks_like_bounce(&m->headers) || notice_says_bounce(notice.s, cut)) {
         r->kind = BG_DSN_TEXT;
         char *to_addr = dsn_addr_canon(bg_mime_headers_get(&m->headers, "To"));
-        dsn_text_scan(bg_buf_str(&notice), cut, from_addr, to_addr, r);
+        read_inline_status(bg_buf_str(&notice), notice.len, r);
+        if (r->nrcpts == 0)
+            dsn_text_scan(bg_buf_str(&notice), cut, from_addr, to_addr, r);
+        if (r->nrcpts == 0 && cut < notice.len) {
+            const char *s = first_field_line(bg_buf_str(&notice) + cut);
+            if (s)
+                read_forwarded(s, notice.len - (size_t)(s - notice.s), r, depth);
+        }
         const char *xf = bg_mime_headers_get(&m->headers, "X-Failed-Recipients");
         if (r->nrcpts == 0 && xf) {
             char *copy = bg_xstrdup(xf);

@@ -216,6 +216,7 @@ static const char *const p_virusdetected[] = {
     "trojan", NULL,
 };
 static const char *const p_norelaying[] = {
+    "not configured to relay", "relay mail", 
     "relay access denied", "relaying denied", "relay denied", "relay not permitted",
     "not permitted to relay", "no relaying", "unable to relay", "relaying not allowed",
     "relaying mail to", "does not relay", "not an open relay", "not allowed to relay",
@@ -244,6 +245,7 @@ static const char *const p_mailboxfull[] = {
     "exceed the quota", "is full", NULL,
 };
 static const char *const p_mesgtoobig[] = {
+    "line limit exceeded", 
     "message too big", "message too large", "message is too large", "message is too big",
     "message size exceeds", "message length exceeds", "exceeds the maximum size",
     "exceeded maximum inbound message size", "max message size", "message file too big",
@@ -252,10 +254,11 @@ static const char *const p_mesgtoobig[] = {
     NULL,
 };
 static const char *const p_exceedlimit[] = {
-    "message header size exceeds limit", "too many recipients", "recipient limit",
+    "message header size exceeds limit", "recipient limit",
     "message header size", NULL,
 };
 static const char *const p_suspend[] = {
+    "account is blocked", "compte du destinataire est bloque", 
     "account disabled", "account has been disabled", "account is disabled",
     "account has been suspended", "account is suspended", "account suspended",
     "mailbox disabled", "mailbox is disabled", "mailbox currently suspended",
@@ -270,6 +273,7 @@ static const char *const p_hasmoved[] = {
     "has moved", "address has changed", "no longer with", "has been moved", NULL,
 };
 static const char *const p_userunknown[] = {
+    "address not found", "address couldn't be found", "could not be found", 
     "user unknown", "unknown user", "no such user", "no such recipient", "no such mailbox",
     "no such address", "no such email", "no such person", "unknown recipient",
     "recipient unknown", "address unknown", "unknown address", "unknown mailbox",
@@ -297,6 +301,7 @@ static const char *const p_userunknown[] = {
     "unknown", NULL,
 };
 static const char *const p_hostunknown[] = {
+    "the account or domain may not exist", 
     "host unknown", "unknown host", "host not found", "domain not found",
     "domain does not exist", "no such domain", "domain name not found",
     "domain is not reachable", "domain must exist", "unknown domain", "host or domain name",
@@ -306,6 +311,7 @@ static const char *const p_hostunknown[] = {
     "invalid domain", "nonexistent domain", NULL,
 };
 static const char *const p_filtered[] = {
+    "doesn't have a", 
     "filtered", "refused due to recipient preferences", "user refuses", "user reject",
     "only accepting mail from", "blocked by the recipient", "not accepting any mail",
     "rejected due to user rules", "is not accepting", "refuse to receive",
@@ -313,6 +319,7 @@ static const char *const p_filtered[] = {
     "does not accept mail from you", "notauthorized", NULL,
 };
 static const char *const p_rejected[] = {
+    "can't determine purported responsible address", "sending to/from an address that has been blacklisted", "purported responsible", 
     "sender rejected", "sender address rejected", "sender verify failed",
     "sender verification", "invalid sender", "bad sender", "sender is not allowed",
     "sender not allowed", "sender address has been blacklisted", "sender denied",
@@ -330,6 +337,7 @@ static const char *const p_spamdetected[] = {
     "recurrent pattern", "scored", "high probability", "classified as", NULL,
 };
 static const char *const p_toomanyconn[] = {
+    "too many recipients", "frequency limited", 
     "too many connections", "too many concurrent", "connection limit", "connection rate",
     "too many sessions", "too many smtp sessions", "trop de connexions",
     "exceeds per-domain connection", "maximum connection", "too many errors",
@@ -345,13 +353,13 @@ static const char *const p_badreputation[] = {
     "reputation", "user complaints", "unexpected volume", NULL,
 };
 static const char *const p_blocked[] = {
+    "abuse", 
     "blocked using", "blacklist", "black list", "blocklist", "block list", "dnsbl", "rbl",
     "listed in", "listed on", "listed at", "ip address", "your ip", "client host",
     "banned", "blocked", "block", "not allowed to connect", "connection refused",
-    "denied access", "access denied", "dynamic ip", "dialup", "dial-up",
+    "denied access", "dynamic ip", "dialup", "dial-up",
     "please use the smtp server of your isp", "use your provider", "smtp server of your isp",
-    "residential", "poor reputation", "abus", "your host", "your server", "mail server",
-    "not accepting mail from", "not currently accepting", "rejected because", "deny",
+    "residential", "poor reputation", "not accepting mail from", "not currently accepting", "deny",
     "denied", "refused", NULL,
 };
 static const char *const p_policyviolation[] = {
@@ -359,6 +367,7 @@ static const char *const p_policyviolation[] = {
     "closed mailing list", "not subscribed", "organization", "mass mailer", NULL,
 };
 static const char *const p_expired[] = {
+    "have been failing for a long time", "been failing for", 
     "expired", "retry timeout", "queue too long", "too long in queue", "giving up",
     "delivery attempts will continue", "has been delayed", "not been delivered",
     "could not be delivered for", "could not be delivered within", "retry time",
@@ -375,16 +384,20 @@ static const char *const p_networkerror[] = {
     "temporary lookup failure", "malformed", NULL,
 };
 static const char *const p_notaccept[] = {
+    "no mx found", "no mx record", 
     "null mx", "nullmx", "does not accept mail", "not accept mail", "not accepting mail",
     "accepts no mail", "mail receiving disabled", "no mail is accepted", NULL,
 };
 static const char *const p_securityerror[] = {
+    "smtp authentication", "turn on smtp auth", 
     "authentication required", "authentication is required", "authentication failure",
     "authentication credentials", "must authenticate", "not authenticated",
     "unauthenticated", "authentication failed", "auth failed", "tls", "certificate",
     "security", "encrypt", NULL,
 };
 static const char *const p_syntaxerror[] = {
+    "not implemented", 
+    "malformed address", 
     "syntax error", "command unrecognized", "command not recognized", "unrecognized command",
     "bad sequence", "command not implemented", "invalid command", "syntax", NULL,
 };
@@ -400,6 +413,7 @@ static const char *const p_systemfull[] = {
     "mail system full", "system full", "disk full", "file system full", NULL,
 };
 static const char *const p_systemerror[] = {
+    "could not load drd", 
     "system error", "internal error", "server error", "local error", "configuration error",
     "temporary local problem", "local problem", "mail system", "try again later",
     "temporarily unavailable", "service unavailable", "service not available",
@@ -407,11 +421,27 @@ static const char *const p_systemerror[] = {
     "error", NULL,
 };
 
+static const char *const p_networkerror_early[] = {
+    "dns error", "name service error", "host not found, try again", "lookup failure",
+    "temporary lookup", NULL,
+};
+static const char *const p_policyviolation_early[] = {
+    "denied by policy", "by policy", "policy violation", "protocol violation", "header error",
+    "policy reasons", "local policy", NULL,
+};
+static const char *const p_spamdetected_early[] = {
+    "spam classification", "classified as spam", "detected as spam", "rejected as spam",
+    "flagged as spam", "looks like spam", "considered spam", "spam content", "spam detected",
+    "is spam", "as spam", "spam message", NULL,
+};
+
 /* The order matters: specific before generic. */
 static const phrase_table tables[] = {
+    {"mailererror", p_mailererror},
+    {"notcompliantrfc", p_notcompliantrfc},
+    {"spamdetected", p_spamdetected_early},
     {"requireptr", p_requireptr},
     {"authfailure", p_authfailure},
-    {"notcompliantrfc", p_notcompliantrfc},
     {"virusdetected", p_virusdetected},
     {"norelaying", p_norelaying},
     {"failedstarttls", p_failedstarttls},
@@ -421,6 +451,7 @@ static const phrase_table tables[] = {
     {"suspend", p_suspend},
     {"hasmoved", p_hasmoved},
     {"notaccept", p_notaccept},
+    {"networkerror", p_networkerror_early},
     {"hostunknown", p_hostunknown},
     {"filtered", p_filtered},
     {"rejected", p_rejected},
@@ -429,13 +460,13 @@ static const phrase_table tables[] = {
     {"toomanyconn", p_toomanyconn},
     {"badreputation", p_badreputation},
     {"spamdetected", p_spamdetected},
+    {"policyviolation", p_policyviolation_early},
     {"blocked", p_blocked},
     {"policyviolation", p_policyviolation},
     {"expired", p_expired},
     {"networkerror", p_networkerror},
     {"securityerror", p_securityerror},
     {"syntaxerror", p_syntaxerror},
-    {"mailererror", p_mailererror},
     {"contenterror", p_contenterror},
     {"systemfull", p_systemfull},
     {"systemerror", p_systemerror},
@@ -562,26 +593,104 @@ bg_dsn_rbl_from_text(const char *text, char *dst, size_t size)
 
 /* ---- the decision ----------------------------------------------------- */
 
+/* Lower-case copy of a diagnostic with the reply-code prefixes of
+ * continuation lines ("550-5.7.1 ", "550 5.7.1 ") after the first removed, so
+ * that phrases broken over lines match again. */
+static char *
+normalize(const char *text)
+{
+    char *low = lower_copy(text, 8192);
+    char *w = low;
+    bool first = true;
+    for (const char *p = low; *p;) {
+        bool at_word = p == low || p[-1] == ' ';
+        if (at_word && strchr("245", p[0]) && isdigit((unsigned char)p[1]) &&
+            isdigit((unsigned char)p[2]) && (p[3] == '-' || p[3] == ' ')) {
+            const char *q = p + 4;
+            char code[32];
+            if (code_at(q, low, code, sizeof code))
+                q += strlen(code);
+            if (*q == ' ' || *q == '\0' || p[3] == '-') {
+                if (!first) {
+                    p = *q == ' ' ? q + 1 : q;
+                    continue;
+                }
+                first = false;
+            }
+        }
+        *w++ = *p++;
+    }
+    *w = '\0';
+    return low;
+}
+
+/* The SMTP command the failure answered, from the MTA's wording. */
+typedef enum smtp_cmd { CMD_NONE, CMD_CONNECT, CMD_MAIL, CMD_RCPT, CMD_DATA } smtp_cmd;
+
+static smtp_cmd
+command_of(const char *low)
+{
+    if (strstr(low, "end of data") || strstr(low, "reply to data") ||
+        strstr(low, "after data") || strstr(low, "smtp:data"))
+        return CMD_DATA;
+    if (strstr(low, "rcpt to") || strstr(low, "smtp:rcpt") || strstr(low, "after rcpt"))
+        return CMD_RCPT;
+    if (strstr(low, "mail from command") || strstr(low, "after mail from") ||
+        strstr(low, "smtp:mail"))
+        return CMD_MAIL;
+    if (strstr(low, "initial connection") || strstr(low, "greeting"))
+        return CMD_CONNECT;
+    return CMD_NONE;
+}
+
+static bool
+is(const char *a, const char *b)
+{
+    return a && strcmp(a, b) == 0;
+}
+
 void
 bg_dsn_classify(const char *status, const char *diagnostic, bg_dsn_class *out)
 {
     const code_reason *cr = code_lookup(status);
-    const char *reason = NULL;
+    const char *reason = NULL, *text = NULL;
+    smtp_cmd cmd = CMD_NONE;
+    char reply[32] = "";
     out->rbl[0] = '\0';
     bool rbl = bg_dsn_rbl_from_text(diagnostic, out->rbl, sizeof out->rbl);
 
-    if (cr && cr->specific)
-        reason = cr->reason;
-    if (!reason && diagnostic && *diagnostic) {
-        char *low = lower_copy(diagnostic, 8192);
-        reason = text_reason(low);
+    if (diagnostic && *diagnostic) {
+        char *low = normalize(diagnostic);
+        text = text_reason(low);
+        cmd = command_of(low);
+        const char *p = low;
+        while (*p == ' ')
+            p++;
+        if (strchr("245", p[0]) && isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]))
+            memcpy(reply, p, 3);
         free(low);
     }
+    if (cr && cr->specific && !is(text, "mailererror"))
+        reason = cr->reason;
+    if (!reason)
+        reason = text;
     if (rbl && (!cr || !cr->specific) &&
-        (!reason || strcmp(reason, "spamdetected") == 0 || strcmp(reason, "policyviolation") == 0 ||
-         strcmp(reason, "rejected") == 0 || strcmp(reason, "systemerror") == 0 ||
-         strcmp(reason, "userunknown") == 0))
+        (!reason || is(reason, "spamdetected") || is(reason, "policyviolation") ||
+         is(reason, "rejected") || is(reason, "systemerror") || is(reason, "userunknown")))
         reason = "blocked";
+    /* "User unknown" after the message was sent is a content filter. */
+    if (is(reason, "userunknown") && cmd == CMD_DATA)
+        reason = "filtered";
+    /* x.2.1: the mailbox does not take this mail, unless the server said
+     * at RCPT time that there is no such user. */
+    if (is(reason, "userunknown") && status && strcmp(status + 1, ".2.1") == 0 &&
+        cmd != CMD_RCPT)
+        reason = "filtered";
+    /* Refused at MAIL FROM for no stated reason: the sender was refused. */
+    if (cmd == CMD_MAIL && (!reason || is(reason, "userunknown") || is(reason, "systemerror")))
+        reason = "rejected";
+    if (!reason && reply[0] == '5' && reply[1] == '0' && reply[2] <= '4')
+        reason = "syntaxerror";
     if (!reason && cr)
         reason = cr->reason;
     if (!reason)

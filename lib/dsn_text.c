@@ -180,12 +180,35 @@ static const char *const labels[] = {
 
 /* "Recipient address: <a@b>" — an address right after a label that names a
  * recipient.  Sets *rest to after the address. */
+static char *labelled_at(const line *l, const char *colon, size_t *rest);
+
 static char *
 labelled_addr(const line *l, size_t *rest)
 {
-    const char *colon = memchr(l->s, ':', l->len < 60 ? l->len : 60);
-    if (!colon)
-        return NULL;
+    size_t lim = l->len < 120 ? l->len : 120;
+    for (const char *c = l->s; (c = memchr(c, ':', lim - (size_t)(c - l->s))) != NULL; c++) {
+        line sub = {l->s, l->len};
+        const char *start = c;
+        /* The label is the word(s) just before this colon. */
+        while (start > l->s && start[-1] != ',' && start[-1] != '[' && start[-1] != ';' &&
+               (size_t)(c - start) < 40)
+            start--;
+        sub.s = start;
+        sub.len = l->len - (size_t)(start - l->s);
+        char *a = labelled_at(&sub, c, rest);
+        if (a) {
+            *rest += (size_t)(start - l->s);
+            return a;
+        }
+        if ((size_t)(c + 1 - l->s) >= lim)
+            break;
+    }
+    return NULL;
+}
+
+static char *
+labelled_at(const line *l, const char *colon, size_t *rest)
+{
     size_t lab = (size_t)(colon - l->s) + 1;
     if (dsn_memcasemem(l->s, lab, "sender") || dsn_memcasemem(l->s, lab, "from") ||
         dsn_memcasemem(l->s, lab, "reply") || dsn_memcasemem(l->s, lab, "http"))
@@ -237,6 +260,14 @@ reply_addr(const line *l, size_t *rest)
     return a;
 }
 
+/* true when b holds an SMTP reply or status code. */
+static bool
+has_reply(const bg_buf *b)
+{
+    char code[32];
+    return b->len > 0 && bg_dsn_status_from_text(b->s, code, sizeof code);
+}
+
 /* Collect the diagnostic for a recipient found on line i. */
 static void
 collect_diag(const lines *ls, size_t i, size_t rest, bg_buf *b)
@@ -256,8 +287,13 @@ collect_diag(const lines *ls, size_t i, size_t rest, bg_buf *b)
     for (size_t taken = 0; j < ls->n && taken < DIAG_LINES; j++, taken++) {
         const line *n = &ls->v[j];
         size_t r2;
-        if (blank(n))
-            break;
+        if (blank(n)) {
+            /* Go on into the next paragraph while no reply has been seen
+             * ("Technical details:", "For the following reason:"). */
+            if (has_reply(b))
+                break;
+            continue;
+        }
         char *a = leading_addr(n, &r2);
         if (a) {
             free(a);

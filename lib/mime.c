@@ -510,8 +510,10 @@ walk_multipart(walker *w, const char *data, size_t len, const char *boundary, in
         free(delim);
         return;
     }
-    /* A preamble with text in it (some MTAs put the notice there). */
-    if (p > data && !is_blank_line(data, p) && p - data > 2) {
+    /* A preamble with text in it (some MTAs put the notice there), unless it
+     * is the usual "This is a multi-part message in MIME format". */
+    if (p > data && !is_blank_line(data, p) && p - data > 2 &&
+        !memmem(data, (size_t)(p - data), "MIME", 4)) {
         bg_mime_headers none = {NULL, 0};
         add_leaf(w, &none, "text/plain", data, (size_t)(p - data), depth);
     }

@@ -1,9 +1,9 @@
 /*
- * dsn_cmd.h — the subcommands of bounceguard-dsn.  Each one lives in its own file
+* dsn.h — the subcommands of bounceguard-dsn.  Each one lives in its own file
  * (dsn/parse_cmd.c, ...) and is one row of the table in dsn/main.c.
  */
-#ifndef BOUNCEGUARD_DSN_CMD_H
-#define BOUNCEGUARD_DSN_CMD_H
+#ifndef BOUNCEGUARD_DSN_PROG_H
+#define BOUNCEGUARD_DSN_PROG_H
 
 /* Exit statuses of bounceguard-dsn (pipe uses sysexits.h on top). */
 #define DSN_EXIT_OK 0
