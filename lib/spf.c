@@ -108,18 +108,25 @@ bg_spf_check(const char *client_ip, const char *helo, const char *mail_from,
         bg_error_set(err, "SPF: unusable arguments: %s", SPF_strerror(rc));
         return BG_SPF_PERMERROR;
     }
-    SPF_request_query_mailfrom(req, &resp);
+    rc = SPF_request_query_mailfrom(req, &resp);
     if (resp == NULL) {
         SPF_request_free(req);
-        bg_error_set(err, "SPF: libspf2 gave no response");
+        bg_error_set(err, "SPF: libspf2 gave no response (%s)", SPF_strerror(rc));
         return BG_SPF_TEMPERROR;
     }
-    res = map_result(SPF_response_result(resp));
-    if (res != BG_SPF_PASS) {
-        const char *why = SPF_response_get_header_comment(resp);
+    if (SPF_response_result(resp) == SPF_RESULT_INVALID) {
+        /* No result: libspf2 gave up.  A DNS failure is worth a retry;
+         * anything else is not. */
+        res = rc == SPF_E_DNS_ERROR ? BG_SPF_TEMPERROR : BG_SPF_PERMERROR;
+        bg_error_set(err, "SPF %s: %s", bg_spf_result_name(res), SPF_strerror(rc));
+    } else {
+        res = map_result(SPF_response_result(resp));
+        if (res != BG_SPF_PASS) {
+            const char *why = SPF_response_get_header_comment(resp);
 
-        bg_error_set(err, "SPF %s: %s", bg_spf_result_name(res),
-                     why ? why : SPF_strresult(SPF_response_result(resp)));
+            bg_error_set(err, "SPF %s: %s", bg_spf_result_name(res),
+                         why ? why : SPF_strerror(rc));
+        }
     }
     SPF_response_free(resp);
     SPF_request_free(req);
