@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "dsn.h"
+#include "intake.h"
 
 #ifndef BG_VERSION
 #define BG_VERSION "0.1.0"
@@ -35,6 +36,9 @@ typedef struct dsn_command {
 static const dsn_command commands[] = {
     {"parse", dsn_cmd_parse, "[--json] FILE...",
      "print the bounced recipients found in messages (read-only)"},
+    {"pipe", dsn_cmd_pipe, "[--client-ip IP] ...", "learn the bounce on stdin (MTA pipe)"},
+    {"maildir", dsn_cmd_maildir, "DIR [--follow]", "learn the bounces in a Maildir's new/"},
+    {"log", dsn_cmd_log, "FILE [--follow]", "learn bounced deliveries from an MTA log"},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -1,0 +1,42 @@
+/*
+ * verp_pass.h — the VERP side of `bounceguard-dsn pipe`: is the envelope
+ * recipient a signed bounces+TOKEN@verp_domain address, does its token
+ * verify, and passing the DSN on to the original sender afterwards.
+ */
+#ifndef BOUNCEGUARD_DSN_VERP_PASS_H
+#define BOUNCEGUARD_DSN_VERP_PASS_H
+
+#include <stddef.h>
+
+#include "intake.h"
+
+/* The command that re-injects a DSN; "-f <> -- ORIGINAL_SENDER" is appended
+ * (the null sender, so that a failure cannot loop). */
+#define VERP_DEFAULT_REINJECT "/usr/sbin/sendmail -i"
+
+typedef enum verp_check {
+    VERP_NOT_VERP = 0, /* not a bounces+...@verp_domain address (or VERP is off) */
+    VERP_VERIFIED,     /* the token verified: vp is filled */
+    VERP_FORGED,       /* it looks like one, but the token is bad (logged) */
+} verp_check;
+
+typedef struct verp_pass {
+    char sender_id[300];   /* identity named by the token */
+    char orig_sender[300]; /* envelope sender the relay received */
+    char rcpt[300];        /* recipient named by the token, "" for a message token */
+    char message_key[80];  /* queue ID named by the token, "" for a recipient token */
+} verp_pass;
+
+/* Check the envelope recipient of the piped message (may be ""). */
+verp_check verp_pass_check(intake *in, const char *recipient, verp_pass *vp);
+
+/*
+ * Pass msg[len] on to vp->orig_sender with the command `reinject` (split at
+ * blanks, no shell), the null envelope sender and the DSN on stdin; a
+ * leading Return-Path: header (pipe flag R) is left out.  Returns 0, or -1
+ * (logged) when the command fails or there is no original sender to return
+ * it to... the latter is logged and returns 0 (nothing to retry).
+ */
+int verp_pass_on(const verp_pass *vp, const char *reinject, const char *msg, size_t len);
+
+#endif
