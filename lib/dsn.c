@@ -467,13 +467,16 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts)
         dsn_collapse(&b, notice, nlen);
         rc->diagnostic = b.len ? bg_buf_steal(&b) : (bg_buf_free(&b), NULL);
     }
-    if ((!rc->status || strcmp(rc->status, "5.0.0") == 0 || strcmp(rc->status, "4.0.0") == 0) &&
-        rc->diagnostic && bg_dsn_status_from_text(rc->diagnostic, code, sizeof code) &&
-        !(rc->status && strcmp(code + 1, ".0.0") == 0)) {
-        /* Keep the class of the Status field when it had one. */
-        if (rc->status && code[0] != rc->status[0])
-            code[0] = rc->status[0];
+    /* The remote server's own code beats the reporting MTA's summary in
+     * the Status field (5.0.0, or 5.1.1 for "552 5.2.2 Over quota"), as long
+     * as both agree on permanent vs temporary. */
+    if (rc->diagnostic && bg_dsn_status_from_text(rc->diagnostic, code, sizeof code) &&
+        strcmp(code + 1, ".0.0") != 0 &&
+        (!rc->status || strcmp(rc->status + 1, ".0.0") == 0 || code[0] == rc->status[0])) {
         free(rc->status);
+        rc->status = bg_xstrdup(code);
+    } else if (!rc->status && rc->diagnostic &&
+               bg_dsn_status_from_text(rc->diagnostic, code, sizeof code)) {
         rc->status = bg_xstrdup(code);
     }
     if (!rc->remote_mta && rc->diagnostic)

@@ -62,7 +62,7 @@ bg_dsn_reason_is_hard(const char *reason, const char *status)
 static bool
 code_at(const char *p, const char *start, char *dst, size_t size)
 {
-    if (!strchr("245", *p) || p[1] != '.')
+    if (!strchr("45", *p) || p[1] != '.')
         return false;
     if (p > start && (isalnum((unsigned char)p[-1]) || p[-1] == '.'))
         return false;
@@ -421,6 +421,9 @@ static const char *const p_systemerror[] = {
     "error", NULL,
 };
 
+static const char *const p_hostunknown_early[] = {
+    "host or domain name not found", NULL,
+};
 static const char *const p_networkerror_early[] = {
     "dns error", "name service error", "host not found, try again", "lookup failure",
     "temporary lookup", NULL,
@@ -451,6 +454,7 @@ static const phrase_table tables[] = {
     {"suspend", p_suspend},
     {"hasmoved", p_hasmoved},
     {"notaccept", p_notaccept},
+    {"hostunknown", p_hostunknown_early},
     {"networkerror", p_networkerror_early},
     {"hostunknown", p_hostunknown},
     {"filtered", p_filtered},
@@ -681,11 +685,9 @@ bg_dsn_classify(const char *status, const char *diagnostic, bg_dsn_class *out)
     /* "User unknown" after the message was sent is a content filter. */
     if (is(reason, "userunknown") && cmd == CMD_DATA)
         reason = "filtered";
-    /* x.2.1: the mailbox does not take this mail, unless the server said
-     * at RCPT time that there is no such user. */
-    if (is(reason, "userunknown") && status && strcmp(status + 1, ".2.1") == 0 &&
-        cmd != CMD_RCPT)
-        reason = "filtered";
+    /* Refused when connecting: about the relay itself. */
+    if (cmd == CMD_CONNECT && (!reason || is(reason, "systemerror")))
+        reason = "blocked";
     /* Refused at MAIL FROM for no stated reason: the sender was refused. */
     if (cmd == CMD_MAIL && (!reason || is(reason, "userunknown") || is(reason, "systemerror")))
         reason = "rejected";
