@@ -688,9 +688,11 @@ run_loop(query_state *st, int64_t deadline)
         bits = ares_getsock(st->channel, socks, ARES_GETSOCK_MAXNUM);
         for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
             short ev = 0;
-            if (ARES_GETSOCK_READABLE(bits, i))
+            /* c-ares's own ARES_GETSOCK_* macros shift a signed 1 into the
+             * sign bit (undefined behaviour for the 16th socket). */
+            if ((unsigned)bits & (1u << i))
                 ev |= POLLIN;
-            if (ARES_GETSOCK_WRITABLE(bits, i))
+            if ((unsigned)bits & (1u << (i + ARES_GETSOCK_MAXNUM)))
                 ev |= POLLOUT;
             if (ev) {
                 pfd[nfd].fd = socks[i];
