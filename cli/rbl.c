@@ -96,7 +96,8 @@ print_json(cli_ctx *ctx, const char *ip, const bg_dnsbl_result *r, size_t n)
         if (r[i].answers) {
             char *copy = bg_xstrdup(r[i].answers), *save = NULL;
             int k = 0;
-            for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            for (char *t = strtok_r(copy, ",", &save); t;
+                 t = strtok_r(NULL, ",", &save)) {
                 if (k++)
                     bg_buf_putc(&b, ',');
                 bg_buf_json_string(&b, t);
@@ -126,7 +127,8 @@ typedef struct table_row {
 } table_row;
 
 static void
-add_row(table_row **rows, size_t *n, bg_dnsbl_status st, bool first, const char *const v[NCOL])
+add_row(table_row **rows, size_t *n, bg_dnsbl_status st, bool first,
+        const char *const v[NCOL])
 {
     char buf[COL_MAX + 8];
     table_row *r;
@@ -137,16 +139,18 @@ add_row(table_row **rows, size_t *n, bg_dnsbl_status st, bool first, const char 
     r->first = first;
     for (int c = 0; c < NCOL; c++)
         r->cell[c] = bg_xstrdup(first || c == C_CODE || c == C_MEANING
-                                   ? cell(buf, sizeof(buf), v[c], COL_MAX)
-                                   : "");
+                                    ? cell(buf, sizeof(buf), v[c], COL_MAX)
+                                    : "");
 }
 
 /* The rows of one list: one per answer code, each with its own meaning. */
 static void
 result_rows(table_row **rows, size_t *n, const bg_dnsbl_result *x)
 {
-    const char *v[NCOL] = {x->list->name, bg_dnsbl_status_name(x->status), NULL, NULL, x->txt,
-                           x->status == BG_DNSBL_LISTED ? x->list->delist_url : NULL};
+    const char *v[NCOL] = {
+        x->list->name, bg_dnsbl_status_name(x->status),
+        NULL,          NULL,
+        x->txt,        x->status == BG_DNSBL_LISTED ? x->list->delist_url : NULL};
     char *copy, *save = NULL;
     bool first = true;
 
@@ -200,11 +204,11 @@ print_table(cli_ctx *ctx, const char *ip, const bg_dnsbl_result *r, size_t n)
     for (size_t i = 0; i < nrows; i++) {
         char **v = rows[i].cell;
         /* Pad outside the colour codes so that the columns stay aligned. */
-        fprintf(ctx->out, "%-*s  %s%s%s%*s  %-*s  %-*s  %-*s  %s\n", (int)w[C_LIST], v[C_LIST],
-                cli_color_code(ctx, status_color(rows[i].status)), v[C_RESULT],
-                cli_color_code(ctx, CLI_RESET), (int)(w[C_RESULT] - strlen(v[C_RESULT])), "",
-                (int)w[C_CODE], v[C_CODE], (int)w[C_MEANING], v[C_MEANING], (int)w[C_TXT],
-                v[C_TXT], v[C_DELIST]);
+        fprintf(ctx->out, "%-*s  %s%s%s%*s  %-*s  %-*s  %-*s  %s\n", (int)w[C_LIST],
+                v[C_LIST], cli_color_code(ctx, status_color(rows[i].status)), v[C_RESULT],
+                cli_color_code(ctx, CLI_RESET), (int)(w[C_RESULT] - strlen(v[C_RESULT])),
+                "", (int)w[C_CODE], v[C_CODE], (int)w[C_MEANING], v[C_MEANING],
+                (int)w[C_TXT], v[C_TXT], v[C_DELIST]);
         for (int c = 0; c < NCOL; c++)
             free(v[c]);
     }
@@ -217,17 +221,20 @@ print_table(cli_ctx *ctx, const char *ip, const bg_dnsbl_result *r, size_t n)
     else
         fprintf(ctx->out, "\n%s: %snot listed%s (%zu %s asked)", ip,
                 cli_color_code(ctx, failed == n - skipped ? CLI_YELLOW : CLI_GREEN),
-                cli_color_code(ctx, CLI_RESET), n - skipped, n - skipped == 1 ? "list" : "lists");
+                cli_color_code(ctx, CLI_RESET), n - skipped,
+                n - skipped == 1 ? "list" : "lists");
     if (failed)
-        fprintf(ctx->out, "; %zu %s not answer", failed, failed == 1 ? "list did" : "lists did");
+        fprintf(ctx->out, "; %zu %s not answer", failed,
+                failed == 1 ? "list did" : "lists did");
     if (skipped)
         fprintf(ctx->out, "; %zu skipped (no IPv6 support)", skipped);
     fputc('\n', ctx->out);
     for (size_t i = 0; i < n; i++)
         if (r[i].status == BG_DNSBL_ERROR && r[i].meaning &&
             strstr(r[i].meaning, "refused") != NULL) {
-            fprintf(ctx->out, "hint: a list refused the query: ask through a resolver of your "
-                              "own (dns_resolver, --resolver), not a public one\n");
+            fprintf(ctx->out,
+                    "hint: a list refused the query: ask through a resolver of your "
+                    "own (dns_resolver, --resolver), not a public one\n");
             break;
         }
 }
@@ -236,9 +243,12 @@ static int
 rbl_check(cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"lists", required_argument, NULL, 'l'},   {"resolver", required_argument, NULL, 'r'},
-        {"timeout", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"lists", required_argument, NULL, 'l'},
+        {"resolver", required_argument, NULL, 'r'},
+        {"timeout", required_argument, NULL, 't'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *lists_file = NULL, *resolver = ctx->config->dns_resolver;
     int64_t timeout = ctx->config->rbl_timeout;

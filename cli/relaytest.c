@@ -47,8 +47,9 @@ print_json(cli_ctx *ctx, const bg_relay_report *rep)
         bg_buf_puts(&b, ",\"rcpt_to\":");
         bg_buf_json_string(&b, r->rcpt_to);
         bg_buf_puts(&b, ",\"verdict\":");
-        bg_buf_json_string(&b, r->verdict == BG_RELAY_ACCEPTED ? "accepted"
-                                                                : bg_relay_verdict_name(r->verdict));
+        bg_buf_json_string(&b, r->verdict == BG_RELAY_ACCEPTED
+                                   ? "accepted"
+                                   : bg_relay_verdict_name(r->verdict));
         bg_buf_puts(&b, ",\"stage\":");
         bg_buf_json_string(&b, r->stage);
         bg_buf_printf(&b, ",\"code\":%d,\"reply\":", r->code);
@@ -71,8 +72,8 @@ print_json(cli_ctx *ctx, const bg_relay_report *rep)
     bg_buf_printf(&b,
                   ",\"open\":%s,\"tricks\":%zu,\"accepted\":%zu,\"refused\":%zu,"
                   "\"deferred\":%zu,\"errors\":%zu,\"sessions\":%zu}\n",
-                  rep->overall == BG_RELAY_OPEN ? "true" : "false", rep->count, rep->accepted,
-                  rep->refused, rep->deferred, rep->errors, rep->sessions);
+                  rep->overall == BG_RELAY_OPEN ? "true" : "false", rep->count,
+                  rep->accepted, rep->refused, rep->deferred, rep->errors, rep->sessions);
     fputs(bg_buf_str(&b), ctx->out);
     bg_buf_free(&b);
 }
@@ -88,8 +89,8 @@ print_table(cli_ctx *ctx, const bg_relay_report *rep)
         wn = n > wn ? n : wn;
         wr = r > wr ? r : wr;
     }
-    fprintf(ctx->out, "%s%-*s  %-*s  %-*s  %s%s\n", cli_color_code(ctx, CLI_BOLD), (int)wn,
-            "TRICK", (int)wr, "RCPT TO", (int)wv, "VERDICT", "REPLY",
+    fprintf(ctx->out, "%s%-*s  %-*s  %-*s  %s%s\n", cli_color_code(ctx, CLI_BOLD),
+            (int)wn, "TRICK", (int)wr, "RCPT TO", (int)wv, "VERDICT", "REPLY",
             cli_color_code(ctx, CLI_RESET));
     for (size_t i = 0; i < rep->count; i++) {
         const bg_relay_result *r = &rep->results[i];
@@ -100,17 +101,20 @@ print_table(cli_ctx *ctx, const bg_relay_report *rep)
             snprintf(reply, sizeof(reply), "%s %d %.70s", r->stage, r->code,
                      r->reply ? r->reply : "");
         else
-            snprintf(reply, sizeof(reply), "%s: %.80s", r->stage, r->reply ? r->reply : "");
+            snprintf(reply, sizeof(reply), "%s: %.80s", r->stage,
+                     r->reply ? r->reply : "");
         fprintf(ctx->out, "%-*s  %-*s  %s%-*s%s  %s\n", (int)wn, r->name, (int)wr, rcpt,
                 cli_color_code(ctx, verdict_color(r->verdict)), (int)wv,
                 bg_relay_verdict_name(r->verdict), cli_color_code(ctx, CLI_RESET), reply);
         free(rcpt);
     }
-    fprintf(ctx->out, "\nverdict: %s%s%s (%zu tricks: %zu accepted, %zu refused, %zu deferred, "
-                      "%zu errors; %zu sessions; no message was sent)\n",
+    fprintf(ctx->out,
+            "\nverdict: %s%s%s (%zu tricks: %zu accepted, %zu refused, %zu deferred, "
+            "%zu errors; %zu sessions; no message was sent)\n",
             cli_color_code(ctx, rep->overall == BG_RELAY_OPEN ? CLI_RED : CLI_GREEN),
-            bg_relay_overall_name(rep->overall), cli_color_code(ctx, CLI_RESET), rep->count,
-            rep->accepted, rep->refused, rep->deferred, rep->errors, rep->sessions);
+            bg_relay_overall_name(rep->overall), cli_color_code(ctx, CLI_RESET),
+            rep->count, rep->accepted, rep->refused, rep->deferred, rep->errors,
+            rep->sessions);
 }
 
 int
@@ -158,12 +162,13 @@ cli_cmd_relay_test(cli_ctx *ctx, int argc, char **argv)
         case ':':
             return cli_usage_error("relay-test", "%s needs a value", argv[optind - 1]);
         default:
-            return cli_usage_error("relay-test", "unknown option %.40s", argv[optind - 1]);
+            return cli_usage_error("relay-test", "unknown option %.40s",
+                                   argv[optind - 1]);
         }
     }
     if (optind != argc - 1)
-        return cli_usage_error("relay-test", optind >= argc ? "which server?"
-                                                            : "one server at a time");
+        return cli_usage_error("relay-test",
+                               optind >= argc ? "which server?" : "one server at a time");
     if (bg_relay_parse_target(argv[optind], &host, &port, &err) < 0)
         return cli_usage_error("relay-test", "%s", err.msg);
     opt.host = host;

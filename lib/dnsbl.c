@@ -18,8 +18,10 @@
 #include <time.h>
 
 #define IP4(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((c) << 8) | (d))
+/* clang-format off */
 #define ONE(a, st, m) {IP4(127, 0, 0, a), IP4(127, 0, 0, a), st, m}
 #define END {0, 0, BG_DNSBL_NOT_LISTED, NULL}
+/* clang-format on */
 #define L BG_DNSBL_LISTED
 #define E BG_DNSBL_ERROR
 #define N BG_DNSBL_NOT_LISTED
@@ -52,7 +54,8 @@ static const bg_dnsbl_code single_2[] = {
 };
 
 static const bg_dnsbl_code spamcop[] = {
-    ONE(2, L, "reported as a spam source by SpamCop users (expires 24h after the last report)"),
+    ONE(2, L,
+        "reported as a spam source by SpamCop users (expires 24h after the last report)"),
     END,
 };
 
@@ -133,7 +136,8 @@ static const bg_dnsbl_known known[] = {
      spamhaus_zen},
     {"b.barracudacentral.org", "Barracuda BRBL",
      "https://www.barracudacentral.org/rbl/removal-request", false, true, barracuda},
-    {"bl.spamcop.net", "SpamCop", "https://www.spamcop.net/bl.shtml", false, true, spamcop},
+    {"bl.spamcop.net", "SpamCop", "https://www.spamcop.net/bl.shtml", false, true,
+     spamcop},
     {"dnsbl-1.uceprotect.net", "UCEPROTECT level 1",
      "https://www.uceprotect.net/en/rblcheck.php", false, true, uceprotect},
     {"psbl.surriel.com", "PSBL", "https://psbl.org/", false, true, psbl},
@@ -143,7 +147,8 @@ static const bg_dnsbl_known known[] = {
      single_2},
     {"all.spamrats.com", "SpamRATS", "https://www.spamrats.com/removal.php", false, true,
      spamrats},
-    {"ix.dnsbl.manitu.net", "NiX Spam", "https://www.nixspam.net/", false, true, single_2},
+    {"ix.dnsbl.manitu.net", "NiX Spam", "https://www.nixspam.net/", false, true,
+     single_2},
     {"dnsbl.dronebl.org", "DroneBL", "https://dronebl.org/lookup", true, true, dronebl},
     /* Not asked by default: collateral listings, or a closed service. */
     {"dnsbl-2.uceprotect.net", "UCEPROTECT level 2",
@@ -160,19 +165,13 @@ static const bg_dnsbl_known known[] = {
 const char *
 bg_dnsbl_status_name(bg_dnsbl_status s)
 {
-    switch (s) {
-    case BG_DNSBL_NOT_LISTED:
-        return "not listed";
-    case BG_DNSBL_LISTED:
-        return "listed";
-    case BG_DNSBL_ERROR:
-        return "error";
-    case BG_DNSBL_TIMEOUT:
-        return "timeout";
-    case BG_DNSBL_SKIPPED:
-        return "skipped";
-    }
-    return "?";
+    static const char *const names[] = {
+        [BG_DNSBL_NOT_LISTED] = "not listed", [BG_DNSBL_LISTED] = "listed",
+        [BG_DNSBL_ERROR] = "error",           [BG_DNSBL_TIMEOUT] = "timeout",
+        [BG_DNSBL_SKIPPED] = "skipped",
+    };
+
+    return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }
 
 const bg_dnsbl_known *
@@ -194,7 +193,8 @@ bg_dnsbl_known_find(const char *zone)
         if (strlen(known[i].zone) == n && strncasecmp(known[i].zone, zone, n) == 0)
             return &known[i];
     /* Spamhaus DQS: KEY.zen.dq.spamhaus.net answers like zen.spamhaus.org. */
-    if (n > sizeof(dqs) - 1 && strncasecmp(zone + n - (sizeof(dqs) - 1), dqs, sizeof(dqs) - 1) == 0)
+    if (n > sizeof(dqs) - 1 &&
+        strncasecmp(zone + n - (sizeof(dqs) - 1), dqs, sizeof(dqs) - 1) == 0)
         return &known[0];
     return NULL;
 }
@@ -390,11 +390,13 @@ parse_line(bg_dnsbl_set *set, const char *name, int lineno, char *line, bg_error
     bg_buf disp = BG_BUF_INIT;
     int ipv6 = -1, rc = 0;
 
-    for (tok = strtok_r(line, " \t\r", &save); tok; tok = strtok_r(NULL, " \t\r", &save)) {
+    for (tok = strtok_r(line, " \t\r", &save); tok;
+         tok = strtok_r(NULL, " \t\r", &save)) {
         if (zone == NULL) {
             zone = tok;
             if (!zone_valid(zone)) {
-                rc = bg_error_set(err, "%s:%d: not a DNS zone: %.100s", name, lineno, zone);
+                rc = bg_error_set(err, "%s:%d: not a DNS zone: %.100s", name, lineno,
+                                  zone);
                 break;
             }
         } else if (strncmp(tok, "codes=", 6) == 0) {
@@ -564,7 +566,8 @@ txt_done(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
     bg_buf b = BG_BUF_INIT;
 
     q->st->pending--;
-    if (status != ARES_SUCCESS || ares_parse_txt_reply_ext(abuf, alen, &txt) != ARES_SUCCESS)
+    if (status != ARES_SUCCESS ||
+        ares_parse_txt_reply_ext(abuf, alen, &txt) != ARES_SUCCESS)
         return;
     for (struct ares_txt_ext *t = txt; t; t = t->next) {
         if (t->record_start && b.len > 0)
@@ -619,7 +622,8 @@ a_done(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
     r->answers = bg_buf_steal(&ans);
     r->meaning = bg_buf_steal(&m);
     if (r->status == BG_DNSBL_ERROR)
-        r->error = bg_xstrdup("the list refused the query or the answer is not a DNSBL code");
+        r->error =
+            bg_xstrdup("the list refused the query or the answer is not a DNSBL code");
     bg_buf_free(&ans);
     bg_buf_free(&m);
     if (n > 0) {
@@ -711,8 +715,9 @@ run_loop(query_state *st, int64_t deadline)
             if (pfd[i].revents == 0)
                 continue;
             ares_process_fd(st->channel,
-                            (pfd[i].revents & (POLLIN | POLLERR | POLLHUP)) ? pfd[i].fd
-                                                                            : ARES_SOCKET_BAD,
+                            (pfd[i].revents & (POLLIN | POLLERR | POLLHUP))
+                                ? pfd[i].fd
+                                : ARES_SOCKET_BAD,
                             (pfd[i].revents & POLLOUT) ? pfd[i].fd : ARES_SOCKET_BAD);
         }
         ares_process_fd(st->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD); /* timeouts */
@@ -752,7 +757,8 @@ bg_dnsbl_check(const bg_dnsbl_set *set, const char *ip, const bg_dnsbl_options *
     /* NOCHECKRESP: report REFUSED and SERVFAIL as they are (a list that
      * refuses us is an error to show, not a server to skip silently). */
     ao.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_NOCHECKRESP;
-    rc = ares_init_options(&st.channel, &ao, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS);
+    rc = ares_init_options(&st.channel, &ao,
+                           ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS);
     if (rc != ARES_SUCCESS)
         return bg_error_set(err, "c-ares: %s", ares_strerror(rc));
     if (resolver && *resolver &&
@@ -774,8 +780,8 @@ bg_dnsbl_check(const bg_dnsbl_set *set, const char *ip, const bg_dnsbl_options *
             rs[i].error = bg_xstrdup("the list does not answer for IPv6 addresses");
             continue;
         }
-        if (bg_dnsbl_query_name(ip, set->lists[i].zone, qs[i].name, sizeof(qs[i].name), &v6,
-                                &qerr) < 0) {
+        if (bg_dnsbl_query_name(ip, set->lists[i].zone, qs[i].name, sizeof(qs[i].name),
+                                &v6, &qerr) < 0) {
             rs[i].status = BG_DNSBL_ERROR;
             rs[i].error = bg_xstrdup(qerr.msg);
             continue;

@@ -68,8 +68,8 @@ upper_dup(const char *s)
 }
 
 bg_relay_trick *
-bg_relay_tricks(const char *server_domain, const char *server_literal, const char *from_domain,
-                const char *to_domain, size_t *count)
+bg_relay_tricks(const char *server_domain, const char *server_literal,
+                const char *from_domain, const char *to_domain, size_t *count)
 {
     const char *u = LOCAL_PART, *S = server_domain, *I = server_literal;
     const char *F = from_domain, *T = to_domain;
@@ -82,28 +82,39 @@ bg_relay_tricks(const char *server_domain, const char *server_literal, const cha
     } spec[] = {
         {"foreign sender, foreign recipient", bg_xstrdup(foreign), bg_xstrdup(target)},
         {"null sender", bg_xstrdup(""), bg_xstrdup(target)},
-        {"sender at the server's domain", bg_xasprintf("%s@%s", u, S), bg_xstrdup(target)},
-        {"sender at the server's IP literal", bg_xasprintf("%s@%s", u, I), bg_xstrdup(target)},
-        {"sender postmaster@localhost", bg_xstrdup("postmaster@localhost"), bg_xstrdup(target)},
+        {"sender at the server's domain", bg_xasprintf("%s@%s", u, S),
+         bg_xstrdup(target)},
+        {"sender at the server's IP literal", bg_xasprintf("%s@%s", u, I),
+         bg_xstrdup(target)},
+        {"sender postmaster@localhost", bg_xstrdup("postmaster@localhost"),
+         bg_xstrdup(target)},
         {"sender without domain", bg_xstrdup(u), bg_xstrdup(target)},
         {"upper-case recipient", bg_xstrdup(foreign), bg_xstrdup(UT)},
         {"recipient domain with trailing dot", bg_xstrdup(foreign),
          bg_xasprintf("%s@%s.", u, T)},
         {"percent hack", bg_xstrdup(foreign), bg_xasprintf("%s%%%s@%s", u, T, S)},
-        {"percent hack at IP literal", bg_xstrdup(foreign), bg_xasprintf("%s%%%s@%s", u, T, I)},
-        {"percent hack without domain", bg_xstrdup(foreign), bg_xasprintf("%s%%%s", u, T)},
+        {"percent hack at IP literal", bg_xstrdup(foreign),
+         bg_xasprintf("%s%%%s@%s", u, T, I)},
+        {"percent hack without domain", bg_xstrdup(foreign),
+         bg_xasprintf("%s%%%s", u, T)},
         {"double @", bg_xstrdup(foreign), bg_xasprintf("%s@%s@%s", u, T, S)},
         {"source route", bg_xstrdup(foreign), bg_xasprintf("@%s:%s@%s", S, u, T)},
-        {"source route via IP literal", bg_xstrdup(foreign), bg_xasprintf("@%s:%s@%s", I, u, T)},
+        {"source route via IP literal", bg_xstrdup(foreign),
+         bg_xasprintf("@%s:%s@%s", I, u, T)},
         {"bang path", bg_xstrdup(foreign), bg_xasprintf("%s!%s@%s", T, u, S)},
-        {"bang path at IP literal", bg_xstrdup(foreign), bg_xasprintf("%s!%s@%s", T, u, I)},
+        {"bang path at IP literal", bg_xstrdup(foreign),
+         bg_xasprintf("%s!%s@%s", T, u, I)},
         {"bang path without domain", bg_xstrdup(foreign), bg_xasprintf("%s!%s", T, u)},
-        {"quoted address at server", bg_xstrdup(foreign), bg_xasprintf("\"%s@%s\"@%s", u, T, S)},
+        {"quoted address at server", bg_xstrdup(foreign),
+         bg_xasprintf("\"%s@%s\"@%s", u, T, S)},
         {"quoted address at IP literal", bg_xstrdup(foreign),
          bg_xasprintf("\"%s@%s\"@%s", u, T, I)},
-        {"quoted percent at server", bg_xstrdup(foreign), bg_xasprintf("\"%s%%%s\"@%s", u, T, S)},
-        {"quoted address without domain", bg_xstrdup(foreign), bg_xasprintf("\"%s@%s\"", u, T)},
-        {"quoted percent without domain", bg_xstrdup(foreign), bg_xasprintf("\"%s%%%s\"", u, T)},
+        {"quoted percent at server", bg_xstrdup(foreign),
+         bg_xasprintf("\"%s%%%s\"@%s", u, T, S)},
+        {"quoted address without domain", bg_xstrdup(foreign),
+         bg_xasprintf("\"%s@%s\"", u, T)},
+        {"quoted percent without domain", bg_xstrdup(foreign),
+         bg_xasprintf("\"%s%%%s\"", u, T)},
     };
     size_t n = sizeof(spec) / sizeof(spec[0]);
     bg_relay_trick *t = bg_xcalloc(n, sizeof(*t));
@@ -159,7 +170,8 @@ bg_relay_parse_target(const char *spec, char **host, char **port, bg_error *err)
         *host = bg_xstrdup(spec); /* a name, an IPv4 or a bare IPv6 address */
     }
     for (const char *c = *host; *c; c++)
-        if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-' && *c != ':' && *c != '_') {
+        if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-' && *c != ':' &&
+            *c != '_') {
             free(*host);
             *host = NULL;
             return bg_error_set(err, "bad character in host name");
@@ -200,7 +212,8 @@ bg_relay_reply_line(const char *line, int *code, bg_buf *text, bg_error *err)
         return bg_error_set(err, "not an SMTP reply line");
     c = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
     if (*code != 0 && c != *code)
-        return bg_error_set(err, "reply codes differ within one reply (%d, %d)", *code, c);
+        return bg_error_set(err, "reply codes differ within one reply (%d, %d)", *code,
+                            c);
     *code = c;
     if (line[3] != '\0' && line[4] != '\0') {
         if (text->len > 0 && text->len < TEXT_MAX)
@@ -255,7 +268,8 @@ read_line(smtp_conn *c, bg_buf *line, int64_t deadline, bg_error *err)
         if (nl != NULL) {
             size_t n = (size_t)(nl - c->in), rest = c->in_len - n - 1;
             if (n > BG_RELAY_LINE_MAX)
-                return bg_error_set(err, "reply line longer than %d bytes", BG_RELAY_LINE_MAX);
+                return bg_error_set(err, "reply line longer than %d bytes",
+                                    BG_RELAY_LINE_MAX);
             bg_buf_reset(line);
             for (size_t i = 0; i < n; i++) /* NUL would cut the line short */
                 bg_buf_putc(line, c->in[i] == '\0' ? '?' : c->in[i]);
@@ -266,7 +280,8 @@ read_line(smtp_conn *c, bg_buf *line, int64_t deadline, bg_error *err)
             return 0;
         }
         if (c->in_len > BG_RELAY_LINE_MAX)
-            return bg_error_set(err, "reply line longer than %d bytes", BG_RELAY_LINE_MAX);
+            return bg_error_set(err, "reply line longer than %d bytes",
+                                BG_RELAY_LINE_MAX);
         if (wait_fd(c->fd, POLLIN, deadline, err) < 0)
             return -1;
         ssize_t r = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
@@ -340,7 +355,8 @@ command(smtp_conn *c, const char *cmd, int *code, bg_buf *text, bg_error *err)
 }
 
 static int
-connect_addr(const struct sockaddr *sa, socklen_t salen, int64_t timeout_ms, bg_error *err)
+connect_addr(const struct sockaddr *sa, socklen_t salen, int64_t timeout_ms,
+             bg_error *err)
 {
     int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int soerr = 0;
@@ -384,7 +400,8 @@ session_open(relay_state *st, smtp_conn *c, bg_error *err)
     int code, fd, rc;
     char *cmd;
 
-    fd = connect_addr((struct sockaddr *)&st->addr, st->addrlen, st->opt->timeout_ms, err);
+    fd =
+        connect_addr((struct sockaddr *)&st->addr, st->addrlen, st->opt->timeout_ms, err);
     if (fd < 0)
         return -1;
     c->fd = fd;
@@ -457,7 +474,8 @@ verdict_of(int code)
 }
 
 static void
-set_result(bg_relay_result *r, const char *stage, bg_relay_verdict v, int code, const char *text)
+set_result(bg_relay_result *r, const char *stage, bg_relay_verdict v, int code,
+           const char *text)
 {
     r->stage = stage;
     r->verdict = v;
@@ -489,8 +507,9 @@ run_trick(smtp_conn *c, const bg_relay_trick *t, bg_relay_result *r, int *refusa
     }
     if (code / 100 != 2) {
         /* The sender was refused: this trick cannot relay. */
-        set_result(r, "MAIL", verdict_of(code) == BG_RELAY_ACCEPTED ? BG_RELAY_ERROR
-                                                                    : verdict_of(code),
+        set_result(r, "MAIL",
+                   verdict_of(code) == BG_RELAY_ACCEPTED ? BG_RELAY_ERROR
+                                                         : verdict_of(code),
                    code, bg_buf_str(&text));
         (*refusals)++;
     } else {
@@ -532,9 +551,11 @@ int
 bg_relay_check_options(const bg_relay_options *opt, bg_error *err)
 {
     if (opt->from_domain && !word_valid(opt->from_domain, "", 200))
-        return bg_error_set(err, "--from-domain may hold only letters, digits, '.' and '-'");
+        return bg_error_set(err,
+                            "--from-domain may hold only letters, digits, '.' and '-'");
     if (opt->to_domain && !word_valid(opt->to_domain, "", 200))
-        return bg_error_set(err, "--to-domain may hold only letters, digits, '.' and '-'");
+        return bg_error_set(err,
+                            "--to-domain may hold only letters, digits, '.' and '-'");
     if (opt->helo && !word_valid(opt->helo, "[]:", 250))
         return bg_error_set(err, "--helo must be a host name or an address literal");
     if (opt->host == NULL || *opt->host == '\0')
@@ -563,8 +584,8 @@ banner_domain(const char *banner)
 }
 
 static void
-peer_literal(const struct sockaddr_storage *ss, char *lit, size_t size, char *ip, size_t ipsize,
-             int *port)
+peer_literal(const struct sockaddr_storage *ss, char *lit, size_t size, char *ip,
+             size_t ipsize, int *port)
 {
     if (ss->ss_family == AF_INET6) {
         const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
@@ -630,7 +651,8 @@ bg_relay_test(const bg_relay_options *opt_in, bg_relay_report **report, bg_error
     }
     if (opt.helo) {
         bg_strlcpy(st.helo, opt.helo, sizeof(st.helo));
-    } else if (gethostname(st.helo, sizeof(st.helo)) != 0 || !word_valid(st.helo, "", 250)) {
+    } else if (gethostname(st.helo, sizeof(st.helo)) != 0 ||
+               !word_valid(st.helo, "", 250)) {
         bg_strlcpy(st.helo, "localhost", sizeof(st.helo));
     }
     st.opt = &opt;
@@ -646,7 +668,8 @@ bg_relay_test(const bg_relay_options *opt_in, bg_relay_report **report, bg_error
     rep->peer = bg_xasprintf("%s port %d", ip, port);
     rep->server_domain = banner_domain(rep->banner);
     if (rep->server_domain == NULL)
-        rep->server_domain = bg_xstrdup(word_valid(opt.host, "", 253) ? opt.host : "localhost");
+        rep->server_domain =
+            bg_xstrdup(word_valid(opt.host, "", 253) ? opt.host : "localhost");
     rep->tricks = bg_relay_tricks(rep->server_domain, lit, opt.from_domain, opt.to_domain,
                                   &rep->count);
     rep->results = bg_xcalloc(rep->count, sizeof(*rep->results));
@@ -683,10 +706,18 @@ bg_relay_test(const bg_relay_options *opt_in, bg_relay_report **report, bg_error
 
     for (size_t i = 0; i < rep->count; i++) {
         switch (rep->results[i].verdict) {
-        case BG_RELAY_ACCEPTED: rep->accepted++; break;
-        case BG_RELAY_REFUSED: rep->refused++; break;
-        case BG_RELAY_DEFERRED: rep->deferred++; break;
-        case BG_RELAY_ERROR: rep->errors++; break;
+        case BG_RELAY_ACCEPTED:
+            rep->accepted++;
+            break;
+        case BG_RELAY_REFUSED:
+            rep->refused++;
+            break;
+        case BG_RELAY_DEFERRED:
+            rep->deferred++;
+            break;
+        case BG_RELAY_ERROR:
+            rep->errors++;
+            break;
         }
     }
     if (rep->accepted > 0)

@@ -71,8 +71,8 @@ typedef struct bg_dnsbl_known {
     const char *zone;
     const char *name;
     const char *delist_url;
-    bool ipv6;         /* answers queries for IPv6 addresses */
-    bool by_default;   /* in the default set of `rbl check` */
+    bool ipv6;                  /* answers queries for IPv6 addresses */
+    bool by_default;            /* in the default set of `rbl check` */
     const bg_dnsbl_code *codes; /* terminated by an entry with meaning NULL */
 } bg_dnsbl_known;
 
@@ -85,11 +85,11 @@ const bg_dnsbl_known *bg_dnsbl_known_find(const char *zone);
 
 /* A list to query, as the operator configured it. */
 typedef struct bg_dnsbl_list {
-    char *zone;       /* lower case, no trailing dot */
-    char *name;       /* display name (the zone when none was given) */
-    char *delist_url; /* NULL when unknown */
+    char *zone;                       /* lower case, no trailing dot */
+    char *name;                       /* display name (the zone when none was given) */
+    char *delist_url;                 /* NULL when unknown */
     const bg_dnsbl_known *codes_from; /* decoding table, or NULL */
-    bool ipv6;        /* query it for IPv6 addresses */
+    bool ipv6;                        /* query it for IPv6 addresses */
 } bg_dnsbl_list;
 
 /* An ordered set of lists.  The set owns its strings. */
@@ -126,8 +126,8 @@ bg_dnsbl_set *bg_dnsbl_set_free(bg_dnsbl_set *set);
  * `meaning` ("127.0.0.2 SBL: ...; 127.0.0.4 XBL: ..."), and returns the
  * status.  n == 0 returns BG_DNSBL_NOT_LISTED with nothing appended.
  */
-bg_dnsbl_status bg_dnsbl_decode(const bg_dnsbl_known *codes, const struct in_addr *answers,
-                                size_t n, bg_buf *meaning);
+bg_dnsbl_status bg_dnsbl_decode(const bg_dnsbl_known *codes,
+                                const struct in_addr *answers, size_t n, bg_buf *meaning);
 
 /*
  * Build the query name for ip (an IPv4 or IPv6 address in text form) under
@@ -141,10 +141,10 @@ int bg_dnsbl_query_name(const char *ip, const char *zone, char *dst, size_t size
 typedef struct bg_dnsbl_result {
     const bg_dnsbl_list *list; /* points into the set passed to bg_dnsbl_check() */
     bg_dnsbl_status status;
-    char *answers;   /* "127.0.0.2,127.0.0.4", or NULL */
-    char *meaning;   /* decoded codes, or NULL */
-    char *txt;       /* the TXT reason (printable ASCII only), or NULL */
-    char *error;     /* for ERROR / TIMEOUT / SKIPPED: why; else NULL */
+    char *answers; /* "127.0.0.2,127.0.0.4", or NULL */
+    char *meaning; /* decoded codes, or NULL */
+    char *txt;     /* the TXT reason (printable ASCII only), or NULL */
+    char *error;   /* for ERROR / TIMEOUT / SKIPPED: why; else NULL */
     int64_t elapsed_ms;
 } bg_dnsbl_result;
 

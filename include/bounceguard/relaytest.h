@@ -95,19 +95,19 @@ typedef struct bg_relay_options {
 } bg_relay_options;
 
 typedef struct bg_relay_result {
-    const char *name;      /* points into report->tricks */
+    const char *name; /* points into report->tricks */
     const char *mail_from;
     const char *rcpt_to;
     bg_relay_verdict verdict;
-    const char *stage;     /* "MAIL", "RCPT" or "session" */
-    int code;              /* the deciding reply code, 0 if none */
-    char *reply;           /* the deciding reply text (sanitised), or NULL */
+    const char *stage; /* "MAIL", "RCPT" or "session" */
+    int code;          /* the deciding reply code, 0 if none */
+    char *reply;       /* the deciding reply text (sanitised), or NULL */
 } bg_relay_result;
 
 typedef struct bg_relay_report {
-    char *peer;            /* "192.0.2.1 port 25" */
-    char *banner;          /* the greeting (sanitised) */
-    char *server_domain;   /* from the greeting, else the host given */
+    char *peer;          /* "192.0.2.1 port 25" */
+    char *banner;        /* the greeting (sanitised) */
+    char *server_domain; /* from the greeting, else the host given */
     bg_relay_trick *tricks;
     bg_relay_result *results; /* one per trick */
     size_t count;
@@ -122,9 +122,10 @@ typedef struct bg_relay_report {
 int bg_relay_check_options(const bg_relay_options *opt, bg_error *err);
 
 /*
- * Run the test (after bg_relay_check_options(), which it repeats).  Returns 0 and a report (free with bg_relay_report_free()),
- * or -1 with err when no session could be started at all (name lookup,
- * connect, greeting refused, timeout).  Per-trick failures are results.
+ * Run the test (after bg_relay_check_options(), which it repeats).  Returns 0 and a
+ * report (free with bg_relay_report_free()), or -1 with err when no session could be
+ * started at all (name lookup, connect, greeting refused, timeout).  Per-trick failures
+ * are results.
  */
 int bg_relay_test(const bg_relay_options *opt, bg_relay_report **report, bg_error *err);
 

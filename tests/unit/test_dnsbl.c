@@ -26,9 +26,10 @@ static const decode_case decode_cases[] = {
     {"zen XBL .7", "zen.spamhaus.org", "127.0.0.7", BG_DNSBL_LISTED, "XBL"},
     {"zen DROP", "zen.spamhaus.org", "127.0.0.9", BG_DNSBL_LISTED, "DROP"},
     {"zen PBL isp", "zen.spamhaus.org", "127.0.0.10", BG_DNSBL_LISTED, "PBL (ISP)"},
-    {"zen PBL spamhaus", "zen.spamhaus.org", "127.0.0.11", BG_DNSBL_LISTED, "PBL (Spamhaus)"},
-    {"zen SBL+XBL both decoded", "zen.spamhaus.org", "127.0.0.2,127.0.0.4", BG_DNSBL_LISTED,
-     "127.0.0.4 XBL"},
+    {"zen PBL spamhaus", "zen.spamhaus.org", "127.0.0.11", BG_DNSBL_LISTED,
+     "PBL (Spamhaus)"},
+    {"zen SBL+XBL both decoded", "zen.spamhaus.org", "127.0.0.2,127.0.0.4",
+     BG_DNSBL_LISTED, "127.0.0.4 XBL"},
     {"zen typo refused", "zen.spamhaus.org", "127.255.255.252", BG_DNSBL_ERROR, "typing"},
     {"zen public resolver refused", "zen.spamhaus.org", "127.255.255.254", BG_DNSBL_ERROR,
      "public/open resolver"},
@@ -42,11 +43,13 @@ static const decode_case decode_cases[] = {
      BG_DNSBL_ERROR, NULL},
     {"nxdomain rewriting resolver", "zen.spamhaus.org", "198.51.100.7", BG_DNSBL_ERROR,
      "outside 127.0.0.0/8"},
-    {"outside 127/8 on unknown list", NULL, "10.0.0.1", BG_DNSBL_ERROR, "rewrites NXDOMAIN"},
+    {"outside 127/8 on unknown list", NULL, "10.0.0.1", BG_DNSBL_ERROR,
+     "rewrites NXDOMAIN"},
     {"127.0.0.1 is a refusal", "bl.spamcop.net", "127.0.0.1", BG_DNSBL_ERROR, "RFC 5782"},
     {"127.0.0.0 is a refusal", NULL, "127.0.0.0", BG_DNSBL_ERROR, "RFC 5782"},
     {"spamcop listed", "bl.spamcop.net", "127.0.0.2", BG_DNSBL_LISTED, "SpamCop"},
-    {"barracuda listed", "b.barracudacentral.org", "127.0.0.2", BG_DNSBL_LISTED, "Barracuda"},
+    {"barracuda listed", "b.barracudacentral.org", "127.0.0.2", BG_DNSBL_LISTED,
+     "Barracuda"},
     {"unknown code on known list", "bl.spamcop.net", "127.0.0.9", BG_DNSBL_LISTED,
      "unknown code"},
     {"unknown list listed", NULL, "127.0.0.2", BG_DNSBL_LISTED, "listed"},
@@ -54,7 +57,8 @@ static const decode_case decode_cases[] = {
     {"mailspike bad reputation", "bl.mailspike.net", "127.0.0.12", BG_DNSBL_LISTED, "L3"},
     {"mailspike good reputation", "rep.mailspike.net", "127.0.0.18", BG_DNSBL_NOT_LISTED,
      "good"},
-    {"sorbs open relay", "dnsbl.sorbs.net", "127.0.0.5", BG_DNSBL_LISTED, "open SMTP relay"},
+    {"sorbs open relay", "dnsbl.sorbs.net", "127.0.0.5", BG_DNSBL_LISTED,
+     "open SMTP relay"},
     {"sorbs dynamic", "dnsbl.sorbs.net", "127.0.0.10", BG_DNSBL_LISTED, "DUL"},
     {"spamrats noptr", "all.spamrats.com", "127.0.0.37", BG_DNSBL_LISTED, "NoPtr"},
     {"dronebl open resolver", "dnsbl.dronebl.org", "127.0.0.12", BG_DNSBL_LISTED,
@@ -81,7 +85,8 @@ START_TEST(decode_table)
     free(copy);
     bg_dnsbl_status got = bg_dnsbl_decode(k, a, n, &m);
     ck_assert_msg(got == c->want, "%s: got %s, want %s (%s)", c->name,
-                  bg_dnsbl_status_name(got), bg_dnsbl_status_name(c->want), bg_buf_str(&m));
+                  bg_dnsbl_status_name(got), bg_dnsbl_status_name(c->want),
+                  bg_buf_str(&m));
     if (c->meaning_has)
         ck_assert_msg(strstr(bg_buf_str(&m), c->meaning_has) != NULL,
                       "%s: meaning \"%s\" lacks \"%s\"", c->name, bg_buf_str(&m),
@@ -103,8 +108,8 @@ START_TEST(every_known_list_has_sane_codes)
             ck_assert_msg(c->lo <= c->hi, "%s: bad range", k[i].zone);
             /* A listing code must be inside 127/8 and never 127.0.0.1. */
             if (c->status == BG_DNSBL_LISTED) {
-                ck_assert_msg((c->lo >> 24) == 127 && c->lo > 0x7f000001u, "%s: %s", k[i].zone,
-                              c->meaning);
+                ck_assert_msg((c->lo >> 24) == 127 && c->lo > 0x7f000001u, "%s: %s",
+                              k[i].zone, c->meaning);
                 ck_assert_msg((c->hi & 0xffffff00u) != 0x7fffff00u, "%s: %s", k[i].zone,
                               c->meaning);
             }
@@ -119,24 +124,27 @@ START_TEST(query_names)
     bool v6;
     bg_error err;
 
-    ck_assert_int_eq(bg_dnsbl_query_name("192.0.2.1", "zen.test", name, sizeof(name), &v6, &err),
-                     0);
+    ck_assert_int_eq(
+        bg_dnsbl_query_name("192.0.2.1", "zen.test", name, sizeof(name), &v6, &err), 0);
     ck_assert_str_eq(name, "1.2.0.192.zen.test");
     ck_assert(!v6);
-    ck_assert_int_eq(bg_dnsbl_query_name("2001:db8::1", "zen.test", name, sizeof(name), &v6, &err),
-                     0);
-    ck_assert_str_eq(name,
-                     "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.zen.test");
+    ck_assert_int_eq(
+        bg_dnsbl_query_name("2001:db8::1", "zen.test", name, sizeof(name), &v6, &err), 0);
+    ck_assert_str_eq(
+        name, "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.zen.test");
     ck_assert(v6);
-    ck_assert_int_eq(bg_dnsbl_query_name("2001:DB8:0:0:0:0:0:AB", "z", name, sizeof(name), &v6,
-                                         &err),
-                     0);
+    ck_assert_int_eq(
+        bg_dnsbl_query_name("2001:DB8:0:0:0:0:0:AB", "z", name, sizeof(name), &v6, &err),
+        0);
     ck_assert(strncmp(name, "b.a.0.0.", 8) == 0);
-    ck_assert_int_eq(bg_dnsbl_query_name("192.0.2", "z", name, sizeof(name), &v6, &err), -1);
+    ck_assert_int_eq(bg_dnsbl_query_name("192.0.2", "z", name, sizeof(name), &v6, &err),
+                     -1);
     ck_assert(strstr(err.msg, "not an IPv4 or IPv6") != NULL);
-    ck_assert_int_eq(bg_dnsbl_query_name("192.0.2.1\n", "z", name, sizeof(name), &v6, &err), -1);
+    ck_assert_int_eq(
+        bg_dnsbl_query_name("192.0.2.1\n", "z", name, sizeof(name), &v6, &err), -1);
     ck_assert(strchr(err.msg, '\n') == NULL);
-    ck_assert_int_eq(bg_dnsbl_query_name("example.com", "z", name, sizeof(name), &v6, &err), -1);
+    ck_assert_int_eq(
+        bg_dnsbl_query_name("example.com", "z", name, sizeof(name), &v6, &err), -1);
     ck_assert_int_eq(bg_dnsbl_query_name("", "z", name, sizeof(name), &v6, &err), -1);
     ck_assert_int_eq(bg_dnsbl_query_name("1.2.3.4", "zen.test", name, 8, &v6, &err), -1);
 }
@@ -145,11 +153,13 @@ END_TEST
 START_TEST(list_file_parsing)
 {
     bg_error err;
-    bg_dnsbl_set *s = bg_dnsbl_set_parse("t", "# comment\n\n"
-                                              "zen.test  Test ZEN codes=zen.spamhaus.org\n"
-                                              "ZEN.SPAMHAUS.ORG.\n"
-                                              "bl.test delist=https://x.test/ ipv6=no # tail\n",
-                                         &err);
+    bg_dnsbl_set *s =
+        bg_dnsbl_set_parse("t",
+                           "# comment\n\n"
+                           "zen.test  Test ZEN codes=zen.spamhaus.org\n"
+                           "ZEN.SPAMHAUS.ORG.\n"
+                           "bl.test delist=https://x.test/ ipv6=no # tail\n",
+                           &err);
 
     ck_assert_ptr_nonnull(s);
     ck_assert_uint_eq(s->count, 3);
@@ -191,7 +201,8 @@ START_TEST(default_and_configured_sets)
     ck_assert_uint_ge(s->count, 8);
     for (size_t i = 0; i < s->count; i++) {
         zen |= strcmp(s->lists[i].zone, "zen.spamhaus.org") == 0;
-        ck_assert_msg(strcmp(s->lists[i].zone, "dnsbl.sorbs.net") != 0, "closed list asked");
+        ck_assert_msg(strcmp(s->lists[i].zone, "dnsbl.sorbs.net") != 0,
+                      "closed list asked");
     }
     ck_assert(zen);
     s = bg_dnsbl_set_free(s);
@@ -234,7 +245,8 @@ dnsbl_suite(void)
     Suite *s = suite_create("dnsbl");
     TCase *tc = tcase_create("core");
 
-    tcase_add_loop_test(tc, decode_table, 0, (int)(sizeof(decode_cases) / sizeof(decode_cases[0])));
+    tcase_add_loop_test(tc, decode_table, 0,
+                        (int)(sizeof(decode_cases) / sizeof(decode_cases[0])));
     tcase_add_test(tc, every_known_list_has_sane_codes);
     tcase_add_test(tc, query_names);
     tcase_add_test(tc, list_file_parsing);

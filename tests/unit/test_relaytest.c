@@ -21,11 +21,21 @@ typedef struct reply_case {
 static const reply_case reply_cases[] = {
     {"single line", {"250 2.1.0 Ok", NULL}, 1, 250, "2.1.0 Ok"},
     {"code only", {"250", NULL}, 1, 250, ""},
-    {"multi-line", {"250-relay.example", "250-PIPELINING", "250 8BITMIME", NULL}, 1, 250,
+    {"multi-line",
+     {"250-relay.example", "250-PIPELINING", "250 8BITMIME", NULL},
+     1,
+     250,
      "relay.example PIPELINING 8BITMIME"},
-    {"refusal", {"554 5.7.1 <a@b>: Relay access denied", NULL}, 1, 554,
+    {"refusal",
+     {"554 5.7.1 <a@b>: Relay access denied", NULL},
+     1,
+     554,
      "5.7.1 <a@b>: Relay access denied"},
-    {"control characters replaced", {"250 ok \033[31mred\a", NULL}, 1, 250, "ok ?[31mred?"},
+    {"control characters replaced",
+     {"250 ok \033[31mred\a", NULL},
+     1,
+     250,
+     "ok ?[31mred?"},
     {"high bytes replaced", {"220 caf\xc3\xa9 \xc2\x9b", NULL}, 1, 220, "caf?? ??"},
     {"codes differ", {"250-a", "251 b", NULL}, -1, 250, NULL},
     {"not a code", {"hello", NULL}, -1, 0, NULL},
@@ -45,13 +55,15 @@ START_TEST(reply_table)
     for (int i = 0; c->lines[i]; i++) {
         rc = bg_relay_reply_line(c->lines[i], &code, &text, &err);
         if (c->lines[i + 1])
-            ck_assert_msg(rc == 0 || rc == c->want_rc, "%s: line %d rc %d", c->name, i, rc);
+            ck_assert_msg(rc == 0 || rc == c->want_rc, "%s: line %d rc %d", c->name, i,
+                          rc);
     }
     ck_assert_msg(rc == c->want_rc, "%s: rc %d, want %d", c->name, rc, c->want_rc);
-    ck_assert_msg(code == c->want_code, "%s: code %d, want %d", c->name, code, c->want_code);
+    ck_assert_msg(code == c->want_code, "%s: code %d, want %d", c->name, code,
+                  c->want_code);
     if (c->want_text)
-        ck_assert_msg(strcmp(bg_buf_str(&text), c->want_text) == 0, "%s: text \"%s\"", c->name,
-                      bg_buf_str(&text));
+        ck_assert_msg(strcmp(bg_buf_str(&text), c->want_text) == 0, "%s: text \"%s\"",
+                      c->name, bg_buf_str(&text));
     bg_buf_free(&text);
 }
 END_TEST
@@ -131,8 +143,8 @@ trick(const bg_relay_trick *t, size_t n, const char *name)
 START_TEST(tricks_are_the_classic_ones)
 {
     size_t n;
-    bg_relay_trick *t = bg_relay_tricks("mx.example.org", "[192.0.2.1]", "f.example",
-                                        "t.example", &n);
+    bg_relay_trick *t =
+        bg_relay_tricks("mx.example.org", "[192.0.2.1]", "f.example", "t.example", &n);
 
     ck_assert_uint_ge(n, 20);
     ck_assert_str_eq(trick(t, n, "foreign sender, foreign recipient")->mail_from,
@@ -142,11 +154,14 @@ START_TEST(tricks_are_the_classic_ones)
     ck_assert_str_eq(trick(t, n, "null sender")->mail_from, "");
     ck_assert_str_eq(trick(t, n, "sender at the server's domain")->mail_from,
                      "relaytest@mx.example.org");
-    ck_assert_str_eq(trick(t, n, "percent hack")->rcpt_to, "relaytest%t.example@mx.example.org");
+    ck_assert_str_eq(trick(t, n, "percent hack")->rcpt_to,
+                     "relaytest%t.example@mx.example.org");
     ck_assert_str_eq(trick(t, n, "percent hack at IP literal")->rcpt_to,
                      "relaytest%t.example@[192.0.2.1]");
-    ck_assert_str_eq(trick(t, n, "source route")->rcpt_to, "@mx.example.org:relaytest@t.example");
-    ck_assert_str_eq(trick(t, n, "bang path")->rcpt_to, "t.example!relaytest@mx.example.org");
+    ck_assert_str_eq(trick(t, n, "source route")->rcpt_to,
+                     "@mx.example.org:relaytest@t.example");
+    ck_assert_str_eq(trick(t, n, "bang path")->rcpt_to,
+                     "t.example!relaytest@mx.example.org");
     ck_assert_str_eq(trick(t, n, "quoted address at server")->rcpt_to,
                      "\"relaytest@t.example\"@mx.example.org");
     ck_assert_str_eq(trick(t, n, "quoted percent at server")->rcpt_to,
@@ -191,7 +206,8 @@ relaytest_suite(void)
     Suite *s = suite_create("relaytest");
     TCase *tc = tcase_create("core");
 
-    tcase_add_loop_test(tc, reply_table, 0, (int)(sizeof(reply_cases) / sizeof(reply_cases[0])));
+    tcase_add_loop_test(tc, reply_table, 0,
+                        (int)(sizeof(reply_cases) / sizeof(reply_cases[0])));
     tcase_add_test(tc, reply_text_is_bounded);
     tcase_add_loop_test(tc, target_table, 0,
                         (int)(sizeof(target_cases) / sizeof(target_cases[0])));
