@@ -24,10 +24,11 @@ typedef struct rbl_subcommand {
 
 static int rbl_check(cli_ctx *ctx, int argc, char **argv);
 
-/* `rbl incidents` (RBL blocks learned from bounces, read from the store)
- * belongs here as one more row and function. */
+/* One row per subcommand.  `rbl incidents` (the RBL blocks learned from
+ * bounces, read from the store) lives in cli/report_cmds.c. */
 static const rbl_subcommand subcommands[] = {
     {"check", rbl_check},
+    {"incidents", cli_rbl_incidents},
 };
 
 int
@@ -39,7 +40,7 @@ cli_cmd_rbl(cli_ctx *ctx, int argc, char **argv)
         if (strcmp(argv[1], subcommands[i].name) == 0)
             return subcommands[i].fn(ctx, argc - 1, argv + 1);
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)
-        return cli_usage_error("rbl", "subcommands: check");
+        return cli_usage_error("rbl", "subcommands: check, incidents");
     return cli_usage_error("rbl", "unknown subcommand %.40s", argv[1]);
 }
 
