@@ -66,15 +66,13 @@ code_at(const char *p, const char *start, char *dst, size_t size)
         return false;
     if (p > start && (isalnum((unsigned char)p[-1]) || p[-1] == '.'))
         return false;
+    /* RFC 3463 allows three digits of subject, but only 0-7 are defined;
+     * "Exim 4.92.3" is a version. */
     const char *q = p + 2;
-    int n1 = 0, n2 = 0;
-    while (isdigit((unsigned char)*q) && n1 < 3) {
-        q++;
-        n1++;
-    }
-    if (n1 == 0 || *q != '.')
+    int n2 = 0;
+    if (*q < '0' || *q > '7' || q[1] != '.')
         return false;
-    q++;
+    q += 2;
     while (isdigit((unsigned char)*q) && n2 < 3) {
         q++;
         n2++;
@@ -99,7 +97,7 @@ bg_dsn_status_from_text(const char *text, char *dst, size_t size)
             return true;
     /* A bare reply code: "550 ...", "said: 554-...". */
     for (const char *p = text; *p; p++) {
-        if (!strchr("245", *p) || !isdigit((unsigned char)p[1]) ||
+        if (!strchr("45", *p) || !isdigit((unsigned char)p[1]) ||
             !isdigit((unsigned char)p[2]) || p[1] > '5')
             continue;
         if (p > text && (isalnum((unsigned char)p[-1]) || strchr(".:/-#", p[-1])))
