@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "bounceguard/mtalog.h"
+#include "bounceguard/util.h"
 
 typedef struct span {
     const char *p;
@@ -195,9 +196,9 @@ parse_iso_time(const char *s, size_t len, int64_t *t)
         s[13] != ':' || s[16] != ':')
         return 0;
     memset(&tm, 0, sizeof(tm));
-    if (!digits(s, 4, &year) || !digits(s + 5, 2, &mon) || !digits(s + 8, 2, &tm.tm_mday) ||
-        !digits(s + 11, 2, &tm.tm_hour) || !digits(s + 14, 2, &tm.tm_min) ||
-        !digits(s + 17, 2, &tm.tm_sec))
+    if (!digits(s, 4, &year) || !digits(s + 5, 2, &mon) ||
+        !digits(s + 8, 2, &tm.tm_mday) || !digits(s + 11, 2, &tm.tm_hour) ||
+        !digits(s + 14, 2, &tm.tm_min) || !digits(s + 17, 2, &tm.tm_sec))
         return 0;
     tm.tm_year = year - 1900;
     tm.tm_mon = mon - 1;
@@ -280,7 +281,8 @@ which_mta(span prog)
 {
     if (memmem(prog.p, prog.n, "postfix", 7) != NULL)
         return BG_MTA_POSTFIX;
-    if (span_eq(prog, "sendmail") || span_eq(prog, "sm-mta") || span_eq(prog, "sm-msp-queue"))
+    if (span_eq(prog, "sendmail") || span_eq(prog, "sm-mta") ||
+        span_eq(prog, "sm-msp-queue"))
         return BG_MTA_SENDMAIL;
     return BG_MTA_UNKNOWN;
 }
@@ -478,27 +480,25 @@ static void
 classify_sendmail(const fields *f, bg_mtalog_event *ev)
 {
     span st = f->stat;
-    const char *kind = NULL;
+    char d = f->dsn.n > 0 ? f->dsn.p[0] : '\0';
 
     if (f->to.n > 0 && st.n > 0) {
-        if (f->dsn.n > 0 && f->dsn.p[0] == '5')
-            kind = "bounced";
-        else if ((f->dsn.n > 0 && f->dsn.p[0] == '4') || span_starts(st, "Deferred"))
-            kind = "deferred";
-        else if ((f->dsn.n > 0 && f->dsn.p[0] == '2') || span_starts(st, "Sent"))
-            kind = "sent";
+        /* dsn= decides; without it, stat= does; an unknown stat is a failure */
+        if (d == '5')
+            ev->kind = BG_MTALOG_BOUNCED;
+        else if (d == '4' || (d == '\0' && span_starts(st, "Deferred")))
+            ev->kind = BG_MTALOG_DEFERRED;
+        else if (d == '2' || (d == '\0' && span_starts(st, "Sent")))
+            ev->kind = BG_MTALOG_SENT;
         else
-            kind = "bounced";
-        ev->kind = kind[0] == 'b'   ? BG_MTALOG_BOUNCED
-                   : kind[0] == 'd' ? BG_MTALOG_DEFERRED
-                                    : BG_MTALOG_SENT;
-        put(ev->status, sizeof(ev->status), mkspan(kind, kind + strlen(kind)), ev);
+            ev->kind = BG_MTALOG_BOUNCED;
+        bg_strlcpy(ev->status, bg_mtalog_kind_name(ev->kind), sizeof(ev->status));
         if (span_starts(st, "Deferred: "))
             st = mkspan(st.p + 10, st.p + st.n);
         put(ev->reply, sizeof(ev->reply), st, ev);
-        ev->remote_reply =
-            st.n >= 4 && (st.p[0] == '4' || st.p[0] == '5') && is_digit(st.p[1]) &&
-            is_digit(st.p[2]) && (st.p[3] == ' ' || st.p[3] == '-');
+        ev->remote_reply = st.n >= 4 && (st.p[0] == '4' || st.p[0] == '5') &&
+                           is_digit(st.p[1]) && is_digit(st.p[2]) &&
+                           (st.p[3] == ' ' || st.p[3] == '-');
     } else if (f->have_from && f->to.n == 0) {
         ev->kind = BG_MTALOG_FROM;
     }

@@ -97,7 +97,8 @@ bg_spf_check(const char *client_ip, const char *helo, const char *mail_from,
         return BG_SPF_NONE;
     }
     req = SPF_request_new(spf_server);
-    rc = v6 ? SPF_request_set_ipv6_str(req, client_ip) : SPF_request_set_ipv4_str(req, client_ip);
+    rc = v6 ? SPF_request_set_ipv6_str(req, client_ip)
+            : SPF_request_set_ipv4_str(req, client_ip);
     if (rc == SPF_E_SUCCESS && helo != NULL && *helo != '\0')
         rc = SPF_request_set_helo_dom(req, helo);
     if (rc == SPF_E_SUCCESS && mail_from != NULL && *mail_from != '\0' &&

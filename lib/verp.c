@@ -72,7 +72,8 @@ bg_verp_load(const char *path, bg_error *err)
     }
     close(fd);
     if (len > SECRET_FILE_MAX) {
-        bg_error_set(err, "VERP secret %s is larger than %d octets", path, SECRET_FILE_MAX);
+        bg_error_set(err, "VERP secret %s is larger than %d octets", path,
+                     SECRET_FILE_MAX);
         return NULL;
     }
     if (len > 0 && buf[len - 1] == '\n')
@@ -210,8 +211,8 @@ bg_verp_encode(const bg_verp *v, const char *key, int64_t when, char *out, size_
 }
 
 bg_verp_status
-bg_verp_verify(const bg_verp *v, const char *token, int64_t now, int64_t max_age, char *key,
-               size_t keysize, int64_t *when)
+bg_verp_verify(const bg_verp *v, const char *token, int64_t now, int64_t max_age,
+               char *key, size_t keysize, int64_t *when)
 {
     unsigned char raw[RAW_MAX], mac[MAC_LEN];
     size_t len, klen;
@@ -235,7 +236,8 @@ bg_verp_verify(const bg_verp *v, const char *token, int64_t now, int64_t max_age
     /* Signed by us, so the key is one we wrote; checked all the same. */
     if (!key_ok((const char *)raw + HEAD_LEN, klen))
         return BG_VERP_MALFORMED;
-    t = ((int64_t)raw[1] << 24) | ((int64_t)raw[2] << 16) | ((int64_t)raw[3] << 8) | raw[4];
+    t = ((int64_t)raw[1] << 24) | ((int64_t)raw[2] << 16) | ((int64_t)raw[3] << 8) |
+        raw[4];
     if (when != NULL)
         *when = t;
     if (key != NULL && keysize > 0) {
@@ -260,7 +262,8 @@ bg_verp_address(const bg_verp *v, const char *prefix, const char *key, int64_t w
     if (tlen < 0)
         return -1;
     if (strlen(prefix) + 1 + (size_t)tlen > 64)
-        return bg_error_set(err, "VERP local part %s+TOKEN longer than 64 octets", prefix);
+        return bg_error_set(err, "VERP local part %s+TOKEN longer than 64 octets",
+                            prefix);
     n = snprintf(out, outsize, "%s+%s@%s", prefix, token, domain);
     if (n < 0 || (size_t)n >= outsize)
         return bg_error_set(err, "VERP address buffer too small");

@@ -41,7 +41,7 @@ typedef enum bg_mtalog_kind {
     BG_MTALOG_SENT,       /* status=sent, Sendmail stat=Sent */
     BG_MTALOG_EXPIRED,    /* Postfix from=<...>, status=expired, returned to sender */
     BG_MTALOG_MESSAGE_ID, /* Postfix cleanup: message-id=<...> */
-    BG_MTALOG_FROM,       /* Postfix qmgr from=<...>, size=...; Sendmail from= (+ msgid) */
+    BG_MTALOG_FROM,       /* qmgr from=<...>, size=...; Sendmail from= (+ msgid) */
 } bg_mtalog_kind;
 
 typedef enum bg_mtalog_mta {
@@ -53,27 +53,27 @@ typedef enum bg_mtalog_mta {
 typedef struct bg_mtalog_event {
     bg_mtalog_kind kind;
     bg_mtalog_mta mta;
-    int64_t time;            /* UNIX time of the line, -1 if it did not parse */
-    char host[128];          /* the syslog host field */
-    char program[64];        /* "postfix/smtp", "sm-mta" */
-    char queue_id[32];       /* "3F2A41C0A2" */
-    char recipient[257];     /* to=<...>, as logged (not canonical); Sendmail may
-                                group recipients (to=<a>,<b>): the first one */
-    int rcpt_count;          /* addresses in to= (Sendmail groups them), 0 if none */
-    char orig_to[257];       /* Postfix orig_to=<...> */
-    char sender[257];        /* from=<...>; "" also for the null sender <> */
-    char message_id[256];    /* message-id=<...> / msgid=<...>, without brackets */
-    char dsn[16];            /* "5.1.1" */
-    char status[16];         /* Postfix status= ("bounced", "deferred", "sent",
-                                "expired", ...); Sendmail: "bounced", "deferred" or
-                                "sent" as read from dsn= and stat= */
-    char relay[256];         /* relay host name ("mx.b.example"), "" if none */
-    char relay_ip[64];       /* relay address ("192.0.2.1"), "" if none */
-    char reply[1024];        /* the remote reply when a server "said:" it (without
-                                "(in reply to ...)"); else the status text */
-    char command[32];        /* "RCPT TO", "end of DATA": what the reply answered */
-    bool remote_reply;       /* reply came from the remote server ("said:") */
-    bool truncated;          /* some field was cut to fit */
+    int64_t time;         /* UNIX time of the line, -1 if it did not parse */
+    char host[128];       /* the syslog host field */
+    char program[64];     /* "postfix/smtp", "sm-mta" */
+    char queue_id[32];    /* "3F2A41C0A2" */
+    char recipient[257];  /* to=<...>, as logged (not canonical); Sendmail may
+                             group recipients (to=<a>,<b>): the first one */
+    int rcpt_count;       /* addresses in to= (Sendmail groups them), 0 if none */
+    char orig_to[257];    /* Postfix orig_to=<...> */
+    char sender[257];     /* from=<...>; "" also for the null sender <> */
+    char message_id[256]; /* message-id=<...> / msgid=<...>, without brackets */
+    char dsn[16];         /* "5.1.1" */
+    char status[16];      /* Postfix status= ("bounced", "deferred", "sent",
+                             "expired", ...); Sendmail: "bounced", "deferred" or
+                             "sent" as read from dsn= and stat= */
+    char relay[256];      /* relay host name ("mx.b.example"), "" if none */
+    char relay_ip[64];    /* relay address ("192.0.2.1"), "" if none */
+    char reply[1024];     /* the remote reply when a server "said:" it (without
+                             "(in reply to ...)"); else the status text */
+    char command[32];     /* "RCPT TO", "end of DATA": what the reply answered */
+    bool remote_reply;    /* reply came from the remote server ("said:") */
+    bool truncated;       /* some field was cut to fit */
 } bg_mtalog_event;
 
 /*

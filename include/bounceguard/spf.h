@@ -22,13 +22,13 @@
 #include "bounceguard/util.h"
 
 typedef enum bg_spf_result {
-    BG_SPF_NONE = 0,   /* no SPF record (or no domain to check) */
-    BG_SPF_NEUTRAL,    /* ?all: the domain says nothing */
-    BG_SPF_PASS,       /* the client may send for the domain */
-    BG_SPF_FAIL,       /* -all: it may not */
-    BG_SPF_SOFTFAIL,   /* ~all: probably not */
-    BG_SPF_TEMPERROR,  /* DNS failed (timeout, SERVFAIL): try again later */
-    BG_SPF_PERMERROR,  /* the record is broken, or the arguments were unusable */
+    BG_SPF_NONE = 0,  /* no SPF record (or no domain to check) */
+    BG_SPF_NEUTRAL,   /* ?all: the domain says nothing */
+    BG_SPF_PASS,      /* the client may send for the domain */
+    BG_SPF_FAIL,      /* -all: it may not */
+    BG_SPF_SOFTFAIL,  /* ~all: probably not */
+    BG_SPF_TEMPERROR, /* DNS failed (timeout, SERVFAIL): try again later */
+    BG_SPF_PERMERROR, /* the record is broken, or the arguments were unusable */
 } bg_spf_result;
 
 /*

@@ -36,9 +36,9 @@
 
 #include "bounceguard/util.h"
 
-#define BG_VERP_KEY_MAX 20      /* octets of a message key */
-#define BG_VERP_TOKEN_MAX 56    /* characters of a token */
-#define BG_VERP_SECRET_MIN 16   /* octets of secret, at least */
+#define BG_VERP_KEY_MAX 20    /* octets of a message key */
+#define BG_VERP_TOKEN_MAX 56  /* characters of a token */
+#define BG_VERP_SECRET_MIN 16 /* octets of secret, at least */
 
 typedef struct bg_verp bg_verp;
 

@@ -40,7 +40,8 @@ static const addr_case cases[] = {
     {"quoted unnecessary", "\"john\"@example.com", OK, "john@example.com", OK},
     {"quoted dotted unnecessary", "\"John.Doe\"@example.com", OK, "john.doe@example.com",
      OK},
-    {"quoted needed space", "\"john doe\"@example.com", OK, "\"john doe\"@example.com", OK},
+    {"quoted needed space", "\"john doe\"@example.com", OK, "\"john doe\"@example.com",
+     OK},
     {"quoted needed at", "\"a@b\"@example.com", OK, "\"a@b\"@example.com", OK},
     {"quoted double dot kept", "\"a..b\"@example.com", OK, "\"a..b\"@example.com", OK},
     {"quoted escape unneeded", "\"j\\ohn\"@example.com", OK, "john@example.com", OK},
@@ -75,16 +76,16 @@ static const addr_case cases[] = {
     {"surrogate utf8", "\xed\xa0\x80x@example.com", SYN, NULL, SYN},
     {"c1 control utf8", "a\xc2\x85z@example.com", SYN, NULL, SYN},
     {"truncated utf8", "a\xe2\x82@example.com", SYN, NULL, SYN},
-    {"local 64", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@example.com",
-     OK, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@example.com", OK},
-    {"local 65", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@example.com",
+    {"local 64",
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@example.com", OK,
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@example.com", OK},
+    {"local 65",
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@example.com",
      LONG, NULL, LONG},
-    {"label 63",
-     "a@aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com", OK,
-     "a@aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com", OK},
-    {"label 64",
-     "a@aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com", DOM, NULL,
-     DOM},
+    {"label 63", "a@aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com",
+     OK, "a@aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com", OK},
+    {"label 64", "a@aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com",
+     DOM, NULL, DOM},
     {"hyphen inside", "a@my-host.example.com", OK, "a@my-host.example.com", OK},
     {"leading hyphen", "a@-host.example.com", DOM, NULL, DOM},
     {"trailing hyphen", "a@host-.example.com", DOM, NULL, DOM},
@@ -99,10 +100,15 @@ static const addr_case cases[] = {
     {"idn upper u-label", "a@M\xc3\x9cLLER.DE", OK, "a@xn--mller-kva.de", OK},
     {"idn a-label", "a@xn--mller-kva.de", OK, "a@xn--mller-kva.de", OK},
     {"idn upper a-label", "a@XN--MLLER-KVA.DE", OK, "a@xn--mller-kva.de", OK},
-    {"idn eszett nontransitional", "a@stra\xc3\x9f" "e.de", OK, "a@xn--strae-oqa.de", OK},
+    {"idn eszett nontransitional",
+     "a@stra\xc3\x9f"
+     "e.de",
+     OK, "a@xn--strae-oqa.de", OK},
     {"idn bad punycode", "a@xn--zz.de", DOM, NULL, DOM},
-    {"idn tld u-label", "a@\xd0\xbf\xd1\x80\xd0\xb8\xd0\xbc\xd0\xb5\xd1\x80."
-     "\xd1\x80\xd1\x84", OK, "a@xn--e1afmkfd.xn--p1ai", OK},
+    {"idn tld u-label",
+     "a@\xd0\xbf\xd1\x80\xd0\xb8\xd0\xbc\xd0\xb5\xd1\x80."
+     "\xd1\x80\xd1\x84",
+     OK, "a@xn--e1afmkfd.xn--p1ai", OK},
     {"idn tld a-label", "a@xn--e1afmkfd.xn--p1ai", OK, "a@xn--e1afmkfd.xn--p1ai", OK},
     {"invalid utf8 domain", "a@m\xfcller.de", DOM, NULL, DOM},
     {"ipv4 literal", "a@[192.0.2.1]", OK, "a@[192.0.2.1]", OK},
@@ -204,8 +210,9 @@ START_TEST(megabyte_inputs)
     static const struct {
         char c;
         const char *suffix;
-    } shapes[] = {{'a', "@example.com"}, {'\x01', ""}, {'"', ""}, {'<', ""}, {'@', ""},
-                  {'\xff', "@x.com"}, {' ', "a@example.com"}, {'.', ""}};
+    } shapes[] = {
+        {'a', "@example.com"}, {'\x01', ""},           {'"', ""}, {'<', ""}, {'@', ""},
+        {'\xff', "@x.com"},    {' ', "a@example.com"}, {'.', ""}};
     bg_addr a;
     bg_error err;
     size_t i;

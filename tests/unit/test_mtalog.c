@@ -67,8 +67,9 @@ static const log_case cases[] = {
      "relay=mx.y.example[2001:db8::25]:25, delay=3, dsn=5.7.1, status=bounced (host "
      "mx.y.example[2001:db8::25] said: 550 5.7.1 Message rejected as spam (in reply to "
      "end of DATA command))",
-     1, BOUNCED, PF, T1200, "1A2B3C4D5E", "x@y.example", "", "", "", "5.7.1", "mx.y.example",
-     "2001:db8::25", "550 5.7.1 Message rejected as spam", "end of DATA", true},
+     1, BOUNCED, PF, T1200, "1A2B3C4D5E", "x@y.example", "", "", "", "5.7.1",
+     "mx.y.example", "2001:db8::25", "550 5.7.1 Message rejected as spam", "end of DATA",
+     true},
     {"postfix deferred greylist",
      "Nov 23 12:00:00 h postfix/smtp[9]: 1A2B3C4D5E: to=<x@y.example>, "
      "relay=mx.y.example[192.0.2.9]:25, delay=3, dsn=4.2.0, status=deferred (host "
@@ -109,8 +110,8 @@ static const log_case cases[] = {
     {"postfix qmgr from",
      "Nov 23 12:00:00 h postfix/qmgr[77]: 1A2B3C4D5E: from=<app@relay.example>, "
      "size=1234, nrcpt=2 (queue active)",
-     1, FROM, PF, T1200, "1A2B3C4D5E", "", "", "app@relay.example", "", "", "", "", "", "",
-     false},
+     1, FROM, PF, T1200, "1A2B3C4D5E", "", "", "app@relay.example", "", "", "", "", "",
+     "", false},
     {"postfix qmgr null sender",
      "Nov 23 12:00:00 h postfix/qmgr[77]: 1A2B3C4D5E: from=<>, size=3000, nrcpt=1 (queue "
      "active)",
@@ -127,7 +128,8 @@ static const log_case cases[] = {
     {"postfix smtpd client is other",
      "Nov 23 12:00:00 h postfix/smtpd[5]: 1A2B3C4D5E: client=app[198.51.100.7]", 1, OTHER,
      PF, T1200, "1A2B3C4D5E", "", "", "", "", "", "", "", "", "", false},
-    {"postfix NOQUEUE", "Nov 23 12:00:00 h postfix/smtpd[5]: NOQUEUE: reject: RCPT from "
+    {"postfix NOQUEUE",
+     "Nov 23 12:00:00 h postfix/smtpd[5]: NOQUEUE: reject: RCPT from "
      "app[198.51.100.7]: 550 5.1.1 <x@y>: Recipient address rejected",
      0, OTHER, PF, T1200, "", "", "", "", "", "", "", "", "", "", false},
     {"postfix warning",
@@ -147,12 +149,14 @@ static const log_case cases[] = {
      "mx.b.example", "192.0.2.1", "User unknown", "", false},
     {"sendmail deferred",
      "Nov 23 12:00:00 relay1 sendmail[123]: 2ANC0nm0012345: to=<a@b.example>, "
-     "delay=00:10:00, mailer=esmtp, pri=30120, relay=mx.b.example. [192.0.2.1], dsn=4.7.1, "
+     "delay=00:10:00, mailer=esmtp, pri=30120, relay=mx.b.example. [192.0.2.1], "
+     "dsn=4.7.1, "
      "stat=Deferred: 451 4.7.1 Greylisted, try again later",
      1, DEFERRED, SM, T1200, "2ANC0nm0012345", "a@b.example", "", "", "", "4.7.1",
      "mx.b.example", "192.0.2.1", "451 4.7.1 Greylisted, try again later", "", true},
     {"sendmail sent grouped",
-     "Nov 23 12:00:00 relay1 sm-mta[123]: 2ANC0nm0012345: to=<a@b.example>,<c@b.example>, "
+     "Nov 23 12:00:00 relay1 sm-mta[123]: 2ANC0nm0012345: "
+     "to=<a@b.example>,<c@b.example>, "
      "delay=00:00:01, mailer=esmtp, pri=120, relay=mx.b.example. [192.0.2.1], dsn=2.0.0, "
      "stat=Sent (Ok: queued as 12345)",
      1, SENT, SM, T1200, "2ANC0nm0012345", "a@b.example", "", "", "", "2.0.0",
@@ -170,14 +174,14 @@ static const log_case cases[] = {
     {"other program", "Nov 23 12:00:00 h sshd[5]: Accepted publickey for root", 0, OTHER,
      NONE, T1200, "", "", "", "", "", "", "", "", "", "", false},
     {"empty line", "", 0, OTHER, NONE, -1, "", "", "", "", "", "", "", "", "", "", false},
-    {"garbage", "\x01\x02\xff\xfe<<<>>>===,,,", 0, OTHER, NONE, -1, "", "", "", "", "", "",
-     "", "", "", "", false},
+    {"garbage", "\x01\x02\xff\xfe<<<>>>===,,,", 0, OTHER, NONE, -1, "", "", "", "", "",
+     "", "", "", "", "", false},
     {"bad month", "Foo 23 12:00:00 h postfix/smtp[1]: 1A2B3C4D5E: removed", 1, OTHER, PF,
      -1, "1A2B3C4D5E", "", "", "", "", "", "", "", "", "", false},
 };
 
 #define CHECK_STR(field)                                                                 \
-    ck_assert_msg(strcmp(ev.field, c->field) == 0, "%s: " #field " '%s', expected '%s'",  \
+    ck_assert_msg(strcmp(ev.field, c->field) == 0, "%s: " #field " '%s', expected '%s'", \
                   c->name, ev.field, c->field)
 
 START_TEST(table)
@@ -261,8 +265,9 @@ START_TEST(long_fields_are_cut_not_overrun)
     n = (size_t)sprintf(l, "Nov 23 12:00:00 h postfix/smtp[1]: 1A2B3C4D5E: to=<");
     memset(l + n, 'a', big);
     n += big;
-    n += (size_t)sprintf(l + n, "@x.example>, dsn=5.1.1, status=bounced (host mx[1.2.3.4] "
-                                "said: 550 ");
+    n +=
+        (size_t)sprintf(l + n, "@x.example>, dsn=5.1.1, status=bounced (host mx[1.2.3.4] "
+                               "said: 550 ");
     memset(l + n, 'z', big);
     n += big;
     n += (size_t)sprintf(l + n, " (in reply to RCPT TO command))");

@@ -55,7 +55,8 @@ START_TEST(round_trip)
     int n = bg_verp_encode(v, round_trips[_i].key, NOW, tok, sizeof(tok), &err);
     size_t i;
 
-    ck_assert_msg(n == round_trips[_i].token_len, "%s: length %d", round_trips[_i].name, n);
+    ck_assert_msg(n == round_trips[_i].token_len, "%s: length %d", round_trips[_i].name,
+                  n);
     ck_assert_int_eq((int)strlen(tok), n);
     for (i = 0; tok[i]; i++)
         ck_assert_msg(islower((unsigned char)tok[i]) || (tok[i] >= '2' && tok[i] <= '7'),
@@ -99,12 +100,14 @@ START_TEST(case_changes_tolerated)
     bg_verp_encode(v, "4Jx1Yz3sHNz9sQr", NOW, tok, sizeof(tok), &err);
     for (i = 0; tok[i]; i++)
         tok[i] = (char)toupper((unsigned char)tok[i]);
-    ck_assert_int_eq(bg_verp_verify(v, tok, NOW, DAY, key, sizeof(key), NULL), BG_VERP_OK);
+    ck_assert_int_eq(bg_verp_verify(v, tok, NOW, DAY, key, sizeof(key), NULL),
+                     BG_VERP_OK);
     /* The key keeps its case: it is inside the signed bytes, not the text. */
     ck_assert_str_eq(key, "4Jx1Yz3sHNz9sQr");
     for (i = 0; tok[i]; i += 2)
         tok[i] = (char)tolower((unsigned char)tok[i]);
-    ck_assert_int_eq(bg_verp_verify(v, tok, NOW, DAY, key, sizeof(key), NULL), BG_VERP_OK);
+    ck_assert_int_eq(bg_verp_verify(v, tok, NOW, DAY, key, sizeof(key), NULL),
+                     BG_VERP_OK);
 }
 END_TEST
 
@@ -115,8 +118,9 @@ START_TEST(expiry_edges)
     int64_t when;
 
     bg_verp_encode(v, "ABC123", NOW, tok, sizeof(tok), &err);
-    ck_assert_int_eq(bg_verp_verify(v, tok, NOW + 7 * DAY, 7 * DAY, key, sizeof(key), NULL),
-                     BG_VERP_OK);
+    ck_assert_int_eq(
+        bg_verp_verify(v, tok, NOW + 7 * DAY, 7 * DAY, key, sizeof(key), NULL),
+        BG_VERP_OK);
     ck_assert_int_eq(
         bg_verp_verify(v, tok, NOW + 7 * DAY + 1, 7 * DAY, key, sizeof(key), &when),
         BG_VERP_EXPIRED);
@@ -160,15 +164,16 @@ static const struct {
     {"too long", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
     {"wrong version", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
     {"space inside", "aaaa aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
-    {"utf8", "\xc3\xa4" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
+    {"utf8", "\xc3\xa4"
+             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
 };
 
 START_TEST(malformed_tokens)
 {
     char key[32];
 
-    ck_assert_msg(bg_verp_verify(v, malformed[_i].token, NOW, DAY, key, sizeof(key), NULL) ==
-                      BG_VERP_MALFORMED,
+    ck_assert_msg(bg_verp_verify(v, malformed[_i].token, NOW, DAY, key, sizeof(key),
+                                 NULL) == BG_VERP_MALFORMED,
                   "%s accepted as well-formed", malformed[_i].name);
 }
 END_TEST
@@ -185,7 +190,8 @@ START_TEST(stray_trailing_bits_are_malformed)
 
     ck_assert_int_eq(n, 42);
     ck_assert_int_eq((int)(p - "abcdefghijklmnopqrstuvwxyz234567") & 3, 0);
-    *last = "abcdefghijklmnopqrstuvwxyz234567"[(p - "abcdefghijklmnopqrstuvwxyz234567") | 1];
+    *last =
+        "abcdefghijklmnopqrstuvwxyz234567"[(p - "abcdefghijklmnopqrstuvwxyz234567") | 1];
     ck_assert_int_eq(bg_verp_verify(v, tok, NOW, DAY, key, sizeof(key), NULL),
                      BG_VERP_MALFORMED);
 }
@@ -197,11 +203,12 @@ START_TEST(bad_encode_arguments)
     bg_error err;
 
     ck_assert_int_eq(bg_verp_encode(v, "", NOW, tok, sizeof(tok), &err), -1);
-    ck_assert_int_eq(bg_verp_encode(v, "ABCDEFGHIJ01234567890", NOW, tok, sizeof(tok), &err),
-                     -1);
+    ck_assert_int_eq(
+        bg_verp_encode(v, "ABCDEFGHIJ01234567890", NOW, tok, sizeof(tok), &err), -1);
     ck_assert_int_eq(bg_verp_encode(v, "a b", NOW, tok, sizeof(tok), &err), -1);
     ck_assert_int_eq(bg_verp_encode(v, "abc", -1, tok, sizeof(tok), &err), -1);
-    ck_assert_int_eq(bg_verp_encode(v, "abc", (int64_t)1 << 32, tok, sizeof(tok), &err), -1);
+    ck_assert_int_eq(bg_verp_encode(v, "abc", (int64_t)1 << 32, tok, sizeof(tok), &err),
+                     -1);
     ck_assert_int_eq(bg_verp_encode(v, "abc", NOW, small, sizeof(small), &err), -1);
 }
 END_TEST
@@ -232,17 +239,18 @@ START_TEST(address_and_match)
                          BG_VERP_OK);
         ck_assert_str_eq(key, "3F2A41C0A2");
     }
-    ck_assert_int_eq(bg_verp_match(addr, "bounces", "other.example", tok, sizeof(tok)), 0);
+    ck_assert_int_eq(bg_verp_match(addr, "bounces", "other.example", tok, sizeof(tok)),
+                     0);
     ck_assert_int_eq(bg_verp_match(addr, "bounce", "relay.example", tok, sizeof(tok)), 0);
-    ck_assert_int_eq(bg_verp_match("bounces@relay.example", "bounces", "relay.example", tok,
-                                   sizeof(tok)),
+    ck_assert_int_eq(bg_verp_match("bounces@relay.example", "bounces", "relay.example",
+                                   tok, sizeof(tok)),
                      0);
-    ck_assert_int_eq(bg_verp_match("bounces+@relay.example", "bounces", "relay.example", tok,
-                                   sizeof(tok)),
+    ck_assert_int_eq(bg_verp_match("bounces+@relay.example", "bounces", "relay.example",
+                                   tok, sizeof(tok)),
                      0);
-    ck_assert_int_eq(bg_verp_match("x+abc@sub.relay.example", "x", "relay.example", tok,
-                                   sizeof(tok)),
-                     0);
+    ck_assert_int_eq(
+        bg_verp_match("x+abc@sub.relay.example", "x", "relay.example", tok, sizeof(tok)),
+        0);
     /* The longest key with a longer prefix does not fit in 64 octets. */
     ck_assert_int_eq(bg_verp_address(v, "bouncesx", "ABCDEFGHIJ0123456789", NOW,
                                      "relay.example", addr, sizeof(addr), &err),
@@ -255,9 +263,12 @@ START_TEST(made_keys)
 {
     char k1[17], k2[17], k3[17];
 
-    bg_verp_make_key(v, "ip:192.0.2.1", "app@x.example", "a@b.example", NOW, k1, sizeof(k1));
-    bg_verp_make_key(v, "ip:192.0.2.1", "app@x.example", "a@b.example", NOW, k2, sizeof(k2));
-    bg_verp_make_key(v, "ip:192.0.2.1", "app@x.example", "a@b.exampl", NOW, k3, sizeof(k3));
+    bg_verp_make_key(v, "ip:192.0.2.1", "app@x.example", "a@b.example", NOW, k1,
+                     sizeof(k1));
+    bg_verp_make_key(v, "ip:192.0.2.1", "app@x.example", "a@b.example", NOW, k2,
+                     sizeof(k2));
+    bg_verp_make_key(v, "ip:192.0.2.1", "app@x.example", "a@b.exampl", NOW, k3,
+                     sizeof(k3));
     ck_assert_int_eq((int)strlen(k1), 16);
     ck_assert_str_eq(k1, k2);
     ck_assert_str_ne(k1, k3);
@@ -283,7 +294,8 @@ START_TEST(secret_file)
     ck_assert_ptr_nonnull(w);
     /* The trailing newline is not part of the secret: both sign alike. */
     bg_verp_encode(v, "Q1", NOW, tok, sizeof(tok), &err);
-    ck_assert_int_eq(bg_verp_verify(w, tok, NOW, DAY, key, sizeof(key), NULL), BG_VERP_OK);
+    ck_assert_int_eq(bg_verp_verify(w, tok, NOW, DAY, key, sizeof(key), NULL),
+                     BG_VERP_OK);
     bg_verp_free(w);
     fd = open(path, O_WRONLY | O_TRUNC);
     ck_assert(write(fd, "short\n", 6) == 6);
@@ -305,12 +317,14 @@ main(void)
     int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_loop_test(tc, round_trip, 0, (int)(sizeof(round_trips) / sizeof(round_trips[0])));
+    tcase_add_loop_test(tc, round_trip, 0,
+                        (int)(sizeof(round_trips) / sizeof(round_trips[0])));
     tcase_add_test(tc, every_changed_char_refused);
     tcase_add_test(tc, case_changes_tolerated);
     tcase_add_test(tc, expiry_edges);
     tcase_add_test(tc, other_secret_refused);
-    tcase_add_loop_test(tc, malformed_tokens, 0, (int)(sizeof(malformed) / sizeof(malformed[0])));
+    tcase_add_loop_test(tc, malformed_tokens, 0,
+                        (int)(sizeof(malformed) / sizeof(malformed[0])));
     tcase_add_test(tc, stray_trailing_bits_are_malformed);
     tcase_add_test(tc, bad_encode_arguments);
     tcase_add_test(tc, address_and_match);
