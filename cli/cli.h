@@ -56,7 +56,7 @@ cli_command_fn cli_cmd_list;       /* cli/store_cmds.c */
 cli_command_fn cli_cmd_show;
 cli_command_fn cli_cmd_block;
 cli_command_fn cli_cmd_unblock;
-cli_command_fn cli_cmd_audit;
+cli_command_fn cli_cmd_audit;      /* cli/report_cmds.c */
 cli_command_fn cli_cmd_purge;
 cli_command_fn cli_cmd_stats;
 cli_command_fn cli_cmd_check;      /* cli/check_cmd.c */

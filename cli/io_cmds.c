@@ -188,8 +188,11 @@ foreign_update(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t *purge_at, voi
 {
     foreign_arg *a = arg;
 
-    if (!a->have_time)
-        return bg_policy_block(cur, next, a->now, a->ev.period, a->why, a->history, purge_at);
+    if (!a->have_time) {
+        int rc = bg_policy_block(cur, next, a->now, a->ev.period, a->why, a->history, purge_at);
+        bg_strlcpy(next->source, "import", sizeof(next->source)); /* not typed by hand */
+        return rc;
+    }
     if (cur && cur->last_bounce == a->ev.when) { /* this bounce is known already */
         a->skipped_same = true;
         return 0;

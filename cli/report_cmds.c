@@ -4,6 +4,9 @@
  *   rbl incidents   (cli_rbl_incidents; also the top-level `incidents`)
  *                   the RBL blocks learned from bounces: which list, which
  *                   remote server reported it, first and last time, how often
+ *   audit [--limit N]
+ *                   the audit trail: who blocked, unblocked, reset, imported
+ *                   what, when and why (the last N lines with --limit)
  *   diagnose [--top N]
  *                   one report that says what to do next: blacklisted
  *                   recipients by reason and by domain, RBL incidents with
@@ -250,6 +253,104 @@ int
 cli_cmd_incidents(cli_ctx *ctx, int argc, char **argv)
 {
     return cli_rbl_incidents(ctx, argc, argv);
+}
+
+/* ---- audit --------------------------------------------------------------- */
+
+typedef struct audit_arg {
+    cli_ctx *ctx;
+    long limit; /* keep the last `limit` lines; 0 = print all as they come */
+    char **ring;
+    int64_t *when;
+    size_t n;
+    cli_table *table;
+    cli_json json;
+} audit_arg;
+
+static void
+audit_print(audit_arg *a, int64_t when, const char *text)
+{
+    char t[32];
+
+    if (a->ctx->json) {
+        cli_json_time(&a->json, "time", when);
+        cli_json_str(&a->json, "text", text);
+        cli_json_print(&a->json, a->ctx->out);
+    } else {
+        static const char *const head[] = {"TIME", "WHO AND WHAT"};
+        const char *cells[] = {cli_time(t, sizeof(t), when), text};
+        if (a->table == NULL)
+            a->table = cli_table_new(a->ctx, 2, head, 1);
+        cli_table_row(a->table, CLI_RESET, cells);
+    }
+}
+
+static int
+audit_visit(int64_t when, const char *text, void *arg)
+{
+    audit_arg *a = arg;
+    size_t slot;
+
+    if (a->limit == 0) {
+        audit_print(a, when, text);
+        return 0;
+    }
+    slot = a->n++ % (size_t)a->limit;
+    free(a->ring[slot]);
+    a->ring[slot] = bg_xstrdup(text);
+    a->when[slot] = when;
+    return 0;
+}
+
+int
+cli_cmd_audit(cli_ctx *ctx, int argc, char **argv)
+{
+    static const struct option opts[] = {{"limit", required_argument, NULL, 'n'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {NULL, 0, NULL, 0}};
+    audit_arg a;
+    bg_store *st;
+    bg_error err;
+    int c, rc;
+
+    memset(&a, 0, sizeof(a));
+    a.ctx = ctx;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":n:", opts, NULL)) != -1) {
+        if (c == 'j')
+            ctx->json = true;
+        else if (c != 'n' || cli_parse_count(optarg, 1000000, &a.limit) < 0)
+            return c == 'n' ? cli_usage_error("audit", "--limit takes a number")
+                            : cli_option_error("audit", argc, argv);
+    }
+    if (optind < argc)
+        return cli_usage_error("audit", "unexpected argument %.60s", argv[optind]);
+    if ((rc = cli_store_open(ctx, "audit", false, &st)) != 0)
+        return rc;
+    if (a.limit > 0) {
+        a.ring = bg_xcalloc((size_t)a.limit, sizeof(*a.ring));
+        a.when = bg_xcalloc((size_t)a.limit, sizeof(*a.when));
+    }
+    cli_json_begin(&a.json);
+    if (bg_store_audit_foreach(st, audit_visit, &a, &err) < 0)
+        rc = cli_runtime_error("audit", "%s", err.msg);
+    if (a.limit > 0) {
+        size_t k = a.n < (size_t)a.limit ? a.n : (size_t)a.limit;
+        for (size_t i = 0; i < k; i++) {
+            size_t slot = (a.n - k + i) % (size_t)a.limit;
+            audit_print(&a, a.when[slot], a.ring[slot]);
+        }
+        for (long i = 0; i < a.limit; i++)
+            free(a.ring[i]);
+        free(a.ring);
+        free(a.when);
+    }
+    if (a.table == NULL && !ctx->json && rc == 0)
+        fprintf(ctx->out, "the audit trail is empty\n");
+    a.table = cli_table_end(a.table);
+    cli_json_free(&a.json);
+    bg_store_close(st);
+    return rc;
 }
 
 /* ---- diagnose ------------------------------------------------------------ */
