@@ -3,6 +3,7 @@
  * table of named cases, plus hostile input (control bytes, 1 MB strings).
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,6 +287,44 @@ START_TEST(literal_skips_tld_and_fields)
 }
 END_TEST
 
+/* Many threads at once, the first TLD check among them: the Public Suffix
+ * List is loaded once and every answer stays right. */
+static void *
+hammer(void *arg)
+{
+    long bad = 0;
+    int i;
+
+    (void)arg;
+    for (i = 0; i < 2000; i++) {
+        bg_addr a;
+        bg_error err;
+
+        if (bg_addr_validate("a@m\xc3\xbcller.de", &a, &err) != BG_ADDR_OK ||
+            strcmp(a.canon, "a@xn--mller-kva.de") != 0)
+            bad++;
+        if (bg_addr_validate("a@example.invalidtld", &a, &err) != BG_ADDR_UNKNOWN_TLD)
+            bad++;
+    }
+    return (void *)bad;
+}
+
+START_TEST(threads)
+{
+    pthread_t th[8];
+    int i;
+
+    for (i = 0; i < 8; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, hammer, NULL), 0);
+    for (i = 0; i < 8; i++) {
+        void *bad;
+
+        pthread_join(th[i], &bad);
+        ck_assert_int_eq((long)bad, 0);
+    }
+}
+END_TEST
+
 int
 main(void)
 {
@@ -300,6 +339,7 @@ main(void)
     tcase_add_test(tc, every_single_byte);
     tcase_add_test(tc, status_codes_and_names);
     tcase_add_test(tc, literal_skips_tld_and_fields);
+    tcase_add_test(tc, threads);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
