@@ -222,7 +222,7 @@ intake_message(intake *in, const char *msg, size_t len, const char *what,
         return 0;
     }
     if (rep->kind == BG_DSN_NONE || rep->nrcpts == 0) {
-        bg_msg_info("%s: not a bounce (%zu bytes), acknowledged", what, len);
+        bg_msg_warn("%s: not a bounce (%zu bytes), acknowledged", what, len);
     } else if (intake_store(in) < 0) {
         rc = -1;
     } else if (bg_learn_dsn(in->st, in->cfg, rep, msg, len, src, intake_now(), &res, &err) <

@@ -13,8 +13,9 @@
  *       message and retries (a retry is never counted twice)
  *   65  EX_DATAERR: only for a message over 50 MB, which is refused
  * When the recipient is a bounces+TOKEN@verp_domain address, the token is
- * verified (see verp_cmd.c); a good one makes the bounce trusted and the DSN
- * is passed on to the original sender.
+ * verified (dsn/verp_pass.c); a good one makes the bounce trusted and the DSN
+ * is passed on to the original sender; a bad one is logged as forged and
+ * acknowledged, and nothing is learned from it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,12 +105,15 @@ dsn_cmd_pipe(const dsn_ctx *ctx, int argc, char **argv)
     case VERP_NOT_VERP:
         break;
     case VERP_FORGED:
-        /* verp_pass_check logged it: nothing is learned from a bad token */
+    case VERP_UNKNOWN:
+        /* verp_pass_check logged it: nothing is learned from it */
+        goto out;
+    case VERP_STORE_ERROR:
+        rc = INTAKE_EX_TEMPFAIL;
         goto out;
     case VERP_VERIFIED:
         src.verp_verified = true;
         src.verp_sender_id = vp.sender_id;
-        src.verp_rcpt = vp.rcpt;
         src.verp_message = vp.message_key;
         break;
     }

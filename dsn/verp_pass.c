@@ -12,44 +12,76 @@
 #include <unistd.h>
 
 #include "bounceguard/log.h"
+#include "bounceguard/verp.h"
 #include "verp_pass.h"
 
 #define MAX_ARGS 32
 
-/* "bounces+TOKEN@verp_domain" -> TOKEN in tok[size]; false if not that form. */
-static bool
-verp_token_of(const bg_config *cfg, const char *rcpt, char *tok, size_t size)
+/* A token older than this cannot name a message the store still holds. */
+static int64_t
+max_age(const bg_config *cfg)
 {
-    const char *at = strrchr(rcpt, '@');
-    const char *start = rcpt;
-    size_t len;
-
-    if (*start == '<')
-        start++;
-    if (at == NULL || strncasecmp(start, "bounces+", 8) != 0 || cfg->verp_domain[0] == '\0')
-        return false;
-    if (strncasecmp(at + 1, cfg->verp_domain, strlen(cfg->verp_domain)) != 0)
-        return false;
-    if (at[1 + strlen(cfg->verp_domain)] != '\0' && at[1 + strlen(cfg->verp_domain)] != '>')
-        return false;
-    len = (size_t)(at - start) - 8;
-    if (len == 0 || len >= size)
-        return false;
-    memcpy(tok, start + 8, len);
-    tok[len] = '\0';
-    return true;
+    return cfg->message_retention + 86400;
 }
 
 verp_check
 verp_pass_check(intake *in, const char *recipient, verp_pass *vp)
 {
-    char tok[512];
+    char token[BG_VERP_TOKEN_MAX + 8], key[BG_VERP_KEY_MAX + 8], safe[300];
+    bg_verp *v;
+    bg_verp_status vs;
+    bg_message_rec m;
+    bg_error err;
+    bg_lookup l;
+    int64_t when = 0, now = intake_now();
 
     memset(vp, 0, sizeof(*vp));
-    if (recipient == NULL || !verp_token_of(in->cfg, recipient, tok, sizeof(tok)))
+    if (recipient == NULL || in->cfg->verp_domain[0] == '\0' ||
+        !bg_verp_match(recipient, "bounces", in->cfg->verp_domain, token, sizeof(token)))
         return VERP_NOT_VERP;
-    bg_msg_warn("Ignored forged bounce to %s: VERP tokens cannot be verified yet", recipient);
-    return VERP_FORGED;
+    bg_sanitize_line(safe, sizeof(safe), recipient, 256);
+    if (in->cfg->verp_secret_file[0] == '\0') {
+        bg_msg_error("bounce to %s: verp_secret_file is not set, cannot verify", safe);
+        return VERP_STORE_ERROR; /* a config problem: keep the mail queued */
+    }
+    v = bg_verp_load(in->cfg->verp_secret_file, &err);
+    if (v == NULL) {
+        bg_msg_error("bounce to %s: %s", safe, err.msg);
+        return VERP_STORE_ERROR;
+    }
+    vs = bg_verp_verify(v, token, now, max_age(in->cfg), key, sizeof(key), &when);
+    v = bg_verp_free(v);
+    if (vs == BG_VERP_MALFORMED || vs == BG_VERP_BAD_SIGNATURE) {
+        bg_msg_warn("Ignored forged bounce to %s: VERP token %s", safe,
+                    bg_verp_status_name(vs));
+        return VERP_FORGED;
+    }
+    if (vs == BG_VERP_EXPIRED) {
+        bg_msg_info("bounce to %s: VERP token for %s has expired, ignored", safe, key);
+        return VERP_UNKNOWN;
+    }
+    if (intake_store(in) < 0)
+        return VERP_STORE_ERROR;
+    l = bg_store_message_get(in->st, key, true, &m, &err);
+    if (l == BG_LOOKUP_ERROR) {
+        bg_msg_error("bounce to %s: %s", safe, err.msg);
+        return VERP_STORE_ERROR;
+    }
+    /* A queue ID is reused in time: the record must be the one of the token. */
+    if (l == BG_NOTFOUND || m.time < when - 300 || m.time > when + 300) {
+        bg_msg_info("bounce to %s: message %s of the VERP token is no longer known", safe,
+                    key);
+        if (l == BG_FOUND)
+            bg_message_rec_clear(&m);
+        return VERP_UNKNOWN;
+    }
+    bg_strlcpy(vp->sender_id, m.sender_id, sizeof(vp->sender_id));
+    bg_strlcpy(vp->orig_sender, m.env_from, sizeof(vp->orig_sender));
+    bg_strlcpy(vp->message_key, key, sizeof(vp->message_key));
+    bg_message_rec_clear(&m);
+    bg_msg_debug("bounce to %s: VERP token verified, message %s of %s", safe, key,
+                 vp->sender_id);
+    return VERP_VERIFIED;
 }
 
 /* Split cmd at blanks into argv (no shell, no quoting); returns argc. */

@@ -18,24 +18,30 @@ typedef enum verp_check {
     VERP_NOT_VERP = 0, /* not a bounces+...@verp_domain address (or VERP is off) */
     VERP_VERIFIED,     /* the token verified: vp is filled */
     VERP_FORGED,       /* it looks like one, but the token is bad (logged) */
+    VERP_UNKNOWN,      /* genuine, but expired or its message is no longer known (logged) */
+    VERP_STORE_ERROR,  /* the store is unavailable: retry later (logged) */
 } verp_check;
 
 typedef struct verp_pass {
-    char sender_id[300];   /* identity named by the token */
-    char orig_sender[300]; /* envelope sender the relay received */
-    char rcpt[300];        /* recipient named by the token, "" for a message token */
-    char message_key[80];  /* queue ID named by the token, "" for a recipient token */
+    char sender_id[300];   /* identity whose message the token names */
+    char orig_sender[300]; /* the envelope sender the relay received from it */
+    char message_key[80];  /* the message key (queue ID) of the token */
 } verp_pass;
 
-/* Check the envelope recipient of the piped message (may be ""). */
+/*
+ * Check the envelope recipient of the piped message (may be ""): a
+ * bounces+TOKEN@verp_domain address whose token verifies with the secret of
+ * verp_secret_file, and names a message the store still knows (recorded at
+ * the time of the token).  Only then is vp filled.
+ */
 verp_check verp_pass_check(intake *in, const char *recipient, verp_pass *vp);
 
 /*
  * Pass msg[len] on to vp->orig_sender with the command `reinject` (split at
  * blanks, no shell), the null envelope sender and the DSN on stdin; a
- * leading Return-Path: header (pipe flag R) is left out.  Returns 0, or -1
- * (logged) when the command fails or there is no original sender to return
- * it to... the latter is logged and returns 0 (nothing to retry).
+ * leading Return-Path: header (pipe flag R) is left out.  Returns 0 (also
+ * when the original sender was the null sender: nothing is passed on, so a
+ * bounce never loops), or -1 (logged) when the command fails.
  */
 int verp_pass_on(const verp_pass *vp, const char *reinject, const char *msg, size_t len);
 

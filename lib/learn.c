@@ -2,16 +2,19 @@
  * learn.c — see include/bounceguard/learn.h.
  */
 #include <nettle/sha2.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "bounceguard/addr.h"
 #include "bounceguard/learn.h"
 #include "bounceguard/log.h"
 #include "bounceguard/policy.h"
 #include "bounceguard/spf.h"
+#include "bounceguard/verp.h"
 
 #define DAY (24 * 3600)
 
@@ -483,4 +486,52 @@ fail:
             bg_msg_error("cannot take back the seen mark of %s: %s", res->id, uerr.msg);
     }
     return -1;
+}
+
+/* ---- VERP return path ---------------------------------------------------- */
+
+static struct {
+    pthread_mutex_t lock;
+    bg_verp *verp;
+    char path[1024];
+    struct stat sb; /* of the file the secret was read from */
+} verp_cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static bool
+same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+int
+bg_learn_return_path(const bg_config *cfg, const char *env_from, const char *queue_id,
+                     int64_t now, char *out, size_t size, bg_error *err)
+{
+    struct stat sb;
+    int rc;
+
+    if (!cfg->return_path_rewrite || env_from == NULL || env_from[0] == '\0' ||
+        strcmp(env_from, "<>") == 0 || queue_id == NULL || queue_id[0] == '\0' ||
+        strcmp(queue_id, "NOQUEUE") == 0)
+        return 0;
+    if (stat(cfg->verp_secret_file, &sb) < 0)
+        return bg_error_set(err, "verp_secret_file %s: %m", cfg->verp_secret_file);
+    pthread_mutex_lock(&verp_cache.lock);
+    if (verp_cache.verp == NULL || strcmp(verp_cache.path, cfg->verp_secret_file) != 0 ||
+        !same_file(&sb, &verp_cache.sb)) {
+        bg_verp *fresh = bg_verp_load(cfg->verp_secret_file, err);
+        if (fresh == NULL) {
+            pthread_mutex_unlock(&verp_cache.lock);
+            return -1;
+        }
+        bg_verp_free(verp_cache.verp);
+        verp_cache.verp = fresh;
+        bg_strlcpy(verp_cache.path, cfg->verp_secret_file, sizeof(verp_cache.path));
+        verp_cache.sb = sb;
+    }
+    rc = bg_verp_address(verp_cache.verp, "bounces", queue_id, now, cfg->verp_domain, out,
+                         size, err);
+    pthread_mutex_unlock(&verp_cache.lock);
+    return rc < 0 ? -1 : 1;
 }

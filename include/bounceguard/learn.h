@@ -128,4 +128,18 @@ const char *bg_learn_outcome_name(bg_learn_outcome o);
 char *bg_learn_dsn_id(const bg_dsn_report *report, const char *raw, size_t rawlen, char *dst,
                       size_t size);
 
+/*
+ * The signed VERP return path for a message the milter accepted, when
+ * return_path_rewrite is on: "bounces+TOKEN@verp_domain", the token naming
+ * the message key queue_id (bounceguard/verp.h), under which bg_gate_record
+ * filed the sender identity, the original envelope sender and the
+ * recipients.  Writes it into out[size] and returns 1; returns 0 when the
+ * envelope sender must stay as it is (rewriting off, a null sender "<>" or
+ * "" — a bounce must stay a bounce — or no queue ID); -1 with err set when
+ * the secret cannot be read.  The secret of verp_secret_file is read once and
+ * again whenever the file (path, inode, size or mtime) changes; thread-safe.
+ */
+int bg_learn_return_path(const bg_config *cfg, const char *env_from, const char *queue_id,
+                         int64_t now, char *out, size_t size, bg_error *err);
+
 #endif
