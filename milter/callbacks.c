@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "bounceguard/gate.h"
+#include "bounceguard/learn.h"
 #include "bounceguard/log.h"
 #include "milter.h"
 
@@ -219,6 +220,16 @@ cb_eom(SMFICTX *ctx)
                              now_seconds(), &err) < 0)
         bg_msg_error("%s: cannot record the message of %s: %s", qid, c->txn.identity,
                      err.msg);
+    else if (st && c->cfg->return_path_rewrite) {
+        /* signed VERP return path naming the record just made (lib/learn.c) */
+        char rp[BG_ADDR_MAX + 1];
+        int r = bg_learn_return_path(c->cfg, c->txn.env_from, qid, now_seconds(), rp,
+                                     sizeof(rp), &err);
+        if (r < 0)
+            bg_msg_error("%s: envelope sender not rewritten: %s", qid, err.msg);
+        else if (r > 0 && smfi_chgfrom(ctx, rp, NULL) != MI_SUCCESS)
+            bg_msg_error("%s: smfi_chgfrom %s failed", qid, rp);
+    }
     bg_msg_debug("%s: accepted message %s from %s to %u recipient(s)", qid,
                  c->message_id[0] ? c->message_id : "(no Message-ID)", c->txn.identity,
                  c->naccepted);
