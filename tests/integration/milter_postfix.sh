@@ -37,7 +37,7 @@ check "blacklisted recipient refused 550 5.7.1 ($r)" \
     grep -q '^550 5.7.1 Email send failed. Recipient is blacklisted due to bounce messages.' <<<"$r"
 check "refusal logged in warning.log in the product's format" \
     grep -q '^\[[0-9][0-9]/[A-Z][a-z][a-z]/20[0-9][0-9] [0-9:]*\] {bounceguard} Operation failed Recipient victim@example.com: Email send failed' "$T/log/warning.log"
-check "case and IDN variants hit the same entry" \
+check "a case variant of the address hits the same entry" \
     grep -q '^550 5.7.1' <<<"$(rcpt_reply "$(smtp $SMTPD app@app.example 'Victim@EXAMPLE.com' --quit-after RCPT)")"
 r=$(rcpt_reply "$(smtp $SMTPD app@app.example postmaster@example.com --quit-after RCPT)")
 bg block postmaster@example.com > /dev/null
