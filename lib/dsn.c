@@ -19,6 +19,8 @@
 static bool
 addr_char(unsigned char c)
 {
+    if (c == '\0')
+        return false;
     return isalnum(c) || strchr("!#$%&'*+/=?^_`{|}~.-", c) != NULL || c >= 0x80;
 }
 
@@ -485,7 +487,7 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts)
     bg_dsn_classify(rc->status, rc->diagnostic, &cl);
     rc->reason = cl.reason;
     rc->hard = cl.hard;
-    if (cl.rbl[0])
+    if (cl.rbl[0] && !rc->rbl)
         rc->rbl = bg_xstrdup(cl.rbl);
     if (!rc->action)
         rc->action = bg_xstrdup(rc->status && rc->status[0] == '4' ? "delayed" : "failed");

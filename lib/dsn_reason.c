@@ -62,7 +62,7 @@ bg_dsn_reason_is_hard(const char *reason, const char *status)
 static bool
 code_at(const char *p, const char *start, char *dst, size_t size)
 {
-    if (!strchr("45", *p) || p[1] != '.')
+    if (*p == '\0' || !strchr("45", *p) || p[1] != '.')
         return false;
     if (p > start && (isalnum((unsigned char)p[-1]) || p[-1] == '.'))
         return false;
@@ -169,7 +169,7 @@ static const code_reason codes[] = {
 static const code_reason *
 code_lookup(const char *status)
 {
-    if (!status || !strchr("45", status[0]) || status[1] != '.')
+    if (!status || status[0] == '\0' || !strchr("45", status[0]) || status[1] != '.')
         return NULL;
     for (size_t i = 0; codes[i].code; i++)
         if (strcmp(status + 1, codes[i].code) == 0)
@@ -606,7 +606,8 @@ normalize(const char *text)
     bool first = true;
     for (const char *p = low; *p;) {
         bool at_word = p == low || p[-1] == ' ';
-        if (at_word && strchr("245", p[0]) && isdigit((unsigned char)p[1]) &&
+        if (at_word && p[0] != '\0' && strchr("245", p[0]) &&
+            isdigit((unsigned char)p[1]) &&
             isdigit((unsigned char)p[2]) && (p[3] == '-' || p[3] == ' ')) {
             const char *q = p + 4;
             char code[32];
@@ -668,7 +669,8 @@ bg_dsn_classify(const char *status, const char *diagnostic, bg_dsn_class *out)
         const char *p = low;
         while (*p == ' ')
             p++;
-        if (strchr("245", p[0]) && isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]))
+        if (p[0] && strchr("245", p[0]) && isdigit((unsigned char)p[1]) &&
+            isdigit((unsigned char)p[2]))
             memcpy(reply, p, 3);
         free(low);
     }
