@@ -4,6 +4,7 @@
  *
  *   bounceguard-dsn [-c FILE] pipe [--client-ip IP] [--helo NAME]
  *       [--sender ADDR] [--recipient ADDR] [--reinject "PROGRAM ARGS"]
+ * (each also as --name=VALUE, which stays one argument when VALUE is empty)
  *
  * The exit status speaks sysexits(3) to the MTA:
  *   0   processed: learned, or a duplicate, or not a bounce / garbage
@@ -56,29 +57,35 @@ dsn_cmd_pipe(const dsn_ctx *ctx, int argc, char **argv)
     int r, rc = 0;
 
     for (int i = 1; i < argc; i++) {
-        const char **slot = NULL;
-        if (strcmp(argv[i], "--client-ip") == 0)
-            slot = &client_ip;
-        else if (strcmp(argv[i], "--helo") == 0)
-            slot = &helo;
-        else if (strcmp(argv[i], "--sender") == 0)
-            slot = &sender;
-        else if (strcmp(argv[i], "--recipient") == 0)
-            slot = &recipient;
-        else if (strcmp(argv[i], "--reinject") == 0)
-            slot = &reinject;
-        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+        static const char *const names[] = {"--client-ip", "--helo", "--sender",
+                                            "--recipient", "--reinject"};
+        const char **slots[] = {&client_ip, &helo, &sender, &recipient, &reinject};
+        const char **slot = NULL, *value = NULL;
+
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             pipe_usage(stdout);
             return 0;
         }
-        if (slot == NULL || i + 1 >= argc) {
+        /* "--name VALUE" or "--name=VALUE": the second form keeps an empty
+         * ${client_helo} of pipe(8) from swallowing the next option */
+        for (size_t k = 0; k < sizeof(names) / sizeof(names[0]) && slot == NULL; k++) {
+            size_t n = strlen(names[k]);
+            if (strncmp(argv[i], names[k], n) == 0 && argv[i][n] == '=') {
+                slot = slots[k];
+                value = argv[i] + n + 1;
+            } else if (strcmp(argv[i], names[k]) == 0) {
+                slot = slots[k];
+                value = i + 1 < argc ? argv[++i] : NULL;
+            }
+        }
+        if (slot == NULL || value == NULL) {
             fprintf(stderr, "bounceguard-dsn pipe: %s %s\n",
                     slot ? "missing value for" : "unknown argument", argv[i]);
             pipe_usage(stderr);
             /* a broken master.cf line: keep the mail queued until it is fixed */
             return INTAKE_EX_TEMPFAIL;
         }
-        *slot = argv[++i];
+        *slot = value;
     }
     if (intake_start(&in, ctx) < 0)
         return INTAKE_EX_TEMPFAIL;

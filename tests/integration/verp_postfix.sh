@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Return-path rewriting end to end through a real Postfix: the milter turns
+# the envelope sender into bounces+TOKEN@verp.relay.test; a DSN sent back to
+# that address is delivered by a pipe(8) transport to `bounceguard-dsn pipe`,
+# which verifies the token, blacklists the recipient and passes the DSN on to
+# the original sender; a DSN with a damaged token blacklists nobody.
+# Ports 2570-2572.  The milter and the pipe run as user nobody (pipe(8)
+# refuses root), so the store and the logs belong to nobody.
+set -u
+T=$(mktemp -d /tmp/bg-verp-XXXXXX)
+. "$TOP/tests/integration/lib.sh"
+MILTER_PORT=2572
+SEED=$BIN/tools/intake_seed
+VERP_DOMAIN=verp.relay.test
+trap 'stop_all; rm -rf "$T"' EXIT
+
+chmod 755 "$T"
+mkdir -p "$T/db" "$T/log" "$T/run"
+chown nobody "$T/db" "$T/log" "$T/run"
+head -c 32 /dev/urandom | base64 > "$T/verp.secret"
+chown nobody "$T/verp.secret"
+chmod 600 "$T/verp.secret"
+CONF=$T/bg.conf
+write_milter_conf "$CONF" check_tld=no return_path_rewrite=yes verp_domain=$VERP_DOMAIN \
+    verp_secret_file=$T/verp.secret
+sed -i "s|^user =.*|user = nobody|; s|^pid_file = .*|pid_file = $T/run/milter.pid|" "$CONF"
+chmod 644 "$CONF"
+
+# The pipe passes DSNs on by SMTP here (the private instance's sendmail -C
+# is refused to non-root users); production uses /usr/sbin/sendmail.
+cat > "$T/reinject.sh" <<EOF
+#!/bin/sh
+# called as: reinject.sh -f '' -- ORIGINAL_SENDER, the DSN on stdin
+for a; do to=\$a; done
+exec swaks --server 127.0.0.1:2570 --from '<>' --to "\$to" --data - --silent 2
+EOF
+chmod 755 "$T/reinject.sh"
+
+start_sink 2571 || notok "sink started"
+start_milter "$CONF" || notok "milter started"
+start_postfix 2570 2571 "inet:127.0.0.1:$MILTER_PORT" || notok "postfix started"
+P=$T/pf/etc
+cat >> "$P/main.cf" <<EOF
+relay_domains = $VERP_DOMAIN
+transport_maps = inline:{$VERP_DOMAIN=bounceguard:}
+bounceguard_destination_recipient_limit = 1
+EOF
+# The transport of conf/postfix-master.cf, with this test's paths.
+cat >> "$P/master.cf" <<EOF
+bounceguard unix - n n - - pipe
+  flags=Rq user=nobody argv=$BIN/bounceguard-dsn -c $CONF pipe
+  --client-ip=\${client_address} --helo=\${client_helo} --sender=\${sender}
+  --recipient=\${recipient} --reinject=$T/reinject.sh
+EOF
+postfix -c "$P" reload >/dev/null 2>&1
+sleep 1
+
+# 1. A message from an appliance: the relay sends it with a VERP sender.
+out=$(smtp 2570 app@customer.example far@remote.example.com \
+    --header "Message-ID: <verp-1@app.customer.example>")
+check "the message is accepted" grep -q "<- *250.*queued" <<<"$out"
+check "it reaches the sink" wait_for 20 sink_has "verp-1@app.customer.example"
+file=$(grep -rl "verp-1@app.customer.example" "$T/sink" | head -1)
+rp=$(sed -n 's/^X-Mail-Args: <\([^>]*\)>.*/\1/p' "$file" | head -1)
+check "the envelope sender seen outside is bounces+TOKEN@$VERP_DOMAIN ($rp)" \
+    grep -Eq "^bounces\+[a-z2-7]+@$VERP_DOMAIN\$" <<<"$rp"
+check "the original sender is not visible in the envelope" \
+    bash -c "! grep -q '^X-Mail-Args: <app@customer.example>' '$file'"
+
+dsn() { # dsn RCPT-IN-DSN MARKER
+    cat <<EOF
+From: Mail Delivery System <MAILER-DAEMON@mx.remote.example.com>
+To: $rp
+Subject: Undelivered Mail Returned to Sender $2
+Message-ID: <dsn-$2@mx.remote.example.com>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B-$2"
+
+--B-$2
+Content-Type: text/plain
+
+$2: your message could not be delivered to <$1>.
+
+--B-$2
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.remote.example.com
+
+Final-Recipient: rfc822; $1
+Action: failed
+Status: 5.1.1
+Remote-MTA: dns; store.remote.example.com
+Diagnostic-Code: smtp; 550 5.1.1 <$1>: Recipient address rejected: User unknown
+
+--B-$2
+Content-Type: text/rfc822-headers
+
+From: app@customer.example
+To: $1
+Message-ID: <verp-1@app.customer.example>
+
+--B-$2--
+EOF
+}
+
+# 2. The remote server's DSN comes back to the VERP address.
+dsn far@remote.example.com MARKER-GOOD > "$T/dsn-good.eml"
+swaks --server 127.0.0.1:2570 --from '<>' --to "$rp" --data "$T/dsn-good.eml" \
+    > "$T/swaks-dsn.out" 2>&1
+check "the DSN to the VERP address is accepted by Postfix" grep -q "<- *250.*queued" "$T/swaks-dsn.out"
+is_blacklisted() { [ "$("$SEED" "$T/db" rcpt "$1" | cut -d' ' -f1)" = blacklisted ]; }
+check "bounceguard-dsn pipe blacklists the recipient" wait_for 20 is_blacklisted far@remote.example.com
+check "... against the sender that sent the message" \
+    [ "$("$SEED" "$T/db" rcpt far@remote.example.com | cut -d' ' -f3)" = ip:127.0.0.1 ]
+check "the pipe delivery is logged as delivered by Postfix" \
+    wait_for 10 grep -q "relay=bounceguard.*status=sent" "$T/pf/maillog"
+check "the DSN is passed on to the original sender" \
+    wait_for 20 bash -c "grep -l 'MARKER-GOOD' -r '$T/sink' | xargs -r grep -l '^X-Rcpt-Args: <app@customer.example>' | grep -q ."
+out=$(smtp 2570 app@customer.example far@remote.example.com)
+check "the next RCPT to the recipient is refused 550 5.7.1" \
+    grep -q "^550 5.7.1" <<<"$(rcpt_reply "$out")"
+
+# 3. A forged DSN: the token has one character changed.
+tok=${rp#bounces+}; tok=${tok%@*}
+last=${tok: -1}; [ "$last" = a ] && new=b || new=a
+bad="bounces+${tok%?}$new@$VERP_DOMAIN"
+rp=$bad dsn victim@remote.example.com MARKER-FORGED > "$T/dsn-forged.eml"
+swaks --server 127.0.0.1:2570 --from '<>' --to "$bad" --data "$T/dsn-forged.eml" \
+    > "$T/swaks-forged.out" 2>&1
+check "the forged DSN is logged as forged" \
+    wait_for 20 grep -q "Ignored forged bounce to $bad" "$T/log/warning.log"
+check "the forged DSN blacklists nobody" \
+    [ "$("$SEED" "$T/db" rcpt victim@remote.example.com)" = none ]
+check "the forged DSN is not passed on" bash -c "! grep -rq MARKER-FORGED '$T/sink'"
+exit 0
