@@ -225,8 +225,8 @@ intake_message(intake *in, const char *msg, size_t len, const char *what,
         bg_msg_warn("%s: not a bounce (%zu bytes), acknowledged", what, len);
     } else if (intake_store(in) < 0) {
         rc = -1;
-    } else if (bg_learn_dsn(in->st, in->cfg, rep, msg, len, src, intake_now(), &res, &err) <
-               0) {
+    } else if (bg_learn_dsn(in->st, in->cfg, rep, msg, len, src, intake_now(), &res,
+                            &err) < 0) {
         bg_msg_error("%s: cannot record the bounce, will retry: %s", what, err.msg);
         rc = -1;
     } else {

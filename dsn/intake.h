@@ -34,11 +34,11 @@ dsn_command_fn dsn_cmd_log;
 
 typedef struct intake {
     const dsn_ctx *ctx;
-    const char *ident;      /* "bounceguard-dsn" */
+    const char *ident; /* "bounceguard-dsn" */
     bg_config *cfg;
-    bg_store *st;           /* NULL until intake_store() succeeds */
-    int64_t next_upkeep;    /* when to re-read the debug switch */
-    bool store_failing;     /* the last open failed (log once per change) */
+    bg_store *st;        /* NULL until intake_store() succeeds */
+    int64_t next_upkeep; /* when to re-read the debug switch */
+    bool store_failing;  /* the last open failed (log once per change) */
 } intake;
 
 /*

@@ -39,11 +39,11 @@
 
 typedef struct follower {
     intake *in;
-    char *path;     /* absolute path of FILE */
-    char *key;      /* "logpos:" + path */
+    char *path; /* absolute path of FILE */
+    char *key;  /* "logpos:" + path */
     int fd;
     ino_t ino;
-    off_t off;      /* offset of the first byte not yet learned */
+    off_t off; /* offset of the first byte not yet learned */
     off_t saved_off;
     ino_t saved_ino;
     bg_buf pending; /* bytes read after off, not yet a whole line */
@@ -85,8 +85,8 @@ learn_line(follower *f, const char *line, size_t len)
     if (intake_store(f->in) < 0)
         return -1;
     if (bg_learn_log_event(f->in->st, f->in->cfg, &ev, now, &res, &err) < 0) {
-        bg_msg_error("log %s: cannot record the bounce of %s (%s), will retry: %s", f->path,
-                     ev.recipient, ev.queue_id, err.msg);
+        bg_msg_error("log %s: cannot record the bounce of %s (%s), will retry: %s",
+                     f->path, ev.recipient, ev.queue_id, err.msg);
         return -1;
     }
     if (!res.duplicate && res.nrcpts > 0) {
@@ -253,7 +253,8 @@ start(follower *f, bool from_start)
             finish_rotated(f, (ino_t)ino, (off_t)off);
             off = 0;
         } else if ((off_t)off > sb.st_size) {
-            bg_msg_info("log %s: shorter than the saved position, truncated: from 0", f->path);
+            bg_msg_info("log %s: shorter than the saved position, truncated: from 0",
+                        f->path);
             off = 0;
         }
     } else {
@@ -385,9 +386,10 @@ dsn_cmd_log(const dsn_ctx *ctx, int argc, char **argv)
             rc = DSN_EXIT_FAIL;
         }
     }
-    bg_msg_info("log %s: %u bounce line(s) learned, %u recipient(s) blacklisted, at offset "
-                "%jd",
-                f.path, f.learned, f.blacklisted, (intmax_t)f.off);
+    bg_msg_info(
+        "log %s: %u bounce line(s) learned, %u recipient(s) blacklisted, at offset "
+        "%jd",
+        f.path, f.learned, f.blacklisted, (intmax_t)f.off);
     if (f.fd >= 0)
         close(f.fd);
     bg_buf_free(&f.pending);

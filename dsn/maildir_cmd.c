@@ -78,7 +78,8 @@ one(intake *in, const char *dir, const char *name)
         bg_msg_warn("maildir: %s is larger than %u MB, acknowledged unread", path,
                     INTAKE_MAX_MESSAGE / (1024 * 1024));
         rc = to_cur(dir, name) < 0 ? -1 : 0;
-    } else if (intake_message(in, msg.s ? msg.s : "", msg.len, path, &src, NULL, NULL) < 0) {
+    } else if (intake_message(in, msg.s ? msg.s : "", msg.len, path, &src, NULL, NULL) <
+               0) {
         rc = 1;
     } else {
         rc = to_cur(dir, name) < 0 ? -1 : 0;
@@ -132,8 +133,8 @@ check_maildir(const char *dir)
         int ok = stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
         free(p);
         if (!ok) {
-            fprintf(stderr, "bounceguard-dsn maildir: %s is not a Maildir (no %s/)\n", dir,
-                    subs[i]);
+            fprintf(stderr, "bounceguard-dsn maildir: %s is not a Maildir (no %s/)\n",
+                    dir, subs[i]);
             return -1;
         }
     }
@@ -214,8 +215,8 @@ dsn_cmd_maildir(const dsn_ctx *ctx, int argc, char **argv)
         rc = follow(&in, dir);
     } else {
         rc = scan(&in, dir, &ps) < 0 ? DSN_EXIT_FAIL : DSN_EXIT_OK;
-        bg_msg_info("maildir %s: %u message(s) processed, %u left for a retry", dir, ps.done,
-                    ps.left);
+        bg_msg_info("maildir %s: %u message(s) processed, %u left for a retry", dir,
+                    ps.done, ps.left);
         if (ps.left)
             rc = DSN_EXIT_FAIL;
     }

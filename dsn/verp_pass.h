@@ -18,8 +18,8 @@ typedef enum verp_check {
     VERP_NOT_VERP = 0, /* not a bounces+...@verp_domain address (or VERP is off) */
     VERP_VERIFIED,     /* the token verified: vp is filled */
     VERP_FORGED,       /* it looks like one, but the token is bad (logged) */
-    VERP_UNKNOWN,      /* genuine, but expired or its message is no longer known (logged) */
-    VERP_STORE_ERROR,  /* the store is unavailable: retry later (logged) */
+    VERP_UNKNOWN, /* genuine, but expired or its message is no longer known (logged) */
+    VERP_STORE_ERROR, /* the store is unavailable: retry later (logged) */
 } verp_check;
 
 typedef struct verp_pass {

@@ -21,9 +21,9 @@
 const char *
 bg_learn_outcome_name(bg_learn_outcome o)
 {
-    static const char *const names[] = {"blacklisted", "ignored-reason",  "untrusted",
-                                        "incident",    "duplicate",       "never-blacklist",
-                                        "bad-address"};
+    static const char *const names[] = {
+        "blacklisted", "ignored-reason",  "untrusted",  "incident",
+        "duplicate",   "never-blacklist", "bad-address"};
 
     return (unsigned)o < sizeof(names) / sizeof(names[0]) ? names[o] : "unknown";
 }
@@ -95,21 +95,21 @@ static int64_t
 seen_purge_at(const bg_config *cfg, int64_t now)
 {
     int64_t keep = cfg->history_period > cfg->message_retention ? cfg->history_period
-                                                                 : cfg->message_retention;
+                                                                : cfg->message_retention;
     return now + (keep > 7 * DAY ? keep : 7 * DAY);
 }
 
 /* One bounced recipient, whatever it came from. */
 typedef struct bounce_in {
-    const char *rcpt;       /* as reported */
-    const char *action;     /* RFC 3464 action, may be NULL */
+    const char *rcpt;   /* as reported */
+    const char *action; /* RFC 3464 action, may be NULL */
     const char *status;
     const char *reason;
-    const char *rbl;        /* "" or NULL when none */
+    const char *rbl; /* "" or NULL when none */
     const char *remote_mta;
     const char *diagnostic;
-    const char *source;     /* "dsn", "log" */
-    const char *origin;     /* for logs */
+    const char *source; /* "dsn", "log" */
+    const char *origin; /* for logs */
     int64_t when;
 } bounce_in;
 
@@ -143,9 +143,10 @@ apply_rcpt(bg_store *st, const bg_config *cfg, const bounce_in *b, const bg_addr
 
     if (!trusted) {
         out->outcome = BG_LEARN_UNTRUSTED;
-        bg_msg_warn("Ignored forged or unrelated bounce for Recipient %s: %s %s (from %s, "
-                    "%s): no message sent to it found",
-                    addr->canon, b->status ? b->status : "", out->reason, mta, b->origin);
+        bg_msg_warn(
+            "Ignored forged or unrelated bounce for Recipient %s: %s %s (from %s, "
+            "%s): no message sent to it found",
+            addr->canon, b->status ? b->status : "", out->reason, mta, b->origin);
         return 0;
     }
     if (b->rbl && *b->rbl) {
@@ -155,9 +156,10 @@ apply_rcpt(bg_store *st, const bg_config *cfg, const bounce_in *b, const bg_addr
                                   b->diagnostic ? b->diagnostic : "", now,
                                   now + cfg->history_period, err) < 0)
             return -1;
-        bg_msg_warn("RBL incident: the relay is listed on %s, reported by %s for Recipient "
-                    "%s (sender %s): %s",
-                    b->rbl, mta, addr->canon, sender, b->diagnostic ? b->diagnostic : "");
+        bg_msg_warn(
+            "RBL incident: the relay is listed on %s, reported by %s for Recipient "
+            "%s (sender %s): %s",
+            b->rbl, mta, addr->canon, sender, b->diagnostic ? b->diagnostic : "");
         return 0;
     }
     if (is_temporary(b) || !bg_strlist_has(&cfg->blacklist_reasons, out->reason)) {
@@ -168,8 +170,8 @@ apply_rcpt(bg_store *st, const bg_config *cfg, const bounce_in *b, const bg_addr
     }
     if (bg_policy_never_blacklist(cfg, addr->canon, addr->domain)) {
         out->outcome = BG_LEARN_NEVER;
-        bg_msg_info("bounce for %s not blacklisting: never_blacklist (%s %s)", addr->canon,
-                    b->status ? b->status : "", out->reason);
+        bg_msg_info("bounce for %s not blacklisting: never_blacklist (%s %s)",
+                    addr->canon, b->status ? b->status : "", out->reason);
         return 0;
     }
 
@@ -299,9 +301,9 @@ verp_pick(const bg_dsn_report *rep, const char *verp_rcpt)
 }
 
 int
-bg_learn_dsn(bg_store *st, const bg_config *cfg, const bg_dsn_report *rep, const char *raw,
-             size_t rawlen, const bg_learn_source *src, int64_t now, bg_learn_result *res,
-             bg_error *err)
+bg_learn_dsn(bg_store *st, const bg_config *cfg, const bg_dsn_report *rep,
+             const char *raw, size_t rawlen, const bg_learn_source *src, int64_t now,
+             bg_learn_result *res, bg_error *err)
 {
     bg_message_rec m;
     bg_lookup found = BG_NOTFOUND;
@@ -336,7 +338,10 @@ bg_learn_dsn(bg_store *st, const bg_config *cfg, const bg_dsn_report *rep, const
         for (size_t i = 0; i < n; i++) {
             const bg_dsn_rcpt *r = &rep->rcpts[first + i];
             bg_learn_rcpt_result *o = &res->rcpts[i];
-            bg_strlcpy(o->recipient, verp_rcpt ? src->verp_rcpt : r->recipient ? r->recipient : "",
+            bg_strlcpy(o->recipient,
+                       verp_rcpt      ? src->verp_rcpt
+                       : r->recipient ? r->recipient
+                                      : "",
                        sizeof(o->recipient));
             bg_strlcpy(o->reason, r->reason, sizeof(o->reason));
             o->outcome = BG_LEARN_DUPLICATE;
@@ -479,12 +484,11 @@ bg_learn_log_event(bg_store *st, const bg_config *cfg, const bg_mtalog_event *ev
     count(res);
     return 0;
 
-fail:
-    {
-        bg_error uerr;
-        if (bg_store_seen_unmark(st, res->id, &uerr) < 0)
-            bg_msg_error("cannot take back the seen mark of %s: %s", res->id, uerr.msg);
-    }
+fail : {
+    bg_error uerr;
+    if (bg_store_seen_unmark(st, res->id, &uerr) < 0)
+        bg_msg_error("cannot take back the seen mark of %s: %s", res->id, uerr.msg);
+}
     return -1;
 }
 
@@ -501,7 +505,8 @@ static bool
 same_file(const struct stat *a, const struct stat *b)
 {
     return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+           a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
 int

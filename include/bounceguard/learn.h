@@ -57,10 +57,10 @@ typedef enum bg_learn_outcome {
 
 /* What the intake knows about how a DSN reached it (all may be NULL/""). */
 typedef struct bg_learn_source {
-    const char *client_ip;  /* host that delivered the DSN to the relay */
-    const char *helo;       /* its HELO name */
-    const char *mail_from;  /* the DSN's envelope sender (normally "") */
-    const char *origin;     /* for logs: "stdin", a file name, ... */
+    const char *client_ip; /* host that delivered the DSN to the relay */
+    const char *helo;      /* its HELO name */
+    const char *mail_from; /* the DSN's envelope sender (normally "") */
+    const char *origin;    /* for logs: "stdin", a file name, ... */
     /* Set when the DSN came to a bounces+TOKEN@ address whose token verified:
      * the bounce is trusted and attributed from the token. */
     bool verp_verified;
@@ -70,20 +70,20 @@ typedef struct bg_learn_source {
 } bg_learn_source;
 
 typedef struct bg_learn_rcpt_result {
-    char recipient[257];   /* canonical, or as reported when it does not parse */
+    char recipient[257]; /* canonical, or as reported when it does not parse */
     bg_learn_outcome outcome;
-    bool correlated;       /* it was a recipient of the original message */
-    char sender_id[256];   /* whose mail bounced, "" when unknown */
+    bool correlated;     /* it was a recipient of the original message */
+    char sender_id[256]; /* whose mail bounced, "" when unknown */
     char reason[24];
     char status[16];
-    char rbl[128];         /* for BG_LEARN_INCIDENT */
+    char rbl[128]; /* for BG_LEARN_INCIDENT */
 } bg_learn_rcpt_result;
 
 typedef struct bg_learn_result {
-    char id[300];          /* the seen-id of the evidence ("dsn:...", "log:...") */
-    bool duplicate;        /* processed before: nothing was changed */
-    bool message_found;    /* the original message was found in the store */
-    bool spf_pass;         /* an SPF check was made and passed */
+    char id[300];       /* the seen-id of the evidence ("dsn:...", "log:...") */
+    bool duplicate;     /* processed before: nothing was changed */
+    bool message_found; /* the original message was found in the store */
+    bool spf_pass;      /* an SPF check was made and passed */
     size_t nrcpts;
     bg_learn_rcpt_result *rcpts; /* owned: bg_learn_result_clear() */
     unsigned blacklisted, incidents, ignored, untrusted;
@@ -125,8 +125,8 @@ const char *bg_learn_outcome_name(bg_learn_outcome o);
  * of raw[rawlen].  Writes into dst[size] (size >= 80 holds every form; 300
  * keeps ordinary Message-IDs readable); returns dst.
  */
-char *bg_learn_dsn_id(const bg_dsn_report *report, const char *raw, size_t rawlen, char *dst,
-                      size_t size);
+char *bg_learn_dsn_id(const bg_dsn_report *report, const char *raw, size_t rawlen,
+                      char *dst, size_t size);
 
 /*
  * The signed VERP return path for a message the milter accepted, when

@@ -43,7 +43,8 @@ seed_message(bg_store *st, int argc, char **argv, bg_error *err)
     }
     cfg->sender_identity = BG_IDENTITY_IP;
     bg_gate_begin(&t, cfg, NULL, argv[2], argv[3]);
-    rc = bg_gate_record(st, cfg, &t, argv[0], argv[1], bg_buf_str(&rcpts), time(NULL), err);
+    rc = bg_gate_record(st, cfg, &t, argv[0], argv[1], bg_buf_str(&rcpts), time(NULL),
+                        err);
     bg_buf_free(&rcpts);
     bg_config_unref(cfg);
     return rc;
@@ -76,9 +77,10 @@ main(int argc, char **argv)
             printf("none\n");
         else
             printf("%s %u %s %s %s %s\n",
-                   bg_policy_rcpt_blacklisted(&r, time(NULL)) ? "blacklisted" : "released",
-                   r.bounce_count, r.last_sender[0] ? r.last_sender : "-", r.status, r.reason,
-                   r.source);
+                   bg_policy_rcpt_blacklisted(&r, time(NULL)) ? "blacklisted"
+                                                              : "released",
+                   r.bounce_count, r.last_sender[0] ? r.last_sender : "-", r.status,
+                   r.reason, r.source);
     } else if (strcmp(argv[2], "incidents") == 0) {
         rc = bg_store_incident_foreach(st, print_incident, NULL, &err);
     } else if (strcmp(argv[2], "meta") == 0 && argc == 5) {

@@ -11,6 +11,7 @@
 
 #include "bounceguard/gate.h"
 #include "bounceguard/learn.h"
+#include "bounceguard/verp.h"
 
 #define DAY 86400
 #define T0 1700000000
@@ -64,8 +65,8 @@ seed(const bg_config *cfg)
 
 typedef struct dsn_case {
     const char *name;
-    const char *conf;      /* config text */
-    const char *orig_mid;  /* Message-ID of the returned original (no brackets) */
+    const char *conf;     /* config text */
+    const char *orig_mid; /* Message-ID of the returned original (no brackets) */
     const char *queue_id;
     const char *rcpt;
     const char *action;
@@ -85,16 +86,18 @@ static const dsn_case dsn_cases[] = {
      BG_LEARN_BLACKLISTED, true, 0},
     {"correlated by queue id", NULL, NULL, "4QID1AB", "b@example.com", "failed", "5.1.1",
      "userunknown", NULL, 1, false, BG_LEARN_BLACKLISTED, true, 0},
-    {"soft bounce mailboxfull does not", NULL, "orig-1@relay.example", NULL, "a@example.com",
-     "failed", "5.2.2", "mailboxfull", NULL, 1, false, BG_LEARN_IGNORED_REASON, false, 0},
-    {"temporary userunknown does not", NULL, "orig-1@relay.example", NULL, "a@example.com",
-     "delayed", "4.1.1", "userunknown", NULL, 1, false, BG_LEARN_IGNORED_REASON, false, 0},
+    {"soft bounce mailboxfull does not", NULL, "orig-1@relay.example", NULL,
+     "a@example.com", "failed", "5.2.2", "mailboxfull", NULL, 1, false,
+     BG_LEARN_IGNORED_REASON, false, 0},
+    {"temporary userunknown does not", NULL, "orig-1@relay.example", NULL,
+     "a@example.com", "delayed", "4.1.1", "userunknown", NULL, 1, false,
+     BG_LEARN_IGNORED_REASON, false, 0},
     {"rbl bounce is an incident, no blacklist", NULL, "orig-1@relay.example", NULL,
      "a@example.com", "failed", "5.7.1", "userunknown", "zen.spamhaus.org", 1, false,
      BG_LEARN_INCIDENT, false, 1},
     {"forged uncorrelated bounce does nothing", NULL, "forged@elsewhere.example", NULL,
-     "a@example.com", "failed", "5.1.1", "userunknown", NULL, 1, false, BG_LEARN_UNTRUSTED,
-     false, 0},
+     "a@example.com", "failed", "5.1.1", "userunknown", NULL, 1, false,
+     BG_LEARN_UNTRUSTED, false, 0},
     {"forged rbl bounce records no incident", NULL, NULL, NULL, "a@example.com", "failed",
      "5.7.1", "blocked", "bl.spamcop.net", 1, false, BG_LEARN_UNTRUSTED, false, 0},
     {"recipient never sent to does nothing", NULL, "orig-1@relay.example", NULL,
@@ -108,14 +111,15 @@ static const dsn_case dsn_cases[] = {
     {"dsn_trust spf without a client address does not", "dsn_trust = spf\n", NULL, NULL,
      "victim@example.com", "failed", "5.1.1", "userunknown", NULL, 1, false,
      BG_LEARN_UNTRUSTED, false, 0},
-    {"never_blacklist is honoured", "never_blacklist = @example.com\n", "orig-1@relay.example",
-     NULL, "a@example.com", "failed", "5.1.1", "userunknown", NULL, 1, false, BG_LEARN_NEVER,
-     false, 0},
+    {"never_blacklist is honoured", "never_blacklist = @example.com\n",
+     "orig-1@relay.example", NULL, "a@example.com", "failed", "5.1.1", "userunknown",
+     NULL, 1, false, BG_LEARN_NEVER, false, 0},
     {"reason outside blacklist_reasons does not", "blacklist_reasons = hostunknown\n",
-     "orig-1@relay.example", NULL, "a@example.com", "failed", "5.1.1", "userunknown", NULL, 1,
-     false, BG_LEARN_IGNORED_REASON, false, 0},
-    {"verified verp token is trusted without a record", NULL, NULL, NULL, "far@example.org",
-     "failed", "5.1.1", "userunknown", NULL, 1, true, BG_LEARN_BLACKLISTED, true, 0},
+     "orig-1@relay.example", NULL, "a@example.com", "failed", "5.1.1", "userunknown",
+     NULL, 1, false, BG_LEARN_IGNORED_REASON, false, 0},
+    {"verified verp token is trusted without a record", NULL, NULL, NULL,
+     "far@example.org", "failed", "5.1.1", "userunknown", NULL, 1, true,
+     BG_LEARN_BLACKLISTED, true, 0},
     {"not an address", NULL, "orig-1@relay.example", NULL, "not an address", "failed",
      "5.1.1", "userunknown", NULL, 1, false, BG_LEARN_BAD_ADDRESS, false, 0},
 };
@@ -198,9 +202,13 @@ END_TEST
 START_TEST(dsn_without_message_id_is_deduped_by_content)
 {
     bg_config *cfg = config(NULL);
-    bg_dsn_rcpt r = {.recipient = (char *)"a@example.com", .action = (char *)"failed",
-                     .status = (char *)"5.1.1", .reason = "userunknown"};
-    bg_dsn_report rep = {.kind = BG_DSN_TEXT, .rcpts = &r, .nrcpts = 1,
+    bg_dsn_rcpt r = {.recipient = (char *)"a@example.com",
+                     .action = (char *)"failed",
+                     .status = (char *)"5.1.1",
+                     .reason = "userunknown"};
+    bg_dsn_report rep = {.kind = BG_DSN_TEXT,
+                         .rcpts = &r,
+                         .nrcpts = 1,
                          .orig_message_id = (char *)"orig-1@relay.example"};
     const char raw1[] = "From: MAILER-DAEMON\n\nUser unknown: a@example.com\n";
     const char raw2[] = "From: MAILER-DAEMON\n\nUser unknown: a@example.com (again)\n";
@@ -209,12 +217,13 @@ START_TEST(dsn_without_message_id_is_deduped_by_content)
     bg_error err;
 
     seed(cfg);
-    ck_assert_int_eq(bg_learn_dsn(st, cfg, &rep, raw1, strlen(raw1), NULL, T0, &res, &err), 0);
+    ck_assert_int_eq(
+        bg_learn_dsn(st, cfg, &rep, raw1, strlen(raw1), NULL, T0, &res, &err), 0);
     ck_assert(strncmp(res.id, "dsn:sha256:", 11) == 0);
     ck_assert_int_eq(res.blacklisted, 1);
     bg_learn_result_clear(&res);
-    ck_assert_int_eq(bg_learn_dsn(st, cfg, &rep, raw1, strlen(raw1), NULL, T0 + 5, &res, &err),
-                     0);
+    ck_assert_int_eq(
+        bg_learn_dsn(st, cfg, &rep, raw1, strlen(raw1), NULL, T0 + 5, &res, &err), 0);
     ck_assert(res.duplicate);
     bg_learn_result_clear(&res);
     /* a different bounce of the same recipient a day later extends the period */
@@ -233,15 +242,23 @@ START_TEST(verp_message_token_needs_a_listed_recipient)
 {
     bg_config *cfg = config(NULL);
     bg_dsn_rcpt r[2] = {
-        {.recipient = (char *)"victim@example.com", .action = (char *)"failed",
-         .status = (char *)"5.1.1", .reason = "userunknown"},
-        {.recipient = (char *)"b@example.com", .action = (char *)"failed",
-         .status = (char *)"5.1.1", .reason = "userunknown"},
+        {.recipient = (char *)"victim@example.com",
+         .action = (char *)"failed",
+         .status = (char *)"5.1.1",
+         .reason = "userunknown"},
+        {.recipient = (char *)"b@example.com",
+         .action = (char *)"failed",
+         .status = (char *)"5.1.1",
+         .reason = "userunknown"},
     };
-    bg_dsn_report rep = {.kind = BG_DSN_RFC3464, .rcpts = r, .nrcpts = 2,
+    bg_dsn_report rep = {.kind = BG_DSN_RFC3464,
+                         .rcpts = r,
+                         .nrcpts = 2,
                          .message_id = (char *)"dsn-2@mx"};
-    bg_learn_source src = {.verp_verified = true, .verp_sender_id = "ip:192.0.2.10",
-                           .verp_message = "4QID1AB", .origin = "test"};
+    bg_learn_source src = {.verp_verified = true,
+                           .verp_sender_id = "ip:192.0.2.10",
+                           .verp_message = "4QID1AB",
+                           .origin = "test"};
     bg_learn_result res;
     bg_rcpt_rec rec;
     bg_error err;
@@ -254,13 +271,15 @@ START_TEST(verp_message_token_needs_a_listed_recipient)
     ck_assert_int_eq(res.blacklisted, 1);
     ck_assert_int_eq(res.untrusted, 1);
     bg_learn_result_clear(&res);
-    ck_assert_int_eq(bg_store_rcpt_get(st, "victim@example.com", &rec, &err), BG_NOTFOUND);
+    ck_assert_int_eq(bg_store_rcpt_get(st, "victim@example.com", &rec, &err),
+                     BG_NOTFOUND);
     bg_config_unref(cfg);
 }
 END_TEST
 
 static bg_mtalog_event
-log_event(const char *qid, const char *rcpt, const char *dsn, const char *reply, int64_t t)
+log_event(const char *qid, const char *rcpt, const char *dsn, const char *reply,
+          int64_t t)
 {
     bg_mtalog_event ev;
 
@@ -282,10 +301,11 @@ log_event(const char *qid, const char *rcpt, const char *dsn, const char *reply,
 START_TEST(log_bounce_is_learned_once)
 {
     bg_config *cfg = config(NULL);
-    bg_mtalog_event ev = log_event("4QID1AB", "<A@example.com>", "5.1.1",
-                                   "550 5.1.1 <a@example.com>: Recipient address rejected: "
-                                   "User unknown in virtual mailbox table",
-                                   T0 - 60);
+    bg_mtalog_event ev =
+        log_event("4QID1AB", "<A@example.com>", "5.1.1",
+                  "550 5.1.1 <a@example.com>: Recipient address rejected: "
+                  "User unknown in virtual mailbox table",
+                  T0 - 60);
     bg_learn_result res;
     bg_rcpt_rec rec;
     bg_error err;
@@ -312,13 +332,13 @@ END_TEST
 START_TEST(log_rbl_and_deferred_do_not_blacklist)
 {
     bg_config *cfg = config(NULL);
-    bg_mtalog_event rbl = log_event(
-        "4QID1AB", "a@example.com", "5.7.1",
-        "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using "
-        "zen.spamhaus.org",
-        T0);
-    bg_mtalog_event soft = log_event("4QID1AB", "b@example.com", "4.2.2",
-                                     "452 4.2.2 Mailbox full", T0);
+    bg_mtalog_event rbl =
+        log_event("4QID1AB", "a@example.com", "5.7.1",
+                  "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using "
+                  "zen.spamhaus.org",
+                  T0);
+    bg_mtalog_event soft =
+        log_event("4QID1AB", "b@example.com", "4.2.2", "452 4.2.2 Mailbox full", T0);
     bg_learn_result res;
     bg_rcpt_rec rec;
     bg_error err;
@@ -352,12 +372,60 @@ START_TEST(dsn_ids)
     memset(longmid, 'x', sizeof(longmid) - 1);
     longmid[sizeof(longmid) - 1] = '\0';
     rep.message_id = longmid;
-    ck_assert(strncmp(bg_learn_dsn_id(&rep, NULL, 0, id, sizeof(id)), "dsn:midhash:", 12) == 0);
+    ck_assert(
+        strncmp(bg_learn_dsn_id(&rep, NULL, 0, id, sizeof(id)), "dsn:midhash:", 12) == 0);
     rep.message_id = NULL;
     bg_learn_dsn_id(&rep, "a", 1, id, sizeof(id));
     bg_learn_dsn_id(&rep, "b", 1, id2, sizeof(id2));
     ck_assert_str_ne(id, id2);
     ck_assert_int_eq(strlen(id), strlen("dsn:sha256:") + 64);
+}
+END_TEST
+
+START_TEST(verp_return_path_names_the_queue_id)
+{
+    char secret[300], text[600], rp[300], token[80], key[40];
+    bg_config *cfg;
+    bg_verp *v;
+    bg_error err;
+    FILE *fp;
+
+    snprintf(secret, sizeof(secret), "%s/verp.secret", home);
+    fp = fopen(secret, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs("0123456789abcdef0123456789abcdef\n", fp);
+    fclose(fp);
+    snprintf(text, sizeof(text),
+             "return_path_rewrite = yes\nverp_domain = verp.relay.example\n"
+             "verp_secret_file = %s\n",
+             secret);
+    cfg = config(text);
+    ck_assert_int_eq(bg_learn_return_path(cfg, "app@customer.example", "4QID1AB", T0, rp,
+                                          sizeof(rp), &err),
+                     1);
+    ck_assert_int_eq(
+        bg_verp_match(rp, "bounces", "verp.relay.example", token, sizeof(token)), 1);
+    v = bg_verp_load(secret, &err);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq(bg_verp_verify(v, token, T0 + 60, 0, key, sizeof(key), NULL),
+                     BG_VERP_OK);
+    ck_assert_str_eq(key, "4QID1AB");
+    bg_verp_free(v);
+    /* a bounce keeps its null sender; no queue ID, no token */
+    ck_assert_int_eq(bg_learn_return_path(cfg, "<>", "4QID1AB", T0, rp, sizeof(rp), &err),
+                     0);
+    ck_assert_int_eq(bg_learn_return_path(cfg, "", "4QID1AB", T0, rp, sizeof(rp), &err),
+                     0);
+    ck_assert_int_eq(bg_learn_return_path(cfg, "app@customer.example", "NOQUEUE", T0, rp,
+                                          sizeof(rp), &err),
+                     0);
+    bg_config_unref(cfg);
+    /* off by default */
+    cfg = config(NULL);
+    ck_assert_int_eq(bg_learn_return_path(cfg, "app@customer.example", "4QID1AB", T0, rp,
+                                          sizeof(rp), &err),
+                     0);
+    bg_config_unref(cfg);
 }
 END_TEST
 
@@ -371,12 +439,14 @@ main(void)
 
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_loop_test(tc, dsn_table, 0, (int)(sizeof(dsn_cases) / sizeof(dsn_cases[0])));
+    tcase_add_loop_test(tc, dsn_table, 0,
+                        (int)(sizeof(dsn_cases) / sizeof(dsn_cases[0])));
     tcase_add_test(tc, dsn_without_message_id_is_deduped_by_content);
     tcase_add_test(tc, verp_message_token_needs_a_listed_recipient);
     tcase_add_test(tc, log_bounce_is_learned_once);
     tcase_add_test(tc, log_rbl_and_deferred_do_not_blacklist);
     tcase_add_test(tc, dsn_ids);
+    tcase_add_test(tc, verp_return_path_names_the_queue_id);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
