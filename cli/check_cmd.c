@@ -55,10 +55,11 @@ print_json(cli_ctx *ctx, const char *input, const char *id, const check_result *
     }
     cli_json_str(&j, "detail", r->detail[0] ? r->detail : NULL);
     cli_json_bool(&j, "observe_mode", ctx->config->mode == BG_MODE_OBSERVE);
-    cli_json_bool(&j, "blacklisted", r->have_rec && bg_policy_rcpt_blacklisted(&r->rec, now));
-    cli_json_time(&j, "release", r->have_rec && bg_policy_rcpt_blacklisted(&r->rec, now)
-                                     ? r->rec.expires
-                                     : 0);
+    cli_json_bool(&j, "blacklisted",
+                  r->have_rec && bg_policy_rcpt_blacklisted(&r->rec, now));
+    cli_json_time(&j, "release",
+                  r->have_rec && bg_policy_rcpt_blacklisted(&r->rec, now) ? r->rec.expires
+                                                                          : 0);
     if (r->have_rec) {
         cli_json j2 = {BG_BUF_INIT, false};
         cli_json_begin(&j2);
@@ -90,15 +91,18 @@ print_human(cli_ctx *ctx, const char *input, const char *id, const check_result 
     bool refused = r->verdict != BG_VERDICT_ACCEPT;
     char t1[32], t2[32], safe[320];
 
-    fprintf(out, "%-12s %s\n", "address", bg_sanitize_line(safe, sizeof(safe), input, 300));
+    fprintf(out, "%-12s %s\n", "address",
+            bg_sanitize_line(safe, sizeof(safe), input, 300));
     if (r->addr.canon[0])
         fprintf(out, "%-12s %s\n", "canonical", r->addr.canon);
     if (r->verdict == BG_VERDICT_BAD_ADDRESS || r->verdict == BG_VERDICT_BAD_DOMAIN)
         fprintf(out, "%-12s invalid: %s\n", "format", r->detail);
     else if (r->addr.canon[0])
         fprintf(out, "%-12s valid%s\n", "format",
-                ctx->config->check_tld ? ", top-level domain exists" : " (TLD not checked)");
-    if (r->have_rec && bg_policy_rcpt_blacklisted(&r->rec, now) && r->rec.bounce_count == 0)
+                ctx->config->check_tld ? ", top-level domain exists"
+                                       : " (TLD not checked)");
+    if (r->have_rec && bg_policy_rcpt_blacklisted(&r->rec, now) &&
+        r->rec.bounce_count == 0)
         fprintf(out, "%-12s blocked by hand until %s (in %s)%s%s\n", "blacklist",
                 cli_time(t1, sizeof(t1), r->rec.expires),
                 cli_time_left(t2, sizeof(t2), r->rec.expires, now),
@@ -108,8 +112,8 @@ print_human(cli_ctx *ctx, const char *input, const char *id, const check_result 
         fprintf(out, "%-12s blacklisted until %s (in %s): %s %s, %u bounce%s, last %s\n",
                 "blacklist", cli_time(t1, sizeof(t1), r->rec.expires),
                 cli_time_left(t2, sizeof(t2), r->rec.expires, now),
-                r->rec.status[0] ? r->rec.status : "-", r->rec.reason, r->rec.bounce_count,
-                r->rec.bounce_count == 1 ? "" : "s",
+                r->rec.status[0] ? r->rec.status : "-", r->rec.reason,
+                r->rec.bounce_count, r->rec.bounce_count == 1 ? "" : "s",
                 cli_time(safe, sizeof(safe), r->rec.last_bounce));
     else if (r->have_rec)
         fprintf(out, "%-12s not blacklisted (%s since %s)\n", "blacklist",
@@ -129,10 +133,12 @@ print_human(cli_ctx *ctx, const char *input, const char *id, const check_result 
             fprintf(out, "%-12s quota: %s\n", "",
                     s->quota_exempt ? "exempt (trusted)" : "none (quota_limit = 0)");
         else if (s->window_open)
-            fprintf(out, "%-12s quota: %ld of %ld used, %ld left; window since %s, resets %s\n",
-                    "", s->used, s->quota_limit, s->left,
-                    cli_time(t1, sizeof(t1), s->rec.window_start),
-                    cli_time(t2, sizeof(t2), s->window_reset));
+            fprintf(
+                out,
+                "%-12s quota: %ld of %ld used, %ld left; window since %s, resets %s\n",
+                "", s->used, s->quota_limit, s->left,
+                cli_time(t1, sizeof(t1), s->rec.window_start),
+                cli_time(t2, sizeof(t2), s->window_reset));
         else
             fprintf(out, "%-12s quota: 0 of %ld used (no window running)\n", "",
                     s->quota_limit);
@@ -145,15 +151,20 @@ print_human(cli_ctx *ctx, const char *input, const char *id, const check_result 
                 cli_color_code(ctx, CLI_RED), cli_color_code(ctx, CLI_RESET), r->stage,
                 reply.rcode, reply.xcode, reply.text);
     else if (r->have_rec && bg_policy_rcpt_blacklisted(&r->rec, now))
-        fprintf(out, "%-12s %sACCEPTED%s: never_blacklist or exempt_recipients lets it "
-                     "through\n", "verdict", cli_color_code(ctx, CLI_GREEN),
+        fprintf(out,
+                "%-12s %sACCEPTED%s: never_blacklist or exempt_recipients lets it "
+                "through\n",
+                "verdict", cli_color_code(ctx, CLI_GREEN),
                 cli_color_code(ctx, CLI_RESET));
     else
-        fprintf(out, "%-12s %sACCEPTED%s%s%s\n", "verdict", cli_color_code(ctx, CLI_GREEN),
-                cli_color_code(ctx, CLI_RESET), r->detail[0] ? ": " : "", r->detail);
+        fprintf(out, "%-12s %sACCEPTED%s%s%s\n", "verdict",
+                cli_color_code(ctx, CLI_GREEN), cli_color_code(ctx, CLI_RESET),
+                r->detail[0] ? ": " : "", r->detail);
     if (refused && ctx->config->mode == BG_MODE_OBSERVE)
-        fprintf(out, "%-12s mode = observe: the milter logs this refusal and lets the mail "
-                     "through\n", "note");
+        fprintf(out,
+                "%-12s mode = observe: the milter logs this refusal and lets the mail "
+                "through\n",
+                "note");
 }
 
 int
@@ -178,8 +189,11 @@ cli_cmd_check(cli_ctx *ctx, int argc, char **argv)
             if (cli_sender_id(optarg, id, sizeof(id), &err) < 0)
                 return cli_usage_error("check", "%s", err.msg);
             break;
-        case 'j': ctx->json = true; break;
-        default: return cli_option_error("check", argc, argv);
+        case 'j':
+            ctx->json = true;
+            break;
+        default:
+            return cli_option_error("check", argc, argv);
         }
     }
     if (optind + 1 != argc)
@@ -198,8 +212,9 @@ cli_cmd_check(cli_ctx *ctx, int argc, char **argv)
         /* The operator names the identity; sender_identity may derive
          * another one from the same client, so say so and use theirs. */
         if (!ctx->json)
-            fprintf(stderr, "bounceguard: check: note: with sender_identity as configured "
-                            "the milter would name this client %s; checking %s\n",
+            fprintf(stderr,
+                    "bounceguard: check: note: with sender_identity as configured "
+                    "the milter would name this client %s; checking %s\n",
                     t.identity, id);
         bg_strlcpy(t.identity, id, sizeof(t.identity));
         t.quota_exempt = bg_policy_quota_exempt(cfg, t.identity, t.client_ip);

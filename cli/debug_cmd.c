@@ -36,7 +36,8 @@ cli_cmd_debug(cli_ctx *ctx, int argc, char **argv)
     if (optind + 1 != argc)
         return cli_usage_error("debug", "expected on, off or status");
     what = argv[optind];
-    if (strcmp(what, "on") != 0 && strcmp(what, "off") != 0 && strcmp(what, "status") != 0)
+    if (strcmp(what, "on") != 0 && strcmp(what, "off") != 0 &&
+        strcmp(what, "status") != 0)
         return cli_usage_error("debug", "expected on, off or status, not %.20s", what);
     if ((rc = cli_store_open(ctx, "debug", strcmp(what, "status") != 0, &st)) != 0)
         return rc;
@@ -53,8 +54,10 @@ cli_cmd_debug(cli_ctx *ctx, int argc, char **argv)
         if (ctx->json)
             fprintf(ctx->out, "{\"debug\":\"%s\"}\n", what);
         else
-            fprintf(ctx->out, "debug log switched %s (the milter and the watcher follow "
-                              "within a second)\n", what);
+            fprintf(ctx->out,
+                    "debug log switched %s (the milter and the watcher follow "
+                    "within a second)\n",
+                    what);
         return CLI_EXIT_OK;
     }
     l = bg_store_meta_get(st, "debug", value, sizeof(value), &err);
@@ -67,8 +70,9 @@ cli_cmd_debug(cli_ctx *ctx, int argc, char **argv)
                               : (ctx->config->debug ? "on" : "off"),
                 l == BG_FOUND ? "true" : "false", ctx->config->debug ? "true" : "false");
     } else if (l == BG_FOUND) {
-        fprintf(ctx->out, "debug %s (switched with `bounceguard debug`; config debug = %s)\n",
-                strcmp(value, "on") == 0 ? "on" : "off", ctx->config->debug ? "yes" : "no");
+        fprintf(
+            ctx->out, "debug %s (switched with `bounceguard debug`; config debug = %s)\n",
+            strcmp(value, "on") == 0 ? "on" : "off", ctx->config->debug ? "yes" : "no");
     } else {
         fprintf(ctx->out, "debug %s (never switched: config debug = %s decides)\n",
                 ctx->config->debug ? "on" : "off", ctx->config->debug ? "yes" : "no");

@@ -79,8 +79,10 @@ cli_cmd_export(cli_ctx *ctx, int argc, char **argv)
             return cli_option_error("export", argc, argv);
     }
     if (optind < argc)
-        return cli_usage_error("export", "unexpected argument %.60s (the export goes to "
-                                         "standard output)", argv[optind]);
+        return cli_usage_error("export",
+                               "unexpected argument %.60s (the export goes to "
+                               "standard output)",
+                               argv[optind]);
     if ((rc = cli_store_open(ctx, "export", false, &st)) != 0)
         return rc;
     cli_json_begin(&a.json);
@@ -112,8 +114,8 @@ typedef struct foreign {
     const char *text;   /* diagnostic */
 } foreign;
 
-static void
-bad_entry(import_ctx *ic, const char *where, const char *fmt, ...) BG_ATTR_PRINTF(3, 4);
+static void bad_entry(import_ctx *ic, const char *where, const char *fmt, ...)
+    BG_ATTR_PRINTF(3, 4);
 
 static void
 bad_entry(import_ctx *ic, const char *where, const char *fmt, ...)
@@ -135,7 +137,8 @@ find_enhanced(const char *s, char *dst, size_t size)
 {
     for (const char *p = s ? s : ""; *p; p++) {
         int cls, sub, det, n = 0;
-        if ((*p == '2' || *p == '4' || *p == '5') && (p == s || !strchr("0123456789.", p[-1])) &&
+        if ((*p == '2' || *p == '4' || *p == '5') &&
+            (p == s || !strchr("0123456789.", p[-1])) &&
             sscanf(p, "%1d.%3d.%3d%n", &cls, &sub, &det, &n) == 3 &&
             !strchr("0123456789.", p[n] ? p[n] : ' ')) {
             snprintf(dst, size, "%d.%d.%d", cls, sub, det);
@@ -149,10 +152,10 @@ find_enhanced(const char *s, char *dst, size_t size)
 static const char *
 foreign_reason(const char *reason, const char *status)
 {
-    static const char *const words[] = {"userunknown", "hostunknown", "mailboxfull",
-                                        "suspend",     "blocked",     "policyviolation",
-                                        "spamdetected", "rejected",   "hasmoved",
-                                        "filtered",    NULL};
+    static const char *const words[] = {"userunknown",  "hostunknown", "mailboxfull",
+                                        "suspend",      "blocked",     "policyviolation",
+                                        "spamdetected", "rejected",    "hasmoved",
+                                        "filtered",     NULL};
     if (reason) {
         for (size_t i = 0; words[i]; i++)
             if (strcasecmp(reason, words[i]) == 0)
@@ -189,7 +192,8 @@ foreign_update(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t *purge_at, voi
     foreign_arg *a = arg;
 
     if (!a->have_time) {
-        int rc = bg_policy_block(cur, next, a->now, a->ev.period, a->why, a->history, purge_at);
+        int rc = bg_policy_block(cur, next, a->now, a->ev.period, a->why, a->history,
+                                 purge_at);
         bg_strlcpy(next->source, "import", sizeof(next->source)); /* not typed by hand */
         return rc;
     }
@@ -210,23 +214,20 @@ import_foreign(import_ctx *ic, const char *where, const foreign *f)
     bg_error err;
     bg_rcpt_rec after;
 
-    if (f->addr == NULL || *f->addr == '\0')
-        {
-            bad_entry(ic, where, "no address");
-            return;
-        }
-    if (bg_addr_parse(f->addr, &addr, &err) != BG_ADDR_OK)
-        {
-            bad_entry(ic, where, "%s", err.msg);
-            return;
-        }
+    if (f->addr == NULL || *f->addr == '\0') {
+        bad_entry(ic, where, "no address");
+        return;
+    }
+    if (bg_addr_parse(f->addr, &addr, &err) != BG_ADDR_OK) {
+        bad_entry(ic, where, "%s", err.msg);
+        return;
+    }
     memset(&a, 0, sizeof(a));
     if (f->when && *f->when) {
-        if (cli_time_parse(f->when, &a.ev.when) < 0)
-            {
-                bad_entry(ic, where, "cannot read the time \"%.60s\"", f->when);
-                return;
-            }
+        if (cli_time_parse(f->when, &a.ev.when) < 0) {
+            bad_entry(ic, where, "cannot read the time \"%.60s\"", f->when);
+            return;
+        }
         a.have_time = true;
     }
     if (!find_enhanced(f->status, status, sizeof(status)) &&
@@ -338,24 +339,23 @@ import_ours(import_ctx *ic, const char *where, json_t *o)
     bg_error err;
 
     memset(&a, 0, sizeof(a));
-    if (addr_in == NULL || bg_addr_parse(addr_in, &addr, &err) != BG_ADDR_OK)
-        {
-            bad_entry(ic, where, "%s", addr_in ? err.msg : "no \"address\"");
-            return;
-        }
+    if (addr_in == NULL || bg_addr_parse(addr_in, &addr, &err) != BG_ADDR_OK) {
+        bad_entry(ic, where, "%s", addr_in ? err.msg : "no \"address\"");
+        return;
+    }
     if (jtime(o, "first_bounce", &r->first_bounce) < 0 ||
-        jtime(o, "last_bounce", &r->last_bounce) < 0 || jtime(o, "expires", &r->expires) < 0 ||
-        jtime(o, "grace_until", &r->grace_until) < 0 || jtime(o, "updated", &r->updated) < 0)
-        {
-            bad_entry(ic, where, "a time field is neither a number nor an ISO 8601 time");
-            return;
-        }
+        jtime(o, "last_bounce", &r->last_bounce) < 0 ||
+        jtime(o, "expires", &r->expires) < 0 ||
+        jtime(o, "grace_until", &r->grace_until) < 0 ||
+        jtime(o, "updated", &r->updated) < 0) {
+        bad_entry(ic, where, "a time field is neither a number nor an ISO 8601 time");
+        return;
+    }
     if (count && (!json_is_integer(count) || json_integer_value(count) < 0 ||
-                  json_integer_value(count) > UINT32_MAX))
-        {
-            bad_entry(ic, where, "\"bounce_count\" is not a count");
-            return;
-        }
+                  json_integer_value(count) > UINT32_MAX)) {
+        bad_entry(ic, where, "\"bounce_count\" is not a count");
+        return;
+    }
     r->bounce_count = count ? (uint32_t)json_integer_value(count) : 1;
     r->state = state && strcmp(state, "unblocked") == 0 ? BG_RCPT_UNBLOCKED
                                                         : BG_RCPT_BLACKLISTED;
@@ -414,11 +414,10 @@ import_object(import_ctx *ic, const char *where, json_t *o)
     char b1[32], b2[32];
     foreign f;
 
-    if (!json_is_object(o))
-        {
-            bad_entry(ic, where, "not a JSON object");
-            return;
-        }
+    if (!json_is_object(o)) {
+        bad_entry(ic, where, "not a JSON object");
+        return;
+    }
     if (json_object_get(o, "address") &&
         (json_object_get(o, "bounce_count") || json_object_get(o, "last_bounce") ||
          json_object_get(o, "state"))) {
@@ -469,18 +468,17 @@ import_document(import_ctx *ic, json_t *doc)
             items = v;
         else if ((v = json_object_get(doc, "items")) != NULL)
             items = v;
-        else
-            {
-                import_object(ic, "1", doc);
-                return;
-            }
-    }
-    if (!json_is_array(items))
-        {
-            bad_entry(ic, "1", "expected a list of entries");
+        else {
+            import_object(ic, "1", doc);
             return;
         }
-    json_array_foreach(items, i, v) {
+    }
+    if (!json_is_array(items)) {
+        bad_entry(ic, "1", "expected a list of entries");
+        return;
+    }
+    json_array_foreach(items, i, v)
+    {
         if (ic->failed)
             return;
         snprintf(where, sizeof(where), "entry %zu", i + 1);
@@ -552,8 +550,8 @@ csv_column(bg_buf *f, int n, const char *const *names)
 static void
 import_csv(import_ctx *ic, const char *text, size_t len)
 {
-    static const char *const addr_names[] = {"email", "address", "EmailAddress", "recipient",
-                                             NULL};
+    static const char *const addr_names[] = {"email", "address", "EmailAddress",
+                                             "recipient", NULL};
     static const char *const time_names[] = {"created", "created_at", "LastUpdateTime",
                                              "timestamp", NULL};
     static const char *const reason_names[] = {"Reason", NULL};
@@ -568,14 +566,15 @@ import_csv(import_ctx *ic, const char *text, size_t len)
     n = csv_record(text, len, &pos, &line, f);
     ca = n > 0 ? csv_column(f, n, addr_names) : -1;
     if (ca < 0) {
-        bad_entry(ic, "1", "not a format bounceguard reads: no JSON, and no CSV header with an "
-                           "email or address column");
+        bad_entry(ic, "1",
+                  "not a format bounceguard reads: no JSON, and no CSV header with an "
+                  "email or address column");
         goto out;
     }
-    ic->format = strcasecmp(bg_buf_str(&f[ca]), "email") == 0     ? "SendGrid"
-                 : strcasecmp(bg_buf_str(&f[ca]), "address") == 0 ? "Mailgun"
+    ic->format = strcasecmp(bg_buf_str(&f[ca]), "email") == 0          ? "SendGrid"
+                 : strcasecmp(bg_buf_str(&f[ca]), "address") == 0      ? "Mailgun"
                  : strcasecmp(bg_buf_str(&f[ca]), "EmailAddress") == 0 ? "Amazon SES"
-                                                                        : "CSV";
+                                                                       : "CSV";
     ct = csv_column(f, n, time_names);
     cr = csv_column(f, n, reason_names);
     cx = csv_column(f, n, text_names);
@@ -597,8 +596,8 @@ import_csv(import_ctx *ic, const char *text, size_t len)
         if (n == 1 && f[0].len == 0)
             continue; /* blank line */
         if (ca >= n) {
-            bad_entry(ic, where, "%d field%s, the address is field %d", n, n == 1 ? "" : "s",
-                      ca + 1);
+            bad_entry(ic, where, "%d field%s, the address is field %d", n,
+                      n == 1 ? "" : "s", ca + 1);
             continue;
         }
         memset(&fr, 0, sizeof(fr));
@@ -673,7 +672,8 @@ import_file(import_ctx *ic, const char *path)
     ic->file = path;
     ic->format = "unknown";
     if (read_file(path, &b) < 0) {
-        fprintf(stderr, "bounceguard: import: %s: cannot read: %s\n", path, strerror(errno));
+        fprintf(stderr, "bounceguard: import: %s: cannot read: %s\n", path,
+                strerror(errno));
         ic->bad++;
         bg_buf_free(&b);
         return;
@@ -747,8 +747,9 @@ cli_cmd_import(cli_ctx *ctx, int argc, char **argv)
             cli_json_print(&j, ctx->out);
             cli_json_free(&j);
         } else {
-            fprintf(ctx->out, "%s: %s format, %lu %s (%lu blacklisted now), %lu skipped "
-                              "(known already or never_blacklist), %lu bad\n",
+            fprintf(ctx->out,
+                    "%s: %s format, %lu %s (%lu blacklisted now), %lu skipped "
+                    "(known already or never_blacklist), %lu bad\n",
                     argv[i], ic.format, ic.imported, dry_run ? "valid" : "imported",
                     ic.blacklisted, ic.skipped, ic.bad);
         }

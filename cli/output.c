@@ -104,6 +104,58 @@ cli_parse_count(const char *s, long max, long *out)
     return 0;
 }
 
+int
+cli_canon_addr(const char *command, const char *in, bg_addr *out)
+{
+    bg_error err;
+    bg_addr_status st = bg_addr_parse(in, out, &err);
+
+    if (st == BG_ADDR_OK)
+        return 0;
+    if (st == BG_ADDR_NULL)
+        bg_strlcpy(err.msg, "the null address <> is not a recipient", sizeof(err.msg));
+    return cli_usage_error(command, "%s", err.msg);
+}
+
+int
+cli_canon_domain(const char *command, const char *in, char *out, size_t size)
+{
+    char probe[300];
+    bg_addr a;
+    bg_error err;
+
+    snprintf(probe, sizeof(probe), "x@%s", in[0] == '@' ? in + 1 : in);
+    if (bg_addr_parse(probe, &a, &err) != BG_ADDR_OK)
+        return cli_usage_error(command, "bad domain: %s", err.msg);
+    bg_strlcpy(out, a.domain, size);
+    return 0;
+}
+
+const char *
+cli_domain_of(const char *addr)
+{
+    const char *at = strrchr(addr, '@');
+    return at ? at + 1 : "";
+}
+
+int
+cli_no_args(const char *command, cli_ctx *ctx, int argc, char **argv)
+{
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        if (c != 'j')
+            return cli_option_error(command, argc, argv);
+        ctx->json = true;
+    }
+    if (optind < argc)
+        return cli_usage_error(command, "unexpected argument %.60s", argv[optind]);
+    return 0;
+}
+
 int64_t
 cli_now(void)
 {
@@ -151,13 +203,14 @@ parse_zone(const char *s, long *off)
     *off = 0;
     while (*s == ' ')
         s++;
-    if (*s == '\0' || strcmp(s, "Z") == 0 || strcmp(s, "UTC") == 0 || strcmp(s, "GMT") == 0 ||
-        strcmp(s, "UT") == 0)
+    if (*s == '\0' || strcmp(s, "Z") == 0 || strcmp(s, "UTC") == 0 ||
+        strcmp(s, "GMT") == 0 || strcmp(s, "UT") == 0)
         return 0;
     if (*s != '+' && *s != '-')
         return -1;
     if (sscanf(s + 1, "%2d:%2d%n", &hh, &mm, &n) == 2 ||
-        sscanf(s + 1, "%2d%2d%n", &hh, &mm, &n) == 2 || sscanf(s + 1, "%2d%n", &hh, &n) == 1) {
+        sscanf(s + 1, "%2d%2d%n", &hh, &mm, &n) == 2 ||
+        sscanf(s + 1, "%2d%n", &hh, &n) == 1) {
         if (s[1 + n] != '\0' || hh > 23 || mm > 59)
             return -1;
         *off = (hh * 3600L + mm * 60L) * (*s == '-' ? -1 : 1);
@@ -196,7 +249,8 @@ cli_time_parse(const char *s, int64_t *out)
     /* seconds (or milliseconds) since the epoch, maybe with a fraction */
     for (p = s; isdigit((unsigned char)*p); p++)
         ;
-    if (p > s && (*p == '\0' || (*p == '.' && strspn(p + 1, "0123456789") == strlen(p + 1)))) {
+    if (p > s &&
+        (*p == '\0' || (*p == '.' && strspn(p + 1, "0123456789") == strlen(p + 1)))) {
         long long v;
         errno = 0;
         v = strtoll(s, NULL, 10);
@@ -207,7 +261,8 @@ cli_time_parse(const char *s, int64_t *out)
     }
     memset(&tm, 0, sizeof(tm));
     /* ISO 8601 and its SQL-ish spelling with a blank */
-    if (sscanf(s, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) == 3 && n == 10) {
+    if (sscanf(s, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) == 3 &&
+        n == 10) {
         p = s + n;
         if (*p == 'T' || *p == ' ') {
             int k = 0;
@@ -264,7 +319,8 @@ cli_sender_id(const char *in, char *out, size_t size, bg_error *err)
     }
     if (strncmp(in, "sasl:", 5) == 0) {
         if (in[5] == '\0' || strlen(in) >= size)
-            return bg_error_set(err, "sasl: needs a login name (at most %zu bytes)", size - 6);
+            return bg_error_set(err, "sasl: needs a login name (at most %zu bytes)",
+                                size - 6);
         for (const char *p = in; *p; p++)
             if ((unsigned char)*p < 0x20 || *p == 0x7f)
                 return bg_error_set(err, "control character in sender identity");
@@ -284,7 +340,8 @@ cli_sender_id(const char *in, char *out, size_t size, bg_error *err)
         snprintf(out, size, "env:%s", a.canon);
         return 0;
     }
-    return bg_error_set(err, "sender \"%.60s\" is not ip:ADDRESS, sasl:LOGIN or env:ADDRESS", in);
+    return bg_error_set(
+        err, "sender \"%.60s\" is not ip:ADDRESS, sasl:LOGIN or env:ADDRESS", in);
 }
 
 /* ---- tables -------------------------------------------------------------- */
@@ -343,7 +400,8 @@ static void
 print_row(cli_table *t, cli_color color, char *const *cells)
 {
     FILE *fp = t->ctx->out;
-    const char *on = cli_color_code(t->ctx, color), *off = *on ? cli_color_code(t->ctx, CLI_RESET) : "";
+    const char *on = cli_color_code(t->ctx, color),
+               *off = *on ? cli_color_code(t->ctx, CLI_RESET) : "";
 
     fputs(on, fp);
     for (int c = 0; c < t->ncols; c++) {
@@ -605,13 +663,14 @@ cli_sender_info_get(bg_store *st, const bg_config *cfg, const char *id, int64_t 
         out->quota_limit = 0;
     out->quota_exempt =
         bg_policy_quota_exempt(cfg, id, strncmp(id, "ip:", 3) == 0 ? id + 3 : "");
-    out->window_open = out->found && !bg_policy_window_over(&out->rec, now, cfg->quota_window);
+    out->window_open =
+        out->found && !bg_policy_window_over(&out->rec, now, cfg->quota_window);
     out->used = out->window_open ? (long)out->rec.count : 0;
     out->left = out->quota_limit > out->used ? out->quota_limit - out->used : 0;
     out->window_reset = out->window_open ? out->rec.window_start + cfg->quota_window : 0;
-    out->over_quota = !out->quota_exempt && out->found &&
-                      bg_policy_quota_exhausted(&out->rec, now, out->quota_limit,
-                                                cfg->quota_window);
+    out->over_quota =
+        !out->quota_exempt && out->found &&
+        bg_policy_quota_exhausted(&out->rec, now, out->quota_limit, cfg->quota_window);
     out->bounce_limit = bg_config_bounce_limit_for(cfg, id);
     if (out->bounce_limit < 0)
         out->bounce_limit = 0;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bounceguard/addr.h"
 #include "bounceguard/store.h"
 #include "bounceguard/util.h"
 #include "cli.h"
@@ -44,6 +45,20 @@ int cli_option_error(const char *command, int argc, char **argv);
 
 /* Parse a count for --limit and the like (0..max).  Returns 0 or -1. */
 int cli_parse_count(const char *s, long max, long *out);
+
+/* The canonical form of an address given on the command line (the store's
+ * key).  Returns 0, or prints a usage error and returns CLI_EXIT_USAGE. */
+int cli_canon_addr(const char *command, const char *in, bg_addr *out);
+
+/* The canonical form of a domain ("example.com" or "@example.com": lower
+ * case, A-labels) into out[size].  0, or a usage error (CLI_EXIT_USAGE). */
+int cli_canon_domain(const char *command, const char *in, char *out, size_t size);
+
+/* The domain part of a canonical address ("" when there is no '@'). */
+const char *cli_domain_of(const char *addr);
+
+/* For commands without arguments: accepts only --json.  0, or a usage error. */
+int cli_no_args(const char *command, cli_ctx *ctx, int argc, char **argv);
 
 /* The current time (time(NULL)); one place, so every command agrees. */
 int64_t cli_now(void);
@@ -98,7 +113,7 @@ void cli_json_begin(cli_json *j);
 void cli_json_str(cli_json *j, const char *key, const char *value);
 void cli_json_int(cli_json *j, const char *key, long long value);
 void cli_json_bool(cli_json *j, const char *key, bool value);
-void cli_json_time(cli_json *j, const char *key, int64_t t);  /* ISO 8601 UTC, 0 -> null */
+void cli_json_time(cli_json *j, const char *key, int64_t t); /* ISO 8601 UTC, 0 -> null */
 void cli_json_raw(cli_json *j, const char *key, const char *json); /* already JSON */
 /* Close the object and return its text (owned by j; valid until the next
  * begin or free). */

@@ -228,7 +228,8 @@ cli_rbl_incidents(cli_ctx *ctx, int argc, char **argv)
         }
         cli_json_free(&j);
     } else if (l.n == 0) {
-        fprintf(ctx->out, "no RBL incident recorded: no bounce said the relay is listed\n");
+        fprintf(ctx->out,
+                "no RBL incident recorded: no bounce said the relay is listed\n");
     } else {
         cli_table *t = cli_table_new(ctx, 6, head, 0);
         for (size_t i = 0; i < l.n; i++) {
@@ -360,9 +361,9 @@ cli_cmd_audit(cli_ctx *ctx, int argc, char **argv)
 static bool
 private_block_reason(const char *reason)
 {
-    static const char *const reasons[] = {"blocked",     "policyviolation", "badreputation",
-                                          "spamdetected", "requireptr",     "notcompliantrfc",
-                                          "authfailure",  NULL};
+    static const char *const reasons[] = {
+        "blocked",    "policyviolation", "badreputation", "spamdetected",
+        "requireptr", "notcompliantrfc", "authfailure",   NULL};
     for (size_t i = 0; reasons[i]; i++)
         if (strcasecmp(reason, reasons[i]) == 0)
             return true;
@@ -379,8 +380,7 @@ static int
 diag_visit(const char *addr, const bg_rcpt_rec *r, void *arg)
 {
     diag_scan *d = arg;
-    const char *at = strrchr(addr, '@');
-    const char *domain = at ? at + 1 : addr;
+    const char *domain = cli_domain_of(addr);
 
     d->total++;
     if (private_block_reason(r->reason))
@@ -399,7 +399,6 @@ typedef struct diag_sender {
 } diag_sender;
 
 typedef struct diag_senders {
-    bg_store *st;
     char **ids;
     size_t n, cap;
 } diag_senders;
@@ -419,8 +418,8 @@ diag_sender_visit(const char *id, const bg_sender_rec *rec, void *arg)
 
 /* A top-N table as JSON array [{"KEY": key, "count": n}...]. */
 static void
-top_json(cli_json *j, const char *name, const char *keyname, const counter_item *it, size_t n,
-         size_t top, bool with_contact)
+top_json(cli_json *j, const char *name, const char *keyname, const counter_item *it,
+         size_t n, size_t top, bool with_contact)
 {
     bg_buf b = BG_BUF_INIT;
 
@@ -446,8 +445,8 @@ top_json(cli_json *j, const char *name, const char *keyname, const counter_item 
 }
 
 static void
-top_human(cli_ctx *ctx, const char *title, const char *col, const counter_item *it, size_t n,
-          size_t top)
+top_human(cli_ctx *ctx, const char *title, const char *col, const counter_item *it,
+          size_t n, size_t top)
 {
     const char *head[] = {col, "COUNT"};
     cli_table *t;
@@ -504,7 +503,7 @@ typedef struct diag {
 static int
 diag_gather(cli_ctx *ctx, bg_store *st, diag *d, bg_error *err)
 {
-    diag_senders s = {st, NULL, 0, 0};
+    diag_senders s = {NULL, 0, 0};
     int rc = 0;
 
     memset(d, 0, sizeof(*d));
@@ -520,8 +519,8 @@ diag_gather(cli_ctx *ctx, bg_store *st, diag *d, bg_error *err)
     d->nsenders_all = s.n;
     for (size_t i = 0; i < s.n; i++) {
         cli_sender_info info;
-        if (rc == 0 && cli_sender_info_get(st, ctx->config, s.ids[i], d->scan.now, &info,
-                                           err) < 0)
+        if (rc == 0 &&
+            cli_sender_info_get(st, ctx->config, s.ids[i], d->scan.now, &info, err) < 0)
             rc = -1;
         if (rc == 0 && (info.blocked || info.over_quota)) {
             d->senders = bg_xrealloc(d->senders, (d->nsenders + 1) * sizeof(*d->senders));
@@ -554,8 +553,9 @@ diag_advise(const cli_ctx *ctx, const diag *d, advice *a)
         const bg_incident_rec *r = &d->incidents.recs[i];
         const bg_dnsbl_known *k = known_list(r->rbl);
         char last[32];
-        advise(a, "The relay is listed on %s (reported by %s, %u time%s, last %s): "
-                  "find the cause first, then ask for delisting%s%s.",
+        advise(a,
+               "The relay is listed on %s (reported by %s, %u time%s, last %s): "
+               "find the cause first, then ask for delisting%s%s.",
                r->rbl, r->remote_mta, r->count, r->count == 1 ? "" : "s",
                cli_time(last, sizeof(last), r->last), k && k->delist_url ? " at " : "",
                k && k->delist_url ? k->delist_url : "");
@@ -563,33 +563,41 @@ diag_advise(const cli_ctx *ctx, const diag *d, advice *a)
     if (d->incidents.n > 0) {
         advise(a, "Make sure the relay is not an open relay: run `bounceguard relay-test "
                   "HOST` against it.");
-        advise(a, "Check the relay's public IP on the common lists: `bounceguard rbl check "
-                  "IP`.");
+        advise(a,
+               "Check the relay's public IP on the common lists: `bounceguard rbl check "
+               "IP`.");
     }
     for (size_t i = 0; i < d->nprivate && i < 5; i++)
-        advise(a, "%s refuses mail from the relay for policy or reputation (%lu "
-                  "recipient%s) without naming an RBL: a private blacklist; write to "
-                  "postmaster@%s.",
+        advise(a,
+               "%s refuses mail from the relay for policy or reputation (%lu "
+               "recipient%s) without naming an RBL: a private blacklist; write to "
+               "postmaster@%s.",
                d->private_bl[i].key, d->private_bl[i].count,
                d->private_bl[i].count == 1 ? "" : "s", d->private_bl[i].key);
     for (size_t i = 0; i < d->nsenders && i < 10; i++) {
         const diag_sender *s = &d->senders[i];
         if (s->info.blocked)
-            advise(a, "Sender %s is blocked: it tried %ld blacklisted recipients (limit %ld). "
-                      "Have its owner clean its address list, then `bounceguard sender reset "
-                      "%s`.",
-                   s->id, s->info.tried_blacklisted, s->info.bounce_limit, s->id);
+            advise(
+                a,
+                "Sender %s is blocked: it tried %ld blacklisted recipients (limit %ld). "
+                "Have its owner clean its address list, then `bounceguard sender reset "
+                "%s`.",
+                s->id, s->info.tried_blacklisted, s->info.bounce_limit, s->id);
         else
-            advise(a, "Sender %s used its quota (%ld of %ld). If that is legitimate, raise "
-                      "it with a sender_override line; else find out why it sends so much.",
+            advise(a,
+                   "Sender %s used its quota (%ld of %ld). If that is legitimate, raise "
+                   "it with a sender_override line; else find out why it sends so much.",
                    s->id, s->info.used, s->info.quota_limit);
     }
     if (d->ndomains > 0 && d->domains[0].count >= 10 &&
         d->domains[0].count * 2 >= d->scan.blacklisted)
-        advise(a, "Half or more of the blacklisted recipients are at %s: check whether that "
-                  "domain moved or is refusing the relay, and `bounceguard unblock --domain "
-                  "%s` once it is fixed.",
-               d->domains[0].key, d->domains[0].key);
+        advise(a,
+               "%lu of the %lu blacklisted recipients are at %s: if that domain's own "
+               "servers were failing (rather than its users being unknown), `bounceguard "
+               "unblock --domain %s` once it is fixed; else the senders mailing it need "
+               "to clean their lists.",
+               d->domains[0].count, d->scan.blacklisted, d->domains[0].key,
+               d->domains[0].key);
     (void)ctx;
 }
 
@@ -646,19 +654,25 @@ static void
 diag_print_human(cli_ctx *ctx, const diag *d, const advice *a, size_t top)
 {
     FILE *out = ctx->out;
-    const char *bold = cli_color_code(ctx, CLI_BOLD), *reset = cli_color_code(ctx, CLI_RESET);
+    const char *bold = cli_color_code(ctx, CLI_BOLD),
+               *reset = cli_color_code(ctx, CLI_RESET);
 
-    fprintf(out, "%sbounceguard diagnosis%s (store %s)\n", bold, reset, ctx->config->db_home);
-    fprintf(out, "%lu recipient%s known, %s%lu blacklisted now%s; %zu sender%s, "
-                 "%zu RBL incident%s\n",
+    fprintf(out, "%sbounceguard diagnosis%s (store %s)\n", bold, reset,
+            ctx->config->db_home);
+    fprintf(out,
+            "%lu recipient%s known, %s%lu blacklisted now%s; %zu sender%s, "
+            "%zu RBL incident%s\n",
             d->scan.total, d->scan.total == 1 ? "" : "s",
             cli_color_code(ctx, d->scan.blacklisted ? CLI_YELLOW : CLI_GREEN),
             d->scan.blacklisted, reset, d->nsenders_all, d->nsenders_all == 1 ? "" : "s",
             d->incidents.n, d->incidents.n == 1 ? "" : "s");
-    top_human(ctx, "Blacklisted recipients by reason", "REASON", d->reasons, d->nreasons, top);
-    top_human(ctx, "Blacklisted recipients by domain", "DOMAIN", d->domains, d->ndomains, top);
+    top_human(ctx, "Blacklisted recipients by reason", "REASON", d->reasons, d->nreasons,
+              top);
+    top_human(ctx, "Blacklisted recipients by domain", "DOMAIN", d->domains, d->ndomains,
+              top);
 
-    fprintf(out, "\n%sRBL incidents (bounces saying the relay is listed)%s\n", bold, reset);
+    fprintf(out, "\n%sRBL incidents (bounces saying the relay is listed)%s\n", bold,
+            reset);
     if (d->incidents.n == 0)
         fprintf(out, "  none\n");
     for (size_t i = 0; i < d->incidents.n && i < top; i++) {
@@ -669,15 +683,18 @@ diag_print_human(cli_ctx *ctx, const diag *d, const advice *a, size_t top)
                 r->count == 1 ? "" : "s", cli_time(last, sizeof(last), r->last));
     }
 
-    fprintf(out, "\n%sPrivate blacklists (refused for policy/reputation, no RBL named)%s\n",
+    fprintf(out,
+            "\n%sPrivate blacklists (refused for policy/reputation, no RBL named)%s\n",
             bold, reset);
     if (d->nprivate == 0)
         fprintf(out, "  none\n");
     for (size_t i = 0; i < d->nprivate && i < top; i++)
-        fprintf(out, "  %s: %lu recipient%s%s%s; contact postmaster@%s\n", d->private_bl[i].key,
-                d->private_bl[i].count, d->private_bl[i].count == 1 ? "" : "s",
+        fprintf(out, "  %s: %lu recipient%s%s%s; contact postmaster@%s\n",
+                d->private_bl[i].key, d->private_bl[i].count,
+                d->private_bl[i].count == 1 ? "" : "s",
                 d->private_bl[i].extra ? ", via " : "",
-                d->private_bl[i].extra ? d->private_bl[i].extra : "", d->private_bl[i].key);
+                d->private_bl[i].extra ? d->private_bl[i].extra : "",
+                d->private_bl[i].key);
 
     fprintf(out, "\n%sSenders blocked or over quota%s\n", bold, reset);
     if (d->nsenders == 0)
@@ -686,13 +703,15 @@ diag_print_human(cli_ctx *ctx, const diag *d, const advice *a, size_t top)
         const cli_sender_info *s = &d->senders[i].info;
         char reset_at[32];
         if (s->blocked)
-            fprintf(out, "  %s%s%s blocked: tried %ld blacklisted recipients (limit %ld)\n",
+            fprintf(out,
+                    "  %s%s%s blocked: tried %ld blacklisted recipients (limit %ld)\n",
                     cli_color_code(ctx, CLI_RED), d->senders[i].id, reset,
                     s->tried_blacklisted, s->bounce_limit);
         else
             fprintf(out, "  %s%s%s over quota: %ld of %ld, window resets %s\n",
                     cli_color_code(ctx, CLI_YELLOW), d->senders[i].id, reset, s->used,
-                    s->quota_limit, cli_time(reset_at, sizeof(reset_at), s->window_reset));
+                    s->quota_limit,
+                    cli_time(reset_at, sizeof(reset_at), s->window_reset));
     }
 
     fprintf(out, "\n%sWhat to do next%s\n", bold, reset);

@@ -54,8 +54,8 @@ cli_cmd_senders(cli_ctx *ctx, int argc, char **argv)
     static const struct option opts[] = {{"blocked", no_argument, NULL, 'b'},
                                          {"json", no_argument, NULL, 'j'},
                                          {NULL, 0, NULL, 0}};
-    static const char *const head[] = {"SENDER", "STATE",     "QUOTA USED", "LEFT",
-                                       "RESETS", "REFUSED",   "TRIED BL",   "LAST SEEN"};
+    static const char *const head[] = {"SENDER", "STATE",   "QUOTA USED", "LEFT",
+                                       "RESETS", "REFUSED", "TRIED BL",   "LAST SEEN"};
     bool only_blocked = false;
     id_list l = {NULL, 0, 0};
     cli_table *table = NULL;
@@ -106,7 +106,8 @@ cli_cmd_senders(cli_ctx *ctx, int argc, char **argv)
             snprintf(left, sizeof(left), "%ld", s.left);
         snprintf(refused, sizeof(refused), "%u", s.window_open ? s.rec.refused : 0);
         if (s.bounce_limit > 0)
-            snprintf(tried, sizeof(tried), "%ld/%ld", s.tried_blacklisted, s.bounce_limit);
+            snprintf(tried, sizeof(tried), "%ld/%ld", s.tried_blacklisted,
+                     s.bounce_limit);
         else
             snprintf(tried, sizeof(tried), "%ld", s.tried_blacklisted);
         const char *cells[] = {l.ids[i],
@@ -125,8 +126,9 @@ cli_cmd_senders(cli_ctx *ctx, int argc, char **argv)
     }
     table = cli_table_end(table);
     if (rc == 0 && shown == 0 && !ctx->json)
-        fprintf(ctx->out, only_blocked ? "no sender is blocked or over quota\n"
-                                       : "no sender has sent mail through the relay yet\n");
+        fprintf(ctx->out, only_blocked
+                              ? "no sender is blocked or over quota\n"
+                              : "no sender has sent mail through the relay yet\n");
     for (size_t i = 0; i < l.n; i++)
         free(l.ids[i]);
     free(l.ids);
@@ -140,7 +142,7 @@ cli_cmd_senders(cli_ctx *ctx, int argc, char **argv)
 typedef struct tried_arg {
     bg_store *st;
     int64_t now;
-    bg_buf json;   /* JSON array of {address, tried, blacklisted, release} */
+    bg_buf json; /* JSON array of {address, tried, blacklisted, release} */
     cli_table *table;
     cli_ctx *ctx;
     size_t n;
@@ -173,7 +175,8 @@ tried_visit(const char *addr, int64_t when, void *arg)
         bg_buf_puts(&a->json, cli_json_close(&j));
         cli_json_free(&j);
     } else {
-        static const char *const head[] = {"TRIED RECIPIENT", "TRIED AT", "STATE", "RELEASE"};
+        static const char *const head[] = {"TRIED RECIPIENT", "TRIED AT", "STATE",
+                                           "RELEASE"};
         const char *cells[] = {addr, cli_time(t1, sizeof(t1), when),
                                l == BG_FOUND ? cli_rcpt_state(&r, a->now) : "gone",
                                bl ? cli_time(t2, sizeof(t2), r.expires) : "-"};
@@ -202,13 +205,16 @@ sender_show(cli_ctx *ctx, bg_store *st, const char *id)
                 cli_color_code(ctx, CLI_RESET), s.found ? "" : " (no quota record)");
         fprintf(ctx->out, "%-22s %s%s%s\n", "state",
                 cli_color_code(ctx, s.blocked || s.over_quota ? CLI_RED : CLI_GREEN),
-                s.blocked ? "blocked (too many blacklisted recipients tried)"
+                s.blocked      ? "blocked (too many blacklisted recipients tried)"
                 : s.over_quota ? "over quota"
                                : "may send",
                 cli_color_code(ctx, CLI_RESET));
-        fprintf(ctx->out, "%-22s %ld%s%ld%s\n", "blacklisted rcpts tried",
-                s.tried_blacklisted, s.bounce_limit > 0 ? " (blocked at " : "",
-                s.bounce_limit, s.bounce_limit > 0 ? ")" : "");
+        if (s.bounce_limit > 0)
+            fprintf(ctx->out, "%-22s %ld (blocked at %ld)\n", "tried blacklisted",
+                    s.tried_blacklisted, s.bounce_limit);
+        else
+            fprintf(ctx->out, "%-22s %ld (never blocked)\n", "tried blacklisted",
+                    s.tried_blacklisted);
         fprintf(ctx->out, "%-22s %s", "quota used", used);
         if (!s.quota_exempt && s.quota_limit > 0)
             fprintf(ctx->out, ", %ld left", s.left);
@@ -219,10 +225,12 @@ sender_show(cli_ctx *ctx, bg_store *st, const char *id)
                 cli_time(t2, sizeof(t2), s.window_reset), s.window_reset ? " (in " : "",
                 s.window_reset ? cli_time_left(t1, sizeof(t1), s.window_reset, now) : "",
                 s.window_reset ? ")" : "");
-        fprintf(ctx->out, "%-22s %u\n", "refused in window", s.window_open ? s.rec.refused : 0);
+        fprintf(ctx->out, "%-22s %u\n", "refused in window",
+                s.window_open ? s.rec.refused : 0);
         fprintf(ctx->out, "%-22s %llu\n", "accepted (lifetime)",
                 (unsigned long long)s.rec.total);
-        fprintf(ctx->out, "%-22s %s\n\n", "last seen", cli_time(t1, sizeof(t1), s.rec.last_seen));
+        fprintf(ctx->out, "%-22s %s\n\n", "last seen",
+                cli_time(t1, sizeof(t1), s.rec.last_seen));
     }
     bg_buf_putc(&a.json, '[');
     if (bg_store_tried_foreach(st, id, tried_visit, &a, &err) < 0 || a.failed) {
@@ -275,11 +283,13 @@ sender_reset(cli_ctx *ctx, bg_store *st, const char *id, const char *why)
         bg_store_tried_clear(st, id, &err) < 0)
         return cli_runtime_error("sender", "%s", err.msg);
     if (!existed && tried == 0) {
-        fprintf(stderr, "bounceguard: sender: %s is not in the store (nothing to reset)\n", id);
+        fprintf(stderr,
+                "bounceguard: sender: %s is not in the store (nothing to reset)\n", id);
         return CLI_EXIT_NEGATIVE;
     }
-    if (cli_audit(st, "sender", now, "sender reset %s (quota window%s, %zu tried): %s", id,
-                  existed ? "" : " none", tried, why && *why ? why : "(no reason given)") < 0)
+    if (cli_audit(st, "sender", now, "sender reset %s (quota window%s, %zu tried): %s",
+                  id, existed ? "" : " none", tried,
+                  why && *why ? why : "(no reason given)") < 0)
         return CLI_EXIT_RUNTIME;
     if (ctx->json) {
         cli_json j = {BG_BUF_INIT, false};
@@ -319,8 +329,8 @@ cli_cmd_sender(cli_ctx *ctx, int argc, char **argv)
         else
             return cli_option_error("sender", argc, argv);
     }
-    if (optind + 2 != argc || (strcmp(argv[optind], "show") != 0 &&
-                               strcmp(argv[optind], "reset") != 0))
+    if (optind + 2 != argc ||
+        (strcmp(argv[optind], "show") != 0 && strcmp(argv[optind], "reset") != 0))
         return cli_usage_error("sender", "expected show ID or reset ID");
     reset = strcmp(argv[optind], "reset") == 0;
     if (cli_sender_id(argv[optind + 1], id, sizeof(id), &err) < 0)

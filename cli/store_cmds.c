@@ -11,9 +11,9 @@
  *
  * Every change goes through the policy (bg_policy_block, bg_policy_unblock)
  * inside the store's read-modify-write transaction, and leaves an audit
- * line naming the operator (`audit`, in report_cmds.c, shows the trail).  `list` sorted by address streams; other sort
- * orders keep one (address, key) pair per entry in memory and read each
- * record again while printing.
+ * line naming the operator (`audit`, in report_cmds.c, shows the trail).  `list` sorted
+ * by address streams; other sort orders keep one (address, key) pair per entry in memory
+ * and read each record again while printing.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -25,44 +25,10 @@
 #include "bounceguard/policy.h"
 #include "output.h"
 
-#define JSON_OPT {"json", no_argument, NULL, 'j'}
-
-/* The canonical form of an address given on the command line; a usage
- * error (exit 2) when it does not parse. */
-static int
-canon_arg(const char *cmd, const char *in, bg_addr *a)
-{
-    bg_error err;
-    bg_addr_status st = bg_addr_parse(in, a, &err);
-
-    if (st == BG_ADDR_OK)
-        return 0;
-    if (st == BG_ADDR_NULL)
-        bg_strlcpy(err.msg, "the null address <> is not a recipient", sizeof(err.msg));
-    return cli_usage_error(cmd, "%s", err.msg);
-}
-
-/* The canonical form of a domain (lower case, A-labels). */
-static int
-canon_domain(const char *cmd, const char *in, char *out, size_t size)
-{
-    char probe[300];
-    bg_addr a;
-    bg_error err;
-
-    snprintf(probe, sizeof(probe), "x@%s", in[0] == '@' ? in + 1 : in);
-    if (bg_addr_parse(probe, &a, &err) != BG_ADDR_OK)
-        return cli_usage_error(cmd, "bad domain: %s", err.msg);
-    bg_strlcpy(out, a.domain, size);
-    return 0;
-}
-
-static const char *
-domain_of(const char *addr)
-{
-    const char *at = strrchr(addr, '@');
-    return at ? at + 1 : "";
-}
+#define JSON_OPT                                                                         \
+    {                                                                                    \
+        "json", no_argument, NULL, 'j'                                                   \
+    }
 
 /* ---- list ---------------------------------------------------------------- */
 
@@ -97,7 +63,7 @@ list_match(const list_arg *a, const char *addr, const bg_rcpt_rec *r)
 
     if ((a->show == SHOW_BLACKLISTED && !bl) || (a->show == SHOW_EXPIRED && bl))
         return false;
-    if (a->domain[0] && strcmp(domain_of(addr), a->domain) != 0)
+    if (a->domain[0] && strcmp(cli_domain_of(addr), a->domain) != 0)
         return false;
     if (a->reason && strcasecmp(r->reason, a->reason) != 0)
         return false;
@@ -125,7 +91,8 @@ list_print(list_arg *a, const char *addr, const bg_rcpt_rec *r)
                                count,
                                cli_time(last, sizeof(last), r->last_bounce),
                                cli_time(release, sizeof(release), r->expires),
-                               bl ? cli_time_left(left, sizeof(left), r->expires, a->now) : "-"};
+                               bl ? cli_time_left(left, sizeof(left), r->expires, a->now)
+                                  : "-"};
         snprintf(count, sizeof(count), "%u", r->bounce_count);
         if (a->table == NULL)
             a->table = cli_table_new(a->ctx, 8, head, 500);
@@ -175,12 +142,16 @@ cmp_desc(const void *x, const void *y)
 int
 cli_cmd_list(cli_ctx *ctx, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"blacklisted", no_argument, NULL, 'b'}, {"expired", no_argument, NULL, 'e'},
-        {"all", no_argument, NULL, 'a'},         {"domain", required_argument, NULL, 'd'},
-        {"reason", required_argument, NULL, 'r'}, {"sender", required_argument, NULL, 's'},
-        {"sort", required_argument, NULL, 'S'},  {"limit", required_argument, NULL, 'n'},
-        JSON_OPT,                                {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"blacklisted", no_argument, NULL, 'b'},
+                                         {"expired", no_argument, NULL, 'e'},
+                                         {"all", no_argument, NULL, 'a'},
+                                         {"domain", required_argument, NULL, 'd'},
+                                         {"reason", required_argument, NULL, 'r'},
+                                         {"sender", required_argument, NULL, 's'},
+                                         {"sort", required_argument, NULL, 'S'},
+                                         {"limit", required_argument, NULL, 'n'},
+                                         JSON_OPT,
+                                         {NULL, 0, NULL, 0}};
     list_arg a;
     bg_store *st;
     bg_error err;
@@ -191,31 +162,48 @@ cli_cmd_list(cli_ctx *ctx, int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":bead:r:s:S:n:", opts, NULL)) != -1) {
         switch (c) {
-        case 'b': a.show = SHOW_BLACKLISTED; break;
-        case 'e': a.show = SHOW_EXPIRED; break;
-        case 'a': a.show = SHOW_ALL; break;
+        case 'b':
+            a.show = SHOW_BLACKLISTED;
+            break;
+        case 'e':
+            a.show = SHOW_EXPIRED;
+            break;
+        case 'a':
+            a.show = SHOW_ALL;
+            break;
         case 'd':
-            if (canon_domain("list", optarg, a.domain, sizeof(a.domain)))
+            if (cli_canon_domain("list", optarg, a.domain, sizeof(a.domain)))
                 return CLI_EXIT_USAGE;
             break;
-        case 'r': a.reason = optarg; break;
+        case 'r':
+            a.reason = optarg;
+            break;
         case 's':
             if (cli_sender_id(optarg, a.sender, sizeof(a.sender), &err) < 0)
                 return cli_usage_error("list", "%s", err.msg);
             break;
         case 'S':
-            if (strcmp(optarg, "address") == 0) a.sort = SORT_ADDRESS;
-            else if (strcmp(optarg, "expires") == 0) a.sort = SORT_EXPIRES;
-            else if (strcmp(optarg, "last") == 0) a.sort = SORT_LAST;
-            else if (strcmp(optarg, "count") == 0) a.sort = SORT_COUNT;
-            else return cli_usage_error("list", "--sort takes address, expires, last or count");
+            if (strcmp(optarg, "address") == 0)
+                a.sort = SORT_ADDRESS;
+            else if (strcmp(optarg, "expires") == 0)
+                a.sort = SORT_EXPIRES;
+            else if (strcmp(optarg, "last") == 0)
+                a.sort = SORT_LAST;
+            else if (strcmp(optarg, "count") == 0)
+                a.sort = SORT_COUNT;
+            else
+                return cli_usage_error("list",
+                                       "--sort takes address, expires, last or count");
             break;
         case 'n':
             if (cli_parse_count(optarg, 1000000000L, &a.limit) < 0)
                 return cli_usage_error("list", "--limit takes a number");
             break;
-        case 'j': ctx->json = true; break;
-        default: return cli_option_error("list", argc, argv);
+        case 'j':
+            ctx->json = true;
+            break;
+        default:
+            return cli_option_error("list", argc, argv);
         }
     }
     if (optind < argc)
@@ -227,7 +215,8 @@ cli_cmd_list(cli_ctx *ctx, int argc, char **argv)
     if (bg_store_rcpt_foreach(st, NULL, list_visit, &a, &err) < 0) {
         rc = cli_runtime_error("list", "%s", err.msg);
     } else if (a.sort != SORT_ADDRESS) {
-        qsort(a.items, a.nitems, sizeof(*a.items), a.sort == SORT_EXPIRES ? cmp_asc : cmp_desc);
+        qsort(a.items, a.nitems, sizeof(*a.items),
+              a.sort == SORT_EXPIRES ? cmp_asc : cmp_desc);
         for (size_t i = 0; i < a.nitems && (a.limit == 0 || a.printed < a.limit); i++) {
             bg_rcpt_rec r;
             bg_lookup l = bg_store_rcpt_get(st, a.items[i].addr, &r, &err);
@@ -363,7 +352,7 @@ cli_cmd_show(cli_ctx *ctx, int argc, char **argv)
     }
     if (optind + 1 != argc)
         return cli_usage_error("show", "give exactly one address");
-    if (canon_arg("show", argv[optind], &addr))
+    if (cli_canon_addr("show", argv[optind], &addr))
         return CLI_EXIT_USAGE;
     if ((rc = cli_store_open(ctx, "show", false, &st)) != 0)
         return rc;
@@ -389,8 +378,8 @@ cli_cmd_show(cli_ctx *ctx, int argc, char **argv)
             fprintf(ctx->out, "%s%s%s\n", cli_color_code(ctx, CLI_BOLD), addr.canon,
                     cli_color_code(ctx, CLI_RESET));
             fprintf(ctx->out, "%-16s %s%s%s\n", "state",
-                    cli_color_code(ctx, bl ? CLI_RED : CLI_GREEN), cli_rcpt_state(&r, now),
-                    cli_color_code(ctx, CLI_RESET));
+                    cli_color_code(ctx, bl ? CLI_RED : CLI_GREEN),
+                    cli_rcpt_state(&r, now), cli_color_code(ctx, CLI_RESET));
             if (bl) {
                 snprintf(buf[4], sizeof(buf[4]), "%s (in %s)",
                          cli_time(buf[0], sizeof(buf[0]), r.expires),
@@ -406,8 +395,10 @@ cli_cmd_show(cli_ctx *ctx, int argc, char **argv)
             } else {
                 show_line(ctx, "grace", NULL);
             }
-            show_line(ctx, "first bounce", cli_time(buf[0], sizeof(buf[0]), r.first_bounce));
-            show_line(ctx, "last bounce", cli_time(buf[0], sizeof(buf[0]), r.last_bounce));
+            show_line(ctx, "first bounce",
+                      cli_time(buf[0], sizeof(buf[0]), r.first_bounce));
+            show_line(ctx, "last bounce",
+                      cli_time(buf[0], sizeof(buf[0]), r.last_bounce));
             snprintf(buf[2], sizeof(buf[2]), "%u", r.bounce_count);
             show_line(ctx, "bounces", buf[2]);
             show_line(ctx, "source", r.source);
@@ -419,8 +410,9 @@ cli_cmd_show(cli_ctx *ctx, int argc, char **argv)
             show_line(ctx, "updated", cli_time(buf[0], sizeof(buf[0]), r.updated));
             show_line(ctx, "tried by", bg_buf_str(&tried));
             if (cut)
-                fprintf(ctx->out, "%-16s (only the first %d senders were searched; the "
-                                  "tried list is kept per sender: see `sender show ID`)\n",
+                fprintf(ctx->out,
+                        "%-16s (only the first %d senders were searched; the "
+                        "tried list is kept per sender: see `sender show ID`)\n",
                         "", SHOW_SENDER_SCAN_MAX);
         }
     }
@@ -516,16 +508,21 @@ cli_cmd_block(cli_ctx *ctx, int argc, char **argv)
                 return cli_usage_error("block", "--for: %s",
                                        a.duration <= 0 ? "must be positive" : err.msg);
             break;
-        case 'r': a.reason = optarg; break;
-        case 'j': ctx->json = true; break;
-        default: return cli_option_error("block", argc, argv);
+        case 'r':
+            a.reason = optarg;
+            break;
+        case 'j':
+            ctx->json = true;
+            break;
+        default:
+            return cli_option_error("block", argc, argv);
         }
     }
     if (optind >= argc)
         return cli_usage_error("block", "which address?");
     for (int i = optind; i < argc; i++) {
         bg_addr addr;
-        if (canon_arg("block", argv[i], &addr))
+        if (cli_canon_addr("block", argv[i], &addr))
             return CLI_EXIT_USAGE;
     }
     if ((rc = cli_store_open(ctx, "block", true, &st)) != 0)
@@ -544,8 +541,10 @@ cli_cmd_block(cli_ctx *ctx, int argc, char **argv)
             rc = CLI_EXIT_RUNTIME;
         change_report(ctx, addr.canon, "blocked", a.result, "until");
         if (bg_policy_never_blacklist(ctx->config, addr.canon, addr.domain))
-            fprintf(stderr, "bounceguard: block: warning: %s matches never_blacklist, so the "
-                            "milter will not refuse it\n", addr.canon);
+            fprintf(stderr,
+                    "bounceguard: block: warning: %s matches never_blacklist, so the "
+                    "milter will not refuse it\n",
+                    addr.canon);
     }
     bg_store_close(st);
     return rc;
@@ -563,7 +562,7 @@ domain_visit(const char *addr, const bg_rcpt_rec *r, void *arg)
 {
     domain_collect *d = arg;
 
-    if (strcmp(domain_of(addr), d->domain) != 0 ||
+    if (strcmp(cli_domain_of(addr), d->domain) != 0 ||
         !bg_policy_rcpt_blacklisted(r, d->now))
         return 0;
     if (d->n == d->cap) {
@@ -594,8 +593,8 @@ unblock_one(cli_ctx *ctx, bg_store *st, change_arg *a, const char *addr, const c
                   a->duration > 0 ? " grace " : "", a->duration > 0 ? grace : "",
                   why && *why ? why : "(no reason given)") < 0)
         return CLI_EXIT_RUNTIME;
-    change_report(ctx, addr, a->was_blacklisted ? "unblocked" : "grace granted", a->result,
-                  "grace until");
+    change_report(ctx, addr, a->was_blacklisted ? "unblocked" : "grace granted",
+                  a->result, "grace until");
     return 0;
 }
 
@@ -623,23 +622,28 @@ cli_cmd_unblock(cli_ctx *ctx, int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":d:g:r:", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
-            if (canon_domain("unblock", optarg, domain, sizeof(domain)))
+            if (cli_canon_domain("unblock", optarg, domain, sizeof(domain)))
                 return CLI_EXIT_USAGE;
             break;
         case 'g':
             if (bg_duration_parse(optarg, &a.duration, &err) < 0)
                 return cli_usage_error("unblock", "--grace: %s", err.msg);
             break;
-        case 'r': why = optarg; break;
-        case 'j': ctx->json = true; break;
-        default: return cli_option_error("unblock", argc, argv);
+        case 'r':
+            why = optarg;
+            break;
+        case 'j':
+            ctx->json = true;
+            break;
+        default:
+            return cli_option_error("unblock", argc, argv);
         }
     }
     if (optind >= argc && domain[0] == '\0')
         return cli_usage_error("unblock", "which address (or --domain)?");
     for (int i = optind; i < argc; i++) {
         bg_addr addr;
-        if (canon_arg("unblock", argv[i], &addr))
+        if (cli_canon_addr("unblock", argv[i], &addr))
             return CLI_EXIT_USAGE;
     }
     if ((rc = cli_store_open(ctx, "unblock", false, &st)) != 0)
@@ -657,7 +661,8 @@ cli_cmd_unblock(cli_ctx *ctx, int argc, char **argv)
         if (bg_store_rcpt_foreach(st, NULL, domain_visit, &d, &err) < 0)
             worst = cli_runtime_error("unblock", "%s", err.msg);
         else if (d.n == 0) {
-            fprintf(stderr, "bounceguard: unblock: no blacklisted recipient at %s\n", domain);
+            fprintf(stderr, "bounceguard: unblock: no blacklisted recipient at %s\n",
+                    domain);
             worst = worst > CLI_EXIT_NEGATIVE ? worst : CLI_EXIT_NEGATIVE;
         }
         for (size_t i = 0; i < d.n; i++) {
@@ -675,23 +680,6 @@ cli_cmd_unblock(cli_ctx *ctx, int argc, char **argv)
 
 /* ---- purge and stats ----------------------------------------------------- */
 
-static int
-no_args(const char *cmd, cli_ctx *ctx, int argc, char **argv)
-{
-    static const struct option opts[] = {JSON_OPT, {NULL, 0, NULL, 0}};
-    int c;
-
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        if (c != 'j')
-            return cli_option_error(cmd, argc, argv);
-        ctx->json = true;
-    }
-    if (optind < argc)
-        return cli_usage_error(cmd, "unexpected argument %.60s", argv[optind]);
-    return 0;
-}
-
 int
 cli_cmd_purge(cli_ctx *ctx, int argc, char **argv)
 {
@@ -700,16 +688,18 @@ cli_cmd_purge(cli_ctx *ctx, int argc, char **argv)
     size_t purged = 0;
     int rc;
 
-    if ((rc = no_args("purge", ctx, argc, argv)) != 0 ||
+    if ((rc = cli_no_args("purge", ctx, argc, argv)) != 0 ||
         (rc = cli_store_open(ctx, "purge", false, &st)) != 0)
         return rc;
-    if (bg_store_purge(st, cli_now(), (size_t)ctx->config->purge_batch, 0, &purged, &err) < 0)
-        rc = cli_runtime_error("purge", "%s (%zu records purged before the error)", err.msg,
-                               purged);
+    if (bg_store_purge(st, cli_now(), (size_t)ctx->config->purge_batch, 0, &purged,
+                       &err) < 0)
+        rc = cli_runtime_error("purge", "%s (%zu records purged before the error)",
+                               err.msg, purged);
     else if (ctx->json)
         fprintf(ctx->out, "{\"purged\":%zu}\n", purged);
     else
-        fprintf(ctx->out, "purged %zu expired record%s\n", purged, purged == 1 ? "" : "s");
+        fprintf(ctx->out, "purged %zu expired record%s\n", purged,
+                purged == 1 ? "" : "s");
     bg_store_close(st);
     return rc;
 }
@@ -744,7 +734,7 @@ cli_cmd_stats(cli_ctx *ctx, int argc, char **argv)
     rcpt_counts n = {cli_now(), 0, 0, 0, 0};
     int rc;
 
-    if ((rc = no_args("stats", ctx, argc, argv)) != 0 ||
+    if ((rc = cli_no_args("stats", ctx, argc, argv)) != 0 ||
         (rc = cli_store_open(ctx, "stats", false, &st)) != 0)
         return rc;
     if (bg_store_stats_get(st, &s, &err) < 0 ||

@@ -64,7 +64,8 @@ main(int argc, char **argv)
     const char *what;
 
     if (argc < 4) {
-        fprintf(stderr, "usage: seed_store DB_HOME bounces|bounce|quota|tried|incident ...\n");
+        fprintf(stderr,
+                "usage: seed_store DB_HOME bounces|bounce|quota|tried|incident ...\n");
         return 2;
     }
     what = argv[2];
@@ -76,8 +77,15 @@ main(int argc, char **argv)
     if (strcmp(what, "bounces") == 0 && argc >= 5) {
         long n = atol(argv[4]);
         const char *domain = argc > 5 ? argv[5] : "example.com";
-        bg_bounce_event ev = {now,       "dsn", "userunknown", "5.1.1", "mx.example.net",
-                              "550 5.1.1 user unknown", "ip:192.0.2.1", 14 * DAY, 90 * DAY};
+        bg_bounce_event ev = {now,
+                              "dsn",
+                              "userunknown",
+                              "5.1.1",
+                              "mx.example.net",
+                              "550 5.1.1 user unknown",
+                              "ip:192.0.2.1",
+                              14 * DAY,
+                              90 * DAY};
         for (long i = 0; i < n; i++) {
             char addr[300];
             snprintf(addr, sizeof(addr), "%s-%07ld@%s", argv[3], i, domain);
@@ -85,8 +93,9 @@ main(int argc, char **argv)
                 return fail(st, &err);
         }
     } else if (strcmp(what, "bounce") == 0 && argc == 8) {
-        bg_bounce_event ev = {now - atol(argv[6]), "dsn", argv[4], argv[5], "mx.example.net",
-                              "550 seeded bounce", argv[7], 14 * DAY, 90 * DAY};
+        bg_bounce_event ev = {
+            now - atol(argv[6]), "dsn",   argv[4],  argv[5], "mx.example.net",
+            "550 seeded bounce", argv[7], 14 * DAY, 90 * DAY};
         if (bg_store_rcpt_update(st, argv[3], apply_bounce, &ev, &err) < -1)
             return fail(st, &err);
     } else if (strcmp(what, "quota") == 0 && argc == 6) {
@@ -100,8 +109,8 @@ main(int argc, char **argv)
                 return fail(st, &err);
     } else if (strcmp(what, "incident") == 0 && argc == 6) {
         if (bg_store_incident_add(st, argv[3], argv[4], argv[5],
-                                  "554 5.7.1 Service unavailable; client host blocked", now,
-                                  now + 90 * DAY, &err) < 0)
+                                  "554 5.7.1 Service unavailable; client host blocked",
+                                  now, now + 90 * DAY, &err) < 0)
             return fail(st, &err);
     } else {
         fprintf(stderr, "seed_store: bad arguments for %s\n", what);
