@@ -615,21 +615,22 @@ out:
 
 /* ---- import: files ------------------------------------------------------- */
 
+/* Read fp to the end (and close it unless stdin); errno set on -1. */
 static int
-read_file(const char *path, bg_buf *out)
+read_file(FILE *fp, bg_buf *out)
 {
-    FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     char chunk[65536];
     size_t n;
+    int failed;
 
-    if (fp == NULL)
-        return -1;
     while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
         bg_buf_append(out, chunk, n);
-    n = (size_t)ferror(fp);
+    failed = ferror(fp);
     if (fp != stdin)
         fclose(fp);
-    return n ? -1 : 0;
+    if (failed && errno == 0)
+        errno = EIO;
+    return failed ? -1 : 0;
 }
 
 /* JSON lines: one object per line. */
@@ -660,8 +661,10 @@ import_json_lines(import_ctx *ic, char *text)
     }
 }
 
+/* Import one file, opened before the store (fp NULL: open failed with
+ * open_errno). */
 static void
-import_file(import_ctx *ic, const char *path)
+import_file(import_ctx *ic, const char *path, FILE *fp, int open_errno)
 {
     bg_buf b = BG_BUF_INIT;
     char *text;
@@ -671,7 +674,8 @@ import_file(import_ctx *ic, const char *path)
 
     ic->file = path;
     ic->format = "unknown";
-    if (read_file(path, &b) < 0) {
+    errno = open_errno;
+    if (fp == NULL || read_file(fp, &b) < 0) {
         fprintf(stderr, "bounceguard: import: %s: cannot read: %s\n", path,
                 strerror(errno));
         ic->bad++;
@@ -710,6 +714,8 @@ cli_cmd_import(cli_ctx *ctx, int argc, char **argv)
                                          {"json", no_argument, NULL, 'j'},
                                          {NULL, 0, NULL, 0}};
     import_ctx ic;
+    FILE **fps;
+    int *errs;
     bool dry_run = false;
     unsigned long total_bad = 0;
     int c, rc = 0;
@@ -728,11 +734,20 @@ cli_cmd_import(cli_ctx *ctx, int argc, char **argv)
     memset(&ic, 0, sizeof(ic));
     ic.ctx = ctx;
     ic.now = cli_now();
+    /* Open the files as the caller, before the store (which may drop root). */
+    fps = bg_xcalloc((size_t)argc, sizeof(*fps));
+    errs = bg_xcalloc((size_t)argc, sizeof(*errs));
+    for (int i = optind; i < argc; i++) {
+        errno = 0;
+        fps[i] = strcmp(argv[i], "-") == 0 ? stdin : fopen(argv[i], "rb");
+        errs[i] = errno;
+    }
     if (!dry_run && (rc = cli_store_open(ctx, "import", true, &ic.st)) != 0)
-        return rc;
+        ic.failed = true;
     for (int i = optind; i < argc && !ic.failed; i++) {
         ic.imported = ic.blacklisted = ic.skipped = ic.bad = 0;
-        import_file(&ic, argv[i]);
+        import_file(&ic, argv[i], fps[i], errs[i]);
+        fps[i] = NULL;
         total_bad += ic.bad;
         if (ctx->json) {
             cli_json j = {BG_BUF_INIT, false};
@@ -759,6 +774,11 @@ cli_cmd_import(cli_ctx *ctx, int argc, char **argv)
                   argc - optind == 1 ? "" : "s") < 0)
         ic.failed = true;
     bg_store_close(ic.st);
+    for (int i = optind; i < argc; i++)
+        if (fps[i] && fps[i] != stdin)
+            fclose(fps[i]);
+    free(fps);
+    free(errs);
     if (ic.failed)
         return CLI_EXIT_RUNTIME;
     return total_bad ? CLI_EXIT_NEGATIVE : CLI_EXIT_OK;

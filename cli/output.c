@@ -3,6 +3,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <getopt.h>
 
@@ -31,11 +33,47 @@ cli_runtime_error(const char *command, const char *fmt, ...)
     return CLI_EXIT_RUNTIME;
 }
 
+/*
+ * Run as root, become the user the daemons run as (config key `user`) before
+ * touching the store, so that every file Berkeley DB creates (a new log file,
+ * the region files, a new store) belongs to that user: a root-owned log file
+ * would stop the milter.  A missing db_home is made first, owned by the user.
+ * When the user does not exist the daemons cannot run as it either, and the
+ * command goes on as root.
+ */
+static int
+become_store_user(cli_ctx *ctx, const char *command, bool create)
+{
+    const bg_config *c = ctx->config;
+    struct passwd *pw;
+    struct stat sb;
+
+    if (geteuid() != 0 || c->user == NULL || c->user[0] == '\0' ||
+        (pw = getpwnam(c->user)) == NULL || pw->pw_uid == 0)
+        return 0;
+    if (create && stat(c->db_home, &sb) < 0 && errno == ENOENT) {
+        if (mkdir(c->db_home, 0750) < 0)
+            return cli_runtime_error(command, "cannot create %s: %s", c->db_home,
+                                     strerror(errno));
+        if (chown(c->db_home, pw->pw_uid, pw->pw_gid) < 0)
+            return cli_runtime_error(command, "cannot give %s to %s: %s", c->db_home,
+                                     c->user, strerror(errno));
+    }
+    if (setgroups(0, NULL) < 0 || initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+        setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0 || setuid(0) == 0)
+        return cli_runtime_error(command, "cannot switch to user %s: %s", c->user,
+                                 strerror(errno));
+    return 0;
+}
+
 int
 cli_store_open(cli_ctx *ctx, const char *command, bool create, bg_store **out)
 {
     bg_error err;
 
+    *out = NULL;
+    if (become_store_user(ctx, command, create) != 0)
+        return CLI_EXIT_RUNTIME;
     *out = bg_store_open(ctx->config->db_home, create ? BG_STORE_CREATE : 0, &err);
     if (*out == NULL)
         return cli_runtime_error(command, "%s", err.msg);

@@ -22,7 +22,9 @@
 
 /*
  * Open the store of ctx->config (db_home).  create: make db_home and the
- * databases if missing (commands that write).  On failure prints
+ * databases if missing (commands that write).  Run as root, the process
+ * first becomes the config's `user` for good (as the daemons do), so open
+ * anything root must read before calling this.  On failure prints
  * "bounceguard: COMMAND: <why>" to stderr and returns CLI_EXIT_RUNTIME; on
  * success 0 with *out set (close with bg_store_close).
  */

@@ -26,6 +26,7 @@ mkconf() {
         echo "db_home = $T/$name.db"
         echo "log_dir = $T/$name.log"
         echo "syslog = no"
+        echo "user ="
         for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
     } > "$T/$name.conf"
 }
@@ -264,8 +265,21 @@ check "list of 100000 entries: header + 100000 rows" \
 check "list --sort count --limit 10" \
     test "$("$BIN/bounceguard" -c "$T/big.conf" --json list --sort count --limit 10 | wc -l)" -eq 10
 
-# ---- a store the user may not write ----------------------------------------
+# ---- run as root, the CLI works as the daemons' user -------------------------
 chmod 755 "$T"
+mkconf drop user=nobody
+cp "$DATA/sendgrid.json" "$T/root-only.json"
+chmod 600 "$T/root-only.json"
+check "root with user = nobody: block creates the store" \
+    test "$(rc "$BIN/bounceguard" -c "$T/drop.conf" block a@example.com)" -eq 0
+check "... and every store file belongs to nobody" \
+    test -z "$(find "$T/drop.db" ! -user nobody)" -a -n "$(find "$T/drop.db" -type f)"
+check "root with user = nobody: import reads a root-only file" \
+    test "$(rc "$BIN/bounceguard" -c "$T/drop.conf" import "$T/root-only.json")" -eq 0
+check "... and the store files still all belong to nobody" \
+    test -z "$(find "$T/drop.db" ! -user nobody)"
+
+# ---- a store the user may not write ----------------------------------------
 chmod 644 "$CONF"
 chmod 700 "$T/main.db"
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
