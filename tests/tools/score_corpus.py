@@ -11,7 +11,9 @@ one, else by position.  Three accuracies are reported:
              codes are left out, as no MTA sends them)
   reason     all rows; reason "-" means the output must be {"bounce": false}
 With --floors, prints TAP-like "ok - ..."/"not ok - ..." lines per accuracy
-and exits 1 when one is under its floor.  -v lists every mismatch.
+and exits 1 when one is under its floor.  -v lists every mismatch;
+--misses lists them one per line as FILE<TAB>FIELD<TAB>EXPECTED<TAB>GOT,
+grouped by family (the file name without -NN.eml), most frequent first.
 """
 import json
 import re
@@ -21,8 +23,9 @@ from collections import defaultdict
 
 def main(argv):
     verbose = "-v" in argv
+    by_family = "--misses" in argv
     floors = None
-    args = [a for a in argv[1:] if a != "-v"]
+    args = [a for a in argv[1:] if a not in ("-v", "--misses")]
     if "--floors" in args:
         i = args.index("--floors")
         floors = [float(x) for x in args[i + 1].split(",")]
@@ -101,6 +104,14 @@ def main(argv):
     if verbose:
         for mm in misses:
             print("miss %s %s: want %s got %s" % mm)
+    if by_family:
+        fam = defaultdict(list)
+        for mm in misses:
+            fam[re.sub(r"-\d+\.eml$", "", mm[0])].append(mm)
+        for name in sorted(fam, key=lambda k: (-len(fam[k]), k)):
+            print("# %s: %d" % (name, len(fam[name])))
+            for mm in fam[name]:
+                print("%s\t%s\t%s\t%s" % mm)
     acc = {}
     for k in ("recipient", "status", "reason"):
         acc[k] = ok[k] / n[k] if n[k] else 1.0
