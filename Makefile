@@ -57,7 +57,7 @@ BENCH_SRC  = $(wildcard bench/*.c)
 BENCH_BIN  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all test test-unit test-integration test-long run bench install asan \
-        clean format lint fuzz
+        clean format lint fuzz tidy
 
 MAN_GEN    = $(BUILD)/man/bounceguard.conf.5
 
@@ -141,6 +141,12 @@ format:
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --inline-suppr -Iinclude lib milter dsn cli
+
+# clang-tidy with the checks of .clang-tidy (bugprone, CERT, the analyzer), two at once.
+tidy:
+	ls lib/*.c milter/*.c dsn/*.c cli/*.c | xargs -P2 -n8 sh -c 'clang-tidy --quiet "$$@" \
+	    -- -std=c11 -Iinclude -D_GNU_SOURCE $(shell pkg-config --cflags libpsl libidn2 \
+	    jansson libcares milter)' clang-tidy
 
 clean:
 	rm -rf build build-asan

@@ -735,7 +735,7 @@ bg_dnsbl_check(const bg_dnsbl_set *set, const char *ip, const bg_dnsbl_options *
     int64_t timeout = (opt && opt->timeout_ms > 0) ? opt->timeout_ms : 5000;
     const char *resolver = opt ? opt->resolver : NULL;
     char probe[300];
-    bool v6;
+    bool v6 = false; /* set by bg_dnsbl_query_name; clang-analyzer cannot see it */
     int rc;
 
     *results = NULL;

@@ -20,6 +20,11 @@ bg_error_set(bg_error *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
     va_end(ap);
+    /* One line, whatever the input echoed in it held (a CR or LF from a
+     * config file or a message must not forge a log line or an SMTP reply). */
+    for (char *p = err->msg; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     return -1;
 }
 

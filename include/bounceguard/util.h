@@ -21,7 +21,8 @@ typedef struct bg_error {
 } bg_error;
 
 /* Set err (if not NULL) from a format; returns -1 so that callers can write
- * `return bg_error_set(err, ...)`. */
+ * `return bg_error_set(err, ...)`.  The message is always one line: control
+ * characters (CR, LF, ...) are replaced by '?'. */
 int bg_error_set(bg_error *err, const char *fmt, ...) BG_ATTR_PRINTF(2, 3);
 
 /* Allocators that never return NULL: they abort on exhaustion. */
