@@ -70,8 +70,10 @@ int
 cli_store_open(cli_ctx *ctx, const char *command, bool create, bg_store **out)
 {
     bg_error err;
+    char who[80];
 
     *out = NULL;
+    cli_operator(who, sizeof(who)); /* the caller, for the audit trail */
     if (become_store_user(ctx, command, create) != 0)
         return CLI_EXIT_RUNTIME;
     *out = bg_store_open(ctx->config->db_home, create ? BG_STORE_CREATE : 0, &err);
@@ -83,18 +85,22 @@ cli_store_open(cli_ctx *ctx, const char *command, bool create, bg_store **out)
 const char *
 cli_operator(char *dst, size_t size)
 {
-    const char *sudo = getenv("SUDO_USER");
+    /* Taken once, before cli_store_open may switch the uid. */
+    static char name[80];
+    const char *sudo;
     struct passwd *pw;
 
-    if (sudo && *sudo) {
-        bg_sanitize_line(dst, size, sudo, 64);
-        return dst;
+    if (name[0] == '\0') {
+        sudo = getenv("SUDO_USER");
+        pw = sudo && *sudo ? NULL : getpwuid(getuid());
+        if (sudo && *sudo)
+            bg_sanitize_line(name, sizeof(name), sudo, 64);
+        else if (pw && pw->pw_name && *pw->pw_name)
+            bg_sanitize_line(name, sizeof(name), pw->pw_name, 64);
+        else
+            snprintf(name, sizeof(name), "uid %lu", (unsigned long)getuid());
     }
-    pw = getpwuid(getuid());
-    if (pw && pw->pw_name && *pw->pw_name)
-        bg_sanitize_line(dst, size, pw->pw_name, 64);
-    else
-        snprintf(dst, size, "uid %lu", (unsigned long)getuid());
+    bg_strlcpy(dst, name, size);
     return dst;
 }
 

@@ -278,6 +278,8 @@ check "root with user = nobody: import reads a root-only file" \
     test "$(rc "$BIN/bounceguard" -c "$T/drop.conf" import "$T/root-only.json")" -eq 0
 check "... and the store files still all belong to nobody" \
     test -z "$(find "$T/drop.db" ! -user nobody)"
+check "... and the audit trail names root, not nobody" \
+    grep -q 'root block a@example.com' <<<"$(env -u SUDO_USER "$BIN/bounceguard" -c "$T/drop.conf" audit)"
 
 # ---- a store the user may not write ----------------------------------------
 chmod 644 "$CONF"
