@@ -7,15 +7,38 @@
  * The end-to-end benchmark (bench/run) compares bounceguard-milter with it,
  * side by side, in one run.
  *
- *   null_milter SOCKET        e.g. unix:/tmp/x/null.sock or inet:2590@127.0.0.1
+ *   null_milter [-a] SOCKET   e.g. unix:/tmp/x/null.sock or inet:2590@127.0.0.1
+ *
+ * -a: also register the steps bounceguard-milter registers (connect, MAIL
+ * FROM, each header), still doing nothing in them: the same protocol round
+ * trips as bounceguard without its work, to tell one cost from the other.
  *
  * Runs in the foreground until SIGTERM or SIGINT.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <libmilter/mfapi.h>
+
+static sfsistat
+null_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
+{
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+null_envfrom(SMFICTX *ctx, char **argv)
+{
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+null_header(SMFICTX *ctx, char *name, char *value)
+{
+    return SMFIS_CONTINUE;
+}
 
 static sfsistat
 null_envrcpt(SMFICTX *ctx, char **argv)
@@ -47,8 +70,15 @@ static struct smfiDesc null_desc = {
 int
 main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "-a") == 0) {
+        null_desc.xxfi_connect = null_connect;
+        null_desc.xxfi_envfrom = null_envfrom;
+        null_desc.xxfi_header = null_header;
+        argv++;
+        argc--;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: null_milter SOCKET\n");
+        fprintf(stderr, "usage: null_milter [-a] SOCKET\n");
         return 2;
     }
     if (smfi_setconn(argv[1]) == MI_FAILURE || smfi_register(null_desc) == MI_FAILURE) {
