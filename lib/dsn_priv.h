@@ -57,4 +57,8 @@ size_t dsn_text_cut(const char *text, size_t len);
  * [192.0.2.1] said"), or NULL.  The caller frees the result. */
 char *dsn_text_remote_mta(const char *text, size_t len);
 
+/* The reason that the phrases of the lower-case text low name, NULL when
+ * none matches (lib/dsn_phrases.c). */
+const char *dsn_phrase_reason(const char *low);
+
 #endif

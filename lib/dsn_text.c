@@ -77,7 +77,6 @@ static const char *const markers[] = {
     "headers of the original message",
     "below this line is a copy",
     "unsent message below",
-    "the original message was received",
     "------ returned message",
     "----- original message",
     "--- original message",
@@ -157,6 +156,9 @@ leading_addr(const line *l, size_t *rest)
         i++;
     if (i + 1 < l->len && (l->s[i] == '-' || l->s[i] == '*') && l->s[i + 1] == ' ')
         i += 2;
+    /* Sendmail-style list: ">>> a@b <a@b>" */
+    if (i + 4 < l->len && strncmp(l->s + i, ">>> ", 4) == 0)
+        i += 4;
     while (i < l->len && (l->s[i] == '<' || l->s[i] == '"' || l->s[i] == '\''))
         i++;
     if (i + 7 < l->len && strncasecmp(l->s + i, "mailto:", 7) == 0)
@@ -268,9 +270,11 @@ has_reply(const bg_buf *b)
     return b->len > 0 && bg_dsn_status_from_text(b->s, code, sizeof code);
 }
 
-/* Collect the diagnostic for a recipient found on line i. */
+/* Collect the diagnostic for the recipient addr found on line i.  A line
+ * that starts with another address ends it; the same address again (Exim
+ * wraps "after RCPT TO:\n<a@b>:" onto its own line) does not. */
 static void
-collect_diag(const lines *ls, size_t i, size_t rest, bg_buf *b)
+collect_diag(const lines *ls, size_t i, size_t rest, const char *addr, bg_buf *b)
 {
     const line *l = &ls->v[i];
     size_t k = rest;
@@ -296,8 +300,10 @@ collect_diag(const lines *ls, size_t i, size_t rest, bg_buf *b)
         }
         char *a = leading_addr(n, &r2);
         if (a) {
+            bool same = addr && strcmp(a, addr) == 0;
             free(a);
-            break;
+            if (!same)
+                break;
         }
         if (b->len)
             bg_buf_putc(b, ' ');
@@ -332,7 +338,7 @@ dsn_text_scan(const char *text, size_t len, const char *skip1, const char *skip2
         bg_dsn_rcpt *rc = dsn_rcpt_add(r, a, &existed);
         if (rc && !rc->diagnostic) {
             bg_buf b = BG_BUF_INIT;
-            collect_diag(&ls, i, rest, &b);
+            collect_diag(&ls, i, rest, a, &b);
             if (b.len)
                 rc->diagnostic = bg_buf_steal(&b);
             bg_buf_free(&b);
@@ -358,7 +364,7 @@ dsn_text_diag_for(const char *text, size_t len, const char *addr)
             a = labelled_addr(&ls.v[i], &rest);
         if (a && strcmp(a, addr) == 0) {
             bg_buf b = BG_BUF_INIT;
-            collect_diag(&ls, i, rest, &b);
+            collect_diag(&ls, i, rest, a, &b);
             if (b.len)
                 res = bg_buf_steal(&b);
             bg_buf_free(&b);
