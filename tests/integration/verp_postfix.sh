@@ -12,7 +12,7 @@ T=$(mktemp -d /tmp/bg-verp-XXXXXX)
 MILTER_PORT=2572
 SEED=$BIN/tools/intake_seed
 VERP_DOMAIN=verp.relay.test
-trap 'stop_all; rm -rf "$T"' EXIT
+trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 
 chmod 755 "$T"
 mkdir -p "$T/db" "$T/log" "$T/run"
