@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# Faults under load: SIGKILL the milter and the DSN watcher (pipe and maildir)
+# at random points while a real Postfix carries SMTP sessions through the
+# milter and bounces keep arriving, restarting each after every kill.  Then:
+# the store opens; every bounce whose delivery was acknowledged (pipe exit 0,
+# maildir message moved to cur/) is in the store, counted once; no sender got
+# more than its quota to the sink; Postfix answered only temporary failures
+# while the milter was down (milter_default_action = tempfail) and never
+# accepted a blacklisted recipient.  The figures go to the last lines.
+#
+# FAULTS_SECONDS (default 150) is the time under load.  Ports 2701-2703.
+set -u
+T=$(mktemp -d /tmp/bg-faults.XXXXXX)
+SMTPD=2701
+SINK=2702
+MILTER_PORT=2703
+. "$TOP/tests/integration/lib.sh"
+DSN=$BIN/bounceguard-dsn
+SEED=$BIN/tools/intake_seed
+DATA=$TOP/tests/data/intake
+DURATION=${FAULTS_SECONDS:-150}
+QUOTA=15 SENDERS=8 BLACK=5 WORKERS=12
+BG_PIDS=()
+MD_PID=
+cleanup() {
+    for p in "${BG_PIDS[@]}" $MD_PID; do kill -9 "$p" 2>/dev/null; done
+    stop_all
+    if [ -n "${KEEP:-}" ]; then echo "# kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+chmod 755 "$T"
+
+CONF=$T/bg.conf
+write_milter_conf "$CONF" sender_identity=envelope quota_limit=$QUOTA check_tld=no
+for ((k = 0; k < BLACK; k++)); do
+    bg block "black$k@dest.example" --reason "faults test" > /dev/null ||
+        { notok "block black$k@dest.example"; exit 1; }
+done
+
+# The milter, restarted after each kill; its output is kept across restarts.
+milter_up() {
+    "$BIN/bounceguard-milter" -f -c "$CONF" >> "$T/milter.out" 2>&1 &
+    MILTER_PID=$!
+    wait_port "$MILTER_PORT" 20
+}
+start_sink $SINK || { notok "smtp-sink started"; exit 1; }
+milter_up || { notok "milter started: $(tail -3 "$T/milter.out")"; exit 1; }
+start_postfix $SMTPD $SINK "inet:127.0.0.1:$MILTER_PORT" || { notok "postfix started"; exit 1; }
+
+# ---- bounces to learn: originals recorded as the milter would ---------------
+NPIPE=60 NMD=400
+seed_originals() { # PREFIX COUNT: one original message per 20 recipients
+    local prefix=$1 count=$2 i j rc
+    for ((i = 0; i < count; i += 20)); do
+        rc=()
+        for ((j = i; j < i + 20 && j < count; j++)); do rc+=("$prefix$j@remote.example"); done
+        "$SEED" "$T/db" message "<orig-$prefix$i@app.customer.example>" "Q$prefix$i" \
+            192.0.2.10 app@customer.example "${rc[@]}" > /dev/null || return 1
+    done
+}
+# dsn PREFIX N: a DSN for PREFIXN@remote.example, its own DSN id, its original
+dsn() {
+    local prefix=$1 n=$2
+    sed -e "s/DSN1@/DSN-$prefix$n@/; s/orig-1@/orig-$prefix$((n / 20 * 20))@/; s/gone@/$prefix$n@/g" \
+        "$DATA/hard-5.1.1.eml"
+}
+seed_originals p $NPIPE && seed_originals m $NMD ||
+    { notok "seeding the original messages"; exit 1; }
+M=$T/Maildir
+mkdir -p "$M/new" "$M/cur" "$M/tmp"
+
+# ---- the load ---------------------------------------------------------------
+python3 "$TOP/tests/long/smtp_load.py" $SMTPD "$DURATION" $WORKERS $SENDERS $BLACK \
+    "$T/load.out" 2> "$T/load.err" &
+LOAD_PID=$!
+BG_PIDS+=($LOAD_PID)
+deadline=$(($(date +%s) + DURATION))
+
+# pipe: each DSN is delivered until the watcher exits 0 (as an MTA retries);
+# half of the attempts get a SIGKILL a few milliseconds in.
+pipe_feeder() {
+    local i rc tries
+    for ((i = 0; i < NPIPE; i++)); do
+        dsn p $i > "$T/pipe-$i.eml"
+        for ((tries = 0; tries < 40; tries++)); do
+            "$DSN" -c "$CONF" pipe --client-ip 192.0.2.25 --sender MAILER-DAEMON \
+                --recipient app@customer.example < "$T/pipe-$i.eml" 2>> "$T/pipe.err" &
+            local pid=$!
+            if [ $((RANDOM % 2)) = 0 ]; then
+                sleep "0.00$((RANDOM % 9))"
+                kill -9 $pid 2>/dev/null
+            fi
+            wait $pid
+            rc=$?
+            echo "$i $rc" >> "$T/pipe.rc"
+            [ $rc = 0 ] && { echo "p$i@remote.example" >> "$T/pipe.acked"; break; }
+        done
+        sleep 0.$((RANDOM % 3 + 1))
+        [ "$(date +%s)" -lt "$deadline" ] || break
+    done
+}
+pipe_feeder 2>/dev/null &
+BG_PIDS+=($!)
+
+# maildir: messages arrive as a delivery agent writes them (tmp/, then new/)
+dropper() {
+    local i
+    for ((i = 0; i < NMD && $(date +%s) < deadline; i++)); do
+        dsn m $i > "$M/tmp/1700000000.M$i.faults"
+        mv "$M/tmp/1700000000.M$i.faults" "$M/new/"
+        echo "1700000000.M$i.faults m$i@remote.example" >> "$T/md.names"
+        sleep 0.$((RANDOM % 3 + 1))
+    done
+}
+dropper &
+BG_PIDS+=($!)
+maildir_up() {
+    "$DSN" -c "$CONF" maildir "$M" --follow >> "$T/maildir.out" 2>&1 &
+    MD_PID=$!
+}
+maildir_up
+
+# ---- the killer ---------------------------------------------------------------
+milter_kills=0 maildir_kills=0 restart_fail=0
+while [ "$(date +%s)" -lt "$deadline" ]; do
+    sleep "$((RANDOM % 2)).$((RANDOM % 10))"
+    if [ $((RANDOM % 3)) -lt 2 ]; then
+        kill -9 "$MILTER_PID" 2>/dev/null && milter_kills=$((milter_kills + 1))
+        wait "$MILTER_PID" 2>/dev/null
+        # down for a moment: sessions meanwhile must get a temporary failure
+        sleep "0.$((RANDOM % 5))"
+        milter_up || { restart_fail=$((restart_fail + 1)); echo "# milter restart failed: $(tail -2 "$T/milter.out")"; }
+    else
+        kill -9 "$MD_PID" 2>/dev/null && maildir_kills=$((maildir_kills + 1))
+        wait "$MD_PID" 2>/dev/null
+        maildir_up
+    fi
+done
+wait $LOAD_PID
+for p in "${BG_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+BG_PIDS=()
+pipe_kills=$(awk '$2 == 137' "$T/pipe.rc" 2>/dev/null | wc -l)
+pipe_bad=$(awk '$2 != 137 && $2 != 0' "$T/pipe.rc" 2>/dev/null | wc -l)
+kills=$((milter_kills + maildir_kills + pipe_kills))
+check "killed $kills times (milter $milter_kills, maildir watcher $maildir_kills, pipe $pipe_kills), every restart came up" \
+    [ $kills -ge 80 -a $restart_fail = 0 ]
+check "pipe: no attempt ended other than acknowledged or killed ($pipe_bad did; $(sort -u "$T/pipe.err" 2>/dev/null | head -2 | tr '\n' ' '))" \
+    [ "$pipe_bad" = 0 ]
+
+# Drain: the watcher finishes what is left in new/ (one pass, as after a restart).
+kill -TERM "$MD_PID" 2>/dev/null
+wait "$MD_PID" 2>/dev/null
+MD_PID=
+for _ in 1 2 3; do
+    [ -z "$(ls -A "$M/new")" ] && break
+    "$DSN" -c "$CONF" maildir "$M" >> "$T/maildir.out" 2>&1
+done
+check "maildir: every delivered message was processed (new/ empty)" [ -z "$(ls -A "$M/new")" ]
+
+# Postfix delivers what it accepted; then everything stops.
+queue_empty() { postqueue -c "$T/pf/etc" -p 2>/dev/null | grep -q 'Mail queue is empty'; }
+postqueue -c "$T/pf/etc" -f 2>/dev/null
+check "postfix delivered everything it accepted (queue empty)" wait_for 90 queue_empty
+kill -TERM "$MILTER_PID" 2>/dev/null
+wait "$MILTER_PID" 2>/dev/null
+MILTER_PID=
+stop_postfix
+
+# ---- the verdict ---------------------------------------------------------------
+out=$(bg list 2>&1); rc=$?
+check "the store opens after $kills kills (bounceguard list exit $rc)" [ $rc = 0 ]
+"$BIN/bounceguard-milter" -n -c "$CONF" > /dev/null
+check "the milter comes up on the same store once more" bash -c "
+    \"$BIN/bounceguard-milter\" -f -c \"$CONF\" >> \"$T/milter.out\" 2>&1 & p=\$!
+    ok=1; for i in \$(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$MILTER_PORT) 2>/dev/null && { ok=0; break; }; sleep 0.1; done
+    kill \$p; wait \$p; exit \$ok"
+
+# Every acknowledged bounce is in the store, counted once.
+awk '{print $2}' "$T/md.names" | while read -r r; do
+    n=${r#m}; n=${n%@*}
+    [ -e "$M/cur/1700000000.M$n.faults:2,S" ] && echo "$r"
+done > "$T/md.acked"
+cat "$T/pipe.acked" "$T/md.acked" 2>/dev/null | sort -u > "$T/acked"
+lost=0 twice=0
+while read -r r; do
+    set -- $("$SEED" "$T/db" rcpt "$r")
+    if [ "${1:-}" != blacklisted ]; then lost=$((lost + 1)); echo "# lost: $r ($*)"
+    elif [ "${2:-}" != 1 ]; then twice=$((twice + 1)); echo "# counted $2 times: $r"
+    fi
+done < "$T/acked"
+nacked=$(wc -l < "$T/acked")
+check "every acknowledged bounce is in the store: $nacked acknowledged ($(wc -l < "$T/pipe.acked") pipe, $(wc -l < "$T/md.acked") maildir), $lost lost" \
+    [ "$lost" = 0 -a "$nacked" -gt 0 ]
+check "a bounce delivered again after a kill counts once ($twice counted twice)" [ "$twice" = 0 ]
+
+# SMTP: what clients saw.
+L=$T/load.out
+sessions=$(grep -c '^MAIL ' "$L")
+accepted=$(awk '$1 == "DATA" && $4 == 250' "$L" | wc -l)
+temp=$(awk '$4 ~ /^4/' "$L" | wc -l)
+black_ok=$(awk '$1 == "RCPT" && $3 ~ /^black/ && $4 == 250' "$L" | wc -l)
+black_refused=$(awk '$1 == "RCPT" && $3 ~ /^black/ && $4 == 550' "$L" | wc -l)
+# the only permanent refusal allowed: a blacklisted recipient, 550 5.7.1
+bad_perm=$(awk '$4 ~ /^5/ && !($1 == "RCPT" && $3 ~ /^black/ && $4 == 550 && $6 == "5.7.1")' "$L" | wc -l)
+echo "# $sessions sessions: $accepted messages accepted, $temp temporary failures, $black_refused blacklisted recipients refused"
+check "load ran: $sessions sessions, $accepted accepted, $temp temporary failures" \
+    [ "$sessions" -gt 200 -a "$accepted" -gt 20 -a "$temp" -gt 0 ]
+check "no blacklisted recipient was ever accepted at RCPT ($black_ok were)" [ "$black_ok" = 0 ]
+check "blacklisted recipients were refused 550 5.7.1 ($black_refused times)" [ "$black_refused" -gt 0 ]
+check "no permanent failure other than the blacklist ($bad_perm: $(awk '$4 ~ /^5/ && !($1 == "RCPT" && $3 ~ /^black/)' "$L" | head -2 | tr '\n' ' '))" \
+    [ "$bad_perm" = 0 ]
+inblack=$(grep -rl '^X-Rcpt-Args: <black' "$T/sink" 2>/dev/null | wc -l)
+check "no blacklisted recipient reached the sink ($inblack did)" [ "$inblack" = 0 ]
+
+# Quota: count per sender what reached the sink.
+grep -rh '^X-Load-Sender:' "$T/sink" 2>/dev/null | sort | uniq -c | sort -rn > "$T/per-sender"
+max=$(awk 'NR == 1 {print $1}' "$T/per-sender")
+check "no sender got more than its quota of $QUOTA to the sink (most: ${max:-0}; $(awk '{printf "%s=%s ", $3, $1}' "$T/per-sender"))" \
+    [ -n "$max" ] && [ "$max" -le $QUOTA ]
+awk '$1 == "DATA" && $4 == 250 {print $5}' "$L" | sort > "$T/accepted.ids"
+grep -rh '^X-Load-Id:' "$T/sink" 2>/dev/null | awk '{print $2}' | sort > "$T/sink.ids"
+missing=$(comm -23 "$T/accepted.ids" "$T/sink.ids" | wc -l)
+check "every message accepted at DATA reached the sink ($missing missing of $accepted)" [ "$missing" = 0 ]
+crashes=$(grep -ciE 'sanitizer|segmentation|assert' "$T/milter.out" "$T/maildir.out" "$T/pipe.err" | awk -F: '{s += $2} END {print s + 0}')
+check "no crash report in the daemons' output" [ "$crashes" = 0 ]
+echo "# figures: kills=$kills milter=$milter_kills maildir=$maildir_kills pipe=$pipe_kills sessions=$sessions accepted=$accepted tempfail=$temp bounces_acked=$nacked bounces_lost=$lost"
