@@ -66,7 +66,6 @@ cli_command_fn cli_cmd_debug;      /* cli/debug_cmd.c: debug on|off|status */
 cli_command_fn cli_cmd_export;     /* cli/io_cmds.c */
 cli_command_fn cli_cmd_import;
 cli_command_fn cli_cmd_diagnose;   /* cli/report_cmds.c */
-cli_command_fn cli_cmd_incidents;  /* cli/report_cmds.c: top-level alias of rbl incidents */
 
 /*
  * `rbl incidents` (cli/report_cmds.c): the RBL blocks learned from bounces,

@@ -59,8 +59,6 @@ static const cli_command commands[] = {
     {"export", cli_cmd_export, "[--all|--blacklisted]", "recipients as JSON lines (backup)"},
     {"import", cli_cmd_import, "FILE... [--dry-run]",
      "read JSON lines, or Amazon SES, SendGrid, Mailgun suppression exports"},
-    {"incidents", cli_cmd_incidents, "",
-     "RBL blocks learned from bounces (the same as `rbl incidents`)"},
     {"diagnose", cli_cmd_diagnose, "[--top N]",
      "what is wrong with the relay's reputation, and what to do next"},
     {"rbl", cli_cmd_rbl,

@@ -1,7 +1,7 @@
 /*
  * report_cmds — reports about the relay's reputation, read from the store:
  *
- *   rbl incidents   (cli_rbl_incidents; also the top-level `incidents`)
+ *   rbl incidents   (cli_rbl_incidents, routed by cli/rbl.c)
  *                   the RBL blocks learned from bounces: which list, which
  *                   remote server reported it, first and last time, how often
  *   audit [--limit N]
@@ -248,12 +248,6 @@ cli_rbl_incidents(cli_ctx *ctx, int argc, char **argv)
     }
     free(l.recs);
     return CLI_EXIT_OK;
-}
-
-int
-cli_cmd_incidents(cli_ctx *ctx, int argc, char **argv)
-{
-    return cli_rbl_incidents(ctx, argc, argv);
 }
 
 /* ---- audit --------------------------------------------------------------- */
