@@ -271,7 +271,16 @@ read_delivery_status(const char *body, size_t len, bg_dsn_report *r)
                 if (status && bg_dsn_status_from_text(status, code, sizeof code))
                     rc->status = bg_xstrdup(code);
                 rc->remote_mta = after_type(bg_mime_headers_get(&h, "Remote-MTA"));
-                rc->diagnostic = after_type(bg_mime_headers_get(&h, "Diagnostic-Code"));
+                const char *dc = bg_mime_headers_get(&h, "Diagnostic-Code");
+                rc->diagnostic = after_type(dc);
+                const char *semi = dc ? strchr(dc, ';') : NULL;
+                if (semi && semi - dc < 16) {
+                    while (*dc == ' ' || *dc == '\t')
+                        dc++;
+                    if (semi > dc)
+                        rc->diagnostic_type =
+                            bg_ascii_lower(bg_xstrndup(dc, strcspn(dc, " \t;")));
+                }
             }
             free(addr);
         }
@@ -456,14 +465,20 @@ read_original(const bg_mime_headers *h, bg_dsn_report *r)
 }
 
 static void
-finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts)
+finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
+            const char *reporter)
 {
     char code[32];
     if (rc->reason && (strcmp(rc->reason, "feedback") == 0 || strcmp(rc->reason, "vacation") == 0))
         return;
-    /* A standard DSN without diagnostic: the notice may say more. */
-    if (!rc->diagnostic && rc->recipient && notice)
-        rc->diagnostic = dsn_text_diag_for(notice, nlen, rc->recipient);
+    /* The notice's own words about the recipient: the diagnostic when the
+     * DSN has none, else context (the SMTP command, "in reply to end of
+     * DATA command", that the Diagnostic-Code leaves out). */
+    char *said = rc->recipient && notice ? dsn_text_diag_for(notice, nlen, rc->recipient) : NULL;
+    if (!rc->diagnostic) {
+        rc->diagnostic = said;
+        said = NULL;
+    }
     if (!rc->diagnostic && notice && nrcpts == 1) {
         bg_buf b = BG_BUF_INIT;
         dsn_collapse(&b, notice, nlen);
@@ -483,14 +498,17 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts)
     }
     if (!rc->remote_mta && rc->diagnostic)
         rc->remote_mta = dsn_text_remote_mta(rc->diagnostic, strlen(rc->diagnostic));
+    if (!rc->action)
+        rc->action = bg_xstrdup(rc->status && rc->status[0] == '4' ? "delayed" : "failed");
     bg_dsn_class cl;
-    bg_dsn_classify(rc->status, rc->diagnostic, &cl);
+    dsn_context ctx = {said,           rc->diagnostic_type, rc->action,
+                       rc->recipient,  rc->remote_mta,      reporter};
+    dsn_classify_ctx(rc->status, rc->diagnostic, &ctx, &cl);
+    free(said);
     rc->reason = cl.reason;
     rc->hard = cl.hard;
     if (cl.rbl[0] && !rc->rbl)
         rc->rbl = bg_xstrdup(cl.rbl);
-    if (!rc->action)
-        rc->action = bg_xstrdup(rc->status && rc->status[0] == '4' ? "delayed" : "failed");
 }
 
 /* RFC 3464 fields written into the text of the notice (Amazon SES, some
@@ -648,7 +666,7 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
             r->reporting_mta = bg_xstrdup(at + 1);
     }
     for (size_t i = 0; i < r->nrcpts; i++)
-        finish_rcpt(&r->rcpts[i], bg_buf_str(&notice), cut, r->nrcpts);
+        finish_rcpt(&r->rcpts[i], bg_buf_str(&notice), cut, r->nrcpts, r->reporting_mta);
 
     free(from_addr);
     bg_buf_free(&notice);
@@ -671,6 +689,7 @@ bg_dsn_report_free(bg_dsn_report *r)
         free(rc->remote_mta);
         free(rc->diagnostic);
         free(rc->rbl);
+        free(rc->diagnostic_type);
     }
     free(r->rcpts);
     free(r->message_id);

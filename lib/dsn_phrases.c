@@ -7,6 +7,7 @@
  * on another bounce of the same MTA or provider):
  *   (see the list in lib/dsn_vendor.c for format- and vendor-keyed rules)
  */
+#include <ctype.h>
 #include <string.h>
 
 #include "dsn_priv.h"
@@ -26,6 +27,7 @@ static const char *const p_authfailure[] = {
     "sender domain has a", "does not pass authentication", "spf)", NULL,
 };
 static const char *const p_requireptr[] = {
+    "unverifyable sending ip", "unverifiable sending ip", "mismatches client ip",
     "cannot find your hostname", "cannot find your reverse hostname", "reverse dns",
     "reverse lookup", "no ptr", "ptr record", "ptr-record", "rdns", "reverse hostname",
     "ip name lookup failed", "hostname lookup failed", "reverse address",
@@ -195,6 +197,8 @@ static const char *const p_policyviolation[] = {
     "closed mailing list", "not subscribed", "organization", "mass mailer", NULL,
 };
 static const char *const p_expired[] = {
+    "could not find a gateway for", "failed to deliver to domain ", "server did not respond",
+    "it has not been collected after", "message timed out", "host not reachable",
     "have been failing for a long time", "been failing for", 
     "expired", "retry timeout", "queue too long", "too long in queue", "giving up",
     "delivery attempts will continue", "has been delayed", "not been delivered",
@@ -209,7 +213,8 @@ static const char *const p_networkerror[] = {
     "name server", "dns", "loop", "too many hops", "hop count", "unable to resolve",
     "lost connection", "connection timed out", "connection reset", "could not connect",
     "unable to connect", "couldn't connect", "connect to", "unreachable",
-    "temporary lookup failure", "malformed", NULL,
+    "temporary lookup failure", "malformed or unexpected name server reply",
+    "malformed name server reply", NULL,
 };
 static const char *const p_notaccept[] = {
     "no mx found", "no mx record", 
@@ -305,9 +310,32 @@ static const phrase_table tables[] = {
     {NULL, NULL},
 };
 
+/* "553 mx.example.com does not exist": a host name, not a mailbox, is what
+ * does not exist. */
+static bool
+host_does_not_exist(const char *text)
+{
+    static const char *const tails[] = {" does not exist", " doesn't exist", NULL};
+    for (size_t k = 0; tails[k]; k++) {
+        for (const char *hit = strstr(text, tails[k]); hit; hit = strstr(hit + 1, tails[k])) {
+            const char *s = hit;
+            while (s > text && (isalnum((unsigned char)s[-1]) || s[-1] == '.' || s[-1] == '-'))
+                s--;
+            size_t n = (size_t)(hit - s);
+            const char *dot = memchr(s, '.', n);
+            if (n >= 4 && dot && dot > s && dot < hit - 1 && (s == text || s[-1] == ' ') &&
+                !isdigit((unsigned char)hit[-1]))
+                return true;
+        }
+    }
+    return false;
+}
+
 const char *
 dsn_phrase_reason(const char *text)
 {
+    if (host_does_not_exist(text))
+        return "hostunknown";
     for (size_t t = 0; tables[t].reason; t++)
         for (size_t i = 0; tables[t].phrases[i]; i++)
             if (strstr(text, tables[t].phrases[i]))

@@ -57,6 +57,28 @@ size_t dsn_text_cut(const char *text, size_t len);
  * [192.0.2.1] said"), or NULL.  The caller frees the result. */
 char *dsn_text_remote_mta(const char *text, size_t len);
 
+/* What else a bounce says about one recipient, beyond the status code and
+ * the remote server's text; any field may be NULL. */
+typedef struct dsn_context {
+    const char *notice;    /* the notice's own text about the recipient (the
+                            * SMTP command, the MTA's wording) */
+    const char *diag_type; /* the Diagnostic-Code type: "smtp", "x-unix" */
+    const char *action;    /* RFC 3464 Action: "failed", "delayed" */
+    const char *recipient; /* the failed address */
+    const char *rhost;     /* the remote server */
+    const char *reporter;  /* the MTA that wrote the bounce (Reporting-MTA) */
+} dsn_context;
+
+/* bg_dsn_classify() with the context of the bounce (ctx may be NULL). */
+void dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *ctx,
+                      bg_dsn_class *out);
+
+/* A reason that a provider's own error code or reply format states
+ * (lib/dsn_vendor.c), NULL when none; *decided tells whether it overrides
+ * the status code.  low is lower case; ctx (may be NULL) names the
+ * recipient and the remote server. */
+const char *dsn_vendor_reason(const char *low, const dsn_context *ctx, bool *decided);
+
 /* The reason that the phrases of the lower-case text low name, NULL when
  * none matches (lib/dsn_phrases.c). */
 const char *dsn_phrase_reason(const char *low);

@@ -120,6 +120,7 @@ typedef struct code_reason {
 } code_reason;
 
 static const code_reason codes[] = {
+    {".1.0", "userunknown", false},
     {".1.1", "userunknown", true},    {".1.2", "hostunknown", true},
     {".1.3", "userunknown", false},   {".1.4", "userunknown", false},
     {".1.5", "userunknown", false},   {".1.6", "hasmoved", true},
@@ -319,6 +320,13 @@ normalize(const char *text)
         *w++ = *p++;
     }
     *w = '\0';
+    /* Mask the local parts of addresses: "filtered@", "spam@", "virus@"
+     * are mailbox names, not what the server says. */
+    for (char *at = strchr(low, '@'); at; at = strchr(at + 1, '@')) {
+        char *q = at;
+        while (q > low && (isalnum((unsigned char)q[-1]) || strchr("._+-=%", q[-1])))
+            *--q = 'x';
+    }
     return low;
 }
 
@@ -329,14 +337,17 @@ static smtp_cmd
 command_of(const char *low)
 {
     if (strstr(low, "end of data") || strstr(low, "reply to data") ||
-        strstr(low, "after data") || strstr(low, "smtp:data"))
+        strstr(low, "after data") || strstr(low, "smtp:data") || strstr(low, ">>> data"))
         return CMD_DATA;
     if (strstr(low, "rcpt to") || strstr(low, "smtp:rcpt") || strstr(low, "after rcpt"))
         return CMD_RCPT;
     if (strstr(low, "mail from command") || strstr(low, "after mail from") ||
-        strstr(low, "smtp:mail"))
+        strstr(low, "smtp:mail") || strstr(low, ">>> mail from"))
         return CMD_MAIL;
-    if (strstr(low, "initial connection") || strstr(low, "greeting"))
+    if (strstr(low, "initial connection") || strstr(low, "greeting") ||
+        strstr(low, "after ehlo") || strstr(low, "after helo") || strstr(low, ">>> ehlo") ||
+        strstr(low, ">>> helo") || strstr(low, "in reply to ehlo") ||
+        strstr(low, "in reply to helo"))
         return CMD_CONNECT;
     return CMD_NONE;
 }
@@ -347,11 +358,29 @@ is(const char *a, const char *b)
     return a && strcmp(a, b) == 0;
 }
 
+/* A failure answered to MAIL FROM is about the sender ("rejected") unless
+ * the text names a more telling cause: only no reason, a recipient reason
+ * (which cannot apply yet) or a bare "access denied" give way. */
+static bool
+weak_at_mail(const char *reason, bool rbl, bool access_denied)
+{
+    return !reason || is(reason, "userunknown") || is(reason, "filtered") || is(reason, "hostunknown") ||
+           (is(reason, "blocked") && !rbl && access_denied);
+}
+
 void
 bg_dsn_classify(const char *status, const char *diagnostic, bg_dsn_class *out)
 {
+    dsn_classify_ctx(status, diagnostic, NULL, out);
+}
+
+void
+dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *ctx,
+                 bg_dsn_class *out)
+{
     const code_reason *cr = code_lookup(status);
-    const char *reason = NULL, *text = NULL;
+    const char *reason = NULL, *text = NULL, *vendor = NULL;
+    bool vendor_decides = false, access_denied = false;
     smtp_cmd cmd = CMD_NONE;
     char reply[32] = "";
     out->rbl[0] = '\0';
@@ -360,7 +389,9 @@ bg_dsn_classify(const char *status, const char *diagnostic, bg_dsn_class *out)
     if (diagnostic && *diagnostic) {
         char *low = normalize(diagnostic);
         text = dsn_phrase_reason(low);
+        vendor = dsn_vendor_reason(low, ctx, &vendor_decides);
         cmd = command_of(low);
+        access_denied = strstr(low, "access denied") != NULL;
         const char *p = low;
         while (*p == ' ')
             p++;
@@ -369,25 +400,51 @@ bg_dsn_classify(const char *status, const char *diagnostic, bg_dsn_class *out)
             memcpy(reply, p, 3);
         free(low);
     }
-    if (cr && cr->specific && !is(text, "mailererror"))
+    if (ctx && ctx->notice && *ctx->notice && (cmd == CMD_NONE || !vendor)) {
+        char *low = normalize(ctx->notice);
+        if (cmd == CMD_NONE)
+            cmd = command_of(low);
+        if (!vendor)
+            vendor = dsn_vendor_reason(low, ctx, &vendor_decides);
+        free(low);
+    }
+    if (vendor && vendor_decides)
+        reason = vendor;
+    if (!reason && cr && cr->specific && !is(text, "mailererror"))
         reason = cr->reason;
     if (!reason)
         reason = text;
-    if (rbl && (!cr || !cr->specific) &&
+    if (!reason)
+        reason = vendor;
+    if (rbl && !vendor_decides && (!cr || !cr->specific) &&
         (!reason || is(reason, "spamdetected") || is(reason, "policyviolation") ||
          is(reason, "rejected") || is(reason, "systemerror") || is(reason, "userunknown")))
         reason = "blocked";
-    /* "User unknown" after the message was sent is a content filter. */
-    if (is(reason, "userunknown") && cmd == CMD_DATA)
+    /* "User unknown" is the recipient's address only when the status code
+     * says so or it answered RCPT TO; after the message was sent (DATA), or
+     * with no command to go on, it is the recipient's filter speaking, as
+     * Sisimai reads it. */
+    bool addr_status = status && status[0] && status[1] == '.' && status[2] == '1' &&
+                       status[3] == '.';
+    if (is(reason, "userunknown") && !addr_status && !vendor_decides &&
+        cmd != CMD_RCPT && cmd != CMD_MAIL && cmd != CMD_CONNECT)
         reason = "filtered";
-    /* Refused when connecting: about the relay itself. */
+    /* Refused when connecting or at EHLO: about the relay itself. */
     if (cmd == CMD_CONNECT && (!reason || is(reason, "systemerror")))
         reason = "blocked";
-    /* Refused at MAIL FROM for no stated reason: the sender was refused. */
-    if (cmd == CMD_MAIL && (!reason || is(reason, "userunknown") || is(reason, "systemerror")))
+    /* Refused at MAIL FROM: the sender was refused. */
+    if (cmd == CMD_MAIL && !vendor_decides && !(cr && cr->specific) &&
+        weak_at_mail(reason, rbl, access_denied))
         reason = "rejected";
+    /* A local delivery command failed (Postfix pipe/local: "x-unix;"). */
+    if (ctx && ctx->diag_type && strncasecmp(ctx->diag_type, "x-unix", 6) == 0 &&
+        !vendor_decides && (!reason || is(reason, "systemerror") || is(reason, "undefined")))
+        reason = "mailererror";
     if (!reason && reply[0] == '5' && reply[1] == '0' && reply[2] <= '4')
         reason = "syntaxerror";
+    /* Still queued and nothing more telling: the delay will expire. */
+    if (!reason && ctx && ctx->action && strncasecmp(ctx->action, "delayed", 7) == 0)
+        reason = "expired";
     if (!reason && cr)
         reason = cr->reason;
     if (!reason)

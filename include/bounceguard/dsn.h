@@ -55,6 +55,7 @@ typedef struct bg_dsn_rcpt {
     char *remote_mta;   /* host name or address of the server that refused */
     char *diagnostic;   /* the remote server's text, one line */
     char *rbl;          /* DNS blacklist listing the relay, e.g. "zen.spamhaus.org" */
+    char *diagnostic_type; /* Diagnostic-Code type, lower case: "smtp", "x-unix" */
 } bg_dsn_rcpt;
 
 typedef struct bg_dsn_report {

@@ -1,0 +1,220 @@
+/*
+ * dsn_vendor — reasons that a provider's own error codes or formats state
+ * outright, where the generic phrase tables would guess wrong.
+ *
+ * Each rule is keyed on something that every bounce of that provider
+ * carries (a documented error code, a fixed reply layout), never on one
+ * sample:
+ *
+ *   Orange / Wanadoo / La Poste   "LPN007_510", "OFR_506", "OUK_513": the
+ *                                 last three digits are the provider's
+ *                                 published error number -> its reason
+ *   GoDaddy (secureserver.net)    "IB506": published bounce-back codes
+ *   au / KDDI (ezweb.ne.jp)       "550 : User unknown" with no address is
+ *                                 au's reply for a recipient-side filter;
+ *                                 a real unknown user says "<a@b>: User
+ *                                 unknown"
+ *   Gmail, Domino, Exchange 2003, qmail, Verizon: wordings used only for
+ *                                 an unknown recipient -> userunknown
+ *                                 whatever the command (own_userunknown)
+ *   Outlook.com / Hotmail         "Requested action not taken: mailbox
+ *                                 unavailable" from Microsoft's consumer
+ *                                 servers is its unknown-user reply
+ *   Amazon SES                    "identities failed the check": sending
+ *                                 from an unverified identity, SES will
+ *                                 not relay it (norelaying)
+ *
+ * Used by lib/dsn_reason.c.  Pure; text is lower case.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dsn_priv.h"
+
+typedef struct vendor_code {
+    int code;
+    const char *reason; /* NULL: the code says "try later", no reason */
+} vendor_code;
+
+/* Orange and La Poste error numbers (their postmaster pages). */
+static const vendor_code franceptt[] = {
+    {101, "blocked"},        {102, "blocked"},       {103, "blocked"},
+    {104, "toomanyconn"},    {105, NULL},            {107, NULL},
+    {108, NULL},             {109, NULL},            {201, NULL},
+    {305, "securityerror"},  {401, "blocked"},       {402, "securityerror"},
+    {403, "rejected"},       {405, "rejected"},      {415, "rejected"},
+    {416, "userunknown"},    {417, "mailboxfull"},   {418, "userunknown"},
+    {420, "suspend"},        {421, "rejected"},      {423, NULL},
+    {424, NULL},             {426, "suspend"},       {505, "systemerror"},
+    {506, "spamdetected"},   {510, "blocked"},       {513, NULL},
+    {514, "mesgtoobig"},     {517, "policyviolation"}, {630, "policyviolation"},
+    {999, "blocked"},        {0, NULL},
+};
+
+/* GoDaddy bounce-back codes (IBnnn). */
+static const vendor_code godaddy[] = {
+    {7, "toomanyconn"},    {101, "expired"},     {103, "blocked"},      {104, "blocked"},
+    {105, "blocked"},      {106, "blocked"},     {108, "blocked"},      {110, "blocked"},
+    {111, "blocked"},      {112, "blocked"},     {113, "blocked"},      {212, "spamdetected"},
+    {401, "securityerror"}, {501, "rejected"},   {502, "rejected"},     {504, "toomanyconn"},
+    {506, "rejected"},     {508, "rejected"},    {510, "toomanyconn"},  {607, "toomanyconn"},
+    {705, "virusdetected"}, {0, NULL},
+};
+
+/* Wordings that MTAs and providers use only for a recipient that does not
+ * exist, whatever the SMTP command or status code. */
+static const char *const own_userunknown[] = {
+    /* Gmail / Google Workspace notices */
+    "the address couldn't be found",
+    "the email account that you tried to reach does not exist",
+    /* IBM Domino / Lotus Notes */
+    "not listed in domino directory",
+    "not listed in public name & address book",
+    "non r\xc3\xa9pertori\xc3\xa9 dans l'annuaire domino",
+    /* Exchange 2003 diagnostic code for an unknown recipient */
+    "000c05a6",
+    /* qmail (vpopmail, chkuser) */
+    "no mailbox here by that name",
+    "does not like recipient.",
+    /* Verizon */
+    "requested action not taken: no such user here",
+    NULL,
+};
+
+static const vendor_code *
+code_find(const vendor_code *t, int code)
+{
+    for (size_t i = 0; t[i].code; i++)
+        if (t[i].code == code)
+            return &t[i];
+    return NULL;
+}
+
+static bool
+word_start(const char *p, const char *text)
+{
+    return p == text || !isalnum((unsigned char)p[-1]);
+}
+
+/* "lpn007_510", "lpnaaa_101", "ofr_506", "ofr004_405", "ouk_513",
+ * "lpn105-104": the error number, or -1. */
+static int
+franceptt_code(const char *low)
+{
+    static const char *const prefixes[] = {"lpnaaa", "lpn", "ofr", "ouk", NULL};
+    for (size_t k = 0; prefixes[k]; k++) {
+        size_t pl = strlen(prefixes[k]);
+        for (const char *p = low; (p = strstr(p, prefixes[k])) != NULL; p++) {
+            if (!word_start(p, low))
+                continue;
+            const char *q = p + pl;
+            const char *d = q;
+            while (isdigit((unsigned char)*d))
+                d++;
+            size_t nd = (size_t)(d - q);
+            if (nd != 0 && nd != 3)
+                continue;
+            if (*d != '_' && !(nd == 3 && *d == '-'))
+                continue;
+            d++;
+            const char *e = d;
+            while (isdigit((unsigned char)*e))
+                e++;
+            if (e - d != 3 || isalnum((unsigned char)*e))
+                continue;
+            return atoi(d);
+        }
+    }
+    return -1;
+}
+
+/* " ib506": GoDaddy's code, or -1. */
+static int
+godaddy_code(const char *low)
+{
+    for (const char *p = low; (p = strstr(p, "ib")) != NULL; p++) {
+        if (!word_start(p, low) || !isdigit((unsigned char)p[2]) ||
+            !isdigit((unsigned char)p[3]) || !isdigit((unsigned char)p[4]) ||
+            isalnum((unsigned char)p[5]))
+            continue;
+        return atoi(p + 2);
+    }
+    return -1;
+}
+
+/* true when host (or the domain of an address) is name or ends in ".name". */
+static bool
+in_domain(const char *host, const char *name)
+{
+    if (!host)
+        return false;
+    const char *at = strrchr(host, '@');
+    if (at)
+        host = at + 1;
+    size_t hl = strlen(host), nl = strlen(name);
+    if (hl < nl || strcasecmp(host + hl - nl, name) != 0)
+        return false;
+    return hl == nl || host[hl - nl - 1] == '.';
+}
+
+static bool
+kddi(const dsn_context *ctx)
+{
+    if (!ctx)
+        return false;
+    return in_domain(ctx->rhost, "ezweb.ne.jp") || in_domain(ctx->rhost, "au.com") ||
+           in_domain(ctx->recipient, "ezweb.ne.jp") || in_domain(ctx->recipient, "au.com");
+}
+
+const char *
+dsn_vendor_reason(const char *low, const dsn_context *ctx, bool *decided)
+{
+    *decided = false;
+    if (!low)
+        return NULL;
+    int c = franceptt_code(low);
+    if (c >= 0) {
+        const vendor_code *v = code_find(franceptt, c);
+        if (v) {
+            *decided = v->reason != NULL;
+            return v->reason;
+        }
+    }
+    c = godaddy_code(low);
+    if (c >= 0) {
+        const vendor_code *v = code_find(godaddy, c);
+        if (v) {
+            *decided = true;
+            return v->reason;
+        }
+    }
+    /* au (KDDI): the address left out of "550 <a@b>: User unknown" is its
+     * recipient-side filter; with the address, the user is unknown. */
+    if (strstr(low, "550 : user unknown")) {
+        *decided = true;
+        return "filtered";
+    }
+    if (kddi(ctx) && strstr(low, ">: user unknown")) {
+        *decided = true;
+        return "userunknown";
+    }
+    for (size_t i = 0; own_userunknown[i]; i++) {
+        if (strstr(low, own_userunknown[i])) {
+            *decided = true;
+            return "userunknown";
+        }
+    }
+    if (ctx && (in_domain(ctx->reporter, "hotmail.com") || in_domain(ctx->reporter, "outlook.com") ||
+                in_domain(ctx->reporter, "live.com")) &&
+        strstr(low, "requested action not taken: mailbox unavailable")) {
+        *decided = true;
+        return "userunknown";
+    }
+    if (strstr(low, "identities failed the check")) {
+        *decided = true;
+        return "norelaying";
+    }
+    return NULL;
+}
