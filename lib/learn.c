@@ -131,50 +131,40 @@ is_temporary(const bounce_in *b)
 }
 
 /*
- * Decide and record one recipient.  canon is its canonical address (parsed by
- * the caller); trusted says whether the evidence may change the store.
+ * Decide what one recipient's bounce does (out->outcome), without touching
+ * the store: the writes happen later, all in one transaction with the seen
+ * mark (write_rcpt), and the log lines after that commit (log_rcpt).
  */
-static int
-apply_rcpt(bg_store *st, const bg_config *cfg, const bounce_in *b, const bg_addr *addr,
-           bool trusted, int64_t now, bg_learn_rcpt_result *out, bg_error *err)
+static void
+decide_rcpt(const bg_config *cfg, const bounce_in *b, const bg_addr *addr, bool trusted,
+            bg_learn_rcpt_result *out)
 {
-    const char *sender = out->sender_id[0] ? out->sender_id : "unknown";
-    const char *mta = b->remote_mta && *b->remote_mta ? b->remote_mta : "unknown";
-
-    if (!trusted) {
+    if (!trusted)
         out->outcome = BG_LEARN_UNTRUSTED;
-        bg_msg_warn(
-            "Ignored forged or unrelated bounce for Recipient %s: %s %s (from %s, "
-            "%s): no message sent to it found",
-            addr->canon, b->status ? b->status : "", out->reason, mta, b->origin);
-        return 0;
-    }
-    if (b->rbl && *b->rbl) {
+    else if (b->rbl && *b->rbl) {
         bg_strlcpy(out->rbl, b->rbl, sizeof(out->rbl));
         out->outcome = BG_LEARN_INCIDENT;
-        if (bg_store_incident_add(st, b->rbl, mta, addr->canon,
-                                  b->diagnostic ? b->diagnostic : "", now,
-                                  now + cfg->history_period, err) < 0)
-            return -1;
-        bg_msg_warn(
-            "RBL incident: the relay is listed on %s, reported by %s for Recipient "
-            "%s (sender %s): %s",
-            b->rbl, mta, addr->canon, sender, b->diagnostic ? b->diagnostic : "");
-        return 0;
-    }
-    if (is_temporary(b) || !bg_strlist_has(&cfg->blacklist_reasons, out->reason)) {
+    } else if (is_temporary(b) || !bg_strlist_has(&cfg->blacklist_reasons, out->reason))
         out->outcome = BG_LEARN_IGNORED_REASON;
-        bg_msg_debug("bounce for %s not blacklisting: %s %s (%s)", addr->canon,
-                     b->status ? b->status : "", out->reason, b->action ? b->action : "");
-        return 0;
-    }
-    if (bg_policy_never_blacklist(cfg, addr->canon, addr->domain)) {
+    else if (bg_policy_never_blacklist(cfg, addr->canon, addr->domain))
         out->outcome = BG_LEARN_NEVER;
-        bg_msg_info("bounce for %s not blacklisting: never_blacklist (%s %s)",
-                    addr->canon, b->status ? b->status : "", out->reason);
-        return 0;
-    }
+    else
+        out->outcome = BG_LEARN_BLACKLISTED;
+}
 
+/* The store writes of one decided recipient, inside the caller's transaction. */
+static int
+write_rcpt(bg_store_txn *t, const bg_config *cfg, const bounce_in *b, const bg_addr *addr,
+           int64_t now, const bg_learn_rcpt_result *out)
+{
+    const char *mta = b->remote_mta && *b->remote_mta ? b->remote_mta : "unknown";
+
+    if (out->outcome == BG_LEARN_INCIDENT)
+        return bg_store_txn_incident_add(t, b->rbl, mta, addr->canon,
+                                         b->diagnostic ? b->diagnostic : "", now,
+                                         now + cfg->history_period);
+    if (out->outcome != BG_LEARN_BLACKLISTED)
+        return 0;
     bg_bounce_event ev = {
         .when = b->when,
         .source = b->source,
@@ -186,11 +176,100 @@ apply_rcpt(bg_store *st, const bg_config *cfg, const bounce_in *b, const bg_addr
         .period = cfg->blacklist_period,
         .history = cfg->history_period,
     };
-    if (bg_store_rcpt_update(st, addr->canon, bounce_update, &ev, err) < -1)
+    return bg_store_txn_rcpt_update(t, addr->canon, bounce_update, &ev) < -1 ? -1 : 0;
+}
+
+/* What was done, once it is committed. */
+static void
+log_rcpt(const bounce_in *b, const bg_addr *addr, const bg_learn_rcpt_result *out)
+{
+    const char *sender = out->sender_id[0] ? out->sender_id : "unknown";
+    const char *mta = b->remote_mta && *b->remote_mta ? b->remote_mta : "unknown";
+    const char *status = b->status ? b->status : "";
+
+    switch (out->outcome) {
+    case BG_LEARN_UNTRUSTED:
+        bg_msg_warn("Ignored forged or unrelated bounce for Recipient %s: %s %s (from %s, "
+                    "%s): no message sent to it found",
+                    addr->canon, status, out->reason, mta, b->origin);
+        break;
+    case BG_LEARN_INCIDENT:
+        bg_msg_warn("RBL incident: the relay is listed on %s, reported by %s for Recipient "
+                    "%s (sender %s): %s",
+                    b->rbl, mta, addr->canon, sender, b->diagnostic ? b->diagnostic : "");
+        break;
+    case BG_LEARN_IGNORED_REASON:
+        bg_msg_debug("bounce for %s not blacklisting: %s %s (%s)", addr->canon, status,
+                     out->reason, b->action ? b->action : "");
+        break;
+    case BG_LEARN_NEVER:
+        bg_msg_info("bounce for %s not blacklisting: never_blacklist (%s %s)", addr->canon,
+                    status, out->reason);
+        break;
+    case BG_LEARN_BLACKLISTED:
+        bg_msg_warn("Blacklisted Recipient %s: %s %s (from %s, sender %s)", addr->canon,
+                    *status ? status : "-", out->reason, mta, sender);
+        break;
+    default:
+        break;
+    }
+}
+
+/* One recipient on its way through decide -> write -> log. */
+typedef struct pending {
+    bounce_in b;
+    bg_addr addr;
+    bool valid; /* the address parsed: there is something to write */
+} pending;
+
+/* The transaction of one piece of evidence: the seen mark and every write. */
+typedef struct commit_arg {
+    const bg_config *cfg;
+    const char *id;
+    int64_t now;
+    pending *items;
+    bg_learn_rcpt_result *out;
+    size_t n;
+    bool duplicate;
+} commit_arg;
+
+static int
+commit_body(bg_store_txn *t, void *arg)
+{
+    commit_arg *a = arg;
+    int mark = bg_store_txn_seen_mark(t, a->id, a->now, seen_purge_at(a->cfg, a->now));
+
+    a->duplicate = mark == 0;
+    if (mark <= 0)
+        return mark;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->items[i].valid &&
+            write_rcpt(t, a->cfg, &a->items[i].b, &a->items[i].addr, a->now, &a->out[i]) < 0)
+            return -1;
+    return 0;
+}
+
+/* Commit, then log; returns 0, or -1 with err set (nothing was written). */
+static int
+commit_and_log(bg_store *st, commit_arg *a, bg_learn_result *res, bg_error *err)
+{
+    int rc = bg_store_atomic(st, true, commit_body, a, err);
+
+    if (rc != 0) {
+        if (rc > 0)
+            bg_error_set(err, "store: the bounce %s could not be recorded", a->id);
         return -1;
-    out->outcome = BG_LEARN_BLACKLISTED;
-    bg_msg_warn("Blacklisted Recipient %s: %s %s (from %s, sender %s)", addr->canon,
-                b->status && *b->status ? b->status : "-", out->reason, mta, sender);
+    }
+    if (a->duplicate) {
+        res->duplicate = true;
+        for (size_t i = 0; i < a->n; i++)
+            a->out[i].outcome = BG_LEARN_DUPLICATE;
+        bg_msg_info("duplicate bounce %s: already processed", a->id);
+        return 0;
+    }
+    for (size_t i = 0; i < a->n; i++)
+        if (a->items[i].valid)
+            log_rcpt(&a->items[i].b, &a->items[i].addr, &a->out[i]);
     return 0;
 }
 
@@ -306,13 +385,14 @@ bg_learn_dsn(bg_store *st, const bg_config *cfg, const bg_dsn_report *rep,
              bg_learn_result *res, bg_error *err)
 {
     bg_message_rec m;
-    bg_lookup found = BG_NOTFOUND;
-    int spf_checked = 0, mark;
+    bg_lookup found;
+    int spf_checked = 0, rc;
     bool verp = src && src->verp_verified;
     bool verp_rcpt = verp && src->verp_rcpt && *src->verp_rcpt;
     size_t first = 0, n;
     const char *origin = src && src->origin ? src->origin : "dsn";
     char from[200];
+    pending *items;
 
     memset(res, 0, sizeof(*res));
     if (rep->nrcpts == 0)
@@ -329,37 +409,24 @@ bg_learn_dsn(bg_store *st, const bg_config *cfg, const bg_dsn_report *rep,
     }
     res->rcpts = bg_xcalloc(n, sizeof(*res->rcpts));
     res->nrcpts = n;
+    items = bg_xcalloc(n, sizeof(*items));
 
-    mark = bg_store_seen_mark(st, res->id, now, seen_purge_at(cfg, now), err);
-    if (mark < 0)
-        return -1;
-    if (mark == 0) {
-        res->duplicate = true;
-        for (size_t i = 0; i < n; i++) {
-            const bg_dsn_rcpt *r = &rep->rcpts[first + i];
-            bg_learn_rcpt_result *o = &res->rcpts[i];
-            bg_strlcpy(o->recipient,
-                       verp_rcpt      ? src->verp_rcpt
-                       : r->recipient ? r->recipient
-                                      : "",
-                       sizeof(o->recipient));
-            bg_strlcpy(o->reason, r->reason, sizeof(o->reason));
-            o->outcome = BG_LEARN_DUPLICATE;
-        }
-        res->ignored = (unsigned)n;
-        bg_msg_info("duplicate bounce %s (%s): already processed", res->id, from);
-        return 0;
-    }
-
+    /* Everything that reads (the original message, SPF over the network) is
+     * done before the transaction, which then only writes. */
     found = find_message(st, rep, src, &m, err);
-    if (found == BG_LOOKUP_ERROR)
-        goto fail;
+    if (found == BG_LOOKUP_ERROR) {
+        free(items);
+        return -1;
+    }
     res->message_found = found == BG_FOUND;
 
     for (size_t i = 0; i < n; i++) {
         const bg_dsn_rcpt *r = &rep->rcpts[first + i];
         bg_learn_rcpt_result *o = &res->rcpts[i];
-        bounce_in b = {
+        pending *p = &items[i];
+        bool trusted;
+
+        p->b = (bounce_in){
             .rcpt = verp_rcpt ? src->verp_rcpt : r->recipient,
             .action = r->action,
             .status = r->status,
@@ -371,12 +438,10 @@ bg_learn_dsn(bg_store *st, const bg_config *cfg, const bg_dsn_report *rep,
             .origin = from,
             .when = now,
         };
-        bg_addr addr;
-        bool trusted;
-
-        if (!result_begin(o, &b, &addr))
+        p->valid = result_begin(o, &p->b, &p->addr);
+        if (!p->valid)
             continue;
-        o->correlated = res->message_found && rcpt_listed(m.rcpts, addr.canon);
+        o->correlated = res->message_found && rcpt_listed(m.rcpts, p->addr.canon);
         if (o->correlated)
             bg_strlcpy(o->sender_id, m.sender_id, sizeof(o->sender_id));
         if (verp_rcpt) {
@@ -387,23 +452,17 @@ bg_learn_dsn(bg_store *st, const bg_config *cfg, const bg_dsn_report *rep,
         }
         trusted = o->correlated || cfg->dsn_trust == BG_TRUST_ANY ||
                   (cfg->dsn_trust == BG_TRUST_SPF && spf_trusted(src, res, &spf_checked));
-        if (apply_rcpt(st, cfg, &b, &addr, trusted, now, o, err) < 0)
-            goto fail;
+        decide_rcpt(cfg, &p->b, &p->addr, trusted, o);
     }
     if (res->message_found)
         bg_message_rec_clear(&m);
-    count(res);
-    return 0;
 
-fail:
-    if (found == BG_FOUND)
-        bg_message_rec_clear(&m);
-    {
-        bg_error uerr;
-        if (bg_store_seen_unmark(st, res->id, &uerr) < 0)
-            bg_msg_error("cannot take back the seen mark of %s: %s", res->id, uerr.msg);
-    }
-    return -1;
+    commit_arg a = {cfg, res->id, now, items, res->rcpts, n, false};
+    rc = commit_and_log(st, &a, res, err);
+    free(items);
+    if (rc == 0)
+        count(res);
+    return rc;
 }
 
 int
@@ -415,7 +474,6 @@ bg_learn_log_event(bg_store *st, const bg_config *cfg, const bg_mtalog_event *ev
     bg_lookup found = BG_NOTFOUND;
     bg_addr addr;
     char origin[200];
-    int mark;
     const char *status = ev->dsn;
     char derived[16];
     bounce_in b;
@@ -458,20 +516,10 @@ bg_learn_log_event(bg_store *st, const bg_config *cfg, const bg_mtalog_event *ev
         free(id);
     }
 
-    mark = bg_store_seen_mark(st, res->id, now, seen_purge_at(cfg, now), err);
-    if (mark < 0)
-        return -1;
-    if (mark == 0) {
-        res->duplicate = true;
-        res->rcpts[0].outcome = BG_LEARN_DUPLICATE;
-        res->ignored = 1;
-        bg_msg_debug("log line %s already learned", res->id);
-        return 0;
-    }
     if (ev->queue_id[0])
         found = bg_store_message_get(st, ev->queue_id, true, &m, err);
     if (found == BG_LOOKUP_ERROR)
-        goto fail;
+        return -1;
     res->message_found = found == BG_FOUND;
     res->rcpts[0].correlated = res->message_found && rcpt_listed(m.rcpts, addr.canon);
     if (res->rcpts[0].correlated)
@@ -479,17 +527,14 @@ bg_learn_log_event(bg_store *st, const bg_config *cfg, const bg_mtalog_event *ev
     if (found == BG_FOUND)
         bg_message_rec_clear(&m);
     /* The relay's own MTA reports its own delivery attempt: trusted. */
-    if (apply_rcpt(st, cfg, &b, &addr, true, now, &res->rcpts[0], err) < 0)
-        goto fail;
+    decide_rcpt(cfg, &b, &addr, true, &res->rcpts[0]);
+
+    pending item = {b, addr, true};
+    commit_arg a = {cfg, res->id, now, &item, res->rcpts, 1, false};
+    if (commit_and_log(st, &a, res, err) < 0)
+        return -1;
     count(res);
     return 0;
-
-fail : {
-    bg_error uerr;
-    if (bg_store_seen_unmark(st, res->id, &uerr) < 0)
-        bg_msg_error("cannot take back the seen mark of %s: %s", res->id, uerr.msg);
-}
-    return -1;
 }
 
 /* ---- VERP return path ---------------------------------------------------- */

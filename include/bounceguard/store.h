@@ -190,6 +190,34 @@ int bg_store_seen_mark(bg_store *s, const char *dsn_id, int64_t now, int64_t pur
                        bg_error *err);
 int bg_store_seen_unmark(bg_store *s, const char *dsn_id, bg_error *err);
 
+/* ---- several writes in one transaction ----------------------------------- */
+
+/*
+ * A DSN marks itself seen and blacklists its recipients in ONE transaction:
+ * a process killed between the two would otherwise leave a DSN that counts
+ * as processed while its bounce was never recorded.
+ */
+typedef struct bg_store_txn bg_store_txn;
+
+/* Writes inside bg_store_atomic; fn returns 0 to commit, -1 to abort.  After a
+ * deadlock fn runs again from the start: it may fill results in arg but must
+ * not act on the world (log, send) until bg_store_atomic has returned. */
+typedef int bg_store_txn_fn(bg_store_txn *t, void *arg);
+
+/* Returns 0 committed, 1 aborted by fn, -1 store error (err set). */
+int bg_store_atomic(bg_store *s, bool sync, bg_store_txn_fn *fn, void *arg, bg_error *err);
+
+/* As bg_store_seen_mark: 1 new, 0 seen before, -1 error (return -1 from fn). */
+int bg_store_txn_seen_mark(bg_store_txn *t, const char *dsn_id, int64_t now,
+                           int64_t purge_at);
+/* As bg_store_rcpt_update: update's answer, or -2 on error (return -1 from fn). */
+int bg_store_txn_rcpt_update(bg_store_txn *t, const char *addr, bg_rcpt_update_fn *update,
+                             void *arg);
+/* As bg_store_incident_add: 0, or -1 on error (return -1 from fn). */
+int bg_store_txn_incident_add(bg_store_txn *t, const char *rbl, const char *remote_mta,
+                              const char *rcpt, const char *diagnostic, int64_t now,
+                              int64_t purge_at);
+
 /* ---- meta and audit ------------------------------------------------------ */
 
 bg_lookup bg_store_meta_get(bg_store *s, const char *name, char *value, size_t size,

@@ -1,0 +1,75 @@
+/*
+ * store_priv.h — private to the store module (lib/store*.c): the handle,
+ * the databases, the transaction runner and the record primitives shared by
+ * store.c (environment, transactions, upkeep), store_records.c (the typed
+ * records) and store_visit.c (streaming visits).  Nothing outside the store
+ * includes it: every Berkeley DB call of the project stays in these files.
+ */
+#ifndef BOUNCEGUARD_STORE_PRIV_H
+#define BOUNCEGUARD_STORE_PRIV_H
+
+#include <pthread.h>
+
+#include <db.h>
+
+#include "bounceguard/store.h"
+
+enum {
+    DBI_RCPT,
+    DBI_SENDER,
+    DBI_TRIED,
+    DBI_MESSAGE,
+    DBI_INCIDENT,
+    DBI_SEEN,
+    DBI_META,
+    DBI_AUDIT,
+    DBI_EXPIRY,
+    DBI_COUNT
+};
+
+extern const char *const store_db_files[DBI_COUNT];
+
+struct bg_store {
+    pthread_rwlock_t lock;  /* read: any operation; write: reopen after a crash */
+    DB_ENV *env;
+    DB *db[DBI_COUNT];
+    char *home;
+    unsigned generation;    /* bumped by each reopen */
+    bool sync;
+};
+
+/* A body run inside a transaction: returns 0 to commit (its answer, >= 0,
+ * in *answer), or a Berkeley DB / errno code, or -1 (a record that does not
+ * decode), to abort. */
+typedef int txn_body_fn(bg_store *s, DB_TXN *txn, void *arg, int *answer);
+
+/* What a body returns when its caller chose to abort (not a BDB error). */
+#define STORE_ABORTED (-2)
+
+/* Run body in a transaction; retry on deadlock, reopen once on RUNRECOVERY.
+ * Returns body's answer, or -1 with err set. */
+int store_run_txn(bg_store *s, txn_body_fn *body, void *arg, bool sync, bg_error *err);
+
+void store_dbt_init(DBT *d, const void *data, size_t size);
+
+/* Read a value: 0 found (payload in val, purge time in *purge_at),
+ * DB_NOTFOUND, or an error; -1 = the value does not decode. */
+int store_rec_get(bg_store *s, DB_TXN *txn, int dbi, const void *key, size_t klen,
+                  bg_buf *val, int64_t *purge_at, u_int32_t flags);
+/* Write a value replacing one whose purge time was old_purge (0 = none). */
+int store_rec_put(bg_store *s, DB_TXN *txn, int dbi, const void *key, size_t klen,
+                  const bg_buf *payload, int64_t old_purge, int64_t new_purge);
+int store_rec_del(bg_store *s, DB_TXN *txn, int dbi, const void *key, size_t klen,
+                  int64_t old_purge);
+/* A get in its own short transaction. */
+bg_lookup store_plain_get(bg_store *s, int dbi, const void *key, size_t klen, bg_buf *val,
+                          bg_error *err);
+
+/* Visit every record of dbi whose key starts with prefix, in key order, in
+ * batches read with a short-lived cursor (store_visit.c); visit returns
+ * non-zero to stop.  Values are handed over without their purge time. */
+typedef int raw_visit_fn(const bg_buf *key, const bg_buf *val, void *arg);
+int store_visit_all(bg_store *s, int dbi, const char *prefix, size_t prefix_len,
+                    raw_visit_fn *visit, void *arg, bg_error *err);
+
+#endif

@@ -1,0 +1,758 @@
+/*
+ * store_records.c — the typed records of the store: recipients, senders,
+ * tried recipients, messages, incidents, seen DSNs, meta and audit.  See
+ * include/bounceguard/store.h; the primitives are in store.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store_codec.h"
+#include "store_priv.h"
+
+/* ---- recipients ---------------------------------------------------------- */
+
+bg_lookup
+bg_store_rcpt_get(bg_store *s, const char *addr, bg_rcpt_rec *out, bg_error *err)
+{
+    bg_buf v = BG_BUF_INIT;
+    bg_lookup r = store_plain_get(s, DBI_RCPT, addr, strlen(addr), &v, err);
+
+    if (r == BG_FOUND && codec_rcpt_decode(&v, out) < 0) {
+        bg_error_set(err, "store %s: recipient record of %s does not decode", s->home, addr);
+        r = BG_LOOKUP_ERROR;
+    }
+    bg_buf_free(&v);
+    return r;
+}
+
+typedef struct rcpt_update_arg {
+    const char *addr;
+    bg_rcpt_update_fn *fn;
+    void *arg;
+} rcpt_update_arg;
+
+static int
+rcpt_update_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
+{
+    rcpt_update_arg *a = arg;
+    bg_buf v = BG_BUF_INIT;
+    bg_rcpt_rec cur, next;
+    int64_t old_purge = 0, new_purge = 0;
+    size_t klen = strlen(a->addr);
+    int ret, verdict;
+
+    ret = store_rec_get(s, txn, DBI_RCPT, a->addr, klen, &v, &old_purge, DB_RMW);
+    if (ret != 0 && ret != DB_NOTFOUND)
+        goto out;
+    bool have = ret == 0;
+    if (have && codec_rcpt_decode(&v, &cur) < 0) {
+        ret = -1;
+        goto out;
+    }
+    memset(&next, 0, sizeof(next));
+    if (have)
+        next = cur;
+    new_purge = old_purge;
+    verdict = a->fn(have ? &cur : NULL, &next, &new_purge, a->arg);
+    if (verdict == 1) {
+        codec_rcpt_encode(&next, &v);
+        ret = store_rec_put(s, txn, DBI_RCPT, a->addr, klen, &v, have ? old_purge : 0, new_purge);
+    } else if (verdict < 0 && have) {
+        ret = store_rec_del(s, txn, DBI_RCPT, a->addr, klen, old_purge);
+    } else {
+        ret = 0;
+    }
+    if (ret == 0)
+        *answer = verdict < 0 ? 2 : verdict; /* -1 travels as 2: answers are >= 0 */
+out:
+    bg_buf_free(&v);
+    return ret;
+}
+
+int
+bg_store_rcpt_update(bg_store *s, const char *addr, bg_rcpt_update_fn *update, void *arg,
+                     bg_error *err)
+{
+    rcpt_update_arg a = {addr, update, arg};
+    int r = store_run_txn(s, rcpt_update_body, &a, true, err);
+
+    return r < 0 ? -2 : r == 2 ? -1 : r;
+}
+
+typedef struct rcpt_visit_arg {
+    bg_rcpt_visit_fn *fn;
+    void *arg;
+    int bad;
+} rcpt_visit_arg;
+
+static int
+rcpt_visit(const bg_buf *key, const bg_buf *val, void *arg)
+{
+    rcpt_visit_arg *a = arg;
+    bg_rcpt_rec rec;
+    char *addr = bg_xstrndup(key->s, key->len);
+    int stop;
+
+    if (codec_rcpt_decode(val, &rec) < 0) {
+        a->bad++;
+        free(addr);
+        return 0;
+    }
+    stop = a->fn(addr, &rec, a->arg);
+    free(addr);
+    return stop;
+}
+
+int
+bg_store_rcpt_foreach(bg_store *s, const char *prefix, bg_rcpt_visit_fn *fn, void *arg,
+                      bg_error *err)
+{
+    rcpt_visit_arg a = {fn, arg, 0};
+
+    return store_visit_all(s, DBI_RCPT, prefix, prefix ? strlen(prefix) : 0, rcpt_visit, &a, err);
+}
+
+/* ---- senders ------------------------------------------------------------- */
+
+bg_lookup
+bg_store_sender_get(bg_store *s, const char *id, bg_sender_rec *out, bg_error *err)
+{
+    bg_buf v = BG_BUF_INIT;
+    bg_lookup r = store_plain_get(s, DBI_SENDER, id, strlen(id), &v, err);
+
+    if (r == BG_FOUND && codec_sender_decode(&v, out) < 0) {
+        bg_error_set(err, "store %s: sender record of %s does not decode", s->home, id);
+        r = BG_LOOKUP_ERROR;
+    }
+    bg_buf_free(&v);
+    return r;
+}
+
+typedef struct sender_update_arg {
+    const char *id;
+    bg_sender_update_fn *fn;
+    void *arg;
+} sender_update_arg;
+
+static int
+sender_update_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
+{
+    sender_update_arg *a = arg;
+    bg_buf v = BG_BUF_INIT;
+    bg_sender_rec cur, next;
+    int64_t old_purge = 0, new_purge = 0;
+    size_t klen = strlen(a->id);
+    int ret, verdict;
+
+    ret = store_rec_get(s, txn, DBI_SENDER, a->id, klen, &v, &old_purge, DB_RMW);
+    if (ret != 0 && ret != DB_NOTFOUND)
+        goto out;
+    bool have = ret == 0;
+    if (have && codec_sender_decode(&v, &cur) < 0) {
+        ret = -1;
+        goto out;
+    }
+    memset(&next, 0, sizeof(next));
+    if (have)
+        next = cur;
+    new_purge = old_purge;
+    verdict = a->fn(have ? &cur : NULL, &next, &new_purge, a->arg);
+    if (verdict == 1) {
+        codec_sender_encode(&next, &v);
+        ret = store_rec_put(s, txn, DBI_SENDER, a->id, klen, &v, have ? old_purge : 0, new_purge);
+    } else if (verdict < 0 && have) {
+        ret = store_rec_del(s, txn, DBI_SENDER, a->id, klen, old_purge);
+    } else {
+        ret = 0;
+    }
+    if (ret == 0)
+        *answer = verdict < 0 ? 2 : verdict;
+out:
+    bg_buf_free(&v);
+    return ret;
+}
+
+int
+bg_store_sender_update(bg_store *s, const char *id, bg_sender_update_fn *update, void *arg,
+                       bg_error *err)
+{
+    sender_update_arg a = {id, update, arg};
+    int r = store_run_txn(s, sender_update_body, &a, false, err);
+
+    return r < 0 ? -2 : r == 2 ? -1 : r;
+}
+
+typedef struct sender_visit_arg {
+    bg_sender_visit_fn *fn;
+    void *arg;
+} sender_visit_arg;
+
+static int
+sender_visit(const bg_buf *key, const bg_buf *val, void *arg)
+{
+    sender_visit_arg *a = arg;
+    bg_sender_rec rec;
+    char *id;
+    int stop;
+
+    if (codec_sender_decode(val, &rec) < 0)
+        return 0;
+    id = bg_xstrndup(key->s, key->len);
+    stop = a->fn(id, &rec, a->arg);
+    free(id);
+    return stop;
+}
+
+int
+bg_store_sender_foreach(bg_store *s, bg_sender_visit_fn *fn, void *arg, bg_error *err)
+{
+    sender_visit_arg a = {fn, arg};
+
+    return store_visit_all(s, DBI_SENDER, NULL, 0, sender_visit, &a, err);
+}
+
+/* ---- tried --------------------------------------------------------------- */
+
+static void
+tried_key(bg_buf *k, const char *id, const char *addr)
+{
+    bg_buf_reset(k);
+    bg_buf_puts(k, id);
+    bg_buf_putc(k, '\0');
+    if (addr)
+        bg_buf_puts(k, addr);
+}
+
+typedef struct tried_arg {
+    bg_buf key;
+    int64_t now;
+    int64_t purge_at;
+} tried_arg;
+
+static int
+tried_add_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
+{
+    tried_arg *a = arg;
+    bg_buf v = BG_BUF_INIT;
+    int64_t old_purge = 0;
+    int ret = store_rec_get(s, txn, DBI_TRIED, a->key.s, a->key.len, &v, &old_purge, DB_RMW);
+
+    if (ret == 0 || ret == DB_NOTFOUND) {
+        bool have = ret == 0;
+        bg_buf_reset(&v);
+        codec_put_i64(&v, a->now);
+        ret = store_rec_put(s, txn, DBI_TRIED, a->key.s, a->key.len, &v, have ? old_purge : 0,
+                      a->purge_at > old_purge ? a->purge_at : old_purge);
+    }
+    bg_buf_free(&v);
+    return ret;
+}
+
+int
+bg_store_tried_add(bg_store *s, const char *id, const char *addr, int64_t now,
+                   int64_t purge_at, bg_error *err)
+{
+    tried_arg a = {BG_BUF_INIT, now, purge_at};
+    int r;
+
+    tried_key(&a.key, id, addr);
+    r = store_run_txn(s, tried_add_body, &a, false, err);
+    bg_buf_free(&a.key);
+    return r < 0 ? -1 : 0;
+}
+
+typedef struct tried_visit_arg {
+    bg_tried_visit_fn *fn;
+    void *arg;
+    size_t prefix_len;
+} tried_visit_arg;
+
+static int
+tried_visit(const bg_buf *key, const bg_buf *val, void *arg)
+{
+    tried_visit_arg *a = arg;
+    char *addr = bg_xstrndup(key->s + a->prefix_len, key->len - a->prefix_len);
+    int64_t when = val->len >= 8 ? codec_get_i64_at(val->s) : 0;
+    int stop = a->fn(addr, when, a->arg);
+
+    free(addr);
+    return stop;
+}
+
+int
+bg_store_tried_foreach(bg_store *s, const char *id, bg_tried_visit_fn *fn, void *arg,
+                       bg_error *err)
+{
+    bg_buf prefix = BG_BUF_INIT;
+    tried_visit_arg a = {fn, arg, 0};
+    int rc;
+
+    tried_key(&prefix, id, NULL);
+    a.prefix_len = prefix.len;
+    rc = store_visit_all(s, DBI_TRIED, prefix.s, prefix.len, tried_visit, &a, err);
+    bg_buf_free(&prefix);
+    return rc;
+}
+
+typedef struct tried_clear_arg {
+    bg_store *s;
+    const char *id;
+    int failed;
+    bg_error *err;
+} tried_clear_arg;
+
+typedef struct del_arg {
+    int dbi;
+    const void *key;
+    size_t klen;
+} del_arg;
+
+static int
+del_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
+{
+    del_arg *a = arg;
+    bg_buf v = BG_BUF_INIT;
+    int64_t old_purge = 0;
+    int ret = store_rec_get(s, txn, a->dbi, a->key, a->klen, &v, &old_purge, DB_RMW);
+
+    bg_buf_free(&v);
+    if (ret == DB_NOTFOUND)
+        return 0;
+    if (ret != 0)
+        return ret;
+    ret = store_rec_del(s, txn, a->dbi, a->key, a->klen, old_purge);
+    *answer = ret == 0;
+    return ret;
+}
+
+static int
+tried_clear_visit(const char *addr, int64_t when, void *arg)
+{
+    tried_clear_arg *a = arg;
+    bg_buf k = BG_BUF_INIT;
+    del_arg d;
+
+    tried_key(&k, a->id, addr);
+    d = (del_arg){DBI_TRIED, k.s, k.len};
+    if (store_run_txn(a->s, del_body, &d, false, a->err) < 0)
+        a->failed = 1;
+    bg_buf_free(&k);
+    return a->failed;
+}
+
+int
+bg_store_tried_clear(bg_store *s, const char *id, bg_error *err)
+{
+    tried_clear_arg a = {s, id, 0, err};
+
+    if (bg_store_tried_foreach(s, id, tried_clear_visit, &a, err) < 0)
+        return -1;
+    return a.failed ? -1 : 0;
+}
+
+/* ---- messages ------------------------------------------------------------ */
+
+typedef struct message_put_arg {
+    const bg_message_rec *m;
+    int64_t purge_at;
+} message_put_arg;
+
+static int
+put_replacing(bg_store *s, DB_TXN *txn, int dbi, const char *key, const bg_buf *payload,
+              int64_t purge_at)
+{
+    bg_buf old = BG_BUF_INIT;
+    int64_t old_purge = 0;
+    size_t klen = strlen(key);
+    int ret = store_rec_get(s, txn, dbi, key, klen, &old, &old_purge, DB_RMW);
+
+    bg_buf_free(&old);
+    if (ret != 0 && ret != DB_NOTFOUND)
+        return ret;
+    return store_rec_put(s, txn, dbi, key, klen, payload, ret == 0 ? old_purge : 0, purge_at);
+}
+
+static int
+message_put_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
+{
+    message_put_arg *a = arg;
+    bg_buf v = BG_BUF_INIT, k = BG_BUF_INIT;
+    int ret = 0;
+
+    codec_message_encode(a->m, &v);
+    if (a->m->message_id[0]) {
+        bg_buf_printf(&k, "m:%s", a->m->message_id);
+        ret = put_replacing(s, txn, DBI_MESSAGE, k.s, &v, a->purge_at);
+    }
+    if (ret == 0 && a->m->queue_id[0]) {
+        bg_buf_reset(&k);
+        bg_buf_printf(&k, "q:%s", a->m->queue_id);
+        ret = put_replacing(s, txn, DBI_MESSAGE, k.s, &v, a->purge_at);
+    }
+    bg_buf_free(&v);
+    bg_buf_free(&k);
+    return ret;
+}
+
+int
+bg_store_message_put(bg_store *s, const bg_message_rec *m, int64_t purge_at, bg_error *err)
+{
+    message_put_arg a = {m, purge_at};
+
+    if (m->message_id[0] == '\0' && m->queue_id[0] == '\0')
+        return bg_error_set(err, "store: a message needs a Message-ID or a queue ID");
+    return store_run_txn(s, message_put_body, &a, false, err) < 0 ? -1 : 0;
+}
+
+bg_lookup
+bg_store_message_get(bg_store *s, const char *id, bool by_queue_id, bg_message_rec *out,
+                     bg_error *err)
+{
+    bg_buf k = BG_BUF_INIT, v = BG_BUF_INIT;
+    bg_lookup r;
+
+    memset(out, 0, sizeof(*out));
+    bg_buf_printf(&k, "%s:%s", by_queue_id ? "q" : "m", id);
+    r = store_plain_get(s, DBI_MESSAGE, k.s, k.len, &v, err);
+    if (r == BG_FOUND && codec_message_decode(&v, out) < 0) {
+        bg_error_set(err, "store %s: message record %s does not decode", s->home, id);
+        r = BG_LOOKUP_ERROR;
+    }
+    bg_buf_free(&k);
+    bg_buf_free(&v);
+    return r;
+}
+
+void
+bg_message_rec_clear(bg_message_rec *m)
+{
+    free(m->rcpts);
+    m->rcpts = NULL;
+}
+
+/* ---- incidents ----------------------------------------------------------- */
+
+typedef struct incident_arg {
+    bg_buf key;
+    bg_incident_rec rec;
+    int64_t purge_at;
+} incident_arg;
+
+static int
+incident_add_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
+{
+    incident_arg *a = arg;
+    bg_buf v = BG_BUF_INIT;
+    bg_incident_rec cur;
+    int64_t old_purge = 0;
+    int ret = store_rec_get(s, txn, DBI_INCIDENT, a->key.s, a->key.len, &v, &old_purge, DB_RMW);
+    bg_incident_rec next = a->rec;
+
+    if (ret != 0 && ret != DB_NOTFOUND)
+        goto out;
+    if (ret == 0) {
+        if (codec_incident_decode(&v, &cur) < 0) {
+            ret = -1;
+            goto out;
+        }
+        next.first = cur.first;
+        next.count = cur.count + 1;
+    }
+    bg_buf_reset(&v);
+    codec_incident_encode(&next, &v);
+    ret = store_rec_put(s, txn, DBI_INCIDENT, a->key.s, a->key.len, &v, ret == 0 ? old_purge : 0,
+                  a->purge_at);
+out:
+    bg_buf_free(&v);
+    return ret;
+}
+
+static void
+incident_arg_init(incident_arg *a, const char *rbl, const char *remote_mta, const char *rcpt,
+                  const char *diagnostic, int64_t now, int64_t purge_at)
+{
+    memset(a, 0, sizeof(*a));
+    a->rec.first = a->rec.last = now;
+    a->rec.count = 1;
+    codec_copy(a->rec.rbl, sizeof(a->rec.rbl), rbl);
+    codec_copy(a->rec.remote_mta, sizeof(a->rec.remote_mta), remote_mta);
+    codec_copy(a->rec.last_rcpt, sizeof(a->rec.last_rcpt), rcpt);
+    codec_copy(a->rec.diagnostic, sizeof(a->rec.diagnostic), diagnostic);
+    a->purge_at = purge_at;
+    bg_buf_printf(&a->key, "%s\t%s", a->rec.rbl, a->rec.remote_mta);
+}
+
+int
+bg_store_incident_add(bg_store *s, const char *rbl, const char *remote_mta, const char *rcpt,
+                      const char *diagnostic, int64_t now, int64_t purge_at, bg_error *err)
+{
+    incident_arg a;
+    int r;
+
+    incident_arg_init(&a, rbl, remote_mta, rcpt, diagnostic, now, purge_at);
+    r = store_run_txn(s, incident_add_body, &a, true, err);
+    bg_buf_free(&a.key);
+    return r < 0 ? -1 : 0;
+}
+
+typedef struct incident_visit_arg {
+    bg_incident_visit_fn *fn;
+    void *arg;
+} incident_visit_arg;
+
+static int
+incident_visit(const bg_buf *key, const bg_buf *val, void *arg)
+{
+    incident_visit_arg *a = arg;
+    bg_incident_rec rec;
+
+    if (codec_incident_decode(val, &rec) < 0)
+        return 0;
+    return a->fn(&rec, a->arg);
+}
+
+int
+bg_store_incident_foreach(bg_store *s, bg_incident_visit_fn *fn, void *arg, bg_error *err)
+{
+    incident_visit_arg a = {fn, arg};
+
+    return store_visit_all(s, DBI_INCIDENT, NULL, 0, incident_visit, &a, err);
+}
+
+/* ---- seen DSNs ----------------------------------------------------------- */
+
+typedef struct seen_arg {
+    const char *id;
+    int64_t now;
+    int64_t purge_at;
+} seen_arg;
+
+static int
+seen_mark_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
+{
+    seen_arg *a = arg;
+    bg_buf v = BG_BUF_INIT;
+    int64_t old_purge;
+    size_t klen = strlen(a->id);
+    int ret = store_rec_get(s, txn, DBI_SEEN, a->id, klen, &v, &old_purge, DB_RMW);
+
+    if (ret == 0) {
+        bg_buf_free(&v);
+        *answer = 0; /* seen before */
+        return 0;
+    }
+    if (ret == DB_NOTFOUND) {
+        bg_buf_reset(&v);
+        codec_put_i64(&v, a->now);
+        ret = store_rec_put(s, txn, DBI_SEEN, a->id, klen, &v, 0, a->purge_at);
+        *answer = ret == 0;
+    }
+    bg_buf_free(&v);
+    return ret;
+}
+
+int
+bg_store_seen_mark(bg_store *s, const char *dsn_id, int64_t now, int64_t purge_at,
+                   bg_error *err)
+{
+    seen_arg a = {dsn_id, now, purge_at};
+
+    return store_run_txn(s, seen_mark_body, &a, true, err);
+}
+
+int
+bg_store_seen_unmark(bg_store *s, const char *dsn_id, bg_error *err)
+{
+    del_arg a = {DBI_SEEN, dsn_id, strlen(dsn_id)};
+
+    return store_run_txn(s, del_body, &a, true, err) < 0 ? -1 : 0;
+}
+
+/* ---- meta and audit ------------------------------------------------------ */
+
+bg_lookup
+bg_store_meta_get(bg_store *s, const char *name, char *value, size_t size, bg_error *err)
+{
+    bg_buf v = BG_BUF_INIT;
+    bg_lookup r = store_plain_get(s, DBI_META, name, strlen(name), &v, err);
+
+    if (r == BG_FOUND && size > 0) {
+        size_t n = v.len < size - 1 ? v.len : size - 1;
+        memcpy(value, v.s, n);
+        value[n] = '\0';
+    }
+    bg_buf_free(&v);
+    return r;
+}
+
+typedef struct put_arg {
+    int dbi;
+    const char *key;
+    size_t klen;
+    bg_buf val;
+} put_arg;
+
+static int
+put_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
+{
+    put_arg *a = arg;
+
+    return store_rec_put(s, txn, a->dbi, a->key, a->klen, &a->val, 0, 0);
+}
+
+int
+bg_store_meta_put(bg_store *s, const char *name, const char *value, bg_error *err)
+{
+    put_arg a = {DBI_META, name, strlen(name), BG_BUF_INIT};
+    int r;
+
+    bg_buf_puts(&a.val, value);
+    r = store_run_txn(s, put_body, &a, false, err);
+    bg_buf_free(&a.val);
+    return r < 0 ? -1 : 0;
+}
+
+int
+bg_store_audit_add(bg_store *s, int64_t now, const char *text, bg_error *err)
+{
+    static unsigned seq;
+    unsigned char key[12];
+    put_arg a;
+    unsigned n = __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED);
+    int r;
+
+    /* time (big-endian, sorts) + pid + sequence: unique across processes */
+    for (int i = 0; i < 8; i++)
+        key[i] = (unsigned char)((uint64_t)now >> (56 - 8 * i));
+    uint32_t tag = ((uint32_t)getpid() << 12) ^ n;
+    for (int i = 0; i < 4; i++)
+        key[8 + i] = (unsigned char)(tag >> (24 - 8 * i));
+    a = (put_arg){DBI_AUDIT, (const char *)key, sizeof(key), BG_BUF_INIT};
+    bg_buf_puts(&a.val, text);
+    r = store_run_txn(s, put_body, &a, true, err);
+    bg_buf_free(&a.val);
+    return r < 0 ? -1 : 0;
+}
+
+typedef struct audit_visit_arg {
+    bg_audit_visit_fn *fn;
+    void *arg;
+} audit_visit_arg;
+
+static int
+audit_visit(const bg_buf *key, const bg_buf *val, void *arg)
+{
+    audit_visit_arg *a = arg;
+    int64_t when = 0;
+    char *text;
+    int stop;
+
+    for (size_t i = 0; i < 8 && i < key->len; i++)
+        when = (int64_t)(((uint64_t)when << 8) | (unsigned char)key->s[i]);
+    text = bg_xstrndup(bg_buf_str(val), val->len);
+    stop = a->fn(when, text, a->arg);
+    free(text);
+    return stop;
+}
+
+int
+bg_store_audit_foreach(bg_store *s, bg_audit_visit_fn *fn, void *arg, bg_error *err)
+{
+    audit_visit_arg a = {fn, arg};
+
+    return store_visit_all(s, DBI_AUDIT, NULL, 0, audit_visit, &a, err);
+}
+
+
+/* ---- several writes in one transaction ----------------------------------- */
+
+struct bg_store_txn {
+    bg_store *s;
+    DB_TXN *txn;
+    int err; /* the first Berkeley DB error of a write: aborts the transaction */
+};
+
+typedef struct atomic_arg {
+    bg_store_txn_fn *fn;
+    void *arg;
+    bool aborted;
+} atomic_arg;
+
+static int
+atomic_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
+{
+    atomic_arg *a = arg;
+    bg_store_txn t = {s, txn, 0};
+    int rc = a->fn(&t, a->arg);
+
+    a->aborted = false;
+    if (t.err != 0)
+        return t.err;
+    if (rc < 0) {
+        a->aborted = true;
+        return STORE_ABORTED;
+    }
+    return 0;
+}
+
+int
+bg_store_atomic(bg_store *s, bool sync, bg_store_txn_fn *fn, void *arg, bg_error *err)
+{
+    atomic_arg a = {fn, arg, false};
+
+    if (store_run_txn(s, atomic_body, &a, sync, err) < 0)
+        return a.aborted ? 1 : -1;
+    return 0;
+}
+
+/* Run one body inside the caller's transaction, keeping its first error. */
+static int
+in_txn(bg_store_txn *t, txn_body_fn *body, void *arg, int *answer)
+{
+    int ret;
+
+    if (t->err != 0)
+        return -1;
+    ret = body(t->s, t->txn, arg, answer);
+    if (ret != 0) {
+        t->err = ret;
+        return -1;
+    }
+    return 0;
+}
+
+int
+bg_store_txn_seen_mark(bg_store_txn *t, const char *dsn_id, int64_t now, int64_t purge_at)
+{
+    seen_arg a = {dsn_id, now, purge_at};
+    int answer = 0;
+
+    return in_txn(t, seen_mark_body, &a, &answer) < 0 ? -1 : answer;
+}
+
+int
+bg_store_txn_rcpt_update(bg_store_txn *t, const char *addr, bg_rcpt_update_fn *update,
+                         void *arg)
+{
+    rcpt_update_arg a = {addr, update, arg};
+    int answer = 0;
+
+    if (in_txn(t, rcpt_update_body, &a, &answer) < 0)
+        return -2;
+    return answer == 2 ? -1 : answer;
+}
+
+int
+bg_store_txn_incident_add(bg_store_txn *t, const char *rbl, const char *remote_mta,
+                          const char *rcpt, const char *diagnostic, int64_t now,
+                          int64_t purge_at)
+{
+    incident_arg a;
+    int answer = 0, rc;
+
+    incident_arg_init(&a, rbl, remote_mta, rcpt, diagnostic, now, purge_at);
+    rc = in_txn(t, incident_add_body, &a, &answer);
+    bg_buf_free(&a.key);
+    return rc;
+}
