@@ -268,7 +268,15 @@ cidr_match(const char *cidr, const char *ip)
     maxbits = family == AF_INET6 ? 128 : 32;
     if (inet_pton(family, buf, net) != 1 || inet_pton(family, ip, addr) != 1)
         return false;
-    bits = slash ? atoi(slash + 1) : maxbits;
+    bits = maxbits;
+    if (slash) {
+        /* Only digits: "10.0.0.0/x" read by atoi as /0 would trust every client. */
+        const char *d = slash + 1;
+        size_t nd = strspn(d, "0123456789");
+        if (nd == 0 || nd > 3 || d[nd] != '\0')
+            return false;
+        bits = (int)strtol(d, NULL, 10);
+    }
     if (bits < 0 || bits > maxbits)
         return false;
     for (int i = 0; i < bits / 8; i++)
