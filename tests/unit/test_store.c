@@ -291,6 +291,53 @@ START_TEST(not_a_directory)
 }
 END_TEST
 
+typedef struct atomic_case {
+    bool abort_after_writes;
+} atomic_case;
+
+static int
+atomic_writes(bg_store_txn *t, void *arg)
+{
+    atomic_case *c = arg;
+    bounce_arg b = {{T0, "dsn", "userunknown", "5.1.1", "mx", "550", "ip:1", 14 * DAY, DAY}};
+
+    if (bg_store_txn_seen_mark(t, "<dsn-atomic@mx>", T0, T0 + DAY) != 1)
+        return -1;
+    if (bg_store_txn_rcpt_update(t, "atomic@example.com", apply_bounce, &b) < -1)
+        return -1;
+    if (bg_store_txn_incident_add(t, "zen.spamhaus.org", "mx", "atomic@example.com", "554",
+                                  T0, 0) < 0)
+        return -1;
+    return c->abort_after_writes ? -1 : 0;
+}
+
+START_TEST(atomic_is_all_or_nothing)
+{
+    bg_error err;
+    bg_rcpt_rec r;
+    bg_store_stats stats;
+    atomic_case c = {true};
+
+    /* Aborted after all three writes: none of them is there. */
+    ck_assert_int_eq(bg_store_atomic(st, true, atomic_writes, &c, &err), 1);
+    ck_assert_int_eq(bg_store_rcpt_get(st, "atomic@example.com", &r, &err), BG_NOTFOUND);
+    ck_assert_int_eq(bg_store_stats_get(st, &stats, &err), 0);
+    ck_assert_int_eq(stats.incidents, 0);
+    ck_assert_int_eq(stats.seen, 0);
+    /* Committed: all three are. */
+    c.abort_after_writes = false;
+    ck_assert_int_eq(bg_store_atomic(st, true, atomic_writes, &c, &err), 0);
+    ck_assert_int_eq(bg_store_rcpt_get(st, "atomic@example.com", &r, &err), BG_FOUND);
+    ck_assert_int_eq(bg_store_stats_get(st, &stats, &err), 0);
+    ck_assert_int_eq(stats.incidents, 1);
+    ck_assert_int_eq(stats.seen, 1);
+    /* The same evidence again: seen, so fn aborts and nothing changes. */
+    ck_assert_int_eq(bg_store_atomic(st, true, atomic_writes, &c, &err), 1);
+    ck_assert_int_eq(bg_store_rcpt_get(st, "atomic@example.com", &r, &err), BG_FOUND);
+    ck_assert_int_eq(r.bounce_count, 1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -313,6 +360,7 @@ main(void)
     tcase_add_test(tc, missing_dir_is_a_clear_error);
     tcase_add_test(tc, foreign_file_is_a_clear_error);
     tcase_add_test(tc, not_a_directory);
+    tcase_add_test(tc, atomic_is_all_or_nothing);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
