@@ -64,6 +64,8 @@ static const cli_command commands[] = {
     {"rbl", cli_cmd_rbl,
      "check IP [--lists FILE] [--resolver IP[:PORT]] [--timeout 5s] [--json] | incidents",
      "query DNS blacklists (DNSBLs) for an address; RBL incidents learned from bounces"},
+    {"config", cli_cmd_config, "[--check]",
+     "print every configuration key with its value and help, or check the file"},
     {"relay-test", cli_cmd_relay_test,
      "HOST[:PORT] [--from-domain D] [--to-domain D] [--helo NAME] [--timeout 10s] [--json]",
      "test whether an SMTP server relays for strangers (never sends a message)"},
