@@ -75,6 +75,17 @@ dsn_addr_canon(const char *s)
             continue; /* only at the start of a token */
         size_t n = dsn_addr_len(p);
         if (n) {
+            /* Keep an RFC 5321 source route: "@relay.example:user@host". */
+            if (p - s >= 3 && p[-1] == ':') {
+                const char *r0 = p - 1;
+                while (r0 > s && (domain_char((unsigned char)r0[-1]) || r0[-1] == '@' ||
+                                  r0[-1] == ','))
+                    r0--;
+                if (*r0 == '@' && r0 + 2 < p - 1) {
+                    n += (size_t)(p - r0);
+                    p = r0;
+                }
+            }
             char *a = bg_xstrndup(p, n);
             /* Strip a leading quote or dot left by the tokenising. */
             char *q = a;
@@ -479,6 +490,18 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
         rc->diagnostic = said;
         said = NULL;
     }
+    /* One recipient and the lines by its address hold no reply: the reply
+     * is elsewhere in the notice ("Error message below: 550 ..."). */
+    if (rc->diagnostic && notice && nrcpts == 1 &&
+        !bg_dsn_status_from_text(rc->diagnostic, code, sizeof code)) {
+        bg_buf b = BG_BUF_INIT;
+        dsn_collapse(&b, notice, nlen);
+        if (b.len && bg_dsn_status_from_text(bg_buf_str(&b), code, sizeof code)) {
+            free(rc->diagnostic);
+            rc->diagnostic = bg_buf_steal(&b);
+        }
+        bg_buf_free(&b);
+    }
     if (!rc->diagnostic && notice && nrcpts == 1) {
         bg_buf b = BG_BUF_INIT;
         dsn_collapse(&b, notice, nlen);
@@ -542,6 +565,67 @@ notice_says_bounce(const char *text, size_t len)
         if (dsn_memcasemem(text, n, phrases[i]))
             return true;
     return false;
+}
+
+/*
+ * Exim's X-Failed-Recipients: header lists the envelope addresses that
+ * failed.  It adds the recipients when nothing else named them, names the
+ * ones whose Final-Recipient is not an address (a file or a pipe), and
+ * replaces the addresses read from the text when none of them is in it and
+ * the counts agree (the text shows the address as rewritten).
+ */
+static void
+failed_recipients(const char *xf, bg_dsn_report *r)
+{
+    if (!xf)
+        return;
+    char *list[BG_DSN_MAX_RCPTS];
+    size_t n = 0;
+    char *copy = bg_xstrdup(xf);
+    char *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t && n < BG_DSN_MAX_RCPTS;
+         t = strtok_r(NULL, ",", &save)) {
+        char *a = dsn_addr_canon(t);
+        if (a)
+            list[n++] = a;
+    }
+    free(copy);
+    size_t known = 0, named = 0;
+    for (size_t i = 0; i < r->nrcpts; i++) {
+        if (!r->rcpts[i].recipient)
+            continue;
+        named++;
+        for (size_t k = 0; k < n; k++)
+            if (strcmp(r->rcpts[i].recipient, list[k]) == 0)
+                known++;
+    }
+    if (r->nrcpts == 0) {
+        for (size_t k = 0; k < n; k++)
+            dsn_rcpt_add(r, list[k], NULL);
+    } else if (named == r->nrcpts && known == 0 && n == r->nrcpts) {
+        for (size_t i = 0; i < r->nrcpts; i++) {
+            free(r->rcpts[i].recipient);
+            r->rcpts[i].recipient = bg_xstrdup(list[i]);
+        }
+    } else {
+        size_t k = 0;
+        for (size_t i = 0; i < r->nrcpts; i++) {
+            if (r->rcpts[i].recipient)
+                continue;
+            /* The next listed address that is not in the report yet. */
+            for (; k < n; k++) {
+                bool seen = false;
+                for (size_t j = 0; j < r->nrcpts && !seen; j++)
+                    seen = r->rcpts[j].recipient && strcmp(r->rcpts[j].recipient, list[k]) == 0;
+                if (!seen)
+                    break;
+            }
+            if (k < n)
+                r->rcpts[i].recipient = bg_xstrdup(list[k++]);
+        }
+    }
+    for (size_t k = 0; k < n; k++)
+        free(list[k]);
 }
 
 static int parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth);
@@ -623,6 +707,7 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
         read_delivery_status(ds->body, ds->len, r);
         if (r->nrcpts == 0)
             dsn_text_scan(bg_buf_str(&notice), cut, from_addr, NULL, r);
+        failed_recipients(bg_mime_headers_get(&m->headers, "X-Failed-Recipients"), r);
     } else if (dsn_looks_like_bounce(&m->headers) || notice_says_bounce(notice.s, cut)) {
         r->kind = BG_DSN_TEXT;
         char *to_addr = dsn_addr_canon(bg_mime_headers_get(&m->headers, "To"));
@@ -634,19 +719,8 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
             if (s)
                 read_forwarded(s, notice.len - (size_t)(s - notice.s), r, depth);
         }
-        const char *xf = bg_mime_headers_get(&m->headers, "X-Failed-Recipients");
-        if (r->nrcpts == 0 && xf) {
-            char *copy = bg_xstrdup(xf);
-            char *save = NULL;
-            for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-                char *a = dsn_addr_canon(t);
-                if (a)
-                    dsn_rcpt_add(r, a, NULL);
-                free(a);
-            }
-            free(copy);
-        }
-        if (r->nrcpts == 0 && cut < notice.len) {
+        failed_recipients(bg_mime_headers_get(&m->headers, "X-Failed-Recipients"), r);
+        if (r->nrcpts == 0 && (orig || cut < notice.len)) {
             char *a = dsn_addr_canon(bg_mime_headers_get(&oh, "To"));
             if (a && (!to_addr || strcmp(a, to_addr) != 0))
                 dsn_rcpt_add(r, a, NULL);

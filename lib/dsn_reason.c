@@ -337,9 +337,12 @@ static smtp_cmd
 command_of(const char *low)
 {
     if (strstr(low, "end of data") || strstr(low, "reply to data") ||
-        strstr(low, "after data") || strstr(low, "smtp:data") || strstr(low, ">>> data"))
+        strstr(low, "after data") || strstr(low, "smtp:data") || strstr(low, ">>> data") ||
+        strstr(low, "failed after i sent the message"))
         return CMD_DATA;
-    if (strstr(low, "rcpt to") || strstr(low, "smtp:rcpt") || strstr(low, "after rcpt"))
+    if (strstr(low, "rcpt to:<") || strstr(low, "rcpt to command") ||
+        strstr(low, "smtp:rcpt") || strstr(low, "after rcpt") || strstr(low, ">>> rcpt") ||
+        strstr(low, "does not like recipient"))
         return CMD_RCPT;
     if (strstr(low, "mail from command") || strstr(low, "after mail from") ||
         strstr(low, "smtp:mail") || strstr(low, ">>> mail from"))

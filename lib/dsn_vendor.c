@@ -14,12 +14,14 @@
  *                                 au's reply for a recipient-side filter;
  *                                 a real unknown user says "<a@b>: User
  *                                 unknown"
- *   Gmail, Domino, Exchange 2003, qmail, Verizon: wordings used only for
+ *   Gmail, Domino, Exchange 2003, qmail: wordings used only for
  *                                 an unknown recipient -> userunknown
  *                                 whatever the command (own_userunknown)
  *   Outlook.com / Hotmail         "Requested action not taken: mailbox
  *                                 unavailable" from Microsoft's consumer
  *                                 servers is its unknown-user reply
+ *   Gmail "Send mail as"          the other account's server refused the
+ *                                 sender (CustomFromDenied) -> rejected
  *   Amazon SES                    "identities failed the check": sending
  *                                 from an unverified identity, SES will
  *                                 not relay it (norelaying)
@@ -78,8 +80,6 @@ static const char *const own_userunknown[] = {
     /* qmail (vpopmail, chkuser) */
     "no mailbox here by that name",
     "does not like recipient.",
-    /* Verizon */
-    "requested action not taken: no such user here",
     NULL,
 };
 
@@ -211,6 +211,12 @@ dsn_vendor_reason(const char *low, const dsn_context *ctx, bool *decided)
         strstr(low, "requested action not taken: mailbox unavailable")) {
         *decided = true;
         return "userunknown";
+    }
+    /* Gmail's "Send mail as" refused by the other account's server: the
+     * sender is refused. */
+    if (strstr(low, "'send mail as'") || strstr(low, "customfromdenied")) {
+        *decided = true;
+        return "rejected";
     }
     if (strstr(low, "identities failed the check")) {
         *decided = true;
