@@ -73,6 +73,53 @@ static const class_case class_cases[] = {
     {"syntax by reply code", "5.0.0", "501 what?", "syntaxerror", 0, ""},
     {"microsoft banned ip", "5.7.606", "550 5.7.606 Access denied, banned sending IP", "blocked",
      0, ""},
+    /* Recipient vs filter: "user unknown" is the address only when the code
+     * or the RCPT TO command says so. */
+    {"user unknown without a command is a filter", "5.0.0", "550 Sorry, user unknown",
+     "filtered", 0, ""},
+    {"user unknown at RCPT TO", "5.0.0", "550 user unknown (in reply to RCPT TO command)",
+     "userunknown", 1, ""},
+    {"x.1.x code keeps the address reason", "5.1.10",
+     "550 5.1.10 RESOLVER.ADR.RecipNotFound; recipient not found", "userunknown", 1, ""},
+    {"mailbox names are not phrases", "5.0.0", "550 <virus@example.org>... Mailbox full",
+     "mailboxfull", 0, ""},
+    {"host that does not exist", "5.0.0",
+     "553 mx.example.org does not exist (in reply to RCPT TO command)", "hostunknown", 1, ""},
+    {"sender domain at MAIL FROM", "5.1.0",
+     "SMTP error from remote mail server after MAIL FROM:<a@example.org>: "
+     "553 5.1.0 example.org does not exist",
+     "rejected", 0, ""},
+    {"access denied at MAIL FROM", "5.7.1", "550 5.7.1 Access denied (in reply to MAIL FROM "
+     "command)", "rejected", 0, ""},
+    {"refused after EHLO", "5.0.0",
+     "SMTP error from remote mail server after EHLO relay.example.net: 550 Go away", "blocked", 0,
+     ""},
+    {"malformed address", NULL, "malformed address: <b@example.org> may not follow a@example.org",
+     "syntaxerror", 0, ""},
+    {"no gateway", NULL, "Routing: Could not find a gateway for a@example.org", "expired", 0,
+     ""},
+    {"host not reachable, retried", "4.0.0", "421 Host not reachable", "expired", 0, ""},
+    {"unverifiable sending ip", "4.0.0",
+     "450 service permits 1 unverifiable sending IPs - example.net is not 192.0.2.9",
+     "requireptr", 0, ""},
+    /* Provider codes and formats (lib/dsn_vendor.c). */
+    {"orange error number", "5.0.0", "550 mwinf0000 ME Mail rejete. Mail rejected. OFR_506 [506]",
+     "spamdetected", 0, ""},
+    {"la poste error number", "4.2.1", "421 4.2.1 Service refuse. LPN007_510", "blocked", 0, ""},
+    {"la poste retry-only number does not decide", "4.4.7",
+     "421 4.4.7 Veuillez essayer plus tard. LPN003_109", "expired", 0, ""},
+    {"godaddy code", "5.0.0", "550 example.net From: Domain is invalid. IB506", "rejected", 0,
+     ""},
+    {"au filter reply", "5.0.0", "550 : User unknown", "filtered", 0, ""},
+    {"gmail unknown address", "5.0.0",
+     "Your message wasn't delivered to a@example.org because the address couldn't be found",
+     "userunknown", 1, ""},
+    {"gmail send mail as", NULL,
+     "The settings for your 'Send mail as' account are misconfigured", "rejected", 0, ""},
+    {"ses unverified identity", "5.0.0",
+     "554 Message rejected: Email address is not verified. The following identities failed "
+     "the check in region EU-WEST-1: a@example.org",
+     "norelaying", 0, ""},
     {"nothing known", "5.9.9", "550 meh", "undefined", 0, ""},
     {"nothing at all", NULL, NULL, "onhold", 0, ""},
 };
@@ -212,6 +259,85 @@ START_TEST(test_parse_text_bounce)
 }
 END_TEST
 
+/* The notice says what the Diagnostic-Code leaves out: the SMTP command. */
+START_TEST(test_parse_notice_context)
+{
+    const char *msg =
+        "From: MAILER-DAEMON@relay.example.net\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+        "--B\nContent-Type: text/plain\n\n"
+        "<gone@example.com>: host mx.example.com[192.0.2.5] said: 550 Unknown user\n"
+        "    gone@example.com (in reply to end of DATA command)\n\n"
+        "<pipe@example.com>: Command died with status 1: \"/usr/bin/filter\"\n\n"
+        "--B\nContent-Type: message/delivery-status\n\n"
+        "Reporting-MTA: dns; relay.example.net\n\n"
+        "Final-Recipient: rfc822; gone@example.com\nAction: failed\nStatus: 5.0.0\n"
+        "Diagnostic-Code: smtp; 550 Unknown user gone@example.com\n\n"
+        "Final-Recipient: rfc822; pipe@example.com\nAction: failed\nStatus: 4.3.0\n"
+        "Diagnostic-Code: X-Unix; temporary failure\n\n"
+        "--B--\n";
+    bg_dsn_report *r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 2);
+    ck_assert_str_eq(r->rcpts[0].reason, "filtered");
+    ck_assert_str_eq(r->rcpts[1].diagnostic_type, "x-unix");
+    ck_assert_str_eq(r->rcpts[1].reason, "mailererror");
+    bg_dsn_report_free(r);
+}
+END_TEST
+
+/* Exim: X-Failed-Recipients names the address when the DSN names a file. */
+START_TEST(test_parse_failed_recipients)
+{
+    const char *msg =
+        "From: Mail Delivery System <Mailer-Daemon@mx.example.net>\n"
+        "X-Failed-Recipients: box%local@mx.example.net\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"E\"\n\n"
+        "--E\nContent-Type: text/plain\n\n"
+        "The following address(es) failed:\n\n  save to /var/spool/box\n"
+        "    generated by box%local@mx.example.net\n    mailbox is full\n\n"
+        "--E\nContent-Type: message/delivery-status\n\n"
+        "Reporting-MTA: dns; mx.example.net\n\n"
+        "Action: failed\nFinal-Recipient: rfc822;/var/spool/box\nStatus: 5.0.0\n\n"
+        "--E--\n";
+    bg_dsn_report *r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].recipient, "box%local@mx.example.net");
+    bg_dsn_report_free(r);
+}
+END_TEST
+
+/* Sendmail-style lists, source routes, the transcript below the list. */
+START_TEST(test_parse_sendmail_list)
+{
+    const char *msg =
+        "From: MAILER-DAEMON@gw.example.net\nSubject: FAILURE NOTICE : hello\n\n"
+        "The original message was received at Mon, 1 Jan 2024 00:00:00 +0000\n"
+        "from client.example.org\n\n"
+        "   ----- The following addresses had permanent fatal errors -----\n"
+        ">>> Box@Example.org <box@example.org>\n\n"
+        "   ----- Transcript of session follows -----\n"
+        "550 sorry, no mailbox here by that name (#5.1.1)\n";
+    bg_dsn_report *r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].recipient, "box@example.org");
+    ck_assert_str_eq(r->rcpts[0].status, "5.1.1");
+    ck_assert_str_eq(r->rcpts[0].reason, "userunknown");
+    bg_dsn_report_free(r);
+
+    const char *routed =
+        "From: MAILER-DAEMON@gw.example.net\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"R\"\n\n"
+        "--R\nContent-Type: message/delivery-status\n\n"
+        "Reporting-MTA: dns; gw.example.net\n\n"
+        "Final-Recipient: rfc822;@relay.example.net:user@inner\nAction: failed\n"
+        "Status: 5.2.2\n\n--R--\n";
+    r = parse(routed);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].recipient, "@relay.example.net:user@inner");
+    bg_dsn_report_free(r);
+}
+END_TEST
+
 START_TEST(test_parse_feedback)
 {
     const char *msg =
@@ -273,6 +399,9 @@ dsn_suite(void)
     TCase *tp = tcase_create("parse");
     tcase_add_test(tp, test_parse_rfc3464);
     tcase_add_test(tp, test_parse_text_bounce);
+    tcase_add_test(tp, test_parse_notice_context);
+    tcase_add_test(tp, test_parse_failed_recipients);
+    tcase_add_test(tp, test_parse_sendmail_list);
     tcase_add_test(tp, test_parse_feedback);
     tcase_add_test(tp, test_parse_autoreply);
     tcase_add_test(tp, test_parse_not_bounce);
