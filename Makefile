@@ -4,6 +4,7 @@
 #   make test            unit tests + integration tests (real Postfix, Sendmail, DNS)
 #   make test-unit       unit tests only
 #   make run             start the milter in the foreground with conf/demo.conf
+#   make demo            a scripted tour through a private Postfix on loopback
 #   make bench           benchmarks, writes docs/BENCHMARKS.md
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make asan            the same tests built with AddressSanitizer + UBSan
@@ -56,7 +57,7 @@ TOOL_BIN   = $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_SRC  = $(wildcard bench/*.c)
 BENCH_BIN  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all test test-unit test-integration test-long run bench install asan \
+.PHONY: all test test-unit test-integration test-long run demo bench install asan \
         clean format lint fuzz tidy
 
 MAN_GEN    = $(BUILD)/man/bounceguard.conf.5
@@ -118,6 +119,9 @@ asan:
 
 run: all
 	scripts/run-demo
+
+demo: all
+	BUILD=$(BUILD) scripts/demo
 
 bench: all $(BENCH_BIN)
 	BUILD=$(BUILD) bench/run

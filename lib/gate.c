@@ -183,8 +183,9 @@ bg_gate_rcpt(bg_store *st, const bg_config *cfg, bg_gate_txn *t, const char *rcp
     if (l == BG_FOUND && bg_policy_rcpt_blacklisted(&rec, now) &&
         !bg_policy_never_blacklist(cfg, addr->canon, addr->domain)) {
         char until[32];
-        snprintf(detail, detail_size, "blacklisted until %s (%s %s)",
-                 bg_time_iso(until, sizeof(until), rec.expires), rec.status, rec.reason);
+        snprintf(detail, detail_size, "blacklisted until %s (%s%s%s)",
+                 bg_time_iso(until, sizeof(until), rec.expires), rec.status,
+                 rec.status[0] ? " " : "", rec.reason);
         /* Remember the attempt: rule 3 counts distinct blacklisted recipients. */
         if (!t->dry_run &&
             bg_store_tried_add(st, t->identity, addr->canon, now, rec.expires, err) < 0)
