@@ -123,8 +123,9 @@ rm -rf "$T/bad"
 mkdir -p "$T/bad"
 "$W" write "$T/bad" seed 10 > /dev/null 2>&1
 rm -f "$T/bad/sender.db"
-printf 'key\nvalue\n' | db5.3_load -T -t hash "$T/bad/sender.db" 2>/dev/null ||
-    printf 'key\nvalue\n' | db_load -T -t hash "$T/bad/sender.db"
+# a hash Berkeley DB made by another program (Postfix's postmap)
+printf 'key value\n' > "$T/bad/sender"
+postmap hash:"$T/bad/sender" && rm -f "$T/bad/sender"
 corrupt_case "sender.db replaced by a foreign (hash) Berkeley DB"
 rm -rf "$T/bad"
 
