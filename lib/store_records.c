@@ -26,27 +26,52 @@ bg_store_rcpt_get(bg_store *s, const char *addr, bg_rcpt_rec *out, bg_error *err
     return r;
 }
 
-typedef struct rcpt_update_arg {
-    const char *addr;
-    bg_rcpt_update_fn *fn;
+/*
+ * One read-modify-write of a typed record.  Recipients and senders differ
+ * only in their database, their codec and the caller's decision function, so
+ * one body serves both through a small table of thunks.
+ */
+typedef union any_rec {
+    bg_rcpt_rec rcpt;
+    bg_sender_rec sender;
+} any_rec;
+
+typedef struct rmw_arg rmw_arg;
+
+typedef struct rmw_kind {
+    int dbi;
+    bool sync; /* commit to disk: bounces and blocks survive power loss */
+    int (*decode)(const bg_buf *b, any_rec *rec);
+    void (*encode)(const any_rec *rec, bg_buf *b);
+    int (*decide)(const rmw_arg *a, const any_rec *cur, any_rec *next, int64_t *purge_at);
+} rmw_kind;
+
+struct rmw_arg {
+    const rmw_kind *kind;
+    const char *key;
+    union {
+        bg_rcpt_update_fn *rcpt;
+        bg_sender_update_fn *sender;
+    } fn;
     void *arg;
-} rcpt_update_arg;
+};
 
 static int
-rcpt_update_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
+rmw_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
 {
-    rcpt_update_arg *a = arg;
+    rmw_arg *a = arg;
+    const rmw_kind *k = a->kind;
     bg_buf v = BG_BUF_INIT;
-    bg_rcpt_rec cur, next;
+    any_rec cur, next;
     int64_t old_purge = 0, new_purge = 0;
-    size_t klen = strlen(a->addr);
+    size_t klen = strlen(a->key);
     int ret, verdict;
 
-    ret = store_rec_get(s, txn, DBI_RCPT, a->addr, klen, &v, &old_purge, DB_RMW);
+    ret = store_rec_get(s, txn, k->dbi, a->key, klen, &v, &old_purge, DB_RMW);
     if (ret != 0 && ret != DB_NOTFOUND)
         goto out;
     bool have = ret == 0;
-    if (have && codec_rcpt_decode(&v, &cur) < 0) {
+    if (have && k->decode(&v, &cur) < 0) {
         ret = -1;
         goto out;
     }
@@ -54,12 +79,13 @@ rcpt_update_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
     if (have)
         next = cur;
     new_purge = old_purge;
-    verdict = a->fn(have ? &cur : NULL, &next, &new_purge, a->arg);
+    verdict = k->decide(a, have ? &cur : NULL, &next, &new_purge);
     if (verdict == 1) {
-        codec_rcpt_encode(&next, &v);
-        ret = store_rec_put(s, txn, DBI_RCPT, a->addr, klen, &v, have ? old_purge : 0, new_purge);
+        k->encode(&next, &v);
+        ret = store_rec_put(s, txn, k->dbi, a->key, klen, &v, have ? old_purge : 0,
+                            new_purge);
     } else if (verdict < 0 && have) {
-        ret = store_rec_del(s, txn, DBI_RCPT, a->addr, klen, old_purge);
+        ret = store_rec_del(s, txn, k->dbi, a->key, klen, old_purge);
     } else {
         ret = 0;
     }
@@ -70,14 +96,41 @@ out:
     return ret;
 }
 
+static int
+rmw(bg_store *s, rmw_arg *a, bg_error *err)
+{
+    int r = store_run_txn(s, rmw_body, a, a->kind->sync, err);
+
+    return r < 0 ? -2 : r == 2 ? -1 : r;
+}
+
+static int
+rcpt_decode(const bg_buf *b, any_rec *rec)
+{
+    return codec_rcpt_decode(b, &rec->rcpt);
+}
+
+static void
+rcpt_encode(const any_rec *rec, bg_buf *b)
+{
+    codec_rcpt_encode(&rec->rcpt, b);
+}
+
+static int
+rcpt_decide(const rmw_arg *a, const any_rec *cur, any_rec *next, int64_t *purge_at)
+{
+    return a->fn.rcpt(cur ? &cur->rcpt : NULL, &next->rcpt, purge_at, a->arg);
+}
+
+static const rmw_kind rcpt_kind = {DBI_RCPT, true, rcpt_decode, rcpt_encode, rcpt_decide};
+
 int
 bg_store_rcpt_update(bg_store *s, const char *addr, bg_rcpt_update_fn *update, void *arg,
                      bg_error *err)
 {
-    rcpt_update_arg a = {addr, update, arg};
-    int r = store_run_txn(s, rcpt_update_body, &a, true, err);
+    rmw_arg a = {&rcpt_kind, addr, {.rcpt = update}, arg};
 
-    return r < 0 ? -2 : r == 2 ? -1 : r;
+    return rmw(s, &a, err);
 }
 
 typedef struct rcpt_visit_arg {
@@ -129,58 +182,35 @@ bg_store_sender_get(bg_store *s, const char *id, bg_sender_rec *out, bg_error *e
     return r;
 }
 
-typedef struct sender_update_arg {
-    const char *id;
-    bg_sender_update_fn *fn;
-    void *arg;
-} sender_update_arg;
+static int
+sender_decode(const bg_buf *b, any_rec *rec)
+{
+    return codec_sender_decode(b, &rec->sender);
+}
+
+static void
+sender_encode(const any_rec *rec, bg_buf *b)
+{
+    codec_sender_encode(&rec->sender, b);
+}
 
 static int
-sender_update_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
+sender_decide(const rmw_arg *a, const any_rec *cur, any_rec *next, int64_t *purge_at)
 {
-    sender_update_arg *a = arg;
-    bg_buf v = BG_BUF_INIT;
-    bg_sender_rec cur, next;
-    int64_t old_purge = 0, new_purge = 0;
-    size_t klen = strlen(a->id);
-    int ret, verdict;
-
-    ret = store_rec_get(s, txn, DBI_SENDER, a->id, klen, &v, &old_purge, DB_RMW);
-    if (ret != 0 && ret != DB_NOTFOUND)
-        goto out;
-    bool have = ret == 0;
-    if (have && codec_sender_decode(&v, &cur) < 0) {
-        ret = -1;
-        goto out;
-    }
-    memset(&next, 0, sizeof(next));
-    if (have)
-        next = cur;
-    new_purge = old_purge;
-    verdict = a->fn(have ? &cur : NULL, &next, &new_purge, a->arg);
-    if (verdict == 1) {
-        codec_sender_encode(&next, &v);
-        ret = store_rec_put(s, txn, DBI_SENDER, a->id, klen, &v, have ? old_purge : 0, new_purge);
-    } else if (verdict < 0 && have) {
-        ret = store_rec_del(s, txn, DBI_SENDER, a->id, klen, old_purge);
-    } else {
-        ret = 0;
-    }
-    if (ret == 0)
-        *answer = verdict < 0 ? 2 : verdict;
-out:
-    bg_buf_free(&v);
-    return ret;
+    return a->fn.sender(cur ? &cur->sender : NULL, &next->sender, purge_at, a->arg);
 }
+
+/* Quota writes are many and cheap to lose on power failure: no sync. */
+static const rmw_kind sender_kind = {DBI_SENDER, false, sender_decode, sender_encode,
+                                     sender_decide};
 
 int
 bg_store_sender_update(bg_store *s, const char *id, bg_sender_update_fn *update, void *arg,
                        bg_error *err)
 {
-    sender_update_arg a = {id, update, arg};
-    int r = store_run_txn(s, sender_update_body, &a, false, err);
+    rmw_arg a = {&sender_kind, id, {.sender = update}, arg};
 
-    return r < 0 ? -2 : r == 2 ? -1 : r;
+    return rmw(s, &a, err);
 }
 
 typedef struct sender_visit_arg {
@@ -735,10 +765,10 @@ int
 bg_store_txn_rcpt_update(bg_store_txn *t, const char *addr, bg_rcpt_update_fn *update,
                          void *arg)
 {
-    rcpt_update_arg a = {addr, update, arg};
+    rmw_arg a = {&rcpt_kind, addr, {.rcpt = update}, arg};
     int answer = 0;
 
-    if (in_txn(t, rcpt_update_body, &a, &answer) < 0)
+    if (in_txn(t, rmw_body, &a, &answer) < 0)
         return -2;
     return answer == 2 ? -1 : answer;
 }

@@ -31,7 +31,10 @@ lost=0 rounds=0 committed=0
 for round in 1 2 3 4 5; do
     "$W" write "$T/db" "k$round" 100000 > "$T/k$round.out" 2>/dev/null &
     pk=$!
-    sleep "0.$((RANDOM % 5 + 2))"
+    # let it commit some (a loaded machine may take a while to start it),
+    # then kill it at a random point
+    for _ in $(seq 100); do [ "$(wc -l < "$T/k$round.out")" -ge 5 ] && break; sleep 0.1; done
+    sleep "0.$((RANDOM % 5 + 1))"
     kill -9 $pk
     wait $pk 2>/dev/null
     rounds=$((rounds + 1))
