@@ -480,7 +480,8 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
             const char *reporter)
 {
     char code[32];
-    if (rc->reason && (strcmp(rc->reason, "feedback") == 0 || strcmp(rc->reason, "vacation") == 0))
+    /* Decided by the kind of message (feedback, vacation, a list's notice). */
+    if (rc->reason && strcmp(rc->reason, "undefined") != 0)
         return;
     /* The notice's own words about the recipient: the diagnostic when the
      * DSN has none, else context (the SMTP command, "in reply to end of
@@ -512,7 +513,8 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
      * as both agree on permanent vs temporary. */
     if (rc->diagnostic && bg_dsn_status_from_text(rc->diagnostic, code, sizeof code) &&
         strcmp(code + 1, ".0.0") != 0 &&
-        (!rc->status || strcmp(rc->status + 1, ".0.0") == 0 || code[0] == rc->status[0])) {
+        (!rc->status || strcmp(rc->status + 1, ".0.0") == 0 || code[0] == rc->status[0] ||
+         (code[0] == '5' && rc->action && strcmp(rc->action, "failed") == 0))) {
         free(rc->status);
         rc->status = bg_xstrdup(code);
     } else if (!rc->status && rc->diagnostic &&
@@ -699,9 +701,24 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
 
     const char *from = bg_mime_headers_get(&m->headers, "From");
     char *from_addr = dsn_addr_canon(from);
+    const char *ml_reason = NULL;
     if (fb || looks_like_feedback(m, orig ? &oh : NULL)) {
         r->kind = BG_DSN_ARF;
         read_feedback(fb, &oh, r);
+    } else if (!ds && (ml_reason = dsn_vendor_mlserver(&m->headers, notice.s, notice.len))) {
+        /* A mailing list refusing the post: the poster is the recipient. */
+        r->kind = BG_DSN_TEXT;
+        char *a = dsn_addr_canon(bg_mime_headers_get(&m->headers, "To"));
+        bg_dsn_rcpt *rc = dsn_rcpt_add(r, a, NULL);
+        rc->reason = ml_reason;
+        const char *subj = bg_mime_headers_get(&m->headers, "Subject");
+        if (subj) {
+            bg_buf b = BG_BUF_INIT;
+            dsn_collapse(&b, subj, strlen(subj));
+            rc->diagnostic = bg_buf_steal(&b);
+        }
+        rc->action = bg_xstrdup("failed");
+        free(a);
     } else if (ds) {
         r->kind = BG_DSN_RFC3464;
         read_delivery_status(ds->body, ds->len, r);

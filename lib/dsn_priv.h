@@ -79,6 +79,10 @@ void dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_cont
  * recipient and the remote server. */
 const char *dsn_vendor_reason(const char *low, const dsn_context *ctx, bool *decided);
 
+/* The reason an fml mailing list gives for refusing a post (header block h,
+ * notice body[len]), NULL when the message is not such a notice. */
+const char *dsn_vendor_mlserver(const bg_mime_headers *h, const char *body, size_t len);
+
 /* The reason that the phrases of the lower-case text low name, NULL when
  * none matches (lib/dsn_phrases.c). */
 const char *dsn_phrase_reason(const char *low);

@@ -22,6 +22,9 @@
  *                                 servers is its unknown-user reply
  *   Gmail "Send mail as"          the other account's server refused the
  *                                 sender (CustomFromDenied) -> rejected
+ *   fml mailing lists             X-MLServer: fml and LIST-admin@ sender:
+ *                                 the list refused the poster (rejected),
+ *                                 a loop (systemerror), security alert
  *   Amazon SES                    "identities failed the check": sending
  *                                 from an unverified identity, SES will
  *                                 not relay it (norelaying)
@@ -221,6 +224,43 @@ dsn_vendor_reason(const char *low, const dsn_context *ctx, bool *decided)
     if (strstr(low, "identities failed the check")) {
         *decided = true;
         return "norelaying";
+    }
+    return NULL;
+}
+
+/* fml, the mailing-list manager, answers a poster itself (X-MLServer: fml,
+ * From: LIST-admin@): refused as a non-member, a loop, a security alert. */
+const char *
+dsn_vendor_mlserver(const bg_mime_headers *h, const char *body, size_t len)
+{
+    static const struct {
+        const char *phrase;
+        const char *reason;
+    } fml[] = {
+        {"not member", "rejected"},
+        {"not a member of this mailing list", "rejected"},
+        {"reject mail from", "rejected"},
+        {"spam mail from a spammer is rejected", "rejected"},
+        {"fml system error message", "systemerror"},
+        {"loop alert:", "systemerror"},
+        {"loop back warning", "systemerror"},
+        {"unix from loop", "systemerror"},
+        {"duplicated message-id", "systemerror"},
+        {"has detected a loop condition", "systemerror"},
+        {"security alert", "securityerror"},
+        {NULL, NULL},
+    };
+    const char *ml = bg_mime_headers_get(h, "X-MLServer");
+    const char *from = bg_mime_headers_get(h, "From");
+    if (!ml || !from || !dsn_memcasemem(ml, strlen(ml), "fml") ||
+        !dsn_memcasemem(from, strlen(from), "-admin@"))
+        return NULL;
+    const char *subj = bg_mime_headers_get(h, "Subject");
+    size_t n = len < 4096 ? len : 4096;
+    for (size_t i = 0; fml[i].phrase; i++) {
+        if ((subj && dsn_memcasemem(subj, strlen(subj), fml[i].phrase)) ||
+            (body && dsn_memcasemem(body, n, fml[i].phrase)))
+            return fml[i].reason;
     }
     return NULL;
 }

@@ -15,7 +15,7 @@ case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
 BIN=$BUILD/bounceguard-dsn
 CORPUS=${BG_BOUNCE_CORPUS:-/work/shared/corpus/bounces}
 # Floors: recipient, status, reason (raise them as the parser improves).
-FLOORS=${BG_DSN_FLOORS:-0.99,0.97,0.97}
+FLOORS=${BG_DSN_FLOORS:-0.99,0.98,0.98}
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -338,6 +338,34 @@ START_TEST(test_parse_sendmail_list)
 }
 END_TEST
 
+/* fml refuses a post from a non-member; a failed action trusts the remote
+ * server's permanent code over a temporary Status. */
+START_TEST(test_parse_list_and_status)
+{
+    const char *msg = "From: tea-admin@lists.example.org\nTo: poster@example.net\n"
+                      "X-MLServer: fml [fml 4.0.3 release]\n"
+                      "Subject: You poster@example.net are not member (tea ML)\n\n"
+                      "You are not a member of this mailing list <tea@lists.example.org>.\n";
+    bg_dsn_report *r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].recipient, "poster@example.net");
+    ck_assert_str_eq(r->rcpts[0].reason, "rejected");
+    bg_dsn_report_free(r);
+
+    const char *dsn =
+        "From: MAILER-DAEMON@relay.example.net\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"S\"\n\n"
+        "--S\nContent-Type: message/delivery-status\n\n"
+        "Reporting-MTA: dns; relay.example.net\n\n"
+        "Final-Recipient: rfc822; a@example.org\nAction: failed\nStatus: 4.5.0\n"
+        "Diagnostic-Code: smtp; 550 5.5.0 Service refused\n\n--S--\n";
+    r = parse(dsn);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].status, "5.5.0");
+    bg_dsn_report_free(r);
+}
+END_TEST
+
 START_TEST(test_parse_feedback)
 {
     const char *msg =
@@ -402,6 +430,7 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_notice_context);
     tcase_add_test(tp, test_parse_failed_recipients);
     tcase_add_test(tp, test_parse_sendmail_list);
+    tcase_add_test(tp, test_parse_list_and_status);
     tcase_add_test(tp, test_parse_feedback);
     tcase_add_test(tp, test_parse_autoreply);
     tcase_add_test(tp, test_parse_not_bounce);
