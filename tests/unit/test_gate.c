@@ -1,0 +1,210 @@
+/*
+ * test_gate — one SMTP transaction against policy and a real store: what is
+ * reserved, remembered and given back, and what a dry run leaves untouched.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bounceguard/gate.h"
+
+#define T0 1700000000
+#define DAY 86400
+
+static char home[64];
+static bg_store *st;
+static bg_config *cfg;
+
+static void
+setup(void)
+{
+    bg_error err;
+
+    snprintf(home, sizeof(home), "/tmp/bg-test-gate-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(home));
+    st = bg_store_open(home, BG_STORE_CREATE, &err);
+    ck_assert_msg(st != NULL, "%s", err.msg);
+    cfg = bg_config_parse("t",
+                          "quota_limit = 2\n"
+                          "sender_bounce_limit = 2\n"
+                          "trusted_networks = 10.0.0.0/8\n"
+                          "sender_override = sasl:big quota_limit=3\n",
+                          &err);
+    ck_assert_msg(cfg != NULL, "%s", err.msg);
+}
+
+static void
+teardown(void)
+{
+    char cmd[128];
+
+    st = bg_store_close(st);
+    cfg = bg_config_unref(cfg);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", home);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static int
+block_update(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t *purge_at, void *arg)
+{
+    return bg_policy_block(cur, next, T0, 14 * DAY, "test", 0, purge_at);
+}
+
+static void
+block(const char *addr)
+{
+    bg_error err;
+
+    ck_assert_int_eq(bg_store_rcpt_update(st, addr, block_update, NULL, &err), 1);
+}
+
+static bg_verdict_kind
+rcpt(bg_gate_txn *t, const char *to, int64_t now)
+{
+    bg_addr a;
+    bg_error err;
+    char detail[200];
+
+    return bg_gate_rcpt(st, cfg, t, to, now, &a, detail, sizeof(detail), &err);
+}
+
+/* One whole message from ip: MAIL, RCPT to, and the end (record) or abort. */
+static bg_verdict_kind
+message(const char *sasl, const char *ip, const char *to, bool finish, int64_t now)
+{
+    bg_gate_txn t;
+    bg_error err;
+    bg_verdict_kind v;
+
+    bg_gate_begin(&t, cfg, sasl, ip, "app@example.org");
+    v = bg_gate_mail(st, cfg, &t, now, &err);
+    if (v != BG_VERDICT_ACCEPT)
+        return v;
+    v = rcpt(&t, to, now);
+    if (finish && v == BG_VERDICT_ACCEPT)
+        ck_assert_int_eq(bg_gate_record(st, cfg, &t, "<m@x>", "QID1", to, now, &err), 0);
+    else
+        ck_assert_int_eq(bg_gate_release(st, &t, &err), 0);
+    return v;
+}
+
+START_TEST(quota_counts_messages_and_abort_gives_back)
+{
+    ck_assert_int_eq(message(NULL, "192.0.2.1", "a@example.com", true, T0), BG_VERDICT_ACCEPT);
+    ck_assert_int_eq(message(NULL, "192.0.2.1", "b@example.com", false, T0 + 1),
+                     BG_VERDICT_ACCEPT); /* aborted: given back */
+    ck_assert_int_eq(message(NULL, "192.0.2.1", "c@example.com", true, T0 + 2),
+                     BG_VERDICT_ACCEPT);
+    ck_assert_int_eq(message(NULL, "192.0.2.1", "d@example.com", true, T0 + 3),
+                     BG_VERDICT_QUOTA);
+    ck_assert_int_eq(message(NULL, "192.0.2.1", "d@example.com", true, T0 + DAY),
+                     BG_VERDICT_ACCEPT); /* new window */
+}
+END_TEST
+
+START_TEST(trusted_network_and_override)
+{
+    for (int i = 0; i < 10; i++)
+        ck_assert_int_eq(message(NULL, "10.1.2.3", "a@example.com", true, T0 + i),
+                         BG_VERDICT_ACCEPT);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(message("big", "192.0.2.9", "a@example.com", true, T0 + i),
+                         BG_VERDICT_ACCEPT);
+    ck_assert_int_eq(message("big", "192.0.2.9", "a@example.com", true, T0 + 5),
+                     BG_VERDICT_QUOTA);
+}
+END_TEST
+
+START_TEST(sender_blocked_after_distinct_blacklisted)
+{
+    bg_error err;
+
+    block("x@example.com");
+    block("y@example.com");
+    ck_assert_int_eq(message(NULL, "192.0.2.7", "x@example.com", false, T0),
+                     BG_VERDICT_BLACKLISTED);
+    ck_assert_int_eq(message(NULL, "192.0.2.7", "x@example.com", false, T0 + 1),
+                     BG_VERDICT_BLACKLISTED); /* same one again: still 1 distinct */
+    ck_assert_int_eq(message(NULL, "192.0.2.7", "ok@example.com", false, T0 + 2),
+                     BG_VERDICT_ACCEPT);
+    ck_assert_int_eq(message(NULL, "192.0.2.7", "y@example.com", false, T0 + 3),
+                     BG_VERDICT_BLACKLISTED);
+    ck_assert_int_eq(message(NULL, "192.0.2.7", "ok@example.com", false, T0 + 4),
+                     BG_VERDICT_SENDER_BLOCKED);
+    ck_assert_int_eq(bg_gate_tried_blacklisted(st, "ip:192.0.2.7", T0 + 4, 0, &err), 2);
+    /* When the entries expire, the sender is free again. */
+    ck_assert_int_eq(bg_gate_tried_blacklisted(st, "ip:192.0.2.7", T0 + 14 * DAY, 0, &err), 0);
+    ck_assert_int_eq(message(NULL, "192.0.2.7", "ok@example.com", false, T0 + 14 * DAY),
+                     BG_VERDICT_ACCEPT);
+}
+END_TEST
+
+START_TEST(exempt_and_invalid)
+{
+    block("postmaster@example.com");
+    ck_assert_int_eq(message(NULL, "192.0.2.1", "postmaster@example.com", false, T0),
+                     BG_VERDICT_ACCEPT);
+    ck_assert_int_eq(message(NULL, "192.0.2.1", "a@example.invalidtld", false, T0),
+                     BG_VERDICT_BAD_DOMAIN);
+    ck_assert_int_eq(message(NULL, "192.0.2.1", "a..b@example.com", false, T0),
+                     BG_VERDICT_BAD_ADDRESS);
+    ck_assert_int_eq(message(NULL, "192.0.2.1", "<>", false, T0), BG_VERDICT_BAD_ADDRESS);
+}
+END_TEST
+
+START_TEST(dry_run_writes_nothing)
+{
+    bg_gate_txn t;
+    bg_error err;
+    bg_sender_rec s;
+
+    block("x@example.com");
+    for (int i = 0; i < 5; i++) {
+        bg_gate_begin(&t, cfg, NULL, "192.0.2.5", "a@b.example");
+        t.dry_run = true;
+        ck_assert_int_eq(rcpt(&t, "fine@example.com", T0), BG_VERDICT_ACCEPT);
+        ck_assert_int_eq(rcpt(&t, "x@example.com", T0), BG_VERDICT_BLACKLISTED);
+    }
+    ck_assert_int_eq(bg_store_sender_get(st, "ip:192.0.2.5", &s, &err), BG_NOTFOUND);
+    ck_assert_int_eq(bg_gate_tried_blacklisted(st, "ip:192.0.2.5", T0, 0, &err), 0);
+}
+END_TEST
+
+START_TEST(record_keeps_message_for_bounces)
+{
+    bg_error err;
+    bg_message_rec m;
+
+    ck_assert_int_eq(message(NULL, "192.0.2.1", "a@example.com", true, T0), BG_VERDICT_ACCEPT);
+    ck_assert_int_eq(bg_store_message_get(st, "QID1", true, &m, &err), BG_FOUND);
+    ck_assert_str_eq(m.sender_id, "ip:192.0.2.1");
+    ck_assert_str_eq(m.env_from, "app@example.org");
+    ck_assert_str_eq(m.rcpts, "a@example.com");
+    bg_message_rec_clear(&m);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("gate");
+    TCase *tc = tcase_create("transactions");
+    SRunner *sr;
+    int failed;
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, quota_counts_messages_and_abort_gives_back);
+    tcase_add_test(tc, trusted_network_and_override);
+    tcase_add_test(tc, sender_blocked_after_distinct_blacklisted);
+    tcase_add_test(tc, exempt_and_invalid);
+    tcase_add_test(tc, dry_run_writes_nothing);
+    tcase_add_test(tc, record_keeps_message_for_bounces);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
