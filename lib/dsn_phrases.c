@@ -4,8 +4,20 @@
  * Used by lib/dsn_reason.c; see dsn_phrase_reason() in dsn_priv.h.
  *
  * Rules added for accuracy on bounces in general, and why (each would hold
- * on another bounce of the same MTA or provider):
- *   (see the list in lib/dsn_vendor.c for format- and vendor-keyed rules)
+ * on another bounce of the same MTA or provider; the rules keyed on a
+ * provider's codes or formats are listed in lib/dsn_vendor.c, the ones on
+ * the SMTP command in lib/dsn_reason.c):
+ *   "<host.name> does not exist"   a host, not a mailbox -> hostunknown
+ *                                  (rejected at MAIL FROM: the sender's)
+ *   "malformed address"            syntaxerror; networkerror keeps only
+ *                                  "malformed ... name server reply"
+ *   "unverif(y|i)able sending ip", "mismatches client ip"
+ *                                  the relay's name/IP check -> requireptr
+ *   "could not find a gateway for", "host not reachable", "server did not
+ *   respond", "message timed out"  given up after retrying -> expired
+ *                                  (X3, Zoho and Sisimai's Expired list)
+ *   address local parts are masked before matching, so that a mailbox
+ *   named "filtered@" or "spam@" is not read as the server's words
  */
 #include <ctype.h>
 #include <string.h>

@@ -20,6 +20,10 @@
  *   Outlook.com / Hotmail         "Requested action not taken: mailbox
  *                                 unavailable" from Microsoft's consumer
  *                                 servers is its unknown-user reply
+ *   i.ua                          "mail.i.ua/err/N": its numbered refusals
+ *   Tencent QQ (rhost *.qq.com)   the wordings of its help page: "mailbox
+ *                                 unavailable or access denied" is its rate
+ *                                 limit, "mailbox not found" an unknown user
  *   Gmail "Send mail as"          the other account's server refused the
  *                                 sender (CustomFromDenied) -> rejected
  *   fml mailing lists             X-MLServer: fml and LIST-admin@ sender:
@@ -84,6 +88,27 @@ static const char *const own_userunknown[] = {
     "no mailbox here by that name",
     "does not like recipient.",
     NULL,
+};
+
+/* Tencent QQ's replies (service.mail.qq.com help page), first match wins. */
+static const struct {
+    const char *phrase;
+    const char *reason;
+} qq[] = {
+    {"mailbox not found", "userunknown"},
+    {"mailbox unavailable or access denied", "toomanyconn"},
+    {"frequency limited", "toomanyconn"},
+    {"connection denied", "toomanyconn"},
+    {"mail is rejected by recipients", "filtered"},
+    {"suspected spam ip", "blocked"},
+    {"mail content denied", "spamdetected"},
+    {"spam is embedded in the email", "spamdetected"},
+    {"suspected spam", "spamdetected"},
+    {"message too large", "mesgtoobig"},
+    {"bad address syntax", "syntaxerror"},
+    {"dmarc check failed", "authfailure"},
+    {"spf check failed", "authfailure"},
+    {NULL, NULL},
 };
 
 static const vendor_code *
@@ -214,6 +239,28 @@ dsn_vendor_reason(const char *low, const dsn_context *ctx, bool *decided)
         strstr(low, "requested action not taken: mailbox unavailable")) {
         *decided = true;
         return "userunknown";
+    }
+    /* i.ua: "http://mail.i.ua/err/N/" numbers its refusals. */
+    const char *iua = strstr(low, ".i.ua/err/");
+    if (iua && isdigit((unsigned char)iua[10])) {
+        static const char *const iua_reasons[] = {
+            NULL,          "norelaying", "userunknown", "suspend", "mailboxfull", "toomanyconn",
+            "norelaying",  "blocked",    "rejected",    "blocked", "filtered",
+        };
+        int n = atoi(iua + 10);
+        if (n > 0 && n <= 10) {
+            *decided = true;
+            return iua_reasons[n];
+        }
+    }
+    /* Tencent QQ (mx*.qq.com): its help page's wordings. */
+    if (ctx && in_domain(ctx->rhost, "qq.com")) {
+        for (size_t i = 0; qq[i].phrase; i++) {
+            if (strstr(low, qq[i].phrase)) {
+                *decided = true;
+                return qq[i].reason;
+            }
+        }
     }
     /* Gmail's "Send mail as" refused by the other account's server: the
      * sender is refused. */

@@ -120,6 +120,8 @@ static const class_case class_cases[] = {
      "554 Message rejected: Email address is not verified. The following identities failed "
      "the check in region EU-WEST-1: a@example.org",
      "norelaying", 0, ""},
+    {"i.ua error number", "5.0.0", "550 Mailbox is frozen. See http://mail.i.ua/err/3/",
+     "suspend", 0, ""},
     {"nothing known", "5.9.9", "550 meh", "undefined", 0, ""},
     {"nothing at all", NULL, NULL, "onhold", 0, ""},
 };
@@ -366,6 +368,24 @@ START_TEST(test_parse_list_and_status)
 }
 END_TEST
 
+/* Tencent QQ's own wordings, keyed on its servers. */
+START_TEST(test_parse_qq)
+{
+    const char *msg =
+        "From: MAILER-DAEMON@relay.example.net\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"Q\"\n\n"
+        "--Q\nContent-Type: message/delivery-status\n\n"
+        "Reporting-MTA: dns; relay.example.net\n\n"
+        "Final-Recipient: rfc822; a@example.cn\nAction: failed\nStatus: 5.0.0\n"
+        "Remote-MTA: dns; mx1.qq.com\n"
+        "Diagnostic-Code: smtp; 550 Mailbox unavailable or access denied\n\n--Q--\n";
+    bg_dsn_report *r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].reason, "toomanyconn");
+    bg_dsn_report_free(r);
+}
+END_TEST
+
 START_TEST(test_parse_feedback)
 {
     const char *msg =
@@ -431,6 +451,7 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_failed_recipients);
     tcase_add_test(tp, test_parse_sendmail_list);
     tcase_add_test(tp, test_parse_list_and_status);
+    tcase_add_test(tp, test_parse_qq);
     tcase_add_test(tp, test_parse_feedback);
     tcase_add_test(tp, test_parse_autoreply);
     tcase_add_test(tp, test_parse_not_bounce);
