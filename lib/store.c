@@ -100,10 +100,6 @@ open_handles(bg_store *s, bg_error *err)
     /* Commit writes the log to the OS: it survives the death of any process.
      * Bounces ask for DB_TXN_SYNC on top (power loss). */
     env->set_flags(env, DB_TXN_WRITE_NOSYNC, 1);
-    /* Write the region files out when they are made instead of leaving them
-     * sparse: on a full filesystem a sparse region is a SIGBUS at its first
-     * touch (tests/long/store_faults.sh), a written one an ENOSPC here. */
-    env->set_flags(env, DB_REGION_INIT, 1);
     ret = env->open(env, s->home,
                     DB_CREATE | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_INIT_TXN |
                         DB_THREAD | DB_REGISTER | DB_RECOVER,
