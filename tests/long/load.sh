@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Load: 200 parallel SMTP sessions (smtp-source -s 200) through a real Postfix
+# and the milter for LOAD_SECONDS (default 180): no session fails, every
+# message reaches the sink, and the milter's memory stops growing (its
+# anonymous RSS sampled every few seconds).  Then the same, shorter
+# (LOAD_ASAN_SECONDS, default 45), with the milter built with AddressSanitizer
+# + UBSan: after SIGTERM it must exit 0 with no error and no leak reported.
+# Ports 2720-2722.
+set -u
+T=$(mktemp -d /tmp/bg-load.XXXXXX)
+SMTPD=2720
+SINK=2721
+MILTER_PORT=2722
+. "$TOP/tests/integration/lib.sh"
+trap 'stop_all; rm -rf "$T"' EXIT
+chmod 755 "$T"
+SECS=${LOAD_SECONDS:-180}
+ASAN_SECS=${LOAD_ASAN_SECONDS:-45}
+SESSIONS=200
+
+CONF=$T/bg.conf
+write_milter_conf "$CONF" check_tld=no quota_limit=100000000
+start_sink $SINK || { notok "smtp-sink started"; exit 1; }
+start_milter "$CONF" || { notok "milter started: $(cat "$T/milter.out")"; exit 1; }
+start_postfix $SMTPD $SINK "inet:127.0.0.1:$MILTER_PORT" || { notok "postfix started"; exit 1; }
+postconf -c "$T/pf/etc" -e default_process_limit=600 smtpd_client_connection_count_limit=0 \
+    in_flow_delay=0 smtp_destination_concurrency_limit=50 default_destination_concurrency_limit=50
+postfix -c "$T/pf/etc" reload > /dev/null 2>&1
+sleep 1
+
+rss() { awk -v k="$2:" '$1 == k {print $2}' /proc/"$1"/status 2>/dev/null; }
+
+# load PID SECONDS TAG: smtp-source rounds until the time is up; prints
+# "sessions errors" and samples the milter's memory into $T/TAG.mem
+load() {
+    local pid=$1 secs=$2 tag=$3 end rounds=0 errors=0 sent=0
+    end=$(($(date +%s) + secs))
+    ( while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$end" ]; do
+        echo "$(date +%s) $(rss "$pid" VmRSS) $(rss "$pid" RssAnon)"
+        sleep 3
+      done ) > "$T/$tag.mem" &
+    local sampler=$!
+    while [ "$(date +%s)" -lt "$end" ]; do
+        if ! smtp-source -s $SESSIONS -m 2000 -N -l 512 -f "load@app.example" \
+            -t "rcpt@dest.example" 127.0.0.1:$SMTPD > "$T/$tag.src" 2>&1; then
+            errors=$((errors + 1))
+            echo "# smtp-source: $(grep -m1 -iE 'fatal|error|warning' "$T/$tag.src")" >&2
+        fi
+        grep -qiE 'fatal|warning' "$T/$tag.src" && errors=$((errors + 1))
+        rounds=$((rounds + 1))
+        sent=$((sent + 2000))
+    done
+    wait $sampler
+    echo "$sent $errors $rounds"
+}
+queue_empty() { postqueue -c "$T/pf/etc" -p 2>/dev/null | grep -q 'Mail queue is empty'; }
+
+before=$(sink_count)
+set -- $(load "$MILTER_PID" "$SECS" plain 2> "$T/plain.err")
+sent=$1 errors=$2 rounds=$3
+cat "$T/plain.err" | head -3
+check "$sent messages in $rounds rounds of $SESSIONS parallel sessions, $errors errors" \
+    [ "$errors" = 0 -a "$sent" -gt 0 ]
+wait_for 120 queue_empty
+got=$(( $(sink_count) - before ))
+check "every message reached the sink ($got of $sent)" [ "$got" = "$sent" ]
+check "the milter logged no error" bash -c "[ ! -s '$T/log/error.log' ]"
+# Memory: after the first third (caches warming up), anonymous memory stays flat.
+n=$(wc -l < "$T/plain.mem")
+third=$(awk -v n="$n" 'NR == int(n / 3) + 1 {print $3}' "$T/plain.mem")
+last=$(tail -1 "$T/plain.mem" | awk '{print $3}')
+rss_last=$(tail -1 "$T/plain.mem" | awk '{print $2}')
+echo "# milter memory: $n samples, RssAnon ${third} kB at 1/3 -> ${last} kB at the end; VmRSS ${rss_last} kB"
+check "flat memory: anonymous RSS ${third} kB -> ${last} kB (within 10% + 4 MB)" \
+    bash -c "[ -n '$third' ] && [ -n '$last' ] && [ $last -le \$(( $third * 11 / 10 + 4096 )) ]"
+echo "# figures: sessions=$SESSIONS messages=$sent errors=$errors rss_anon_kb=$third..$last vmrss_kb=$rss_last"
+stop_milter
+
+# ---- the same under AddressSanitizer + UBSan ----------------------------------------
+ASAN=${BUILD%/}-asan
+case $ASAN in /*) ;; *) ASAN=$TOP/$ASAN ;; esac
+if ! (cd "$TOP" && make -s BUILD="$ASAN" OPT="-O1 -g -fno-omit-frame-pointer" \
+        SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all" \
+        "$ASAN/bounceguard-milter") > "$T/asan-build.out" 2>&1; then
+    notok "ASan build of the milter: $(tail -2 "$T/asan-build.out")"
+    exit 1
+fi
+ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=23:log_path=$T/asan" \
+UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$T/ubsan" \
+    "$ASAN/bounceguard-milter" -f -c "$CONF" >> "$T/asan-milter.out" 2>&1 &
+APID=$!
+PIDS+=($APID)
+wait_port $MILTER_PORT 30 || { notok "ASan milter started: $(tail -3 "$T/asan-milter.out")"; exit 1; }
+before=$(sink_count)
+set -- $(load "$APID" "$ASAN_SECS" asan 2> "$T/asan.err")
+asent=$1 aerrors=$2
+check "ASan milter: $asent messages through $SESSIONS parallel sessions, $aerrors errors" \
+    [ "$aerrors" = 0 -a "$asent" -gt 0 ]
+wait_for 120 queue_empty
+kill -TERM $APID
+wait $APID; arc=$?
+reports=$(cat "$T"/asan.* "$T"/ubsan.* 2>/dev/null | grep -cE 'ERROR: (Address|Leak)Sanitizer|runtime error')
+check "ASan milter stopped by SIGTERM: exit $arc, $reports sanitizer reports (leaks, errors)" \
+    [ "$arc" = 0 -a "$reports" = 0 ]
+[ "$reports" = 0 ] || cat "$T"/asan.* "$T"/ubsan.* 2>/dev/null | grep -E -A8 'ERROR|runtime error' | head -40 | sed 's/^/# /'
+echo "# figures: asan_messages=$asent asan_reports=$reports"
