@@ -160,16 +160,21 @@ bg_buf_putc(bg_buf *b, char c)
 void
 bg_buf_vprintf(bg_buf *b, const char *fmt, va_list ap)
 {
+    char small[256];
     va_list ap2;
     int n;
 
+    /* Most lines fit on the stack: format once; only longer ones twice. */
     va_copy(ap2, ap);
-    n = vsnprintf(NULL, 0, fmt, ap2);
+    n = vsnprintf(small, sizeof(small), fmt, ap2);
     va_end(ap2);
     if (n < 0)
         return;
     buf_reserve(b, (size_t)n);
-    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+    if ((size_t)n < sizeof(small))
+        memcpy(b->s + b->len, small, (size_t)n + 1);
+    else
+        vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
     b->len += (size_t)n;
 }
 
