@@ -125,6 +125,8 @@ const char *
 dsn_memcasemem(const char *hay, size_t len, const char *needle)
 {
     size_t n = strlen(needle);
+    if (hay == NULL) /* an empty bg_buf's string: nothing to find in it */
+        return NULL;
     if (n == 0)
         return hay;
     unsigned char f = (unsigned char)tolower((unsigned char)needle[0]);
