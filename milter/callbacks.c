@@ -22,6 +22,8 @@
 
 typedef struct conn {
     bg_config *cfg;           /* the snapshot this connection started with */
+    bool noreply_connect;     /* negotiated: the MTA does not wait for our */
+    bool noreply_header;      /* answer to connect / to each header */
     char client_ip[INET6_ADDRSTRLEN];
     char client_name[256];
     /* per message */
@@ -101,13 +103,27 @@ answer(SMFICTX *ctx, conn *c, bg_verdict_kind v, const char *what, const char *d
     return r.rcode[0] == '5' ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
+/* The connection's state: made at negotiation (or at connect, for an MTA
+ * that does not negotiate). */
+static conn *
+conn_get_or_make(SMFICTX *ctx)
+{
+    conn *c = smfi_getpriv(ctx);
+
+    if (c == NULL) {
+        c = bg_xcalloc(1, sizeof(*c));
+        c->cfg = milter_config_get();
+        bg_buf_init(&c->rcpts);
+        smfi_setpriv(ctx, c);
+    }
+    return c;
+}
+
 static sfsistat
 cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
-    conn *c = bg_xcalloc(1, sizeof(*c));
+    conn *c = conn_get_or_make(ctx);
 
-    c->cfg = milter_config_get();
-    bg_buf_init(&c->rcpts);
     bg_strlcpy(c->client_name, hostname ? hostname : "unknown", sizeof(c->client_name));
     if (hostaddr && hostaddr->sa_family == AF_INET)
         inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)hostaddr)->sin_addr, c->client_ip,
@@ -115,9 +131,8 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
     else if (hostaddr && hostaddr->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)hostaddr)->sin6_addr,
                   c->client_ip, sizeof(c->client_ip));
-    smfi_setpriv(ctx, c);
     bg_msg_debug("connect from %s[%s]", c->client_name, c->client_ip);
-    return SMFIS_CONTINUE;
+    return c->noreply_connect ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 static sfsistat
@@ -196,13 +211,15 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 {
     conn *c = smfi_getpriv(ctx);
 
-    if (c && strcasecmp(name, "Message-ID") == 0 && c->message_id[0] == '\0') {
+    if (c == NULL)
+        return SMFIS_CONTINUE;
+    if (strcasecmp(name, "Message-ID") == 0 && c->message_id[0] == '\0') {
         const char *v = value;
         while (*v == ' ' || *v == '\t')
             v++;
         bg_sanitize_line(c->message_id, sizeof(c->message_id), v, sizeof(c->message_id) - 1);
     }
-    return SMFIS_CONTINUE;
+    return c->noreply_header ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 static sfsistat
@@ -268,11 +285,17 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
              unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
              unsigned long *pf3)
 {
+    conn *c = conn_get_or_make(ctx);
+
     /* Ask only for what we use: no HELO, no body, no end-of-header, no
-     * unknown commands; header values untouched. */
+     * unknown commands.  Connect and headers never change a verdict, so the
+     * MTA need not wait for our answer to them: one round trip per header
+     * less (the benchmarks' largest share after the store). */
     *pf0 = f0 & (SMFIF_CHGFROM | SMFIF_ADDHDRS);
     *pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN |
-                 SMFIP_HDR_LEADSPC);
+                 SMFIP_HDR_LEADSPC | SMFIP_NR_CONN | SMFIP_NR_HDR);
+    c->noreply_connect = (*pf1 & SMFIP_NR_CONN) != 0;
+    c->noreply_header = (*pf1 & SMFIP_NR_HDR) != 0;
     *pf2 = 0;
     *pf3 = 0;
     return SMFIS_CONTINUE;
