@@ -63,7 +63,7 @@ bg_gate_tried_blacklisted(bg_store *st, const char *identity, int64_t now, long 
 }
 
 static bg_verdict_kind
-sender_blocked(bg_store *st, const bg_config *cfg, const bg_gate_txn *t, int64_t now,
+sender_blocked(bg_store *st, const bg_config *cfg, bg_gate_txn *t, int64_t now,
                bg_error *err)
 {
     long limit = bg_config_bounce_limit_for(cfg, t->identity);
@@ -71,10 +71,15 @@ sender_blocked(bg_store *st, const bg_config *cfg, const bg_gate_txn *t, int64_t
 
     if (limit <= 0)
         return BG_VERDICT_ACCEPT;
+    if (t->sender_checked)
+        return t->sender_verdict;
     n = bg_gate_tried_blacklisted(st, t->identity, now, limit, err);
     if (n < 0)
-        return BG_VERDICT_STORE_ERROR;
-    return bg_policy_sender_blocked(n, limit) ? BG_VERDICT_SENDER_BLOCKED : BG_VERDICT_ACCEPT;
+        return BG_VERDICT_STORE_ERROR; /* not cached: the next call tries again */
+    t->sender_checked = true;
+    t->sender_verdict =
+        bg_policy_sender_blocked(n, limit) ? BG_VERDICT_SENDER_BLOCKED : BG_VERDICT_ACCEPT;
+    return t->sender_verdict;
 }
 
 bg_verdict_kind
@@ -190,6 +195,7 @@ bg_gate_rcpt(bg_store *st, const bg_config *cfg, bg_gate_txn *t, const char *rcp
         if (!t->dry_run &&
             bg_store_tried_add(st, t->identity, addr->canon, now, rec.expires, err) < 0)
             return BG_VERDICT_STORE_ERROR;
+        t->sender_checked = false; /* the count may have reached the limit */
         return BG_VERDICT_BLACKLISTED;
     }
     v = sender_blocked(st, cfg, t, now, err);

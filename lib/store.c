@@ -64,7 +64,8 @@ check_home(const char *home, unsigned flags, bg_error *err)
 
     if (stat(home, &st) < 0) {
         if (errno == ENOENT && (flags & BG_STORE_CREATE)) {
-            if (mkdir(home, 0750) < 0)
+            /* Another process may create it at the same moment: that is fine. */
+            if (mkdir(home, 0750) < 0 && errno != EEXIST)
                 return bg_error_set(err, "cannot create store directory %s: %s", home,
                                     strerror(errno));
             return 0;
@@ -275,26 +276,35 @@ store_dbt_init(DBT *d, const void *data, size_t size)
  * DB_NOTFOUND, or an error.  -1 = the value does not decode. */
 int
 store_rec_get(bg_store *s, DB_TXN *txn, int dbi, const void *key, size_t klen, bg_buf *val,
-        int64_t *purge_at, u_int32_t flags)
+              int64_t *purge_at, u_int32_t flags)
 {
+    unsigned char small[2048];
     DBT k, d;
     int ret;
 
+    /* Most records fit on the stack: no allocation per lookup (the milter's
+     * hot path); a larger one is read again into a buffer of its size. */
     store_dbt_init(&k, key, klen);
     memset(&d, 0, sizeof(d));
-    d.flags = DB_DBT_MALLOC;
+    d.data = small;
+    d.ulen = sizeof(small);
+    d.flags = DB_DBT_USERMEM;
     ret = s->db[dbi]->get(s->db[dbi], txn, &k, &d, flags);
-    if (ret != 0)
-        return ret;
-    if (d.size < 9) {
-        free(d.data);
-        return -1;
+    if (ret == DB_BUFFER_SMALL) {
+        d.data = bg_xmalloc(d.size);
+        d.ulen = d.size;
+        ret = s->db[dbi]->get(s->db[dbi], txn, &k, &d, flags);
     }
-    *purge_at = codec_get_i64_at(d.data);
-    bg_buf_reset(val);
-    bg_buf_append(val, (const char *)d.data + 8, d.size - 8);
-    free(d.data);
-    return 0;
+    if (ret == 0 && d.size < 9)
+        ret = -1;
+    if (ret == 0) {
+        *purge_at = codec_get_i64_at(d.data);
+        bg_buf_reset(val);
+        bg_buf_append(val, (const char *)d.data + 8, d.size - 8);
+    }
+    if (d.data != small)
+        free(d.data);
+    return ret;
 }
 
 static void

@@ -30,6 +30,11 @@ typedef struct bg_gate_txn {
     bool reserved;          /* one message of quota is held for this transaction */
     int64_t window_start;   /* the window the reservation was taken in */
     bool dry_run;           /* `bounceguard check`: decide, write nothing */
+    /* Rule 3 walks the sender's tried list: done at MAIL FROM and again at a
+     * RCPT only when this transaction has tried a blacklisted recipient since
+     * (other sessions' attempts count from the next transaction on). */
+    bool sender_checked;
+    bg_verdict_kind sender_verdict;
 } bg_gate_txn;
 
 /* Fill the transaction from what the MTA told (any of them may be NULL/""). */
