@@ -8,11 +8,15 @@
  * length-prefixed strings (store_codec.c); a value that does not decode is
  * reported as an error, never read as "not found".
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "bounceguard/log.h"
@@ -24,6 +28,10 @@ const char *const store_db_files[DBI_COUNT] = {
     "seen.db", "meta.db",   "audit.db", "expiry.db"};
 
 #define STORE_FORMAT "bounceguard-store 1"
+#define STORE_CACHE_BYTES (64u * 1024 * 1024)
+/* What the environment's region files (cache, locks, log buffer,
+ * transactions) take on disk, with room to spare. */
+#define STORE_REGION_ROOM ((unsigned long long)STORE_CACHE_BYTES + 48ull * 1024 * 1024)
 #define MAX_RETRIES 100
 
 /* Berkeley DB's own explanation of the last failure in this thread: added
@@ -80,6 +88,63 @@ check_home(const char *home, unsigned flags, bg_error *err)
     return 0;
 }
 
+/*
+ * Berkeley DB maps its region files (__db.0NN) into memory after making them
+ * with ftruncate: sparse files whose pages get disk blocks only when first
+ * touched.  On a full filesystem that touch is a SIGBUS, not an error.  So:
+ * refuse to create an environment where there is no room for it, and give the
+ * region files their blocks right after opening (fallocate), while an error
+ * can still be returned.
+ */
+static int
+check_room(const char *home, bg_error *err)
+{
+    char path[4096];
+    struct statvfs v;
+    unsigned long long avail;
+
+    snprintf(path, sizeof(path), "%s/__db.001", home);
+    if (access(path, F_OK) == 0 || statvfs(home, &v) < 0)
+        return 0; /* the regions exist already, or no way to tell */
+    avail = (unsigned long long)v.f_bavail * v.f_frsize;
+    if (avail < STORE_REGION_ROOM)
+        return bg_error_set(err,
+                            "store %s: not enough free space to create the store "
+                            "(%llu MB free, %llu MB needed)",
+                            home, avail >> 20, STORE_REGION_ROOM >> 20);
+    return 0;
+}
+
+static int
+reserve_regions(const char *home, bg_error *err)
+{
+    DIR *d = opendir(home);
+    struct dirent *e;
+    int rc = 0;
+
+    if (d == NULL)
+        return 0;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        char path[4096];
+        struct stat st;
+        int fd, r;
+
+        if (strncmp(e->d_name, "__db.0", 6) != 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", home, e->d_name);
+        fd = open(path, O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        if (fstat(fd, &st) == 0 && st.st_size > 0 &&
+            (r = posix_fallocate(fd, 0, st.st_size)) != 0 && r != EOPNOTSUPP && r != EINVAL)
+            rc = bg_error_set(err, "store %s: cannot reserve space for %s: %s", home,
+                              e->d_name, strerror(r));
+        close(fd);
+    }
+    closedir(d);
+    return rc;
+}
+
 static int
 open_handles(bg_store *s, bg_error *err)
 {
@@ -87,11 +152,13 @@ open_handles(bg_store *s, bg_error *err)
     int ret;
 
     bdb_last_msg[0] = '\0';
+    if (check_room(s->home, err) < 0)
+        return -1;
     if ((ret = db_env_create(&env, 0)) != 0)
         return bg_error_set(err, "store: cannot create environment: %s", db_strerror(ret));
     s->env = env;
     env->set_errcall(env, bdb_errcall);
-    env->set_cachesize(env, 0, 64 * 1024 * 1024, 1);
+    env->set_cachesize(env, 0, STORE_CACHE_BYTES, 1);
     env->set_lk_detect(env, DB_LOCK_DEFAULT);
     env->set_lk_max_locks(env, 100000);
     env->set_lk_max_objects(env, 100000);
@@ -108,6 +175,10 @@ open_handles(bg_store *s, bg_error *err)
     if (ret != 0) {
         bg_error_set(err, "store %s: cannot open environment: %s", s->home,
                      db_strerror(ret));
+        close_handles(s);
+        return -1;
+    }
+    if (reserve_regions(s->home, err) < 0) {
         close_handles(s);
         return -1;
     }
