@@ -756,6 +756,7 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
         if (r->nrcpts == 0)
             dsn_text_scan(bg_buf_str(&notice), cut, from_addr, NULL, r);
         failed_recipients(bg_mime_headers_get(&m->headers, "X-Failed-Recipients"), r);
+        dsn_name_unnamed(r, bg_buf_str(&notice), cut, from_addr, orig ? &oh : NULL);
     } else if (dsn_looks_like_bounce(&m->headers) || notice_says_bounce(notice.s, cut)) {
         r->kind = BG_DSN_TEXT;
         char *to_addr = dsn_addr_canon(bg_mime_headers_get(&m->headers, "To"));
@@ -789,6 +790,7 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
     }
     for (size_t i = 0; i < r->nrcpts; i++)
         finish_rcpt(&r->rcpts[i], bg_buf_str(&notice), cut, r->nrcpts, r->reporting_mta);
+    dsn_family_adjust(bg_buf_str(&notice), cut, r);
 
     free(from_addr);
     bg_buf_free(&notice);

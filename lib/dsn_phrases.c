@@ -16,6 +16,9 @@
  *   "could not find a gateway for", "host not reachable", "server did not
  *   respond", "message timed out"  given up after retrying -> expired
  *                                  (X3, Zoho and Sisimai's Expired list)
+ *   "recipients was rejected by a remote mail server"
+ *                                  au EZweb's notice for its domain
+ *                                  filter -> filtered
  *   address local parts are masked before matching, so that a mailbox
  *   named "filtered@" or "spam@" is not read as the server's words
  */
@@ -154,6 +157,7 @@ static const char *const p_hostunknown[] = {
     "invalid domain", "nonexistent domain", NULL,
 };
 static const char *const p_filtered[] = {
+    "recipients was rejected by a remote mail server", /* au EZweb: its domain filter */
     "doesn't have a", 
     "filtered", "refused due to recipient preferences", "user refuses", "user reject",
     "only accepting mail from", "blocked by the recipient", "not accepting any mail",

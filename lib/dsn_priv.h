@@ -87,4 +87,17 @@ const char *dsn_vendor_mlserver(const bg_mime_headers *h, const char *body, size
  * none matches (lib/dsn_phrases.c). */
 const char *dsn_phrase_reason(const char *low);
 
+/* Name the recipients of a delivery-status report whose Final-Recipient is
+ * not an address: from the addresses the notice text[cut] names (skip is
+ * never one), else from the returned message's To (orig, may be NULL) when
+ * one recipient is unnamed (lib/dsn_family.c). */
+void dsn_name_unnamed(bg_dsn_report *r, const char *notice, size_t cut, const char *skip,
+                      const bg_mime_headers *orig);
+
+/* Reasons that only the whole notice of a family decides (qmail's own
+ * notice: qmail-remote's connection failures are networkerror), applied to
+ * the classified recipients of r; notice[len] is the notice text
+ * (lib/dsn_family.c). */
+void dsn_family_adjust(const char *notice, size_t len, bg_dsn_report *r);
+
 #endif

@@ -338,11 +338,17 @@ command_of(const char *low)
 {
     if (strstr(low, "end of data") || strstr(low, "reply to data") ||
         strstr(low, "after data") || strstr(low, "smtp:data") || strstr(low, ">>> data") ||
-        strstr(low, "failed after i sent the message"))
+        strstr(low, "failed after i sent the message") || strstr(low, "failed on data command"))
         return CMD_DATA;
+    /* qmail-remote: "Connected to H but sender was rejected", "... but my
+     * name was rejected", "most progress was RCPT TO response". */
+    if (strstr(low, "but sender was rejected") || strstr(low, "most progress was mail from"))
+        return CMD_MAIL;
+    if (strstr(low, "but my name was rejected"))
+        return CMD_CONNECT;
     if (strstr(low, "rcpt to:<") || strstr(low, "rcpt to command") ||
         strstr(low, "smtp:rcpt") || strstr(low, "after rcpt") || strstr(low, ">>> rcpt") ||
-        strstr(low, "does not like recipient"))
+        strstr(low, "does not like recipient") || strstr(low, "most progress was rcpt"))
         return CMD_RCPT;
     if (strstr(low, "mail from command") || strstr(low, "after mail from") ||
         strstr(low, "smtp:mail") || strstr(low, ">>> mail from"))

@@ -14,9 +14,18 @@
  *                                 au's reply for a recipient-side filter;
  *                                 a real unknown user says "<a@b>: User
  *                                 unknown"
- *   Gmail, Domino, Exchange 2003, qmail: wordings used only for
- *                                 an unknown recipient -> userunknown
- *                                 whatever the command (own_userunknown)
+ *   Gmail, Domino, Notes (also its Japanese "not in the directory
+ *   list"), Exchange 2003, qmail, IMail ("Unknown user: a@b"), Verizon
+ *   ("Invalid user address"): wordings used only for an unknown
+ *                                 recipient -> userunknown whatever the
+ *                                 command (own_userunknown)
+ *   Verizon (vtext.com, vzwpix.com) "Invalid user address": its own
+ *                                 servers' unknown recipient (the same
+ *                                 wording from Apache James elsewhere is
+ *                                 read as the filter at DATA) -> userunknown
+ *   au EZweb                      "recipients was rejected by a remote
+ *                                 mail server": its domain filter
+ *                                 (filtered, in lib/dsn_phrases.c)
  *   Outlook.com / Hotmail         "Requested action not taken: mailbox
  *                                 unavailable" from Microsoft's consumer
  *                                 servers is its unknown-user reply
@@ -82,6 +91,12 @@ static const char *const own_userunknown[] = {
     "not listed in domino directory",
     "not listed in public name & address book",
     "non r\xc3\xa9pertori\xc3\xa9 dans l'annuaire domino",
+    /* Notes' Japanese "not in the directory list" */
+    "\xe3\x83\x87\xe3\x82\xa3\xe3\x83\xac\xe3\x82\xaf\xe3\x83\x88\xe3\x83\xaa"
+    "\xe3\x81\xae\xe3\x83\xaa\xe3\x82\xb9\xe3\x83\x88\xe3\x81\xab\xe3\x81\x82"
+    "\xe3\x82\x8a\xe3\x81\xbe\xe3\x81\x9b\xe3\x82\x93",
+    /* Ipswitch IMail: "Unknown user: a@b", "Invalid final delivery userid" */
+    "unknown user: ", "invalid final delivery userid",
     /* Exchange 2003 diagnostic code for an unknown recipient */
     "000c05a6",
     /* qmail (vpopmail, chkuser) */
@@ -237,6 +252,11 @@ dsn_vendor_reason(const char *low, const dsn_context *ctx, bool *decided)
     if (ctx && (in_domain(ctx->reporter, "hotmail.com") || in_domain(ctx->reporter, "outlook.com") ||
                 in_domain(ctx->reporter, "live.com")) &&
         strstr(low, "requested action not taken: mailbox unavailable")) {
+        *decided = true;
+        return "userunknown";
+    }
+    if (ctx && (in_domain(ctx->reporter, "vtext.com") || in_domain(ctx->reporter, "vzwpix.com")) &&
+        (strstr(low, "invalid user address") || strstr(low, "no such user"))) {
         *decided = true;
         return "userunknown";
     }

@@ -97,13 +97,23 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
             const char *q = p;
             while (q < (colon ? colon : e) && *q > ' ' && *q < 127)
                 q++;
-            field_finish(h, &name, &val);
             /* A field name is printable ASCII without spaces (trailing
              * spaces before the colon are tolerated). */
             const char *sp = q;
             while (colon && sp < colon && (*sp == ' ' || *sp == '\t'))
                 sp++;
-            if (colon && q > p && sp == colon && q - p < 128) {
+            bool field = colon && q > p && sp == colon && q - p < 128;
+            /* Some mailers fold a parameter list without the leading white
+             * space ("Content-Type: multipart/mixed;" then "boundary=..."
+             * at the start of the next line): a line that is no field
+             * after a value ending in ';' continues it. */
+            if (!field && name.len > 0 && val.len > 0 && val.s[val.len - 1] == ';') {
+                value_append(&val, p, e, true);
+                p = next;
+                continue;
+            }
+            field_finish(h, &name, &val);
+            if (field) {
                 bg_buf_append(&name, p, (size_t)(q - p));
                 value_append(&val, colon + 1, e, false);
                 if (!val.s)

@@ -13,7 +13,7 @@ case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
 BIN=$BUILD/bounceguard-dsn
 DATA=$TOP/tests/data/dsn-families
 # Floors: recipient, status, reason.
-FLOORS=${BG_DSN_FAMILY_FLOORS:-0.90,0.80,0.60}
+FLOORS=${BG_DSN_FAMILY_FLOORS:-0.95,0.90,0.95}
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -6,6 +6,7 @@
  * scored by tests/integration/dsn_corpus.sh.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,6 +123,24 @@ static const class_case class_cases[] = {
      "norelaying", 0, ""},
     {"i.ua error number", "5.0.0", "550 Mailbox is frozen. See http://mail.i.ua/err/3/",
      "suspend", 0, ""},
+    /* Families outside the corpus (tests/data/dsn-families). */
+    {"qmail-remote: sender rejected is MAIL FROM", "5.7.1",
+     "Connected to 192.0.2.225 but sender was rejected. Remote host said: 550 5.7.1 "
+     "<a@example.jp>... Access denied",
+     "rejected", 0, ""},
+    {"qmail-remote: most progress was RCPT TO", "5.5.0",
+     "Sorry, no SMTP connection got far enough; most progress was RCPT TO response; remote "
+     "host 192.0.2.32 said: 550 Unknown user a@example.ne.jp",
+     "userunknown", 1, ""},
+    {"imail: Unknown user label", NULL, "Unknown user: a@example.com", "userunknown", 1, ""},
+    {"notes: japanese not in directory", NULL,
+     "\xe3\x83\x87\xe3\x82\xa3\xe3\x83\xac\xe3\x82\xaf\xe3\x83\x88\xe3\x83\xaa"
+     "\xe3\x81\xae\xe3\x83\xaa\xe3\x82\xb9\xe3\x83\x88\xe3\x81\xab\xe3\x81\x82"
+     "\xe3\x82\x8a\xe3\x81\xbe\xe3\x81\x9b\xe3\x82\x93 a@example.co.jp",
+     "userunknown", 1, ""},
+    {"ezweb: rejected by a remote mail server is its filter", NULL,
+     "Each of the following recipients was rejected by a remote mail server.", "filtered", 0,
+     ""},
     {"nothing known", "5.9.9", "550 meh", "undefined", 0, ""},
     {"nothing at all", NULL, NULL, "onhold", 0, ""},
 };
@@ -386,6 +405,83 @@ START_TEST(test_parse_qq)
 }
 END_TEST
 
+/* qmail's own notice: qmail-remote's connection failure is networkerror even
+ * when the queue lifetime is over; another MTA copying the words is read as
+ * expired. */
+START_TEST(test_parse_qmail_no_connection)
+{
+    const char *body =
+        "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+        "This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+        "<a@example.jp>:\n"
+        "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)\n"
+        "I'm not going to try again; this message has been in the queue too long.\n\n"
+        "--- Below this line is a copy of the message.\n";
+    char msg[2048];
+    snprintf(msg, sizeof msg,
+             "From: MAILER-DAEMON@example.jp\nTo: b@example.ad.jp\nSubject: failure notice\n\n"
+             "Hi. This is the qmail-send program at example.jp.\n%s", body);
+    bg_dsn_report *r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].recipient, "a@example.jp");
+    ck_assert_str_eq(r->rcpts[0].reason, "networkerror");
+    bg_dsn_report_free(r);
+
+    snprintf(msg, sizeof msg,
+             "From: MAILER-DAEMON@example.net\nTo: b@example.org\n"
+             "Subject: Permanent Delivery Failure\n\nMessage from example.com.\n%s", body);
+    r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].reason, "expired");
+    bg_dsn_report_free(r);
+}
+END_TEST
+
+/* Sendmail's host-unknown report: "Final-Recipient: RFC822; @mx.example.org"
+ * is no address; the notice's text names the recipient. */
+START_TEST(test_parse_unnamed_final_recipient)
+{
+    const char *msg =
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.co.jp>\n"
+        "To: <b@example.or.jp>\nSubject: Returned mail: see transcript for details\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"S\"\n\n"
+        "--S\n\n   ----- The following addresses had permanent fatal errors -----\n"
+        "<a@example.org>\n    (reason: 550 Host unknown)\n\n"
+        "--S\nContent-Type: message/delivery-status\n\n"
+        "Reporting-MTA: dns; mx.example.co.jp\n\n"
+        "Final-Recipient: RFC822; @mx.example.org\nAction: failed\nStatus: 5.1.2\n\n"
+        "--S--\n";
+    bg_dsn_report *r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_ptr_nonnull(r->rcpts[0].recipient);
+    ck_assert_str_eq(r->rcpts[0].recipient, "a@example.org");
+    ck_assert_str_eq(r->rcpts[0].reason, "hostunknown");
+    bg_dsn_report_free(r);
+}
+END_TEST
+
+/* A parameter list folded without white space ("multipart/mixed;" then
+ * "boundary=..." at the start of the line) still gives the parts; Verizon's
+ * "Invalid user address" is its unknown recipient. */
+START_TEST(test_parse_unindented_boundary)
+{
+    const char *msg =
+        "From: post_master@vtext.com\nTo: b@example.com\nSubject: Re:Test message\n"
+        "MIME-Version: 1.0\nContent-Type: multipart/mixed;\nboundary=\"----=_P0\"\n\n"
+        "------=_P0\nContent-Type: text/plain; charset=us-ascii\n\n"
+        "Error: Invalid user address\n\nError message below:\n"
+        "550 - Requested action not taken: no such user here\n\nMessage details:\n"
+        "  Subject: Test message\n  MAIL FROM: b@example.com\n  RCPT TO: 0000@vtext.com\n\n"
+        "------=_P0--\n";
+    bg_dsn_report *r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].recipient, "0000@vtext.com");
+    ck_assert_str_eq(r->rcpts[0].reason, "userunknown");
+    ck_assert_ptr_null(strstr(r->rcpts[0].diagnostic, "------=_P0"));
+    bg_dsn_report_free(r);
+}
+END_TEST
+
 START_TEST(test_parse_feedback)
 {
     const char *msg =
@@ -452,6 +548,9 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_sendmail_list);
     tcase_add_test(tp, test_parse_list_and_status);
     tcase_add_test(tp, test_parse_qq);
+    tcase_add_test(tp, test_parse_qmail_no_connection);
+    tcase_add_test(tp, test_parse_unnamed_final_recipient);
+    tcase_add_test(tp, test_parse_unindented_boundary);
     tcase_add_test(tp, test_parse_feedback);
     tcase_add_test(tp, test_parse_autoreply);
     tcase_add_test(tp, test_parse_not_bounce);
