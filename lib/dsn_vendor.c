@@ -23,6 +23,9 @@
  *                                 servers' unknown recipient (the same
  *                                 wording from Apache James elsewhere is
  *                                 read as the filter at DATA) -> userunknown
+ *   Google Groups                 a failed @googlegroups.com recipient
+ *                                 whose notice names Google Groups: the
+ *                                 group refused the post -> rejected
  *   au EZweb                      "recipients was rejected by a remote
  *                                 mail server": its domain filter
  *                                 (filtered, in lib/dsn_phrases.c)
@@ -259,6 +262,13 @@ dsn_vendor_reason(const char *low, const dsn_context *ctx, bool *decided)
         (strstr(low, "invalid user address") || strstr(low, "no such user"))) {
         *decided = true;
         return "userunknown";
+    }
+    /* Google Groups: a group that does not exist or does not take posts
+     * from the sender refuses the poster, whatever the notice's language. */
+    if (ctx && in_domain(ctx->recipient, "googlegroups.com") &&
+        (strstr(low, "google groups") || strstr(low, "groups.google.com"))) {
+        *decided = true;
+        return "rejected";
     }
     /* i.ua: "http://mail.i.ua/err/N/" numbers its refusals. */
     const char *iua = strstr(low, ".i.ua/err/");

@@ -482,6 +482,25 @@ START_TEST(test_parse_unindented_boundary)
 }
 END_TEST
 
+/* Google Groups refuses a post (no such group, no permission to post): the
+ * poster is rejected, in any language of the notice. */
+START_TEST(test_parse_google_groups)
+{
+    const char *msg =
+        "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\n"
+        "To: a@example.jp\nSubject: Delivery Status Notification (Failure)\n"
+        "X-Failed-Recipients: list@googlegroups.com\n\n"
+        "We're writing to let you know that the group you tried to contact (list) may not "
+        "exist, or you may not have permission to post messages to the group.\n\n"
+        "If you have questions, visit https://groups.google.com/support/\n\nGoogle Groups\n";
+    bg_dsn_report *r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].recipient, "list@googlegroups.com");
+    ck_assert_str_eq(r->rcpts[0].reason, "rejected");
+    bg_dsn_report_free(r);
+}
+END_TEST
+
 START_TEST(test_parse_feedback)
 {
     const char *msg =
@@ -551,6 +570,7 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_qmail_no_connection);
     tcase_add_test(tp, test_parse_unnamed_final_recipient);
     tcase_add_test(tp, test_parse_unindented_boundary);
+    tcase_add_test(tp, test_parse_google_groups);
     tcase_add_test(tp, test_parse_feedback);
     tcase_add_test(tp, test_parse_autoreply);
     tcase_add_test(tp, test_parse_not_bounce);
