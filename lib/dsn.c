@@ -121,52 +121,6 @@ dsn_collapse(bg_buf *b, const char *s, size_t len)
     }
 }
 
-static inline unsigned char
-ascii_lower(unsigned char c)
-{
-    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
-}
-
-/*
- * Case-insensitive (ASCII) search of needle in hay[len].  The parser's
- * hottest function: candidates for the first byte are found with memchr (both
- * cases), which glibc runs a word or a vector at a time, and only those are
- * compared.
- */
-const char *
-dsn_memcasemem(const char *hay, size_t len, const char *needle)
-{
-    size_t n = strlen(needle);
-
-    if (hay == NULL) /* an empty bg_buf's string: nothing to find in it */
-        return NULL;
-    if (n == 0)
-        return hay;
-    if (n > len)
-        return NULL;
-    unsigned char lo = ascii_lower((unsigned char)needle[0]);
-    unsigned char up = lo >= 'a' && lo <= 'z' ? (unsigned char)(lo - ('a' - 'A')) : lo;
-    const char *p = hay, *last = hay + (len - n); /* last possible start */
-
-    while (p <= last) {
-        size_t span = (size_t)(last - p) + 1;
-        const char *a = memchr(p, lo, span);
-        const char *b = up != lo ? memchr(p, up, a ? (size_t)(a - p) : span) : NULL;
-        const char *c = b ? b : a;
-        size_t i;
-
-        if (c == NULL)
-            return NULL;
-        for (i = 1; i < n; i++)
-            if (ascii_lower((unsigned char)c[i]) != ascii_lower((unsigned char)needle[i]))
-                break;
-        if (i == n)
-            return c;
-        p = c + 1;
-    }
-    return NULL;
-}
-
 bg_dsn_rcpt *
 dsn_rcpt_add(bg_dsn_report *r, const char *addr, bool *existed)
 {
@@ -241,14 +195,14 @@ dsn_looks_like_bounce(const bg_mime_headers *h)
     const char *from = bg_mime_headers_get(h, "From");
     if (from)
         for (size_t i = 0; senders[i]; i++)
-            if (dsn_memcasemem(from, strlen(from), senders[i]))
+            if (bg_memcasemem(from, strlen(from), senders[i]))
                 return true;
     const char *subj = bg_mime_headers_get(h, "Subject");
     if (subj) {
         char *d = bg_mime_decode_words(subj);
         bool hit = false;
         for (size_t i = 0; subjects[i] && !hit; i++)
-            hit = dsn_memcasemem(d, strlen(d), subjects[i]) != NULL;
+            hit = bg_memcasemem(d, strlen(d), subjects[i]) != NULL;
         free(d);
         if (hit)
             return true;
@@ -382,12 +336,12 @@ looks_like_feedback(const bg_mime_message *m, const bg_mime_headers *orig)
     const char *subj = bg_mime_headers_get(&m->headers, "Subject");
     if (orig && bg_mime_headers_get(orig, "X-HmXmrOriginalRecipient"))
         return true;
-    if (subj && dsn_memcasemem(subj, strlen(subj), "complaint about message from"))
+    if (subj && bg_memcasemem(subj, strlen(subj), "complaint about message from"))
         return true;
     for (size_t i = 0; i < m->nparts; i++) {
         const bg_mime_part *p = &m->parts[i];
         if (strcmp(p->type, "text/plain") == 0 &&
-            dsn_memcasemem(p->body, p->len < 2000 ? p->len : 2000,
+            bg_memcasemem(p->body, p->len < 2000 ? p->len : 2000,
                            "sent this email to unsubscribe"))
             return true;
     }
@@ -416,8 +370,8 @@ looks_like_autoreply(const bg_mime_headers *h)
         char *d = bg_mime_decode_words(subj);
         bool hit = false;
         for (size_t i = 0; subjects[i] && !hit; i++)
-            hit = dsn_memcasemem(d, strlen(d), subjects[i]) == d ||
-                  (i >= 5 && dsn_memcasemem(d, strlen(d), subjects[i]));
+            hit = bg_memcasemem(d, strlen(d), subjects[i]) == d ||
+                  (i >= 5 && bg_memcasemem(d, strlen(d), subjects[i]));
         free(d);
         return hit;
     }
@@ -576,7 +530,7 @@ read_inline_status(const char *text, size_t len, bg_dsn_report *r)
                                          "\nOriginal-Recipient:", NULL};
     const char *best = NULL;
     for (size_t i = 0; starts[i]; i++) {
-        const char *hit = dsn_memcasemem(text, len, starts[i]);
+        const char *hit = bg_memcasemem(text, len, starts[i]);
         if (hit && (!best || hit < best))
             best = hit;
     }
@@ -595,7 +549,7 @@ notice_says_bounce(const char *text, size_t len)
         "delivery to the following", "not be delivered", "unable to deliver", NULL};
     size_t n = len < 8192 ? len : 8192;
     for (size_t i = 0; phrases[i]; i++)
-        if (dsn_memcasemem(text, n, phrases[i]))
+        if (bg_memcasemem(text, n, phrases[i]))
             return true;
     return false;
 }

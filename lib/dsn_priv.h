@@ -28,9 +28,6 @@ void dsn_collapse(bg_buf *b, const char *s, size_t len);
  * the report returns the existing entry, NULL when the report is full. */
 bg_dsn_rcpt *dsn_rcpt_add(bg_dsn_report *r, const char *addr, bool *existed);
 
-/* Case-insensitive substring search bounded to hay[len]. */
-const char *dsn_memcasemem(const char *hay, size_t len, const char *needle);
-
 /* true when the header block looks like a bounce notice (daemon sender,
  * bounce subject, X-Failed-Recipients). */
 bool dsn_looks_like_bounce(const bg_mime_headers *h);

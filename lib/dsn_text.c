@@ -116,7 +116,7 @@ dsn_text_cut(const char *text, size_t len)
         const line *l = &ls.v[i];
         if (l->len < 200) {
             for (size_t k = 0; markers[k]; k++)
-                if (dsn_memcasemem(l->s, l->len, markers[k])) {
+                if (bg_memcasemem(l->s, l->len, markers[k])) {
                     cut = (size_t)(l->s - text);
                     break;
                 }
@@ -212,12 +212,12 @@ static char *
 labelled_at(const line *l, const char *colon, size_t *rest)
 {
     size_t lab = (size_t)(colon - l->s) + 1;
-    if (dsn_memcasemem(l->s, lab, "sender") || dsn_memcasemem(l->s, lab, "from") ||
-        dsn_memcasemem(l->s, lab, "reply") || dsn_memcasemem(l->s, lab, "http"))
+    if (bg_memcasemem(l->s, lab, "sender") || bg_memcasemem(l->s, lab, "from") ||
+        bg_memcasemem(l->s, lab, "reply") || bg_memcasemem(l->s, lab, "http"))
         return NULL;
     bool known = false;
     for (size_t k = 0; labels[k] && !known; k++)
-        known = dsn_memcasemem(l->s, lab, labels[k]) != NULL;
+        known = bg_memcasemem(l->s, lab, labels[k]) != NULL;
     if (!known)
         return NULL;
     /* "To:" alone is the original message's header, not a recipient list. */
@@ -409,7 +409,7 @@ dsn_text_remote_mta(const char *text, size_t len)
     for (size_t k = 0; intros[k]; k++) {
         const char *p = text;
         while (p < end) {
-            const char *hit = dsn_memcasemem(p, (size_t)(end - p), intros[k]);
+            const char *hit = bg_memcasemem(p, (size_t)(end - p), intros[k]);
             if (!hit)
                 break;
             char *h = host_token(hit + strlen(intros[k]), end);

@@ -94,7 +94,8 @@ static const char *const own_userunknown[] = {
     "not listed in domino directory",
     "not listed in public name & address book",
     "non r\xc3\xa9pertori\xc3\xa9 dans l'annuaire domino",
-    /* Notes' Japanese "not in the directory list" */
+    /* Notes' Japanese "not in the directory list" (one literal on three lines) */
+    /* NOLINTNEXTLINE(bugprone-suspicious-missing-comma) */
     "\xe3\x83\x87\xe3\x82\xa3\xe3\x83\xac\xe3\x82\xaf\xe3\x83\x88\xe3\x83\xaa"
     "\xe3\x81\xae\xe3\x83\xaa\xe3\x82\xb9\xe3\x83\x88\xe3\x81\xab\xe3\x81\x82"
     "\xe3\x82\x8a\xe3\x81\xbe\xe3\x81\x9b\xe3\x82\x93",
@@ -329,14 +330,14 @@ dsn_vendor_mlserver(const bg_mime_headers *h, const char *body, size_t len)
     };
     const char *ml = bg_mime_headers_get(h, "X-MLServer");
     const char *from = bg_mime_headers_get(h, "From");
-    if (!ml || !from || !dsn_memcasemem(ml, strlen(ml), "fml") ||
-        !dsn_memcasemem(from, strlen(from), "-admin@"))
+    if (!ml || !from || !bg_memcasemem(ml, strlen(ml), "fml") ||
+        !bg_memcasemem(from, strlen(from), "-admin@"))
         return NULL;
     const char *subj = bg_mime_headers_get(h, "Subject");
     size_t n = len < 4096 ? len : 4096;
     for (size_t i = 0; fml[i].phrase; i++) {
-        if ((subj && dsn_memcasemem(subj, strlen(subj), fml[i].phrase)) ||
-            (body && dsn_memcasemem(body, n, fml[i].phrase)))
+        if ((subj && bg_memcasemem(subj, strlen(subj), fml[i].phrase)) ||
+            (body && bg_memcasemem(body, n, fml[i].phrase)))
             return fml[i].reason;
     }
     return NULL;

@@ -348,3 +348,49 @@ bg_duration_parse(const char *s, int64_t *out, bg_error *err)
     *out = total;
     return 0;
 }
+
+static inline unsigned char
+ascii_lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
+}
+
+/*
+ * bg_memcasemem — see util.h.  The bounce parser's hottest function:
+ * candidates for the first byte are found with memchr (both
+ * cases), which glibc runs a word or a vector at a time, and only those are
+ * compared.
+ */
+const char *
+bg_memcasemem(const char *hay, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+
+    if (hay == NULL) /* an empty bg_buf's string: nothing to find in it */
+        return NULL;
+    if (n == 0)
+        return hay;
+    if (n > len)
+        return NULL;
+    unsigned char lo = ascii_lower((unsigned char)needle[0]);
+    unsigned char up = lo >= 'a' && lo <= 'z' ? (unsigned char)(lo - ('a' - 'A')) : lo;
+    const char *p = hay, *last = hay + (len - n); /* last possible start */
+
+    while (p <= last) {
+        size_t span = (size_t)(last - p) + 1;
+        const char *a = memchr(p, lo, span);
+        const char *b = up != lo ? memchr(p, up, a ? (size_t)(a - p) : span) : NULL;
+        const char *c = b ? b : a;
+        size_t i;
+
+        if (c == NULL)
+            return NULL;
+        for (i = 1; i < n; i++)
+            if (ascii_lower((unsigned char)c[i]) != ascii_lower((unsigned char)needle[i]))
+                break;
+        if (i == n)
+            return c;
+        p = c + 1;
+    }
+    return NULL;
+}

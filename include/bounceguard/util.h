@@ -67,6 +67,10 @@ void bg_buf_json_string(bg_buf *b, const char *s);
  */
 size_t bg_strlcpy(char *dst, const char *src, size_t size);
 
+/* The first place of needle in hay[len], ignoring ASCII case, or NULL
+ * (also for a NULL hay).  hay need not be NUL-terminated. */
+const char *bg_memcasemem(const char *hay, size_t len, const char *needle);
+
 /* Lower-case ASCII in place; returns s. */
 char *bg_ascii_lower(char *s);
 
