@@ -18,6 +18,7 @@
 #include "bounceguard/addr.h"
 #include "bounceguard/gate.h"
 #include "bounceguard/policy.h"
+#include "bounceguard/privs.h"
 #include "output.h"
 
 int
@@ -45,24 +46,14 @@ static int
 become_store_user(cli_ctx *ctx, const char *command, bool create)
 {
     const bg_config *c = ctx->config;
-    struct passwd *pw;
-    struct stat sb;
+    bg_privs_user u;
+    bg_error err;
 
-    if (geteuid() != 0 || c->user == NULL || c->user[0] == '\0' ||
-        (pw = getpwnam(c->user)) == NULL || pw->pw_uid == 0)
-        return 0;
-    if (create && stat(c->db_home, &sb) < 0 && errno == ENOENT) {
-        if (mkdir(c->db_home, 0750) < 0)
-            return cli_runtime_error(command, "cannot create %s: %s", c->db_home,
-                                     strerror(errno));
-        if (chown(c->db_home, pw->pw_uid, pw->pw_gid) < 0)
-            return cli_runtime_error(command, "cannot give %s to %s: %s", c->db_home,
-                                     c->user, strerror(errno));
-    }
-    if (setgroups(0, NULL) < 0 || initgroups(pw->pw_name, pw->pw_gid) < 0 ||
-        setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0 || setuid(0) == 0)
-        return cli_runtime_error(command, "cannot switch to user %s: %s", c->user,
-                                 strerror(errno));
+    if (bg_privs_target(c->user, &u, &err) <= 0)
+        return 0; /* not root, or no such user: the daemons cannot run as it either */
+    if ((create && bg_privs_prepare_dir(&u, c->db_home, &err) < 0) ||
+        bg_privs_become(&u, &err) < 0)
+        return cli_runtime_error(command, "%s", err.msg);
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bounceguard/privs.h"
 #include "bounceguard/dsn.h"
 #include "bounceguard/log.h"
 #include "intake.h"
@@ -73,6 +74,15 @@ intake_start(intake *in, const dsn_ctx *ctx)
     in->ident = "bounceguard-dsn";
     in->cfg = bg_config_load(ctx->config_path, !ctx->config_given, &err);
     if (in->cfg == NULL) {
+        fprintf(stderr, "bounceguard-dsn: %s\n", err.msg);
+        return -1;
+    }
+    /* Run as root (a follower started by systemd), become the store's user
+     * first, so that the files Berkeley DB makes stay usable by the milter. */
+    bg_privs_user u;
+    if (bg_privs_target(in->cfg->user, &u, &err) > 0 &&
+        (bg_privs_prepare_dir(&u, in->cfg->db_home, &err) < 0 ||
+         bg_privs_become(&u, &err) < 0)) {
         fprintf(stderr, "bounceguard-dsn: %s\n", err.msg);
         return -1;
     }

@@ -18,9 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -31,6 +29,7 @@
 #include <unistd.h>
 
 #include "bounceguard/log.h"
+#include "bounceguard/privs.h"
 #include "milter.h"
 
 #define VERSION "0.1"
@@ -196,33 +195,25 @@ write_pid_file(const char *path)
 static int
 drop_privileges(const bg_config *c)
 {
-    struct passwd *pw;
+    bg_privs_user u;
+    bg_error err;
+    int r = bg_privs_target(c->user, &u, &err);
     const char *sock = c->socket;
 
-    if (geteuid() != 0 || c->user[0] == '\0')
+    if (r == 0)
         return 0;
-    pw = getpwnam(c->user);
-    if (pw == NULL) {
-        fprintf(stderr,
-                "bounceguard-milter: user \"%s\" does not exist (create it, or set user = "
-                "to an existing one)\n",
-                c->user);
+    if (r < 0) {
+        fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
         return -1;
     }
     if (strncmp(sock, "unix:", 5) == 0 || strncmp(sock, "local:", 6) == 0) {
         const char *path = strchr(sock, ':') + 1;
-        if (chown(path, pw->pw_uid, pw->pw_gid) < 0)
+        if (chown(path, u.uid, u.gid) < 0)
             fprintf(stderr, "bounceguard-milter: warning: chown %s: %s\n", path,
                     strerror(errno));
     }
-    if (setgroups(0, NULL) < 0 || initgroups(pw->pw_name, pw->pw_gid) < 0 ||
-        setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
-        fprintf(stderr, "bounceguard-milter: cannot switch to user %s: %s\n", c->user,
-                strerror(errno));
-        return -1;
-    }
-    if (setuid(0) == 0) {
-        fprintf(stderr, "bounceguard-milter: could regain root after dropping it\n");
+    if (bg_privs_become(&u, &err) < 0) {
+        fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
         return -1;
     }
     return 0;

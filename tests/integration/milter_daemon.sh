@@ -58,6 +58,16 @@ wait_for 20 bash -c "! kill -0 $pid 2>/dev/null"
 check "SIGTERM stops the daemon" bash -c "! kill -0 $pid 2>/dev/null"
 check "pid file removed at stop" test ! -e "$T/run/milter.pid"
 
+# The watcher run as root (a follower started by systemd) also becomes the
+# store's user: the files it makes must stay usable by the milter.
+rm -rf "$T/db2"
+write_milter_conf "$T/w.conf" "user=bgtest" "db_home=$T/db2" "log_dir="
+"$BIN/bounceguard-dsn" -c "$T/w.conf" pipe < "$TOP/tests/data/intake/hard-5.1.1.eml" > "$T/w.out" 2>&1
+rc=$?
+check "bounceguard-dsn as root: pipe succeeds ($rc: $(head -c 200 "$T/w.out"))" [ $rc -eq 0 ]
+bad=$(find "$T/db2" ! -user bgtest | head -3)
+check "bounceguard-dsn as root made every store file as the store's user (${bad:-none other})" [ -z "$bad" ]
+
 # A user that does not exist: a clear error, not a crash.
 write_milter_conf "$T/u.conf" "user=no-such-user-bg"
 out=$("$M" -f -c "$T/u.conf" 2>&1); rc=$?
