@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <iconv.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -305,6 +306,77 @@ charset_is_plain(const char *cs)
            strcasecmp(cs, "unknown-8bit") == 0 || strcasecmp(cs, "x-unknown") == 0;
 }
 
+/*
+ * iconv descriptors, kept per thread and per charset name: glibc loads (and
+ * on close unloads) a gconv module at every iconv_open, which cost more than
+ * the conversions themselves.  A failed open is remembered too.  Each
+ * descriptor is used in its initial shift state and put back in it after use.
+ */
+#define ICONV_CACHE 8
+
+typedef struct iconv_slot {
+    char name[48];
+    iconv_t cd;
+} iconv_slot;
+
+typedef struct iconv_cache {
+    iconv_slot v[ICONV_CACHE];
+    size_t n, next; /* used slots; the one replaced when all are used */
+} iconv_cache;
+
+static pthread_key_t iconv_key;
+static pthread_once_t iconv_once = PTHREAD_ONCE_INIT;
+
+static void
+iconv_cache_free(void *p)
+{
+    iconv_cache *c = p;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->v[i].cd != (iconv_t)-1)
+            iconv_close(c->v[i].cd);
+    free(c);
+}
+
+static void
+iconv_key_make(void)
+{
+    (void)pthread_key_create(&iconv_key, iconv_cache_free);
+}
+
+/* The descriptor converting charset (at most 40 bytes) to UTF-8, or
+ * (iconv_t)-1 when iconv does not know it.  *owned is set when the cache
+ * could not be made (the caller closes the descriptor then). */
+static iconv_t
+cached_iconv(const char *charset, bool *owned)
+{
+    *owned = false;
+    pthread_once(&iconv_once, iconv_key_make);
+    iconv_cache *c = pthread_getspecific(iconv_key);
+    if (!c) {
+        c = bg_xcalloc(1, sizeof *c);
+        if (pthread_setspecific(iconv_key, c) != 0) {
+            free(c);
+            *owned = true;
+            return iconv_open("UTF-8", charset);
+        }
+    }
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->v[i].name, charset) == 0)
+            return c->v[i].cd;
+    iconv_slot *s;
+    if (c->n < ICONV_CACHE) {
+        s = &c->v[c->n++];
+    } else {
+        s = &c->v[c->next];
+        c->next = (c->next + 1) % ICONV_CACHE;
+        if (s->cd != (iconv_t)-1)
+            iconv_close(s->cd);
+    }
+    bg_strlcpy(s->name, charset, sizeof s->name);
+    s->cd = iconv_open("UTF-8", charset);
+    return s->cd;
+}
+
 bool
 bg_mime_to_utf8(const char *charset, const char *src, size_t len, bg_buf *out)
 {
@@ -312,7 +384,8 @@ bg_mime_to_utf8(const char *charset, const char *src, size_t len, bg_buf *out)
         bg_buf_append(out, src, len);
         return false;
     }
-    iconv_t cd = iconv_open("UTF-8", charset);
+    bool owned;
+    iconv_t cd = cached_iconv(charset, &owned);
     if (cd == (iconv_t)-1) {
         bg_buf_append(out, src, len);
         return false;
@@ -339,7 +412,10 @@ bg_mime_to_utf8(const char *charset, const char *src, size_t len, bg_buf *out)
     size_t oleft = sizeof tmp;
     iconv(cd, NULL, NULL, &o, &oleft); /* flush shift state */
     bg_buf_append(out, tmp, (size_t)(o - tmp));
-    iconv_close(cd);
+    if (owned)
+        iconv_close(cd);
+    else
+        iconv(cd, NULL, NULL, NULL, NULL); /* the initial state for the next use */
     return true;
 }
 
