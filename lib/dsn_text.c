@@ -91,10 +91,15 @@ static const char *const markers[] = {
     NULL,
 };
 
-static const char *const field_starts[] = {
-    "Return-Path:", "Received:", "DKIM-Signature:", "Message-ID:", "Message-Id:",
-    "Delivered-To:", "X-Original-To:", "MIME-Version:", "Authentication-Results:",
-    "ARC-Seal:", NULL,
+static const struct {
+    const char *s;
+    size_t len;
+} field_starts[] = {
+#define FS(x) {x, sizeof x - 1}
+    FS("return-path:"), FS("received:"), FS("dkim-signature:"), FS("message-id:"),
+    FS("delivered-to:"), FS("x-original-to:"), FS("mime-version:"),
+    FS("authentication-results:"), FS("arc-seal:"),
+#undef FS
 };
 
 static bool
@@ -106,34 +111,88 @@ is_field_line(const line *l)
     return i > 0 && i < l->len && l->s[i] == ':';
 }
 
+/* The line (as split_lines() cuts it) that starts at p. */
+static line
+line_at(const char *p, const char *end, const char **next)
+{
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    const char *e = nl ? nl : end;
+    size_t l = (size_t)(e - p);
+    while (l > 0 && (p[l - 1] == '\r' || p[l - 1] == ' ' || p[l - 1] == '\t'))
+        l--;
+    *next = nl ? nl + 1 : end;
+    return (line){p, l};
+}
+
+/* true when line l starts a block of header fields (a known field, then a
+ * field or a continuation line); next is where the following line starts. */
+static bool
+starts_fields(const line *l, const char *next, const char *end)
+{
+    char c = (char)(l->len ? l->s[0] | 0x20 : 0);
+    if (c != 'r' && c != 'd' && c != 'm' && c != 'x' && c != 'a')
+        return false;
+    for (size_t k = 0; k < sizeof field_starts / sizeof field_starts[0]; k++) {
+        size_t fl = field_starts[k].len;
+        if (l->len > fl && strncasecmp(l->s, field_starts[k].s, fl) == 0 && next < end) {
+            const char *after;
+            line n = line_at(next, end, &after);
+            return is_field_line(&n) || next[0] == ' ' || next[0] == '\t';
+        }
+    }
+    return false;
+}
+
+/* Start of the first line shorter than 200 bytes that holds a marker
+ * (low is text lower-cased); len when none does.  Markers hold no line
+ * break and end in a letter or ':', so a match lies inside one line. */
+static size_t
+first_marker_line(const char *text, const char *low, size_t len)
+{
+    size_t best = len;
+    for (size_t k = 0; markers[k]; k++) {
+        size_t n = strlen(markers[k]);
+        size_t from = 0;
+        while (from < best) {
+            const char *hit = memmem(low + from, best - from, markers[k], n);
+            if (!hit)
+                break;
+            size_t at = (size_t)(hit - low);
+            const char *ls = memrchr(low, '\n', at);
+            size_t start = ls ? (size_t)(ls - low) + 1 : 0;
+            const char *next;
+            line l = line_at(text + start, text + len, &next);
+            if (l.len < 200) {
+                best = start; /* an earlier line for this marker cannot come later */
+                break;
+            }
+            from = (size_t)(next - text);
+        }
+    }
+    return best;
+}
+
 size_t
 dsn_text_cut(const char *text, size_t len)
 {
-    lines ls;
-    size_t cut = len;
-    split_lines(text, len, &ls);
-    for (size_t i = 0; i < ls.n && cut == len; i++) {
-        const line *l = &ls.v[i];
-        if (l->len < 200) {
-            for (size_t k = 0; markers[k]; k++)
-                if (bg_memcasemem(l->s, l->len, markers[k])) {
-                    cut = (size_t)(l->s - text);
-                    break;
-                }
-        }
-        if (cut != len)
-            break;
-        for (size_t k = 0; field_starts[k]; k++) {
-            size_t fl = strlen(field_starts[k]);
-            if (l->len > fl && strncasecmp(l->s, field_starts[k], fl) == 0 && i + 1 < ls.n &&
-                (is_field_line(&ls.v[i + 1]) || ls.v[i + 1].s[0] == ' ' ||
-                 ls.v[i + 1].s[0] == '\t')) {
-                cut = (size_t)(l->s - text);
-                break;
-            }
-        }
+    if (!text || len == 0)
+        return len;
+    char *low = bg_xmalloc(len);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        low[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
     }
-    free(ls.v);
+    size_t cut = first_marker_line(text, low, len);
+    free(low);
+    /* A header block before the first marker line cuts earlier. */
+    const char *p = text, *end = text + len, *stop = text + cut;
+    while (p < stop) {
+        const char *next;
+        line l = line_at(p, end, &next);
+        if (starts_fields(&l, next, end))
+            return (size_t)(p - text);
+        p = next;
+    }
     return cut;
 }
 
