@@ -16,12 +16,19 @@
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static bool
-addr_char(unsigned char c)
+bool
+dsn_addr_byte(unsigned char c)
 {
+    /* ASCII letters, digits and "!#$%&'*+/=?^_`{|}~.-", and all bytes from
+     * 0x80 (isalnum() is the C locale's: ASCII only). */
+    static const unsigned char punct[256] = {
+        ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1,
+        ['+'] = 1, ['/'] = 1, ['='] = 1, ['?'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1,
+        ['{'] = 1, ['|'] = 1, ['}'] = 1, ['~'] = 1, ['.'] = 1, ['-'] = 1,
+    };
     if (c == '\0')
         return false;
-    return isalnum(c) || strchr("!#$%&'*+/=?^_`{|}~.-", c) != NULL || c >= 0x80;
+    return isalnum(c) || punct[c] || c >= 0x80;
 }
 
 static bool
@@ -34,7 +41,7 @@ size_t
 dsn_addr_len(const char *s)
 {
     const char *p = s;
-    while (*p && addr_char((unsigned char)*p) && p - s < 256)
+    while (*p && dsn_addr_byte((unsigned char)*p) && p - s < 256)
         p++;
     if (p == s || *p != '@')
         return 0;
@@ -69,9 +76,9 @@ dsn_addr_canon(const char *s)
     if (semi && semi - p < 16)
         p = semi + 1;
     for (; *p; p++) {
-        if (*p == '@' || !addr_char((unsigned char)*p))
+        if (*p == '@' || !dsn_addr_byte((unsigned char)*p))
             continue;
-        if (p > s && addr_char((unsigned char)p[-1]) && p[-1] != '\0')
+        if (p > s && dsn_addr_byte((unsigned char)p[-1]) && p[-1] != '\0')
             continue; /* only at the start of a token */
         size_t n = dsn_addr_len(p);
         if (n) {
@@ -106,18 +113,28 @@ void
 dsn_collapse(bg_buf *b, const char *s, size_t len)
 {
     bool space = b->len > 0 && b->s[b->len - 1] == ' ';
-    for (size_t i = 0; i < len && b->len < BG_DSN_TEXT_MAX; i++) {
+    size_t i = 0;
+    while (i < len && b->len < BG_DSN_TEXT_MAX) {
         unsigned char c = (unsigned char)s[i];
-        if (c == '\0')
+        if (c == '\0') {
+            i++;
             continue;
+        }
         if (isspace(c) || c < 0x20) {
             if (!space && b->len > 0)
                 bg_buf_putc(b, ' ');
             space = true;
+            i++;
             continue;
         }
-        bg_buf_putc(b, (char)c);
+        /* A run of bytes kept as they are, appended at once. */
+        size_t j = i + 1, room = BG_DSN_TEXT_MAX - b->len;
+        while (j < len && j - i < room && (unsigned char)s[j] >= 0x20 &&
+               !isspace((unsigned char)s[j]))
+            j++;
+        bg_buf_append(b, s + i, j - i);
         space = false;
+        i = j;
     }
 }
 

@@ -17,6 +17,9 @@
  * lower case; NULL when s holds none.  The caller frees the result. */
 char *dsn_addr_canon(const char *s);
 
+/* true when c may be part of an address's local part (dsn_addr_len()). */
+bool dsn_addr_byte(unsigned char c);
+
 /* Length of the address starting exactly at s (local@domain), 0 if none. */
 size_t dsn_addr_len(const char *s);
 

@@ -93,11 +93,11 @@ bg_dsn_status_from_text(const char *text, char *dst, size_t size)
     if (!text)
         return false;
     for (const char *p = text; *p; p++)
-        if (code_at(p, text, dst, size))
+        if ((*p == '4' || *p == '5') && code_at(p, text, dst, size))
             return true;
     /* A bare reply code: "550 ...", "said: 554-...". */
     for (const char *p = text; *p; p++) {
-        if (!strchr("45", *p) || !isdigit((unsigned char)p[1]) ||
+        if ((*p != '4' && *p != '5') || !isdigit((unsigned char)p[1]) ||
             !isdigit((unsigned char)p[2]) || p[1] > '5')
             continue;
         if (p > text && (isalnum((unsigned char)p[-1]) || strchr(".:/-#", p[-1])))

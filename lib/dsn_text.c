@@ -222,6 +222,11 @@ leading_addr(const line *l, size_t *rest)
         i++;
     if (i + 7 < l->len && strncasecmp(l->s + i, "mailto:", 7) == 0)
         i += 7;
+    /* No address without an '@', nor one that starts with no address byte
+     * (dsn_addr_len() would say 0 for both). */
+    if (i >= l->len || !dsn_addr_byte((unsigned char)l->s[i]) ||
+        !memchr(l->s + i, '@', l->len - i))
+        return NULL;
     char tmp[600];
     size_t n = l->len - i < sizeof tmp - 1 ? l->len - i : sizeof tmp - 1;
     memcpy(tmp, l->s + i, n);
@@ -247,6 +252,9 @@ static char *
 labelled_addr(const line *l, size_t *rest)
 {
     size_t lim = l->len < 120 ? l->len : 120;
+    /* labelled_at() reads the address with leading_addr(): none without '@'. */
+    if (!memchr(l->s, '@', l->len))
+        return NULL;
     for (const char *c = l->s; (c = memchr(c, ':', lim - (size_t)(c - l->s))) != NULL; c++) {
         line sub = {l->s, l->len};
         const char *start = c;
@@ -337,7 +345,7 @@ collect_diag(const lines *ls, size_t i, size_t rest, const char *addr, bg_buf *b
 {
     const line *l = &ls->v[i];
     size_t k = rest;
-    while (k < l->len && strchr(">:.;, \t", l->s[k]))
+    while (k < l->len && (l->s[k] == '\0' || memchr(">:.;, \t", l->s[k], 7)))
         k++;
     if (k < l->len)
         dsn_collapse(b, l->s + k, l->len - k);

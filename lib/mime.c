@@ -234,6 +234,8 @@ bg_mime_decode_base64(const char *src, size_t len, bg_buf *out)
 {
     unsigned acc = 0;
     int bits = 0;
+    char chunk[1024]; /* appended a chunk at a time, not a byte at a time */
+    size_t n = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)src[i];
         if (c == '=')
@@ -245,9 +247,15 @@ bg_mime_decode_base64(const char *src, size_t len, bg_buf *out)
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
-            bg_buf_putc(out, (char)((acc >> bits) & 0xff));
+            chunk[n++] = (char)((acc >> bits) & 0xff);
+            if (n == sizeof chunk) {
+                bg_buf_append(out, chunk, n);
+                n = 0;
+            }
         }
     }
+    if (n)
+        bg_buf_append(out, chunk, n);
 }
 
 static int
@@ -268,8 +276,11 @@ bg_mime_decode_qp(const char *src, size_t len, bg_buf *out)
     while (i < len) {
         char c = src[i];
         if (c != '=') {
-            bg_buf_putc(out, c);
-            i++;
+            /* The run up to the next '=' as it is. */
+            const char *eq = memchr(src + i, '=', len - i);
+            size_t run = eq ? (size_t)(eq - (src + i)) : len - i;
+            bg_buf_append(out, src + i, run);
+            i += run;
             continue;
         }
         /* Soft line break: "=" then optional white space then (CR)LF. */
