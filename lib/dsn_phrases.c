@@ -23,6 +23,7 @@
  *   named "filtered@" or "spam@" is not read as the server's words
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -348,41 +349,46 @@ host_does_not_exist(const char *text)
     return false;
 }
 
-/* A 12-bit hash of the two bytes at p. */
-static inline unsigned
-pair_hash(const char *p)
+/* The tables flattened in their order, each phrase with its pairs, made
+ * once per process. */
+typedef struct compiled {
+    dsn_needle nd;
+    const char *reason;
+} compiled;
+
+static compiled *flat;
+static size_t nflat;
+static pthread_once_t flat_once = PTHREAD_ONCE_INIT;
+
+static void
+flatten(void)
 {
-    return ((unsigned)(unsigned char)p[0] * 64u + (unsigned char)p[1]) & 4095u;
+    size_t n = 0;
+    for (size_t t = 0; tables[t].reason; t++)
+        for (size_t i = 0; tables[t].phrases[i]; i++)
+            n++;
+    flat = bg_xcalloc(n ? n : 1, sizeof *flat);
+    for (size_t t = 0; tables[t].reason; t++)
+        for (size_t i = 0; tables[t].phrases[i]; i++) {
+            dsn_needle_init(&flat[nflat].nd, tables[t].phrases[i]);
+            flat[nflat++].reason = tables[t].reason;
+        }
 }
 
 const char *
 dsn_phrase_reason(const char *text)
 {
     /* Hundreds of phrases against one short text: first note which byte
-     * pairs the text has (a 4096-bit filter), then run strstr only for the
-     * phrases whose first and last pairs are both there. */
-    uint64_t pairs[64] = {0};
-    size_t len = strlen(text);
+     * pairs the text has, then run strstr only for the phrases whose pairs
+     * are all there. */
+    dsn_pairs pairs;
 
+    pthread_once(&flat_once, flatten);
     if (host_does_not_exist(text))
         return "hostunknown";
-    for (size_t i = 0; i + 1 < len; i++) {
-        unsigned h = pair_hash(text + i);
-        pairs[h >> 6] |= UINT64_C(1) << (h & 63);
-    }
-    for (size_t t = 0; tables[t].reason; t++)
-        for (size_t i = 0; tables[t].phrases[i]; i++) {
-            const char *ph = tables[t].phrases[i];
-            size_t n = strlen(ph);
-            if (n >= 2) {
-                unsigned a = pair_hash(ph), b = pair_hash(ph + n - 2);
-                if (!(pairs[a >> 6] & (UINT64_C(1) << (a & 63))) ||
-                    !(pairs[b >> 6] & (UINT64_C(1) << (b & 63))))
-                    continue;
-            }
-            if (strstr(text, ph))
-                return tables[t].reason;
-        }
+    dsn_pairs_init(&pairs, text, strlen(text));
+    for (size_t i = 0; i < nflat; i++)
+        if (dsn_needle_may(&pairs, &flat[i].nd) && strstr(text, flat[i].nd.s))
+            return flat[i].reason;
     return NULL;
 }
-

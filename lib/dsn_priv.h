@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bounceguard/dsn.h"
 #include "bounceguard/mime.h"
@@ -99,5 +100,34 @@ void dsn_name_unnamed(bg_dsn_report *r, const char *notice, size_t cut, const ch
  * the classified recipients of r; notice[len] is the notice text
  * (lib/dsn_family.c). */
 void dsn_family_adjust(const char *notice, size_t len, bg_dsn_report *r);
+
+/* The byte pairs that a text holds (lib/dsn_match.c), to skip substring
+ * searches that cannot succeed. */
+typedef struct dsn_pairs {
+    uint64_t bits[64];
+} dsn_pairs;
+
+/* A needle with the pairs that dsn_needle_may() checks. */
+typedef struct dsn_needle {
+    const char *s;
+    size_t len;
+    uint16_t pairs[4];
+    size_t npairs;
+} dsn_needle;
+
+/* Note the byte pairs of text[len]. */
+void dsn_pairs_init(dsn_pairs *pp, const char *text, size_t len);
+
+/* Prepare the NUL-terminated needle s (kept by reference) for
+ * dsn_needle_may(). */
+void dsn_needle_init(dsn_needle *nd, const char *s);
+
+/* false when the needle cannot occur in the text whose pairs pp holds;
+ * true when it may. */
+bool dsn_needle_may(const dsn_pairs *pp, const dsn_needle *nd);
+
+/* strstr(text, needle) for the text whose pairs pp holds (whole, up to its
+ * NUL): NULL at once when a pair of the needle is not in it. */
+const char *dsn_pairs_strstr(const dsn_pairs *pp, const char *text, const char *needle);
 
 #endif

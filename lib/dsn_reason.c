@@ -16,6 +16,7 @@
  * code is specific.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -239,17 +240,75 @@ lower_copy(const char *s, size_t max)
 }
 
 /* The domain-like token after "blocked using", "listed in" ... */
-static bool
-generic_rbl(const char *low, char *dst, size_t size)
-{
-    static const char *const intros[] = {"blocked using ", "listed in ", "listed at ",
+static const char *const rbl_intros[] = {"blocked using ", "listed in ", "listed at ",
                                          "listed on ", "listed by ", "rbl ", "dnsbl ",
                                          "blacklisted by ", "blacklisted at ", NULL};
-    for (size_t k = 0; intros[k]; k++) {
-        const char *hit = strstr(low, intros[k]);
+
+/* The SMTP command the failure answered, from the MTA's wording: the first
+ * group with a phrase in the text decides. */
+typedef enum smtp_cmd { CMD_NONE, CMD_CONNECT, CMD_MAIL, CMD_RCPT, CMD_DATA } smtp_cmd;
+
+static const struct {
+    smtp_cmd cmd;
+    const char *const *phrases;
+} cmd_groups[] = {
+    {CMD_DATA,
+     (const char *const[]){"end of data", "reply to data", "after data", "smtp:data",
+                           ">>> data", "failed after i sent the message",
+                           "failed on data command", NULL}},
+    /* qmail-remote: "Connected to H but sender was rejected", "... but my
+     * name was rejected", "most progress was RCPT TO response". */
+    {CMD_MAIL, (const char *const[]){"but sender was rejected", "most progress was mail from",
+                                     NULL}},
+    {CMD_CONNECT, (const char *const[]){"but my name was rejected", NULL}},
+    {CMD_RCPT,
+     (const char *const[]){"rcpt to:<", "rcpt to command", "smtp:rcpt", "after rcpt",
+                           ">>> rcpt", "does not like recipient", "most progress was rcpt",
+                           NULL}},
+    {CMD_MAIL, (const char *const[]){"mail from command", "after mail from", "smtp:mail",
+                                     ">>> mail from", NULL}},
+    {CMD_CONNECT,
+     (const char *const[]){"initial connection", "greeting", "after ehlo", "after helo",
+                           ">>> ehlo", ">>> helo", "in reply to ehlo", "in reply to helo",
+                           NULL}},
+};
+
+#define NCMD_GROUPS (sizeof cmd_groups / sizeof cmd_groups[0])
+#define MAX_GROUP 12 /* phrases per group at most (the largest has 8) */
+
+/* The needles of the tables above with their byte pairs, made once. */
+static dsn_needle rbl_nd[sizeof rbl_names / sizeof rbl_names[0]];
+static dsn_needle intro_nd[sizeof rbl_intros / sizeof rbl_intros[0]];
+static dsn_needle cmd_nd[NCMD_GROUPS][MAX_GROUP];
+static pthread_once_t needles_once = PTHREAD_ONCE_INIT;
+
+static void
+needles_make(void)
+{
+    for (size_t i = 0; rbl_names[i].needle; i++)
+        dsn_needle_init(&rbl_nd[i], rbl_names[i].needle);
+    for (size_t i = 0; rbl_intros[i]; i++)
+        dsn_needle_init(&intro_nd[i], rbl_intros[i]);
+    for (size_t g = 0; g < NCMD_GROUPS; g++)
+        for (size_t i = 0; cmd_groups[g].phrases[i] && i < MAX_GROUP; i++)
+            dsn_needle_init(&cmd_nd[g][i], cmd_groups[g].phrases[i]);
+}
+
+/* strstr() of a prepared needle in low, whose pairs pp holds. */
+static const char *
+find(const dsn_pairs *pp, const char *low, const dsn_needle *nd)
+{
+    return dsn_needle_may(pp, nd) ? strstr(low, nd->s) : NULL;
+}
+
+static bool
+generic_rbl(const dsn_pairs *pp, const char *low, char *dst, size_t size)
+{
+    for (size_t k = 0; rbl_intros[k]; k++) {
+        const char *hit = find(pp, low, &intro_nd[k]);
         if (!hit)
             continue;
-        const char *p = hit + strlen(intros[k]);
+        const char *p = hit + intro_nd[k].len;
         while (*p == ' ' || *p == '"' || *p == '\'' || *p == '(' || *p == '[')
             p++;
         if (strncmp(p, "the ", 4) == 0)
@@ -275,16 +334,19 @@ bg_dsn_rbl_from_text(const char *text, char *dst, size_t size)
 {
     if (!text || !*text || size == 0)
         return false;
+    pthread_once(&needles_once, needles_make);
     char *low = lower_copy(text, 8192);
     bool found = false;
+    dsn_pairs pp;
+    dsn_pairs_init(&pp, low, strlen(low));
     for (size_t i = 0; rbl_names[i].needle && !found; i++) {
-        if (strstr(low, rbl_names[i].needle)) {
+        if (find(&pp, low, &rbl_nd[i])) {
             bg_strlcpy(dst, rbl_names[i].name, size);
             found = true;
         }
     }
     if (!found)
-        found = generic_rbl(low, dst, size);
+        found = generic_rbl(&pp, low, dst, size);
     free(low);
     return found;
 }
@@ -330,34 +392,16 @@ normalize(const char *text)
     return low;
 }
 
-/* The SMTP command the failure answered, from the MTA's wording. */
-typedef enum smtp_cmd { CMD_NONE, CMD_CONNECT, CMD_MAIL, CMD_RCPT, CMD_DATA } smtp_cmd;
-
 static smtp_cmd
 command_of(const char *low)
 {
-    if (strstr(low, "end of data") || strstr(low, "reply to data") ||
-        strstr(low, "after data") || strstr(low, "smtp:data") || strstr(low, ">>> data") ||
-        strstr(low, "failed after i sent the message") || strstr(low, "failed on data command"))
-        return CMD_DATA;
-    /* qmail-remote: "Connected to H but sender was rejected", "... but my
-     * name was rejected", "most progress was RCPT TO response". */
-    if (strstr(low, "but sender was rejected") || strstr(low, "most progress was mail from"))
-        return CMD_MAIL;
-    if (strstr(low, "but my name was rejected"))
-        return CMD_CONNECT;
-    if (strstr(low, "rcpt to:<") || strstr(low, "rcpt to command") ||
-        strstr(low, "smtp:rcpt") || strstr(low, "after rcpt") || strstr(low, ">>> rcpt") ||
-        strstr(low, "does not like recipient") || strstr(low, "most progress was rcpt"))
-        return CMD_RCPT;
-    if (strstr(low, "mail from command") || strstr(low, "after mail from") ||
-        strstr(low, "smtp:mail") || strstr(low, ">>> mail from"))
-        return CMD_MAIL;
-    if (strstr(low, "initial connection") || strstr(low, "greeting") ||
-        strstr(low, "after ehlo") || strstr(low, "after helo") || strstr(low, ">>> ehlo") ||
-        strstr(low, ">>> helo") || strstr(low, "in reply to ehlo") ||
-        strstr(low, "in reply to helo"))
-        return CMD_CONNECT;
+    dsn_pairs pp;
+    pthread_once(&needles_once, needles_make);
+    dsn_pairs_init(&pp, low, strlen(low));
+    for (size_t g = 0; g < NCMD_GROUPS; g++)
+        for (size_t i = 0; cmd_groups[g].phrases[i] && i < MAX_GROUP; i++)
+            if (find(&pp, low, &cmd_nd[g][i]))
+                return cmd_groups[g].cmd;
     return CMD_NONE;
 }
 

@@ -1,0 +1,66 @@
+/*
+ * dsn_match — quick rejection for the classifier's substring searches.
+ *
+ * The classifier looks for hundreds of phrases in one short lower-case
+ * text.  dsn_pairs_init() notes which byte pairs the text holds (a 4096-bit
+ * set: the low six bits of both bytes, exact for lower-case ASCII letters,
+ * digits and most punctuation); a needle that has a pair not in the set
+ * cannot be in the text, so strstr() runs only for the needles that may be.
+ */
+#include <string.h>
+
+#include "dsn_priv.h"
+
+static inline unsigned
+pair_hash(const char *p)
+{
+    return ((unsigned)((unsigned char)p[0] & 63u) << 6) | ((unsigned char)p[1] & 63u);
+}
+
+static inline bool
+has_pair(const dsn_pairs *pp, unsigned h)
+{
+    return (pp->bits[h >> 6] >> (h & 63)) & 1u;
+}
+
+void
+dsn_pairs_init(dsn_pairs *pp, const char *text, size_t len)
+{
+    memset(pp->bits, 0, sizeof pp->bits);
+    for (size_t i = 0; i + 1 < len; i++) {
+        unsigned h = pair_hash(text + i);
+        pp->bits[h >> 6] |= UINT64_C(1) << (h & 63);
+    }
+}
+
+void
+dsn_needle_init(dsn_needle *nd, const char *s)
+{
+    size_t n = strlen(s);
+    nd->s = s;
+    nd->len = n;
+    nd->npairs = 0;
+    if (n < 2)
+        return;
+    /* The first and the last pair, and two in between. */
+    size_t at[4] = {0, n - 2, (n - 2) / 3, 2 * (n - 2) / 3};
+    for (size_t k = 0; k < 4; k++)
+        nd->pairs[nd->npairs++] = (uint16_t)pair_hash(s + at[k]);
+}
+
+bool
+dsn_needle_may(const dsn_pairs *pp, const dsn_needle *nd)
+{
+    for (size_t k = 0; k < nd->npairs; k++)
+        if (!has_pair(pp, nd->pairs[k]))
+            return false;
+    return true;
+}
+
+const char *
+dsn_pairs_strstr(const dsn_pairs *pp, const char *text, const char *needle)
+{
+    dsn_needle nd;
+    dsn_needle_init(&nd, needle);
+    return dsn_needle_may(pp, &nd) ? strstr(text, needle) : NULL;
+}
