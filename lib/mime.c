@@ -30,25 +30,33 @@ is_blank_line(const char *p, const char *e)
     return p == e;
 }
 
+/* The fields of one header block, gathered before they join h (one
+ * reallocation of h->v per block rather than one per field). */
+typedef struct fieldset {
+    bg_mime_field *v;
+    size_t n, cap;
+} fieldset;
+
+/* Add the field name[nlen] with the value in val (white space at its end
+ * dropped) when h has room, and empty val for the next field. */
 static void
-field_finish(bg_mime_headers *h, bg_buf *name, bg_buf *val)
+field_finish(const bg_mime_headers *h, fieldset *fs, const char *name, size_t nlen, bg_buf *val)
 {
-    if (name->len == 0)
+    if (nlen == 0)
         return;
-    if (h->n < BG_MIME_MAX_HEADERS) {
-        char *v = val->s ? val->s : bg_xstrdup("");
-        size_t n = strlen(v);
-        while (n > 0 && isspace((unsigned char)v[n - 1]))
-            v[--n] = '\0';
-        h->v = bg_xrealloc(h->v, (h->n + 1) * sizeof *h->v);
-        h->v[h->n].name = bg_buf_steal(name);
-        h->v[h->n].value = v;
-        val->s = NULL;
-        val->len = val->cap = 0;
-        h->n++;
+    if (h->n + fs->n < BG_MIME_MAX_HEADERS) {
+        size_t n = val->s ? strnlen(val->s, val->len) : 0; /* up to a NUL, as before */
+        while (n > 0 && isspace((unsigned char)val->s[n - 1]))
+            n--;
+        if (fs->n == fs->cap) {
+            fs->cap = fs->cap ? fs->cap * 2 : 32;
+            fs->v = bg_xrealloc(fs->v, fs->cap * sizeof *fs->v);
+        }
+        fs->v[fs->n].name = bg_xstrndup(name, nlen);
+        fs->v[fs->n].value = val->s ? bg_xstrndup(val->s, n) : bg_xstrdup("");
+        fs->n++;
     }
-    bg_buf_reset(name);
-    bg_buf_free(val);
+    bg_buf_reset(val);
 }
 
 /* Append line [p, e) to val, stripping CR and leading white space; folded
@@ -76,7 +84,10 @@ size_t
 bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
 {
     const char *p = data, *end = data + len;
-    bg_buf name = BG_BUF_INIT, val = BG_BUF_INIT;
+    bg_buf val = BG_BUF_INIT;
+    fieldset fs = {NULL, 0, 0};
+    const char *name = NULL; /* the current field's name, in data */
+    size_t nlen = 0;
 
     if (len >= 5 && memcmp(p, "From ", 5) == 0) {
         p = line_end(p, end);
@@ -91,7 +102,7 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
             break;
         }
         if (*p == ' ' || *p == '\t') {
-            if (name.len > 0)
+            if (nlen > 0)
                 value_append(&val, p, e, true);
         } else {
             const char *colon = memchr(p, ':', (size_t)(e - p));
@@ -108,14 +119,16 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
              * space ("Content-Type: multipart/mixed;" then "boundary=..."
              * at the start of the next line): a line that is no field
              * after a value ending in ';' continues it. */
-            if (!field && name.len > 0 && val.len > 0 && val.s[val.len - 1] == ';') {
+            if (!field && nlen > 0 && val.len > 0 && val.s[val.len - 1] == ';') {
                 value_append(&val, p, e, true);
                 p = next;
                 continue;
             }
-            field_finish(h, &name, &val);
+            field_finish(h, &fs, name, nlen, &val);
+            nlen = 0;
             if (field) {
-                bg_buf_append(&name, p, (size_t)(q - p));
+                name = p;
+                nlen = (size_t)(q - p);
                 value_append(&val, colon + 1, e, false);
                 if (!val.s)
                     bg_buf_puts(&val, "");
@@ -123,9 +136,14 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
         }
         p = next;
     }
-    field_finish(h, &name, &val);
-    bg_buf_free(&name);
+    field_finish(h, &fs, name, nlen, &val);
     bg_buf_free(&val);
+    if (fs.n > 0) {
+        h->v = bg_xrealloc(h->v, (h->n + fs.n) * sizeof *h->v);
+        memcpy(h->v + h->n, fs.v, fs.n * sizeof *fs.v);
+        h->n += fs.n;
+    }
+    free(fs.v);
     return (size_t)(p - data);
 }
 
