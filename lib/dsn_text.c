@@ -14,6 +14,7 @@
  * recipients.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -143,33 +144,53 @@ starts_fields(const line *l, const char *next, const char *end)
     return false;
 }
 
-/* Start of the first line shorter than 200 bytes that holds a marker
- * (low is text lower-cased); len when none does.  Markers hold no line
- * break and end in a letter or ':', so a match lies inside one line. */
-static size_t
-first_marker_line(const char *text, const char *low, size_t len)
+/* For each pair of lower-case bytes, the first marker that starts with it
+ * (index + 1, 0 for none) and, per marker, the next one with the same
+ * start; the markers' lengths.  Made once. */
+#define NMARKERS (sizeof markers / sizeof markers[0] - 1)
+static unsigned char marker_first[65536];
+_Static_assert(NMARKERS < 255, "marker indexes are bytes");
+static unsigned char marker_next[NMARKERS];
+static size_t marker_len[NMARKERS];
+static pthread_once_t markers_once = PTHREAD_ONCE_INIT;
+
+static inline unsigned char
+lower(unsigned char c)
 {
-    size_t best = len;
-    for (size_t k = 0; markers[k]; k++) {
-        size_t n = strlen(markers[k]);
-        size_t from = 0;
-        while (from < best) {
-            const char *hit = memmem(low + from, best - from, markers[k], n);
-            if (!hit)
-                break;
-            size_t at = (size_t)(hit - low);
-            const char *ls = memrchr(low, '\n', at);
-            size_t start = ls ? (size_t)(ls - low) + 1 : 0;
-            const char *next;
-            line l = line_at(text + start, text + len, &next);
-            if (l.len < 200) {
-                best = start; /* an earlier line for this marker cannot come later */
-                break;
-            }
-            from = (size_t)(next - text);
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
+}
+
+static void
+markers_make(void)
+{
+    for (size_t k = NMARKERS; k-- > 0;) {
+        unsigned key = (unsigned)(unsigned char)markers[k][0] << 8 |
+                       (unsigned char)markers[k][1];
+        marker_next[k] = marker_first[key];
+        marker_first[key] = (unsigned char)(k + 1);
+        marker_len[k] = strlen(markers[k]);
+    }
+}
+
+/* true when line l holds a marker, in any case (ASCII). */
+static bool
+has_marker(const line *l)
+{
+    const unsigned char *s = (const unsigned char *)l->s;
+    for (size_t i = 0; i + 1 < l->len; i++) {
+        unsigned key = (unsigned)lower(s[i]) << 8 | lower(s[i + 1]);
+        for (unsigned m = marker_first[key]; m; m = marker_next[m - 1]) {
+            const char *mk = markers[m - 1];
+            size_t n = marker_len[m - 1], j;
+            if (n > l->len - i)
+                continue;
+            for (j = 2; j < n && lower(s[i + j]) == (unsigned char)mk[j]; j++)
+                ;
+            if (j == n)
+                return true;
         }
     }
-    return best;
+    return false;
 }
 
 size_t
@@ -177,23 +198,18 @@ dsn_text_cut(const char *text, size_t len)
 {
     if (!text || len == 0)
         return len;
-    char *low = bg_xmalloc(len);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-        low[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
-    }
-    size_t cut = first_marker_line(text, low, len);
-    free(low);
-    /* A header block before the first marker line cuts earlier. */
-    const char *p = text, *end = text + len, *stop = text + cut;
-    while (p < stop) {
+    pthread_once(&markers_once, markers_make);
+    /* The first line that holds a marker (when shorter than 200 bytes) or
+     * starts a header block. */
+    const char *p = text, *end = text + len;
+    while (p < end) {
         const char *next;
         line l = line_at(p, end, &next);
-        if (starts_fields(&l, next, end))
+        if ((l.len < 200 && has_marker(&l)) || starts_fields(&l, next, end))
             return (size_t)(p - text);
         p = next;
     }
-    return cut;
+    return len;
 }
 
 /* ---- recipients ------------------------------------------------------- */
