@@ -37,6 +37,20 @@ typedef struct fieldset {
     size_t n, cap;
 } fieldset;
 
+/* Fill f with copies of name[nlen] and value[vlen]: one allocation, the
+ * value right after the name (bg_mime_headers_clear() frees the name). */
+static void
+field_make(bg_mime_field *f, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    char *blk = bg_xmalloc(nlen + vlen + 2);
+    memcpy(blk, name, nlen);
+    blk[nlen] = '\0';
+    memcpy(blk + nlen + 1, value, vlen);
+    blk[nlen + 1 + vlen] = '\0';
+    f->name = blk;
+    f->value = blk + nlen + 1;
+}
+
 /* Add the field name[nlen] with the value in val (white space at its end
  * dropped) when h has room, and empty val for the next field. */
 static void
@@ -52,9 +66,7 @@ field_finish(const bg_mime_headers *h, fieldset *fs, const char *name, size_t nl
             fs->cap = fs->cap ? fs->cap * 2 : 32;
             fs->v = bg_xrealloc(fs->v, fs->cap * sizeof *fs->v);
         }
-        fs->v[fs->n].name = bg_xstrndup(name, nlen);
-        fs->v[fs->n].value = val->s ? bg_xstrndup(val->s, n) : bg_xstrdup("");
-        fs->n++;
+        field_make(&fs->v[fs->n++], name, nlen, val->s ? val->s : "", n);
     }
     bg_buf_reset(val);
 }
@@ -151,8 +163,7 @@ void
 bg_mime_headers_clear(bg_mime_headers *h)
 {
     for (size_t i = 0; i < h->n; i++) {
-        free(h->v[i].name);
-        free(h->v[i].value);
+        free(h->v[i].name); /* the value is in the same block (field_make()) */
     }
     free(h->v);
     h->v = NULL;
@@ -696,9 +707,7 @@ bg_mime_parse(const char *data, size_t len)
         if (!v)
             continue;
         h.v = bg_xrealloc(h.v, (h.n + 1) * sizeof *h.v);
-        h.v[h.n].name = bg_xstrdup(fields[i]);
-        h.v[h.n].value = bg_xstrdup(v);
-        h.n++;
+        field_make(&h.v[h.n++], fields[i], strlen(fields[i]), v, strlen(v));
     }
     walk(&w, data + off, len - off, &h, 0);
     return m;

@@ -32,7 +32,9 @@
 #define BG_MIME_MAX_PARTS 256
 
 /* One header field: name as written, value unfolded (CRLF + WSP -> WSP),
- * leading and trailing white space removed, not RFC 2047 decoded. */
+ * leading and trailing white space removed, not RFC 2047 decoded.  Both
+ * belong to the header block (one allocation per field, released by
+ * bg_mime_headers_clear()); do not free or replace them one by one. */
 typedef struct bg_mime_field {
     char *name;
     char *value;
