@@ -93,12 +93,12 @@ bg_dsn_status_from_text(const char *text, char *dst, size_t size)
 {
     if (!text)
         return false;
-    for (const char *p = text; *p; p++)
-        if ((*p == '4' || *p == '5') && code_at(p, text, dst, size))
+    for (const char *p = text; (p = strpbrk(p, "45")) != NULL; p++)
+        if (code_at(p, text, dst, size))
             return true;
     /* A bare reply code: "550 ...", "said: 554-...". */
-    for (const char *p = text; *p; p++) {
-        if ((*p != '4' && *p != '5') || !isdigit((unsigned char)p[1]) ||
+    for (const char *p = text; (p = strpbrk(p, "45")) != NULL; p++) {
+        if (!isdigit((unsigned char)p[1]) ||
             !isdigit((unsigned char)p[2]) || p[1] > '5')
             continue;
         if (p > text && (isalnum((unsigned char)p[-1]) || strchr(".:/-#", p[-1])))

@@ -173,8 +173,10 @@ bg_mime_headers_clear(bg_mime_headers *h)
 const char *
 bg_mime_headers_get(const bg_mime_headers *h, const char *name)
 {
+    int first = tolower((unsigned char)name[0]);
     for (size_t i = 0; i < h->n; i++)
-        if (strcasecmp(h->v[i].name, name) == 0)
+        if (tolower((unsigned char)h->v[i].name[0]) == first &&
+            strcasecmp(h->v[i].name, name) == 0)
             return h->v[i].value;
     return NULL;
 }
@@ -242,21 +244,20 @@ bg_mime_content_type(const char *value)
 
 /* ---- transfer encodings and charsets ---------------------------------- */
 
-static int
-b64val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
+/* Each base64 digit's value plus one (both alphabets: "+/" and "-_"); 0 for
+ * the bytes that are no digit. */
+static const unsigned char b64p1[256] = {
+    ['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6, ['G'] = 7, ['H'] = 8,
+    ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15,
+    ['P'] = 16, ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22,
+    ['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29,
+    ['d'] = 30, ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36,
+    ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42, ['q'] = 43,
+    ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48, ['w'] = 49, ['x'] = 50,
+    ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56, ['4'] = 57,
+    ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63, ['-'] = 63,
+    ['/'] = 64, ['_'] = 64,
+};
 
 void
 bg_mime_decode_base64(const char *src, size_t len, bg_buf *out)
@@ -269,7 +270,7 @@ bg_mime_decode_base64(const char *src, size_t len, bg_buf *out)
         unsigned char c = (unsigned char)src[i];
         if (c == '=')
             break;
-        int v = b64val(c);
+        int v = (int)b64p1[c] - 1;
         if (v < 0)
             continue;
         acc = (acc << 6) | (unsigned)v;
@@ -417,12 +418,56 @@ cached_iconv(const char *charset, bool *owned)
     return s->cd;
 }
 
+/* true for the single-byte charsets (that glibc's iconv knows) whose bytes
+ * 0x00-0x7f are ASCII: text in them without a byte from 0x80 is already
+ * UTF-8.  ISO 8859-1 to -16 (there is no -12), windows-1250 to -1254,
+ * -1256 and -1257 (1255 and 1258 compose characters), KOI8-R and -U. */
+static bool
+ascii_superset(const char *cs)
+{
+    static const struct {
+        const char *prefix;
+        int lo, hi;
+    } families[] = {
+        {"iso-8859-", 1, 16}, {"iso8859-", 1, 16}, {"iso_8859-", 1, 16},
+        {"windows-", 1250, 1257}, {"cp", 1250, 1257},
+    };
+    if (strcasecmp(cs, "koi8-r") == 0 || strcasecmp(cs, "koi8-u") == 0)
+        return true;
+    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
+        size_t n = strlen(families[i].prefix);
+        if (strncasecmp(cs, families[i].prefix, n) != 0)
+            continue;
+        const char *p = cs + n;
+        int v = 0, d = 0;
+        while (p[d] >= '0' && p[d] <= '9' && d < 5)
+            v = v * 10 + (p[d++] - '0');
+        return d > 0 && p[d] == '\0' && p[0] != '0' && v >= families[i].lo &&
+               v <= families[i].hi && v != 12 && v != 1255;
+    }
+    return false;
+}
+
+static bool
+all_ascii(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] >= 0x80)
+            return false;
+    return true;
+}
+
 bool
 bg_mime_to_utf8(const char *charset, const char *src, size_t len, bg_buf *out)
 {
     if (charset_is_plain(charset) || strlen(charset) > 40) {
         bg_buf_append(out, src, len);
         return false;
+    }
+    if (ascii_superset(charset) && all_ascii(src, len)) {
+        /* What iconv would give, without it. */
+        bg_buf_append(out, src, len);
+        return true;
     }
     bool owned;
     iconv_t cd = cached_iconv(charset, &owned);
