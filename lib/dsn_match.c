@@ -17,12 +17,6 @@ pair_hash(const char *p)
     return ((unsigned)((unsigned char)p[0] & 63u) << 6) | ((unsigned char)p[1] & 63u);
 }
 
-static inline bool
-has_pair(const dsn_pairs *pp, unsigned h)
-{
-    return (pp->bits[h >> 6] >> (h & 63)) & 1u;
-}
-
 void
 dsn_pairs_init(dsn_pairs *pp, const char *text, size_t len)
 {
@@ -46,21 +40,4 @@ dsn_needle_init(dsn_needle *nd, const char *s)
     size_t at[4] = {0, n - 2, (n - 2) / 3, 2 * (n - 2) / 3};
     for (size_t k = 0; k < 4; k++)
         nd->pairs[nd->npairs++] = (uint16_t)pair_hash(s + at[k]);
-}
-
-bool
-dsn_needle_may(const dsn_pairs *pp, const dsn_needle *nd)
-{
-    for (size_t k = 0; k < nd->npairs; k++)
-        if (!has_pair(pp, nd->pairs[k]))
-            return false;
-    return true;
-}
-
-const char *
-dsn_pairs_strstr(const dsn_pairs *pp, const char *text, const char *needle)
-{
-    dsn_needle nd;
-    dsn_needle_init(&nd, needle);
-    return dsn_needle_may(pp, &nd) ? strstr(text, needle) : NULL;
 }

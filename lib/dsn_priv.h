@@ -123,11 +123,14 @@ void dsn_pairs_init(dsn_pairs *pp, const char *text, size_t len);
 void dsn_needle_init(dsn_needle *nd, const char *s);
 
 /* false when the needle cannot occur in the text whose pairs pp holds;
- * true when it may. */
-bool dsn_needle_may(const dsn_pairs *pp, const dsn_needle *nd);
-
-/* strstr(text, needle) for the text whose pairs pp holds (whole, up to its
- * NUL): NULL at once when a pair of the needle is not in it. */
-const char *dsn_pairs_strstr(const dsn_pairs *pp, const char *text, const char *needle);
+ * true when it may.  Inline: the classifier asks it for every phrase. */
+static inline bool
+dsn_needle_may(const dsn_pairs *pp, const dsn_needle *nd)
+{
+    for (size_t k = 0; k < nd->npairs; k++)
+        if (!((pp->bits[nd->pairs[k] >> 6] >> (nd->pairs[k] & 63)) & 1u))
+            return false;
+    return true;
+}
 
 #endif
