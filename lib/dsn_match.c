@@ -36,8 +36,11 @@ dsn_needle_init(dsn_needle *nd, const char *s)
     nd->npairs = 0;
     if (n < 2)
         return;
-    /* The first and the last pair, and two in between. */
-    size_t at[4] = {0, n - 2, (n - 2) / 3, 2 * (n - 2) / 3};
-    for (size_t k = 0; k < 4; k++)
-        nd->pairs[nd->npairs++] = (uint16_t)pair_hash(s + at[k]);
+    /* The first and the last pair, and up to six spread in between (all
+     * of them for a short needle). */
+    size_t m = n - 2, want = m < 7 ? m + 1 : 8;
+    nd->pairs[nd->npairs++] = (uint16_t)pair_hash(s);
+    nd->pairs[nd->npairs++] = (uint16_t)pair_hash(s + m);
+    for (size_t k = 2; k < want; k++)
+        nd->pairs[nd->npairs++] = (uint16_t)pair_hash(s + m * (k - 1) / (want - 1));
 }

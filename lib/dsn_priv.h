@@ -111,7 +111,7 @@ typedef struct dsn_pairs {
 typedef struct dsn_needle {
     const char *s;
     size_t len;
-    uint16_t pairs[4];
+    uint16_t pairs[8];
     size_t npairs;
 } dsn_needle;
 
