@@ -144,10 +144,15 @@ starts_fields(const line *l, const char *next, const char *end)
     return false;
 }
 
-/* For each pair of lower-case bytes, the first marker that starts with it
- * (index + 1, 0 for none) and, per marker, the next one with the same
- * start; the markers' lengths.  Made once. */
+/* Multi-marker search with skips (Wu-Manber): a window of WIN bytes (no
+ * marker is shorter) slides along the line; the pair of lower-case bytes at
+ * its end says how far it may move (marker_shift) before it can end where
+ * some marker's first WIN bytes end.  At shift 0, the markers whose bytes
+ * WIN-2 and WIN-1 are that pair (marker_first, marker_next; index + 1, 0 for
+ * none) are compared from the window's start.  Made once. */
 #define NMARKERS (sizeof markers / sizeof markers[0] - 1)
+#define WIN 15
+static unsigned char marker_shift[65536];
 static unsigned char marker_first[65536];
 _Static_assert(NMARKERS < 255, "marker indexes are bytes");
 static unsigned char marker_next[NMARKERS];
@@ -160,15 +165,29 @@ lower(unsigned char c)
     return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
 }
 
+static inline unsigned
+pair_key(unsigned char a, unsigned char b)
+{
+    return (unsigned)a << 8 | b;
+}
+
 static void
 markers_make(void)
 {
+    memset(marker_shift, WIN - 1, sizeof marker_shift);
     for (size_t k = NMARKERS; k-- > 0;) {
-        unsigned key = (unsigned)(unsigned char)markers[k][0] << 8 |
-                       (unsigned char)markers[k][1];
+        const unsigned char *mk = (const unsigned char *)markers[k];
+        marker_len[k] = strlen(markers[k]);
+        /* Every marker must be at least WIN bytes long: a shorter one
+         * would never be found (add one only with WIN lowered). */
+        for (size_t q = 1; q < WIN; q++) {
+            unsigned key = pair_key(mk[q - 1], mk[q]);
+            if (marker_shift[key] > WIN - 1 - q)
+                marker_shift[key] = (unsigned char)(WIN - 1 - q);
+        }
+        unsigned key = pair_key(mk[WIN - 2], mk[WIN - 1]);
         marker_next[k] = marker_first[key];
         marker_first[key] = (unsigned char)(k + 1);
-        marker_len[k] = strlen(markers[k]);
     }
 }
 
@@ -177,18 +196,26 @@ static bool
 has_marker(const line *l)
 {
     const unsigned char *s = (const unsigned char *)l->s;
-    for (size_t i = 0; i + 1 < l->len; i++) {
-        unsigned key = (unsigned)lower(s[i]) << 8 | lower(s[i + 1]);
+    size_t len = l->len;
+    for (size_t e = WIN - 1; e < len;) {
+        unsigned key = pair_key(lower(s[e - 1]), lower(s[e]));
+        unsigned sh = marker_shift[key];
+        if (sh) {
+            e += sh;
+            continue;
+        }
+        size_t i = e - (WIN - 1);
         for (unsigned m = marker_first[key]; m; m = marker_next[m - 1]) {
             const char *mk = markers[m - 1];
             size_t n = marker_len[m - 1], j;
-            if (n > l->len - i)
+            if (n > len - i)
                 continue;
-            for (j = 2; j < n && lower(s[i + j]) == (unsigned char)mk[j]; j++)
+            for (j = 0; j < n && lower(s[i + j]) == (unsigned char)mk[j]; j++)
                 ;
             if (j == n)
                 return true;
         }
+        e++;
     }
     return false;
 }
