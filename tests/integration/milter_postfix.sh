@@ -8,7 +8,7 @@ MILTER_PORT=2528
 SMTPD=2525
 SINK=2526
 . "$TOP/tests/integration/lib.sh"
-trap 'stop_all; rm -rf "$T"' EXIT
+trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 
 CONF=$T/bounceguard.conf
 write_milter_conf "$CONF" "sender_identity=envelope" "quota_limit=5" \
