@@ -112,30 +112,23 @@ dsn_addr_canon(const char *s)
 void
 dsn_collapse(bg_buf *b, const char *s, size_t len)
 {
+    /* No locale is set: every isspace() byte is <= ' ', as the controls. */
+    char out[BG_DSN_TEXT_MAX];
+    size_t o = 0, room = b->len < BG_DSN_TEXT_MAX ? BG_DSN_TEXT_MAX - b->len : 0;
     bool space = b->len > 0 && b->s[b->len - 1] == ' ';
-    size_t i = 0;
-    while (i < len && b->len < BG_DSN_TEXT_MAX) {
+    for (size_t i = 0; i < len && o < room; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c == '\0') {
-            i++;
-            continue;
-        }
-        if (isspace(c) || c < 0x20) {
-            if (!space && b->len > 0)
-                bg_buf_putc(b, ' ');
+        if (c > ' ') {
+            out[o++] = (char)c;
+            space = false;
+        } else if (c != '\0') {
+            if (!space && b->len + o > 0)
+                out[o++] = ' ';
             space = true;
-            i++;
-            continue;
         }
-        /* A run of bytes kept as they are, appended at once. */
-        size_t j = i + 1, room = BG_DSN_TEXT_MAX - b->len;
-        while (j < len && j - i < room && (unsigned char)s[j] >= 0x20 &&
-               !isspace((unsigned char)s[j]))
-            j++;
-        bg_buf_append(b, s + i, j - i);
-        space = false;
-        i = j;
     }
+    if (o)
+        bg_buf_append(b, out, o);
 }
 
 bg_dsn_rcpt *
