@@ -538,11 +538,18 @@ read_inline_status(const char *text, size_t len, bg_dsn_report *r)
 {
     static const char *const starts[] = {"\nReporting-MTA:", "\nFinal-Recipient:",
                                          "\nOriginal-Recipient:", NULL};
-    const char *best = NULL;
-    for (size_t i = 0; starts[i]; i++) {
-        const char *hit = bg_memcasemem(text, len, starts[i]);
-        if (hit && (!best || hit < best))
-            best = hit;
+    /* The first line start where any of them begins (one pass over the
+     * newlines instead of one search per field). */
+    const char *best = NULL, *end = text + len;
+    for (const char *p = text; !best && (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++) {
+        char c = (char)(p + 1 < end ? p[1] | 0x20 : 0);
+        if (c != 'r' && c != 'f' && c != 'o')
+            continue;
+        for (size_t i = 0; starts[i] && !best; i++) {
+            size_t n = strlen(starts[i]);
+            if (n <= (size_t)(end - p) && strncasecmp(p, starts[i], n) == 0)
+                best = p;
+        }
     }
     if (best)
         read_delivery_status(best + 1, len - (size_t)(best + 1 - text), r);
