@@ -168,11 +168,18 @@ housekeeping_thread(void *arg)
     return NULL;
 }
 
+/*
+ * The pid file is written before root is given up (its directory, often
+ * /run/bounceguard, may be root's) and given to the daemon's user; at stop it
+ * is removed when the directory lets the user do so.
+ */
 static int
-write_pid_file(const char *path)
+write_pid_file(const char *path, const bg_config *c)
 {
     char buf[32];
     int fd, n;
+    bg_privs_user u;
+    bg_error err;
 
     if (path == NULL || *path == '\0')
         return 0;
@@ -184,9 +191,13 @@ write_pid_file(const char *path)
     }
     n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
     if (write(fd, buf, (size_t)n) != n) {
+        fprintf(stderr, "bounceguard-milter: cannot write pid file %s: %s\n", path,
+                strerror(errno));
         close(fd);
         return -1;
     }
+    if (bg_privs_target(c->user, &u, &err) > 0 && fchown(fd, u.uid, u.gid) < 0)
+        fprintf(stderr, "bounceguard-milter: warning: chown %s: %s\n", path, strerror(errno));
     close(fd);
     return 0;
 }
@@ -219,16 +230,33 @@ drop_privileges(const bg_config *c)
     return 0;
 }
 
-static int
-daemonize(void)
-{
-    pid_t pid = fork();
-    int fd;
+/*
+ * Become a daemon in two steps, so that a failure while starting up (no
+ * such user, an unwritable log_dir, ...) is still printed on the terminal and
+ * ends the command with a non-zero status: the parent waits on a pipe until
+ * the daemon says it is ready (daemon_ready) or dies.
+ */
+static int ready_fd = -1;
 
+static int
+daemon_start(void)
+{
+    int fds[2];
+    pid_t pid;
+    char c;
+
+    if (pipe(fds) < 0)
+        return -1;
+    pid = fork();
     if (pid < 0)
         return -1;
-    if (pid > 0)
-        _exit(0);
+    if (pid > 0) {
+        close(fds[1]);
+        while (read(fds[0], &c, 1) < 0 && errno == EINTR)
+            ;
+        _exit(c == 'k' ? 0 : 4);
+    }
+    close(fds[0]);
     if (setsid() < 0)
         return -1;
     pid = fork();
@@ -236,6 +264,17 @@ daemonize(void)
         return -1;
     if (pid > 0)
         _exit(0);
+    ready_fd = fds[1];
+    return 0;
+}
+
+static void
+daemon_ready(void)
+{
+    int fd;
+
+    if (ready_fd < 0)
+        return;
     fd = open("/dev/null", O_RDWR);
     if (fd >= 0) {
         dup2(fd, 0);
@@ -244,7 +283,10 @@ daemonize(void)
         if (fd > 2)
             close(fd);
     }
-    return 0;
+    if (write(ready_fd, "k", 1) != 1)
+        _exit(4);
+    close(ready_fd);
+    ready_fd = -1;
 }
 
 int
@@ -319,15 +361,15 @@ main(int argc, char **argv)
                 current_config->socket);
         return 4;
     }
-    if (!foreground && daemonize() < 0) {
+    if (!foreground && daemon_start() < 0) {
         fprintf(stderr, "bounceguard-milter: cannot become a daemon: %s\n", strerror(errno));
         return 4;
     }
-    /* From here on, everything is opened as the unprivileged user: the pid
-     * file (so that it can be removed at stop), the logs, the store. */
-    if (drop_privileges(current_config) < 0)
+    if (write_pid_file(current_config->pid_file, current_config) < 0)
         return 4;
-    if (write_pid_file(current_config->pid_file) < 0)
+    /* From here on, everything is opened as the unprivileged user: the logs
+     * and the store. */
+    if (drop_privileges(current_config) < 0)
         return 4;
     bg_log_options lo = {"bounceguard-milter", current_config->log_dir,
                          current_config->syslog, foreground, current_config->debug};
@@ -352,6 +394,7 @@ main(int argc, char **argv)
     pthread_create(&sig_tid, NULL, signal_thread, &set);
     pthread_create(&house_tid, NULL, housekeeping_thread, NULL);
     pthread_detach(sig_tid);
+    daemon_ready(); /* the parent may exit 0 now; stdio goes to /dev/null */
 
     bg_msg_info("bounceguard-milter %s listening on %s (mode %s)", VERSION,
                 current_config->socket,
@@ -360,8 +403,9 @@ main(int argc, char **argv)
     atomic_store(&stopping, true);
     pthread_join(house_tid, NULL);
     bg_msg_info("bounceguard-milter stopping");
-    if (current_config->pid_file[0])
-        unlink(current_config->pid_file);
+    if (current_config->pid_file[0] && unlink(current_config->pid_file) < 0)
+        bg_msg_debug("pid file %s not removed: %s", current_config->pid_file,
+                     strerror(errno));
     bg_store_close(atomic_load(&store));
     bg_log_close();
     bg_config_unref(current_config);

@@ -68,6 +68,14 @@ check "bounceguard-dsn as root: pipe succeeds ($rc: $(head -c 200 "$T/w.out"))" 
 bad=$(find "$T/db2" ! -user bgtest | head -3)
 check "bounceguard-dsn as root made every store file as the store's user (${bad:-none other})" [ -z "$bad" ]
 
+# A failure after it became a daemon is still told on the terminal, with a
+# non-zero status (the parent waits until the daemon is ready or dead).
+write_milter_conf "$T/l.conf" "user=bgtest" "pid_file=$T/run/l.pid" "log_dir=$T/no/such/dir"
+out=$("$M" -c "$T/l.conf" 2>&1); rc=$?
+check "daemon start with an unusable log_dir: exit $rc and the reason on stderr ($out)" \
+    bash -c "[ $rc -ne 0 ] && grep -q 'no/such/dir' <<<'$out'"
+wait_port_free $MILTER_PORT
+
 # A user that does not exist: a clear error, not a crash.
 write_milter_conf "$T/u.conf" "user=no-such-user-bg"
 out=$("$M" -f -c "$T/u.conf" 2>&1); rc=$?
