@@ -288,8 +288,10 @@ reopen(bg_store *s, unsigned seen_generation, bg_error *err)
  * (a Berkeley DB or errno code, or -1 for a record that does not decode) to
  * abort.  Returns body's answer, or -1 with err set.
  */
-int
-store_run_txn(bg_store *s, txn_body_fn *body, void *arg, bool sync, bg_error *err)
+enum run_mode { RUN_TXN, RUN_TXN_SYNC, RUN_NO_TXN };
+
+static int
+run(bg_store *s, txn_body_fn *body, void *arg, enum run_mode mode, bg_error *err)
 {
     int ret = 0;
     bool reopened = false;
@@ -302,11 +304,18 @@ store_run_txn(bg_store *s, txn_body_fn *body, void *arg, bool sync, bg_error *er
         gen = s->generation;
         if (s->env == NULL) {
             ret = DB_RUNRECOVERY;
+        } else if (mode == RUN_NO_TXN) {
+            int answer = 0;
+            ret = body(s, NULL, arg, &answer);
+            if (ret == 0) {
+                pthread_rwlock_unlock(&s->lock);
+                return answer;
+            }
         } else if ((ret = s->env->txn_begin(s->env, NULL, &txn, 0)) == 0) {
             int answer = 0;
             ret = body(s, txn, arg, &answer);
             if (ret == 0) {
-                ret = txn->commit(txn, sync || s->sync ? DB_TXN_SYNC : 0);
+                ret = txn->commit(txn, mode == RUN_TXN_SYNC || s->sync ? DB_TXN_SYNC : 0);
                 if (ret == 0) {
                     pthread_rwlock_unlock(&s->lock);
                     return answer;
@@ -333,6 +342,12 @@ store_run_txn(bg_store *s, txn_body_fn *body, void *arg, bool sync, bg_error *er
                  : ret == STORE_ABORTED ? "transaction abandoned by its caller"
                                         : db_strerror(ret));
     return -1;
+}
+
+int
+store_run_txn(bg_store *s, txn_body_fn *body, void *arg, bool sync, bg_error *err)
+{
+    return run(s, body, arg, sync ? RUN_TXN_SYNC : RUN_TXN, err);
 }
 
 void
@@ -478,7 +493,10 @@ bg_lookup
 store_plain_get(bg_store *s, int dbi, const void *key, size_t klen, bg_buf *val, bg_error *err)
 {
     get_arg a = {dbi, key, klen, val, 0};
-    int r = store_run_txn(s, get_body, &a, false, err);
+    /* A single read needs no transaction of its own: Berkeley DB locks the
+     * page for the call, the reader sees committed data, and the milter saves
+     * a txn_begin/commit per lookup. */
+    int r = run(s, get_body, &a, RUN_NO_TXN, err);
 
     return r < 0 ? BG_LOOKUP_ERROR : r == 1 ? BG_FOUND : BG_NOTFOUND;
 }
