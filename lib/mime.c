@@ -30,82 +30,94 @@ is_blank_line(const char *p, const char *e)
     return p == e;
 }
 
-/* The fields of one header block, gathered before they join h (one
- * reallocation of h->v per block rather than one per field). */
+/* The fields of one header block share one allocation (an arena, a bg_buf
+ * grown by hand): a '\1' first, then name, NUL, value, NUL for each field.
+ * A name preceded by '\1' starts its block (bg_mime_headers_clear() frees
+ * it).  arena_need(): room for n more bytes. */
+typedef bg_buf arena;
+
+static inline void
+arena_need(arena *a, size_t n)
+{
+    if (a->len + n <= a->cap)
+        return;
+    size_t cap = a->cap ? a->cap : 512;
+    while (cap < a->len + n)
+        cap *= 2;
+    a->s = bg_xrealloc(a->s, cap);
+    a->cap = cap;
+}
+
+/* The fields gathered so far, as offsets into the arena. */
 typedef struct fieldset {
-    bg_mime_field *v;
+    size_t (*v)[2];
     size_t n, cap;
 } fieldset;
 
-/* Fill f with copies of name[nlen] and value[vlen]: one allocation, the
- * value right after the name (bg_mime_headers_clear() frees the name). */
+/* Append line [p, e) to the value from a->s[vstart], stripping CR and
+ * leading white space; folded continuation lines are joined with a space. */
 static void
-field_make(bg_mime_field *f, const char *name, size_t nlen, const char *value, size_t vlen)
+value_append(arena *a, size_t vstart, const char *p, const char *e, bool continuation)
 {
-    char *blk = bg_xmalloc(nlen + vlen + 2);
-    memcpy(blk, name, nlen);
-    blk[nlen] = '\0';
-    memcpy(blk + nlen + 1, value, vlen);
-    blk[nlen + 1 + vlen] = '\0';
-    f->name = blk;
-    f->value = blk + nlen + 1;
-}
-
-/* Add the field name[nlen] with the value in val (white space at its end
- * dropped) when h has room, and empty val for the next field. */
-static void
-field_finish(const bg_mime_headers *h, fieldset *fs, const char *name, size_t nlen, bg_buf *val)
-{
-    if (nlen == 0)
-        return;
-    if (h->n + fs->n < BG_MIME_MAX_HEADERS) {
-        size_t n = val->s ? strnlen(val->s, val->len) : 0; /* up to a NUL, as before */
-        while (n > 0 && isspace((unsigned char)val->s[n - 1]))
-            n--;
-        if (fs->n == fs->cap) {
-            fs->cap = fs->cap ? fs->cap * 2 : 32;
-            fs->v = bg_xrealloc(fs->v, fs->cap * sizeof *fs->v);
-        }
-        field_make(&fs->v[fs->n++], name, nlen, val->s ? val->s : "", n);
-    }
-    bg_buf_reset(val);
-}
-
-/* Append line [p, e) to val, stripping CR and leading white space; folded
- * continuation lines are joined with one space. */
-static void
-value_append(bg_buf *val, const char *p, const char *e, bool continuation)
-{
+    size_t vlen = a->len - vstart;
     while (p < e && (*p == ' ' || *p == '\t'))
         p++;
     while (e > p && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
         e--;
-    if (p == e)
+    if (p == e || vlen >= BG_MIME_MAX_VALUE)
         return;
-    if (val->len >= BG_MIME_MAX_VALUE)
-        return;
-    if (continuation && val->len > 0)
-        bg_buf_putc(val, ' ');
     size_t n = (size_t)(e - p);
-    if (val->len + n > BG_MIME_MAX_VALUE)
-        n = BG_MIME_MAX_VALUE - val->len;
-    bg_buf_append(val, p, n);
+    arena_need(a, n + 2);
+    if (continuation && vlen > 0) {
+        a->s[a->len++] = ' ';
+        vlen++;
+    }
+    if (vlen + n > BG_MIME_MAX_VALUE)
+        n = BG_MIME_MAX_VALUE - vlen;
+    memcpy(a->s + a->len, p, n);
+    a->len += n;
+}
+
+/* End the current field (name at a->s[nstart], value from vstart): keep it,
+ * white space at the end of the value dropped, when h has room. */
+static void
+field_finish(const bg_mime_headers *h, fieldset *fs, arena *a, size_t nstart, size_t vstart)
+{
+    if (h->n + fs->n >= BG_MIME_MAX_HEADERS) {
+        a->len = nstart;
+        return;
+    }
+    size_t n = strnlen(a->s + vstart, a->len - vstart); /* up to a NUL, as before */
+    while (n > 0 && isspace((unsigned char)a->s[vstart + n - 1]))
+        n--;
+    a->len = vstart + n;
+    arena_need(a, 1);
+    a->s[a->len++] = '\0';
+    if (fs->n == fs->cap) {
+        fs->cap = fs->cap ? fs->cap * 2 : 32;
+        fs->v = bg_xrealloc(fs->v, fs->cap * sizeof *fs->v);
+    }
+    fs->v[fs->n][0] = nstart;
+    fs->v[fs->n][1] = vstart;
+    fs->n++;
 }
 
 size_t
 bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
 {
     const char *p = data, *end = data + len;
-    bg_buf val = BG_BUF_INIT;
+    arena a = {NULL, 0, 0};
     fieldset fs = {NULL, 0, 0};
-    const char *name = NULL; /* the current field's name, in data */
-    size_t nlen = 0;
+    bool open = false; /* a field is being read */
+    size_t nstart = 0, vstart = 0;
 
     if (len >= 5 && memcmp(p, "From ", 5) == 0) {
         p = line_end(p, end);
         if (p < end)
             p++;
     }
+    arena_need(&a, 1);
+    a.s[a.len++] = '\1';
     while (p < end) {
         const char *e = line_end(p, end);
         const char *next = e < end ? e + 1 : end;
@@ -114,8 +126,8 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
             break;
         }
         if (*p == ' ' || *p == '\t') {
-            if (nlen > 0)
-                value_append(&val, p, e, true);
+            if (open)
+                value_append(&a, vstart, p, e, true);
         } else {
             const char *colon = memchr(p, ':', (size_t)(e - p));
             const char *q = p;
@@ -131,30 +143,38 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
              * space ("Content-Type: multipart/mixed;" then "boundary=..."
              * at the start of the next line): a line that is no field
              * after a value ending in ';' continues it. */
-            if (!field && nlen > 0 && val.len > 0 && val.s[val.len - 1] == ';') {
-                value_append(&val, p, e, true);
+            if (!field && open && a.len > vstart && a.s[a.len - 1] == ';') {
+                value_append(&a, vstart, p, e, true);
                 p = next;
                 continue;
             }
-            field_finish(h, &fs, name, nlen, &val);
-            nlen = 0;
+            if (open)
+                field_finish(h, &fs, &a, nstart, vstart);
+            open = false;
             if (field) {
-                name = p;
-                nlen = (size_t)(q - p);
-                value_append(&val, colon + 1, e, false);
-                if (!val.s)
-                    bg_buf_puts(&val, "");
+                size_t nlen = (size_t)(q - p);
+                nstart = a.len;
+                arena_need(&a, nlen + 1);
+                *(char *)mempcpy(a.s + nstart, p, nlen) = '\0';
+                vstart = a.len = nstart + nlen + 1;
+                open = true;
+                value_append(&a, vstart, colon + 1, e, false);
             }
         }
         p = next;
     }
-    field_finish(h, &fs, name, nlen, &val);
-    bg_buf_free(&val);
+    if (open)
+        field_finish(h, &fs, &a, nstart, vstart);
     if (fs.n > 0) {
         h->v = bg_xrealloc(h->v, (h->n + fs.n) * sizeof *h->v);
-        memcpy(h->v + h->n, fs.v, fs.n * sizeof *fs.v);
+        for (size_t i = 0; i < fs.n; i++) {
+            h->v[h->n + i].name = a.s + fs.v[i][0];
+            h->v[h->n + i].value = a.s + fs.v[i][1];
+        }
         h->n += fs.n;
     }
+    if (fs.n == 0)
+        free(a.s);
     free(fs.v);
     return (size_t)(p - data);
 }
@@ -162,9 +182,9 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
 void
 bg_mime_headers_clear(bg_mime_headers *h)
 {
-    for (size_t i = 0; i < h->n; i++) {
-        free(h->v[i].name); /* the value is in the same block (field_make()) */
-    }
+    for (size_t i = h->n; i-- > 0;) /* backwards: a block's fields, then it */
+        if (h->v[i].name[-1] == '\1') /* the first field of its block */
+            free(h->v[i].name - 1);
     free(h->v);
     h->v = NULL;
     h->n = 0;
@@ -751,8 +771,12 @@ bg_mime_parse(const char *data, size_t len)
         const char *v = bg_mime_headers_get(&m->headers, fields[i]);
         if (!v)
             continue;
+        size_t nl = strlen(fields[i]) + 1, vl = strlen(v) + 1;
+        char *blk = bg_xmalloc(nl + vl + 1); /* a block of one field */
+        blk[0] = '\1';
+        memcpy(mempcpy(blk + 1, fields[i], nl), v, vl);
         h.v = bg_xrealloc(h.v, (h.n + 1) * sizeof *h.v);
-        field_make(&h.v[h.n++], fields[i], strlen(fields[i]), v, strlen(v));
+        h.v[h.n++] = (bg_mime_field){blk + 1, blk + 1 + nl};
     }
     walk(&w, data + off, len - off, &h, 0);
     return m;
