@@ -3,6 +3,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bounceguard/gate.h"
 #include "bounceguard/log.h"
@@ -85,6 +86,11 @@ sender_blocked(bg_store *st, const bg_config *cfg, bg_gate_txn *t, int64_t now,
 bg_verdict_kind
 bg_gate_mail(bg_store *st, const bg_config *cfg, bg_gate_txn *t, int64_t now, bg_error *err)
 {
+    /* A null sender is a bounce coming in (to our VERP address, say): judge
+     * it by its recipients, so that a busy remote MTA's DSNs are not refused
+     * for its quota at MAIL FROM. */
+    if (strcmp(t->env_from, "<>") == 0)
+        return BG_VERDICT_ACCEPT;
     bg_verdict_kind v = sender_blocked(st, cfg, t, now, err);
     long limit;
     bg_sender_rec rec;
@@ -163,6 +169,13 @@ bg_gate_rcpt(bg_store *st, const bg_config *cfg, bg_gate_txn *t, const char *rcp
     detail[0] = '\0';
     memset(addr, 0, sizeof(*addr));
     as = bg_addr_parse(rcpt, addr, &aerr);
+    /* Bounces coming back to the signed return path must always get in: they
+     * are how the relay learns (and the admin's own domain needs no TLD check). */
+    if (as == BG_ADDR_OK && cfg->verp_domain[0] &&
+        strcasecmp(addr->domain, cfg->verp_domain) == 0) {
+        snprintf(detail, detail_size, "bounce to the VERP return path");
+        return BG_VERDICT_ACCEPT;
+    }
     if (as == BG_ADDR_OK && cfg->check_tld)
         as = bg_addr_check_tld(addr, &aerr);
     switch (as) {

@@ -185,6 +185,35 @@ START_TEST(record_keeps_message_for_bounces)
 }
 END_TEST
 
+START_TEST(bounces_coming_in_are_not_held_to_a_quota)
+{
+    bg_error err;
+    bg_config *c = bg_config_parse("t", "quota_limit = 1\nverp_domain = verp.relay.example\n",
+                                   &err);
+    bg_gate_txn t;
+    bg_addr a;
+
+    ck_assert_ptr_nonnull(c);
+    for (int i = 0; i < 5; i++) {
+        bg_gate_begin(&t, c, NULL, "203.0.113.5", "<>");
+        ck_assert_int_eq(bg_gate_mail(st, c, &t, T0 + i, &err), BG_VERDICT_ACCEPT);
+        ck_assert_int_eq(bg_gate_rcpt(st, c, &t, "bounces+abc@verp.relay.example", T0 + i,
+                                      &a, NULL, 0, &err),
+                         BG_VERDICT_ACCEPT);
+        ck_assert(!t.reserved);
+    }
+    /* ...but a null sender still has a quota for any other recipient. */
+    bg_gate_begin(&t, c, NULL, "203.0.113.5", "<>");
+    ck_assert_int_eq(bg_gate_rcpt(st, c, &t, "x@example.com", T0, &a, NULL, 0, &err),
+                     BG_VERDICT_ACCEPT);
+    ck_assert_int_eq(bg_gate_record(st, c, &t, "<n@x>", "Q9", "x@example.com", T0, &err), 0);
+    bg_gate_begin(&t, c, NULL, "203.0.113.5", "<>");
+    ck_assert_int_eq(bg_gate_rcpt(st, c, &t, "y@example.com", T0 + 1, &a, NULL, 0, &err),
+                     BG_VERDICT_QUOTA);
+    bg_config_unref(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -201,6 +230,7 @@ main(void)
     tcase_add_test(tc, exempt_and_invalid);
     tcase_add_test(tc, dry_run_writes_nothing);
     tcase_add_test(tc, record_keeps_message_for_bounces);
+    tcase_add_test(tc, bounces_coming_in_are_not_held_to_a_quota);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
