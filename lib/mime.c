@@ -215,19 +215,13 @@ bg_mime_param(const char *value, const char *param)
             quoted = !quoted;
         if (quoted || *p != ';')
             continue;
-        const char *q = p + 1;
-        while (*q == ' ' || *q == '\t')
-            q++;
+        const char *q = p + 1 + strspn(p + 1, " \t");
         if (strncasecmp(q, param, plen) != 0)
             continue;
-        q += plen;
-        while (*q == ' ' || *q == '\t')
-            q++;
+        q += plen + strspn(q + plen, " \t");
         if (*q != '=')
             continue;
-        q++;
-        while (*q == ' ' || *q == '\t')
-            q++;
+        q += 1 + strspn(q + 1, " \t");
         bg_buf out = BG_BUF_INIT;
         if (*q == '"') {
             for (q++; *q && *q != '"'; q++) {
@@ -287,10 +281,25 @@ bg_mime_decode_base64(const char *src, size_t len, bg_buf *out)
     char chunk[1024]; /* appended a chunk at a time, not a byte at a time */
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)src[i];
-        if (c == '=')
+        if (n + 3 > sizeof chunk) {
+            bg_buf_append(out, chunk, n);
+            n = 0;
+        }
+        const unsigned char *s = (const unsigned char *)src + i;
+        if (bits == 0 && i + 4 <= len && b64p1[s[0]] && b64p1[s[1]] && b64p1[s[2]] &&
+            b64p1[s[3]]) { /* four digits, three bytes */
+            unsigned q = (unsigned)(b64p1[s[0]] - 1) << 18 | (unsigned)(b64p1[s[1]] - 1) << 12 |
+                         (unsigned)(b64p1[s[2]] - 1) << 6 | (unsigned)(b64p1[s[3]] - 1);
+            chunk[n] = (char)(q >> 16);
+            chunk[n + 1] = (char)(q >> 8);
+            chunk[n + 2] = (char)q;
+            n += 3;
+            i += 3;
+            continue;
+        }
+        if (s[0] == '=')
             break;
-        int v = (int)b64p1[c] - 1;
+        int v = (int)b64p1[s[0]] - 1;
         if (v < 0)
             continue;
         acc = (acc << 6) | (unsigned)v;
@@ -298,10 +307,6 @@ bg_mime_decode_base64(const char *src, size_t len, bg_buf *out)
         if (bits >= 8) {
             bits -= 8;
             chunk[n++] = (char)((acc >> bits) & 0xff);
-            if (n == sizeof chunk) {
-                bg_buf_append(out, chunk, n);
-                n = 0;
-            }
         }
     }
     if (n)
@@ -311,12 +316,8 @@ bg_mime_decode_base64(const char *src, size_t len, bg_buf *out)
 static int
 hexval(unsigned char c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (unsigned char)tolower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
+    c = (unsigned char)tolower(c); /* digits stay as they are */
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
 void
@@ -343,10 +344,8 @@ bg_mime_decode_qp(const char *src, size_t len, bg_buf *out)
             i = j + 1;
             continue;
         }
-        if (j >= len) {
-            i = len;
-            continue;
-        }
+        if (j >= len)
+            break;
         if (i + 2 < len && hexval((unsigned char)src[i + 1]) >= 0 &&
             hexval((unsigned char)src[i + 2]) >= 0) {
             bg_buf_putc(out, (char)(hexval((unsigned char)src[i + 1]) * 16 +
