@@ -376,19 +376,16 @@ flatten(void)
 }
 
 const char *
-dsn_phrase_reason(const char *text)
+dsn_phrase_reason(const char *text, const dsn_pairs *pairs)
 {
-    /* Hundreds of phrases against one short text: first note which byte
-     * pairs the text has, then run strstr only for the phrases whose pairs
+    /* Hundreds of phrases against one short text: the caller noted which
+     * byte pairs the text has; strstr runs only for the phrases whose pairs
      * are all there. */
-    dsn_pairs pairs;
-
     pthread_once(&flat_once, flatten);
     if (host_does_not_exist(text))
         return "hostunknown";
-    dsn_pairs_init(&pairs, text, strlen(text));
     for (size_t i = 0; i < nflat; i++)
-        if (dsn_needle_may(&pairs, &flat[i].nd) && strstr(text, flat[i].nd.s))
+        if (dsn_needle_may(pairs, &flat[i].nd) && strstr(text, flat[i].nd.s))
             return flat[i].reason;
     return NULL;
 }

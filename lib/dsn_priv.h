@@ -76,17 +76,20 @@ void dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_cont
 
 /* A reason that a provider's own error code or reply format states
  * (lib/dsn_vendor.c), NULL when none; *decided tells whether it overrides
- * the status code.  low is lower case; ctx (may be NULL) names the
- * recipient and the remote server. */
-const char *dsn_vendor_reason(const char *low, const dsn_context *ctx, bool *decided);
+ * the status code.  low is lower case, pp its byte pairs
+ * (dsn_pairs_init()); ctx (may be NULL) names the recipient and the remote
+ * server. */
+struct dsn_pairs;
+const char *dsn_vendor_reason(const char *low, const struct dsn_pairs *pp, const dsn_context *ctx,
+                              bool *decided);
 
 /* The reason an fml mailing list gives for refusing a post (header block h,
  * notice body[len]), NULL when the message is not such a notice. */
 const char *dsn_vendor_mlserver(const bg_mime_headers *h, const char *body, size_t len);
 
-/* The reason that the phrases of the lower-case text low name, NULL when
- * none matches (lib/dsn_phrases.c). */
-const char *dsn_phrase_reason(const char *low);
+/* The reason that the phrases of the lower-case text low (pp: its byte
+ * pairs, dsn_pairs_init()) name, NULL when none matches (lib/dsn_phrases.c). */
+const char *dsn_phrase_reason(const char *low, const struct dsn_pairs *pp);
 
 /* Name the recipients of a delivery-status report whose Final-Recipient is
  * not an address: from the addresses the notice text[cut] names (skip is

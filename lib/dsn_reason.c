@@ -392,15 +392,14 @@ normalize(const char *text)
     return low;
 }
 
+/* The SMTP command that the lower-case text low (pairs pp) names. */
 static smtp_cmd
-command_of(const char *low)
+command_of(const char *low, const dsn_pairs *pp)
 {
-    dsn_pairs pp;
     pthread_once(&needles_once, needles_make);
-    dsn_pairs_init(&pp, low, strlen(low));
     for (size_t g = 0; g < NCMD_GROUPS; g++)
         for (size_t i = 0; cmd_groups[g].phrases[i] && i < MAX_GROUP; i++)
-            if (find(&pp, low, &cmd_nd[g][i]))
+            if (find(pp, low, &cmd_nd[g][i]))
                 return cmd_groups[g].cmd;
     return CMD_NONE;
 }
@@ -441,9 +440,11 @@ dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *
 
     if (diagnostic && *diagnostic) {
         char *low = normalize(diagnostic);
-        text = dsn_phrase_reason(low);
-        vendor = dsn_vendor_reason(low, ctx, &vendor_decides);
-        cmd = command_of(low);
+        dsn_pairs pp; /* noted once for the phrase, vendor and command searches */
+        dsn_pairs_init(&pp, low, strlen(low));
+        text = dsn_phrase_reason(low, &pp);
+        vendor = dsn_vendor_reason(low, &pp, ctx, &vendor_decides);
+        cmd = command_of(low, &pp);
         access_denied = strstr(low, "access denied") != NULL;
         const char *p = low;
         while (*p == ' ')
@@ -455,10 +456,12 @@ dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *
     }
     if (ctx && ctx->notice && *ctx->notice && (cmd == CMD_NONE || !vendor)) {
         char *low = normalize(ctx->notice);
+        dsn_pairs pp;
+        dsn_pairs_init(&pp, low, strlen(low));
         if (cmd == CMD_NONE)
-            cmd = command_of(low);
+            cmd = command_of(low, &pp);
         if (!vendor)
-            vendor = dsn_vendor_reason(low, ctx, &vendor_decides);
+            vendor = dsn_vendor_reason(low, &pp, ctx, &vendor_decides);
         free(low);
     }
     if (vendor && vendor_decides)

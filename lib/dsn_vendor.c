@@ -48,6 +48,7 @@
  * Used by lib/dsn_reason.c.  Pure; text is lower case.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -145,13 +146,44 @@ word_start(const char *p, const char *text)
     return p == text || !isalnum((unsigned char)p[-1]);
 }
 
+/* The phrases looked for in every text, prepared once for dsn_needle_may()
+ * (the text's pairs are at hand: most searches are skipped). */
+static const char *const prefixes[] = {"lpnaaa", "lpn", "ofr", "ouk", NULL};
+enum { F_IB, F_KDDI, F_IUA, F_SENDAS, F_CFD, F_SES, NFIXED };
+static const char *const fixed[NFIXED] = {
+    "ib", "550 : user unknown", ".i.ua/err/", "'send mail as'", "customfromdenied",
+    "identities failed the check",
+};
+static dsn_needle prefix_nd[4], fixed_nd[NFIXED];
+static dsn_needle uu_nd[sizeof own_userunknown / sizeof own_userunknown[0]];
+static pthread_once_t nd_once = PTHREAD_ONCE_INIT;
+
+static void
+nd_make(void)
+{
+    for (size_t k = 0; prefixes[k]; k++)
+        dsn_needle_init(&prefix_nd[k], prefixes[k]);
+    for (size_t k = 0; k < NFIXED; k++)
+        dsn_needle_init(&fixed_nd[k], fixed[k]);
+    for (size_t k = 0; own_userunknown[k]; k++)
+        dsn_needle_init(&uu_nd[k], own_userunknown[k]);
+}
+
+/* strstr() of a prepared needle in low, whose pairs pp holds. */
+static const char *
+find(const dsn_pairs *pp, const char *low, const dsn_needle *nd)
+{
+    return dsn_needle_may(pp, nd) ? strstr(low, nd->s) : NULL;
+}
+
 /* "lpn007_510", "lpnaaa_101", "ofr_506", "ofr004_405", "ouk_513",
  * "lpn105-104": the error number, or -1. */
 static int
-franceptt_code(const char *low)
+franceptt_code(const dsn_pairs *pp, const char *low)
 {
-    static const char *const prefixes[] = {"lpnaaa", "lpn", "ofr", "ouk", NULL};
     for (size_t k = 0; prefixes[k]; k++) {
+        if (!dsn_needle_may(pp, &prefix_nd[k]))
+            continue;
         size_t pl = strlen(prefixes[k]);
         for (const char *p = low; (p = strstr(p, prefixes[k])) != NULL; p++) {
             if (!word_start(p, low))
@@ -179,8 +211,10 @@ franceptt_code(const char *low)
 
 /* " ib506": GoDaddy's code, or -1. */
 static int
-godaddy_code(const char *low)
+godaddy_code(const dsn_pairs *pp, const char *low)
 {
+    if (!dsn_needle_may(pp, &fixed_nd[F_IB]))
+        return -1;
     for (const char *p = low; (p = strstr(p, "ib")) != NULL; p++) {
         if (!word_start(p, low) || !isdigit((unsigned char)p[2]) ||
             !isdigit((unsigned char)p[3]) || !isdigit((unsigned char)p[4]) ||
@@ -216,12 +250,13 @@ kddi(const dsn_context *ctx)
 }
 
 const char *
-dsn_vendor_reason(const char *low, const dsn_context *ctx, bool *decided)
+dsn_vendor_reason(const char *low, const dsn_pairs *pp, const dsn_context *ctx, bool *decided)
 {
     *decided = false;
     if (!low)
         return NULL;
-    int c = franceptt_code(low);
+    pthread_once(&nd_once, nd_make);
+    int c = franceptt_code(pp, low);
     if (c >= 0) {
         const vendor_code *v = code_find(franceptt, c);
         if (v) {
@@ -229,7 +264,7 @@ dsn_vendor_reason(const char *low, const dsn_context *ctx, bool *decided)
             return v->reason;
         }
     }
-    c = godaddy_code(low);
+    c = godaddy_code(pp, low);
     if (c >= 0) {
         const vendor_code *v = code_find(godaddy, c);
         if (v) {
@@ -239,7 +274,7 @@ dsn_vendor_reason(const char *low, const dsn_context *ctx, bool *decided)
     }
     /* au (KDDI): the address left out of "550 <a@b>: User unknown" is its
      * recipient-side filter; with the address, the user is unknown. */
-    if (strstr(low, "550 : user unknown")) {
+    if (find(pp, low, &fixed_nd[F_KDDI])) {
         *decided = true;
         return "filtered";
     }
@@ -248,7 +283,7 @@ dsn_vendor_reason(const char *low, const dsn_context *ctx, bool *decided)
         return "userunknown";
     }
     for (size_t i = 0; own_userunknown[i]; i++) {
-        if (strstr(low, own_userunknown[i])) {
+        if (find(pp, low, &uu_nd[i])) {
             *decided = true;
             return "userunknown";
         }
@@ -272,7 +307,7 @@ dsn_vendor_reason(const char *low, const dsn_context *ctx, bool *decided)
         return "rejected";
     }
     /* i.ua: "http://mail.i.ua/err/N/" numbers its refusals. */
-    const char *iua = strstr(low, ".i.ua/err/");
+    const char *iua = find(pp, low, &fixed_nd[F_IUA]);
     if (iua && isdigit((unsigned char)iua[10])) {
         static const char *const iua_reasons[] = {
             NULL,          "norelaying", "userunknown", "suspend", "mailboxfull", "toomanyconn",
@@ -295,11 +330,11 @@ dsn_vendor_reason(const char *low, const dsn_context *ctx, bool *decided)
     }
     /* Gmail's "Send mail as" refused by the other account's server: the
      * sender is refused. */
-    if (strstr(low, "'send mail as'") || strstr(low, "customfromdenied")) {
+    if (find(pp, low, &fixed_nd[F_SENDAS]) || find(pp, low, &fixed_nd[F_CFD])) {
         *decided = true;
         return "rejected";
     }
-    if (strstr(low, "identities failed the check")) {
+    if (find(pp, low, &fixed_nd[F_SES])) {
         *decided = true;
         return "norelaying";
     }
