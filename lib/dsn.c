@@ -98,12 +98,12 @@ dsn_addr_canon(const char *s)
             char *q = a;
             while (*q == '\'' || *q == '.' || *q == '`')
                 q++;
-            char *res = bg_xstrdup(q);
+            char *res = dsn_lower_dup(q, SIZE_MAX); /* trimmed below */
             free(a);
             size_t l = strlen(res);
             while (l > 0 && (res[l - 1] == '\'' || res[l - 1] == '.'))
                 res[--l] = '\0';
-            return bg_ascii_lower(res);
+            return res;
         }
     }
     return NULL;

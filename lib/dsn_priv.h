@@ -79,6 +79,11 @@ void dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_cont
  * the status code.  low is lower case, pp its byte pairs
  * (dsn_pairs_init()); ctx (may be NULL) names the recipient and the remote
  * server. */
+/* A copy of s (at most max bytes, up to a NUL) with ASCII capitals made
+ * small, like bg_ascii_lower(bg_xstrndup(s, max)) (lib/dsn_lower.c); the
+ * caller frees it. */
+char *dsn_lower_dup(const char *s, size_t max);
+
 struct dsn_pairs;
 const char *dsn_vendor_reason(const char *low, const struct dsn_pairs *pp, const dsn_context *ctx,
                               bool *decided);

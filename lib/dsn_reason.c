@@ -234,9 +234,7 @@ static const rbl_name rbl_names[] = {
 static char *
 lower_copy(const char *s, size_t max)
 {
-    size_t n = strnlen(s, max);
-    char *l = bg_xstrndup(s, n);
-    return bg_ascii_lower(l);
+    return dsn_lower_dup(s, max);
 }
 
 /* The domain-like token after "blocked using", "listed in" ... */

@@ -278,8 +278,7 @@ leading_addr(const line *l, size_t *rest)
     if (!al)
         return NULL;
     *rest = i + al;
-    char *a = bg_xstrndup(tmp, al);
-    return bg_ascii_lower(a);
+    return dsn_lower_dup(tmp, al);
 }
 
 static const char *const labels[] = {
@@ -506,7 +505,7 @@ host_token(const char *p, const char *end)
         p--;
     if (p - s < 3 || !memchr(s, '.', (size_t)(p - s)) || p - s > 255)
         return NULL;
-    return bg_ascii_lower(bg_xstrndup(s, (size_t)(p - s)));
+    return dsn_lower_dup(s, (size_t)(p - s));
 }
 
 char *
