@@ -109,28 +109,6 @@ dsn_addr_canon(const char *s)
     return NULL;
 }
 
-void
-dsn_collapse(bg_buf *b, const char *s, size_t len)
-{
-    /* No locale is set: every isspace() byte is <= ' ', as the controls. */
-    char out[BG_DSN_TEXT_MAX];
-    size_t o = 0, room = b->len < BG_DSN_TEXT_MAX ? BG_DSN_TEXT_MAX - b->len : 0;
-    bool space = b->len > 0 && b->s[b->len - 1] == ' ';
-    for (size_t i = 0; i < len && o < room; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c > ' ') {
-            out[o++] = (char)c;
-            space = false;
-        } else if (c != '\0') {
-            if (!space && b->len + o > 0)
-                out[o++] = ' ';
-            space = true;
-        }
-    }
-    if (o)
-        bg_buf_append(b, out, o);
-}
-
 bg_dsn_rcpt *
 dsn_rcpt_add(bg_dsn_report *r, const char *addr, bool *existed)
 {

@@ -25,7 +25,7 @@ bool dsn_addr_byte(unsigned char c);
 size_t dsn_addr_len(const char *s);
 
 /* Append s[len] to b with runs of white space (CR, LF, tabs) folded into one
- * space, stopping once b holds BG_DSN_TEXT_MAX bytes. */
+ * space, stopping once b holds BG_DSN_TEXT_MAX bytes (lib/dsn_bytes.c). */
 void dsn_collapse(bg_buf *b, const char *s, size_t len);
 
 /* Add a recipient (addr may be NULL) and return it; an address already in
@@ -80,7 +80,7 @@ void dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_cont
  * (dsn_pairs_init()); ctx (may be NULL) names the recipient and the remote
  * server. */
 /* A copy of s (at most max bytes, up to a NUL) with ASCII capitals made
- * small, like bg_ascii_lower(bg_xstrndup(s, max)) (lib/dsn_lower.c); the
+ * small, like bg_ascii_lower(bg_xstrndup(s, max)) (lib/dsn_bytes.c); the
  * caller frees it. */
 char *dsn_lower_dup(const char *s, size_t max);
 
