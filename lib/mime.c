@@ -30,10 +30,9 @@ is_blank_line(const char *p, const char *e)
     return p == e;
 }
 
-/* The fields of one header block share one allocation (an arena, a bg_buf
- * grown by hand): a '\1' first, then name, NUL, value, NUL for each field.
- * A name preceded by '\1' starts its block (bg_mime_headers_clear() frees
- * it).  arena_need(): room for n more bytes. */
+/* The fields of a header block share one allocation (an arena, a bg_buf grown
+ * by hand, arena_need(): room for n more bytes): '\1', then name NUL value NUL
+ * for each field; a name after '\1' starts its block (freed by clear). */
 typedef bg_buf arena;
 
 static inline void
@@ -246,8 +245,7 @@ bg_mime_content_type(const char *value)
     const char *p = value, *s;
     if (!p)
         return bg_xstrdup("text/plain");
-    while (isspace((unsigned char)*p))
-        p++;
+    p += strspn(p, " \t\n\v\f\r"); /* isspace() without a locale */
     s = p;
     while (*p && *p != ';' && !isspace((unsigned char)*p))
         p++;
@@ -467,13 +465,14 @@ ascii_superset(const char *cs)
     return false;
 }
 
-static bool
-all_ascii(const char *s, size_t len)
+/* The length of the run of ASCII bytes at the start of s[len]. */
+static size_t
+ascii_len(const char *s, size_t len)
 {
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)s[i] >= 0x80)
-            return false;
-    return true;
+    size_t i = 0;
+    while (i < len && (unsigned char)s[i] < 0x80)
+        i++;
+    return i;
 }
 
 bool
@@ -483,9 +482,20 @@ bg_mime_to_utf8(const char *charset, const char *src, size_t len, bg_buf *out)
         bg_buf_append(out, src, len);
         return false;
     }
-    if (ascii_superset(charset) && all_ascii(src, len)) {
+    if (ascii_superset(charset) && ascii_len(src, len) == len) {
         /* What iconv would give, without it. */
         bg_buf_append(out, src, len);
+        return true;
+    }
+    if (strcasecmp(charset, "iso-8859-1") == 0 || strcasecmp(charset, "iso8859-1") == 0 ||
+        strcasecmp(charset, "latin1") == 0) { /* code points 0-255: as iconv, without it */
+        for (size_t i = 0; i < len; i++) {
+            size_t run = ascii_len(src + i, len - i);
+            bg_buf_append(out, src + i, run);
+            unsigned c = (i += run) < len ? (unsigned char)src[i] : 0; /* i == len: ends */
+            if (c)
+                bg_buf_append(out, (char[]){(char)(0xc0 | c >> 6), (char)(0x80 | (c & 63))}, 2);
+        }
         return true;
     }
     bool owned;
@@ -544,12 +554,9 @@ decode_word(const char *s, bg_buf *out)
     if (!q2 || memchr(txt, ' ', (size_t)(q2 - txt)))
         return 0;
     char charset[48];
-    size_t cl = (size_t)(q1 - cs);
-    memcpy(charset, cs, cl);
-    charset[cl] = '\0';
-    char *star = strchr(charset, '*'); /* RFC 2231 language suffix */
-    if (star)
-        *star = '\0';
+    memcpy(charset, cs, (size_t)(q1 - cs));
+    charset[q1 - cs] = '\0';
+    charset[strcspn(charset, "*")] = '\0'; /* RFC 2231 language suffix */
     bg_buf raw = BG_BUF_INIT;
     if (enc == 'B') {
         bg_mime_decode_base64(txt, (size_t)(q2 - txt), &raw);
@@ -590,9 +597,7 @@ bg_mime_decode_words(const char *s)
         }
         if (last_was_word && (*p == ' ' || *p == '\t')) {
             /* Drop white space between two encoded words. */
-            const char *q = p;
-            while (*q == ' ' || *q == '\t')
-                q++;
+            const char *q = p + strspn(p, " \t");
             if (q[0] == '=' && q[1] == '?') {
                 bg_buf tmp = BG_BUF_INIT;
                 size_t n = decode_word(q, &tmp);
@@ -629,11 +634,9 @@ add_leaf(walker *w, bg_mime_headers *h, const char *type, const char *body, size
     }
     const char *cte = bg_mime_headers_get(h, "Content-Transfer-Encoding");
     bg_buf dec = BG_BUF_INIT;
-    bool is_b64 = cte && strncasecmp(cte, "base64", 6) == 0;
-    bool is_qp = cte && strncasecmp(cte, "quoted-printable", 16) == 0;
-    if (is_b64)
+    if (cte && strncasecmp(cte, "base64", 6) == 0)
         bg_mime_decode_base64(body, len, &dec);
-    else if (is_qp)
+    else if (cte && strncasecmp(cte, "quoted-printable", 16) == 0)
         bg_mime_decode_qp(body, len, &dec);
     else
         bg_buf_append(&dec, body, len);
@@ -655,8 +658,7 @@ add_leaf(walker *w, bg_mime_headers *h, const char *type, const char *body, size
     bg_mime_part *p = &m->parts[m->nparts++];
     p->type = bg_xstrdup(type);
     p->headers = *h;
-    h->v = NULL;
-    h->n = 0;
+    *h = (bg_mime_headers){NULL, 0};
     p->len = fin.len;
     p->body = bg_buf_steal(&fin);
     p->depth = depth;
@@ -688,9 +690,8 @@ static void
 walk_multipart(walker *w, const char *data, size_t len, const char *boundary, int depth)
 {
     const char *end = data + len;
-    size_t blen = strlen(boundary);
     char *delim = bg_xasprintf("--%s", boundary);
-    size_t dlen = blen + 2;
+    size_t dlen = strlen(delim);
     const char *p = find_delim(data, end, delim, dlen, data);
 
     if (!p) {
