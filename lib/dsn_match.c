@@ -11,18 +11,12 @@
 
 #include "dsn_priv.h"
 
-static inline unsigned
-pair_hash(const char *p)
-{
-    return ((unsigned)((unsigned char)p[0] & 63u) << 6) | ((unsigned char)p[1] & 63u);
-}
-
 void
 dsn_pairs_init(dsn_pairs *pp, const char *text, size_t len)
 {
     memset(pp->bits, 0, sizeof pp->bits);
     for (size_t i = 0; i + 1 < len; i++) {
-        unsigned h = pair_hash(text + i);
+        unsigned h = dsn_pair_hash(text + i);
         pp->bits[h >> 6] |= UINT64_C(1) << (h & 63);
     }
 }
@@ -39,8 +33,8 @@ dsn_needle_init(dsn_needle *nd, const char *s)
     /* The first and the last pair, and up to six spread in between (all
      * of them for a short needle). */
     size_t m = n - 2, want = m < 7 ? m + 1 : 8;
-    nd->pairs[nd->npairs++] = (uint16_t)pair_hash(s);
-    nd->pairs[nd->npairs++] = (uint16_t)pair_hash(s + m);
+    nd->pairs[nd->npairs++] = (uint16_t)dsn_pair_hash(s);
+    nd->pairs[nd->npairs++] = (uint16_t)dsn_pair_hash(s + m);
     for (size_t k = 2; k < want; k++)
-        nd->pairs[nd->npairs++] = (uint16_t)pair_hash(s + m * (k - 1) / (want - 1));
+        nd->pairs[nd->npairs++] = (uint16_t)dsn_pair_hash(s + m * (k - 1) / (want - 1));
 }

@@ -123,6 +123,14 @@ typedef struct dsn_needle {
     size_t npairs;
 } dsn_needle;
 
+/* The bit of the pair p[0], p[1] in dsn_pairs: the low six bits of both
+ * bytes (exact for lower-case ASCII letters, digits and most punctuation). */
+static inline unsigned
+dsn_pair_hash(const char *p)
+{
+    return ((unsigned)((unsigned char)p[0] & 63u) << 6) | ((unsigned char)p[1] & 63u);
+}
+
 /* Note the byte pairs of text[len]. */
 void dsn_pairs_init(dsn_pairs *pp, const char *text, size_t len);
 
