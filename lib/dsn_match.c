@@ -21,20 +21,45 @@ dsn_pairs_init(dsn_pairs *pp, const char *text, size_t len)
     }
 }
 
+/* How likely English text has byte c: higher for the more common letters
+ * (" etaoinsrhldcumfpgwybvkxjqz", most common first), 0 for other bytes
+ * (digits, punctuation). */
+static int
+commonness(char c)
+{
+    static const unsigned char rank[256] = {
+        [' '] = 27, ['e'] = 26, ['t'] = 25, ['a'] = 24, ['o'] = 23, ['i'] = 22, ['n'] = 21,
+        ['s'] = 20, ['r'] = 19, ['h'] = 18, ['l'] = 17, ['d'] = 16, ['c'] = 15, ['u'] = 14,
+        ['m'] = 13, ['f'] = 12, ['p'] = 11, ['g'] = 10, ['w'] = 9,  ['y'] = 8,  ['b'] = 7,
+        ['v'] = 6,  ['k'] = 5,  ['x'] = 4,  ['j'] = 3,  ['q'] = 2,  ['z'] = 1,
+    };
+    return rank[(unsigned char)c];
+}
+
 void
 dsn_needle_init(dsn_needle *nd, const char *s)
 {
     size_t n = strlen(s);
+    int score[8];
     nd->s = s;
     nd->len = n;
     nd->npairs = 0;
-    if (n < 2)
-        return;
-    /* The first and the last pair, and up to six spread in between (all
-     * of them for a short needle). */
-    size_t m = n - 2, want = m < 7 ? m + 1 : 8;
-    nd->pairs[nd->npairs++] = (uint16_t)dsn_pair_hash(s);
-    nd->pairs[nd->npairs++] = (uint16_t)dsn_pair_hash(s + m);
-    for (size_t k = 2; k < want; k++)
-        nd->pairs[nd->npairs++] = (uint16_t)dsn_pair_hash(s + m * (k - 1) / (want - 1));
+    /* The eight pairs that English text is least likely to have, the
+     * rarest first (dsn_needle_may() stops at the first pair missing):
+     * insertion into a list kept sorted. */
+    for (size_t j = 0; j + 1 < n; j++) {
+        int sc = commonness(s[j]) + commonness(s[j + 1]);
+        size_t k = nd->npairs < 8 ? nd->npairs++ : 8;
+        while (k > 0 && score[k - 1] > sc) {
+            if (k < 8) {
+                score[k] = score[k - 1];
+                nd->pairs[k] = nd->pairs[k - 1];
+            }
+            k--;
+        }
+        if (k < 8) {
+            score[k] = sc;
+            nd->pairs[k] = (uint16_t)dsn_pair_hash(s + j);
+        }
+    }
 }

@@ -358,44 +358,10 @@ typedef struct compiled {
 
 static compiled *flat;
 static size_t nflat;
-/* Two pairs of flat[i], side by side for a tight first test: the two that
- * English text is least likely to have (UINT16_MAX: a phrase of one byte,
- * no test). */
+/* The first two pairs of flat[i] (its rarest, see dsn_needle_init()), side
+ * by side for a tight first test (UINT16_MAX: a phrase of one byte, no
+ * test). */
 static uint16_t (*first2)[2];
-
-/* How likely English text has byte c: its place in a list of the common
- * bytes, most common first; other bytes (digits, punctuation) are rare. */
-static int
-commonness(char c)
-{
-    static const char common[] = " etaoinsrhldcumfpgwybvkxjqz";
-    const char *p = c ? strchr(common, c) : NULL;
-    return p ? (int)(sizeof common - (size_t)(p - common)) : 0;
-}
-
-/* Fill pick[2] with the hashes of the two rarest pairs of phrase s. */
-static void
-rarest_pairs(const char *s, uint16_t pick[2])
-{
-    size_t n = strlen(s);
-    int best[2] = {1000, 1000};
-    pick[0] = pick[1] = UINT16_MAX;
-    for (size_t j = 0; j + 1 < n; j++) {
-        int sc = commonness(s[j]) + commonness(s[j + 1]);
-        uint16_t h = (uint16_t)dsn_pair_hash(s + j);
-        if (sc < best[0]) {
-            best[1] = best[0];
-            pick[1] = pick[0];
-            best[0] = sc;
-            pick[0] = h;
-        } else if (sc < best[1]) {
-            best[1] = sc;
-            pick[1] = h;
-        }
-    }
-    if (pick[1] == UINT16_MAX)
-        pick[1] = pick[0];
-}
 static pthread_once_t flat_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -411,7 +377,8 @@ flatten(void)
         for (size_t i = 0; tables[t].phrases[i]; i++) {
             dsn_needle *nd = &flat[nflat].nd;
             dsn_needle_init(nd, tables[t].phrases[i]);
-            rarest_pairs(nd->s, first2[nflat]);
+            first2[nflat][0] = nd->npairs > 0 ? nd->pairs[0] : UINT16_MAX;
+            first2[nflat][1] = nd->npairs > 1 ? nd->pairs[1] : first2[nflat][0];
             flat[nflat++].reason = tables[t].reason;
         }
 }
