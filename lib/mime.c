@@ -115,7 +115,7 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
         if (p < end)
             p++;
     }
-    arena_need(&a, 1);
+    arena_need(&a, len < 4096 ? len + 16 : 4096); /* most blocks: no growing */
     a.s[a.len++] = '\1';
     while (p < end) {
         const char *e = line_end(p, end);
@@ -129,8 +129,8 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
                 value_append(&a, vstart, p, e, true);
         } else {
             const char *colon = memchr(p, ':', (size_t)(e - p));
-            const char *q = p;
-            while (q < (colon ? colon : e) && *q > ' ' && *q < 127)
+            const char *q = p, *lim = colon ? colon : e;
+            while (q < lim && (unsigned char)(*q - 33) < 94) /* '!' to '~' */
                 q++;
             /* A field name is printable ASCII without spaces (trailing
              * spaces before the colon are tolerated). */
