@@ -329,7 +329,7 @@ looks_like_feedback(const bg_mime_message *m, const bg_mime_headers *orig)
     for (size_t i = 0; i < m->nparts; i++) {
         const bg_mime_part *p = &m->parts[i];
         if (strcmp(p->type, "text/plain") == 0 &&
-            bg_memcasemem(p->body, p->len < 2000 ? p->len : 2000,
+            dsn_memcasemem(p->body, p->len < 2000 ? p->len : 2000,
                            "sent this email to unsubscribe"))
             return true;
     }
@@ -544,7 +544,7 @@ notice_says_bounce(const char *text, size_t len)
         "delivery to the following", "not be delivered", "unable to deliver", NULL};
     size_t n = len < 8192 ? len : 8192;
     for (size_t i = 0; phrases[i]; i++)
-        if (bg_memcasemem(text, n, phrases[i]))
+        if (dsn_memcasemem(text, n, phrases[i]))
             return true;
     return false;
 }

@@ -1,7 +1,9 @@
 /*
  * dsn_bytes — the DSN parser's byte loops that run eight bytes at a time:
- * lower-case copies for its searches (dsn_lower_dup()) and white space
- * collapsed in diagnostics (dsn_collapse()); see dsn_priv.h.
+ * lower-case copies for its searches (dsn_lower_dup()), white space
+ * collapsed in diagnostics (dsn_collapse()), and a case-insensitive search
+ * that jumps between the needle's rarest byte (dsn_memcasemem()); see
+ * dsn_priv.h.
  */
 #include <stdint.h>
 #include <string.h>
@@ -83,4 +85,56 @@ dsn_collapse(bg_buf *b, const char *s, size_t len)
     }
     if (o)
         bg_buf_append(b, out, o);
+}
+
+static inline unsigned char
+lower1(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+const char *
+dsn_memcasemem(const char *hay, size_t len, const char *needle)
+{
+    size_t n = strlen(needle), k = 0;
+
+    if (hay == NULL) /* as bg_memcasemem(): an empty bg_buf's string */
+        return NULL;
+    if (n == 0)
+        return hay;
+    if (n > len)
+        return NULL;
+    /* The anchor: the needle's byte least common in text, found with
+     * memchr() in both cases; each hit is a possible start k bytes before
+     * it, in increasing order, so the first match is the first one. */
+    int best = 1000;
+    for (size_t j = 0; j < n; j++) {
+        int sc = dsn_byte_commonness((char)lower1((unsigned char)needle[j]));
+        if (sc < best) {
+            best = sc;
+            k = j;
+        }
+    }
+    unsigned char lo = lower1((unsigned char)needle[k]);
+    unsigned char up = lo >= 'a' && lo <= 'z' ? (unsigned char)(lo - ('a' - 'A')) : lo;
+    const char *p = hay + k, *last = hay + (len - n) + k; /* the last possible anchor */
+
+    while (p <= last) {
+        size_t span = (size_t)(last - p) + 1;
+        const char *a = memchr(p, lo, span);
+        const char *b = up != lo ? memchr(p, up, a ? (size_t)(a - p) : span) : NULL;
+        const char *c = b ? b : a;
+        size_t i;
+
+        if (c == NULL)
+            return NULL;
+        const char *s = c - k;
+        for (i = 0; i < n; i++)
+            if (lower1((unsigned char)s[i]) != lower1((unsigned char)needle[i]))
+                break;
+        if (i == n)
+            return s;
+        p = c + 1;
+    }
+    return NULL;
 }

@@ -84,7 +84,7 @@ qmail_no_connection(const char *diag)
         return false;
     size_t n = strlen(diag);
     for (size_t i = 0; words[i]; i++)
-        if (bg_memcasemem(diag, n, words[i]))
+        if (dsn_memcasemem(diag, n, words[i]))
             return true;
     return false;
 }
@@ -95,7 +95,7 @@ dsn_family_adjust(const char *notice, size_t len, bg_dsn_report *r)
     if (!notice || r->kind != BG_DSN_TEXT)
         return;
     size_t head = len < 512 ? len : 512;
-    if (!bg_memcasemem(notice, head, "this is the qmail-send program"))
+    if (!dsn_memcasemem(notice, head, "this is the qmail-send program"))
         return;
     for (size_t i = 0; i < r->nrcpts; i++) {
         bg_dsn_rcpt *rc = &r->rcpts[i];

@@ -21,20 +21,12 @@ dsn_pairs_init(dsn_pairs *pp, const char *text, size_t len)
     }
 }
 
-/* How likely English text has byte c: higher for the more common letters
- * (" etaoinsrhldcumfpgwybvkxjqz", most common first), 0 for other bytes
- * (digits, punctuation). */
-static int
-commonness(char c)
-{
-    static const unsigned char rank[256] = {
-        [' '] = 27, ['e'] = 26, ['t'] = 25, ['a'] = 24, ['o'] = 23, ['i'] = 22, ['n'] = 21,
-        ['s'] = 20, ['r'] = 19, ['h'] = 18, ['l'] = 17, ['d'] = 16, ['c'] = 15, ['u'] = 14,
-        ['m'] = 13, ['f'] = 12, ['p'] = 11, ['g'] = 10, ['w'] = 9,  ['y'] = 8,  ['b'] = 7,
-        ['v'] = 6,  ['k'] = 5,  ['x'] = 4,  ['j'] = 3,  ['q'] = 2,  ['z'] = 1,
-    };
-    return rank[(unsigned char)c];
-}
+const unsigned char dsn_byte_rank[256] = {
+    [' '] = 27, ['e'] = 26, ['t'] = 25, ['a'] = 24, ['o'] = 23, ['i'] = 22, ['n'] = 21,
+    ['s'] = 20, ['r'] = 19, ['h'] = 18, ['l'] = 17, ['d'] = 16, ['c'] = 15, ['u'] = 14,
+    ['m'] = 13, ['f'] = 12, ['p'] = 11, ['g'] = 10, ['w'] = 9,  ['y'] = 8,  ['b'] = 7,
+    ['v'] = 6,  ['k'] = 5,  ['x'] = 4,  ['j'] = 3,  ['q'] = 2,  ['z'] = 1,
+};
 
 void
 dsn_needle_init(dsn_needle *nd, const char *s)
@@ -48,7 +40,7 @@ dsn_needle_init(dsn_needle *nd, const char *s)
      * rarest first (dsn_needle_may() stops at the first pair missing):
      * insertion into a list kept sorted. */
     for (size_t j = 0; j + 1 < n; j++) {
-        int sc = commonness(s[j]) + commonness(s[j + 1]);
+        int sc = dsn_byte_commonness(s[j]) + dsn_byte_commonness(s[j + 1]);
         size_t k = nd->npairs < 8 ? nd->npairs++ : 8;
         while (k > 0 && score[k - 1] > sc) {
             if (k < 8) {

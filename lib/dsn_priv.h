@@ -131,6 +131,22 @@ dsn_pair_hash(const char *p)
     return ((unsigned)((unsigned char)p[0] & 63u) << 6) | ((unsigned char)p[1] & 63u);
 }
 
+/* How likely English text has byte c: higher for the more common letters
+ * (" etaoinsrhldcumfpgwybvkxjqz", most common first), 0 for other bytes
+ * (digits, punctuation, capitals) (the table is in lib/dsn_match.c). */
+extern const unsigned char dsn_byte_rank[256];
+
+static inline int
+dsn_byte_commonness(char c)
+{
+    return dsn_byte_rank[(unsigned char)c];
+}
+
+/* bg_memcasemem() (the same result: the first match, ASCII case folded),
+ * looking for the needle's least common byte rather than its first
+ * (lib/dsn_bytes.c). */
+const char *dsn_memcasemem(const char *hay, size_t len, const char *needle);
+
 /* Note the byte pairs of text[len]. */
 void dsn_pairs_init(dsn_pairs *pp, const char *text, size_t len);
 

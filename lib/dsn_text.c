@@ -518,7 +518,7 @@ dsn_text_remote_mta(const char *text, size_t len)
     for (size_t k = 0; intros[k]; k++) {
         const char *p = text;
         while (p < end) {
-            const char *hit = bg_memcasemem(p, (size_t)(end - p), intros[k]);
+            const char *hit = dsn_memcasemem(p, (size_t)(end - p), intros[k]);
             if (!hit)
                 break;
             char *h = host_token(hit + strlen(intros[k]), end);

@@ -372,7 +372,7 @@ dsn_vendor_mlserver(const bg_mime_headers *h, const char *body, size_t len)
     size_t n = len < 4096 ? len : 4096;
     for (size_t i = 0; fml[i].phrase; i++) {
         if ((subj && bg_memcasemem(subj, strlen(subj), fml[i].phrase)) ||
-            (body && bg_memcasemem(body, n, fml[i].phrase)))
+            (body && dsn_memcasemem(body, n, fml[i].phrase)))
             return fml[i].reason;
     }
     return NULL;
