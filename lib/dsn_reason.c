@@ -377,7 +377,14 @@ normalize(const char *text)
                 first = false;
             }
         }
-        *w++ = *p++;
+        /* Nothing to drop before the next word: copy through the next
+         * space (nothing to copy while nothing was dropped). */
+        const char *sp = strchr(p, ' ');
+        size_t n = sp ? (size_t)(sp - p) + 1 : strlen(p);
+        if (w != p)
+            memmove(w, p, n);
+        w += n;
+        p += n;
     }
     *w = '\0';
     /* Mask the local parts of addresses: "filtered@", "spam@", "virus@"
