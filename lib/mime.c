@@ -47,10 +47,11 @@ arena_need(arena *a, size_t n)
     a->cap = cap;
 }
 
-/* The fields gathered so far, as offsets into the arena. */
+/* The fields gathered so far, as offsets into the arena (no more than h
+ * may take: on the stack). */
 typedef struct fieldset {
-    size_t (*v)[2];
-    size_t n, cap;
+    size_t v[BG_MIME_MAX_HEADERS][2];
+    size_t n;
 } fieldset;
 
 /* Append line [p, e) to the value from a->s[vstart], stripping CR and
@@ -92,10 +93,6 @@ field_finish(const bg_mime_headers *h, fieldset *fs, arena *a, size_t nstart, si
     a->len = vstart + n;
     arena_need(a, 1);
     a->s[a->len++] = '\0';
-    if (fs->n == fs->cap) {
-        fs->cap = fs->cap ? fs->cap * 2 : 32;
-        fs->v = bg_xrealloc(fs->v, fs->cap * sizeof *fs->v);
-    }
     fs->v[fs->n][0] = nstart;
     fs->v[fs->n][1] = vstart;
     fs->n++;
@@ -106,8 +103,9 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
 {
     const char *p = data, *end = data + len;
     arena a = {NULL, 0, 0};
-    fieldset fs = {NULL, 0, 0};
+    fieldset fs;
     bool open = false; /* a field is being read */
+    fs.n = 0;
     size_t nstart = 0, vstart = 0;
 
     if (len >= 5 && memcmp(p, "From ", 5) == 0) {
@@ -174,7 +172,6 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
     }
     if (fs.n == 0)
         free(a.s);
-    free(fs.v);
     return (size_t)(p - data);
 }
 
@@ -192,10 +189,9 @@ bg_mime_headers_clear(bg_mime_headers *h)
 const char *
 bg_mime_headers_get(const bg_mime_headers *h, const char *name)
 {
-    int first = tolower((unsigned char)name[0]);
+    int first = name[0] | 0x20; /* names are ASCII: equal ignoring case, equal here */
     for (size_t i = 0; i < h->n; i++)
-        if (tolower((unsigned char)h->v[i].name[0]) == first &&
-            strcasecmp(h->v[i].name, name) == 0)
+        if ((h->v[i].name[0] | 0x20) == first && strcasecmp(h->v[i].name, name) == 0)
             return h->v[i].value;
     return NULL;
 }
@@ -221,20 +217,17 @@ bg_mime_param(const char *value, const char *param)
         if (*q != '=')
             continue;
         q += 1 + strspn(q + 1, " \t");
-        bg_buf out = BG_BUF_INIT;
-        if (*q == '"') {
-            for (q++; *q && *q != '"'; q++) {
-                if (*q == '\\' && q[1])
-                    q++;
-                bg_buf_putc(&out, *q);
-            }
-        } else {
-            while (*q && *q != ';' && !isspace((unsigned char)*q))
-                bg_buf_putc(&out, *q++);
+        bool qv = *q == '"'; /* a quoted value, up to the next quote */
+        q += qv;
+        size_t n = qv ? strlen(q) : strcspn(q, "; \t\n\v\f\r"); /* isspace(), no locale */
+        char *out = bg_xmalloc(n + 1), *o = out;
+        for (const char *e = q + n; q < e && !(qv && *q == '"'); q++) {
+            if (qv && *q == '\\' && q[1])
+                q++;
+            *o++ = *q;
         }
-        if (!out.s)
-            bg_buf_puts(&out, "");
-        return bg_buf_steal(&out);
+        *o = '\0';
+        return out;
     }
     return NULL;
 }
