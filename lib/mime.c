@@ -127,7 +127,7 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
                 value_append(&a, vstart, p, e, true);
         } else {
             const char *colon = memchr(p, ':', (size_t)(e - p));
-            const char *q = p, *lim = colon ? colon : e;
+            const char *q = p, *lim = colon ? colon : p; /* no colon: no field */
             while (q < lim && (unsigned char)(*q - 33) < 94) /* '!' to '~' */
                 q++;
             /* A field name is printable ASCII without spaces (trailing
@@ -647,7 +647,8 @@ add_leaf(walker *w, bg_mime_headers *h, const char *type, const char *body, size
     free(charset);
     bg_buf_puts(&fin, "");
 
-    m->parts = bg_xrealloc(m->parts, (m->nparts + 1) * sizeof *m->parts);
+    if ((m->nparts & (m->nparts - 1)) == 0) /* 0, 1, 2, 4...: double the room */
+        m->parts = bg_xrealloc(m->parts, (m->nparts ? 2 * m->nparts : 1) * sizeof *m->parts);
     bg_mime_part *p = &m->parts[m->nparts++];
     p->type = bg_xstrdup(type);
     p->headers = *h;
