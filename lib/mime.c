@@ -277,10 +277,10 @@ bg_mime_decode_base64(const char *src, size_t len, bg_buf *out)
             n = 0;
         }
         const unsigned char *s = (const unsigned char *)src + i;
-        if (bits == 0 && i + 4 <= len && b64p1[s[0]] && b64p1[s[1]] && b64p1[s[2]] &&
-            b64p1[s[3]]) { /* four digits, three bytes */
-            unsigned q = (unsigned)(b64p1[s[0]] - 1) << 18 | (unsigned)(b64p1[s[1]] - 1) << 12 |
-                         (unsigned)(b64p1[s[2]] - 1) << 6 | (unsigned)(b64p1[s[3]] - 1);
+        int d0, d1, d2, d3; /* four digits, three bytes */
+        if (bits == 0 && i + 4 <= len && ((d0 = b64p1[s[0]] - 1) | (d1 = b64p1[s[1]] - 1) |
+                                          (d2 = b64p1[s[2]] - 1) | (d3 = b64p1[s[3]] - 1)) >= 0) {
+            unsigned q = (unsigned)d0 << 18 | (unsigned)d1 << 12 | (unsigned)d2 << 6 | (unsigned)d3;
             chunk[n] = (char)(q >> 16);
             chunk[n + 1] = (char)(q >> 8);
             chunk[n + 2] = (char)q;
