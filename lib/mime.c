@@ -14,6 +14,8 @@
 
 /* ---- header blocks ---------------------------------------------------- */
 
+#define ONES UINT64_C(0x0101010101010101) /* one in each byte of a word */
+
 /* End of the line starting at p (pointing at '\n' or end). */
 static const char *
 line_end(const char *p, const char *end)
@@ -128,6 +130,13 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
         } else {
             const char *colon = memchr(p, ':', (size_t)(e - p));
             const char *q = p, *lim = colon ? colon : p; /* no colon: no field */
+            /* Eight bytes at a time while all are in '!'..'~' (none from 0x80,
+             * below 0x21 or 0x7f), then byte by byte. */
+            for (uint64_t w; q + 8 <= lim; q += 8) {
+                memcpy(&w, q, 8);
+                if ((w | ((w - ONES * 0x21) & ~w) | ((w & ONES * 0x7f) + ONES)) & ONES * 0x80)
+                    break;
+            }
             while (q < lim && (unsigned char)(*q - 33) < 94) /* '!' to '~' */
                 q++;
             /* A field name is printable ASCII without spaces (trailing
@@ -162,16 +171,12 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
     }
     if (open)
         field_finish(h, &fs, &a, nstart, vstart);
-    if (fs.n > 0) {
-        h->v = bg_xrealloc(h->v, (h->n + fs.n) * sizeof *h->v);
-        for (size_t i = 0; i < fs.n; i++) {
-            h->v[h->n + i].name = a.s + fs.v[i][0];
-            h->v[h->n + i].value = a.s + fs.v[i][1];
-        }
-        h->n += fs.n;
-    }
     if (fs.n == 0)
         free(a.s);
+    else
+        h->v = bg_xrealloc(h->v, (h->n + fs.n) * sizeof *h->v);
+    for (size_t i = 0; i < fs.n; i++)
+        h->v[h->n++] = (bg_mime_field){a.s + fs.v[i][0], a.s + fs.v[i][1]};
     return (size_t)(p - data);
 }
 
