@@ -327,24 +327,29 @@ generic_rbl(const dsn_pairs *pp, const char *low, char *dst, size_t size)
     return false;
 }
 
+/* bg_dsn_rbl_from_text() over the lower-case copy low (its pairs pp). */
+static bool
+rbl_from_low(const char *low, const dsn_pairs *pp, char *dst, size_t size)
+{
+    pthread_once(&needles_once, needles_make);
+    for (size_t i = 0; rbl_names[i].needle; i++) {
+        if (find(pp, low, &rbl_nd[i])) {
+            bg_strlcpy(dst, rbl_names[i].name, size);
+            return true;
+        }
+    }
+    return generic_rbl(pp, low, dst, size);
+}
+
 bool
 bg_dsn_rbl_from_text(const char *text, char *dst, size_t size)
 {
     if (!text || !*text || size == 0)
         return false;
-    pthread_once(&needles_once, needles_make);
     char *low = lower_copy(text, 8192);
-    bool found = false;
     dsn_pairs pp;
     dsn_pairs_init(&pp, low, strlen(low));
-    for (size_t i = 0; rbl_names[i].needle && !found; i++) {
-        if (find(&pp, low, &rbl_nd[i])) {
-            bg_strlcpy(dst, rbl_names[i].name, size);
-            found = true;
-        }
-    }
-    if (!found)
-        found = generic_rbl(&pp, low, dst, size);
+    bool found = rbl_from_low(low, &pp, dst, size);
     free(low);
     return found;
 }
@@ -353,11 +358,11 @@ bg_dsn_rbl_from_text(const char *text, char *dst, size_t size)
 
 /* Lower-case copy of a diagnostic with the reply-code prefixes of
  * continuation lines ("550-5.7.1 ", "550 5.7.1 ") after the first removed, so
- * that phrases broken over lines match again. */
+ * that phrases broken over lines match again; low (a lower-case copy, 8 KB at
+ * most) is changed in place and returned. */
 static char *
-normalize(const char *text)
+normalize(char *low)
 {
-    char *low = lower_copy(text, 8192);
     char *w = low;
     bool first = true;
     for (const char *p = low; *p;) {
@@ -441,12 +446,20 @@ dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *
     smtp_cmd cmd = CMD_NONE;
     char reply[32] = "";
     out->rbl[0] = '\0';
-    bool rbl = bg_dsn_rbl_from_text(diagnostic, out->rbl, sizeof out->rbl);
+    bool rbl = false;
 
     if (diagnostic && *diagnostic) {
-        char *low = normalize(diagnostic);
-        dsn_pairs pp; /* noted once for the phrase, vendor and command searches */
-        dsn_pairs_init(&pp, low, strlen(low));
+        /* One lower-case copy for the blacklists (as bg_dsn_rbl_from_text())
+         * and, normalised, for the phrase, vendor and command searches: its
+         * pairs noted once, twice only when normalising changed it. */
+        char *raw = lower_copy(diagnostic, 8192);
+        dsn_pairs pp;
+        dsn_pairs_init(&pp, raw, strlen(raw));
+        rbl = rbl_from_low(raw, &pp, out->rbl, sizeof out->rbl);
+        char *low = normalize(bg_xstrdup(raw));
+        if (strcmp(low, raw) != 0)
+            dsn_pairs_init(&pp, low, strlen(low));
+        free(raw);
         text = dsn_phrase_reason(low, &pp);
         vendor = dsn_vendor_reason(low, &pp, ctx, &vendor_decides);
         cmd = command_of(low, &pp);
@@ -460,7 +473,7 @@ dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *
         free(low);
     }
     if (ctx && ctx->notice && *ctx->notice && (cmd == CMD_NONE || !vendor)) {
-        char *low = normalize(ctx->notice);
+        char *low = normalize(lower_copy(ctx->notice, 8192));
         dsn_pairs pp;
         dsn_pairs_init(&pp, low, strlen(low));
         if (cmd == CMD_NONE)
