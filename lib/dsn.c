@@ -93,13 +93,13 @@ dsn_addr_canon(const char *s)
                     p = r0;
                 }
             }
-            char *a = bg_xstrndup(p, n);
-            /* Strip a leading quote or dot left by the tokenising. */
-            char *q = a;
-            while (*q == '\'' || *q == '.' || *q == '`')
-                q++;
-            char *res = dsn_lower_dup(q, SIZE_MAX); /* trimmed below */
-            free(a);
+            /* Strip a leading quote or dot left by the tokenising (p[n]
+             * holds no NUL: dsn_addr_len() stops at one). */
+            while (n > 0 && (*p == '\'' || *p == '.' || *p == '`')) {
+                p++;
+                n--;
+            }
+            char *res = dsn_lower_dup(p, n); /* trimmed below */
             size_t l = strlen(res);
             while (l > 0 && (res[l - 1] == '\'' || res[l - 1] == '.'))
                 res[--l] = '\0';
