@@ -652,8 +652,8 @@ add_leaf(walker *w, bg_mime_headers *h, const char *type, const char *body, size
     free(charset);
     bg_buf_puts(&fin, "");
 
-    if ((m->nparts & (m->nparts - 1)) == 0) /* 0, 1, 2, 4...: double the room */
-        m->parts = bg_xrealloc(m->parts, (m->nparts ? 2 * m->nparts : 1) * sizeof *m->parts);
+    if (m->nparts == 0 || (m->nparts >= 4 && (m->nparts & (m->nparts - 1)) == 0)) /* 4, 8... */
+        m->parts = bg_xrealloc(m->parts, (m->nparts ? 2 * m->nparts : 4) * sizeof *m->parts);
     bg_mime_part *p = &m->parts[m->nparts++];
     p->type = bg_xstrdup(type);
     p->headers = *h;
