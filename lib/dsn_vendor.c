@@ -149,10 +149,14 @@ word_start(const char *p, const char *text)
 /* The phrases looked for in every text, prepared once for dsn_needle_may()
  * (the text's pairs are at hand: most searches are skipped). */
 static const char *const prefixes[] = {"lpnaaa", "lpn", "ofr", "ouk", NULL};
-enum { F_IB, F_KDDI, F_IUA, F_SENDAS, F_CFD, F_SES, NFIXED };
+enum {
+    F_IB, F_KDDI, F_IUA, F_SENDAS, F_CFD, F_SES, F_AU, F_MS, F_VZ1, F_VZ2, F_GG1, F_GG2, NFIXED
+};
 static const char *const fixed[NFIXED] = {
     "ib", "550 : user unknown", ".i.ua/err/", "'send mail as'", "customfromdenied",
-    "identities failed the check",
+    "identities failed the check", ">: user unknown",
+    "requested action not taken: mailbox unavailable", "invalid user address",
+    "no such user", "google groups", "groups.google.com",
 };
 static dsn_needle prefix_nd[4], fixed_nd[NFIXED];
 static dsn_needle uu_nd[sizeof own_userunknown / sizeof own_userunknown[0]];
@@ -278,7 +282,8 @@ dsn_vendor_reason(const char *low, const dsn_pairs *pp, const dsn_context *ctx, 
         *decided = true;
         return "filtered";
     }
-    if (kddi(ctx) && strstr(low, ">: user unknown")) {
+    /* The text first: cheaper than the domain tests, with the same answer. */
+    if (find(pp, low, &fixed_nd[F_AU]) && kddi(ctx)) {
         *decided = true;
         return "userunknown";
     }
@@ -288,21 +293,21 @@ dsn_vendor_reason(const char *low, const dsn_pairs *pp, const dsn_context *ctx, 
             return "userunknown";
         }
     }
-    if (ctx && (in_domain(ctx->reporter, "hotmail.com") || in_domain(ctx->reporter, "outlook.com") ||
-                in_domain(ctx->reporter, "live.com")) &&
-        strstr(low, "requested action not taken: mailbox unavailable")) {
+    if (find(pp, low, &fixed_nd[F_MS]) && ctx &&
+        (in_domain(ctx->reporter, "hotmail.com") || in_domain(ctx->reporter, "outlook.com") ||
+         in_domain(ctx->reporter, "live.com"))) {
         *decided = true;
         return "userunknown";
     }
-    if (ctx && (in_domain(ctx->reporter, "vtext.com") || in_domain(ctx->reporter, "vzwpix.com")) &&
-        (strstr(low, "invalid user address") || strstr(low, "no such user"))) {
+    if ((find(pp, low, &fixed_nd[F_VZ1]) || find(pp, low, &fixed_nd[F_VZ2])) && ctx &&
+        (in_domain(ctx->reporter, "vtext.com") || in_domain(ctx->reporter, "vzwpix.com"))) {
         *decided = true;
         return "userunknown";
     }
     /* Google Groups: a group that does not exist or does not take posts
      * from the sender refuses the poster, whatever the notice's language. */
-    if (ctx && in_domain(ctx->recipient, "googlegroups.com") &&
-        (strstr(low, "google groups") || strstr(low, "groups.google.com"))) {
+    if ((find(pp, low, &fixed_nd[F_GG1]) || find(pp, low, &fixed_nd[F_GG2])) && ctx &&
+        in_domain(ctx->recipient, "googlegroups.com")) {
         *decided = true;
         return "rejected";
     }
