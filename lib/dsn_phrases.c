@@ -25,6 +25,7 @@
 #include <ctype.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dsn_priv.h"
@@ -358,11 +359,19 @@ typedef struct compiled {
 
 static compiled *flat;
 static size_t nflat;
-/* The first two pairs of flat[i] (its rarest, see dsn_needle_init()), side
- * by side for a tight first test (UINT16_MAX: a phrase of one byte, no
- * test). */
-static uint16_t (*first2)[2];
 static pthread_once_t flat_once = PTHREAD_ONCE_INIT;
+
+/* The phrases grouped by their rarest pair (pairs[0], see
+ * dsn_needle_init()): group g holds, as a set of bits over flat (nwords
+ * words at grp_bits + g * nwords), the phrases whose rarest pair is
+ * grp_pair[g]; a phrase of one byte has no pair and is in always_bits.  A
+ * text's candidates are the groups whose pair it has: tested in table order,
+ * as before, without a test per phrase.  More phrases than CAND_WORDS * 64:
+ * no groups, every phrase tested. */
+#define CAND_WORDS 32
+static uint16_t *grp_pair;
+static uint64_t *grp_bits, always_bits[CAND_WORDS];
+static size_t ngrp, nwords;
 
 static void
 flatten(void)
@@ -372,15 +381,32 @@ flatten(void)
         for (size_t i = 0; tables[t].phrases[i]; i++)
             n++;
     flat = bg_xcalloc(n ? n : 1, sizeof *flat);
-    first2 = bg_xcalloc(n ? n : 1, sizeof *first2);
     for (size_t t = 0; tables[t].reason; t++)
         for (size_t i = 0; tables[t].phrases[i]; i++) {
-            dsn_needle *nd = &flat[nflat].nd;
-            dsn_needle_init(nd, tables[t].phrases[i]);
-            first2[nflat][0] = nd->npairs > 0 ? nd->pairs[0] : UINT16_MAX;
-            first2[nflat][1] = nd->npairs > 1 ? nd->pairs[1] : first2[nflat][0];
+            dsn_needle_init(&flat[nflat].nd, tables[t].phrases[i]);
             flat[nflat++].reason = tables[t].reason;
         }
+    if (nflat == 0 || (nflat + 63) / 64 > CAND_WORDS)
+        return;
+    nwords = (nflat + 63) / 64;
+    uint16_t *grp_of = bg_xmalloc(4096 * sizeof *grp_of); /* pair -> group */
+    memset(grp_of, 0xff, 4096 * sizeof *grp_of);
+    grp_pair = bg_xcalloc(nflat, sizeof *grp_pair);
+    grp_bits = bg_xcalloc(nflat * nwords, sizeof *grp_bits);
+    for (size_t i = 0; i < nflat; i++) {
+        uint64_t bit = UINT64_C(1) << (i & 63);
+        if (flat[i].nd.npairs == 0) {
+            always_bits[i >> 6] |= bit;
+            continue;
+        }
+        unsigned p = flat[i].nd.pairs[0];
+        if (grp_of[p] == UINT16_MAX) {
+            grp_of[p] = (uint16_t)ngrp;
+            grp_pair[ngrp++] = (uint16_t)p;
+        }
+        grp_bits[grp_of[p] * nwords + (i >> 6)] |= bit;
+    }
+    free(grp_of);
 }
 
 const char *
@@ -392,13 +418,25 @@ dsn_phrase_reason(const char *text, const dsn_pairs *pairs)
     pthread_once(&flat_once, flatten);
     if (host_does_not_exist(text))
         return "hostunknown";
-    for (size_t i = 0; i < nflat; i++) {
-        unsigned a = first2[i][0], b = first2[i][1];
-        if (a != UINT16_MAX && (!((pairs->bits[a >> 6] >> (a & 63)) & 1) ||
-                                !((pairs->bits[b >> 6] >> (b & 63)) & 1)))
-            continue;
-        if (dsn_needle_may(pairs, &flat[i].nd) && strstr(text, flat[i].nd.s))
-            return flat[i].reason;
+    if (nwords == 0) {
+        for (size_t i = 0; i < nflat; i++)
+            if (dsn_needle_may(pairs, &flat[i].nd) && strstr(text, flat[i].nd.s))
+                return flat[i].reason;
+        return NULL;
     }
+    uint64_t cand[CAND_WORDS];
+    memcpy(cand, always_bits, nwords * sizeof *cand);
+    for (size_t g = 0; g < ngrp; g++) {
+        unsigned p = grp_pair[g];
+        if ((pairs->bits[p >> 6] >> (p & 63)) & 1)
+            for (size_t w = 0; w < nwords; w++)
+                cand[w] |= grp_bits[g * nwords + w];
+    }
+    for (size_t w = 0; w < nwords; w++)
+        for (uint64_t m = cand[w]; m; m &= m - 1) {
+            size_t i = w * 64 + (size_t)__builtin_ctzll(m);
+            if (dsn_needle_may(pairs, &flat[i].nd) && strstr(text, flat[i].nd.s))
+                return flat[i].reason;
+        }
     return NULL;
 }
