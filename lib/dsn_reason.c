@@ -288,7 +288,7 @@ needles_make(void)
     for (size_t i = 0; rbl_intros[i]; i++)
         dsn_needle_init(&intro_nd[i], rbl_intros[i]);
     for (size_t g = 0; g < NCMD_GROUPS; g++)
-        for (size_t i = 0; cmd_groups[g].phrases[i] && i < MAX_GROUP; i++)
+        for (size_t i = 0; i < MAX_GROUP && cmd_groups[g].phrases[i]; i++)
             dsn_needle_init(&cmd_nd[g][i], cmd_groups[g].phrases[i]);
 }
 
@@ -408,7 +408,7 @@ command_of(const char *low, const dsn_pairs *pp)
 {
     pthread_once(&needles_once, needles_make);
     for (size_t g = 0; g < NCMD_GROUPS; g++)
-        for (size_t i = 0; cmd_groups[g].phrases[i] && i < MAX_GROUP; i++)
+        for (size_t i = 0; i < MAX_GROUP && cmd_groups[g].phrases[i]; i++)
             if (find(pp, low, &cmd_nd[g][i]))
                 return cmd_groups[g].cmd;
     return CMD_NONE;

@@ -96,7 +96,7 @@ static const struct {
     const char *s;
     size_t len;
 } field_starts[] = {
-#define FS(x) {x, sizeof x - 1}
+#define FS(x) {(x), sizeof(x) - 1}
     FS("return-path:"), FS("received:"), FS("dkim-signature:"), FS("message-id:"),
     FS("delivered-to:"), FS("x-original-to:"), FS("mime-version:"),
     FS("authentication-results:"), FS("arc-seal:"),
