@@ -637,7 +637,11 @@ bg_dsn_parse(const char *msg, size_t len, bg_dsn_report **out, bg_error *err)
     *out = NULL;
     if (!msg || len == 0)
         return bg_error_set(err, "empty message");
-    return parse_depth(msg, len, out, 0);
+    int rc = parse_depth(msg, len, out, 0);
+    /* Whatever path made it, a diagnostic keeps the promise of dsn.h. */
+    for (size_t i = 0; rc == 0 && *out && i < (*out)->nrcpts; i++)
+        dsn_cap_text((*out)->rcpts[i].diagnostic, BG_DSN_TEXT_MAX);
+    return rc;
 }
 
 static int

@@ -138,3 +138,16 @@ dsn_memcasemem(const char *hay, size_t len, const char *needle)
     }
     return NULL;
 }
+
+void
+dsn_cap_text(char *s, size_t max)
+{
+    size_t n;
+
+    if (s == NULL || (n = strlen(s)) <= max)
+        return;
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--; /* do not cut a UTF-8 sequence in two */
+    s[n] = '\0';
+}

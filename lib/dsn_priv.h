@@ -28,6 +28,10 @@ size_t dsn_addr_len(const char *s);
  * space, stopping once b holds BG_DSN_TEXT_MAX bytes (lib/dsn_bytes.c). */
 void dsn_collapse(bg_buf *b, const char *s, size_t len);
 
+/* Cut s (may be NULL) in place to at most max bytes, at a UTF-8 character
+ * boundary. */
+void dsn_cap_text(char *s, size_t max);
+
 /* Add a recipient (addr may be NULL) and return it; an address already in
  * the report returns the existing entry, NULL when the report is full. */
 bg_dsn_rcpt *dsn_rcpt_add(bg_dsn_report *r, const char *addr, bool *existed);

@@ -549,6 +549,28 @@ START_TEST(test_parse_not_bounce)
 }
 END_TEST
 
+/* Found by fuzz_dsn: a notice whose collapsed text ran 9 bytes past the
+ * diagnostic cap of dsn.h. */
+START_TEST(fuzz_diagnostic_stays_within_cap)
+{
+    FILE *fp = fopen(SRCDIR "/tests/data/fuzz/dsn-long-diagnostic.bin", "rb");
+    static char buf[65536];
+    size_t n;
+    bg_dsn_report *r = NULL;
+    bg_error err;
+
+    ck_assert_ptr_nonnull(fp);
+    n = fread(buf, 1, sizeof(buf), fp);
+    fclose(fp);
+    ck_assert_int_eq(bg_dsn_parse(buf, n, &r, &err), 0);
+    ck_assert_int_gt(r->nrcpts, 0);
+    for (size_t i = 0; i < r->nrcpts; i++)
+        if (r->rcpts[i].diagnostic)
+            ck_assert_uint_le(strlen(r->rcpts[i].diagnostic), BG_DSN_TEXT_MAX);
+    bg_dsn_report_free(r);
+}
+END_TEST
+
 static Suite *
 dsn_suite(void)
 {
@@ -574,6 +596,7 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_feedback);
     tcase_add_test(tp, test_parse_autoreply);
     tcase_add_test(tp, test_parse_not_bounce);
+    tcase_add_test(tp, fuzz_diagnostic_stays_within_cap);
     suite_add_tcase(s, tp);
     return s;
 }
