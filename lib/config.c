@@ -563,7 +563,13 @@ bg_config_dump(const bg_config *c, FILE *fp)
         }
         bg_buf_reset(&v);
         format_value(c, &keys[i], &v);
-        fprintf(fp, "%s = %s\n", keys[i].name, bg_buf_str(&v));
+        /* A value that starts or ends with a quote or a blank is written in
+         * quotes, so that it reads back the same (the parser strips one pair). */
+        const char *val = bg_buf_str(&v);
+        bool quote = v.len > 0 && (val[0] == '"' || val[0] == ' ' || val[0] == '\t' ||
+                                   val[v.len - 1] == '"' || val[v.len - 1] == ' ' ||
+                                   val[v.len - 1] == '\t');
+        fprintf(fp, quote ? "%s = \"%s\"\n" : "%s = %s\n", keys[i].name, val);
     }
     bg_buf_free(&v);
 }

@@ -130,7 +130,10 @@ END_TEST
 START_TEST(dump_parses_back)
 {
     bg_error err;
-    bg_config *c = bg_config_parse("t", "quota_limit = 42\nsender_override = sasl:x quota_limit=5\n",
+    /* db_home with quotes of its own (found by fuzz_config): read back the same */
+    bg_config *c = bg_config_parse("t",
+                                   "quota_limit = 42\nsender_override = sasl:x quota_limit=5\n"
+                                   "db_home = \"\"\"\"\n",
                                    &err);
     char *text = NULL;
     size_t len = 0;
@@ -143,6 +146,7 @@ START_TEST(dump_parses_back)
     ck_assert_int_eq(c2->quota_limit, 42);
     ck_assert_int_eq(bg_config_quota_for(c2, "sasl:x"), 5);
     ck_assert_int_eq(c2->blacklist_period, c->blacklist_period);
+    ck_assert_str_eq(c2->db_home, "\"\"");
     free(text);
     bg_config_unref(c);
     bg_config_unref(c2);
