@@ -5,7 +5,7 @@
  * (unfolded) and a flat list of leaf parts in document order.  Multiparts are
  * walked recursively; each leaf is decoded from its transfer encoding (base64,
  * quoted-printable) and, for text parts in another charset, converted to UTF-8
- * (iconv; bytes that do not convert become '?').  A message/rfc822 or
+ * (bounceguard/charset.h; bytes that do not convert become '?').  A message/rfc822 or
  * text/rfc822-headers part is a leaf whose body is the enclosed message; call
  * bg_mime_headers_parse() on it to read the returned message's headers.
  *
@@ -81,13 +81,6 @@ char *bg_mime_decode_words(const char *s);
  * characters are skipped (base64) or kept literally (quoted-printable). */
 void bg_mime_decode_base64(const char *src, size_t len, bg_buf *out);
 void bg_mime_decode_qp(const char *src, size_t len, bg_buf *out);
-
-/*
- * Convert src[len] from charset to UTF-8, appending to out.  us-ascii, utf-8
- * and unknown charsets are copied as they are; bytes that do not convert
- * become '?'.  Returns true when a conversion was done.
- */
-bool bg_mime_to_utf8(const char *charset, const char *src, size_t len, bg_buf *out);
 
 /* One leaf part.  body is decoded and NUL-terminated (len excludes the NUL). */
 typedef struct bg_mime_part {
