@@ -193,9 +193,13 @@ bg_mime_headers_clear(bg_mime_headers *h)
 const char *
 bg_mime_headers_get(const bg_mime_headers *h, const char *name)
 {
+    /* A field's value follows its name and NUL in the block: the name's
+     * length is known without strlen, and most names differ in it. */
+    size_t len = strlen(name);
     int first = name[0] | 0x20; /* names are ASCII: equal ignoring case, equal here */
     for (size_t i = 0; i < h->n; i++)
-        if ((h->v[i].name[0] | 0x20) == first && strcasecmp(h->v[i].name, name) == 0)
+        if ((size_t)(h->v[i].value - h->v[i].name) == len + 1 &&
+            (h->v[i].name[0] | 0x20) == first && strncasecmp(h->v[i].name, name, len) == 0)
             return h->v[i].value;
     return NULL;
 }
@@ -273,39 +277,35 @@ bg_mime_decode_base64(const char *src, size_t len, bg_buf *out)
 {
     unsigned acc = 0;
     int bits = 0;
-    char chunk[1024]; /* appended a chunk at a time, not a byte at a time */
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (n + 3 > sizeof chunk) {
-            bg_buf_append(out, chunk, n);
-            n = 0;
-        }
-        const unsigned char *s = (const unsigned char *)src + i;
+    /* At most three bytes for every four digits (and one more for a
+     * trailing partial quantum): written in place. */
+    unsigned char *o = (unsigned char *)bg_buf_room(out, len / 4 * 3 + 3), *o0 = o;
+    const unsigned char *s = (const unsigned char *)src, *end = s + len;
+    while (s < end) {
         int d0, d1, d2, d3; /* four digits, three bytes */
-        if (bits == 0 && i + 4 <= len && ((d0 = b64p1[s[0]] - 1) | (d1 = b64p1[s[1]] - 1) |
-                                          (d2 = b64p1[s[2]] - 1) | (d3 = b64p1[s[3]] - 1)) >= 0) {
+        while (bits == 0 && end - s >= 4 &&
+               ((d0 = b64p1[s[0]] - 1) | (d1 = b64p1[s[1]] - 1) | (d2 = b64p1[s[2]] - 1) |
+                (d3 = b64p1[s[3]] - 1)) >= 0) {
             unsigned q = (unsigned)d0 << 18 | (unsigned)d1 << 12 | (unsigned)d2 << 6 | (unsigned)d3;
-            chunk[n] = (char)(q >> 16);
-            chunk[n + 1] = (char)(q >> 8);
-            chunk[n + 2] = (char)q;
-            n += 3;
-            i += 3;
-            continue;
+            o[0] = (unsigned char)(q >> 16);
+            o[1] = (unsigned char)(q >> 8);
+            o[2] = (unsigned char)q;
+            o += 3;
+            s += 4;
         }
-        if (s[0] == '=')
+        if (s == end || *s == '=')
             break;
-        int v = (int)b64p1[s[0]] - 1;
+        int v = (int)b64p1[*s++] - 1;
         if (v < 0)
             continue;
         acc = (acc << 6) | (unsigned)v;
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
-            chunk[n++] = (char)((acc >> bits) & 0xff);
+            *o++ = (unsigned char)((acc >> bits) & 0xff);
         }
     }
-    if (n)
-        bg_buf_append(out, chunk, n);
+    bg_buf_grew(out, (size_t)(o - o0));
 }
 
 static int
@@ -442,16 +442,20 @@ typedef struct walker {
 
 static void walk(walker *w, const char *data, size_t len, bg_mime_headers *h, int depth);
 
+/* Add a leaf of type (a string from bg_mime_content_type() or NULL for
+ * text/plain; consumed) whose headers are *h (consumed). */
 static void
-add_leaf(walker *w, bg_mime_headers *h, const char *type, const char *body, size_t len,
-         int depth)
+add_leaf(walker *w, bg_mime_headers *h, char *type, const char *body, size_t len, int depth)
 {
     bg_mime_message *m = w->m;
     if (m->nparts >= BG_MIME_MAX_PARTS) {
         m->truncated = true;
         bg_mime_headers_clear(h);
+        free(type);
         return;
     }
+    if (!type)
+        type = bg_xstrdup("text/plain");
     const char *cte = bg_mime_headers_get(h, "Content-Transfer-Encoding");
     bg_buf dec = BG_BUF_INIT;
     if (cte && strncasecmp(cte, "base64", 6) == 0)
@@ -477,7 +481,7 @@ add_leaf(walker *w, bg_mime_headers *h, const char *type, const char *body, size
     if (m->nparts == 0 || (m->nparts >= 4 && (m->nparts & (m->nparts - 1)) == 0)) /* 4, 8... */
         m->parts = bg_xrealloc(m->parts, (m->nparts ? 2 * m->nparts : 4) * sizeof *m->parts);
     bg_mime_part *p = &m->parts[m->nparts++];
-    p->type = bg_xstrdup(type);
+    p->type = type;
     p->headers = *h;
     *h = (bg_mime_headers){NULL, 0};
     p->len = fin.len;
@@ -511,15 +515,16 @@ static void
 walk_multipart(walker *w, const char *data, size_t len, const char *boundary, int depth)
 {
     const char *end = data + len;
-    char *delim = bg_xasprintf("--%s", boundary);
-    size_t dlen = strlen(delim);
+    char delim[208]; /* "--" and a boundary of at most 200 bytes (walk()) */
+    size_t blen = strnlen(boundary, sizeof delim - 2), dlen = blen + 2;
+    delim[0] = delim[1] = '-';
+    memcpy(delim + 2, boundary, blen);
     const char *p = find_delim(data, end, delim, dlen, data);
 
     if (!p) {
         /* No delimiter at all: treat the body as one text part. */
         bg_mime_headers none = {NULL, 0};
-        add_leaf(w, &none, "text/plain", data, len, depth);
-        free(delim);
+        add_leaf(w, &none, NULL, data, len, depth);
         return;
     }
     /* A preamble with text in it (some MTAs put the notice there), unless it
@@ -527,7 +532,7 @@ walk_multipart(walker *w, const char *data, size_t len, const char *boundary, in
     if (p > data && !is_blank_line(data, p) && p - data > 2 &&
         !memmem(data, (size_t)(p - data), "MIME", 4)) {
         bg_mime_headers none = {NULL, 0};
-        add_leaf(w, &none, "text/plain", data, (size_t)(p - data), depth);
+        add_leaf(w, &none, NULL, data, (size_t)(p - data), depth);
     }
     while (p && p < end) {
         const char *after = p + dlen;
@@ -553,7 +558,6 @@ walk_multipart(walker *w, const char *data, size_t len, const char *boundary, in
         walk(w, bodystart + off, (size_t)(partend - bodystart) - off, &h, depth);
         p = next;
     }
-    free(delim);
 }
 
 /* Walk the body data[len] whose headers are *h (consumed). */
@@ -563,6 +567,7 @@ walk(walker *w, const char *data, size_t len, bg_mime_headers *h, int depth)
     const char *ctv = bg_mime_headers_get(h, "Content-Type");
     char *type = bg_mime_content_type(ctv);
     if (strncmp(type, "multipart/", 10) == 0) {
+        free(type);
         char *boundary = bg_mime_param(ctv, "boundary");
         if (boundary && *boundary && strlen(boundary) <= 200 && depth < BG_MIME_MAX_DEPTH) {
             bg_mime_headers_clear(h);
@@ -570,13 +575,12 @@ walk(walker *w, const char *data, size_t len, bg_mime_headers *h, int depth)
         } else {
             if (depth >= BG_MIME_MAX_DEPTH)
                 w->m->truncated = true;
-            add_leaf(w, h, "text/plain", data, len, depth);
+            add_leaf(w, h, NULL, data, len, depth);
         }
         free(boundary);
     } else {
         add_leaf(w, h, type, data, len, depth);
     }
-    free(type);
 }
 
 bg_mime_message *

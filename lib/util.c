@@ -189,6 +189,20 @@ bg_buf_printf(bg_buf *b, const char *fmt, ...)
 }
 
 char *
+bg_buf_room(bg_buf *b, size_t n)
+{
+    buf_reserve(b, n);
+    return b->s + b->len;
+}
+
+void
+bg_buf_grew(bg_buf *b, size_t k)
+{
+    b->len += k;
+    b->s[b->len] = '\0';
+}
+
+char *
 bg_buf_steal(bg_buf *b)
 {
     char *s = b->s ? b->s : bg_xstrdup("");

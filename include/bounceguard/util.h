@@ -55,6 +55,10 @@ void bg_buf_putc(bg_buf *b, char c);
 void bg_buf_printf(bg_buf *b, const char *fmt, ...) BG_ATTR_PRINTF(2, 3);
 void bg_buf_vprintf(bg_buf *b, const char *fmt, va_list ap);
 char *bg_buf_steal(bg_buf *b);
+/* Room to write up to n more bytes in place: returns where they go (the
+ * buffer may move); bg_buf_grew() then adds the k <= n bytes written. */
+char *bg_buf_room(bg_buf *b, size_t n);
+void bg_buf_grew(bg_buf *b, size_t k);
 /* The contents, "" for an empty buffer (never NULL). */
 const char *bg_buf_str(const bg_buf *b);
 
