@@ -434,6 +434,12 @@ bg_mime_decode_words(const char *s)
     return bg_buf_steal(&out);
 }
 
+bool
+bg_mime_type_is_read(const char *type)
+{
+    return !type || strncmp(type, "text/", 5) == 0 || strncmp(type, "message/", 8) == 0;
+}
+
 /* ---- the multipart walk ----------------------------------------------- */
 
 typedef struct walker {
@@ -458,7 +464,9 @@ add_leaf(walker *w, bg_mime_headers *h, char *type, const char *body, size_t len
         type = bg_xstrdup("text/plain");
     const char *cte = bg_mime_headers_get(h, "Content-Transfer-Encoding");
     bg_buf dec = BG_BUF_INIT;
-    if (cte && strncasecmp(cte, "base64", 6) == 0)
+    if (!bg_mime_type_is_read(type))
+        len = 0; /* an image, an archive...: no bounce says anything in one */
+    else if (cte && strncasecmp(cte, "base64", 6) == 0)
         bg_mime_decode_base64(body, len, &dec);
     else if (cte && strncasecmp(cte, "quoted-printable", 16) == 0)
         bg_mime_decode_qp(body, len, &dec);

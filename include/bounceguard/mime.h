@@ -3,9 +3,10 @@
  *
  * A message is read once into a bg_mime_message: its top-level header block
  * (unfolded) and a flat list of leaf parts in document order.  Multiparts are
- * walked recursively; each leaf is decoded from its transfer encoding (base64,
- * quoted-printable) and, for text parts in another charset, converted to UTF-8
- * (bounceguard/charset.h; bytes that do not convert become '?').  A message/rfc822 or
+ * walked recursively; each leaf of text or a message is decoded from its
+ * transfer encoding (base64, quoted-printable) and, for text parts in another
+ * charset, converted to UTF-8 (bounceguard/charset.h; bytes that do not
+ * convert become '?'); the bodies of other leaves (images...) are not read.  A message/rfc822 or
  * text/rfc822-headers part is a leaf whose body is the enclosed message; call
  * bg_mime_headers_parse() on it to read the returned message's headers.
  *
@@ -82,7 +83,14 @@ char *bg_mime_decode_words(const char *s);
 void bg_mime_decode_base64(const char *src, size_t len, bg_buf *out);
 void bg_mime_decode_qp(const char *src, size_t len, bg_buf *out);
 
-/* One leaf part.  body is decoded and NUL-terminated (len excludes the NUL). */
+/* Whether the body of a part of this type is read (decoded, converted):
+ * text and messages are; the body of any other part (an image, an
+ * archive, an application's file) is left empty, as nothing in it tells
+ * about a bounce.  NULL (no Content-Type) is text/plain. */
+bool bg_mime_type_is_read(const char *type);
+
+/* One leaf part.  body is decoded and NUL-terminated (len excludes the NUL);
+ * empty for a type that bg_mime_type_is_read() says is not read. */
 typedef struct bg_mime_part {
     char *type;              /* lower-case "type/subtype" */
     bg_mime_headers headers; /* the part's own header block */

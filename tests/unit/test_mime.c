@@ -168,6 +168,34 @@ START_TEST(test_multipart_walk)
 }
 END_TEST
 
+START_TEST(test_binary_parts_not_read)
+{
+    /* A Gmail-style notice with a logo: the image is a part, its body is
+     * not decoded; text around it is. */
+    const char *msg = "Content-Type: multipart/related; boundary=r\n\n"
+                      "--r\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n"
+                      "aGVsbG8=\n"
+                      "--r\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\n"
+                      "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk\n"
+                      "--r\nContent-Type: application/octet-stream\n\nraw bytes\n"
+                      "--r\nContent-Type: TEXT/HTML\nContent-Transfer-Encoding: base64\n\n"
+                      "PGI+aGk8L2I+\n"
+                      "--r--\n";
+    bg_mime_message *m = bg_mime_parse(msg, strlen(msg));
+    ck_assert_uint_eq(m->nparts, 4);
+    ck_assert_str_eq(m->parts[0].body, "hello");
+    ck_assert_str_eq(m->parts[1].type, "image/png");
+    ck_assert_uint_eq(m->parts[1].len, 0);
+    ck_assert_str_eq(m->parts[1].body, "");
+    ck_assert_uint_eq(m->parts[2].len, 0);
+    ck_assert_str_eq(m->parts[3].body, "<b>hi</b>");
+    bg_mime_message_free(m);
+    ck_assert(bg_mime_type_is_read(NULL));
+    ck_assert(bg_mime_type_is_read("message/delivery-status"));
+    ck_assert(!bg_mime_type_is_read("application/ms-tnef"));
+}
+END_TEST
+
 START_TEST(test_multipart_broken)
 {
     /* No closing boundary, a boundary that is a prefix of another. */
@@ -222,6 +250,7 @@ mime_suite(void)
     tcase_add_test(tc, test_content_type);
     tcase_add_test(tc, test_multipart_walk);
     tcase_add_test(tc, test_multipart_broken);
+    tcase_add_test(tc, test_binary_parts_not_read);
     tcase_add_test(tc, test_multipart_depth_bounded);
     suite_add_tcase(s, tc);
     return s;
