@@ -481,6 +481,8 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
         dsn_collapse(&b, notice, nlen);
         rc->diagnostic = b.len ? bg_buf_steal(&b) : (bg_buf_free(&b), NULL);
     }
+    const char *step = NULL;
+    const char *decided = dsn_family_reply(&rc->diagnostic, notice, nlen, &step);
     /* The remote server's own code beats the reporting MTA's summary in
      * the Status field (5.0.0, or 5.1.1 for "552 5.2.2 Over quota"), as long
      * as both agree on permanent vs temporary. */
@@ -499,12 +501,17 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
     if (!rc->action)
         rc->action = bg_xstrdup(rc->status && rc->status[0] == '4' ? "delayed" : "failed");
     bg_dsn_class cl;
-    dsn_context ctx = {said,           rc->diagnostic_type, rc->action,
-                       rc->recipient,  rc->remote_mta,      reporter};
+    dsn_context ctx = {step ? step : said, rc->diagnostic_type, rc->action,
+                       rc->recipient,       rc->remote_mta,      reporter};
     dsn_classify_ctx(rc->status, rc->diagnostic, &ctx, &cl);
     free(said);
     rc->reason = cl.reason;
-    rc->hard = cl.hard;
+    /* The layout's reason, unless a mailbox code (x.2.*, x.3.4) says more
+     * about a refused message. */
+    if (decided && (strcmp(decided, "filtered") != 0 || !rc->status ||
+                    (rc->status[2] != '2' && strcmp(rc->status + 1, ".3.4") != 0)))
+        rc->reason = decided;
+    rc->hard = bg_dsn_reason_is_hard(rc->reason, rc->status);
     if (cl.rbl[0] && !rc->rbl)
         rc->rbl = bg_xstrdup(cl.rbl);
 }

@@ -18,9 +18,27 @@
  *                                  adds that the message has been in the
  *                                  queue too long (others that copy the
  *                                  wording, such as X2, mean expired)
+ *   Gmail's notice: "Technical details of permanent failure: Google tried
+ *   to deliver your message, but ... The error that the other server
+ *   returned was: 550 ... (state 14)."
+ *                                  the diagnostic is the quoted reply, not
+ *                                  Google's preamble; "(state N)" is the
+ *                                  step of the session: 6 and 9 are
+ *                                  STARTTLS (failedstarttls), 14 RCPT, 15
+ *                                  to 18 the message itself (filtered,
+ *                                  unless the code says more)
+ *   Amazon SES: "5.1.0 - Unknown address error 550-'5.2.2 <a>... Mailbox
+ *   Full'"                         the remote server's reply is the quoted
+ *                                  part after "NNN-'"; SES's own guess
+ *                                  before it is dropped
+ *   a Diagnostic-Code that holds only the first line of a multi-line reply
+ *   ("552-5.7.0 This message was blocked because ...", Sendmail)
+ *                                  the reply is completed from the
+ *                                  transcript's "<<< 552-5.7.0 ..." lines
  *
  * Used by lib/dsn.c.  Pure: no I/O.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,4 +125,126 @@ dsn_family_adjust(const char *notice, size_t len, bg_dsn_report *r)
             rc->hard = false;
         }
     }
+}
+
+/* Keep diag[from..] (a NUL-terminated string) as the whole diagnostic. */
+static void
+keep_from(char *diag, size_t from)
+{
+    size_t n = strlen(diag + from);
+    memmove(diag, diag + from, n + 1);
+}
+
+/* Gmail's "(state N)" after the quoted reply: what it says of the session
+ * step (the step's command in *step), and the reason it decides or NULL. */
+static const char *
+gmail_state(const char *diag, const char **step)
+{
+    const char *p = dsn_memcasemem(diag, strlen(diag), "(state ");
+    if (!p || !isdigit((unsigned char)p[7]))
+        return NULL;
+    int n = atoi(p + 7);
+    if (n == 6 || n == 9)
+        return "failedstarttls";
+    if (n == 13)
+        *step = "smtp:mail";
+    else if (n == 14)
+        *step = "smtp:rcpt";
+    else if (n >= 15 && n <= 18) {
+        *step = ">>> data";
+        return "filtered";
+    }
+    return NULL;
+}
+
+/* The rest of a multi-line reply whose first line diag[len] is: the
+ * transcript lines "<<< NNN-..." / "<<< NNN ..." that follow it in the
+ * notice, appended to b. */
+static bool
+reply_continued(const char *notice, size_t nlen, const char *diag, bg_buf *b)
+{
+    size_t dlen = strlen(diag);
+    if (dlen < 8 || !isdigit((unsigned char)diag[0]) || diag[3] != '-')
+        return false;
+    /* The transcript's line, not the summary's "(reason: 552-...)". */
+    bg_buf nd = BG_BUF_INIT;
+    bg_buf_append(&nd, "<<< ", 4);
+    bg_buf_append(&nd, diag, dlen);
+    const char *at = dsn_memcasemem(notice, nlen, bg_buf_str(&nd));
+    bg_buf_free(&nd);
+    if (!at)
+        return false;
+    const char *end = notice + nlen, *p = at + 4 + dlen;
+    bool more = false;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            break;
+        p = nl + 1;
+        if ((size_t)(end - p) < 8 || memcmp(p, "<<< ", 4) != 0 || memcmp(p + 4, diag, 3) != 0 ||
+            (p[7] != '-' && p[7] != ' '))
+            break;
+        const char *le = memchr(p, '\n', (size_t)(end - p));
+        size_t ll = le ? (size_t)(le - p) : (size_t)(end - p);
+        /* The text after the reply code and the status code if any. */
+        const char *t = p + 8, *te = p + ll;
+        char code[32];
+        if (bg_dsn_status_from_text(t, code, sizeof code) && strncmp(t, code, strlen(code)) == 0)
+            t += strlen(code);
+        bg_buf_append(b, " ", 1);
+        dsn_collapse(b, t, (size_t)(te - t));
+        more = true;
+        if (p[7] == ' ')
+            break;
+    }
+    return more;
+}
+
+const char *
+dsn_family_reply(char **diag, const char *notice, size_t nlen, const char **step)
+{
+    static const char *const intros[] = {
+        "the error that the other server returned was:",
+        "the response from the remote server was:", NULL,
+    };
+    *step = NULL;
+    char *d = *diag;
+    if (!d)
+        return NULL;
+    size_t n = strlen(d);
+    const char *decided = NULL;
+    for (size_t i = 0; intros[i]; i++) {
+        const char *p = dsn_memcasemem(d, n, intros[i]);
+        if (p) {
+            size_t from = (size_t)(p - d) + strlen(intros[i]);
+            while (d[from] == ' ')
+                from++;
+            if (d[from]) {
+                keep_from(d, from);
+                decided = gmail_state(d, step);
+            }
+            return decided;
+        }
+    }
+    /* "NNN-'quoted reply'" */
+    for (const char *p = d; (p = strstr(p, "-'")) != NULL; p += 2) {
+        if (p - d >= 3 && isdigit((unsigned char)p[-1]) && isdigit((unsigned char)p[-2]) &&
+            isdigit((unsigned char)p[-3]) && (p - d == 3 || p[-4] == ' ')) {
+            keep_from(d, (size_t)(p + 2 - d));
+            char *q = strrchr(d, '\'');
+            if (q)
+                *q = '\0';
+            return NULL;
+        }
+    }
+    if (notice && n >= 8 && d[3] == '-') {
+        bg_buf b = BG_BUF_INIT;
+        bg_buf_append(&b, d, n);
+        if (reply_continued(notice, nlen, d, &b)) {
+            free(*diag);
+            *diag = bg_buf_steal(&b);
+        } else
+            bg_buf_free(&b);
+    }
+    return NULL;
 }

@@ -282,7 +282,7 @@ static const char *const p_networkerror_early[] = {
 };
 static const char *const p_policyviolation_early[] = {
     "denied by policy", "by policy", "policy violation", "protocol violation", "header error",
-    "policy reasons", "local policy", NULL,
+    "policy reasons", "local policy", "presents a potential security issue", NULL,
 };
 static const char *const p_spamdetected_early[] = {
     "spam classification", "classified as spam", "detected as spam", "rejected as spam",

@@ -113,6 +113,15 @@ void dsn_name_unnamed(bg_dsn_report *r, const char *notice, size_t cut, const ch
  * (lib/dsn_family.c). */
 void dsn_family_adjust(const char *notice, size_t len, bg_dsn_report *r);
 
+/* What a family's fixed layout says of the diagnostic *diag (may be
+ * NULL; replaced or cut in place): Gmail's preamble before the quoted
+ * reply and Amazon SES's before "550-'...'" dropped, a multi-line reply
+ * completed from the transcript in notice[nlen] (may be NULL).  *step is
+ * set to a phrase naming the SMTP command when the layout tells it, else
+ * NULL.  Returns the reason the layout decides, NULL when none
+ * (lib/dsn_family.c). */
+const char *dsn_family_reply(char **diag, const char *notice, size_t nlen, const char **step);
+
 /* The byte pairs that a text holds (lib/dsn_match.c), to skip substring
  * searches that cannot succeed. */
 typedef struct dsn_pairs {
