@@ -41,6 +41,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dsn_priv.h"
 
@@ -170,7 +171,7 @@ reply_continued(const char *notice, size_t nlen, const char *diag, bg_buf *b)
     bg_buf nd = BG_BUF_INIT;
     bg_buf_append(&nd, "<<< ", 4);
     bg_buf_append(&nd, diag, dlen);
-    const char *at = dsn_memcasemem(notice, nlen, bg_buf_str(&nd));
+    const char *at = memmem(notice, nlen, nd.s, nd.len);
     bg_buf_free(&nd);
     if (!at)
         return false;
@@ -203,27 +204,28 @@ reply_continued(const char *notice, size_t nlen, const char *diag, bg_buf *b)
 const char *
 dsn_family_reply(char **diag, const char *notice, size_t nlen, const char **step)
 {
+    /* Both end in " was:": one search for that, then a look behind. */
     static const char *const intros[] = {
-        "the error that the other server returned was:",
-        "the response from the remote server was:", NULL,
+        "the error that the other server returned", "the response from the remote server",
+        NULL,
     };
     *step = NULL;
     char *d = *diag;
     if (!d)
         return NULL;
     size_t n = strlen(d);
-    const char *decided = NULL;
-    for (size_t i = 0; intros[i]; i++) {
-        const char *p = dsn_memcasemem(d, n, intros[i]);
-        if (p) {
-            size_t from = (size_t)(p - d) + strlen(intros[i]);
+    for (const char *w = strstr(d, " was:"); w; w = strstr(w + 5, " was:")) {
+        for (size_t i = 0; intros[i]; i++) {
+            size_t il = strlen(intros[i]);
+            if ((size_t)(w - d) < il || strncasecmp(w - il, intros[i], il) != 0)
+                continue;
+            size_t from = (size_t)(w - d) + 5;
             while (d[from] == ' ')
                 from++;
-            if (d[from]) {
-                keep_from(d, from);
-                decided = gmail_state(d, step);
-            }
-            return decided;
+            if (!d[from])
+                return NULL;
+            keep_from(d, from);
+            return gmail_state(d, step);
         }
     }
     /* "NNN-'quoted reply'" */
@@ -237,7 +239,7 @@ dsn_family_reply(char **diag, const char *notice, size_t nlen, const char **step
             return NULL;
         }
     }
-    if (notice && n >= 8 && d[3] == '-') {
+    if (notice && n >= 8 && d[3] == '-' && memmem(notice, nlen, "<<< ", 4)) {
         bg_buf b = BG_BUF_INIT;
         bg_buf_append(&b, d, n);
         if (reply_continued(notice, nlen, d, &b)) {
