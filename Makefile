@@ -22,7 +22,8 @@ DESTDIR   ?=
 BUILD     ?= build
 
 CC        ?= cc
-OPT       ?= -O2 -g
+# -O3: the DSN parser's byte loops gain about 3 % over -O2 (callgrind, bench/dsn_parse).
+OPT       ?= -O3 -g
 WARN       = -Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wshadow \
              -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
              -Wvla -Wno-unused-parameter
