@@ -31,6 +31,10 @@
  *   Full'"                         the remote server's reply is the quoted
  *                                  part after "NNN-'"; SES's own guess
  *                                  before it is dropped
+ *   Sendmail's transcript with a reply straight after "... while talking
+ *   to host.:" (no ">>> COMMAND" line between)
+ *                                  the server refused its greeting: the
+ *                                  relay, not the recipient (blocked)
  *   a Diagnostic-Code that holds only the first line of a multi-line reply
  *   ("552-5.7.0 This message was blocked because ...", Sendmail)
  *                                  the reply is completed from the
@@ -201,6 +205,26 @@ reply_continued(const char *notice, size_t nlen, const char *diag, bg_buf *b)
     return more;
 }
 
+/* Sendmail's transcript: "... while talking to mx.example.org.:" and then
+ * at once "<<< 554 ..." (no ">>> COMMAND" between) is the server's
+ * greeting; true when the reply diag (NNN ...) was given there. */
+static bool
+refused_greeting(const char *notice, size_t nlen, const char *diag)
+{
+    if (!isdigit((unsigned char)diag[0]) || strlen(diag) < 4)
+        return false;
+    const char *end = notice + nlen, *p = notice;
+    while ((p = memmem(p, (size_t)(end - p), "while talking to ", 17)) != NULL) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            break;
+        p = nl + 1;
+        if ((size_t)(end - p) > 8 && memcmp(p, "<<< ", 4) == 0 && memcmp(p + 4, diag, 3) == 0)
+            return true;
+    }
+    return false;
+}
+
 const char *
 dsn_family_reply(char **diag, const char *notice, size_t nlen, const char **step)
 {
@@ -239,6 +263,8 @@ dsn_family_reply(char **diag, const char *notice, size_t nlen, const char **step
             return NULL;
         }
     }
+    if (notice && refused_greeting(notice, nlen, d))
+        *step = "greeting";
     if (notice && n >= 8 && d[3] == '-' && memmem(notice, nlen, "<<< ", 4)) {
         bg_buf b = BG_BUF_INIT;
         bg_buf_append(&b, d, n);
