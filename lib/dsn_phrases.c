@@ -16,6 +16,9 @@
  *   "could not find a gateway for", "host not reachable", "server did not
  *   respond", "message timed out"  given up after retrying -> expired
  *                                  (X3, Zoho and Sisimai's Expired list)
+ *   "did not accept our requests to connect"
+ *                                  Gmail's notice after failing to connect
+ *                                  until it gave up -> expired
  *   "recipients was rejected by a remote mail server"
  *                                  au EZweb's notice for its domain
  *                                  filter -> filtered
@@ -218,7 +221,8 @@ static const char *const p_policyviolation[] = {
 static const char *const p_expired[] = {
     "could not find a gateway for", "failed to deliver to domain ", "server did not respond",
     "it has not been collected after", "message timed out", "host not reachable",
-    "have been failing for a long time", "been failing for", 
+    "have been failing for a long time", "been failing for",
+    "did not accept our requests to connect",
     "expired", "retry timeout", "queue too long", "too long in queue", "giving up",
     "delivery attempts will continue", "has been delayed", "not been delivered",
     "could not be delivered for", "could not be delivered within", "retry time",
