@@ -437,6 +437,114 @@ START_TEST(test_parse_qmail_no_connection)
 }
 END_TEST
 
+/* Gmail's notice quotes the remote reply after its own preamble; "(state
+ * N)" names the session step. */
+START_TEST(test_parse_gmail_state)
+{
+    static const struct {
+        const char *reply, *status, *reason;
+    } cases[] = {
+        {"500 Remote server does not support TLS (state 6).", NULL, "failedstarttls"},
+        {"554 554 5.7.0 Header error (state 18).", "5.7.0", "filtered"},
+        {"550 550 5.2.2 <a@example.jp>... Mailbox Full (state 18).", "5.2.2", "mailboxfull"},
+        {"550 550 5.1.1 user unknown (UserSearch) (state 14).", "5.1.1", "userunknown"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char msg[2048];
+        snprintf(msg, sizeof msg,
+                 "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\n"
+                 "To: b@gmail.com\nX-Failed-Recipients: a@example.jp\n"
+                 "Subject: Delivery Status Notification (Failure)\n\n"
+                 "Delivery to the following recipient failed permanently:\n\n"
+                 "     a@example.jp\n\n"
+                 "Technical details of permanent failure:\n"
+                 "Google tried to deliver your message, but it was rejected by the recipient\n"
+                 "domain. We recommend contacting the other email provider for further\n"
+                 "information about the cause of this error. The error that the other server\n"
+                 "returned was: %s\n\n----- Original message -----\n",
+                 cases[i].reply);
+        bg_dsn_report *r = parse(msg);
+        ck_assert_uint_eq(r->nrcpts, 1);
+        ck_assert_str_eq(r->rcpts[0].recipient, "a@example.jp");
+        ck_assert_msg(strncmp(r->rcpts[0].diagnostic, cases[i].reply, 12) == 0,
+                      "diagnostic %s", r->rcpts[0].diagnostic);
+        if (cases[i].status)
+            ck_assert_str_eq(r->rcpts[0].status, cases[i].status);
+        ck_assert_msg(strcmp(r->rcpts[0].reason, cases[i].reason) == 0, "case %zu: %s", i,
+                      r->rcpts[0].reason);
+        bg_dsn_report_free(r);
+    }
+}
+END_TEST
+
+static const char *const sendmail_fmt =
+    "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.jp>\nTo: <b@example.jp>\n"
+    "Subject: Returned mail: see transcript for details\nMIME-Version: 1.0\n"
+    "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+    "--B\n\n   ----- The following addresses had permanent fatal errors -----\n"
+    "<a@example.org>\n    (reason: %s)\n\n   ----- Transcript of session follows -----\n"
+    "... while talking to mx.example.org.:\n%s"
+    "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.jp\n\n"
+    "Final-Recipient: RFC822; a@example.org\nAction: failed\nStatus: %s\n"
+    "Diagnostic-Code: SMTP; %s\n\n--B--\n";
+
+/* Sendmail: a multi-line reply completed from the transcript; a reply to
+ * the greeting (no ">>> COMMAND" before it) is about the relay. */
+START_TEST(test_parse_sendmail_transcript)
+{
+    char msg[4096];
+    const char *first = "552-5.7.0 This message was blocked because its content presents a potential";
+    snprintf(msg, sizeof msg, sendmail_fmt, first,
+             ">>> DATA\n<<< 552-5.7.0 This message was blocked because its content presents a "
+             "potential\n<<< 552-5.7.0 security issue. Please visit\n"
+             "<<< 552 5.7.0 the guidelines. - gsmtp\n554 5.0.0 Service unavailable\n\n",
+             "5.7.0", first);
+    bg_dsn_report *r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_ptr_nonnull(strstr(r->rcpts[0].diagnostic, "security issue. Please visit"));
+    ck_assert_ptr_nonnull(strstr(r->rcpts[0].diagnostic, "the guidelines"));
+    ck_assert_str_eq(r->rcpts[0].reason, "policyviolation");
+    bg_dsn_report_free(r);
+
+    const char *bl = "554 IP=192.0.2.254 - A problem occurred. (BL)";
+    snprintf(msg, sizeof msg, sendmail_fmt, bl, "<<< 554 IP=192.0.2.254 - A problem occurred. (BL)\n\n",
+             "5.5.0", bl);
+    r = parse(msg);
+    ck_assert_str_eq(r->rcpts[0].reason, "blocked");
+    bg_dsn_report_free(r);
+
+    /* The same reply after RCPT TO is not the greeting's. */
+    snprintf(msg, sizeof msg, sendmail_fmt, bl,
+             ">>> RCPT To:<a@example.org>\n<<< 554 IP=192.0.2.254 - A problem occurred. (BL)\n\n",
+             "5.5.0", bl);
+    r = parse(msg);
+    ck_assert_str_ne(r->rcpts[0].reason, "blocked");
+    bg_dsn_report_free(r);
+}
+END_TEST
+
+/* Amazon SES quotes the remote server's reply after its own guess. */
+START_TEST(test_parse_ses_quoted_reply)
+{
+    const char *msg =
+        "From: MAILER-DAEMON@email-bounces.amazonses.com\nTo: b@example.org\n"
+        "Subject: Delivery Status Notification (Failure)\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+        "--B\nContent-Type: text/plain\n\nThe following message to <a@example.jp> was "
+        "undeliverable.\n\n--B\nContent-Type: message/delivery-status\n\n"
+        "Reporting-MTA: dns; a192-79.smtp-out.amazonses.com\n\n"
+        "Final-Recipient: rfc822;a@example.jp\nAction: failed\nStatus: 5.0.0 (permanent failure)\n"
+        "Diagnostic-Code: smtp; 5.1.0 - Unknown address error 550-'5.2.2 <a@example.jp>... "
+        "Mailbox Full' (delivery attempts: 0)\n\n--B--\n";
+    bg_dsn_report *r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].status, "5.2.2");
+    ck_assert_str_eq(r->rcpts[0].reason, "mailboxfull");
+    ck_assert_str_eq(r->rcpts[0].diagnostic, "5.2.2 <a@example.jp>... Mailbox Full");
+    bg_dsn_report_free(r);
+}
+END_TEST
+
 /* Sendmail's host-unknown report: "Final-Recipient: RFC822; @mx.example.org"
  * is no address; the notice's text names the recipient. */
 START_TEST(test_parse_unnamed_final_recipient)
@@ -591,6 +699,9 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_qq);
     tcase_add_test(tp, test_parse_qmail_no_connection);
     tcase_add_test(tp, test_parse_unnamed_final_recipient);
+    tcase_add_test(tp, test_parse_gmail_state);
+    tcase_add_test(tp, test_parse_sendmail_transcript);
+    tcase_add_test(tp, test_parse_ses_quoted_reply);
     tcase_add_test(tp, test_parse_unindented_boundary);
     tcase_add_test(tp, test_parse_google_groups);
     tcase_add_test(tp, test_parse_feedback);
