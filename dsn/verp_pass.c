@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +25,27 @@ max_age(const bg_config *cfg)
     return cfg->message_retention + 86400;
 }
 
+/* Verify token with the secret in path into *vs; false when the secret
+ * cannot be read (logged). */
+static bool
+verify_with(const char *path, const char *token, int64_t now, int64_t age, char *key,
+            size_t keysize, int64_t *when, const char *safe, bg_verp_status *vs)
+{
+    bg_error err;
+    bg_verp *v = bg_verp_load(path, &err);
+    if (v == NULL) {
+        bg_msg_error("bounce to %s: %s", safe, err.msg);
+        return false;
+    }
+    *vs = bg_verp_verify(v, token, now, age, key, keysize, when);
+    bg_verp_free(v);
+    return true;
+}
+
 verp_check
 verp_pass_check(intake *in, const char *recipient, verp_pass *vp)
 {
     char token[BG_VERP_TOKEN_MAX + 8], key[BG_VERP_KEY_MAX + 8], safe[300];
-    bg_verp *v;
     bg_verp_status vs;
     bg_message_rec m;
     bg_error err;
@@ -44,13 +61,15 @@ verp_pass_check(intake *in, const char *recipient, verp_pass *vp)
         bg_msg_error("bounce to %s: verp_secret_file is not set, cannot verify", safe);
         return VERP_STORE_ERROR; /* a config problem: keep the mail queued */
     }
-    v = bg_verp_load(in->cfg->verp_secret_file, &err);
-    if (v == NULL) {
-        bg_msg_error("bounce to %s: %s", safe, err.msg);
+    if (!verify_with(in->cfg->verp_secret_file, token, now, max_age(in->cfg), key,
+                     sizeof(key), &when, safe, &vs))
         return VERP_STORE_ERROR;
-    }
-    vs = bg_verp_verify(v, token, now, max_age(in->cfg), key, sizeof(key), &when);
-    v = bg_verp_free(v);
+    /* After a rotation, tokens made with the previous secret are still in
+     * flight (bounces come back days later): they verify with it. */
+    if (vs == BG_VERP_BAD_SIGNATURE && in->cfg->verp_previous_secret_file[0] != '\0' &&
+        !verify_with(in->cfg->verp_previous_secret_file, token, now, max_age(in->cfg), key,
+                     sizeof(key), &when, safe, &vs))
+        return VERP_STORE_ERROR;
     if (vs == BG_VERP_MALFORMED || vs == BG_VERP_BAD_SIGNATURE) {
         bg_msg_warn("Ignored forged bounce to %s: VERP token %s", safe,
                     bg_verp_status_name(vs));

@@ -123,6 +123,9 @@ static const key_def keys[] = {
      "domain of the VERP return path (bounces+TOKEN@verp_domain)"},
     {"verp_secret_file", T_STRING, OFF(verp_secret_file), "", 0, 0, NULL,
      "file holding the HMAC secret of VERP tokens"},
+    {"verp_previous_secret_file", T_STRING, OFF(verp_previous_secret_file), "", 0, 0, NULL,
+     "file holding the secret used before the current one: its tokens still verify "
+     "(rotation)"},
     {"purge_batch", T_INT, OFF(purge_batch), "500", 1, 100000, NULL,
      "expired records removed per transaction"},
     {"rbl_lists", T_LIST, OFF(rbl_lists), "", 0, 0, NULL,

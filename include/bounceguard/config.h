@@ -95,6 +95,7 @@ typedef struct bg_config {
     bool return_path_rewrite;
     char *verp_domain;
     char *verp_secret_file;
+    char *verp_previous_secret_file; /* "" = none: only the current secret verifies */
 
     /* store upkeep */
     long purge_batch;

@@ -3,7 +3,9 @@
 # the envelope sender into bounces+TOKEN@verp.relay.test; a DSN sent back to
 # that address is delivered by a pipe(8) transport to `bounceguard-dsn pipe`,
 # which verifies the token, blacklists the recipient and passes the DSN on to
-# the original sender; a DSN with a damaged token blacklists nobody.
+# the original sender; a DSN with a damaged token blacklists nobody; after
+# the secret is rotated, tokens of the previous secret verify only with
+# verp_previous_secret_file.
 # Ports 2570-2572.  The milter and the pipe run as user nobody (pipe(8)
 # refuses root), so the store and the logs belong to nobody.
 set -u
@@ -132,4 +134,41 @@ check "the forged DSN is logged as forged" \
 check "the forged DSN blacklists nobody" \
     [ "$("$SEED" "$T/db" rcpt victim@remote.example.com)" = none ]
 check "the forged DSN is not passed on" bash -c "! grep -rq MARKER-FORGED '$T/sink'"
+
+# 4. Rotating the secret.  A message signed with the old secret is on its
+# way; the secret changes; its bounce comes back.
+out=$(smtp 2570 app@customer.example far2@remote.example.com \
+    --header "Message-ID: <verp-2@app.customer.example>")
+check "a second message is accepted" wait_for 20 sink_has "verp-2@app.customer.example"
+file=$(grep -rl "verp-2@app.customer.example" "$T/sink" | head -1)
+rp=$(sed -n 's/^X-Mail-Args: <\([^>]*\)>.*/\1/p' "$file" | head -1)
+cp -p "$T/verp.secret" "$T/verp.secret.old"
+head -c 32 /dev/urandom | base64 > "$T/verp.secret"
+# The milter signs with the new secret (it reads the file again when it
+# changes): a message sent now has a bounce that verifies with it alone.
+out=$(smtp 2570 app@customer.example far3@remote.example.com \
+    --header "Message-ID: <verp-3@app.customer.example>")
+check "a message after the rotation is accepted" wait_for 20 sink_has "verp-3@app.customer.example"
+file=$(grep -rl "verp-3@app.customer.example" "$T/sink" | head -1)
+rp3=$(sed -n 's/^X-Mail-Args: <\([^>]*\)>.*/\1/p' "$file" | head -1)
+dsn far3@remote.example.com MARKER-ROTATED-3 > "$T/dsn-rot3.eml"
+swaks --server 127.0.0.1:2570 --from '<>' --to "$rp3" --data "$T/dsn-rot3.eml" \
+    > "$T/swaks-rot3.out" 2>&1
+check "... signed with the new secret: its bounce verifies with it alone" \
+    wait_for 20 is_blacklisted far3@remote.example.com
+# Without the previous secret, the old token no longer verifies.
+dsn far2@remote.example.com MARKER-ROTATED-1 > "$T/dsn-rot1.eml"
+swaks --server 127.0.0.1:2570 --from '<>' --to "$rp" --data "$T/dsn-rot1.eml" \
+    > "$T/swaks-rot1.out" 2>&1
+check "after the rotation alone, the old token is taken for a forgery" \
+    wait_for 20 grep -q "Ignored forged bounce to $rp" "$T/log/warning.log"
+check "... and blacklists nobody" [ "$("$SEED" "$T/db" rcpt far2@remote.example.com)" = none ]
+# With verp_previous_secret_file, it verifies again (the pipe reads the
+# configuration at each delivery).
+echo "verp_previous_secret_file = $T/verp.secret.old" >> "$CONF"
+dsn far2@remote.example.com MARKER-ROTATED-2 > "$T/dsn-rot2.eml"
+swaks --server 127.0.0.1:2570 --from '<>' --to "$rp" --data "$T/dsn-rot2.eml" \
+    > "$T/swaks-rot2.out" 2>&1
+check "with verp_previous_secret_file, the old token verifies and the recipient is blacklisted" \
+    wait_for 20 is_blacklisted far2@remote.example.com
 exit 0
