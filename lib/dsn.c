@@ -219,7 +219,7 @@ read_delivery_status(const char *body, size_t len, bg_dsn_report *r)
             p++;
         if (p >= end)
             break;
-        bg_mime_headers h = {NULL, 0};
+        bg_mime_headers h = BG_MIME_HEADERS_INIT;
         size_t used = bg_mime_headers_parse(p, (size_t)(end - p), &h);
         const char *final = bg_mime_headers_get(&h, "Final-Recipient");
         const char *orig = bg_mime_headers_get(&h, "Original-Recipient");
@@ -281,14 +281,14 @@ read_delivery_status(const char *body, size_t len, bg_dsn_report *r)
 static void
 read_feedback(const bg_mime_part *fb, const bg_mime_headers *orig, bg_dsn_report *r)
 {
-    bg_mime_headers h = {NULL, 0};
+    bg_mime_headers h = BG_MIME_HEADERS_INIT;
     if (fb)
         bg_mime_headers_parse(fb->body, fb->len, &h);
     for (size_t i = 0; i < h.n; i++) {
-        if (strcasecmp(h.v[i].name, "Original-Rcpt-To") != 0 &&
-            strcasecmp(h.v[i].name, "Removal-Recipient") != 0)
+        if (!bg_mime_field_is(&h.v[i], "Original-Rcpt-To") &&
+            !bg_mime_field_is(&h.v[i], "Removal-Recipient"))
             continue;
-        char *a = dsn_addr_canon(h.v[i].value);
+        char *a = dsn_addr_canon(bg_mime_headers_value(&h, i));
         if (a)
             dsn_rcpt_add(r, a, NULL);
         free(a);
@@ -675,7 +675,7 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
                            strcmp(p->type, "message/global-headers") == 0))
             orig = p;
     }
-    bg_mime_headers oh = {NULL, 0};
+    bg_mime_headers oh = BG_MIME_HEADERS_INIT;
     if (orig)
         bg_mime_headers_parse(orig->body, orig->len, &oh);
 

@@ -31,91 +31,61 @@ is_blank_line(const char *p, const char *e)
     return p == e;
 }
 
-/* The fields of a header block share one allocation (an arena, a bg_buf grown
- * by hand, arena_need(): room for n more bytes): '\1', then name NUL value NUL
- * for each field; a name after '\1' starts its block (freed by clear). */
-typedef bg_buf arena;
+/* A value as it is unfolded, line by line (fold_line()): its length so far
+ * and its last byte.  The header parser keeps one per field to know whether
+ * the value ends in ';'; bg_mime_headers_value() writes the bytes. */
+typedef struct fold {
+    size_t len;
+    char last;
+} fold;
 
-static inline void
-arena_need(arena *a, size_t n)
-{
-    if (a->len + n <= a->cap)
-        return;
-    size_t cap = a->cap ? a->cap : 512;
-    while (cap < a->len + n)
-        cap *= 2;
-    a->s = bg_xrealloc(a->s, cap);
-    a->cap = cap;
-}
-
-/* The fields gathered so far, as offsets into the arena (no more than h
- * may take: on the stack). */
-typedef struct fieldset {
-    size_t v[BG_MIME_MAX_HEADERS][2];
-    size_t n;
-} fieldset;
-
-/* Append line [p, e) to the value from a->s[vstart], stripping CR and
- * leading white space; folded continuation lines are joined with a space. */
+/* Add line [p, e) of a field to the value f: leading blanks, trailing CR
+ * and blanks dropped, an empty line adds nothing, a continuation line is
+ * joined with one space; at most BG_MIME_MAX_VALUE bytes.  The bytes go to
+ * out + f->len when out is not NULL. */
 static void
-value_append(arena *a, size_t vstart, const char *p, const char *e, bool continuation)
+fold_line(fold *f, const char *p, const char *e, bool continuation, char *out)
 {
-    size_t vlen = a->len - vstart;
     while (p < e && (*p == ' ' || *p == '\t'))
         p++;
     while (e > p && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
         e--;
-    if (p == e || vlen >= BG_MIME_MAX_VALUE)
+    if (p == e || f->len >= BG_MIME_MAX_VALUE)
         return;
     size_t n = (size_t)(e - p);
-    arena_need(a, n + 2);
-    if (continuation && vlen > 0) {
-        a->s[a->len++] = ' ';
-        vlen++;
+    if (continuation && f->len > 0) {
+        if (out)
+            out[f->len] = ' ';
+        f->len++;
+        f->last = ' ';
     }
-    if (vlen + n > BG_MIME_MAX_VALUE)
-        n = BG_MIME_MAX_VALUE - vlen;
-    memcpy(a->s + a->len, p, n);
-    a->len += n;
+    if (f->len + n > BG_MIME_MAX_VALUE)
+        n = BG_MIME_MAX_VALUE - f->len;
+    if (n == 0)
+        return;
+    if (out)
+        memcpy(out + f->len, p, n);
+    f->len += n;
+    f->last = p[n - 1];
 }
 
-/* End the current field (name at a->s[nstart], value from vstart): keep it,
- * white space at the end of the value dropped, when h has room. */
-static void
-field_finish(const bg_mime_headers *h, fieldset *fs, arena *a, size_t nstart, size_t vstart)
-{
-    if (h->n + fs->n >= BG_MIME_MAX_HEADERS) {
-        a->len = nstart;
-        return;
-    }
-    size_t n = strnlen(a->s + vstart, a->len - vstart); /* up to a NUL, as before */
-    while (n > 0 && isspace((unsigned char)a->s[vstart + n - 1]))
-        n--;
-    a->len = vstart + n;
-    arena_need(a, 1);
-    a->s[a->len++] = '\0';
-    fs->v[fs->n][0] = nstart;
-    fs->v[fs->n][1] = vstart;
-    fs->n++;
-}
+/* Fields gathered on the stack before they are added to h at once. */
+#define FIELDS_ON_STACK 64
 
 size_t
 bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
 {
     const char *p = data, *end = data + len;
-    arena a = {NULL, 0, 0};
-    fieldset fs;
-    bool open = false; /* a field is being read */
-    fs.n = 0;
-    size_t nstart = 0, vstart = 0;
+    bg_mime_field stack[FIELDS_ON_STACK], *fs = stack, cur = {0};
+    size_t nfs = 0, capfs = FIELDS_ON_STACK;
+    fold value = {0, 0}; /* of cur, while open */
+    bool open = false;   /* a field is being read */
 
     if (len >= 5 && memcmp(p, "From ", 5) == 0) {
         p = line_end(p, end);
         if (p < end)
             p++;
     }
-    arena_need(&a, len < 1024 ? len + 16 : 1024); /* 1 KB: malloc is quicker below */
-    a.s[a.len++] = '\1';
     while (p < end) {
         const char *e = line_end(p, end);
         const char *next = e < end ? e + 1 : end;
@@ -124,83 +94,159 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
             break;
         }
         if (*p == ' ' || *p == '\t') {
-            if (open)
-                value_append(&a, vstart, p, e, true);
-        } else {
-            const char *colon = memchr(p, ':', (size_t)(e - p));
-            const char *q = p, *lim = colon ? colon : p; /* no colon: no field */
-            /* Eight bytes at a time while all are in '!'..'~' (none from 0x80,
-             * below 0x21 or 0x7f), then byte by byte. */
-            for (uint64_t w; q + 8 <= lim; q += 8) {
-                memcpy(&w, q, 8);
-                if ((w | ((w - ONES * 0x21) & ~w) | ((w & ONES * 0x7f) + ONES)) & ONES * 0x80)
-                    break;
+            if (open) {
+                fold_line(&value, p, e, true, NULL);
+                cur.raw_len = (size_t)(e - cur.raw);
             }
-            while (q < lim && (unsigned char)(*q - 33) < 94) /* '!' to '~' */
-                q++;
-            /* A field name is printable ASCII without spaces (trailing
-             * spaces before the colon are tolerated). */
-            const char *sp = q;
-            while (colon && sp < colon && (*sp == ' ' || *sp == '\t'))
-                sp++;
-            bool field = colon && q > p && sp == colon && q - p < 128;
-            /* Some mailers fold a parameter list without the leading white
-             * space ("Content-Type: multipart/mixed;" then "boundary=..."
-             * at the start of the next line): a line that is no field
-             * after a value ending in ';' continues it. */
-            if (!field && open && a.len > vstart && a.s[a.len - 1] == ';') {
-                value_append(&a, vstart, p, e, true);
-                p = next;
-                continue;
+            p = next;
+            continue;
+        }
+        const char *colon = memchr(p, ':', (size_t)(e - p));
+        const char *q = p, *lim = colon ? colon : p; /* no colon: no field */
+        /* Eight bytes at a time while all are in '!'..'~' (none from 0x80,
+         * below 0x21 or 0x7f), then byte by byte. */
+        for (uint64_t w; q + 8 <= lim; q += 8) {
+            memcpy(&w, q, 8);
+            if ((w | ((w - ONES * 0x21) & ~w) | ((w & ONES * 0x7f) + ONES)) & ONES * 0x80)
+                break;
+        }
+        while (q < lim && (unsigned char)(*q - 33) < 94) /* '!' to '~' */
+            q++;
+        /* A field name is printable ASCII without spaces (trailing spaces
+         * before the colon are tolerated). */
+        const char *sp = q;
+        while (colon && sp < colon && (*sp == ' ' || *sp == '\t'))
+            sp++;
+        bool field = colon && q > p && sp == colon && q - p < 128;
+        /* Some mailers fold a parameter list without the leading white
+         * space ("Content-Type: multipart/mixed;" then "boundary=..." at the
+         * start of the next line): a line that is no field after a value
+         * ending in ';' continues it. */
+        if (!field && open && value.len > 0 && value.last == ';') {
+            fold_line(&value, p, e, true, NULL);
+            cur.raw_len = (size_t)(e - cur.raw);
+            p = next;
+            continue;
+        }
+        if (open && h->n + nfs < BG_MIME_MAX_HEADERS) {
+            if (nfs == capfs) {
+                capfs *= 2;
+                fs = fs == stack ? memcpy(bg_xmalloc(capfs * sizeof *fs), stack, sizeof stack)
+                                 : bg_xrealloc(fs, capfs * sizeof *fs);
             }
-            if (open)
-                field_finish(h, &fs, &a, nstart, vstart);
-            open = false;
-            if (field) {
-                size_t nlen = (size_t)(q - p);
-                nstart = a.len;
-                arena_need(&a, nlen + 1);
-                *(char *)mempcpy(a.s + nstart, p, nlen) = '\0';
-                vstart = a.len = nstart + nlen + 1;
-                open = true;
-                value_append(&a, vstart, colon + 1, e, false);
-            }
+            fs[nfs++] = cur;
+        }
+        open = false;
+        if (field) {
+            cur = (bg_mime_field){p, (size_t)(q - p), colon + 1, (size_t)(e - colon - 1), NULL};
+            value = (fold){0, 0};
+            fold_line(&value, colon + 1, e, false, NULL);
+            open = true;
         }
         p = next;
     }
-    if (open)
-        field_finish(h, &fs, &a, nstart, vstart);
-    if (fs.n == 0)
-        free(a.s);
-    else
-        h->v = bg_xrealloc(h->v, (h->n + fs.n) * sizeof *h->v);
-    for (size_t i = 0; i < fs.n; i++)
-        h->v[h->n++] = (bg_mime_field){a.s + fs.v[i][0], a.s + fs.v[i][1]};
+    if (open && h->n + nfs < BG_MIME_MAX_HEADERS) {
+        if (nfs == capfs) {
+            capfs *= 2;
+            fs = fs == stack ? memcpy(bg_xmalloc(capfs * sizeof *fs), stack, sizeof stack)
+                             : bg_xrealloc(fs, capfs * sizeof *fs);
+        }
+        fs[nfs++] = cur;
+    }
+    if (nfs > 0) {
+        h->v = bg_xrealloc(h->v, (h->n + nfs) * sizeof *h->v);
+        memcpy(h->v + h->n, fs, nfs * sizeof *fs);
+        h->n += nfs;
+    }
+    if (fs != stack)
+        free(fs);
     return (size_t)(p - data);
+}
+
+
+struct bg_mime_pool {
+    struct bg_mime_pool *next; /* the chunk filled before */
+    size_t used, size;
+    char bytes[];
+};
+
+/* The values of a header block are unfolded into chunks of at least
+ * POOL_CHUNK bytes, not one allocation each (chunk and header in 1 KB: what
+ * glibc's thread cache keeps). */
+#define POOL_CHUNK (1024 - sizeof(struct bg_mime_pool))
+
+/* Room for n bytes in h's pool. */
+static char *
+pool_take(const bg_mime_headers *h, size_t n)
+{
+    struct bg_mime_pool **pool = (struct bg_mime_pool **)&h->pool, *c = *pool;
+    if (!c || c->size - c->used < n) {
+        size_t size = n > POOL_CHUNK ? n : POOL_CHUNK;
+        c = bg_xmalloc(sizeof *c + size);
+        c->next = *pool;
+        c->used = 0;
+        c->size = size;
+        *pool = c;
+    }
+    char *out = c->bytes + c->used;
+    c->used += n;
+    return out;
 }
 
 void
 bg_mime_headers_clear(bg_mime_headers *h)
 {
-    for (size_t i = h->n; i-- > 0;) /* backwards: a block's fields, then it */
-        if (h->v[i].name[-1] == '\1') /* the first field of its block */
-            free(h->v[i].name - 1);
+    for (struct bg_mime_pool *c = h->pool, *next; c; c = next) {
+        next = c->next;
+        free(c);
+    }
     free(h->v);
     h->v = NULL;
     h->n = 0;
+    h->pool = NULL;
+}
+
+bool
+bg_mime_field_is(const bg_mime_field *f, const char *name)
+{
+    size_t len = strlen(name);
+    return f->name_len == len && strncasecmp(f->name, name, len) == 0;
+}
+
+const char *
+bg_mime_headers_value(const bg_mime_headers *h, size_t i)
+{
+    bg_mime_field *f = &h->v[i];
+    if (f->value)
+        return f->value;
+    /* The unfolded value is never longer than the field's lines: every
+     * joining space stands for at least one line end. */
+    char *out = pool_take(h, f->raw_len + 1);
+    fold value = {0, 0};
+    const char *p = f->raw, *end = f->raw + f->raw_len;
+    for (bool continuation = false; p <= end; continuation = true) {
+        const char *e = line_end(p, end);
+        fold_line(&value, p, e, continuation, out);
+        p = e + 1;
+    }
+    size_t n = strnlen(out, value.len); /* up to a NUL */
+    while (n > 0 && (out[n - 1] == ' ' || (out[n - 1] >= '\t' && out[n - 1] <= '\r')))
+        n--; /* isspace() without a locale */
+    out[n] = '\0';
+    h->pool->used -= f->raw_len - n; /* give back what the value did not need */
+    f->value = out;
+    return out;
 }
 
 const char *
 bg_mime_headers_get(const bg_mime_headers *h, const char *name)
 {
-    /* A field's value follows its name and NUL in the block: the name's
-     * length is known without strlen, and most names differ in it. */
     size_t len = strlen(name);
     int first = name[0] | 0x20; /* names are ASCII: equal ignoring case, equal here */
     for (size_t i = 0; i < h->n; i++)
-        if ((size_t)(h->v[i].value - h->v[i].name) == len + 1 &&
-            (h->v[i].name[0] | 0x20) == first && strncasecmp(h->v[i].name, name, len) == 0)
-            return h->v[i].value;
+        if (h->v[i].name_len == len && (h->v[i].name[0] | 0x20) == first &&
+            strncasecmp(h->v[i].name, name, len) == 0)
+            return bg_mime_headers_value(h, i);
     return NULL;
 }
 
@@ -491,7 +537,7 @@ add_leaf(walker *w, bg_mime_headers *h, char *type, const char *body, size_t len
     bg_mime_part *p = &m->parts[m->nparts++];
     p->type = type;
     p->headers = *h;
-    *h = (bg_mime_headers){NULL, 0};
+    *h = (bg_mime_headers)BG_MIME_HEADERS_INIT;
     p->len = fin.len;
     p->body = bg_buf_steal(&fin);
     p->depth = depth;
@@ -531,7 +577,7 @@ walk_multipart(walker *w, const char *data, size_t len, const char *boundary, in
 
     if (!p) {
         /* No delimiter at all: treat the body as one text part. */
-        bg_mime_headers none = {NULL, 0};
+        bg_mime_headers none = BG_MIME_HEADERS_INIT;
         add_leaf(w, &none, NULL, data, len, depth);
         return;
     }
@@ -539,7 +585,7 @@ walk_multipart(walker *w, const char *data, size_t len, const char *boundary, in
      * is the usual "This is a multi-part message in MIME format". */
     if (p > data && !is_blank_line(data, p) && p - data > 2 &&
         !memmem(data, (size_t)(p - data), "MIME", 4)) {
-        bg_mime_headers none = {NULL, 0};
+        bg_mime_headers none = BG_MIME_HEADERS_INIT;
         add_leaf(w, &none, NULL, data, (size_t)(p - data), depth);
     }
     while (p && p < end) {
@@ -561,7 +607,7 @@ walk_multipart(walker *w, const char *data, size_t len, const char *boundary, in
             w->m->truncated = true;
             break;
         }
-        bg_mime_headers h = {NULL, 0};
+        bg_mime_headers h = BG_MIME_HEADERS_INIT;
         size_t off = bg_mime_headers_parse(bodystart, (size_t)(partend - bodystart), &h);
         walk(w, bodystart + off, (size_t)(partend - bodystart) - off, &h, depth);
         p = next;
@@ -597,19 +643,19 @@ bg_mime_parse(const char *data, size_t len)
     bg_mime_message *m = bg_xcalloc(1, sizeof *m);
     walker w = {m};
     size_t off = bg_mime_headers_parse(data, len, &m->headers);
-    bg_mime_headers h = {NULL, 0};
-    /* The top-level body's own headers are the message's MIME fields. */
+    bg_mime_headers h = BG_MIME_HEADERS_INIT;
+    /* The top-level body's own headers are the message's MIME fields (the
+     * same lines of data: their values are unfolded again when asked). */
     const char *fields[] = {"Content-Type", "Content-Transfer-Encoding"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        const char *v = bg_mime_headers_get(&m->headers, fields[i]);
-        if (!v)
-            continue;
-        size_t nl = strlen(fields[i]) + 1, vl = strlen(v) + 1;
-        char *blk = bg_xmalloc(nl + vl + 1); /* a block of one field */
-        blk[0] = '\1';
-        memcpy(mempcpy(blk + 1, fields[i], nl), v, vl);
-        h.v = bg_xrealloc(h.v, (h.n + 1) * sizeof *h.v);
-        h.v[h.n++] = (bg_mime_field){blk + 1, blk + 1 + nl};
+        for (size_t j = 0; j < m->headers.n; j++) {
+            if (!bg_mime_field_is(&m->headers.v[j], fields[i]))
+                continue;
+            h.v = bg_xrealloc(h.v, (h.n + 1) * sizeof *h.v);
+            h.v[h.n] = m->headers.v[j];
+            h.v[h.n++].value = NULL;
+            break;
+        }
     }
     walk(&w, data + off, len - off, &h, 0);
     return m;

@@ -32,29 +32,49 @@
 #define BG_MIME_MAX_DEPTH 12
 #define BG_MIME_MAX_PARTS 256
 
-/* One header field: name as written, value unfolded (CRLF + WSP -> WSP),
- * leading and trailing white space removed, not RFC 2047 decoded.  Both
- * belong to the header block (one allocation per field, released by
- * bg_mime_headers_clear()); do not free or replace them one by one. */
+/*
+ * One header field, pointing into the parsed data: its name as written
+ * (name_len bytes, not NUL-terminated) and its lines after the colon (raw,
+ * raw_len bytes).  The value is unfolded (CRLF + WSP -> WSP, leading and
+ * trailing white space removed, not RFC 2047 decoded) when it is first asked
+ * for, by bg_mime_headers_get() or bg_mime_headers_value(), and kept in
+ * value (NULL until then): most fields of a bounce are never read.
+ */
 typedef struct bg_mime_field {
-    char *name;
+    const char *name;
+    size_t name_len;
+    const char *raw;
+    size_t raw_len;
     char *value;
 } bg_mime_field;
 
 typedef struct bg_mime_headers {
     bg_mime_field *v;
     size_t n;
+    struct bg_mime_pool *pool; /* where the values unfolded so far are */
 } bg_mime_headers;
+
+#define BG_MIME_HEADERS_INIT {NULL, 0, NULL}
 
 /*
  * Parse the header block at the start of data[len] into *h (which the caller
- * initialises to {NULL, 0} or reuses after bg_mime_headers_clear()).  A
- * leading mbox "From " line is skipped; a line that is neither a field nor a
- * continuation is ignored.  Returns the offset of the body (after the empty
- * line), or len when there is none.  Release with bg_mime_headers_clear().
+ * initialises to BG_MIME_HEADERS_INIT or reuses after bg_mime_headers_clear(); fields
+ * are added after those already in h).  A leading mbox "From " line is
+ * skipped; a line that is neither a field nor a continuation is ignored.
+ * Returns the offset of the body (after the empty line), or len when there is
+ * none.  The fields point into data: keep it unchanged until
+ * bg_mime_headers_clear(), which releases h.  Reading a value caches it in h
+ * (through a const pointer: a bg_mime_headers is never defined const), so
+ * one thread at a time.
  */
 size_t bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h);
 void bg_mime_headers_clear(bg_mime_headers *h);
+
+/* Whether field f is called name (case-insensitive). */
+bool bg_mime_field_is(const bg_mime_field *f, const char *name);
+
+/* The value of field i (< h->n), unfolded.  The string belongs to h. */
+const char *bg_mime_headers_value(const bg_mime_headers *h, size_t i);
 
 /* The value of the first field called name (case-insensitive), or NULL.
  * The string belongs to h. */
@@ -108,8 +128,9 @@ typedef struct bg_mime_message {
 
 /*
  * Parse a whole message.  Never fails: an empty or garbage input gives a
- * message with no headers and one text/plain part.  Release with
- * bg_mime_message_free(), which returns NULL.
+ * message with no headers and one text/plain part.  The header fields point
+ * into data (bg_mime_headers_parse()): keep it until bg_mime_message_free(),
+ * which releases the message and returns NULL.
  */
 bg_mime_message *bg_mime_parse(const char *data, size_t len);
 bg_mime_message *bg_mime_message_free(bg_mime_message *m);

@@ -112,7 +112,7 @@ START_TEST(test_headers_unfold)
                       "not a header line\r\n"
                       "To : x@y\r\n"
                       "\r\nbody";
-    bg_mime_headers h = {NULL, 0};
+    bg_mime_headers h = BG_MIME_HEADERS_INIT;
     size_t off = bg_mime_headers_parse(msg, strlen(msg), &h);
     ck_assert_str_eq(msg + off, "body");
     ck_assert_str_eq(bg_mime_headers_get(&h, "subject"), "a b c");
@@ -120,6 +120,36 @@ START_TEST(test_headers_unfold)
     ck_assert_str_eq(bg_mime_headers_get(&h, "To"), "x@y");
     ck_assert_ptr_null(bg_mime_headers_get(&h, "From"));
     bg_mime_headers_clear(&h);
+}
+END_TEST
+
+START_TEST(test_headers_lazy)
+{
+    const char *msg = "Content-Type: multipart/mixed;\r\n"
+                      "boundary=\"b\"\r\n"
+                      "Received: from a\r\n by b\r\n"
+                      "X-Nul: a\0b\r\n"
+                      "\r\n";
+    size_t len = strlen(msg) + 1 + strlen("b\r\n\r\n"); /* past the NUL */
+    bg_mime_headers h = BG_MIME_HEADERS_INIT;
+    bg_mime_headers_parse(msg, len, &h);
+    ck_assert_uint_eq(h.n, 3);
+    /* Nothing is unfolded before it is asked for. */
+    for (size_t i = 0; i < h.n; i++)
+        ck_assert_ptr_null(h.v[i].value);
+    ck_assert(bg_mime_field_is(&h.v[1], "RECEIVED"));
+    ck_assert(!bg_mime_field_is(&h.v[1], "Receive"));
+    ck_assert_uint_eq(h.v[1].name_len, 8);
+    /* A parameter list folded without white space is one value. */
+    const char *ct = bg_mime_headers_get(&h, "content-type");
+    ck_assert_str_eq(ct, "multipart/mixed; boundary=\"b\"");
+    ck_assert_ptr_eq(bg_mime_headers_get(&h, "Content-Type"), ct); /* kept */
+    ck_assert_ptr_null(h.v[1].value);
+    ck_assert_str_eq(bg_mime_headers_value(&h, 1), "from a by b");
+    ck_assert_str_eq(bg_mime_headers_get(&h, "X-Nul"), "a"); /* up to a NUL */
+    bg_mime_headers_clear(&h);
+    ck_assert_uint_eq(h.n, 0);
+    ck_assert_ptr_null(h.pool);
 }
 END_TEST
 
@@ -247,6 +277,7 @@ mime_suite(void)
     tcase_add_loop_test(tc, test_qp, 0, sizeof qp_cases / sizeof qp_cases[0]);
     tcase_add_loop_test(tc, test_param, 0, sizeof param_cases / sizeof param_cases[0]);
     tcase_add_test(tc, test_headers_unfold);
+    tcase_add_test(tc, test_headers_lazy);
     tcase_add_test(tc, test_content_type);
     tcase_add_test(tc, test_multipart_walk);
     tcase_add_test(tc, test_multipart_broken);
