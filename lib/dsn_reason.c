@@ -173,8 +173,8 @@ code_lookup(const char *status)
 {
     if (!status || status[0] == '\0' || !strchr("45", status[0]) || status[1] != '.')
         return NULL;
-    for (size_t i = 0; codes[i].code; i++)
-        if (strcmp(status + 1, codes[i].code) == 0)
+    for (size_t i = 0; codes[i].code; i++) /* the class digit first: cheap */
+        if (codes[i].code[1] == status[2] && strcmp(status + 1, codes[i].code) == 0)
             return &codes[i];
     /* Microsoft's x.7.6nn "banned sending IP" family. */
     static const code_reason ms_banned = {".7.6xx", "blocked", true};
