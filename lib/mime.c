@@ -31,18 +31,17 @@ is_blank_line(const char *p, const char *e)
     return p == e;
 }
 
-/* A value as it is unfolded, line by line (fold_line()): its length so far
- * and its last byte.  The header parser keeps one per field to know whether
- * the value ends in ';'; bg_mime_headers_value() writes the bytes. */
+/* A value as it is unfolded, line by line: its length so far and its last
+ * byte. */
 typedef struct fold {
     size_t len;
     char last;
 } fold;
 
-/* Add line [p, e) of a field to the value f: leading blanks, trailing CR
- * and blanks dropped, an empty line adds nothing, a continuation line is
- * joined with one space; at most BG_MIME_MAX_VALUE bytes.  The bytes go to
- * out + f->len when out is not NULL. */
+/* Add line [p, e) of a field to the value f, written at out + f->len:
+ * leading blanks, trailing CR and blanks dropped, an empty line adds
+ * nothing, a continuation line is joined with one space; at most
+ * BG_MIME_MAX_VALUE bytes. */
 static void
 fold_line(fold *f, const char *p, const char *e, bool continuation, char *out)
 {
@@ -54,19 +53,31 @@ fold_line(fold *f, const char *p, const char *e, bool continuation, char *out)
         return;
     size_t n = (size_t)(e - p);
     if (continuation && f->len > 0) {
-        if (out)
-            out[f->len] = ' ';
-        f->len++;
+        out[f->len++] = ' ';
         f->last = ' ';
     }
     if (f->len + n > BG_MIME_MAX_VALUE)
         n = BG_MIME_MAX_VALUE - f->len;
     if (n == 0)
         return;
-    if (out)
-        memcpy(out + f->len, p, n);
+    memcpy(out + f->len, p, n);
     f->len += n;
     f->last = p[n - 1];
+}
+
+/* What the header parser needs of a value being read: whether it is empty
+ * so far and its last byte (does it end in ';'?).  Line [p, e) is added as
+ * fold_line() would, without the length limit: once a value reaches
+ * BG_MIME_MAX_VALUE, whether more lines join it no longer changes it. */
+static inline void
+value_track(fold *f, const char *p, const char *e)
+{
+    while (e > p && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    if (e > p) { /* e[-1] is no blank: the line is not empty */
+        f->len = 1;
+        f->last = e[-1];
+    }
 }
 
 /* Fields gathered on the stack before they are added to h at once. */
@@ -78,7 +89,7 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
     const char *p = data, *end = data + len;
     bg_mime_field stack[FIELDS_ON_STACK], *fs = stack, cur = {0};
     size_t nfs = 0, capfs = FIELDS_ON_STACK;
-    fold value = {0, 0}; /* of cur, while open */
+    fold value = {0, 0}; /* of cur, while open (value_track()) */
     bool open = false;   /* a field is being read */
 
     if (len >= 5 && memcmp(p, "From ", 5) == 0) {
@@ -95,7 +106,7 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
         }
         if (*p == ' ' || *p == '\t') {
             if (open) {
-                fold_line(&value, p, e, true, NULL);
+                value_track(&value, p, e);
                 cur.raw_len = (size_t)(e - cur.raw);
             }
             p = next;
@@ -123,7 +134,7 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
          * start of the next line): a line that is no field after a value
          * ending in ';' continues it. */
         if (!field && open && value.len > 0 && value.last == ';') {
-            fold_line(&value, p, e, true, NULL);
+            value_track(&value, p, e);
             cur.raw_len = (size_t)(e - cur.raw);
             p = next;
             continue;
@@ -140,7 +151,7 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
         if (field) {
             cur = (bg_mime_field){p, (size_t)(q - p), colon + 1, (size_t)(e - colon - 1), NULL};
             value = (fold){0, 0};
-            fold_line(&value, colon + 1, e, false, NULL);
+            value_track(&value, colon + 1, e);
             open = true;
         }
         p = next;
