@@ -80,15 +80,37 @@ value_track(fold *f, const char *p, const char *e)
     }
 }
 
-/* Fields gathered on the stack before they are added to h at once. */
+/* The fields of a block, gathered (on the stack while they are few) before
+ * they are added to h at once. */
 #define FIELDS_ON_STACK 64
+
+typedef struct fieldlist {
+    bg_mime_field *v;
+    size_t n, cap;
+    bg_mime_field stack[FIELDS_ON_STACK];
+} fieldlist;
+
+static void
+fields_add(fieldlist *fl, const bg_mime_field *f)
+{
+    if (fl->n == fl->cap) {
+        fl->cap *= 2;
+        fl->v = fl->v == fl->stack
+                    ? memcpy(bg_xmalloc(fl->cap * sizeof *fl->v), fl->stack, sizeof fl->stack)
+                    : bg_xrealloc(fl->v, fl->cap * sizeof *fl->v);
+    }
+    fl->v[fl->n++] = *f;
+}
 
 size_t
 bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
 {
     const char *p = data, *end = data + len;
-    bg_mime_field stack[FIELDS_ON_STACK], *fs = stack, cur = {0};
-    size_t nfs = 0, capfs = FIELDS_ON_STACK;
+    fieldlist fl;
+    bg_mime_field cur = {0};
+    fl.v = fl.stack;
+    fl.n = 0;
+    fl.cap = FIELDS_ON_STACK;
     fold value = {0, 0}; /* of cur, while open (value_track()) */
     bool open = false;   /* a field is being read */
 
@@ -139,14 +161,8 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
             p = next;
             continue;
         }
-        if (open && h->n + nfs < BG_MIME_MAX_HEADERS) {
-            if (nfs == capfs) {
-                capfs *= 2;
-                fs = fs == stack ? memcpy(bg_xmalloc(capfs * sizeof *fs), stack, sizeof stack)
-                                 : bg_xrealloc(fs, capfs * sizeof *fs);
-            }
-            fs[nfs++] = cur;
-        }
+        if (open && h->n + fl.n < BG_MIME_MAX_HEADERS)
+            fields_add(&fl, &cur);
         open = false;
         if (field) {
             cur = (bg_mime_field){p, (size_t)(q - p), colon + 1, (size_t)(e - colon - 1), NULL};
@@ -156,21 +172,15 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
         }
         p = next;
     }
-    if (open && h->n + nfs < BG_MIME_MAX_HEADERS) {
-        if (nfs == capfs) {
-            capfs *= 2;
-            fs = fs == stack ? memcpy(bg_xmalloc(capfs * sizeof *fs), stack, sizeof stack)
-                             : bg_xrealloc(fs, capfs * sizeof *fs);
-        }
-        fs[nfs++] = cur;
+    if (open && h->n + fl.n < BG_MIME_MAX_HEADERS)
+        fields_add(&fl, &cur);
+    if (fl.n > 0) {
+        h->v = bg_xrealloc(h->v, (h->n + fl.n) * sizeof *h->v);
+        memcpy(h->v + h->n, fl.v, fl.n * sizeof *fl.v);
+        h->n += fl.n;
     }
-    if (nfs > 0) {
-        h->v = bg_xrealloc(h->v, (h->n + nfs) * sizeof *h->v);
-        memcpy(h->v + h->n, fs, nfs * sizeof *fs);
-        h->n += nfs;
-    }
-    if (fs != stack)
-        free(fs);
+    if (fl.v != fl.stack)
+        free(fl.v);
     return (size_t)(p - data);
 }
 
