@@ -44,6 +44,11 @@
  *   Amazon SES                    "identities failed the check": sending
  *                                 from an unverified identity, SES will
  *                                 not relay it (norelaying)
+ *   Cox, Spectrum (Charter)       "AUP#CXBL", "AUP#In-1310": the code of
+ *                                 their published acceptable-use error
+ *                                 list -> its reason (aup_reason)
+ *   Mimecast (rhost *.mimecast.com) the reply texts of its published code
+ *                                 list (community.mimecast.com DOC-1369)
  *
  * Used by lib/dsn_reason.c.  Pure; text is lower case.
  */
@@ -83,6 +88,54 @@ static const vendor_code godaddy[] = {
     {401, "securityerror"}, {501, "rejected"},   {502, "rejected"},     {504, "toomanyconn"},
     {506, "rejected"},     {508, "rejected"},    {510, "toomanyconn"},  {607, "toomanyconn"},
     {705, "virusdetected"}, {0, NULL},
+};
+
+/* Cox's lettered AUP codes (its email error code page). */
+static const struct {
+    const char *code;
+    const char *reason;
+} cox[] = {
+    {"cxbl", "blocked"},        {"cdrbl", "blocked"},       {"cxdns", "blocked"},
+    {"cxthrt", "securityerror"}, {"cxmj", "securityerror"}, {"cxsndr", "rejected"},
+    {"cxsmtp", "rejected"},     {"cxcnct", "toomanyconn"},  {"cxmxrt", "toomanyconn"},
+    {"ipbl", "blocked"},        {"urlbl", "spamdetected"},  {NULL, NULL},
+};
+
+/* Spectrum's numbered AUP codes: single numbers, then ranges. */
+static const vendor_code spectrum[] = {
+    {1000, "blocked"},    {1010, "rejected"},    {1090, "systemerror"}, {1260, "networkerror"},
+    {1500, "rejected"},   {1520, "rejected"},    {1530, "mesgtoobig"},  {1540, "toomanyconn"},
+    {1550, "toomanyconn"}, {1560, "policyviolation"}, {0, NULL},
+};
+static const struct {
+    int lo, hi;
+    const char *reason;
+} spectrum_range[] = {
+    {1020, 1080, "rejected"},  {1100, 1150, "blocked"},     {1160, 1190, "policyviolation"},
+    {1200, 1250, "blocked"},   {1300, 1490, "toomanyconn"}, {0, 0, NULL},
+};
+
+/* Mimecast's reply texts (its code list), first match wins. */
+static const struct {
+    const char *phrase;
+    const char *reason;
+} mimecast[] = {
+    {"host network not allowed", "policyviolation"},
+    {"anti-spoofing policy", "policyviolation"},
+    {"content examination policy", "policyviolation"},
+    {"ip reputation", "blocked"},
+    {"ip temporarily blacklisted", "blocked"},
+    {"sender address blocked", "blocked"},
+    {"envelope blocked", "rejected"},
+    {"blocked senders", "rejected"},
+    {"block policy for envelope from", "rejected"},
+    {"maximum email size exceeded", "mesgtoobig"},
+    {"mail loop detected", "networkerror"},
+    {"open relay not allowed", "norelaying"},
+    {"account inbounds disabled", "notaccept"},
+    {"invalid recipient", "userunknown"},
+    {"too many recipients", "toomanyconn"},
+    {NULL, NULL},
 };
 
 /* Wordings that MTAs and providers use only for a recipient that does not
@@ -150,13 +203,14 @@ word_start(const char *p, const char *text)
  * (the text's pairs are at hand: most searches are skipped). */
 static const char *const prefixes[] = {"lpnaaa", "lpn", "ofr", "ouk", NULL};
 enum {
-    F_IB, F_KDDI, F_IUA, F_SENDAS, F_CFD, F_SES, F_AU, F_MS, F_VZ1, F_VZ2, F_GG1, F_GG2, NFIXED
+    F_IB, F_KDDI, F_IUA, F_SENDAS, F_CFD, F_SES, F_AU, F_MS, F_VZ1, F_VZ2, F_GG1, F_GG2, F_AUP,
+    NFIXED
 };
 static const char *const fixed[NFIXED] = {
     "ib", "550 : user unknown", ".i.ua/err/", "'send mail as'", "customfromdenied",
     "identities failed the check", ">: user unknown",
     "requested action not taken: mailbox unavailable", "invalid user address",
-    "no such user", "google groups", "groups.google.com",
+    "no such user", "google groups", "groups.google.com", "aup#",
 };
 static dsn_needle prefix_nd[4], fixed_nd[NFIXED];
 static dsn_needle uu_nd[sizeof own_userunknown / sizeof own_userunknown[0]];
@@ -227,6 +281,34 @@ godaddy_code(const dsn_pairs *pp, const char *low)
         return atoi(p + 2);
     }
     return -1;
+}
+
+/* "aup#cdrbl" (Cox) or "aup#in-1310", "aup#out-1000" (Spectrum): the
+ * reason its published code states, or NULL. */
+static const char *
+aup_reason(const dsn_pairs *pp, const char *low)
+{
+    const char *p = find(pp, low, &fixed_nd[F_AUP]);
+    if (!p)
+        return NULL;
+    p += 4;
+    const char *q = p;
+    while (isalpha((unsigned char)*q) || *q == '-')
+        q++;
+    if (isdigit((unsigned char)*q) && (q == p || q[-1] == '-')) {
+        int n = atoi(q);
+        const vendor_code *v = code_find(spectrum, n);
+        if (v)
+            return v->reason;
+        for (size_t i = 0; spectrum_range[i].reason; i++)
+            if (n >= spectrum_range[i].lo && n <= spectrum_range[i].hi)
+                return spectrum_range[i].reason;
+        return NULL;
+    }
+    for (size_t i = 0; cox[i].code; i++)
+        if (strncmp(p, cox[i].code, strlen(cox[i].code)) == 0)
+            return cox[i].reason;
+    return NULL;
 }
 
 /* true when host (or the domain of an address) is name or ends in ".name". */
@@ -322,6 +404,19 @@ dsn_vendor_reason(const char *low, const dsn_pairs *pp, const dsn_context *ctx, 
         if (n > 0 && n <= 10) {
             *decided = true;
             return iua_reasons[n];
+        }
+    }
+    const char *aup = aup_reason(pp, low);
+    if (aup) {
+        *decided = true;
+        return aup;
+    }
+    if (ctx && in_domain(ctx->rhost, "mimecast.com")) {
+        for (size_t i = 0; mimecast[i].phrase; i++) {
+            if (strstr(low, mimecast[i].phrase)) {
+                *decided = true;
+                return mimecast[i].reason;
+            }
         }
     }
     /* Tencent QQ (mx*.qq.com): its help page's wordings. */

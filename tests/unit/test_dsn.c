@@ -123,6 +123,15 @@ static const class_case class_cases[] = {
      "norelaying", 0, ""},
     {"i.ua error number", "5.0.0", "550 Mailbox is frozen. See http://mail.i.ua/err/3/",
      "suspend", 0, ""},
+    {"cox aup code", "5.1.0",
+     "550 5.1.0 <a@example.org> sender rejected. Refer to Error Codes section. AUP#CDRBL",
+     "blocked", 0, ""},
+    {"spectrum aup number in a range", "5.1.0",
+     "550 5.1.0 <a@example.org> sender rejected. AUP#In-1310", "toomanyconn", 0, ""},
+    {"spectrum aup number of its own", "5.0.0", "550 message too large. AUP#Out-1530",
+     "mesgtoobig", 0, ""},
+    {"aup# with an unknown code does not decide", "5.1.0",
+     "550 5.1.0 sender rejected AUP#ZZTOP", "rejected", 0, ""},
     /* Families outside the corpus (tests/data/dsn-families). */
     {"qmail-remote: sender rejected is MAIL FROM", "5.7.1",
      "Connected to 192.0.2.225 but sender was rejected. Remote host said: 550 5.7.1 "
@@ -401,6 +410,33 @@ START_TEST(test_parse_qq)
     bg_dsn_report *r = parse(msg);
     ck_assert_uint_eq(r->nrcpts, 1);
     ck_assert_str_eq(r->rcpts[0].reason, "toomanyconn");
+    bg_dsn_report_free(r);
+}
+END_TEST
+
+/* Mimecast's reply texts are read only from its own servers. */
+START_TEST(test_parse_mimecast)
+{
+    const char *head =
+        "From: MAILER-DAEMON@relay.example.net\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"Q\"\n\n"
+        "--Q\nContent-Type: message/delivery-status\n\n"
+        "Reporting-MTA: dns; relay.example.net\n\n"
+        "Final-Recipient: rfc822; a@example.com\nAction: failed\nStatus: 5.0.0\n"
+        "Remote-MTA: dns; ";
+    const char *tail =
+        "\nDiagnostic-Code: smtp; 554 Host network not allowed - "
+        "https://community.mimecast.com/docs/DOC-1369#554\n\n--Q--\n";
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s%s%s", head, "us-smtp-inbound-1.mimecast.com", tail);
+    bg_dsn_report *r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].reason, "policyviolation");
+    bg_dsn_report_free(r);
+    snprintf(msg, sizeof msg, "%s%s%s", head, "mx.notmimecast.com", tail);
+    r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_ne(r->rcpts[0].reason, "policyviolation");
     bg_dsn_report_free(r);
 }
 END_TEST
@@ -697,6 +733,7 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_sendmail_list);
     tcase_add_test(tp, test_parse_list_and_status);
     tcase_add_test(tp, test_parse_qq);
+    tcase_add_test(tp, test_parse_mimecast);
     tcase_add_test(tp, test_parse_qmail_no_connection);
     tcase_add_test(tp, test_parse_unnamed_final_recipient);
     tcase_add_test(tp, test_parse_gmail_state);
