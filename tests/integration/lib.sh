@@ -169,6 +169,91 @@ smtp() {
 rcpt_reply() { sed -n '/-> RCPT TO/{n;s/^ *<[-*]* *//;p;q}' <<<"$1"; }
 mail_reply() { sed -n '/-> MAIL FROM/{n;s/^ *<[-*]* *//;p;q}' <<<"$1"; }
 
+# start_sendmail SMTPD SINK MILTER_PORT [MC]: a private Sendmail (unpacked
+# by scripts/install-deps) on 127.0.0.1:SMTPD with bounceguard-milter at
+# MILTER_PORT, relaying everything to the sink; MC: more .mc lines to include.
+# Its files go to $T; 1 (and a "not ok" line) when it cannot start.
+start_sendmail() {
+    local smtpd=$1 sink=$2 milter=$3 more=${4:-}
+    local sm=$SENDMAIL_ROOT/usr/libexec/sendmail/sendmail cf=$SENDMAIL_ROOT/usr/share/sendmail/cf
+    if [ ! -x "$sm" ]; then
+        notok "private Sendmail unpacked at $SENDMAIL_ROOT (run scripts/install-deps)"
+        return 1
+    fi
+    mkdir -p "$T/q" && chmod 700 "$T/q"
+    cat > "$T/test.mc" <<EOC
+include(\`$cf/m4/cf.m4')dnl
+OSTYPE(\`linux')dnl
+define(\`confDONT_PROBE_INTERFACES', \`True')dnl
+define(\`QUEUE_DIR', \`$T/q')dnl
+define(\`confPID_FILE', \`$T/sendmail.pid')dnl
+define(\`SMART_HOST', \`[127.0.0.1]')dnl
+define(\`RELAY_MAILER_ARGS', \`TCP \$h $sink')dnl
+define(\`ESMTP_MAILER_ARGS', \`TCP \$h $sink')dnl
+define(\`confMILTER_MACROS_ENVFROM', \`i, {auth_authen}, {auth_type}')dnl
+define(\`confMILTER_MACROS_EOM', \`i, {msg_id}')dnl
+define(\`confTO_IDENT', \`0s')dnl
+DAEMON_OPTIONS(\`Port=$smtpd, Addr=127.0.0.1, Name=MTA, Listen=256')dnl
+INPUT_MAIL_FILTER(\`bounceguard', \`S=inet:$milter@127.0.0.1, F=T, T=S:10s;R:10s;E:1m')dnl
+FEATURE(\`no_default_msa')dnl
+FEATURE(\`accept_unresolvable_domains')dnl
+FEATURE(\`promiscuous_relay')dnl
+MAILER(\`smtp')dnl
+EOC
+    [ -n "$more" ] && echo "include(\`$more')dnl" >> "$T/test.mc"
+    if ! m4 "$T/test.mc" > "$T/test.cf" 2> "$T/m4.err"; then
+        notok "m4 built sendmail.cf: $(cat "$T/m4.err")"
+        return 1
+    fi
+    unshare --uts sh -c "hostname smtest.example && exec $sm -bD -C $T/test.cf" \
+        > "$T/sendmail.out" 2>&1 &
+    SENDMAIL_PID=$!
+    PIDS+=($SENDMAIL_PID)
+    if ! wait_port "$smtpd" 60; then # it resolves its own name first: slow when loaded
+        notok "sendmail started: $(cat "$T/sendmail.out")"
+        return 1
+    fi
+}
+
+# verp_dsn TO RCPT MARKER ORIG_MSGID: a DSN as a remote server would send it
+# back to the return path TO, for RCPT (User unknown), about the message
+# ORIG_MSGID; MARKER is in its subject and text.
+verp_dsn() {
+    cat <<EOD
+From: Mail Delivery System <MAILER-DAEMON@mx.remote.example.com>
+To: $1
+Subject: Undelivered Mail Returned to Sender $3
+Message-ID: <dsn-$3@mx.remote.example.com>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B-$3"
+
+--B-$3
+Content-Type: text/plain
+
+$3: your message could not be delivered to <$2>.
+
+--B-$3
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.remote.example.com
+
+Final-Recipient: rfc822; $2
+Action: failed
+Status: 5.1.1
+Remote-MTA: dns; store.remote.example.com
+Diagnostic-Code: smtp; 550 5.1.1 <$2>: Recipient address rejected: User unknown
+
+--B-$3
+Content-Type: text/rfc822-headers
+
+From: app@customer.example
+To: $2
+Message-ID: <$4>
+
+--B-$3--
+EOD
+}
+
 bg() { "$BIN/bounceguard" -c "$CONF" "$@"; }
 
 stop_all() {

@@ -69,44 +69,8 @@ check "the envelope sender seen outside is bounces+TOKEN@$VERP_DOMAIN ($rp)" \
 check "the original sender is not visible in the envelope" \
     bash -c "! grep -q '^X-Mail-Args: <app@customer.example>' '$file'"
 
-dsn() { # dsn RCPT-IN-DSN MARKER
-    cat <<EOF
-From: Mail Delivery System <MAILER-DAEMON@mx.remote.example.com>
-To: $rp
-Subject: Undelivered Mail Returned to Sender $2
-Message-ID: <dsn-$2@mx.remote.example.com>
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=delivery-status; boundary="B-$2"
-
---B-$2
-Content-Type: text/plain
-
-$2: your message could not be delivered to <$1>.
-
---B-$2
-Content-Type: message/delivery-status
-
-Reporting-MTA: dns; mx.remote.example.com
-
-Final-Recipient: rfc822; $1
-Action: failed
-Status: 5.1.1
-Remote-MTA: dns; store.remote.example.com
-Diagnostic-Code: smtp; 550 5.1.1 <$1>: Recipient address rejected: User unknown
-
---B-$2
-Content-Type: text/rfc822-headers
-
-From: app@customer.example
-To: $1
-Message-ID: <verp-1@app.customer.example>
-
---B-$2--
-EOF
-}
-
 # 2. The remote server's DSN comes back to the VERP address.
-dsn far@remote.example.com MARKER-GOOD > "$T/dsn-good.eml"
+verp_dsn "$rp" far@remote.example.com MARKER-GOOD verp-1@app.customer.example > "$T/dsn-good.eml"
 swaks --server 127.0.0.1:2570 --from '<>' --to "$rp" --data "$T/dsn-good.eml" \
     > "$T/swaks-dsn.out" 2>&1
 check "the DSN to the VERP address is accepted by Postfix" grep -q "<- *250.*queued" "$T/swaks-dsn.out"
@@ -126,7 +90,7 @@ check "the next RCPT to the recipient is refused 550 5.7.1" \
 tok=${rp#bounces+}; tok=${tok%@*}
 last=${tok: -1}; [ "$last" = a ] && new=b || new=a
 bad="bounces+${tok%?}$new@$VERP_DOMAIN"
-rp=$bad dsn victim@remote.example.com MARKER-FORGED > "$T/dsn-forged.eml"
+verp_dsn "$bad" victim@remote.example.com MARKER-FORGED verp-1@app.customer.example > "$T/dsn-forged.eml"
 swaks --server 127.0.0.1:2570 --from '<>' --to "$bad" --data "$T/dsn-forged.eml" \
     > "$T/swaks-forged.out" 2>&1
 check "the forged DSN is logged as forged" \
@@ -151,13 +115,13 @@ out=$(smtp 2570 app@customer.example far3@remote.example.com \
 check "a message after the rotation is accepted" wait_for 20 sink_has "verp-3@app.customer.example"
 file=$(grep -rl "verp-3@app.customer.example" "$T/sink" | head -1)
 rp3=$(sed -n 's/^X-Mail-Args: <\([^>]*\)>.*/\1/p' "$file" | head -1)
-dsn far3@remote.example.com MARKER-ROTATED-3 > "$T/dsn-rot3.eml"
+verp_dsn "$rp" far3@remote.example.com MARKER-ROTATED-3 verp-1@app.customer.example > "$T/dsn-rot3.eml"
 swaks --server 127.0.0.1:2570 --from '<>' --to "$rp3" --data "$T/dsn-rot3.eml" \
     > "$T/swaks-rot3.out" 2>&1
 check "... signed with the new secret: its bounce verifies with it alone" \
     wait_for 20 is_blacklisted far3@remote.example.com
 # Without the previous secret, the old token no longer verifies.
-dsn far2@remote.example.com MARKER-ROTATED-1 > "$T/dsn-rot1.eml"
+verp_dsn "$rp" far2@remote.example.com MARKER-ROTATED-1 verp-1@app.customer.example > "$T/dsn-rot1.eml"
 swaks --server 127.0.0.1:2570 --from '<>' --to "$rp" --data "$T/dsn-rot1.eml" \
     > "$T/swaks-rot1.out" 2>&1
 check "after the rotation alone, the old token is taken for a forgery" \
@@ -166,7 +130,7 @@ check "... and blacklists nobody" [ "$("$SEED" "$T/db" rcpt far2@remote.example.
 # With verp_previous_secret_file, it verifies again (the pipe reads the
 # configuration at each delivery).
 echo "verp_previous_secret_file = $T/verp.secret.old" >> "$CONF"
-dsn far2@remote.example.com MARKER-ROTATED-2 > "$T/dsn-rot2.eml"
+verp_dsn "$rp" far2@remote.example.com MARKER-ROTATED-2 verp-1@app.customer.example > "$T/dsn-rot2.eml"
 swaks --server 127.0.0.1:2570 --from '<>' --to "$rp" --data "$T/dsn-rot2.eml" \
     > "$T/swaks-rot2.out" 2>&1
 check "with verp_previous_secret_file, the old token verifies and the recipient is blacklisted" \

@@ -18,13 +18,6 @@ VERP_DOMAIN=verp.relay.test
 SEED=$BIN/tools/intake_seed
 trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 
-SM=$SENDMAIL_ROOT/usr/libexec/sendmail/sendmail
-CF=$SENDMAIL_ROOT/usr/share/sendmail/cf
-if [ ! -x "$SM" ]; then
-    notok "private Sendmail unpacked at $SENDMAIL_ROOT (run scripts/install-deps)"
-    exit 1
-fi
-
 chmod 755 "$T"
 mkdir -p "$T/db" "$T/log" "$T/run"
 chown nobody "$T/db" "$T/log" "$T/run"
@@ -51,7 +44,6 @@ start_sink $SINK || { notok "smtp-sink started"; exit 1; }
 start_milter "$CONF" || { notok "milter started: $(cat "$T/milter.out")"; exit 1; }
 
 # conf/sendmail.mc's lines, with this test's paths and ports.
-mkdir -p "$T/q" && chmod 700 "$T/q"
 sed -n '/^dnl BEGIN VERP/,/^dnl END VERP/p' "$TOP/conf/sendmail.mc" |
     sed -e "s|/usr/local/sbin/bounceguard-dsn|$BIN/bounceguard-dsn|" \
         -e "s|bounceguard-dsn pipe|bounceguard-dsn -c $CONF pipe --reinject=$T/reinject.sh|" \
@@ -61,34 +53,7 @@ if ! grep -q "Mbounceguard" "$T/verp.mc"; then
     notok "conf/sendmail.mc has the VERP lines between 'dnl BEGIN VERP' and 'dnl END VERP'"
     exit 1
 fi
-cat > "$T/test.mc" <<EOC
-include(\`$CF/m4/cf.m4')dnl
-OSTYPE(\`linux')dnl
-define(\`confDONT_PROBE_INTERFACES', \`True')dnl
-define(\`QUEUE_DIR', \`$T/q')dnl
-define(\`confPID_FILE', \`$T/sendmail.pid')dnl
-define(\`SMART_HOST', \`[127.0.0.1]')dnl
-define(\`RELAY_MAILER_ARGS', \`TCP \$h $SINK')dnl
-define(\`ESMTP_MAILER_ARGS', \`TCP \$h $SINK')dnl
-define(\`confMILTER_MACROS_ENVFROM', \`i, {auth_authen}, {auth_type}')dnl
-define(\`confMILTER_MACROS_EOM', \`i, {msg_id}')dnl
-define(\`confTO_IDENT', \`0s')dnl
-DAEMON_OPTIONS(\`Port=$SMTPD, Addr=127.0.0.1, Name=MTA, Listen=256')dnl
-INPUT_MAIL_FILTER(\`bounceguard', \`S=inet:$MILTER_PORT@127.0.0.1, F=T, T=S:10s;R:10s;E:1m')dnl
-FEATURE(\`no_default_msa')dnl
-FEATURE(\`accept_unresolvable_domains')dnl
-FEATURE(\`promiscuous_relay')dnl
-MAILER(\`smtp')dnl
-include(\`$T/verp.mc')dnl
-EOC
-m4 "$T/test.mc" > "$T/test.cf" 2> "$T/m4.err" || { notok "m4 built sendmail.cf: $(cat "$T/m4.err")"; exit 1; }
-unshare --uts sh -c "hostname smtest.example && exec $SM -bD -C $T/test.cf" > "$T/sendmail.out" 2>&1 &
-SENDMAIL_PID=$!
-PIDS+=($SENDMAIL_PID)
-if ! wait_port $SMTPD 30; then
-    notok "sendmail started: $(cat "$T/sendmail.out")"
-    exit 1
-fi
+start_sendmail $SMTPD $SINK $MILTER_PORT "$T/verp.mc" || exit 1
 
 # 1. A message from an appliance: Sendmail sends it with a VERP sender.
 out=$(smtp $SMTPD app@customer.example far@remote.example.com \
@@ -100,43 +65,8 @@ rp=$(sed -n 's/^X-Mail-Args: <\([^>]*\)>.*/\1/p' "$file" | head -1)
 check "Sendmail: the envelope sender seen outside is bounces+TOKEN@$VERP_DOMAIN ($rp)" \
     grep -Eq "^bounces\+[a-z2-7]+@$VERP_DOMAIN\$" <<<"$rp"
 
-dsn() { # dsn RCPT-IN-DSN MARKER
-    cat <<EOD
-From: Mail Delivery System <MAILER-DAEMON@mx.remote.example.com>
-To: $rp
-Subject: Undelivered Mail Returned to Sender $2
-Message-ID: <dsn-$2@mx.remote.example.com>
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=delivery-status; boundary="B-$2"
-
---B-$2
-Content-Type: text/plain
-
-$2: your message could not be delivered to <$1>.
-
---B-$2
-Content-Type: message/delivery-status
-
-Reporting-MTA: dns; mx.remote.example.com
-
-Final-Recipient: rfc822; $1
-Action: failed
-Status: 5.1.1
-Diagnostic-Code: smtp; 550 5.1.1 <$1>: Recipient address rejected: User unknown
-
---B-$2
-Content-Type: text/rfc822-headers
-
-From: app@customer.example
-To: $1
-Message-ID: <verp-sm-1@app.customer.example>
-
---B-$2--
-EOD
-}
-
 # 2. The remote server's DSN comes back to the VERP address.
-dsn far@remote.example.com MARKER-SM-GOOD > "$T/dsn-good.eml"
+verp_dsn "$rp" far@remote.example.com MARKER-SM-GOOD verp-sm-1@app.customer.example > "$T/dsn-good.eml"
 swaks --server 127.0.0.1:$SMTPD --from '<>' --to "$rp" --data "$T/dsn-good.eml" \
     > "$T/swaks-dsn.out" 2>&1
 check "Sendmail: the DSN to the VERP address is accepted" \
@@ -156,7 +86,7 @@ check "Sendmail: the next RCPT to the recipient is refused 550 5.7.1" \
 tok=${rp#bounces+}; tok=${tok%@*}
 last=${tok: -1}; [ "$last" = a ] && new=b || new=a
 bad="bounces+${tok%?}$new@$VERP_DOMAIN"
-rp=$bad dsn victim@remote.example.com MARKER-SM-FORGED > "$T/dsn-forged.eml"
+verp_dsn "$bad" victim@remote.example.com MARKER-SM-FORGED verp-sm-1@app.customer.example > "$T/dsn-forged.eml"
 swaks --server 127.0.0.1:$SMTPD --from '<>' --to "$bad" --data "$T/dsn-forged.eml" \
     > "$T/swaks-forged.out" 2>&1
 check "Sendmail: the forged DSN is logged as forged" \
