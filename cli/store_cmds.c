@@ -242,84 +242,39 @@ cli_cmd_list(cli_ctx *ctx, int argc, char **argv)
 
 /* ---- show ---------------------------------------------------------------- */
 
-#define SHOW_SENDER_SCAN_MAX 5000 /* senders scanned for "tried by" */
-
-typedef struct tried_by_arg {
-    char **ids;
-    size_t n, cap;
-    bool too_many;
-} tried_by_arg;
+typedef struct tried_by_out {
+    bg_buf *human, arr;
+    int found;
+} tried_by_out;
 
 static int
-collect_sender(const char *id, const bg_sender_rec *rec, void *arg)
+tried_by_item(const char *id, int64_t when, void *arg)
 {
-    tried_by_arg *a = arg;
+    tried_by_out *o = arg;
+    char t[32];
 
-    if (a->n >= SHOW_SENDER_SCAN_MAX) {
-        a->too_many = true;
-        return 1;
-    }
-    if (a->n == a->cap) {
-        a->cap = a->cap ? a->cap * 2 : 64;
-        a->ids = bg_xrealloc(a->ids, a->cap * sizeof(*a->ids));
-    }
-    a->ids[a->n++] = bg_xstrdup(id);
+    bg_buf_printf(o->human, "%s%s (%s)", o->found ? ", " : "", id, cli_time(t, sizeof(t), when));
+    if (o->found++)
+        bg_buf_putc(&o->arr, ',');
+    bg_buf_json_string(&o->arr, id);
     return 0;
 }
 
-typedef struct tried_find {
-    const char *addr;
-    int64_t when;
-} tried_find;
-
-static int
-tried_find_visit(const char *addr, int64_t when, void *arg)
-{
-    tried_find *f = arg;
-
-    if (strcmp(addr, f->addr) != 0)
-        return 0;
-    f->when = when;
-    return 1;
-}
-
-/* The senders (with a quota record) that tried addr while it was
- * blacklisted: the tried database is keyed by sender, so this scans the
- * senders, up to SHOW_SENDER_SCAN_MAX.  Appends "ID (time)" items to out;
- * returns -1 on a store error, 1 when the scan was cut short, else 0. */
+/* The senders that tried addr while it was blacklisted: "ID (time)" items
+ * appended to human, the ids to j.  Returns -1 on a store error, else 0. */
 static int
 tried_by(bg_store *st, const char *addr, bg_buf *human, cli_json *j, bg_error *err)
 {
-    tried_by_arg a = {NULL, 0, 0, false};
-    bg_buf arr = BG_BUF_INIT;
-    int rc = 0, found = 0;
+    tried_by_out o = {human, BG_BUF_INIT, 0};
+    int rc;
 
-    if (bg_store_sender_foreach(st, collect_sender, &a, err) < 0)
-        rc = -1;
-    bg_buf_putc(&arr, '[');
-    for (size_t i = 0; rc == 0 && i < a.n; i++) {
-        tried_find f = {addr, 0};
-        char when[32];
-        if (bg_store_tried_foreach(st, a.ids[i], tried_find_visit, &f, err) < 0) {
-            rc = -1;
-            break;
-        }
-        if (f.when == 0)
-            continue;
-        bg_buf_printf(human, "%s%s (%s)", found ? ", " : "", a.ids[i],
-                      cli_time(when, sizeof(when), f.when));
-        if (found++)
-            bg_buf_putc(&arr, ',');
-        bg_buf_json_string(&arr, a.ids[i]);
-    }
-    bg_buf_putc(&arr, ']');
-    cli_json_raw(j, "tried_by", bg_buf_str(&arr));
-    cli_json_bool(j, "tried_by_complete", rc == 0 && !a.too_many);
-    for (size_t i = 0; i < a.n; i++)
-        free(a.ids[i]);
-    free(a.ids);
-    bg_buf_free(&arr);
-    return rc < 0 ? -1 : a.too_many;
+    bg_buf_putc(&o.arr, '[');
+    rc = bg_store_tried_by(st, addr, tried_by_item, &o, err);
+    bg_buf_putc(&o.arr, ']');
+    cli_json_raw(j, "tried_by", bg_buf_str(&o.arr));
+    cli_json_bool(j, "tried_by_complete", rc == 0);
+    bg_buf_free(&o.arr);
+    return rc < 0 ? -1 : 0;
 }
 
 static void
@@ -342,7 +297,7 @@ cli_cmd_show(cli_ctx *ctx, int argc, char **argv)
     bg_lookup l;
     bg_buf tried = BG_BUF_INIT;
     cli_json j = {BG_BUF_INIT, false};
-    int c, rc, cut;
+    int c, rc;
 
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -368,8 +323,7 @@ cli_cmd_show(cli_ctx *ctx, int argc, char **argv)
         char buf[5][64];
         cli_json_begin(&j);
         cli_json_rcpt(&j, addr.canon, &r, now);
-        cut = tried_by(st, addr.canon, &tried, &j, &err);
-        if (cut < 0) {
+        if (tried_by(st, addr.canon, &tried, &j, &err) < 0) {
             rc = cli_runtime_error("show", "%s", err.msg);
         } else if (ctx->json) {
             cli_json_print(&j, ctx->out);
@@ -409,11 +363,6 @@ cli_cmd_show(cli_ctx *ctx, int argc, char **argv)
             show_line(ctx, "last sender", r.last_sender);
             show_line(ctx, "updated", cli_time(buf[0], sizeof(buf[0]), r.updated));
             show_line(ctx, "tried by", bg_buf_str(&tried));
-            if (cut)
-                fprintf(ctx->out,
-                        "%-16s (only the first %d senders were searched; the "
-                        "tried list is kept per sender: see `sender show ID`)\n",
-                        "", SHOW_SENDER_SCAN_MAX);
         }
     }
     cli_json_free(&j);

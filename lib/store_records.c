@@ -325,6 +325,35 @@ bg_store_tried_foreach(bg_store *s, const char *id, bg_tried_visit_fn *fn, void 
     return rc;
 }
 
+typedef struct tried_by_arg {
+    const char *addr;
+    size_t addr_len;
+    bg_tried_by_fn *fn;
+    void *arg;
+} tried_by_arg;
+
+/* A key is "id NUL addr": the records of addr end in NUL addr. */
+static int
+tried_by_visit(const bg_buf *key, const bg_buf *val, void *arg)
+{
+    tried_by_arg *a = arg;
+    if (key->len < a->addr_len + 2 || key->s[key->len - a->addr_len - 1] != '\0' ||
+        memcmp(key->s + key->len - a->addr_len, a->addr, a->addr_len) != 0)
+        return 0;
+    char *id = bg_xstrndup(key->s, key->len - a->addr_len - 1);
+    int64_t when = val->len >= 8 ? codec_get_i64_at(val->s) : 0;
+    int stop = strlen(id) == key->len - a->addr_len - 1 ? a->fn(id, when, a->arg) : 0;
+    free(id);
+    return stop;
+}
+
+int
+bg_store_tried_by(bg_store *s, const char *addr, bg_tried_by_fn *fn, void *arg, bg_error *err)
+{
+    tried_by_arg a = {addr, strlen(addr), fn, arg};
+    return store_visit_all(s, DBI_TRIED, NULL, 0, tried_by_visit, &a, err);
+}
+
 typedef struct tried_clear_arg {
     bg_store *s;
     const char *id;

@@ -163,6 +163,14 @@ typedef int bg_tried_visit_fn(const char *addr, int64_t when, void *arg);
 int bg_store_tried_foreach(bg_store *s, const char *id, bg_tried_visit_fn *fn, void *arg,
                            bg_error *err);
 
+/* Visit the senders that tried recipient addr (fn gets the sender id and the
+ * time tried, returns non-zero to stop).  The records are keyed by sender,
+ * so this reads them all: their number is bounded by the senders times
+ * sender_bounce_limit. */
+typedef int bg_tried_by_fn(const char *id, int64_t when, void *arg);
+int bg_store_tried_by(bg_store *s, const char *addr, bg_tried_by_fn *fn, void *arg,
+                      bg_error *err);
+
 /* Forget every tried recipient of a sender (sender reset). */
 int bg_store_tried_clear(bg_store *s, const char *id, bg_error *err);
 

@@ -144,6 +144,12 @@ check "sender show lists the blacklisted recipients tried" \
     test "$(grep -c '^gone[123]@example.net' <<<"$out")" -eq 3
 check "show names the sender that tried the recipient" \
     grep -q '^tried by .*sasl:scanner' <<<"$(bg show gone1@example.net)"
+# A sender whose quota record is gone (its window long over) still has its
+# tried records: show finds it too.
+"$SEED" "$T/main.db" tried ip:203.0.113.9 gone2@example.net
+j=$(bg --json show gone2@example.net)
+check "show --json names every sender that tried it, one with no quota record too" \
+    python3 -c 'import json,sys; v=json.loads(sys.argv[1]); sys.exit(0 if sorted(v["tried_by"]) == ["ip:203.0.113.9", "sasl:scanner"] and v["tried_by_complete"] else 1)' "$j"
 check "check --sender of a blocked sender exits 1 (sender-blocked)" \
     test "$(bg --json check fine@example.com --sender sasl:scanner | jget verdict)" = sender-blocked
 check "check --sender of a sender over quota: quota" \

@@ -228,6 +228,42 @@ START_TEST(tried_is_distinct_per_sender)
 }
 END_TEST
 
+typedef struct tried_ids {
+    char seen[256];
+    int64_t when;
+} tried_ids;
+
+static int
+tried_id(const char *id, int64_t when, void *arg)
+{
+    tried_ids *t = arg;
+    size_t n = strlen(t->seen);
+    snprintf(t->seen + n, sizeof t->seen - n, "%s;", id);
+    t->when = when;
+    return 0;
+}
+
+START_TEST(tried_by_finds_every_sender)
+{
+    bg_error err;
+    tried_ids t = {"", 0};
+
+    /* Senders with no quota record: only the tried records know them. */
+    ck_assert_int_eq(bg_store_tried_add(st, "ip:1.2.3.4", "a@x.com", T0, T0 + DAY, &err), 0);
+    ck_assert_int_eq(bg_store_tried_add(st, "sasl:b", "a@x.com", T0 + 5, T0 + DAY, &err), 0);
+    /* Not a@x.com: another address, one that ends like it, one it starts. */
+    ck_assert_int_eq(bg_store_tried_add(st, "sasl:c", "b@x.com", T0, T0 + DAY, &err), 0);
+    ck_assert_int_eq(bg_store_tried_add(st, "sasl:d", "ba@x.com", T0, T0 + DAY, &err), 0);
+    ck_assert_int_eq(bg_store_tried_add(st, "sasl:e", "a@x.com.au", T0, T0 + DAY, &err), 0);
+    ck_assert_int_eq(bg_store_tried_by(st, "a@x.com", tried_id, &t, &err), 0);
+    ck_assert_str_eq(t.seen, "ip:1.2.3.4;sasl:b;");
+    ck_assert_int_eq(t.when, T0 + 5);
+    t.seen[0] = '\0';
+    ck_assert_int_eq(bg_store_tried_by(st, "nobody@x.com", tried_id, &t, &err), 0);
+    ck_assert_str_eq(t.seen, "");
+}
+END_TEST
+
 START_TEST(meta_and_incidents)
 {
     bg_error err;
@@ -356,6 +392,7 @@ main(void)
     tcase_add_test(tc, seen_counts_once);
     tcase_add_test(tc, messages_by_id_and_queue_id);
     tcase_add_test(tc, tried_is_distinct_per_sender);
+    tcase_add_test(tc, tried_by_finds_every_sender);
     tcase_add_test(tc, meta_and_incidents);
     tcase_add_test(tc, missing_dir_is_a_clear_error);
     tcase_add_test(tc, foreign_file_is_a_clear_error);
