@@ -1,7 +1,8 @@
 /*
  * store_records.c — the typed records of the store: recipients, senders,
- * tried recipients, messages, incidents, seen DSNs, meta and audit.  See
- * include/bounceguard/store.h; the primitives are in store.c.
+ * tried recipients, incidents, seen DSNs, meta and audit (the messages sent
+ * are in store_messages.c).  See include/bounceguard/store.h; the
+ * primitives are in store.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -408,86 +409,6 @@ bg_store_tried_clear(bg_store *s, const char *id, bg_error *err)
     if (bg_store_tried_foreach(s, id, tried_clear_visit, &a, err) < 0)
         return -1;
     return a.failed ? -1 : 0;
-}
-
-/* ---- messages ------------------------------------------------------------ */
-
-typedef struct message_put_arg {
-    const bg_message_rec *m;
-    int64_t purge_at;
-} message_put_arg;
-
-static int
-put_replacing(bg_store *s, DB_TXN *txn, int dbi, const char *key, const bg_buf *payload,
-              int64_t purge_at)
-{
-    bg_buf old = BG_BUF_INIT;
-    int64_t old_purge = 0;
-    size_t klen = strlen(key);
-    int ret = store_rec_get(s, txn, dbi, key, klen, &old, &old_purge, DB_RMW);
-
-    bg_buf_free(&old);
-    if (ret != 0 && ret != DB_NOTFOUND)
-        return ret;
-    return store_rec_put(s, txn, dbi, key, klen, payload, ret == 0 ? old_purge : 0, purge_at);
-}
-
-static int
-message_put_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
-{
-    message_put_arg *a = arg;
-    bg_buf v = BG_BUF_INIT, k = BG_BUF_INIT;
-    int ret = 0;
-
-    codec_message_encode(a->m, &v);
-    if (a->m->message_id[0]) {
-        bg_buf_printf(&k, "m:%s", a->m->message_id);
-        ret = put_replacing(s, txn, DBI_MESSAGE, k.s, &v, a->purge_at);
-    }
-    if (ret == 0 && a->m->queue_id[0]) {
-        bg_buf_reset(&k);
-        bg_buf_printf(&k, "q:%s", a->m->queue_id);
-        ret = put_replacing(s, txn, DBI_MESSAGE, k.s, &v, a->purge_at);
-    }
-    bg_buf_free(&v);
-    bg_buf_free(&k);
-    return ret;
-}
-
-int
-bg_store_message_put(bg_store *s, const bg_message_rec *m, int64_t purge_at, bg_error *err)
-{
-    message_put_arg a = {m, purge_at};
-
-    if (m->message_id[0] == '\0' && m->queue_id[0] == '\0')
-        return bg_error_set(err, "store: a message needs a Message-ID or a queue ID");
-    return store_run_txn(s, message_put_body, &a, false, err) < 0 ? -1 : 0;
-}
-
-bg_lookup
-bg_store_message_get(bg_store *s, const char *id, bool by_queue_id, bg_message_rec *out,
-                     bg_error *err)
-{
-    bg_buf k = BG_BUF_INIT, v = BG_BUF_INIT;
-    bg_lookup r;
-
-    memset(out, 0, sizeof(*out));
-    bg_buf_printf(&k, "%s:%s", by_queue_id ? "q" : "m", id);
-    r = store_plain_get(s, DBI_MESSAGE, k.s, k.len, &v, err);
-    if (r == BG_FOUND && codec_message_decode(&v, out) < 0) {
-        bg_error_set(err, "store %s: message record %s does not decode", s->home, id);
-        r = BG_LOOKUP_ERROR;
-    }
-    bg_buf_free(&k);
-    bg_buf_free(&v);
-    return r;
-}
-
-void
-bg_message_rec_clear(bg_message_rec *m)
-{
-    free(m->rcpts);
-    m->rcpts = NULL;
 }
 
 /* ---- incidents ----------------------------------------------------------- */
