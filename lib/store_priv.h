@@ -1,8 +1,9 @@
 /*
  * store_priv.h — private to the store module (lib/store*.c): the handle,
  * the databases, the transaction runner and the record primitives shared by
- * store.c (environment, transactions, upkeep), store_records.c (the typed
- * records) and store_visit.c (streaming visits).  Nothing outside the store
+ * store.c (environment, transactions, upkeep), store_records.c and
+ * store_messages.c (the typed records) and store_visit.c (streaming
+ * visits).  Nothing outside the store
  * includes it: every Berkeley DB call of the project stays in these files.
  */
 #ifndef BOUNCEGUARD_STORE_PRIV_H
