@@ -184,7 +184,6 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
     return (size_t)(p - data);
 }
 
-
 struct bg_mime_pool {
     struct bg_mime_pool *next; /* the chunk filled before */
     size_t used, size;
@@ -245,9 +244,11 @@ bg_mime_headers_value(const bg_mime_headers *h, size_t i)
     char *out = pool_take(h, f->raw_len + 1);
     fold value = {0, 0};
     const char *p = f->raw, *end = f->raw + f->raw_len;
-    for (bool continuation = false; p <= end; continuation = true) {
+    for (bool continuation = false;; continuation = true) {
         const char *e = line_end(p, end);
         fold_line(&value, p, e, continuation, out);
+        if (e == end)
+            break;
         p = e + 1;
     }
     size_t n = strnlen(out, value.len); /* up to a NUL */
