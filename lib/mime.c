@@ -195,9 +195,10 @@ struct bg_mime_pool {
  * glibc's thread cache keeps). */
 #define POOL_CHUNK (1024 - sizeof(struct bg_mime_pool))
 
-/* Room for n bytes in h's pool. */
+/* Room for n bytes in h's pool, at the end of chunk *in (where the unused
+ * end can be given back). */
 static char *
-pool_take(const bg_mime_headers *h, size_t n)
+pool_take(const bg_mime_headers *h, size_t n, struct bg_mime_pool **in)
 {
     struct bg_mime_pool **pool = (struct bg_mime_pool **)&h->pool, *c = *pool;
     if (!c || c->size - c->used < n) {
@@ -210,6 +211,7 @@ pool_take(const bg_mime_headers *h, size_t n)
     }
     char *out = c->bytes + c->used;
     c->used += n;
+    *in = c;
     return out;
 }
 
@@ -241,7 +243,8 @@ bg_mime_headers_value(const bg_mime_headers *h, size_t i)
         return f->value;
     /* The unfolded value is never longer than the field's lines: every
      * joining space stands for at least one line end. */
-    char *out = pool_take(h, f->raw_len + 1);
+    struct bg_mime_pool *chunk;
+    char *out = pool_take(h, f->raw_len + 1, &chunk);
     fold value = {0, 0};
     const char *p = f->raw, *end = f->raw + f->raw_len;
     for (bool continuation = false;; continuation = true) {
@@ -255,7 +258,7 @@ bg_mime_headers_value(const bg_mime_headers *h, size_t i)
     while (n > 0 && (out[n - 1] == ' ' || (out[n - 1] >= '\t' && out[n - 1] <= '\r')))
         n--; /* isspace() without a locale */
     out[n] = '\0';
-    h->pool->used -= f->raw_len - n; /* give back what the value did not need */
+    chunk->used -= f->raw_len - n; /* give back what the value did not need */
     f->value = out;
     return out;
 }
