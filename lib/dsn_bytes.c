@@ -96,47 +96,17 @@ lower1(unsigned char c)
 const char *
 dsn_memcasemem(const char *hay, size_t len, const char *needle)
 {
-    size_t n = strlen(needle), k = 0;
-
-    if (hay == NULL) /* as bg_memcasemem(): an empty bg_buf's string */
-        return NULL;
-    if (n == 0)
-        return hay;
-    if (n > len)
-        return NULL;
-    /* The anchor: the needle's byte least common in text, found with
-     * memchr() in both cases; each hit is a possible start k bytes before
-     * it, in increasing order, so the first match is the first one. */
+    /* The anchor: the needle's byte least common in text. */
+    size_t k = 0;
     int best = 1000;
-    for (size_t j = 0; j < n; j++) {
+    for (size_t j = 0; needle[j]; j++) {
         int sc = dsn_byte_commonness((char)lower1((unsigned char)needle[j]));
         if (sc < best) {
             best = sc;
             k = j;
         }
     }
-    unsigned char lo = lower1((unsigned char)needle[k]);
-    unsigned char up = lo >= 'a' && lo <= 'z' ? (unsigned char)(lo - ('a' - 'A')) : lo;
-    const char *p = hay + k, *last = hay + (len - n) + k; /* the last possible anchor */
-
-    while (p <= last) {
-        size_t span = (size_t)(last - p) + 1;
-        const char *a = memchr(p, lo, span);
-        const char *b = up != lo ? memchr(p, up, a ? (size_t)(a - p) : span) : NULL;
-        const char *c = b ? b : a;
-        size_t i;
-
-        if (c == NULL)
-            return NULL;
-        const char *s = c - k;
-        for (i = 0; i < n; i++)
-            if (lower1((unsigned char)s[i]) != lower1((unsigned char)needle[i]))
-                break;
-        if (i == n)
-            return s;
-        p = c + 1;
-    }
-    return NULL;
+    return bg_memcasemem_anchored(hay, len, needle, k);
 }
 
 void

@@ -371,12 +371,11 @@ ascii_lower(unsigned char c)
 
 /*
  * bg_memcasemem — see util.h.  The bounce parser's hottest function:
- * candidates for the first byte are found with memchr (both
- * cases), which glibc runs a word or a vector at a time, and only those are
- * compared.
+ * candidates for the anchor byte are found with memchr (both cases), which
+ * glibc runs a word or a vector at a time, and only those are compared.
  */
 const char *
-bg_memcasemem(const char *hay, size_t len, const char *needle)
+bg_memcasemem_anchored(const char *hay, size_t len, const char *needle, size_t k)
 {
     size_t n = strlen(needle);
 
@@ -386,9 +385,11 @@ bg_memcasemem(const char *hay, size_t len, const char *needle)
         return hay;
     if (n > len)
         return NULL;
-    unsigned char lo = ascii_lower((unsigned char)needle[0]);
+    unsigned char lo = ascii_lower((unsigned char)needle[k]);
     unsigned char up = lo >= 'a' && lo <= 'z' ? (unsigned char)(lo - ('a' - 'A')) : lo;
-    const char *p = hay, *last = hay + (len - n); /* last possible start */
+    /* Each anchor hit is a possible start k bytes before it, in increasing
+     * order, so the first match found is the first one. */
+    const char *p = hay + k, *last = hay + (len - n) + k; /* the last possible anchor */
 
     while (p <= last) {
         size_t span = (size_t)(last - p) + 1;
@@ -399,12 +400,19 @@ bg_memcasemem(const char *hay, size_t len, const char *needle)
 
         if (c == NULL)
             return NULL;
-        for (i = 1; i < n; i++)
-            if (ascii_lower((unsigned char)c[i]) != ascii_lower((unsigned char)needle[i]))
+        const char *s = c - k;
+        for (i = 0; i < n; i++)
+            if (ascii_lower((unsigned char)s[i]) != ascii_lower((unsigned char)needle[i]))
                 break;
         if (i == n)
-            return c;
+            return s;
         p = c + 1;
     }
     return NULL;
+}
+
+const char *
+bg_memcasemem(const char *hay, size_t len, const char *needle)
+{
+    return bg_memcasemem_anchored(hay, len, needle, 0);
 }
