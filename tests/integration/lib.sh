@@ -215,6 +215,24 @@ EOC
     fi
 }
 
+# verp_setup [key=value...]: store, logs and run dir under $T owned by
+# nobody (the milter and the pipe run as nobody), a fresh secret in
+# $T/verp.secret and a milter config $CONF with return_path_rewrite on for
+# $VERP_DOMAIN (and the extra keys).
+verp_setup() {
+    chmod 755 "$T"
+    mkdir -p "$T/db" "$T/log" "$T/run"
+    chown nobody "$T/db" "$T/log" "$T/run"
+    head -c 32 /dev/urandom | base64 > "$T/verp.secret"
+    chown nobody "$T/verp.secret"
+    chmod 600 "$T/verp.secret"
+    CONF=$T/bg.conf
+    write_milter_conf "$CONF" check_tld=no return_path_rewrite=yes verp_domain=$VERP_DOMAIN \
+        verp_secret_file=$T/verp.secret "$@"
+    sed -i "s|^user =.*|user = nobody|; s|^pid_file = .*|pid_file = $T/run/milter.pid|" "$CONF"
+    chmod 644 "$CONF"
+}
+
 # verp_dsn TO RCPT MARKER ORIG_MSGID: a DSN as a remote server would send it
 # back to the return path TO, for RCPT (User unknown), about the message
 # ORIG_MSGID; MARKER is in its subject and text.

@@ -18,17 +18,7 @@ VERP_DOMAIN=verp.relay.test
 SEED=$BIN/tools/intake_seed
 trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 
-chmod 755 "$T"
-mkdir -p "$T/db" "$T/log" "$T/run"
-chown nobody "$T/db" "$T/log" "$T/run"
-head -c 32 /dev/urandom | base64 > "$T/verp.secret"
-chown nobody "$T/verp.secret"
-chmod 600 "$T/verp.secret"
-CONF=$T/bg.conf
-write_milter_conf "$CONF" check_tld=no return_path_rewrite=yes verp_domain=$VERP_DOMAIN \
-    verp_secret_file=$T/verp.secret sender_identity=envelope
-sed -i "s|^user =.*|user = nobody|; s|^pid_file = .*|pid_file = $T/run/milter.pid|" "$CONF"
-chmod 644 "$CONF"
+verp_setup sender_identity=envelope
 
 # The delivery agent passes DSNs on by SMTP here (a private Sendmail cannot
 # be reached by sendmail -C as nobody); production uses /usr/sbin/sendmail.
