@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bounceguard/log.h"
@@ -32,7 +33,10 @@ const char *const store_db_files[DBI_COUNT] = {
 /* What the environment's region files (cache, locks, log buffer,
  * transactions) take on disk, with room to spare. */
 #define STORE_REGION_ROOM ((unsigned long long)STORE_CACHE_BYTES + 48ull * 1024 * 1024)
-#define MAX_RETRIES 100
+/* How long a transaction chosen as a deadlock victim keeps retrying: far
+ * below the 30 s an MTA waits for a milter's answer. */
+#define RETRY_FOR_MS 5000
+#define RETRY_PAUSE_MAX_US 20000
 
 /* Berkeley DB's own explanation of the last failure in this thread: added
  * to the one-line error the caller logs, rather than logged on its own (a
@@ -282,8 +286,42 @@ reopen(bg_store *s, unsigned seen_generation, bg_error *err)
 /* ---- transactions -------------------------------------------------------- */
 
 
+static int64_t
+monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /*
- * Run body in a transaction; retry on deadlock, reopen once on RUNRECOVERY.
+ * The pause before a deadlock victim's next attempt.  Many milter threads
+ * update one sender's counter or insert side by side into the time-ordered
+ * expiry index, so Berkeley DB picks victims often under load (about one
+ * transaction in ten with 200 sessions).  A pause drawn at random, its
+ * ceiling doubling with each attempt, keeps the victims from colliding
+ * again in step.
+ */
+static useconds_t
+retry_pause(int attempt)
+{
+    static __thread uint32_t state;
+    uint32_t ceiling = 100u << (attempt < 8 ? attempt : 8);
+
+    if (state == 0)
+        state = (uint32_t)monotonic_ms() ^ (uint32_t)(uintptr_t)&state ^ 0x9e3779b9u;
+    state ^= state << 13; /* xorshift32: quality is not the point, spread is */
+    state ^= state >> 17;
+    state ^= state << 5;
+    if (ceiling > RETRY_PAUSE_MAX_US)
+        ceiling = RETRY_PAUSE_MAX_US;
+    return (useconds_t)(ceiling / 2 + state % (ceiling / 2 + 1));
+}
+
+/*
+ * Run body in a transaction; retry on deadlock (for up to RETRY_FOR_MS),
+ * reopen once on RUNRECOVERY.
  * body returns 0 to commit (with its answer in *answer, >= 0), anything else
  * (a Berkeley DB or errno code, or -1 for a record that does not decode) to
  * abort.  Returns body's answer, or -1 with err set.
@@ -295,8 +333,9 @@ run(bg_store *s, txn_body_fn *body, void *arg, enum run_mode mode, bg_error *err
 {
     int ret = 0;
     bool reopened = false;
+    int64_t give_up_at = 0;
 
-    for (int attempt = 0; attempt < MAX_RETRIES; attempt++) {
+    for (int attempt = 0;; attempt++) {
         DB_TXN *txn = NULL;
         unsigned gen;
 
@@ -326,7 +365,11 @@ run(bg_store *s, txn_body_fn *body, void *arg, enum run_mode mode, bg_error *err
         }
         pthread_rwlock_unlock(&s->lock);
         if (ret == DB_LOCK_DEADLOCK || ret == DB_LOCK_NOTGRANTED) {
-            usleep((useconds_t)(100 * (attempt + 1)));
+            if (give_up_at == 0)
+                give_up_at = monotonic_ms() + RETRY_FOR_MS;
+            else if (monotonic_ms() >= give_up_at)
+                break;
+            usleep(retry_pause(attempt));
             continue;
         }
         if (ret == DB_RUNRECOVERY && !reopened) {

@@ -44,9 +44,11 @@ load() {
         if ! smtp-source -s $SESSIONS -m 2000 -N -l 512 -f "load@app.example" \
             -t "rcpt@dest.example" 127.0.0.1:$SMTPD > "$T/$tag.src" 2>&1; then
             errors=$((errors + 1))
-            echo "# smtp-source: $(grep -m1 -iE 'fatal|error|warning' "$T/$tag.src")" >&2
+        elif grep -qiE 'fatal|warning' "$T/$tag.src"; then
+            errors=$((errors + 1))
         fi
-        grep -qiE 'fatal|warning' "$T/$tag.src" && errors=$((errors + 1))
+        # Say why, so a failure on a machine we cannot reach explains itself.
+        grep -iE 'fatal|error|warning' "$T/$tag.src" | head -3 | sed 's/^/# smtp-source: /' >&2
         rounds=$((rounds + 1))
         sent=$((sent + 2000))
     done
@@ -58,7 +60,15 @@ queue_empty() { postqueue -c "$T/pf/etc" -p 2>/dev/null | grep -q 'Mail queue is
 before=$(sink_count)
 set -- $(load "$MILTER_PID" "$SECS" plain 2> "$T/plain.err")
 sent=$1 errors=$2 rounds=$3
-cat "$T/plain.err" | head -3
+# why_errors ERRFILE: what smtp-source, Postfix and the milter said about failed sessions
+why_errors() {
+    head -5 "$1"
+    maillog | grep -E 'milter|warning|fatal|panic|error' | grep -v 'postfix-script' \
+        | sed -E 's/^.*(postfix[^:]*\[[0-9]+\]: )/\1/' | sort | uniq -c | sort -rn | head -5 | sed 's/^/# maillog: /'
+    [ -s "$T/log/error.log" ] && head -3 "$T/log/error.log" | sed 's/^/# error.log: /'
+    return 0
+}
+[ "$errors" = 0 ] || why_errors "$T/plain.err"
 check "$sent messages in $rounds rounds of $SESSIONS parallel sessions, $errors errors" \
     [ "$errors" = 0 -a "$sent" -gt 0 ]
 wait_for 120 queue_empty
@@ -96,6 +106,9 @@ set -- $(load "$APID" "$ASAN_SECS" asan 2> "$T/asan.err")
 asent=$1 aerrors=$2
 check "ASan milter: $asent messages through $SESSIONS parallel sessions, $aerrors errors" \
     [ "$aerrors" = 0 -a "$asent" -gt 0 ]
+[ "$aerrors" = 0 ] || why_errors "$T/asan.err"
+check "the ASan milter logged no error$(head -1 "$T/log/error.log" 2>/dev/null | sed 's/^/: /')" \
+    bash -c "[ ! -s '$T/log/error.log' ]"
 wait_for 120 queue_empty
 kill -TERM $APID
 wait $APID; arc=$?
