@@ -209,7 +209,7 @@ static const char *const p_blocked[] = {
     "blocked using", "blacklist", "black list", "blocklist", "block list", "dnsbl", "rbl",
     "listed in", "listed on", "listed at", "ip address", "your ip", "client host",
     "banned", "blocked", "block", "not allowed to connect", "connection refused",
-    "denied access", "dynamic ip", "dialup", "dial-up",
+    "denied access", "no access from mail server", "dynamic ip", "dialup", "dial-up",
     "please use the smtp server of your isp", "use your provider", "smtp server of your isp",
     "residential", "poor reputation", "not accepting mail from", "not currently accepting", "deny",
     "denied", "refused", NULL,

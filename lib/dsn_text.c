@@ -8,6 +8,9 @@
  *   <address>: diagnostic (continued on next lines)   qmail, Postfix, OpenSMTPD
  *   label: address ("Recipient address: a@b")        Domino, Courier, providers
  *   550 5.1.1 <address>... reason                     Sendmail transcripts
+ *   While talking to H: >>> CMD <<< reply             Sendmail's sections: a
+ *                                                     recipient takes its
+ *                                                     section's reply and step
  *
  * The text given is the notice only; dsn_text_cut() finds where the copy of
  * the original message starts so that its addresses are never taken for
@@ -379,6 +382,148 @@ has_reply(const bg_buf *b)
     return b->len > 0 && bg_dsn_status_from_text(b->s, code, sizeof code);
 }
 
+/* ---- Sendmail's SMTP transcript ---------------------------------------- */
+
+/*
+ *   While talking to mx.example.org:       (V8: "... while talking to H.:")
+ *   >>> MAIL From:<s@example.com>          what Sendmail sent
+ *   <<< 501 ... which is an open relay     what the server answered
+ *   554 <a@example.org>... Remote protocol error     Sendmail on a recipient
+ *
+ * A recipient's reply is the server's "<<<" answer in its section, and the
+ * ">>>" command before it is the step of the session that failed: Sendmail's
+ * own line is often only a summary ("Remote protocol error"), and without
+ * the step "User unknown" cannot be told from a content filter's refusal.
+ */
+#define NO_LINE ((size_t)-1)
+
+typedef struct transcript {
+    size_t section; /* the last "while talking to" line */
+    size_t cmd;     /* the section's last ">>> COMMAND" line */
+    size_t reply;   /* the first "<<<" line after it */
+} transcript;
+
+#define TRANSCRIPT_INIT {NO_LINE, NO_LINE, NO_LINE}
+
+/* Where line l's text starts after white space and Sendmail's "... ". */
+static size_t
+text_start(const line *l)
+{
+    size_t i = 0;
+    while (i < l->len && (l->s[i] == ' ' || l->s[i] == '\t' || l->s[i] == '.'))
+        i++;
+    return i;
+}
+
+static bool
+is_talking(const line *l)
+{
+    size_t i = text_start(l);
+    return l->len - i > 17 && strncasecmp(l->s + i, "while talking to ", 17) == 0;
+}
+
+/* ">>> RCPT To:<a@b>", not a Sendmail-style list (">>> a@b <a@b>"). */
+static bool
+is_command(const line *l)
+{
+    static const char *const verbs[] = {"mail from", "rcpt to", "data", "ehlo", "helo",
+                                        "starttls", "quit", "rset", ".", NULL};
+    if (l->len < 5 || memcmp(l->s, ">>> ", 4) != 0)
+        return false;
+    for (size_t k = 0; verbs[k]; k++) {
+        size_t vl = strlen(verbs[k]);
+        if (l->len - 4 >= vl && strncasecmp(l->s + 4, verbs[k], vl) == 0 &&
+            (l->len - 4 == vl || !isalpha((unsigned char)l->s[4 + vl])))
+            return true;
+    }
+    return false;
+}
+
+static bool
+is_reply(const line *l)
+{
+    return l->len > 7 && memcmp(l->s, "<<< ", 4) == 0 && isdigit((unsigned char)l->s[4]);
+}
+
+static void
+transcript_step(transcript *t, const lines *ls, size_t i)
+{
+    const line *l = &ls->v[i];
+    if (is_talking(l)) {
+        t->section = i;
+        t->cmd = t->reply = NO_LINE;
+    } else if (is_command(l)) {
+        t->cmd = i;
+        t->reply = NO_LINE;
+    } else if (is_reply(l) && t->cmd != NO_LINE && t->reply == NO_LINE) {
+        t->reply = i;
+    }
+}
+
+/* The "<<<" lines from line i on, without their "<<< ", appended to b. */
+static void
+append_replies(const lines *ls, size_t i, bg_buf *b)
+{
+    for (size_t taken = 0; i < ls->n && taken < DIAG_LINES && is_reply(&ls->v[i]); i++, taken++) {
+        if (b->len)
+            bg_buf_putc(b, ' ');
+        dsn_collapse(b, ls->v[i].s + 4, ls->v[i].len - 4);
+    }
+}
+
+/* true when Sendmail's line about a recipient, "NNN <a@b>... text", quotes
+ * a reply of its own ("554 <a@b>... 550 Host unknown"). */
+static bool
+quotes_reply(const line *l)
+{
+    const char *dots = l->len > 4 ? memmem(l->s, l->len, "... ", 4) : NULL;
+    if (!dots)
+        return false;
+    const char *p = dots + 4, *end = l->s + l->len;
+    return end - p >= 4 && strchr("245", *p) && isdigit((unsigned char)p[1]) &&
+           isdigit((unsigned char)p[2]) && (p[3] == ' ' || p[3] == '-');
+}
+
+/* The diagnostic of the recipient found on line i inside a transcript: the
+ * server's reply, after the command it answered when with_cmd (the context
+ * the classifier reads the step from).  false when line i is not about a
+ * reply in the transcript. */
+static bool
+transcript_diag(const lines *ls, size_t i, const transcript *t, bool with_cmd, bg_buf *b)
+{
+    const line *l = &ls->v[i];
+    size_t from, cmd = t->cmd;
+    if (is_command(l)) { /* ">>> RCPT To:<a@b>", its answer below */
+        if (i + 1 >= ls->n || !is_reply(&ls->v[i + 1]))
+            return false;
+        cmd = i;
+        from = i + 1;
+    } else if (is_reply(l) && cmd != NO_LINE) { /* "<<< 550 <a@b>... User unknown" */
+        from = i;
+    } else if (t->reply != NO_LINE && t->reply < i && !quotes_reply(l)) {
+        from = t->reply;
+    } else {
+        return false;
+    }
+    if (with_cmd && cmd != NO_LINE)
+        dsn_collapse(b, ls->v[cmd].s, ls->v[cmd].len);
+    append_replies(ls, from, b);
+    return true;
+}
+
+/* The remote server of the transcript's current section. */
+static char *host_token(const char *p, const char *end);
+
+static char *
+section_host(const lines *ls, const transcript *t)
+{
+    if (t->section == NO_LINE)
+        return NULL;
+    const line *l = &ls->v[t->section];
+    size_t i = text_start(l) + 17;
+    return host_token(l->s + i, l->s + l->len);
+}
+
 /* Collect the diagnostic for the recipient addr found on line i.  A line
  * that starts with another address ends it; the same address again (Exim
  * wraps "after RCPT TO:\n<a@b>:" onto its own line) does not. */
@@ -400,6 +545,11 @@ collect_diag(const lines *ls, size_t i, size_t rest, const char *addr, bg_buf *b
     for (size_t taken = 0; j < ls->n && taken < DIAG_LINES; j++, taken++) {
         const line *n = &ls->v[j];
         size_t r2;
+        /* Once a reply is in, the transcript's next section or exchange is
+         * about another address; before, it is the one that explains addr
+         * ("<a@b>" listed, then ">>> RCPT TO:<a@b>", "<<< 553 ..."). */
+        if ((is_talking(n) || is_command(n)) && has_reply(b))
+            break;
         if (blank(n)) {
             /* Go on into the next paragraph while no reply has been seen
              * ("Technical details:", "For the following reason:"). */
@@ -408,6 +558,10 @@ collect_diag(const lines *ls, size_t i, size_t rest, const char *addr, bg_buf *b
             continue;
         }
         char *a = leading_addr(n, &r2);
+        /* Sendmail's next "554 <c@d>... text", at the start of its line
+         * (an indented one continues a reply that quotes an address). */
+        if (!a && n->len && isdigit((unsigned char)n->s[0]))
+            a = reply_addr(n, &r2);
         if (a) {
             bool same = addr && strcmp(a, addr) == 0;
             free(a);
@@ -426,12 +580,14 @@ dsn_text_scan(const char *text, size_t len, const char *skip1, const char *skip2
 {
     lines ls;
     size_t added = 0;
+    transcript t = TRANSCRIPT_INIT;
     split_lines(text, len, &ls);
     for (size_t i = 0; i < ls.n; i++) {
         size_t rest = 0;
         const line *l = &ls.v[i];
         if (l->len > 2000)
             continue;
+        transcript_step(&t, &ls, i);
         char *a = leading_addr(l, &rest);
         if (!a)
             a = labelled_addr(l, &rest);
@@ -447,7 +603,12 @@ dsn_text_scan(const char *text, size_t len, const char *skip1, const char *skip2
         bg_dsn_rcpt *rc = dsn_rcpt_add(r, a, &existed);
         if (rc && !rc->diagnostic) {
             bg_buf b = BG_BUF_INIT;
-            collect_diag(&ls, i, rest, a, &b);
+            if (transcript_diag(&ls, i, &t, false, &b)) {
+                if (!rc->remote_mta)
+                    rc->remote_mta = section_host(&ls, &t);
+            } else {
+                collect_diag(&ls, i, rest, a, &b);
+            }
             if (b.len)
                 rc->diagnostic = bg_buf_steal(&b);
             bg_buf_free(&b);
@@ -465,15 +626,21 @@ dsn_text_diag_for(const char *text, size_t len, const char *addr)
 {
     lines ls;
     char *res = NULL;
+    transcript t = TRANSCRIPT_INIT;
     split_lines(text, len, &ls);
     for (size_t i = 0; i < ls.n && !res; i++) {
         size_t rest;
+        transcript_step(&t, &ls, i);
         char *a = leading_addr(&ls.v[i], &rest);
         if (!a)
             a = labelled_addr(&ls.v[i], &rest);
+        /* Sendmail's "NNN <a@b>... text" counts only inside a transcript. */
+        if (!a && t.cmd != NO_LINE)
+            a = reply_addr(&ls.v[i], &rest);
         if (a && strcmp(a, addr) == 0) {
             bg_buf b = BG_BUF_INIT;
-            collect_diag(&ls, i, rest, a, &b);
+            if (!transcript_diag(&ls, i, &t, true, &b))
+                collect_diag(&ls, i, rest, a, &b);
             if (b.len)
                 res = bg_buf_steal(&b);
             bg_buf_free(&b);

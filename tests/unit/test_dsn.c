@@ -559,6 +559,62 @@ START_TEST(test_parse_sendmail_transcript)
 }
 END_TEST
 
+/* A transcript with two sections (Sendmail 5 has no delivery-status part):
+ * each recipient takes the reply of its own section, and the command that
+ * reply answered. */
+START_TEST(test_parse_transcript_sections)
+{
+    const char *msg =
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@relay.example.com>\n"
+        "To: owner@example.com\n"
+        "Subject: Returned mail: User unknown\n"
+        "\n"
+        "   ----- Transcript of session follows -----\n"
+        "While talking to mx1.example.net:\n"
+        ">>> MAIL From:<owner@example.com>\n"
+        "<<< 550 <owner@example.com>... Your relay 192.0.2.7 is listed in dnsbl.example.org\n"
+        "554 <ann@example.net>... Remote protocol error\n"
+        "554 <bob@example.net>... 550 Host unknown (Authoritative answer from name server)\n"
+        "While talking to mx2.example.edu:\n"
+        ">>> RCPT To:<cy@example.edu>\n"
+        "<<< 550 <cy@example.edu>... User unknown\n"
+        "550 <cy@example.edu>... User unknown\n"
+        "\n"
+        "   ----- Unsent message follows -----\n"
+        "From: owner@example.com\n"
+        "To: ann@example.net\n"
+        "\n"
+        "hello\n";
+    bg_dsn_report *r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 3);
+    const bg_dsn_rcpt *ann = NULL, *bob = NULL, *cy = NULL;
+    for (size_t i = 0; i < r->nrcpts; i++) {
+        const char *a = r->rcpts[i].recipient;
+        if (strcmp(a, "ann@example.net") == 0)
+            ann = &r->rcpts[i];
+        else if (strcmp(a, "bob@example.net") == 0)
+            bob = &r->rcpts[i];
+        else if (strcmp(a, "cy@example.edu") == 0)
+            cy = &r->rcpts[i];
+    }
+    ck_assert(ann && bob && cy);
+    /* Sendmail's summary says nothing; the server's answer to MAIL does. */
+    ck_assert_str_eq(ann->diagnostic, "550 <owner@example.com>... Your relay 192.0.2.7 is listed "
+                                      "in dnsbl.example.org");
+    ck_assert_str_eq(ann->reason, "blocked");
+    ck_assert_str_eq(ann->remote_mta, "mx1.example.net");
+    /* A line with a reply of its own keeps it, and stops at the next section. */
+    ck_assert_str_eq(bob->diagnostic,
+                     "554 <bob@example.net>... 550 Host unknown (Authoritative answer from name server)");
+    ck_assert_str_eq(bob->reason, "hostunknown");
+    /* "User unknown" in answer to RCPT TO is the address, not a filter. */
+    ck_assert_str_eq(cy->diagnostic, "550 <cy@example.edu>... User unknown");
+    ck_assert_str_eq(cy->reason, "userunknown");
+    ck_assert_str_eq(cy->remote_mta, "mx2.example.edu");
+    bg_dsn_report_free(r);
+}
+END_TEST
+
 /* Amazon SES quotes the remote server's reply after its own guess. */
 START_TEST(test_parse_ses_quoted_reply)
 {
@@ -740,6 +796,7 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_sendmail_transcript);
     tcase_add_test(tp, test_parse_ses_quoted_reply);
     tcase_add_test(tp, test_parse_unindented_boundary);
+    tcase_add_test(tp, test_parse_transcript_sections);
     tcase_add_test(tp, test_parse_google_groups);
     tcase_add_test(tp, test_parse_feedback);
     tcase_add_test(tp, test_parse_autoreply);
