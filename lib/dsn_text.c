@@ -419,7 +419,8 @@ static bool
 is_talking(const line *l)
 {
     size_t i = text_start(l);
-    return l->len - i > 17 && strncasecmp(l->s + i, "while talking to ", 17) == 0;
+    return l->len - i > 17 && (l->s[i] | 0x20) == 'w' &&
+           strncasecmp(l->s + i, "while talking to ", 17) == 0;
 }
 
 /* ">>> RCPT To:<a@b>", not a Sendmail-style list (">>> a@b <a@b>"). */
@@ -445,18 +446,37 @@ is_reply(const line *l)
     return l->len > 7 && memcmp(l->s, "<<< ", 4) == 0 && isdigit((unsigned char)l->s[4]);
 }
 
+/* true when line l opens a new section or exchange of a transcript. */
+static bool
+opens_exchange(const line *l)
+{
+    if (l->len < 5)
+        return false;
+    if (l->s[0] == '>')
+        return is_command(l);
+    /* Most lines start with a word: only "While" can be "While talking to". */
+    if (isalnum((unsigned char)l->s[0]) && (l->s[0] | 0x20) != 'w')
+        return false;
+    return is_talking(l);
+}
+
 static void
 transcript_step(transcript *t, const lines *ls, size_t i)
 {
     const line *l = &ls->v[i];
-    if (is_talking(l)) {
+    if (l->len < 5)
+        return;
+    if (l->s[0] == '<') {
+        if (t->cmd != NO_LINE && t->reply == NO_LINE && is_reply(l))
+            t->reply = i;
+    } else if (l->s[0] == '>') {
+        if (is_command(l)) {
+            t->cmd = i;
+            t->reply = NO_LINE;
+        }
+    } else if (opens_exchange(l)) {
         t->section = i;
         t->cmd = t->reply = NO_LINE;
-    } else if (is_command(l)) {
-        t->cmd = i;
-        t->reply = NO_LINE;
-    } else if (is_reply(l) && t->cmd != NO_LINE && t->reply == NO_LINE) {
-        t->reply = i;
     }
 }
 
@@ -548,7 +568,7 @@ collect_diag(const lines *ls, size_t i, size_t rest, const char *addr, bg_buf *b
         /* Once a reply is in, the transcript's next section or exchange is
          * about another address; before, it is the one that explains addr
          * ("<a@b>" listed, then ">>> RCPT TO:<a@b>", "<<< 553 ..."). */
-        if ((is_talking(n) || is_command(n)) && has_reply(b))
+        if (opens_exchange(n) && has_reply(b))
             break;
         if (blank(n)) {
             /* Go on into the next paragraph while no reply has been seen
