@@ -30,9 +30,11 @@ const char *const store_db_files[DBI_COUNT] = {
 
 #define STORE_FORMAT "bounceguard-store 1"
 #define STORE_CACHE_BYTES (64u * 1024 * 1024)
-/* What the environment's region files (cache, locks, log buffer,
- * transactions) take on disk, with room to spare. */
-#define STORE_REGION_ROOM ((unsigned long long)STORE_CACHE_BYTES + 48ull * 1024 * 1024)
+/* What the environment's files take on disk at their largest, with room to
+ * spare: the cache region (Berkeley DB lets it reach 5/4 of the cache size),
+ * the primary region (locks, transactions, log buffer: 52 MB), the mutexes
+ * (6 MB) and a log file (10 MB). */
+#define STORE_REGION_ROOM ((unsigned long long)STORE_CACHE_BYTES * 5 / 4 + 80ull * 1024 * 1024)
 /* How long a transaction chosen as a deadlock victim keeps retrying: far
  * below the 30 s an MTA waits for a milter's answer. */
 #define RETRY_FOR_MS 5000
@@ -95,10 +97,14 @@ check_home(const char *home, unsigned flags, bg_error *err)
 /*
  * Berkeley DB maps its region files (__db.0NN) into memory after making them
  * with ftruncate: sparse files whose pages get disk blocks only when first
- * touched.  On a full filesystem that touch is a SIGBUS, not an error.  So:
- * refuse to create an environment where there is no room for it, and give the
- * region files their blocks right after opening (fallocate), while an error
- * can still be returned.
+ * touched.  On a full filesystem that touch is a SIGBUS, not an error.  A
+ * region also grows while the store is in use (the cache starts at 500 KB and
+ * may reach 80 MB as it fills): Berkeley DB writes the new last page of the
+ * file and uses the pages between, holes again.  So: refuse to create an
+ * environment where there is no room for it, and right after opening give
+ * each region file the blocks of its largest size (fallocate, beyond the
+ * end of the file for the part it may grow into), while an error can still
+ * be returned.
  */
 static int
 check_room(const char *home, bg_error *err)
@@ -119,9 +125,56 @@ check_room(const char *home, bg_error *err)
     return 0;
 }
 
-static int
-reserve_regions(const char *home, bg_error *err)
+/* A region's size now and the most it may grow to. */
+typedef struct region_size {
+    uintmax_t now, max;
+} region_size;
+
+/* The regions that may grow: the cache, the mutexes, and the primary region
+ * (locks, transactions, log buffer), whose size the lock statistics give. */
+static size_t
+growing_regions(DB_ENV *env, region_size out[3])
 {
+    DB_MPOOL_STAT *mp = NULL;
+    DB_MUTEX_STAT *mx = NULL;
+    DB_LOCK_STAT *lk = NULL;
+    u_int32_t gbytes, bytes;
+    size_t n = 0;
+
+    if (env->memp_stat(env, &mp, NULL, 0) == 0 && mp != NULL)
+        out[n++] = (region_size){(uintmax_t)mp->st_regsize, (uintmax_t)mp->st_regmax};
+    free(mp);
+    if (env->mutex_stat(env, &mx, 0) == 0 && mx != NULL)
+        out[n++] = (region_size){(uintmax_t)mx->st_regsize, (uintmax_t)mx->st_regmax};
+    free(mx);
+    if (env->lock_stat(env, &lk, 0) == 0 && lk != NULL &&
+        env->get_memory_max(env, &gbytes, &bytes) == 0)
+        out[n++] = (region_size){(uintmax_t)lk->st_regsize, ((uintmax_t)gbytes << 30) + bytes};
+    free(lk);
+    return n;
+}
+
+/* The largest size of the region file of size file_size: that of the
+ * region whose size it is (give or take the page Berkeley DB writes last:
+ * the statistics do not say which file holds which region), else its own. */
+static off_t
+region_file_max(off_t file_size, const region_size *rs, size_t n)
+{
+    uintmax_t fs = (uintmax_t)file_size;
+
+    for (size_t i = 0; i < n; i++) {
+        uintmax_t gap = fs > rs[i].now ? fs - rs[i].now : rs[i].now - fs;
+        if (gap < 65536 && rs[i].max > fs && rs[i].max < ((uintmax_t)1 << 40))
+            return (off_t)rs[i].max;
+    }
+    return file_size;
+}
+
+static int
+reserve_regions(DB_ENV *env, const char *home, bg_error *err)
+{
+    region_size rs[3];
+    size_t nrs = growing_regions(env, rs);
     DIR *d = opendir(home);
     struct dirent *e;
     int rc = 0;
@@ -139,10 +192,24 @@ reserve_regions(const char *home, bg_error *err)
         fd = open(path, O_RDWR | O_CLOEXEC);
         if (fd < 0)
             continue;
-        if (fstat(fd, &st) == 0 && st.st_size > 0 &&
-            (r = posix_fallocate(fd, 0, st.st_size)) != 0 && r != EOPNOTSUPP && r != EINVAL)
-            rc = bg_error_set(err, "store %s: cannot reserve space for %s: %s", home,
-                              e->d_name, strerror(r));
+        if (fstat(fd, &st) == 0 && st.st_size > 0) {
+            /* What the file holds now must have its blocks: failing that
+             * is a SIGBUS soon, so the store does not open. */
+            r = posix_fallocate(fd, 0, st.st_size);
+            if (r != 0 && r != EOPNOTSUPP && r != EINVAL)
+                rc = bg_error_set(err, "store %s: cannot reserve space for %s: %s", home,
+                                  e->d_name, strerror(r));
+            /* Room to grow, kept past the end of the file.  Without it the
+             * store still works until the disk is full: a warning. */
+            off_t max = region_file_max(st.st_size, rs, nrs);
+            if (rc == 0 && max > st.st_size &&
+                fallocate(fd, FALLOC_FL_KEEP_SIZE, st.st_size, max - st.st_size) < 0 &&
+                errno != EOPNOTSUPP && errno != ENOSYS)
+                bg_msg_warn("store %s: cannot reserve %lld MB for %s to grow into (%s): "
+                            "if the disk fills up, the store may fail",
+                            home, (long long)((max - st.st_size) >> 20), e->d_name,
+                            strerror(errno));
+        }
         close(fd);
     }
     closedir(d);
@@ -182,7 +249,7 @@ open_handles(bg_store *s, bg_error *err)
         close_handles(s);
         return -1;
     }
-    if (reserve_regions(s->home, err) < 0) {
+    if (reserve_regions(env, s->home, err) < 0) {
         close_handles(s);
         return -1;
     }
@@ -248,8 +315,15 @@ bg_store_open(const char *home, unsigned flags, bg_error *err)
 bg_store *
 bg_store_close(bg_store *s)
 {
+    bg_error err;
+
     if (s == NULL)
         return NULL;
+    /* The next open then recovers nothing, and the logs this process
+     * filled can go (not in close_handles(): that also runs after a
+     * failure, when the environment may be past checkpointing). */
+    if (s->env != NULL && bg_store_checkpoint(s, &err) < 0)
+        bg_msg_debug("%s", err.msg);
     close_handles(s);
     pthread_rwlock_destroy(&s->lock);
     free(s->home);

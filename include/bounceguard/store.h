@@ -253,7 +253,11 @@ typedef struct bg_store_stats {
 } bg_store_stats;
 int bg_store_stats_get(bg_store *s, bg_store_stats *out, bg_error *err);
 
-/* Checkpoint the log and remove log files no longer needed. */
+/* Checkpoint the log and remove log files no longer needed.  Without
+ * checkpoints the log grows without end and recovery after a crash replays
+ * all of it: the long-running programs call this every minute, and
+ * bg_store_close() once more. */
+#define BG_STORE_CHECKPOINT_INTERVAL 60 /* seconds */
 int bg_store_checkpoint(bg_store *s, bg_error *err);
 
 #endif

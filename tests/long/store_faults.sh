@@ -57,7 +57,7 @@ check "CLI block on a store that cannot be created: one line, exit $rc ($out)" o
 out=$("$DSN" -c "$CONF" pipe --recipient app@customer.example < "$TOP/tests/data/intake/hard-5.1.1.eml" 2>&1); rc=$?
 check "pipe on a store that cannot be created: EX_TEMPFAIL 75 ($rc)" [ $rc = 75 ]
 
-mount -o remount,size=128m "$FS"
+mount -o remount,size=256m "$FS"
 good() { grep -q '^250' <<<"$(reply_of "$1" "$2")"; }
 check "space returns: the milter opens the store and accepts again" wait_for 15 good a@app.example x@dest.example
 
@@ -89,6 +89,24 @@ check "after the full disk, every commit the writer reported is there" \
 r=$(reply_of a@app.example full1@dest.example)
 check "after the full disk, the blacklist still holds ($r)" grep -q '^550 5.7.1' <<<"$r"
 stop_milter
+
+# ---- 2b. the cache grows while the disk is nearly full --------------------------
+# A new environment's cache region is 500 KB; it grows while the store is read,
+# into blocks reserved when the store opened.  Without them, with 256 KB left,
+# Berkeley DB's growing region meets a hole the filesystem cannot fill: SIGBUS.
+rm -rf "$FS/db"
+"$W" write "$FS/db2" big 30000 now > "$T/big.out" 2> "$T/big.err"
+rm -f "$FS"/db2/__db.0* # a new environment, as after a reboot (the writer checkpointed)
+"$W" verify "$FS/db2" < /dev/null > /dev/null 2>&1
+before=$(stat -c %s "$FS/db2/__db.003" 2>/dev/null || echo 0)
+dd if=/dev/zero of="$FS/filler" bs=4k 2> /dev/null
+truncate -s $(($(stat -c %s "$FS/filler") - 262144)) "$FS/filler"
+"$W" verify "$FS/db2" < "$T/big.out" > "$T/big.verify" 2>&1; rc=$?
+after=$(stat -c %s "$FS/db2/__db.003" 2>/dev/null || echo 0)
+check "a store read with 256 KB left on the disk while its cache grows ($((before >> 10)) KB -> $((after >> 10)) KB): exit $rc, $(head -c 120 "$T/big.verify")" \
+    [ "$rc" = 0 ] && grep -q '^present 30000 missing 0$' "$T/big.verify" && [ "$after" -gt $((before + 1048576)) ]
+rm -f "$FS/filler"
+rm -rf "$FS/db2"
 
 # ---- 3. a corrupt or foreign file where the store should be -------------------
 corrupt_case() { # corrupt_case NAME: expects $CONF's db_home prepared

@@ -2,6 +2,7 @@
  * test_store — the Berkeley DB store, on a real environment in a temp dir.
  */
 #include <check.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,70 @@ START_TEST(record_survives_reopen)
     st = bg_store_open(home, 0, &err);
     ck_assert_ptr_nonnull(st);
     ck_assert_int_eq(bg_store_rcpt_get(st, "keep@example.com", &r, &err), BG_FOUND);
+}
+END_TEST
+
+static int
+log_files(void)
+{
+    DIR *d = opendir(home);
+    struct dirent *e;
+    int n = 0;
+
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)) != NULL)
+        n += strncmp(e->d_name, "log.", 4) == 0;
+    closedir(d);
+    return n;
+}
+
+static int
+touch_sender(const bg_sender_rec *cur, bg_sender_rec *next, int64_t *purge_at, void *arg)
+{
+    next->window_start = T0;
+    *purge_at = T0 + DAY;
+    return 1;
+}
+
+/* n sender records written (no sync: the quota's writes). */
+static void
+write_senders(const char *prefix, int n)
+{
+    bg_error err;
+    char id[64];
+
+    for (int k = 0; k < n; k++) {
+        snprintf(id, sizeof(id), "%s%d@example.com", prefix, k);
+        ck_assert_int_ge(bg_store_sender_update(st, id, touch_sender, NULL, &err), 0);
+    }
+}
+
+/* Without a checkpoint no log file is ever removed (and recovery would
+ * replay them all): a checkpoint, and closing the store, remove the ones
+ * no longer needed. */
+START_TEST(checkpoint_removes_old_logs)
+{
+    bg_error err;
+    char prefix[32];
+
+    /* Fill more than two 10 MB log files. */
+    for (int round = 0; log_files() < 3 && round < 100; round++) {
+        snprintf(prefix, sizeof(prefix), "s%d-", round);
+        write_senders(prefix, 5000);
+    }
+    ck_assert_int_ge(log_files(), 3);
+    ck_assert_int_eq(bg_store_checkpoint(st, &err), 0);
+    ck_assert_int_eq(log_files(), 1);
+
+    for (int round = 0; log_files() < 2 && round < 100; round++) {
+        snprintf(prefix, sizeof(prefix), "m%d-", round);
+        write_senders(prefix, 5000);
+    }
+    ck_assert_int_ge(log_files(), 2);
+    st = bg_store_close(st);
+    ck_assert_int_eq(log_files(), 1);
+    st = bg_store_open(home, 0, &err);
+    ck_assert_ptr_nonnull(st);
 }
 END_TEST
 
@@ -386,6 +451,7 @@ main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, rcpt_three_outcomes);
     tcase_add_test(tc, record_survives_reopen);
+    tcase_add_test(tc, checkpoint_removes_old_logs);
     tcase_add_test(tc, purge_in_bounded_batches);
     tcase_add_test(tc, extending_moves_the_purge_entry);
     tcase_add_test(tc, foreach_streams_in_order_with_prefix);
