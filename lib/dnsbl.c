@@ -540,15 +540,6 @@ typedef struct list_query {
     char name[300];
 } list_query;
 
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static pthread_once_t ares_once = PTHREAD_ONCE_INIT;
 static int ares_init_status = ARES_SUCCESS;
 
@@ -591,7 +582,7 @@ a_done(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
     bg_buf m = BG_BUF_INIT, ans = BG_BUF_INIT;
 
     q->st->pending--;
-    r->elapsed_ms = now_ms() - q->st->start_ms;
+    r->elapsed_ms = bg_monotonic_ms() - q->st->start_ms;
     if (status == ARES_SUCCESS)
         status = ares_parse_a_reply(abuf, alen, NULL, at, &n);
     switch (status) {
@@ -680,7 +671,7 @@ run_loop(query_state *st, int64_t deadline)
         ares_socket_t socks[ARES_GETSOCK_MAXNUM];
         struct pollfd pfd[ARES_GETSOCK_MAXNUM];
         struct timeval maxtv, tv, *tvp;
-        int64_t now = now_ms(), wait;
+        int64_t now = bg_monotonic_ms(), wait;
         int bits, nfd = 0;
 
         if (now >= deadline) {
@@ -769,7 +760,7 @@ bg_dnsbl_check(const bg_dnsbl_set *set, const char *ip, const bg_dnsbl_options *
 
     rs = bg_xcalloc(set->count ? set->count : 1, sizeof(*rs));
     qs = bg_xcalloc(set->count ? set->count : 1, sizeof(*qs));
-    st.start_ms = now_ms();
+    st.start_ms = bg_monotonic_ms();
     for (size_t i = 0; i < set->count; i++) {
         bg_error qerr;
         rs[i].list = &set->lists[i];

@@ -232,22 +232,13 @@ typedef struct smtp_conn {
     size_t in_len;
 } smtp_conn;
 
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait for fd to be ready for events before deadline; 0, or -1 with err. */
 static int
 wait_fd(int fd, short events, int64_t deadline, bg_error *err)
 {
     for (;;) {
         struct pollfd p = {fd, events, 0};
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - bg_monotonic_ms();
         int rc;
 
         if (left <= 0)
@@ -300,7 +291,7 @@ read_line(smtp_conn *c, bg_buf *line, int64_t deadline, bg_error *err)
 static int
 read_reply(smtp_conn *c, int *code, bg_buf *text, bg_error *err)
 {
-    int64_t deadline = now_ms() + c->timeout_ms;
+    int64_t deadline = bg_monotonic_ms() + c->timeout_ms;
     bg_buf line = BG_BUF_INIT;
 
     *code = 0;
@@ -326,7 +317,7 @@ send_line(smtp_conn *c, const char *cmd, bg_error *err)
 {
     char *s = bg_xasprintf("%s\r\n", cmd);
     size_t len = strlen(s), off = 0;
-    int64_t deadline = now_ms() + c->timeout_ms;
+    int64_t deadline = bg_monotonic_ms() + c->timeout_ms;
 
     bg_msg_debug("relay-test: >>> %s", cmd);
     while (off < len) {
@@ -369,7 +360,7 @@ connect_addr(const struct sockaddr *sa, socklen_t salen, int64_t timeout_ms,
         close(fd);
         return -1;
     }
-    if (wait_fd(fd, POLLOUT, now_ms() + timeout_ms, err) < 0) {
+    if (wait_fd(fd, POLLOUT, bg_monotonic_ms() + timeout_ms, err) < 0) {
         bg_error_set(err, "connect: timeout");
         close(fd);
         return -1;

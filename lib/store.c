@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bounceguard/log.h"
@@ -359,16 +358,6 @@ reopen(bg_store *s, unsigned seen_generation, bg_error *err)
 
 /* ---- transactions -------------------------------------------------------- */
 
-
-static int64_t
-monotonic_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * The pause before a deadlock victim's next attempt.  Many milter threads
  * update one sender's counter or insert side by side into the time-ordered
@@ -384,7 +373,7 @@ retry_pause(int attempt)
     uint32_t ceiling = 100u << (attempt < 8 ? attempt : 8);
 
     if (state == 0)
-        state = (uint32_t)monotonic_ms() ^ (uint32_t)(uintptr_t)&state ^ 0x9e3779b9u;
+        state = (uint32_t)bg_monotonic_ms() ^ (uint32_t)(uintptr_t)&state ^ 0x9e3779b9u;
     state ^= state << 13; /* xorshift32: quality is not the point, spread is */
     state ^= state >> 17;
     state ^= state << 5;
@@ -440,8 +429,8 @@ run(bg_store *s, txn_body_fn *body, void *arg, enum run_mode mode, bg_error *err
         pthread_rwlock_unlock(&s->lock);
         if (ret == DB_LOCK_DEADLOCK || ret == DB_LOCK_NOTGRANTED) {
             if (give_up_at == 0)
-                give_up_at = monotonic_ms() + RETRY_FOR_MS;
-            else if (monotonic_ms() >= give_up_at)
+                give_up_at = bg_monotonic_ms() + RETRY_FOR_MS;
+            else if (bg_monotonic_ms() >= give_up_at)
                 break;
             usleep(retry_pause(attempt));
             continue;

@@ -285,6 +285,15 @@ bg_sanitize_line(char *dst, size_t size, const char *src, size_t max)
     return dst;
 }
 
+int64_t
+bg_monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 char *
 bg_time_iso(char *dst, size_t size, int64_t t)
 {

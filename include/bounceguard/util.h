@@ -89,6 +89,10 @@ char *bg_ascii_lower(char *s);
  */
 char *bg_sanitize_line(char *dst, size_t size, const char *src, size_t max);
 
+/* Milliseconds of a clock that only moves forward (for timeouts and
+ * deadlines, never for dates). */
+int64_t bg_monotonic_ms(void);
+
 /* Format a UNIX time as "2018-08-07T15:29:57Z" into dst[size]; returns dst. */
 char *bg_time_iso(char *dst, size_t size, int64_t t);
 
