@@ -305,6 +305,7 @@ bg_store_open(const char *home, unsigned flags, bg_error *err)
         return NULL;
     s = bg_xcalloc(1, sizeof(*s));
     pthread_rwlock_init(&s->lock, NULL);
+    pthread_mutex_init(&s->writer, NULL);
     s->home = bg_xstrdup(home);
     if (open_handles(s, err) < 0 || check_format(s, err) < 0)
         return bg_store_close(s);
@@ -325,6 +326,7 @@ bg_store_close(bg_store *s)
         bg_msg_debug("%s", err.msg);
     close_handles(s);
     pthread_rwlock_destroy(&s->lock);
+    pthread_mutex_destroy(&s->writer);
     free(s->home);
     free(s);
     return NULL;
@@ -359,10 +361,8 @@ reopen(bg_store *s, unsigned seen_generation, bg_error *err)
 /* ---- transactions -------------------------------------------------------- */
 
 /*
- * The pause before a deadlock victim's next attempt.  Many milter threads
- * update one sender's counter or insert side by side into the time-ordered
- * expiry index, so Berkeley DB picks victims often under load (about one
- * transaction in ten with 200 sessions).  A pause drawn at random, its
+ * The pause before a deadlock victim's next attempt (writers of different
+ * processes, or a writer and a reader).  A pause drawn at random, its
  * ceiling doubling with each attempt, keeps the victims from colliding
  * again in step.
  */
@@ -389,10 +389,43 @@ retry_pause(int attempt)
  * (a Berkeley DB or errno code, or -1 for a record that does not decode) to
  * abort.  Returns body's answer, or -1 with err set.
  */
-enum run_mode { RUN_TXN, RUN_TXN_SYNC, RUN_NO_TXN };
+enum run_mode { RUN_TXN, RUN_TXN_SYNC, RUN_TXN_READ, RUN_NO_TXN };
 
+static int run_attempts(bg_store *s, txn_body_fn *body, void *arg, enum run_mode mode,
+                        bg_error *err);
+
+/* The store whose writer lock this thread holds (a body that writes through
+ * another call of run() must not wait for itself). */
+static __thread bg_store *writing;
+
+/*
+ * Write transactions of one process run one at a time.  Concurrent writers
+ * insert side by side in the same B-tree pages (the expiry index is ordered
+ * by time, queue IDs too), and a writer that waits for such a page keeps its
+ * read lock on the parent page, which the writer that holds the page needs
+ * to split it: a deadlock at every split.  A mutex costs a few microseconds
+ * of waiting; a deadlock an aborted transaction, a pause and a retry.
+ * Writers of other processes (the DSN watcher, the CLI) still meet Berkeley
+ * DB's deadlock detection.
+ */
 static int
 run(bg_store *s, txn_body_fn *body, void *arg, enum run_mode mode, bg_error *err)
+{
+    bool take = (mode == RUN_TXN || mode == RUN_TXN_SYNC) && writing != s;
+    int r;
+
+    if (!take)
+        return run_attempts(s, body, arg, mode, err);
+    pthread_mutex_lock(&s->writer);
+    writing = s;
+    r = run_attempts(s, body, arg, mode, err);
+    writing = NULL;
+    pthread_mutex_unlock(&s->writer);
+    return r;
+}
+
+static int
+run_attempts(bg_store *s, txn_body_fn *body, void *arg, enum run_mode mode, bg_error *err)
 {
     int ret = 0;
     bool reopened = false;
@@ -454,6 +487,12 @@ int
 store_run_txn(bg_store *s, txn_body_fn *body, void *arg, bool sync, bg_error *err)
 {
     return run(s, body, arg, sync ? RUN_TXN_SYNC : RUN_TXN, err);
+}
+
+int
+store_run_read_txn(bg_store *s, txn_body_fn *body, void *arg, bg_error *err)
+{
+    return run(s, body, arg, RUN_TXN_READ, err);
 }
 
 void

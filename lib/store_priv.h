@@ -32,6 +32,7 @@ extern const char *const store_db_files[DBI_COUNT];
 
 struct bg_store {
     pthread_rwlock_t lock;  /* read: any operation; write: reopen after a crash */
+    pthread_mutex_t writer; /* one write transaction at a time (see run()) */
     DB_ENV *env;
     DB *db[DBI_COUNT];
     char *home;
@@ -50,6 +51,8 @@ typedef int txn_body_fn(bg_store *s, DB_TXN *txn, void *arg, int *answer);
 /* Run body in a transaction; retry on deadlock, reopen once on RUNRECOVERY.
  * Returns body's answer, or -1 with err set. */
 int store_run_txn(bg_store *s, txn_body_fn *body, void *arg, bool sync, bg_error *err);
+/* The same for a body that only reads (not serialised with the writers). */
+int store_run_read_txn(bg_store *s, txn_body_fn *body, void *arg, bg_error *err);
 
 void store_dbt_init(DBT *d, const void *data, size_t size);
 

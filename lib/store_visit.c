@@ -90,7 +90,7 @@ store_visit_all(bg_store *s, int dbi, const char *prefix, size_t prefix_len, raw
     if (prefix_len)
         bg_buf_append(&b->start, prefix, prefix_len);
     while (!b->done || b->n > 0) {
-        if (store_run_txn(s, visit_body, b, false, err) < 0) {
+        if (store_run_read_txn(s, visit_body, b, err) < 0) {
             rc = -1;
             break;
         }
