@@ -680,13 +680,15 @@ cli_cmd_stats(cli_ctx *ctx, int argc, char **argv)
     bg_store *st;
     bg_error err;
     bg_store_stats s;
+    bg_store_env_stats e;
     rcpt_counts n = {cli_now(), 0, 0, 0, 0};
+    char ckp[48];
     int rc;
 
     if ((rc = cli_no_args("stats", ctx, argc, argv)) != 0 ||
         (rc = cli_store_open(ctx, "stats", false, &st)) != 0)
         return rc;
-    if (bg_store_stats_get(st, &s, &err) < 0 ||
+    if (bg_store_stats_get(st, &s, &err) < 0 || bg_store_env_stats_get(st, &e, &err) < 0 ||
         bg_store_rcpt_foreach(st, NULL, count_visit, &n, &err) < 0) {
         bg_store_close(st);
         return cli_runtime_error("stats", "%s", err.msg);
@@ -707,6 +709,11 @@ cli_cmd_stats(cli_ctx *ctx, int argc, char **argv)
         cli_json_int(&j, "incidents", (long long)s.incidents);
         cli_json_int(&j, "seen_dsns", (long long)s.seen);
         cli_json_int(&j, "expiry_index", (long long)s.expiry);
+        cli_json_int(&j, "log_files", (long long)e.log_files);
+        cli_json_int(&j, "log_bytes", (long long)e.log_bytes);
+        cli_json_int(&j, "last_checkpoint", (long long)e.last_checkpoint);
+        cli_json_int(&j, "deadlocks", (long long)e.deadlocks);
+        cli_json_int(&j, "lock_waits", (long long)e.lock_waits);
         cli_json_print(&j, ctx->out);
         cli_json_free(&j);
         return 0;
@@ -723,7 +730,10 @@ cli_cmd_stats(cli_ctx *ctx, int argc, char **argv)
             "messages remembered  %llu\n"
             "RBL incidents        %llu\n"
             "DSNs seen            %llu\n"
-            "purge index entries  %llu\n",
+            "purge index entries  %llu\n"
+            "transaction log      %llu file%s, %llu MB\n"
+            "last checkpoint      %s\n"
+            "deadlocks            %llu (lock waits %llu)\n",
             ctx->config->db_home, (unsigned long long)s.rcpts,
             cli_color_code(ctx, n.blacklisted ? CLI_RED : CLI_GREEN),
             (unsigned long long)n.blacklisted, cli_color_code(ctx, CLI_RESET),
@@ -731,6 +741,9 @@ cli_cmd_stats(cli_ctx *ctx, int argc, char **argv)
             (unsigned long long)n.grace, (unsigned long long)s.senders,
             (unsigned long long)s.tried, (unsigned long long)s.messages,
             (unsigned long long)s.incidents, (unsigned long long)s.seen,
-            (unsigned long long)s.expiry);
+            (unsigned long long)s.expiry, (unsigned long long)e.log_files,
+            e.log_files == 1 ? "" : "s", (unsigned long long)((e.log_bytes + (1 << 19)) >> 20),
+            e.last_checkpoint > 0 ? bg_time_iso(ckp, sizeof(ckp), e.last_checkpoint) : "none yet",
+            (unsigned long long)e.deadlocks, (unsigned long long)e.lock_waits);
     return 0;
 }

@@ -1,10 +1,10 @@
 /*
  * store_priv.h — private to the store module (lib/store*.c): the handle,
  * the databases, the transaction runner and the record primitives shared by
- * store.c (environment, transactions, upkeep), store_records.c and
- * store_messages.c (the typed records) and store_visit.c (streaming
- * visits).  Nothing outside the store
- * includes it: every Berkeley DB call of the project stays in these files.
+ * store.c (environment, transactions), store_records.c and store_messages.c
+ * (the typed records), store_visit.c (streaming visits) and store_upkeep.c
+ * (purge, counts, checkpoints).  Nothing outside the store includes it:
+ * every Berkeley DB call of the project stays in these files.
  */
 #ifndef BOUNCEGUARD_STORE_PRIV_H
 #define BOUNCEGUARD_STORE_PRIV_H

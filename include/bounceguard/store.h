@@ -253,6 +253,16 @@ typedef struct bg_store_stats {
 } bg_store_stats;
 int bg_store_stats_get(bg_store *s, bg_store_stats *out, bg_error *err);
 
+/* The environment's health, for `bounceguard stats`: counts since the
+ * environment was made (its region files; a reboot keeps them). */
+typedef struct bg_store_env_stats {
+    uint64_t log_files, log_bytes; /* transaction log files kept, and their size */
+    int64_t last_checkpoint;       /* UNIX time; 0 = none yet */
+    uint64_t deadlocks;            /* transactions Berkeley DB aborted to break one */
+    uint64_t lock_waits;           /* lock requests that had to wait */
+} bg_store_env_stats;
+int bg_store_env_stats_get(bg_store *s, bg_store_env_stats *out, bg_error *err);
+
 /* Checkpoint the log and remove log files no longer needed.  Without
  * checkpoints the log grows without end and recovery after a crash replays
  * all of it: the long-running programs call this every minute, and

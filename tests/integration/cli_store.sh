@@ -197,6 +197,24 @@ check "stats: blacklisted + expired + unblocked = recipients" python3 -c '
 import json,sys; v=json.loads(sys.argv[1])
 sys.exit(0 if v["blacklisted"]+v["expired"]+v["unblocked"]==v["recipients"] else 1)' "$(bg --json stats)"
 
+# ---- the transaction log is checkpointed and trimmed -------------------------
+# 40,000 bounces fill several 10 MB log files; the store's close checkpoints,
+# and the files recovery no longer needs are removed (they used to stay).
+mkconf logs
+python3 -c 'import sys
+print("email,created,reason,status")
+for i in range(40000): print("u%d@example.com,%s,550 5.1.1 unknown,5.1.1" % (i, sys.argv[1]))' "$now" \
+    > "$T/many.csv"
+"$BIN/bounceguard" -c "$T/logs.conf" import "$T/many.csv" > /dev/null
+j=$("$BIN/bounceguard" -c "$T/logs.conf" --json stats)
+last_log=$(ls "$T/logs.db" | sed -n 's/^log\.0*//p' | sort -n | tail -1)
+check "after 40,000 bounces in log file number $last_log, one log file is kept ($(jget log_files <<<"$j"))" \
+    test "$last_log" -ge 3 -a "$(jget log_files <<<"$j")" = 1
+check "stats: the last checkpoint is recent ($(jget last_checkpoint <<<"$j"), now $now)" \
+    test "$(jget last_checkpoint <<<"$j")" -ge "$now"
+check "stats: no deadlock in a store written by one process ($(jget deadlocks <<<"$j"))" \
+    test "$(jget deadlocks <<<"$j")" = 0
+
 # ---- import of foreign formats --------------------------------------------
 mkconf imp never_blacklist=@never.example
 imp() { "$BIN/bounceguard" -c "$T/imp.conf" "$@"; }

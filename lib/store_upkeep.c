@@ -1,0 +1,184 @@
+/*
+ * store_upkeep.c — the store's upkeep: purging what expired, counting,
+ * checkpointing the log, and the environment's health for `bounceguard
+ * stats`.  See include/bounceguard/store.h; the primitives are in store.c.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store_priv.h"
+
+typedef struct purge_arg {
+    int64_t now;
+    size_t batch;
+    size_t purged;
+    bool more;
+} purge_arg;
+
+static int
+purge_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
+{
+    purge_arg *a = arg;
+    DBC *c;
+    DBT k, d;
+    int ret;
+    size_t n = 0;
+
+    a->purged = 0;
+    a->more = false;
+    ret = s->db[DBI_EXPIRY]->cursor(s->db[DBI_EXPIRY], txn, &c, 0);
+    if (ret != 0)
+        return ret;
+    memset(&k, 0, sizeof(k));
+    memset(&d, 0, sizeof(d));
+    k.flags = d.flags = DB_DBT_REALLOC;
+    while ((ret = c->get(c, &k, &d, DB_FIRST)) == 0) {
+        const unsigned char *p = k.data;
+        int64_t when = 0;
+        if (k.size < 9 || p[0] >= DBI_EXPIRY) {
+            ret = c->del(c, 0); /* a stray index entry: drop it */
+            if (ret != 0)
+                break;
+            continue;
+        }
+        for (int i = 1; i <= 8; i++)
+            when = (int64_t)(((uint64_t)when << 8) | p[i]);
+        if (when > a->now)
+            break;
+        if (n == a->batch) {
+            a->more = true;
+            break;
+        }
+        DBT pk;
+        store_dbt_init(&pk, p + 9, k.size - 9);
+        ret = s->db[p[0]]->del(s->db[p[0]], txn, &pk, 0);
+        if (ret != 0 && ret != DB_NOTFOUND)
+            break;
+        ret = c->del(c, 0);
+        if (ret != 0)
+            break;
+        n++;
+    }
+    if (ret == DB_NOTFOUND)
+        ret = 0;
+    free(k.data);
+    free(d.data);
+    c->close(c);
+    a->purged = n;
+    return ret;
+}
+
+int
+bg_store_purge(bg_store *s, int64_t now, size_t batch, size_t max_batches, size_t *purged,
+               bg_error *err)
+{
+    purge_arg a = {now, batch ? batch : 500, 0, false};
+    size_t total = 0;
+
+    for (size_t i = 0; max_batches == 0 || i < max_batches; i++) {
+        if (store_run_txn(s, purge_body, &a, false, err) < 0) {
+            if (purged)
+                *purged = total;
+            return -1;
+        }
+        total += a.purged;
+        if (!a.more)
+            break;
+    }
+    if (purged)
+        *purged = total;
+    return 0;
+}
+
+static int
+count_db(bg_store *s, int dbi, uint64_t *out, bg_error *err)
+{
+    DB_BTREE_STAT *st = NULL;
+    int ret;
+
+    pthread_rwlock_rdlock(&s->lock);
+    ret = s->db[dbi] ? s->db[dbi]->stat(s->db[dbi], NULL, &st, DB_READ_COMMITTED)
+                     : DB_RUNRECOVERY;
+    pthread_rwlock_unlock(&s->lock);
+    if (ret != 0)
+        return bg_error_set(err, "store %s: stat %s: %s", s->home, store_db_files[dbi],
+                            db_strerror(ret));
+    *out = st->bt_nkeys;
+    free(st);
+    return 0;
+}
+
+int
+bg_store_stats_get(bg_store *s, bg_store_stats *out, bg_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (count_db(s, DBI_RCPT, &out->rcpts, err) < 0 ||
+        count_db(s, DBI_SENDER, &out->senders, err) < 0 ||
+        count_db(s, DBI_TRIED, &out->tried, err) < 0 ||
+        count_db(s, DBI_MESSAGE, &out->messages, err) < 0 ||
+        count_db(s, DBI_INCIDENT, &out->incidents, err) < 0 ||
+        count_db(s, DBI_SEEN, &out->seen, err) < 0 ||
+        count_db(s, DBI_EXPIRY, &out->expiry, err) < 0)
+        return -1;
+    return 0;
+}
+
+int
+bg_store_checkpoint(bg_store *s, bg_error *err)
+{
+    int ret;
+
+    pthread_rwlock_rdlock(&s->lock);
+    ret = s->env ? s->env->txn_checkpoint(s->env, 0, 0, 0) : DB_RUNRECOVERY;
+    pthread_rwlock_unlock(&s->lock);
+    if (ret != 0)
+        return bg_error_set(err, "store %s: checkpoint: %s", s->home, db_strerror(ret));
+    return 0;
+}
+
+
+int
+bg_store_env_stats_get(bg_store *s, bg_store_env_stats *out, bg_error *err)
+{
+    DB_TXN_STAT *ts = NULL;
+    DB_LOCK_STAT *ls = NULL;
+    DIR *d;
+    struct dirent *e;
+    int ret;
+
+    memset(out, 0, sizeof(*out));
+    pthread_rwlock_rdlock(&s->lock);
+    if (s->env == NULL)
+        ret = DB_RUNRECOVERY;
+    else if ((ret = s->env->txn_stat(s->env, &ts, 0)) == 0)
+        ret = s->env->lock_stat(s->env, &ls, 0);
+    pthread_rwlock_unlock(&s->lock);
+    if (ret != 0) {
+        free(ts);
+        return bg_error_set(err, "store %s: statistics: %s", s->home, db_strerror(ret));
+    }
+    out->last_checkpoint = (int64_t)ts->st_time_ckp;
+    out->deadlocks = ls->st_ndeadlocks;
+    out->lock_waits = ls->st_lock_wait;
+    free(ts);
+    free(ls);
+    if ((d = opendir(s->home)) == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        char path[4096];
+        struct stat st;
+
+        if (strncmp(e->d_name, "log.", 4) != 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", s->home, e->d_name);
+        if (stat(path, &st) == 0) {
+            out->log_files++;
+            out->log_bytes += (uint64_t)st.st_size;
+        }
+    }
+    closedir(d);
+    return 0;
+}
