@@ -150,12 +150,6 @@ intake_upkeep(intake *in, int64_t now)
     if (now < in->next_upkeep || in->st == NULL)
         return;
     in->next_upkeep = now + UPKEEP_INTERVAL;
-    if (now >= in->next_checkpoint) {
-        bg_error err;
-        if (in->next_checkpoint != 0 && bg_store_checkpoint(in->st, &err) < 0)
-            bg_msg_error("%s", err.msg);
-        in->next_checkpoint = now + BG_STORE_CHECKPOINT_INTERVAL;
-    }
     {
         char v[16];
         bg_error err;

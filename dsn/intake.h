@@ -38,7 +38,6 @@ typedef struct intake {
     bg_config *cfg;
     bg_store *st;        /* NULL until intake_store() succeeds */
     int64_t next_upkeep; /* when to re-read the debug switch */
-    int64_t next_checkpoint; /* when to checkpoint the store's log */
     bool store_failing;  /* the last open failed (log once per change) */
 } intake;
 

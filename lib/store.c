@@ -315,15 +315,8 @@ bg_store_open(const char *home, unsigned flags, bg_error *err)
 bg_store *
 bg_store_close(bg_store *s)
 {
-    bg_error err;
-
     if (s == NULL)
         return NULL;
-    /* The next open then recovers nothing, and the logs this process
-     * filled can go (not in close_handles(): that also runs after a
-     * failure, when the environment may be past checkpointing). */
-    if (s->env != NULL && bg_store_checkpoint(s, &err) < 0)
-        bg_msg_debug("%s", err.msg);
     close_handles(s);
     pthread_rwlock_destroy(&s->lock);
     pthread_mutex_destroy(&s->writer);

@@ -131,7 +131,7 @@ try_open_store(void)
 }
 
 /* Upkeep: open the store if it is not, follow the run-time debug switch,
- * purge expired records in small batches and checkpoint the log. */
+ * purge expired records in small batches. */
 static void *
 housekeeping_thread(void *arg)
 {
@@ -152,15 +152,13 @@ housekeeping_thread(void *arg)
                 }
             }
             time_t now = time(NULL);
-            if (now - last_purge >= BG_STORE_CHECKPOINT_INTERVAL) {
+            if (now - last_purge >= 60) {
                 bg_config *c = milter_config_get();
                 size_t purged = 0;
                 if (bg_store_purge(st, now, (size_t)c->purge_batch, 20, &purged, &err) < 0)
                     bg_msg_error("purge: %s", err.msg);
                 else if (purged)
                     bg_msg_debug("purged %zu expired records", purged);
-                if (bg_store_checkpoint(st, &err) < 0)
-                    bg_msg_error("%s", err.msg);
                 bg_config_unref(c);
                 last_purge = now;
             }

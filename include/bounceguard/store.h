@@ -263,11 +263,10 @@ typedef struct bg_store_env_stats {
 } bg_store_env_stats;
 int bg_store_env_stats_get(bg_store *s, bg_store_env_stats *out, bg_error *err);
 
-/* Checkpoint the log and remove log files no longer needed.  Without
- * checkpoints the log grows without end and recovery after a crash replays
- * all of it: the long-running programs call this every minute, and
- * bg_store_close() once more. */
-#define BG_STORE_CHECKPOINT_INTERVAL 60 /* seconds */
+/* Checkpoint the log and remove log files no longer needed.  Only for a
+ * store no other process uses (the benchmarks' seeding): a checkpoint taken
+ * while another process has just died in the environment can make recovery
+ * skip a committed transaction (docs/RELIABILITY.md, "Open"). */
 int bg_store_checkpoint(bg_store *s, bg_error *err);
 
 #endif

@@ -126,9 +126,8 @@ write_senders(const char *prefix, int n)
     }
 }
 
-/* Without a checkpoint no log file is ever removed (and recovery would
- * replay them all): a checkpoint, and closing the store, remove the ones
- * no longer needed. */
+/* Without a checkpoint no log file is ever removed: a checkpoint removes
+ * the ones recovery no longer needs. */
 START_TEST(checkpoint_removes_old_logs)
 {
     bg_error err;
@@ -142,16 +141,6 @@ START_TEST(checkpoint_removes_old_logs)
     ck_assert_int_ge(log_files(), 3);
     ck_assert_int_eq(bg_store_checkpoint(st, &err), 0);
     ck_assert_int_eq(log_files(), 1);
-
-    for (int round = 0; log_files() < 2 && round < 100; round++) {
-        snprintf(prefix, sizeof(prefix), "m%d-", round);
-        write_senders(prefix, 5000);
-    }
-    ck_assert_int_ge(log_files(), 2);
-    st = bg_store_close(st);
-    ck_assert_int_eq(log_files(), 1);
-    st = bg_store_open(home, 0, &err);
-    ck_assert_ptr_nonnull(st);
 }
 END_TEST
 
