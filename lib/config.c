@@ -394,6 +394,16 @@ bg_config_parse(const char *name, const char *text, bg_error *err)
             free(line);
             continue;
         }
+        /* A control character other than a tab (a stray CR, an escape) is
+         * refused: it would be invisible in an editor and in the -n dump, and a
+         * CR at the end of a value vanishes when the dump is read back. */
+        for (const unsigned char *q = (const unsigned char *)s; *q; q++)
+            if ((*q < 0x20 && *q != '\t') || *q == 0x7f) {
+                bg_error_set(err, "%s:%u: control character 0x%02x in line", name, lineno,
+                             *q);
+                free(line);
+                return bg_config_unref(c);
+            }
         char *eq = strchr(s, '=');
         if (eq == NULL) {
             bg_error_set(err, "%s:%u: expected \"key = value\", got \"%.60s\"", name, lineno,

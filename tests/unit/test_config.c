@@ -76,6 +76,10 @@ static const struct {
     {"bad override", "sender_override = x quota=3\n", "unknown override \"quota\""},
     {"bad socket", "socket = tcp:1234\n", "socket: \"tcp:1234\""},
     {"verp without domain", "return_path_rewrite = yes\n", "needs verp_domain"},
+    /* found by fuzz_config: "a \r," read back from the dump as one item */
+    {"control character", "mode = enforce\r\ntrusted_networks = a \r,\n",
+     "t.conf:2: control character 0x0d in line"},
+    {"escape", "db_home = /var/\x1b[2Jlib\n", "t.conf:1: control character 0x1b"},
 };
 
 START_TEST(bad_input_names_file_line)
