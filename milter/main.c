@@ -34,6 +34,19 @@
 
 #define VERSION "0.1"
 
+/*
+ * How long libmilter lets a connection wait for the MTA's next command (and
+ * for a read or write to finish).  Debian's libmilter runs a pool of workers
+ * whose controller closes, every ten minutes, each connection idle for longer
+ * than this; the MTA then finds the milter gone and answers its client
+ * 451 4.7.1.  So it must outlast what the MTA itself waits for a slow client
+ * between two commands: Postfix's smtpd_timeout (300 s), Sendmail's
+ * Timeout.command (1 h).  libmilter's own default, 7210 s, does; the 30 s set
+ * here before refused the mail of any client that paused for 30 s before
+ * DATA when the sweep came by (tests/integration/milter_idle.sh).
+ */
+#define MTA_IDLE_TIMEOUT_S 7210
+
 static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
 static bg_config *current_config;
 static const char *config_path;
@@ -353,7 +366,7 @@ main(int argc, char **argv)
                 current_config->socket);
         return 4;
     }
-    smfi_settimeout(30);
+    smfi_settimeout(MTA_IDLE_TIMEOUT_S);
     smfi_setbacklog(256);
     umask(007);
     if (smfi_opensocket(true) == MI_FAILURE) {

@@ -28,6 +28,14 @@ wait_port() { # wait_port PORT [seconds]
     return 1
 }
 
+# port_is_free PORT: nothing listens on PORT (waiting a while for a process
+# that is going away); says who holds it if something does.
+port_is_free() {
+    wait_port_free "$1" && return 0
+    echo "# port $1 is held by: $(ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'users:.*')" >&2
+    return 1
+}
+
 wait_port_free() {
     local port=$1 n=200
     while [ $n -gt 0 ]; do
@@ -76,10 +84,12 @@ write_milter_conf() {
 }
 
 start_milter() { # start_milter CONF
+    # A milter left over from another run would answer in ours' place.
+    port_is_free "$MILTER_PORT" || return 1
     "$BIN/bounceguard-milter" -f -c "$1" > "$T/milter.out" 2>&1 &
     MILTER_PID=$!
     PIDS+=($MILTER_PID)
-    wait_port "$MILTER_PORT"
+    wait_port "$MILTER_PORT" && kill -0 "$MILTER_PID" 2>/dev/null
 }
 
 stop_milter() {

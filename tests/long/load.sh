@@ -63,8 +63,13 @@ sent=$1 errors=$2 rounds=$3
 # why_errors ERRFILE: what smtp-source, Postfix and the milter said about failed sessions
 why_errors() {
     head -5 "$1"
-    maillog | grep -E 'milter|warning|fatal|panic|error' | grep -v 'postfix-script' \
-        | sed -E 's/^.*(postfix[^:]*\[[0-9]+\]: )/\1/' | sort | uniq -c | sort -rn | head -5 | sed 's/^/# maillog: /'
+    # Postfix's word on the milter first (a timeout, a lost connection), then
+    # anything else it warned about; counts of like lines, pids left out.
+    local log
+    log=$(maillog | grep -v 'postfix-script' | sed -E 's/^.*(postfix[^:]*)\[[0-9]+\]: /\1: /')
+    { grep -i 'milter' <<< "$log" | sort | uniq -c | sort -rn | head -5
+      grep -iE 'warning|fatal|panic|error' <<< "$log" | grep -vi 'milter' \
+        | sort | uniq -c | sort -rn | head -3; } | sed 's/^/# maillog: /'
     [ -s "$T/log/error.log" ] && head -3 "$T/log/error.log" | sed 's/^/# error.log: /'
     return 0
 }
