@@ -203,6 +203,10 @@ define(\`ESMTP_MAILER_ARGS', \`TCP \$h $sink')dnl
 define(\`confMILTER_MACROS_ENVFROM', \`i, {auth_authen}, {auth_type}')dnl
 define(\`confMILTER_MACROS_EOM', \`i, {msg_id}')dnl
 define(\`confTO_IDENT', \`0s')dnl
+dnl A loaded test machine must not make Sendmail stop listening or queue
+dnl instead of delivering (RefuseLA is 12 per CPU by default).
+define(\`confREFUSE_LA', \`1000')dnl
+define(\`confQUEUE_LA', \`1000')dnl
 DAEMON_OPTIONS(\`Port=$smtpd, Addr=127.0.0.1, Name=MTA, Listen=256')dnl
 INPUT_MAIL_FILTER(\`bounceguard', \`S=inet:$milter@127.0.0.1, F=T, T=S:10s;R:10s;E:1m')dnl
 FEATURE(\`no_default_msa')dnl

@@ -12,7 +12,7 @@ SMTPD=2720
 SINK=2721
 MILTER_PORT=2722
 . "$TOP/tests/integration/lib.sh"
-trap 'stop_all; rm -rf "$T"' EXIT
+trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 chmod 755 "$T"
 SECS=${LOAD_SECONDS:-180}
 ASAN_SECS=${LOAD_ASAN_SECONDS:-45}
