@@ -31,7 +31,10 @@ sleep 1
 rss() { awk -v k="$2:" '$1 == k {print $2}' /proc/"$1"/status 2>/dev/null; }
 
 # load PID SECONDS TAG: smtp-source rounds until the time is up; prints
-# "sessions errors" and samples the milter's memory into $T/TAG.mem
+# "messages errors rounds refused" and samples the milter's memory into
+# $T/TAG.mem.  smtp-source -A goes on after a refused message (it would
+# otherwise give up the whole round): each refusal is one line in
+# $T/TAG.refused; anything else it complains of is an error.
 load() {
     local pid=$1 secs=$2 tag=$3 end rounds=0 errors=0 sent=0
     end=$(($(date +%s) + secs))
@@ -40,26 +43,28 @@ load() {
         sleep 3
       done ) > "$T/$tag.mem" &
     local sampler=$!
+    : > "$T/$tag.refused"
     while [ "$(date +%s)" -lt "$end" ]; do
-        if ! smtp-source -s $SESSIONS -m 2000 -N -l 512 -f "load@app.example" \
+        if ! smtp-source -A -s $SESSIONS -m 2000 -N -l 512 -f "load@app.example" \
             -t "rcpt@dest.example" 127.0.0.1:$SMTPD > "$T/$tag.src" 2>&1; then
             errors=$((errors + 1))
-        elif grep -qiE 'fatal|warning' "$T/$tag.src"; then
+        elif grep -iE 'fatal|warning' "$T/$tag.src" | grep -qv 'rejected: '; then
             errors=$((errors + 1))
         fi
+        grep 'rejected: ' "$T/$tag.src" >> "$T/$tag.refused"
         # Say why, so a failure on a machine we cannot reach explains itself.
         grep -iE 'fatal|error|warning' "$T/$tag.src" | head -3 | sed 's/^/# smtp-source: /' >&2
         rounds=$((rounds + 1))
         sent=$((sent + 2000))
     done
     wait $sampler
-    echo "$sent $errors $rounds"
+    echo "$sent $errors $rounds $(wc -l < "$T/$tag.refused")"
 }
 queue_empty() { postqueue -c "$T/pf/etc" -p 2>/dev/null | grep -q 'Mail queue is empty'; }
 
 before=$(sink_count)
 set -- $(load "$MILTER_PID" "$SECS" plain 2> "$T/plain.err")
-sent=$1 errors=$2 rounds=$3
+sent=$1 errors=$2 rounds=$3 refused=$4
 # why_errors ERRFILE: what smtp-source, Postfix and the milter said about failed sessions
 why_errors() {
     head -5 "$1"
@@ -71,11 +76,12 @@ why_errors() {
       grep -iE 'warning|fatal|panic|error' <<< "$log" | grep -vi 'milter' \
         | sort | uniq -c | sort -rn | head -3; } | sed 's/^/# maillog: /'
     [ -s "$T/log/error.log" ] && head -3 "$T/log/error.log" | sed 's/^/# error.log: /'
+    sed -E 's/^[^:]*: //' "$2" | sort | uniq -c | sort -rn | head -3 | sed 's/^/# refused: /'
     return 0
 }
-[ "$errors" = 0 ] || why_errors "$T/plain.err"
-check "$sent messages in $rounds rounds of $SESSIONS parallel sessions, $errors errors" \
-    [ "$errors" = 0 -a "$sent" -gt 0 ]
+[ "$errors" = 0 -a "$refused" = 0 ] || why_errors "$T/plain.err" "$T/plain.refused"
+check "$sent messages in $rounds rounds of $SESSIONS parallel sessions, $errors errors, $refused refused" \
+    [ "$errors" = 0 -a "$refused" = 0 -a "$sent" -gt 0 ]
 wait_for 120 queue_empty
 got=$(( $(sink_count) - before ))
 check "every message reached the sink ($got of $sent)" [ "$got" = "$sent" ]
@@ -108,17 +114,28 @@ PIDS+=($APID)
 wait_port $MILTER_PORT 30 || { notok "ASan milter started: $(tail -3 "$T/asan-milter.out")"; exit 1; }
 before=$(sink_count)
 set -- $(load "$APID" "$ASAN_SECS" asan 2> "$T/asan.err")
-asent=$1 aerrors=$2
+asent=$1 aerrors=$2 arefused=$4
+# Under ASan the milter is two to three times slower, on a machine that also
+# runs Postfix's 200 smtpd processes; a CI run once saw one session of 8,000
+# refused 451 4.7.1 by Postfix, the milter silent (docs/RELIABILITY.md, Open).
+# What must hold: no error, nothing refused for good, at most one temporary
+# refusal per 2,000 messages, each explained, and nothing accepted is lost.
 check "ASan milter: $asent messages through $SESSIONS parallel sessions, $aerrors errors" \
     [ "$aerrors" = 0 -a "$asent" -gt 0 ]
-[ "$aerrors" = 0 ] || why_errors "$T/asan.err"
+permanent=$(grep -c 'rejected: 5' "$T/asan.refused")
+check "ASan milter: $arefused messages refused for now, $permanent for good (at most $((asent / 2000)) and 0)" \
+    [ "$arefused" -le $((asent / 2000)) -a "$permanent" = 0 ]
+[ "$aerrors" = 0 -a "$arefused" = 0 ] || why_errors "$T/asan.err" "$T/asan.refused"
 check "the ASan milter logged no error$(head -1 "$T/log/error.log" 2>/dev/null | sed 's/^/: /')" \
     bash -c "[ ! -s '$T/log/error.log' ]"
 wait_for 120 queue_empty
+got=$(( $(sink_count) - before ))
+check "every message the ASan milter let through reached the sink ($got of $((asent - arefused)))" \
+    [ "$got" = $((asent - arefused)) ]
 kill -TERM $APID
 wait $APID; arc=$?
 reports=$(cat "$T"/asan.* "$T"/ubsan.* 2>/dev/null | grep -cE 'ERROR: (Address|Leak)Sanitizer|runtime error')
 check "ASan milter stopped by SIGTERM: exit $arc, $reports sanitizer reports (leaks, errors)" \
     [ "$arc" = 0 -a "$reports" = 0 ]
 [ "$reports" = 0 ] || cat "$T"/asan.* "$T"/ubsan.* 2>/dev/null | grep -E -A8 'ERROR|runtime error' | head -40 | sed 's/^/# /'
-echo "# figures: asan_messages=$asent asan_reports=$reports"
+echo "# figures: asan_messages=$asent asan_refused=$arefused asan_reports=$reports"
