@@ -66,6 +66,7 @@ start_sink() {
 }
 
 sink_count() { find "$T/sink" -type f 2>/dev/null | wc -l; }
+sink_at_least() { [ "$(sink_count)" -ge "$1" ]; }
 sink_has() { grep -rlq -- "$1" "$T/sink" 2>/dev/null; }
 
 # write_milter_conf FILE [key=value...]: a config for tests under $T.
@@ -83,10 +84,13 @@ write_milter_conf() {
     mkdir -p "$T/log"
 }
 
-start_milter() { # start_milter CONF
+# start_milter CONF [WRAPPER...]: the milter in the foreground of a background
+# job, run through WRAPPER (a command or function that execs its arguments)
+start_milter() {
+    local conf=$1; shift
     # A milter left over from another run would answer in ours' place.
     port_is_free "$MILTER_PORT" || return 1
-    "$BIN/bounceguard-milter" -f -c "$1" > "$T/milter.out" 2>&1 &
+    "$@" "$BIN/bounceguard-milter" -f -c "$conf" > "$T/milter.out" 2>&1 &
     MILTER_PID=$!
     PIDS+=($MILTER_PID)
     wait_port "$MILTER_PORT" && kill -0 "$MILTER_PID" 2>/dev/null

@@ -46,13 +46,7 @@ check "libfaketime speeds the clock up: 1 s of uptime is ${seen} s of time()" \
 CONF=$T/bg.conf
 write_milter_conf "$CONF" check_tld=no quota_limit=1000
 start_sink $SINK || { notok "smtp-sink started"; exit 1; }
-port_is_free $MILTER_PORT || { notok "milter port $MILTER_PORT free"; exit 1; }
-fast "$BIN/bounceguard-milter" -f -c "$CONF" > "$T/milter.out" 2>&1 &
-MILTER_PID=$!
-PIDS+=($MILTER_PID)
-if ! wait_port $MILTER_PORT || ! kill -0 $MILTER_PID 2>/dev/null; then
-    notok "milter started: $(cat "$T/milter.out")"; exit 1
-fi
+start_milter "$CONF" fast || { notok "milter started: $(cat "$T/milter.out")"; exit 1; }
 start_postfix $SMTPD $SINK "inet:127.0.0.1:$MILTER_PORT" || { notok "postfix started"; exit 1; }
 
 # One SMTP transaction that waits PAUSE seconds between RCPT and DATA; prints
@@ -99,6 +93,6 @@ check "$CLIENTS clients pausing ${PAUSE} s before DATA (sweeps by libmilter ever
 lost=$(maillog | grep -c "milter inet:127.0.0.1:$MILTER_PORT: can't")
 check "Postfix never lost the milter ($lost times)" [ "$lost" = 0 ]
 [ "$lost" = 0 ] || maillog | grep "milter inet" | sed -E 's/^.*(warning)/# \1/' | sort | uniq -c | head -3
-wait_for 20 bash -c "[ \$(find '$T/sink' -type f | wc -l) -ge $((before + CLIENTS)) ]"
+wait_for 20 sink_at_least $((before + CLIENTS))
 got=$(( $(sink_count) - before ))
 check "every message reached the sink ($got of $CLIENTS)" [ "$got" = $CLIENTS ]
