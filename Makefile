@@ -35,7 +35,7 @@ CFLAGS    += -std=c11 $(OPT) $(WARN) $(HARDEN) $(SANITIZE) -MMD -MP \
              $(shell pkg-config --cflags libpsl libidn2 jansson libcares)
 LDFLAGS   += -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANITIZE)
 LIBS       = $(shell pkg-config --libs libpsl libidn2 jansson libcares) \
-             -ldb -lspf2 -lnettle -lpthread
+             -ldb -lspf2 -lresolv -lnettle -lpthread
 MILTERLIBS = $(shell pkg-config --libs milter)
 CHECKLIBS  = $(shell pkg-config --libs check)
 

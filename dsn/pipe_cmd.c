@@ -13,9 +13,10 @@
  *       not load, or passing a VERP bounce on failed; the MTA keeps the
  *       message and retries (a retry is never counted twice)
  *   65  EX_DATAERR: only for a message over 50 MB, which is refused
- * When the recipient is a bounces+TOKEN@verp_domain address, the token is
- * verified (dsn/verp_pass.c); a good one makes the bounce trusted and the DSN
- * is passed on to the original sender; a bad one is logged as forged and
+ * When the recipient is at verp_domain, it must be a bounces+TOKEN address
+ * whose token verifies (dsn/verp_pass.c); a good one attributes the bounce
+ * (a token bound to its recipient makes it trusted) and the DSN is passed on
+ * to the original sender; anything else is logged as forged and
  * acknowledged, and nothing is learned from it.
  */
 #include <stdio.h>
@@ -122,6 +123,7 @@ dsn_cmd_pipe(const dsn_ctx *ctx, int argc, char **argv)
         src.verp_verified = true;
         src.verp_sender_id = vp.sender_id;
         src.verp_message = vp.message_key;
+        src.verp_rcpt = vp.rcpt;
         break;
     }
     if (intake_message(&in, msg.s ? msg.s : "", msg.len, "pipe", &src, NULL, NULL) < 0) {

@@ -12,94 +12,49 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bounceguard/learn.h"
 #include "bounceguard/log.h"
-#include "bounceguard/verp.h"
 #include "verp_pass.h"
 
 #define MAX_ARGS 32
 
-/* A token older than this cannot name a message the store still holds. */
-static int64_t
-max_age(const bg_config *cfg)
-{
-    return cfg->message_retention + 86400;
-}
-
-/* Verify token with the secret in path into *vs; false when the secret
- * cannot be read (logged). */
-static bool
-verify_with(const char *path, const char *token, int64_t now, int64_t age, char *key,
-            size_t keysize, int64_t *when, const char *safe, bg_verp_status *vs)
-{
-    bg_error err;
-    bg_verp *v = bg_verp_load(path, &err);
-    if (v == NULL) {
-        bg_msg_error("bounce to %s: %s", safe, err.msg);
-        return false;
-    }
-    *vs = bg_verp_verify(v, token, now, age, key, keysize, when);
-    bg_verp_free(v);
-    return true;
-}
-
 verp_check
 verp_pass_check(intake *in, const char *recipient, verp_pass *vp)
 {
-    char token[BG_VERP_TOKEN_MAX + 8], key[BG_VERP_KEY_MAX + 8], safe[300];
-    bg_verp_status vs;
-    bg_message_rec m;
-    bg_error err;
-    bg_lookup l;
-    int64_t when = 0, now = intake_now();
+    char safe[300];
+    bg_return_path rp;
+    bg_error err = {""};
+    bg_return_path_status st;
 
     memset(vp, 0, sizeof(*vp));
-    if (recipient == NULL || in->cfg->verp_domain[0] == '\0' ||
-        !bg_verp_match(recipient, "bounces", in->cfg->verp_domain, token, sizeof(token)))
+    if (recipient == NULL || in->cfg->verp_domain[0] == '\0')
         return VERP_NOT_VERP;
-    bg_sanitize_line(safe, sizeof(safe), recipient, 256);
-    if (in->cfg->verp_secret_file[0] == '\0') {
-        bg_msg_error("bounce to %s: verp_secret_file is not set, cannot verify", safe);
-        return VERP_STORE_ERROR; /* a config problem: keep the mail queued */
-    }
-    if (!verify_with(in->cfg->verp_secret_file, token, now, max_age(in->cfg), key,
-                     sizeof(key), &when, safe, &vs))
-        return VERP_STORE_ERROR;
-    /* After a rotation, tokens made with the previous secret are still in
-     * flight (bounces come back days later): they verify with it. */
-    if (vs == BG_VERP_BAD_SIGNATURE && in->cfg->verp_previous_secret_file[0] != '\0' &&
-        !verify_with(in->cfg->verp_previous_secret_file, token, now, max_age(in->cfg), key,
-                     sizeof(key), &when, safe, &vs))
-        return VERP_STORE_ERROR;
-    if (vs == BG_VERP_MALFORMED || vs == BG_VERP_BAD_SIGNATURE) {
-        bg_msg_warn("Ignored forged bounce to %s: VERP token %s", safe,
-                    bg_verp_status_name(vs));
-        return VERP_FORGED;
-    }
-    if (vs == BG_VERP_EXPIRED) {
-        bg_msg_info("bounce to %s: VERP token for %s has expired, ignored", safe, key);
-        return VERP_UNKNOWN;
-    }
     if (intake_store(in) < 0)
         return VERP_STORE_ERROR;
-    l = bg_store_message_get(in->st, key, true, &m, &err);
-    if (l == BG_LOOKUP_ERROR) {
+    bg_sanitize_line(safe, sizeof(safe), recipient, 256);
+    st = bg_learn_return_path_check(in->st, in->cfg, recipient, intake_now(), &rp, &err);
+    switch (st) {
+    case BG_RP_NONE:
+        return VERP_NOT_VERP;
+    case BG_RP_ERROR:
         bg_msg_error("bounce to %s: %s", safe, err.msg);
-        return VERP_STORE_ERROR;
-    }
-    /* A queue ID is reused in time: the record must be the one of the token. */
-    if (l == BG_NOTFOUND || m.time < when - 300 || m.time > when + 300) {
-        bg_msg_info("bounce to %s: message %s of the VERP token is no longer known", safe,
-                    key);
-        if (l == BG_FOUND)
-            bg_message_rec_clear(&m);
+        return VERP_STORE_ERROR; /* keep the mail queued until it can be checked */
+    case BG_RP_FORGED:
+        bg_msg_warn("Ignored forged bounce to %s: %s", safe, rp.why);
+        return VERP_FORGED;
+    case BG_RP_STALE:
+        bg_msg_info("bounce to %s: VERP token of %s: %s, ignored", safe,
+                    rp.key[0] ? rp.key : "an unknown message", rp.why);
         return VERP_UNKNOWN;
+    case BG_RP_VALID:
+        break;
     }
-    bg_strlcpy(vp->sender_id, m.sender_id, sizeof(vp->sender_id));
-    bg_strlcpy(vp->orig_sender, m.env_from, sizeof(vp->orig_sender));
-    bg_strlcpy(vp->message_key, key, sizeof(vp->message_key));
-    bg_message_rec_clear(&m);
-    bg_msg_debug("bounce to %s: VERP token verified, message %s of %s", safe, key,
-                 vp->sender_id);
+    bg_strlcpy(vp->sender_id, rp.sender_id, sizeof(vp->sender_id));
+    bg_strlcpy(vp->orig_sender, rp.orig_sender, sizeof(vp->orig_sender));
+    bg_strlcpy(vp->message_key, rp.key, sizeof(vp->message_key));
+    bg_strlcpy(vp->rcpt, rp.rcpt, sizeof(vp->rcpt));
+    bg_msg_debug("bounce to %s: VERP token verified, message %s of %s%s%s", safe, rp.key,
+                 vp->sender_id, vp->rcpt[0] ? ", recipient " : "", vp->rcpt);
     return VERP_VERIFIED;
 }
 

@@ -15,9 +15,9 @@
 #define VERP_DEFAULT_REINJECT "/usr/sbin/sendmail -i"
 
 typedef enum verp_check {
-    VERP_NOT_VERP = 0, /* not a bounces+...@verp_domain address (or VERP is off) */
+    VERP_NOT_VERP = 0, /* not an address at verp_domain (or VERP is off) */
     VERP_VERIFIED,     /* the token verified: vp is filled */
-    VERP_FORGED,       /* it looks like one, but the token is bad (logged) */
+    VERP_FORGED,       /* at verp_domain, but not a valid token (logged) */
     VERP_UNKNOWN, /* genuine, but expired or its message is no longer known (logged) */
     VERP_STORE_ERROR, /* the store is unavailable: retry later (logged) */
 } verp_check;
@@ -26,13 +26,15 @@ typedef struct verp_pass {
     char sender_id[300];   /* identity whose message the token names */
     char orig_sender[300]; /* the envelope sender the relay received from it */
     char message_key[80];  /* the message key (queue ID) of the token */
+    char rcpt[300];        /* the recipient a bound token names, else "" */
 } verp_pass;
 
 /*
- * Check the envelope recipient of the piped message (may be ""): a
- * bounces+TOKEN@verp_domain address whose token verifies with the secret of
- * verp_secret_file, and names a message the store still knows (recorded at
- * the time of the token).  Only then is vp filled.
+ * Check the envelope recipient of the piped message (may be "") with
+ * bg_learn_return_path_check: mail to verp_domain must be a
+ * bounces+TOKEN@verp_domain address whose token verifies and names a message
+ * the store still knows; anything else at verp_domain is a forgery and
+ * nothing is learned from it.  Only for a valid token is vp filled.
  */
 verp_check verp_pass_check(intake *in, const char *recipient, verp_pass *vp);
 

@@ -96,8 +96,12 @@ static const key_def keys[] = {
      "sender over quota: permanent or temporary"},
     {"check_tld", T_BOOL, OFF(check_tld), "yes", 0, 0, NULL,
      "refuse recipients whose top-level domain does not exist (Public Suffix List)"},
+    {"recipient_limit", T_INT, OFF(recipient_limit), "1000", 1, 100000, NULL,
+     "recipients accepted per message (more get 452 4.5.3, sent in a later "
+     "transaction): bounds what is recorded per message"},
     {"exempt_recipients", T_LIST, OFF(exempt_recipients), "postmaster abuse", 0, 0, NULL,
-     "local parts that are always accepted, at any domain"},
+     "local parts never refused as blacklisted or for a blocked sender (they count "
+     "against the quota)"},
     {"trusted_networks", T_LIST, OFF(trusted_networks), "", 0, 0, NULL,
      "client networks (CIDR) that skip the quota"},
     {"trusted_senders", T_LIST, OFF(trusted_senders), "", 0, 0, NULL,
@@ -110,7 +114,8 @@ static const key_def keys[] = {
      "userunknown hostunknown hasmoved notaccept suspend", 0, 0, NULL,
      "bounce reasons that blacklist the recipient"},
     {"dsn_trust", T_ENUM, OFF(dsn_trust), "correlated", 0, 0, trust_values,
-     "which bounces may blacklist: correlated (with a message sent), spf, any"},
+     "which bounces may blacklist: correlated (from the recipient's side of a message "
+     "sent), spf (also uncorrelated ones from a host of the recipient's domain), any"},
     {"grace_period", T_DURATION, OFF(grace_period), "0", 0, 365LL * 86400, NULL,
      "after an unblock, bounces do not re-block for this long (unblock --grace)"},
     {"history_period", T_DURATION, OFF(history_period), "90d", 0, 3650LL * 86400, NULL,

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "bounceguard/gate.h"
+#include "bounceguard/learn.h"
 #include "bounceguard/log.h"
 
 void
@@ -151,6 +152,15 @@ reserve(bg_store *st, const bg_config *cfg, bg_gate_txn *t, int64_t now, bg_erro
     return BG_VERDICT_ACCEPT;
 }
 
+/* An accepted recipient counts towards recipient_limit. */
+static bg_verdict_kind
+counted(bg_gate_txn *t, bg_verdict_kind v)
+{
+    if (v == BG_VERDICT_ACCEPT)
+        t->accepted++;
+    return v;
+}
+
 bg_verdict_kind
 bg_gate_rcpt(bg_store *st, const bg_config *cfg, bg_gate_txn *t, const char *rcpt,
              int64_t now, bg_addr *addr, char *detail, size_t detail_size, bg_error *err)
@@ -169,12 +179,29 @@ bg_gate_rcpt(bg_store *st, const bg_config *cfg, bg_gate_txn *t, const char *rcp
     detail[0] = '\0';
     memset(addr, 0, sizeof(*addr));
     as = bg_addr_parse(rcpt, addr, &aerr);
-    /* Bounces coming back to the signed return path must always get in: they
-     * are how the relay learns (and the admin's own domain needs no TLD check). */
+    if (t->accepted >= cfg->recipient_limit) {
+        snprintf(detail, detail_size, "recipient_limit %ld reached", cfg->recipient_limit);
+        return BG_VERDICT_TOO_MANY_RCPTS;
+    }
+    /* The VERP domain takes only bounces to a return path of ours: anything
+     * else there could only be a forgery (lib/learn.c). */
     if (as == BG_ADDR_OK && cfg->verp_domain[0] &&
         strcasecmp(addr->domain, cfg->verp_domain) == 0) {
-        snprintf(detail, detail_size, "bounce to the VERP return path");
-        return BG_VERDICT_ACCEPT;
+        bg_return_path rp;
+
+        switch (bg_learn_return_path_check(st, cfg, addr->canon, now, &rp, err)) {
+        case BG_RP_VALID:
+            snprintf(detail, detail_size, "bounce to the VERP return path of %s", rp.key);
+            return counted(t, reserve(st, cfg, t, now, err));
+        case BG_RP_ERROR:
+            return BG_VERDICT_STORE_ERROR;
+        case BG_RP_NONE:
+        case BG_RP_FORGED:
+        case BG_RP_STALE:
+            break;
+        }
+        snprintf(detail, detail_size, "not a VERP return path: %s", rp.why);
+        return BG_VERDICT_BAD_RETURN_PATH;
     }
     if (as == BG_ADDR_OK && cfg->check_tld)
         as = bg_addr_check_tld(addr, &aerr);
@@ -191,9 +218,11 @@ bg_gate_rcpt(bg_store *st, const bg_config *cfg, bg_gate_txn *t, const char *rcp
         snprintf(detail, detail_size, "%s", aerr.msg);
         return BG_VERDICT_BAD_DOMAIN;
     }
+    /* postmaster@ and abuse@ are never refused as blacklisted or for a
+     * blocked sender, but they are mail like any other: they take quota. */
     if (bg_policy_rcpt_exempt(cfg, addr->local)) {
         snprintf(detail, detail_size, "exempt recipient");
-        return BG_VERDICT_ACCEPT;
+        return counted(t, reserve(st, cfg, t, now, err));
     }
     l = bg_store_rcpt_get(st, addr->canon, &rec, err);
     if (l == BG_LOOKUP_ERROR)
@@ -214,7 +243,7 @@ bg_gate_rcpt(bg_store *st, const bg_config *cfg, bg_gate_txn *t, const char *rcp
     v = sender_blocked(st, cfg, t, now, err);
     if (v != BG_VERDICT_ACCEPT)
         return v;
-    return reserve(st, cfg, t, now, err);
+    return counted(t, reserve(st, cfg, t, now, err));
 }
 
 typedef struct release_arg {

@@ -190,7 +190,7 @@ log_rcpt(const bounce_in *b, const bg_addr *addr, const bg_learn_rcpt_result *ou
     switch (out->outcome) {
     case BG_LEARN_UNTRUSTED:
         bg_msg_warn("Ignored forged or unrelated bounce for Recipient %s: %s %s (from %s, "
-                    "%s): no message sent to it found",
+                    "%s): not shown to come from the recipient's side",
                     addr->canon, status, out->reason, mta, b->origin);
         break;
     case BG_LEARN_INCIDENT:
@@ -253,7 +253,22 @@ commit_body(bg_store_txn *t, void *arg)
 static int
 commit_and_log(bg_store *st, commit_arg *a, bg_learn_result *res, bg_error *err)
 {
-    int rc = bg_store_atomic(st, true, commit_body, a, err);
+    bool writes = false;
+    int rc;
+
+    /* Evidence that changes nothing (untrusted, temporary, not a blacklisting
+     * reason) costs no write at all: a flood of forged DSNs must not grow
+     * the store nor wait for the disk.  Its duplicate is judged the same. */
+    for (size_t i = 0; i < a->n && !writes; i++)
+        writes = a->items[i].valid && (a->out[i].outcome == BG_LEARN_BLACKLISTED ||
+                                       a->out[i].outcome == BG_LEARN_INCIDENT);
+    if (!writes) {
+        for (size_t i = 0; i < a->n; i++)
+            if (a->items[i].valid)
+                log_rcpt(&a->items[i].b, &a->items[i].addr, &a->out[i]);
+        return 0;
+    }
+    rc = bg_store_atomic(st, true, commit_body, a, err);
 
     if (rc != 0) {
         if (rc > 0)
@@ -337,29 +352,59 @@ find_message(bg_store *st, const bg_dsn_report *rep, const bg_learn_source *src,
     return l;
 }
 
-/* The SPF check of dsn_trust = spf, made once per DSN and only when needed:
- * the host that delivered the DSN must be allowed to send for its HELO name
- * (the envelope sender of a bounce is empty) or its envelope sender. */
-static bool
-spf_trusted(const bg_learn_source *src, bg_learn_result *res, int *checked)
+size_t
+bg_learn_rcpt_count(const char *rcpts)
 {
-    bg_error serr = {""};
-    bg_spf_result r;
+    size_t n = 0;
 
-    if (*checked)
-        return res->spf_pass;
-    *checked = 1;
-    if (src == NULL || src->client_ip == NULL || *src->client_ip == '\0') {
-        bg_msg_info("dsn_trust = spf: no client address for the bounce, SPF not checked");
-        return false;
+    for (const char *p = rcpts ? rcpts : ""; *p; p++)
+        if (*p == '\n' || p[1] == '\0')
+            n++;
+    return n;
+}
+
+/* Host checks of one DSN, by recipient domain: a DSN about many recipients
+ * of one domain asks DNS once, and a DSN cannot make us ask more than
+ * HOST_CHECKS_MAX times (the rest stays unchecked, so untrusted). */
+#define HOST_CHECKS_MAX 16
+
+typedef struct host_checks {
+    size_t n;
+    struct {
+        char domain[256];
+        bg_host_check host;
+    } done[HOST_CHECKS_MAX];
+} host_checks;
+
+/* Does the recipient's domain designate the host that delivered the DSN?
+ * -1 (err set) when DNS failed for now: the DSN is retried later. */
+static int
+host_check(host_checks *hc, const bg_learn_source *src, const char *domain,
+           bg_host_check *out, bg_error *err)
+{
+    bg_error derr = {""};
+    int d;
+
+    for (size_t i = 0; i < hc->n; i++)
+        if (strcasecmp(hc->done[i].domain, domain) == 0) {
+            *out = hc->done[i].host;
+            return 0;
+        }
+    if (hc->n == HOST_CHECKS_MAX) {
+        *out = BG_HOST_UNCHECKED;
+        return 0;
     }
-    r = bg_spf_check(src->client_ip, src->helo, src->mail_from, &serr);
-    res->spf_pass = r == BG_SPF_PASS;
-    bg_msg_info("SPF for the bounce from %s (HELO %s, MAIL FROM <%s>): %s%s%s",
-                src->client_ip, src->helo && *src->helo ? src->helo : "-",
-                src->mail_from ? src->mail_from : "", bg_spf_result_name(r),
-                res->spf_pass ? "" : ": ", res->spf_pass ? "" : serr.msg);
-    return res->spf_pass;
+    d = bg_spf_designated(src->client_ip, domain, &derr);
+    if (d < 0)
+        return bg_error_set(err, "cannot tell whether %s may report bounces for %s: %s",
+                            src->client_ip, domain, derr.msg);
+    *out = d ? BG_HOST_DESIGNATED : BG_HOST_NOT_DESIGNATED;
+    bg_msg_info("bounce from %s about a recipient at %s: %s%s%s", src->client_ip, domain,
+                d ? "a host of the recipient's domain" : "not a host of the recipient's domain",
+                d ? "" : ": ", d ? "" : derr.msg);
+    bg_strlcpy(hc->done[hc->n].domain, domain, sizeof(hc->done[hc->n].domain));
+    hc->done[hc->n++].host = *out;
+    return 0;
 }
 
 /* With a recipient-naming VERP token, the token's recipient is the one that
@@ -386,7 +431,10 @@ bg_learn_dsn(bg_store *st, const bg_config *cfg, const bg_dsn_report *rep,
 {
     bg_message_rec m;
     bg_lookup found;
-    int spf_checked = 0, rc;
+    bg_bounce_origin whence;
+    bg_trust_answer answer;
+    host_checks hosts = {0};
+    int rc;
     bool verp = src && src->verp_verified;
     bool verp_rcpt = verp && src->verp_rcpt && *src->verp_rcpt;
     size_t first = 0, n;
@@ -450,8 +498,24 @@ bg_learn_dsn(bg_store *st, const bg_config *cfg, const bg_dsn_report *rep,
             bg_strlcpy(o->sender_id, src->verp_sender_id ? src->verp_sender_id : "",
                        sizeof(o->sender_id));
         }
-        trusted = o->correlated || cfg->dsn_trust == BG_TRUST_ANY ||
-                  (cfg->dsn_trust == BG_TRUST_SPF && spf_trusted(src, res, &spf_checked));
+        whence = (bg_bounce_origin){
+            .token_names_rcpt = verp_rcpt,
+            .message_found = res->message_found,
+            .rcpt_of_message = o->correlated,
+            .message_rcpts = res->message_found ? bg_learn_rcpt_count(m.rcpts) : 0,
+            .host_known = src && src->client_ip && *src->client_ip,
+        };
+        answer = bg_policy_bounce_trusted(cfg->dsn_trust, &whence);
+        if (answer == BG_TRUST_ASK_HOST) {
+            if (host_check(&hosts, src, p->addr.domain, &whence.host, err) < 0) {
+                if (res->message_found)
+                    bg_message_rec_clear(&m);
+                free(items);
+                return -1;
+            }
+            answer = bg_policy_bounce_trusted(cfg->dsn_trust, &whence);
+        }
+        trusted = answer == BG_TRUST_YES;
         decide_rcpt(cfg, &p->b, &p->addr, trusted, o);
     }
     if (res->message_found)
@@ -539,11 +603,17 @@ bg_learn_log_event(bg_store *st, const bg_config *cfg, const bg_mtalog_event *ev
 
 /* ---- VERP return path ---------------------------------------------------- */
 
-static struct {
-    pthread_mutex_t lock;
+/* The secrets of verp_secret_file and verp_previous_secret_file, each read
+ * once and again whenever its file (path, inode, size or mtime) changes. */
+typedef struct verp_slot {
     bg_verp *verp;
     char path[1024];
     struct stat sb; /* of the file the secret was read from */
+} verp_slot;
+
+static struct {
+    pthread_mutex_t lock;
+    verp_slot current, previous;
 } verp_cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static bool
@@ -554,34 +624,173 @@ same_file(const struct stat *a, const struct stat *b)
            a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
-int
-bg_learn_return_path(const bg_config *cfg, const char *env_from, const char *queue_id,
-                     int64_t now, char *out, size_t size, bg_error *err)
+/* The signer of path, fresh from its file if it changed; call with the lock
+ * held.  NULL with err set when it cannot be read. */
+static bg_verp *
+slot_get(verp_slot *slot, const char *path, bg_error *err)
 {
     struct stat sb;
+
+    if (stat(path, &sb) < 0) {
+        bg_error_set(err, "verp secret %s: %m", path);
+        return NULL;
+    }
+    if (slot->verp == NULL || strcmp(slot->path, path) != 0 || !same_file(&sb, &slot->sb)) {
+        bg_verp *fresh = bg_verp_load(path, err);
+        if (fresh == NULL)
+            return NULL;
+        bg_verp_free(slot->verp);
+        slot->verp = fresh;
+        bg_strlcpy(slot->path, path, sizeof(slot->path));
+        slot->sb = sb;
+    }
+    return slot->verp;
+}
+
+int
+bg_learn_return_path(const bg_config *cfg, const char *env_from, const char *queue_id,
+                     const char *rcpt, int64_t now, char *out, size_t size, bg_error *err)
+{
+    bg_verp *v;
     int rc;
 
     if (!cfg->return_path_rewrite || env_from == NULL || env_from[0] == '\0' ||
         strcmp(env_from, "<>") == 0 || queue_id == NULL || queue_id[0] == '\0' ||
         strcmp(queue_id, "NOQUEUE") == 0)
         return 0;
-    if (stat(cfg->verp_secret_file, &sb) < 0)
-        return bg_error_set(err, "verp_secret_file %s: %m", cfg->verp_secret_file);
     pthread_mutex_lock(&verp_cache.lock);
-    if (verp_cache.verp == NULL || strcmp(verp_cache.path, cfg->verp_secret_file) != 0 ||
-        !same_file(&sb, &verp_cache.sb)) {
-        bg_verp *fresh = bg_verp_load(cfg->verp_secret_file, err);
-        if (fresh == NULL) {
-            pthread_mutex_unlock(&verp_cache.lock);
-            return -1;
-        }
-        bg_verp_free(verp_cache.verp);
-        verp_cache.verp = fresh;
-        bg_strlcpy(verp_cache.path, cfg->verp_secret_file, sizeof(verp_cache.path));
-        verp_cache.sb = sb;
-    }
-    rc = bg_verp_address(verp_cache.verp, "bounces", queue_id, now, cfg->verp_domain, out,
-                         size, err);
+    v = slot_get(&verp_cache.current, cfg->verp_secret_file, err);
+    rc = v == NULL ? -1
+                   : bg_verp_address(v, "bounces", queue_id, rcpt, now, cfg->verp_domain,
+                                     out, size, err);
     pthread_mutex_unlock(&verp_cache.lock);
     return rc < 0 ? -1 : 1;
+}
+
+/* Verify token with the current secret, then (after a rotation, tokens made
+ * with the previous one are still in flight) with the previous one.  -1 with
+ * err set when a secret cannot be read. */
+static int
+verify_token(const bg_config *cfg, const char *token, const char *rcpt, int64_t now,
+             int64_t max_age, char *key, size_t keysize, int64_t *when, bg_verp_status *vs,
+             bg_error *err)
+{
+    bg_verp *v;
+    int rc = 0;
+
+    pthread_mutex_lock(&verp_cache.lock);
+    if ((v = slot_get(&verp_cache.current, cfg->verp_secret_file, err)) == NULL)
+        rc = -1;
+    else
+        *vs = bg_verp_verify(v, token, rcpt, now, max_age, key, keysize, when);
+    if (rc == 0 && *vs == BG_VERP_BAD_SIGNATURE && cfg->verp_previous_secret_file[0]) {
+        if ((v = slot_get(&verp_cache.previous, cfg->verp_previous_secret_file, err)) == NULL)
+            rc = -1;
+        else
+            *vs = bg_verp_verify(v, token, rcpt, now, max_age, key, keysize, when);
+    }
+    pthread_mutex_unlock(&verp_cache.lock);
+    return rc;
+}
+
+/* Is addr at domain (with or without <>)? */
+static bool
+at_domain(const char *addr, const char *domain)
+{
+    size_t alen = strlen(addr), dlen = strlen(domain);
+    const char *at;
+
+    if (alen > 0 && addr[alen - 1] == '>')
+        alen--;
+    at = memrchr(addr, '@', alen);
+    return at != NULL && (size_t)(addr + alen - at - 1) == dlen &&
+           strncasecmp(at + 1, domain, dlen) == 0;
+}
+
+/* The first line of a recipient list. */
+static void
+first_rcpt(const char *rcpts, char *out, size_t size)
+{
+    const char *eol = strchr(rcpts ? rcpts : "", '\n');
+    size_t n = eol ? (size_t)(eol - rcpts) : strlen(rcpts ? rcpts : "");
+
+    if (n >= size)
+        n = size - 1;
+    memcpy(out, rcpts ? rcpts : "", n);
+    out[n] = '\0';
+}
+
+bg_return_path_status
+bg_learn_return_path_check(bg_store *st, const bg_config *cfg, const char *addr, int64_t now,
+                           bg_return_path *rp, bg_error *err)
+{
+    char token[BG_VERP_TOKEN_MAX + 8], key[BG_VERP_KEY_MAX + 8];
+    bool bound = false;
+    bg_verp_status vs = BG_VERP_MALFORMED;
+    bg_message_rec m;
+    bg_lookup l;
+    int64_t when = 0;
+    /* a token older than this cannot name a message the store still holds */
+    int64_t max_age = cfg->message_retention + DAY;
+
+    memset(rp, 0, sizeof(*rp));
+    if (addr == NULL || cfg->verp_domain[0] == '\0' || !at_domain(addr, cfg->verp_domain))
+        return BG_RP_NONE;
+    if (!bg_verp_match(addr, "bounces", cfg->verp_domain, token, sizeof(token)) ||
+        bg_verp_peek(token, key, sizeof(key), &bound) < 0) {
+        bg_strlcpy(rp->why, "not a return path of ours", sizeof(rp->why));
+        return BG_RP_FORGED;
+    }
+    if (cfg->verp_secret_file[0] == '\0') {
+        bg_error_set(err, "verp_secret_file is not set, cannot verify return paths");
+        return BG_RP_ERROR;
+    }
+    /* The message the token names, read before the MAC is checked: a bound
+     * token's MAC covers the recipient, which only the record holds. */
+    l = bg_store_message_get(st, key, true, &m, err);
+    if (l == BG_LOOKUP_ERROR)
+        return BG_RP_ERROR;
+    if (l == BG_FOUND) {
+        rp->message_rcpts = bg_learn_rcpt_count(m.rcpts);
+        if (bound)
+            first_rcpt(m.rcpts, rp->rcpt, sizeof(rp->rcpt));
+    }
+    if (verify_token(cfg, token, bound ? rp->rcpt : NULL, now, max_age, rp->key,
+                     sizeof(rp->key), &when, &vs, err) < 0) {
+        if (l == BG_FOUND)
+            bg_message_rec_clear(&m);
+        return BG_RP_ERROR;
+    }
+    rp->when = when;
+    if (vs == BG_VERP_OK && (l == BG_NOTFOUND || m.time < when - 300 || m.time > when + 300))
+        vs = BG_VERP_EXPIRED; /* a queue ID is reused in time: not this message */
+    if (vs == BG_VERP_OK) {
+        bg_strlcpy(rp->sender_id, m.sender_id, sizeof(rp->sender_id));
+        bg_strlcpy(rp->orig_sender, m.env_from, sizeof(rp->orig_sender));
+    }
+    if (l == BG_FOUND)
+        bg_message_rec_clear(&m);
+    switch (vs) {
+    case BG_VERP_OK:
+        if (!bound)
+            rp->rcpt[0] = '\0';
+        return BG_RP_VALID;
+    case BG_VERP_EXPIRED:
+        rp->rcpt[0] = '\0';
+        bg_strlcpy(rp->why, l == BG_FOUND && bound ? "its message is no longer known"
+                                                   : "expired or its message is gone",
+                   sizeof(rp->why));
+        return BG_RP_STALE;
+    case BG_VERP_MALFORMED:
+    case BG_VERP_BAD_SIGNATURE:
+        break;
+    }
+    rp->rcpt[0] = '\0';
+    /* Without the record a bound token cannot be told from a forged one. */
+    if (bound && l == BG_NOTFOUND) {
+        bg_strlcpy(rp->why, "its message is no longer known", sizeof(rp->why));
+        return BG_RP_STALE;
+    }
+    snprintf(rp->why, sizeof(rp->why), "token %s", bg_verp_status_name(vs));
+    return BG_RP_FORGED;
 }

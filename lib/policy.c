@@ -15,6 +15,8 @@ static const char TEXT_BLACKLISTED[] =
 static const char TEXT_SENDER_BLOCKED[] =
     "Your appliance is not allowed to send emails due to too many bounced emails.";
 static const char TEXT_QUOTA[] = "Your appliance exhausted email quota.";
+static const char TEXT_RETURN_PATH[] = "No such bounce address.";
+static const char TEXT_TOO_MANY[] = "Too many recipients, send the rest in another message.";
 static const char TEXT_STORE[] = "Temporary failure of the bounce blacklist, try again later.";
 
 bg_reply
@@ -43,6 +45,10 @@ bg_policy_reply(bg_verdict_kind kind, const bg_config *cfg)
         if (cfg->on_store_error == BG_ON_ERROR_REJECT)
             return (bg_reply){"550", "5.3.0", TEXT_STORE};
         return (bg_reply){"451", "4.3.0", TEXT_STORE};
+    case BG_VERDICT_BAD_RETURN_PATH:
+        return (bg_reply){"550", "5.1.1", TEXT_RETURN_PATH};
+    case BG_VERDICT_TOO_MANY_RCPTS:
+        return (bg_reply){"452", "4.5.3", TEXT_TOO_MANY};
     case BG_VERDICT_ACCEPT:
         break;
     }
@@ -54,9 +60,33 @@ bg_policy_verdict_name(bg_verdict_kind kind)
 {
     static const char *const names[] = {"accept",          "bad-address", "bad-domain",
                                         "blacklisted",     "sender-blocked", "quota",
-                                        "store-error"};
+                                        "store-error",     "bad-return-path",
+                                        "too-many-recipients"};
 
     return (unsigned)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "unknown";
+}
+
+bg_trust_answer
+bg_policy_bounce_trusted(bg_dsn_trust mode, const bg_bounce_origin *o)
+{
+    bool by_host;
+
+    if (mode == BG_TRUST_ANY || o->token_names_rcpt)
+        return BG_TRUST_YES;
+    if (o->message_found && o->rcpt_of_message && o->message_rcpts == 1)
+        return BG_TRUST_YES;
+    by_host = (o->message_found && o->rcpt_of_message) || mode == BG_TRUST_SPF;
+    if (!by_host || !o->host_known)
+        return BG_TRUST_NO;
+    switch (o->host) {
+    case BG_HOST_DESIGNATED:
+        return BG_TRUST_YES;
+    case BG_HOST_NOT_DESIGNATED:
+        return BG_TRUST_NO;
+    case BG_HOST_UNCHECKED:
+        break;
+    }
+    return BG_TRUST_ASK_HOST;
 }
 
 bool

@@ -3,6 +3,10 @@
  */
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <netdb.h>
+#include <resolv.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
@@ -132,6 +136,115 @@ bg_spf_check(const char *client_ip, const char *helo, const char *mail_from,
     SPF_response_free(resp);
     SPF_request_free(req);
     return res;
+}
+
+/* Is ip (text) an address of host?  1 yes, 0 no, -1 temporary failure. */
+static int
+host_has_address(const char *host, const unsigned char *ip, bool v6)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    int rc, found = 0;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = v6 ? AF_INET6 : AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    rc = getaddrinfo(host, NULL, &hints, &res);
+    if (rc == EAI_AGAIN)
+        return -1;
+    if (rc != 0)
+        return 0;
+    for (ai = res; ai && !found; ai = ai->ai_next) {
+        if (v6 && ai->ai_family == AF_INET6)
+            found = memcmp(&((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_addr, ip,
+                           16) == 0;
+        else if (!v6 && ai->ai_family == AF_INET)
+            found = memcmp(&((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr, ip,
+                           4) == 0;
+    }
+    freeaddrinfo(res);
+    return found;
+}
+
+/* Is ip an address of one of domain's MX hosts (or of the domain itself
+ * when it has no MX)?  1, 0, or -1 on a temporary DNS failure. */
+static int
+mx_has_address(const char *domain, const unsigned char *ip, bool v6)
+{
+    struct __res_state rs;
+    unsigned char answer[8192];
+    char host[NS_MAXDNAME];
+    ns_msg msg;
+    ns_rr rr;
+    int n, i, r, temp = 0, mx = 0;
+
+    memset(&rs, 0, sizeof(rs));
+    if (res_ninit(&rs) != 0)
+        return -1;
+    n = res_nquery(&rs, domain, ns_c_in, ns_t_mx, answer, sizeof(answer));
+    if (n < 0) {
+        int h = rs.res_h_errno;
+
+        res_nclose(&rs);
+        if (h == TRY_AGAIN)
+            return -1;
+        /* no MX record: the domain's own address receives (RFC 5321 5.1) */
+        return h == NO_DATA ? host_has_address(domain, ip, v6) : 0;
+    }
+    res_nclose(&rs);
+    if (ns_initparse(answer, n, &msg) < 0)
+        return 0;
+    for (i = 0; i < ns_msg_count(msg, ns_s_an) && i < 20; i++) {
+        if (ns_parserr(&msg, ns_s_an, i, &rr) < 0 || ns_rr_type(rr) != ns_t_mx ||
+            ns_rr_rdlen(rr) < 3)
+            continue;
+        if (dn_expand(ns_msg_base(msg), ns_msg_end(msg), ns_rr_rdata(rr) + 2, host,
+                      sizeof(host)) < 0)
+            continue;
+        mx++;
+        r = host_has_address(host, ip, v6);
+        if (r > 0)
+            return 1;
+        if (r < 0)
+            temp = 1;
+    }
+    if (mx == 0)
+        return host_has_address(domain, ip, v6);
+    return temp ? -1 : 0;
+}
+
+int
+bg_spf_designated(const char *client_ip, const char *domain, bg_error *err)
+{
+    unsigned char bin[sizeof(struct in6_addr)];
+    bg_error serr = {""};
+    bg_spf_result spf;
+    char postmaster[300];
+    bool v6;
+    int mx;
+
+    if (client_ip == NULL || domain == NULL || *domain == '\0')
+        return bg_error_set(err, "no domain to ask"), 0;
+    if (inet_pton(AF_INET, client_ip, bin) == 1)
+        v6 = false;
+    else if (inet_pton(AF_INET6, client_ip, bin) == 1)
+        v6 = true;
+    else
+        return bg_error_set(err, "client address '%.64s' is not an IP address", client_ip),
+               0;
+    snprintf(postmaster, sizeof(postmaster), "postmaster@%s", domain);
+    spf = bg_spf_check(client_ip, domain, postmaster, &serr);
+    if (spf == BG_SPF_PASS)
+        return 1;
+    mx = mx_has_address(domain, bin, v6);
+    if (mx > 0)
+        return 1;
+    if (mx < 0 || spf == BG_SPF_TEMPERROR)
+        return bg_error_set(err, "DNS of %s failed for now (SPF %s)", domain,
+                            bg_spf_result_name(spf)),
+               -1;
+    bg_error_set(err, "%s is neither an MX of %s nor allowed by its SPF (%s)", client_ip,
+                 domain, bg_spf_result_name(spf));
+    return 0;
 }
 
 const char *

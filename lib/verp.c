@@ -15,7 +15,8 @@
 #include "bounceguard/log.h"
 #include "bounceguard/verp.h"
 
-#define VERSION 1
+#define VERSION_MESSAGE 1 /* the token names a message */
+#define VERSION_RCPT 2    /* ... and its MAC binds the one recipient it was made for */
 #define MAC_LEN 10
 #define HEAD_LEN 5 /* version + time */
 #define RAW_MAX (HEAD_LEN + BG_VERP_KEY_MAX + MAC_LEN)
@@ -98,8 +99,10 @@ bg_verp_free(bg_verp *v)
     return NULL;
 }
 
+/* The MAC of a token's bytes; a recipient-bound token's MAC also covers
+ * 0x00 and the recipient, which the token does not carry (the store does). */
 static void
-compute_mac(const bg_verp *v, const unsigned char *data, size_t n,
+compute_mac(const bg_verp *v, const unsigned char *data, size_t n, const char *rcpt,
             unsigned char mac[MAC_LEN])
 {
     struct hmac_sha256_ctx c = v->keyed;
@@ -107,6 +110,8 @@ compute_mac(const bg_verp *v, const unsigned char *data, size_t n,
 
     hmac_sha256_update(&c, sizeof(mac_label), (const uint8_t *)mac_label);
     hmac_sha256_update(&c, n, data);
+    if (data[0] == VERSION_RCPT)
+        hmac_sha256_update(&c, strlen(rcpt) + 1, (const uint8_t *)rcpt);
     hmac_sha256_digest(&c, sizeof(full), full);
     memcpy(mac, full, MAC_LEN);
 }
@@ -184,8 +189,8 @@ key_ok(const char *key, size_t n)
 }
 
 int
-bg_verp_encode(const bg_verp *v, const char *key, int64_t when, char *out, size_t outsize,
-               bg_error *err)
+bg_verp_encode(const bg_verp *v, const char *key, const char *rcpt, int64_t when, char *out,
+               size_t outsize, bg_error *err)
 {
     unsigned char raw[RAW_MAX];
     size_t klen = key ? strlen(key) : 0, n;
@@ -195,14 +200,14 @@ bg_verp_encode(const bg_verp *v, const char *key, int64_t when, char *out, size_
                             BG_VERP_KEY_MAX);
     if (when < 0 || when > (int64_t)UINT32_MAX)
         return bg_error_set(err, "VERP time %lld out of range", (long long)when);
-    raw[0] = VERSION;
+    raw[0] = rcpt && *rcpt ? VERSION_RCPT : VERSION_MESSAGE;
     raw[1] = (unsigned char)(when >> 24);
     raw[2] = (unsigned char)(when >> 16);
     raw[3] = (unsigned char)(when >> 8);
     raw[4] = (unsigned char)when;
     memcpy(raw + HEAD_LEN, key, klen);
     n = HEAD_LEN + klen;
-    compute_mac(v, raw, n, raw + n);
+    compute_mac(v, raw, n, rcpt, raw + n);
     n += MAC_LEN;
     if (b32_len(n) + 1 > outsize)
         return bg_error_set(err, "VERP token buffer too small");
@@ -210,27 +215,65 @@ bg_verp_encode(const bg_verp *v, const char *key, int64_t when, char *out, size_
     return (int)b32_len(n);
 }
 
+/* Decode a token's bytes into raw[RAW_MAX]; the byte count, or -1 when it
+ * is not one of ours by its form. */
+static int
+token_decode(const char *token, unsigned char raw[RAW_MAX])
+{
+    size_t len;
+    int n;
+
+    if (token == NULL)
+        return -1;
+    len = strnlen(token, BG_VERP_TOKEN_MAX + 1);
+    if (len > BG_VERP_TOKEN_MAX)
+        return -1;
+    n = b32_decode(token, len, raw, RAW_MAX);
+    if (n < HEAD_LEN + 1 + MAC_LEN || (raw[0] != VERSION_MESSAGE && raw[0] != VERSION_RCPT))
+        return -1;
+    return n;
+}
+
+int
+bg_verp_peek(const char *token, char *key, size_t keysize, bool *bound)
+{
+    unsigned char raw[RAW_MAX];
+    int n = token_decode(token, raw);
+    size_t klen, c;
+
+    if (key != NULL && keysize > 0)
+        key[0] = '\0';
+    if (n < 0 || !key_ok((const char *)raw + HEAD_LEN, (size_t)n - HEAD_LEN - MAC_LEN))
+        return -1;
+    klen = (size_t)n - HEAD_LEN - MAC_LEN;
+    if (key != NULL && keysize > 0) {
+        c = klen < keysize - 1 ? klen : keysize - 1;
+        memcpy(key, raw + HEAD_LEN, c);
+        key[c] = '\0';
+    }
+    if (bound != NULL)
+        *bound = raw[0] == VERSION_RCPT;
+    return 0;
+}
+
 bg_verp_status
-bg_verp_verify(const bg_verp *v, const char *token, int64_t now, int64_t max_age,
-               char *key, size_t keysize, int64_t *when)
+bg_verp_verify(const bg_verp *v, const char *token, const char *rcpt, int64_t now,
+               int64_t max_age, char *key, size_t keysize, int64_t *when)
 {
     unsigned char raw[RAW_MAX], mac[MAC_LEN];
-    size_t len, klen;
+    size_t klen;
     int n;
     int64_t t;
 
     if (key != NULL && keysize > 0)
         key[0] = '\0';
-    if (token == NULL)
-        return BG_VERP_MALFORMED;
-    len = strnlen(token, BG_VERP_TOKEN_MAX + 1);
-    if (len > BG_VERP_TOKEN_MAX)
-        return BG_VERP_MALFORMED;
-    n = b32_decode(token, len, raw, sizeof(raw));
-    if (n < HEAD_LEN + 1 + MAC_LEN || raw[0] != VERSION)
+    if ((n = token_decode(token, raw)) < 0)
         return BG_VERP_MALFORMED;
     klen = (size_t)n - HEAD_LEN - MAC_LEN;
-    compute_mac(v, raw, HEAD_LEN + klen, mac);
+    /* A bound token without its recipient cannot verify: not ours to accept. */
+    if (raw[0] == VERSION_RCPT && (rcpt == NULL || *rcpt == '\0'))
+        return BG_VERP_BAD_SIGNATURE;
+    compute_mac(v, raw, HEAD_LEN + klen, rcpt, mac);
     if (!memeql_sec(mac, raw + HEAD_LEN + klen, MAC_LEN))
         return BG_VERP_BAD_SIGNATURE;
     /* Signed by us, so the key is one we wrote; checked all the same. */
@@ -252,11 +295,11 @@ bg_verp_verify(const bg_verp *v, const char *token, int64_t now, int64_t max_age
 }
 
 int
-bg_verp_address(const bg_verp *v, const char *prefix, const char *key, int64_t when,
-                const char *domain, char *out, size_t outsize, bg_error *err)
+bg_verp_address(const bg_verp *v, const char *prefix, const char *key, const char *rcpt,
+                int64_t when, const char *domain, char *out, size_t outsize, bg_error *err)
 {
     char token[BG_VERP_TOKEN_MAX + 1];
-    int tlen = bg_verp_encode(v, key, when, token, sizeof(token), err);
+    int tlen = bg_verp_encode(v, key, rcpt, when, token, sizeof(token), err);
     int n;
 
     if (tlen < 0)

@@ -190,7 +190,8 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
     bg_msg_debug("RCPT TO %s from %s: %s %s", safe, c->txn.identity,
                  bg_policy_verdict_name(v), detail);
     rc = answer(ctx, c, v, what, detail, &err);
-    if (rc == SMFIS_CONTINUE) {
+    /* what is recorded stays within recipient_limit, even in observe mode */
+    if (rc == SMFIS_CONTINUE && c->naccepted < (unsigned long)c->cfg->recipient_limit) {
         bg_buf_puts(&c->rcpts, addr.canon[0] ? addr.canon : safe);
         bg_buf_putc(&c->rcpts, '\n');
         c->naccepted++;
@@ -239,9 +240,16 @@ cb_eom(SMFICTX *ctx)
                      err.msg);
     else if (st && c->cfg->return_path_rewrite) {
         /* signed VERP return path naming the record just made (lib/learn.c) */
-        char rp[BG_ADDR_MAX + 1];
-        int r = bg_learn_return_path(c->cfg, c->txn.env_from, qid, now_seconds(), rp,
-                                     sizeof(rp), &err);
+        char rp[BG_ADDR_MAX + 1], only[BG_ADDR_MAX + 1] = "";
+        int r;
+
+        /* one recipient: the token binds it, so only its side can use it */
+        if (c->naccepted == 1) {
+            bg_strlcpy(only, bg_buf_str(&c->rcpts), sizeof(only));
+            only[strcspn(only, "\n")] = '\0';
+        }
+        r = bg_learn_return_path(c->cfg, c->txn.env_from, qid, only, now_seconds(), rp,
+                                 sizeof(rp), &err);
         if (r < 0)
             bg_msg_error("%s: envelope sender not rewritten: %s", qid, err.msg);
         else if (r > 0 && smfi_chgfrom(ctx, rp, NULL) != MI_SUCCESS)

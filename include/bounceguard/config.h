@@ -79,6 +79,7 @@ typedef struct bg_config {
     bool sender_blocked_permanent;
     bool quota_permanent;
     bool check_tld;
+    long recipient_limit;           /* recipients per message; more get 452 4.5.3 */
     bg_strlist exempt_recipients;   /* local parts always accepted (postmaster, abuse) */
     bg_strlist trusted_networks;    /* CIDRs that skip the quota */
     bg_strlist trusted_senders;     /* identities that skip the quota */

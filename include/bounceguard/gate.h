@@ -27,6 +27,7 @@ typedef struct bg_gate_txn {
     char client_ip[64];
     char env_from[BG_ADDR_MAX + 1];
     bool quota_exempt;
+    long accepted;          /* recipients accepted so far (recipient_limit) */
     bool reserved;          /* one message of quota is held for this transaction */
     int64_t window_start;   /* the window the reservation was taken in */
     bool dry_run;           /* `bounceguard check`: decide, write nothing */
@@ -46,10 +47,12 @@ bg_verdict_kind bg_gate_mail(bg_store *st, const bg_config *cfg, bg_gate_txn *t,
                              bg_error *err);
 
 /*
- * RCPT TO: address syntax and TLD, exemptions, blacklist, sender block,
- * quota.  On the first accepted recipient of a transaction one message of
- * quota is reserved (atomically: under any concurrency no more than the quota
- * is granted).  `addr` gets the parsed address (canon may be "" if it does
+ * RCPT TO: recipient_limit, the VERP domain (only valid return paths, see
+ * bg_learn_return_path_check), address syntax and TLD, exemptions (never
+ * refused as blacklisted or for a blocked sender), blacklist, sender block,
+ * quota.  On the first accepted recipient of a transaction, whoever it is,
+ * one message of quota is reserved (atomically: under any concurrency no
+ * more than the quota is granted).  `addr` gets the parsed address (canon may be "" if it does
  * not parse).  `detail` gets a short explanation for logs (may be NULL).
  */
 bg_verdict_kind bg_gate_rcpt(bg_store *st, const bg_config *cfg, bg_gate_txn *t,

@@ -40,10 +40,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bounceguard/addr.h"
 #include "bounceguard/config.h"
 #include "bounceguard/dsn.h"
 #include "bounceguard/mtalog.h"
 #include "bounceguard/store.h"
+#include "bounceguard/verp.h"
 
 typedef enum bg_learn_outcome {
     BG_LEARN_BLACKLISTED = 0, /* recipient blacklisted (or its period extended) */
@@ -83,7 +85,6 @@ typedef struct bg_learn_result {
     char id[300];       /* the seen-id of the evidence ("dsn:...", "log:...") */
     bool duplicate;     /* processed before: nothing was changed */
     bool message_found; /* the original message was found in the store */
-    bool spf_pass;      /* an SPF check was made and passed */
     size_t nrcpts;
     bg_learn_rcpt_result *rcpts; /* owned: bg_learn_result_clear() */
     unsigned blacklisted, incidents, ignored, untrusted;
@@ -133,13 +134,51 @@ char *bg_learn_dsn_id(const bg_dsn_report *report, const char *raw, size_t rawle
  * return_path_rewrite is on: "bounces+TOKEN@verp_domain", the token naming
  * the message key queue_id (bounceguard/verp.h), under which bg_gate_record
  * filed the sender identity, the original envelope sender and the
- * recipients.  Writes it into out[size] and returns 1; returns 0 when the
- * envelope sender must stay as it is (rewriting off, a null sender "<>" or
- * "" — a bounce must stay a bounce — or no queue ID); -1 with err set when
- * the secret cannot be read.  The secret of verp_secret_file is read once and
- * again whenever the file (path, inode, size or mtime) changes; thread-safe.
+ * recipients; rcpt (canonical), when the message has exactly one recipient,
+ * binds the token to it.  Writes it into out[size] and returns 1; returns 0
+ * when the envelope sender must stay as it is (rewriting off, a null sender
+ * "<>" or "" — a bounce must stay a bounce — or no queue ID); -1 with err set
+ * when the secret cannot be read.  The secret of verp_secret_file is read
+ * once and again whenever the file (path, inode, size or mtime) changes;
+ * thread-safe.
  */
 int bg_learn_return_path(const bg_config *cfg, const char *env_from, const char *queue_id,
-                         int64_t now, char *out, size_t size, bg_error *err);
+                         const char *rcpt, int64_t now, char *out, size_t size,
+                         bg_error *err);
+
+typedef enum bg_return_path_status {
+    BG_RP_NONE = 0, /* not an address at verp_domain (or no verp_domain) */
+    BG_RP_VALID,    /* bounces+TOKEN whose token verifies and names a recorded message */
+    BG_RP_FORGED,   /* at verp_domain, but not a token of ours (rp->why says how) */
+    BG_RP_STALE,    /* a token of ours, but expired or its message is no longer known */
+    BG_RP_ERROR,    /* a secret cannot be read or the store failed: err set */
+} bg_return_path_status;
+
+/* What a valid return path names. */
+typedef struct bg_return_path {
+    char key[BG_VERP_KEY_MAX + 8]; /* the message key (queue ID) */
+    char sender_id[300];           /* whose message it was */
+    char orig_sender[BG_ADDR_MAX + 1]; /* its envelope sender before the rewrite */
+    char rcpt[BG_ADDR_MAX + 1];    /* the recipient a bound token names, else "" */
+    size_t message_rcpts;          /* recipients of the message on record */
+    int64_t when;                  /* when the token was made */
+    char why[64];                  /* for logs, when not valid */
+} bg_return_path;
+
+/*
+ * Check an envelope recipient against the VERP return paths: mail to
+ * verp_domain is a bounce coming back only if it is bounces+TOKEN, the token
+ * verifies (current secret, else verp_previous_secret_file), is younger than
+ * message_retention + 1 day, and names a message the store holds from the
+ * token's time (a bound token: for the recipient on record).  Used at RCPT
+ * by the gate (anything else at verp_domain is refused) and by the DSN pipe
+ * (anything else is never learned).
+ */
+bg_return_path_status bg_learn_return_path_check(bg_store *st, const bg_config *cfg,
+                                                 const char *addr, int64_t now,
+                                                 bg_return_path *rp, bg_error *err);
+
+/* How many recipients (lines) a recorded message's list holds. */
+size_t bg_learn_rcpt_count(const char *rcpts);
 
 #endif

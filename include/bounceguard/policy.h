@@ -30,6 +30,8 @@ typedef enum bg_verdict_kind {
     BG_VERDICT_SENDER_BLOCKED, /* rule 3: 5.7.1 */
     BG_VERDICT_QUOTA,          /* rule 4: 4.7.1 */
     BG_VERDICT_STORE_ERROR,    /* the store failed: per on_store_error */
+    BG_VERDICT_BAD_RETURN_PATH, /* at verp_domain, not a valid token: 5.1.1 */
+    BG_VERDICT_TOO_MANY_RCPTS, /* over recipient_limit: 452 4.5.3 (RFC 5321 4.5.3.1.10) */
 } bg_verdict_kind;
 
 /* The SMTP reply for a verdict. */
@@ -83,6 +85,47 @@ int bg_policy_block(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t now,
  * to unblock (cur NULL or not blacklisted at now). */
 int bg_policy_unblock(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t now, int64_t grace,
                       int64_t history, int64_t *purge_at);
+
+/* ---- who may tell us a recipient bounced (DESIGN.md rule 6) --------------- */
+
+/* Whether the host that delivered a bounce is one the recipient's domain
+ * designates to send its mail (SPF pass) or to receive it (its MX). */
+typedef enum bg_host_check {
+    BG_HOST_UNCHECKED = 0, /* not looked up (yet), or no client address known */
+    BG_HOST_DESIGNATED,
+    BG_HOST_NOT_DESIGNATED,
+} bg_host_check;
+
+/* What is known of where a bounce about one recipient came from. */
+typedef struct bg_bounce_origin {
+    bool token_names_rcpt; /* a verified VERP token bound to this very recipient */
+    bool message_found;    /* the original message is on record */
+    bool rcpt_of_message;  /* the recipient is one of that message's recipients */
+    size_t message_rcpts;  /* how many recipients the message had */
+    bool host_known;       /* the delivering host's address is known */
+    bg_host_check host;
+} bg_bounce_origin;
+
+typedef enum bg_trust_answer {
+    BG_TRUST_NO = 0,
+    BG_TRUST_YES,
+    BG_TRUST_ASK_HOST, /* decide again once origin->host is looked up */
+} bg_trust_answer;
+
+/*
+ * Is a bounce about a recipient R believed?  Only if it can have come from
+ * R's side (dsn_trust = any excepted: every bounce counts):
+ *  - a token bound to R: only R's side saw that return path;
+ *  - a recorded message whose only recipient was R: only R's side saw its
+ *    Message-ID, queue ID or token;
+ *  - a recorded message of several recipients, R among them, delivered by a
+ *    host R's domain designates: a co-recipient saw the same identifiers and
+ *    could forge a DSN with them, but not from R's domain's hosts;
+ *  - nothing on record (dsn_trust = spf only): a host R's domain designates.
+ * Asks for the host check (BG_TRUST_ASK_HOST) only when it can change the
+ * answer and the host's address is known.
+ */
+bg_trust_answer bg_policy_bounce_trusted(bg_dsn_trust mode, const bg_bounce_origin *o);
 
 /* ---- rule 3: senders that keep trying blacklisted recipients -------------- */
 

@@ -43,6 +43,17 @@ typedef enum bg_spf_result {
 bg_spf_result bg_spf_check(const char *client_ip, const char *helo, const char *mail_from,
                            bg_error *err);
 
+/*
+ * Does `domain` designate the host at client_ip, either to send its mail
+ * (SPF of postmaster@domain passes for client_ip) or to receive it (client_ip
+ * is an address of one of its MX hosts; of the domain itself when it has no
+ * MX, RFC 5321 5.1)?  A bounce about a recipient of `domain` that such a host
+ * delivered comes from the recipient's side.  Returns 1 (yes), 0 (no, err
+ * says why), or -1 when DNS failed temporarily (err set: worth a retry).
+ * Uses the system resolver, as bg_spf_check does.
+ */
+int bg_spf_designated(const char *client_ip, const char *domain, bg_error *err);
+
 /* "none", "neutral", "pass", "fail", "softfail", "temperror", "permerror". */
 const char *bg_spf_result_name(bg_spf_result r);
 

@@ -11,13 +11,24 @@
  * sender and the recipient.  It carries a short MESSAGE KEY instead, and the
  * store keeps the mapping key -> (identity, envelope sender, recipients):
  *
- *   byte 0       version (1)
+ *   byte 0       version: 1 = the token names a message; 2 = it also binds
+ *                the one recipient the message was sent to
  *   bytes 1..4   time the token was made, seconds since 1970, big-endian
  *   bytes 5..    the message key, 1..20 printable ASCII octets: the MTA's
  *                queue ID (the key of the store's sent-messages records), or
  *                bg_verp_make_key()'s 16 hex digits naming a tuple
  *   last 10      MAC: HMAC-SHA256(secret, "bounceguard-verp-1" 0x00 bytes
- *                0..end of key), cut to 80 bits
+ *                0..end of key [version 2: then the recipient and 0x00]),
+ *                cut to 80 bits
+ *
+ * Why version 2.  A message-bound token is seen by every recipient of the
+ * message (it is the Return-Path), so one recipient could put it on a forged
+ * DSN about another.  The milter makes a recipient-bound token when the
+ * message has one recipient: the token then proves the bounce came back from
+ * that recipient's side.  The recipient is not in the token (64 octets are
+ * too few); the verifier takes it from the store's record of the message and
+ * the MAC decides.  For a message of several recipients the token stays
+ * message-bound and lib/learn.c asks for more (docs/ARCHITECTURE.md).
  *
  * A 10-octet Postfix queue ID gives a 40-character token; the longest key
  * (20) gives 56, which with "bounces+" is exactly 64.
@@ -31,6 +42,7 @@
 #ifndef BOUNCEGUARD_VERP_H
 #define BOUNCEGUARD_VERP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,29 +77,42 @@ bg_verp *bg_verp_free(bg_verp *v);
 
 /*
  * Make the token for message key `key` at time `when` into out[outsize]
- * (outsize > BG_VERP_TOKEN_MAX always suffices).  Returns the token length,
- * or -1 with err set: empty, too long or non-printable key, when outside
- * 0..2^32-1, out too small.
+ * (outsize > BG_VERP_TOKEN_MAX always suffices); rcpt (canonical address)
+ * makes a recipient-bound token, NULL or "" a message-bound one.  Returns the
+ * token length, or -1 with err set: empty, too long or non-printable key,
+ * when outside 0..2^32-1, out too small.
  */
-int bg_verp_encode(const bg_verp *v, const char *key, int64_t when, char *out,
-                   size_t outsize, bg_error *err);
+int bg_verp_encode(const bg_verp *v, const char *key, const char *rcpt, int64_t when,
+                   char *out, size_t outsize, bg_error *err);
 
 /*
- * Verify token (any case).  now and max_age (seconds; <= 0: never expires)
- * decide expiry.  On BG_VERP_OK and BG_VERP_EXPIRED, the key is copied to
+ * What a token says without checking its MAC: the key into key[keysize]
+ * and whether it is recipient-bound.  For finding the record that holds the
+ * recipient a bound token needs; nothing read here is to be believed until
+ * bg_verp_verify() says so.  0, or -1 when it is not a token by its form.
+ */
+int bg_verp_peek(const char *token, char *key, size_t keysize, bool *bound);
+
+/*
+ * Verify token (any case).  rcpt: the recipient a bound token must have been
+ * made for (ignored for a message-bound token; a bound token with no rcpt
+ * does not verify).  now and max_age (seconds; <= 0: never expires) decide
+ * expiry.  On BG_VERP_OK and BG_VERP_EXPIRED, the key is copied to
  * key[keysize] (keysize > BG_VERP_KEY_MAX suffices) and *when (if not NULL)
  * set; the key of an expired token is given for logging only.
  */
-bg_verp_status bg_verp_verify(const bg_verp *v, const char *token, int64_t now,
-                              int64_t max_age, char *key, size_t keysize, int64_t *when);
+bg_verp_status bg_verp_verify(const bg_verp *v, const char *token, const char *rcpt,
+                              int64_t now, int64_t max_age, char *key, size_t keysize,
+                              int64_t *when);
 
 /*
- * The whole return path: "PREFIX+TOKEN@DOMAIN" into out[outsize].  Returns
- * its length, or -1 with err set (as bg_verp_encode, or a local part over 64
- * octets, or out too small).
+ * The whole return path: "PREFIX+TOKEN@DOMAIN" into out[outsize], the token
+ * as bg_verp_encode(key, rcpt, when).  Returns its length, or -1 with err
+ * set (as bg_verp_encode, or a local part over 64 octets, or out too small).
  */
-int bg_verp_address(const bg_verp *v, const char *prefix, const char *key, int64_t when,
-                    const char *domain, char *out, size_t outsize, bg_error *err);
+int bg_verp_address(const bg_verp *v, const char *prefix, const char *key, const char *rcpt,
+                    int64_t when, const char *domain, char *out, size_t outsize,
+                    bg_error *err);
 
 /*
  * Is addr (with or without <>) "PREFIX+TOKEN@DOMAIN", prefix and domain

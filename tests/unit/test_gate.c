@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bounceguard/gate.h"
+#include "bounceguard/learn.h"
 
 #define T0 1700000000
 #define DAY 86400
@@ -185,31 +186,139 @@ START_TEST(record_keeps_message_for_bounces)
 }
 END_TEST
 
-START_TEST(bounces_coming_in_are_not_held_to_a_quota)
+/* A config with VERP on, its secret in the store's temp dir. */
+static bg_config *
+verp_config(const char *more)
 {
+    char path[128], text[512];
     bg_error err;
-    bg_config *c = bg_config_parse("t", "quota_limit = 1\nverp_domain = verp.relay.example\n",
-                                   &err);
+    FILE *fp;
+    bg_config *c;
+
+    snprintf(path, sizeof(path), "%s/verp.secret", home);
+    fp = fopen(path, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs("0123456789abcdef0123456789abcdef\n", fp);
+    fclose(fp);
+    snprintf(text, sizeof(text),
+             "return_path_rewrite = yes\nverp_domain = verp.relay.example\n"
+             "verp_secret_file = %s\n%s",
+             path, more);
+    c = bg_config_parse("t", text, &err);
+    ck_assert_msg(c != NULL, "%s", err.msg);
+    return c;
+}
+
+/* Record a message Q1 from 192.0.2.1 to rcpts and make its return path. */
+static void
+sent(bg_config *c, const char *qid, const char *rcpts, const char *bound, char *rp,
+     size_t size)
+{
+    bg_gate_txn t;
+    bg_error err;
+
+    bg_gate_begin(&t, c, NULL, "192.0.2.1", "<app@example.org>");
+    ck_assert_int_eq(bg_gate_record(st, c, &t, "", qid, rcpts, T0, &err), 0);
+    ck_assert_int_eq(bg_learn_return_path(c, "app@example.org", qid, bound, T0, rp, size, &err),
+                     1);
+}
+
+START_TEST(verp_domain_takes_only_valid_return_paths)
+{
+    bg_config *c = verp_config("");
+    char rp[300], bound[300], forged[300];
     bg_gate_txn t;
     bg_addr a;
+    bg_error err;
+
+    sent(c, "Q1", "x@example.com\ny@example.com", NULL, rp, sizeof(rp));
+    sent(c, "Q2", "x@example.com", "x@example.com", bound, sizeof(bound));
+    bg_gate_begin(&t, c, NULL, "203.0.113.5", "<>");
+    ck_assert_int_eq(bg_gate_rcpt(st, c, &t, rp, T0 + 60, &a, NULL, 0, &err),
+                     BG_VERDICT_ACCEPT);
+    bg_gate_begin(&t, c, NULL, "203.0.113.5", "<>");
+    ck_assert_int_eq(bg_gate_rcpt(st, c, &t, bound, T0 + 60, &a, NULL, 0, &err),
+                     BG_VERDICT_ACCEPT);
+    /* anything else at the VERP domain is refused */
+    const char *bad[] = {"bounces+abc@verp.relay.example", "postmaster@verp.relay.example",
+                         "someone@VERP.relay.example", "bounces@verp.relay.example"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        bg_gate_begin(&t, c, NULL, "203.0.113.5", "<>");
+        ck_assert_msg(bg_gate_rcpt(st, c, &t, bad[i], T0 + 60, &a, NULL, 0, &err) ==
+                          BG_VERDICT_BAD_RETURN_PATH,
+                      "%s accepted", bad[i]);
+    }
+    /* one character changed in the token */
+    bg_strlcpy(forged, rp, sizeof(forged));
+    forged[10] = forged[10] == 'a' ? 'b' : 'a';
+    bg_gate_begin(&t, c, NULL, "203.0.113.5", "<>");
+    ck_assert_int_eq(bg_gate_rcpt(st, c, &t, forged, T0 + 60, &a, NULL, 0, &err),
+                     BG_VERDICT_BAD_RETURN_PATH);
+    /* a message past message_retention: its token no longer gets in */
+    bg_gate_begin(&t, c, NULL, "203.0.113.5", "<>");
+    ck_assert_int_eq(bg_gate_rcpt(st, c, &t, rp, T0 + 9 * DAY, &a, NULL, 0, &err),
+                     BG_VERDICT_BAD_RETURN_PATH);
+    bg_config_unref(c);
+}
+END_TEST
+
+START_TEST(every_accepted_message_takes_quota)
+{
+    bg_config *c = verp_config("quota_limit = 2\n");
+    char rp[300];
+    bg_gate_txn t;
+    bg_addr a;
+    bg_error err;
+    bg_sender_rec s;
+
+    sent(c, "Q1", "x@example.com\ny@example.com", NULL, rp, sizeof(rp));
+    /* bounces to a valid return path and mail to postmaster@ count like any mail */
+    bg_gate_begin(&t, c, NULL, "203.0.113.5", "<>");
+    ck_assert_int_eq(bg_gate_rcpt(st, c, &t, rp, T0 + 60, &a, NULL, 0, &err),
+                     BG_VERDICT_ACCEPT);
+    ck_assert(t.reserved);
+    ck_assert_int_eq(bg_gate_record(st, c, &t, "", "QB1", "", T0 + 60, &err), 0);
+    bg_gate_begin(&t, c, NULL, "203.0.113.5", "<a@b.example>");
+    ck_assert_int_eq(bg_gate_rcpt(st, c, &t, "postmaster@example.com", T0 + 61, &a, NULL, 0,
+                                  &err),
+                     BG_VERDICT_ACCEPT);
+    ck_assert(t.reserved);
+    ck_assert_int_eq(bg_gate_record(st, c, &t, "", "QB2", "postmaster@example.com",
+                                    T0 + 61, &err),
+                     0);
+    ck_assert_int_eq(bg_store_sender_get(st, "ip:203.0.113.5", &s, &err), BG_FOUND);
+    ck_assert_int_eq(s.count, 2);
+    bg_gate_begin(&t, c, NULL, "203.0.113.5", "<a@b.example>");
+    ck_assert_int_eq(bg_gate_rcpt(st, c, &t, "abuse@example.com", T0 + 62, &a, NULL, 0,
+                                  &err),
+                     BG_VERDICT_QUOTA);
+    bg_gate_begin(&t, c, NULL, "203.0.113.5", "<>");
+    ck_assert_int_eq(bg_gate_rcpt(st, c, &t, rp, T0 + 62, &a, NULL, 0, &err),
+                     BG_VERDICT_QUOTA);
+    bg_config_unref(c);
+}
+END_TEST
+
+START_TEST(recipients_per_message_are_bounded)
+{
+    bg_error err;
+    bg_config *c = bg_config_parse("t", "recipient_limit = 3\n", &err);
+    bg_gate_txn t;
+    bg_addr a;
+    char rcpt[64];
 
     ck_assert_ptr_nonnull(c);
+    bg_gate_begin(&t, c, NULL, "192.0.2.9", "<app@example.org>");
     for (int i = 0; i < 5; i++) {
-        bg_gate_begin(&t, c, NULL, "203.0.113.5", "<>");
-        ck_assert_int_eq(bg_gate_mail(st, c, &t, T0 + i, &err), BG_VERDICT_ACCEPT);
-        ck_assert_int_eq(bg_gate_rcpt(st, c, &t, "bounces+abc@verp.relay.example", T0 + i,
-                                      &a, NULL, 0, &err),
-                         BG_VERDICT_ACCEPT);
-        ck_assert(!t.reserved);
+        snprintf(rcpt, sizeof(rcpt), "r%d@example.com", i);
+        ck_assert_int_eq(bg_gate_rcpt(st, c, &t, rcpt, T0, &a, NULL, 0, &err),
+                         i < 3 ? BG_VERDICT_ACCEPT : BG_VERDICT_TOO_MANY_RCPTS);
     }
-    /* ...but a null sender still has a quota for any other recipient. */
-    bg_gate_begin(&t, c, NULL, "203.0.113.5", "<>");
-    ck_assert_int_eq(bg_gate_rcpt(st, c, &t, "x@example.com", T0, &a, NULL, 0, &err),
+    ck_assert_str_eq(bg_policy_reply(BG_VERDICT_TOO_MANY_RCPTS, c).rcode, "452");
+    /* the next transaction starts again */
+    bg_gate_begin(&t, c, NULL, "192.0.2.9", "<app@example.org>");
+    ck_assert_int_eq(bg_gate_rcpt(st, c, &t, "r9@example.com", T0, &a, NULL, 0, &err),
                      BG_VERDICT_ACCEPT);
-    ck_assert_int_eq(bg_gate_record(st, c, &t, "<n@x>", "Q9", "x@example.com", T0, &err), 0);
-    bg_gate_begin(&t, c, NULL, "203.0.113.5", "<>");
-    ck_assert_int_eq(bg_gate_rcpt(st, c, &t, "y@example.com", T0 + 1, &a, NULL, 0, &err),
-                     BG_VERDICT_QUOTA);
     bg_config_unref(c);
 }
 END_TEST
@@ -230,7 +339,9 @@ main(void)
     tcase_add_test(tc, exempt_and_invalid);
     tcase_add_test(tc, dry_run_writes_nothing);
     tcase_add_test(tc, record_keeps_message_for_bounces);
-    tcase_add_test(tc, bounces_coming_in_are_not_held_to_a_quota);
+    tcase_add_test(tc, verp_domain_takes_only_valid_return_paths);
+    tcase_add_test(tc, every_accepted_message_takes_quota);
+    tcase_add_test(tc, recipients_per_message_are_bounded);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

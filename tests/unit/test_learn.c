@@ -50,7 +50,8 @@ config(const char *text)
     return c;
 }
 
-/* The message the relay sent: from 192.0.2.10 to a@ and b@example.com. */
+/* The messages the relay sent from 192.0.2.10: orig-1 (4QID1AB) to a@ alone,
+ * orig-2 (4QID2CD) to a@ and b@example.com. */
 static void
 seed(const bg_config *cfg)
 {
@@ -59,6 +60,9 @@ seed(const bg_config *cfg)
 
     bg_gate_begin(&t, cfg, NULL, "192.0.2.10", "<app@customer.example>");
     ck_assert_int_eq(bg_gate_record(st, cfg, &t, "<orig-1@relay.example>", "4QID1AB",
+                                    "a@example.com\n", T0 - 3600, &err),
+                     0);
+    ck_assert_int_eq(bg_gate_record(st, cfg, &t, "<orig-2@relay.example>", "4QID2CD",
                                     "a@example.com\nb@example.com\n", T0 - 3600, &err),
                      0);
 }
@@ -84,8 +88,18 @@ static const dsn_case dsn_cases[] = {
     {"correlated hard bounce blacklists", NULL, "orig-1@relay.example", NULL,
      "A@Example.com", "failed", "5.1.1", "userunknown", NULL, 1, false,
      BG_LEARN_BLACKLISTED, true, 0},
-    {"correlated by queue id", NULL, NULL, "4QID1AB", "b@example.com", "failed", "5.1.1",
+    {"correlated by queue id", NULL, NULL, "4QID1AB", "a@example.com", "failed", "5.1.1",
      "userunknown", NULL, 1, false, BG_LEARN_BLACKLISTED, true, 0},
+    /* orig-2 went to a@ and b@: either could forge a DSN about the other with
+     * its Message-ID; without a host of example.com behind it, not believed */
+    {"co-recipient of a message of several is not enough", NULL, "orig-2@relay.example",
+     NULL, "b@example.com", "failed", "5.1.1", "userunknown", NULL, 1, false,
+     BG_LEARN_UNTRUSTED, false, 0},
+    {"co-recipient by queue id neither", NULL, NULL, "4QID2CD", "a@example.com", "failed",
+     "5.1.1", "userunknown", NULL, 1, false, BG_LEARN_UNTRUSTED, false, 0},
+    {"dsn_trust any believes a co-recipient", "dsn_trust = any\n", "orig-2@relay.example",
+     NULL, "b@example.com", "failed", "5.1.1", "userunknown", NULL, 1, false,
+     BG_LEARN_BLACKLISTED, true, 0},
     {"soft bounce mailboxfull does not", NULL, "orig-1@relay.example", NULL,
      "a@example.com", "failed", "5.2.2", "mailboxfull", NULL, 1, false,
      BG_LEARN_IGNORED_REASON, false, 0},
@@ -238,7 +252,7 @@ START_TEST(dsn_without_message_id_is_deduped_by_content)
 }
 END_TEST
 
-START_TEST(verp_message_token_needs_a_listed_recipient)
+START_TEST(verp_message_token_is_not_enough_for_a_co_recipient)
 {
     bg_config *cfg = config(NULL);
     bg_dsn_rcpt r[2] = {
@@ -257,22 +271,27 @@ START_TEST(verp_message_token_needs_a_listed_recipient)
                          .message_id = (char *)"dsn-2@mx"};
     bg_learn_source src = {.verp_verified = true,
                            .verp_sender_id = "ip:192.0.2.10",
-                           .verp_message = "4QID1AB",
+                           .verp_message = "4QID2CD",
                            .origin = "test"};
     bg_learn_result res;
     bg_rcpt_rec rec;
     bg_error err;
 
+    /* A message-bound token of a message to a@ and b@: a@ saw it and could put
+     * it on a forged DSN about b@.  Nothing is believed without a host of
+     * b@'s domain behind the DSN (no client address here), and a recipient
+     * the message never had is not even a candidate. */
     seed(cfg);
     ck_assert_int_eq(bg_learn_dsn(st, cfg, &rep, NULL, 0, &src, T0, &res, &err), 0);
     ck_assert(res.message_found);
     ck_assert_int_eq(res.rcpts[0].outcome, BG_LEARN_UNTRUSTED);
-    ck_assert_int_eq(res.rcpts[1].outcome, BG_LEARN_BLACKLISTED);
-    ck_assert_int_eq(res.blacklisted, 1);
-    ck_assert_int_eq(res.untrusted, 1);
+    ck_assert_int_eq(res.rcpts[1].outcome, BG_LEARN_UNTRUSTED);
+    ck_assert_int_eq(res.blacklisted, 0);
+    ck_assert_int_eq(res.untrusted, 2);
     bg_learn_result_clear(&res);
     ck_assert_int_eq(bg_store_rcpt_get(st, "victim@example.com", &rec, &err),
                      BG_NOTFOUND);
+    ck_assert_int_eq(bg_store_rcpt_get(st, "b@example.com", &rec, &err), BG_NOTFOUND);
     bg_config_unref(cfg);
 }
 END_TEST
@@ -400,29 +419,29 @@ START_TEST(verp_return_path_names_the_queue_id)
              "verp_secret_file = %s\n",
              secret);
     cfg = config(text);
-    ck_assert_int_eq(bg_learn_return_path(cfg, "app@customer.example", "4QID1AB", T0, rp,
+    ck_assert_int_eq(bg_learn_return_path(cfg, "app@customer.example", "4QID1AB", NULL, T0, rp,
                                           sizeof(rp), &err),
                      1);
     ck_assert_int_eq(
         bg_verp_match(rp, "bounces", "verp.relay.example", token, sizeof(token)), 1);
     v = bg_verp_load(secret, &err);
     ck_assert_ptr_nonnull(v);
-    ck_assert_int_eq(bg_verp_verify(v, token, T0 + 60, 0, key, sizeof(key), NULL),
+    ck_assert_int_eq(bg_verp_verify(v, token, NULL, T0 + 60, 0, key, sizeof(key), NULL),
                      BG_VERP_OK);
     ck_assert_str_eq(key, "4QID1AB");
     bg_verp_free(v);
     /* a bounce keeps its null sender; no queue ID, no token */
-    ck_assert_int_eq(bg_learn_return_path(cfg, "<>", "4QID1AB", T0, rp, sizeof(rp), &err),
+    ck_assert_int_eq(bg_learn_return_path(cfg, "<>", "4QID1AB", NULL, T0, rp, sizeof(rp), &err),
                      0);
-    ck_assert_int_eq(bg_learn_return_path(cfg, "", "4QID1AB", T0, rp, sizeof(rp), &err),
+    ck_assert_int_eq(bg_learn_return_path(cfg, "", "4QID1AB", NULL, T0, rp, sizeof(rp), &err),
                      0);
-    ck_assert_int_eq(bg_learn_return_path(cfg, "app@customer.example", "NOQUEUE", T0, rp,
+    ck_assert_int_eq(bg_learn_return_path(cfg, "app@customer.example", "NOQUEUE", NULL, T0, rp,
                                           sizeof(rp), &err),
                      0);
     bg_config_unref(cfg);
     /* off by default */
     cfg = config(NULL);
-    ck_assert_int_eq(bg_learn_return_path(cfg, "app@customer.example", "4QID1AB", T0, rp,
+    ck_assert_int_eq(bg_learn_return_path(cfg, "app@customer.example", "4QID1AB", NULL, T0, rp,
                                           sizeof(rp), &err),
                      0);
     bg_config_unref(cfg);
@@ -442,7 +461,7 @@ main(void)
     tcase_add_loop_test(tc, dsn_table, 0,
                         (int)(sizeof(dsn_cases) / sizeof(dsn_cases[0])));
     tcase_add_test(tc, dsn_without_message_id_is_deduped_by_content);
-    tcase_add_test(tc, verp_message_token_needs_a_listed_recipient);
+    tcase_add_test(tc, verp_message_token_is_not_enough_for_a_co_recipient);
     tcase_add_test(tc, log_bounce_is_learned_once);
     tcase_add_test(tc, log_rbl_and_deferred_do_not_blacklist);
     tcase_add_test(tc, dsn_ids);

@@ -248,6 +248,52 @@ START_TEST(replies_match_design)
 }
 END_TEST
 
+/* Who may tell us a recipient bounced: each row could go the other way. */
+static const struct trust_case {
+    const char *name;
+    bg_dsn_trust mode;
+    bg_bounce_origin o;
+    bg_trust_answer want;
+} trust_cases[] = {
+    {"token bound to the recipient", BG_TRUST_CORRELATED, {.token_names_rcpt = true},
+     BG_TRUST_YES},
+    {"only recipient of a recorded message", BG_TRUST_CORRELATED,
+     {.message_found = true, .rcpt_of_message = true, .message_rcpts = 1}, BG_TRUST_YES},
+    {"one of several, host unknown", BG_TRUST_CORRELATED,
+     {.message_found = true, .rcpt_of_message = true, .message_rcpts = 2}, BG_TRUST_NO},
+    {"one of several, host to be asked", BG_TRUST_CORRELATED,
+     {.message_found = true, .rcpt_of_message = true, .message_rcpts = 2, .host_known = true},
+     BG_TRUST_ASK_HOST},
+    {"one of several, host designated", BG_TRUST_CORRELATED,
+     {.message_found = true, .rcpt_of_message = true, .message_rcpts = 2, .host_known = true,
+      .host = BG_HOST_DESIGNATED},
+     BG_TRUST_YES},
+    {"one of several, host not designated", BG_TRUST_CORRELATED,
+     {.message_found = true, .rcpt_of_message = true, .message_rcpts = 2, .host_known = true,
+      .host = BG_HOST_NOT_DESIGNATED},
+     BG_TRUST_NO},
+    {"message found, not its recipient", BG_TRUST_CORRELATED,
+     {.message_found = true, .message_rcpts = 1, .host_known = true,
+      .host = BG_HOST_DESIGNATED},
+     BG_TRUST_NO},
+    {"nothing on record, correlated", BG_TRUST_CORRELATED,
+     {.host_known = true, .host = BG_HOST_DESIGNATED}, BG_TRUST_NO},
+    {"nothing on record, spf asks the host", BG_TRUST_SPF, {.host_known = true},
+     BG_TRUST_ASK_HOST},
+    {"nothing on record, spf, designated", BG_TRUST_SPF,
+     {.host_known = true, .host = BG_HOST_DESIGNATED}, BG_TRUST_YES},
+    {"nothing on record, spf, no host", BG_TRUST_SPF, {0}, BG_TRUST_NO},
+    {"any", BG_TRUST_ANY, {0}, BG_TRUST_YES},
+};
+
+START_TEST(bounce_trust)
+{
+    const struct trust_case *c = &trust_cases[_i];
+
+    ck_assert_msg(bg_policy_bounce_trusted(c->mode, &c->o) == c->want, "%s", c->name);
+}
+END_TEST
+
 START_TEST(identity_and_exemptions)
 {
     char id[300];
@@ -302,6 +348,7 @@ main(void)
     tcase_add_test(tc, quota_release_same_window_only);
     tcase_add_test(tc, quota_zero_means_unlimited);
     tcase_add_test(tc, replies_match_design);
+    tcase_add_loop_test(tc, bounce_trust, 0, sizeof(trust_cases) / sizeof(trust_cases[0]));
     tcase_add_test(tc, identity_and_exemptions);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);

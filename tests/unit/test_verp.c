@@ -52,7 +52,7 @@ START_TEST(round_trip)
     char tok[BG_VERP_TOKEN_MAX + 1], key[BG_VERP_KEY_MAX + 1];
     bg_error err;
     int64_t when = 0;
-    int n = bg_verp_encode(v, round_trips[_i].key, NOW, tok, sizeof(tok), &err);
+    int n = bg_verp_encode(v, round_trips[_i].key, NULL, NOW, tok, sizeof(tok), &err);
     size_t i;
 
     ck_assert_msg(n == round_trips[_i].token_len, "%s: length %d", round_trips[_i].name,
@@ -61,7 +61,7 @@ START_TEST(round_trip)
     for (i = 0; tok[i]; i++)
         ck_assert_msg(islower((unsigned char)tok[i]) || (tok[i] >= '2' && tok[i] <= '7'),
                       "%s: char '%c'", round_trips[_i].name, tok[i]);
-    ck_assert_int_eq(bg_verp_verify(v, tok, NOW + 60, 30 * DAY, key, sizeof(key), &when),
+    ck_assert_int_eq(bg_verp_verify(v, tok, NULL, NOW + 60, 30 * DAY, key, sizeof(key), &when),
                      BG_VERP_OK);
     ck_assert_str_eq(key, round_trips[_i].key);
     ck_assert_int_eq(when, NOW);
@@ -72,7 +72,7 @@ START_TEST(every_changed_char_refused)
 {
     char tok[BG_VERP_TOKEN_MAX + 1], bad[BG_VERP_TOKEN_MAX + 1], key[32];
     bg_error err;
-    int n = bg_verp_encode(v, "3F2A41C0A2", NOW, tok, sizeof(tok), &err), i, j;
+    int n = bg_verp_encode(v, "3F2A41C0A2", NULL, NOW, tok, sizeof(tok), &err), i, j;
     static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
 
     for (i = 0; i < n; i++) {
@@ -83,7 +83,7 @@ START_TEST(every_changed_char_refused)
                 continue;
             strcpy(bad, tok);
             bad[i] = alphabet[j];
-            st = bg_verp_verify(v, bad, NOW, 30 * DAY, key, sizeof(key), NULL);
+            st = bg_verp_verify(v, bad, NULL, NOW, 30 * DAY, key, sizeof(key), NULL);
             ck_assert_msg(st == BG_VERP_BAD_SIGNATURE || st == BG_VERP_MALFORMED,
                           "position %d -> '%c' accepted", i, alphabet[j]);
         }
@@ -97,16 +97,16 @@ START_TEST(case_changes_tolerated)
     bg_error err;
     size_t i;
 
-    bg_verp_encode(v, "4Jx1Yz3sHNz9sQr", NOW, tok, sizeof(tok), &err);
+    bg_verp_encode(v, "4Jx1Yz3sHNz9sQr", NULL, NOW, tok, sizeof(tok), &err);
     for (i = 0; tok[i]; i++)
         tok[i] = (char)toupper((unsigned char)tok[i]);
-    ck_assert_int_eq(bg_verp_verify(v, tok, NOW, DAY, key, sizeof(key), NULL),
+    ck_assert_int_eq(bg_verp_verify(v, tok, NULL, NOW, DAY, key, sizeof(key), NULL),
                      BG_VERP_OK);
     /* The key keeps its case: it is inside the signed bytes, not the text. */
     ck_assert_str_eq(key, "4Jx1Yz3sHNz9sQr");
     for (i = 0; tok[i]; i += 2)
         tok[i] = (char)tolower((unsigned char)tok[i]);
-    ck_assert_int_eq(bg_verp_verify(v, tok, NOW, DAY, key, sizeof(key), NULL),
+    ck_assert_int_eq(bg_verp_verify(v, tok, NULL, NOW, DAY, key, sizeof(key), NULL),
                      BG_VERP_OK);
 }
 END_TEST
@@ -117,19 +117,19 @@ START_TEST(expiry_edges)
     bg_error err;
     int64_t when;
 
-    bg_verp_encode(v, "ABC123", NOW, tok, sizeof(tok), &err);
+    bg_verp_encode(v, "ABC123", NULL, NOW, tok, sizeof(tok), &err);
     ck_assert_int_eq(
-        bg_verp_verify(v, tok, NOW + 7 * DAY, 7 * DAY, key, sizeof(key), NULL),
+        bg_verp_verify(v, tok, NULL, NOW + 7 * DAY, 7 * DAY, key, sizeof(key), NULL),
         BG_VERP_OK);
     ck_assert_int_eq(
-        bg_verp_verify(v, tok, NOW + 7 * DAY + 1, 7 * DAY, key, sizeof(key), &when),
+        bg_verp_verify(v, tok, NULL, NOW + 7 * DAY + 1, 7 * DAY, key, sizeof(key), &when),
         BG_VERP_EXPIRED);
     ck_assert_str_eq(key, "ABC123");
     ck_assert_int_eq(when, NOW);
     /* max_age <= 0: never expires; a token from the future is accepted. */
-    ck_assert_int_eq(bg_verp_verify(v, tok, NOW + 3650 * DAY, 0, key, sizeof(key), NULL),
+    ck_assert_int_eq(bg_verp_verify(v, tok, NULL, NOW + 3650 * DAY, 0, key, sizeof(key), NULL),
                      BG_VERP_OK);
-    ck_assert_int_eq(bg_verp_verify(v, tok, NOW - DAY, DAY, key, sizeof(key), NULL),
+    ck_assert_int_eq(bg_verp_verify(v, tok, NULL, NOW - DAY, DAY, key, sizeof(key), NULL),
                      BG_VERP_OK);
 }
 END_TEST
@@ -140,8 +140,8 @@ START_TEST(other_secret_refused)
     bg_error err;
     bg_verp *w = bg_verp_new("another-secret-of-enough-length", 31, &err);
 
-    bg_verp_encode(v, "3F2A41C0A2", NOW, tok, sizeof(tok), &err);
-    ck_assert_int_eq(bg_verp_verify(w, tok, NOW, DAY, key, sizeof(key), NULL),
+    bg_verp_encode(v, "3F2A41C0A2", NULL, NOW, tok, sizeof(tok), &err);
+    ck_assert_int_eq(bg_verp_verify(w, tok, NULL, NOW, DAY, key, sizeof(key), NULL),
                      BG_VERP_BAD_SIGNATURE);
     ck_assert_str_eq(key, "");
     bg_verp_free(w);
@@ -172,7 +172,7 @@ START_TEST(malformed_tokens)
 {
     char key[32];
 
-    ck_assert_msg(bg_verp_verify(v, malformed[_i].token, NOW, DAY, key, sizeof(key),
+    ck_assert_msg(bg_verp_verify(v, malformed[_i].token, NULL, NOW, DAY, key, sizeof(key),
                                  NULL) == BG_VERP_MALFORMED,
                   "%s accepted as well-formed", malformed[_i].name);
 }
@@ -184,7 +184,7 @@ START_TEST(stray_trailing_bits_are_malformed)
      * (42 chars, 210 bits) has 2 spare bits that must be zero. */
     char tok[BG_VERP_TOKEN_MAX + 1], key[32];
     bg_error err;
-    int n = bg_verp_encode(v, "3F2A41C0A2x", NOW, tok, sizeof(tok), &err);
+    int n = bg_verp_encode(v, "3F2A41C0A2x", NULL, NOW, tok, sizeof(tok), &err);
     char *last = &tok[n - 1];
     const char *p = strchr("abcdefghijklmnopqrstuvwxyz234567", *last);
 
@@ -192,7 +192,7 @@ START_TEST(stray_trailing_bits_are_malformed)
     ck_assert_int_eq((int)(p - "abcdefghijklmnopqrstuvwxyz234567") & 3, 0);
     *last =
         "abcdefghijklmnopqrstuvwxyz234567"[(p - "abcdefghijklmnopqrstuvwxyz234567") | 1];
-    ck_assert_int_eq(bg_verp_verify(v, tok, NOW, DAY, key, sizeof(key), NULL),
+    ck_assert_int_eq(bg_verp_verify(v, tok, NULL, NOW, DAY, key, sizeof(key), NULL),
                      BG_VERP_MALFORMED);
 }
 END_TEST
@@ -202,14 +202,14 @@ START_TEST(bad_encode_arguments)
     char tok[BG_VERP_TOKEN_MAX + 1], small[10];
     bg_error err;
 
-    ck_assert_int_eq(bg_verp_encode(v, "", NOW, tok, sizeof(tok), &err), -1);
+    ck_assert_int_eq(bg_verp_encode(v, "", NULL, NOW, tok, sizeof(tok), &err), -1);
     ck_assert_int_eq(
-        bg_verp_encode(v, "ABCDEFGHIJ01234567890", NOW, tok, sizeof(tok), &err), -1);
-    ck_assert_int_eq(bg_verp_encode(v, "a b", NOW, tok, sizeof(tok), &err), -1);
-    ck_assert_int_eq(bg_verp_encode(v, "abc", -1, tok, sizeof(tok), &err), -1);
-    ck_assert_int_eq(bg_verp_encode(v, "abc", (int64_t)1 << 32, tok, sizeof(tok), &err),
+        bg_verp_encode(v, "ABCDEFGHIJ01234567890", NULL, NOW, tok, sizeof(tok), &err), -1);
+    ck_assert_int_eq(bg_verp_encode(v, "a b", NULL, NOW, tok, sizeof(tok), &err), -1);
+    ck_assert_int_eq(bg_verp_encode(v, "abc", NULL, -1, tok, sizeof(tok), &err), -1);
+    ck_assert_int_eq(bg_verp_encode(v, "abc", NULL, (int64_t)1 << 32, tok, sizeof(tok), &err),
                      -1);
-    ck_assert_int_eq(bg_verp_encode(v, "abc", NOW, small, sizeof(small), &err), -1);
+    ck_assert_int_eq(bg_verp_encode(v, "abc", NULL, NOW, small, sizeof(small), &err), -1);
 }
 END_TEST
 
@@ -217,7 +217,7 @@ START_TEST(address_and_match)
 {
     char addr[300], tok[BG_VERP_TOKEN_MAX + 1], key[32];
     bg_error err;
-    int n = bg_verp_address(v, "bounces", "3F2A41C0A2", NOW, "relay.example", addr,
+    int n = bg_verp_address(v, "bounces", "3F2A41C0A2", NULL, NOW, "relay.example", addr,
                             sizeof(addr), &err);
     char *at = strchr(addr, '@');
 
@@ -235,7 +235,7 @@ START_TEST(address_and_match)
             up[i] = (char)toupper((unsigned char)up[i]);
         ck_assert_int_eq(bg_verp_match(up, "bounces", "relay.example", tok, sizeof(tok)),
                          1);
-        ck_assert_int_eq(bg_verp_verify(v, tok, NOW, DAY, key, sizeof(key), NULL),
+        ck_assert_int_eq(bg_verp_verify(v, tok, NULL, NOW, DAY, key, sizeof(key), NULL),
                          BG_VERP_OK);
         ck_assert_str_eq(key, "3F2A41C0A2");
     }
@@ -252,10 +252,54 @@ START_TEST(address_and_match)
         bg_verp_match("x+abc@sub.relay.example", "x", "relay.example", tok, sizeof(tok)),
         0);
     /* The longest key with a longer prefix does not fit in 64 octets. */
-    ck_assert_int_eq(bg_verp_address(v, "bouncesx", "ABCDEFGHIJ0123456789", NOW,
+    ck_assert_int_eq(bg_verp_address(v, "bouncesx", "ABCDEFGHIJ0123456789", NULL, NOW,
                                      "relay.example", addr, sizeof(addr), &err),
                      -1);
     ck_assert(strstr(err.msg, "64") != NULL);
+}
+END_TEST
+
+START_TEST(bound_token_verifies_only_for_its_recipient)
+{
+    char tok[BG_VERP_TOKEN_MAX + 1], key[BG_VERP_KEY_MAX + 1], plain[BG_VERP_TOKEN_MAX + 1];
+    bg_error err;
+    bool bound = false;
+    int n = bg_verp_encode(v, "4QID1AB", "a@example.com", NOW, tok, sizeof(tok), &err);
+
+    ck_assert_int_gt(n, 0);
+    /* the same length as a message-bound token: the recipient is not in it */
+    ck_assert_int_eq(bg_verp_encode(v, "4QID1AB", NULL, NOW, plain, sizeof(plain), &err), n);
+    ck_assert_str_ne(tok, plain);
+    ck_assert_int_eq(bg_verp_verify(v, tok, "a@example.com", NOW, DAY, key, sizeof(key), NULL),
+                     BG_VERP_OK);
+    ck_assert_str_eq(key, "4QID1AB");
+    /* a co-recipient cannot use it, nor can anyone without the recipient */
+    ck_assert_int_eq(bg_verp_verify(v, tok, "b@example.com", NOW, DAY, key, sizeof(key), NULL),
+                     BG_VERP_BAD_SIGNATURE);
+    ck_assert_int_eq(bg_verp_verify(v, tok, NULL, NOW, DAY, key, sizeof(key), NULL),
+                     BG_VERP_BAD_SIGNATURE);
+    ck_assert_int_eq(bg_verp_verify(v, tok, "", NOW, DAY, key, sizeof(key), NULL),
+                     BG_VERP_BAD_SIGNATURE);
+    /* a message-bound token ignores the recipient it is shown */
+    ck_assert_int_eq(bg_verp_verify(v, plain, "b@example.com", NOW, DAY, key, sizeof(key),
+                                    NULL),
+                     BG_VERP_OK);
+    /* peek says what to look up, without believing it */
+    ck_assert_int_eq(bg_verp_peek(tok, key, sizeof(key), &bound), 0);
+    ck_assert(bound);
+    ck_assert_str_eq(key, "4QID1AB");
+    ck_assert_int_eq(bg_verp_peek(plain, key, sizeof(key), &bound), 0);
+    ck_assert(!bound);
+    ck_assert_int_eq(bg_verp_peek("not-a-token", key, sizeof(key), &bound), -1);
+    /* flipping the version byte of a bound token does not make it message-bound */
+    {
+        char flipped[BG_VERP_TOKEN_MAX + 1];
+        bg_strlcpy(flipped, tok, sizeof(flipped));
+        flipped[0] = plain[0];
+        flipped[1] = plain[1];
+        ck_assert_int_ne(bg_verp_verify(v, flipped, NULL, NOW, DAY, key, sizeof(key), NULL),
+                         BG_VERP_OK);
+    }
 }
 END_TEST
 
@@ -293,8 +337,8 @@ START_TEST(secret_file)
     w = bg_verp_load(path, &err);
     ck_assert_ptr_nonnull(w);
     /* The trailing newline is not part of the secret: both sign alike. */
-    bg_verp_encode(v, "Q1", NOW, tok, sizeof(tok), &err);
-    ck_assert_int_eq(bg_verp_verify(w, tok, NOW, DAY, key, sizeof(key), NULL),
+    bg_verp_encode(v, "Q1", NULL, NOW, tok, sizeof(tok), &err);
+    ck_assert_int_eq(bg_verp_verify(w, tok, NULL, NOW, DAY, key, sizeof(key), NULL),
                      BG_VERP_OK);
     bg_verp_free(w);
     fd = open(path, O_WRONLY | O_TRUNC);
@@ -328,6 +372,7 @@ main(void)
     tcase_add_test(tc, stray_trailing_bits_are_malformed);
     tcase_add_test(tc, bad_encode_arguments);
     tcase_add_test(tc, address_and_match);
+    tcase_add_test(tc, bound_token_verifies_only_for_its_recipient);
     tcase_add_test(tc, made_keys);
     tcase_add_test(tc, secret_file);
     suite_add_tcase(s, tc);
