@@ -39,12 +39,20 @@ message_put_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
     bg_buf v = BG_BUF_INIT, k = BG_BUF_INIT;
     int ret = 0;
 
-    codec_message_encode(a->m, &v);
+    /* The recipients are kept once, under the queue ID; the Message-ID's
+     * record then names the queue ID and holds no recipients. */
     if (a->m->message_id[0]) {
+        bg_message_rec pointer = *a->m;
+
+        if (a->m->queue_id[0])
+            pointer.rcpts = (char *)"";
+        codec_message_encode(&pointer, &v);
         bg_buf_printf(&k, "m:%s", a->m->message_id);
         ret = put_replacing(s, txn, DBI_MESSAGE, k.s, &v, a->purge_at);
     }
     if (ret == 0 && a->m->queue_id[0]) {
+        bg_buf_reset(&v);
+        codec_message_encode(a->m, &v);
         bg_buf_reset(&k);
         bg_buf_printf(&k, "q:%s", a->m->queue_id);
         ret = put_replacing(s, txn, DBI_MESSAGE, k.s, &v, a->purge_at);
@@ -80,6 +88,24 @@ bg_store_message_get(bg_store *s, const char *id, bool by_queue_id, bg_message_r
     }
     bg_buf_free(&k);
     bg_buf_free(&v);
+    if (r == BG_FOUND && !by_queue_id && out->queue_id[0] &&
+        (out->rcpts == NULL || out->rcpts[0] == '\0')) {
+        /* the Message-ID's record names the full one; it must be the same
+         * message (a queue ID is reused in time) */
+        bg_message_rec full;
+        bg_lookup f = bg_store_message_get(s, out->queue_id, true, &full, err);
+
+        if (f == BG_LOOKUP_ERROR) {
+            bg_message_rec_clear(out);
+            return f;
+        }
+        if (f == BG_FOUND && strcmp(full.message_id, out->message_id) == 0) {
+            bg_message_rec_clear(out);
+            *out = full;
+        } else if (f == BG_FOUND) {
+            bg_message_rec_clear(&full);
+        }
+    }
     return r;
 }
 

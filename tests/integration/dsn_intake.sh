@@ -29,8 +29,14 @@ pipe_in() { "$DSN" -c "$CONF" pipe --client-ip 192.0.2.25 --helo mx.remote.examp
     --sender MAILER-DAEMON --recipient app@customer.example "$@"; }
 
 # ---- pipe ------------------------------------------------------------------
+# One message per recipient, as appliances send them: a DSN about the only
+# recipient of a message can only have come from that recipient's side.
 "$SEED" "$T/db" message '<orig-1@app.customer.example>' 4PIPE1 192.0.2.10 \
-    app@customer.example gone@remote.example full@remote.example listed@remote.example
+    app@customer.example gone@remote.example
+"$SEED" "$T/db" message '<orig-1s@app.customer.example>' 4PIPE2 192.0.2.10 \
+    app@customer.example full@remote.example
+"$SEED" "$T/db" message '<orig-1r@app.customer.example>' 4PIPE3 192.0.2.10 \
+    app@customer.example listed@remote.example
 
 pipe_in < "$DATA/hard-5.1.1.eml"; rc=$?
 check "pipe: a correlated hard bounce exits 0" [ "$rc" = 0 ]
@@ -44,11 +50,11 @@ pipe_in < "$DATA/hard-5.1.1.eml"; rc=$?
 check "pipe: the same DSN again exits 0" [ "$rc" = 0 ]
 check "pipe: the same DSN twice counts once" [ "$(rcpt_count gone@remote.example)" = 1 ]
 
-pipe_in < "$DATA/soft-5.2.2.eml"; rc=$?
+sed 's/orig-1@/orig-1s@/' "$DATA/soft-5.2.2.eml" | pipe_in; rc=$?
 check "pipe: mailboxfull exits 0 and blacklists nobody" \
     [ "$rc" = 0 -a "$(rcpt_state full@remote.example)" = none ]
 
-pipe_in < "$DATA/rbl-spamhaus.eml"; rc=$?
+sed 's/orig-1@/orig-1r@/' "$DATA/rbl-spamhaus.eml" | pipe_in; rc=$?
 check "pipe: an RBL bounce blacklists nobody" \
     [ "$rc" = 0 -a "$(rcpt_state listed@remote.example)" = none ]
 check "pipe: the RBL bounce is an incident" \

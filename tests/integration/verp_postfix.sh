@@ -83,8 +83,10 @@ bad="bounces+${tok%?}$new@$VERP_DOMAIN"
 verp_dsn "$bad" victim@remote.example.com MARKER-FORGED verp-1@app.customer.example > "$T/dsn-forged.eml"
 swaks --server 127.0.0.1:2570 --from '<>' --to "$bad" --data "$T/dsn-forged.eml" \
     > "$T/swaks-forged.out" 2>&1
-check "the forged DSN is logged as forged" \
-    wait_for 20 grep -q "Ignored forged bounce to $bad" "$T/log/warning.log"
+check "the forged DSN is refused at RCPT by the milter (550 5.1.1)" \
+    grep -q "^<\*\* *550 5.1.1.*No such bounce address" "$T/swaks-forged.out"
+check "... and logged as such" \
+    wait_for 20 grep -q "Operation failed Recipient $bad: No such bounce address" "$T/log/warning.log"
 check "the forged DSN blacklists nobody" \
     [ "$("$SEED" "$T/db" rcpt victim@remote.example.com)" = none ]
 check "the forged DSN is not passed on" bash -c "! grep -rq MARKER-FORGED '$T/sink'"
@@ -114,12 +116,14 @@ check "... signed with the new secret: its bounce verifies with it alone" \
 verp_dsn "$rp" far2@remote.example.com MARKER-ROTATED-1 verp-1@app.customer.example > "$T/dsn-rot1.eml"
 swaks --server 127.0.0.1:2570 --from '<>' --to "$rp" --data "$T/dsn-rot1.eml" \
     > "$T/swaks-rot1.out" 2>&1
-check "after the rotation alone, the old token is taken for a forgery" \
-    wait_for 20 grep -q "Ignored forged bounce to $rp" "$T/log/warning.log"
+check "after the rotation alone, the old token is taken for a forgery (550 5.1.1 at RCPT)" \
+    grep -q "^<\*\* *550 5.1.1" "$T/swaks-rot1.out"
 check "... and blacklists nobody" [ "$("$SEED" "$T/db" rcpt far2@remote.example.com)" = none ]
 # With verp_previous_secret_file, it verifies again (the pipe reads the
-# configuration at each delivery).
+# configuration at each delivery; the milter on SIGUSR1).
 echo "verp_previous_secret_file = $T/verp.secret.old" >> "$CONF"
+kill -USR1 "$MILTER_PID"
+sleep 2
 verp_dsn "$rp" far2@remote.example.com MARKER-ROTATED-2 verp-1@app.customer.example > "$T/dsn-rot2.eml"
 swaks --server 127.0.0.1:2570 --from '<>' --to "$rp" --data "$T/dsn-rot2.eml" \
     > "$T/swaks-rot2.out" 2>&1

@@ -79,8 +79,10 @@ bad="bounces+${tok%?}$new@$VERP_DOMAIN"
 verp_dsn "$bad" victim@remote.example.com MARKER-SM-FORGED verp-sm-1@app.customer.example > "$T/dsn-forged.eml"
 swaks --server 127.0.0.1:$SMTPD --from '<>' --to "$bad" --data "$T/dsn-forged.eml" \
     > "$T/swaks-forged.out" 2>&1
-check "Sendmail: the forged DSN is logged as forged" \
-    wait_for 30 grep -q "Ignored forged bounce to $bad" "$T/log/warning.log"
+check "Sendmail: the forged DSN is refused at RCPT by the milter (550 5.1.1)" \
+    grep -q "^<\*\* *550 5.1.1" "$T/swaks-forged.out"
+check "... and logged as such" \
+    wait_for 30 grep -q "Operation failed Recipient $bad: No such bounce address" "$T/log/warning.log"
 check "Sendmail: the forged DSN blacklists nobody" \
     [ "$("$SEED" "$T/db" rcpt victim@remote.example.com)" = none ]
 check "Sendmail: the forged DSN is not passed on" bash -c "! grep -rq MARKER-SM-FORGED '$T/sink'"

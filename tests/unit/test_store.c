@@ -253,6 +253,49 @@ START_TEST(messages_by_id_and_queue_id)
     ck_assert_str_eq(out.env_from, "app@relay.example");
     bg_message_rec_clear(&out);
     ck_assert_int_eq(bg_store_message_get(st, "nope", true, &out, &err), BG_NOTFOUND);
+    /* The queue ID is reused by a later message: the first Message-ID no
+     * longer finds recipients that were never its own. */
+    strcpy(m.message_id, "<later@relay.example>");
+    m.rcpts = (char *)"c@example.com";
+    ck_assert_int_eq(bg_store_message_put(st, &m, T0 + DAY, &err), 0);
+    ck_assert_int_eq(bg_store_message_get(st, "<abc@relay.example>", false, &out, &err),
+                     BG_FOUND);
+    ck_assert(out.rcpts == NULL || strstr(out.rcpts, "c@example.com") == NULL);
+    bg_message_rec_clear(&out);
+    ck_assert_int_eq(bg_store_message_get(st, "<later@relay.example>", false, &out, &err),
+                     BG_FOUND);
+    ck_assert_str_eq(out.rcpts, "c@example.com");
+    bg_message_rec_clear(&out);
+}
+END_TEST
+
+/* A message's recipients are kept once, under its queue ID; the Message-ID's
+ * record leads there, and a list of 1,000 comes back whole either way. */
+START_TEST(message_recipients_kept_once)
+{
+    bg_message_rec m, out;
+    bg_error err;
+    bg_buf list = BG_BUF_INIT;
+
+    for (int i = 0; i < 1000; i++)
+        bg_buf_printf(&list, "recipient-number-%04d@example.com\n", i);
+    memset(&m, 0, sizeof(m));
+    m.time = T0;
+    strcpy(m.sender_id, "ip:192.0.2.1");
+    strcpy(m.queue_id, "4BIG1");
+    m.rcpts = (char *)bg_buf_str(&list);
+    ck_assert_int_eq(bg_store_message_put(st, &m, T0 + DAY, &err), 0);
+    strcpy(m.queue_id, "4BIG2");
+    strcpy(m.message_id, "<big@relay.example>");
+    ck_assert_int_eq(bg_store_message_put(st, &m, T0 + DAY, &err), 0);
+    ck_assert_int_eq(bg_store_message_get(st, "<big@relay.example>", false, &out, &err),
+                     BG_FOUND);
+    ck_assert_str_eq(out.rcpts, bg_buf_str(&list));
+    bg_message_rec_clear(&out);
+    ck_assert_int_eq(bg_store_message_get(st, "4BIG2", true, &out, &err), BG_FOUND);
+    ck_assert_str_eq(out.rcpts, bg_buf_str(&list));
+    bg_message_rec_clear(&out);
+    bg_buf_free(&list);
 }
 END_TEST
 
@@ -446,6 +489,7 @@ main(void)
     tcase_add_test(tc, foreach_streams_in_order_with_prefix);
     tcase_add_test(tc, seen_counts_once);
     tcase_add_test(tc, messages_by_id_and_queue_id);
+    tcase_add_test(tc, message_recipients_kept_once);
     tcase_add_test(tc, tried_is_distinct_per_sender);
     tcase_add_test(tc, tried_by_finds_every_sender);
     tcase_add_test(tc, meta_and_incidents);
