@@ -110,7 +110,7 @@ compute_mac(const bg_verp *v, const unsigned char *data, size_t n, const char *r
 
     hmac_sha256_update(&c, sizeof(mac_label), (const uint8_t *)mac_label);
     hmac_sha256_update(&c, n, data);
-    if (data[0] == VERSION_RCPT)
+    if (data[0] == VERSION_RCPT && rcpt)
         hmac_sha256_update(&c, strlen(rcpt) + 1, (const uint8_t *)rcpt);
     hmac_sha256_digest(&c, sizeof(full), full);
     memcpy(mac, full, MAC_LEN);

@@ -115,6 +115,7 @@ check "both went out with a VERP return path ($rp_two, $rp_solo)" \
     bash -c "[[ '$rp_two' == bounces+*@$VERP_DOMAIN && '$rp_solo' == bounces+*@$VERP_DOMAIN ]]"
 
 # ---- 2a: anything at the VERP domain but a valid token --------------------------
+n=0
 for to in "postmaster@$VERP_DOMAIN" "abuse@$VERP_DOMAIN" "bounces@$VERP_DOMAIN" \
           "bounces+aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@$VERP_DOMAIN" "victim@$VERP_DOMAIN"; do
     m=FORGED-$((++n))
@@ -163,7 +164,7 @@ for i in 1 2 3 4; do
 done
 out=$(smtp $SMTPD app99@customer.example abuse@remote.test --local-interface 127.0.0.99)
 check "mail to exempt recipients counts: the 5th message is refused 450 4.7.1" \
-    grep -q "^450 4.7.1" <<<"$(rcpt_reply "$out")"
+    grep -q "^<\*\* *450 4.7.1" <<<"$out"
 check "... after four accepted" bash -c "grep -l '<- *250.*queued' $T/quota-*.out | wc -l | grep -qx 4"
 # recipient_limit = 5: the 6th recipient on gets 452 4.5.3
 to=$(for i in $(seq 1 8); do printf 'many%d@remote.test,' "$i"; done)
@@ -173,16 +174,17 @@ check "8 recipients, recipient_limit 5: three get 452 4.5.3" \
 check "... and the message is accepted for the other five" grep -q "<- *250.*queued" <<<"$out"
 
 # ---- a flood of forged DSNs writes nothing ---------------------------------------
-logsize() { cat "$T"/db/log.* 2>/dev/null | wc -c; }
-"$BIN/bounceguard" -c "$CONF" stats > /dev/null 2>&1
-sync; before=$(logsize)
+# every table's count, as stats prints it (the log file itself is preallocated)
+counts() { "$BIN/bounceguard" -c "$CONF" stats | grep -Ev '^(store|transaction log|last checkpoint|deadlocks) '; }
+before=$(counts)
 for i in $(seq 1 50); do
     sed -e "s/DSN1@/FLOOD$i@/; s/orig-1@/orig-flood-$i@/; s/gone@/flood$i@/g" \
         "$TOP/tests/data/intake/hard-5.1.1.eml" |
         "$DSN" -c "$CONF" pipe --client-ip 192.0.2.66 --sender MAILER-DAEMON \
             --recipient app@customer.example
 done
-sync; after=$(logsize)
+after=$(counts)
 check "50 forged DSNs: nothing blacklisted" [ "$(state flood7@remote.example)" = none ]
-check "... and the store's log did not grow ($before -> $after bytes)" [ "$after" = "$before" ]
+check "... and nothing was written: no record, no seen mark ($(grep 'DSNs seen' <<<"$after"))" \
+    [ "$after" = "$before" ]
 exit 0
