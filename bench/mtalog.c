@@ -145,7 +145,7 @@ parse(const char *path, unsigned rounds)
         while (p < end) {
             const char *nl = memchr(p, '\n', (size_t)(end - p));
             size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-            if (bg_mtalog_parse(p, len, now, &ev) == 1 && ev.kind == BG_MTALOG_BOUNCED)
+            if (bg_mtalog_parse(p, len, now, NULL, &ev) == 1 && ev.kind == BG_MTALOG_BOUNCED)
                 bounced++;
             lines++;
             p += len + 1;
@@ -164,7 +164,7 @@ parse(const char *path, unsigned rounds)
         while (p < end) {
             const char *nl = memchr(p, '\n', (size_t)(end - p));
             size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-            bg_mtalog_parse(p, len, now, &ev);
+            bg_mtalog_parse(p, len, now, NULL, &ev);
             p += len + 1;
         }
         parsed_tz[r] = now_mono() - t0;

@@ -1,7 +1,10 @@
 /*
  * log_cmd.c — `bounceguard-dsn log FILE [--follow] [--from-start]`: learn the
  * synchronous bounces of the relay from its MTA's log (Postfix status=bounced
- * lines, Sendmail dsn=5.x.x / stat= lines; bounceguard/mtalog.h).
+ * lines, Sendmail dsn=5.x.x / stat= lines; bounceguard/mtalog.h).  Only the
+ * delivery records of the configured tags (log_syslog_names,
+ * log_delivery_agents) are read, and a bounce counts only for a message the
+ * milter recorded (log_trust, bg_learn_log_event).
  *
  * Position: the offset reached is kept in the store (meta "logpos:PATH" =
  * "INODE:OFFSET"), written after the lines it covers are learned.  A restart
@@ -75,12 +78,17 @@ save_pos(follower *f)
 static int
 learn_line(follower *f, const char *line, size_t len)
 {
+    const bg_config *cfg = f->in->cfg;
+    bg_mtalog_names names = {(const char *const *)cfg->log_syslog_names.items,
+                             cfg->log_syslog_names.count,
+                             (const char *const *)cfg->log_delivery_agents.items,
+                             cfg->log_delivery_agents.count};
     bg_mtalog_event ev;
     bg_learn_result res;
     bg_error err;
     int64_t now = intake_now();
 
-    if (bg_mtalog_parse(line, len, now, &ev) != 1 || ev.kind != BG_MTALOG_BOUNCED)
+    if (bg_mtalog_parse(line, len, now, &names, &ev) != 1 || ev.kind != BG_MTALOG_BOUNCED)
         return 0;
     if (intake_store(f->in) < 0)
         return -1;

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "bounceguard/config.h"
+#include "bounceguard/mtalog.h"
 
 typedef enum key_type {
     T_STRING,
@@ -44,6 +45,8 @@ static const enum_value trust_values[] = {{"correlated", BG_TRUST_CORRELATED},
                                           {"spf", BG_TRUST_SPF},
                                           {"any", BG_TRUST_ANY},
                                           {NULL, 0}};
+static const enum_value log_trust_values[] = {
+    {"recorded", BG_LOG_TRUST_RECORDED}, {"any", BG_LOG_TRUST_ANY}, {NULL, 0}};
 
 typedef struct key_def {
     const char *name;
@@ -131,6 +134,16 @@ static const key_def keys[] = {
     {"verp_previous_secret_file", T_STRING, OFF(verp_previous_secret_file), "", 0, 0, NULL,
      "file holding the secret used before the current one: its tokens still verify "
      "(rotation)"},
+    {"log_syslog_names", T_LIST, OFF(log_syslog_names), BG_MTALOG_SYSLOG_NAMES, 0, 0, NULL,
+     "Postfix syslog_name values whose delivery lines `bounceguard-dsn log` reads "
+     "(multi-instance: postfix-out ...)"},
+    {"log_delivery_agents", T_LIST, OFF(log_delivery_agents), BG_MTALOG_DELIVERY_AGENTS, 0,
+     0, NULL,
+     "Postfix delivery agents and master.cf service names: only NAME/AGENT[pid] and "
+     "NAME/SERVICE/AGENT[pid] lines are delivery records"},
+    {"log_trust", T_ENUM, OFF(log_trust), "recorded", 0, 0, log_trust_values,
+     "which log bounces count: recorded (queue ID and recipient recorded by the milter), "
+     "any (unsafe)"},
     {"purge_batch", T_INT, OFF(purge_batch), "500", 1, 100000, NULL,
      "expired records removed per transaction"},
     {"rbl_lists", T_LIST, OFF(rbl_lists), "", 0, 0, NULL,

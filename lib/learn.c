@@ -541,6 +541,7 @@ bg_learn_log_event(bg_store *st, const bg_config *cfg, const bg_mtalog_event *ev
     const char *status = ev->dsn;
     char derived[16];
     bounce_in b;
+    bool trusted;
 
     memset(res, 0, sizeof(*res));
     if (ev->kind != BG_MTALOG_BOUNCED || ev->recipient[0] == '\0')
@@ -590,13 +591,23 @@ bg_learn_log_event(bg_store *st, const bg_config *cfg, const bg_mtalog_event *ev
         bg_strlcpy(res->rcpts[0].sender_id, m.sender_id, sizeof(res->rcpts[0].sender_id));
     if (found == BG_FOUND)
         bg_message_rec_clear(&m);
-    /* The relay's own MTA reports its own delivery attempt: trusted. */
-    decide_rcpt(cfg, &b, &addr, true, &res->rcpts[0]);
+    /* Anyone who can write a line to the log (logger, or a Message-ID that
+     * cleanup logs) can write a bounce: a line counts only for a message the
+     * milter recorded and one of its recipients (log_trust = recorded). */
+    trusted = res->rcpts[0].correlated || cfg->log_trust == BG_LOG_TRUST_ANY;
+    decide_rcpt(cfg, &b, &addr, trusted, &res->rcpts[0]);
 
-    pending item = {b, addr, true};
+    /* An ignored line is marked seen but logged here, not by commit_and_log
+     * (its warning speaks of forged DSNs). */
+    pending item = {b, addr, trusted};
     commit_arg a = {cfg, res->id, now, &item, res->rcpts, 1, false};
     if (commit_and_log(st, &a, res, err) < 0)
         return -1;
+    if (!trusted && !res->duplicate)
+        bg_msg_warn("Ignored bounce in log line of %s %s for Recipient %s (%s %s): %s",
+                    ev->program, ev->queue_id, addr.canon, status, cls.reason,
+                    res->message_found ? "not a recipient of the message recorded by the milter"
+                                       : "no message recorded by the milter");
     count(res);
     return 0;
 }

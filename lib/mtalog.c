@@ -1,10 +1,12 @@
 /*
  * mtalog.c — see include/bounceguard/mtalog.h.
  *
- * A line is: timestamp, host, "program[pid]:", "QUEUEID:", then a list of
- * "key=value" items separated by ", ".  Values are spans into the line until
- * they are copied into the event; nothing is allocated.  Every scan is
- * bounded by the line's end, never by a NUL.
+ * A line is: timestamp, host, "program[pid]:", "QUEUEID:", then the items of
+ * a delivery record, read in the order the MTA writes them (never looked for
+ * anywhere in the line: a logged Message-ID or address may hold any text).
+ * Values are spans into the line until they are copied into the event;
+ * nothing is allocated.  Every scan is bounded by the line's end, never by a
+ * NUL.
  */
 #include <string.h>
 #include <time.h>
@@ -16,13 +18,6 @@ typedef struct span {
     const char *p;
     size_t n;
 } span;
-
-/* Every field the body may hold, as spans; copied at the end. */
-typedef struct fields {
-    span to, orig_to, from, msgid, relay, dsn, status, status_text, stat, size;
-    bool have_from;
-    int nrcpt;
-} fields;
 
 static const char *const months[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -262,27 +257,75 @@ token(const char **p, const char *end)
     return mkspan(s, *p);
 }
 
-/* "postfix/smtp[123]:" -> "postfix/smtp"; empty span if not a program tag. */
+/* "postfix/smtp[123]:" -> "postfix/smtp"; empty span unless it is a program
+ * tag with a pid, as every Postfix and Sendmail process logs it. */
 static span
 program_name(span tok)
 {
     const char *b;
+    size_t i;
 
-    if (tok.n < 2 || tok.p[tok.n - 1] != ':')
+    if (tok.n < 5 || tok.p[tok.n - 1] != ':' || tok.p[tok.n - 2] != ']')
         return mkspan(tok.p, tok.p);
-    tok.n--;
-    if (tok.p[tok.n - 1] == ']' && (b = memchr(tok.p, '[', tok.n)) != NULL)
-        tok.n = (size_t)(b - tok.p);
-    return tok;
+    b = memchr(tok.p, '[', tok.n);
+    if (b == NULL || b == tok.p || b + 1 == tok.p + tok.n - 2)
+        return mkspan(tok.p, tok.p);
+    for (i = (size_t)(b + 1 - tok.p); i < tok.n - 2; i++)
+        if (!is_digit(tok.p[i]))
+            return mkspan(tok.p, tok.p);
+    return mkspan(tok.p, b);
+}
+
+static int
+word_listed(span w, const char *const *list, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (span_eq(w, list[i]))
+            return 1;
+    return 0;
+}
+
+static const char *const default_syslog_names[] = {"postfix"};
+static const char *const default_agents[] = {"smtp",  "lmtp", "local", "virtual",
+                                             "error", "pipe", "retry", "relay"};
+static const bg_mtalog_names default_names = {
+    default_syslog_names, sizeof(default_syslog_names) / sizeof(default_syslog_names[0]),
+    default_agents, sizeof(default_agents) / sizeof(default_agents[0])};
+
+/* Is prog NAME/AGENT or NAME/SERVICE/AGENT for a configured name? */
+static int
+is_postfix_agent(span prog, const bg_mtalog_names *nm)
+{
+    size_t i;
+
+    for (i = 0; i < nm->nsyslog_names; i++) {
+        size_t n = strlen(nm->syslog_names[i]);
+        span rest;
+        const char *slash;
+
+        if (n == 0 || prog.n <= n + 1 || memcmp(prog.p, nm->syslog_names[i], n) != 0 ||
+            prog.p[n] != '/')
+            continue;
+        rest = mkspan(prog.p + n + 1, prog.p + prog.n);
+        if (word_listed(rest, nm->agents, nm->nagents))
+            return 1;
+        slash = memchr(rest.p, '/', rest.n);
+        if (slash != NULL &&
+            word_listed(mkspan(rest.p, slash), nm->agents, nm->nagents) &&
+            word_listed(mkspan(slash + 1, rest.p + rest.n), nm->agents, nm->nagents))
+            return 1;
+    }
+    return 0;
 }
 
 static bg_mtalog_mta
-which_mta(span prog)
+which_mta(span prog, const bg_mtalog_names *nm)
 {
-    if (memmem(prog.p, prog.n, "postfix", 7) != NULL)
+    if (is_postfix_agent(prog, nm))
         return BG_MTA_POSTFIX;
-    if (span_eq(prog, "sendmail") || span_eq(prog, "sm-mta") ||
-        span_eq(prog, "sm-msp-queue"))
+    if (span_eq(prog, "sendmail") || span_eq(prog, "sm-mta"))
         return BG_MTA_SENDMAIL;
     return BG_MTA_UNKNOWN;
 }
@@ -306,106 +349,203 @@ is_queue_id(span tok)
     return !lower_only && !span_eq(tok, "NOQUEUE:");
 }
 
-/* Split "key=value, key=value, ..." into fields. */
-static void
-parse_items(const char *p, const char *end, fields *f)
-{
-    while (p < end) {
-        const char *k = p, *v, *e;
-        span key;
+/* ---- items, by position ------------------------------------------------- */
 
-        while (p < end && (is_alnum(*p) || *p == '_' || *p == '-'))
-            p++;
-        if (p == k || p >= end || *p != '=')
-            return;
-        key = mkspan(k, p);
-        v = ++p;
-        if (span_eq(key, "stat")) {
-            /* Sendmail: the status text runs to the end of the line. */
-            f->stat = mkspan(v, end);
-            return;
-        }
-        if (span_eq(key, "status")) {
-            while (p < end && *p != ' ' && *p != ',')
-                p++;
-            f->status = mkspan(v, p);
-            while (p < end && (*p == ' ' || *p == ','))
-                p++;
-            if (p < end && *p == '(') {
-                e = end;
-                if (e[-1] == ')')
-                    e--;
-                f->status_text = mkspan(p + 1, e);
-            } else {
-                f->status_text = mkspan(p, end);
+/* Every field of a delivery record, as spans; copied at the end. */
+typedef struct fields {
+    span to, orig_to, relay, dsn, status, text;
+    int nrcpt;
+} fields;
+
+/* If p starts with lit, step over it. */
+static int
+eat(const char **p, const char *end, const char *lit)
+{
+    size_t n = strlen(lit);
+
+    if ((size_t)(end - *p) < n || memcmp(*p, lit, n) != 0)
+        return 0;
+    *p += n;
+    return 1;
+}
+
+/*
+ * An address as the MTA logs it, from *p: "<...>" up to the first '>' outside
+ * a quoted string, or a bare one up to stop (',' or ' ') outside quotes.  In a
+ * quoted string ("a, b>c"@x) a backslash escapes the next byte.  Sets *addr
+ * to the address without brackets.  Returns 0 for an unterminated address or
+ * quote (a cut or malformed line: no half addresses).
+ */
+static int
+address(const char **p, const char *end, char stop, span *addr)
+{
+    const char *s = *p, *q;
+    int angle = s < end && *s == '<', quoted = 0;
+
+    for (q = s + angle; q < end; q++) {
+        if (quoted) {
+            if (*q == '\\') {
+                if (++q == end)
+                    return 0;
+            } else if (*q == '"') {
+                quoted = 0;
             }
-            return;
+        } else if (*q == '"') {
+            quoted = 1;
+        } else if (angle && *q == '>') {
+            *addr = mkspan(s + 1, q);
+            *p = q + 1;
+            return 1;
+        } else if (!angle && (*q == stop || *q == ' ')) {
+            break;
+        }
+    }
+    if (angle || quoted || q == s)
+        return 0;
+    *addr = mkspan(s, q);
+    *p = q;
+    return 1;
+}
+
+/* The value of a "key=" already eaten: up to the next ", " or the end. */
+static span
+value(const char **p, const char *end)
+{
+    const char *s = *p, *e = s < end ? memmem(s, (size_t)(end - s), ", ", 2) : NULL;
+
+    if (e == NULL)
+        e = end;
+    *p = e;
+    return mkspan(s, e);
+}
+
+/* A key=value item that must come next: ", key=value". */
+static int
+item(const char **p, const char *end, const char *key, span *v)
+{
+    const char *q = *p;
+
+    if (!eat(&q, end, ", ") || !eat(&q, end, key) || !eat(&q, end, "="))
+        return 0;
+    *v = value(&q, end);
+    *p = q;
+    return v->n > 0;
+}
+
+/* "5.1.1": a class digit, then dots and digits (Postfix writes what it has). */
+static int
+dsn_code(span s)
+{
+    size_t i;
+
+    if (s.n < 5 || s.n > 11 || (s.p[0] != '2' && s.p[0] != '4' && s.p[0] != '5') ||
+        s.p[1] != '.')
+        return 0;
+    for (i = 2; i < s.n; i++)
+        if (!is_digit(s.p[i]) && s.p[i] != '.')
+            return 0;
+    return 1;
+}
+
+/*
+ * Postfix (log_adhoc.c): "to=<ADDR>, [orig_to=<ADDR>, ]relay=R, [conn_use=N, ]
+ * delay=D, delays=A/B/C/D, dsn=X.Y.Z, status=WORD[ (TEXT)]".
+ */
+static int
+parse_postfix(const char *p, const char *end, fields *f)
+{
+    span v;
+    const char *q;
+
+    if (!eat(&p, end, "to=") || p >= end || *p != '<' || !address(&p, end, 0, &f->to))
+        return 0;
+    f->nrcpt = 1;
+    q = p;
+    if (eat(&q, end, ", orig_to=")) {
+        if (q >= end || *q != '<' || !address(&q, end, 0, &f->orig_to))
+            return 0;
+        p = q;
+    }
+    if (!item(&p, end, "relay", &f->relay))
+        return 0;
+    q = p;
+    if (item(&q, end, "conn_use", &v))
+        p = q;
+    if (!item(&p, end, "delay", &v) || !item(&p, end, "delays", &v) ||
+        !item(&p, end, "dsn", &f->dsn) || !dsn_code(f->dsn) || !eat(&p, end, ", status="))
+        return 0;
+    q = p;
+    while (q < end && *q != ' ')
+        q++;
+    f->status = mkspan(p, q);
+    if (f->status.n == 0)
+        return 0;
+    if (q < end) {
+        /* " (TEXT)": the rest of the line, whatever it says */
+        if (!eat(&q, end, " (") || end[-1] != ')')
+            return 0;
+        f->text = mkspan(q, end - 1);
+    }
+    return 1;
+}
+
+/*
+ * Sendmail (logdelivery): "to=ADDRS, ctladdr=<A> (U/G), delay=..., xdelay=...,
+ * mailer=..., pri=..., relay=..., dsn=..., stat=TEXT": to= first; then
+ * whatever items this version writes, each read to its ", " (an address
+ * value quote-aware), up to stat=, which runs to the end.
+ */
+static int
+parse_sendmail(const char *p, const char *end, fields *f)
+{
+    const char *first = NULL;
+
+    if (!eat(&p, end, "to="))
+        return 0;
+    for (;;) { /* "<a@x>,<b@x>" or "a@x,b@x" */
+        span a;
+
+        if (!address(&p, end, ',', &a))
+            return 0;
+        if (first == NULL) {
+            f->to = a;
+            first = p;
+        }
+        f->nrcpt++;
+        if (p < end && *p == ',' && p + 1 < end && p[1] != ' ') {
+            p++;
+            continue;
+        }
+        break;
+    }
+    for (;;) {
+        const char *k;
+        span key, v;
+
+        if (!eat(&p, end, ", "))
+            return 0;
+        k = p;
+        while (p < end && (is_alnum(*p) || *p == '_'))
+            p++;
+        key = mkspan(k, p);
+        if (key.n == 0 || !eat(&p, end, "="))
+            return 0;
+        if (span_eq(key, "stat")) {
+            f->status = mkspan(p, end);
+            return f->status.n > 0;
         }
         if (p < end && *p == '<') {
-            /* "<a@x>" or Sendmail's grouped "<a@x>,<b@x>" */
-            for (;;) {
-                e = memchr(p, '>', (size_t)(end - p));
-                if (e == NULL)
-                    return; /* a cut line: no half addresses */
-                e++;
-                if (span_eq(key, "to"))
-                    f->nrcpt++;
-                if (end - e < 2 || e[0] != ',' || e[1] != '<')
-                    break;
-                p = e + 1;
-            }
+            if (!address(&p, end, 0, &v))
+                return 0;
+            value(&p, end); /* " (1000/1000)" after ctladdr */
         } else {
-            e = memmem(p, (size_t)(end - p), ", ", 2);
-            if (e == NULL)
-                e = end;
+            v = value(&p, end);
         }
-        {
-            span val = mkspan(v, e);
-
-            if (span_eq(key, "to"))
-                f->to = val;
-            else if (span_eq(key, "orig_to"))
-                f->orig_to = val;
-            else if (span_eq(key, "from")) {
-                f->from = val;
-                f->have_from = true;
-            } else if (span_eq(key, "message-id") || span_eq(key, "msgid"))
-                f->msgid = val;
-            else if (span_eq(key, "relay"))
-                f->relay = val;
-            else if (span_eq(key, "dsn"))
-                f->dsn = val;
-            else if (span_eq(key, "size"))
-                f->size = val;
-        }
-        /* On to the next ", " (skips " (1000/1000)" after ctladdr). */
-        e = memmem(e, (size_t)(end - e), ", ", 2);
-        if (e == NULL)
-            return;
-        p = e + 2;
+        if (span_eq(key, "relay"))
+            f->relay = v;
+        else if (span_eq(key, "dsn"))
+            f->dsn = v;
     }
-}
-
-/* "<a@b>" -> "a@b" */
-static span
-unbracket(span s)
-{
-    if (s.n >= 2 && s.p[0] == '<' && s.p[s.n - 1] == '>') {
-        s.p++;
-        s.n -= 2;
-    }
-    return s;
-}
-
-/* The first address of "<a@x>,<b@x>" or "a@x", without brackets. */
-static span
-first_address(span s)
-{
-    const char *e;
-
-    if (s.n > 0 && s.p[0] == '<' && (e = memchr(s.p, '>', s.n)) != NULL)
-        return mkspan(s.p + 1, e);
-    return unbracket(s);
 }
 
 /* "mx.example[192.0.2.1]:25" (Postfix) or "mx.example. [192.0.2.1]" (Sendmail). */
@@ -457,51 +597,44 @@ put_status_text(span t, bg_mtalog_event *ev)
 static void
 classify_postfix(const fields *f, bg_mtalog_event *ev)
 {
-    if (f->status.n > 0) {
-        put(ev->status, sizeof(ev->status), f->status, ev);
-        if (span_eq(f->status, "bounced"))
-            ev->kind = BG_MTALOG_BOUNCED;
-        else if (span_eq(f->status, "deferred"))
-            ev->kind = BG_MTALOG_DEFERRED;
-        else if (span_eq(f->status, "sent"))
-            ev->kind = BG_MTALOG_SENT;
-        else if (span_eq(f->status, "expired"))
-            ev->kind = BG_MTALOG_EXPIRED;
-        if (f->status_text.n > 0)
-            put_status_text(f->status_text, ev);
-    } else if (f->msgid.n > 0 && !f->have_from) {
-        ev->kind = BG_MTALOG_MESSAGE_ID;
-    } else if (f->have_from && f->to.n == 0) {
-        ev->kind = BG_MTALOG_FROM;
-    }
+    put(ev->status, sizeof(ev->status), f->status, ev);
+    if (span_eq(f->status, "bounced"))
+        ev->kind = BG_MTALOG_BOUNCED;
+    else if (span_eq(f->status, "deferred"))
+        ev->kind = BG_MTALOG_DEFERRED;
+    else if (span_eq(f->status, "sent"))
+        ev->kind = BG_MTALOG_SENT;
+    if (f->text.n > 0)
+        put_status_text(f->text, ev);
 }
 
 static void
 classify_sendmail(const fields *f, bg_mtalog_event *ev)
 {
-    span st = f->stat;
+    span st = f->status;
     char d = f->dsn.n > 0 ? f->dsn.p[0] : '\0';
 
-    if (f->to.n > 0 && st.n > 0) {
-        /* dsn= decides; without it, stat= does; an unknown stat is a failure */
-        if (d == '5')
-            ev->kind = BG_MTALOG_BOUNCED;
-        else if (d == '4' || (d == '\0' && span_starts(st, "Deferred")))
-            ev->kind = BG_MTALOG_DEFERRED;
-        else if (d == '2' || (d == '\0' && span_starts(st, "Sent")))
-            ev->kind = BG_MTALOG_SENT;
-        else
-            ev->kind = BG_MTALOG_BOUNCED;
-        bg_strlcpy(ev->status, bg_mtalog_kind_name(ev->kind), sizeof(ev->status));
-        if (span_starts(st, "Deferred: "))
-            st = mkspan(st.p + 10, st.p + st.n);
-        put(ev->reply, sizeof(ev->reply), st, ev);
-        ev->remote_reply = st.n >= 4 && (st.p[0] == '4' || st.p[0] == '5') &&
-                           is_digit(st.p[1]) && is_digit(st.p[2]) &&
-                           (st.p[3] == ' ' || st.p[3] == '-');
-    } else if (f->have_from && f->to.n == 0) {
-        ev->kind = BG_MTALOG_FROM;
-    }
+    /* dsn= decides; without it, stat= does; an unknown stat is a failure,
+     * except "queued" (accepted for a later queue run: nothing happened yet) */
+    if (d == '\0' && span_starts(st, "queued"))
+        ev->kind = BG_MTALOG_OTHER;
+    else if (d == '5')
+        ev->kind = BG_MTALOG_BOUNCED;
+    else if (d == '4' || (d == '\0' && span_starts(st, "Deferred")))
+        ev->kind = BG_MTALOG_DEFERRED;
+    else if (d == '2' || (d == '\0' && span_starts(st, "Sent")))
+        ev->kind = BG_MTALOG_SENT;
+    else
+        ev->kind = BG_MTALOG_BOUNCED;
+    bg_strlcpy(ev->status,
+               ev->kind == BG_MTALOG_OTHER ? "queued" : bg_mtalog_kind_name(ev->kind),
+               sizeof(ev->status));
+    if (span_starts(st, "Deferred: "))
+        st = mkspan(st.p + 10, st.p + st.n);
+    put(ev->reply, sizeof(ev->reply), st, ev);
+    ev->remote_reply = st.n >= 4 && (st.p[0] == '4' || st.p[0] == '5') &&
+                       is_digit(st.p[1]) && is_digit(st.p[2]) &&
+                       (st.p[3] == ' ' || st.p[3] == '-');
 }
 
 static void
@@ -511,7 +644,7 @@ event_clear(bg_mtalog_event *ev)
     ev->mta = BG_MTA_UNKNOWN;
     ev->time = -1;
     ev->host[0] = ev->program[0] = ev->queue_id[0] = '\0';
-    ev->recipient[0] = ev->orig_to[0] = ev->sender[0] = ev->message_id[0] = '\0';
+    ev->recipient[0] = ev->orig_to[0] = '\0';
     ev->dsn[0] = ev->status[0] = ev->relay[0] = ev->relay_ip[0] = '\0';
     ev->reply[0] = ev->command[0] = '\0';
     ev->rcpt_count = 0;
@@ -520,14 +653,17 @@ event_clear(bg_mtalog_event *ev)
 }
 
 int
-bg_mtalog_parse(const char *line, size_t len, int64_t now, bg_mtalog_event *ev)
+bg_mtalog_parse(const char *line, size_t len, int64_t now, const bg_mtalog_names *names,
+                bg_mtalog_event *ev)
 {
     const char *p = line, *end = line + len;
     span tok = {line, 0}, prog = {line, 0}, host;
     fields f;
     size_t n;
-    int i;
+    int i, ok;
 
+    if (names == NULL)
+        names = &default_names;
     event_clear(ev);
     while (end > p && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
         end--;
@@ -535,19 +671,20 @@ bg_mtalog_parse(const char *line, size_t len, int64_t now, bg_mtalog_event *ev)
     p += n;
     if (n == 0)
         ev->time = -1;
-    /* "host program[pid]:"; without a (readable) timestamp the tag is looked
-     * for among the first few tokens, the one before it being the host. */
+    /* "host program[pid]:"; without a (readable) timestamp the tag is the
+     * first token that ends in ':' among the first few.  Either way the first
+     * tag decides: text after another program's tag is that program's. */
     host = mkspan(p, p);
     for (i = 0; i < 6; i++) {
         tok = token(&p, end);
-        prog = program_name(tok);
-        if (tok.n == 0 || (prog.n > 0 && which_mta(prog) != BG_MTA_UNKNOWN))
+        if (tok.n == 0 || tok.p[tok.n - 1] == ':')
             break;
         host = tok;
         if (n > 0 && i == 1)
             return 0; /* after a timestamp: host, then the tag */
     }
-    if (prog.n == 0 || (ev->mta = which_mta(prog)) == BG_MTA_UNKNOWN)
+    prog = program_name(tok);
+    if (prog.n == 0 || (ev->mta = which_mta(prog, names)) == BG_MTA_UNKNOWN)
         return 0;
     put(ev->host, sizeof(ev->host), host, ev);
     put(ev->program, sizeof(ev->program), prog, ev);
@@ -556,16 +693,20 @@ bg_mtalog_parse(const char *line, size_t len, int64_t now, bg_mtalog_event *ev)
         return 0;
     tok.n--;
     put(ev->queue_id, sizeof(ev->queue_id), tok, ev);
-    while (p < end && *p == ' ')
-        p++;
+    if (p >= end || *p != ' ')
+        return 0;
+    p++;
 
     memset(&f, 0, sizeof(f));
-    parse_items(p, end, &f);
-    put(ev->recipient, sizeof(ev->recipient), first_address(f.to), ev);
+    if (ev->mta == BG_MTA_POSTFIX)
+        ok = parse_postfix(p, end, &f);
+    else
+        ok = parse_sendmail(p, end, &f);
+    if (!ok)
+        return 0;
+    put(ev->recipient, sizeof(ev->recipient), f.to, ev);
     ev->rcpt_count = f.nrcpt;
-    put(ev->orig_to, sizeof(ev->orig_to), unbracket(f.orig_to), ev);
-    put(ev->sender, sizeof(ev->sender), unbracket(f.from), ev);
-    put(ev->message_id, sizeof(ev->message_id), unbracket(f.msgid), ev);
+    put(ev->orig_to, sizeof(ev->orig_to), f.orig_to, ev);
     put(ev->dsn, sizeof(ev->dsn), f.dsn, ev);
     if (f.relay.n > 0)
         put_relay(f.relay, ev);
@@ -586,12 +727,6 @@ bg_mtalog_kind_name(bg_mtalog_kind kind)
         return "deferred";
     case BG_MTALOG_SENT:
         return "sent";
-    case BG_MTALOG_EXPIRED:
-        return "expired";
-    case BG_MTALOG_MESSAGE_ID:
-        return "message-id";
-    case BG_MTALOG_FROM:
-        return "from";
     case BG_MTALOG_OTHER:
         break;
     }

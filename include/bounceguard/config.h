@@ -42,6 +42,13 @@ typedef enum bg_dsn_trust {
     BG_TRUST_ANY,        /* every bounce (unsafe: for migration only) */
 } bg_dsn_trust;
 
+typedef enum bg_log_trust {
+    BG_LOG_TRUST_RECORDED, /* a log line counts only for a queue ID and recipient
+                              the milter recorded (default) */
+    BG_LOG_TRUST_ANY,      /* every delivery record counts (unsafe: anyone who
+                              can write the log, or a Message-ID, decides) */
+} bg_log_trust;
+
 /* A list of words (from a value separated by blanks or commas). */
 typedef struct bg_strlist {
     char **items;
@@ -97,6 +104,9 @@ typedef struct bg_config {
     char *verp_domain;
     char *verp_secret_file;
     char *verp_previous_secret_file; /* "" = none: only the current secret verifies */
+    bg_strlist log_syslog_names;     /* Postfix syslog_name values (mtalog.h) */
+    bg_strlist log_delivery_agents;  /* delivery agents / master.cf services */
+    bg_log_trust log_trust;
 
     /* store upkeep */
     long purge_batch;

@@ -21,8 +21,11 @@
  *    counts when SPF passes for the host that delivered it (client IP, HELO,
  *    envelope sender); any = every bounce counts.  A DSN that reached a VERP
  *    address whose signature verified is trusted (src->verp_verified).  A log
- *    line is the relay's own MTA reporting its own delivery attempt, so it is
- *    trusted as such; the queue ID only attributes it to a sender.
+ *    line is no better: anyone who can write to the log (logger, a
+ *    Message-ID that cleanup logs) can write one, so under log_trust =
+ *    recorded (default) it counts only when its queue ID names a message the
+ *    milter recorded and the bounced recipient is one of that message's
+ *    recipients; log_trust = any takes every delivery record.
  *  - meaning: an RBL bounce (the relay is listed) is recorded as an incident
  *    and never blacklists; a bounce blacklists only if its reason is in
  *    blacklist_reasons, it is not temporary (4.x.x, Action: delayed) and the
@@ -107,8 +110,11 @@ int bg_learn_dsn(bg_store *st, const bg_config *cfg, const bg_dsn_report *report
  * Apply one MTA log event.  Only BG_MTALOG_BOUNCED events with a recipient
  * are learned (others return 0 with res->nrcpts == 0).  The failure is
  * classified with bg_dsn_classify(dsn, reply); the bounce time is the line's
- * time (or now when the line has none or is in the future).  Returns as
- * bg_learn_dsn.
+ * time (or now when the line has none or is in the future).  Unless
+ * cfg->log_trust is any, an event whose queue ID the milter did not record,
+ * or whose recipient was not one of that message's, is BG_LEARN_UNTRUSTED:
+ * marked seen, nothing else written, one warning "Ignored bounce in log
+ * line ... no message recorded by the milter".  Returns as bg_learn_dsn.
  */
 int bg_learn_log_event(bg_store *st, const bg_config *cfg, const bg_mtalog_event *ev,
                        int64_t now, bg_learn_result *res, bg_error *err);

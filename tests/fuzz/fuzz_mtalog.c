@@ -30,14 +30,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bg_mtalog_event ev;
 
     memcpy(line, data, size);
-    bg_mtalog_parse(line, size, 1795438800, &ev);
+    bg_mtalog_parse(line, size, 1795438800, NULL, &ev);
     clean(ev.queue_id, sizeof(ev.queue_id));
     clean(ev.recipient, sizeof(ev.recipient));
-    clean(ev.sender, sizeof(ev.sender));
     clean(ev.reply, sizeof(ev.reply));
     clean(ev.relay, sizeof(ev.relay));
-    clean(ev.message_id, sizeof(ev.message_id));
     clean(ev.command, sizeof(ev.command));
+    clean(ev.orig_to, sizeof(ev.orig_to));
+    clean(ev.program, sizeof(ev.program));
     free(line);
     return 0;
 }

@@ -137,6 +137,10 @@ for q in 4LOG1 4LOG2 4LOG3 4LOG4 4LOG5 4LOG6; do
     "$SEED" "$T/db" message "<$lc@app.customer.example>" "$q" 192.0.2.20 \
         app@customer.example "$lc@remote.example"
 done
+# the sent, deferred and RBL lines: a log line counts only for a recorded
+# message (log_trust = recorded), so these are recorded too
+"$SEED" "$T/db" message '<4log9@app.customer.example>' 4LOG9 192.0.2.20 \
+    app@customer.example ok@remote.example later@remote.example rbl@remote.example
 {
     echo "$(ts) relay postfix/qmgr[11]: 4LOG1: from=<app@customer.example>, size=900, nrcpt=1 (queue active)"
     bounced 4LOG1 4log1@remote.example

@@ -380,6 +380,71 @@ START_TEST(log_rbl_and_deferred_do_not_blacklist)
 }
 END_TEST
 
+/* A log line is believed only for a queue ID the milter recorded and one of
+ * that message's recipients: anyone can put a line in the log (a forged
+ * Message-ID logged by cleanup, logger -t postfix/smtp). */
+START_TEST(log_bounce_needs_a_recorded_message)
+{
+    bg_config *cfg = config(NULL);
+    const char *reply = "550 5.1.1 User unknown";
+    bg_mtalog_event unknown_qid = log_event("4QIDNONE", "victim@example.com", "5.1.1",
+                                            reply, T0 - 60),
+                    not_a_rcpt = log_event("4QID1AB", "victim@example.com", "5.1.1",
+                                           reply, T0 - 60),
+                    no_qid = log_event("", "victim@example.com", "5.1.1", reply, T0 - 60),
+                    real = log_event("4QID1AB", "b@example.com", "5.1.1", reply, T0 - 60);
+    bg_learn_result res;
+    bg_rcpt_rec rec;
+    bg_error err;
+
+    seed(cfg);
+    ck_assert_int_eq(bg_learn_log_event(st, cfg, &unknown_qid, T0, &res, &err), 0);
+    ck_assert_int_eq(res.nrcpts, 1);
+    ck_assert(!res.message_found);
+    ck_assert_int_eq(res.rcpts[0].outcome, BG_LEARN_UNTRUSTED);
+    ck_assert_int_eq(res.untrusted, 1);
+    bg_learn_result_clear(&res);
+    ck_assert_int_eq(bg_learn_log_event(st, cfg, &not_a_rcpt, T0, &res, &err), 0);
+    ck_assert(res.message_found);
+    ck_assert(!res.rcpts[0].correlated);
+    ck_assert_int_eq(res.rcpts[0].outcome, BG_LEARN_UNTRUSTED);
+    bg_learn_result_clear(&res);
+    ck_assert_int_eq(bg_learn_log_event(st, cfg, &no_qid, T0, &res, &err), 0);
+    ck_assert_int_eq(res.rcpts[0].outcome, BG_LEARN_UNTRUSTED);
+    bg_learn_result_clear(&res);
+    ck_assert_int_eq(bg_store_rcpt_get(st, "victim@example.com", &rec, &err),
+                     BG_NOTFOUND);
+    /* the positive control: the same line for a recorded recipient */
+    ck_assert_int_eq(bg_learn_log_event(st, cfg, &real, T0, &res, &err), 0);
+    ck_assert_int_eq(res.rcpts[0].outcome, BG_LEARN_BLACKLISTED);
+    bg_learn_result_clear(&res);
+    ck_assert_int_eq(bg_store_rcpt_get(st, "b@example.com", &rec, &err), BG_FOUND);
+    bg_config_unref(cfg);
+}
+END_TEST
+
+/* log_trust = any: every delivery record counts (mail that never passed the
+ * milter: local submission, or older than message_retention). */
+START_TEST(log_trust_any_takes_unrecorded_lines)
+{
+    bg_config *cfg = config("log_trust = any\n");
+    bg_mtalog_event ev = log_event("4QIDNONE", "c@example.com", "5.1.1",
+                                   "550 5.1.1 User unknown", T0 - 60);
+    bg_learn_result res;
+    bg_rcpt_rec rec;
+    bg_error err;
+
+    ck_assert_int_eq(bg_learn_log_event(st, cfg, &ev, T0, &res, &err), 0);
+    ck_assert(!res.message_found);
+    ck_assert_int_eq(res.rcpts[0].outcome, BG_LEARN_BLACKLISTED);
+    ck_assert_str_eq(res.rcpts[0].sender_id, "");
+    bg_learn_result_clear(&res);
+    ck_assert_int_eq(bg_store_rcpt_get(st, "c@example.com", &rec, &err), BG_FOUND);
+    ck_assert_str_eq(rec.source, "log");
+    bg_config_unref(cfg);
+}
+END_TEST
+
 START_TEST(dsn_ids)
 {
     bg_dsn_report rep = {0};
@@ -464,6 +529,8 @@ main(void)
     tcase_add_test(tc, verp_message_token_is_not_enough_for_a_co_recipient);
     tcase_add_test(tc, log_bounce_is_learned_once);
     tcase_add_test(tc, log_rbl_and_deferred_do_not_blacklist);
+    tcase_add_test(tc, log_bounce_needs_a_recorded_message);
+    tcase_add_test(tc, log_trust_any_takes_unrecorded_lines);
     tcase_add_test(tc, dsn_ids);
     tcase_add_test(tc, verp_return_path_names_the_queue_id);
     suite_add_tcase(s, tc);
