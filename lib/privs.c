@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -55,5 +56,62 @@ bg_privs_become(const bg_privs_user *u, bg_error *err)
         return bg_error_set(err, "cannot switch to user %s: %s", u->name, strerror(errno));
     if (setuid(0) == 0)
         return bg_error_set(err, "could regain root after switching to %s", u->name);
+    return 0;
+}
+
+int
+bg_privs_check_dir(const char *dir, const struct stat *sb, const bg_privs_user *u,
+                   bg_error *err)
+{
+    uid_t user = u ? u->uid : geteuid();
+    const char *name = u ? u->name : "this user";
+
+    if (!S_ISDIR(sb->st_mode))
+        return bg_error_set(err, "%s is not a directory", dir);
+    if (sb->st_uid != 0 && sb->st_uid != user)
+        return bg_error_set(err,
+                            "%s belongs to uid %ld: it must be root's or %s's, or they could "
+                            "be made to write elsewhere",
+                            dir, (long)sb->st_uid, name);
+    if (sb->st_mode & (S_IWGRP | S_IWOTH))
+        return bg_error_set(err,
+                            "%s is writable by %s (mode %04o): only its owner (root or %s) "
+                            "may write there",
+                            dir, sb->st_mode & S_IWOTH ? "everyone" : "its group",
+                            (unsigned)(sb->st_mode & 07777), name);
+    return 0;
+}
+
+int
+bg_privs_check_parent(const char *path, struct stat *sb, const bg_privs_user *u, bg_error *err)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash == NULL   ? bg_xstrdup(".")
+                : slash == path ? bg_xstrdup("/")
+                                : bg_xstrndup(path, (size_t)(slash - path));
+    int r;
+
+    if (stat(dir, sb) < 0)
+        r = bg_error_set(err, "directory of %s: %s: %s", path, dir, strerror(errno));
+    else
+        r = bg_privs_check_dir(dir, sb, u, err);
+    free(dir);
+    return r;
+}
+
+int
+bg_privs_assume(uid_t uid, gid_t gid, bg_error *err)
+{
+    if (setgroups(1, &gid) < 0 || setegid(gid) < 0 || seteuid(uid) < 0)
+        return bg_error_set(err, "cannot take uid %ld gid %ld for a while: %s", (long)uid,
+                            (long)gid, strerror(errno));
+    return 0;
+}
+
+int
+bg_privs_resume(bg_error *err)
+{
+    if (seteuid(0) < 0 || setegid(0) < 0 || setgroups(0, NULL) < 0)
+        return bg_error_set(err, "cannot come back to root: %s", strerror(errno));
     return 0;
 }

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "bounceguard/log.h"
+#include "bounceguard/pidfile.h"
 #include "bounceguard/privs.h"
 #include "milter.h"
 
@@ -182,62 +183,79 @@ housekeeping_thread(void *arg)
 }
 
 /*
- * The pid file is written before root is given up (its directory, often
- * /run/bounceguard, may be root's) and given to the daemon's user; at stop it
- * is removed when the directory lets the user do so.
+ * The files made at start-up, so that no symlink or hard link put in their
+ * place can redirect them (security issue 18): nothing is ever chowned or
+ * chmodded by name.  The pid file first, locked for the daemon's life, so
+ * that a second daemon stops before it touches the socket of the first; then
+ * the socket; then root is given up.  A file in a directory of the daemon's
+ * user is made as that user, in root's as root; a directory anyone else may
+ * write is refused (bg_privs_check_dir).
  */
-static int
-write_pid_file(const char *path, const bg_config *c)
-{
-    char buf[32];
-    int fd, n;
-    bg_privs_user u;
-    bg_error err;
+static bg_privs_user daemon_user;
+static bool have_user; /* started as root, with a user to become */
+static bg_pidfile *pid_file;
 
-    if (path == NULL || *path == '\0')
+static const bg_privs_user *
+user_or_null(void)
+{
+    return have_user ? &daemon_user : NULL;
+}
+
+static int
+open_pid_file(const bg_config *c)
+{
+    bg_error err;
+    long holder;
+
+    if (c->pid_file[0] == '\0')
         return 0;
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0) {
-        fprintf(stderr, "bounceguard-milter: cannot write pid file %s: %s\n", path,
-                strerror(errno));
+    umask(022);
+    pid_file = bg_pidfile_open(c->pid_file, user_or_null(), (long)getpid(), &holder, &err);
+    if (pid_file == NULL) {
+        fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
         return -1;
     }
-    n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-    if (write(fd, buf, (size_t)n) != n) {
-        fprintf(stderr, "bounceguard-milter: cannot write pid file %s: %s\n", path,
-                strerror(errno));
-        close(fd);
-        return -1;
-    }
-    if (bg_privs_target(c->user, &u, &err) > 0 && fchown(fd, u.uid, u.gid) < 0)
-        fprintf(stderr, "bounceguard-milter: warning: chown %s: %s\n", path, strerror(errno));
-    close(fd);
     return 0;
 }
 
-/* Open what needs root first (the socket), then become the unprivileged user. */
+/*
+ * An inet socket is opened as root (a port below 1024 needs it).  A unix
+ * socket is made by the owner of its directory with the group of the
+ * daemon's user, and umask 007 gives it mode 0770: the user's own directory
+ * (the usual /run/bounceguard) gives a socket of the user's; root's directory
+ * one of root's that the user's group (the MTA) may use.
+ */
 static int
-drop_privileges(const bg_config *c)
+open_socket(const bg_config *c)
 {
-    bg_privs_user u;
-    bg_error err;
-    int r = bg_privs_target(c->user, &u, &err);
     const char *sock = c->socket;
+    bool switched = false;
+    bg_error err;
+    int r;
 
-    if (r == 0)
-        return 0;
-    if (r < 0) {
+    if (strncmp(sock, "unix:", 5) == 0 || strncmp(sock, "local:", 6) == 0) {
+        struct stat sb;
+        if (bg_privs_check_parent(strchr(sock, ':') + 1, &sb, user_or_null(), &err) < 0) {
+            fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
+            return -1;
+        }
+        if (have_user) {
+            uid_t uid = sb.st_uid == daemon_user.uid ? daemon_user.uid : 0;
+            if (bg_privs_assume(uid, daemon_user.gid, &err) < 0) {
+                fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
+                return -1;
+            }
+            switched = true;
+        }
+    }
+    umask(007);
+    r = smfi_opensocket(true);
+    if (switched && bg_privs_resume(&err) < 0) {
         fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
         return -1;
     }
-    if (strncmp(sock, "unix:", 5) == 0 || strncmp(sock, "local:", 6) == 0) {
-        const char *path = strchr(sock, ':') + 1;
-        if (chown(path, u.uid, u.gid) < 0)
-            fprintf(stderr, "bounceguard-milter: warning: chown %s: %s\n", path,
-                    strerror(errno));
-    }
-    if (bg_privs_become(&u, &err) < 0) {
-        fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
+    if (r == MI_FAILURE) {
+        fprintf(stderr, "bounceguard-milter: cannot open milter socket %s (in use?)\n", sock);
         return -1;
     }
     return 0;
@@ -256,7 +274,7 @@ daemon_start(void)
 {
     int fds[2];
     pid_t pid;
-    char c;
+    char c = 0;
 
     if (pipe(fds) < 0)
         return -1;
@@ -368,22 +386,24 @@ main(int argc, char **argv)
     }
     smfi_settimeout(MTA_IDLE_TIMEOUT_S);
     smfi_setbacklog(256);
-    umask(007);
-    if (smfi_opensocket(true) == MI_FAILURE) {
-        fprintf(stderr, "bounceguard-milter: cannot open milter socket %s (in use?)\n",
-                current_config->socket);
+    rc = bg_privs_target(current_config->user, &daemon_user, &err);
+    if (rc < 0) {
+        fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
         return 4;
     }
+    have_user = rc > 0;
     if (!foreground && daemon_start() < 0) {
         fprintf(stderr, "bounceguard-milter: cannot become a daemon: %s\n", strerror(errno));
         return 4;
     }
-    if (write_pid_file(current_config->pid_file, current_config) < 0)
+    /* Open what needs root, then become the unprivileged user, who opens the
+     * logs and the store. */
+    if (open_pid_file(current_config) < 0 || open_socket(current_config) < 0)
         return 4;
-    /* From here on, everything is opened as the unprivileged user: the logs
-     * and the store. */
-    if (drop_privileges(current_config) < 0)
+    if (have_user && bg_privs_become(&daemon_user, &err) < 0) {
+        fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
         return 4;
+    }
     bg_log_options lo = {"bounceguard-milter", current_config->log_dir,
                          current_config->syslog, foreground, current_config->debug};
     if (bg_log_open(&lo, &err) < 0) {
@@ -416,9 +436,9 @@ main(int argc, char **argv)
     atomic_store(&stopping, true);
     pthread_join(house_tid, NULL);
     bg_msg_info("bounceguard-milter stopping");
-    if (current_config->pid_file[0] && unlink(current_config->pid_file) < 0)
-        bg_msg_debug("pid file %s not removed: %s", current_config->pid_file,
-                     strerror(errno));
+    if (pid_file && bg_pidfile_remove(pid_file, &err) < 0)
+        bg_msg_debug("%s", err.msg);
+    pid_file = bg_pidfile_close(pid_file);
     bg_store_close(atomic_load(&store));
     bg_log_close();
     bg_config_unref(current_config);

@@ -10,6 +10,7 @@
 #define BOUNCEGUARD_PRIVS_H
 
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "bounceguard/util.h"
@@ -37,5 +38,35 @@ int bg_privs_prepare_dir(const bg_privs_user *u, const char *dir, bg_error *err)
 /* Become u with its groups, for good (checks that root cannot be regained).
  * Returns 0, or -1 with err set. */
 int bg_privs_become(const bg_privs_user *u, bg_error *err);
+
+/*
+ * May the files of a daemon be made in this directory?  sb is its stat();
+ * dir only names it in the message.  Yes (0) when it is a directory owned by
+ * root or by the daemon's user (u, or this process' user when u is NULL) and
+ * writable by its owner alone: then no one else can put a symlink or a hard
+ * link where a file is about to be made.  Otherwise -1, with err naming dir
+ * and what is wrong.
+ */
+int bg_privs_check_dir(const char *dir, const struct stat *sb, const bg_privs_user *u,
+                       bg_error *err);
+
+/* bg_privs_check_dir() on the directory that holds path (by name: for a file
+ * made by someone else's code, e.g. libmilter's socket); its stat() goes to
+ * *sb.  Returns 0, or -1 with err set. */
+int bg_privs_check_parent(const char *path, struct stat *sb, const bg_privs_user *u,
+                          bg_error *err);
+
+/*
+ * Make the next files as uid:gid, for a while: only the effective ids change
+ * (and the groups become gid alone), root stays the real and saved user, and
+ * bg_privs_resume() comes back to root.  Postfix's set_eugid(): a socket or
+ * pid file made in the daemon's own directory belongs to it from the start,
+ * and is never given away by a chown that a symlink could redirect.  Returns
+ * 0, or -1 with err set.  Only for a process running as root.
+ */
+int bg_privs_assume(uid_t uid, gid_t gid, bg_error *err);
+/* Back to root after bg_privs_assume() (root's supplementary groups are not
+ * given back: bg_privs_become() comes next).  Returns 0, or -1 with err set. */
+int bg_privs_resume(bg_error *err);
 
 #endif
