@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <getopt.h>
 
+#include "bounceguard/json_out.h"
 #include "bounceguard/addr.h"
 #include "bounceguard/gate.h"
 #include "bounceguard/policy.h"
@@ -531,65 +532,15 @@ json_key(cli_json *j, const char *key)
     if (j->any)
         bg_buf_putc(&j->b, ',');
     j->any = true;
-    bg_buf_json_string(&j->b, key);
+    bg_json_string(&j->b, key);
     bg_buf_putc(&j->b, ':');
-}
-
-/* Length of the valid UTF-8 sequence at p (1..4), or 0. */
-static size_t
-utf8_len(const unsigned char *p)
-{
-    size_t n;
-    unsigned min;
-    unsigned cp;
-
-    if (p[0] < 0x80)
-        return 1;
-    if ((p[0] & 0xe0) == 0xc0)
-        n = 2, min = 0x80, cp = p[0] & 0x1f;
-    else if ((p[0] & 0xf0) == 0xe0)
-        n = 3, min = 0x800, cp = p[0] & 0x0f;
-    else if ((p[0] & 0xf8) == 0xf0)
-        n = 4, min = 0x10000, cp = p[0] & 0x07;
-    else
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
 }
 
 void
 cli_json_str(cli_json *j, const char *key, const char *value)
 {
-    const unsigned char *p;
-    size_t n;
-    char *copy;
-
     json_key(j, key);
-    if (value == NULL) {
-        bg_buf_json_string(&j->b, NULL);
-        return;
-    }
-    for (p = (const unsigned char *)value; *p; p += n)
-        if ((n = utf8_len(p)) == 0)
-            break;
-    if (*p == '\0') {
-        bg_buf_json_string(&j->b, value);
-        return;
-    }
-    copy = bg_xstrdup(value);
-    for (unsigned char *q = (unsigned char *)copy; *q; q += n)
-        if ((n = utf8_len(q)) == 0) {
-            *q = '?';
-            n = 1;
-        }
-    bg_buf_json_string(&j->b, copy);
-    free(copy);
+    bg_json_string(&j->b, value);
 }
 
 void
@@ -615,7 +566,7 @@ cli_json_time(cli_json *j, const char *key, int64_t t)
     if (t == 0)
         bg_buf_puts(&j->b, "null");
     else
-        bg_buf_json_string(&j->b, bg_time_iso(iso, sizeof(iso), t));
+        bg_json_string(&j->b, bg_time_iso(iso, sizeof(iso), t));
 }
 
 void

@@ -111,7 +111,8 @@ typedef struct cli_json {
 } cli_json;
 
 void cli_json_begin(cli_json *j);
-/* value NULL -> null; bytes that are not UTF-8 become '?' (JSON is UTF-8). */
+/* value NULL -> null; written by bg_json_string (json_out.h): bytes that are
+ * not UTF-8 become U+FFFD, C1 and bidi controls \uHHHH escapes. */
 void cli_json_str(cli_json *j, const char *key, const char *value);
 void cli_json_int(cli_json *j, const char *key, long long value);
 void cli_json_bool(cli_json *j, const char *key, bool value);

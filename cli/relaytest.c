@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounceguard/json_out.h"
 #include "bounceguard/relaytest.h"
 #include "cli.h"
 
@@ -41,31 +42,31 @@ print_json(cli_ctx *ctx, const bg_relay_report *rep)
         const bg_relay_result *r = &rep->results[i];
         bg_buf_reset(&b);
         bg_buf_puts(&b, "{\"trick\":");
-        bg_buf_json_string(&b, r->name);
+        bg_json_string(&b, r->name);
         bg_buf_puts(&b, ",\"mail_from\":");
-        bg_buf_json_string(&b, r->mail_from);
+        bg_json_string(&b, r->mail_from);
         bg_buf_puts(&b, ",\"rcpt_to\":");
-        bg_buf_json_string(&b, r->rcpt_to);
+        bg_json_string(&b, r->rcpt_to);
         bg_buf_puts(&b, ",\"verdict\":");
-        bg_buf_json_string(&b, r->verdict == BG_RELAY_ACCEPTED
+        bg_json_string(&b, r->verdict == BG_RELAY_ACCEPTED
                                    ? "accepted"
                                    : bg_relay_verdict_name(r->verdict));
         bg_buf_puts(&b, ",\"stage\":");
-        bg_buf_json_string(&b, r->stage);
+        bg_json_string(&b, r->stage);
         bg_buf_printf(&b, ",\"code\":%d,\"reply\":", r->code);
-        bg_buf_json_string(&b, r->reply);
+        bg_json_string(&b, r->reply);
         bg_buf_puts(&b, "}\n");
         fputs(bg_buf_str(&b), ctx->out);
     }
     bg_buf_reset(&b);
     bg_buf_puts(&b, "{\"summary\":true,\"server\":");
-    bg_buf_json_string(&b, rep->peer);
+    bg_json_string(&b, rep->peer);
     bg_buf_puts(&b, ",\"banner\":");
-    bg_buf_json_string(&b, rep->banner);
+    bg_json_string(&b, rep->banner);
     bg_buf_puts(&b, ",\"server_domain\":");
-    bg_buf_json_string(&b, rep->server_domain);
+    bg_json_string(&b, rep->server_domain);
     bg_buf_puts(&b, ",\"verdict\":");
-    bg_buf_json_string(&b, rep->overall == BG_RELAY_OPEN      ? "open"
+    bg_json_string(&b, rep->overall == BG_RELAY_OPEN      ? "open"
                            : rep->overall == BG_RELAY_CLOSED  ? "closed"
                            : rep->overall == BG_RELAY_PARTIAL ? "partial"
                                                               : "unknown");

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bounceguard/json_out.h"
 #include "bounceguard/dnsbl.h"
 #include "bounceguard/policy.h"
 #include "output.h"
@@ -635,7 +636,7 @@ diag_print_json(cli_ctx *ctx, const diag *d, const advice *a, size_t top)
     bg_buf_putc(&b, '[');
     for (size_t i = 0; i < a->n; i++) {
         bg_buf_puts(&b, i ? "," : "");
-        bg_buf_json_string(&b, a->lines[i]);
+        bg_json_string(&b, a->lines[i]);
     }
     bg_buf_putc(&b, ']');
     cli_json_raw(&j, "actions", bg_buf_str(&b));

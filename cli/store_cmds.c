@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bounceguard/json_out.h"
 #include "bounceguard/addr.h"
 #include "bounceguard/policy.h"
 #include "output.h"
@@ -256,7 +257,7 @@ tried_by_item(const char *id, int64_t when, void *arg)
     bg_buf_printf(o->human, "%s%s (%s)", o->found ? ", " : "", id, cli_time(t, sizeof(t), when));
     if (o->found++)
         bg_buf_putc(&o->arr, ',');
-    bg_buf_json_string(&o->arr, id);
+    bg_json_string(&o->arr, id);
     return 0;
 }
 
