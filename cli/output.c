@@ -62,7 +62,7 @@ int
 cli_store_open(cli_ctx *ctx, const char *command, bool create, bg_store **out)
 {
     bg_error err;
-    char who[80];
+    char who[160];
 
     *out = NULL;
     cli_operator(who, sizeof(who)); /* the caller, for the audit trail */
@@ -74,23 +74,41 @@ cli_store_open(cli_ctx *ctx, const char *command, bool create, bg_store **out)
     return 0;
 }
 
+/* The name of uid (getpwuid_r), made printable, or "uid N". */
+static void
+user_name(uid_t uid, char *dst, size_t size)
+{
+    struct passwd pw, *res = NULL;
+    char buf[4096];
+
+    if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL && res->pw_name &&
+        *res->pw_name)
+        bg_sanitize_line(dst, size, res->pw_name, 64);
+    else
+        snprintf(dst, size, "uid %lu", (unsigned long)uid);
+}
+
 const char *
 cli_operator(char *dst, size_t size)
 {
     /* Taken once, before cli_store_open may switch the uid. */
-    static char name[80];
-    const char *sudo;
-    struct passwd *pw;
+    static char name[160];
 
     if (name[0] == '\0') {
-        sudo = getenv("SUDO_USER");
-        pw = sudo && *sudo ? NULL : getpwuid(getuid());
-        if (sudo && *sudo)
-            bg_sanitize_line(name, sizeof(name), sudo, 64);
-        else if (pw && pw->pw_name && *pw->pw_name)
-            bg_sanitize_line(name, sizeof(name), pw->pw_name, 64);
-        else
-            snprintf(name, sizeof(name), "uid %lu", (unsigned long)getuid());
+        uid_t uid = getuid();
+        const char *sudo = getenv("SUDO_USER");
+        char real[72], via[72];
+
+        /* The real uid is the actor: the environment is the caller's to set,
+         * so SUDO_USER is believed only from root, who could write anything
+         * into the trail anyway; then it says on whose behalf root acts. */
+        user_name(uid, real, sizeof(real));
+        if (uid == 0 && sudo && *sudo) {
+            bg_sanitize_line(via, sizeof(via), sudo, 64);
+            snprintf(name, sizeof(name), "%s (sudo: %s)", real, via);
+        } else {
+            bg_strlcpy(name, real, sizeof(name));
+        }
     }
     bg_strlcpy(dst, name, size);
     return dst;
@@ -99,7 +117,7 @@ cli_operator(char *dst, size_t size)
 int
 cli_audit(bg_store *st, const char *command, int64_t now, const char *fmt, ...)
 {
-    char who[80];
+    char who[160];
     bg_buf b = BG_BUF_INIT;
     bg_error err;
     va_list ap;

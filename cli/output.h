@@ -33,8 +33,10 @@ int cli_store_open(cli_ctx *ctx, const char *command, bool create, bg_store **ou
 /* Print "bounceguard: COMMAND: MESSAGE" to stderr; returns CLI_EXIT_RUNTIME. */
 int cli_runtime_error(const char *command, const char *fmt, ...) BG_ATTR_PRINTF(2, 3);
 
-/* Who runs this command, for the audit trail: $SUDO_USER, else the name of
- * the real uid, else "uid N".  Written into dst[size]; returns dst. */
+/* Who runs this command, for the audit trail: the name of the real uid
+ * ("uid N" when it has none); when the real uid is 0 and SUDO_USER is set,
+ * "root (sudo: alice)".  SUDO_USER from any other user is ignored: anyone
+ * can set it.  Written into dst[size] (160 bytes hold any); returns dst. */
 const char *cli_operator(char *dst, size_t size);
 
 /* Append "OPERATOR TEXT" to the audit trail; prints the error and returns -1
