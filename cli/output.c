@@ -134,6 +134,18 @@ cli_audit(bg_store *st, const char *command, int64_t now, const char *fmt, ...)
     return rc < 0 ? -1 : 0;
 }
 
+const char *
+cli_safe(const char *s)
+{
+    /* A few live at once, so one printf can show several fields; the CLI is
+     * one thread. */
+    static char ring[8][CLI_SAFE_MAX + 1];
+    static unsigned next;
+    char *dst = ring[next++ % 8];
+
+    return bg_sanitize_line(dst, CLI_SAFE_MAX + 1, s ? s : "", CLI_SAFE_MAX);
+}
+
 int
 cli_option_error(const char *command, int argc, char **argv)
 {
@@ -435,19 +447,11 @@ static char *
 cell_dup(const char *s, size_t max)
 {
     char *d;
-    size_t len;
 
     if (s == NULL || *s == '\0')
         return bg_xstrdup("-");
-    len = strlen(s);
-    d = bg_xmalloc(max + 4);
-    if (len <= max) {
-        bg_sanitize_line(d, max + 4, s, max);
-    } else {
-        bg_sanitize_line(d, max + 4, s, max - 3);
-        strcat(d, "...");
-    }
-    return d;
+    d = bg_xmalloc(max + 1);
+    return bg_sanitize_cell(d, max + 1, s, max);
 }
 
 static void

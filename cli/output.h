@@ -44,6 +44,17 @@ const char *cli_operator(char *dst, size_t size);
 int cli_audit(bg_store *st, const char *command, int64_t now, const char *fmt, ...)
     BG_ATTR_PRINTF(4, 5);
 
+/*
+ * A printable copy of s for printing (bg_sanitize_line, util.h: controls,
+ * C1, bidi controls and bytes that are not UTF-8 escaped), cut at
+ * CLI_SAFE_MAX bytes; NULL gives "".  Every field from the store, the
+ * network or a file goes through this (or a cli_table) before it reaches
+ * the terminal.  The copy lives in one of 8 static slots: valid until the
+ * eighth call after this one.
+ */
+#define CLI_SAFE_MAX 600
+const char *cli_safe(const char *s);
+
 /* getopt_long() answered '?' or ':': a usage error naming argv[optind-1]. */
 int cli_option_error(const char *command, int argc, char **argv);
 

@@ -55,11 +55,7 @@ cell(char *dst, size_t size, const char *s, size_t max)
 {
     if (s == NULL || *s == '\0')
         return "-";
-    if (strlen(s) <= max || max < 4)
-        return bg_sanitize_line(dst, size, s, max);
-    bg_sanitize_line(dst, size, s, max - 3);
-    strcat(dst, "...");
-    return dst;
+    return bg_sanitize_cell(dst, size, s, max);
 }
 
 static cli_color

@@ -19,6 +19,7 @@
 #include "bounceguard/json_out.h"
 #include "bounceguard/relaytest.h"
 #include "cli.h"
+#include "output.h"
 
 static cli_color
 verdict_color(bg_relay_verdict v)
@@ -84,7 +85,7 @@ print_table(cli_ctx *ctx, const bg_relay_report *rep)
 {
     size_t wn = strlen("TRICK"), wr = strlen("RCPT TO"), wv = strlen("ACCEPTED");
 
-    fprintf(ctx->out, "server %s: %s\n\n", rep->peer, rep->banner ? rep->banner : "");
+    fprintf(ctx->out, "server %s: %s\n\n", cli_safe(rep->peer), cli_safe(rep->banner));
     for (size_t i = 0; i < rep->count; i++) {
         size_t n = strlen(rep->results[i].name), r = strlen(rep->results[i].rcpt_to) + 2;
         wn = n > wn ? n : wn;
@@ -104,9 +105,10 @@ print_table(cli_ctx *ctx, const bg_relay_report *rep)
         else
             snprintf(reply, sizeof(reply), "%s: %.80s", r->stage,
                      r->reply ? r->reply : "");
-        fprintf(ctx->out, "%-*s  %-*s  %s%-*s%s  %s\n", (int)wn, r->name, (int)wr, rcpt,
-                cli_color_code(ctx, verdict_color(r->verdict)), (int)wv,
-                bg_relay_verdict_name(r->verdict), cli_color_code(ctx, CLI_RESET), reply);
+        fprintf(ctx->out, "%-*s  %-*s  %s%-*s%s  %s\n", (int)wn, r->name, (int)wr,
+                cli_safe(rcpt), cli_color_code(ctx, verdict_color(r->verdict)), (int)wv,
+                bg_relay_verdict_name(r->verdict), cli_color_code(ctx, CLI_RESET),
+                cli_safe(reply));
         free(rcpt);
     }
     fprintf(ctx->out,

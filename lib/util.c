@@ -344,6 +344,22 @@ bg_sanitize_line(char *dst, size_t size, const char *src, size_t max)
     return dst;
 }
 
+char *
+bg_sanitize_cell(char *dst, size_t size, const char *src, size_t max)
+{
+    size_t len = src ? strlen(src) : 0;
+
+    if (size == 0)
+        return dst;
+    if (max > size - 1)
+        max = size - 1;
+    if (bg_sanitize_mem(dst, size, src, len, max) < len && max >= 3) {
+        bg_sanitize_mem(dst, size, src, len, max - 3);
+        strcat(dst, "...");
+    }
+    return dst;
+}
+
 void
 bg_buf_sanitized(bg_buf *b, const char *src, size_t len)
 {

@@ -113,6 +113,10 @@ size_t bg_sanitize_mem(char *dst, size_t size, const char *src, size_t len, size
 /* The same for a NUL-terminated src (NULL is ""); returns dst. */
 char *bg_sanitize_line(char *dst, size_t size, const char *src, size_t max);
 
+/* The same, but a text that does not fit whole ends in "..." (still within
+ * max bytes): for table cells. */
+char *bg_sanitize_cell(char *dst, size_t size, const char *src, size_t max);
+
 /* Append the display form of all of src[0..len) to b (no limit). */
 void bg_buf_sanitized(bg_buf *b, const char *src, size_t len);
 
