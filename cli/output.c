@@ -81,8 +81,8 @@ user_name(uid_t uid, char *dst, size_t size)
     struct passwd pw, *res = NULL;
     char buf[4096];
 
-    if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL && res->pw_name &&
-        *res->pw_name)
+    if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL &&
+        res->pw_name && *res->pw_name)
         bg_sanitize_line(dst, size, res->pw_name, 64);
     else
         snprintf(dst, size, "uid %lu", (unsigned long)uid);

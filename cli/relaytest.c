@@ -50,8 +50,8 @@ print_json(cli_ctx *ctx, const bg_relay_report *rep)
         bg_json_string(&b, r->rcpt_to);
         bg_buf_puts(&b, ",\"verdict\":");
         bg_json_string(&b, r->verdict == BG_RELAY_ACCEPTED
-                                   ? "accepted"
-                                   : bg_relay_verdict_name(r->verdict));
+                               ? "accepted"
+                               : bg_relay_verdict_name(r->verdict));
         bg_buf_puts(&b, ",\"stage\":");
         bg_json_string(&b, r->stage);
         bg_buf_printf(&b, ",\"code\":%d,\"reply\":", r->code);
@@ -68,9 +68,9 @@ print_json(cli_ctx *ctx, const bg_relay_report *rep)
     bg_json_string(&b, rep->server_domain);
     bg_buf_puts(&b, ",\"verdict\":");
     bg_json_string(&b, rep->overall == BG_RELAY_OPEN      ? "open"
-                           : rep->overall == BG_RELAY_CLOSED  ? "closed"
-                           : rep->overall == BG_RELAY_PARTIAL ? "partial"
-                                                              : "unknown");
+                       : rep->overall == BG_RELAY_CLOSED  ? "closed"
+                       : rep->overall == BG_RELAY_PARTIAL ? "partial"
+                                                          : "unknown");
     bg_buf_printf(&b,
                   ",\"open\":%s,\"tricks\":%zu,\"accepted\":%zu,\"refused\":%zu,"
                   "\"deferred\":%zu,\"errors\":%zu,\"sessions\":%zu}\n",

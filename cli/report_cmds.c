@@ -675,8 +675,8 @@ diag_print_human(cli_ctx *ctx, const diag *d, const advice *a, size_t top)
         char last[32];
         fprintf(out, "  %s%s%s reported by %s, %u time%s, last %s\n",
                 cli_color_code(ctx, CLI_RED), cli_safe(r->rbl), reset,
-                cli_safe(r->remote_mta), r->count,
-                r->count == 1 ? "" : "s", cli_time(last, sizeof(last), r->last));
+                cli_safe(r->remote_mta), r->count, r->count == 1 ? "" : "s",
+                cli_time(last, sizeof(last), r->last));
     }
 
     fprintf(out,
@@ -705,8 +705,7 @@ diag_print_human(cli_ctx *ctx, const diag *d, const advice *a, size_t top)
         else
             fprintf(out, "  %s%s%s over quota: %ld of %ld, window resets %s\n",
                     cli_color_code(ctx, CLI_YELLOW), cli_safe(d->senders[i].id), reset,
-                    s->used,
-                    s->quota_limit,
+                    s->used, s->quota_limit,
                     cli_time(reset_at, sizeof(reset_at), s->window_reset));
     }
 

@@ -302,8 +302,7 @@ sender_reset(cli_ctx *ctx, bg_store *st, const char *id, const char *why)
         cli_json_free(&j);
     } else {
         fprintf(ctx->out, "%s: quota window reset, %zu tried recipient%s forgotten\n",
-                cli_safe(id),
-                tried, tried == 1 ? "" : "s");
+                cli_safe(id), tried, tried == 1 ? "" : "s");
     }
     return CLI_EXIT_OK;
 }

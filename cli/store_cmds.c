@@ -330,8 +330,8 @@ cli_cmd_show(cli_ctx *ctx, int argc, char **argv)
             cli_json_print(&j, ctx->out);
         } else {
             bool bl = bg_policy_rcpt_blacklisted(&r, now);
-            fprintf(ctx->out, "%s%s%s\n", cli_color_code(ctx, CLI_BOLD), cli_safe(addr.canon),
-                    cli_color_code(ctx, CLI_RESET));
+            fprintf(ctx->out, "%s%s%s\n", cli_color_code(ctx, CLI_BOLD),
+                    cli_safe(addr.canon), cli_color_code(ctx, CLI_RESET));
             fprintf(ctx->out, "%-16s %s%s%s\n", "state",
                     cli_color_code(ctx, bl ? CLI_RED : CLI_GREEN),
                     cli_rcpt_state(&r, now), cli_color_code(ctx, CLI_RESET));

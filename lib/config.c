@@ -284,9 +284,8 @@ set_key(bg_config *c, const key_def *k, const char *value, bool quote, bg_error 
         errno = 0;
         long long v = strtoll(value, &end, 10);
         if (errno || *end || *value == '\0' || v < k->min || v > k->max)
-            return bg_error_set(err, "%s: %s is not a number from %lld to %lld",
-                                k->name, shown(value, quote, q, sizeof(q)), k->min,
-                                k->max);
+            return bg_error_set(err, "%s: %s is not a number from %lld to %lld", k->name,
+                                shown(value, quote, q, sizeof(q)), k->min, k->max);
         *(long *)(base + k->offset) = (long)v;
         return 0;
     }
@@ -441,8 +440,8 @@ config_parse(const char *name, const char *text, bool quote, bg_error *err)
                 bg_error_set(err, "%s:%u: expected \"key = value\", got \"%.60s\"", name,
                              lineno, s);
             else
-                bg_error_set(err, "%s:%u: expected \"key = value\" (line not shown)", name,
-                             lineno);
+                bg_error_set(err, "%s:%u: expected \"key = value\" (line not shown)",
+                             name, lineno);
             free(line);
             return bg_config_unref(c);
         }

@@ -10,8 +10,9 @@ static void
 put_u(bg_buf *b, uint32_t cp)
 {
     static const char hex[] = "0123456789abcdef";
-    char esc[6] = {'\\', 'u', hex[(cp >> 12) & 15], hex[(cp >> 8) & 15], hex[(cp >> 4) & 15],
-                   hex[cp & 15]};
+    char esc[6] = {
+        '\\',        'u', hex[(cp >> 12) & 15], hex[(cp >> 8) & 15], hex[(cp >> 4) & 15],
+        hex[cp & 15]};
 
     bg_buf_append(b, esc, sizeof(esc));
 }

@@ -43,8 +43,14 @@ static const struct {
     {"e acute and CJK kept", "caf\xc3\xa9 \xe4\xb8\xad\xe6\x96\x87", 0,
      "\"caf\xc3\xa9 \xe4\xb8\xad\xe6\x96\x87\"", NULL},
     {"emoji kept", "\xf0\x9f\x98\x80", 0, "\"\xf0\x9f\x98\x80\"", NULL},
-    {"C1 CSI as UTF-8 escaped", "\xc2\x9b" "31m", 0, "\"\\u009b31m\"", NULL},
-    {"RLO escaped", "a\xe2\x80\xae" "b", 0, "\"a\\u202eb\"", NULL},
+    {"C1 CSI as UTF-8 escaped",
+     "\xc2\x9b"
+     "31m",
+     0, "\"\\u009b31m\"", NULL},
+    {"RLO escaped",
+     "a\xe2\x80\xae"
+     "b",
+     0, "\"a\\u202eb\"", NULL},
     {"U+2028 escaped", "\xe2\x80\xa8", 0, "\"\\u2028\"", NULL},
     {"raw 0x9B", "x\x9by", 0, "\"x\\ufffdy\"", "x\xef\xbf\xbdy"},
     {"Latin-1 e acute", "caf\xe9", 0, "\"caf\\ufffd\"", "caf\xef\xbf\xbd"},
@@ -101,7 +107,8 @@ START_TEST(any_bytes_parse)
         }
         bg_json_stringn(&b, in, len);
         char *back = parse_back(bg_buf_str(&b), &blen);
-        ck_assert_msg(back != NULL, "round %d: jansson refuses %s", round, bg_buf_str(&b));
+        ck_assert_msg(back != NULL, "round %d: jansson refuses %s", round,
+                      bg_buf_str(&b));
         free(back);
         bg_buf_free(&b);
     }

@@ -22,9 +22,18 @@ static const struct {
     {"tab", "a\tb", 0, "a\\x09b"},
     {"ESC sequence", "\x1b]0;owned\x07\x1b[2J", 0, "\\x1b]0;owned\\x07\\x1b[2J"},
     {"NUL inside", "a\0b", 3, "a\\x00b"},
-    {"DEL", "a\x7f" "b", 0, "a\\x7fb"},
-    {"C1 CSI as a raw byte", "\x9b" "31m", 0, "\\x9b31m"},
-    {"C1 CSI as UTF-8", "\xc2\x9b" "31m", 0, "\\u009b31m"},
+    {"DEL",
+     "a\x7f"
+     "b",
+     0, "a\\x7fb"},
+    {"C1 CSI as a raw byte",
+     "\x9b"
+     "31m",
+     0, "\\x9b31m"},
+    {"C1 CSI as UTF-8",
+     "\xc2\x9b"
+     "31m",
+     0, "\\u009b31m"},
     {"C1 first and last", "\xc2\x80\xc2\x9f", 0, "\\u0080\\u009f"},
     {"U+00A0 is not C1", "\xc2\xa0", 0, "\xc2\xa0"},
     {"stray continuation", "a\x80z", 0, "a\\x80z"},
@@ -36,11 +45,17 @@ static const struct {
     {"F5 lead", "\xf5\x80\x80\x80", 0, "\\xf5\\x80\\x80\\x80"},
     {"truncated at end", "ok\xe4\xb8", 0, "ok\\xe4\\xb8"},
     {"truncated before ASCII", "\xe4\xb8z", 0, "\\xe4\\xb8z"},
-    {"RLO (Trojan Source)", "admin\xe2\x80\xae" "gpj.exe", 0, "admin\\u202egpj.exe"},
+    {"RLO (Trojan Source)",
+     "admin\xe2\x80\xae"
+     "gpj.exe",
+     0, "admin\\u202egpj.exe"},
     {"LRE PDF", "\xe2\x80\xaa\xe2\x80\xac", 0, "\\u202a\\u202c"},
     {"isolates", "\xe2\x81\xa6\xe2\x81\xa9", 0, "\\u2066\\u2069"},
     {"LRM RLM ALM", "\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c", 0, "\\u200e\\u200f\\u061c"},
-    {"line separator", "a\xe2\x80\xa8" "b", 0, "a\\u2028b"},
+    {"line separator",
+     "a\xe2\x80\xa8"
+     "b",
+     0, "a\\u2028b"},
     {"e acute kept", "caf\xc3\xa9", 0, "caf\xc3\xa9"},
     {"CJK kept", "\xe4\xb8\xad\xe6\x96\x87", 0, "\xe4\xb8\xad\xe6\x96\x87"},
     {"emoji kept", "\xf0\x9f\x98\x80", 0, "\xf0\x9f\x98\x80"},
@@ -56,8 +71,8 @@ START_TEST(escapes)
     ck_assert_msg(strcmp(out, cases[_i].want) == 0, "%s: got '%s'", cases[_i].name, out);
     ck_assert_msg(used == len, "%s: covered %zu of %zu", cases[_i].name, used, len);
     for (const unsigned char *p = (const unsigned char *)out; *p; p++)
-        ck_assert_msg(*p >= 0x20 && *p != 0x7f, "%s: control byte 0x%02x left", cases[_i].name,
-                      *p);
+        ck_assert_msg(*p >= 0x20 && *p != 0x7f, "%s: control byte 0x%02x left",
+                      cases[_i].name, *p);
     /* the unlimited form says the same */
     bg_buf b = BG_BUF_INIT;
     bg_buf_sanitized(&b, cases[_i].in, len);
@@ -71,7 +86,8 @@ END_TEST
  * never half "\x9b" nor half a UTF-8 character). */
 START_TEST(bounds)
 {
-    static const char in[] = "a\xc3\xa9\x1b[\xc2\x9b\xe4\xb8\xad\xe2\x80\xae\x9bz\xf0\x9f\x98\x80";
+    static const char in[] =
+        "a\xc3\xa9\x1b[\xc2\x9b\xe4\xb8\xad\xe2\x80\xae\x9bz\xf0\x9f\x98\x80";
     size_t len = sizeof(in) - 1;
 
     for (size_t size = 0; size < 48; size++) {
@@ -91,8 +107,8 @@ START_TEST(bounds)
             bg_buf whole = BG_BUF_INIT;
             bg_buf_sanitized(&whole, in, used);
             ck_assert_msg(strcmp(dst, bg_buf_str(&whole)) == 0,
-                          "size %zu max %zu: '%s' is not the form of %zu input bytes", size,
-                          max, dst, used);
+                          "size %zu max %zu: '%s' is not the form of %zu input bytes",
+                          size, max, dst, used);
             /* and the next piece really did not fit */
             if (used < len) {
                 char tmp[16];
@@ -100,8 +116,8 @@ START_TEST(bounds)
                 while (bg_sanitize_mem(tmp, sizeof(tmp), in + used, len - used, m) == 0)
                     m++;
                 size_t lim = max < size - 1 ? max : size - 1;
-                ck_assert_msg(whole.len + m > lim, "size %zu max %zu: cut too early", size,
-                              max);
+                ck_assert_msg(whole.len + m > lim, "size %zu max %zu: cut too early",
+                              size, max);
             }
             bg_buf_free(&whole);
         }
