@@ -94,9 +94,9 @@ print_human(cli_ctx *ctx, const char *input, const char *id, const check_result 
     fprintf(out, "%-12s %s\n", "address",
             bg_sanitize_line(safe, sizeof(safe), input, 300));
     if (r->addr.canon[0])
-        fprintf(out, "%-12s %s\n", "canonical", r->addr.canon);
+        fprintf(out, "%-12s %s\n", "canonical", cli_safe(r->addr.canon));
     if (r->verdict == BG_VERDICT_BAD_ADDRESS || r->verdict == BG_VERDICT_BAD_DOMAIN)
-        fprintf(out, "%-12s invalid: %s\n", "format", r->detail);
+        fprintf(out, "%-12s invalid: %s\n", "format", cli_safe(r->detail));
     else if (r->addr.canon[0])
         fprintf(out, "%-12s valid%s\n", "format",
                 ctx->config->check_tld ? ", top-level domain exists"
@@ -112,7 +112,7 @@ print_human(cli_ctx *ctx, const char *input, const char *id, const check_result 
         fprintf(out, "%-12s blacklisted until %s (in %s): %s %s, %u bounce%s, last %s\n",
                 "blacklist", cli_time(t1, sizeof(t1), r->rec.expires),
                 cli_time_left(t2, sizeof(t2), r->rec.expires, now),
-                r->rec.status[0] ? r->rec.status : "-", r->rec.reason,
+                r->rec.status[0] ? cli_safe(r->rec.status) : "-", cli_safe(r->rec.reason),
                 r->rec.bounce_count, r->rec.bounce_count == 1 ? "" : "s",
                 cli_time(safe, sizeof(safe), r->rec.last_bounce));
     else if (r->have_rec)
@@ -122,7 +122,7 @@ print_human(cli_ctx *ctx, const char *input, const char *id, const check_result 
         fprintf(out, "%-12s not blacklisted (never bounced)\n", "blacklist");
     if (r->have_sender) {
         const cli_sender_info *s = &r->sender;
-        fprintf(out, "%-12s %s\n", "sender", id);
+        fprintf(out, "%-12s %s\n", "sender", cli_safe(id));
         if (s->bounce_limit > 0)
             fprintf(out, "%-12s %s: tried %ld blacklisted recipient%s (limit %ld)\n", "",
                     s->blocked ? "BLOCKED" : "not blocked", s->tried_blacklisted,
@@ -159,7 +159,7 @@ print_human(cli_ctx *ctx, const char *input, const char *id, const check_result 
     else
         fprintf(out, "%-12s %sACCEPTED%s%s%s\n", "verdict",
                 cli_color_code(ctx, CLI_GREEN), cli_color_code(ctx, CLI_RESET),
-                r->detail[0] ? ": " : "", r->detail);
+                r->detail[0] ? ": " : "", cli_safe(r->detail));
     if (refused && ctx->config->mode == BG_MODE_OBSERVE)
         fprintf(out,
                 "%-12s mode = observe: the milter logs this refusal and lets the mail "

@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <getopt.h>
 
+#include "bounceguard/json_out.h"
 #include "bounceguard/addr.h"
 #include "bounceguard/gate.h"
 #include "bounceguard/policy.h"
@@ -61,7 +62,7 @@ int
 cli_store_open(cli_ctx *ctx, const char *command, bool create, bg_store **out)
 {
     bg_error err;
-    char who[80];
+    char who[160];
 
     *out = NULL;
     cli_operator(who, sizeof(who)); /* the caller, for the audit trail */
@@ -73,23 +74,41 @@ cli_store_open(cli_ctx *ctx, const char *command, bool create, bg_store **out)
     return 0;
 }
 
+/* The name of uid (getpwuid_r), made printable, or "uid N". */
+static void
+user_name(uid_t uid, char *dst, size_t size)
+{
+    struct passwd pw, *res = NULL;
+    char buf[4096];
+
+    if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL &&
+        res->pw_name && *res->pw_name)
+        bg_sanitize_line(dst, size, res->pw_name, 64);
+    else
+        snprintf(dst, size, "uid %lu", (unsigned long)uid);
+}
+
 const char *
 cli_operator(char *dst, size_t size)
 {
     /* Taken once, before cli_store_open may switch the uid. */
-    static char name[80];
-    const char *sudo;
-    struct passwd *pw;
+    static char name[160];
 
     if (name[0] == '\0') {
-        sudo = getenv("SUDO_USER");
-        pw = sudo && *sudo ? NULL : getpwuid(getuid());
-        if (sudo && *sudo)
-            bg_sanitize_line(name, sizeof(name), sudo, 64);
-        else if (pw && pw->pw_name && *pw->pw_name)
-            bg_sanitize_line(name, sizeof(name), pw->pw_name, 64);
-        else
-            snprintf(name, sizeof(name), "uid %lu", (unsigned long)getuid());
+        uid_t uid = getuid();
+        const char *sudo = getenv("SUDO_USER");
+        char real[72], via[72];
+
+        /* The real uid is the actor: the environment is the caller's to set,
+         * so SUDO_USER is believed only from root, who could write anything
+         * into the trail anyway; then it says on whose behalf root acts. */
+        user_name(uid, real, sizeof(real));
+        if (uid == 0 && sudo && *sudo) {
+            bg_sanitize_line(via, sizeof(via), sudo, 64);
+            snprintf(name, sizeof(name), "%s (sudo: %s)", real, via);
+        } else {
+            bg_strlcpy(name, real, sizeof(name));
+        }
     }
     bg_strlcpy(dst, name, size);
     return dst;
@@ -98,7 +117,7 @@ cli_operator(char *dst, size_t size)
 int
 cli_audit(bg_store *st, const char *command, int64_t now, const char *fmt, ...)
 {
-    char who[80];
+    char who[160];
     bg_buf b = BG_BUF_INIT;
     bg_error err;
     va_list ap;
@@ -113,6 +132,18 @@ cli_audit(bg_store *st, const char *command, int64_t now, const char *fmt, ...)
         cli_runtime_error(command, "audit trail: %s", err.msg);
     bg_buf_free(&b);
     return rc < 0 ? -1 : 0;
+}
+
+const char *
+cli_safe(const char *s)
+{
+    /* A few live at once, so one printf can show several fields; the CLI is
+     * one thread. */
+    static char ring[8][CLI_SAFE_MAX + 1];
+    static unsigned next;
+    char *dst = ring[next++ % 8];
+
+    return bg_sanitize_line(dst, CLI_SAFE_MAX + 1, s ? s : "", CLI_SAFE_MAX);
 }
 
 int
@@ -416,19 +447,11 @@ static char *
 cell_dup(const char *s, size_t max)
 {
     char *d;
-    size_t len;
 
     if (s == NULL || *s == '\0')
         return bg_xstrdup("-");
-    len = strlen(s);
-    d = bg_xmalloc(max + 4);
-    if (len <= max) {
-        bg_sanitize_line(d, max + 4, s, max);
-    } else {
-        bg_sanitize_line(d, max + 4, s, max - 3);
-        strcat(d, "...");
-    }
-    return d;
+    d = bg_xmalloc(max + 1);
+    return bg_sanitize_cell(d, max + 1, s, max);
 }
 
 static void
@@ -531,65 +554,15 @@ json_key(cli_json *j, const char *key)
     if (j->any)
         bg_buf_putc(&j->b, ',');
     j->any = true;
-    bg_buf_json_string(&j->b, key);
+    bg_json_string(&j->b, key);
     bg_buf_putc(&j->b, ':');
-}
-
-/* Length of the valid UTF-8 sequence at p (1..4), or 0. */
-static size_t
-utf8_len(const unsigned char *p)
-{
-    size_t n;
-    unsigned min;
-    unsigned cp;
-
-    if (p[0] < 0x80)
-        return 1;
-    if ((p[0] & 0xe0) == 0xc0)
-        n = 2, min = 0x80, cp = p[0] & 0x1f;
-    else if ((p[0] & 0xf0) == 0xe0)
-        n = 3, min = 0x800, cp = p[0] & 0x0f;
-    else if ((p[0] & 0xf8) == 0xf0)
-        n = 4, min = 0x10000, cp = p[0] & 0x07;
-    else
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
 }
 
 void
 cli_json_str(cli_json *j, const char *key, const char *value)
 {
-    const unsigned char *p;
-    size_t n;
-    char *copy;
-
     json_key(j, key);
-    if (value == NULL) {
-        bg_buf_json_string(&j->b, NULL);
-        return;
-    }
-    for (p = (const unsigned char *)value; *p; p += n)
-        if ((n = utf8_len(p)) == 0)
-            break;
-    if (*p == '\0') {
-        bg_buf_json_string(&j->b, value);
-        return;
-    }
-    copy = bg_xstrdup(value);
-    for (unsigned char *q = (unsigned char *)copy; *q; q += n)
-        if ((n = utf8_len(q)) == 0) {
-            *q = '?';
-            n = 1;
-        }
-    bg_buf_json_string(&j->b, copy);
-    free(copy);
+    bg_json_string(&j->b, value);
 }
 
 void
@@ -615,7 +588,7 @@ cli_json_time(cli_json *j, const char *key, int64_t t)
     if (t == 0)
         bg_buf_puts(&j->b, "null");
     else
-        bg_buf_json_string(&j->b, bg_time_iso(iso, sizeof(iso), t));
+        bg_json_string(&j->b, bg_time_iso(iso, sizeof(iso), t));
 }
 
 void

@@ -33,14 +33,27 @@ int cli_store_open(cli_ctx *ctx, const char *command, bool create, bg_store **ou
 /* Print "bounceguard: COMMAND: MESSAGE" to stderr; returns CLI_EXIT_RUNTIME. */
 int cli_runtime_error(const char *command, const char *fmt, ...) BG_ATTR_PRINTF(2, 3);
 
-/* Who runs this command, for the audit trail: $SUDO_USER, else the name of
- * the real uid, else "uid N".  Written into dst[size]; returns dst. */
+/* Who runs this command, for the audit trail: the name of the real uid
+ * ("uid N" when it has none); when the real uid is 0 and SUDO_USER is set,
+ * "root (sudo: alice)".  SUDO_USER from any other user is ignored: anyone
+ * can set it.  Written into dst[size] (160 bytes hold any); returns dst. */
 const char *cli_operator(char *dst, size_t size);
 
 /* Append "OPERATOR TEXT" to the audit trail; prints the error and returns -1
  * when the store fails. */
 int cli_audit(bg_store *st, const char *command, int64_t now, const char *fmt, ...)
     BG_ATTR_PRINTF(4, 5);
+
+/*
+ * A printable copy of s for printing (bg_sanitize_line, util.h: controls,
+ * C1, bidi controls and bytes that are not UTF-8 escaped), cut at
+ * CLI_SAFE_MAX bytes; NULL gives "".  Every field from the store, the
+ * network or a file goes through this (or a cli_table) before it reaches
+ * the terminal.  The copy lives in one of 8 static slots: valid until the
+ * eighth call after this one.
+ */
+#define CLI_SAFE_MAX 600
+const char *cli_safe(const char *s);
 
 /* getopt_long() answered '?' or ':': a usage error naming argv[optind-1]. */
 int cli_option_error(const char *command, int argc, char **argv);
@@ -111,7 +124,8 @@ typedef struct cli_json {
 } cli_json;
 
 void cli_json_begin(cli_json *j);
-/* value NULL -> null; bytes that are not UTF-8 become '?' (JSON is UTF-8). */
+/* value NULL -> null; written by bg_json_string (json_out.h): bytes that are
+ * not UTF-8 become U+FFFD, C1 and bidi controls \uHHHH escapes. */
 void cli_json_str(cli_json *j, const char *key, const char *value);
 void cli_json_int(cli_json *j, const char *key, long long value);
 void cli_json_bool(cli_json *j, const char *key, bool value);

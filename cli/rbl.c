@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounceguard/json_out.h"
 #include "bounceguard/dnsbl.h"
 #include "cli.h"
 
@@ -54,11 +55,7 @@ cell(char *dst, size_t size, const char *s, size_t max)
 {
     if (s == NULL || *s == '\0')
         return "-";
-    if (strlen(s) <= max || max < 4)
-        return bg_sanitize_line(dst, size, s, max);
-    bg_sanitize_line(dst, size, s, max - 3);
-    strcat(dst, "...");
-    return dst;
+    return bg_sanitize_cell(dst, size, s, max);
 }
 
 static cli_color
@@ -84,13 +81,13 @@ print_json(cli_ctx *ctx, const char *ip, const bg_dnsbl_result *r, size_t n)
     for (size_t i = 0; i < n; i++) {
         bg_buf_reset(&b);
         bg_buf_puts(&b, "{\"ip\":");
-        bg_buf_json_string(&b, ip);
+        bg_json_string(&b, ip);
         bg_buf_puts(&b, ",\"list\":");
-        bg_buf_json_string(&b, r[i].list->name);
+        bg_json_string(&b, r[i].list->name);
         bg_buf_puts(&b, ",\"zone\":");
-        bg_buf_json_string(&b, r[i].list->zone);
+        bg_json_string(&b, r[i].list->zone);
         bg_buf_puts(&b, ",\"status\":");
-        bg_buf_json_string(&b, bg_dnsbl_status_name(r[i].status));
+        bg_json_string(&b, bg_dnsbl_status_name(r[i].status));
         bg_buf_puts(&b, ",\"listed\":");
         bg_buf_puts(&b, r[i].status == BG_DNSBL_LISTED ? "true" : "false");
         bg_buf_puts(&b, ",\"answers\":[");
@@ -101,18 +98,18 @@ print_json(cli_ctx *ctx, const char *ip, const bg_dnsbl_result *r, size_t n)
                  t = strtok_r(NULL, ",", &save)) {
                 if (k++)
                     bg_buf_putc(&b, ',');
-                bg_buf_json_string(&b, t);
+                bg_json_string(&b, t);
             }
             free(copy);
         }
         bg_buf_puts(&b, "],\"meaning\":");
-        bg_buf_json_string(&b, r[i].meaning);
+        bg_json_string(&b, r[i].meaning);
         bg_buf_puts(&b, ",\"txt\":");
-        bg_buf_json_string(&b, r[i].txt);
+        bg_json_string(&b, r[i].txt);
         bg_buf_puts(&b, ",\"delist_url\":");
-        bg_buf_json_string(&b, r[i].list->delist_url);
+        bg_json_string(&b, r[i].list->delist_url);
         bg_buf_puts(&b, ",\"error\":");
-        bg_buf_json_string(&b, r[i].error);
+        bg_json_string(&b, r[i].error);
         bg_buf_printf(&b, ",\"elapsed_ms\":%lld}\n", (long long)r[i].elapsed_ms);
         fputs(bg_buf_str(&b), ctx->out);
     }

@@ -16,8 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounceguard/json_out.h"
 #include "bounceguard/relaytest.h"
 #include "cli.h"
+#include "output.h"
 
 static cli_color
 verdict_color(bg_relay_verdict v)
@@ -41,34 +43,34 @@ print_json(cli_ctx *ctx, const bg_relay_report *rep)
         const bg_relay_result *r = &rep->results[i];
         bg_buf_reset(&b);
         bg_buf_puts(&b, "{\"trick\":");
-        bg_buf_json_string(&b, r->name);
+        bg_json_string(&b, r->name);
         bg_buf_puts(&b, ",\"mail_from\":");
-        bg_buf_json_string(&b, r->mail_from);
+        bg_json_string(&b, r->mail_from);
         bg_buf_puts(&b, ",\"rcpt_to\":");
-        bg_buf_json_string(&b, r->rcpt_to);
+        bg_json_string(&b, r->rcpt_to);
         bg_buf_puts(&b, ",\"verdict\":");
-        bg_buf_json_string(&b, r->verdict == BG_RELAY_ACCEPTED
-                                   ? "accepted"
-                                   : bg_relay_verdict_name(r->verdict));
+        bg_json_string(&b, r->verdict == BG_RELAY_ACCEPTED
+                               ? "accepted"
+                               : bg_relay_verdict_name(r->verdict));
         bg_buf_puts(&b, ",\"stage\":");
-        bg_buf_json_string(&b, r->stage);
+        bg_json_string(&b, r->stage);
         bg_buf_printf(&b, ",\"code\":%d,\"reply\":", r->code);
-        bg_buf_json_string(&b, r->reply);
+        bg_json_string(&b, r->reply);
         bg_buf_puts(&b, "}\n");
         fputs(bg_buf_str(&b), ctx->out);
     }
     bg_buf_reset(&b);
     bg_buf_puts(&b, "{\"summary\":true,\"server\":");
-    bg_buf_json_string(&b, rep->peer);
+    bg_json_string(&b, rep->peer);
     bg_buf_puts(&b, ",\"banner\":");
-    bg_buf_json_string(&b, rep->banner);
+    bg_json_string(&b, rep->banner);
     bg_buf_puts(&b, ",\"server_domain\":");
-    bg_buf_json_string(&b, rep->server_domain);
+    bg_json_string(&b, rep->server_domain);
     bg_buf_puts(&b, ",\"verdict\":");
-    bg_buf_json_string(&b, rep->overall == BG_RELAY_OPEN      ? "open"
-                           : rep->overall == BG_RELAY_CLOSED  ? "closed"
-                           : rep->overall == BG_RELAY_PARTIAL ? "partial"
-                                                              : "unknown");
+    bg_json_string(&b, rep->overall == BG_RELAY_OPEN      ? "open"
+                       : rep->overall == BG_RELAY_CLOSED  ? "closed"
+                       : rep->overall == BG_RELAY_PARTIAL ? "partial"
+                                                          : "unknown");
     bg_buf_printf(&b,
                   ",\"open\":%s,\"tricks\":%zu,\"accepted\":%zu,\"refused\":%zu,"
                   "\"deferred\":%zu,\"errors\":%zu,\"sessions\":%zu}\n",
@@ -83,7 +85,7 @@ print_table(cli_ctx *ctx, const bg_relay_report *rep)
 {
     size_t wn = strlen("TRICK"), wr = strlen("RCPT TO"), wv = strlen("ACCEPTED");
 
-    fprintf(ctx->out, "server %s: %s\n\n", rep->peer, rep->banner ? rep->banner : "");
+    fprintf(ctx->out, "server %s: %s\n\n", cli_safe(rep->peer), cli_safe(rep->banner));
     for (size_t i = 0; i < rep->count; i++) {
         size_t n = strlen(rep->results[i].name), r = strlen(rep->results[i].rcpt_to) + 2;
         wn = n > wn ? n : wn;
@@ -103,9 +105,10 @@ print_table(cli_ctx *ctx, const bg_relay_report *rep)
         else
             snprintf(reply, sizeof(reply), "%s: %.80s", r->stage,
                      r->reply ? r->reply : "");
-        fprintf(ctx->out, "%-*s  %-*s  %s%-*s%s  %s\n", (int)wn, r->name, (int)wr, rcpt,
-                cli_color_code(ctx, verdict_color(r->verdict)), (int)wv,
-                bg_relay_verdict_name(r->verdict), cli_color_code(ctx, CLI_RESET), reply);
+        fprintf(ctx->out, "%-*s  %-*s  %s%-*s%s  %s\n", (int)wn, r->name, (int)wr,
+                cli_safe(rcpt), cli_color_code(ctx, verdict_color(r->verdict)), (int)wv,
+                bg_relay_verdict_name(r->verdict), cli_color_code(ctx, CLI_RESET),
+                cli_safe(reply));
         free(rcpt);
     }
     fprintf(ctx->out,

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bounceguard/json_out.h"
 #include "bounceguard/dnsbl.h"
 #include "bounceguard/policy.h"
 #include "output.h"
@@ -635,7 +636,7 @@ diag_print_json(cli_ctx *ctx, const diag *d, const advice *a, size_t top)
     bg_buf_putc(&b, '[');
     for (size_t i = 0; i < a->n; i++) {
         bg_buf_puts(&b, i ? "," : "");
-        bg_buf_json_string(&b, a->lines[i]);
+        bg_json_string(&b, a->lines[i]);
     }
     bg_buf_putc(&b, ']');
     cli_json_raw(&j, "actions", bg_buf_str(&b));
@@ -652,7 +653,7 @@ diag_print_human(cli_ctx *ctx, const diag *d, const advice *a, size_t top)
                *reset = cli_color_code(ctx, CLI_RESET);
 
     fprintf(out, "%sbounceguard diagnosis%s (store %s)\n", bold, reset,
-            ctx->config->db_home);
+            cli_safe(ctx->config->db_home));
     fprintf(out,
             "%lu recipient%s known, %s%lu blacklisted now%s; %zu sender%s, "
             "%zu RBL incident%s\n",
@@ -673,8 +674,9 @@ diag_print_human(cli_ctx *ctx, const diag *d, const advice *a, size_t top)
         const bg_incident_rec *r = &d->incidents.recs[i];
         char last[32];
         fprintf(out, "  %s%s%s reported by %s, %u time%s, last %s\n",
-                cli_color_code(ctx, CLI_RED), r->rbl, reset, r->remote_mta, r->count,
-                r->count == 1 ? "" : "s", cli_time(last, sizeof(last), r->last));
+                cli_color_code(ctx, CLI_RED), cli_safe(r->rbl), reset,
+                cli_safe(r->remote_mta), r->count, r->count == 1 ? "" : "s",
+                cli_time(last, sizeof(last), r->last));
     }
 
     fprintf(out,
@@ -684,11 +686,10 @@ diag_print_human(cli_ctx *ctx, const diag *d, const advice *a, size_t top)
         fprintf(out, "  none\n");
     for (size_t i = 0; i < d->nprivate && i < top; i++)
         fprintf(out, "  %s: %lu recipient%s%s%s; contact postmaster@%s\n",
-                d->private_bl[i].key, d->private_bl[i].count,
+                cli_safe(d->private_bl[i].key), d->private_bl[i].count,
                 d->private_bl[i].count == 1 ? "" : "s",
-                d->private_bl[i].extra ? ", via " : "",
-                d->private_bl[i].extra ? d->private_bl[i].extra : "",
-                d->private_bl[i].key);
+                d->private_bl[i].extra ? ", via " : "", cli_safe(d->private_bl[i].extra),
+                cli_safe(d->private_bl[i].key));
 
     fprintf(out, "\n%sSenders blocked or over quota%s\n", bold, reset);
     if (d->nsenders == 0)
@@ -699,12 +700,12 @@ diag_print_human(cli_ctx *ctx, const diag *d, const advice *a, size_t top)
         if (s->blocked)
             fprintf(out,
                     "  %s%s%s blocked: tried %ld blacklisted recipients (limit %ld)\n",
-                    cli_color_code(ctx, CLI_RED), d->senders[i].id, reset,
+                    cli_color_code(ctx, CLI_RED), cli_safe(d->senders[i].id), reset,
                     s->tried_blacklisted, s->bounce_limit);
         else
             fprintf(out, "  %s%s%s over quota: %ld of %ld, window resets %s\n",
-                    cli_color_code(ctx, CLI_YELLOW), d->senders[i].id, reset, s->used,
-                    s->quota_limit,
+                    cli_color_code(ctx, CLI_YELLOW), cli_safe(d->senders[i].id), reset,
+                    s->used, s->quota_limit,
                     cli_time(reset_at, sizeof(reset_at), s->window_reset));
     }
 
@@ -712,7 +713,7 @@ diag_print_human(cli_ctx *ctx, const diag *d, const advice *a, size_t top)
     if (a->n == 0)
         fprintf(out, "  Nothing needs attention.\n");
     for (size_t i = 0; i < a->n; i++)
-        fprintf(out, "  %zu. %s\n", i + 1, a->lines[i]);
+        fprintf(out, "  %zu. %s\n", i + 1, cli_safe(a->lines[i]));
 }
 
 int

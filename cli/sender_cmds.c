@@ -201,7 +201,7 @@ sender_show(cli_ctx *ctx, bg_store *st, const char *id)
         return cli_runtime_error("sender", "%s", err.msg);
     if (!ctx->json) {
         quota_cell(used, sizeof(used), &s);
-        fprintf(ctx->out, "%s%s%s%s\n", cli_color_code(ctx, CLI_BOLD), id,
+        fprintf(ctx->out, "%s%s%s%s\n", cli_color_code(ctx, CLI_BOLD), cli_safe(id),
                 cli_color_code(ctx, CLI_RESET), s.found ? "" : " (no quota record)");
         fprintf(ctx->out, "%-22s %s%s%s\n", "state",
                 cli_color_code(ctx, s.blocked || s.over_quota ? CLI_RED : CLI_GREEN),
@@ -301,8 +301,8 @@ sender_reset(cli_ctx *ctx, bg_store *st, const char *id, const char *why)
         cli_json_print(&j, ctx->out);
         cli_json_free(&j);
     } else {
-        fprintf(ctx->out, "%s: quota window reset, %zu tried recipient%s forgotten\n", id,
-                tried, tried == 1 ? "" : "s");
+        fprintf(ctx->out, "%s: quota window reset, %zu tried recipient%s forgotten\n",
+                cli_safe(id), tried, tried == 1 ? "" : "s");
     }
     return CLI_EXIT_OK;
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bounceguard/json_out.h"
 #include "bounceguard/addr.h"
 #include "bounceguard/policy.h"
 #include "output.h"
@@ -256,7 +257,7 @@ tried_by_item(const char *id, int64_t when, void *arg)
     bg_buf_printf(o->human, "%s%s (%s)", o->found ? ", " : "", id, cli_time(t, sizeof(t), when));
     if (o->found++)
         bg_buf_putc(&o->arr, ',');
-    bg_buf_json_string(&o->arr, id);
+    bg_json_string(&o->arr, id);
     return 0;
 }
 
@@ -316,7 +317,7 @@ cli_cmd_show(cli_ctx *ctx, int argc, char **argv)
         rc = cli_runtime_error("show", "%s", err.msg);
     } else if (l == BG_NOTFOUND) {
         fprintf(stderr, "bounceguard: show: %s is not in the store (never bounced)\n",
-                addr.canon);
+                cli_safe(addr.canon));
         rc = CLI_EXIT_NEGATIVE;
     } else {
         int64_t now = cli_now();
@@ -329,8 +330,8 @@ cli_cmd_show(cli_ctx *ctx, int argc, char **argv)
             cli_json_print(&j, ctx->out);
         } else {
             bool bl = bg_policy_rcpt_blacklisted(&r, now);
-            fprintf(ctx->out, "%s%s%s\n", cli_color_code(ctx, CLI_BOLD), addr.canon,
-                    cli_color_code(ctx, CLI_RESET));
+            fprintf(ctx->out, "%s%s%s\n", cli_color_code(ctx, CLI_BOLD),
+                    cli_safe(addr.canon), cli_color_code(ctx, CLI_RESET));
             fprintf(ctx->out, "%-16s %s%s%s\n", "state",
                     cli_color_code(ctx, bl ? CLI_RED : CLI_GREEN),
                     cli_rcpt_state(&r, now), cli_color_code(ctx, CLI_RESET));
@@ -425,10 +426,10 @@ change_report(cli_ctx *ctx, const char *addr, const char *result, int64_t when,
         cli_json_print(&j, ctx->out);
         cli_json_free(&j);
     } else if (when) {
-        fprintf(ctx->out, "%s: %s (%s %s)\n", addr, result, when_key,
+        fprintf(ctx->out, "%s: %s (%s %s)\n", cli_safe(addr), result, when_key,
                 cli_time(t, sizeof(t), when));
     } else {
-        fprintf(ctx->out, "%s: %s\n", addr, result);
+        fprintf(ctx->out, "%s: %s\n", cli_safe(addr), result);
     }
 }
 
@@ -611,7 +612,7 @@ cli_cmd_unblock(cli_ctx *ctx, int argc, char **argv)
             worst = cli_runtime_error("unblock", "%s", err.msg);
         else if (d.n == 0) {
             fprintf(stderr, "bounceguard: unblock: no blacklisted recipient at %s\n",
-                    domain);
+                    cli_safe(domain));
             worst = worst > CLI_EXIT_NEGATIVE ? worst : CLI_EXIT_NEGATIVE;
         }
         for (size_t i = 0; i < d.n; i++) {

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounceguard/json_out.h"
 #include "bounceguard/dsn.h"
 #include "bounceguard/util.h"
 #include "dsn.h"
@@ -41,7 +42,7 @@ print_json(const char *file, const bg_dsn_report *r)
     bg_buf b = BG_BUF_INIT;
     if (r->nrcpts == 0) {
         bg_buf_puts(&b, "{\"file\": ");
-        bg_buf_json_string(&b, file);
+        bg_json_string(&b, file);
         bg_buf_puts(&b, ", \"bounce\": false}");
         puts(bg_buf_str(&b));
     }
@@ -49,21 +50,21 @@ print_json(const char *file, const bg_dsn_report *r)
         const bg_dsn_rcpt *rc = &r->rcpts[i];
         bg_buf_reset(&b);
         bg_buf_puts(&b, "{\"file\": ");
-        bg_buf_json_string(&b, file);
+        bg_json_string(&b, file);
         bg_buf_puts(&b, ", \"recipient\": ");
-        bg_buf_json_string(&b, rc->recipient);
+        bg_json_string(&b, rc->recipient);
         bg_buf_puts(&b, ", \"action\": ");
-        bg_buf_json_string(&b, rc->action);
+        bg_json_string(&b, rc->action);
         bg_buf_puts(&b, ", \"status\": ");
-        bg_buf_json_string(&b, rc->status);
+        bg_json_string(&b, rc->status);
         bg_buf_puts(&b, ", \"reason\": ");
-        bg_buf_json_string(&b, rc->reason);
+        bg_json_string(&b, rc->reason);
         bg_buf_puts(&b, ", \"remote_mta\": ");
-        bg_buf_json_string(&b, rc->remote_mta);
+        bg_json_string(&b, rc->remote_mta);
         bg_buf_puts(&b, ", \"diagnostic\": ");
-        bg_buf_json_string(&b, rc->diagnostic);
+        bg_json_string(&b, rc->diagnostic);
         bg_buf_puts(&b, ", \"rbl\": ");
-        bg_buf_json_string(&b, rc->rbl);
+        bg_json_string(&b, rc->rbl);
         bg_buf_puts(&b, "}");
         puts(bg_buf_str(&b));
     }

@@ -6,9 +6,11 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "bounceguard/config.h"
 #include "bounceguard/mtalog.h"
@@ -209,9 +211,28 @@ parse_bool(const char *v, bool *out)
     return -1;
 }
 
-static int
-parse_override(bg_config *c, const char *value, bg_error *err)
+/*
+ * The offending text for an error message: "\"maybe\"" when the caller may
+ * see the config's content, else "the value".  A config error must not
+ * quote a file the caller could not read (`sudo bounceguard -c /etc/shadow`
+ * would print a line of it); file:line, the key and what is wrong are
+ * enough to find it.  Written into buf[size]; returns it.
+ */
+static const char *
+shown(const char *text, bool quote, char *buf, size_t size)
 {
+    if (quote)
+        snprintf(buf, size, "\"%.80s\"", text);
+    else
+        bg_strlcpy(buf, "the value", size);
+    return buf;
+}
+
+static int
+parse_override(bg_config *c, const char *value, bool quote, bg_error *err)
+{
+    char q[100];
+
     bg_strlist words = {NULL, 0};
     bg_sender_override o = {NULL, -1, -1};
     int rc = 0;
@@ -227,7 +248,8 @@ parse_override(bg_config *c, const char *value, bg_error *err)
         char *end;
         long *dst;
         if (eq == NULL) {
-            rc = bg_error_set(err, "\"%s\": expected NAME=NUMBER", words.items[i]);
+            rc = bg_error_set(err, "%s: expected NAME=NUMBER",
+                              shown(words.items[i], quote, q, sizeof(q)));
             break;
         }
         *eq = '\0';
@@ -236,16 +258,16 @@ parse_override(bg_config *c, const char *value, bg_error *err)
         else if (strcmp(words.items[i], "sender_bounce_limit") == 0)
             dst = &o.sender_bounce_limit;
         else {
-            rc = bg_error_set(err, "unknown override \"%s\" (quota_limit, "
+            rc = bg_error_set(err, "unknown override %s (quota_limit, "
                                    "sender_bounce_limit)",
-                              words.items[i]);
+                              shown(words.items[i], quote, q, sizeof(q)));
             break;
         }
         errno = 0;
         long v = strtol(eq + 1, &end, 10);
         if (errno || *end || eq[1] == '\0' || v < 0 || v > 100000000)
             rc = bg_error_set(err, "%s=%s: not a number from 0 to 100000000",
-                              words.items[i], eq + 1);
+                              words.items[i], quote ? eq + 1 : "...");
         *dst = v;
     }
     if (rc == 0) {
@@ -258,10 +280,11 @@ parse_override(bg_config *c, const char *value, bg_error *err)
 }
 
 static int
-set_key(bg_config *c, const key_def *k, const char *value, bg_error *err)
+set_key(bg_config *c, const key_def *k, const char *value, bool quote, bg_error *err)
 {
     char *base = (char *)c;
     char *end;
+    char q[100];
 
     switch (k->type) {
     case T_STRING: {
@@ -272,14 +295,15 @@ set_key(bg_config *c, const key_def *k, const char *value, bg_error *err)
     }
     case T_BOOL:
         if (parse_bool(value, (bool *)(base + k->offset)) < 0)
-            return bg_error_set(err, "%s: \"%s\" is not yes or no", k->name, value);
+            return bg_error_set(err, "%s: %s is not yes or no", k->name,
+                                shown(value, quote, q, sizeof(q)));
         return 0;
     case T_INT: {
         errno = 0;
         long long v = strtoll(value, &end, 10);
         if (errno || *end || *value == '\0' || v < k->min || v > k->max)
-            return bg_error_set(err, "%s: \"%s\" is not a number from %lld to %lld",
-                                k->name, value, k->min, k->max);
+            return bg_error_set(err, "%s: %s is not a number from %lld to %lld", k->name,
+                                shown(value, quote, q, sizeof(q)), k->min, k->max);
         *(long *)(base + k->offset) = (long)v;
         return 0;
     }
@@ -287,10 +311,13 @@ set_key(bg_config *c, const key_def *k, const char *value, bg_error *err)
         int64_t v;
         bg_error derr;
         if (bg_duration_parse(value, &v, &derr) < 0)
-            return bg_error_set(err, "%s: %s", k->name, derr.msg);
+            return quote ? bg_error_set(err, "%s: %s", k->name, derr.msg)
+                         : bg_error_set(err, "%s: the value is not a duration (90, 30s, "
+                                             "15m, 24h, 14d, 2w, 1d12h)",
+                                        k->name);
         if (v < k->min || v > k->max)
-            return bg_error_set(err, "%s: \"%s\" is out of range (%llds to %llds)",
-                                k->name, value, k->min, k->max);
+            return bg_error_set(err, "%s: %s is out of range (%llds to %llds)", k->name,
+                                shown(value, quote, q, sizeof(q)), k->min, k->max);
         *(int64_t *)(base + k->offset) = v;
         return 0;
     }
@@ -309,8 +336,8 @@ set_key(bg_config *c, const key_def *k, const char *value, bg_error *err)
             bg_buf names = BG_BUF_INIT;
             for (const enum_value *ev = k->values; ev->name; ev++)
                 bg_buf_printf(&names, "%s%s", ev == k->values ? "" : ", ", ev->name);
-            bg_error_set(err, "%s: \"%s\" is not one of: %s", k->name, value,
-                         bg_buf_str(&names));
+            bg_error_set(err, "%s: %s is not one of: %s", k->name,
+                         shown(value, quote, q, sizeof(q)), bg_buf_str(&names));
             bg_buf_free(&names);
         }
         return -1;
@@ -322,7 +349,7 @@ set_key(bg_config *c, const key_def *k, const char *value, bg_error *err)
             return 0;
         {
             bg_error oerr;
-            if (parse_override(c, value, &oerr) < 0)
+            if (parse_override(c, value, quote, &oerr) < 0)
                 return bg_error_set(err, "%s: %s", k->name, oerr.msg);
         }
         return 0;
@@ -347,7 +374,7 @@ bg_config_defaults(void)
     c->path = bg_xstrdup("");
     for (size_t i = 0; i < NKEYS; i++) {
         bg_error err;
-        if (set_key(c, &keys[i], keys[i].def, &err) < 0)
+        if (set_key(c, &keys[i], keys[i].def, true, &err) < 0)
             abort(); /* a bad default is a bug, caught by the unit tests */
     }
     c->refs_ = 1;
@@ -356,8 +383,10 @@ bg_config_defaults(void)
 
 /* Cross-key checks that a single value cannot express. */
 static int
-validate(const bg_config *c, bg_error *err)
+validate(const bg_config *c, bool quote, bg_error *err)
 {
+    char q[100];
+
     if (c->db_home[0] == '\0')
         return bg_error_set(err, "db_home must not be empty");
     if (c->return_path_rewrite && (c->verp_domain[0] == '\0' || c->verp_secret_file[0] == '\0'))
@@ -365,9 +394,9 @@ validate(const bg_config *c, bg_error *err)
                                  "verp_secret_file");
     if (strncmp(c->socket, "inet:", 5) != 0 && strncmp(c->socket, "inet6:", 6) != 0 &&
         strncmp(c->socket, "unix:", 5) != 0 && strncmp(c->socket, "local:", 6) != 0)
-        return bg_error_set(err, "socket: \"%s\" is not inet:PORT@HOST, inet6:PORT@HOST or "
+        return bg_error_set(err, "socket: %s is not inet:PORT@HOST, inet6:PORT@HOST or "
                                  "unix:PATH",
-                            c->socket);
+                            shown(c->socket, quote, q, sizeof(q)));
     return 0;
 }
 
@@ -384,8 +413,9 @@ trim(char *s)
     return s;
 }
 
-bg_config *
-bg_config_parse(const char *name, const char *text, bg_error *err)
+/* The parser; quote: error messages may quote the text (see shown()). */
+static bg_config *
+config_parse(const char *name, const char *text, bool quote, bg_error *err)
 {
     bg_config *c = bg_config_defaults();
     const char *p = text;
@@ -424,8 +454,12 @@ bg_config_parse(const char *name, const char *text, bg_error *err)
             }
         char *eq = strchr(s, '=');
         if (eq == NULL) {
-            bg_error_set(err, "%s:%u: expected \"key = value\", got \"%.60s\"", name, lineno,
-                         s);
+            if (quote)
+                bg_error_set(err, "%s:%u: expected \"key = value\", got \"%.60s\"", name,
+                             lineno, s);
+            else
+                bg_error_set(err, "%s:%u: expected \"key = value\" (line not shown)",
+                             name, lineno);
             free(line);
             return bg_config_unref(c);
         }
@@ -440,11 +474,14 @@ bg_config_parse(const char *name, const char *text, bg_error *err)
         const key_def *k = find_key(key);
         bg_error kerr;
         if (k == NULL) {
-            bg_error_set(err, "%s:%u: unknown key \"%.60s\"", name, lineno, key);
+            if (quote)
+                bg_error_set(err, "%s:%u: unknown key \"%.60s\"", name, lineno, key);
+            else
+                bg_error_set(err, "%s:%u: unknown key (not shown)", name, lineno);
             free(line);
             return bg_config_unref(c);
         }
-        if (set_key(c, k, value, &kerr) < 0) {
+        if (set_key(c, k, value, quote, &kerr) < 0) {
             bg_error_set(err, "%s:%u: %s", name, lineno, kerr.msg);
             free(line);
             return bg_config_unref(c);
@@ -452,11 +489,34 @@ bg_config_parse(const char *name, const char *text, bg_error *err)
         free(line);
     }
     bg_error verr;
-    if (validate(c, &verr) < 0) {
+    if (validate(c, quote, &verr) < 0) {
         bg_error_set(err, "%s: %s", name, verr.msg);
         return bg_config_unref(c);
     }
     return c;
+}
+
+bg_config *
+bg_config_parse(const char *name, const char *text, bg_error *err)
+{
+    return config_parse(name, text, true, err);
+}
+
+/*
+ * May the person running this program read the file at path?  access()
+ * answers for the real uid (a set-uid caller); under sudo the real uid is 0
+ * and the person is SUDO_UID, who may not have been able to: then no.  The
+ * environment can only make this answer "no", which costs a quote in an
+ * error message, never discloses anything.
+ */
+static bool
+caller_may_read(const char *path)
+{
+    if (getuid() == 0) {
+        const char *sudo = getenv("SUDO_UID");
+        return sudo == NULL || strcmp(sudo, "0") == 0;
+    }
+    return access(path, R_OK) == 0;
 }
 
 bg_config *
@@ -495,7 +555,7 @@ bg_config_load(const char *path, bool allow_missing, bg_error *err)
         bg_buf_free(&text);
         return NULL;
     }
-    bg_config *c = bg_config_parse(path, bg_buf_str(&text), err);
+    bg_config *c = config_parse(path, bg_buf_str(&text), caller_may_read(path), err);
     bg_buf_free(&text);
     return c;
 }

@@ -3,6 +3,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,14 +18,15 @@ bg_error_set(bg_error *err, const char *fmt, ...)
 
     if (err == NULL)
         return -1;
+    char raw[sizeof(err->msg)];
+
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
-    /* One line, whatever the input echoed in it held (a CR or LF from a
-     * config file or a message must not forge a log line or an SMTP reply). */
-    for (char *p = err->msg; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = '?';
+    /* One printable line, whatever the input echoed in it held (a CR or LF
+     * from a config file or a message must not forge a log line or an SMTP
+     * reply; an ESC or a CSI must not reach the operator's terminal). */
+    bg_sanitize_line(err->msg, sizeof(err->msg), raw, sizeof(err->msg) - 1);
     return -1;
 }
 
@@ -217,35 +219,6 @@ bg_buf_str(const bg_buf *b)
     return b->s ? b->s : "";
 }
 
-void
-bg_buf_json_string(bg_buf *b, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-
-    if (s == NULL) {
-        bg_buf_puts(b, "null");
-        return;
-    }
-    bg_buf_putc(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"': bg_buf_puts(b, "\\\""); break;
-        case '\\': bg_buf_puts(b, "\\\\"); break;
-        case '\n': bg_buf_puts(b, "\\n"); break;
-        case '\r': bg_buf_puts(b, "\\r"); break;
-        case '\t': bg_buf_puts(b, "\\t"); break;
-        default:
-            if (*p < 0x20 || *p == 0x7f) {
-                char esc[7] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15], 0};
-                bg_buf_puts(b, esc);
-            } else {
-                bg_buf_putc(b, (char)*p);
-            }
-        }
-    }
-    bg_buf_putc(b, '"');
-}
-
 size_t
 bg_strlcpy(char *dst, const char *src, size_t size)
 {
@@ -268,21 +241,136 @@ bg_ascii_lower(char *s)
     return s;
 }
 
+size_t
+bg_utf8_decode(const char *s, size_t len, uint32_t *cp)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n;
+    uint32_t min, c;
+
+    if (len == 0)
+        return 0;
+    if (p[0] < 0x80) {
+        *cp = p[0];
+        return 1;
+    }
+    if (p[0] >= 0xc2 && p[0] <= 0xdf)
+        n = 2, min = 0x80, c = p[0] & 0x1f;
+    else if ((p[0] & 0xf0) == 0xe0)
+        n = 3, min = 0x800, c = p[0] & 0x0f;
+    else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+        n = 4, min = 0x10000, c = p[0] & 0x07;
+    else
+        return 0; /* a continuation byte, an overlong C0/C1 lead, F5..FF */
+    if (n > len)
+        return 0; /* truncated */
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (p[i] & 0x3f);
+    }
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        return 0; /* overlong, beyond Unicode, surrogate */
+    *cp = c;
+    return n;
+}
+
+bool
+bg_unicode_is_format_control(uint32_t cp)
+{
+    return (cp >= 0x80 && cp <= 0x9f) ||     /* C1: U+009B is a terminal's CSI */
+           cp == 0x061c ||                   /* ARABIC LETTER MARK */
+           cp == 0x200e || cp == 0x200f ||   /* LRM, RLM */
+           (cp >= 0x2028 && cp <= 0x202e) || /* LS, PS, LRE..RLO ("Trojan Source") */
+           (cp >= 0x2066 && cp <= 0x2069);   /* LRI..PDI */
+}
+
+/*
+ * The display form of the character at s[0..len) (len >= 1): writes it into
+ * out[8] and returns how many input bytes it covers; *outlen is its length.
+ */
+static size_t
+display_piece(const char *s, size_t len, char *out, size_t *outlen)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char c = (unsigned char)s[0];
+    uint32_t cp;
+    size_t n = bg_utf8_decode(s, len, &cp);
+
+    if (n == 0 || (n == 1 && (c < 0x20 || c == 0x7f))) {
+        /* a C0 control, DEL, or a byte that is not (part of) valid UTF-8 */
+        out[0] = '\\';
+        out[1] = 'x';
+        out[2] = hex[c >> 4];
+        out[3] = hex[c & 15];
+        *outlen = 4;
+        return 1;
+    }
+    if (bg_unicode_is_format_control(cp)) {
+        *outlen = (size_t)snprintf(out, 8, "\\u%04x", (unsigned)cp);
+        return n;
+    }
+    memcpy(out, s, n);
+    *outlen = n;
+    return n;
+}
+
+size_t
+bg_sanitize_mem(char *dst, size_t size, const char *src, size_t len, size_t max)
+{
+    size_t in = 0, out = 0;
+
+    if (size == 0)
+        return 0;
+    if (max > size - 1)
+        max = size - 1;
+    while (src && in < len) {
+        char piece[8];
+        size_t plen, used = display_piece(src + in, len - in, piece, &plen);
+        if (plen > max - out)
+            break; /* never half an escape or half a character */
+        memcpy(dst + out, piece, plen);
+        out += plen;
+        in += used;
+    }
+    dst[out] = '\0';
+    return in;
+}
+
 char *
 bg_sanitize_line(char *dst, size_t size, const char *src, size_t max)
 {
-    size_t i = 0;
+    bg_sanitize_mem(dst, size, src, src ? strlen(src) : 0, max);
+    return dst;
+}
+
+char *
+bg_sanitize_cell(char *dst, size_t size, const char *src, size_t max)
+{
+    size_t len = src ? strlen(src) : 0;
 
     if (size == 0)
         return dst;
     if (max > size - 1)
         max = size - 1;
-    for (; src && src[i] && i < max; i++) {
-        unsigned char c = (unsigned char)src[i];
-        dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    if (bg_sanitize_mem(dst, size, src, len, max) < len && max >= 3) {
+        bg_sanitize_mem(dst, size, src, len, max - 3);
+        strcat(dst, "...");
     }
-    dst[i] = '\0';
     return dst;
+}
+
+void
+bg_buf_sanitized(bg_buf *b, const char *src, size_t len)
+{
+    size_t in = 0;
+
+    while (in < len) {
+        char piece[8];
+        size_t plen;
+        in += display_piece(src + in, len - in, piece, &plen);
+        bg_buf_append(b, piece, plen);
+    }
 }
 
 int64_t

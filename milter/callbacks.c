@@ -207,6 +207,24 @@ cb_data(SMFICTX *ctx)
     return SMFIS_CONTINUE;
 }
 
+/*
+ * The Message-ID as the store files it for correlation with bounces: cut to
+ * size, each control character made '?'.  A key, not text for a person, so
+ * not bg_sanitize_line (whose escapes would change the key of every
+ * Message-ID with 8-bit bytes in it, and with it what a bounce matches).
+ */
+static void
+message_id_copy(char *dst, size_t size, const char *src)
+{
+    size_t i = 0;
+
+    for (; src[i] && i + 1 < size; i++) {
+        unsigned char ch = (unsigned char)src[i];
+        dst[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+    }
+    dst[i] = '\0';
+}
+
 static sfsistat
 cb_header(SMFICTX *ctx, char *name, char *value)
 {
@@ -218,7 +236,7 @@ cb_header(SMFICTX *ctx, char *name, char *value)
         const char *v = value;
         while (*v == ' ' || *v == '\t')
             v++;
-        bg_sanitize_line(c->message_id, sizeof(c->message_id), v, sizeof(c->message_id) - 1);
+        message_id_copy(c->message_id, sizeof(c->message_id), v);
     }
     return c->noreply_header ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }

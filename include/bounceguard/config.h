@@ -126,10 +126,16 @@ bg_config *bg_config_defaults(void);
  * Read and validate a config file.  Returns a new snapshot (refcount 1) or
  * NULL with err = "FILE:LINE: what is wrong" (one line).  A missing file is an
  * error unless allow_missing, in which case the defaults are returned.
+ * The error quotes the offending value or line only when the person running
+ * the program may read the file: not for a set-uid caller whose real uid
+ * cannot (access(2)), and never under sudo (real uid 0 with SUDO_UID set to
+ * another user); then it says "the value" / "(not shown)" and still names
+ * file:line, the key and what is wrong.
  */
 bg_config *bg_config_load(const char *path, bool allow_missing, bg_error *err);
 
-/* Parse config text (for tests); `name` appears in error messages. */
+/* Parse config text (for tests); `name` appears in error messages, which
+ * quote the text (the caller gave it). */
 bg_config *bg_config_parse(const char *name, const char *text, bg_error *err);
 
 /* Reference counting (thread-safe).  unref returns NULL: `c = bg_config_unref(c)`. */

@@ -10,6 +10,7 @@
 #define BOUNCEGUARD_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,9 +63,6 @@ void bg_buf_grew(bg_buf *b, size_t k);
 /* The contents, "" for an empty buffer (never NULL). */
 const char *bg_buf_str(const bg_buf *b);
 
-/* Append s as a JSON string literal (with quotes); NULL appends null. */
-void bg_buf_json_string(bg_buf *b, const char *s);
-
 /*
  * Copy src into dst[size] always NUL-terminated; returns strlen(src) so that a
  * result >= size tells the caller the copy was cut (strlcpy semantics).
@@ -83,11 +81,56 @@ const char *bg_memcasemem_anchored(const char *hay, size_t len, const char *need
 char *bg_ascii_lower(char *s);
 
 /*
- * Make text safe to send back in an SMTP reply or write to a log line:
- * control characters (CR, LF, NUL, ...) become '?', and the result is cut at
- * max bytes.  Writes into dst[size]; returns dst.
+ * Printable text from hostile bytes — the one sanitiser for everything shown
+ * to a person (tables, `show`, error messages, log lines, SMTP replies).
+ *
+ * The escape convention (display only; it is not meant to be reversed):
+ *   - a C0 control (tab, CR and LF included), DEL, and every byte that is not
+ *     part of a valid UTF-8 sequence (a raw C1 byte such as 0x9B — a
+ *     terminal's CSI —, a stray continuation byte, an overlong form, a UTF-16
+ *     surrogate, a code point above U+10FFFF, a sequence cut short) becomes
+ *     "\xHH", one escape per byte, lower-case hex;
+ *   - a valid UTF-8 character that a terminal or an editor acts on instead
+ *     of showing — C1 controls U+0080..U+009F, the bidi controls U+061C,
+ *     U+200E, U+200F, U+202A..U+202E, U+2066..U+2069 ("Trojan Source") and
+ *     the separators U+2028, U+2029 — becomes "\uHHHH";
+ *   - everything else, any other valid UTF-8 (é, 中文) included, is kept.
+ * A backslash is kept as it is: "\x1b" in the output may have been those
+ * four characters in the input, never an ESC.  Tabs are escaped too: the
+ * output is one line or one table cell, and the only tabs and newlines a
+ * program prints are its own.
  */
+
+/*
+ * Write the display form of src[0..len) (NULs in it are escaped too) into
+ * dst[size], at most max bytes of it (and never more than size - 1); the
+ * result is always NUL-terminated and never ends in half an escape or half a
+ * UTF-8 character.  Returns how many bytes of src it covers: less than len
+ * means the text was cut.  size 0 writes nothing.
+ */
+size_t bg_sanitize_mem(char *dst, size_t size, const char *src, size_t len, size_t max);
+
+/* The same for a NUL-terminated src (NULL is ""); returns dst. */
 char *bg_sanitize_line(char *dst, size_t size, const char *src, size_t max);
+
+/* The same, but a text that does not fit whole ends in "..." (still within
+ * max bytes): for table cells. */
+char *bg_sanitize_cell(char *dst, size_t size, const char *src, size_t max);
+
+/* Append the display form of all of src[0..len) to b (no limit). */
+void bg_buf_sanitized(bg_buf *b, const char *src, size_t len);
+
+/*
+ * The Unicode character at s[0..len): returns its length in bytes (1..4) and
+ * sets *cp, or 0 when s does not start with a valid UTF-8 sequence (a stray
+ * continuation byte, an overlong form, a surrogate, > U+10FFFF, cut short
+ * by len) or len is 0.
+ */
+size_t bg_utf8_decode(const char *s, size_t len, uint32_t *cp);
+
+/* True for the characters that act on a display instead of showing: C1
+ * controls, bidi controls, U+2028/U+2029 (the list above). */
+bool bg_unicode_is_format_control(uint32_t cp);
 
 /* Milliseconds of a clock that only moves forward (for timeouts and
  * deadlines, never for dates). */

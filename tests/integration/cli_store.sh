@@ -94,7 +94,7 @@ check "list --expired shows only released entries" \
     test "$(bg --json list --expired | wc -l)" -eq 1
 out=$(bg audit)
 check "audit names who unblocked, what and why" \
-    grep -q 'alice unblock john.doe@example.com grace 7d: user fixed mailbox' <<<"$out"
+    grep -q 'root (sudo: alice) unblock john.doe@example.com grace 7d: user fixed mailbox' <<<"$out"
 check "audit lists the block with its reason" grep -q 'block x@example.org for 30d: test block' <<<"$out"
 check "audit --limit 1 --json gives the last line" \
     grep -q 'unblock' <<<"$(bg --json audit --limit 1 | jget text)"

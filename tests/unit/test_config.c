@@ -131,6 +131,58 @@ START_TEST(binary_file_refused)
 }
 END_TEST
 
+/*
+ * A config file the caller could not read is never quoted in an error (sudo
+ * bounceguard -c /etc/shadow): each bad line holds a secret that must not
+ * appear, while file:line and the key still do.  Run as root with SUDO_UID
+ * set, as sudo does; without it root sees the value (helpful).
+ */
+static const struct {
+    const char *name, *text, *expect;
+} secret_cases[] = {
+    {"no equals", "root:$6$SECRET:19000::::::\n", ":1: expected \"key = value\" (line not shown)"},
+    {"unknown key", "SECRET = 1\n", ":1: unknown key (not shown)"},
+    {"bad enum", "mode = SECRET\n", ":1: mode: the value is not one of: enforce, observe"},
+    {"bad number", "quota_limit = SECRET\n", ":1: quota_limit: the value is not a number"},
+    {"bad bool", "syslog = SECRET\n", ":1: syslog: the value is not yes or no"},
+    {"bad duration", "blacklist_period = SECRET\n", ":1: blacklist_period: the value is not a"},
+    {"duration range", "mode = enforce\nblacklist_period = 5\n", ":2: blacklist_period: the value"},
+    {"bad override word", "sender_override = x SECRET\n", ":1: sender_override: the value"},
+    {"bad override name", "sender_override = x SECRET=1\n", "unknown override the value"},
+    {"bad override number", "sender_override = x quota_limit=SECRET\n", "quota_limit=..."},
+    {"bad socket", "socket = SECRET:1\n", "socket: the value is not"},
+};
+
+START_TEST(unreadable_config_not_quoted)
+{
+    char path[] = "/tmp/bg-conf-XXXXXX";
+    int fd = mkstemp(path);
+    bg_error err = {""};
+    size_t n = strlen(secret_cases[_i].text);
+
+    if (getuid() != 0)
+        return; /* only root can be "sudo"; the integration test covers set-uid */
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, secret_cases[_i].text, n), (ssize_t)n);
+    close(fd);
+    setenv("SUDO_UID", "65534", 1);
+    ck_assert_ptr_null(bg_config_load(path, false, &err));
+    unsetenv("SUDO_UID");
+    ck_assert_msg(strstr(err.msg, "SECRET") == NULL, "%s: quoted: %s", secret_cases[_i].name,
+                  err.msg);
+    ck_assert_msg(strncmp(err.msg, path, strlen(path)) == 0, "%s: no file: %s",
+                  secret_cases[_i].name, err.msg);
+    ck_assert_msg(strstr(err.msg, secret_cases[_i].expect) != NULL, "%s: got \"%s\"",
+                  secret_cases[_i].name, err.msg);
+    /* root itself (no sudo) may read the file: the error quotes it */
+    ck_assert_ptr_null(bg_config_load(path, false, &err));
+    ck_assert_msg(strstr(secret_cases[_i].text, "SECRET") == NULL ||
+                      strstr(err.msg, "SECRET") != NULL,
+                  "%s: root not told: %s", secret_cases[_i].name, err.msg);
+    unlink(path);
+}
+END_TEST
+
 START_TEST(dump_parses_back)
 {
     bg_error err;
@@ -207,6 +259,8 @@ main(void)
     tcase_add_test(tc, first_bad_key_unknown_a);
     tcase_add_test(tc, missing_file);
     tcase_add_test(tc, binary_file_refused);
+    tcase_add_loop_test(tc, unreadable_config_not_quoted, 0,
+                        sizeof(secret_cases) / sizeof(secret_cases[0]));
     tcase_add_test(tc, dump_parses_back);
     tcase_add_test(tc, sample_config_is_valid);
     tcase_add_test(tc, durations);

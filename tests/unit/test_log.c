@@ -127,8 +127,19 @@ START_TEST(network_text_stays_one_line)
 
     bg_msg_warn("said: %s", "550 bad\r\nInjected: line");
     w = slurp("warning.log");
-    ck_assert_ptr_nonnull(strstr(w, "550 bad??Injected: line\n"));
+    ck_assert_ptr_nonnull(strstr(w, "550 bad\\x0d\\x0aInjected: line\n"));
     ck_assert_int_eq((int)(strchr(w, '\n') - w) + 1, (int)strlen(w));
+    free(w);
+}
+END_TEST
+
+START_TEST(network_text_cannot_drive_a_terminal)
+{
+    char *w;
+
+    bg_msg_warn("said: %s", "\x1b[2J\xc2\x9b" "31m\x9b\xe2\x80\xae\xff caf\xc3\xa9");
+    w = slurp("warning.log");
+    ck_assert_ptr_nonnull(strstr(w, "said: \\x1b[2J\\u009b31m\\x9b\\u202e\\xff caf\xc3\xa9\n"));
     free(w);
 }
 END_TEST
@@ -157,6 +168,7 @@ main(void)
     tcase_add_test(tc, debug_switch_at_run_time);
     tcase_add_test(tc, reopen_after_rotation);
     tcase_add_test(tc, network_text_stays_one_line);
+    tcase_add_test(tc, network_text_cannot_drive_a_terminal);
     tcase_add_test(tc, unwritable_dir_is_an_error);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
