@@ -392,7 +392,7 @@ START_TEST(log_bounce_needs_a_recorded_message)
                     not_a_rcpt = log_event("4QID1AB", "victim@example.com", "5.1.1",
                                            reply, T0 - 60),
                     no_qid = log_event("", "victim@example.com", "5.1.1", reply, T0 - 60),
-                    real = log_event("4QID1AB", "b@example.com", "5.1.1", reply, T0 - 60);
+                    real = log_event("4QID2CD", "b@example.com", "5.1.1", reply, T0 - 60);
     bg_learn_result res;
     bg_rcpt_rec rec;
     bg_error err;
