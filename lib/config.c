@@ -130,7 +130,8 @@ static const key_def keys[] = {
     {"return_path_rewrite", T_BOOL, OFF(return_path_rewrite), "no", 0, 0, NULL,
      "rewrite the envelope sender to a signed VERP address at verp_domain"},
     {"verp_domain", T_STRING, OFF(verp_domain), "", 0, 0, NULL,
-     "domain of the VERP return path (bounces+TOKEN@verp_domain)"},
+     "domain of the VERP return path (bounces+TOKEN@verp_domain); the milter refuses "
+     "any other address there"},
     {"verp_secret_file", T_STRING, OFF(verp_secret_file), "", 0, 0, NULL,
      "file holding the HMAC secret of VERP tokens"},
     {"verp_previous_secret_file", T_STRING, OFF(verp_previous_secret_file), "", 0, 0, NULL,
