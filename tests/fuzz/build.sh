@@ -4,7 +4,7 @@
 # HARNESS, e.g. fuzz_dsn, runs only that one)
 # Needs clang and libclang-rt-14-dev.  Work goes under $BUILD/fuzz (default
 # /tmp/bounceguard-fuzz); the seed corpus is tests/data/dsn plus the bounce
-# corpus if present.  Exit status non-zero when a harness found a crash
+# corpus (tests/data/bounces).  Exit status non-zero when a harness found a crash
 # (the reproducer is left in $BUILD/fuzz).
 set -eu
 SECONDS_PER=${1:-60}
@@ -32,9 +32,7 @@ for harness in "$TOP"/tests/fuzz/fuzz_*.c; do
     seeds="$OUT/$name.corpus"
     mkdir -p "$seeds"
     cp "$TOP"/tests/data/dsn/*.eml "$seeds"/ 2>/dev/null || true
-    if [ -d /work/shared/corpus/bounces ]; then
-        cp /work/shared/corpus/bounces/*.eml "$seeds"/ 2>/dev/null || true
-    fi
+    cp "$TOP"/tests/data/bounces/*.eml "$seeds"/ 2>/dev/null || true
     echo "== running $name for ${SECONDS_PER}s"
     if ! (cd "$OUT" && "./$name" -max_total_time="$SECONDS_PER" -max_len=262144 \
             -rss_limit_mb=2048 -timeout=10 "$seeds"); then

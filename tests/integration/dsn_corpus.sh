@@ -2,7 +2,7 @@
 # dsn_corpus — the bounce parser against real bounces and golden files.
 #
 #  1. `bounceguard-dsn parse --json` over the bounce corpus
-#     (/work/shared/corpus/bounces or $BG_BOUNCE_CORPUS), scored by
+#     (tests/data/bounces or $BG_BOUNCE_CORPUS), scored by
 #     tests/tools/score_corpus.py for recipient, status and reason accuracy
 #     against floors that only ever go up as the parser improves.
 #  2. Golden files: tests/data/dsn/NAME.eml must give exactly NAME.json.
@@ -13,7 +13,7 @@ TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
 BIN=$BUILD/bounceguard-dsn
-CORPUS=${BG_BOUNCE_CORPUS:-/work/shared/corpus/bounces}
+CORPUS=${BG_BOUNCE_CORPUS:-$TOP/tests/data/bounces}
 # Floors: recipient, status, reason (raise them as the parser improves).
 FLOORS=${BG_DSN_FLOORS:-0.99,0.98,0.98}
 
