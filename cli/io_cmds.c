@@ -148,35 +148,6 @@ find_enhanced(const char *s, char *dst, size_t size)
     return false;
 }
 
-/* A reason of bounceguard's vocabulary for a foreign entry. */
-static const char *
-foreign_reason(const char *reason, const char *status)
-{
-    static const char *const words[] = {"userunknown",  "hostunknown", "mailboxfull",
-                                        "suspend",      "blocked",     "policyviolation",
-                                        "spamdetected", "rejected",    "hasmoved",
-                                        "filtered",     NULL};
-    if (reason) {
-        for (size_t i = 0; words[i]; i++)
-            if (strcasecmp(reason, words[i]) == 0)
-                return words[i];
-        if (strcasecmp(reason, "COMPLAINT") == 0)
-            return "feedback";
-    }
-    if (status && strlen(status) >= 5) {
-        const char *sd = status + 2; /* subject.detail */
-        if (strcmp(sd, "1.1") == 0 || strcmp(sd, "1.0") == 0 || strcmp(sd, "1.6") == 0)
-            return "userunknown";
-        if (strcmp(sd, "1.2") == 0 || strcmp(sd, "1.10") == 0)
-            return "hostunknown";
-        if (strcmp(sd, "2.2") == 0)
-            return "mailboxfull";
-        if (strcmp(sd, "2.1") == 0)
-            return "suspend";
-    }
-    return "suppressed";
-}
-
 typedef struct foreign_arg {
     bg_bounce_event ev;
     bool have_time;
@@ -242,7 +213,7 @@ import_foreign(import_ctx *ic, const char *where, const foreign *f)
         return;
     }
     a.ev.source = "import";
-    a.ev.reason = foreign_reason(f->reason, status);
+    a.ev.reason = bg_policy_import_reason(f->reason, status);
     a.ev.status = safe_status;
     a.ev.remote_mta = "";
     a.ev.diagnostic = diag;

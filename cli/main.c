@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bounceguard/reply_rules.h"
 #include "bounceguard/config.h"
 #include "bounceguard/util.h"
 #include "cli.h"
@@ -203,6 +204,7 @@ main(int argc, char **argv)
         fprintf(stderr, "bounceguard: %s\n", err.msg);
         return CLI_EXIT_CONFIG;
     }
+    bg_reply_rules_use(ctx.config->reply_rules);
     ctx.color = want_color(no_color);
 
     optind = 0; /* glibc: start getopt afresh for the command */
@@ -213,6 +215,7 @@ main(int argc, char **argv)
         if (rc == CLI_EXIT_OK)
             rc = CLI_EXIT_RUNTIME;
     }
+    bg_reply_rules_use(NULL);
     ctx.config = bg_config_unref(ctx.config);
     return rc;
 }

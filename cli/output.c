@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <getopt.h>
 
+#include "bounceguard/dsn.h"
 #include "bounceguard/json_out.h"
 #include "bounceguard/addr.h"
 #include "bounceguard/gate.h"
@@ -629,9 +630,28 @@ cli_rcpt_state(const bg_rcpt_rec *r, int64_t now)
     return r->state == BG_RCPT_UNBLOCKED ? "unblocked" : "expired";
 }
 
+const char *
+cli_rcpt_rule(const bg_rcpt_rec *r, char *buf, size_t size)
+{
+    bg_dsn_class cl;
+
+    if (strcmp(r->source, "manual") == 0)
+        return "blocked by hand (bounceguard block)";
+    if (strcmp(r->source, "import") == 0)
+        return "imported from a suppression list";
+    if (r->status[0] == '\0' && r->diagnostic[0] == '\0')
+        return "";
+    /* the stored reply read again by the rules of this version */
+    bg_dsn_classify(r->status, r->diagnostic, &cl);
+    snprintf(buf, size, "%s", cl.rule);
+    return buf;
+}
+
 void
 cli_json_rcpt(cli_json *j, const char *addr, const bg_rcpt_rec *r, int64_t now)
 {
+    char rule[256];
+
     cli_json_str(j, "address", addr);
     cli_json_str(j, "state", cli_rcpt_state(r, now));
     cli_json_bool(j, "blacklisted", bg_policy_rcpt_blacklisted(r, now));
@@ -648,6 +668,7 @@ cli_json_rcpt(cli_json *j, const char *addr, const bg_rcpt_rec *r, int64_t now)
     cli_json_str(j, "status", r->status);
     cli_json_str(j, "remote_mta", r->remote_mta);
     cli_json_str(j, "diagnostic", r->diagnostic);
+    cli_json_str(j, "rule", cli_rcpt_rule(r, rule, sizeof(rule)));
     cli_json_str(j, "last_sender", r->last_sender);
 }
 

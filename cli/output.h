@@ -142,6 +142,10 @@ void cli_json_free(cli_json *j);
 
 /* "blacklisted" (refused now), "expired" (period over) or "unblocked". */
 const char *cli_rcpt_state(const bg_rcpt_rec *r, int64_t now);
+/* Which rule made the record: the reply it stores read again by this
+ * version's rules, or "blocked by hand" / "imported"; "" when it says
+ * nothing.  buf[size] may hold the text. */
+const char *cli_rcpt_rule(const bg_rcpt_rec *r, char *buf, size_t size);
 
 /* Add every field of a recipient record to j (the export format). */
 void cli_json_rcpt(cli_json *j, const char *addr, const bg_rcpt_rec *r, int64_t now);

@@ -21,5 +21,6 @@ typedef struct dsn_ctx {
 typedef int dsn_command_fn(const dsn_ctx *ctx, int argc, char **argv);
 
 dsn_command_fn dsn_cmd_parse;
+dsn_command_fn dsn_cmd_explain;
 
 #endif

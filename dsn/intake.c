@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bounceguard/reply_rules.h"
 #include "bounceguard/privs.h"
 #include "bounceguard/dsn.h"
 #include "bounceguard/log.h"
@@ -77,6 +78,7 @@ intake_start(intake *in, const dsn_ctx *ctx)
         fprintf(stderr, "bounceguard-dsn: %s\n", err.msg);
         return -1;
     }
+    bg_reply_rules_use(in->cfg->reply_rules);
     /* Run as root (a follower started by systemd), become the store's user
      * first, so that the files Berkeley DB makes stay usable by the milter. */
     bg_privs_user u;
@@ -115,6 +117,7 @@ void
 intake_finish(intake *in)
 {
     in->st = bg_store_close(in->st);
+    bg_reply_rules_use(NULL);
     in->cfg = bg_config_unref(in->cfg);
     bg_log_close();
 }
@@ -129,6 +132,7 @@ reload(intake *in)
         bg_msg_error("reload refused, keeping the running config: %s", err.msg);
     } else {
         /* the store stays where it was opened: db_home needs a restart */
+        bg_reply_rules_use(fresh->reply_rules);
         in->cfg = bg_config_unref(in->cfg);
         in->cfg = fresh;
         if (open_logs(in->cfg, &err) < 0)

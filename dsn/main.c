@@ -2,7 +2,9 @@
  * bounceguard-dsn — the DSN watcher of bounceguard.
  *
  *   bounceguard-dsn [-c FILE] parse [--json] FILE...
+ *   bounceguard-dsn [-c FILE] explain [FILE|-]
  *   bounceguard-dsn [-c FILE] pipe | maildir DIR | log FILE   (see the man page)
+ *   bounceguard-dsn [-c FILE] -n          (check the configuration and exit)
  *   bounceguard-dsn --help | --version
  *
  * parse reads bounce messages and prints what the library's bounce parser
@@ -12,8 +14,12 @@
  * success, 1 some input failed, 2 usage error, 3 configuration error; pipe
  * uses sysexits(3) codes for the MTA.  Manual: bounceguard-dsn(8).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "bounceguard/config.h"
+#include "bounceguard/reply_rules.h"
 
 #include "dsn.h"
 #include "intake.h"
@@ -36,6 +42,8 @@ typedef struct dsn_command {
 static const dsn_command commands[] = {
     {"parse", dsn_cmd_parse, "[--json] FILE...",
      "print the bounced recipients found in messages (read-only)"},
+    {"explain", dsn_cmd_explain, "[FILE|-]",
+     "why a bounce (or a reply line) is judged so, and what it would do"},
     {"pipe", dsn_cmd_pipe, "[--client-ip IP] ...", "learn the bounce on stdin (MTA pipe)"},
     {"maildir", dsn_cmd_maildir, "DIR [--follow]", "learn the bounces in a Maildir's new/"},
     {"log", dsn_cmd_log, "FILE [--follow]", "learn bounced deliveries from an MTA log"},
@@ -49,12 +57,34 @@ usage(FILE *fp)
     for (size_t i = 0; commands[i].name; i++)
         fprintf(fp, "  %-8s %-20s %s\n", commands[i].name, commands[i].args, commands[i].help);
     fprintf(fp, "\noptions:\n  -c FILE  configuration file (default %s)\n", DEFAULT_CONFIG);
+    fprintf(fp, "  -n       check the configuration (and reply_rules_file), then exit\n");
+}
+
+/* -n: load the configuration as the intakes would, say what it adds. */
+static int
+check_config(const dsn_ctx *ctx)
+{
+    bg_error err;
+    bg_config *cfg = bg_config_load(ctx->config_path, !ctx->config_given, &err);
+
+    if (cfg == NULL) {
+        fprintf(stderr, "bounceguard-dsn: %s\n", err.msg);
+        return DSN_EXIT_CONFIG;
+    }
+    printf("bounceguard-dsn: %s: ok", ctx->config_path);
+    if (cfg->reply_rules_file[0])
+        printf(", %zu provider rule(s) from %s", bg_reply_rules_count(cfg->reply_rules),
+               cfg->reply_rules_file);
+    printf("\n");
+    bg_config_unref(cfg);
+    return DSN_EXIT_OK;
 }
 
 int
 main(int argc, char **argv)
 {
     dsn_ctx ctx = {DEFAULT_CONFIG, 0};
+    bool check_only = false;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
@@ -68,6 +98,8 @@ main(int argc, char **argv)
         } else if (strncmp(a, "-c", 2) == 0) {
             ctx.config_path = a + 2;
             ctx.config_given = 1;
+        } else if (strcmp(a, "-n") == 0) {
+            check_only = true;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             return DSN_EXIT_OK;
@@ -83,6 +115,8 @@ main(int argc, char **argv)
             return DSN_EXIT_USAGE;
         }
     }
+    if (check_only)
+        return check_config(&ctx);
     if (i >= argc) {
         usage(stderr);
         return DSN_EXIT_USAGE;

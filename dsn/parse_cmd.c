@@ -5,7 +5,9 @@
  *
  * --json prints one object per line, per bounced or delayed recipient
  *   {"file", "recipient", "action", "status", "reason", "remote_mta",
- *    "diagnostic", "rbl"}
+ *    "diagnostic", "rbl", "scope", "stage", "list", "delist", "rule"}
+ * (scope: whom the failure is about; list and delist: who refused the relay
+ * and the URL it gave; rule: what decided the reason and scope)
  * and {"file": ..., "bounce": false} for a message that is not a bounce.
  * Without it, an aligned table.  An unreadable file gives one line on stderr;
  * the other files are still parsed and the exit status is 1 at the end.
@@ -65,6 +67,16 @@ print_json(const char *file, const bg_dsn_report *r)
         bg_json_string(&b, rc->diagnostic);
         bg_buf_puts(&b, ", \"rbl\": ");
         bg_json_string(&b, rc->rbl);
+        bg_buf_puts(&b, ", \"scope\": ");
+        bg_json_string(&b, bg_scope_name(rc->scope));
+        bg_buf_puts(&b, ", \"stage\": ");
+        bg_json_string(&b, rc->stage ? bg_stage_name(rc->stage) : NULL);
+        bg_buf_puts(&b, ", \"list\": ");
+        bg_json_string(&b, rc->list);
+        bg_buf_puts(&b, ", \"delist\": ");
+        bg_json_string(&b, rc->delist);
+        bg_buf_puts(&b, ", \"rule\": ");
+        bg_json_string(&b, rc->rule);
         bg_buf_puts(&b, "}");
         puts(bg_buf_str(&b));
     }
@@ -72,7 +84,7 @@ print_json(const char *file, const bg_dsn_report *r)
 }
 
 /* The table: rows are collected first so that the columns align. */
-#define NCOLS 7
+#define NCOLS 8
 typedef struct table {
     char **cells; /* NCOLS per row */
     size_t rows;
@@ -93,8 +105,8 @@ table_add(table *t, const char *const *vals)
 static void
 table_print(table *t)
 {
-    static const char *const head[NCOLS] = {"FILE",   "RECIPIENT", "ACTION",    "STATUS",
-                                            "REASON", "RBL",       "DIAGNOSTIC"};
+    static const char *const head[NCOLS] = {"FILE",   "RECIPIENT", "ACTION", "STATUS",
+                                            "REASON", "SCOPE",     "LIST",   "DIAGNOSTIC"};
     size_t w[NCOLS];
     for (size_t c = 0; c < NCOLS; c++) {
         w[c] = strlen(head[c]);
@@ -124,13 +136,15 @@ static void
 table_report(table *t, const char *file, const bg_dsn_report *r)
 {
     if (r->nrcpts == 0) {
-        const char *vals[NCOLS] = {file, "(not a bounce)", NULL, NULL, NULL, NULL, NULL};
+        const char *vals[NCOLS] = {file, "(not a bounce)", NULL, NULL, NULL, NULL, NULL, NULL};
         table_add(t, vals);
     }
     for (size_t i = 0; i < r->nrcpts; i++) {
         const bg_dsn_rcpt *rc = &r->rcpts[i];
-        const char *vals[NCOLS] = {file,       rc->recipient, rc->action,    rc->status,
-                                   rc->reason, rc->rbl,       rc->diagnostic};
+        const char *vals[NCOLS] = {file,          rc->recipient,
+                                   rc->action,    rc->status,
+                                   rc->reason,    bg_scope_name(rc->scope),
+                                   rc->list,      rc->diagnostic};
         table_add(t, vals);
     }
 }

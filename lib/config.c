@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bounceguard/config.h"
+#include "bounceguard/reply_rules.h"
 #include "bounceguard/mtalog.h"
 
 typedef enum key_type {
@@ -147,6 +148,9 @@ static const key_def keys[] = {
     {"log_trust", T_ENUM, OFF(log_trust), "recorded", 0, 0, log_trust_values,
      "which log bounces count: recorded (queue ID and recipient recorded by the milter), "
      "any (unsafe)"},
+    {"reply_rules_file", T_STRING, OFF(reply_rules_file), "", 0, 0, NULL,
+     "more provider refusal codes, tried before the built-in table: provider, match, "
+     "scope, reason, name, source per line, tab-separated (bounceguard-dsn(8))"},
     {"purge_batch", T_INT, OFF(purge_batch), "500", 1, 100000, NULL,
      "expired records removed per transaction"},
     {"rbl_lists", T_LIST, OFF(rbl_lists), "", 0, 0, NULL,
@@ -558,6 +562,14 @@ bg_config_load(const char *path, bool allow_missing, bg_error *err)
     }
     bg_config *c = config_parse(path, bg_buf_str(&text), caller_may_read(path), err);
     bg_buf_free(&text);
+    if (c && c->reply_rules_file[0]) {
+        bg_error rerr;
+        c->reply_rules = bg_reply_rules_load(c->reply_rules_file, &rerr);
+        if (c->reply_rules == NULL) {
+            bg_error_set(err, "%s: reply_rules_file: %s", path, rerr.msg);
+            return bg_config_unref(c);
+        }
+    }
     return c;
 }
 
@@ -583,6 +595,7 @@ bg_config_unref(bg_config *c)
     for (size_t i = 0; i < c->override_count; i++)
         free(c->overrides[i].identity);
     free(c->overrides);
+    bg_reply_rules_free(c->reply_rules);
     free(c->path);
     free(c);
     return NULL;

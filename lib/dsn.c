@@ -7,6 +7,7 @@
 #include "bounceguard/dsn.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -454,8 +455,12 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
 {
     char code[32];
     /* Decided by the kind of message (feedback, vacation, a list's notice). */
-    if (rc->reason && strcmp(rc->reason, "undefined") != 0)
+    if (rc->reason && strcmp(rc->reason, "undefined") != 0) {
+        rc->scope = bg_dsn_reason_scope(rc->reason);
+        free(rc->rule);
+        rc->rule = bg_xasprintf("the kind of message: %s", rc->reason);
         return;
+    }
     /* The notice's own words about the recipient: the diagnostic when the
      * DSN has none, else context (the SMTP command, "in reply to end of
      * DATA command", that the Diagnostic-Code leaves out). */
@@ -509,11 +514,24 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
     /* The layout's reason, unless a mailbox code (x.2.*, x.3.4) says more
      * about a refused message. */
     if (decided && (strcmp(decided, "filtered") != 0 || !rc->status ||
-                    (rc->status[2] != '2' && strcmp(rc->status + 1, ".3.4") != 0)))
+                    (rc->status[2] != '2' && strcmp(rc->status + 1, ".3.4") != 0)) &&
+        strcmp(decided, rc->reason) != 0) {
         rc->reason = decided;
+        if (cl.scope != BG_SCOPE_RELAY)
+            cl.scope = bg_dsn_reason_scope(decided);
+        snprintf(cl.rule, sizeof cl.rule, "the layout of the bounce: %s", decided);
+    }
     rc->hard = bg_dsn_reason_is_hard(rc->reason, rc->status);
     if (cl.rbl[0] && !rc->rbl)
         rc->rbl = bg_xstrdup(cl.rbl);
+    rc->scope = cl.scope;
+    rc->stage = cl.stage;
+    if (cl.list[0])
+        rc->list = bg_xstrdup(cl.list);
+    if (cl.delist[0])
+        rc->delist = bg_xstrdup(cl.delist);
+    free(rc->rule);
+    rc->rule = bg_xstrdup(cl.rule);
 }
 
 /* RFC 3464 fields written into the text of the notice (Amazon SES, some
@@ -748,9 +766,18 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
         if (at)
             r->reporting_mta = bg_xstrdup(at + 1);
     }
-    for (size_t i = 0; i < r->nrcpts; i++)
+    const char *before[BG_DSN_MAX_RCPTS];
+    for (size_t i = 0; i < r->nrcpts; i++) {
         finish_rcpt(&r->rcpts[i], bg_buf_str(&notice), cut, r->nrcpts, r->reporting_mta);
+        before[i] = r->rcpts[i].reason;
+    }
     dsn_family_adjust(bg_buf_str(&notice), cut, r);
+    for (size_t i = 0; i < r->nrcpts; i++) /* what the whole notice changed */
+        if (r->rcpts[i].reason != before[i] && r->rcpts[i].scope != BG_SCOPE_RELAY) {
+            r->rcpts[i].scope = bg_dsn_reason_scope(r->rcpts[i].reason);
+            free(r->rcpts[i].rule);
+            r->rcpts[i].rule = bg_xasprintf("the notice of its family: %s", r->rcpts[i].reason);
+        }
 
     free(from_addr);
     bg_buf_free(&notice);
@@ -774,6 +801,9 @@ bg_dsn_report_free(bg_dsn_report *r)
         free(rc->diagnostic);
         free(rc->rbl);
         free(rc->diagnostic_type);
+        free(rc->list);
+        free(rc->delist);
+        free(rc->rule);
     }
     free(r->rcpts);
     free(r->message_id);

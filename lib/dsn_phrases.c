@@ -414,18 +414,26 @@ flatten(void)
 }
 
 const char *
-dsn_phrase_reason(const char *text, const dsn_pairs *pairs)
+dsn_phrase_reason(const char *text, const dsn_pairs *pairs, const char **phrase)
 {
+    const char *unused;
+
+    if (phrase == NULL)
+        phrase = &unused;
     /* Hundreds of phrases against one short text: the caller noted which
      * byte pairs the text has; strstr runs only for the phrases whose pairs
      * are all there. */
     pthread_once(&flat_once, flatten);
-    if (host_does_not_exist(text))
+    if (host_does_not_exist(text)) {
+        *phrase = "<host> does not exist";
         return "hostunknown";
+    }
     if (nwords == 0) {
         for (size_t i = 0; i < nflat; i++)
-            if (dsn_needle_may(pairs, &flat[i].nd) && strstr(text, flat[i].nd.s))
+            if (dsn_needle_may(pairs, &flat[i].nd) && strstr(text, flat[i].nd.s)) {
+                *phrase = flat[i].nd.s;
                 return flat[i].reason;
+            }
         return NULL;
     }
     uint64_t cand[CAND_WORDS];
@@ -439,8 +447,10 @@ dsn_phrase_reason(const char *text, const dsn_pairs *pairs)
     for (size_t w = 0; w < nwords; w++)
         for (uint64_t m = cand[w]; m; m &= m - 1) {
             size_t i = w * 64 + (size_t)__builtin_ctzll(m);
-            if (dsn_needle_may(pairs, &flat[i].nd) && strstr(text, flat[i].nd.s))
+            if (dsn_needle_may(pairs, &flat[i].nd) && strstr(text, flat[i].nd.s)) {
+                *phrase = flat[i].nd.s;
                 return flat[i].reason;
+            }
         }
     return NULL;
 }

@@ -97,8 +97,9 @@ const char *dsn_vendor_reason(const char *low, const struct dsn_pairs *pp, const
 const char *dsn_vendor_mlserver(const bg_mime_headers *h, const char *body, size_t len);
 
 /* The reason that the phrases of the lower-case text low (pp: its byte
- * pairs, dsn_pairs_init()) name, NULL when none matches (lib/dsn_phrases.c). */
-const char *dsn_phrase_reason(const char *low, const struct dsn_pairs *pp);
+ * pairs, dsn_pairs_init()) name, NULL when none matches (lib/dsn_phrases.c);
+ * *phrase (phrase may be NULL) gets the phrase that matched. */
+const char *dsn_phrase_reason(const char *low, const struct dsn_pairs *pp, const char **phrase);
 
 /* Name the recipients of a delivery-status report whose Final-Recipient is
  * not an address: from the addresses the notice text[cut] names (skip is

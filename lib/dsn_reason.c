@@ -17,23 +17,41 @@
  */
 #include <ctype.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "bounceguard/reply_rules.h"
 #include "dsn_priv.h"
 
 /* ---- the vocabulary --------------------------------------------------- */
 
-static const char *const vocabulary[] = {
-    "userunknown",   "hostunknown",   "mailboxfull",    "blocked",       "spamdetected",
-    "policyviolation", "expired",     "suspend",        "hasmoved",      "rejected",
-    "filtered",      "norelaying",    "mesgtoobig",     "exceedlimit",   "toomanyconn",
-    "networkerror",  "systemerror",   "securityerror",  "contenterror",  "notaccept",
-    "virusdetected", "syntaxerror",   "mailererror",    "systemfull",    "speeding",
-    "requireptr",    "notcompliantrfc", "authfailure",  "badreputation", "failedstarttls",
-    "suppressed",    "onhold",        "vacation",       "feedback",      "delivered",
-    "undefined",     NULL,
+/* Each reason with the scope it has when nothing more specific is known. */
+static const struct {
+    const char *name;
+    bg_bounce_scope scope;
+} vocabulary[] = {
+    {"userunknown", BG_SCOPE_RECIPIENT},   {"hostunknown", BG_SCOPE_RECIPIENT},
+    {"hasmoved", BG_SCOPE_RECIPIENT},      {"notaccept", BG_SCOPE_RECIPIENT},
+    {"suspend", BG_SCOPE_RECIPIENT},       {"mailboxfull", BG_SCOPE_RECIPIENT},
+    {"filtered", BG_SCOPE_RECIPIENT},      {"norelaying", BG_SCOPE_RECIPIENT},
+    {"suppressed", BG_SCOPE_RECIPIENT},    {"blocked", BG_SCOPE_RELAY},
+    {"badreputation", BG_SCOPE_RELAY},     {"requireptr", BG_SCOPE_RELAY},
+    {"rejected", BG_SCOPE_SENDER},         {"authfailure", BG_SCOPE_SENDER},
+    {"securityerror", BG_SCOPE_SENDER},    {"spamdetected", BG_SCOPE_MESSAGE},
+    {"policyviolation", BG_SCOPE_MESSAGE}, {"contenterror", BG_SCOPE_MESSAGE},
+    {"virusdetected", BG_SCOPE_MESSAGE},   {"mesgtoobig", BG_SCOPE_MESSAGE},
+    {"exceedlimit", BG_SCOPE_MESSAGE},     {"notcompliantrfc", BG_SCOPE_MESSAGE},
+    {"expired", BG_SCOPE_TRANSIENT},       {"toomanyconn", BG_SCOPE_TRANSIENT},
+    {"speeding", BG_SCOPE_TRANSIENT},      {"networkerror", BG_SCOPE_TRANSIENT},
+    {"systemerror", BG_SCOPE_TRANSIENT},   {"systemfull", BG_SCOPE_TRANSIENT},
+    {"failedstarttls", BG_SCOPE_TRANSIENT}, {"greylisting", BG_SCOPE_TRANSIENT},
+    {"syntaxerror", BG_SCOPE_UNKNOWN},
+    {"mailererror", BG_SCOPE_UNKNOWN},     {"onhold", BG_SCOPE_UNKNOWN},
+    {"undefined", BG_SCOPE_UNKNOWN},       {"vacation", BG_SCOPE_NONE},
+    {"feedback", BG_SCOPE_NONE},           {"delivered", BG_SCOPE_NONE},
+    {NULL, BG_SCOPE_UNKNOWN},
 };
 
 bool
@@ -41,10 +59,34 @@ bg_dsn_reason_is_valid(const char *name)
 {
     if (!name)
         return false;
-    for (size_t i = 0; vocabulary[i]; i++)
-        if (strcmp(vocabulary[i], name) == 0)
+    for (size_t i = 0; vocabulary[i].name; i++)
+        if (strcmp(vocabulary[i].name, name) == 0)
             return true;
     return false;
+}
+
+bg_bounce_scope
+bg_dsn_reason_scope(const char *reason)
+{
+    for (size_t i = 0; reason && vocabulary[i].name; i++)
+        if (strcmp(vocabulary[i].name, reason) == 0)
+            return vocabulary[i].scope;
+    return BG_SCOPE_UNKNOWN;
+}
+
+const char *
+bg_scope_name(bg_bounce_scope s)
+{
+    static const char *const names[] = {"unknown", "recipient", "relay",    "sender",
+                                        "message", "transient", "none"};
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
+}
+
+const char *
+bg_stage_name(bg_smtp_stage s)
+{
+    static const char *const names[] = {"", "connect", "mail", "rcpt", "data"};
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "";
 }
 
 bool
@@ -436,16 +478,81 @@ bg_dsn_classify(const char *status, const char *diagnostic, bg_dsn_class *out)
     dsn_classify_ctx(status, diagnostic, NULL, out);
 }
 
+/* The first http(s) URL of text into dst[size] (cut at blank, '>', ')'). */
+static void
+first_url(const char *text, char *dst, size_t size)
+{
+    const char *p = text ? strstr(text, "http") : NULL;
+
+    dst[0] = '\0';
+    for (; p; p = strstr(p + 4, "http")) {
+        if (strncasecmp(p, "http://", 7) != 0 && strncasecmp(p, "https://", 8) != 0)
+            continue;
+        size_t n = strcspn(p, " \t\r\n<>)\"';,");
+        while (n > 0 && p[n - 1] == '.')
+            n--;
+        if (n >= size)
+            n = size - 1;
+        memcpy(dst, p, n);
+        dst[n] = '\0';
+        return;
+    }
+}
+
+/* The reason of a provider row that names none, when the generic reading
+ * is about someone else. */
+static const char *
+scope_reason(bg_bounce_scope scope)
+{
+    switch (scope) {
+    case BG_SCOPE_RECIPIENT:
+        return "userunknown";
+    case BG_SCOPE_RELAY:
+        return "blocked";
+    case BG_SCOPE_SENDER:
+        return "rejected";
+    case BG_SCOPE_MESSAGE:
+        return "policyviolation";
+    case BG_SCOPE_TRANSIENT:
+        return "toomanyconn";
+    case BG_SCOPE_UNKNOWN:
+    case BG_SCOPE_NONE:
+        break;
+    }
+    return "undefined";
+}
+
+static bg_smtp_stage
+stage_of(smtp_cmd cmd)
+{
+    switch (cmd) {
+    case CMD_CONNECT:
+        return BG_STAGE_CONNECT;
+    case CMD_MAIL:
+        return BG_STAGE_MAIL;
+    case CMD_RCPT:
+        return BG_STAGE_RCPT;
+    case CMD_DATA:
+        return BG_STAGE_DATA;
+    case CMD_NONE:
+        break;
+    }
+    return BG_STAGE_UNKNOWN;
+}
+
 void
 dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *ctx,
                  bg_dsn_class *out)
 {
     const code_reason *cr = code_lookup(status);
-    const char *reason = NULL, *text = NULL, *vendor = NULL;
+    const char *reason = NULL, *text = NULL, *vendor = NULL, *phrase = NULL;
+    const bg_reply_rule *row = NULL;
     bool vendor_decides = false, access_denied = false;
     smtp_cmd cmd = CMD_NONE;
     char reply[32] = "";
-    out->rbl[0] = '\0';
+    enum { BY_NONE, BY_VENDOR, BY_CODE, BY_PHRASE, BY_RULE } by = BY_NONE;
+
+    memset(out, 0, sizeof *out);
     bool rbl = false;
 
     if (diagnostic && *diagnostic) {
@@ -456,11 +563,12 @@ dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *
         dsn_pairs pp;
         dsn_pairs_init(&pp, raw, strlen(raw));
         rbl = rbl_from_low(raw, &pp, out->rbl, sizeof out->rbl);
+        row = bg_reply_rules_find(bg_reply_rules_in_use(), raw);
         char *low = normalize(bg_xstrdup(raw));
         if (strcmp(low, raw) != 0)
             dsn_pairs_init(&pp, low, strlen(low));
         free(raw);
-        text = dsn_phrase_reason(low, &pp);
+        text = dsn_phrase_reason(low, &pp, &phrase);
         vendor = dsn_vendor_reason(low, &pp, ctx, &vendor_decides);
         cmd = command_of(low, &pp);
         access_denied = strstr(low, "access denied") != NULL;
@@ -483,13 +591,13 @@ dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *
         free(low);
     }
     if (vendor && vendor_decides)
-        reason = vendor;
+        reason = vendor, by = BY_VENDOR;
     if (!reason && cr && cr->specific && !is(text, "mailererror"))
-        reason = cr->reason;
-    if (!reason)
-        reason = text;
-    if (!reason)
-        reason = vendor;
+        reason = cr->reason, by = BY_CODE;
+    if (!reason && text)
+        reason = text, by = BY_PHRASE;
+    if (!reason && vendor)
+        reason = vendor, by = BY_VENDOR;
     if (rbl && !vendor_decides && (!cr || !cr->specific) &&
         (!reason || is(reason, "spamdetected") || is(reason, "policyviolation") ||
          is(reason, "rejected") || is(reason, "systemerror") || is(reason, "userunknown")))
@@ -520,9 +628,56 @@ dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *
     if (!reason && ctx && ctx->action && strncasecmp(ctx->action, "delayed", 7) == 0)
         reason = "expired";
     if (!reason && cr)
-        reason = cr->reason;
+        reason = cr->reason, by = BY_CODE;
     if (!reason)
         reason = (status && *status) || (diagnostic && *diagnostic) ? "undefined" : "onhold";
+    /* A receiving system's own documented code or wording says more than
+     * any generic reading of it. */
+    if (row) {
+        if (row->reason)
+            reason = row->reason;
+        else if (bg_dsn_reason_scope(reason) != row->scope)
+            reason = scope_reason(row->scope);
+        by = BY_RULE;
+    }
     out->reason = reason;
     out->hard = bg_dsn_reason_is_hard(reason, status);
+    out->stage = stage_of(cmd);
+    out->scope = by == BY_RULE ? row->scope : bg_dsn_reason_scope(reason);
+    if (by != BY_RULE && rbl)
+        out->scope = BG_SCOPE_RELAY;
+    /* A full mailbox that is only refused for now will take mail again. */
+    if (out->scope == BG_SCOPE_RECIPIENT && status && status[0] == '4' &&
+        is(reason, "mailboxfull"))
+        out->scope = BG_SCOPE_TRANSIENT;
+    if (out->scope == BG_SCOPE_RELAY) {
+        bg_strlcpy(out->list, rbl ? out->rbl : by == BY_RULE ? row->name : "",
+                   sizeof out->list);
+        first_url(diagnostic, out->delist, sizeof out->delist);
+    }
+    switch (by) {
+    case BY_RULE:
+        snprintf(out->rule, sizeof out->rule, "provider table, %s \"%s\": %s, %s", row->provider,
+                 row->match, row->name, row->source);
+        break;
+    case BY_VENDOR:
+        snprintf(out->rule, sizeof out->rule, "a provider's own code or layout "
+                                              "(lib/dsn_vendor.c)");
+        break;
+    case BY_CODE:
+        snprintf(out->rule, sizeof out->rule, "the status code %s", status);
+        break;
+    case BY_PHRASE:
+        snprintf(out->rule, sizeof out->rule, "the phrase \"%s\"", phrase ? phrase : "");
+        break;
+    case BY_NONE:
+        snprintf(out->rule, sizeof out->rule, "no rule: %s", out->reason);
+        break;
+    }
+    if (strcmp(reason, text ? text : "") != 0 && by == BY_PHRASE)
+        snprintf(out->rule + strlen(out->rule), sizeof out->rule - strlen(out->rule),
+                 ", read as %s", reason);
+    if (rbl && by != BY_RULE)
+        snprintf(out->rule + strlen(out->rule), sizeof out->rule - strlen(out->rule),
+                 "; names the DNS blacklist %s", out->rbl);
 }

@@ -105,7 +105,9 @@ typedef struct bounce_in {
     const char *action; /* RFC 3464 action, may be NULL */
     const char *status;
     const char *reason;
-    const char *rbl; /* "" or NULL when none */
+    bg_bounce_scope scope;
+    bg_smtp_stage stage;
+    const char *list; /* DNSBL or provider refusing the relay, "" or NULL when none */
     const char *remote_mta;
     const char *diagnostic;
     const char *source; /* "dsn", "log" */
@@ -119,17 +121,6 @@ bounce_update(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t *purge_at, void
     return bg_policy_bounce(cur, next, arg, purge_at);
 }
 
-static bool
-is_temporary(const bounce_in *b)
-{
-    if (b->status && b->status[0] == '4')
-        return true;
-    return b->action && (strcasecmp(b->action, "delayed") == 0 ||
-                         strcasecmp(b->action, "delivered") == 0 ||
-                         strcasecmp(b->action, "relayed") == 0 ||
-                         strcasecmp(b->action, "expanded") == 0);
-}
-
 /*
  * Decide what one recipient's bounce does (out->outcome), without touching
  * the store: the writes happen later, all in one transaction with the seen
@@ -139,17 +130,34 @@ static void
 decide_rcpt(const bg_config *cfg, const bounce_in *b, const bg_addr *addr, bool trusted,
             bg_learn_rcpt_result *out)
 {
-    if (!trusted)
+    bg_bounce_judged j = {b->action, b->status, b->reason, b->scope, b->stage};
+
+    if (!trusted) {
         out->outcome = BG_LEARN_UNTRUSTED;
-    else if (b->rbl && *b->rbl) {
-        bg_strlcpy(out->rbl, b->rbl, sizeof(out->rbl));
+        out->why = "not shown to come from the recipient's side";
+        return;
+    }
+    switch (bg_policy_bounce_decision(cfg, &j, &out->why)) {
+    case BG_BOUNCE_INCIDENT:
+        if (b->list && *b->list)
+            bg_strlcpy(out->list, b->list, sizeof(out->list));
+        else
+            snprintf(out->list, sizeof(out->list), "refused by %s",
+                     b->remote_mta && *b->remote_mta ? b->remote_mta : "an unnamed host");
         out->outcome = BG_LEARN_INCIDENT;
-    } else if (is_temporary(b) || !bg_strlist_has(&cfg->blacklist_reasons, out->reason))
+        break;
+    case BG_BOUNCE_NOTHING:
         out->outcome = BG_LEARN_IGNORED_REASON;
-    else if (bg_policy_never_blacklist(cfg, addr->canon, addr->domain))
-        out->outcome = BG_LEARN_NEVER;
-    else
-        out->outcome = BG_LEARN_BLACKLISTED;
+        break;
+    case BG_BOUNCE_BLACKLIST:
+        if (bg_policy_never_blacklist(cfg, addr->canon, addr->domain)) {
+            out->outcome = BG_LEARN_NEVER;
+            out->why = "never_blacklist";
+        } else {
+            out->outcome = BG_LEARN_BLACKLISTED;
+        }
+        break;
+    }
 }
 
 /* The store writes of one decided recipient, inside the caller's transaction. */
@@ -160,7 +168,7 @@ write_rcpt(bg_store_txn *t, const bg_config *cfg, const bounce_in *b, const bg_a
     const char *mta = b->remote_mta && *b->remote_mta ? b->remote_mta : "unknown";
 
     if (out->outcome == BG_LEARN_INCIDENT)
-        return bg_store_txn_incident_add(t, b->rbl, mta, addr->canon,
+        return bg_store_txn_incident_add(t, out->list, mta, addr->canon,
                                          b->diagnostic ? b->diagnostic : "", now,
                                          now + cfg->history_period);
     if (out->outcome != BG_LEARN_BLACKLISTED)
@@ -194,13 +202,13 @@ log_rcpt(const bounce_in *b, const bg_addr *addr, const bg_learn_rcpt_result *ou
                     addr->canon, status, out->reason, mta, b->origin);
         break;
     case BG_LEARN_INCIDENT:
-        bg_msg_warn("RBL incident: the relay is listed on %s, reported by %s for Recipient "
+        bg_msg_warn("RBL incident: the relay is refused by %s, reported by %s for Recipient "
                     "%s (sender %s): %s",
-                    b->rbl, mta, addr->canon, sender, b->diagnostic ? b->diagnostic : "");
+                    out->list, mta, addr->canon, sender, b->diagnostic ? b->diagnostic : "");
         break;
     case BG_LEARN_IGNORED_REASON:
-        bg_msg_debug("bounce for %s not blacklisting: %s %s (%s)", addr->canon, status,
-                     out->reason, b->action ? b->action : "");
+        bg_msg_debug("bounce for %s not blacklisting: %s %s, %s: %s", addr->canon, status,
+                     out->reason, bg_scope_name(b->scope), out->why ? out->why : "");
         break;
     case BG_LEARN_NEVER:
         bg_msg_info("bounce for %s not blacklisting: never_blacklist (%s %s)", addr->canon,
@@ -479,7 +487,12 @@ bg_learn_dsn(bg_store *st, const bg_config *cfg, const bg_dsn_report *rep,
             .action = r->action,
             .status = r->status,
             .reason = r->reason,
-            .rbl = r->rbl,
+            /* a report made elsewhere than bg_dsn_parse() may not say */
+            .scope = r->scope ? r->scope
+                     : r->rbl ? BG_SCOPE_RELAY
+                              : bg_dsn_reason_scope(r->reason),
+            .stage = r->stage,
+            .list = r->list ? r->list : r->rbl,
             .remote_mta = r->remote_mta ? r->remote_mta : rep->reporting_mta,
             .diagnostic = r->diagnostic,
             .source = "dsn",
@@ -555,7 +568,9 @@ bg_learn_log_event(bg_store *st, const bg_config *cfg, const bg_mtalog_event *ev
         .action = "failed",
         .status = status,
         .reason = cls.reason,
-        .rbl = cls.rbl,
+        .scope = cls.scope,
+        .stage = cls.stage,
+        .list = cls.list,
         .remote_mta = ev->relay[0] ? ev->relay : ev->relay_ip,
         .diagnostic = ev->reply,
         .source = "log",

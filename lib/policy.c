@@ -90,6 +90,79 @@ bg_policy_bounce_trusted(bg_dsn_trust mode, const bg_bounce_origin *o)
 }
 
 bool
+bg_policy_bounce_temporary(const char *action, const char *status)
+{
+    if (status && status[0] == '4')
+        return true;
+    return action && *action && strcasecmp(action, "failed") != 0;
+}
+
+bg_bounce_decision
+bg_policy_bounce_decision(const bg_config *cfg, const bg_bounce_judged *b, const char **why)
+{
+    const char *unused;
+    const char *a = b->action;
+
+    if (why == NULL)
+        why = &unused;
+    if (a && (strcasecmp(a, "delivered") == 0 || strcasecmp(a, "relayed") == 0 ||
+              strcasecmp(a, "expanded") == 0)) {
+        *why = "a delivery report, not a failure";
+        return BG_BOUNCE_NOTHING;
+    }
+    if (b->scope == BG_SCOPE_RELAY) {
+        *why = "the relay was refused: an incident, not the recipient's fault";
+        return BG_BOUNCE_INCIDENT;
+    }
+    if (bg_policy_bounce_temporary(a, b->status)) {
+        *why = "temporary: the recipient may take mail again";
+        return BG_BOUNCE_NOTHING;
+    }
+    if (b->stage == BG_STAGE_MAIL || b->stage == BG_STAGE_CONNECT) {
+        *why = "refused before any recipient was named (connect, EHLO or MAIL FROM)";
+        return BG_BOUNCE_NOTHING;
+    }
+    if (b->scope != BG_SCOPE_RECIPIENT) {
+        *why = "not about the recipient";
+        return BG_BOUNCE_NOTHING;
+    }
+    if (!bg_strlist_has(&cfg->blacklist_reasons, b->reason)) {
+        *why = "its reason is not in blacklist_reasons";
+        return BG_BOUNCE_NOTHING;
+    }
+    *why = "a permanent failure of the recipient, reason in blacklist_reasons";
+    return BG_BOUNCE_BLACKLIST;
+}
+
+const char *
+bg_policy_import_reason(const char *word, const char *status)
+{
+    static const char *const words[] = {"userunknown",  "hostunknown", "mailboxfull",
+                                        "suspend",      "blocked",     "policyviolation",
+                                        "spamdetected", "rejected",    "hasmoved",
+                                        "filtered",     NULL};
+    if (word) {
+        for (size_t i = 0; words[i]; i++)
+            if (strcasecmp(word, words[i]) == 0)
+                return words[i];
+        if (strcasecmp(word, "COMPLAINT") == 0)
+            return "feedback";
+    }
+    if (status && strlen(status) >= 5) {
+        const char *sd = status + 2; /* subject.detail */
+        if (strcmp(sd, "1.1") == 0 || strcmp(sd, "1.0") == 0 || strcmp(sd, "1.6") == 0)
+            return "userunknown";
+        if (strcmp(sd, "1.2") == 0 || strcmp(sd, "1.10") == 0)
+            return "hostunknown";
+        if (strcmp(sd, "2.2") == 0)
+            return "mailboxfull";
+        if (strcmp(sd, "2.1") == 0)
+            return "suspend";
+    }
+    return "suppressed";
+}
+
+bool
 bg_policy_rcpt_blacklisted(const bg_rcpt_rec *r, int64_t now)
 {
     return r != NULL && r->state == BG_RCPT_BLACKLISTED && now < r->expires;

@@ -107,6 +107,8 @@ typedef struct bg_config {
     bg_strlist log_syslog_names;     /* Postfix syslog_name values (mtalog.h) */
     bg_strlist log_delivery_agents;  /* delivery agents / master.cf services */
     bg_log_trust log_trust;
+    char *reply_rules_file;             /* "" = the built-in provider table only */
+    struct bg_reply_rules *reply_rules; /* its rows, read by bg_config_load() */
 
     /* store upkeep */
     long purge_batch;

@@ -44,6 +44,32 @@ typedef enum bg_dsn_kind {
     BG_DSN_AUTOREPLY, /* vacation / out-of-office (reason "vacation") */
 } bg_dsn_kind;
 
+/* Whom a failure is about, above the reason: only a permanent failure about
+ * the recipient can blacklist it, one about the relay is an incident
+ * (lib/policy.c decides). */
+typedef enum bg_bounce_scope {
+    BG_SCOPE_UNKNOWN = 0,
+    BG_SCOPE_RECIPIENT, /* the mailbox or its domain: dead, disabled, moved, no mail */
+    BG_SCOPE_RELAY,     /* the sending relay's IP or name: a DNSBL, a provider's blocklist */
+    BG_SCOPE_SENDER,    /* the envelope sender: address, domain, SPF/DKIM/DMARC, account */
+    BG_SCOPE_MESSAGE,   /* this message: content, size, virus, loop */
+    BG_SCOPE_TRANSIENT, /* rate, greylisting, busy, a full mailbox for now */
+    BG_SCOPE_NONE,      /* not a failure: delivered, relayed, an auto-reply */
+} bg_bounce_scope;
+
+/* The SMTP command a remote reply answered, when the bounce says. */
+typedef enum bg_smtp_stage {
+    BG_STAGE_UNKNOWN = 0,
+    BG_STAGE_CONNECT, /* the greeting, EHLO/HELO */
+    BG_STAGE_MAIL,    /* MAIL FROM */
+    BG_STAGE_RCPT,    /* RCPT TO */
+    BG_STAGE_DATA,    /* DATA or the end of the message */
+} bg_smtp_stage;
+
+/* "recipient", "relay", ... and "connect", "mail", "rcpt", "data", "" */
+const char *bg_scope_name(bg_bounce_scope s);
+const char *bg_stage_name(bg_smtp_stage s);
+
 /* One bounced or delayed recipient.  All strings are owned by the report;
  * any of them may be NULL when the bounce does not say. */
 typedef struct bg_dsn_rcpt {
@@ -56,6 +82,12 @@ typedef struct bg_dsn_rcpt {
     char *diagnostic;   /* the remote server's text, one line */
     char *rbl;          /* DNS blacklist listing the relay, e.g. "zen.spamhaus.org" */
     char *diagnostic_type; /* Diagnostic-Code type, lower case: "smtp", "x-unix" */
+    bg_bounce_scope scope;
+    bg_smtp_stage stage;
+    char *list;   /* who refused the relay: a DNSBL or a provider's own system
+                   * ("Microsoft S3150"); NULL unless the scope is the relay */
+    char *delist; /* the URL the refusal gives for delisting, or NULL */
+    char *rule;   /* the rule that decided the reason and scope, for explain */
 } bg_dsn_rcpt;
 
 typedef struct bg_dsn_report {
@@ -84,8 +116,17 @@ bg_dsn_report *bg_dsn_report_free(bg_dsn_report *r);
 typedef struct bg_dsn_class {
     const char *reason; /* static string from the vocabulary, never NULL */
     bool hard;
-    char rbl[128]; /* the blacklist's name, "" when the text names none */
+    char rbl[128]; /* the DNS blacklist's name, "" when the text names none */
+    bg_bounce_scope scope;
+    bg_smtp_stage stage;
+    char list[128];   /* DNSBL or provider system refusing the relay, or "" */
+    char delist[256]; /* a URL in a relay refusal, or "" */
+    char rule[256];   /* what decided: a provider row, the status code, a phrase */
 } bg_dsn_class;
+
+/* The scope a reason of the vocabulary has when nothing more specific is
+ * known (a named list makes it the relay, a provider row decides itself). */
+bg_bounce_scope bg_dsn_reason_scope(const char *reason);
 
 /*
  * Classify one failure from its enhanced status code (may be NULL or "") and

@@ -81,7 +81,9 @@ typedef struct bg_learn_rcpt_result {
     char sender_id[256]; /* whose mail bounced, "" when unknown */
     char reason[24];
     char status[16];
-    char rbl[128]; /* for BG_LEARN_INCIDENT */
+    char list[128];      /* BG_LEARN_INCIDENT: the DNSBL or provider system that
+                          * refused the relay ("refused by HOST" when unnamed) */
+    const char *why;     /* the rule that decided the outcome (static text) */
 } bg_learn_rcpt_result;
 
 typedef struct bg_learn_result {

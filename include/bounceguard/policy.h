@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "bounceguard/config.h"
+#include "bounceguard/dsn.h"
 #include "bounceguard/store.h"
 
 typedef enum bg_verdict_kind {
@@ -85,6 +86,45 @@ int bg_policy_block(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t now,
  * to unblock (cur NULL or not blacklisted at now). */
 int bg_policy_unblock(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t now, int64_t grace,
                       int64_t history, int64_t *purge_at);
+
+/* ---- what a bounce does ---------------------------------------------------- */
+
+/* What one judged failure does to the store. */
+typedef enum bg_bounce_decision {
+    BG_BOUNCE_NOTHING = 0, /* recorded nowhere (logged) */
+    BG_BOUNCE_BLACKLIST,   /* the recipient is refused (rule 1) */
+    BG_BOUNCE_INCIDENT,    /* an incident about the relay: a list or provider refused it */
+} bg_bounce_decision;
+
+/* A failure as the classifier judged it (lib/dsn: bg_dsn_classify()). */
+typedef struct bg_bounce_judged {
+    const char *action; /* RFC 3464 Action, may be NULL ("failed") */
+    const char *status; /* enhanced status code, may be NULL */
+    const char *reason; /* reason vocabulary */
+    bg_bounce_scope scope;
+    bg_smtp_stage stage;
+} bg_bounce_judged;
+
+/*
+ * The decision for one failure:
+ *  - a delivery, relay or expansion report does nothing;
+ *  - a refusal of the relay (a DNS blacklist, a provider's own block list or
+ *    reputation system), permanent or not, is an incident;
+ *  - only a permanent failure about the recipient itself, whose reason is in
+ *    blacklist_reasons, blacklists it; a refusal at MAIL FROM or before
+ *    (connect, EHLO) never does: no recipient had been named yet.
+ * *why (may be NULL) gets a short static text saying which rule decided.
+ */
+bg_bounce_decision bg_policy_bounce_decision(const bg_config *cfg, const bg_bounce_judged *b,
+                                             const char **why);
+
+/* Is a failure temporary (4xx, or an Action that is not "failed")? */
+bool bg_policy_bounce_temporary(const char *action, const char *status);
+
+/* The reason of an entry of a foreign suppression list (an ESP's export,
+ * `bounceguard import`): its own reason word when it is one of ours, else
+ * what its status code says, else "suppressed". */
+const char *bg_policy_import_reason(const char *word, const char *status);
 
 /* ---- who may tell us a recipient bounced (DESIGN.md rule 6) --------------- */
 

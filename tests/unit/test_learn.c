@@ -367,7 +367,7 @@ START_TEST(log_rbl_and_deferred_do_not_blacklist)
     seed(cfg);
     ck_assert_int_eq(bg_learn_log_event(st, cfg, &rbl, T0, &res, &err), 0);
     ck_assert_int_eq(res.rcpts[0].outcome, BG_LEARN_INCIDENT);
-    ck_assert_str_eq(res.rcpts[0].rbl, "zen.spamhaus.org");
+    ck_assert_str_eq(res.rcpts[0].list, "zen.spamhaus.org");
     bg_learn_result_clear(&res);
     ck_assert_int_eq(bg_learn_log_event(st, cfg, &soft, T0, &res, &err), 0);
     ck_assert_int_eq(res.nrcpts, 0);

@@ -325,6 +325,66 @@ START_TEST(identity_and_exemptions)
 }
 END_TEST
 
+/* What a judged failure does: only a permanent failure about the recipient,
+ * named at RCPT TO or later, blacklists; the relay's refusals are incidents
+ * whatever their class; a delivery report does nothing. */
+static const struct decision_case {
+    const char *name, *action, *status, *reason;
+    bg_bounce_scope scope;
+    bg_smtp_stage stage;
+    bg_bounce_decision want;
+} decision_cases[] = {
+    {"dead mailbox at RCPT", "failed", "5.1.1", "userunknown", BG_SCOPE_RECIPIENT,
+     BG_STAGE_RCPT, BG_BOUNCE_BLACKLIST},
+    {"dead mailbox, stage unknown", "failed", "5.1.1", "userunknown", BG_SCOPE_RECIPIENT,
+     BG_STAGE_UNKNOWN, BG_BOUNCE_BLACKLIST},
+    {"dead mailbox after DATA", "failed", "5.0.0", "userunknown", BG_SCOPE_RECIPIENT,
+     BG_STAGE_DATA, BG_BOUNCE_BLACKLIST},
+    {"'unknown' at MAIL FROM is the sender's", "failed", "5.1.1", "userunknown",
+     BG_SCOPE_RECIPIENT, BG_STAGE_MAIL, BG_BOUNCE_NOTHING},
+    {"refused at connect", "failed", "5.0.0", "userunknown", BG_SCOPE_RECIPIENT,
+     BG_STAGE_CONNECT, BG_BOUNCE_NOTHING},
+    {"temporary", "delayed", "4.1.1", "userunknown", BG_SCOPE_RECIPIENT, BG_STAGE_RCPT,
+     BG_BOUNCE_NOTHING},
+    {"4xx even with action failed", "failed", "4.2.2", "mailboxfull", BG_SCOPE_TRANSIENT,
+     BG_STAGE_RCPT, BG_BOUNCE_NOTHING},
+    {"full mailbox: not in blacklist_reasons", "failed", "5.2.2", "mailboxfull",
+     BG_SCOPE_RECIPIENT, BG_STAGE_RCPT, BG_BOUNCE_NOTHING},
+    {"relay refused, permanent", "failed", "5.7.1", "blocked", BG_SCOPE_RELAY,
+     BG_STAGE_CONNECT, BG_BOUNCE_INCIDENT},
+    {"relay refused, deferred", "delayed", "4.7.0", "blocked", BG_SCOPE_RELAY,
+     BG_STAGE_MAIL, BG_BOUNCE_INCIDENT},
+    {"sender's authentication", "failed", "5.7.26", "authfailure", BG_SCOPE_SENDER,
+     BG_STAGE_DATA, BG_BOUNCE_NOTHING},
+    {"message content", "failed", "5.7.1", "spamdetected", BG_SCOPE_MESSAGE, BG_STAGE_DATA,
+     BG_BOUNCE_NOTHING},
+    {"delivered", "delivered", "2.0.0", "delivered", BG_SCOPE_NONE, BG_STAGE_UNKNOWN,
+     BG_BOUNCE_NOTHING},
+    {"relayed, even naming a relay scope", "relayed", "2.0.0", "blocked", BG_SCOPE_RELAY,
+     BG_STAGE_UNKNOWN, BG_BOUNCE_NOTHING},
+};
+
+START_TEST(bounce_decision)
+{
+    const struct decision_case *c = &decision_cases[_i];
+    bg_bounce_judged j = {c->action, c->status, c->reason, c->scope, c->stage};
+    const char *why = NULL;
+
+    ck_assert_msg(bg_policy_bounce_decision(cfg, &j, &why) == c->want, "%s", c->name);
+    ck_assert_msg(why != NULL && *why, "%s: no reason given", c->name);
+}
+END_TEST
+
+START_TEST(import_reasons)
+{
+    ck_assert_str_eq(bg_policy_import_reason("UserUnknown", NULL), "userunknown");
+    ck_assert_str_eq(bg_policy_import_reason("COMPLAINT", NULL), "feedback");
+    ck_assert_str_eq(bg_policy_import_reason("Bounce", "5.1.1"), "userunknown");
+    ck_assert_str_eq(bg_policy_import_reason(NULL, "5.2.2"), "mailboxfull");
+    ck_assert_str_eq(bg_policy_import_reason("whatever", "5.7.1"), "suppressed");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -350,6 +410,9 @@ main(void)
     tcase_add_test(tc, replies_match_design);
     tcase_add_loop_test(tc, bounce_trust, 0, sizeof(trust_cases) / sizeof(trust_cases[0]));
     tcase_add_test(tc, identity_and_exemptions);
+    tcase_add_loop_test(tc, bounce_decision, 0,
+                        sizeof(decision_cases) / sizeof(decision_cases[0]));
+    tcase_add_test(tc, import_reasons);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

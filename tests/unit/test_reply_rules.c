@@ -1,0 +1,196 @@
+/*
+ * test_reply_rules — the providers' table: how a row matches, what it
+ * decides through the classifier, and the administrator's file.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bounceguard/dsn.h"
+#include "bounceguard/reply_rules.h"
+
+static char dir[] = "/tmp/bg-test-rules-XXXXXX";
+
+static const char *
+write_file(const char *name, const char *text)
+{
+    static char path[256];
+    FILE *fp;
+
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    fp = fopen(path, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs(text, fp);
+    fclose(fp);
+    return path;
+}
+
+START_TEST(match_is_bounded_by_words)
+{
+    const bg_reply_rule *r;
+
+    r = bg_reply_rules_find(NULL, "550 5.7.1 ... on our block list (s3150).");
+    ck_assert_ptr_nonnull(r);
+    ck_assert_str_eq(r->provider, "microsoft");
+    ck_assert_int_eq(r->scope, BG_SCOPE_RELAY);
+    /* a longer code is not the row's code */
+    ck_assert_ptr_null(bg_reply_rules_find(NULL, "550 error as31500 from somewhere"));
+    /* the trailing '*' takes the digits after it */
+    r = bg_reply_rules_find(NULL, "554 rejected: bl000010 - see http://postmaster.comcast.net");
+    ck_assert_ptr_nonnull(r);
+    ck_assert_str_eq(r->provider, "comcast");
+    ck_assert_ptr_null(bg_reply_rules_find(NULL, ""));
+    ck_assert_ptr_null(bg_reply_rules_find(NULL, NULL));
+}
+END_TEST
+
+START_TEST(every_builtin_row_is_well_formed)
+{
+    size_t n;
+    const bg_reply_rule *rows = bg_reply_rules_builtin(&n);
+
+    ck_assert_uint_gt(n, 100);
+    for (size_t i = 0; i < n; i++) {
+        const bg_reply_rule *r = &rows[i];
+        ck_assert_msg(r->match && *r->match, "row %zu: empty match", i);
+        for (const char *p = r->match; *p; p++)
+            ck_assert_msg(*p < 'A' || *p > 'Z', "row %zu (%s): upper case", i, r->match);
+        ck_assert_msg(r->reason == NULL || bg_dsn_reason_is_valid(r->reason),
+                      "row %zu (%s): reason %s", i, r->match, r->reason);
+        ck_assert_msg(r->scope != BG_SCOPE_UNKNOWN && r->scope != BG_SCOPE_NONE,
+                      "row %zu (%s): no scope", i, r->match);
+        ck_assert_msg(strncmp(r->source, "https://", 8) == 0, "row %zu (%s): source %s", i,
+                      r->match, r->source);
+        ck_assert_msg(r->name && *r->name, "row %zu: no name", i);
+    }
+}
+END_TEST
+
+/* The classifier: a provider's documented code decides scope and list. */
+START_TEST(classifier_uses_the_table)
+{
+    bg_dsn_class cl;
+
+    bg_dsn_classify("5.7.1",
+                    "550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. Please "
+                    "contact your Internet service provider since part of their network is "
+                    "on our block list (S3150). You can also refer your provider to "
+                    "http://mail.live.com/mail/troubleshooting.aspx#errors.",
+                    &cl);
+    ck_assert_int_eq(cl.scope, BG_SCOPE_RELAY);
+    ck_assert_str_eq(cl.reason, "blocked");
+    ck_assert(strstr(cl.list, "S3150") != NULL);
+    ck_assert_str_eq(cl.delist, "http://mail.live.com/mail/troubleshooting.aspx#errors");
+    ck_assert(strstr(cl.rule, "microsoft") != NULL);
+
+    bg_dsn_classify("5.0.0", "554 delivery error: dd This user doesn't have a yahoo.com "
+                             "account (x@yahoo.com) [0] - mta1.mail.yahoo.com",
+                    &cl);
+    ck_assert_int_eq(cl.scope, BG_SCOPE_RECIPIENT);
+    ck_assert_str_eq(cl.reason, "userunknown");
+
+    bg_dsn_classify("4.2.0", "450 4.2.0 <a@b.example>: Recipient address rejected: "
+                             "Greylisted, see http://postgrey.schweikert.ch/help/b.html",
+                    &cl);
+    ck_assert_int_eq(cl.scope, BG_SCOPE_TRANSIENT);
+    ck_assert_str_eq(cl.reason, "greylisting");
+
+    /* a named DNSBL without a row is the relay's too */
+    bg_dsn_classify("5.7.1", "554 5.7.1 Service unavailable; Client host [192.0.2.1] "
+                             "blocked using zen.spamhaus.org",
+                    &cl);
+    ck_assert_int_eq(cl.scope, BG_SCOPE_RELAY);
+    ck_assert_str_eq(cl.list, "zen.spamhaus.org");
+    /* the stage is found */
+    bg_dsn_classify("5.1.1", "550 5.1.1 <a@b>: Recipient address rejected: User unknown "
+                             "(in reply to RCPT TO command)",
+                    &cl);
+    ck_assert_int_eq(cl.stage, BG_STAGE_RCPT);
+    ck_assert_int_eq(cl.scope, BG_SCOPE_RECIPIENT);
+}
+END_TEST
+
+START_TEST(administrator_rows_come_first)
+{
+    bg_error err;
+    bg_reply_rules *r = bg_reply_rules_load(
+        write_file("ok.tsv", "# ours\n\nexample-isp\terr-ip-17\trelay\t-\tExample ISP IP "
+                             "list\thttps://example.net/errors\r\n"
+                             "example-isp\ts3150\tmessage\tspamdetected\tnot microsoft\t"
+                             "https://example.net/x\n"),
+        &err);
+    bg_dsn_class cl;
+
+    ck_assert_msg(r != NULL, "%s", err.msg);
+    ck_assert_uint_eq(bg_reply_rules_count(r), 2);
+    ck_assert_str_eq(bg_reply_rules_find(r, "550 err-ip-17 go away")->name,
+                     "Example ISP IP list");
+    ck_assert_str_eq(bg_reply_rules_find(r, "on our block list (s3150)")->provider,
+                     "example-isp");
+    bg_reply_rules_use(r);
+    bg_dsn_classify("5.0.0", "550 ERR-IP-17 go away", &cl);
+    ck_assert_int_eq(cl.scope, BG_SCOPE_RELAY);
+    ck_assert_str_eq(cl.list, "Example ISP IP list");
+    ck_assert_str_eq(cl.reason, "blocked");
+    bg_reply_rules_use(NULL);
+    bg_dsn_classify("5.0.0", "550 ERR-IP-17 go away", &cl);
+    ck_assert_int_ne(cl.scope, BG_SCOPE_RELAY);
+    bg_reply_rules_free(r);
+}
+END_TEST
+
+START_TEST(bad_files_say_where)
+{
+    static const struct {
+        const char *text, *want;
+    } bad[] = {
+        {"a\tb\tc\n", ":1: expected 6 tab-separated columns"},
+        {"\n# x\nisp\tERR\trelay\t-\tn\thttps://x\n", ":3: match must be lower case"},
+        {"isp\t\trelay\t-\tn\thttps://x\n", ":1: empty match"},
+        {"isp\tx\twhoever\t-\tn\thttps://x\n", ":1: scope must be"},
+        {"isp\tx\trelay\tbadword\tn\thttps://x\n", ":1: unknown reason"},
+    };
+    bg_error err;
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *path = write_file("bad.tsv", bad[i].text);
+        ck_assert_ptr_null(bg_reply_rules_load(path, &err));
+        ck_assert_msg(strstr(err.msg, bad[i].want) != NULL, "%zu: %s", i, err.msg);
+        ck_assert(strchr(err.msg, '\n') == NULL);
+    }
+    ck_assert_ptr_null(bg_reply_rules_load("/nonexistent/rules", &err));
+    ck_assert(strstr(err.msg, "/nonexistent/rules") != NULL);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("reply_rules");
+    TCase *tc = tcase_create("rules");
+    SRunner *sr;
+    int failed;
+
+    if (mkdtemp(dir) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
+    tcase_add_test(tc, match_is_bounded_by_words);
+    tcase_add_test(tc, every_builtin_row_is_well_formed);
+    tcase_add_test(tc, classifier_uses_the_table);
+    tcase_add_test(tc, administrator_rows_come_first);
+    tcase_add_test(tc, bad_files_say_where);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        failed++;
+    return failed ? 1 : 0;
+}
