@@ -17,6 +17,7 @@
  */
 #include <ctype.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -112,6 +113,33 @@ bg_dsn_status_from_text(const char *text, char *dst, size_t size)
         return true;
     }
     return false;
+}
+
+bool
+bg_dsn_status_judged(const char *status, const char *reply, char *dst, size_t size)
+{
+    char found[32], judged[32];
+    if (!status || !reply || !strchr("45", status[0]) || status[0] == '\0' || status[1] != '.')
+        return false;
+    const char *p = reply;
+    while (*p == ' ')
+        p++;
+    /* The remote's own reply starts with its basic code: "550 ...". */
+    if (!strchr("45", p[0]) || p[0] == '\0' || !isdigit((unsigned char)p[1]) ||
+        !isdigit((unsigned char)p[2]) || (p[3] != ' ' && p[3] != '-' && p[3] != '\0'))
+        return false;
+    const char *detail = ".0.0";
+    if (bg_dsn_status_from_text(p, found, sizeof found) && found[1] == '.')
+        detail = found + 1;
+    size_t n = strlen(detail);
+    if (n + 2 > sizeof judged || n + 2 > size)
+        return false;
+    judged[0] = status[0];
+    memcpy(judged + 1, detail, n + 1);
+    if (strcmp(judged, status) == 0)
+        return false;
+    memcpy(dst, judged, n + 2);
+    return true;
 }
 
 typedef struct code_reason {
@@ -437,12 +465,28 @@ bg_dsn_classify(const char *status, const char *diagnostic, bg_dsn_class *out)
 }
 
 void
+bg_dsn_classify_step(const char *status, const char *diagnostic, const char *command,
+                     bg_dsn_class *out)
+{
+    if (!command || !*command) {
+        dsn_classify_ctx(status, diagnostic, NULL, out);
+        return;
+    }
+    /* Postfix's own words, which command_of() knows: "in reply to RCPT TO
+     * command", "in reply to end of DATA command". */
+    char step[96];
+    snprintf(step, sizeof step, "in reply to %.60s command", command);
+    dsn_context ctx = {step, NULL, NULL, NULL, NULL, NULL};
+    dsn_classify_ctx(status, diagnostic, &ctx, out);
+}
+
+void
 dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *ctx,
                  bg_dsn_class *out)
 {
     const code_reason *cr = code_lookup(status);
     const char *reason = NULL, *text = NULL, *vendor = NULL;
-    bool vendor_decides = false, access_denied = false;
+    bool vendor_decides = false, access_denied = false, greylisted = false;
     smtp_cmd cmd = CMD_NONE;
     char reply[32] = "";
     out->rbl[0] = '\0';
@@ -464,6 +508,7 @@ dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *
         vendor = dsn_vendor_reason(low, &pp, ctx, &vendor_decides);
         cmd = command_of(low, &pp);
         access_denied = strstr(low, "access denied") != NULL;
+        greylisted = strstr(low, "greylist") != NULL || strstr(low, "graylist") != NULL;
         const char *p = low;
         while (*p == ' ')
             p++;
@@ -494,6 +539,11 @@ dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *
         (!reason || is(reason, "spamdetected") || is(reason, "policyviolation") ||
          is(reason, "rejected") || is(reason, "systemerror") || is(reason, "userunknown")))
         reason = "blocked";
+    /* Greylisting is temporary by definition: whatever else the reply says
+     * ("Recipient address rejected: Greylisted"), a greylisted message that
+     * failed was never let in before its time ran out. */
+    if (greylisted && status && status[0] == '4' && !vendor_decides && !rbl)
+        reason = "expired";
     /* "User unknown" is the recipient's address only when the status code
      * says so or it answered RCPT TO; after the message was sent (DATA), or
      * with no command to go on, it is the recipient's filter speaking, as
@@ -516,8 +566,11 @@ dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *
         reason = "mailererror";
     if (!reason && reply[0] == '5' && reply[1] == '0' && reply[2] <= '4')
         reason = "syntaxerror";
-    /* Still queued and nothing more telling: the delay will expire. */
-    if (!reason && ctx && ctx->action && strncasecmp(ctx->action, "delayed", 7) == 0)
+    /* Still queued and nothing more telling: the delay will expire; a
+     * temporary failure given up on (4.x.x, failed) has expired. */
+    if (!reason && ctx && ctx->action &&
+        (strncasecmp(ctx->action, "delayed", 7) == 0 ||
+         (status && status[0] == '4' && strncasecmp(ctx->action, "failed", 6) == 0)))
         reason = "expired";
     if (!reason && cr)
         reason = cr->reason;
