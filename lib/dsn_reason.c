@@ -131,6 +131,14 @@ bg_dsn_status_judged(const char *status, const char *reply, char *dst, size_t si
     const char *detail = ".0.0";
     if (bg_dsn_status_from_text(p, found, sizeof found) && found[1] == '.')
         detail = found + 1;
+    /* No enhanced code of the remote's own: a status that claims no more
+     * than the basic code does stands.  "x.y.0" names only the subject
+     * (Sendmail's 5.2.0 for a 550 after DATA, 5.5.0 for a refused
+     * greeting), and 551 is "User not local" (RFC 5321), x.1.6. */
+    if (strcmp(detail, ".0.0") == 0 &&
+        ((isdigit((unsigned char)status[2]) && strcmp(status + 3, ".0") == 0) ||
+         (strncmp(p, "551", 3) == 0 && strcmp(status + 1, ".1.6") == 0)))
+        return false;
     size_t n = strlen(detail);
     if (n + 2 > sizeof judged || n + 2 > size)
         return false;
