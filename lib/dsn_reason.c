@@ -115,41 +115,6 @@ bg_dsn_status_from_text(const char *text, char *dst, size_t size)
     return false;
 }
 
-bool
-bg_dsn_status_judged(const char *status, const char *reply, char *dst, size_t size)
-{
-    char found[32], judged[32];
-    if (!status || !reply || !strchr("45", status[0]) || status[0] == '\0' || status[1] != '.')
-        return false;
-    const char *p = reply;
-    while (*p == ' ')
-        p++;
-    /* The remote's own reply starts with its basic code: "550 ...". */
-    if (!strchr("45", p[0]) || p[0] == '\0' || !isdigit((unsigned char)p[1]) ||
-        !isdigit((unsigned char)p[2]) || (p[3] != ' ' && p[3] != '-' && p[3] != '\0'))
-        return false;
-    const char *detail = ".0.0";
-    if (bg_dsn_status_from_text(p, found, sizeof found) && found[1] == '.')
-        detail = found + 1;
-    /* No enhanced code of the remote's own: a status that claims no more
-     * than the basic code does stands.  "x.y.0" names only the subject
-     * (Sendmail's 5.2.0 for a 550 after DATA, 5.5.0 for a refused
-     * greeting), and 551 is "User not local" (RFC 5321), x.1.6. */
-    if (strcmp(detail, ".0.0") == 0 &&
-        ((isdigit((unsigned char)status[2]) && strcmp(status + 3, ".0") == 0) ||
-         (strncmp(p, "551", 3) == 0 && strcmp(status + 1, ".1.6") == 0)))
-        return false;
-    size_t n = strlen(detail);
-    if (n + 2 > sizeof judged || n + 2 > size)
-        return false;
-    judged[0] = status[0];
-    memcpy(judged + 1, detail, n + 1);
-    if (strcmp(judged, status) == 0)
-        return false;
-    memcpy(dst, judged, n + 2);
-    return true;
-}
-
 typedef struct code_reason {
     const char *code; /* "x.y.z" without the class digit: ".1.1" */
     const char *reason;
@@ -217,6 +182,42 @@ code_lookup(const char *status)
     if (strncmp(status + 1, ".7.6", 4) == 0 && strlen(status) == 7)
         return &ms_banned;
     return NULL;
+}
+
+bool
+bg_dsn_status_judged(const char *status, const char *reply, char *dst, size_t size)
+{
+    char found[32], judged[32];
+    if (!status || !reply || !strchr("45", status[0]) || status[0] == '\0' || status[1] != '.')
+        return false;
+    const char *p = reply;
+    while (*p == ' ')
+        p++;
+    /* The remote's own reply starts with its basic code: "550 ...". */
+    if (!strchr("45", p[0]) || p[0] == '\0' || !isdigit((unsigned char)p[1]) ||
+        !isdigit((unsigned char)p[2]) || (p[3] != ' ' && p[3] != '-' && p[3] != '\0'))
+        return false;
+    const char *detail = ".0.0";
+    if (bg_dsn_status_from_text(p, found, sizeof found) && found[1] == '.')
+        detail = found + 1;
+    /* No enhanced code of the remote's own: the made-up detail gives way
+     * where it would decide over the remote's text (5.1.1, 5.2.2, 4.3.1,
+     * 4.4.7); a generic one (Sendmail's 5.2.0 for a 550 after DATA, 5.5.0
+     * for a refused greeting, another MTA's 5.7.1) decides nothing and
+     * stands, as does x.1.6 for 551, which is "User not local" (RFC 5321). */
+    const code_reason *cr = code_lookup(status);
+    if (strcmp(detail, ".0.0") == 0 &&
+        (!cr || !cr->specific || (strncmp(p, "551", 3) == 0 && strcmp(status + 1, ".1.6") == 0)))
+        return false;
+    size_t n = strlen(detail);
+    if (n + 2 > sizeof judged || n + 2 > size)
+        return false;
+    judged[0] = status[0];
+    memcpy(judged + 1, detail, n + 1);
+    if (strcmp(judged, status) == 0)
+        return false;
+    memcpy(dst, judged, n + 2);
+    return true;
 }
 
 /* ---- blacklists ------------------------------------------------------- */

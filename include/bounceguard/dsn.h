@@ -115,8 +115,10 @@ void bg_dsn_classify_step(const char *status, const char *diagnostic, const char
  * 4.3.1, every expired 4xx is 4.4.7); the detail the remote did not say must
  * not decide.  The reporting MTA keeps the class (it alone knows whether it
  * gave up), the detail is the remote's: its enhanced code's, else ".0.0".
- * A status that says no more than the basic code stands: "x.y.0" (only the
- * subject) and x.1.6 for 551 ("User not local").
+ * Without an enhanced code from the remote, only a status detail that would
+ * decide over the text gives way (5.1.1, 5.2.2, 4.3.1, 4.4.7, ...); a
+ * generic one (5.2.0, 5.5.0, 5.7.1) stands, as does x.1.6 for 551 ("User
+ * not local").
  * Writes that code into dst[size] and returns true when it differs from
  * status; false (dst untouched) when status stands, or when reply is not a
  * 4xx/5xx reply.  Pure; never fails.
