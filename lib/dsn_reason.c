@@ -188,7 +188,8 @@ bool
 bg_dsn_status_judged(const char *status, const char *reply, char *dst, size_t size)
 {
     char found[32], judged[32];
-    if (!status || !reply || !strchr("45", status[0]) || status[0] == '\0' || status[1] != '.')
+    if (!status || !reply || !strchr("45", status[0]) || status[0] == '\0' ||
+        status[1] != '.')
         return false;
     const char *p = reply;
     while (*p == ' ')
@@ -207,7 +208,8 @@ bg_dsn_status_judged(const char *status, const char *reply, char *dst, size_t si
      * stands, as does x.1.6 for 551, which is "User not local" (RFC 5321). */
     const code_reason *cr = code_lookup(status);
     if (strcmp(detail, ".0.0") == 0 &&
-        (!cr || !cr->specific || (strncmp(p, "551", 3) == 0 && strcmp(status + 1, ".1.6") == 0)))
+        (!cr || !cr->specific ||
+         (strncmp(p, "551", 3) == 0 && strcmp(status + 1, ".1.6") == 0)))
         return false;
     size_t n = strlen(detail);
     if (n + 2 > sizeof judged || n + 2 > size)

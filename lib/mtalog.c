@@ -561,8 +561,8 @@ parse_sendmail(const char *p, const char *end, fields *f)
         if (key.n == 0 || !eat(&p, end, "="))
             return 0;
         if (span_eq(key, "stat")) {
-            const char *r = f->reply.n == 0 ? memmem(p, (size_t)(end - p), ", reply=", 8)
-                                            : NULL;
+            const char *r =
+                f->reply.n == 0 ? memmem(p, (size_t)(end - p), ", reply=", 8) : NULL;
 
             f->status = mkspan(p, r ? r : end);
             if (r != NULL)

@@ -567,11 +567,13 @@ typedef struct judged_case {
 
 static const judged_case judged_cases[] = {
     {"550 at RCPT TO is not 5.1.1", "5.1.1", "550 Mailbox quota exceeded", "5.0.0"},
-    {"expired 4xx is not 4.4.7", "4.4.7", "451 Greylisted, please try again later", "4.0.0"},
+    {"expired 4xx is not 4.4.7", "4.4.7", "451 Greylisted, please try again later",
+     "4.0.0"},
     {"452 is not 4.3.1", "4.3.1", "452 Mailbox full, try again later", "4.0.0"},
     {"552 is not 5.2.2", "5.2.2", "552 Message size exceeds fixed maximum message size",
      "5.0.0"},
-    {"the remote's own code stands", "5.1.1", "550 5.1.1 <a@b.example>: User unknown", NULL},
+    {"the remote's own code stands", "5.1.1", "550 5.1.1 <a@b.example>: User unknown",
+     NULL},
     {"the remote's code after expiry", "4.4.7", "450 4.7.1 <a@b.example>: Greylisted",
      "4.7.1"},
     {"the MTA keeps the class", "5.1.1", "450 4.2.2 Mailbox full", "5.2.2"},
@@ -660,7 +662,8 @@ START_TEST(test_parse_sendmail_pipelined_transcript)
     bg_dsn_report_free(r);
 
     /* A verdict naming another recipient is not this one's. */
-    snprintf(msg, sizeof msg, sendmail_pipe_fmt, "550 5.1.1 <x@example.org>... User unknown\n");
+    snprintf(msg, sizeof msg, sendmail_pipe_fmt,
+             "550 5.1.1 <x@example.org>... User unknown\n");
     r = parse(msg);
     ck_assert_str_ne(r->rcpts[0].reason, "userunknown");
     bg_dsn_report_free(r);

@@ -385,7 +385,8 @@ END_TEST
  * them, queue IDs of the seeded messages): the remote's reply= decides, not
  * the dsn= that Sendmail made up from a bare 550 (5.1.1 "User unknown"). */
 static bg_learn_rcpt_result
-learn_sendmail_line(const bg_config *cfg, const char *qid, const char *rcpt, const char *tail)
+learn_sendmail_line(const bg_config *cfg, const char *qid, const char *rcpt,
+                    const char *tail)
 {
     char line[1024];
     bg_mtalog_event ev;
@@ -393,10 +394,11 @@ learn_sendmail_line(const bg_config *cfg, const char *qid, const char *rcpt, con
     bg_learn_rcpt_result out;
     bg_error err;
 
-    snprintf(line, sizeof(line),
-             "2023-11-14T22:10:00Z smtest sendmail[9075]: %s: to=<%s>, delay=00:00:00, "
-             "xdelay=00:00:00, mailer=relay, pri=30137, relay=[127.0.0.1] [127.0.0.1], %s",
-             qid, rcpt, tail);
+    snprintf(
+        line, sizeof(line),
+        "2023-11-14T22:10:00Z smtest sendmail[9075]: %s: to=<%s>, delay=00:00:00, "
+        "xdelay=00:00:00, mailer=relay, pri=30137, relay=[127.0.0.1] [127.0.0.1], %s",
+        qid, rcpt, tail);
     ck_assert_int_eq(bg_mtalog_parse(line, strlen(line), T0, NULL, &ev), 1);
     ck_assert_int_eq(bg_learn_log_event(st, cfg, &ev, T0, &res, &err), 0);
     ck_assert_int_eq(res.nrcpts, 1);
@@ -413,18 +415,21 @@ START_TEST(log_sendmail_reply_decides)
     bg_error err;
 
     seed(cfg);
-    r = learn_sendmail_line(cfg, "4QID1AB", "a@example.com",
-                            "dsn=5.1.1, reply=550 Service unavailable; Client host "
-                            "[192.0.2.25] blocked using zen.spamhaus.org, stat=User unknown");
+    r = learn_sendmail_line(
+        cfg, "4QID1AB", "a@example.com",
+        "dsn=5.1.1, reply=550 Service unavailable; Client host "
+        "[192.0.2.25] blocked using zen.spamhaus.org, stat=User unknown");
     ck_assert_int_eq(r.outcome, BG_LEARN_INCIDENT);
     ck_assert_str_eq(r.rbl, "zen.spamhaus.org");
-    r = learn_sendmail_line(cfg, "4QID2CD", "b@example.com",
-                            "dsn=5.1.1, reply=550 Mailbox quota exceeded, stat=User unknown");
+    r = learn_sendmail_line(
+        cfg, "4QID2CD", "b@example.com",
+        "dsn=5.1.1, reply=550 Mailbox quota exceeded, stat=User unknown");
     ck_assert_str_eq(r.reason, "mailboxfull");
     ck_assert_str_eq(r.status, "5.0.0");
     ck_assert_int_ne(r.outcome, BG_LEARN_BLACKLISTED);
-    r = learn_sendmail_line(cfg, "4QID1AB", "a@example.com",
-                            "dsn=5.2.0, reply=550 User unknown, stat=Service unavailable");
+    r = learn_sendmail_line(
+        cfg, "4QID1AB", "a@example.com",
+        "dsn=5.2.0, reply=550 User unknown, stat=Service unavailable");
     ck_assert_str_eq(r.reason, "filtered"); /* after DATA: the recipient's filter */
     ck_assert_int_ne(r.outcome, BG_LEARN_BLACKLISTED);
     ck_assert_int_eq(bg_store_rcpt_get(st, "a@example.com", &rec, &err), BG_NOTFOUND);

@@ -203,7 +203,8 @@ static const log_case cases[] = {
     {"sendmail 8.17 reply with a comma",
      "Nov 23 12:00:00 smtest sendmail[10027]: 6B5DA28F010025: to=<grey@dest.example>, "
      "delay=00:00:00, xdelay=00:00:00, mailer=relay, pri=30135, relay=[127.0.0.1] "
-     "[127.0.0.1], dsn=4.3.0, reply=451 Greylisted, please try again later, stat=Deferred: "
+     "[127.0.0.1], dsn=4.3.0, reply=451 Greylisted, please try again later, "
+     "stat=Deferred: "
      "451 Greylisted, please try again later",
      1, DEFERRED, SM, T1200, "6B5DA28F010025", "grey@dest.example", "", "4.3.0", "",
      "127.0.0.1", "451 Greylisted, please try again later", "", true},
@@ -223,11 +224,12 @@ static const log_case cases[] = {
      "550 Service unavailable; Client host [192.0.2.25] blocked using zen.spamhaus.org",
      "RCPT TO", true},
     {"sendmail 8.17 550 after DATA is Service unavailable",
-     "Nov 23 12:00:00 smtest sendmail[9803]: 6B5D9xT7009799: to=<data-unknown@dest.example>, "
+     "Nov 23 12:00:00 smtest sendmail[9803]: 6B5D9xT7009799: "
+     "to=<data-unknown@dest.example>, "
      "delay=00:00:01, xdelay=00:00:01, mailer=relay, pri=30151, relay=[127.0.0.1] "
      "[127.0.0.1], dsn=5.2.0, reply=550 User unknown, stat=Service unavailable",
-     1, BOUNCED, SM, T1200, "6B5D9xT7009799", "data-unknown@dest.example", "",
-     "5.2.0", "", "127.0.0.1", "550 User unknown", "", true},
+     1, BOUNCED, SM, T1200, "6B5D9xT7009799", "data-unknown@dest.example", "", "5.2.0",
+     "", "127.0.0.1", "550 User unknown", "", true},
     {"sendmail reply holding a forged record",
      "Nov 23 12:00:00 relay1 sm-mta[123]: 2ANC0nm0012345: to=<a@b.example>, "
      "delay=00:00:01, mailer=esmtp, pri=120, relay=mx.b.example. [192.0.2.1], dsn=5.0.0, "
@@ -243,8 +245,8 @@ static const log_case cases[] = {
      "blocked using zen.spamhaus.org",
      1, BOUNCED, SM, T1200, "2ANC0nm0012345", "a@b.example", "", "5.0.0", "mx.b.example",
      "192.0.2.1",
-     "550 5.7.1 Service unavailable, client [192.0.2.1] blocked using zen.spamhaus.org", "",
-     true},
+     "550 5.7.1 Service unavailable, client [192.0.2.1] blocked using zen.spamhaus.org",
+     "", true},
 
     /* ---- not delivery records: a sender's text, other programs, forgeries ---- */
     {"forged message-id logged by cleanup",
