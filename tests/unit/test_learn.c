@@ -445,6 +445,35 @@ START_TEST(log_sendmail_reply_decides)
 }
 END_TEST
 
+/* Postfix logs a bare reply with dsn=5.0.0 (it adds no detail of its own,
+ * seen with a real Postfix 3.7) and the command it answered: "550 No such
+ * user here (in reply to RCPT TO command)" is a dead mailbox, the same reply
+ * after DATA is not. */
+START_TEST(log_postfix_command_counts)
+{
+    bg_config *cfg = config(NULL);
+    bg_mtalog_event data = log_event("4QID2CD", "b@example.com", "5.0.0",
+                                     "550 No such user here", T0 - 60);
+    bg_mtalog_event rcpt = data;
+    bg_learn_result res;
+    bg_error err;
+
+    bg_strlcpy(data.command, "end of DATA", sizeof(data.command));
+    bg_strlcpy(rcpt.command, "RCPT TO", sizeof(rcpt.command));
+    rcpt.time = T0 - 30;
+    seed(cfg);
+    ck_assert_int_eq(bg_learn_log_event(st, cfg, &data, T0, &res, &err), 0);
+    ck_assert_str_eq(res.rcpts[0].reason, "filtered");
+    ck_assert_int_ne(res.rcpts[0].outcome, BG_LEARN_BLACKLISTED);
+    bg_learn_result_clear(&res);
+    ck_assert_int_eq(bg_learn_log_event(st, cfg, &rcpt, T0, &res, &err), 0);
+    ck_assert_str_eq(res.rcpts[0].reason, "userunknown");
+    ck_assert_int_eq(res.rcpts[0].outcome, BG_LEARN_BLACKLISTED);
+    bg_learn_result_clear(&res);
+    bg_config_unref(cfg);
+}
+END_TEST
+
 /* A log line is believed only for a queue ID the milter recorded and one of
  * that message's recipients: anyone can put a line in the log (a forged
  * Message-ID logged by cleanup, logger -t postfix/smtp). */
@@ -597,6 +626,7 @@ main(void)
     tcase_add_test(tc, log_bounce_needs_a_recorded_message);
     tcase_add_test(tc, log_trust_any_takes_unrecorded_lines);
     tcase_add_test(tc, log_sendmail_reply_decides);
+    tcase_add_test(tc, log_postfix_command_counts);
     tcase_add_test(tc, dsn_ids);
     tcase_add_test(tc, verp_return_path_names_the_queue_id);
     suite_add_tcase(s, tc);
