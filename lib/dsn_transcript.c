@@ -124,19 +124,42 @@ reply_is(line reply, const char *diag)
     return n >= 4 && dn >= n && strncasecmp(reply.p, diag, n) == 0;
 }
 
-/* A reply that no verdict line tied to an address: the command sent before
- * it, when that is this recipient's own RCPT TO or, for another command, the
- * reply is this recipient's diagnostic. */
-static const char *
-unnamed_reply(line cmd, line reply, const char *rcpt, size_t rlen, const char *diag)
+/* What the transcript says so far about the recipient.  Only a reply whose
+ * text is the recipient's diagnostic (the failure the DSN reports) counts
+ * when there is one: an earlier 4xx to its RCPT TO, on another server or at
+ * another attempt, does not say what the final refusal answered. */
+typedef struct finding {
+    const char *step;
+} finding;
+
+static void
+note(finding *f, const char *step, bool exact)
 {
+    if (step && exact && !f->step)
+        f->step = step;
+}
+
+/* The reply whose lines run from first to last has ended; verdict is the
+ * line after it (may be empty). */
+static void
+reply_done(finding *f, line cmd, line first, line last, line verdict, const char *rcpt,
+           size_t rlen, const char *diag)
+{
+    size_t off;
+    bool exact = diag && (reply_is(first, diag) || reply_is(last, diag));
+    if (verdict_addr(verdict, &off)) {
+        /* About the address that the verdict names: a refusal at RCPT TO,
+         * whatever command was sent last (pipelining). */
+        if (names_at(verdict, off, rcpt, rlen))
+            note(f, step_rcpt, exact || !diag);
+        return;
+    }
     bool rcpt_cmd;
     const char *step = cmd.p ? command_step(cmd, &rcpt_cmd) : NULL;
-    if (!step)
-        return NULL;
-    if (rcpt_cmd)
-        return names_at(cmd, 8, rcpt, rlen) ? step_rcpt : NULL;
-    return diag && reply_is(reply, diag) ? step : NULL;
+    if (step && rcpt_cmd)
+        note(f, names_at(cmd, 8, rcpt, rlen) ? step_rcpt : NULL, exact || !diag);
+    else if (step && exact)
+        note(f, step, true);
 }
 
 const char *
@@ -145,38 +168,31 @@ dsn_transcript_step(const char *notice, size_t len, const char *rcpt, const char
     if (!notice || !rcpt || !*rcpt || !memmem(notice, len, "\n<<< ", 5))
         return NULL;
     size_t rlen = strlen(rcpt), pos = 0;
-    line cmd = {NULL, 0};   /* the last ">>> " command */
-    line reply = {NULL, 0}; /* the first line of the last "<<< " reply */
-    bool open = false;      /* a reply waits for its verdict line */
-    bool more = false;      /* its last line so far was "NNN-" */
-    const char *found = NULL;
-    while (pos < len) {
+    line cmd = {NULL, 0};   /* the last ">>> " command of this session */
+    line first = {NULL, 0}; /* the first and last lines of the open reply */
+    line last = {NULL, 0};
+    finding f = {NULL};
+    while (pos < len && !f.step) {
         line l = next_line(notice, len, &pos);
-        size_t off;
         if (starts(l, "<<< ")) {
             line r = {l.p + 4, l.n - 4};
-            if (!open || !more) {
-                if (open && !found)
-                    found = unnamed_reply(cmd, reply, rcpt, rlen, diag);
-                reply = r;
-            }
-            open = true;
-            more = r.n >= 4 && r.p[3] == '-';
+            bool continued = last.p && last.n >= 4 && last.p[3] == '-';
+            if (first.p && !continued)
+                reply_done(&f, cmd, first, last, (line){"", 0}, rcpt, rlen, diag);
+            if (!first.p || !continued)
+                first = r;
+            last = r;
             continue;
         }
-        if (open && verdict_addr(l, &off)) {
-            /* The reply was about the address that the verdict names: a
-             * refusal at RCPT TO, whatever command was sent last. */
-            if (names_at(l, off, rcpt, rlen))
-                return step_rcpt;
-        } else if (open && !found) {
-            found = unnamed_reply(cmd, reply, rcpt, rlen, diag);
-        }
-        open = false;
+        if (first.p)
+            reply_done(&f, cmd, first, last, l, rcpt, rlen, diag);
+        first.p = last.p = NULL;
         if (starts(l, ">>> "))
             cmd = (line){l.p + 4, l.n - 4};
+        else if (starts(l, "... while talking to "))
+            cmd = (line){NULL, 0}; /* another server, another session */
     }
-    if (open && !found)
-        found = unnamed_reply(cmd, reply, rcpt, rlen, diag);
-    return found;
+    if (first.p)
+        reply_done(&f, cmd, first, last, (line){"", 0}, rcpt, rlen, diag);
+    return f.step;
 }

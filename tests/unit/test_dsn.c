@@ -661,6 +661,30 @@ START_TEST(test_parse_sendmail_pipelined_transcript)
     ck_assert(!r->rcpts[0].hard);
     bg_dsn_report_free(r);
 
+    /* An earlier 4xx to the recipient's RCPT TO on one server says nothing
+     * of the 550 that another server gave after DATA. */
+    const char *nsu = "550 No such user here";
+    snprintf(
+        msg, sizeof msg, sendmail_fmt, nsu,
+        ">>> RCPT To:<a@example.org>\n<<< 451 4.3.0 try later\n"
+        "<a@example.org>... Deferred: 451 4.3.0 try later\n"
+        "... while talking to mx2.example.org.:\n>>> DATA\n<<< 550 No such user here\n"
+        "554 5.0.0 Service unavailable\n\n",
+        "5.1.1", nsu);
+    r = parse(msg);
+    ck_assert_str_eq(r->rcpts[0].reason, "filtered");
+    bg_dsn_report_free(r);
+    /* ... and the same reply to its RCPT TO is the dead mailbox. */
+    snprintf(msg, sizeof msg, sendmail_fmt, nsu,
+             ">>> RCPT To:<a@example.org>\n<<< 451 4.3.0 try later\n"
+             "<a@example.org>... Deferred: 451 4.3.0 try later\n"
+             "... while talking to mx2.example.org.:\n>>> RCPT To:<a@example.org>\n"
+             "<<< 550 No such user here\n550 5.1.1 <a@example.org>... User unknown\n\n",
+             "5.1.1", nsu);
+    r = parse(msg);
+    ck_assert_str_eq(r->rcpts[0].reason, "userunknown");
+    bg_dsn_report_free(r);
+
     /* A verdict naming another recipient is not this one's. */
     snprintf(msg, sizeof msg, sendmail_pipe_fmt,
              "550 5.1.1 <x@example.org>... User unknown\n");
