@@ -13,7 +13,10 @@
  *      filtered, 4.4.x expired, 5.7.x blocked/securityerror, ...);
  *   4. else "undefined" (onhold when there is nothing at all to go on).
  * A named blacklist in the text makes the reason "blocked" unless the status
- * code is specific.
+ * code is specific.  A status that the reporting MTA made up from a bare
+ * reply code (Sendmail's 5.1.1 for any 550 at RCPT TO) is set aside before
+ * (bg_dsn_status_judged(), called by the intakes), and the SMTP command the
+ * reply answered weighs "user unknown" (bg_dsn_classify_step()).
  */
 #include <ctype.h>
 #include <pthread.h>
