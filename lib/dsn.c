@@ -501,6 +501,19 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
                bg_dsn_status_from_text(rc->diagnostic, code, sizeof code)) {
         rc->status = bg_xstrdup(code);
     }
+    /* A remote reply without an enhanced code (Diagnostic-Code "smtp; 550
+     * Mailbox quota exceeded"): the Status detail is the reporting MTA's
+     * guess from the basic code (Sendmail's 5.1.1 "User unknown" for any 550
+     * at RCPT TO, 4.4.7 for any expired 4xx), and the remote's words decide. */
+    if (rc->status && rc->diagnostic && rc->diagnostic_type &&
+        strcmp(rc->diagnostic_type, "smtp") == 0 &&
+        bg_dsn_status_judged(rc->status, rc->diagnostic, code, sizeof code)) {
+        free(rc->status);
+        rc->status = bg_xstrdup(code);
+    }
+    /* The command the reply answered, from a Sendmail transcript. */
+    if (!step && notice && rc->recipient)
+        step = dsn_transcript_step(notice, nlen, rc->recipient, rc->diagnostic);
     if (!rc->remote_mta && rc->diagnostic)
         rc->remote_mta = dsn_text_remote_mta(rc->diagnostic, strlen(rc->diagnostic));
     if (!rc->action)

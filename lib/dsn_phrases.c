@@ -121,7 +121,8 @@ static const char *const p_suspend[] = {
     "account is not active", "not active", "discontinued", "deactivated", NULL,
 };
 static const char *const p_hasmoved[] = {
-    "has moved", "address has changed", "no longer with", "has been moved", NULL,
+    "has moved", "address has changed", "no longer with", "has been moved",
+    "user not local; please try", NULL,
 };
 static const char *const p_userunknown[] = {
     "address not found", "address couldn't be found", "could not be found", 

@@ -123,6 +123,15 @@ void dsn_family_adjust(const char *notice, size_t len, bg_dsn_report *r);
  * (lib/dsn_family.c). */
 const char *dsn_family_reply(char **diag, const char *notice, size_t nlen, const char **step);
 
+/* The SMTP command that the recipient rcpt's refusal answered, from the
+ * session transcript in a Sendmail notice[len] (">>> RCPT To:<...>", "<<<
+ * 550 ...", "550 5.1.1 <rcpt>... User unknown"), as a phrase that
+ * dsn_classify_ctx() reads ("in reply to RCPT TO command"); diag (may be
+ * NULL) is the recipient's diagnostic, for a reply that names no address.
+ * NULL when the transcript does not say (lib/dsn_transcript.c). */
+const char *dsn_transcript_step(const char *notice, size_t len, const char *rcpt,
+                                const char *diag);
+
 /* The byte pairs that a text holds (lib/dsn_match.c), to skip substring
  * searches that cannot succeed. */
 typedef struct dsn_pairs {

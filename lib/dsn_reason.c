@@ -13,7 +13,10 @@
  *      filtered, 4.4.x expired, 5.7.x blocked/securityerror, ...);
  *   4. else "undefined" (onhold when there is nothing at all to go on).
  * A named blacklist in the text makes the reason "blocked" unless the status
- * code is specific.
+ * code is specific.  A status that the reporting MTA made up from a bare
+ * reply code (Sendmail's 5.1.1 for any 550 at RCPT TO) is set aside before
+ * (bg_dsn_status_judged(), called by the intakes), and the SMTP command the
+ * reply answered weighs "user unknown" (bg_dsn_classify_step()).
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -46,8 +49,7 @@ static const struct {
     {"expired", BG_SCOPE_TRANSIENT},       {"toomanyconn", BG_SCOPE_TRANSIENT},
     {"speeding", BG_SCOPE_TRANSIENT},      {"networkerror", BG_SCOPE_TRANSIENT},
     {"systemerror", BG_SCOPE_TRANSIENT},   {"systemfull", BG_SCOPE_TRANSIENT},
-    {"failedstarttls", BG_SCOPE_TRANSIENT}, {"greylisting", BG_SCOPE_TRANSIENT},
-    {"syntaxerror", BG_SCOPE_UNKNOWN},
+    {"failedstarttls", BG_SCOPE_TRANSIENT}, {"syntaxerror", BG_SCOPE_UNKNOWN},
     {"mailererror", BG_SCOPE_UNKNOWN},     {"onhold", BG_SCOPE_UNKNOWN},
     {"undefined", BG_SCOPE_UNKNOWN},       {"vacation", BG_SCOPE_NONE},
     {"feedback", BG_SCOPE_NONE},           {"delivered", BG_SCOPE_NONE},
@@ -223,6 +225,44 @@ code_lookup(const char *status)
     if (strncmp(status + 1, ".7.6", 4) == 0 && strlen(status) == 7)
         return &ms_banned;
     return NULL;
+}
+
+bool
+bg_dsn_status_judged(const char *status, const char *reply, char *dst, size_t size)
+{
+    char found[32], judged[32];
+    if (!status || !reply || !strchr("45", status[0]) || status[0] == '\0' ||
+        status[1] != '.')
+        return false;
+    const char *p = reply;
+    while (*p == ' ')
+        p++;
+    /* The remote's own reply starts with its basic code: "550 ...". */
+    if (!strchr("45", p[0]) || p[0] == '\0' || !isdigit((unsigned char)p[1]) ||
+        !isdigit((unsigned char)p[2]) || (p[3] != ' ' && p[3] != '-' && p[3] != '\0'))
+        return false;
+    const char *detail = ".0.0";
+    if (bg_dsn_status_from_text(p, found, sizeof found) && found[1] == '.')
+        detail = found + 1;
+    /* No enhanced code of the remote's own: the made-up detail gives way
+     * where it would decide over the remote's text (5.1.1, 5.2.2, 4.3.1,
+     * 4.4.7); a generic one (Sendmail's 5.2.0 for a 550 after DATA, 5.5.0
+     * for a refused greeting, another MTA's 5.7.1) decides nothing and
+     * stands, as does x.1.6 for 551, which is "User not local" (RFC 5321). */
+    const code_reason *cr = code_lookup(status);
+    if (strcmp(detail, ".0.0") == 0 &&
+        (!cr || !cr->specific ||
+         (strncmp(p, "551", 3) == 0 && strcmp(status + 1, ".1.6") == 0)))
+        return false;
+    size_t n = strlen(detail);
+    if (n + 2 > sizeof judged || n + 2 > size)
+        return false;
+    judged[0] = status[0];
+    memcpy(judged + 1, detail, n + 1);
+    if (strcmp(judged, status) == 0)
+        return false;
+    memcpy(dst, judged, n + 2);
+    return true;
 }
 
 /* ---- blacklists ------------------------------------------------------- */
@@ -541,13 +581,29 @@ stage_of(smtp_cmd cmd)
 }
 
 void
+bg_dsn_classify_step(const char *status, const char *diagnostic, const char *command,
+                     bg_dsn_class *out)
+{
+    if (!command || !*command) {
+        dsn_classify_ctx(status, diagnostic, NULL, out);
+        return;
+    }
+    /* Postfix's own words, which command_of() knows: "in reply to RCPT TO
+     * command", "in reply to end of DATA command". */
+    char step[96];
+    snprintf(step, sizeof step, "in reply to %.60s command", command);
+    dsn_context ctx = {step, NULL, NULL, NULL, NULL, NULL};
+    dsn_classify_ctx(status, diagnostic, &ctx, out);
+}
+
+void
 dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *ctx,
                  bg_dsn_class *out)
 {
     const code_reason *cr = code_lookup(status);
     const char *reason = NULL, *text = NULL, *vendor = NULL, *phrase = NULL;
     const bg_reply_rule *row = NULL;
-    bool vendor_decides = false, access_denied = false;
+    bool vendor_decides = false, access_denied = false, greylisted = false;
     smtp_cmd cmd = CMD_NONE;
     char reply[32] = "";
     enum { BY_NONE, BY_VENDOR, BY_CODE, BY_PHRASE, BY_RULE } by = BY_NONE;
@@ -572,6 +628,7 @@ dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *
         vendor = dsn_vendor_reason(low, &pp, ctx, &vendor_decides);
         cmd = command_of(low, &pp);
         access_denied = strstr(low, "access denied") != NULL;
+        greylisted = strstr(low, "greylist") != NULL || strstr(low, "graylist") != NULL;
         const char *p = low;
         while (*p == ' ')
             p++;
@@ -602,6 +659,11 @@ dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *
         (!reason || is(reason, "spamdetected") || is(reason, "policyviolation") ||
          is(reason, "rejected") || is(reason, "systemerror") || is(reason, "userunknown")))
         reason = "blocked";
+    /* Greylisting is temporary by definition: whatever else the reply says
+     * ("Recipient address rejected: Greylisted"), a greylisted message that
+     * failed was never let in before its time ran out. */
+    if (greylisted && status && status[0] == '4' && !vendor_decides && !rbl)
+        reason = "expired";
     /* "User unknown" is the recipient's address only when the status code
      * says so or it answered RCPT TO; after the message was sent (DATA), or
      * with no command to go on, it is the recipient's filter speaking, as
@@ -624,8 +686,11 @@ dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *
         reason = "mailererror";
     if (!reason && reply[0] == '5' && reply[1] == '0' && reply[2] <= '4')
         reason = "syntaxerror";
-    /* Still queued and nothing more telling: the delay will expire. */
-    if (!reason && ctx && ctx->action && strncasecmp(ctx->action, "delayed", 7) == 0)
+    /* Still queued and nothing more telling: the delay will expire; a
+     * temporary failure given up on (4.x.x, failed) has expired. */
+    if (!reason && ctx && ctx->action &&
+        (strncasecmp(ctx->action, "delayed", 7) == 0 ||
+         (status && status[0] == '4' && strncasecmp(ctx->action, "failed", 6) == 0)))
         reason = "expired";
     if (!reason && cr)
         reason = cr->reason, by = BY_CODE;

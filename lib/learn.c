@@ -561,7 +561,12 @@ bg_learn_log_event(bg_store *st, const bg_config *cfg, const bg_mtalog_event *ev
         return 0;
     if (status[0] == '\0' && bg_dsn_status_from_text(ev->reply, derived, sizeof(derived)))
         status = derived;
-    bg_dsn_classify(status, ev->reply, &cls);
+    /* The remote's own reply (Postfix "said:", Sendmail reply=) decides over
+     * the dsn= that the MTA made up from a bare reply code, as for a DSN. */
+    else if (ev->remote_reply &&
+             bg_dsn_status_judged(status, ev->reply, derived, sizeof(derived)))
+        status = derived;
+    bg_dsn_classify_step(status, ev->reply, ev->command, &cls);
     snprintf(origin, sizeof(origin), "log %s %s", ev->program, ev->queue_id);
     b = (bounce_in){
         .rcpt = ev->recipient,

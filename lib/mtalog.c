@@ -353,7 +353,7 @@ is_queue_id(span tok)
 
 /* Every field of a delivery record, as spans; copied at the end. */
 typedef struct fields {
-    span to, orig_to, relay, dsn, status, text;
+    span to, orig_to, relay, dsn, status, text, reply;
     int nrcpt;
 } fields;
 
@@ -489,11 +489,41 @@ parse_postfix(const char *p, const char *end, fields *f)
     return 1;
 }
 
+/* The last ", stat=" in [p, end), NULL if none. */
+static const char *
+last_stat(const char *p, const char *end)
+{
+    const char *last = NULL, *q = p;
+
+    while (q < end && (q = memmem(q, (size_t)(end - q), ", stat=", 7)) != NULL) {
+        last = q;
+        q += 7;
+    }
+    return last;
+}
+
 /*
  * Sendmail (logdelivery): "to=ADDRS, ctladdr=<A> (U/G), delay=..., xdelay=...,
- * mailer=..., pri=..., relay=..., dsn=..., stat=TEXT": to= first; then
- * whatever items this version writes, each read to its ", " (an address
- * value quote-aware), up to stat=, which runs to the end.
+ * mailer=..., pri=..., relay=..., dsn=..., [reply=REPLY, ]stat=TEXT": to=
+ * first; then whatever items this version writes, each read to its ", " (an
+ * address value quote-aware), up to stat=, which runs to the end.
+ *
+ * reply= (Sendmail 8.17: the remote server's reply, before stat=) is the
+ * remote's text and may hold anything a server can write on one reply line,
+ * ", " and "stat=" included: it runs to the last ", stat=" of the line, the
+ * item Sendmail writes last, whose text on a failure is Sendmail's own
+ * ("User unknown", "Service unavailable"); with no stat= after it, to the end
+ * of the line.  A stat= that comes first ("stat=Service unavailable,
+ * reply=550 ...") runs to its first ", reply=", and reply= to the end.  This
+ * is safe because everything that makes the record, the program tag, the
+ * queue ID, to=, relay= and dsn=, is read by position before reply= and
+ * cannot be changed by it; what a server puts in its reply ("550 x, to=<v@x>,
+ * dsn=5.1.1") is only ever read as the text of this recipient's refusal,
+ * which the server states anyway.  A reply holds no line break (one SMTP
+ * reply line; the log reader splits at newlines first), so it cannot begin a
+ * second record.  When the remote's text holds ", stat=" and Sendmail's stat
+ * repeats it (a deferral: "Deferred: REPLY"), the cut falls in the repeat:
+ * the reply keeps some of its own text twice, and dsn= still decides.
  */
 static int
 parse_sendmail(const char *p, const char *end, fields *f)
@@ -531,8 +561,22 @@ parse_sendmail(const char *p, const char *end, fields *f)
         if (key.n == 0 || !eat(&p, end, "="))
             return 0;
         if (span_eq(key, "stat")) {
-            f->status = mkspan(p, end);
+            const char *r =
+                f->reply.n == 0 ? memmem(p, (size_t)(end - p), ", reply=", 8) : NULL;
+
+            f->status = mkspan(p, r ? r : end);
+            if (r != NULL)
+                f->reply = mkspan(r + 8, end);
             return f->status.n > 0;
+        }
+        if (span_eq(key, "reply")) {
+            const char *st = last_stat(p, end);
+
+            f->reply = mkspan(p, st ? st : end);
+            p = st ? st : end;
+            if (st == NULL)
+                return 0; /* a record ends with stat= */
+            continue;
         }
         if (p < end && *p == '<') {
             if (!address(&p, end, 0, &v))
@@ -629,6 +673,17 @@ classify_sendmail(const fields *f, bg_mtalog_event *ev)
     bg_strlcpy(ev->status,
                ev->kind == BG_MTALOG_OTHER ? "queued" : bg_mtalog_kind_name(ev->kind),
                sizeof(ev->status));
+    if (f->reply.n > 0) {
+        /* reply= (Sendmail 8.17): the remote server's own words.  "User
+         * unknown" is Sendmail's stat for a 550, 551 or 553 that answered
+         * RCPT TO (usersmtp.c, EX_NOUSER); after DATA a 550 is "Service
+         * unavailable". */
+        put(ev->reply, sizeof(ev->reply), f->reply, ev);
+        ev->remote_reply = true;
+        if (span_eq(st, "User unknown"))
+            bg_strlcpy(ev->command, "RCPT TO", sizeof(ev->command));
+        return;
+    }
     if (span_starts(st, "Deferred: "))
         st = mkspan(st.p + 10, st.p + st.n);
     put(ev->reply, sizeof(ev->reply), st, ev);

@@ -211,9 +211,9 @@ static const bg_reply_rule builtin[] = {
     /* AT&T (before its move to Yahoo). */
     {"att", "abuse_rbl@abuse-att.net", BG_SCOPE_RELAY, NULL, "AT&T block list", ATT},
     /* Greylisting (postgrey and the like): try again, about nobody. */
-    {"postgrey", "greylisted", BG_SCOPE_TRANSIENT, "greylisting", "greylisting", POSTGREY},
-    {"postgrey", "greylisting in action", BG_SCOPE_TRANSIENT, "greylisting", "greylisting", POSTGREY},
-    {"postgrey", "try again later (greylist", BG_SCOPE_TRANSIENT, "greylisting", "greylisting", POSTGREY},
+    {"postgrey", "greylisted", BG_SCOPE_TRANSIENT, NULL, "greylisting", POSTGREY},
+    {"postgrey", "greylisting in action", BG_SCOPE_TRANSIENT, NULL, "greylisting", POSTGREY},
+    {"postgrey", "try again later (greylist", BG_SCOPE_TRANSIENT, NULL, "greylisting", POSTGREY},
     /* Spamhaus named by its lists' long names. */
     {"spamhaus", "exploits block list", BG_SCOPE_RELAY, NULL, "xbl.spamhaus.org", SPAMHAUS},
     {"spamhaus", "policy block list", BG_SCOPE_RELAY, NULL, "pbl.spamhaus.org", SPAMHAUS},

@@ -139,6 +139,34 @@ bg_bounce_scope bg_dsn_reason_scope(const char *reason);
 void bg_dsn_classify(const char *status, const char *diagnostic, bg_dsn_class *out);
 
 /*
+ * bg_dsn_classify() with the SMTP command that the reply answered, as Postfix
+ * names it ("RCPT TO", "MAIL FROM", "DATA", "end of DATA", "EHLO"; NULL or ""
+ * when unknown): "550 No such user here" refused at RCPT TO is a dead
+ * mailbox, after the message was sent it is the recipient's filter.
+ */
+void bg_dsn_classify_step(const char *status, const char *diagnostic, const char *command,
+                          bg_dsn_class *out);
+
+/*
+ * The status code a failure is judged by when reply is the remote server's
+ * own reply ("550 Mailbox quota exceeded": a basic reply code at its start)
+ * and status is what the reporting MTA wrote (DSN Status, log dsn=).  An MTA
+ * that gets a reply without an enhanced code makes one up from the basic code
+ * (Sendmail: 550 at RCPT TO is 5.1.1 "User unknown", 552 is 5.2.2, 452 is
+ * 4.3.1, every expired 4xx is 4.4.7); the detail the remote did not say must
+ * not decide.  The reporting MTA keeps the class (it alone knows whether it
+ * gave up), the detail is the remote's: its enhanced code's, else ".0.0".
+ * Without an enhanced code from the remote, only a status detail that would
+ * decide over the text gives way (5.1.1, 5.2.2, 4.3.1, 4.4.7, ...); a
+ * generic one (5.2.0, 5.5.0, 5.7.1) stands, as does x.1.6 for 551 ("User
+ * not local").
+ * Writes that code into dst[size] and returns true when it differs from
+ * status; false (dst untouched) when status stands, or when reply is not a
+ * 4xx/5xx reply.  Pure; never fails.
+ */
+bool bg_dsn_status_judged(const char *status, const char *reply, char *dst, size_t size);
+
+/*
  * Find an enhanced status code ("5.7.1") in text, or derive one from a bare
  * SMTP reply code ("550" -> "5.0.0").  Writes it into dst[size] and returns
  * true, or returns false when the text has neither.

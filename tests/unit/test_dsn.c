@@ -559,6 +559,141 @@ START_TEST(test_parse_sendmail_transcript)
 }
 END_TEST
 
+/* Sendmail made the Status up from the bare reply code; the remote's reply
+ * decides.  Rows: status, reply, the judged status (NULL: status stands). */
+typedef struct judged_case {
+    const char *name, *status, *reply, *want;
+} judged_case;
+
+static const judged_case judged_cases[] = {
+    {"550 at RCPT TO is not 5.1.1", "5.1.1", "550 Mailbox quota exceeded", "5.0.0"},
+    {"expired 4xx is not 4.4.7", "4.4.7", "451 Greylisted, please try again later",
+     "4.0.0"},
+    {"452 is not 4.3.1", "4.3.1", "452 Mailbox full, try again later", "4.0.0"},
+    {"552 is not 5.2.2", "5.2.2", "552 Message size exceeds fixed maximum message size",
+     "5.0.0"},
+    {"the remote's own code stands", "5.1.1", "550 5.1.1 <a@b.example>: User unknown",
+     NULL},
+    {"the remote's code after expiry", "4.4.7", "450 4.7.1 <a@b.example>: Greylisted",
+     "4.7.1"},
+    {"the MTA keeps the class", "5.1.1", "450 4.2.2 Mailbox full", "5.2.2"},
+    {"a generic guess stands", "5.2.0", "550 User unknown", NULL},
+    {"another MTA's generic 5.7.1 stands", "5.7.1", "553 Invalid recipient", NULL},
+    {"551 is x.1.6", "5.1.6", "551 User not local; please try <b@c.example>", NULL},
+    {"Postfix's class-only code stands", "5.0.0", "554 Relay access denied", NULL},
+    {"Postfix's 452 for a 552 at RCPT stands", "4.0.0", "552 Mailbox full", NULL},
+    {"not a reply", "5.1.1", "User unknown", NULL},
+    {"no status", NULL, "550 Mailbox quota exceeded", NULL},
+    {"success", "2.0.0", "250 2.0.0 Ok", NULL},
+};
+
+START_TEST(test_status_judged)
+{
+    const judged_case *c = &judged_cases[_i];
+    char buf[32] = "";
+    bool changed = bg_dsn_status_judged(c->status, c->reply, buf, sizeof buf);
+    if (!c->want)
+        ck_assert_msg(!changed, "%s: judged %s", c->name, buf);
+    else
+        ck_assert_msg(changed && strcmp(buf, c->want) == 0, "%s: got %s", c->name,
+                      changed ? buf : "the status");
+}
+END_TEST
+
+/* The command a bare "550 No such user here" answered decides whether the
+ * mailbox is dead. */
+START_TEST(test_classify_step)
+{
+    bg_dsn_class cl;
+    bg_dsn_classify_step("5.0.0", "550 No such user here", "RCPT TO", &cl);
+    ck_assert_str_eq(cl.reason, "userunknown");
+    ck_assert(cl.hard);
+    bg_dsn_classify_step("5.0.0", "550 No such user here", "end of DATA", &cl);
+    ck_assert_str_eq(cl.reason, "filtered");
+    ck_assert(!cl.hard);
+    bg_dsn_classify_step("5.0.0", "550 No such user here", NULL, &cl);
+    ck_assert_str_eq(cl.reason, "filtered");
+    bg_dsn_classify_step("5.0.0", "550 Mailbox quota exceeded", "RCPT TO", &cl);
+    ck_assert_str_eq(cl.reason, "mailboxfull");
+    ck_assert(!cl.hard);
+}
+END_TEST
+
+/* Sendmail 8.17 to a server that offers PIPELINING (as in
+ * tests/data/dsn-families/lhost-sendmail817-20.eml): the transcript shows
+ * ">>> DATA" before the RCPT replies too; Sendmail's verdict line naming the
+ * recipient says its reply answered RCPT TO. */
+static const char *const sendmail_pipe_fmt =
+    "From: Mail Delivery Subsystem <MAILER-DAEMON@smtest.example>\nTo: <app@c.example>\n"
+    "Subject: Returned mail: see transcript for details\nMIME-Version: 1.0\n"
+    "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+    "--B\n\n   ----- The following addresses had permanent fatal errors -----\n"
+    "<a@example.org>\n    (reason: 550 No such user here)\n"
+    "<s@example.org>\n    (reason: 554 Message rejected as spam)\n\n"
+    "   ----- Transcript of session follows -----\n"
+    "... while talking to mx.example.org.:\n>>> DATA\n<<< 550 No such user here\n%s"
+    "<<< 554 Message rejected as spam\n554 5.0.0 Service unavailable\n\n"
+    "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; smtest.example\n\n"
+    "Final-Recipient: RFC822; a@example.org\nAction: failed\nStatus: 5.1.1\n"
+    "Diagnostic-Code: SMTP; 550 No such user here\n\n"
+    "Final-Recipient: RFC822; s@example.org\nAction: failed\nStatus: 5.0.0\n"
+    "Diagnostic-Code: SMTP; 554 Message rejected as spam\n\n--B--\n";
+
+START_TEST(test_parse_sendmail_pipelined_transcript)
+{
+    char msg[4096];
+    snprintf(msg, sizeof msg, sendmail_pipe_fmt,
+             "550 5.1.1 <a@example.org>... User unknown\n");
+    bg_dsn_report *r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 2);
+    ck_assert_str_eq(r->rcpts[0].recipient, "a@example.org");
+    ck_assert_str_eq(r->rcpts[0].status, "5.0.0"); /* not Sendmail's 5.1.1 */
+    ck_assert_str_eq(r->rcpts[0].reason, "userunknown");
+    ck_assert(r->rcpts[0].hard);
+    ck_assert_str_eq(r->rcpts[1].reason, "spamdetected");
+    bg_dsn_report_free(r);
+
+    /* Without a verdict naming it, the reply after ">>> DATA" is DATA's: the
+     * recipient's filter, not a dead mailbox. */
+    snprintf(msg, sizeof msg, sendmail_pipe_fmt, "");
+    r = parse(msg);
+    ck_assert_str_eq(r->rcpts[0].reason, "filtered");
+    ck_assert(!r->rcpts[0].hard);
+    bg_dsn_report_free(r);
+
+    /* An earlier 4xx to the recipient's RCPT TO on one server says nothing
+     * of the 550 that another server gave after DATA. */
+    const char *nsu = "550 No such user here";
+    snprintf(
+        msg, sizeof msg, sendmail_fmt, nsu,
+        ">>> RCPT To:<a@example.org>\n<<< 451 4.3.0 try later\n"
+        "<a@example.org>... Deferred: 451 4.3.0 try later\n"
+        "... while talking to mx2.example.org.:\n>>> DATA\n<<< 550 No such user here\n"
+        "554 5.0.0 Service unavailable\n\n",
+        "5.1.1", nsu);
+    r = parse(msg);
+    ck_assert_str_eq(r->rcpts[0].reason, "filtered");
+    bg_dsn_report_free(r);
+    /* ... and the same reply to its RCPT TO is the dead mailbox. */
+    snprintf(msg, sizeof msg, sendmail_fmt, nsu,
+             ">>> RCPT To:<a@example.org>\n<<< 451 4.3.0 try later\n"
+             "<a@example.org>... Deferred: 451 4.3.0 try later\n"
+             "... while talking to mx2.example.org.:\n>>> RCPT To:<a@example.org>\n"
+             "<<< 550 No such user here\n550 5.1.1 <a@example.org>... User unknown\n\n",
+             "5.1.1", nsu);
+    r = parse(msg);
+    ck_assert_str_eq(r->rcpts[0].reason, "userunknown");
+    bg_dsn_report_free(r);
+
+    /* A verdict naming another recipient is not this one's. */
+    snprintf(msg, sizeof msg, sendmail_pipe_fmt,
+             "550 5.1.1 <x@example.org>... User unknown\n");
+    r = parse(msg);
+    ck_assert_str_ne(r->rcpts[0].reason, "userunknown");
+    bg_dsn_report_free(r);
+}
+END_TEST
+
 /* A transcript with two sections (Sendmail 5 has no delivery-status part):
  * each recipient takes the reply of its own section, and the command that
  * reply answered. */
@@ -780,6 +915,9 @@ dsn_suite(void)
     tcase_add_loop_test(tc, test_status_from_text, 0,
                         sizeof status_cases / sizeof status_cases[0]);
     tcase_add_test(tc, test_reason_vocabulary);
+    tcase_add_loop_test(tc, test_status_judged, 0,
+                        sizeof judged_cases / sizeof judged_cases[0]);
+    tcase_add_test(tc, test_classify_step);
     suite_add_tcase(s, tc);
     TCase *tp = tcase_create("parse");
     tcase_add_test(tp, test_parse_rfc3464);
@@ -794,6 +932,7 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_unnamed_final_recipient);
     tcase_add_test(tp, test_parse_gmail_state);
     tcase_add_test(tp, test_parse_sendmail_transcript);
+    tcase_add_test(tp, test_parse_sendmail_pipelined_transcript);
     tcase_add_test(tp, test_parse_ses_quoted_reply);
     tcase_add_test(tp, test_parse_unindented_boundary);
     tcase_add_test(tp, test_parse_transcript_sections);

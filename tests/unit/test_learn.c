@@ -11,6 +11,7 @@
 
 #include "bounceguard/gate.h"
 #include "bounceguard/learn.h"
+#include "bounceguard/mtalog.h"
 #include "bounceguard/verp.h"
 
 #define DAY 86400
@@ -380,6 +381,99 @@ START_TEST(log_rbl_and_deferred_do_not_blacklist)
 }
 END_TEST
 
+/* Sendmail 8.17's delivery lines (as tests/tools/sendmail_samples.sh logged
+ * them, queue IDs of the seeded messages): the remote's reply= decides, not
+ * the dsn= that Sendmail made up from a bare 550 (5.1.1 "User unknown"). */
+static bg_learn_rcpt_result
+learn_sendmail_line(const bg_config *cfg, const char *qid, const char *rcpt,
+                    const char *tail)
+{
+    char line[1024];
+    bg_mtalog_event ev;
+    bg_learn_result res;
+    bg_learn_rcpt_result out;
+    bg_error err;
+
+    snprintf(
+        line, sizeof(line),
+        "2023-11-14T22:10:00Z smtest sendmail[9075]: %s: to=<%s>, delay=00:00:00, "
+        "xdelay=00:00:00, mailer=relay, pri=30137, relay=[127.0.0.1] [127.0.0.1], %s",
+        qid, rcpt, tail);
+    ck_assert_int_eq(bg_mtalog_parse(line, strlen(line), T0, NULL, &ev), 1);
+    ck_assert_int_eq(bg_learn_log_event(st, cfg, &ev, T0, &res, &err), 0);
+    ck_assert_int_eq(res.nrcpts, 1);
+    out = res.rcpts[0];
+    bg_learn_result_clear(&res);
+    return out;
+}
+
+START_TEST(log_sendmail_reply_decides)
+{
+    bg_config *cfg = config(NULL);
+    bg_learn_rcpt_result r;
+    bg_rcpt_rec rec;
+    bg_error err;
+
+    seed(cfg);
+    r = learn_sendmail_line(
+        cfg, "4QID1AB", "a@example.com",
+        "dsn=5.1.1, reply=550 Service unavailable; Client host "
+        "[192.0.2.25] blocked using zen.spamhaus.org, stat=User unknown");
+    ck_assert_int_eq(r.outcome, BG_LEARN_INCIDENT);
+    ck_assert_str_eq(r.list, "zen.spamhaus.org");
+    r = learn_sendmail_line(
+        cfg, "4QID2CD", "b@example.com",
+        "dsn=5.1.1, reply=550 Mailbox quota exceeded, stat=User unknown");
+    ck_assert_str_eq(r.reason, "mailboxfull");
+    ck_assert_str_eq(r.status, "5.0.0");
+    ck_assert_int_ne(r.outcome, BG_LEARN_BLACKLISTED);
+    r = learn_sendmail_line(
+        cfg, "4QID1AB", "a@example.com",
+        "dsn=5.2.0, reply=550 User unknown, stat=Service unavailable");
+    ck_assert_str_eq(r.reason, "filtered"); /* after DATA: the recipient's filter */
+    ck_assert_int_ne(r.outcome, BG_LEARN_BLACKLISTED);
+    ck_assert_int_eq(bg_store_rcpt_get(st, "a@example.com", &rec, &err), BG_NOTFOUND);
+    ck_assert_int_eq(bg_store_rcpt_get(st, "b@example.com", &rec, &err), BG_NOTFOUND);
+    /* Positive control: a bare 550 that answered RCPT TO (stat=User unknown)
+     * and says the mailbox does not exist is a dead recipient. */
+    r = learn_sendmail_line(cfg, "4QID2CD", "a@example.com",
+                            "dsn=5.1.1, reply=550 No such user here, stat=User unknown");
+    ck_assert_str_eq(r.reason, "userunknown");
+    ck_assert_int_eq(r.outcome, BG_LEARN_BLACKLISTED);
+    ck_assert_int_eq(bg_store_rcpt_get(st, "a@example.com", &rec, &err), BG_FOUND);
+    bg_config_unref(cfg);
+}
+END_TEST
+
+/* Postfix logs a bare reply with dsn=5.0.0 (it adds no detail of its own,
+ * seen with a real Postfix 3.7) and the command it answered: "550 No such
+ * user here (in reply to RCPT TO command)" is a dead mailbox, the same reply
+ * after DATA is not. */
+START_TEST(log_postfix_command_counts)
+{
+    bg_config *cfg = config(NULL);
+    bg_mtalog_event data = log_event("4QID2CD", "b@example.com", "5.0.0",
+                                     "550 No such user here", T0 - 60);
+    bg_mtalog_event rcpt = data;
+    bg_learn_result res;
+    bg_error err;
+
+    bg_strlcpy(data.command, "end of DATA", sizeof(data.command));
+    bg_strlcpy(rcpt.command, "RCPT TO", sizeof(rcpt.command));
+    rcpt.time = T0 - 30;
+    seed(cfg);
+    ck_assert_int_eq(bg_learn_log_event(st, cfg, &data, T0, &res, &err), 0);
+    ck_assert_str_eq(res.rcpts[0].reason, "filtered");
+    ck_assert_int_ne(res.rcpts[0].outcome, BG_LEARN_BLACKLISTED);
+    bg_learn_result_clear(&res);
+    ck_assert_int_eq(bg_learn_log_event(st, cfg, &rcpt, T0, &res, &err), 0);
+    ck_assert_str_eq(res.rcpts[0].reason, "userunknown");
+    ck_assert_int_eq(res.rcpts[0].outcome, BG_LEARN_BLACKLISTED);
+    bg_learn_result_clear(&res);
+    bg_config_unref(cfg);
+}
+END_TEST
+
 /* A log line is believed only for a queue ID the milter recorded and one of
  * that message's recipients: anyone can put a line in the log (a forged
  * Message-ID logged by cleanup, logger -t postfix/smtp). */
@@ -531,6 +625,8 @@ main(void)
     tcase_add_test(tc, log_rbl_and_deferred_do_not_blacklist);
     tcase_add_test(tc, log_bounce_needs_a_recorded_message);
     tcase_add_test(tc, log_trust_any_takes_unrecorded_lines);
+    tcase_add_test(tc, log_sendmail_reply_decides);
+    tcase_add_test(tc, log_postfix_command_counts);
     tcase_add_test(tc, dsn_ids);
     tcase_add_test(tc, verp_return_path_names_the_queue_id);
     suite_add_tcase(s, tc);

@@ -197,6 +197,56 @@ static const log_case cases[] = {
      1, SENT, SM, T1200, "2ANC0nm0012345",
      "\"v, dsn=5.1.1, stat=User unknown\"@example.net", "", "2.0.0", "mx", "192.0.2.1",
      "Sent (ok)", "", false},
+    /* Sendmail 8.17.1.9, as tests/tools/sendmail_samples.sh logged it: reply=
+     * (the remote's words, ", " and all) before stat=; the timestamps moved to
+     * the table's day. */
+    {"sendmail 8.17 reply with a comma",
+     "Nov 23 12:00:00 smtest sendmail[10027]: 6B5DA28F010025: to=<grey@dest.example>, "
+     "delay=00:00:00, xdelay=00:00:00, mailer=relay, pri=30135, relay=[127.0.0.1] "
+     "[127.0.0.1], dsn=4.3.0, reply=451 Greylisted, please try again later, "
+     "stat=Deferred: "
+     "451 Greylisted, please try again later",
+     1, DEFERRED, SM, T1200, "6B5DA28F010025", "grey@dest.example", "", "4.3.0", "",
+     "127.0.0.1", "451 Greylisted, please try again later", "", true},
+    {"sendmail 8.17 bare 550 at RCPT TO is stat=User unknown",
+     "Nov 23 12:00:00 smtest sendmail[9075]: 6B5D9qY5009073: to=<quota@dest.example>, "
+     "delay=00:00:00, xdelay=00:00:00, mailer=relay, pri=30137, relay=[127.0.0.1] "
+     "[127.0.0.1], dsn=5.1.1, reply=550 Mailbox quota exceeded, stat=User unknown",
+     1, BOUNCED, SM, T1200, "6B5D9qY5009073", "quota@dest.example", "", "5.1.1", "",
+     "127.0.0.1", "550 Mailbox quota exceeded", "RCPT TO", true},
+    {"sendmail 8.17 rbl reply",
+     "Nov 23 12:00:00 smtest sendmail[9273]: 6B5D9sim009271: to=<rbl@dest.example>, "
+     "delay=00:00:00, xdelay=00:00:00, mailer=relay, pri=30133, relay=[127.0.0.1] "
+     "[127.0.0.1], dsn=5.1.1, reply=550 Service unavailable; Client host [192.0.2.25] "
+     "blocked using zen.spamhaus.org, stat=User unknown",
+     1, BOUNCED, SM, T1200, "6B5D9sim009271", "rbl@dest.example", "", "5.1.1", "",
+     "127.0.0.1",
+     "550 Service unavailable; Client host [192.0.2.25] blocked using zen.spamhaus.org",
+     "RCPT TO", true},
+    {"sendmail 8.17 550 after DATA is Service unavailable",
+     "Nov 23 12:00:00 smtest sendmail[9803]: 6B5D9xT7009799: "
+     "to=<data-unknown@dest.example>, "
+     "delay=00:00:01, xdelay=00:00:01, mailer=relay, pri=30151, relay=[127.0.0.1] "
+     "[127.0.0.1], dsn=5.2.0, reply=550 User unknown, stat=Service unavailable",
+     1, BOUNCED, SM, T1200, "6B5D9xT7009799", "data-unknown@dest.example", "", "5.2.0",
+     "", "127.0.0.1", "550 User unknown", "", true},
+    {"sendmail reply holding a forged record",
+     "Nov 23 12:00:00 relay1 sm-mta[123]: 2ANC0nm0012345: to=<a@b.example>, "
+     "delay=00:00:01, mailer=esmtp, pri=120, relay=mx.b.example. [192.0.2.1], dsn=5.0.0, "
+     "reply=554 no, to=<victim@example.net>, dsn=5.1.1, stat=User unknown, "
+     "stat=Service unavailable",
+     1, BOUNCED, SM, T1200, "2ANC0nm0012345", "a@b.example", "", "5.0.0", "mx.b.example",
+     "192.0.2.1", "554 no, to=<victim@example.net>, dsn=5.1.1, stat=User unknown", "",
+     true},
+    {"sendmail stat before reply",
+     "Nov 23 12:00:00 relay1 sm-mta[123]: 2ANC0nm0012345: to=<a@b.example>, "
+     "delay=00:00:01, mailer=esmtp, pri=120, relay=mx.b.example. [192.0.2.1], dsn=5.0.0, "
+     "stat=Service unavailable, reply=550 5.7.1 Service unavailable, client [192.0.2.1] "
+     "blocked using zen.spamhaus.org",
+     1, BOUNCED, SM, T1200, "2ANC0nm0012345", "a@b.example", "", "5.0.0", "mx.b.example",
+     "192.0.2.1",
+     "550 5.7.1 Service unavailable, client [192.0.2.1] blocked using zen.spamhaus.org",
+     "", true},
 
     /* ---- not delivery records: a sender's text, other programs, forgeries ---- */
     {"forged message-id logged by cleanup",
@@ -242,6 +292,11 @@ static const log_case cases[] = {
     {"sendmail dsn line",
      "Nov 23 12:00:00 relay1 sm-mta[123]: 2ANC0nm0012345: 2ANC0nm0012346: DSN: User "
      "unknown",
+     0, OTHER, NONE, -1, NOT_A_RECORD},
+    {"sendmail reply with no stat after it",
+     "Nov 23 12:00:00 relay1 sm-mta[123]: 2ANC0nm0012345: to=<a@b.example>, "
+     "delay=00:00:01, mailer=esmtp, pri=120, relay=mx. [192.0.2.1], dsn=5.1.1, "
+     "reply=550 no",
      0, OTHER, NONE, -1, NOT_A_RECORD},
     {"sendmail msp queue is not the MTA",
      "Nov 23 12:00:00 relay1 sm-msp-queue[9]: 2ANC0nm0012345: to=<a@b.example>, "

@@ -1,0 +1,198 @@
+/*
+ * dsn_transcript — which SMTP command a recipient's refusal answered, read
+ * from the session transcript that Sendmail writes into its notice (the
+ * DSN's first part), which its Diagnostic-Code leaves out:
+ *
+ *     ... while talking to mx.example.com.:
+ *     >>> RCPT To:<a@example.com>
+ *     <<< 550 No such user here
+ *     550 5.1.1 <a@example.com>... User unknown
+ *     >>> DATA
+ *     <<< 554 Message rejected as spam
+ *     554 5.0.0 Service unavailable
+ *
+ * Sendmail writes a reply into the transcript only when it is an error, after
+ * the last command it sent (">>> "), and then its own verdict: "<addr>... "
+ * for a recipient refused at RCPT TO, no address when the whole message
+ * failed.  When the server offers PIPELINING the last command sent is DATA
+ * even for the RCPT replies:
+ *
+ *     >>> DATA
+ *     <<< 550 Mailbox quota exceeded
+ *     550 5.1.1 <b@example.com>... User unknown
+ *     <<< 554 Message rejected as spam
+ *     554 5.0.0 Service unavailable
+ *
+ * so the verdict line that names the recipient decides first; the command
+ * before the reply only for a reply that names nobody.
+ */
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dsn_priv.h"
+
+/* The phrases that dsn_classify_ctx() reads as the command (command_of()). */
+static const char step_rcpt[] = "in reply to RCPT TO command";
+static const char step_data[] = "in reply to DATA command";
+static const char step_mail[] = "in reply to MAIL FROM command";
+static const char step_ehlo[] = "in reply to EHLO command";
+
+typedef struct line {
+    const char *p;
+    size_t n;
+} line;
+
+/* The line at *pos in text[len] (without its CR LF); advances *pos. */
+static line
+next_line(const char *text, size_t len, size_t *pos)
+{
+    line l = {text + *pos, 0};
+    const char *nl = memchr(l.p, '\n', len - *pos);
+    size_t n = nl ? (size_t)(nl - l.p) : len - *pos;
+    *pos += nl ? n + 1 : n;
+    l.n = n && l.p[n - 1] == '\r' ? n - 1 : n;
+    return l;
+}
+
+static bool
+starts(line l, const char *lit)
+{
+    size_t n = strlen(lit);
+    return l.n >= n && strncasecmp(l.p, lit, n) == 0;
+}
+
+/* true when l holds "<rcpt>" (the address in angle brackets, ASCII case
+ * folded) at off. */
+static bool
+names_at(line l, size_t off, const char *rcpt, size_t rlen)
+{
+    return off + rlen + 2 <= l.n && l.p[off] == '<' && l.p[off + rlen + 1] == '>' &&
+           strncasecmp(l.p + off + 1, rcpt, rlen) == 0;
+}
+
+/* Sendmail's verdict on one address after a reply: "550 5.1.1 <a@x>... User
+ * unknown" or "<a@x>... Deferred: 451 ...".  Sets *off to where "<" is, or
+ * returns false when the line names no address that way. */
+static bool
+verdict_addr(line l, size_t *off)
+{
+    size_t i = 0;
+    if (l.n >= 4 && isdigit((unsigned char)l.p[0]) && isdigit((unsigned char)l.p[1]) &&
+        isdigit((unsigned char)l.p[2]) && l.p[3] == ' ') {
+        i = 4;
+        while (i < l.n && (isdigit((unsigned char)l.p[i]) || l.p[i] == '.'))
+            i++;
+        while (i < l.n && l.p[i] == ' ')
+            i++;
+    }
+    if (i >= l.n || l.p[i] != '<')
+        return false;
+    const char *gt = memchr(l.p + i, '>', l.n - i);
+    if (!gt || (size_t)(l.p + l.n - gt) < 4 || memcmp(gt + 1, "...", 3) != 0)
+        return false;
+    *off = i;
+    return true;
+}
+
+/* The step a command line (after ">>> ") names, NULL for another command;
+ * *rcpt_cmd is set when it is RCPT TO. */
+static const char *
+command_step(line cmd, bool *rcpt_cmd)
+{
+    *rcpt_cmd = false;
+    if (starts(cmd, "RCPT TO:")) {
+        *rcpt_cmd = true;
+        return step_rcpt;
+    }
+    if (starts(cmd, "DATA") || (cmd.n == 1 && cmd.p[0] == '.'))
+        return step_data;
+    if (starts(cmd, "MAIL FROM:"))
+        return step_mail;
+    if (starts(cmd, "EHLO") || starts(cmd, "HELO") || starts(cmd, "LHLO"))
+        return step_ehlo;
+    return NULL;
+}
+
+/* true when the reply (after "<<< ") is the start of diag (collapsed). */
+static bool
+reply_is(line reply, const char *diag)
+{
+    size_t n = reply.n < 60 ? reply.n : 60, dn = strlen(diag);
+    while (n > 0 && reply.p[n - 1] == ' ')
+        n--;
+    return n >= 4 && dn >= n && strncasecmp(reply.p, diag, n) == 0;
+}
+
+/* What the transcript says so far about the recipient.  Only a reply whose
+ * text is the recipient's diagnostic (the failure the DSN reports) counts
+ * when there is one: an earlier 4xx to its RCPT TO, on another server or at
+ * another attempt, does not say what the final refusal answered. */
+typedef struct finding {
+    const char *step;
+} finding;
+
+static void
+note(finding *f, const char *step, bool exact)
+{
+    if (step && exact && !f->step)
+        f->step = step;
+}
+
+/* The reply whose lines run from first to last has ended; verdict is the
+ * line after it (may be empty). */
+static void
+reply_done(finding *f, line cmd, line first, line last, line verdict, const char *rcpt,
+           size_t rlen, const char *diag)
+{
+    size_t off;
+    bool exact = diag && (reply_is(first, diag) || reply_is(last, diag));
+    if (verdict_addr(verdict, &off)) {
+        /* About the address that the verdict names: a refusal at RCPT TO,
+         * whatever command was sent last (pipelining). */
+        if (names_at(verdict, off, rcpt, rlen))
+            note(f, step_rcpt, exact || !diag);
+        return;
+    }
+    bool rcpt_cmd;
+    const char *step = cmd.p ? command_step(cmd, &rcpt_cmd) : NULL;
+    if (step && rcpt_cmd)
+        note(f, names_at(cmd, 8, rcpt, rlen) ? step_rcpt : NULL, exact || !diag);
+    else if (step && exact)
+        note(f, step, true);
+}
+
+const char *
+dsn_transcript_step(const char *notice, size_t len, const char *rcpt, const char *diag)
+{
+    if (!notice || !rcpt || !*rcpt || !memmem(notice, len, "\n<<< ", 5))
+        return NULL;
+    size_t rlen = strlen(rcpt), pos = 0;
+    line cmd = {NULL, 0};   /* the last ">>> " command of this session */
+    line first = {NULL, 0}; /* the first and last lines of the open reply */
+    line last = {NULL, 0};
+    finding f = {NULL};
+    while (pos < len && !f.step) {
+        line l = next_line(notice, len, &pos);
+        if (starts(l, "<<< ")) {
+            line r = {l.p + 4, l.n - 4};
+            bool continued = last.p && last.n >= 4 && last.p[3] == '-';
+            if (first.p && !continued)
+                reply_done(&f, cmd, first, last, (line){"", 0}, rcpt, rlen, diag);
+            if (!first.p || !continued)
+                first = r;
+            last = r;
+            continue;
+        }
+        if (first.p)
+            reply_done(&f, cmd, first, last, l, rcpt, rlen, diag);
+        first.p = last.p = NULL;
+        if (starts(l, ">>> "))
+            cmd = (line){l.p + 4, l.n - 4};
+        else if (starts(l, "... while talking to "))
+            cmd = (line){NULL, 0}; /* another server, another session */
+    }
+    if (first.p)
+        reply_done(&f, cmd, first, last, (line){"", 0}, rcpt, rlen, diag);
+    return f.step;
+}
