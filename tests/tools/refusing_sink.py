@@ -142,7 +142,7 @@ class Session:
                     if not await self.refuse():
                         return
                 else:
-                    mail_from = line[5:].strip()
+                    mail_from = path_of(line)
                     rcpts = []
                     await self.send("250 2.1.0 Ok\r\n")
             elif verb == "RCPT":
@@ -152,7 +152,7 @@ class Session:
                     if not await self.refuse():
                         return
                 else:
-                    rcpts.append(line[5:].strip())
+                    rcpts.append(path_of(line))
                     await self.send("250 2.1.5 Ok\r\n")
             elif verb == "DATA":
                 if not rcpts:
@@ -194,11 +194,17 @@ class Session:
             return
         name = "%d.%d_%d.refusing-sink" % (time.time(), os.getpid(), next(COUNTER))
         tmp = os.path.join(self.maildir, "tmp", name)
-        head = "Return-Path: %s\nX-Sink-Rcpt: %s\n" % (mail_from.split(" ")[0][5:], " ".join(rcpts))
+        head = "Return-Path: %s\nX-Sink-Rcpt: %s\n" % (mail_from, " ".join(rcpts))
         with open(tmp, "wb") as f:
             f.write(head.encode())
             f.write(body.replace(b"\r\n", b"\n"))
         os.rename(tmp, os.path.join(self.maildir, "new", name))
+
+
+def path_of(line):
+    """The <path> of a MAIL FROM or RCPT TO command line."""
+    start, end = line.find("<"), line.find(">")
+    return line[start:end + 1] if 0 <= start < end else "<>"
 
 
 def counter():
