@@ -43,12 +43,12 @@ MILTER_PORT=2773 # named in the configs written by write_milter_conf; no milter 
 
 # run  min-accuracy  max-wrong-blacklistings  min-incidents
 # The baseline of 2026-12-05 (293 rows): postfix/dsn 0.795, 1 wrong, 22
-# incidents; postfix/log 0.679, 0, 14; sendmail/dsn 0.730, 8, 17;
+# incidents; postfix/log 0.679, 0, 14; sendmail/dsn 0.747, 8, 22;
 # sendmail/log 0.645, 9, 0.
 FLOORS="
 postfix/dsn 0.79 1 22
 postfix/log 0.67 0 14
-sendmail/dsn 0.73 8 17
+sendmail/dsn 0.74 8 22
 sendmail/log 0.64 9 0
 "
 
@@ -244,7 +244,7 @@ fi
 
 # ---- scores --------------------------------------------------------------------
 python3 - "$TABLE" "$T/map" "$T" "$FLOORS" "${REFUSALS_REPORT:-}" <<'EOF'
-import csv, json, os, sys
+import csv, json, os, re, sys
 table, mapfile, tdir, floors_text, report = sys.argv[1:6]
 rows = list(csv.DictReader(open(table, encoding="utf-8"), delimiter="\t", quoting=csv.QUOTE_NONE))
 addr = dict(line.rstrip("\n").split("\t") for line in open(mapfile))
@@ -275,8 +275,18 @@ for run in runs:
     if listed is None or incidents is None:
         continue
     black = {o["address"] for o in listed if o.get("blacklisted") or o.get("state") == "blacklisted"}
+    # An incident is kept per list and reporting server with only its last
+    # recipient, so the warning log's "RBL incident: ... for Recipient R"
+    # lines name each recipient concerned.
     inc_rcpt = {o.get("last_rcpt") for o in incidents}
-    inc_mta = {o.get("remote_mta") for o in incidents}
+    inc_mta = {(o.get("remote_mta") or "").strip("[]") for o in incidents}
+    try:
+        for line in open(os.path.join(tdir, name + ".log", "warning.log"), encoding="utf-8", errors="replace"):
+            m = re.search(r"RBL incident: .* for Recipient (\S+) ", line)
+            if m:
+                inc_rcpt.add(m.group(1))
+    except OSError:
+        pass
     d = {}
     for r in rows:
         rcpt = "%s@%s.refusal.test" % (r["id"], r["id"])
