@@ -38,7 +38,8 @@ T=$(mktemp -d /tmp/bg-refusals-XXXXXX)
 PF_SMTPD=2770
 SM_SMTPD=2771
 SINK=2772
-MILTER_PORT=2773 # named in the configs written by write_milter_conf; no milter runs
+# shellcheck disable=SC2034 # read by write_milter_conf in lib.sh; no milter runs
+MILTER_PORT=2773
 . "$TOP/tests/integration/lib.sh"
 
 # run  min-accuracy  max-wrong-blacklistings  min-incidents
