@@ -22,7 +22,10 @@
 # message is returned after one attempt and its DSN (Action: failed, Status
 # 4.x.x) reaches the DSN intake; Sendmail returns queued mail after 1 s
 # (Timeout.queuereturn) at a queue run the test starts.  Both logs hold the
-# deferral lines.  A 4xx row must never blacklist.
+# deferral lines.  A 4xx row must never blacklist.  Postfix skips a server
+# that greets with 5xx (smtp_skip_5xx_greeting, default yes, left so): its
+# connect-stage 5xx rows reach bounceguard as deferrals (dsn=4.0.0) and as
+# returned-mail DSNs with Status 4.0.0, as they would in production.
 #
 # Trust is not what this measures: the config says dsn_trust = any and
 # log_trust = any, so every bounce counts without correlation.  No milter.
