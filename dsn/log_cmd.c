@@ -88,7 +88,8 @@ learn_line(follower *f, const char *line, size_t len)
     bg_error err;
     int64_t now = intake_now();
 
-    if (bg_mtalog_parse(line, len, now, &names, &ev) != 1 || ev.kind != BG_MTALOG_BOUNCED)
+    if (bg_mtalog_parse(line, len, now, &names, &ev) != 1 ||
+        (ev.kind != BG_MTALOG_BOUNCED && ev.kind != BG_MTALOG_DEFERRED))
         return 0;
     if (intake_store(f->in) < 0)
         return -1;
@@ -97,7 +98,8 @@ learn_line(follower *f, const char *line, size_t len)
                      f->path, ev.recipient, ev.queue_id, err.msg);
         return -1;
     }
-    if (!res.duplicate && res.nrcpts > 0) {
+    if (!res.duplicate && res.nrcpts > 0 &&
+        (ev.kind == BG_MTALOG_BOUNCED || res.incidents > 0)) {
         f->learned++;
         f->blacklisted += res.blacklisted;
         bg_msg_debug("log %s: %s to=<%s> %s %s -> %s", f->path, ev.queue_id, ev.recipient,

@@ -557,7 +557,10 @@ bg_learn_log_event(bg_store *st, const bg_config *cfg, const bg_mtalog_event *ev
     bool trusted;
 
     memset(res, 0, sizeof(*res));
-    if (ev->kind != BG_MTALOG_BOUNCED || ev->recipient[0] == '\0')
+    /* A deferral can only be an incident (a relay refused for now): the
+     * decision (lib/policy.c) treats it as any temporary failure. */
+    bool deferred = ev->kind == BG_MTALOG_DEFERRED;
+    if ((ev->kind != BG_MTALOG_BOUNCED && !deferred) || ev->recipient[0] == '\0')
         return 0;
     if (status[0] == '\0' && bg_dsn_status_from_text(ev->reply, derived, sizeof(derived)))
         status = derived;
@@ -570,7 +573,7 @@ bg_learn_log_event(bg_store *st, const bg_config *cfg, const bg_mtalog_event *ev
     snprintf(origin, sizeof(origin), "log %s %s", ev->program, ev->queue_id);
     b = (bounce_in){
         .rcpt = ev->recipient,
-        .action = "failed",
+        .action = deferred ? "delayed" : "failed",
         .status = status,
         .reason = cls.reason,
         .scope = cls.scope,
@@ -623,7 +626,7 @@ bg_learn_log_event(bg_store *st, const bg_config *cfg, const bg_mtalog_event *ev
     commit_arg a = {cfg, res->id, now, &item, res->rcpts, 1, false};
     if (commit_and_log(st, &a, res, err) < 0)
         return -1;
-    if (!trusted && !res->duplicate)
+    if (!trusted && !res->duplicate && !deferred)
         bg_msg_warn("Ignored bounce in log line of %s %s for Recipient %s (%s %s): %s",
                     ev->program, ev->queue_id, addr.canon, status, cls.reason,
                     res->message_found ? "not a recipient of the message recorded by the milter"

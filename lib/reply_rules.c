@@ -71,7 +71,7 @@ static const bg_reply_rule builtin[] = {
     {"microsoft", "resolver.adr.recipientlimit", BG_SCOPE_MESSAGE, "exceedlimit", "Microsoft 5.5.3 (too many recipients)", MS_NDR},
     {"microsoft", "resolver.rst.authrequired", BG_SCOPE_SENDER, "securityerror", "Microsoft 5.7.1 (authentication required)", MS_NDR},
     {"microsoft", "resolver.rst.notauthorized", BG_SCOPE_SENDER, "rejected", "Microsoft 5.7.1 (not authorized)", MS_NDR},
-    {"microsoft", "recipient address rejected: access denied", BG_SCOPE_RECIPIENT, "userunknown", "Microsoft 5.4.1 (directory-based edge blocking)", MS_NDR},
+    {"microsoft", "recipient address rejected: access denied. as(", BG_SCOPE_RECIPIENT, "userunknown", "Microsoft 5.4.1 (directory-based edge blocking)", MS_NDR},
     {"microsoft", "4.7.500", BG_SCOPE_TRANSIENT, "speeding", "Microsoft 4.7.500-699 (throttled)", MS_NDR},
     {"microsoft", "4.7.650", BG_SCOPE_RELAY, "badreputation", "Microsoft 4.7.650 (IP reputation)", MS_NDR},
     /* Yahoo and AOL. */

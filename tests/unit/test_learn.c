@@ -358,7 +358,7 @@ START_TEST(log_rbl_and_deferred_do_not_blacklist)
                   "zen.spamhaus.org",
                   T0);
     bg_mtalog_event soft =
-        log_event("4QID1AB", "b@example.com", "4.2.2", "452 4.2.2 Mailbox full", T0);
+        log_event("4QID2CD", "b@example.com", "4.2.2", "452 4.2.2 Mailbox full", T0);
     bg_learn_result res;
     bg_rcpt_rec rec;
     bg_error err;
@@ -371,12 +371,22 @@ START_TEST(log_rbl_and_deferred_do_not_blacklist)
     ck_assert_str_eq(res.rcpts[0].list, "zen.spamhaus.org");
     bg_learn_result_clear(&res);
     ck_assert_int_eq(bg_learn_log_event(st, cfg, &soft, T0, &res, &err), 0);
-    ck_assert_int_eq(res.nrcpts, 0);
+    ck_assert_int_eq(res.rcpts[0].outcome, BG_LEARN_IGNORED_REASON);
+    bg_learn_result_clear(&res);
+    /* a deferral that refuses the relay is an incident all the same */
+    bg_mtalog_event tss = log_event("4QID2CD", "b@example.com", "4.7.0",
+                                    "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily "
+                                    "deferred due to unexpected volume or user complaints",
+                                    T0);
+    tss.kind = BG_MTALOG_DEFERRED;
+    ck_assert_int_eq(bg_learn_log_event(st, cfg, &tss, T0, &res, &err), 0);
+    ck_assert_int_eq(res.rcpts[0].outcome, BG_LEARN_INCIDENT);
+    ck_assert(strstr(res.rcpts[0].list, "TSS04") != NULL);
     bg_learn_result_clear(&res);
     ck_assert_int_eq(bg_store_rcpt_get(st, "a@example.com", &rec, &err), BG_NOTFOUND);
     ck_assert_int_eq(bg_store_rcpt_get(st, "b@example.com", &rec, &err), BG_NOTFOUND);
     ck_assert_int_eq(bg_store_incident_foreach(st, count_incident, &incidents, &err), 0);
-    ck_assert_int_eq(incidents, 1);
+    ck_assert_int_eq(incidents, 2);
     bg_config_unref(cfg);
 }
 END_TEST
