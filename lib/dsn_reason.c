@@ -619,8 +619,9 @@ dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *
         dsn_pairs pp;
         dsn_pairs_init(&pp, raw, strlen(raw));
         rbl = rbl_from_low(raw, &pp, out->rbl, sizeof out->rbl);
-        row = bg_reply_rules_find(bg_reply_rules_in_use(), raw);
         char *low = normalize(bg_xstrdup(raw));
+        /* continuation codes dropped: "unsolicited mail 421-4.7.0 originating" */
+        row = bg_reply_rules_find(bg_reply_rules_in_use(), low);
         if (strcmp(low, raw) != 0)
             dsn_pairs_init(&pp, low, strlen(low));
         free(raw);
@@ -698,10 +699,14 @@ dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *
         reason = (status && *status) || (diagnostic && *diagnostic) ? "undefined" : "onhold";
     /* A receiving system's own documented code or wording says more than
      * any generic reading of it. */
+    /* ... except a provider's own numbered code read by lib/dsn_vendor.c,
+     * which a row may only name. */
+    if (row && vendor_decides && bg_dsn_reason_scope(reason) != row->scope)
+        row = NULL;
     if (row) {
-        if (row->reason)
+        if (!vendor_decides && row->reason)
             reason = row->reason;
-        else if (bg_dsn_reason_scope(reason) != row->scope)
+        else if (!vendor_decides && bg_dsn_reason_scope(reason) != row->scope)
             reason = scope_reason(row->scope);
         by = BY_RULE;
     }

@@ -41,6 +41,12 @@
 #define YANDEX "https://yandex.com/support/mail/web/error-messages.html"
 #define ATT "https://about.att.com/sites/postmaster"
 #define POSTGREY "https://postgrey.schweikert.ch/"
+#define NETEASE "https://help.mail.163.com/faqDetail.do?code=d7a5dc8471cd0c0e8b4b8f4f8e49998b374173cfe9171305fa1ce630d7f67ac2"
+#define TONLINE "https://postmaster.t-online.de/"
+#define FREE "https://postmaster.free.fr/"
+#define POSTFIX "https://www.postfix.org/postconf.5.html#smtpd_client_restrictions"
+#define EXIM "https://www.exim.org/exim-html-current/doc/html/spec_html/ch-access_control_lists.html"
+#define QMAIL "https://cr.yp.to/qmail/faq/servers.html"
 #define SPAMHAUS "https://www.spamhaus.org/faqs/dnsbl-usage/"
 
 /* clang-format off */
@@ -52,6 +58,14 @@ static const bg_reply_rule builtin[] = {
     {"microsoft", "s3113", BG_SCOPE_RELAY, NULL, "Microsoft S3113 (Outlook.com block list)", MS_PM},
     {"microsoft", "s775", BG_SCOPE_RELAY, NULL, "Microsoft S775 (Outlook.com block list)", MS_PM},
     {"microsoft", "s844", BG_SCOPE_RELAY, NULL, "Microsoft S844 (Outlook.com block list)", MS_PM},
+    {"microsoft", "sc-001", BG_SCOPE_RELAY, NULL, "Microsoft SC-001 (IP refused by policy)", MS_PM},
+    {"microsoft", "sc-002", BG_SCOPE_RELAY, NULL, "Microsoft SC-002 (IP refused)", MS_PM},
+    {"microsoft", "sc-004", BG_SCOPE_RELAY, NULL, "Microsoft SC-004 (IP refused)", MS_PM},
+    {"microsoft", "dy-001", BG_SCOPE_RELAY, NULL, "Microsoft DY-001 (IP refused)", MS_PM},
+    {"microsoft", "dy-002", BG_SCOPE_RELAY, NULL, "Microsoft DY-002 (IP refused)", MS_PM},
+    {"microsoft", "ou-001", BG_SCOPE_RELAY, NULL, "Microsoft OU-001 (IP refused)", MS_PM},
+    {"microsoft", "ou-002", BG_SCOPE_RELAY, NULL, "Microsoft OU-002 (IP refused)", MS_PM},
+    {"microsoft", "mailfrom domain is listed", BG_SCOPE_SENDER, "rejected", "Microsoft (sender domain listed)", MS_NDR},
     {"microsoft", "banned sending ip", BG_SCOPE_RELAY, NULL, "Microsoft 5.7.606-649 (banned sending IP)", MS_NDR},
     {"microsoft", "5.7.511", BG_SCOPE_RELAY, NULL, "Microsoft 5.7.511 (banned sender)", MS_NDR},
     {"microsoft", "5.7.512", BG_SCOPE_MESSAGE, "policyviolation", "Microsoft 5.7.512 (message rejected)", MS_NDR},
@@ -82,11 +96,11 @@ static const bg_reply_rule builtin[] = {
     {"yahoo", "[ts01]", BG_SCOPE_RELAY, NULL, "Yahoo TS01 (deferred for the sending IP)", YAHOO},
     {"yahoo", "[ts02]", BG_SCOPE_RELAY, NULL, "Yahoo TS02 (complaints)", YAHOO},
     {"yahoo", "[ts03]", BG_SCOPE_RELAY, NULL, "Yahoo TS03 (permanently deferred)", YAHOO},
-    {"yahoo", "[ts*", BG_SCOPE_RELAY, NULL, "Yahoo TS (deferred for the sending IP)", YAHOO},
+    {"yahoo", "[ts0*", BG_SCOPE_RELAY, NULL, "Yahoo TS (deferred for the sending IP)", YAHOO},
     {"yahoo", "[bl21]", BG_SCOPE_RELAY, NULL, "Yahoo BL21 (Spamhaus listing)", YAHOO},
     {"yahoo", "[bl22]", BG_SCOPE_RELAY, NULL, "Yahoo BL22 (Spamhaus listing)", YAHOO},
     {"yahoo", "[bl23]", BG_SCOPE_RELAY, NULL, "Yahoo BL23 (Spamhaus listing)", YAHOO},
-    {"yahoo", "[bl*", BG_SCOPE_RELAY, NULL, "Yahoo BL (block list)", YAHOO},
+    {"aol", "rly:*", BG_SCOPE_RELAY, NULL, "AOL RLY (IP refused)", YAHOO},
     {"yahoo", "[ph01]", BG_SCOPE_MESSAGE, "policyviolation", "Yahoo PH01 (policy)", YAHOO},
     {"yahoo", "this user doesn't have a yahoo.com account", BG_SCOPE_RECIPIENT, "userunknown", "Yahoo 554 dd (no such account)", YAHOO},
     {"yahoo", "this user doesn't have a ymail.com account", BG_SCOPE_RECIPIENT, "userunknown", "Yahoo 554 dd (no such account)", YAHOO},
@@ -100,6 +114,7 @@ static const bg_reply_rule builtin[] = {
     {"google", "the email account that you tried to reach does not exist", BG_SCOPE_RECIPIENT, "userunknown", "Gmail 5.1.1 (no such account)", GOOGLE},
     {"google", "the email account that you tried to reach is disabled", BG_SCOPE_RECIPIENT, "suspend", "Gmail 5.2.1 (account disabled)", GOOGLE},
     {"google", "the email account that you tried to reach is inactive", BG_SCOPE_RECIPIENT, "suspend", "Gmail 5.2.1 (account inactive)", GOOGLE},
+    {"google", "out of storage space and inactive", BG_SCOPE_RECIPIENT, "suspend", "Gmail 5.2.2 (full and inactive)", GOOGLE},
     {"google", "the recipient's inbox is out of storage space", BG_SCOPE_RECIPIENT, "mailboxfull", "Gmail 4.2.2/5.2.2 (out of storage)", GOOGLE},
     {"google", "the email account that you tried to reach is over quota", BG_SCOPE_RECIPIENT, "mailboxfull", "Gmail 5.2.2 (over quota)", GOOGLE},
     {"google", "unusual rate of unsolicited mail originating from your ip", BG_SCOPE_RELAY, "badreputation", "Gmail 4.7.28/5.7.28 (IP reputation)", GOOGLE},
@@ -153,7 +168,6 @@ static const bg_reply_rule builtin[] = {
     {"godaddy", "ib501", BG_SCOPE_SENDER, "rejected", "GoDaddy IB501 (sender)", GODADDY},
     {"godaddy", "ib705", BG_SCOPE_MESSAGE, "virusdetected", "GoDaddy IB705 (virus)", GODADDY},
     /* Orange / Wanadoo: OFR_nnn, the number of its published list. */
-    {"orange", "ofr_999", BG_SCOPE_RELAY, NULL, "Orange OFR_999 (IP block list)", ORANGE},
     {"orange", "ofr_101", BG_SCOPE_RELAY, NULL, "Orange OFR_101 (IP block list)", ORANGE},
     {"orange", "ofr_102", BG_SCOPE_RELAY, NULL, "Orange OFR_102 (IP block list)", ORANGE},
     {"orange", "ofr_103", BG_SCOPE_RELAY, NULL, "Orange OFR_103 (IP block list)", ORANGE},
@@ -182,6 +196,7 @@ static const bg_reply_rule builtin[] = {
     {"trendmicro", "rbl+", BG_SCOPE_RELAY, NULL, "Trend Micro RBL+", TREND},
     {"trendmicro", "email reputation services", BG_SCOPE_RELAY, NULL, "Trend Micro ERS", TREND},
     /* Mail.ru. */
+    {"mailru", "access from ip address", BG_SCOPE_RELAY, NULL, "Mail.ru (IP refused)", MAILRU},
     {"mailru", "help.mail.ru/notspam-support", BG_SCOPE_MESSAGE, "spamdetected", "Mail.ru spam filter", MAILRU},
     {"mailru", "invalid mailbox", BG_SCOPE_RECIPIENT, "userunknown", "Mail.ru 550 (invalid mailbox)", MAILRU},
     {"mailru", "user not found", BG_SCOPE_RECIPIENT, "userunknown", "Mail.ru 550 (user not found)", MAILRU},
@@ -207,14 +222,25 @@ static const bg_reply_rule builtin[] = {
     /* Yandex. */
     {"yandex", "message rejected under suspicion of spam", BG_SCOPE_MESSAGE, "spamdetected", "Yandex spam filter", YANDEX},
     {"yandex", "no such user!", BG_SCOPE_RECIPIENT, "userunknown", "Yandex 5.7.1 (no such user)", YANDEX},
+    {"yandex", "policy rejection on target address", BG_SCOPE_RECIPIENT, "suspend", "Yandex (target address refused)", YANDEX},
     {"yandex", "policy rejection on the target address", BG_SCOPE_RECIPIENT, "suspend", "Yandex (target address refused)", YANDEX},
     /* AT&T (before its move to Yahoo). */
-    {"att", "abuse_rbl@abuse-att.net", BG_SCOPE_RELAY, NULL, "AT&T block list", ATT},
+    {"att", "abuse-att.net", BG_SCOPE_RELAY, NULL, "AT&T block list", ATT},
+    /* NetEase (163.com, 126.com), T-Online, Free. */
+    {"netease", "mail.163.com/help/help_spam_16.htm", BG_SCOPE_RELAY, NULL, "NetEase (IP refused)", NETEASE},
+    {"t-online", "tosa@rx.t-online.de", BG_SCOPE_RELAY, NULL, "T-Online (IP refused)", TONLINE},
+    {"free", "too many spams from your ip", BG_SCOPE_RELAY, NULL, "Free (IP refused)", FREE},
+    /* The MTAs' own refusals of the connecting host (their defaults). */
+    {"postfix", "client host rejected", BG_SCOPE_RELAY, NULL, "refused by the recipient's server (client host)", POSTFIX},
+    {"postfix", "helo command rejected", BG_SCOPE_RELAY, NULL, "refused by the recipient's server (HELO)", POSTFIX},
+    {"exim", "helo argument does not match calling host", BG_SCOPE_RELAY, NULL, "refused by the recipient's server (HELO)", EXIM},
+    {"qmail", "list of allowed rcpthosts", BG_SCOPE_RECIPIENT, "norelaying", "qmail (domain not served here)", QMAIL},
     /* Greylisting (postgrey and the like): try again, about nobody. */
     {"postgrey", "greylisted", BG_SCOPE_TRANSIENT, NULL, "greylisting", POSTGREY},
     {"postgrey", "greylisting in action", BG_SCOPE_TRANSIENT, NULL, "greylisting", POSTGREY},
     {"postgrey", "try again later (greylist", BG_SCOPE_TRANSIENT, NULL, "greylisting", POSTGREY},
     /* Spamhaus named by its lists' long names. */
+    {"spamhaus", "dbl.spamhaus.org", BG_SCOPE_SENDER, "rejected", "dbl.spamhaus.org (a domain of the message)", SPAMHAUS},
     {"spamhaus", "exploits block list", BG_SCOPE_RELAY, NULL, "xbl.spamhaus.org", SPAMHAUS},
     {"spamhaus", "policy block list", BG_SCOPE_RELAY, NULL, "pbl.spamhaus.org", SPAMHAUS},
     {"spamhaus", "spamhaus block list", BG_SCOPE_RELAY, NULL, "sbl.spamhaus.org", SPAMHAUS},

@@ -50,16 +50,18 @@ MILTER_PORT=2773
 # incidents; postfix/log 0.679, 0, 14; sendmail/dsn 0.747, 8, 22;
 # sendmail/log 0.645, 9, 0.  After the scope layer, the provider table,
 # Sendmail's judged status and deferrals read from the log (same day):
-# 0.898/1/60, 0.881/1/62, 0.898/1/61, 0.867/1/53.  The one wrong
+# 0.898/1/60, 0.881/1/62, 0.898/1/61, 0.867/1/53; with more documented
+# provider codes and multi-line replies read whole: 0.942/1/69, 0.922/1/70,
+# 0.932/1/68, 0.908/1/62.  The one wrong
 # blacklisting in each (r186, Postfix's bare "Recipient address rejected:
 # Access denied" at RCPT TO) is labelled unknown: an access map's refusal of
 # that recipient, which Microsoft's servers also send for mailboxes that do
 # not exist.
 FLOORS="
-postfix/dsn 0.89 1 60
-postfix/log 0.88 1 62
-sendmail/dsn 0.89 1 61
-sendmail/log 0.86 1 53
+postfix/dsn 0.94 1 69
+postfix/log 0.92 1 70
+sendmail/dsn 0.93 1 68
+sendmail/log 0.90 1 62
 "
 
 TABLE=$TOP/tests/data/refusals/refusals.tsv
