@@ -228,7 +228,23 @@ typedef struct pending {
     bounce_in b;
     bg_addr addr;
     bool valid; /* the address parsed: there is something to write */
+    /* "once:QID:RCPT:what": the same failure of the same message reaches us
+     * through more than one intake (the log follower and the DSN), and
+     * counts once; "" when the original message is not known */
+    char once[400];
 } pending;
+
+/* Name the failure of item p for its message's queue ID (may be ""). */
+static void
+once_key(pending *p, const char *queue_id, const bg_learn_rcpt_result *out)
+{
+    p->once[0] = '\0';
+    if (queue_id == NULL || *queue_id == '\0' ||
+        (out->outcome != BG_LEARN_BLACKLISTED && out->outcome != BG_LEARN_INCIDENT))
+        return;
+    snprintf(p->once, sizeof(p->once), "once:%s:%s:%s", queue_id, p->addr.canon,
+             out->outcome == BG_LEARN_INCIDENT ? "incident" : "blacklist");
+}
 
 /* The transaction of one piece of evidence: the seen mark and every write. */
 typedef struct commit_arg {
@@ -250,10 +266,23 @@ commit_body(bg_store_txn *t, void *arg)
     a->duplicate = mark == 0;
     if (mark <= 0)
         return mark;
-    for (size_t i = 0; i < a->n; i++)
-        if (a->items[i].valid &&
-            write_rcpt(t, a->cfg, &a->items[i].b, &a->items[i].addr, a->now, &a->out[i]) < 0)
+    for (size_t i = 0; i < a->n; i++) {
+        pending *p = &a->items[i];
+        if (!p->valid)
+            continue;
+        if (p->once[0]) {
+            int first = bg_store_txn_seen_mark(t, p->once, a->now,
+                                               seen_purge_at(a->cfg, a->now));
+            if (first < 0)
+                return -1;
+            if (first == 0) { /* learned through another intake already */
+                a->out[i].outcome = BG_LEARN_DUPLICATE;
+                continue;
+            }
+        }
+        if (write_rcpt(t, a->cfg, &p->b, &p->addr, a->now, &a->out[i]) < 0)
             return -1;
+    }
     return 0;
 }
 
@@ -530,6 +559,11 @@ bg_learn_dsn(bg_store *st, const bg_config *cfg, const bg_dsn_report *rep,
         }
         trusted = answer == BG_TRUST_YES;
         decide_rcpt(cfg, &p->b, &p->addr, trusted, o);
+        once_key(p,
+                 verp ? src->verp_message
+                 : res->message_found ? m.queue_id
+                                      : rep->queue_id,
+                 o);
     }
     if (res->message_found)
         bg_message_rec_clear(&m);
@@ -622,7 +656,8 @@ bg_learn_log_event(bg_store *st, const bg_config *cfg, const bg_mtalog_event *ev
 
     /* An ignored line is marked seen but logged here, not by commit_and_log
      * (its warning speaks of forged DSNs). */
-    pending item = {b, addr, trusted};
+    pending item = {b, addr, trusted, ""};
+    once_key(&item, ev->queue_id, &res->rcpts[0]);
     commit_arg a = {cfg, res->id, now, &item, res->rcpts, 1, false};
     if (commit_and_log(st, &a, res, err) < 0)
         return -1;

@@ -227,6 +227,7 @@ START_TEST(dsn_without_message_id_is_deduped_by_content)
                          .orig_message_id = (char *)"orig-1@relay.example"};
     const char raw1[] = "From: MAILER-DAEMON\n\nUser unknown: a@example.com\n";
     const char raw2[] = "From: MAILER-DAEMON\n\nUser unknown: a@example.com (again)\n";
+    const char raw3[] = "From: MAILER-DAEMON\n\nUser unknown: a@example.com (orig-3)\n";
     bg_learn_result res;
     bg_rcpt_rec rec;
     bg_error err;
@@ -241,9 +242,22 @@ START_TEST(dsn_without_message_id_is_deduped_by_content)
         bg_learn_dsn(st, cfg, &rep, raw1, strlen(raw1), NULL, T0 + 5, &res, &err), 0);
     ck_assert(res.duplicate);
     bg_learn_result_clear(&res);
-    /* a different bounce of the same recipient a day later extends the period */
+    /* another bounce of the same message for the same recipient (the DSN
+     * and, say, a copy through another intake) counts once */
     ck_assert_int_eq(
-        bg_learn_dsn(st, cfg, &rep, raw2, strlen(raw2), NULL, T0 + DAY, &res, &err), 0);
+        bg_learn_dsn(st, cfg, &rep, raw2, strlen(raw2), NULL, T0 + 60, &res, &err), 0);
+    ck_assert_int_eq(res.blacklisted, 0);
+    ck_assert_int_eq(res.rcpts[0].outcome, BG_LEARN_DUPLICATE);
+    bg_learn_result_clear(&res);
+    /* the bounce of another message a day later extends the period */
+    bg_gate_txn t;
+    bg_gate_begin(&t, cfg, NULL, "192.0.2.10", "<app@customer.example>");
+    ck_assert_int_eq(bg_gate_record(st, cfg, &t, "<orig-3@relay.example>", "4QID3EF",
+                                    "a@example.com\n", T0, &err),
+                     0);
+    rep.orig_message_id = (char *)"orig-3@relay.example";
+    ck_assert_int_eq(
+        bg_learn_dsn(st, cfg, &rep, raw3, strlen(raw3), NULL, T0 + DAY, &res, &err), 0);
     ck_assert_int_eq(res.blacklisted, 1);
     bg_learn_result_clear(&res);
     ck_assert_int_eq(bg_store_rcpt_get(st, "a@example.com", &rec, &err), BG_FOUND);
@@ -484,6 +498,40 @@ START_TEST(log_postfix_command_counts)
 }
 END_TEST
 
+/* One failure that reaches two intakes (the log follower reads Postfix's
+ * line, the pipe gets the DSN of the same delivery) counts once. */
+START_TEST(log_line_and_dsn_of_one_failure_count_once)
+{
+    bg_config *cfg = config(NULL);
+    bg_mtalog_event ev = log_event("4QID1AB", "a@example.com", "5.1.1",
+                                   "550 5.1.1 <a@example.com>: User unknown", T0 - 60);
+    bg_dsn_rcpt r = {.recipient = (char *)"a@example.com",
+                     .action = (char *)"failed",
+                     .status = (char *)"5.1.1",
+                     .reason = "userunknown"};
+    bg_dsn_report rep = {.kind = BG_DSN_RFC3464,
+                         .rcpts = &r,
+                         .nrcpts = 1,
+                         .message_id = (char *)"dsn-of-4QID1AB@relay.example",
+                         .orig_message_id = (char *)"orig-1@relay.example"};
+    bg_learn_result res;
+    bg_rcpt_rec rec;
+    bg_error err;
+
+    seed(cfg);
+    ck_assert_int_eq(bg_learn_log_event(st, cfg, &ev, T0, &res, &err), 0);
+    ck_assert_int_eq(res.blacklisted, 1);
+    bg_learn_result_clear(&res);
+    ck_assert_int_eq(bg_learn_dsn(st, cfg, &rep, NULL, 0, NULL, T0 + 5, &res, &err), 0);
+    ck_assert(!res.duplicate); /* a new DSN ... */
+    ck_assert_int_eq(res.rcpts[0].outcome, BG_LEARN_DUPLICATE); /* ... of a known failure */
+    bg_learn_result_clear(&res);
+    ck_assert_int_eq(bg_store_rcpt_get(st, "a@example.com", &rec, &err), BG_FOUND);
+    ck_assert_int_eq(rec.bounce_count, 1);
+    bg_config_unref(cfg);
+}
+END_TEST
+
 /* A log line is believed only for a queue ID the milter recorded and one of
  * that message's recipients: anyone can put a line in the log (a forged
  * Message-ID logged by cleanup, logger -t postfix/smtp). */
@@ -630,6 +678,7 @@ main(void)
     tcase_add_loop_test(tc, dsn_table, 0,
                         (int)(sizeof(dsn_cases) / sizeof(dsn_cases[0])));
     tcase_add_test(tc, dsn_without_message_id_is_deduped_by_content);
+    tcase_add_test(tc, log_line_and_dsn_of_one_failure_count_once);
     tcase_add_test(tc, verp_message_token_is_not_enough_for_a_co_recipient);
     tcase_add_test(tc, log_bounce_is_learned_once);
     tcase_add_test(tc, log_rbl_and_deferred_do_not_blacklist);
