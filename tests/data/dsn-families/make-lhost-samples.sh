@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# make-lhost-samples.sh — make real MTAs write bounces on loopback, for the
+# lhost-exim-*, lhost-opensmtpd-*, lhost-dma-* and lhost-nullmailer-* samples.
+#
+#   tests/data/dsn-families/make-lhost-samples.sh OUTDIR
+#
+# Run as root on Debian 12.  Not run by the tests: the samples it made are
+# committed beside it (SOURCES.md says which is which).  It leaves the
+# machine's MTA (Postfix) alone: each MTA's Debian package is downloaded
+# (apt-get download) and unpacked into a work folder, and the MTA runs from
+# there in a mount namespace of its own (unshare -m) where its fixed paths
+# (/etc/..., /var/spool/..., /usr/lib/...) are laid over with private folders.
+# Nothing is installed but the shared libraries the binaries need.
+#
+# Every MTA relays to tests/tools/refusing_smtpd.py on 127.0.0.1:2626, which
+# answers RCPT by the local part (unknown*: 550 5.1.1, full*: 552 5.2.2,
+# rbl*: 554 5.7.1 ... blocked using zen.spamhaus.org, bare*: 550 without an
+# enhanced code, temp*: 451 4.2.0, datarej*: 554 5.7.1 at the end of DATA)
+# and keeps the messages sent to catch*@ — the bounces, since each test
+# message is sent from catch-MTA@sink.test.  Bounce files are written to
+# OUTDIR as MTA-CASE.eml.
+set -eu
+OUT=$(cd "${1:?usage: $0 OUTDIR}" && pwd)
+TOP=$(cd "$(dirname "$0")/../../.." && pwd)
+W=${WORK:-/tmp/bg-lhost-samples}
+PORT=2626
+rm -rf "$W"
+mkdir -p "$W/debs" "$W/caught"
+
+apt-get install -y -qq libidn12 >/dev/null
+(cd "$W/debs" && apt-get download exim4-daemon-light exim4-base opensmtpd dma nullmailer >/dev/null 2>&1)
+for n in exim4 opensmtpd dma nullmailer; do
+    mkdir -p "$W/root-$n"
+    for f in "$W"/debs/"$n"*.deb; do dpkg-deb -x "$f" "$W/root-$n"; done
+done
+
+python3 "$TOP/tests/tools/refusing_smtpd.py" $PORT "$W/caught" "$W/sink.log" &
+SINK=$!
+PIDS=$SINK
+trap 'kill $PIDS 2>/dev/null || true' EXIT
+sleep 1
+
+CASES="unknown1 full1 rbl1 bare1 temp1 datarej1"
+
+# A test message to the recipients $2.. from catch-$1@sink.test, on stdout.
+message() {
+    local m=$1; shift
+    local to
+    to=$(echo "$*" | sed 's/ /, /g')
+    printf 'From: Appliance <catch-%s@sink.test>\nTo: %s\nSubject: test for %s\nMessage-ID: <%s.%s@%s.relay.test>\nDate: %s\n\nA test message.\n' \
+        "$m" "$to" "$*" "$(date +%s%N)" "$$" "$m" "$(date -R)"
+}
+
+# Wait up to $2 s for a new bounce in caught/ and move it to OUT/$1.eml.
+collect() {
+    local name=$1 t=${2:-20} f
+    for _ in $(seq "$((t * 4))"); do
+        f=$(ls "$W/caught" | head -n 1)
+        if [ -n "$f" ]; then
+            sleep 0.5
+            mv "$W/caught/$f" "$OUT/$name.eml"
+            echo "made $name.eml"
+            return 0
+        fi
+        sleep 0.25
+    done
+    echo "no bounce for $name" >&2
+}
+
+# ---- Exim 4 -------------------------------------------------------------
+E=$W/exim
+mkdir -p "$E/spool" "$E/log"
+cp /etc/passwd /etc/group "$E/"
+echo 'Debian-exim:x:990:990::/nonexistent:/usr/sbin/nologin' >>"$E/passwd"
+echo 'Debian-exim:x:990:' >>"$E/group"
+chown 990:990 "$E/spool" "$E/log"
+cat >"$E/exim.conf" <<EOF
+primary_hostname = exim.relay.test
+spool_directory = $E/spool
+log_file_path = $E/log/%slog
+exim_user = Debian-exim
+exim_group = Debian-exim
+trusted_users = root
+local_interfaces = 127.0.0.1
+domainlist local_domains = exim.relay.test
+qualify_domain = exim.relay.test
+host_lookup =
+keep_environment =
+begin routers
+remote:
+  driver = manualroute
+  domains = ! +local_domains
+  transport = remote_smtp
+  route_list = * 127.0.0.1 byname
+  self = send
+  no_more
+begin transports
+remote_smtp:
+  driver = smtp
+  port = $PORT
+  hosts_try_chunking =
+begin retry
+EOF
+# No retry rules: Exim gives up on a temporary error at once ("retry
+# timeout exceeded").  nosuchuser@exim.relay.test has no router: "Unrouteable address".
+exim_send() {
+    message exim "$@" | unshare -m sh -c "mount --bind $E/passwd /etc/passwd; mount --bind $E/group /etc/group; mount --bind $W/root-exim4/usr/sbin /usr/sbin; /usr/sbin/exim4 -C $E/exim.conf -odi -f catch-exim@sink.test $*"
+}
+n=0
+for c in $CASES nosuchuser@exim.relay.test "unknown2 full2"; do
+    n=$((n + 1))
+    rc=$(for a in $c; do case $a in *@*) echo "$a" ;; *) echo "$a@remote.test" ;; esac; done | tr '\n' ' ')
+    exim_send $rc
+    collect "$(printf 'exim-%02d' $n)"
+done
+
+# ---- OpenSMTPD ----------------------------------------------------------
+O=$W/opensmtpd
+mkdir -p "$O/spool" "$O/varlib/opensmtpd/empty" "$O/mail"
+chmod 711 "$O/spool"
+cp /etc/passwd /etc/group "$O/"
+printf 'opensmtpd:x:991:991::/var/lib/opensmtpd/empty:/usr/sbin/nologin\nopensmtpq:x:992:992::/var/lib/opensmtpd/empty:/usr/sbin/nologin\n' >>"$O/passwd"
+printf 'opensmtpd:x:991:\nopensmtpq:x:992:\n' >>"$O/group"
+cat >"$O/smtpd.conf" <<EOF
+listen on 127.0.0.1 port 2531
+queue ttl 1s
+bounce warn-interval 1s
+action "relay" relay host smtp://127.0.0.1:$PORT
+match from local for any action "relay"
+EOF
+unshare -mu sh -c "hostname opensmtpd.relay.test; mount --bind $O/passwd /etc/passwd; mount --bind $O/group /etc/group; mount --bind $O/spool /var/spool; mount --bind $W/root-opensmtpd/usr/libexec /usr/libexec; mount --bind $O/varlib /var/lib; exec $W/root-opensmtpd/usr/sbin/smtpd -d -f $O/smtpd.conf" >"$O/smtpd.log" 2>&1 &
+PIDS="$PIDS $!"
+sleep 2
+n=0
+for c in $CASES "unknown2 full2"; do
+    n=$((n + 1))
+    rc=$(for a in $c; do echo "$a@remote.test"; done | paste -sd, -)
+    message opensmtpd $c | swaks --server 127.0.0.1:2531 --from catch-opensmtpd@sink.test --to "$rc" --data - >/dev/null
+    collect "$(printf 'opensmtpd-%02d' $n)"
+    # temp1: a "delayed" report first, then the expiry's "failed" one
+    [ "$c" = temp1 ] && { n=$((n + 1)); collect "$(printf 'opensmtpd-%02d' $n)"; }
+done
+
+# ---- DragonFly Mail Agent ---------------------------------------------
+D=$W/dma
+mkdir -p "$D/upper/dma" "$D/work" "$D/spool"
+chown mail:mail "$D/spool"
+: >"$D/aliases"
+printf 'SMARTHOST 127.0.0.1\nPORT %s\nMAILNAME dma.relay.test\nSPOOLDIR %s\nALIASES %s\n' $PORT "$D/spool" "$D/aliases" >"$D/upper/dma/dma.conf"
+cp "$W/root-dma/etc/dma/auth.conf" "$D/upper/dma/"
+n=0
+for c in $CASES "unknown2 full2"; do
+    n=$((n + 1))
+    rc=$(for a in $c; do echo "$a@remote.test"; done | tr '\n' ' ')
+    message dma $rc | unshare -m sh -c "mount -t overlay overlay -o lowerdir=/etc,upperdir=$D/upper,workdir=$D/work /etc && $W/root-dma/usr/sbin/dma -f catch-dma@sink.test $rc"
+    # dma keeps temp1 in its queue (it retries for days): no bounce
+    [ "$c" = temp1 ] && continue
+    collect "$(printf 'dma-%02d' $n)"
+    # two recipients: one bounce each
+    [ "$c" = "unknown2 full2" ] && { n=$((n + 1)); collect "$(printf 'dma-%02d' $n)"; }
+done
+
+# ---- nullmailer ---------------------------------------------------------
+N=$W/nullmailer
+mkdir -p "$N/etc/nullmailer" "$N/spool/nullmailer/queue" "$N/spool/nullmailer/tmp" "$N/spool/nullmailer/failed"
+mkfifo "$N/spool/nullmailer/trigger"
+chown -R mail:mail "$N/spool/nullmailer"
+echo "127.0.0.1 smtp --port=$PORT" >"$N/etc/nullmailer/remotes"
+echo nullmailer.relay.test >"$N/etc/mailname"
+echo nullmailer.relay.test >"$N/etc/nullmailer/defaultdomain"
+echo 5 >"$N/etc/nullmailer/queuelifetime"
+echo 2 >"$N/etc/nullmailer/pausetime"
+echo 2 >"$N/etc/nullmailer/maxpause"
+nm() {
+    unshare -m sh -c "mount -t overlay overlay -o lowerdir=$N/etc:/etc /etc && mount -t overlay overlay -o lowerdir=$W/root-nullmailer/usr:/usr /usr && mount --bind $N/spool /var/spool && $*"
+}
+n=0
+for c in $CASES; do
+    n=$((n + 1))
+    message nullmailer "$c@remote.test" | nm "/usr/sbin/sendmail -f catch-nullmailer@sink.test $c@remote.test"
+    nm "su -s /bin/sh mail -c 'timeout 15 /usr/sbin/nullmailer-send'" >>"$N/send.log" 2>&1 &
+    collect "$(printf 'nullmailer-%02d' $n)" 20
+    wait $! || true
+done
+echo done
