@@ -693,7 +693,11 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
     const char *from = bg_mime_headers_get(&m->headers, "From");
     char *from_addr = dsn_addr_canon(from);
     const char *ml_reason = NULL;
-    if (fb || looks_like_feedback(m, orig ? &oh : NULL)) {
+    /* An Amazon SES notification mailed as JSON comes finished. */
+    bool finished = !ds && !fb && dsn_ses_read(bg_buf_str(&notice), notice.len, r);
+    if (finished) {
+        /* read by lib/dsn_ses.c */
+    } else if (fb || looks_like_feedback(m, orig ? &oh : NULL)) {
         r->kind = BG_DSN_ARF;
         read_feedback(fb, &oh, r);
     } else if (!ds && (ml_reason = dsn_vendor_mlserver(&m->headers, notice.s, notice.len))) {
@@ -748,9 +752,10 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
         if (at)
             r->reporting_mta = bg_xstrdup(at + 1);
     }
-    for (size_t i = 0; i < r->nrcpts; i++)
+    for (size_t i = 0; !finished && i < r->nrcpts; i++)
         finish_rcpt(&r->rcpts[i], bg_buf_str(&notice), cut, r->nrcpts, r->reporting_mta);
-    dsn_family_adjust(bg_buf_str(&notice), cut, r);
+    if (!finished)
+        dsn_family_adjust(bg_buf_str(&notice), cut, r);
 
     free(from_addr);
     bg_buf_free(&notice);
