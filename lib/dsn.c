@@ -209,6 +209,19 @@ take(char **dst, char *src)
         free(src);
 }
 
+/* The 2.x.y code of a success report's Status field (may be NULL),
+ * "2.0.0" when it has none. */
+static char *
+success_status(const char *status)
+{
+    while (status && (*status == ' ' || *status == '\t'))
+        status++;
+    size_t n = status ? strspn(status, "0123456789.") : 0;
+    if (n < 5 || n > 11 || status[0] != '2' || status[1] != '.')
+        return bg_xstrdup("2.0.0");
+    return bg_xstrndup(status, n);
+}
+
 static void
 read_delivery_status(const char *body, size_t len, bg_dsn_report *r)
 {
@@ -240,13 +253,19 @@ read_delivery_status(const char *body, size_t len, bg_dsn_report *r)
                 addr = dsn_addr_canon(xact);
             const char *action = bg_mime_headers_get(&h, "Action");
             const char *status = bg_mime_headers_get(&h, "Status");
-            bool skip = action && (strncasecmp(action, "delivered", 9) == 0 ||
-                                   strncasecmp(action, "relayed", 7) == 0 ||
-                                   strncasecmp(action, "expanded", 8) == 0);
+            /* A success report (RFC 3464 delivered, relayed to a server
+             * without DSN, expanded by an alias or list; status 2.x.x) is
+             * reported as "delivered", never as a failure; lib/learn.c
+             * ignores it by its action. */
+            bool success = action && (strncasecmp(action, "delivered", 9) == 0 ||
+                                      strncasecmp(action, "relayed", 7) == 0 ||
+                                      strncasecmp(action, "expanded", 8) == 0);
             if (status && status[0] == '2')
-                skip = true;
+                success = true;
             bool existed;
-            bg_dsn_rcpt *rc = skip ? NULL : dsn_rcpt_add(r, addr, &existed);
+            bg_dsn_rcpt *rc = dsn_rcpt_add(r, addr, &existed);
+            if (rc && !existed && success)
+                rc->reason = "delivered";
             if (rc && !existed) {
                 if (action) {
                     rc->action = bg_ascii_lower(bg_xstrndup(action, strcspn(action, " ;(\t")));
@@ -254,6 +273,8 @@ read_delivery_status(const char *body, size_t len, bg_dsn_report *r)
                 char code[32];
                 if (status && bg_dsn_status_from_text(status, code, sizeof code))
                     rc->status = bg_xstrdup(code);
+                else if (success)
+                    rc->status = success_status(status);
                 rc->remote_mta = after_type(bg_mime_headers_get(&h, "Remote-MTA"));
                 const char *dc = bg_mime_headers_get(&h, "Diagnostic-Code");
                 rc->diagnostic = after_type(dc);

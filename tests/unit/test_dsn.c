@@ -243,7 +243,13 @@ START_TEST(test_parse_rfc3464)
         "--B--\r\n";
     bg_dsn_report *r = parse(msg);
     ck_assert_int_eq(r->kind, BG_DSN_RFC3464);
-    ck_assert_uint_eq(r->nrcpts, 2);
+    /* The delivered recipient is reported as a success, not a failure. */
+    ck_assert_uint_eq(r->nrcpts, 3);
+    ck_assert_str_eq(r->rcpts[2].recipient, "three@example.com");
+    ck_assert_str_eq(r->rcpts[2].action, "delivered");
+    ck_assert_str_eq(r->rcpts[2].status, "2.0.0");
+    ck_assert_str_eq(r->rcpts[2].reason, "delivered");
+    ck_assert(!r->rcpts[2].hard);
     ck_assert_str_eq(r->rcpts[0].recipient, "one@example.com");
     ck_assert_str_eq(r->rcpts[0].action, "failed");
     ck_assert_str_eq(r->rcpts[0].status, "5.1.1");
@@ -733,6 +739,236 @@ START_TEST(test_parse_autoreply)
 }
 END_TEST
 
+/* Exim's success notification (NOTIFY=SUCCESS to a server without DSN):
+ * the text names the address too, but it is a success, not a failure. */
+START_TEST(test_parse_relayed_report)
+{
+    const char *msg =
+        "From: Mail Delivery System <Mailer-Daemon@exim.relay.test>\n"
+        "Auto-Submitted: auto-generated\nTo: app@relay.test\n"
+        "Subject: Delivery Status Notification\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=B\n\n"
+        "--B\nContent-type: text/plain\n\n"
+        " ----- The following addresses had successful delivery notifications -----\n"
+        "<ok1@remote.test> (relayed to non-DSN-aware mailer)\n\n"
+        "--B\nContent-type: message/delivery-status\n\n"
+        "Reporting-MTA: dns; exim.relay.test\n\n"
+        "Action: relayed\nFinal-Recipient: rfc822;ok1@remote.test\nStatus: 2.0.0\n\n"
+        "Action: expanded\nFinal-Recipient: rfc822;list@remote.test\nStatus: 2.1.5 (list)\n\n"
+        "--B--\n";
+    bg_dsn_report *r = parse(msg);
+    ck_assert_int_eq(r->kind, BG_DSN_RFC3464);
+    ck_assert_uint_eq(r->nrcpts, 2);
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_str_eq(r->rcpts[i].reason, "delivered");
+        ck_assert(!r->rcpts[i].hard);
+        ck_assert_ptr_null(r->rcpts[i].rbl);
+    }
+    ck_assert_str_eq(r->rcpts[0].action, "relayed");
+    ck_assert_str_eq(r->rcpts[1].action, "expanded");
+    ck_assert_str_eq(r->rcpts[1].status, "2.1.5");
+    bg_dsn_report_free(r);
+}
+END_TEST
+
+static const char ses_head[] = "From: AWS Notifications <no-reply@sns.amazonaws.com>\n"
+                               "To: bounces@relay.example.net\n"
+                               "Subject: AWS Notification Message\n\n";
+
+static bg_dsn_report *
+parse_body(const char *body)
+{
+    bg_buf b = BG_BUF_INIT;
+    bg_buf_append(&b, ses_head, strlen(ses_head));
+    bg_buf_append(&b, body, strlen(body));
+    bg_dsn_report *r = parse(bg_buf_str(&b));
+    bg_buf_free(&b);
+    return r;
+}
+
+START_TEST(test_parse_ses_json_bounce)
+{
+    /* An SNS envelope ("email-json" subscription) around the notification. */
+    bg_dsn_report *r = parse_body(
+        "{\"Type\" : \"Notification\", \"MessageId\" : \"x\", \"Message\" : "
+        "\"{\\\"notificationType\\\":\\\"Bounce\\\",\\\"bounce\\\":{\\\"bounceType\\\":"
+        "\\\"Permanent\\\",\\\"bounceSubType\\\":\\\"General\\\",\\\"bouncedRecipients\\\":"
+        "[{\\\"emailAddress\\\":\\\"Jane@Example.com\\\",\\\"action\\\":\\\"failed\\\","
+        "\\\"status\\\":\\\"5.1.1\\\",\\\"diagnosticCode\\\":\\\"smtp; 550 5.1.1 user "
+        "unknown\\\"}],\\\"reportingMTA\\\":\\\"dns; mx.example.com\\\",\\\"remoteMtaIp\\\":"
+        "\\\"198.51.100.7\\\"},\\\"mail\\\":{\\\"source\\\":\\\"app@relay.example.net\\\","
+        "\\\"messageId\\\":\\\"ses-id\\\",\\\"commonHeaders\\\":{\\\"messageId\\\":"
+        "\\\"<orig-1@relay.example.net>\\\"}}}\"}\n");
+    ck_assert_int_eq(r->kind, BG_DSN_TEXT);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].recipient, "jane@example.com");
+    ck_assert_str_eq(r->rcpts[0].status, "5.1.1");
+    ck_assert_str_eq(r->rcpts[0].reason, "userunknown");
+    ck_assert(r->rcpts[0].hard);
+    ck_assert_str_eq(r->rcpts[0].diagnostic, "550 5.1.1 user unknown");
+    ck_assert_str_eq(r->rcpts[0].diagnostic_type, "smtp");
+    ck_assert_str_eq(r->rcpts[0].remote_mta, "198.51.100.7");
+    ck_assert_str_eq(r->reporting_mta, "mx.example.com");
+    ck_assert_str_eq(r->orig_sender, "app@relay.example.net");
+    ck_assert_str_eq(r->orig_message_id, "orig-1@relay.example.net");
+    bg_dsn_report_free(r);
+}
+END_TEST
+
+typedef struct ses_case {
+    const char *type, *subtype, *status, *reason;
+    bool hard;
+} ses_case;
+
+/* AWS's bounce-types table: the subtype decides where it names a cause,
+ * the diagnostic where it does not (General, Undetermined). */
+static const ses_case ses_cases[] = {
+    {"Permanent", "NoEmail", NULL, "userunknown", true},
+    {"Permanent", "Suppressed", "5.1.1", "suppressed", false},
+    {"Permanent", "OnAccountSuppressionList", NULL, "suppressed", false},
+    {"Transient", "MailboxFull", NULL, "mailboxfull", false},
+    {"Transient", "MessageTooLarge", "5.3.4", "mesgtoobig", false},
+    {"Transient", "ContentRejected", NULL, "contenterror", false},
+    {"Transient", "AttachmentRejected", NULL, "securityerror", false},
+    {"Transient", "General", "4.4.7", "expired", false},
+    {"Undetermined", "Undetermined", NULL, "onhold", false},
+};
+
+START_TEST(test_parse_ses_json_subtypes)
+{
+    const ses_case *c = &ses_cases[_i];
+    char body[1024];
+    int n = snprintf(body, sizeof body,
+                     "{\"notificationType\":\"Bounce\",\"bounce\":{\"bounceType\":\"%s\","
+                     "\"bounceSubType\":\"%s\",\"bouncedRecipients\":[{\"emailAddress\":"
+                     "\"a@example.com\"%s%s%s}]},\"mail\":{}}\n--\nIf you wish to stop ...\n",
+                     c->type, c->subtype, c->status ? ",\"status\":\"" : "",
+                     c->status ? c->status : "", c->status ? "\"" : "");
+    ck_assert(n > 0 && (size_t)n < sizeof body);
+    bg_dsn_report *r = parse_body(body);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_msg(strcmp(r->rcpts[0].reason, c->reason) == 0, "%s/%s: %s", c->type,
+                  c->subtype, r->rcpts[0].reason);
+    ck_assert(r->rcpts[0].hard == c->hard);
+    bg_dsn_report_free(r);
+}
+END_TEST
+
+START_TEST(test_parse_ses_json_complaint_delivery)
+{
+    bg_dsn_report *r = parse_body(
+        "{\"notificationType\":\"Complaint\",\"complaint\":{\"complainedRecipients\":"
+        "[{\"emailAddress\":\"richard@example.com\"}],\"complaintFeedbackType\":\"abuse\"},"
+        "\"mail\":{\"source\":\"app@relay.example.net\"}}");
+    ck_assert_int_eq(r->kind, BG_DSN_ARF);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].recipient, "richard@example.com");
+    ck_assert_str_eq(r->rcpts[0].reason, "feedback");
+    ck_assert_str_eq(r->rcpts[0].diagnostic, "Feedback-Type: abuse");
+    bg_dsn_report_free(r);
+
+    /* Event publishing names the type "eventType". */
+    r = parse_body("{\"eventType\":\"Delivery\",\"delivery\":{\"recipients\":"
+                   "[\"jane@example.com\",\"mary@example.com\"],"
+                   "\"smtpResponse\":\"250 2.6.0 Message accepted\"},\"mail\":{}}");
+    ck_assert_uint_eq(r->nrcpts, 2);
+    ck_assert_str_eq(r->rcpts[1].recipient, "mary@example.com");
+    ck_assert_str_eq(r->rcpts[1].action, "delivered");
+    ck_assert_str_eq(r->rcpts[1].reason, "delivered");
+    ck_assert(!r->rcpts[1].hard);
+    bg_dsn_report_free(r);
+}
+END_TEST
+
+START_TEST(test_parse_ses_json_hostile)
+{
+    /* Not a notification, malformed, or nested too deep: no recipient, no
+     * crash; an address that is not one is not reported. */
+    static const char *const bodies[] = {
+        "{\"notificationType\":\"Bounce\",\"bounce\":{\"bouncedRecipients\":[{",
+        "{\"notificationType\":\"Bounce\",\"bounce\":{\"bouncedRecipients\":"
+        "[{\"emailAddress\":\"not an address\"},{\"emailAddress\":42}]}}",
+        "{\"notificationType\":7,\"bounce\":{}}",
+        "{\"Type\":\"Notification\",\"Message\":\"{\\\"Type\\\":\\\"Notification\\\","
+        "\\\"Message\\\":\\\"{}\\\"}\"} notificationType",
+        "{\"notificationType\":\"Bounce\",\"bounce\":[]}",
+        "just text about \"notificationType\" {",
+    };
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        bg_dsn_report *r = parse_body(bodies[i]);
+        for (size_t k = 0; k < r->nrcpts; k++)
+            ck_assert_ptr_nonnull(r->rcpts[k].reason);
+        ck_assert_msg(r->nrcpts == 0 || r->kind != BG_DSN_ARF, "body %zu", i);
+        bg_dsn_report_free(r);
+    }
+    /* 100,000 nested arrays: jansson's depth limit refuses it. */
+    bg_buf b = BG_BUF_INIT;
+    bg_buf_append(&b, "{\"notificationType\":\"Bounce\",\"bounce\":", 39);
+    for (int i = 0; i < 100000; i++)
+        bg_buf_putc(&b, '[');
+    bg_dsn_report *r = parse_body(bg_buf_str(&b));
+    ck_assert_uint_eq(r->nrcpts, 0);
+    bg_dsn_report_free(r);
+    bg_buf_free(&b);
+}
+END_TEST
+
+/* The DragonFly Mail Agent's notice: the reply after "did not like our
+ * RCPT TO:" is the diagnostic, and the command makes a bare "mailbox
+ * unavailable" the recipient's address. */
+START_TEST(test_parse_dma_notice)
+{
+    const char *msg =
+        "From: MAILER-DAEMON <>\nTo: app@relay.test\nSubject: Mail delivery failed\n"
+        "X-Original-To: <bare1@remote.test>\n\n"
+        "This is the DragonFly Mail Agent v0.13 at dma.relay.test.\n\n"
+        "There was an error delivering your mail to <bare1@remote.test>.\n\n"
+        "mx.remote.test [192.0.2.7] did not like our RCPT TO:\n"
+        "550 Requested action not taken: mailbox unavailable\n\n"
+        "Message headers follow.\n\n"
+        "From: Appliance <app@relay.test>\nTo: bare1@remote.test\nSubject: x\n";
+    bg_dsn_report *r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].recipient, "bare1@remote.test");
+    ck_assert_str_eq(r->rcpts[0].diagnostic,
+                     "550 Requested action not taken: mailbox unavailable");
+    ck_assert_str_eq(r->rcpts[0].reason, "userunknown");
+    ck_assert(r->rcpts[0].hard);
+    bg_dsn_report_free(r);
+}
+END_TEST
+
+/* A 4xx that the MTA gave up on (Exim: "retry timeout exceeded") or still
+ * holds (Action: delayed) is not a verdict on the address. */
+START_TEST(test_parse_temporary_refusal)
+{
+    static const char *const fmt =
+        "From: Mail Delivery System <Mailer-Daemon@mta.test>\nTo: app@relay.test\n"
+        "Subject: Mail delivery failed\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=B\n\n"
+        "--B\nContent-type: message/delivery-status\n\nReporting-MTA: dns; mta.test\n\n"
+        "Action: %s\nFinal-Recipient: rfc822;temp1@remote.test\nStatus: %s\n"
+        "Diagnostic-Code: smtp; 451 4.2.0 <temp1@remote.test>: Recipient address "
+        "rejected: try again later%s\n\n--B--\n";
+    static const char *const cases[][3] = {
+        {"failed", "5.0.0", ": retry timeout exceeded"},
+        {"delayed", "4.2.0", ""},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        char msg[1024];
+        int n = snprintf(msg, sizeof msg, fmt, cases[i][0], cases[i][1], cases[i][2]);
+        ck_assert(n > 0 && (size_t)n < sizeof msg);
+        bg_dsn_report *r = parse(msg);
+        ck_assert_uint_eq(r->nrcpts, 1);
+        ck_assert_str_eq(r->rcpts[0].status, "4.2.0");
+        ck_assert_msg(strcmp(r->rcpts[0].reason, "expired") == 0, "case %zu: %s", i,
+                      r->rcpts[0].reason);
+        ck_assert(!r->rcpts[0].hard);
+        bg_dsn_report_free(r);
+    }
+}
+END_TEST
+
 START_TEST(test_parse_not_bounce)
 {
     const char *msg = "From: alice@example.com\nTo: bob@example.org\nSubject: lunch\n\n"
@@ -801,6 +1037,14 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_feedback);
     tcase_add_test(tp, test_parse_autoreply);
     tcase_add_test(tp, test_parse_not_bounce);
+    tcase_add_test(tp, test_parse_relayed_report);
+    tcase_add_test(tp, test_parse_ses_json_bounce);
+    tcase_add_loop_test(tp, test_parse_ses_json_subtypes, 0,
+                        sizeof ses_cases / sizeof ses_cases[0]);
+    tcase_add_test(tp, test_parse_ses_json_complaint_delivery);
+    tcase_add_test(tp, test_parse_ses_json_hostile);
+    tcase_add_test(tp, test_parse_dma_notice);
+    tcase_add_test(tp, test_parse_temporary_refusal);
     tcase_add_test(tp, fuzz_diagnostic_stays_within_cap);
     suite_add_tcase(s, tp);
     return s;
