@@ -108,7 +108,8 @@ find_notification(const char *text, size_t len)
     json_error_t jerr;
     /* The mail's text may go on after the object (a signature, the list's
      * footer): JSON_DISABLE_EOF_CHECK stops at its end. */
-    json_t *root = json_loadb(brace, rest, JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root =
+        json_loadb(brace, rest, JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(root)) {
         json_decref(root);
         return NULL;
@@ -200,7 +201,8 @@ read_bounce(const json_t *b, bg_dsn_report *r)
         const char *st = str_of(v, "status");
         if (st && bg_dsn_status_from_text(st, code, sizeof code))
             rc->status = bg_xstrdup(code);
-        else if (rc->diagnostic && bg_dsn_status_from_text(rc->diagnostic, code, sizeof code))
+        else if (rc->diagnostic &&
+                 bg_dsn_status_from_text(rc->diagnostic, code, sizeof code))
             rc->status = bg_xstrdup(code);
         else if (type && strcasecmp(type, "Permanent") == 0)
             rc->status = bg_xstrdup("5.0.0");
@@ -209,7 +211,8 @@ read_bounce(const json_t *b, bg_dsn_report *r)
         if (action && *action)
             rc->action = bg_ascii_lower(bg_xstrndup(action, strcspn(action, " ;\t")));
         else
-            rc->action = bg_xstrdup(rc->status && rc->status[0] == '4' ? "delayed" : "failed");
+            rc->action =
+                bg_xstrdup(rc->status && rc->status[0] == '4' ? "delayed" : "failed");
         /* remoteMtaIp is the server SES talked to; an address in the
          * diagnostic may be the sender's ("Client host [192.0.2.10]"). */
         if (rip && *rip)
@@ -217,8 +220,8 @@ read_bounce(const json_t *b, bg_dsn_report *r)
         else if (rc->diagnostic)
             rc->remote_mta = dsn_text_remote_mta(rc->diagnostic, strlen(rc->diagnostic));
         bg_dsn_class cl;
-        dsn_context ctx = {NULL, rc->diagnostic_type, rc->action, rc->recipient,
-                           rc->remote_mta, mta};
+        dsn_context ctx = {NULL,          rc->diagnostic_type, rc->action,
+                           rc->recipient, rc->remote_mta,      mta};
         dsn_classify_ctx(rc->status, rc->diagnostic, &ctx, &cl);
         /* A General or Undetermined bounce that says nothing more is
          * "onhold" (dsn_classify_ctx() with no status and no text). */
@@ -228,7 +231,8 @@ read_bounce(const json_t *b, bg_dsn_report *r)
         rc->hard = bg_dsn_reason_is_hard(rc->reason, rc->status);
         if (!rc->diagnostic && type) {
             bg_buf d = BG_BUF_INIT;
-            bg_buf_printf(&d, "Amazon SES bounce %.40s/%.40s", type, subtype ? subtype : "-");
+            bg_buf_printf(&d, "Amazon SES bounce %.40s/%.40s", type,
+                          subtype ? subtype : "-");
             rc->diagnostic = bg_buf_steal(&d);
         }
     }
@@ -254,8 +258,9 @@ read_complaint(const json_t *c, bg_dsn_report *r)
             continue;
         /* A complaint against an address on the account's suppression list
          * was never sent: SES suppressed it. */
-        rc->reason = sub && strcasecmp(sub, "OnAccountSuppressionList") == 0 ? "suppressed"
-                                                                             : "feedback";
+        rc->reason = sub && strcasecmp(sub, "OnAccountSuppressionList") == 0
+                         ? "suppressed"
+                         : "feedback";
         bg_buf d = BG_BUF_INIT;
         bg_buf_printf(&d, "Feedback-Type: %.100s", ft ? ft : "unknown");
         rc->diagnostic = bg_buf_steal(&d);
@@ -286,10 +291,10 @@ read_delivery(const json_t *d, bg_dsn_report *r)
             continue;
         rc->action = bg_xstrdup("delivered");
         rc->diagnostic = text_dup(smtp);
-        rc->status = bg_xstrdup(smtp && bg_dsn_status_from_text(smtp, code, sizeof code) &&
-                                        code[0] == '2'
-                                    ? code
-                                    : "2.0.0");
+        rc->status = bg_xstrdup(
+            smtp && bg_dsn_status_from_text(smtp, code, sizeof code) && code[0] == '2'
+                ? code
+                : "2.0.0");
         rc->reason = "delivered";
         rc->hard = false;
         if (rip && *rip)
