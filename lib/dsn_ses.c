@@ -216,7 +216,7 @@ read_bounce(const json_t *b, bg_dsn_report *r)
         /* remoteMtaIp is the server SES talked to; an address in the
          * diagnostic may be the sender's ("Client host [192.0.2.10]"). */
         if (rip && *rip)
-            rc->remote_mta = bg_xstrndup(rip, 64);
+            rc->remote_mta = bg_xstrndup(rip, strnlen(rip, 64));
         else if (rc->diagnostic)
             rc->remote_mta = dsn_text_remote_mta(rc->diagnostic, strlen(rc->diagnostic));
         bg_dsn_class cl;
@@ -298,7 +298,7 @@ read_delivery(const json_t *d, bg_dsn_report *r)
         rc->reason = "delivered";
         rc->hard = false;
         if (rip && *rip)
-            rc->remote_mta = bg_xstrndup(rip, 64);
+            rc->remote_mta = bg_xstrndup(rip, strnlen(rip, 64));
     }
     free(mta);
 }

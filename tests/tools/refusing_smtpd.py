@@ -16,6 +16,9 @@ bounces on loopback.  It answers RCPT TO by the recipient's local part:
                here: the test messages are sent from catch@...)
     anything else  250 (accepted; the message is thrown away)
 
+and MAIL FROM with "rejectme" in the address with
+    553 5.7.1 <addr>: Sender address rejected: not owned by user
+
 Usage: refusing_smtpd.py PORT SAVEDIR [LOGFILE]   (listens on 127.0.0.1; stdlib only)
 """
 import os
@@ -70,7 +73,12 @@ class Session(socketserver.StreamRequestHandler):
                     self.say("250 ENHANCEDSTATUSCODES")
             elif verb == "MAIL":
                 rcpts = []
-                self.say("250 2.1.0 Ok")
+                sender = line.split(":", 1)[-1].strip().split(" ")[0].strip("<>")
+                if "rejectme" in sender.lower():
+                    self.say("553 5.7.1 <%s>: Sender address rejected: not owned by user"
+                             % sender)
+                else:
+                    self.say("250 2.1.0 Ok")
             elif verb == "RCPT":
                 addr = line.split(":", 1)[-1].strip().split(" ")[0].strip("<>")
                 r = reply_for(addr)

@@ -47,9 +47,15 @@ message() {
     local m=$1; shift
     local to
     to=$(echo "$*" | sed 's/ /, /g')
-    printf 'From: Appliance <catch-%s@sink.test>\nTo: %s\nSubject: test for %s\nMessage-ID: <%s.%s@%s.relay.test>\nDate: %s\n\nA test message.\n' \
-        "$m" "$to" "$*" "$(date +%s%N)" "$$" "$m" "$(date -R)"
+    printf 'From: Appliance <catch-%s%s@sink.test>\nTo: %s\nSubject: test for %s\nMessage-ID: <%s.%s@%s.relay.test>\nDate: %s\n\nA test message.\n' \
+        "$m" "$SUFFIX" "$to" "$*" "$(date +%s%N)" "$$" "$m" "$(date -R)"
 }
+
+# After the recipient cases, each MTA sends one message from
+# catch-MTA-rejectme@sink.test, which the sink refuses at MAIL FROM (553 5.7.1
+# ... Sender address rejected): the bounce names the sender's address in the
+# reply, never the recipient's.
+SUFFIX=
 
 # Wait up to $2 s for a new bounce in caught/ and move it to OUT/$1.eml.
 collect() {
@@ -104,7 +110,7 @@ EOF
 # No retry rules: Exim gives up on a temporary error at once ("retry
 # timeout exceeded").  nosuchuser@exim.relay.test has no router: "Unrouteable address".
 exim_send() {
-    message exim "$@" | unshare -m sh -c "mount --bind $E/passwd /etc/passwd; mount --bind $E/group /etc/group; mount --bind $W/root-exim4/usr/sbin /usr/sbin; /usr/sbin/exim4 -C $E/exim.conf -odi -f catch-exim@sink.test $*"
+    message exim "$@" | unshare -m sh -c "mount --bind $E/passwd /etc/passwd; mount --bind $E/group /etc/group; mount --bind $W/root-exim4/usr/sbin /usr/sbin; /usr/sbin/exim4 -C $E/exim.conf -odi -f catch-exim$SUFFIX@sink.test $*"
 }
 n=0
 for c in $CASES nosuchuser@exim.relay.test "unknown2 full2"; do
@@ -113,6 +119,11 @@ for c in $CASES nosuchuser@exim.relay.test "unknown2 full2"; do
     exim_send $rc
     collect "$(printf 'exim-%02d' $n)"
 done
+# exim-09 is the success report (SOURCES.md)
+SUFFIX=-rejectme
+exim_send ok1@remote.test
+collect exim-10
+SUFFIX=
 
 # ---- OpenSMTPD ----------------------------------------------------------
 O=$W/opensmtpd
@@ -135,11 +146,15 @@ n=0
 for c in $CASES "unknown2 full2"; do
     n=$((n + 1))
     rc=$(for a in $c; do echo "$a@remote.test"; done | paste -sd, -)
-    message opensmtpd $c | swaks --server 127.0.0.1:2531 --from catch-opensmtpd@sink.test --to "$rc" --data - >/dev/null
+    message opensmtpd $c | swaks --server 127.0.0.1:2531 --from catch-opensmtpd$SUFFIX@sink.test --to "$rc" --data - >/dev/null
     collect "$(printf 'opensmtpd-%02d' $n)"
     # temp1: a "delayed" report first, then the expiry's "failed" one
     [ "$c" = temp1 ] && { n=$((n + 1)); collect "$(printf 'opensmtpd-%02d' $n)"; }
 done
+SUFFIX=-rejectme
+message opensmtpd ok1@remote.test | swaks --server 127.0.0.1:2531 --from catch-opensmtpd$SUFFIX@sink.test --to ok1@remote.test --data - >/dev/null
+collect opensmtpd-09
+SUFFIX=
 
 # ---- DragonFly Mail Agent ---------------------------------------------
 D=$W/dma
@@ -152,13 +167,17 @@ n=0
 for c in $CASES "unknown2 full2"; do
     n=$((n + 1))
     rc=$(for a in $c; do echo "$a@remote.test"; done | tr '\n' ' ')
-    message dma $rc | unshare -m sh -c "mount -t overlay overlay -o lowerdir=/etc,upperdir=$D/upper,workdir=$D/work /etc && $W/root-dma/usr/sbin/dma -f catch-dma@sink.test $rc"
+    message dma $rc | unshare -m sh -c "mount -t overlay overlay -o lowerdir=/etc,upperdir=$D/upper,workdir=$D/work /etc && $W/root-dma/usr/sbin/dma -f catch-dma$SUFFIX@sink.test $rc"
     # dma keeps temp1 in its queue (it retries for days): no bounce
     [ "$c" = temp1 ] && continue
     collect "$(printf 'dma-%02d' $n)"
     # two recipients: one bounce each
     [ "$c" = "unknown2 full2" ] && { n=$((n + 1)); collect "$(printf 'dma-%02d' $n)"; }
 done
+SUFFIX=-rejectme
+message dma ok1@remote.test | unshare -m sh -c "mount -t overlay overlay -o lowerdir=/etc,upperdir=$D/upper,workdir=$D/work /etc && $W/root-dma/usr/sbin/dma -f catch-dma$SUFFIX@sink.test ok1@remote.test"
+collect dma-09
+SUFFIX=
 
 # ---- nullmailer ---------------------------------------------------------
 N=$W/nullmailer
@@ -175,11 +194,14 @@ nm() {
     unshare -m sh -c "mount -t overlay overlay -o lowerdir=$N/etc:/etc /etc && mount -t overlay overlay -o lowerdir=$W/root-nullmailer/usr:/usr /usr && mount --bind $N/spool /var/spool && $*"
 }
 n=0
-for c in $CASES; do
+for c in $CASES sender; do
     n=$((n + 1))
-    message nullmailer "$c@remote.test" | nm "/usr/sbin/sendmail -f catch-nullmailer@sink.test $c@remote.test"
+    # the sender case after the recipient ones
+    [ "$c" = sender ] && { SUFFIX=-rejectme; c=ok1; }
+    message nullmailer "$c@remote.test" | nm "/usr/sbin/sendmail -f catch-nullmailer$SUFFIX@sink.test $c@remote.test"
     nm "su -s /bin/sh mail -c 'timeout 15 /usr/sbin/nullmailer-send'" >>"$N/send.log" 2>&1 &
     collect "$(printf 'nullmailer-%02d' $n)" 20
     wait $! || true
 done
+SUFFIX=
 echo done
