@@ -41,6 +41,10 @@
  *   ("...: retry timeout exceeded")
  *                                  expired: a "try again later" says
  *                                  nothing against the address
+ *   a reply that names another recipient of the report in <> and not
+ *   this one (nullmailer copies the first refused RCPT's reply to every
+ *   recipient it then never tried)
+ *                                  onhold: nothing is known of this one
  *   Exim's own "Unrouteable address" (no remote server)
  *                                  userunknown: no router took the address
  *   Sendmail's transcript with a reply straight after "... while talking
@@ -170,10 +174,49 @@ unrouteable_adjust(bg_dsn_report *r)
     }
 }
 
+/* true when text names addr inside angle brackets ("<a@b>"). */
+static bool
+names_in_angles(const char *text, const char *addr)
+{
+    size_t n = strlen(addr);
+    for (const char *p = strchr(text, '<'); p; p = strchr(p + 1, '<'))
+        if (strncasecmp(p + 1, addr, n) == 0 && p[1 + n] == '>')
+            return true;
+    return false;
+}
+
+/* A reply copied to every recipient of a message: nullmailer gives up the
+ * whole message at the first refused RCPT TO and reports the reply
+ * ("550 5.1.1 <first@b>: ... User unknown") for the recipients it never
+ * tried.  A reply that names, in <>, another recipient of the report and
+ * not this one says nothing about this one: onhold, never a blacklisting. */
+static void
+borrowed_reply_adjust(bg_dsn_report *r)
+{
+    if (r->nrcpts < 2 || r->nrcpts > 50)
+        return;
+    for (size_t i = 0; i < r->nrcpts; i++) {
+        bg_dsn_rcpt *rc = &r->rcpts[i];
+        if (!rc->recipient || !rc->diagnostic || is_reason(rc, "delivered", "feedback") ||
+            names_in_angles(rc->diagnostic, rc->recipient))
+            continue;
+        for (size_t k = 0; k < r->nrcpts; k++) {
+            const char *other = r->rcpts[k].recipient;
+            if (k == i || !other || !names_in_angles(rc->diagnostic, other))
+                continue;
+            /* An RBL named there stays: it is about the relay. */
+            rc->reason = "onhold";
+            rc->hard = false;
+            break;
+        }
+    }
+}
+
 void
 dsn_family_adjust(const char *notice, size_t len, bg_dsn_report *r)
 {
     temporary_adjust(r);
+    borrowed_reply_adjust(r);
     unrouteable_adjust(r);
     if (!notice || r->kind != BG_DSN_TEXT)
         return;

@@ -959,6 +959,30 @@ START_TEST(test_parse_dma_notice)
 }
 END_TEST
 
+/* nullmailer reports the first refused RCPT's reply for every recipient of
+ * the message: the one it never tried is not blacklisted. */
+START_TEST(test_parse_borrowed_reply)
+{
+    const char *msg =
+        "From: Message Delivery Subsystem <MAILER-DAEMON@me>\nTo: <app@relay.test>\n"
+        "Subject: Returned mail: Could not send message\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=B\n\n"
+        "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: x-local-hostname; me\n\n"
+        "Final-Recipient: rfc822; unknown2@remote.test\nAction: failed\nStatus: 5.1.1\n"
+        "Diagnostic-Code: SMTP; 550 5.1.1 <unknown2@remote.test>: User unknown\n\n"
+        "Final-Recipient: rfc822; full2@remote.test\nAction: failed\nStatus: 5.1.1\n"
+        "Diagnostic-Code: SMTP; 550 5.1.1 <unknown2@remote.test>: User unknown\n\n--B--\n";
+    bg_dsn_report *r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 2);
+    ck_assert_str_eq(r->rcpts[0].reason, "userunknown");
+    ck_assert(r->rcpts[0].hard);
+    ck_assert_str_eq(r->rcpts[1].recipient, "full2@remote.test");
+    ck_assert_str_eq(r->rcpts[1].reason, "onhold");
+    ck_assert(!r->rcpts[1].hard);
+    bg_dsn_report_free(r);
+}
+END_TEST
+
 /* A 4xx that the MTA gave up on (Exim: "retry timeout exceeded") or still
  * holds (Action: delayed) is not a verdict on the address. */
 START_TEST(test_parse_temporary_refusal)
@@ -1066,6 +1090,7 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_ses_json_hostile);
     tcase_add_test(tp, test_parse_dma_notice);
     tcase_add_test(tp, test_parse_temporary_refusal);
+    tcase_add_test(tp, test_parse_borrowed_reply);
     tcase_add_test(tp, fuzz_diagnostic_stays_within_cap);
     suite_add_tcase(s, tp);
     return s;
