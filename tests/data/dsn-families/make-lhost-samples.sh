@@ -28,11 +28,15 @@ rm -rf "$W"
 mkdir -p "$W/debs" "$W/caught"
 
 apt-get install -y -qq libidn12 >/dev/null
-(cd "$W/debs" && apt-get download exim4-daemon-light exim4-base opensmtpd dma nullmailer >/dev/null 2>&1)
+(cd "$W/debs" && apt-get download exim4-daemon-light exim4-base opensmtpd dma nullmailer \
+    courier-mta courier-base courier-authlib libcourier-unicode4 >/dev/null 2>&1)
 for n in exim4 opensmtpd dma nullmailer; do
     mkdir -p "$W/root-$n"
     for f in "$W"/debs/"$n"*.deb; do dpkg-deb -x "$f" "$W/root-$n"; done
 done
+
+mkdir -p "$W/root-courier"
+for f in "$W"/debs/courier*.deb "$W"/debs/libcourier*.deb; do dpkg-deb -x "$f" "$W/root-courier"; done
 
 python3 "$TOP/tests/tools/refusing_smtpd.py" $PORT "$W/caught" "$W/sink.log" &
 SINK=$!
@@ -204,4 +208,44 @@ for c in $CASES sender; do
     wait $! || true
 done
 SUFFIX=
+# ---- Courier ------------------------------------------------------------
+# courierd runs as user courier (added to a private /etc/passwd) with /etc,
+# /usr, /var/lib and /run laid over; messages are submitted inside its
+# mount namespace (nsenter).  No temp case (Courier retries for a week) and
+# no unknown local user (refused at submission: no bounce).
+K=$W/courier
+R=$W/root-courier
+mkdir -p "$K/etc/courier" "$K/var-up/courier" "$K/var-w" "$K/run-up/courier" "$K/run-w"
+cp -a "$R/var/lib/courier/." "$K/var-up/courier/"
+cp /etc/passwd /etc/group "$K/etc/"
+echo 'courier:x:994:994::/var/lib/courier:/usr/sbin/nologin' >>"$K/etc/passwd"
+echo 'courier:x:994:' >>"$K/etc/group"
+echo courier.relay.test >"$K/etc/courier/me"
+echo courier.relay.test >"$K/etc/courier/defaultdomain"
+echo courier.relay.test >"$K/etc/courier/locals"
+echo ": [127.0.0.1],$PORT" >"$K/etc/courier/esmtproutes"
+chown -R 994:994 "$K/var-up/courier" "$K/run-up/courier"
+CLIB=/usr/lib/x86_64-linux-gnu/courier-authlib
+unshare -m sh -c "mount -t overlay overlay -o lowerdir=$K/etc:$R/etc:/etc /etc && mount -t overlay overlay -o lowerdir=$R/usr:/usr /usr && mount -t overlay overlay -o lowerdir=/var/lib,upperdir=$K/var-up,workdir=$K/var-w /var/lib && mount -t overlay overlay -o lowerdir=/run,upperdir=$K/run-up,workdir=$K/run-w /run && exec env -i PATH=/usr/bin:/bin LD_LIBRARY_PATH=$CLIB sh -c 'set -a; . /etc/courier/courierd; exec /usr/lib/courier/courier/courierd'" >"$K/courierd.log" 2>&1 &
+CPID=$!
+PIDS="$PIDS $CPID"
+sleep 3
+n=0
+for c in unknown1 full1 rbl1 bare1 datarej1 "unknown2 full2" sender; do
+    n=$((n + 1))
+    from=catch-courier@sink.test rc=
+    for a in $c; do
+        case $a in
+        sender) rc="$rc ok1@remote.test" from=catch-courier-rejectme@sink.test ;;
+        *) rc="$rc $a@remote.test" ;;
+        esac
+    done
+    printf 'From: Appliance <%s>\nTo: %s\nSubject: test for %s\n\nA test message.\n' "$from" \
+        "$(echo $rc | sed 's/ /, /g')" "$c" |
+        nsenter -t "$CPID" -m env LD_LIBRARY_PATH=$CLIB /usr/sbin/sendmail -f "$from" $rc
+    collect "$(printf 'courier-%02d' $n)"
+done
+# courierd's children (the delivery modules) end with it
+kill "$CPID" 2>/dev/null || true
+pkill -P "$CPID" 2>/dev/null || true
 echo done
