@@ -100,10 +100,9 @@ find_notification(const char *text, size_t len)
         return NULL;
     /* Cheap test before parsing: a notification names its type. */
     size_t rest = len - (size_t)(brace - text);
-    if (!bg_memcasemem(brace, rest, "\"notificationType\"") &&
-        !bg_memcasemem(brace, rest, "\"eventType\"") &&
-        !bg_memcasemem(brace, rest, "\\\"notificationType\\\"") &&
-        !bg_memcasemem(brace, rest, "\\\"eventType\\\""))
+    /* (also inside an SNS envelope, where the quotes are escaped) */
+    if (!bg_memcasemem(brace, rest, "notificationType") &&
+        !bg_memcasemem(brace, rest, "eventType"))
         return NULL;
     json_error_t jerr;
     /* The mail's text may go on after the object (a signature, the list's
