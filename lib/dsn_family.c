@@ -31,6 +31,22 @@
  *   Full'"                         the remote server's reply is the quoted
  *                                  part after "NNN-'"; SES's own guess
  *                                  before it is dropped
+ *   the DragonFly Mail Agent (dma): "There was an error delivering your
+ *   mail to <a@b>.", then "host [ip] did not like our RCPT TO:" and the
+ *   reply on the next lines
+ *                                  the diagnostic is that reply (not the
+ *                                  whole notice), the step its command
+ *   a temporary refusal (4.x.x) read as "user unknown" or "filtered" in a
+ *   report that is still queued (Action: delayed) or that Exim gave up on
+ *   ("...: retry timeout exceeded")
+ *                                  expired: a "try again later" says
+ *                                  nothing against the address
+ *   a reply that names another recipient of the report in <> and not
+ *   this one (nullmailer copies the first refused RCPT's reply to every
+ *   recipient it then never tried)
+ *                                  onhold: nothing is known of this one
+ *   Exim's own "Unrouteable address" (no remote server)
+ *                                  userunknown: no router took the address
  *   Sendmail's transcript with a reply straight after "... while talking
  *   to host.:" (no ">>> COMMAND" line between)
  *                                  the server refused its greeting: the
@@ -112,9 +128,96 @@ qmail_no_connection(const char *diag)
     return false;
 }
 
+static bool
+is_reason(const bg_dsn_rcpt *rc, const char *a, const char *b)
+{
+    return rc->reason && (strcmp(rc->reason, a) == 0 || (b && strcmp(rc->reason, b) == 0));
+}
+
+/* What a temporary refusal means once the MTA reports it: still queued
+ * ("Action: delayed", OpenSMTPD, nullmailer) or given up after its retry
+ * time (Exim appends ": retry timeout exceeded" to the last reply).  A 4xx
+ * "Recipient address rejected: try again later" is not a verdict on the
+ * address: expired, as with any delay that names no other cause. */
+static void
+temporary_adjust(bg_dsn_report *r)
+{
+    for (size_t i = 0; i < r->nrcpts; i++) {
+        bg_dsn_rcpt *rc = &r->rcpts[i];
+        if (!rc->status || rc->status[0] != '4' || !is_reason(rc, "userunknown", "filtered"))
+            continue;
+        bool delayed = rc->action && strcmp(rc->action, "delayed") == 0;
+        bool gave_up = rc->diagnostic &&
+                       dsn_memcasemem(rc->diagnostic, strlen(rc->diagnostic),
+                                      "retry timeout exceeded");
+        if (delayed || gave_up) {
+            rc->reason = "expired";
+            rc->hard = false;
+        }
+    }
+}
+
+/* Exim's own "Unrouteable address" (no remote server was asked: no router
+ * took the address, the local part is unknown in a local domain or the
+ * domain has no route) is about the address, like "user unknown" answered
+ * to RCPT TO, not a filter's verdict. */
+static void
+unrouteable_adjust(bg_dsn_report *r)
+{
+    for (size_t i = 0; i < r->nrcpts; i++) {
+        bg_dsn_rcpt *rc = &r->rcpts[i];
+        if (rc->remote_mta || !rc->diagnostic || !is_reason(rc, "filtered", NULL) ||
+            strcasecmp(rc->diagnostic, "unrouteable address") != 0)
+            continue;
+        rc->reason = "userunknown";
+        rc->hard = bg_dsn_reason_is_hard(rc->reason, rc->status);
+    }
+}
+
+/* true when text names addr inside angle brackets ("<a@b>"). */
+static bool
+names_in_angles(const char *text, const char *addr)
+{
+    size_t n = strlen(addr);
+    for (const char *p = strchr(text, '<'); p; p = strchr(p + 1, '<'))
+        if (strncasecmp(p + 1, addr, n) == 0 && p[1 + n] == '>')
+            return true;
+    return false;
+}
+
+/* A reply copied to every recipient of a message: nullmailer gives up the
+ * whole message at the first refused RCPT TO and reports the reply
+ * ("550 5.1.1 <first@b>: ... User unknown") for the recipients it never
+ * tried.  A reply that names, in <>, another recipient of the report and
+ * not this one says nothing about this one: onhold, never a blacklisting. */
+static void
+borrowed_reply_adjust(bg_dsn_report *r)
+{
+    if (r->nrcpts < 2 || r->nrcpts > 50)
+        return;
+    for (size_t i = 0; i < r->nrcpts; i++) {
+        bg_dsn_rcpt *rc = &r->rcpts[i];
+        if (!rc->recipient || !rc->diagnostic || is_reason(rc, "delivered", "feedback") ||
+            names_in_angles(rc->diagnostic, rc->recipient))
+            continue;
+        for (size_t k = 0; k < r->nrcpts; k++) {
+            const char *other = r->rcpts[k].recipient;
+            if (k == i || !other || !names_in_angles(rc->diagnostic, other))
+                continue;
+            /* An RBL named there stays: it is about the relay. */
+            rc->reason = "onhold";
+            rc->hard = false;
+            break;
+        }
+    }
+}
+
 void
 dsn_family_adjust(const char *notice, size_t len, bg_dsn_report *r)
 {
+    temporary_adjust(r);
+    borrowed_reply_adjust(r);
+    unrouteable_adjust(r);
     if (!notice || r->kind != BG_DSN_TEXT)
         return;
     size_t head = len < 512 ? len : 512;
@@ -225,6 +328,55 @@ refused_greeting(const char *notice, size_t nlen, const char *diag)
     return false;
 }
 
+/* The DragonFly Mail Agent's notice (dma's net.c):
+ *   "There was an error delivering your mail to <a@b>.\n\n"
+ *   "mx.example.com [192.0.2.1] did not like our RCPT TO:\n"
+ *   "550 5.1.1 ... (the reply, up to an empty line)"
+ * The reply replaces *diag (the lines by the address are empty, so the
+ * caller took the whole notice) and *step names the command.  true when
+ * the notice has that layout. */
+static bool
+dma_reply(char **diag, const char *notice, size_t nlen, const char **step)
+{
+    static const struct {
+        const char *said, *step;
+    } cmds[] = {
+        {"rcpt to:", "smtp:rcpt"}, {"mail from:", "smtp:mail"}, {"data:", ">>> data"},
+        {"ehlo:", "greeting"},     {"helo:", "greeting"},
+    };
+    size_t head = nlen < 256 ? nlen : 256;
+    if (!notice || !dsn_memcasemem(notice, head, "dragonfly mail agent"))
+        return false;
+    const char *end = notice + nlen;
+    const char *p = dsn_memcasemem(notice, nlen, " did not like our ");
+    if (!p)
+        return false;
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    if (!nl)
+        return false;
+    const char *cmd = p + 18;
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (dsn_memcasemem(cmd, (size_t)(nl - cmd), cmds[i].said))
+            *step = cmds[i].step;
+    /* The reply: the lines after, up to an empty one. */
+    const char *r = nl + 1, *q = r;
+    while (q < end && *q != '\n') {
+        const char *e = memchr(q, '\n', (size_t)(end - q));
+        q = e ? e + 1 : end;
+    }
+    bg_buf b = BG_BUF_INIT;
+    dsn_collapse(&b, r, (size_t)(q - r));
+    while (b.len && b.s[b.len - 1] == ' ')
+        b.s[--b.len] = '\0';
+    if (b.len == 0) {
+        bg_buf_free(&b);
+        return true;
+    }
+    free(*diag);
+    *diag = bg_buf_steal(&b);
+    return true;
+}
+
 const char *
 dsn_family_reply(char **diag, const char *notice, size_t nlen, const char **step)
 {
@@ -234,6 +386,8 @@ dsn_family_reply(char **diag, const char *notice, size_t nlen, const char **step
         NULL,
     };
     *step = NULL;
+    if (dma_reply(diag, notice, nlen, step))
+        return NULL;
     char *d = *diag;
     if (!d)
         return NULL;

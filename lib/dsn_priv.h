@@ -132,6 +132,14 @@ const char *dsn_family_reply(char **diag, const char *notice, size_t nlen, const
 const char *dsn_transcript_step(const char *notice, size_t len, const char *rcpt,
                                 const char *diag);
 
+/* Read an Amazon SES notification (JSON: notificationType or eventType
+ * Bounce, Complaint, Delivery; bare or inside an SNS envelope) in text[len]
+ * and add its recipients to r, classified and finished (reason, status,
+ * action, hard), with r->kind set.  Returns true when text holds one with at
+ * least one recipient, false (r untouched but for nothing) otherwise
+ * (lib/dsn_ses.c). */
+bool dsn_ses_read(const char *text, size_t len, bg_dsn_report *r);
+
 /* The byte pairs that a text holds (lib/dsn_match.c), to skip substring
  * searches that cannot succeed. */
 typedef struct dsn_pairs {

@@ -5,7 +5,10 @@
  * bg_dsn_parse() reads one whole message.  It understands RFC 3464
  * multipart/report DSNs (Final-Recipient, Original-Recipient, Action, Status,
  * Diagnostic-Code, Remote-MTA, Reporting-MTA), RFC 5965 ARF feedback reports
- * (reason "feedback"), auto-replies (reason "vacation"), and the plain-text
+ * (reason "feedback"), auto-replies (reason "vacation"), Amazon SES
+ * notifications mailed as JSON (lib/dsn_ses.c), success reports (RFC 3464
+ * delivered/relayed/expanded and SES Delivery: reason "delivered", never a
+ * blacklisting), and the plain-text
  * bounces that real MTAs send without a delivery-status part (Exim, qmail,
  * old Sendmail, Postfix without DSN, Exchange, Domino, OpenSMTPD, Courier, the
  * big mailbox providers, ...), walking MIME with bounceguard/mime.h.
@@ -70,7 +73,8 @@ typedef enum bg_smtp_stage {
 const char *bg_scope_name(bg_bounce_scope s);
 const char *bg_stage_name(bg_smtp_stage s);
 
-/* One bounced or delayed recipient.  All strings are owned by the report;
+/* One bounced, delayed or (reason "delivered") successfully delivered
+ * recipient.  All strings are owned by the report;
  * any of them may be NULL when the bounce does not say. */
 typedef struct bg_dsn_rcpt {
     char *recipient;    /* canonical lower-case address */

@@ -137,6 +137,19 @@ static const dsn_case dsn_cases[] = {
      BG_LEARN_BLACKLISTED, true, 0},
     {"not an address", NULL, "orig-1@relay.example", NULL, "not an address", "failed",
      "5.1.1", "userunknown", NULL, 1, false, BG_LEARN_BAD_ADDRESS, false, 0},
+    /* Success reports (RFC 3464 delivered/relayed/expanded, Amazon SES
+     * Delivery): never a blacklisting, even when the configuration lists
+     * the reason. */
+    {"delivered success report does not", NULL, "orig-1@relay.example", NULL,
+     "a@example.com", "delivered", "2.0.0", "delivered", NULL, 1, false,
+     BG_LEARN_IGNORED_REASON, false, 0},
+    {"relayed report with delivered listed does not",
+     "blacklist_reasons = delivered, userunknown\n", "orig-1@relay.example", NULL,
+     "a@example.com", "relayed", "2.0.0", "delivered", NULL, 1, false,
+     BG_LEARN_IGNORED_REASON, false, 0},
+    {"expanded report does not", "blacklist_reasons = delivered\n", "orig-1@relay.example",
+     NULL, "a@example.com", "expanded", "2.0.0", "delivered", NULL, 1, false,
+     BG_LEARN_IGNORED_REASON, false, 0},
 };
 
 static int
