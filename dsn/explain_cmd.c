@@ -61,9 +61,9 @@ decision(const bg_config *cfg, const bg_bounce_judged *j, const char *list)
 static void
 explain_report(const bg_config *cfg, const char *file, const bg_dsn_report *r)
 {
-    static const char *const kinds[] = {"not a bounce", "an RFC 3464 delivery-status report",
-                                        "a bounce in plain text", "an ARF feedback report",
-                                        "an auto-reply"};
+    static const char *const kinds[] = {
+        "not a bounce", "an RFC 3464 delivery-status report", "a bounce in plain text",
+        "an ARF feedback report", "an auto-reply"};
     char safe[300];
 
     printf("%s: %s, %zu recipient(s)\n", bg_sanitize_line(safe, sizeof safe, file, 200),
@@ -72,8 +72,9 @@ explain_report(const bg_config *cfg, const char *file, const bg_dsn_report *r)
         const bg_dsn_rcpt *rc = &r->rcpts[i];
         bg_bounce_judged j = {rc->action, rc->status, rc->reason, rc->scope, rc->stage};
 
-        printf("%s\n", bg_sanitize_line(safe, sizeof safe,
-                                        rc->recipient ? rc->recipient : "(no address)", 256));
+        printf("%s\n",
+               bg_sanitize_line(safe, sizeof safe,
+                                rc->recipient ? rc->recipient : "(no address)", 256));
         line("action", rc->action);
         line("status", rc->status);
         line("stage", bg_stage_name(rc->stage));
@@ -166,7 +167,8 @@ dsn_cmd_explain(const dsn_ctx *ctx, int argc, char **argv)
     } else if (memchr(bg_buf_str(&in), '\0', in.len) == NULL) {
         explain_replies(cfg, in.s);
     } else {
-        fprintf(stderr, "bounceguard-dsn explain: %s: neither a bounce nor reply text\n", file);
+        fprintf(stderr, "bounceguard-dsn explain: %s: neither a bounce nor reply text\n",
+                file);
         rc = DSN_EXIT_FAIL;
     }
     bg_dsn_report_free(r);

@@ -812,20 +812,24 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
         if (at)
             r->reporting_mta = bg_xstrdup(at + 1);
     }
-    const char *before[BG_DSN_MAX_RCPTS];
-    for (size_t i = 0; i < r->nrcpts; i++) {
+    const char *before[BG_DSN_MAX_RCPTS] = {NULL};
+    for (size_t i = 0; i < r->nrcpts && i < BG_DSN_MAX_RCPTS; i++) {
         if (!finished)
             finish_rcpt(&r->rcpts[i], bg_buf_str(&notice), cut, r->nrcpts, r->reporting_mta);
         before[i] = finished ? NULL : r->rcpts[i].reason;
     }
     if (!finished)
         dsn_family_adjust(bg_buf_str(&notice), cut, r);
-    for (size_t i = 0; i < r->nrcpts; i++) /* what the whole notice changed */
-        if (r->rcpts[i].reason != before[i] && r->rcpts[i].scope != BG_SCOPE_RELAY) {
-            r->rcpts[i].scope = bg_dsn_reason_scope(r->rcpts[i].reason);
-            free(r->rcpts[i].rule);
-            r->rcpts[i].rule = bg_xasprintf("%s: %s", finished ? "its notification" : "the notice of its family", r->rcpts[i].reason);
+    for (size_t i = 0; i < r->nrcpts && i < BG_DSN_MAX_RCPTS; i++) {
+        bg_dsn_rcpt *rc = &r->rcpts[i]; /* what the whole notice changed */
+        if (rc->reason != before[i] && rc->scope != BG_SCOPE_RELAY) {
+            rc->scope = bg_dsn_reason_scope(rc->reason);
+            free(rc->rule);
+            rc->rule = bg_xasprintf("%s: %s",
+                                    finished ? "its notification" : "the notice of its family",
+                                    rc->reason);
         }
+    }
 
     free(from_addr);
     bg_buf_free(&notice);

@@ -427,7 +427,7 @@ host_check(host_checks *hc, const bg_learn_source *src, const char *domain,
             *out = hc->done[i].host;
             return 0;
         }
-    if (hc->n == HOST_CHECKS_MAX) {
+    if (hc->n == HOST_CHECKS_MAX || src == NULL || src->client_ip == NULL) {
         *out = BG_HOST_UNCHECKED;
         return 0;
     }

@@ -18,17 +18,21 @@
 
 #include "bounceguard/reply_rules.h"
 
-#define MS_NDR "https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/non-delivery-reports-in-exchange-online/non-delivery-reports-in-exchange-online"
+#define MS_NDR                                                                           \
+    "https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/"               \
+    "non-delivery-reports-in-exchange-online/non-delivery-reports-in-exchange-online"
 #define MS_PM "https://sendersupport.olc.protection.outlook.com/pm/troubleshooting.aspx"
 #define YAHOO "https://senders.yahooinc.com/smtp-error-codes/"
 #define GOOGLE "https://support.google.com/a/answer/3726730"
 #define APPLE "https://support.apple.com/en-us/102322"
 #define COMCAST "https://postmaster.comcast.net/mail-error-codes.html"
 #define COX "https://www.cox.com/residential/support/email-error-codes.html"
-#define SPECTRUM "https://www.spectrum.net/support/internet/understanding-email-error-codes"
+#define SPECTRUM                                                                         \
+    "https://www.spectrum.net/support/internet/understanding-email-error-codes"
 #define GODADDY "https://www.godaddy.com/help/email-bounce-back-codes-40685"
 #define ORANGE "https://postmaster.orange.fr/"
-#define MIMECAST "https://community.mimecast.com/s/article/Mimecast-SMTP-Error-Codes-842605754"
+#define MIMECAST                                                                         \
+    "https://community.mimecast.com/s/article/Mimecast-SMTP-Error-Codes-842605754"
 #define PROOFPOINT "https://ipcheck.proofpoint.com/"
 #define BARRACUDA "https://www.barracudacentral.org/rbl"
 #define CISCO "https://talosintelligence.com/reputation_center"
@@ -41,11 +45,15 @@
 #define YANDEX "https://yandex.com/support/mail/web/error-messages.html"
 #define ATT "https://about.att.com/sites/postmaster"
 #define POSTGREY "https://postgrey.schweikert.ch/"
-#define NETEASE "https://help.mail.163.com/faqDetail.do?code=d7a5dc8471cd0c0e8b4b8f4f8e49998b374173cfe9171305fa1ce630d7f67ac2"
+#define NETEASE                                                                          \
+    "https://help.mail.163.com/"                                                         \
+    "faqDetail.do?code=d7a5dc8471cd0c0e8b4b8f4f8e49998b374173cfe9171305fa1ce630d7f67ac2"
 #define TONLINE "https://postmaster.t-online.de/"
 #define FREE "https://postmaster.free.fr/"
 #define POSTFIX "https://www.postfix.org/postconf.5.html#smtpd_client_restrictions"
-#define EXIM "https://www.exim.org/exim-html-current/doc/html/spec_html/ch-access_control_lists.html"
+#define EXIM                                                                             \
+    "https://www.exim.org/exim-html-current/doc/html/spec_html/"                         \
+    "ch-access_control_lists.html"
 #define QMAIL "https://cr.yp.to/qmail/faq/servers.html"
 #define SPAMHAUS "https://www.spamhaus.org/faqs/dnsbl-usage/"
 
@@ -374,14 +382,16 @@ split_tabs(char *line, char **f, size_t max)
 
 /* One row of the administrator's file into *row (fields point into line). */
 static int
-parse_row(char *line, bg_reply_rule *row, const char *path, unsigned lineno, bg_error *err)
+parse_row(char *line, bg_reply_rule *row, const char *path, unsigned lineno,
+          bg_error *err)
 {
     char *f[7];
     size_t n = split_tabs(line, f, 7);
 
     if (n != 6)
-        return bg_error_set(err, "%s:%u: expected 6 tab-separated columns (provider, match, "
-                                 "scope, reason, name, source), found %zu",
+        return bg_error_set(err,
+                            "%s:%u: expected 6 tab-separated columns (provider, match, "
+                            "scope, reason, name, source), found %zu",
                             path, lineno, n);
     for (char *p = f[1]; *p; p++)
         if (isupper((unsigned char)*p))
@@ -389,12 +399,14 @@ parse_row(char *line, bg_reply_rule *row, const char *path, unsigned lineno, bg_
     if (f[1][0] == '\0' || strcmp(f[1], "*") == 0)
         return bg_error_set(err, "%s:%u: empty match", path, lineno);
     if (!scope_from_name(f[2], &row->scope))
-        return bg_error_set(err, "%s:%u: scope must be recipient, relay, sender, message or "
-                                 "transient",
+        return bg_error_set(err,
+                            "%s:%u: scope must be recipient, relay, sender, message or "
+                            "transient",
                             path, lineno);
     if (strcmp(f[3], "-") != 0 && !bg_dsn_reason_is_valid(f[3]))
-        return bg_error_set(err, "%s:%u: unknown reason (a word of the reason vocabulary, "
-                                 "or -)",
+        return bg_error_set(err,
+                            "%s:%u: unknown reason (a word of the reason vocabulary, "
+                            "or -)",
                             path, lineno);
     row->provider = f[0];
     row->match = f[1];

@@ -11,15 +11,13 @@
  *
  *     provider  match  scope  reason  name  source
  *
- * e.g. "example-isp	err-ip-17	relay	blocked	Example ISP IP list	https://…".
- * `match` is lower-case text that the reply contains, bounded by anything
- * but a letter or digit on both sides (so "bl21" is not found in "bl210");
- * a trailing '*' lets letters and digits follow ("bl0000*" finds
- * "BL000010").  `scope` is recipient, relay, sender, message or transient;
- * `reason` a word of the reason vocabulary, or "-" to keep the reason the
- * phrases give.  '#' starts a comment line.  The administrator's rows are
- * tried before the built-in ones, in file order; the first that matches
- * decides.
+ * e.g. "example-isp	err-ip-17	relay	blocked	Example ISP IP list
+ * https://…". `match` is lower-case text that the reply contains, bounded by anything but
+ * a letter or digit on both sides (so "bl21" is not found in "bl210"); a trailing '*'
+ * lets letters and digits follow ("bl0000*" finds "BL000010").  `scope` is recipient,
+ * relay, sender, message or transient; `reason` a word of the reason vocabulary, or "-"
+ * to keep the reason the phrases give.  '#' starts a comment line.  The administrator's
+ * rows are tried before the built-in ones, in file order; the first that matches decides.
  */
 #ifndef BOUNCEGUARD_REPLY_RULES_H
 #define BOUNCEGUARD_REPLY_RULES_H

@@ -38,7 +38,8 @@ START_TEST(match_is_bounded_by_words)
     /* a longer code is not the row's code */
     ck_assert_ptr_null(bg_reply_rules_find(NULL, "550 error as31500 from somewhere"));
     /* the trailing '*' takes the digits after it */
-    r = bg_reply_rules_find(NULL, "554 rejected: bl000010 - see http://postmaster.comcast.net");
+    r = bg_reply_rules_find(NULL,
+                            "554 rejected: bl000010 - see http://postmaster.comcast.net");
     ck_assert_ptr_nonnull(r);
     ck_assert_str_eq(r->provider, "comcast");
     ck_assert_ptr_null(bg_reply_rules_find(NULL, ""));
@@ -61,8 +62,8 @@ START_TEST(every_builtin_row_is_well_formed)
                       "row %zu (%s): reason %s", i, r->match, r->reason);
         ck_assert_msg(r->scope != BG_SCOPE_UNKNOWN && r->scope != BG_SCOPE_NONE,
                       "row %zu (%s): no scope", i, r->match);
-        ck_assert_msg(strncmp(r->source, "https://", 8) == 0, "row %zu (%s): source %s", i,
-                      r->match, r->source);
+        ck_assert_msg(strncmp(r->source, "https://", 8) == 0, "row %zu (%s): source %s",
+                      i, r->match, r->source);
         ck_assert_msg(r->name && *r->name, "row %zu: no name", i);
     }
 }
@@ -73,40 +74,45 @@ START_TEST(classifier_uses_the_table)
 {
     bg_dsn_class cl;
 
-    bg_dsn_classify("5.7.1",
-                    "550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. Please "
-                    "contact your Internet service provider since part of their network is "
-                    "on our block list (S3150). You can also refer your provider to "
-                    "http://mail.live.com/mail/troubleshooting.aspx#errors.",
-                    &cl);
+    bg_dsn_classify(
+        "5.7.1",
+        "550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. Please "
+        "contact your Internet service provider since part of their network is "
+        "on our block list (S3150). You can also refer your provider to "
+        "http://mail.live.com/mail/troubleshooting.aspx#errors.",
+        &cl);
     ck_assert_int_eq(cl.scope, BG_SCOPE_RELAY);
     ck_assert_str_eq(cl.reason, "blocked");
     ck_assert(strstr(cl.list, "S3150") != NULL);
     ck_assert_str_eq(cl.delist, "http://mail.live.com/mail/troubleshooting.aspx#errors");
     ck_assert(strstr(cl.rule, "microsoft") != NULL);
 
-    bg_dsn_classify("5.0.0", "554 delivery error: dd This user doesn't have a yahoo.com "
-                             "account (x@yahoo.com) [0] - mta1.mail.yahoo.com",
+    bg_dsn_classify("5.0.0",
+                    "554 delivery error: dd This user doesn't have a yahoo.com "
+                    "account (x@yahoo.com) [0] - mta1.mail.yahoo.com",
                     &cl);
     ck_assert_int_eq(cl.scope, BG_SCOPE_RECIPIENT);
     ck_assert_str_eq(cl.reason, "userunknown");
 
-    bg_dsn_classify("4.2.0", "450 4.2.0 <a@b.example>: Recipient address rejected: "
-                             "Greylisted, see http://postgrey.schweikert.ch/help/b.html",
+    bg_dsn_classify("4.2.0",
+                    "450 4.2.0 <a@b.example>: Recipient address rejected: "
+                    "Greylisted, see http://postgrey.schweikert.ch/help/b.html",
                     &cl);
     ck_assert_int_eq(cl.scope, BG_SCOPE_TRANSIENT);
     ck_assert_str_eq(cl.reason, "expired"); /* what a greylisted message comes to */
     ck_assert(strstr(cl.rule, "greylisting") != NULL);
 
     /* a named DNSBL without a row is the relay's too */
-    bg_dsn_classify("5.7.1", "554 5.7.1 Service unavailable; Client host [192.0.2.1] "
-                             "blocked using zen.spamhaus.org",
+    bg_dsn_classify("5.7.1",
+                    "554 5.7.1 Service unavailable; Client host [192.0.2.1] "
+                    "blocked using zen.spamhaus.org",
                     &cl);
     ck_assert_int_eq(cl.scope, BG_SCOPE_RELAY);
     ck_assert_str_eq(cl.list, "zen.spamhaus.org");
     /* the stage is found */
-    bg_dsn_classify("5.1.1", "550 5.1.1 <a@b>: Recipient address rejected: User unknown "
-                             "(in reply to RCPT TO command)",
+    bg_dsn_classify("5.1.1",
+                    "550 5.1.1 <a@b>: Recipient address rejected: User unknown "
+                    "(in reply to RCPT TO command)",
                     &cl);
     ck_assert_int_eq(cl.stage, BG_STAGE_RCPT);
     ck_assert_int_eq(cl.scope, BG_SCOPE_RECIPIENT);
