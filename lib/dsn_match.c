@@ -31,7 +31,12 @@ const unsigned char dsn_byte_rank[256] = {
 void
 dsn_needle_init(dsn_needle *nd, const char *s)
 {
-    size_t n = strlen(s);
+    dsn_needle_initn(nd, s, strlen(s));
+}
+
+void
+dsn_needle_initn(dsn_needle *nd, const char *s, size_t n)
+{
     int score[8];
     nd->s = s;
     nd->len = n;

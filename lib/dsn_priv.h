@@ -184,6 +184,8 @@ void dsn_pairs_init(dsn_pairs *pp, const char *text, size_t len);
 /* Prepare the NUL-terminated needle s (kept by reference) for
  * dsn_needle_may(). */
 void dsn_needle_init(dsn_needle *nd, const char *s);
+/* The same for the first n bytes of s (a needle with a wildcard after it). */
+void dsn_needle_initn(dsn_needle *nd, const char *s, size_t n);
 
 /* false when the needle cannot occur in the text whose pairs pp holds;
  * true when it may.  Inline: the classifier asks it for every phrase. */
@@ -195,5 +197,12 @@ dsn_needle_may(const dsn_pairs *pp, const dsn_needle *nd)
             return false;
     return true;
 }
+
+/* bg_reply_rules_find() for a text whose byte pairs pp holds: a row's
+ * search runs only when all its rarest pairs are there (lib/reply_rules.c). */
+struct bg_reply_rules;
+struct bg_reply_rule;
+const struct bg_reply_rule *dsn_reply_rule_find(const struct bg_reply_rules *extra,
+                                                const char *low, const dsn_pairs *pp);
 
 #endif

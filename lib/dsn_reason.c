@@ -620,10 +620,10 @@ dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *
         dsn_pairs_init(&pp, raw, strlen(raw));
         rbl = rbl_from_low(raw, &pp, out->rbl, sizeof out->rbl);
         char *low = normalize(bg_xstrdup(raw));
-        /* continuation codes dropped: "unsolicited mail 421-4.7.0 originating" */
-        row = bg_reply_rules_find(bg_reply_rules_in_use(), low);
         if (strcmp(low, raw) != 0)
             dsn_pairs_init(&pp, low, strlen(low));
+        /* continuation codes dropped: "unsolicited mail 421-4.7.0 originating" */
+        row = dsn_reply_rule_find(bg_reply_rules_in_use(), low, &pp);
         free(raw);
         text = dsn_phrase_reason(low, &pp, &phrase);
         vendor = dsn_vendor_reason(low, &pp, ctx, &vendor_decides);

@@ -11,12 +11,14 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bounceguard/reply_rules.h"
+#include "dsn_priv.h"
 
 #define MS_NDR                                                                           \
     "https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/"               \
@@ -261,9 +263,29 @@ static const bg_reply_rule builtin[] = {
 
 struct bg_reply_rules {
     bg_reply_rule *rows;
+    dsn_needle *nd; /* each row's match, for the byte-pair prefilter */
     size_t n;
     char *text; /* the file's bytes, which the rows point into */
 };
+
+static dsn_needle builtin_nd[NBUILTIN];
+static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
+
+/* The needle of a match, without its trailing '*'. */
+static void
+needle_of(dsn_needle *nd, const char *m)
+{
+    size_t n = strlen(m);
+
+    dsn_needle_initn(nd, m, n > 1 && m[n - 1] == '*' ? n - 1 : n);
+}
+
+static void
+builtin_needles(void)
+{
+    for (size_t i = 0; i < NBUILTIN; i++)
+        needle_of(&builtin_nd[i], builtin[i].match);
+}
 
 const bg_reply_rule *
 bg_reply_rules_builtin(size_t *n)
@@ -312,17 +334,29 @@ holds(const char *low, const char *m)
 }
 
 const bg_reply_rule *
-bg_reply_rules_find(const bg_reply_rules *extra, const char *low)
+dsn_reply_rule_find(const bg_reply_rules *extra, const char *low, const dsn_pairs *pp)
 {
     if (low == NULL || *low == '\0')
         return NULL;
+    pthread_once(&builtin_once, builtin_needles);
     for (size_t i = 0; extra && i < extra->n; i++)
-        if (holds(low, extra->rows[i].match))
+        if (dsn_needle_may(pp, &extra->nd[i]) && holds(low, extra->rows[i].match))
             return &extra->rows[i];
     for (size_t i = 0; i < NBUILTIN; i++)
-        if (holds(low, builtin[i].match))
+        if (dsn_needle_may(pp, &builtin_nd[i]) && holds(low, builtin[i].match))
             return &builtin[i];
     return NULL;
+}
+
+const bg_reply_rule *
+bg_reply_rules_find(const bg_reply_rules *extra, const char *low)
+{
+    dsn_pairs pp;
+
+    if (low == NULL || *low == '\0')
+        return NULL;
+    dsn_pairs_init(&pp, low, strlen(low));
+    return dsn_reply_rule_find(extra, low, &pp);
 }
 
 static _Atomic(const bg_reply_rules *) in_use;
@@ -344,6 +378,7 @@ bg_reply_rules_free(bg_reply_rules *r)
 {
     if (r) {
         free(r->rows);
+        free(r->nd);
         free(r->text);
         free(r);
     }
@@ -461,5 +496,8 @@ bg_reply_rules_load(const char *path, bg_error *err)
             return bg_reply_rules_free(r);
         r->n++;
     }
+    r->nd = bg_xcalloc(r->n ? r->n : 1, sizeof *r->nd);
+    for (size_t i = 0; i < r->n; i++)
+        needle_of(&r->nd[i], r->rows[i].match);
     return r;
 }
