@@ -185,21 +185,7 @@ SM=$SENDMAIL_ROOT/usr/libexec/sendmail/sendmail
 sm_ran=no
 if [ -x "$SM" ] && start_refusing_sink "$SM_MD"; then
     mkdir -p "$T/smdev" "$T/smns"
-    python3 - "$T/smdev/log" "$SM_LOG" > "$T/logsink.out" 2>&1 <<'EOF' &
-import os, signal, socket, sys
-path, out = sys.argv[1], sys.argv[2]
-signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(path)
-os.chmod(path, 0o666)
-with open(out, "ab", buffering=0) as f:
-    while True:
-        d = s.recv(65536).rstrip(b"\n\0")
-        if d.startswith(b"<") and b">" in d[:5]:
-            d = d[d.index(b">") + 1:]
-        # "Mmm dd hh:mm:ss TAG[pid]: ..." -> with a host, as a syslog file has it
-        f.write(d[:15] + b" smtest " + d[16:] + b"\n")
-EOF
+    python3 "$TOP/tests/tools/syslog_sink.py" "$T/smdev/log" "$SM_LOG" > "$T/logsink.out" 2>&1 &
     LOGSINK_PID=$!
     wait_for 5 [ -S "$T/smdev/log" ] || notok "syslog socket for Sendmail"
     for n in null zero random urandom; do : > "$T/smns/$n"; done

@@ -32,19 +32,7 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done' EXIT
 
 python3 "$TOP/tests/tools/refusing_smtp.py" "$RF_PORT" "$OUT/bounces" ${PIPELINING:+pipelining} &
 pids+=($!)
-python3 - "$T/smdev/log" "$OUT/maillog" <<'PY' &
-import os, socket, sys
-path, out = sys.argv[1], sys.argv[2]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(path)
-os.chmod(path, 0o666)
-with open(out, "ab", buffering=0) as f:
-    while True:
-        d = s.recv(65536).rstrip(b"\n\0")
-        if d.startswith(b"<") and b">" in d[:5]:
-            d = d[d.index(b">") + 1:]
-        f.write(d[:15] + b" smtest " + d[16:] + b"\n")
-PY
+python3 "$TOP/tests/tools/syslog_sink.py" "$T/smdev/log" "$OUT/maillog" &
 pids+=($!)
 for n in null zero random urandom; do : > "$T/smns/$n"; done
 sleep 1
