@@ -87,6 +87,10 @@ static const char *const p_mailboxfull[] = {
     "not enough disk space", "not sufficient disk space", "no space left",
     "mailfolder is full", "mailbox size limit exceeded", "mailbox exceeded",
     "has exceeded its", "full mailbox", "inbox is full", "boite du destinataire pleine",
+    /* German, French, Russian (both cases: only ASCII is folded), Chinese */
+    "postfach voll", "postfach ist voll", "boite aux lettres pleine",
+    "boîte aux lettres pleine", "boîte pleine", "ящик переполнен", "Ящик переполнен",
+    "превышен размер ящика", "邮箱已满", "邮箱空间不足",
     "the user's space has been used up", "user has too many messages",
     "mailbox would exceed", "quota violation", "user over limit", "is over the quota",
     "over the allowed quota", "reached disk quota", "storage quota", "exceeded the quota",
@@ -150,6 +154,9 @@ static const char *const p_userunknown[] = {
     "unknown account", "invalid user", "no valid recipients", "recipient rejected",
     "is not a valid", "email account that you tried to reach", "not our customer",
     "badrecipientto", "validrcptto", "ist unbekannt", "userunknown", "inactive user",
+    "adresse inconnue", "destinataire inconnu", "empfänger unbekannt",
+    "пользователь не найден", "Пользователь не найден", "нет такого пользователя",
+    "Нет такого пользователя", "用户不存在", "邮箱不存在", "收件人不存在", "宛先不明",
     "unknown", NULL,
 };
 static const char *const p_hostunknown[] = {
