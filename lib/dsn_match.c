@@ -37,7 +37,7 @@ dsn_needle_init(dsn_needle *nd, const char *s)
 void
 dsn_needle_initn(dsn_needle *nd, const char *s, size_t n)
 {
-    int score[8];
+    int score[8] = {0};
     nd->s = s;
     nd->len = n;
     nd->npairs = 0;
