@@ -527,37 +527,21 @@ caller_may_read(const char *path)
 bg_config *
 bg_config_load(const char *path, bool allow_missing, bg_error *err)
 {
-    FILE *fp = fopen(path, "r");
     bg_buf text = BG_BUF_INIT;
-    char chunk[4096];
-    size_t n;
 
-    if (fp == NULL) {
-        if (errno == ENOENT && allow_missing)
+    if (bg_read_text_file(path, 1024 * 1024, &text) < 0) {
+        int e = errno;
+
+        bg_buf_free(&text);
+        if (e == ENOENT && allow_missing)
             return bg_config_defaults();
-        bg_error_set(err, "cannot read config %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
-        bg_buf_append(&text, chunk, n);
-        if (text.len > 1024 * 1024) {
-            fclose(fp);
-            bg_buf_free(&text);
+        if (e == EFBIG)
             bg_error_set(err, "%s: config larger than 1 MB", path);
-            return NULL;
-        }
-    }
-    if (ferror(fp)) {
-        bg_error_set(err, "cannot read config %s: %s", path, strerror(errno));
-        fclose(fp);
-        bg_buf_free(&text);
-        return NULL;
-    }
-    fclose(fp);
-    /* An embedded NUL would hide the rest of the file from the parser. */
-    if (text.len != strlen(bg_buf_str(&text))) {
-        bg_error_set(err, "%s: file contains a NUL byte (is it a text file?)", path);
-        bg_buf_free(&text);
+        /* An embedded NUL would hide the rest of the file from the parser. */
+        else if (e == EILSEQ)
+            bg_error_set(err, "%s: file contains a NUL byte (is it a text file?)", path);
+        else
+            bg_error_set(err, "cannot read config %s: %s", path, strerror(e));
         return NULL;
     }
     bg_config *c = config_parse(path, bg_buf_str(&text), caller_may_read(path), err);

@@ -464,32 +464,18 @@ bg_dnsbl_set_parse(const char *name, const char *text, bg_error *err)
 bg_dnsbl_set *
 bg_dnsbl_set_load(const char *path, bg_error *err)
 {
-    FILE *fp = fopen(path, "r");
     bg_buf text = BG_BUF_INIT;
     bg_dnsbl_set *set;
-    char chunk[4096];
-    size_t n;
 
-    if (fp == NULL)
-        return bg_error_set(err, "%s: %s", path, strerror(errno)), NULL;
-    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
-        bg_buf_append(&text, chunk, n);
-        if (text.len > 1024 * 1024) {
-            fclose(fp);
-            bg_buf_free(&text);
-            return bg_error_set(err, "%s: too large for a list file", path), NULL;
-        }
-    }
-    if (ferror(fp)) {
-        bg_error_set(err, "%s: %s", path, strerror(errno));
-        fclose(fp);
+    if (bg_read_text_file(path, 1024 * 1024, &text) < 0) {
+        int e = errno;
+
         bg_buf_free(&text);
-        return NULL;
-    }
-    fclose(fp);
-    if (memchr(bg_buf_str(&text), '\0', text.len) != NULL) {
-        bg_buf_free(&text);
-        return bg_error_set(err, "%s: binary file", path), NULL;
+        return bg_error_set(err, "%s: %s", path,
+                            e == EFBIG    ? "too large for a list file"
+                            : e == EILSEQ ? "binary file"
+                                          : strerror(e)),
+               NULL;
     }
     set = bg_dnsbl_set_parse(path, bg_buf_str(&text), err);
     bg_buf_free(&text);

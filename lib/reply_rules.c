@@ -454,29 +454,18 @@ parse_row(char *line, bg_reply_rule *row, const char *path, unsigned lineno,
 bg_reply_rules *
 bg_reply_rules_load(const char *path, bg_error *err)
 {
-    FILE *fp = fopen(path, "r");
     bg_buf text = BG_BUF_INIT;
     bg_reply_rules *r;
-    char chunk[4096];
-    size_t got;
     unsigned lineno = 0;
 
-    if (fp == NULL) {
-        bg_error_set(err, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    while ((got = fread(chunk, 1, sizeof chunk, fp)) > 0 && text.len < (1u << 20))
-        bg_buf_append(&text, chunk, got);
-    if (ferror(fp) || text.len >= (1u << 20)) {
-        bg_error_set(err, "%s: %s", path, ferror(fp) ? "read error" : "larger than 1 MB");
-        fclose(fp);
+    if (bg_read_text_file(path, 1u << 20, &text) < 0) {
+        int e = errno;
+
         bg_buf_free(&text);
-        return NULL;
-    }
-    fclose(fp);
-    if (memchr(bg_buf_str(&text), '\0', text.len) != NULL) {
-        bg_error_set(err, "%s: holds a NUL byte", path);
-        bg_buf_free(&text);
+        bg_error_set(err, "%s: %s", path,
+                     e == EFBIG    ? "larger than 1 MB"
+                     : e == EILSEQ ? "holds a NUL byte"
+                                   : strerror(e));
         return NULL;
     }
     r = bg_xcalloc(1, sizeof *r);

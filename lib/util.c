@@ -513,3 +513,33 @@ bg_memcasemem(const char *hay, size_t len, const char *needle)
 {
     return bg_memcasemem_anchored(hay, len, needle, 0);
 }
+
+int
+bg_read_text_file(const char *path, size_t max, bg_buf *out)
+{
+    FILE *fp = fopen(path, "r");
+    char chunk[4096];
+    size_t n;
+    int saved = 0;
+
+    if (fp == NULL)
+        return -1;
+    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
+        bg_buf_append(out, chunk, n);
+        if (out->len > max) {
+            saved = EFBIG;
+            break;
+        }
+    }
+    if (saved == 0 && ferror(fp))
+        saved = errno ? errno : EIO;
+    fclose(fp);
+    if (saved == 0 && memchr(bg_buf_str(out), '\0', out->len) != NULL)
+        saved = EILSEQ;
+    if (saved != 0) {
+        bg_buf_reset(out);
+        errno = saved;
+        return -1;
+    }
+    return 0;
+}

@@ -64,6 +64,14 @@ void bg_buf_grew(bg_buf *b, size_t k);
 const char *bg_buf_str(const bg_buf *b);
 
 /*
+ * Append the whole file at path to out, reading at most max bytes more than
+ * it: 0, or -1 with errno set (EFBIG when the file holds more than max
+ * bytes, EILSEQ when it holds a NUL byte: not a text file); out is then
+ * empty.  For the small text files the programs read (config, lists).
+ */
+int bg_read_text_file(const char *path, size_t max, bg_buf *out);
+
+/*
  * Copy src into dst[size] always NUL-terminated; returns strlen(src) so that a
  * result >= size tells the caller the copy was cut (strlcpy semantics).
  */

@@ -5,9 +5,11 @@
  * escape or half a character, always NUL-terminated).
  */
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bounceguard/util.h"
 
@@ -171,6 +173,37 @@ START_TEST(utf8_decode)
 }
 END_TEST
 
+/* The programs' small text files: whole, bounded, no NUL, errno says why. */
+START_TEST(read_text_file)
+{
+    char dir[] = "/tmp/bg-test-util-XXXXXX", path[64];
+    bg_buf b = BG_BUF_INIT;
+    FILE *fp;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/f", dir);
+    fp = fopen(path, "w");
+    fputs("a = 1\nb = 2\n", fp);
+    fclose(fp);
+    ck_assert_int_eq(bg_read_text_file(path, 100, &b), 0);
+    ck_assert_str_eq(bg_buf_str(&b), "a = 1\nb = 2\n");
+    bg_buf_reset(&b);
+    ck_assert_int_eq(bg_read_text_file(path, 5, &b), -1);
+    ck_assert_int_eq(errno, EFBIG);
+    ck_assert_uint_eq(b.len, 0);
+    fp = fopen(path, "w");
+    fwrite("a\0b", 1, 3, fp);
+    fclose(fp);
+    ck_assert_int_eq(bg_read_text_file(path, 100, &b), -1);
+    ck_assert_int_eq(errno, EILSEQ);
+    remove(path);
+    ck_assert_int_eq(bg_read_text_file(path, 100, &b), -1);
+    ck_assert_int_eq(errno, ENOENT);
+    bg_buf_free(&b);
+    rmdir(dir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -184,6 +217,7 @@ main(void)
     tcase_add_test(tc, line_and_cell);
     tcase_add_test(tc, error_messages_are_printable);
     tcase_add_test(tc, utf8_decode);
+    tcase_add_test(tc, read_text_file);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
