@@ -17,7 +17,6 @@ DSN=$BIN/bounceguard-dsn
 SEED=$BIN/tools/intake_seed
 STORE_SEED=$BIN/tools/seed_store
 DATA=$TOP/tests/data/intake
-as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
 
 if [ ! -x "$BIN/bounceguard" ] || [ ! -x "$DSN" ] || [ ! -x "$SEED" ] || [ ! -x "$STORE_SEED" ]; then
     notok "bounceguard, bounceguard-dsn and the seed tools are built in $BIN"
@@ -149,14 +148,15 @@ chown nobody:nogroup "$T/nob.db" "$T/nob.log"
 chmod 700 "$T/nob.db"
 printf 'db_home = %s\nlog_dir = %s\nsyslog = no\nuser =\n' "$T/nob.db" "$T/nob.log" > "$T/nob.conf"
 chmod 644 "$T/nob.conf"
-out=$(as_nobody env SUDO_USER=root "$BIN/bounceguard" -c "$T/nob.conf" block forged@example.com \
+open_bin # the programs where nobody can run them
+out=$(as_nobody env SUDO_USER=root "$OBIN/bounceguard" -c "$T/nob.conf" block forged@example.com \
     --reason 'who did this' 2>&1)
 check "nobody can write its own store ($out)" grep -q 'blocked' <<<"$out"
-audit=$(as_nobody "$BIN/bounceguard" -c "$T/nob.conf" audit 2>&1)
+audit=$(as_nobody "$OBIN/bounceguard" -c "$T/nob.conf" audit 2>&1)
 check "SUDO_USER=root set by nobody: the audit names nobody ($audit)" \
     grep -q '^[-0-9 :Z]* nobody block forged@example.com' <<<"$audit"
 check "... and not root" bash -c "! grep -q 'root' <<<'$audit'"
-out=$(as_nobody env SUDO_USER=root "$BIN/bounceguard" -c "$CONF" block x@example.com 2>&1); rc=$?
+out=$(as_nobody env SUDO_USER=root "$OBIN/bounceguard" -c "$CONF" block x@example.com 2>&1); rc=$?
 check "nobody cannot write root's store (exit $rc)" test "$rc" -ne 0
 SUDO_USER=alice bg block sudoed@example.com --reason sudo > /dev/null
 check "root with SUDO_USER=alice is recorded as 'root (sudo: alice)'" \
@@ -172,7 +172,7 @@ printf 'syslog = no\nmode = %s\n' "$SECRET" > "$T/secret-value.conf"
 printf 'syslog = no\nroot:$6$%s:19000::::::\n' "$SECRET" > "$T/secret-line.conf"
 chmod 600 "$T"/secret-*.conf
 for f in key value line; do
-    out=$(as_nobody "$BIN/bounceguard" -c "$T/secret-$f.conf" config --check 2>&1)
+    out=$(as_nobody "$OBIN/bounceguard" -c "$T/secret-$f.conf" config --check 2>&1)
     check "nobody, root-only config with a bad $f: the secret is not shown ($out)" \
         bash -c "! grep -q '$SECRET' <<<'$out'"
     out=$(SUDO_UID=65534 SUDO_USER=nobody "$BIN/bounceguard" -c "$T/secret-$f.conf" config --check 2>&1)

@@ -69,21 +69,7 @@ chmod 755 "$T/reinject.sh"
 start_sink $SINK || { notok "sink started"; exit 1; }
 start_milter "$CONF" || { notok "milter started"; exit 1; }
 start_postfix $SMTPD $SINK "inet:127.0.0.1:$MILTER_PORT" || { notok "postfix started"; exit 1; }
-P=$T/pf/etc
-cat >> "$P/main.cf" <<EOF
-relay_domains = $VERP_DOMAIN
-transport_maps = inline:{$VERP_DOMAIN=bounceguard:}
-bounceguard_destination_recipient_limit = 1
-smtpd_peername_lookup = no
-EOF
-cat >> "$P/master.cf" <<EOF
-bounceguard unix - n n - - pipe
-  flags=Rq user=nobody argv=$BIN/bounceguard-dsn -c $CONF pipe
-  --client-ip=\${client_address} --helo=\${client_helo} --sender=\${sender}
-  --recipient=\${recipient} --reinject=$T/reinject.sh
-EOF
-postfix -c "$P" reload >/dev/null 2>&1
-sleep 1
+postfix_verp_transport "smtpd_peername_lookup = no"
 
 state() { "$SEED" "$T/db" rcpt "$1" | cut -d' ' -f1; }
 is_blacklisted() { [ "$(state "$1")" = blacklisted ]; }

@@ -306,11 +306,11 @@ check "... and the audit trail names root, not nobody" \
 # ---- a store the user may not write ----------------------------------------
 chmod 644 "$CONF"
 chmod 700 "$T/main.db"
-as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+open_bin # the programs where nobody can run them
 for args in list "block a@example.com" "unblock x@example.org" "check a@example.com" stats \
             "debug on" senders diagnose export; do
     # shellcheck disable=SC2086
-    err=$(as_nobody "$BIN/bounceguard" -c "$CONF" $args 2>&1 >/dev/null); r=$?
+    err=$(as_nobody "$OBIN/bounceguard" -c "$CONF" $args 2>&1 >/dev/null); r=$?
     check "as nobody, '$args': exit 4 with one clean error line" \
         test "$r" -eq 4 -a "$(wc -l <<<"$err")" -eq 1 -a -n "$(grep 'bounceguard: .*: store' <<<"$err")"
 done

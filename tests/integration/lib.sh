@@ -249,6 +249,45 @@ EOC
     fi
 }
 
+# as_nobody COMMAND...: run COMMAND as nobody:nogroup, without root's groups.
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+
+# open_bin: the programs copied into $T/bin (and $T opened to others), for
+# what runs as another user (nobody, a pipe transport, a Sendmail mailer):
+# the checkout itself may be closed to them (a clone in a mode 0700
+# folder).  Sets OBIN.
+open_bin() {
+    OBIN=$T/bin
+    if [ ! -x "$OBIN/bounceguard-dsn" ]; then
+        mkdir -p "$OBIN"
+        cp "$BIN/bounceguard" "$BIN/bounceguard-dsn" "$BIN/bounceguard-milter" "$OBIN/"
+    fi
+    chmod 755 "$T" "$OBIN" "$OBIN"/*
+}
+
+# postfix_verp_transport [MAIN.CF-LINE...]: the private Postfix of
+# start_postfix routes $VERP_DOMAIN to bounceguard-dsn pipe (the transport of
+# conf/postfix-master.cf with this test's $CONF and $T/reinject.sh), with
+# the extra main.cf lines given, and is reloaded.
+postfix_verp_transport() {
+    local P=$T/pf/etc line
+    open_bin
+    {
+        echo "relay_domains = $VERP_DOMAIN"
+        echo "transport_maps = inline:{$VERP_DOMAIN=bounceguard:}"
+        echo "bounceguard_destination_recipient_limit = 1"
+        for line in "$@"; do echo "$line"; done
+    } >> "$P/main.cf"
+    cat >> "$P/master.cf" <<EOF
+bounceguard unix - n n - - pipe
+  flags=Rq user=nobody argv=$OBIN/bounceguard-dsn -c $CONF pipe
+  --client-ip=\${client_address} --helo=\${client_helo} --sender=\${sender}
+  --recipient=\${recipient} --reinject=$T/reinject.sh
+EOF
+    postfix -c "$P" reload >/dev/null 2>&1
+    sleep 1
+}
+
 # verp_setup [key=value...]: store, logs and run dir under $T owned by
 # nobody (the milter and the pipe run as nobody), a fresh secret in
 # $T/verp.secret and a milter config $CONF with return_path_rewrite on for

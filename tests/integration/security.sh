@@ -16,7 +16,6 @@ chmod 755 "$T"
 DSN=$BIN/bounceguard-dsn
 SEED=$BIN/tools/intake_seed
 DATA=$TOP/tests/data/intake
-as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
 state() { "$SEED" "$T/db" rcpt "$1" | cut -d' ' -f1; }
 
 # ---- forged DSNs, default config (dsn_trust = correlated) ---------------------
@@ -66,8 +65,9 @@ check "nobody cannot write the environment's region file ($rc)" [ $rc != 0 ]
 chmod 750 "$T/db"
 one_line_fail() { [ "$2" != 0 ] && [ -n "$1" ] && [ "$(printf '%s\n' "$1" | wc -l)" = 1 ]; }
 cp "$CONF" "$T/nobody.conf"; chmod 644 "$T/nobody.conf"
+open_bin # the programs where nobody can run them
 for cmd in "block evil@remote.example" "unblock gone@remote.example" "debug on" "purge"; do
-    out=$(as_nobody timeout 20 "$BIN/bounceguard" -c "$T/nobody.conf" $cmd 2>&1); rc=$?
+    out=$(as_nobody timeout 20 "$OBIN/bounceguard" -c "$T/nobody.conf" $cmd 2>&1); rc=$?
     check "CLI '$cmd' as nobody fails cleanly: exit $rc, one line ($out)" \
         bash -c "[ $rc != 0 ] && [ $rc -lt 124 ] && [ \$(printf '%s\n' \"\$1\" | wc -l) = 1 ]" _ "$out"
 done

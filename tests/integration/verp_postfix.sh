@@ -31,21 +31,8 @@ chmod 755 "$T/reinject.sh"
 start_sink 2571 || notok "sink started"
 start_milter "$CONF" || notok "milter started"
 start_postfix 2570 2571 "inet:127.0.0.1:$MILTER_PORT" || notok "postfix started"
-P=$T/pf/etc
-cat >> "$P/main.cf" <<EOF
-relay_domains = $VERP_DOMAIN
-transport_maps = inline:{$VERP_DOMAIN=bounceguard:}
-bounceguard_destination_recipient_limit = 1
-EOF
 # The transport of conf/postfix-master.cf, with this test's paths.
-cat >> "$P/master.cf" <<EOF
-bounceguard unix - n n - - pipe
-  flags=Rq user=nobody argv=$BIN/bounceguard-dsn -c $CONF pipe
-  --client-ip=\${client_address} --helo=\${client_helo} --sender=\${sender}
-  --recipient=\${recipient} --reinject=$T/reinject.sh
-EOF
-postfix -c "$P" reload >/dev/null 2>&1
-sleep 1
+postfix_verp_transport
 
 # 1. A message from an appliance: the relay sends it with a VERP sender.
 out=$(smtp 2570 app@customer.example far@remote.example.com \

@@ -33,9 +33,11 @@ chmod 755 "$T/reinject.sh"
 start_sink $SINK || { notok "smtp-sink started"; exit 1; }
 start_milter "$CONF" || { notok "milter started: $(cat "$T/milter.out")"; exit 1; }
 
-# conf/sendmail.mc's lines, with this test's paths and ports.
+# conf/sendmail.mc's lines, with this test's paths and ports (the mailer runs
+# as nobody: the programs copied where it can reach them).
+open_bin
 sed -n '/^dnl BEGIN VERP/,/^dnl END VERP/p' "$TOP/conf/sendmail.mc" |
-    sed -e "s|/usr/local/sbin/bounceguard-dsn|$BIN/bounceguard-dsn|" \
+    sed -e "s|/usr/local/sbin/bounceguard-dsn|$OBIN/bounceguard-dsn|" \
         -e "s|bounceguard-dsn pipe|bounceguard-dsn -c $CONF pipe --reinject=$T/reinject.sh|" \
         -e "s|U=bounceguard|U=nobody|" \
         -e "s|verp\.example\.com|$VERP_DOMAIN|g" > "$T/verp.mc"
