@@ -73,7 +73,7 @@ for cmd in "block evil@remote.example" "unblock gone@remote.example" "debug on" 
 done
 check "the store is unchanged: gone@ is still blacklisted, evil@ not" \
     [ "$(state gone@remote.example)" = blacklisted -a "$(state evil@remote.example)" = none ]
-out=$(as_nobody timeout 20 "$DSN" -c "$T/nobody.conf" pipe --recipient app@customer.example < "$DATA/hard-5.1.1.eml" 2>&1); rc=$?
+out=$(as_nobody timeout 20 "$OBIN/bounceguard-dsn" -c "$T/nobody.conf" pipe --recipient app@customer.example < "$DATA/hard-5.1.1.eml" 2>&1); rc=$?
 check "pipe as a user without access: EX_TEMPFAIL 75, not acknowledged ($rc)" [ $rc = 75 ]
 
 # ---- the milter's unix socket ----------------------------------------------------
