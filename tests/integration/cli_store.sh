@@ -6,17 +6,11 @@
 set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-build}
-BIN=$BUILD
-[ "${BUILD#/}" = "$BUILD" ] && BIN=$TOP/$BUILD
-DATA=$TOP/tests/data/import
-SEED=$BIN/tools/seed_store
-
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-
-ok() { echo "ok - $*"; }
-notok() { echo "not ok - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else notok "$what"; fi; }
+. "$TOP/tests/integration/lib.sh"
+DATA=$TOP/tests/data/import
+SEED=$BIN/tools/seed_store
 
 # mkconf NAME [key=value...]: a config with its own store under $T/NAME.
 mkconf() {
