@@ -69,7 +69,8 @@ cli_store_open(cli_ctx *ctx, const char *command, bool create, bg_store **out)
     cli_operator(who, sizeof(who)); /* the caller, for the audit trail */
     if (become_store_user(ctx, command, create) != 0)
         return CLI_EXIT_RUNTIME;
-    *out = bg_store_open(ctx->config->db_home, create ? BG_STORE_CREATE : 0, &err);
+    *out = bg_store_open_sized(ctx->config->db_home, create ? BG_STORE_CREATE : 0,
+                               (unsigned)ctx->config->db_cache_mb, &err);
     if (*out == NULL)
         return cli_runtime_error(command, "%s", err.msg);
     return 0;

@@ -16,7 +16,9 @@
 #include "bounceguard/log.h"
 #include "intake.h"
 
-#define UPKEEP_INTERVAL 3 /* seconds between reads of the debug switch */
+/* Seconds between two runs of the upkeep: failchk (and a checkpoint when
+ * one is due), the debug switch. */
+#define UPKEEP_INTERVAL BG_STORE_FAILCHK_S
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
@@ -100,7 +102,8 @@ intake_store(intake *in)
 
     if (in->st)
         return 0;
-    in->st = bg_store_open(in->cfg->db_home, BG_STORE_CREATE, &err);
+    in->st = bg_store_open_sized(in->cfg->db_home, BG_STORE_CREATE,
+                                (unsigned)in->cfg->db_cache_mb, &err);
     if (in->st == NULL) {
         if (!in->store_failing)
             bg_msg_error("store unavailable: %s", err.msg);
@@ -154,6 +157,17 @@ intake_upkeep(intake *in, int64_t now)
     if (now < in->next_upkeep || in->st == NULL)
         return;
     in->next_upkeep = now + UPKEEP_INTERVAL;
+    {
+        /* This process's housekeeping runs in its only thread, between two
+         * messages or lines: failchk, then a checkpoint if due. */
+        bg_error err;
+        int r = bg_store_maintain(in->st, BG_STORE_CHECKPOINT_S, &err);
+        if (r < 0)
+            bg_msg_error("store upkeep: %s", err.msg);
+        else if (r == BG_STORE_RECOVERED)
+            bg_msg_warn("store %s recovered after a process failed inside it",
+                        in->cfg->db_home);
+    }
     {
         char v[16];
         bg_error err;

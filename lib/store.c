@@ -12,11 +12,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "bounceguard/log.h"
@@ -28,16 +31,30 @@ const char *const store_db_files[DBI_COUNT] = {
     "seen.db", "meta.db",   "audit.db", "expiry.db"};
 
 #define STORE_FORMAT "bounceguard-store 1"
-#define STORE_CACHE_BYTES (64u * 1024 * 1024)
+/* The environment's sizes.  A small relay's store must be small (issue 13):
+ * the cache follows db_cache_mb (BG_STORE_CACHE_MB_DEFAULT), the lock table
+ * is sized for the few pages one transaction touches times the threads of
+ * all programs, and the log files are small (STORE_LOG_FILE_BYTES). */
+#define STORE_LOCKS 20000
+#define STORE_LOCKERS 4000
+#define STORE_TXNS 500
+/* Threads of all processes that may be inside Berkeley DB at once: the
+ * milter's workers, its housekeeping, the followers, a few CLI runs.  A
+ * soft limit (Berkeley DB reuses the slots of threads that ended). */
+#define STORE_THREADS 256
 /* What the environment's files take on disk at their largest, with room to
  * spare: the cache region (Berkeley DB lets it reach 5/4 of the cache size),
- * the primary region (locks, transactions, log buffer: 52 MB), the mutexes
- * (6 MB) and a log file (10 MB). */
-#define STORE_REGION_ROOM ((unsigned long long)STORE_CACHE_BYTES * 5 / 4 + 80ull * 1024 * 1024)
+ * the primary region (locks, transactions, log buffer, thread slots), the
+ * mutexes and two log files. */
+#define STORE_REGION_ROOM(cache) ((unsigned long long)(cache) * 5 / 4 + 24ull * 1024 * 1024)
 /* How long a transaction chosen as a deadlock victim keeps retrying: far
  * below the 30 s an MTA waits for a milter's answer. */
 #define RETRY_FOR_MS 5000
 #define RETRY_PAUSE_MAX_US 20000
+/* How long a call keeps reopening a store that needs recovery (another
+ * process runs it, or died while running it) before it gives up with one
+ * line: bounded, so that nothing waits forever. */
+#define RECOVER_FOR_MS 15000
 
 /* Berkeley DB's own explanation of the last failure in this thread: added
  * to the one-line error the caller logs, rather than logged on its own (a
@@ -48,6 +65,14 @@ static void
 bdb_errcall(const DB_ENV *env, const char *prefix, const char *msg)
 {
     bg_strlcpy(bdb_last_msg, msg, sizeof(bdb_last_msg));
+    bg_msg_debug("store: Berkeley DB: %s", msg);
+}
+
+/* Berkeley DB's informational messages (failchk's "Freeing mutex for
+ * process ...", recovery's progress): for the debug log, never stdout. */
+static void
+bdb_msgcall(const DB_ENV *env, const char *msg)
+{
     bg_msg_debug("store: Berkeley DB: %s", msg);
 }
 
@@ -106,7 +131,7 @@ check_home(const char *home, unsigned flags, bg_error *err)
  * be returned.
  */
 static int
-check_room(const char *home, bg_error *err)
+check_room(const char *home, size_t cache_bytes, bg_error *err)
 {
     char path[4096];
     struct statvfs v;
@@ -116,11 +141,11 @@ check_room(const char *home, bg_error *err)
     if (access(path, F_OK) == 0 || statvfs(home, &v) < 0)
         return 0; /* the regions exist already, or no way to tell */
     avail = (unsigned long long)v.f_bavail * v.f_frsize;
-    if (avail < STORE_REGION_ROOM)
+    if (avail < STORE_REGION_ROOM(cache_bytes))
         return bg_error_set(err,
                             "store %s: not enough free space to create the store "
                             "(%llu MB free, %llu MB needed)",
-                            home, avail >> 20, STORE_REGION_ROOM >> 20);
+                            home, avail >> 20, STORE_REGION_ROOM(cache_bytes) >> 20);
     return 0;
 }
 
@@ -215,39 +240,151 @@ reserve_regions(DB_ENV *env, const char *home, bg_error *err)
     return rc;
 }
 
+/*
+ * Crash detection as Berkeley DB documents it for several processes sharing
+ * one environment ("Architecting Transactional Data Store applications",
+ * DB_ENV->failchk): every thread has an id Berkeley DB records in the
+ * region, and is_alive tells failchk whether the thread behind an id still
+ * runs.  The id is the kernel's thread id, so that a thread's liveness can
+ * be read from /proc (a pthread_t means nothing outside its process).
+ */
+static void
+thread_id(DB_ENV *env, pid_t *pid, db_threadid_t *tid)
+{
+    static __thread pid_t my_pid;
+    static __thread long my_tid;
+
+    (void)env;
+    /* After a fork the child's thread has another id: ask again. */
+    if (my_pid != getpid()) {
+        my_pid = getpid();
+        my_tid = syscall(SYS_gettid);
+    }
+    if (pid)
+        *pid = my_pid;
+    if (tid)
+        *tid = (db_threadid_t)my_tid;
+}
+
+/* Whether /proc/PID/task/TID (or /proc/PID) is a thread that runs: a zombie
+ * (killed, not yet reaped) is dead.  1 alive, 0 dead, -1 cannot tell. */
+static int
+proc_alive(const char *path)
+{
+    char buf[512];
+    FILE *fp = fopen(path, "re");
+    size_t n;
+    const char *paren;
+
+    if (fp == NULL)
+        return errno == ENOENT || errno == ESRCH ? 0 : -1;
+    n = fread(buf, 1, sizeof(buf) - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    /* "PID (COMM) S ...": the command may hold spaces and parentheses. */
+    if ((paren = strrchr(buf, ')')) == NULL || paren[1] != ' ')
+        return -1;
+    return paren[2] == 'Z' || paren[2] == 'X' ? 0 : 1;
+}
+
+static int
+is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t flags)
+{
+    char path[96];
+    int r;
+
+    (void)env;
+    if (flags & DB_MUTEX_PROCESS_ONLY) {
+        if (pid == getpid())
+            return 1;
+        snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+    } else {
+        snprintf(path, sizeof(path), "/proc/%ld/task/%lu/stat", (long)pid,
+                 (unsigned long)tid);
+    }
+    r = proc_alive(path);
+    if (r >= 0)
+        return r;
+    /* No /proc: the process, by signal 0 (EPERM: it exists, not ours). */
+    return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+/* Berkeley DB's word that the environment is dead for this process: another
+ * process found a dead peer and runs recovery (DB_EVENT_REG_PANIC), or a
+ * failure panicked it.  The next call or the housekeeping reopens. */
+static void
+event_notify(DB_ENV *env, u_int32_t event, void *info)
+{
+    bg_store *s = env->app_private;
+
+    (void)info;
+    if (s != NULL && (event == DB_EVENT_PANIC || event == DB_EVENT_REG_PANIC))
+        atomic_store(&s->panicked, true);
+}
+
+static int
+open_env(bg_store *s, bg_error *err)
+{
+    DB_ENV *env;
+    int ret;
+
+    bdb_last_msg[0] = '\0';
+    if (check_room(s->home, s->cache_bytes, err) < 0)
+        return -1;
+    if ((ret = db_env_create(&env, 0)) != 0)
+        return bg_error_set(err, "store: cannot create environment: %s", db_strerror(ret));
+    s->env = env;
+    env->app_private = s;
+    env->set_errcall(env, bdb_errcall);
+    env->set_msgcall(env, bdb_msgcall);
+    env->set_cachesize(env, 0, (u_int32_t)s->cache_bytes, 1);
+    env->set_lk_detect(env, DB_LOCK_DEFAULT);
+    env->set_lk_max_locks(env, STORE_LOCKS);
+    env->set_lk_max_objects(env, STORE_LOCKS);
+    env->set_lk_max_lockers(env, STORE_LOCKERS);
+    env->set_tx_max(env, STORE_TXNS);
+    env->set_lg_max(env, STORE_LOG_FILE_BYTES);
+    env->set_thread_count(env, STORE_THREADS);
+    env->set_thread_id(env, thread_id);
+    env->set_isalive(env, is_alive);
+    env->set_event_notify(env, event_notify);
+    /* Log files no checkpoint needs any more go at once: the log stays a few
+     * files whatever the age of the store.  (The backup copies the logs it
+     * needs itself: catastrophic recovery starts from a backup.) */
+    env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1);
+    /* Commit writes the log to the OS: it survives the death of any process.
+     * Bounces ask for DB_TXN_SYNC on top (power loss). */
+    env->set_flags(env, DB_TXN_WRITE_NOSYNC, 1);
+    /* The documented hybrid: DB_REGISTER finds a process that died inside
+     * the environment; DB_FAILCHK then asks failchk whether its death can be
+     * cleaned up (its locks and transactions released), and only when it
+     * cannot does DB_RECOVER run recovery. */
+    ret = env->open(env, s->home,
+                    DB_CREATE | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_INIT_TXN |
+                        DB_THREAD | DB_REGISTER | DB_RECOVER | DB_FAILCHK,
+                    0660);
+    if (ret != 0) {
+        bg_error_set(err, "store %s: cannot open environment: %s%s%s", s->home,
+                     db_strerror(ret), bdb_detail()[0] ? ": " : "", bdb_detail());
+        close_handles(s);
+        return ret == DB_RUNRECOVERY ? -2 : -1;
+    }
+    atomic_store(&s->panicked, false);
+    return 0;
+}
+
+/* Open the environment and the databases.  Returns 0, -1 with err set, or
+ * -2 (err set) when the environment needs a recovery that another process
+ * is running: worth another try. */
 static int
 open_handles(bg_store *s, bg_error *err)
 {
     DB_ENV *env;
     int ret;
 
-    bdb_last_msg[0] = '\0';
-    if (check_room(s->home, err) < 0)
-        return -1;
-    if ((ret = db_env_create(&env, 0)) != 0)
-        return bg_error_set(err, "store: cannot create environment: %s", db_strerror(ret));
-    s->env = env;
-    env->set_errcall(env, bdb_errcall);
-    env->set_cachesize(env, 0, STORE_CACHE_BYTES, 1);
-    env->set_lk_detect(env, DB_LOCK_DEFAULT);
-    env->set_lk_max_locks(env, 100000);
-    env->set_lk_max_objects(env, 100000);
-    env->set_lk_max_lockers(env, 10000);
-    env->set_tx_max(env, 1000);
-    env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1);
-    /* Commit writes the log to the OS: it survives the death of any process.
-     * Bounces ask for DB_TXN_SYNC on top (power loss). */
-    env->set_flags(env, DB_TXN_WRITE_NOSYNC, 1);
-    ret = env->open(env, s->home,
-                    DB_CREATE | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_INIT_TXN |
-                        DB_THREAD | DB_REGISTER | DB_RECOVER,
-                    0660);
-    if (ret != 0) {
-        bg_error_set(err, "store %s: cannot open environment: %s", s->home,
-                     db_strerror(ret));
-        close_handles(s);
-        return -1;
-    }
+    if ((ret = open_env(s, err)) < 0)
+        return ret;
+    env = s->env;
     if (reserve_regions(env, s->home, err) < 0) {
         close_handles(s);
         return -1;
@@ -262,6 +399,11 @@ open_handles(bg_store *s, bg_error *err)
         s->db[i] = db;
         ret = db->open(db, NULL, store_db_files[i], NULL, DB_BTREE,
                        DB_CREATE | DB_THREAD | DB_AUTO_COMMIT, 0660);
+        if (ret == DB_RUNRECOVERY) {
+            bg_error_set(err, "store %s: %s", s->home, db_strerror(ret));
+            close_handles(s);
+            return -2;
+        }
         if (ret != 0) {
             bg_error_set(err, "store %s/%s: %s%s", s->home, store_db_files[i],
                          ret == EINVAL || ret == DB_VERIFY_BAD || bdb_detail()[0]
@@ -292,8 +434,38 @@ check_format(bg_store *s, bg_error *err)
     return 0;
 }
 
+/* Open the handles, again and again while the environment needs a recovery
+ * that another process is running, for at most RECOVER_FOR_MS. */
+static int
+open_handles_patiently(bg_store *s, bg_error *err)
+{
+    int64_t give_up_at = bg_monotonic_ms() + RECOVER_FOR_MS;
+    bool said = false;
+    int r;
+
+    while ((r = open_handles(s, err)) == -2 && bg_monotonic_ms() < give_up_at) {
+        if (!said)
+            bg_msg_warn("store %s needs recovery after a process failed; waiting for it "
+                        "(at most %d s)",
+                        s->home, RECOVER_FOR_MS / 1000);
+        said = true;
+        usleep(200 * 1000);
+    }
+    if (r == -2)
+        bg_error_set(err, "store %s still needs recovery after %d s of retries "
+                          "(a process failed inside it): %s",
+                     s->home, RECOVER_FOR_MS / 1000, db_strerror(DB_RUNRECOVERY));
+    return r < 0 ? -1 : 0;
+}
+
 bg_store *
 bg_store_open(const char *home, unsigned flags, bg_error *err)
+{
+    return bg_store_open_sized(home, flags, 0, err);
+}
+
+bg_store *
+bg_store_open_sized(const char *home, unsigned flags, unsigned cache_mb, bg_error *err)
 {
     bg_store *s;
 
@@ -307,7 +479,8 @@ bg_store_open(const char *home, unsigned flags, bg_error *err)
     pthread_rwlock_init(&s->lock, NULL);
     pthread_mutex_init(&s->writer, NULL);
     s->home = bg_xstrdup(home);
-    if (open_handles(s, err) < 0 || check_format(s, err) < 0)
+    s->cache_bytes = (size_t)(cache_mb ? cache_mb : BG_STORE_CACHE_MB_DEFAULT) << 20;
+    if (open_handles_patiently(s, err) < 0 || check_format(s, err) < 0)
         return bg_store_close(s);
     return s;
 }
@@ -333,10 +506,12 @@ bg_store_set_sync(bg_store *s, bool sync)
 
 /*
  * After another process died, Berkeley DB tells the survivors DB_RUNRECOVERY:
- * every handle is dead.  Close them all and open again (which recovers).
+ * every handle is dead.  Close them all and open again (DB_REGISTER finds the
+ * dead process and recovery runs), retrying for a bounded time while another
+ * process runs that recovery.  Only the first caller of a generation reopens.
  */
-static int
-reopen(bg_store *s, unsigned seen_generation, bg_error *err)
+int
+store_reopen(bg_store *s, unsigned seen_generation, bg_error *err)
 {
     int rc = 0;
 
@@ -344,7 +519,7 @@ reopen(bg_store *s, unsigned seen_generation, bg_error *err)
     if (s->generation == seen_generation) {
         bg_msg_warn("store %s: recovering after another process failed", s->home);
         close_handles(s);
-        rc = open_handles(s, err);
+        rc = open_handles_patiently(s, err);
         s->generation++;
     }
     pthread_rwlock_unlock(&s->lock);
@@ -430,7 +605,7 @@ run_attempts(bg_store *s, txn_body_fn *body, void *arg, enum run_mode mode, bg_e
 
         pthread_rwlock_rdlock(&s->lock);
         gen = s->generation;
-        if (s->env == NULL) {
+        if (s->env == NULL || atomic_load(&s->panicked)) {
             ret = DB_RUNRECOVERY;
         } else if (mode == RUN_NO_TXN) {
             int answer = 0;
@@ -463,7 +638,7 @@ run_attempts(bg_store *s, txn_body_fn *body, void *arg, enum run_mode mode, bg_e
         }
         if (ret == DB_RUNRECOVERY && !reopened) {
             reopened = true;
-            if (reopen(s, gen, err) < 0)
+            if (store_reopen(s, gen, err) < 0)
                 return -1;
             continue;
         }

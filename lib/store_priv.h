@@ -10,6 +10,7 @@
 #define BOUNCEGUARD_STORE_PRIV_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include <db.h>
 
@@ -30,6 +31,10 @@ enum {
 
 extern const char *const store_db_files[DBI_COUNT];
 
+/* The size of one transaction log file (small, so that removing the files
+ * no checkpoint needs keeps only a few megabytes). */
+#define STORE_LOG_FILE_BYTES (1u * 1024 * 1024)
+
 struct bg_store {
     pthread_rwlock_t lock;  /* read: any operation; write: reopen after a crash */
     pthread_mutex_t writer; /* one write transaction at a time (see run()) */
@@ -38,7 +43,14 @@ struct bg_store {
     char *home;
     unsigned generation;    /* bumped by each reopen */
     bool sync;
+    size_t cache_bytes;     /* db_cache_mb */
+    atomic_bool panicked;   /* Berkeley DB's panic event: reopen */
+    int64_t last_checkpoint_ms; /* this process's last timed checkpoint */
 };
+
+/* Close every handle and open again (recovery), unless another thread did
+ * since generation seen_generation.  0, or -1 with err set. */
+int store_reopen(bg_store *s, unsigned seen_generation, bg_error *err);
 
 /* A body run inside a transaction: returns 0 to commit (its answer, >= 0,
  * in *answer), or a Berkeley DB / errno code, or -1 (a record that does not

@@ -130,7 +130,7 @@ try_open_store(void)
 {
     bg_config *c = milter_config_get();
     bg_error err;
-    bg_store *s = bg_store_open(c->db_home, BG_STORE_CREATE, &err);
+    bg_store *s = bg_store_open_sized(c->db_home, BG_STORE_CREATE, (unsigned)c->db_cache_mb, &err);
     static bool complained;
 
     if (s) {
@@ -144,12 +144,16 @@ try_open_store(void)
     bg_config_unref(c);
 }
 
-/* Upkeep: open the store if it is not, follow the run-time debug switch,
- * purge expired records in small batches. */
+/*
+ * Upkeep: open the store if it is not, follow the run-time debug switch,
+ * purge expired records in small batches, and keep the store sound: this is
+ * the milter's one thread that runs failchk and, only after failchk found
+ * the environment sound, the checkpoint that lets old log files go.
+ */
 static void *
 housekeeping_thread(void *arg)
 {
-    time_t last_purge = 0;
+    time_t last_purge = 0, last_failchk = 0;
 
     while (!atomic_load(&stopping)) {
         bg_store *st = milter_store();
@@ -166,6 +170,14 @@ housekeeping_thread(void *arg)
                 }
             }
             time_t now = time(NULL);
+            if (now - last_failchk >= BG_STORE_FAILCHK_S) {
+                int r = bg_store_maintain(st, BG_STORE_CHECKPOINT_S, &err);
+                if (r < 0)
+                    bg_msg_error("store upkeep: %s", err.msg);
+                else if (r == BG_STORE_RECOVERED)
+                    bg_msg_warn("store recovered after a process failed inside it");
+                last_failchk = now;
+            }
             if (now - last_purge >= 60) {
                 bg_config *c = milter_config_get();
                 size_t purged = 0;

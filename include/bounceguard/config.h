@@ -67,6 +67,7 @@ typedef struct bg_config {
     char *path;            /* the file this was read from ("" for defaults only) */
     char *socket;
     char *db_home;
+    long db_cache_mb;      /* Berkeley DB cache of a new store, MB */
     char *log_dir;
     char *pid_file;
     char *user;

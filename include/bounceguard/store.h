@@ -4,10 +4,18 @@
  *
  * Every Berkeley DB call of the project lives in lib/store.c, so that sharing
  * a blacklist between relays (BDB's Replication Manager) is a change to one
- * module.  The environment is opened with DB_REGISTER | DB_RECOVER: the first
- * process to open it after a crash runs recovery; a long-lived process that
- * then sees DB_RUNRECOVERY closes every handle and reopens (transparently, on
- * its next call).  Deadlocks are detected by BDB and retried here.
+ * module.  Crash detection is Berkeley DB's own for several processes
+ * sharing one environment: every thread is known to the environment
+ * (set_thread_id, set_isalive), and it is opened with DB_REGISTER |
+ * DB_FAILCHK | DB_RECOVER, so that the first process to open it after a
+ * process died inside it runs failchk, and recovery when failchk cannot
+ * clean up.  A process that then sees DB_RUNRECOVERY (or Berkeley DB's panic
+ * event) closes every handle and reopens, transparently on its next call,
+ * retrying for a bounded time while another process recovers.  Long-lived
+ * programs call bg_store_maintain() from one housekeeping thread: failchk,
+ * and only when it finds the environment sound a checkpoint, which lets
+ * Berkeley DB remove the log files no longer needed.  Deadlocks are detected
+ * by BDB and retried here.
  *
  * Databases (all btree, keys are canonical strings):
  *   rcpt      address -> bg_rcpt_rec (blacklist and its history)
@@ -101,11 +109,23 @@ enum {
     BG_STORE_CREATE = 1 << 0, /* create db_home and the databases if missing */
 };
 
+/* The cache of a store opened without a size (db_cache_mb's default): enough
+ * for a relay of ten thousand recipients, and the whole store, reserved
+ * regions included, stays under 40 MB on disk. */
+#define BG_STORE_CACHE_MB_DEFAULT 8
+
 /*
- * Open (joining or creating) the environment in `home`.  Returns NULL with err
+ * Open (joining or creating) the environment in `home`, with a cache of
+ * cache_mb megabytes (0 = BG_STORE_CACHE_MB_DEFAULT; the size is fixed by
+ * the process that creates the environment, later ones join it as it is).
+ * When the environment needs a recovery another process is running, waits
+ * for it (at most 15 s, saying so once in the log).  Returns NULL with err
  * naming the path and the cause (missing, not writable, not a bounceguard
- * store, corrupt).  close returns NULL.
+ * store, corrupt, still needing recovery).  close returns NULL.
  */
+bg_store *bg_store_open_sized(const char *home, unsigned flags, unsigned cache_mb,
+                              bg_error *err);
+/* bg_store_open_sized with the default cache. */
 bg_store *bg_store_open(const char *home, unsigned flags, bg_error *err);
 bg_store *bg_store_close(bg_store *s);
 
@@ -258,15 +278,42 @@ int bg_store_stats_get(bg_store *s, bg_store_stats *out, bg_error *err);
 typedef struct bg_store_env_stats {
     uint64_t log_files, log_bytes; /* transaction log files kept, and their size */
     int64_t last_checkpoint;       /* UNIX time; 0 = none yet */
+    uint64_t replay_bytes;         /* log written since the last checkpoint:
+                                    * what recovery after a crash reads */
+    uint64_t recovery_ms;          /* estimated time of that recovery */
     uint64_t deadlocks;            /* transactions Berkeley DB aborted to break one */
     uint64_t lock_waits;           /* lock requests that had to wait */
+    uint64_t cache_bytes;          /* the cache's size */
 } bg_store_env_stats;
 int bg_store_env_stats_get(bg_store *s, bg_store_env_stats *out, bg_error *err);
 
-/* Checkpoint the log and remove log files no longer needed.  Only for a
- * store no other process uses (the benchmarks' seeding): a checkpoint taken
- * while another process has just died in the environment can make recovery
- * skip a committed transaction (docs/RELIABILITY.md, "Open"). */
+/* What bg_store_maintain did. */
+typedef enum bg_store_upkeep {
+    BG_STORE_SOUND = 0,      /* failchk found nothing; checkpointed if due */
+    BG_STORE_RECOVERED = 1,  /* a process had died inside: reopened (recovery) */
+} bg_store_upkeep;
+
+/*
+ * The housekeeping of a long-lived program, from ONE thread of it: reopen
+ * when Berkeley DB said the environment panicked; run failchk, and reopen
+ * (recovery) on any non-zero answer — in 5.3 failchk says EBUSY when the
+ * dead process held a database handle; only when it answered 0, in the same
+ * thread right after, checkpoint if checkpoint_s seconds passed since this
+ * process's last one (0 = now) or half a log file was written, and remove
+ * the log files no longer needed.  A checkpoint never runs between a peer's
+ * death and the failchk that would have seen it: that checkpoint could let
+ * recovery skip a committed transaction (docs/RELIABILITY.md).
+ * Returns BG_STORE_SOUND or BG_STORE_RECOVERED, or -1 with err set.
+ */
+int bg_store_maintain(bg_store *s, unsigned checkpoint_s, bg_error *err);
+
+/* How often the long-lived programs checkpoint a store that is written
+ * (bg_store_maintain's checkpoint_s), and how often they run failchk. */
+#define BG_STORE_CHECKPOINT_S 30
+#define BG_STORE_FAILCHK_S 2
+
+/* bg_store_maintain with a checkpoint now: for the benchmarks' seeding and
+ * for `bounceguard checkpoint`-like uses. */
 int bg_store_checkpoint(bg_store *s, bg_error *err);
 
 #endif

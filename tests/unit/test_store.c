@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bounceguard/policy.h"
@@ -127,20 +129,169 @@ write_senders(const char *prefix, int n)
 }
 
 /* Without a checkpoint no log file is ever removed: a checkpoint removes
- * the ones recovery no longer needs. */
+ * the ones recovery no longer needs (it keeps the file of the checkpoint
+ * before, hence at most two). */
 START_TEST(checkpoint_removes_old_logs)
 {
     bg_error err;
+    bg_store_env_stats e;
     char prefix[32];
 
-    /* Fill more than two 10 MB log files. */
-    for (int round = 0; log_files() < 3 && round < 100; round++) {
+    /* Fill more than four log files. */
+    for (int round = 0; log_files() < 5 && round < 100; round++) {
         snprintf(prefix, sizeof(prefix), "s%d-", round);
-        write_senders(prefix, 5000);
+        write_senders(prefix, 2000);
     }
-    ck_assert_int_ge(log_files(), 3);
+    ck_assert_int_ge(log_files(), 5);
+    ck_assert_int_eq(bg_store_env_stats_get(st, &e, &err), 0);
+    ck_assert_uint_gt(e.replay_bytes, 3u << 20);
     ck_assert_int_eq(bg_store_checkpoint(st, &err), 0);
-    ck_assert_int_eq(log_files(), 1);
+    ck_assert_int_le(log_files(), 2);
+    ck_assert_int_eq(bg_store_env_stats_get(st, &e, &err), 0);
+    ck_assert_uint_lt(e.replay_bytes, 64u << 10);
+    ck_assert_int_gt(e.last_checkpoint, 0);
+}
+END_TEST
+
+/* Under a steady stream of writes the housekeeping's checkpoints (half a
+ * log file written makes one due) keep the log a few files long. */
+START_TEST(maintain_keeps_the_log_short)
+{
+    bg_error err;
+    char prefix[32];
+    int most = 0;
+
+    for (int round = 0; round < 40; round++) {
+        snprintf(prefix, sizeof(prefix), "m%d-", round);
+        write_senders(prefix, 500);
+        ck_assert_int_eq(bg_store_maintain(st, BG_STORE_CHECKPOINT_S, &err), BG_STORE_SOUND);
+        if (log_files() > most)
+            most = log_files();
+    }
+    ck_assert_int_le(most, 3);
+}
+END_TEST
+
+/* A small relay's store is small: the regions' reserved blocks, the cache
+ * and the log of a new store with the default cache stay under 40 MB. */
+START_TEST(fresh_store_is_small)
+{
+    DIR *d = opendir(home);
+    struct dirent *e;
+    unsigned long long bytes = 0;
+    bg_store_env_stats es;
+    bg_error err;
+
+    bounce("small@example.com", T0);
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)) != NULL) {
+        char path[600];
+        struct stat sb;
+        snprintf(path, sizeof(path), "%s/%s", home, e->d_name);
+        if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+            bytes += (unsigned long long)sb.st_blocks * 512;
+    }
+    closedir(d);
+    ck_assert_msg(bytes <= 40ull << 20, "a new store takes %llu MB", bytes >> 20);
+    ck_assert_int_eq(bg_store_env_stats_get(st, &es, &err), 0);
+    /* Berkeley DB adds a quarter to a small cache for its own bookkeeping. */
+    ck_assert_uint_ge(es.cache_bytes, (uint64_t)BG_STORE_CACHE_MB_DEFAULT << 20);
+    ck_assert_uint_le(es.cache_bytes, (uint64_t)BG_STORE_CACHE_MB_DEFAULT * 3 / 2 << 20);
+}
+END_TEST
+
+/* ---- a peer that dies inside the store ------------------------------------ */
+
+static int
+die_inside(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t *purge_at, void *arg)
+{
+    /* In the middle of a write transaction, holding the record's write
+     * lock: what a SIGKILL of the milter or the watcher can do. */
+    raise(SIGKILL);
+    return 0;
+}
+
+/* A child process, with the store open, that commits `committed` and then
+ * dies inside a transaction on `dying`. */
+static void
+peer_dies_inside(const char *committed, const char *dying)
+{
+    pid_t pid = fork();
+    int status;
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        bg_error err;
+        bg_store *child = bg_store_open(home, 0, &err);
+        bounce_arg a = {{T0, "dsn", "userunknown", "5.1.1", "mx", "550", "ip:1", 14 * DAY, DAY}};
+        if (child == NULL ||
+            bg_store_rcpt_update(child, committed, apply_bounce, &a, &err) != 1)
+            _exit(3);
+        bg_store_rcpt_update(child, dying, die_inside, NULL, &err);
+        _exit(4); /* not reached */
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+/* The survivor's housekeeping finds the dead peer by failchk, which aborts
+ * its transaction and releases its locks (or, when it cannot, the survivor
+ * recovers), and the store goes on: the peer's committed bounce is there,
+ * its half-done write is not, and nobody waits for the lock the dead
+ * process held (without failchk this write would wait for ever: the test's
+ * timeout fails it). */
+START_TEST(failchk_finds_a_dead_peer)
+{
+    bg_rcpt_rec r;
+    bg_error err;
+
+    bounce("before@example.com", T0);
+    peer_dies_inside("acked@example.com", "halfway@example.com");
+    ck_assert_int_ge(bg_store_maintain(st, BG_STORE_CHECKPOINT_S, &err), BG_STORE_SOUND);
+    ck_assert_int_eq(bg_store_maintain(st, 0, &err), BG_STORE_SOUND);
+    bounce("halfway@example.com", T0 + 1);
+    ck_assert_int_eq(bg_store_rcpt_get(st, "halfway@example.com", &r, &err), BG_FOUND);
+    ck_assert_int_eq(r.bounce_count, 1);
+    ck_assert_int_eq(bg_store_rcpt_get(st, "acked@example.com", &r, &err), BG_FOUND);
+    ck_assert_int_eq(bg_store_rcpt_get(st, "before@example.com", &r, &err), BG_FOUND);
+}
+END_TEST
+
+/* A process that opens the store after a peer died inside it (the CLI, the
+ * pipe) recovers it on open, and the survivor that had it open reopens on
+ * its next call. */
+START_TEST(open_after_a_dead_peer_recovers)
+{
+    bg_rcpt_rec r;
+    bg_error err;
+    pid_t pid;
+    int status;
+
+    peer_dies_inside("acked2@example.com", "halfway2@example.com");
+    /* DB_REGISTER allows one environment handle per process: the late
+     * opener is another process, as the CLI is. */
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        bounce_arg a = {{T0, "dsn", "userunknown", "5.1.1", "mx", "550", "ip:1", 14 * DAY, DAY}};
+        bg_store *late = bg_store_open(home, 0, &err);
+        if (late == NULL)
+            _exit(2);
+        if (bg_store_rcpt_get(late, "acked2@example.com", &r, &err) != BG_FOUND)
+            _exit(3);
+        if (bg_store_rcpt_get(late, "halfway2@example.com", &r, &err) != BG_NOTFOUND)
+            _exit(4);
+        if (bg_store_rcpt_update(late, "late@example.com", apply_bounce, &a, &err) != 1)
+            _exit(5);
+        bg_store_close(late);
+        _exit(0);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "late opener: status %d",
+                  status);
+    ck_assert_int_eq(bg_store_rcpt_get(st, "late@example.com", &r, &err), BG_FOUND);
+    bounce("halfway2@example.com", T0 + 1);
+    ck_assert_int_eq(bg_store_rcpt_get(st, "halfway2@example.com", &r, &err), BG_FOUND);
 }
 END_TEST
 
@@ -484,6 +635,10 @@ main(void)
     tcase_add_test(tc, rcpt_three_outcomes);
     tcase_add_test(tc, record_survives_reopen);
     tcase_add_test(tc, checkpoint_removes_old_logs);
+    tcase_add_test(tc, maintain_keeps_the_log_short);
+    tcase_add_test(tc, fresh_store_is_small);
+    tcase_add_test(tc, failchk_finds_a_dead_peer);
+    tcase_add_test(tc, open_after_a_dead_peer_recovers);
     tcase_add_test(tc, purge_in_bounded_batches);
     tcase_add_test(tc, extending_moves_the_purge_entry);
     tcase_add_test(tc, foreach_streams_in_order_with_prefix);
