@@ -714,7 +714,14 @@ cli_cmd_stats(cli_ctx *ctx, int argc, char **argv)
         cli_json_int(&j, "expiry_index", (long long)s.expiry);
         cli_json_int(&j, "log_files", (long long)e.log_files);
         cli_json_int(&j, "log_bytes", (long long)e.log_bytes);
-        cli_json_int(&j, "last_checkpoint", (long long)e.last_checkpoint);
+        if (e.last_checkpoint > 0)
+            cli_json_str(&j, "last_checkpoint",
+                         bg_time_iso(ckp, sizeof(ckp), e.last_checkpoint));
+        else
+            cli_json_raw(&j, "last_checkpoint", "null");
+        cli_json_int(&j, "log_since_checkpoint_bytes", (long long)e.replay_bytes);
+        cli_json_int(&j, "recovery_estimate_ms", (long long)e.recovery_ms);
+        cli_json_int(&j, "cache_bytes", (long long)e.cache_bytes);
         cli_json_int(&j, "deadlocks", (long long)e.deadlocks);
         cli_json_int(&j, "lock_waits", (long long)e.lock_waits);
         cli_json_print(&j, ctx->out);
@@ -736,6 +743,8 @@ cli_cmd_stats(cli_ctx *ctx, int argc, char **argv)
             "purge index entries  %llu\n"
             "transaction log      %llu file%s, %llu MB\n"
             "last checkpoint      %s\n"
+            "recovery estimate    %s%.1f s (%llu kB of log since the last checkpoint)\n"
+            "cache                %llu MB\n"
             "deadlocks            %llu (lock waits %llu)\n",
             ctx->config->db_home, (unsigned long long)s.rcpts,
             cli_color_code(ctx, n.blacklisted ? CLI_RED : CLI_GREEN),
@@ -747,6 +756,9 @@ cli_cmd_stats(cli_ctx *ctx, int argc, char **argv)
             (unsigned long long)s.expiry, (unsigned long long)e.log_files,
             e.log_files == 1 ? "" : "s", (unsigned long long)((e.log_bytes + (1 << 19)) >> 20),
             e.last_checkpoint > 0 ? bg_time_iso(ckp, sizeof(ckp), e.last_checkpoint) : "none yet",
-            (unsigned long long)e.deadlocks, (unsigned long long)e.lock_waits);
+            e.recovery_ms < 1000 ? "under " : "about ",
+            e.recovery_ms < 1000 ? 1.0 : (double)e.recovery_ms / 1000,
+            (unsigned long long)((e.replay_bytes + 512) >> 10),
+            (unsigned long long)((e.cache_bytes + (1 << 19)) >> 20), (unsigned long long)e.deadlocks, (unsigned long long)e.lock_waits);
     return 0;
 }

@@ -204,6 +204,12 @@ on_disk=$(ls "$T/logs.db" | grep -c '^log\.')
 bytes=$(cat "$T"/logs.db/log.* | wc -c)
 check "stats: the log files on disk ($on_disk files, $bytes bytes; stats says $(jget log_files <<<"$j"), $(jget log_bytes <<<"$j"))" \
     test "$on_disk" -ge 3 -a "$(jget log_files <<<"$j")" = "$on_disk" -a "$(jget log_bytes <<<"$j")" = "$bytes"
+check "stats: the last checkpoint in ISO 8601 ($(jget last_checkpoint <<<"$j"))" \
+    grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$' <<<"$(jget last_checkpoint <<<"$j")"
+check "stats: the log since the checkpoint and the recovery estimate ($(jget log_since_checkpoint_bytes <<<"$j") bytes, $(jget recovery_estimate_ms <<<"$j") ms)" \
+    test "$(jget log_since_checkpoint_bytes <<<"$j")" -gt 1000000 -a "$(jget recovery_estimate_ms <<<"$j")" -gt 0
+check "stats: recovery estimate in the text output" \
+    grep -Eq '^recovery estimate +(under|about) [0-9.]+ s' <<<"$("$BIN/bounceguard" -c "$T/logs.conf" stats)"
 check "stats: no deadlock in a store written by one process ($(jget deadlocks <<<"$j"))" \
     test "$(jget deadlocks <<<"$j")" = 0
 
