@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bounceguard/reply_rules.h"
+#include "bounceguard/pidfile.h"
 #include "bounceguard/privs.h"
 #include "bounceguard/dsn.h"
 #include "bounceguard/log.h"
@@ -67,10 +69,33 @@ open_logs(const bg_config *cfg, bg_error *err)
     return bg_log_open(&lo, err);
 }
 
-int
-intake_start(intake *in, const dsn_ctx *ctx)
+/*
+ * One follower per pid file: the file is made and locked (flock) for the
+ * process's life before anything else, so that a second follower of the
+ * same log or maildir stops in one line instead of learning every line
+ * twice and moving the saved position under the first one's feet.
+ */
+static int
+take_pid_file(intake *in, const char *path, const bg_privs_user *u)
 {
     bg_error err;
+    long holder;
+
+    mode_t old = umask(022);
+    in->pid_file = bg_pidfile_open(path, u, (long)getpid(), &holder, &err);
+    umask(old);
+    if (in->pid_file == NULL) {
+        fprintf(stderr, "bounceguard-dsn: %s\n", err.msg);
+        return holder >= 0 ? -2 : -1;
+    }
+    return 0;
+}
+
+int
+intake_start(intake *in, const dsn_ctx *ctx, const char *pid_path)
+{
+    bg_error err;
+    int r;
 
     memset(in, 0, sizeof(*in));
     in->ctx = ctx;
@@ -84,9 +109,12 @@ intake_start(intake *in, const dsn_ctx *ctx)
     /* Run as root (a follower started by systemd), become the store's user
      * first, so that the files Berkeley DB makes stay usable by the milter. */
     bg_privs_user u;
-    if (bg_privs_target(in->cfg->user, &u, &err) > 0 &&
-        (bg_privs_prepare_dir(&u, in->cfg->db_home, &err) < 0 ||
-         bg_privs_become(&u, &err) < 0)) {
+    /* An account that does not exist: go on as this user (as before). */
+    int become = bg_privs_target(in->cfg->user, &u, &err);
+    if (pid_path && (r = take_pid_file(in, pid_path, become > 0 ? &u : NULL)) < 0)
+        return r;
+    if (become > 0 && (bg_privs_prepare_dir(&u, in->cfg->db_home, &err) < 0 ||
+                       bg_privs_become(&u, &err) < 0)) {
         fprintf(stderr, "bounceguard-dsn: %s\n", err.msg);
         return -1;
     }
@@ -119,6 +147,15 @@ intake_store(intake *in)
 void
 intake_finish(intake *in)
 {
+    if (in->pid_file) {
+        bg_error err;
+        /* Only a pid file that is still this process's own goes; in a
+         * directory of root's after the switch to the user, it stays
+         * (locked by nobody, taken over by the next start). */
+        if (bg_pidfile_remove(in->pid_file, &err) < 0)
+            bg_msg_debug("%s", err.msg);
+        in->pid_file = bg_pidfile_close(in->pid_file);
+    }
     in->st = bg_store_close(in->st);
     bg_reply_rules_use(NULL);
     in->cfg = bg_config_unref(in->cfg);

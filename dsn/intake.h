@@ -39,14 +39,16 @@ typedef struct intake {
     bg_store *st;        /* NULL until intake_store() succeeds */
     int64_t next_upkeep; /* when to re-read the debug switch */
     bool store_failing;  /* the last open failed (log once per change) */
+    struct bg_pidfile *pid_file; /* --pid-file, locked while running */
 } intake;
 
 /*
  * Load the config (-c FILE, or the default file, missing allowed only when
- * -c was not given) and open the logs.  Returns 0, or -1 after printing why
- * on stderr (the caller exits with its config status).
+ * -c was not given), take the pid file pid_path (NULL = none) and open the
+ * logs.  Returns 0; -2 when a live process holds the pid file; -1 otherwise;
+ * either after printing why in one line on stderr.
  */
-int intake_start(intake *in, const dsn_ctx *ctx);
+int intake_start(intake *in, const dsn_ctx *ctx, const char *pid_path);
 
 /* Open the store if it is not open.  Returns 0, or -1 (logged as an error
  * once, until it opens again). */

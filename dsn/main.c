@@ -45,8 +45,8 @@ static const dsn_command commands[] = {
     {"explain", dsn_cmd_explain, "[FILE|-]",
      "why a bounce (or a reply line) is judged so, and what it would do"},
     {"pipe", dsn_cmd_pipe, "[--client-ip IP] ...", "learn the bounce on stdin (MTA pipe)"},
-    {"maildir", dsn_cmd_maildir, "DIR [--follow]", "learn the bounces in a Maildir's new/"},
-    {"log", dsn_cmd_log, "FILE [--follow]", "learn bounced deliveries from an MTA log"},
+    {"maildir", dsn_cmd_maildir, "DIR [--follow] [--pid-file F]", "learn the bounces in a Maildir's new/"},
+    {"log", dsn_cmd_log, "FILE [--follow] [--pid-file F]", "learn bounced deliveries from an MTA log"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -55,7 +55,7 @@ usage(FILE *fp)
 {
     fprintf(fp, "usage: bounceguard-dsn [-c FILE] COMMAND [ARGS...]\n\ncommands:\n");
     for (size_t i = 0; commands[i].name; i++)
-        fprintf(fp, "  %-8s %-20s %s\n", commands[i].name, commands[i].args, commands[i].help);
+        fprintf(fp, "  %-8s %-30s %s\n", commands[i].name, commands[i].args, commands[i].help);
     fprintf(fp, "\noptions:\n  -c FILE  configuration file (default %s)\n", DEFAULT_CONFIG);
     fprintf(fp, "  -n       check the configuration (and reply_rules_file), then exit\n");
 }

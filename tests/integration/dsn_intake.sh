@@ -21,6 +21,8 @@ trap cleanup EXIT
 
 CONF=$T/bg.conf
 write_milter_conf "$CONF" check_tld=no
+# exit status 1, one line, naming the pid of the running one
+refused_in_one_line() { [ "$1" = 1 ] && [ "$(wc -l <<<"$2")" = 1 ] && grep -q "already running (pid $3)" <<<"$2"; }
 rcpt_state() { "$SEED" "$T/db" rcpt "$1" | cut -d' ' -f1; }
 rcpt_count() { "$SEED" "$T/db" rcpt "$1" | cut -d' ' -f2; }
 rcpt_sender() { "$SEED" "$T/db" rcpt "$1" | cut -d' ' -f3; }
@@ -114,8 +116,16 @@ check "maildir: messages are in cur/ with the Seen flag" \
     [ -f "$M/cur/1700000000.1.host:2,S" -a -f "$M/cur/1700000000.2.host:2,S" ]
 check "maildir: the bounce was committed" [ "$(rcpt_state md-gone@remote.example)" = blacklisted ]
 
-"$DSN" -c "$CONF" maildir "$M" --follow & FOLLOWERS+=($!); MD_PID=$!
+"$DSN" -c "$CONF" maildir "$M" --follow --pid-file "$T/md.pid" & FOLLOWERS+=($!); MD_PID=$!
 sleep 0.5
+# One watcher per pid file: a second one stops in one line and leaves the
+# first one's pid file alone.
+check "maildir --follow: the pid file names the watcher" wait_for 5 grep -qsx "$MD_PID" "$T/md.pid"
+err=$("$DSN" -c "$CONF" maildir "$M" --follow --pid-file "$T/md.pid" 2>&1); rc=$?
+check "maildir --follow: a second watcher with the same pid file is refused (exit $rc)" [ "$rc" = 1 ]
+check "maildir --follow: ... in one line naming the running one ($err)" \
+    refused_in_one_line 1 "$err" "$MD_PID"
+check "maildir --follow: ... and the first one's pid file is untouched" grep -qsx "$MD_PID" "$T/md.pid"
 "$SEED" "$T/db" message '<orig-3@app.customer.example>' 4MD2 192.0.2.12 \
     app3@customer.example md-follow@remote.example
 sed -e 's/DSN1@/MD2@/; s/orig-1@/orig-3@/; s/gone@/md-follow@/g' "$DATA/hard-5.1.1.eml" > "$M/tmp/1700000001.1.host"
@@ -184,7 +194,12 @@ check "log: after rotation the rest of the rotated file is learned" \
 check "log: ... and the new file from its start" [ "$(rcpt_state 4log4@remote.example)" = blacklisted ]
 
 # --follow: appended lines, rotation by rename + new file, truncation.
-"$DSN" -c "$CONF" log "$L" --follow & FOLLOWERS+=($!); LOG_PID=$!
+"$DSN" -c "$CONF" log "$L" --follow --pid-file "$T/log.pid" & FOLLOWERS+=($!); LOG_PID=$!
+check "log --follow: the pid file names the follower" wait_for 5 grep -qsx "$LOG_PID" "$T/log.pid"
+err=$("$DSN" -c "$CONF" log "$L" --follow --pid-file "$T/log.pid" 2>&1); rc=$?
+check "log --follow: a second follower with the same pid file is refused in one line (exit $rc: $err)" \
+    refused_in_one_line "$rc" "$err" "$LOG_PID"
+check "log --follow: ... and the first one's pid file is untouched" grep -qsx "$LOG_PID" "$T/log.pid"
 sleep 0.5
 bounced 4LOG5 4log5@remote.example >> "$L"
 check "log --follow: an appended line is learned" \
