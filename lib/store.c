@@ -355,13 +355,18 @@ open_env(bg_store *s, bg_error *err)
     /* Commit writes the log to the OS: it survives the death of any process.
      * Bounces ask for DB_TXN_SYNC on top (power loss). */
     env->set_flags(env, DB_TXN_WRITE_NOSYNC, 1);
-    /* The documented hybrid: DB_REGISTER finds a process that died inside
-     * the environment; DB_FAILCHK then asks failchk whether its death can be
-     * cleaned up (its locks and transactions released), and only when it
-     * cannot does DB_RECOVER run recovery. */
+    /* DB_REGISTER finds a process that died inside the environment, and
+     * DB_RECOVER then recovers it.  Not DB_FAILCHK at open, the documented
+     * hybrid that runs failchk instead of recovery there: in
+     * store_crash.sh, the opener after a writer's SIGKILL once spun for
+     * ever inside that open (failchk attaches to regions whose mutexes the
+     * dead writer may hold); a full recovery rebuilds the regions instead
+     * (docs/RELIABILITY.md).  failchk runs in the housekeeping of the
+     * long-lived programs (bg_store_maintain), and any answer but 0 leads
+     * here. */
     ret = env->open(env, s->home,
                     DB_CREATE | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_INIT_TXN |
-                        DB_THREAD | DB_REGISTER | DB_RECOVER | DB_FAILCHK,
+                        DB_THREAD | DB_REGISTER | DB_RECOVER,
                     0660);
     if (ret != 0) {
         bg_error_set(err, "store %s: cannot open environment: %s%s%s", s->home,

@@ -7,9 +7,9 @@
  * module.  Crash detection is Berkeley DB's own for several processes
  * sharing one environment: every thread is known to the environment
  * (set_thread_id, set_isalive), and it is opened with DB_REGISTER |
- * DB_FAILCHK | DB_RECOVER, so that the first process to open it after a
- * process died inside it runs failchk, and recovery when failchk cannot
- * clean up.  A process that then sees DB_RUNRECOVERY (or Berkeley DB's panic
+ * DB_RECOVER, so that the first process to open it after a process died
+ * inside it runs recovery (not the DB_FAILCHK hybrid at open: see
+ * store.c, open_env).  A process that then sees DB_RUNRECOVERY (or Berkeley DB's panic
  * event) closes every handle and reopens, transparently on its next call,
  * retrying for a bounded time while another process recovers.  Long-lived
  * programs call bg_store_maintain() from one housekeeping thread: failchk,
@@ -311,6 +311,36 @@ int bg_store_maintain(bg_store *s, unsigned checkpoint_s, bg_error *err);
  * (bg_store_maintain's checkpoint_s), and how often they run failchk. */
 #define BG_STORE_CHECKPOINT_S 30
 #define BG_STORE_FAILCHK_S 2
+
+/* ---- backup, verification, restore ---------------------------------------- */
+
+/*
+ * Hot backup (Berkeley DB's DB_ENV->backup, the library form of
+ * db_hotbackup): the databases, then the log files they need, copied into
+ * dir (created, must be empty) while every program goes on using the store.
+ * A backup is made consistent by the catastrophic recovery that
+ * bg_store_restore() and bg_store_verify_dir(recover) run.  Returns 0, or
+ * -1 with err set.
+ */
+int bg_store_backup(bg_store *s, const char *dir, bg_error *err);
+
+/*
+ * db_verify of every database of the store in dir: a backup or the
+ * directory of a store no program uses (Berkeley DB's verification takes no
+ * locks).  With recover, catastrophic recovery runs in dir first (a hot
+ * backup's copies are consistent only after it).  *bad gets the number of
+ * databases that are damaged or missing, err names the first.  Returns 0
+ * (look at *bad), or -1 with err set when nothing could be checked.
+ */
+int bg_store_verify_dir(const char *dir, bool recover, unsigned *bad, bg_error *err);
+
+/*
+ * Restore a backup into home, which must be missing or empty (the old store
+ * moved aside, every program stopped): copy the databases and log files,
+ * run catastrophic recovery, verify.  The store then opens as usual.
+ * Returns 0, or -1 with err set.
+ */
+int bg_store_restore(const char *backup, const char *home, bg_error *err);
 
 /* bg_store_maintain with a checkpoint now: for the benchmarks' seeding and
  * for `bounceguard checkpoint`-like uses. */
