@@ -58,6 +58,9 @@ cli_command_fn cli_cmd_block;
 cli_command_fn cli_cmd_unblock;
 cli_command_fn cli_cmd_audit;      /* cli/report_cmds.c */
 cli_command_fn cli_cmd_purge;
+cli_command_fn cli_cmd_backup;     /* cli/backup_cmds.c */
+cli_command_fn cli_cmd_verify;
+cli_command_fn cli_cmd_restore;
 cli_command_fn cli_cmd_stats;
 cli_command_fn cli_cmd_check;      /* cli/check_cmd.c */
 cli_command_fn cli_cmd_senders;    /* cli/sender_cmds.c: senders */

@@ -44,8 +44,8 @@ cli_runtime_error(const char *command, const char *fmt, ...)
  * When the user does not exist the daemons cannot run as it either, and the
  * command goes on as root.
  */
-static int
-become_store_user(cli_ctx *ctx, const char *command, bool create)
+int
+cli_store_user(cli_ctx *ctx, const char *command, bool create)
 {
     const bg_config *c = ctx->config;
     bg_privs_user u;
@@ -67,7 +67,7 @@ cli_store_open(cli_ctx *ctx, const char *command, bool create, bg_store **out)
 
     *out = NULL;
     cli_operator(who, sizeof(who)); /* the caller, for the audit trail */
-    if (become_store_user(ctx, command, create) != 0)
+    if (cli_store_user(ctx, command, create) != 0)
         return CLI_EXIT_RUNTIME;
     *out = bg_store_open_sized(ctx->config->db_home, create ? BG_STORE_CREATE : 0,
                                (unsigned)ctx->config->db_cache_mb, &err);

@@ -29,6 +29,10 @@
  * success 0 with *out set (close with bg_store_close).
  */
 int cli_store_open(cli_ctx *ctx, const char *command, bool create, bg_store **out);
+/* Become the store's user (root only; with create, make db_home for it
+ * first), as cli_store_open does, for a command that opens no store.
+ * Returns 0 or CLI_EXIT_RUNTIME after one line on stderr. */
+int cli_store_user(cli_ctx *ctx, const char *command, bool create);
 
 /* Print "bounceguard: COMMAND: MESSAGE" to stderr; returns CLI_EXIT_RUNTIME. */
 int cli_runtime_error(const char *command, const char *fmt, ...) BG_ATTR_PRINTF(2, 3);
