@@ -80,7 +80,10 @@ cli_cmd_verify(cli_ctx *ctx, int argc, char **argv)
         return rc;
     if (dir != NULL) {
         /* A backup (or a stopped store's directory): recovered in place
-         * first, as a restore would. */
+         * first, as a restore would, as the store's user, so that a log
+         * file the recovery adds stays readable for the restore. */
+        if ((rc = cli_store_user(ctx, "verify", false)) != 0)
+            return rc;
         if (bg_store_verify_dir(dir, true, &bad, &err) < 0)
             return cli_runtime_error("verify", "%s", err.msg);
     } else {

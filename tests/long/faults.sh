@@ -6,7 +6,11 @@
 # maildir message moved to cur/) is in the store, counted once; no sender got
 # more than its quota to the sink; Postfix answered only temporary failures
 # while the milter was down (milter_default_action = tempfail) and never
-# accepted a blacklisted recipient.  The figures go to the last lines.
+# accepted a blacklisted recipient.  Checkpoints run as in production (the
+# milter's and the watcher's housekeeping: failchk, then a checkpoint and the
+# removal of old log files): the log stays a few files through every kill, a
+# checkpoint was taken, and no process is left hanging.  The figures go to
+# the last lines.
 #
 # FAULTS_SECONDS (default 150) is the time under load.  Ports 2701-2703.
 set -u
@@ -125,9 +129,11 @@ maildir_up() {
 maildir_up
 
 # ---- the killer ---------------------------------------------------------------
-milter_kills=0 maildir_kills=0 restart_fail=0
+milter_kills=0 maildir_kills=0 restart_fail=0 most_logs=0
 while [ "$(date +%s)" -lt "$deadline" ]; do
     sleep "$((RANDOM % 2)).$((RANDOM % 10))"
+    n=$(ls "$T/db" | grep -c '^log\.')
+    [ "$n" -gt "$most_logs" ] && most_logs=$n
     if [ $((RANDOM % 3)) -lt 2 ]; then
         kill -9 "$MILTER_PID" 2>/dev/null && milter_kills=$((milter_kills + 1))
         wait "$MILTER_PID" 2>/dev/null
@@ -174,6 +180,16 @@ MILTER_PID=
 stop_postfix
 
 # ---- the verdict ---------------------------------------------------------------
+# Nothing of this run may be left: a process stuck in the store (a failchk
+# or a recovery waiting for ever) would still be here.
+sleep 1
+left=$(pgrep -f -- "-c $CONF" | wc -l)
+check "no bounceguard process left hanging ($left)" [ "$left" = 0 ]
+check "the log stayed a few files through the kills (at most $most_logs)" [ "$most_logs" -le 4 ]
+ckp=$(bg --json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["last_checkpoint"] or "")')
+first=$(ls "$T/db" | grep '^log\.' | head -1)
+check "checkpoints ran and old log files were removed (last $ckp, oldest kept $first)" \
+    test -n "$ckp" -a "$first" != log.0000000001
 out=$(bg list 2>&1); rc=$?
 check "the store opens after $kills kills (bounceguard list exit $rc)" [ $rc = 0 ]
 "$BIN/bounceguard-milter" -n -c "$CONF" > /dev/null
@@ -230,4 +246,4 @@ missing=$(comm -23 "$T/accepted.ids" "$T/sink.ids" | wc -l)
 check "every message accepted at DATA reached the sink ($missing missing of $accepted)" [ "$missing" = 0 ]
 crashes=$(grep -ciE 'sanitizer|segmentation|assert' "$T/milter.out" "$T/maildir.out" "$T/pipe.err" | awk -F: '{s += $2} END {print s + 0}')
 check "no crash report in the daemons' output" [ "$crashes" = 0 ]
-echo "# figures: kills=$kills milter=$milter_kills maildir=$maildir_kills pipe=$pipe_kills sessions=$sessions accepted=$accepted tempfail=$temp bounces_acked=$nacked bounces_lost=$lost"
+echo "# figures: kills=$kills milter=$milter_kills maildir=$maildir_kills pipe=$pipe_kills sessions=$sessions accepted=$accepted tempfail=$temp bounces_acked=$nacked bounces_lost=$lost most_log_files=$most_logs"
