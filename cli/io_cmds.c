@@ -34,6 +34,7 @@
 
 #include "bounceguard/addr.h"
 #include "bounceguard/policy.h"
+#include "bounceguard/stallwatch.h"
 #include "output.h"
 
 /* ---- export -------------------------------------------------------------- */
@@ -715,6 +716,9 @@ cli_cmd_import(cli_ctx *ctx, int argc, char **argv)
     }
     if (!dry_run && (rc = cli_store_open(ctx, "import", true, &ic.st)) != 0)
         ic.failed = true;
+    for (int i = optind; i < argc; i++)
+        if (fps[i] == stdin)
+            bg_stallwatch_stop(); /* standard input may wait as long as it likes */
     for (int i = optind; i < argc && !ic.failed; i++) {
         ic.imported = ic.blacklisted = ic.skipped = ic.bad = 0;
         import_file(&ic, argv[i], fps[i], errs[i]);

@@ -21,6 +21,7 @@
 #include "bounceguard/gate.h"
 #include "bounceguard/policy.h"
 #include "bounceguard/privs.h"
+#include "bounceguard/stallwatch.h"
 #include "output.h"
 
 int
@@ -59,16 +60,41 @@ cli_store_user(cli_ctx *ctx, const char *command, bool create)
     return 0;
 }
 
+/* The line and exit of a command that stopped moving inside the store
+ * (bg_stallwatch): made before the watch starts, written from its signal
+ * handler. */
+static char stalled_line[256];
+static size_t stalled_len;
+
+static void
+on_stall(void)
+{
+    if (write(STDERR_FILENO, stalled_line, stalled_len) < 0) {
+        /* nothing more to say */
+    }
+    _exit(CLI_EXIT_RUNTIME);
+}
+
 int
 cli_store_open(cli_ctx *ctx, const char *command, bool create, bg_store **out)
 {
     bg_error err;
     char who[160];
+    int n;
 
     *out = NULL;
     cli_operator(who, sizeof(who)); /* the caller, for the audit trail */
     if (cli_store_user(ctx, command, create) != 0)
         return CLI_EXIT_RUNTIME;
+    /* A command blocked for ever in a mutex of a process killed inside the
+     * store ends in one line instead (nothing it did is half-committed:
+     * transactions are whole or nothing); the operator runs it again. */
+    n = snprintf(stalled_line, sizeof(stalled_line),
+                 "bounceguard: %s: the store did not answer for %d s (a process was killed "
+                 "inside it); run the command again\n",
+                 command, CLI_STALL_S);
+    stalled_len = n > 0 && (size_t)n < sizeof(stalled_line) ? (size_t)n : 0;
+    bg_stallwatch_start(CLI_STALL_S, on_stall);
     *out = bg_store_open_sized(ctx->config->db_home, create ? BG_STORE_CREATE : 0,
                                (unsigned)ctx->config->db_cache_mb, &err);
     if (*out == NULL)

@@ -26,8 +26,13 @@
  * first becomes the config's `user` for good (as the daemons do), so open
  * anything root must read before calling this.  On failure prints
  * "bounceguard: COMMAND: <why>" to stderr and returns CLI_EXIT_RUNTIME; on
- * success 0 with *out set (close with bg_store_close).
+ * success 0 with *out set (close with bg_store_close).  From then on, a
+ * command that uses no CPU for CLI_STALL_S seconds (blocked in a mutex of a
+ * process killed inside the store: bounceguard(8), BUGS) prints one line and
+ * exits CLI_EXIT_RUNTIME (bg_stallwatch); a command that then waits for
+ * input by design calls bg_stallwatch_stop().
  */
+#define CLI_STALL_S 60
 int cli_store_open(cli_ctx *ctx, const char *command, bool create, bg_store **out);
 /* Become the store's user (root only; with create, make db_home for it
  * first), as cli_store_open does, for a command that opens no store.

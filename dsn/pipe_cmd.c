@@ -9,9 +9,10 @@
  * The exit status speaks sysexits(3) to the MTA:
  *   0   processed: learned, or a duplicate, or not a bounce / garbage
  *       (logged and acknowledged: retrying would not make it better)
- *   75  EX_TEMPFAIL: the store is unavailable or failed, or the config does
- *       not load, or passing a VERP bounce on failed; the MTA keeps the
- *       message and retries (a retry is never counted twice)
+ *   75  EX_TEMPFAIL: the store is unavailable or failed (or did not answer
+ *       for 60 s), or the config does not load, or passing a VERP bounce on
+ *       failed; the MTA keeps the message and retries (a retry is never
+ *       counted twice)
  *   65  EX_DATAERR: only for a message over 50 MB, which is refused
  * When the recipient is at verp_domain, it must be a bounces+TOKEN address
  * whose token verifies (dsn/verp_pass.c); a good one attributes the bounce
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include "bounceguard/log.h"
+#include "bounceguard/stallwatch.h"
 #include "intake.h"
 #include "verp_pass.h"
 
@@ -34,6 +36,22 @@ pipe_usage(FILE *fp)
 {
     fprintf(fp, "usage: bounceguard-dsn [-c FILE] pipe [--client-ip IP] [--helo NAME] "
                 "[--sender ADDR] [--recipient ADDR] [--reinject \"PROGRAM ARGS\"]\n");
+}
+
+/* Seconds without CPU (blocked in the store: bounceguard(8), BUGS) after
+ * which the delivery ends with EX_TEMPFAIL and one line for the MTA. */
+#define PIPE_STALL_S 60
+
+static void
+on_stall(void)
+{
+    static const char line[] = "bounceguard-dsn pipe: the store did not answer for 60 s "
+                               "(a process was killed inside it); try again later\n";
+
+    if (write(STDERR_FILENO, line, sizeof(line) - 1) < 0) {
+        /* the exit status says it */
+    }
+    _exit(INTAKE_EX_TEMPFAIL);
 }
 
 /* Postfix pipe(8) writes the null sender as MAILER-DAEMON unless told not to. */
@@ -88,6 +106,10 @@ dsn_cmd_pipe(const dsn_ctx *ctx, int argc, char **argv)
         }
         *slot = value;
     }
+    /* Never hang the MTA's delivery: blocked in the store by a process
+     * killed inside it, give the message back for a retry (learned already
+     * or not at all: a retry counts once). */
+    bg_stallwatch_start(PIPE_STALL_S, on_stall);
     if (intake_start(&in, ctx, NULL) < 0)
         return INTAKE_EX_TEMPFAIL;
 

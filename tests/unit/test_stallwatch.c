@@ -1,0 +1,114 @@
+/*
+ * test_stallwatch — a process blocked for ever (as in a mutex of a process
+ * killed inside the store) is told so; one that works is left alone.  Each
+ * case runs in a child, since the watch owns SIGALRM and ends the process.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bounceguard/stallwatch.h"
+
+static void
+stalled(void)
+{
+    _exit(42);
+}
+
+static long long
+cpu_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Run body in a child with a watch of idle_s; its exit status. */
+static int
+in_child(unsigned idle_s, void (*body)(void))
+{
+    int status;
+    pid_t pid = fork();
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        bg_stallwatch_start(idle_s, stalled);
+        body();
+        _exit(0);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static void
+block_forever(void)
+{
+    /* A mutex its owner (this thread) never releases: a plain one deadlocks. */
+    static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+
+    pthread_mutex_lock(&m);
+    pthread_mutex_lock(&m);
+}
+
+static void
+work_three_seconds(void)
+{
+    volatile unsigned long x = 0;
+    long long until = cpu_ms() + 3000;
+
+    while (cpu_ms() < until)
+        x++;
+}
+
+static void
+wait_then_stop(void)
+{
+    sleep(1);
+    bg_stallwatch_stop();
+    sleep(2);
+}
+
+START_TEST(blocked_process_is_told)
+{
+    time_t t0 = time(NULL);
+
+    ck_assert_int_eq(in_child(1, block_forever), 42);
+    ck_assert_int_le(time(NULL) - t0, 4);
+}
+END_TEST
+
+START_TEST(working_process_is_left_alone)
+{
+    ck_assert_int_eq(in_child(1, work_three_seconds), 0);
+}
+END_TEST
+
+START_TEST(stopped_watch_says_nothing)
+{
+    ck_assert_int_eq(in_child(1, wait_then_stop), 0);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("stallwatch");
+    TCase *tc = tcase_create("watch");
+    SRunner *sr;
+    int failed;
+
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, blocked_process_is_told);
+    tcase_add_test(tc, working_process_is_left_alone);
+    tcase_add_test(tc, stopped_watch_says_nothing);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
