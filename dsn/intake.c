@@ -14,6 +14,7 @@
 #include "bounceguard/reply_rules.h"
 #include "bounceguard/pidfile.h"
 #include "bounceguard/privs.h"
+#include "bounceguard/stallwatch.h"
 #include "bounceguard/dsn.h"
 #include "bounceguard/log.h"
 #include "intake.h"
@@ -120,7 +121,33 @@ intake_start(intake *in, const dsn_ctx *ctx, const char *pid_path)
     }
     if (open_logs(in->cfg, &err) < 0)
         fprintf(stderr, "bounceguard-dsn: %s (logging to stderr)\n", err.msg);
+    intake_busy();
     return 0;
+}
+
+/* The line and the exit of a run blocked in the store (bg_stallwatch). */
+static void
+on_stall(void)
+{
+    static const char line[] = "bounceguard-dsn: the store did not answer for 60 s (a process "
+                               "was killed inside it); exiting with EX_TEMPFAIL\n";
+
+    if (write(STDERR_FILENO, line, sizeof(line) - 1) < 0) {
+        /* the exit status says it */
+    }
+    _exit(INTAKE_EX_TEMPFAIL);
+}
+
+void
+intake_busy(void)
+{
+    bg_stallwatch_start(INTAKE_STALL_S, on_stall);
+}
+
+void
+intake_idle(void)
+{
+    bg_stallwatch_stop();
 }
 
 int

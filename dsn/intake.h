@@ -50,6 +50,19 @@ typedef struct intake {
  */
 int intake_start(intake *in, const dsn_ctx *ctx, const char *pid_path);
 
+/*
+ * A run blocked in the store (in a Berkeley DB mutex that a process killed
+ * inside it held: no failchk or recovery wakes it) must not hang the MTA's
+ * delivery or a follower for ever.  From intake_start on, a run that uses no
+ * CPU for INTAKE_STALL_S seconds writes one line to stderr and exits
+ * INTAKE_EX_TEMPFAIL (the MTA retries; systemd restarts a follower; what was
+ * committed is whole, a retry counts once).  A follower calls intake_idle()
+ * before it waits for input by design and intake_busy() after.
+ */
+#define INTAKE_STALL_S 60
+void intake_busy(void);
+void intake_idle(void);
+
 /* Open the store if it is not open.  Returns 0, or -1 (logged as an error
  * once, until it opens again). */
 int intake_store(intake *in);

@@ -306,7 +306,9 @@ check_rotation(follower *f)
 static void
 nap(int ms)
 {
+    intake_idle(); /* waiting for the log is no stall */
     poll(NULL, 0, ms); /* returns early on a signal */
+    intake_busy();
 }
 
 static int

@@ -167,7 +167,9 @@ follow(intake *in, const char *dir)
             scan(in, dir, &ps);
             next_scan = now + RESCAN_INTERVAL;
         }
+        intake_idle(); /* waiting for mail is no stall */
         n = poll(&pfd, 1, 1000);
+        intake_busy();
         if (n > 0) {
             char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
             while (read(fd, buf, sizeof(buf)) > 0)

@@ -27,7 +27,6 @@
 #include <unistd.h>
 
 #include "bounceguard/log.h"
-#include "bounceguard/stallwatch.h"
 #include "intake.h"
 #include "verp_pass.h"
 
@@ -36,22 +35,6 @@ pipe_usage(FILE *fp)
 {
     fprintf(fp, "usage: bounceguard-dsn [-c FILE] pipe [--client-ip IP] [--helo NAME] "
                 "[--sender ADDR] [--recipient ADDR] [--reinject \"PROGRAM ARGS\"]\n");
-}
-
-/* Seconds without CPU (blocked in the store: bounceguard(8), BUGS) after
- * which the delivery ends with EX_TEMPFAIL and one line for the MTA. */
-#define PIPE_STALL_S 60
-
-static void
-on_stall(void)
-{
-    static const char line[] = "bounceguard-dsn pipe: the store did not answer for 60 s "
-                               "(a process was killed inside it); try again later\n";
-
-    if (write(STDERR_FILENO, line, sizeof(line) - 1) < 0) {
-        /* the exit status says it */
-    }
-    _exit(INTAKE_EX_TEMPFAIL);
 }
 
 /* Postfix pipe(8) writes the null sender as MAILER-DAEMON unless told not to. */
@@ -106,10 +89,8 @@ dsn_cmd_pipe(const dsn_ctx *ctx, int argc, char **argv)
         }
         *slot = value;
     }
-    /* Never hang the MTA's delivery: blocked in the store by a process
-     * killed inside it, give the message back for a retry (learned already
-     * or not at all: a retry counts once). */
-    bg_stallwatch_start(PIPE_STALL_S, on_stall);
+    /* intake_start also starts the watch that gives the message back for a
+     * retry when the store stops answering (intake_busy). */
     if (intake_start(&in, ctx, NULL) < 0)
         return INTAKE_EX_TEMPFAIL;
 
