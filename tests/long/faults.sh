@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Faults under load: SIGKILL the milter and the DSN watcher (pipe and maildir)
-# at random points while a real Postfix carries SMTP sessions through the
-# milter and bounces keep arriving, restarting each after every kill.  Then:
-# the store opens; every bounce whose delivery was acknowledged (pipe exit 0,
-# maildir message moved to cur/) is in the store, counted once; no sender got
+# Faults under load: SIGKILL the milter, the DSN watcher (pipe and maildir)
+# and CLI writers at random points while a real Postfix carries SMTP
+# sessions through the milter and bounces keep arriving, restarting each
+# after every kill.  Then: the store opens; every bounce whose delivery was
+# acknowledged (pipe exit 0, maildir message moved to cur/) is in the store,
+# counted once, and every block the CLI acknowledged (exit 0); no sender got
 # more than its quota to the sink; Postfix answered only temporary failures
 # while the milter was down (milter_default_action = tempfail) and never
 # accepted a blacklisted recipient.  Checkpoints run as in production (the
@@ -12,7 +13,8 @@
 # checkpoint was taken, and no process is left hanging.  The figures go to
 # the last lines.
 #
-# FAULTS_SECONDS (default 150) is the time under load.  Ports 2701-2703.
+# FAULTS_SECONDS (default 150) is the time under load; FAULTS_MIN_KILLS
+# (default 80) the fewest kills the run must reach.  Ports 2701-2703.
 set -u
 T=$(mktemp -d /tmp/bg-faults.XXXXXX)
 SMTPD=2701
@@ -110,6 +112,32 @@ pipe_feeder() {
 pipe_feeder 2>/dev/null &
 BG_PIDS+=($!)
 
+# CLI writers: `bounceguard block` of a new address, until it exits 0 (as an
+# operator or a script tries again); half of the attempts get a SIGKILL a few
+# milliseconds in (a block takes about 20 ms).  Each death inside the store
+# makes the next opener recover it under everybody else.
+cli_writer() {
+    local i rc tries
+    for ((i = 0; $(date +%s) < deadline; i++)); do
+        for ((tries = 0; tries < 40; tries++)); do
+            "$BIN/bounceguard" -c "$CONF" block "cli$i@cli.example" --reason "faults test" \
+                > /dev/null 2>> "$T/cli.err" &
+            local pid=$!
+            if [ $((RANDOM % 2)) = 0 ]; then
+                sleep "0.0$((RANDOM % 3))$((RANDOM % 10))"
+                kill -9 $pid 2>/dev/null
+            fi
+            wait $pid
+            rc=$?
+            echo "$i $rc" >> "$T/cli.rc"
+            [ $rc = 0 ] && { echo "cli$i@cli.example" >> "$T/cli.acked"; break; }
+        done
+        sleep 0.$((RANDOM % 3))
+    done
+}
+cli_writer 2>/dev/null &
+BG_PIDS+=($!)
+
 # maildir: messages arrive as a delivery agent writes them (tmp/, then new/)
 dropper() {
     local i
@@ -154,9 +182,16 @@ pipe_kills=$(awk '$2 == 137' "$T/pipe.rc" 2>/dev/null | wc -l)
 # retry, as the feeder does; anything else is a bug
 pipe_retry=$(awk '$2 == 75' "$T/pipe.rc" 2>/dev/null | wc -l)
 pipe_bad=$(awk '$2 != 137 && $2 != 0 && $2 != 75' "$T/pipe.rc" 2>/dev/null | wc -l)
-kills=$((milter_kills + maildir_kills + pipe_kills))
-check "killed $kills times (milter $milter_kills, maildir watcher $maildir_kills, pipe $pipe_kills), every restart came up" \
-    [ $kills -ge 80 -a $restart_fail = 0 ]
+cli_kills=$(awk '$2 == 137' "$T/cli.rc" 2>/dev/null | wc -l)
+# 4: the store could not be opened in time (it was being recovered after a
+# kill): one line, and the operator tries again; anything else is a bug
+cli_retry=$(awk '$2 == 4' "$T/cli.rc" 2>/dev/null | wc -l)
+cli_bad=$(awk '$2 != 137 && $2 != 0 && $2 != 4' "$T/cli.rc" 2>/dev/null | wc -l)
+kills=$((milter_kills + maildir_kills + pipe_kills + cli_kills))
+check "killed $kills times (milter $milter_kills, maildir watcher $maildir_kills, pipe $pipe_kills, CLI $cli_kills), every restart came up" \
+    [ $kills -ge "${FAULTS_MIN_KILLS:-80}" -a $restart_fail = 0 ]
+check "CLI: every attempt succeeded, was killed or failed in one line with exit 4 ($cli_retry exit 4; $cli_bad other: $(sort -u "$T/cli.err" 2>/dev/null | head -2 | tr '\n' ' '))" \
+    [ "$cli_bad" = 0 ]
 check "pipe: every attempt was acknowledged, killed or EX_TEMPFAIL ($pipe_retry tempfails; $pipe_bad other: $(sort -u "$T/pipe.err" 2>/dev/null | head -2 | tr '\n' ' '))" \
     [ "$pipe_bad" = 0 ]
 
@@ -215,6 +250,14 @@ nacked=$(wc -l < "$T/acked")
 check "every acknowledged bounce is in the store: $nacked acknowledged ($(wc -l < "$T/pipe.acked") pipe, $(wc -l < "$T/md.acked") maildir), $lost lost" \
     [ "$lost" = 0 -a "$nacked" -gt 0 ]
 check "a bounce delivered again after a kill counts once ($twice counted twice)" [ "$twice" = 0 ]
+cli_lost=0
+while read -r r; do
+    set -- $("$SEED" "$T/db" rcpt "$r")
+    [ "${1:-}" = blacklisted ] || { cli_lost=$((cli_lost + 1)); echo "# lost block: $r ($*)"; }
+done < <(cat "$T/cli.acked" 2>/dev/null)
+cli_acked=$(cat "$T/cli.acked" 2>/dev/null | wc -l)
+check "every block the CLI acknowledged is in the store: $cli_acked acknowledged, $cli_lost lost" \
+    [ "$cli_lost" = 0 -a "$cli_acked" -gt 0 ]
 
 # SMTP: what clients saw.
 L=$T/load.out
@@ -246,4 +289,4 @@ missing=$(comm -23 "$T/accepted.ids" "$T/sink.ids" | wc -l)
 check "every message accepted at DATA reached the sink ($missing missing of $accepted)" [ "$missing" = 0 ]
 crashes=$(grep -ciE 'sanitizer|segmentation|assert' "$T/milter.out" "$T/maildir.out" "$T/pipe.err" | awk -F: '{s += $2} END {print s + 0}')
 check "no crash report in the daemons' output" [ "$crashes" = 0 ]
-echo "# figures: kills=$kills milter=$milter_kills maildir=$maildir_kills pipe=$pipe_kills sessions=$sessions accepted=$accepted tempfail=$temp bounces_acked=$nacked bounces_lost=$lost most_log_files=$most_logs"
+echo "# figures: kills=$kills milter=$milter_kills maildir=$maildir_kills pipe=$pipe_kills cli=$cli_kills cli_acked=$cli_acked cli_lost=$cli_lost sessions=$sessions accepted=$accepted tempfail=$temp bounces_acked=$nacked bounces_lost=$lost most_log_files=$most_logs"
