@@ -30,9 +30,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "dsn_priv.h"
+#include "bounceguard/reply.h"
+#include "dsn_transcript.h"
 
-/* The phrases that dsn_classify_ctx() reads as the command (command_of()). */
+/* The phrases that bg_reply_classify_ctx() reads as the command (command_of()). */
 static const char step_rcpt[] = "in reply to RCPT TO command";
 static const char step_data[] = "in reply to DATA command";
 static const char step_mail[] = "in reply to MAIL FROM command";

@@ -6,7 +6,7 @@
  * the page where it does.  Only what identifies one provider's refusal
  * belongs here (a code such as "S3150" or "[TSS04]", a help URL, a fixed
  * sentence); generic wordings ("user unknown", "mailbox full") are the
- * phrase tables' (lib/dsn_phrases.c).  Rows that say the relay is refused
+ * phrase tables' (lib/reply_phrases.c).  Rows that say the relay is refused
  * name the refusing system: that name is the incident's.
  */
 #include <ctype.h>
@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "bounceguard/reply_rules.h"
-#include "dsn_priv.h"
+#include "bounceguard/textmatch.h"
 
 #define MS_NDR                                                                           \
     "https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/"               \
@@ -263,21 +263,21 @@ static const bg_reply_rule builtin[] = {
 
 struct bg_reply_rules {
     bg_reply_rule *rows;
-    dsn_needle *nd; /* each row's match, for the byte-pair prefilter */
+    bg_text_needle *nd; /* each row's match, for the byte-pair prefilter */
     size_t n;
     char *text; /* the file's bytes, which the rows point into */
 };
 
-static dsn_needle builtin_nd[NBUILTIN];
+static bg_text_needle builtin_nd[NBUILTIN];
 static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
 
 /* The needle of a match, without its trailing '*'. */
 static void
-needle_of(dsn_needle *nd, const char *m)
+needle_of(bg_text_needle *nd, const char *m)
 {
     size_t n = strlen(m);
 
-    dsn_needle_initn(nd, m, n > 1 && m[n - 1] == '*' ? n - 1 : n);
+    bg_text_needle_initn(nd, m, n > 1 && m[n - 1] == '*' ? n - 1 : n);
 }
 
 static void
@@ -334,16 +334,17 @@ holds(const char *low, const char *m)
 }
 
 const bg_reply_rule *
-dsn_reply_rule_find(const bg_reply_rules *extra, const char *low, const dsn_pairs *pp)
+bg_reply_rules_find_pairs(const bg_reply_rules *extra, const char *low,
+                          const bg_text_pairs *pp)
 {
     if (low == NULL || *low == '\0')
         return NULL;
     pthread_once(&builtin_once, builtin_needles);
     for (size_t i = 0; extra && i < extra->n; i++)
-        if (dsn_needle_may(pp, &extra->nd[i]) && holds(low, extra->rows[i].match))
+        if (bg_text_needle_may(pp, &extra->nd[i]) && holds(low, extra->rows[i].match))
             return &extra->rows[i];
     for (size_t i = 0; i < NBUILTIN; i++)
-        if (dsn_needle_may(pp, &builtin_nd[i]) && holds(low, builtin[i].match))
+        if (bg_text_needle_may(pp, &builtin_nd[i]) && holds(low, builtin[i].match))
             return &builtin[i];
     return NULL;
 }
@@ -351,12 +352,12 @@ dsn_reply_rule_find(const bg_reply_rules *extra, const char *low, const dsn_pair
 const bg_reply_rule *
 bg_reply_rules_find(const bg_reply_rules *extra, const char *low)
 {
-    dsn_pairs pp;
+    bg_text_pairs pp;
 
     if (low == NULL || *low == '\0')
         return NULL;
-    dsn_pairs_init(&pp, low, strlen(low));
-    return dsn_reply_rule_find(extra, low, &pp);
+    bg_text_pairs_init(&pp, low, strlen(low));
+    return bg_reply_rules_find_pairs(extra, low, &pp);
 }
 
 static _Atomic(const bg_reply_rules *) in_use;
@@ -438,7 +439,7 @@ parse_row(char *line, bg_reply_rule *row, const char *path, unsigned lineno,
                             "%s:%u: scope must be recipient, relay, sender, message or "
                             "transient",
                             path, lineno);
-    if (strcmp(f[3], "-") != 0 && !bg_dsn_reason_is_valid(f[3]))
+    if (strcmp(f[3], "-") != 0 && !bg_reason_is_valid(f[3]))
         return bg_error_set(err,
                             "%s:%u: unknown reason (a word of the reason vocabulary, "
                             "or -)",
