@@ -320,7 +320,8 @@ static const struct {
                                      ">>> mail from", NULL}},
     {CMD_CONNECT, (const char *const[]){"initial connection", "greeting", "after ehlo",
                                         "after helo", ">>> ehlo", ">>> helo",
-                                        "in reply to ehlo", "in reply to helo", NULL}},
+                                        "in reply to ehlo", "in reply to helo",
+                                        "refused to talk to me", NULL}},
 };
 
 #define NCMD_GROUPS (sizeof cmd_groups / sizeof cmd_groups[0])
@@ -566,6 +567,31 @@ bg_reply_classify_step(const char *status, const char *diagnostic, const char *c
     bg_reply_classify_ctx(status, diagnostic, &ctx, out);
 }
 
+/*
+ * Where the remote server's own reply starts in a diagnostic that the
+ * reporting MTA wrapped in its words: Postfix's "host mx.example.com[192.0.2.1]
+ * said: 550 ..." and "host ... refused to talk to me: 421 ..." (its log lines
+ * and some DSNs).  The wrapper names a host, whose name may hold any word
+ * ("spamfilter", "blocked-mx"), and "refused" is Postfix's, not the remote's:
+ * only the reply is judged, so that a log line and a DSN that carry the same
+ * reply are judged alike.  The whole text still tells the SMTP stage.
+ */
+static const char *
+remote_reply(const char *diag)
+{
+    static const char *const ends[] = {" said: ", " refused to talk to me: ", NULL};
+
+    if (strncasecmp(diag, "host ", 5) != 0)
+        return diag;
+    for (size_t k = 0; ends[k]; k++) {
+        const char *e = strstr(diag, ends[k]);
+        /* the host's name and address, nothing more, before the end */
+        if (e && e - diag < 320 && memchr(diag + 5, ' ', (size_t)(e - diag - 5)) == NULL)
+            return e + strlen(ends[k]);
+    }
+    return diag;
+}
+
 void
 bg_reply_classify_ctx(const char *status, const char *diagnostic,
                       const bg_reply_context *ctx, bg_reply_class *out)
@@ -585,7 +611,8 @@ bg_reply_classify_ctx(const char *status, const char *diagnostic,
         /* One lower-case copy for the blacklists (as bg_reply_rbl_from_text())
          * and, normalised, for the phrase, vendor and command searches: its
          * pairs noted once, twice only when normalising changed it. */
-        char *raw = lower_copy(diagnostic, 8192);
+        const char *said = remote_reply(diagnostic);
+        char *raw = lower_copy(said, 8192);
         bg_text_pairs pp;
         bg_text_pairs_init(&pp, raw, strlen(raw));
         rbl = rbl_from_low(raw, &pp, out->rbl, sizeof out->rbl);
@@ -597,7 +624,15 @@ bg_reply_classify_ctx(const char *status, const char *diagnostic,
         free(raw);
         text = reply_phrase_reason(low, &pp, &phrase);
         vendor = reply_vendor_reason(low, &pp, ctx, &vendor_decides);
-        cmd = command_of(low, &pp);
+        if (said != diagnostic) {
+            char *whole = lower_copy(diagnostic, 8192);
+            bg_text_pairs wp;
+            bg_text_pairs_init(&wp, whole, strlen(whole));
+            cmd = command_of(whole, &wp);
+            free(whole);
+        } else {
+            cmd = command_of(low, &pp);
+        }
         access_denied = strstr(low, "access denied") != NULL;
         greylisted = strstr(low, "greylist") != NULL || strstr(low, "graylist") != NULL;
         const char *p = low;
@@ -645,8 +680,11 @@ bg_reply_classify_ctx(const char *status, const char *diagnostic,
     if (is(reason, "userunknown") && !addr_status && !vendor_decides && cmd != CMD_RCPT &&
         cmd != CMD_MAIL && cmd != CMD_CONNECT)
         reason = "filtered";
-    /* Refused when connecting or at EHLO: about the relay itself. */
-    if (cmd == CMD_CONNECT && (!reason || is(reason, "systemerror")))
+    /* Refused for good when connecting or at EHLO: about the relay itself.
+     * A 4xx there ("421 Try again later", "Too many connections") is the
+     * server's state, not a verdict on the relay, unless its words say so. */
+    if (cmd == CMD_CONNECT && !(status && status[0] == '4') &&
+        (!reason || is(reason, "systemerror")))
         reason = "blocked";
     /* Refused at MAIL FROM: the sender was refused. */
     if (cmd == CMD_MAIL && !vendor_decides && !(cr && cr->specific) &&
@@ -661,9 +699,12 @@ bg_reply_classify_ctx(const char *status, const char *diagnostic,
         reason = "syntaxerror";
     /* Still queued and nothing more telling: the delay will expire; a
      * temporary failure given up on (4.x.x, failed) has expired. */
-    if (!reason && ctx && ctx->action &&
-        (strncasecmp(ctx->action, "delayed", 7) == 0 ||
-         (status && status[0] == '4' && strncasecmp(ctx->action, "failed", 6) == 0)))
+    if (!reason && ctx && ctx->action && strncasecmp(ctx->action, "delayed", 7) == 0)
+        reason = "expired";
+    /* A temporary failure with nothing more telling (a generic 4.7.0 "Try
+     * again later") will expire or pass: the same whether a DSN (Action
+     * failed or delayed) or a log line (status=deferred) carried it. */
+    if (!reason && status && status[0] == '4')
         reason = "expired";
     if (!reason && cr)
         reason = cr->reason, by = BY_CODE;

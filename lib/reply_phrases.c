@@ -310,7 +310,6 @@ static const char *const p_userunknown[] = {
     "not known at this site",
     "recipient name is not recognized",
     "recipient address rejected: user",
-    "recipient address rejected: access denied",
     "recipient address rejected: undeliverable",
     "recipient address rejected: unknown",
     "address rejected",
@@ -383,6 +382,10 @@ static const char *const p_hostunknown[] = {
 };
 static const char *const p_filtered[] = {
     "recipients was rejected by a remote mail server", /* au EZweb: its domain filter */
+    /* Postfix's check_recipient_access REJECT: an access map refused the
+     * address, which says nothing of the mailbox (Google's and Microsoft's
+     * 5.4.1 directory refusals are rows of lib/reply_rules.c) */
+    "recipient address rejected: access denied",
     "doesn't have a",
     "filtered",
     "refused due to recipient preferences",

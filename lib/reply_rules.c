@@ -121,6 +121,10 @@ static const bg_reply_rule builtin[] = {
     {"yahoo", "unresolvable rfc.5321 from domain", BG_SCOPE_SENDER, "rejected", "Yahoo 451 (sender domain does not resolve)", YAHOO},
     {"yahoo", "not accepted for policy reasons", BG_SCOPE_MESSAGE, "policyviolation", "Yahoo 554 5.7.9 (policy)", YAHOO},
     /* Google. */
+    /* Google Workspace's directory refusal of an address the domain does
+     * not have (Microsoft 365's edge blocking sends the same words with
+     * 5.4.1 too); Postfix's access-map "Access denied" is 5.7.1 */
+    {"google", "5.4.1 recipient address rejected: access denied", BG_SCOPE_RECIPIENT, "userunknown", "Gmail 5.4.1 (no such recipient)", GOOGLE},
     {"google", "the email account that you tried to reach does not exist", BG_SCOPE_RECIPIENT, "userunknown", "Gmail 5.1.1 (no such account)", GOOGLE},
     {"google", "the email account that you tried to reach is disabled", BG_SCOPE_RECIPIENT, "suspend", "Gmail 5.2.1 (account disabled)", GOOGLE},
     {"google", "the email account that you tried to reach is inactive", BG_SCOPE_RECIPIENT, "suspend", "Gmail 5.2.1 (account inactive)", GOOGLE},
@@ -223,6 +227,10 @@ static const bg_reply_rule builtin[] = {
     {"gmx", "postmaster.gmx.net/de/case", BG_SCOPE_RELAY, NULL, "GMX/WEB.DE block list", GMX},
     {"webde", "postmaster.web.de/en/case", BG_SCOPE_RELAY, NULL, "GMX/WEB.DE block list", WEBDE},
     {"webde", "postmaster.web.de/de/case", BG_SCOPE_RELAY, NULL, "GMX/WEB.DE block list", WEBDE},
+    /* The greeting of GMX, WEB.DE and IONOS (the same Nemesis servers)
+     * refusing a connection; the reason follows on later lines, which
+     * Sendmail's log does not keep */
+    {"gmx", "nemesis esmtp service not available", BG_SCOPE_RELAY, NULL, "GMX/WEB.DE/IONOS (connection refused)", GMX},
     {"gmx", "ip address is block listed", BG_SCOPE_RELAY, NULL, "GMX/WEB.DE block list", GMX},
     {"gmx", "ip address is blocklisted", BG_SCOPE_RELAY, NULL, "GMX/WEB.DE block list", GMX},
     /* Zoho. */
@@ -238,9 +246,13 @@ static const bg_reply_rule builtin[] = {
     {"att", "abuse-att.net", BG_SCOPE_RELAY, NULL, "AT&T block list", ATT},
     /* NetEase (163.com, 126.com), T-Online, Free. */
     {"netease", "mail.163.com/help/help_spam_16.htm", BG_SCOPE_RELAY, NULL, "NetEase (IP refused)", NETEASE},
-    {"t-online", "tosa@rx.t-online.de", BG_SCOPE_RELAY, NULL, "T-Online (IP refused)", TONLINE},
+    {"t-online", "@rx.t-online.de", BG_SCOPE_RELAY, NULL, "T-Online (IP refused)", TONLINE},
     {"free", "too many spams from your ip", BG_SCOPE_RELAY, NULL, "Free (IP refused)", FREE},
     /* The MTAs' own refusals of the connecting host (their defaults). */
+    /* smtpd_sender_restrictions (reject_unknown_sender_domain,
+     * reject_non_fqdn_sender, an access map): about the envelope sender,
+     * also when Postfix delays it to RCPT TO */
+    {"postfix", "sender address rejected", BG_SCOPE_SENDER, "rejected", "refused by the recipient's server (sender address)", POSTFIX},
     {"postfix", "client host rejected", BG_SCOPE_RELAY, NULL, "refused by the recipient's server (client host)", POSTFIX},
     {"postfix", "helo command rejected", BG_SCOPE_RELAY, NULL, "refused by the recipient's server (HELO)", POSTFIX},
     {"exim", "helo argument does not match calling host", BG_SCOPE_RELAY, NULL, "refused by the recipient's server (HELO)", EXIM},
