@@ -282,15 +282,26 @@ reply_continued(const char *notice, size_t nlen, const char *diag, bg_buf *b)
     size_t dlen = strlen(diag);
     if (dlen < 8 || !isdigit((unsigned char)diag[0]) || diag[3] != '-')
         return false;
-    /* The transcript's line, not the summary's "(reason: 552-...)". */
-    bg_buf nd = BG_BUF_INIT;
-    bg_buf_append(&nd, "<<< ", 4);
-    bg_buf_append(&nd, diag, dlen);
-    const char *at = memmem(notice, nlen, nd.s, nd.len);
-    bg_buf_free(&nd);
-    if (!at)
+    /* The transcript's line, not the summary's "(reason: 552-...)": the
+     * first "<<< NNN-" line that reads as diag once its white space is
+     * folded as the Diagnostic-Code's was ("unknown.  Either"). */
+    const char *end = notice + nlen, *p = NULL;
+    char key[9];
+    memcpy(key, "<<< ", 4);
+    memcpy(key + 4, diag, 4);
+    key[8] = '\0';
+    for (const char *at = memmem(notice, nlen, key, 8); at && !p;
+         at = memmem(at + 8, (size_t)(end - at - 8), key, 8)) {
+        const char *le = memchr(at, '\n', (size_t)(end - at));
+        size_t ll = le ? (size_t)(le - at) : (size_t)(end - at);
+        bg_buf line = BG_BUF_INIT;
+        bg_dsn_collapse(&line, at + 4, ll - 4);
+        if (line.len >= dlen && memcmp(line.s, diag, dlen) == 0)
+            p = at + ll;
+        bg_buf_free(&line);
+    }
+    if (!p)
         return false;
-    const char *end = notice + nlen, *p = at + 4 + dlen;
     bool more = false;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));

@@ -318,10 +318,10 @@ static const struct {
                                      "most progress was rcpt", NULL}},
     {CMD_MAIL, (const char *const[]){"mail from command", "after mail from", "smtp:mail",
                                      ">>> mail from", NULL}},
-    {CMD_CONNECT, (const char *const[]){"initial connection", "greeting", "after ehlo",
-                                        "after helo", ">>> ehlo", ">>> helo",
-                                        "in reply to ehlo", "in reply to helo",
-                                        "refused to talk to me", NULL}},
+    {CMD_CONNECT,
+     (const char *const[]){"initial connection", "greeting", "after ehlo", "after helo",
+                           ">>> ehlo", ">>> helo", "in reply to ehlo", "in reply to helo",
+                           "refused to talk to me", NULL}},
 };
 
 #define NCMD_GROUPS (sizeof cmd_groups / sizeof cmd_groups[0])
@@ -653,6 +653,15 @@ bg_reply_classify_ctx(const char *status, const char *diagnostic,
             vendor = reply_vendor_reason(low, &pp, ctx, &vendor_decides);
         free(low);
     }
+    /* Google's and Microsoft's directory-based edge blocking refuse an
+     * address the domain does not have with 5.4.1 "Recipient address
+     * rejected: Access denied"; the same words with another code are an
+     * access map's (Postfix's check_recipient_access), which says nothing
+     * of the mailbox. */
+    if (is(text, "filtered") && phrase &&
+        strcmp(phrase, "recipient address rejected: access denied") == 0 && status &&
+        strcmp(status + 1, ".4.1") == 0)
+        text = "userunknown";
     if (vendor && vendor_decides)
         reason = vendor, by = BY_VENDOR;
     if (!reason && cr && cr->specific && !is(text, "mailererror"))

@@ -384,7 +384,7 @@ static const char *const p_filtered[] = {
     "recipients was rejected by a remote mail server", /* au EZweb: its domain filter */
     /* Postfix's check_recipient_access REJECT: an access map refused the
      * address, which says nothing of the mailbox (Google's and Microsoft's
-     * 5.4.1 directory refusals are rows of lib/reply_rules.c) */
+     * 5.4.1 directory refusals read otherwise: lib/reply.c) */
     "recipient address rejected: access denied",
     "doesn't have a",
     "filtered",

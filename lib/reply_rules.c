@@ -37,6 +37,9 @@
     "https://community.mimecast.com/s/article/Mimecast-SMTP-Error-Codes-842605754"
 #define PROOFPOINT "https://ipcheck.proofpoint.com/"
 #define BARRACUDA "https://www.barracudacentral.org/rbl"
+#define BARRACUDA_GW                                                                     \
+    "https://www.suped.com/email-deliverability/answers/"                                \
+    "what-causes-bounces-from-barracuda-based-domains-and-how-to-resolve-them"
 #define CISCO "https://talosintelligence.com/reputation_center"
 #define TREND "https://ers.trendmicro.com/"
 #define MAILRU "https://help.mail.ru/developers/mailing-rules/smtp-errors"
@@ -66,6 +69,9 @@ static const bg_reply_rule builtin[] = {
     {"microsoft", "s3140", BG_SCOPE_RELAY, NULL, "Microsoft S3140 (Outlook.com block list)", MS_PM},
     {"microsoft", "s3114", BG_SCOPE_RELAY, NULL, "Microsoft S3114 (Outlook.com block list)", MS_PM},
     {"microsoft", "s3113", BG_SCOPE_RELAY, NULL, "Microsoft S3113 (Outlook.com block list)", MS_PM},
+    /* The opening of the S3140/S3150 refusals: Sendmail's log cuts the
+     * reply before the code */
+    {"microsoft", "weren't sent. please contact your internet service provider", BG_SCOPE_RELAY, NULL, "Microsoft block list (S3140/S3150)", MS_PM},
     {"microsoft", "s775", BG_SCOPE_RELAY, NULL, "Microsoft S775 (Outlook.com block list)", MS_PM},
     {"microsoft", "s844", BG_SCOPE_RELAY, NULL, "Microsoft S844 (Outlook.com block list)", MS_PM},
     {"microsoft", "sc-001", BG_SCOPE_RELAY, NULL, "Microsoft SC-001 (IP refused by policy)", MS_PM},
@@ -121,10 +127,6 @@ static const bg_reply_rule builtin[] = {
     {"yahoo", "unresolvable rfc.5321 from domain", BG_SCOPE_SENDER, "rejected", "Yahoo 451 (sender domain does not resolve)", YAHOO},
     {"yahoo", "not accepted for policy reasons", BG_SCOPE_MESSAGE, "policyviolation", "Yahoo 554 5.7.9 (policy)", YAHOO},
     /* Google. */
-    /* Google Workspace's directory refusal of an address the domain does
-     * not have (Microsoft 365's edge blocking sends the same words with
-     * 5.4.1 too); Postfix's access-map "Access denied" is 5.7.1 */
-    {"google", "5.4.1 recipient address rejected: access denied", BG_SCOPE_RECIPIENT, "userunknown", "Gmail 5.4.1 (no such recipient)", GOOGLE},
     {"google", "the email account that you tried to reach does not exist", BG_SCOPE_RECIPIENT, "userunknown", "Gmail 5.1.1 (no such account)", GOOGLE},
     {"google", "the email account that you tried to reach is disabled", BG_SCOPE_RECIPIENT, "suspend", "Gmail 5.2.1 (account disabled)", GOOGLE},
     {"google", "the email account that you tried to reach is inactive", BG_SCOPE_RECIPIENT, "suspend", "Gmail 5.2.1 (account inactive)", GOOGLE},
@@ -143,6 +145,11 @@ static const bg_reply_rule builtin[] = {
     {"google", "likely suspicious due to the very low reputation of the sending domain", BG_SCOPE_SENDER, "badreputation", "Gmail 5.7.1 (domain reputation)", GOOGLE},
     {"google", "message contains an attachment that is not allowed", BG_SCOPE_MESSAGE, "securityerror", "Gmail 5.7.0 (blocked attachment)", GOOGLE},
     {"google", "content presents a potential security issue", BG_SCOPE_MESSAGE, NULL, "Gmail 5.7.0 (security)", GOOGLE},
+    /* Gmail's content verdicts; their first line is all Sendmail's log
+     * keeps, and it names the message, not the relay, though it quotes the
+     * relay's IP */
+    {"google", "our system has detected that this message is likely", BG_SCOPE_MESSAGE, "spamdetected", "Gmail 5.7.1 (message likely unsolicited or suspicious)", GOOGLE},
+    {"google", "this message was blocked because its content", BG_SCOPE_MESSAGE, "policyviolation", "Gmail 5.7.0 (content a security issue)", GOOGLE},
     {"google", "has a policy that prohibited the mail that you sent", BG_SCOPE_MESSAGE, "policyviolation", "Gmail 5.7.1 (recipient's policy)", GOOGLE},
     {"google", "receiving mail at a rate that prevents additional messages", BG_SCOPE_TRANSIENT, "speeding", "Gmail 4.2.1/4.2.2 (recipient rate)", GOOGLE},
     {"google", "the user you are trying to contact is receiving mail too quickly", BG_SCOPE_TRANSIENT, "speeding", "Gmail 4.2.1 (recipient rate)", GOOGLE},
@@ -198,6 +205,9 @@ static const bg_reply_rule builtin[] = {
     {"proofpoint", "ipcheck.proofpoint.com", BG_SCOPE_RELAY, NULL, "Proofpoint Dynamic Reputation", PROOFPOINT},
     {"proofpoint", "proofpoint dynamic reputation", BG_SCOPE_RELAY, NULL, "Proofpoint Dynamic Reputation", PROOFPOINT},
     /* Barracuda. */
+    /* The Barracuda Email Security Gateway's own verdict on the message
+     * (":blocked", ":quarantined"), not a reputation listing */
+    {"barracuda", "permanent failure for one or more recipients", BG_SCOPE_MESSAGE, "policyviolation", "Barracuda gateway (message blocked)", BARRACUDA_GW},
     {"barracuda", "barracudacentral.org", BG_SCOPE_RELAY, NULL, "b.barracudacentral.org", BARRACUDA},
     {"barracuda", "barracuda reputation", BG_SCOPE_RELAY, NULL, "b.barracudacentral.org", BARRACUDA},
     {"barracuda", "barracudanetworks.com/reputation", BG_SCOPE_RELAY, NULL, "b.barracudacentral.org", BARRACUDA},
@@ -245,6 +255,26 @@ static const bg_reply_rule builtin[] = {
     /* AT&T (before its move to Yahoo). */
     {"att", "abuse-att.net", BG_SCOPE_RELAY, NULL, "AT&T block list", ATT},
     /* NetEase (163.com, 126.com), T-Online, Free. */
+    /* NetEase's own codes say more than the help page they all link to:
+     * HL (the IP's behaviour) and DT:RBL, WM:BLI are the relay, DT:SPM the
+     * content, MI/RP the session's commands or rate, WM:BLU the sender. */
+    {"netease", "dt:spm", BG_SCOPE_MESSAGE, "spamdetected", "NetEase DT:SPM (content)", NETEASE},
+    {"netease", "dt:rbl", BG_SCOPE_RELAY, NULL, "NetEase DT:RBL (IP on a DNSBL)", NETEASE},
+    {"netease", "wm:bli", BG_SCOPE_RELAY, NULL, "NetEase WM:BLI (IP not allowed)", NETEASE},
+    {"netease", "wm:blu", BG_SCOPE_SENDER, "rejected", "NetEase WM:BLU (sender not allowed)", NETEASE},
+    {"netease", "hl:rep", BG_SCOPE_RELAY, NULL, "NetEase HL:REP (IP suspended: unknown recipients)", NETEASE},
+    {"netease", "hl:icc", BG_SCOPE_RELAY, NULL, "NetEase HL:ICC (IP suspended: connections)", NETEASE},
+    {"netease", "hl:ifc", BG_SCOPE_RELAY, NULL, "NetEase HL:IFC (IP suspended: volume)", NETEASE},
+    {"netease", "hl:mep", BG_SCOPE_RELAY, NULL, "NetEase HL:MEP (IP suspended: forged senders)", NETEASE},
+    {"netease", "hl:ihu", BG_SCOPE_RELAY, NULL, "NetEase HL:IHU (IP suspended)", NETEASE},
+    {"netease", "hl:ipb", BG_SCOPE_RELAY, NULL, "NetEase HL:IPB (IP not allowed)", NETEASE},
+    {"netease", "mi:cel", BG_SCOPE_TRANSIENT, "toomanyconn", "NetEase MI:CEL (too many bad commands)", NETEASE},
+    {"netease", "mi:dmc", BG_SCOPE_TRANSIENT, "toomanyconn", "NetEase MI:DMC (messages per connection)", NETEASE},
+    {"netease", "mi:ccl", BG_SCOPE_TRANSIENT, "toomanyconn", "NetEase MI:CCL (too many commands)", NETEASE},
+    {"netease", "mi:sfq", BG_SCOPE_TRANSIENT, "speeding", "NetEase MI:SFQ (sender's rate)", NETEASE},
+    {"netease", "rp:drc", BG_SCOPE_TRANSIENT, "toomanyconn", "NetEase RP:DRC (recipients per connection)", NETEASE},
+    {"netease", "rp:ccl", BG_SCOPE_TRANSIENT, "toomanyconn", "NetEase RP:CCL (too many commands)", NETEASE},
+    {"netease", "rp:cel", BG_SCOPE_TRANSIENT, "toomanyconn", "NetEase RP:CEL (too many bad commands)", NETEASE},
     {"netease", "mail.163.com/help/help_spam_16.htm", BG_SCOPE_RELAY, NULL, "NetEase (IP refused)", NETEASE},
     {"t-online", "@rx.t-online.de", BG_SCOPE_RELAY, NULL, "T-Online (IP refused)", TONLINE},
     {"free", "too many spams from your ip", BG_SCOPE_RELAY, NULL, "Free (IP refused)", FREE},
