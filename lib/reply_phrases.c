@@ -216,6 +216,8 @@ static const char *const p_exceedlimit[] = {
     NULL,
 };
 static const char *const p_suspend[] = {
+    "mailbox is no longer active",
+    "account is no longer active",
     "account is blocked",
     "compte du destinataire est bloque",
     "account disabled",

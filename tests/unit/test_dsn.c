@@ -141,6 +141,10 @@ static const class_case class_cases[] = {
      "norelaying", 0, ""},
     {"i.ua error number", "5.0.0", "550 Mailbox is frozen. See http://mail.i.ua/err/3/",
      "suspend", 0, ""},
+    /* A 5.7.0 whose text says the mailbox is gone is the recipient's, not a block. */
+    {"mailbox no longer active", "5.7.0",
+     "550 5.7.0 Requested action not taken: the recipient's mailbox is no longer active",
+     "suspend", 0, ""},
     {"cox aup code", "5.1.0",
      "550 5.1.0 <a@example.org> sender rejected. Refer to Error Codes section. AUP#CDRBL",
      "blocked", 0, ""},
