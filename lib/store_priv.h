@@ -41,7 +41,7 @@ struct bg_store {
     DB_ENV *env;
     DB *db[DBI_COUNT];
     char *home;
-    unsigned generation;    /* bumped by each reopen */
+    unsigned generation; /* bumped by each reopen */
     bool sync;
     size_t cache_bytes;     /* db_cache_mb */
     atomic_bool panicked;   /* Berkeley DB's panic event: reopen */
