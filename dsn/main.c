@@ -71,6 +71,12 @@ check_config(const dsn_ctx *ctx)
         fprintf(stderr, "bounceguard-dsn: %s\n", err.msg);
         return DSN_EXIT_CONFIG;
     }
+    /* The intakes become `user` when run as root (a follower under systemd). */
+    if (bg_config_check_system(cfg, BG_CHECK_USER, &err) < 0) {
+        fprintf(stderr, "bounceguard-dsn: %s: %s\n", ctx->config_path, err.msg);
+        bg_config_unref(cfg);
+        return DSN_EXIT_CONFIG;
+    }
     printf("bounceguard-dsn: %s: ok", ctx->config_path);
     if (cfg->reply_rules_file[0])
         printf(", %zu provider rule(s) from %s", bg_reply_rules_count(cfg->reply_rules),

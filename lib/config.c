@@ -10,9 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bounceguard/config.h"
+#include "bounceguard/policy.h"
+#include "bounceguard/privs.h"
 #include "bounceguard/reply_rules.h"
 #include "bounceguard/mtalog.h"
 
@@ -386,22 +390,65 @@ bg_config_defaults(void)
     return c;
 }
 
-/* Cross-key checks that a single value cannot express. */
+/*
+ * What is wrong with a milter socket spec, or NULL when libmilter will bind
+ * what it says.  libmilter reads a port with atoi() and truncates it to 16
+ * bits: inet:99999 listens on 34463, a port no MTA is told about.
+ */
+static const char *
+socket_problem(const char *spec)
+{
+    const char *rest;
+
+    if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0)
+        return strchr(spec, ':')[1] == '\0' ? "has no path" : NULL;
+    if (strncmp(spec, "inet:", 5) == 0)
+        rest = spec + 5;
+    else if (strncmp(spec, "inet6:", 6) == 0)
+        rest = spec + 6;
+    else
+        return "is not inet:PORT@HOST, inet6:PORT@HOST or unix:PATH";
+    size_t digits = strspn(rest, "0123456789");
+    if (digits == 0 || (rest[digits] != '\0' && rest[digits] != '@'))
+        return "has no port number (inet:PORT@HOST)";
+    long port = digits > 5 ? 0 : strtol(rest, NULL, 10);
+    if (port < 1 || port > 65535)
+        return "has a port outside 1 to 65535";
+    if (rest[digits] == '@' && rest[digits + 1] == '\0')
+        return "has no host after @";
+    return NULL;
+}
+
+int
+bg_config_check_socket(const char *spec, bg_error *err)
+{
+    const char *problem = socket_problem(spec);
+
+    return problem ? bg_error_set(err, "socket \"%.80s\" %s", spec, problem) : 0;
+}
+
+/* Cross-key checks, and values a type alone cannot check. */
 static int
 validate(const bg_config *c, bool quote, bg_error *err)
 {
     char q[100];
+    const char *problem;
 
     if (c->db_home[0] == '\0')
         return bg_error_set(err, "db_home must not be empty");
     if (c->return_path_rewrite && (c->verp_domain[0] == '\0' || c->verp_secret_file[0] == '\0'))
         return bg_error_set(err, "return_path_rewrite = yes needs verp_domain and "
                                  "verp_secret_file");
-    if (strncmp(c->socket, "inet:", 5) != 0 && strncmp(c->socket, "inet6:", 6) != 0 &&
-        strncmp(c->socket, "unix:", 5) != 0 && strncmp(c->socket, "local:", 6) != 0)
-        return bg_error_set(err, "socket: %s is not inet:PORT@HOST, inet6:PORT@HOST or "
-                                 "unix:PATH",
-                            shown(c->socket, quote, q, sizeof(q)));
+    if ((problem = socket_problem(c->socket)) != NULL)
+        return bg_error_set(err, "socket: %s %s", shown(c->socket, quote, q, sizeof(q)),
+                            problem);
+    /* A network the quota exemption cannot read would silently never match. */
+    for (size_t i = 0; i < c->trusted_networks.count; i++)
+        if (!bg_policy_network_valid(c->trusted_networks.items[i]))
+            return bg_error_set(err,
+                                "trusted_networks: %s is not a network (ADDR/BITS or ADDR, "
+                                "IPv4 or IPv6)",
+                                shown(c->trusted_networks.items[i], quote, q, sizeof(q)));
     return 0;
 }
 
@@ -696,6 +743,79 @@ bg_config_man(FILE *fp)
             fputs("(empty)", fp);
         fputs(".\n", fp);
     }
+}
+
+/* Is dir an existing directory?  Else -1 with err "KEY: dir: why". */
+static int
+check_directory(const char *key, const char *dir, bg_error *err)
+{
+    struct stat sb;
+
+    if (stat(dir, &sb) < 0)
+        return bg_error_set(err, "%s: directory %s: %s", key, dir, strerror(errno));
+    if (!S_ISDIR(sb.st_mode))
+        return bg_error_set(err, "%s: %s is not a directory", key, dir);
+    return 0;
+}
+
+/* The directory part of path ("." for a bare name), malloc'd. */
+static char *
+parent_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    return slash == NULL ? bg_xstrdup(".") : slash == path ? bg_xstrdup("/")
+                                                           : bg_xstrndup(path, (size_t)(slash - path));
+}
+
+int
+bg_config_check_system(const bg_config *c, unsigned what, bg_error *err)
+{
+    bg_privs_user u, *target = NULL;
+    int r = 0;
+
+    if ((what & BG_CHECK_USER) && c->user[0]) {
+        struct passwd *pw = getpwnam(c->user);
+        if (pw == NULL)
+            return bg_error_set(err, "user: \"%.64s\" is not an account on this system "
+                                     "(create it, or set user = to an existing one)",
+                                c->user);
+        if (pw->pw_uid != 0 && bg_strlcpy(u.name, pw->pw_name, sizeof(u.name)) < sizeof(u.name)) {
+            u.uid = pw->pw_uid;
+            u.gid = pw->pw_gid;
+            target = &u;
+        }
+    }
+    if ((what & BG_CHECK_LOG_DIR) && c->log_dir[0] &&
+        check_directory("log_dir", c->log_dir, err) < 0)
+        return -1;
+    /* The pid file and a unix socket are made in directories that only root
+     * or the daemon's user may write (bg_privs_check_dir): the same test here
+     * as at start. */
+    if ((what & BG_CHECK_PID_FILE) && c->pid_file[0]) {
+        char *dir = parent_of(c->pid_file);
+        struct stat sb;
+        bg_error derr;
+        if (check_directory("pid_file", dir, err) < 0)
+            r = -1;
+        else if (stat(dir, &sb) == 0 && bg_privs_check_dir(dir, &sb, target, &derr) < 0)
+            r = bg_error_set(err, "pid_file: %s", derr.msg);
+        free(dir);
+        if (r < 0)
+            return r;
+    }
+    if ((what & BG_CHECK_SOCKET) &&
+        (strncmp(c->socket, "unix:", 5) == 0 || strncmp(c->socket, "local:", 6) == 0)) {
+        char *dir = parent_of(strchr(c->socket, ':') + 1);
+        struct stat sb;
+        bg_error derr;
+        if (check_directory("socket", dir, err) < 0)
+            r = -1;
+        else if (stat(dir, &sb) == 0 && bg_privs_check_dir(dir, &sb, target, &derr) < 0)
+            r = bg_error_set(err, "socket: %s", derr.msg);
+        free(dir);
+    }
+    return r;
 }
 
 static const bg_sender_override *

@@ -368,10 +368,26 @@ main(int argc, char **argv)
         return 3;
     }
     if (socket_override) {
+        if (bg_config_check_socket(socket_override, &err) < 0) {
+            fprintf(stderr, "bounceguard-milter: -p: %s\n", err.msg);
+            bg_config_unref(current_config);
+            return 2;
+        }
         free(current_config->socket);
         current_config->socket = bg_xstrdup(socket_override);
     }
     if (check_only) {
+        /* Also what only the machine can answer, so that -n passes no
+         * config that a start would then refuse. */
+        if (bg_config_check_system(current_config,
+                                   BG_CHECK_USER | BG_CHECK_LOG_DIR | BG_CHECK_PID_FILE |
+                                       BG_CHECK_SOCKET,
+                                   &err) < 0) {
+            fprintf(stderr, "bounceguard-milter: %s: %s\n",
+                    current_config->path[0] ? current_config->path : "(defaults)", err.msg);
+            bg_config_unref(current_config);
+            return 3;
+        }
         printf("bounceguard-milter: config %s is valid\n",
                current_config->path[0] ? current_config->path : "(defaults)");
         bg_config_unref(current_config);

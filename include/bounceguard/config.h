@@ -150,6 +150,30 @@ void bg_config_dump(const bg_config *c, FILE *fp);
 /* Write the key table as man(7) source for bounceguard.conf(5). */
 void bg_config_man(FILE *fp);
 
+/*
+ * Is spec a milter socket libmilter will bind as written (inet:PORT@HOST,
+ * inet6:PORT@HOST, unix:PATH; PORT 1 to 65535)?  For a socket given on the
+ * command line; the config's own is checked by bg_config_load().  Returns 0,
+ * or -1 with err naming spec and what is wrong.
+ */
+int bg_config_check_socket(const char *spec, bg_error *err);
+
+/* What bg_config_check_system() looks at. */
+enum {
+    BG_CHECK_USER = 1,     /* user names an account */
+    BG_CHECK_LOG_DIR = 2,  /* log_dir is a directory */
+    BG_CHECK_PID_FILE = 4, /* pid_file's directory exists, root's or user's alone */
+    BG_CHECK_SOCKET = 8,   /* a unix socket's directory: the same */
+};
+
+/*
+ * What a daemon's start would refuse that the file's text cannot say: the
+ * machine is asked (getpwnam, stat), for the `-n` checks.  The user must
+ * exist whoever runs the check: the daemons are started as root.  Returns 0,
+ * or -1 with err = "KEY: what is wrong" (one line).
+ */
+int bg_config_check_system(const bg_config *c, unsigned what, bg_error *err);
+
 /* The quota and bounce limit for a sender identity, overrides applied. */
 long bg_config_quota_for(const bg_config *c, const char *identity);
 long bg_config_bounce_limit_for(const bg_config *c, const char *identity);
