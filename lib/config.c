@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bounceguard/config.h"
+#include "bounceguard/json_out.h"
 #include "bounceguard/policy.h"
 #include "bounceguard/privs.h"
 #include "bounceguard/reply_rules.h"
@@ -707,6 +708,66 @@ bg_config_dump(const bg_config *c, FILE *fp)
                                    val[v.len - 1] == '\t');
         fprintf(fp, quote ? "%s = \"%s\"\n" : "%s = %s\n", keys[i].name, val);
     }
+    bg_buf_free(&v);
+}
+
+void
+bg_config_dump_json(const bg_config *c, bg_buf *out)
+{
+    const char *base = (const char *)c;
+    bg_buf v = BG_BUF_INIT;
+
+    bg_buf_puts(out, "{\"config\":");
+    bg_json_string(out, c->path[0] ? c->path : NULL);
+    for (size_t i = 0; i < NKEYS; i++) {
+        const key_def *k = &keys[i];
+        bg_buf_putc(out, ',');
+        bg_json_string(out, k->name);
+        bg_buf_putc(out, ':');
+        switch (k->type) {
+        case T_BOOL:
+            bg_buf_puts(out, *(const bool *)(base + k->offset) ? "true" : "false");
+            break;
+        case T_INT:
+            bg_buf_printf(out, "%ld", *(const long *)(base + k->offset));
+            break;
+        case T_DURATION: /* seconds: what a script computes with */
+            bg_buf_printf(out, "%lld", (long long)*(const int64_t *)(base + k->offset));
+            break;
+        case T_LIST: {
+            const bg_strlist *l = (const bg_strlist *)(base + k->offset);
+            bg_buf_putc(out, '[');
+            for (size_t j = 0; j < l->count; j++) {
+                if (j)
+                    bg_buf_putc(out, ',');
+                bg_json_string(out, l->items[j]);
+            }
+            bg_buf_putc(out, ']');
+            break;
+        }
+        case T_OVERRIDE:
+            bg_buf_putc(out, '[');
+            for (size_t j = 0; j < c->override_count; j++) {
+                const bg_sender_override *o = &c->overrides[j];
+                bg_buf_puts(out, j ? ",{\"identity\":" : "{\"identity\":");
+                bg_json_string(out, o->identity);
+                if (o->quota_limit >= 0)
+                    bg_buf_printf(out, ",\"quota_limit\":%ld", o->quota_limit);
+                if (o->sender_bounce_limit >= 0)
+                    bg_buf_printf(out, ",\"sender_bounce_limit\":%ld", o->sender_bounce_limit);
+                bg_buf_putc(out, '}');
+            }
+            bg_buf_putc(out, ']');
+            break;
+        case T_STRING:
+        case T_ENUM:
+            bg_buf_reset(&v);
+            format_value(c, k, &v);
+            bg_json_string(out, bg_buf_str(&v));
+            break;
+        }
+    }
+    bg_buf_putc(out, '}');
     bg_buf_free(&v);
 }
 

@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -33,7 +34,6 @@
 #include "bounceguard/privs.h"
 #include "milter.h"
 
-#define VERSION "0.1"
 
 /*
  * How long libmilter lets a connection wait for the MTA's next command (and
@@ -76,10 +76,13 @@ static void
 usage(FILE *fp)
 {
     fprintf(fp, "usage: bounceguard-milter [-c FILE] [-p SOCKET] [-f] [-n]\n"
+                "       bounceguard-milter -h | --help | -V | --version\n"
                 "  -c FILE    config file (default %s)\n"
                 "  -p SOCKET  milter socket, inet:PORT@HOST or unix:PATH (overrides config)\n"
                 "  -f         stay in the foreground, log to stderr too\n"
-                "  -n         check the config and exit\n",
+                "  -n         check the config (and what a start needs) and exit\n"
+                "  -h, --help     this text\n"
+                "  -V, --version  print the version\n",
             BG_CONFIG_DEFAULT_PATH);
 }
 
@@ -331,7 +334,12 @@ main(int argc, char **argv)
     pthread_t sig_tid, house_tid;
 
     config_path = BG_CONFIG_DEFAULT_PATH;
-    while ((opt = getopt(argc, argv, "c:p:fnhV")) != -1) {
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    while ((opt = getopt_long(argc, argv, "c:p:fnhV", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             config_path = optarg;
@@ -350,7 +358,7 @@ main(int argc, char **argv)
             usage(stdout);
             return 0;
         case 'V':
-            printf("bounceguard-milter %s\n", VERSION);
+            printf("bounceguard-milter %s\n", BG_VERSION);
             return 0;
         default:
             usage(stderr);
@@ -445,7 +453,7 @@ main(int argc, char **argv)
     pthread_detach(sig_tid);
     daemon_ready(); /* the parent may exit 0 now; stdio goes to /dev/null */
 
-    bg_msg_info("bounceguard-milter %s listening on %s (mode %s)", VERSION,
+    bg_msg_info("bounceguard-milter %s listening on %s (mode %s)", BG_VERSION,
                 current_config->socket,
                 current_config->mode == BG_MODE_OBSERVE ? "observe" : "enforce");
     rc = smfi_main();

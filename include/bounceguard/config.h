@@ -147,6 +147,12 @@ bg_config *bg_config_unref(bg_config *c);
 /* Write every key = value (with its help as a comment) to fp. */
 void bg_config_dump(const bg_config *c, FILE *fp);
 
+/* Append the config as one JSON object to out: "config" (its file, or null
+ * for the defaults), then every key with a typed value: booleans, numbers,
+ * durations in seconds, lists as arrays, sender_override as an array of
+ * {identity, quota_limit, sender_bounce_limit}. */
+void bg_config_dump_json(const bg_config *c, bg_buf *out);
+
 /* Write the key table as man(7) source for bounceguard.conf(5). */
 void bg_config_man(FILE *fp);
 
