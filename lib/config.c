@@ -105,6 +105,21 @@ static const key_def keys[] = {
      reply_values, "blocked sender: permanent or temporary"},
     {"quota_reply", T_ENUM, OFF(quota_permanent), "temporary", 0, 0, reply_values,
      "sender over quota: permanent or temporary"},
+    {"invalid_text", T_STRING, OFF(invalid_text), "", 0, 0, NULL,
+     "reply text for an invalid address or unknown TLD; empty = \"Email address format "
+     "is not valid.\""},
+    {"blacklist_text", T_STRING, OFF(blacklist_text), "", 0, 0, NULL,
+     "reply text for a recipient blacklisted by its bounces; empty = \"Email send failed. "
+     "Recipient is blacklisted due to bounce messages.\""},
+    {"manual_block_text", T_STRING, OFF(manual_block_text), "", 0, 0, NULL,
+     "reply text for a recipient blocked by hand (bounceguard block); empty = \"Email send "
+     "failed. Recipient is blocked by the mail administrator.\""},
+    {"sender_blocked_text", T_STRING, OFF(sender_blocked_text), "", 0, 0, NULL,
+     "reply text for a blocked sender; empty = \"Your appliance is not allowed to send "
+     "emails due to too many bounced emails.\""},
+    {"quota_text", T_STRING, OFF(quota_text), "", 0, 0, NULL,
+     "reply text for a sender over quota; empty = \"Your appliance exhausted email "
+     "quota.\""},
     {"check_tld", T_BOOL, OFF(check_tld), "yes", 0, 0, NULL,
      "refuse recipients whose top-level domain does not exist (Public Suffix List)"},
     {"recipient_limit", T_INT, OFF(recipient_limit), "1000", 1, 100000, NULL,
@@ -443,6 +458,24 @@ validate(const bg_config *c, bool quote, bg_error *err)
     if ((problem = socket_problem(c->socket)) != NULL)
         return bg_error_set(err, "socket: %s %s", shown(c->socket, quote, q, sizeof(q)),
                             problem);
+    /* Reply texts go to the SMTP client as they are: printable ASCII (RFC 5321
+     * replies are ASCII), no '%' (libmilter's smfi_setreply() reads it as a
+     * format), short enough for one reply line. */
+    const char *const texts[][2] = {{"invalid_text", c->invalid_text},
+                                    {"blacklist_text", c->blacklist_text},
+                                    {"manual_block_text", c->manual_block_text},
+                                    {"sender_blocked_text", c->sender_blocked_text},
+                                    {"quota_text", c->quota_text}};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        const char *t = texts[i][1];
+        if (strlen(t) > 200)
+            return bg_error_set(err, "%s: longer than 200 characters", texts[i][0]);
+        for (const unsigned char *p = (const unsigned char *)t; *p; p++)
+            if (*p < 0x20 || *p > 0x7e || *p == '%')
+                return bg_error_set(err, "%s: %s holds '%s' (printable ASCII only, no %%)",
+                                    texts[i][0], shown(t, quote, q, sizeof(q)),
+                                    *p == '%' ? "%" : "a non-ASCII byte");
+    }
     /* A network the quota exemption cannot read would silently never match. */
     for (size_t i = 0; i < c->trusted_networks.count; i++)
         if (!bg_policy_network_valid(c->trusted_networks.items[i]))

@@ -86,6 +86,11 @@ typedef struct bg_config {
     bool sender_blocked_permanent;
     bool quota_permanent;
     bool check_tld;
+    char *invalid_text;             /* reply texts; "" = the built-in one */
+    char *blacklist_text;
+    char *manual_block_text;
+    char *sender_blocked_text;
+    char *quota_text;
     long recipient_limit;           /* recipients per message; more get 452 4.5.3 */
     bg_strlist exempt_recipients;   /* local parts always accepted (postmaster, abuse) */
     bg_strlist trusted_networks;    /* CIDRs that skip the quota */

@@ -33,6 +33,7 @@ typedef enum bg_verdict_kind {
     BG_VERDICT_STORE_ERROR,    /* the store failed: per on_store_error */
     BG_VERDICT_BAD_RETURN_PATH, /* at verp_domain, not a valid token: 5.1.1 */
     BG_VERDICT_TOO_MANY_RCPTS, /* over recipient_limit: 452 4.5.3 (RFC 5321 4.5.3.1.10) */
+    BG_VERDICT_BLOCKED_MANUALLY, /* rule 1, blocked by an operator: 5.7.1 */
 } bg_verdict_kind;
 
 /* The SMTP reply for a verdict. */
@@ -42,7 +43,8 @@ typedef struct bg_reply {
     const char *text;  /* the product's message, no CR/LF */
 } bg_reply;
 
-/* The reply for a refusal, with permanent/temporary from the config.
+/* The reply for a refusal, with permanent/temporary from the config and the
+ * text from its *_text key when set (else the built-in text).
  * For BG_VERDICT_STORE_ERROR it follows on_store_error (tempfail/reject). */
 bg_reply bg_policy_reply(bg_verdict_kind kind, const bg_config *cfg);
 
@@ -53,6 +55,10 @@ const char *bg_policy_verdict_name(bg_verdict_kind kind);
 
 /* Is this recipient refused at `now`? (NULL record: no.) */
 bool bg_policy_rcpt_blacklisted(const bg_rcpt_rec *r, int64_t now);
+
+/* Was its blacklisting made by an operator (`bounceguard block`), not by a
+ * bounce?  Its refusal then says so (BG_VERDICT_BLOCKED_MANUALLY). */
+bool bg_policy_rcpt_manual(const bg_rcpt_rec *r);
 
 /* A bounce learned from a DSN or a log line. */
 typedef struct bg_bounce_event {
@@ -192,6 +198,15 @@ bool bg_policy_quota_exhausted(const bg_sender_rec *r, int64_t now, long limit,
 int bg_policy_quota_reserve(const bg_sender_rec *cur, bg_sender_rec *next, int64_t now,
                             long limit, int64_t window, unsigned n, bool *granted,
                             int64_t *window_start, int64_t *purge_at);
+
+/*
+ * A message refused for its quota before any reservation (at MAIL FROM):
+ * count it in the window and move last_seen, so that `sender show` tells
+ * the refusals.  Returns 1 (write) when cur's window is still the current
+ * one and exhausted at now, else 0 (it ended meanwhile: nothing refused).
+ */
+int bg_policy_quota_refused(const bg_sender_rec *cur, bg_sender_rec *next, int64_t now,
+                            long limit, int64_t window, int64_t *purge_at);
 
 /* Give back n reserved messages, if the window they were taken in is still
  * the current one.  Returns 1 (write) or 0 (nothing to give back). */

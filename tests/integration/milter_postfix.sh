@@ -33,8 +33,8 @@ check "invalid address refused 550 5.1.3 ($r)" grep -q '^550 5.1.3 Email address
 # 3. A blacklisted recipient.
 bg block victim@example.com --reason "test" > /dev/null
 r=$(rcpt_reply "$(smtp $SMTPD app@app.example victim@example.com --quit-after RCPT)")
-check "blacklisted recipient refused 550 5.7.1 ($r)" \
-    grep -q '^550 5.7.1 Email send failed. Recipient is blacklisted due to bounce messages.' <<<"$r"
+check "recipient blocked by hand refused 550 5.7.1, saying so ($r)" \
+    grep -q '^550 5.7.1 Email send failed. Recipient is blocked by the mail administrator.' <<<"$r"
 check "refusal logged in warning.log in the product's format" \
     grep -q '^\[[0-9][0-9]/[A-Z][a-z][a-z]/20[0-9][0-9] [0-9:]*\] {bounceguard} Operation failed Recipient victim@example.com: Email send failed' "$T/log/warning.log"
 check "a case variant of the address hits the same entry" \

@@ -107,7 +107,7 @@ start_postfix $SMTPD $SINK "inet:127.0.0.1:$MILTER_PORT" || { notok "postfix sta
 "$BIN/bounceguard" -c "$MCONF" block 'pct%20%s%n@dest.example' > /dev/null 2>&1
 r=$(rcpt_reply "$(smtp $SMTPD a@app.example 'pct%20%s%n@dest.example' --quit-after RCPT)")
 check "a refusal for an address full of % is the fixed text ($r)" \
-    [ "$r" = "550 5.7.1 Email send failed. Recipient is blacklisted due to bounce messages." ]
+    [ "$r" = "550 5.7.1 Email send failed. Recipient is blocked by the mail administrator." ]
 long=$(printf 'x%.0s' $(seq 1 60))
 r=$(rcpt_reply "$(smtp $SMTPD a@app.example "$long.$long@$long.$long.example" --quit-after RCPT)")
 check "an over-long address gets a short, fixed reply (${#r} chars: ${r:0:60})" \
