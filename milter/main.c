@@ -105,7 +105,7 @@ reload_config(void)
     current_config = fresh;
     pthread_mutex_unlock(&config_lock);
     bg_config_unref(old);
-    bg_msg_info("config %s reloaded", config_path);
+    bg_msg_notice("config %s reloaded", config_path);
 }
 
 /* SIGUSR1 is blocked in every thread; this one waits for it. */
@@ -165,7 +165,7 @@ housekeeping_thread(void *arg)
                 bool on = strcmp(v, "on") == 0;
                 if (on != bg_log_debug_enabled()) {
                     bg_log_set_debug(on);
-                    bg_msg_info("debug log switched %s", on ? "on" : "off");
+                    bg_msg_notice("debug log switched %s", on ? "on" : "off");
                 }
             }
             time_t now = time(NULL);
@@ -428,8 +428,11 @@ main(int argc, char **argv)
         fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
         return 4;
     }
-    bg_log_options lo = {"bounceguard-milter", current_config->log_dir,
-                         current_config->syslog, foreground, current_config->debug};
+    bg_log_options lo = {.ident = "bounceguard-milter",
+                         .dir = current_config->log_dir,
+                         .use_syslog = current_config->syslog,
+                         .use_stderr = foreground,
+                         .debug = current_config->debug};
     if (bg_log_open(&lo, &err) < 0) {
         fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
         return 3;
@@ -453,13 +456,13 @@ main(int argc, char **argv)
     pthread_detach(sig_tid);
     daemon_ready(); /* the parent may exit 0 now; stdio goes to /dev/null */
 
-    bg_msg_info("bounceguard-milter %s listening on %s (mode %s)", BG_VERSION,
+    bg_msg_notice("bounceguard-milter %s listening on %s (mode %s)", BG_VERSION,
                 current_config->socket,
                 current_config->mode == BG_MODE_OBSERVE ? "observe" : "enforce");
     rc = smfi_main();
     atomic_store(&stopping, true);
     pthread_join(house_tid, NULL);
-    bg_msg_info("bounceguard-milter stopping");
+    bg_msg_notice("bounceguard-milter stopping");
     if (pid_file && bg_pidfile_remove(pid_file, &err) < 0)
         bg_msg_debug("%s", err.msg);
     pid_file = bg_pidfile_close(pid_file);
