@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,15 +61,21 @@ intake_stopping(void)
 static int
 open_logs(const bg_config *cfg, bg_error *err)
 {
-    bg_log_options lo = {"bounceguard-dsn", cfg->log_dir, cfg->syslog, false, cfg->debug};
+    bg_log_options lo = {.ident = "bounceguard-dsn",
+                         .dir = cfg->log_dir,
+                         .use_syslog = cfg->syslog,
+                         .debug = cfg->debug};
 
     return bg_log_open(&lo, err);
 }
 
 int
-intake_start(intake *in, const dsn_ctx *ctx)
+intake_start(intake *in, const dsn_ctx *ctx, const char *pid_path)
 {
     bg_error err;
+    bg_privs_user u;
+    int become;
+    long holder;
 
     memset(in, 0, sizeof(*in));
     in->ctx = ctx;
@@ -81,11 +88,21 @@ intake_start(intake *in, const dsn_ctx *ctx)
     bg_reply_rules_use(in->cfg->reply_rules);
     /* Run as root (a follower started by systemd), become the store's user
      * first, so that the files Berkeley DB makes stay usable by the milter. */
-    bg_privs_user u;
-    if (bg_privs_target(in->cfg->user, &u, &err) > 0 &&
-        (bg_privs_prepare_dir(&u, in->cfg->db_home, &err) < 0 ||
-         bg_privs_become(&u, &err) < 0)) {
+    become = bg_privs_target(in->cfg->user, &u, &err) > 0;
+    if (pid_path && *pid_path) {
+        umask(022);
+        in->pid_file = bg_pidfile_open(pid_path, become ? &u : NULL, (long)getpid(), &holder,
+                                       &err);
+        if (in->pid_file == NULL) {
+            fprintf(stderr, "bounceguard-dsn: %s\n", err.msg);
+            in->cfg = bg_config_unref(in->cfg);
+            return -1;
+        }
+    }
+    if (become &&
+        (bg_privs_prepare_dir(&u, in->cfg->db_home, &err) < 0 || bg_privs_become(&u, &err) < 0)) {
         fprintf(stderr, "bounceguard-dsn: %s\n", err.msg);
+        in->pid_file = bg_pidfile_close(in->pid_file);
         return -1;
     }
     if (open_logs(in->cfg, &err) < 0)
@@ -116,9 +133,14 @@ intake_store(intake *in)
 void
 intake_finish(intake *in)
 {
+    bg_error err;
+
     in->st = bg_store_close(in->st);
     bg_reply_rules_use(NULL);
     in->cfg = bg_config_unref(in->cfg);
+    if (in->pid_file && bg_pidfile_remove(in->pid_file, &err) < 0)
+        bg_msg_debug("%s", err.msg); /* a directory of root's: the lock says it is stale */
+    in->pid_file = bg_pidfile_close(in->pid_file);
     bg_log_close();
 }
 
@@ -137,7 +159,7 @@ reload(intake *in)
         in->cfg = fresh;
         if (open_logs(in->cfg, &err) < 0)
             bg_msg_error("cannot open logs: %s", err.msg);
-        bg_msg_info("config %s reloaded, logs reopened", in->ctx->config_path);
+        bg_msg_notice("config %s reloaded, logs reopened", in->ctx->config_path);
         return;
     }
     if (bg_log_reopen(&err) < 0)
@@ -162,7 +184,7 @@ intake_upkeep(intake *in, int64_t now)
             bool on = strcmp(v, "on") == 0;
             if (on != bg_log_debug_enabled()) {
                 bg_log_set_debug(on);
-                bg_msg_info("debug log switched %s", on ? "on" : "off");
+                bg_msg_notice("debug log switched %s", on ? "on" : "off");
             }
         } else if (l == BG_LOOKUP_ERROR) {
             bg_msg_debug("cannot read the debug switch: %s", err.msg);

@@ -15,6 +15,7 @@
 
 #include "bounceguard/config.h"
 #include "bounceguard/learn.h"
+#include "bounceguard/pidfile.h"
 #include "bounceguard/store.h"
 #include "dsn.h"
 
@@ -39,20 +40,25 @@ typedef struct intake {
     bg_store *st;        /* NULL until intake_store() succeeds */
     int64_t next_upkeep; /* when to re-read the debug switch */
     bool store_failing;  /* the last open failed (log once per change) */
+    bg_pidfile *pid_file; /* a follower's --pid-file, or NULL */
 } intake;
 
 /*
  * Load the config (-c FILE, or the default file, missing allowed only when
- * -c was not given) and open the logs.  Returns 0, or -1 after printing why
- * on stderr (the caller exits with its config status).
+ * -c was not given) and open the logs.  pid_path (NULL for none) is a
+ * follower's pid file, made and locked before root is given up (as the
+ * milter's: bounceguard/pidfile.h), so that logrotate can signal the
+ * follower, not every bounceguard-dsn (a `pipe` delivery dies of SIGUSR1
+ * before it installs its handler).  Returns 0, or -1 after printing why on
+ * stderr (the caller exits with its config status).
  */
-int intake_start(intake *in, const dsn_ctx *ctx);
+int intake_start(intake *in, const dsn_ctx *ctx, const char *pid_path);
 
 /* Open the store if it is not open.  Returns 0, or -1 (logged as an error
  * once, until it opens again). */
 int intake_store(intake *in);
 
-/* Close everything (store, config, logs). */
+/* Close everything (store, config, logs, pid file). */
 void intake_finish(intake *in);
 
 /*

@@ -336,13 +336,14 @@ follow(follower *f, bool from_start)
 static void
 log_usage(FILE *fp)
 {
-    fprintf(fp, "usage: bounceguard-dsn [-c FILE] log FILE [--follow] [--from-start]\n");
+    fprintf(fp, "usage: bounceguard-dsn [-c FILE] log FILE [--follow] [--from-start] "
+                "[--pid-file FILE]\n");
 }
 
 int
 dsn_cmd_log(const dsn_ctx *ctx, int argc, char **argv)
 {
-    const char *file = NULL;
+    const char *file = NULL, *pid_path = NULL;
     bool follow_mode = false, from_start = false;
     follower f;
     intake in;
@@ -354,6 +355,8 @@ dsn_cmd_log(const dsn_ctx *ctx, int argc, char **argv)
             follow_mode = true;
         else if (strcmp(argv[i], "--from-start") == 0)
             from_start = true;
+        else if (strcmp(argv[i], "--pid-file") == 0 && i + 1 < argc)
+            pid_path = argv[++i];
         else if (argv[i][0] != '-' && file == NULL)
             file = argv[i];
         else {
@@ -361,11 +364,11 @@ dsn_cmd_log(const dsn_ctx *ctx, int argc, char **argv)
             return DSN_EXIT_USAGE;
         }
     }
-    if (file == NULL) {
+    if (file == NULL || (pid_path && !follow_mode)) {
         log_usage(stderr);
         return DSN_EXIT_USAGE;
     }
-    if (intake_start(&in, ctx) < 0)
+    if (intake_start(&in, ctx, pid_path) < 0)
         return DSN_EXIT_CONFIG;
     intake_signals();
     memset(&f, 0, sizeof(f));

@@ -181,10 +181,12 @@ follow(intake *in, const char *dir)
     return DSN_EXIT_OK;
 }
 
+#define MAILDIR_USAGE "usage: bounceguard-dsn [-c FILE] maildir DIR [--follow] [--pid-file FILE]\n"
+
 int
 dsn_cmd_maildir(const dsn_ctx *ctx, int argc, char **argv)
 {
-    const char *dir = NULL;
+    const char *dir = NULL, *pid_path = NULL;
     bool follow_mode = false;
     intake in;
     pass_stats ps = {0, 0};
@@ -193,20 +195,22 @@ dsn_cmd_maildir(const dsn_ctx *ctx, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--follow") == 0 || strcmp(argv[i], "-f") == 0)
             follow_mode = true;
+        else if (strcmp(argv[i], "--pid-file") == 0 && i + 1 < argc)
+            pid_path = argv[++i];
         else if (argv[i][0] != '-' && dir == NULL)
             dir = argv[i];
         else {
-            fprintf(stderr, "usage: bounceguard-dsn [-c FILE] maildir DIR [--follow]\n");
+            fprintf(stderr, MAILDIR_USAGE);
             return DSN_EXIT_USAGE;
         }
     }
-    if (dir == NULL) {
-        fprintf(stderr, "usage: bounceguard-dsn [-c FILE] maildir DIR [--follow]\n");
+    if (dir == NULL || (pid_path && !follow_mode)) {
+        fprintf(stderr, MAILDIR_USAGE);
         return DSN_EXIT_USAGE;
     }
     if (check_maildir(dir) < 0)
         return DSN_EXIT_FAIL;
-    if (intake_start(&in, ctx) < 0)
+    if (intake_start(&in, ctx, pid_path) < 0)
         return DSN_EXIT_CONFIG;
     intake_signals();
     intake_store(&in); /* logged if it fails; a message then stays in new/ */

@@ -88,7 +88,7 @@ dsn_cmd_pipe(const dsn_ctx *ctx, int argc, char **argv)
         }
         *slot = value;
     }
-    if (intake_start(&in, ctx) < 0)
+    if (intake_start(&in, ctx, NULL) < 0)
         return INTAKE_EX_TEMPFAIL;
 
     r = intake_read_fd(STDIN_FILENO, INTAKE_MAX_MESSAGE, &msg, &err);
