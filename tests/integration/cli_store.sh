@@ -105,7 +105,8 @@ check "check: an invalid address exits 1" test "$(rc bg check 'two@@example.com'
 check "check: an unknown TLD exits 1" test "$(rc bg check someone@example.invalidtld)" -eq 1
 check "check: a blacklisted address exits 1" test "$(rc bg check x@example.org)" -eq 1
 j=$(bg --json check x@example.org)
-check "check --json: verdict blacklisted" test "$(jget verdict <<<"$j")" = blacklisted
+check "check --json: verdict blocked-manually (x@ was blocked by hand)" \
+    test "$(jget verdict <<<"$j")" = blocked-manually
 check "check --json: release time given" test "$(jget release <<<"$j")" != null
 check "check --json: the milter's reply" grep -q '^550 5.7.1 ' <<<"$(jget reply <<<"$j")"
 check "check --json: bad address verdict" \
