@@ -235,6 +235,9 @@ check "importing the same file twice counts each bounce once" \
     test "$(imp --json import "$DATA/sendgrid.json" | jget skipped)" = 2
 printf 'email,created,reason,status\nfresh@example.com,%s,550 5.1.1 unknown,5.1.1\nx@never.example,%s,gone,5.1.1\n' \
     "$now" "$now" > "$T/recent.csv"
+j=$(imp --json import --dry-run "$T/recent.csv")
+check "import --dry-run counts what the import will blacklist ($(jget blacklisted_now <<<"$j"))" \
+    test "$(jget blacklisted_now <<<"$j")" = 1 -a "$(jget dry_run <<<"$j")" = true
 j=$(imp --json import "$T/recent.csv")
 check "a recent foreign bounce is blacklisted now" test "$(jget blacklisted_now <<<"$j")" = 1
 check "never_blacklist addresses are skipped" test "$(jget skipped <<<"$j")" = 1
