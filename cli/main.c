@@ -64,7 +64,8 @@ static const cli_command commands[] = {
     {"config", cli_cmd_config, "[--check] [--json]",
      "print every configuration key with its value and help, or check the file"},
     {"relay-test", cli_cmd_relay_test,
-     "HOST[:PORT] [--from-domain D] [--to-domain D] [--helo NAME] [--timeout 10s] [--json]",
+     "HOST[:PORT] [--from-domain D] [--to-domain D] [--helo NAME] [--timeout 10s] [--outside] "
+     "[--json]",
      "test whether an SMTP server relays for strangers (never sends a message)"},
 };
 
