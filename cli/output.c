@@ -22,6 +22,7 @@
 #include "bounceguard/gate.h"
 #include "bounceguard/policy.h"
 #include "bounceguard/privs.h"
+#include "bounceguard/reply.h"
 #include "output.h"
 
 int
@@ -668,7 +669,7 @@ cli_rcpt_state(const bg_rcpt_rec *r, int64_t now)
 const char *
 cli_rcpt_rule(const bg_rcpt_rec *r, char *buf, size_t size)
 {
-    bg_dsn_class cl;
+    bg_reply_class cl;
 
     if (strcmp(r->source, "manual") == 0)
         return "blocked by hand (bounceguard block)";
@@ -677,7 +678,7 @@ cli_rcpt_rule(const bg_rcpt_rec *r, char *buf, size_t size)
     if (r->status[0] == '\0' && r->diagnostic[0] == '\0')
         return "";
     /* the stored reply read again by the rules of this version */
-    bg_dsn_classify(r->status, r->diagnostic, &cl);
+    bg_reply_classify(r->status, r->diagnostic, &cl);
     snprintf(buf, size, "%s", cl.rule);
     return buf;
 }

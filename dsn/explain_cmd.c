@@ -23,6 +23,7 @@
 #include "bounceguard/policy.h"
 #include "bounceguard/reply_rules.h"
 #include "bounceguard/util.h"
+#include "bounceguard/reply.h"
 #include "dsn.h"
 
 #define INPUT_MAX (4u * 1024 * 1024)
@@ -95,7 +96,7 @@ explain_replies(const bg_config *cfg, char *text)
 {
     for (char *p = text, *next; p && *p; p = next) {
         char status[16] = "";
-        bg_dsn_class cl;
+        bg_reply_class cl;
 
         next = strchr(p, '\n');
         if (next)
@@ -105,8 +106,8 @@ explain_replies(const bg_config *cfg, char *text)
             p[--len] = '\0';
         if (len == 0)
             continue;
-        bg_dsn_status_from_text(p, status, sizeof status);
-        bg_dsn_classify(status, p, &cl);
+        bg_reply_status_from_text(p, status, sizeof status);
+        bg_reply_classify(status, p, &cl);
         bg_bounce_judged j = {NULL, status, cl.reason, cl.scope, cl.stage};
         printf("reply\n");
         line("text", p);

@@ -1,7 +1,7 @@
 /*
  * dsn — the bounce parser: message kinds (RFC 3464, ARF, auto-reply, text),
  * the report and its recipients.  Human-readable bounces are read by
- * lib/dsn_text.c, the classification is lib/dsn_reason.c.  See
+ * lib/dsn_text.c, the classification is lib/reply.c.  See
  * include/bounceguard/dsn.h for the contract.
  */
 #include "bounceguard/dsn.h"
@@ -13,126 +13,14 @@
 #include <strings.h>
 
 #include "bounceguard/mime.h"
-#include "dsn_priv.h"
+#include "bounceguard/reply.h"
+#include "bounceguard/textmatch.h"
+#include "dsn_family.h"
+#include "dsn_ses.h"
+#include "dsn_text.h"
+#include "dsn_transcript.h"
 
 /* ---- small helpers ---------------------------------------------------- */
-
-bool
-dsn_addr_byte(unsigned char c)
-{
-    /* ASCII letters, digits and "!#$%&'*+/=?^_`{|}~.-", and all bytes from
-     * 0x80 (isalnum() is the C locale's: ASCII only). */
-    static const unsigned char punct[256] = {
-        ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1,
-        ['+'] = 1, ['/'] = 1, ['='] = 1, ['?'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1,
-        ['{'] = 1, ['|'] = 1, ['}'] = 1, ['~'] = 1, ['.'] = 1, ['-'] = 1,
-    };
-    if (c == '\0')
-        return false;
-    return isalnum(c) || punct[c] || c >= 0x80;
-}
-
-static bool
-domain_char(unsigned char c)
-{
-    return isalnum(c) || c == '.' || c == '-' || c == '_' || c >= 0x80;
-}
-
-size_t
-dsn_addr_len(const char *s)
-{
-    const char *p = s;
-    while (*p && dsn_addr_byte((unsigned char)*p) && p - s < 256)
-        p++;
-    if (p == s || *p != '@')
-        return 0;
-    const char *at = p++;
-    const char *d = p;
-    if (*p == '[') {
-        const char *close = strchr(p, ']');
-        if (!close || close - p > 64)
-            return 0;
-        p = close + 1;
-    } else {
-        while (*p && domain_char((unsigned char)*p) && p - d < 256)
-            p++;
-        while (p > d && (p[-1] == '.' || p[-1] == '-'))
-            p--;
-    }
-    if (p == d || at == s)
-        return 0;
-    /* A local part does not start with a dot; URLs like a.b@c are fine. */
-    return (size_t)(p - s);
-}
-
-char *
-dsn_addr_canon(const char *s)
-{
-    if (!s)
-        return NULL;
-    const char *p = s;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    const char *semi = strchr(p, ';');
-    if (semi && semi - p < 16)
-        p = semi + 1;
-    for (; *p; p++) {
-        if (*p == '@' || !dsn_addr_byte((unsigned char)*p))
-            continue;
-        if (p > s && dsn_addr_byte((unsigned char)p[-1]) && p[-1] != '\0')
-            continue; /* only at the start of a token */
-        size_t n = dsn_addr_len(p);
-        if (n) {
-            /* Keep an RFC 5321 source route: "@relay.example:user@host". */
-            if (p - s >= 3 && p[-1] == ':') {
-                const char *r0 = p - 1;
-                while (r0 > s && (domain_char((unsigned char)r0[-1]) || r0[-1] == '@' ||
-                                  r0[-1] == ','))
-                    r0--;
-                if (*r0 == '@' && r0 + 2 < p - 1) {
-                    n += (size_t)(p - r0);
-                    p = r0;
-                }
-            }
-            /* Strip a leading quote or dot left by the tokenising (p[n]
-             * holds no NUL: dsn_addr_len() stops at one). */
-            while (n > 0 && (*p == '\'' || *p == '.' || *p == '`')) {
-                p++;
-                n--;
-            }
-            char *res = dsn_lower_dup(p, n); /* trimmed below */
-            size_t l = strlen(res);
-            while (l > 0 && (res[l - 1] == '\'' || res[l - 1] == '.'))
-                res[--l] = '\0';
-            return res;
-        }
-    }
-    return NULL;
-}
-
-bg_dsn_rcpt *
-dsn_rcpt_add(bg_dsn_report *r, const char *addr, bool *existed)
-{
-    if (existed)
-        *existed = false;
-    if (addr) {
-        for (size_t i = 0; i < r->nrcpts; i++) {
-            if (r->rcpts[i].recipient && strcmp(r->rcpts[i].recipient, addr) == 0) {
-                if (existed)
-                    *existed = true;
-                return &r->rcpts[i];
-            }
-        }
-    }
-    if (r->nrcpts >= BG_DSN_MAX_RCPTS)
-        return NULL;
-    r->rcpts = bg_xrealloc(r->rcpts, (r->nrcpts + 1) * sizeof *r->rcpts);
-    bg_dsn_rcpt *rc = &r->rcpts[r->nrcpts++];
-    memset(rc, 0, sizeof *rc);
-    rc->recipient = addr ? bg_xstrdup(addr) : NULL;
-    rc->reason = "undefined";
-    return rc;
-}
 
 static char *
 strip_angle(const char *v)
@@ -157,7 +45,7 @@ after_type(const char *v)
     while (*v == ' ' || *v == '\t')
         v++;
     bg_buf b = BG_BUF_INIT;
-    dsn_collapse(&b, v, strlen(v));
+    bg_dsn_collapse(&b, v, strlen(v));
     if (b.len == 0) {
         bg_buf_free(&b);
         return NULL;
@@ -165,33 +53,63 @@ after_type(const char *v)
     return bg_buf_steal(&b);
 }
 
-bool
-dsn_looks_like_bounce(const bg_mime_headers *h)
+/* true when the header block looks like a bounce notice (daemon sender,
+ * bounce subject, X-Failed-Recipients). */
+static bool
+looks_like_bounce(const bg_mime_headers *h)
 {
-    static const char *const senders[] = {"mailer-daemon", "postmaster", "mail delivery",
-                                          "maildelivery", "mdaemon", "mail administrator",
-                                          "system administrator", "mailerdaemon",
-                                          "nobody@", "bounce", "noreply", NULL};
-    static const char *const subjects[] = {
-        "undeliver", "undelivered", "delivery status", "delivery fail", "delivery notification",
-        "failure notice", "returned mail", "mail delivery", "non-delivery", "nondeliverable",
-        "delivery problem", "could not be delivered", "not delivered", "delivery error",
-        "mail failure", "bounce", "rejected", "delivery has failed", "warning:",
-        "mail system error", "error sending", "message not", "unzustellbar", "non remis",
-        "non recapitabile", "error", NULL};
+    static const char *const senders[] = {"mailer-daemon",
+                                          "postmaster",
+                                          "mail delivery",
+                                          "maildelivery",
+                                          "mdaemon",
+                                          "mail administrator",
+                                          "system administrator",
+                                          "mailerdaemon",
+                                          "nobody@",
+                                          "bounce",
+                                          "noreply",
+                                          NULL};
+    static const char *const subjects[] = {"undeliver",
+                                           "undelivered",
+                                           "delivery status",
+                                           "delivery fail",
+                                           "delivery notification",
+                                           "failure notice",
+                                           "returned mail",
+                                           "mail delivery",
+                                           "non-delivery",
+                                           "nondeliverable",
+                                           "delivery problem",
+                                           "could not be delivered",
+                                           "not delivered",
+                                           "delivery error",
+                                           "mail failure",
+                                           "bounce",
+                                           "rejected",
+                                           "delivery has failed",
+                                           "warning:",
+                                           "mail system error",
+                                           "error sending",
+                                           "message not",
+                                           "unzustellbar",
+                                           "non remis",
+                                           "non recapitabile",
+                                           "error",
+                                           NULL};
     if (bg_mime_headers_get(h, "X-Failed-Recipients"))
         return true;
     const char *from = bg_mime_headers_get(h, "From");
     if (from)
         for (size_t i = 0; senders[i]; i++)
-            if (bg_memcasemem(from, strlen(from), senders[i]))
+            if (bg_text_find(from, strlen(from), senders[i]))
                 return true;
     const char *subj = bg_mime_headers_get(h, "Subject");
     if (subj) {
         char *d = bg_mime_decode_words(subj);
         bool hit = false;
         for (size_t i = 0; subjects[i] && !hit; i++)
-            hit = bg_memcasemem(d, strlen(d), subjects[i]) != NULL;
+            hit = bg_text_find(d, strlen(d), subjects[i]) != NULL;
         free(d);
         if (hit)
             return true;
@@ -240,18 +158,21 @@ read_delivery_status(const char *body, size_t len, bg_dsn_report *r)
         const char *xact = bg_mime_headers_get(&h, "X-Actual-Recipient");
         if (!final && !orig) {
             if (first || bg_mime_headers_get(&h, "Reporting-MTA")) {
-                take(&r->reporting_mta, after_type(bg_mime_headers_get(&h, "Reporting-MTA")));
-                take(&r->queue_id, after_type(bg_mime_headers_get(&h, "X-Postfix-Queue-ID")));
-                take(&r->queue_id, after_type(bg_mime_headers_get(&h, "Original-Envelope-Id")));
+                take(&r->reporting_mta,
+                     after_type(bg_mime_headers_get(&h, "Reporting-MTA")));
+                take(&r->queue_id,
+                     after_type(bg_mime_headers_get(&h, "X-Postfix-Queue-ID")));
+                take(&r->queue_id,
+                     after_type(bg_mime_headers_get(&h, "Original-Envelope-Id")));
                 take(&r->orig_sender,
-                     dsn_addr_canon(bg_mime_headers_get(&h, "X-Postfix-Sender")));
+                     bg_dsn_addr_canon(bg_mime_headers_get(&h, "X-Postfix-Sender")));
             }
         } else {
-            char *addr = dsn_addr_canon(final);
+            char *addr = bg_dsn_addr_canon(final);
             if (!addr)
-                addr = dsn_addr_canon(orig);
+                addr = bg_dsn_addr_canon(orig);
             if (!addr)
-                addr = dsn_addr_canon(xact);
+                addr = bg_dsn_addr_canon(xact);
             const char *action = bg_mime_headers_get(&h, "Action");
             const char *status = bg_mime_headers_get(&h, "Status");
             /* A success report (RFC 3464 delivered, relayed to a server
@@ -264,15 +185,16 @@ read_delivery_status(const char *body, size_t len, bg_dsn_report *r)
             if (status && status[0] == '2')
                 success = true;
             bool existed;
-            bg_dsn_rcpt *rc = dsn_rcpt_add(r, addr, &existed);
+            bg_dsn_rcpt *rc = bg_dsn_rcpt_add(r, addr, &existed);
             if (rc && !existed && success)
                 rc->reason = "delivered";
             if (rc && !existed) {
                 if (action) {
-                    rc->action = bg_ascii_lower(bg_xstrndup(action, strcspn(action, " ;(\t")));
+                    rc->action =
+                        bg_ascii_lower(bg_xstrndup(action, strcspn(action, " ;(\t")));
                 }
                 char code[32];
-                if (status && bg_dsn_status_from_text(status, code, sizeof code))
+                if (status && bg_reply_status_from_text(status, code, sizeof code))
                     rc->status = bg_xstrdup(code);
                 else if (success)
                     rc->status = success_status(status);
@@ -310,22 +232,23 @@ read_feedback(const bg_mime_part *fb, const bg_mime_headers *orig, bg_dsn_report
         if (!bg_mime_field_is(&h.v[i], "Original-Rcpt-To") &&
             !bg_mime_field_is(&h.v[i], "Removal-Recipient"))
             continue;
-        char *a = dsn_addr_canon(bg_mime_headers_value(&h, i));
+        char *a = bg_dsn_addr_canon(bg_mime_headers_value(&h, i));
         if (a)
-            dsn_rcpt_add(r, a, NULL);
+            bg_dsn_rcpt_add(r, a, NULL);
         free(a);
     }
-    take(&r->orig_sender, dsn_addr_canon(bg_mime_headers_get(&h, "Original-Mail-From")));
+    take(&r->orig_sender,
+         bg_dsn_addr_canon(bg_mime_headers_get(&h, "Original-Mail-From")));
     if (r->nrcpts == 0 && orig) {
         const char *to = bg_mime_headers_get(orig, "X-HmXmrOriginalRecipient");
         if (!to)
             to = bg_mime_headers_get(orig, "To");
-        char *a = dsn_addr_canon(to);
-        dsn_rcpt_add(r, a, NULL);
+        char *a = bg_dsn_addr_canon(to);
+        bg_dsn_rcpt_add(r, a, NULL);
         free(a);
     }
     if (r->nrcpts == 0)
-        dsn_rcpt_add(r, NULL, NULL);
+        bg_dsn_rcpt_add(r, NULL, NULL);
     const char *ft = bg_mime_headers_get(&h, "Feedback-Type");
     for (size_t i = 0; i < r->nrcpts; i++) {
         r->rcpts[i].reason = "feedback";
@@ -346,13 +269,13 @@ looks_like_feedback(const bg_mime_message *m, const bg_mime_headers *orig)
     const char *subj = bg_mime_headers_get(&m->headers, "Subject");
     if (orig && bg_mime_headers_get(orig, "X-HmXmrOriginalRecipient"))
         return true;
-    if (subj && bg_memcasemem(subj, strlen(subj), "complaint about message from"))
+    if (subj && bg_text_find(subj, strlen(subj), "complaint about message from"))
         return true;
     for (size_t i = 0; i < m->nparts; i++) {
         const bg_mime_part *p = &m->parts[i];
         if (strcmp(p->type, "text/plain") == 0 &&
-            dsn_memcasemem(p->body, p->len < 2000 ? p->len : 2000,
-                           "sent this email to unsubscribe"))
+            bg_text_find(p->body, p->len < 2000 ? p->len : 2000,
+                         "sent this email to unsubscribe"))
             return true;
     }
     return false;
@@ -363,17 +286,29 @@ looks_like_feedback(const bg_mime_message *m, const bg_mime_headers *orig)
 static bool
 looks_like_autoreply(const bg_mime_headers *h)
 {
-    static const char *const subjects[] = {"auto:", "automatic reply", "autoreply",
-                                           "auto-reply", "auto reply", "out of office",
-                                           "out of the office", "vacation", "abwesenheit",
-                                           "absence", "r\xc3\xa9ponse automatique",
-                                           "respuesta autom\xc3\xa1tica", "resposta autom\xc3\xa1tica",
-                                           "risposta automatica", "automatisch antwoord",
-                                           "automatische antwort", "autosvar", NULL};
+    static const char *const subjects[] = {"auto:",
+                                           "automatic reply",
+                                           "autoreply",
+                                           "auto-reply",
+                                           "auto reply",
+                                           "out of office",
+                                           "out of the office",
+                                           "vacation",
+                                           "abwesenheit",
+                                           "absence",
+                                           "r\xc3\xa9ponse automatique",
+                                           "respuesta autom\xc3\xa1tica",
+                                           "resposta autom\xc3\xa1tica",
+                                           "risposta automatica",
+                                           "automatisch antwoord",
+                                           "automatische antwort",
+                                           "autosvar",
+                                           NULL};
     const char *as = bg_mime_headers_get(h, "Auto-Submitted");
     if (as && strncasecmp(as, "auto-replied", 12) == 0)
         return true;
-    if (bg_mime_headers_get(h, "X-Autoreply") || bg_mime_headers_get(h, "X-Autorespond") ||
+    if (bg_mime_headers_get(h, "X-Autoreply") ||
+        bg_mime_headers_get(h, "X-Autorespond") ||
         bg_mime_headers_get(h, "X-Autoresponder"))
         return true;
     /* Microsoft's "X-Autogenerated: Reply" (Outlook.com, Hotmail). */
@@ -388,8 +323,8 @@ looks_like_autoreply(const bg_mime_headers *h)
         char *d = bg_mime_decode_words(subj);
         bool hit = false;
         for (size_t i = 0; subjects[i] && !hit; i++)
-            hit = bg_memcasemem(d, strlen(d), subjects[i]) == d ||
-                  (i >= 5 && bg_memcasemem(d, strlen(d), subjects[i]));
+            hit = bg_text_find(d, strlen(d), subjects[i]) == d ||
+                  (i >= 5 && bg_text_find(d, strlen(d), subjects[i]));
         free(d);
         return hit;
     }
@@ -404,7 +339,8 @@ notice_text(const bg_mime_message *m, bg_buf *out)
 {
     for (size_t i = 0; i < m->nparts; i++) {
         const bg_mime_part *p = &m->parts[i];
-        if (strncmp(p->type, "message/", 8) == 0 || strcmp(p->type, "text/rfc822-headers") == 0)
+        if (strncmp(p->type, "message/", 8) == 0 ||
+            strcmp(p->type, "text/rfc822-headers") == 0)
             break;
         if (strcmp(p->type, "text/plain") != 0)
             continue;
@@ -434,7 +370,8 @@ notice_text(const bg_mime_message *m, bg_buf *out)
                 if (c == '&' && j + 5 < p->len && strncmp(p->body + j, "&lt;", 4) == 0) {
                     bg_buf_putc(out, '<');
                     j += 3;
-                } else if (c == '&' && j + 5 < p->len && strncmp(p->body + j, "&gt;", 4) == 0) {
+                } else if (c == '&' && j + 5 < p->len &&
+                           strncmp(p->body + j, "&gt;", 4) == 0) {
                     bg_buf_putc(out, '>');
                     j += 3;
                 } else if (c == '&' && j + 6 < p->len &&
@@ -475,7 +412,7 @@ read_original(const bg_mime_headers *h, bg_dsn_report *r)
     const char *rp = bg_mime_headers_get(h, "Return-Path");
     if (!rp)
         rp = bg_mime_headers_get(h, "From");
-    take(&r->orig_sender, dsn_addr_canon(rp));
+    take(&r->orig_sender, bg_dsn_addr_canon(rp));
 }
 
 static void
@@ -485,7 +422,7 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
     char code[32];
     /* Decided by the kind of message (feedback, vacation, a list's notice). */
     if (rc->reason && strcmp(rc->reason, "undefined") != 0) {
-        rc->scope = bg_dsn_reason_scope(rc->reason);
+        rc->scope = bg_reason_scope(rc->reason);
         free(rc->rule);
         rc->rule = bg_xasprintf("the kind of message: %s", rc->reason);
         return;
@@ -493,7 +430,8 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
     /* The notice's own words about the recipient: the diagnostic when the
      * DSN has none, else context (the SMTP command, "in reply to end of
      * DATA command", that the Diagnostic-Code leaves out). */
-    char *said = rc->recipient && notice ? dsn_text_diag_for(notice, nlen, rc->recipient) : NULL;
+    char *said =
+        rc->recipient && notice ? dsn_text_diag_for(notice, nlen, rc->recipient) : NULL;
     if (!rc->diagnostic) {
         rc->diagnostic = said;
         said = NULL;
@@ -501,10 +439,10 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
     /* One recipient and the lines by its address hold no reply: the reply
      * is elsewhere in the notice ("Error message below: 550 ..."). */
     if (rc->diagnostic && notice && nrcpts == 1 &&
-        !bg_dsn_status_from_text(rc->diagnostic, code, sizeof code)) {
+        !bg_reply_status_from_text(rc->diagnostic, code, sizeof code)) {
         bg_buf b = BG_BUF_INIT;
-        dsn_collapse(&b, notice, nlen);
-        if (b.len && bg_dsn_status_from_text(bg_buf_str(&b), code, sizeof code)) {
+        bg_dsn_collapse(&b, notice, nlen);
+        if (b.len && bg_reply_status_from_text(bg_buf_str(&b), code, sizeof code)) {
             free(rc->diagnostic);
             rc->diagnostic = bg_buf_steal(&b);
         }
@@ -512,7 +450,7 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
     }
     if (!rc->diagnostic && notice && nrcpts == 1) {
         bg_buf b = BG_BUF_INIT;
-        dsn_collapse(&b, notice, nlen);
+        bg_dsn_collapse(&b, notice, nlen);
         rc->diagnostic = b.len ? bg_buf_steal(&b) : (bg_buf_free(&b), NULL);
     }
     const char *step = NULL;
@@ -520,14 +458,14 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
     /* The remote server's own code beats the reporting MTA's summary in
      * the Status field (5.0.0, or 5.1.1 for "552 5.2.2 Over quota"), as long
      * as both agree on permanent vs temporary. */
-    if (rc->diagnostic && bg_dsn_status_from_text(rc->diagnostic, code, sizeof code) &&
+    if (rc->diagnostic && bg_reply_status_from_text(rc->diagnostic, code, sizeof code) &&
         strcmp(code + 1, ".0.0") != 0 &&
         (!rc->status || strcmp(rc->status + 1, ".0.0") == 0 || code[0] == rc->status[0] ||
          (code[0] == '5' && rc->action && strcmp(rc->action, "failed") == 0))) {
         free(rc->status);
         rc->status = bg_xstrdup(code);
     } else if (!rc->status && rc->diagnostic &&
-               bg_dsn_status_from_text(rc->diagnostic, code, sizeof code)) {
+               bg_reply_status_from_text(rc->diagnostic, code, sizeof code)) {
         rc->status = bg_xstrdup(code);
     }
     /* A remote reply without an enhanced code (Diagnostic-Code "smtp; 550
@@ -536,7 +474,7 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
      * at RCPT TO, 4.4.7 for any expired 4xx), and the remote's words decide. */
     if (rc->status && rc->diagnostic && rc->diagnostic_type &&
         strcmp(rc->diagnostic_type, "smtp") == 0 &&
-        bg_dsn_status_judged(rc->status, rc->diagnostic, code, sizeof code)) {
+        bg_reply_status_judged(rc->status, rc->diagnostic, code, sizeof code)) {
         free(rc->status);
         rc->status = bg_xstrdup(code);
     }
@@ -546,24 +484,26 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
     if (!rc->remote_mta && rc->diagnostic)
         rc->remote_mta = dsn_text_remote_mta(rc->diagnostic, strlen(rc->diagnostic));
     if (!rc->action)
-        rc->action = bg_xstrdup(rc->status && rc->status[0] == '4' ? "delayed" : "failed");
-    bg_dsn_class cl;
-    dsn_context ctx = {step ? step : said, rc->diagnostic_type, rc->action,
-                       rc->recipient,       rc->remote_mta,      reporter};
-    dsn_classify_ctx(rc->status, rc->diagnostic, &ctx, &cl);
+        rc->action =
+            bg_xstrdup(rc->status && rc->status[0] == '4' ? "delayed" : "failed");
+    bg_reply_class cl;
+    bg_reply_context ctx = {step ? step : said, rc->diagnostic_type, rc->action,
+                            rc->recipient,      rc->remote_mta,      reporter};
+    bg_reply_classify_ctx(rc->status, rc->diagnostic, &ctx, &cl);
     free(said);
     rc->reason = cl.reason;
     /* The layout's reason, unless a mailbox code (x.2.*, x.3.4) says more
      * about a refused message. */
-    if (decided && (strcmp(decided, "filtered") != 0 || !rc->status ||
-                    (rc->status[2] != '2' && strcmp(rc->status + 1, ".3.4") != 0)) &&
+    if (decided &&
+        (strcmp(decided, "filtered") != 0 || !rc->status ||
+         (rc->status[2] != '2' && strcmp(rc->status + 1, ".3.4") != 0)) &&
         strcmp(decided, rc->reason) != 0) {
         rc->reason = decided;
         if (cl.scope != BG_SCOPE_RELAY)
-            cl.scope = bg_dsn_reason_scope(decided);
+            cl.scope = bg_reason_scope(decided);
         snprintf(cl.rule, sizeof cl.rule, "the layout of the bounce: %s", decided);
     }
-    rc->hard = bg_dsn_reason_is_hard(rc->reason, rc->status);
+    rc->hard = bg_reason_is_hard(rc->reason, rc->status);
     if (cl.rbl[0] && !rc->rbl)
         rc->rbl = bg_xstrdup(cl.rbl);
     rc->scope = cl.scope;
@@ -581,12 +521,13 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
 static void
 read_inline_status(const char *text, size_t len, bg_dsn_report *r)
 {
-    static const char *const starts[] = {"\nReporting-MTA:", "\nFinal-Recipient:",
-                                         "\nOriginal-Recipient:", NULL};
+    static const char *const starts[] = {
+        "\nReporting-MTA:", "\nFinal-Recipient:", "\nOriginal-Recipient:", NULL};
     /* The first line start where any of them begins (one pass over the
      * newlines instead of one search per field). */
     const char *best = NULL, *end = text + len;
-    for (const char *p = text; !best && (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++) {
+    for (const char *p = text; !best && (p = memchr(p, '\n', (size_t)(end - p))) != NULL;
+         p++) {
         char c = (char)(p + 1 < end ? p[1] | 0x20 : 0);
         if (c != 'r' && c != 'f' && c != 'o')
             continue;
@@ -604,14 +545,23 @@ read_inline_status(const char *text, size_t len, bg_dsn_report *r)
 static bool
 notice_says_bounce(const char *text, size_t len)
 {
-    static const char *const phrases[] = {
-        "could not be delivered", "couldn't be delivered", "undeliverable",
-        "delivery failed", "delivery has failed", "permanent error", "failed permanently",
-        "was not delivered", "wasn't delivered", "error message below",
-        "delivery to the following", "not be delivered", "unable to deliver", NULL};
+    static const char *const phrases[] = {"could not be delivered",
+                                          "couldn't be delivered",
+                                          "undeliverable",
+                                          "delivery failed",
+                                          "delivery has failed",
+                                          "permanent error",
+                                          "failed permanently",
+                                          "was not delivered",
+                                          "wasn't delivered",
+                                          "error message below",
+                                          "delivery to the following",
+                                          "not be delivered",
+                                          "unable to deliver",
+                                          NULL};
     size_t n = len < 8192 ? len : 8192;
     for (size_t i = 0; phrases[i]; i++)
-        if (dsn_memcasemem(text, n, phrases[i]))
+        if (bg_text_find(text, n, phrases[i]))
             return true;
     return false;
 }
@@ -634,7 +584,7 @@ failed_recipients(const char *xf, bg_dsn_report *r)
     char *save = NULL;
     for (char *t = strtok_r(copy, ",", &save); t && n < BG_DSN_MAX_RCPTS;
          t = strtok_r(NULL, ",", &save)) {
-        char *a = dsn_addr_canon(t);
+        char *a = bg_dsn_addr_canon(t);
         if (a)
             list[n++] = a;
     }
@@ -650,7 +600,7 @@ failed_recipients(const char *xf, bg_dsn_report *r)
     }
     if (r->nrcpts == 0) {
         for (size_t k = 0; k < n; k++)
-            dsn_rcpt_add(r, list[k], NULL);
+            bg_dsn_rcpt_add(r, list[k], NULL);
     } else if (named == r->nrcpts && known == 0 && n == r->nrcpts) {
         for (size_t i = 0; i < r->nrcpts; i++) {
             free(r->rcpts[i].recipient);
@@ -665,7 +615,8 @@ failed_recipients(const char *xf, bg_dsn_report *r)
             for (; k < n; k++) {
                 bool seen = false;
                 for (size_t j = 0; j < r->nrcpts && !seen; j++)
-                    seen = r->rcpts[j].recipient && strcmp(r->rcpts[j].recipient, list[k]) == 0;
+                    seen = r->rcpts[j].recipient &&
+                           strcmp(r->rcpts[j].recipient, list[k]) == 0;
                 if (!seen)
                     break;
             }
@@ -707,7 +658,7 @@ bg_dsn_parse(const char *msg, size_t len, bg_dsn_report **out, bg_error *err)
     int rc = parse_depth(msg, len, out, 0);
     /* Whatever path made it, a diagnostic keeps the promise of dsn.h. */
     for (size_t i = 0; rc == 0 && *out && i < (*out)->nrcpts; i++)
-        dsn_cap_text((*out)->rcpts[i].diagnostic, BG_DSN_TEXT_MAX);
+        bg_dsn_cap_text((*out)->rcpts[i].diagnostic, BG_DSN_TEXT_MAX);
     return rc;
 }
 
@@ -751,7 +702,7 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
     read_original(&oh, r);
 
     const char *from = bg_mime_headers_get(&m->headers, "From");
-    char *from_addr = dsn_addr_canon(from);
+    char *from_addr = bg_dsn_addr_canon(from);
     const char *ml_reason = NULL;
     /* An Amazon SES notification mailed as JSON comes finished. */
     bool finished = !ds && !fb && dsn_ses_read(bg_buf_str(&notice), notice.len, r);
@@ -760,16 +711,17 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
     } else if (fb || looks_like_feedback(m, orig ? &oh : NULL)) {
         r->kind = BG_DSN_ARF;
         read_feedback(fb, &oh, r);
-    } else if (!ds && (ml_reason = dsn_vendor_mlserver(&m->headers, notice.s, notice.len))) {
+    } else if (!ds &&
+               (ml_reason = dsn_family_mlserver(&m->headers, notice.s, notice.len))) {
         /* A mailing list refusing the post: the poster is the recipient. */
         r->kind = BG_DSN_TEXT;
-        char *a = dsn_addr_canon(bg_mime_headers_get(&m->headers, "To"));
-        bg_dsn_rcpt *rc = dsn_rcpt_add(r, a, NULL);
+        char *a = bg_dsn_addr_canon(bg_mime_headers_get(&m->headers, "To"));
+        bg_dsn_rcpt *rc = bg_dsn_rcpt_add(r, a, NULL);
         rc->reason = ml_reason;
         const char *subj = bg_mime_headers_get(&m->headers, "Subject");
         if (subj) {
             bg_buf b = BG_BUF_INIT;
-            dsn_collapse(&b, subj, strlen(subj));
+            bg_dsn_collapse(&b, subj, strlen(subj));
             rc->diagnostic = bg_buf_steal(&b);
         }
         rc->action = bg_xstrdup("failed");
@@ -781,9 +733,9 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
             dsn_text_scan(bg_buf_str(&notice), cut, from_addr, NULL, r);
         failed_recipients(bg_mime_headers_get(&m->headers, "X-Failed-Recipients"), r);
         dsn_name_unnamed(r, bg_buf_str(&notice), cut, from_addr, orig ? &oh : NULL);
-    } else if (dsn_looks_like_bounce(&m->headers) || notice_says_bounce(notice.s, cut)) {
+    } else if (looks_like_bounce(&m->headers) || notice_says_bounce(notice.s, cut)) {
         r->kind = BG_DSN_TEXT;
-        char *to_addr = dsn_addr_canon(bg_mime_headers_get(&m->headers, "To"));
+        char *to_addr = bg_dsn_addr_canon(bg_mime_headers_get(&m->headers, "To"));
         read_inline_status(bg_buf_str(&notice), notice.len, r);
         if (r->nrcpts == 0)
             dsn_text_scan(bg_buf_str(&notice), cut, from_addr, to_addr, r);
@@ -794,15 +746,15 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
         }
         failed_recipients(bg_mime_headers_get(&m->headers, "X-Failed-Recipients"), r);
         if (r->nrcpts == 0 && (orig || cut < notice.len)) {
-            char *a = dsn_addr_canon(bg_mime_headers_get(&oh, "To"));
+            char *a = bg_dsn_addr_canon(bg_mime_headers_get(&oh, "To"));
             if (a && (!to_addr || strcmp(a, to_addr) != 0))
-                dsn_rcpt_add(r, a, NULL);
+                bg_dsn_rcpt_add(r, a, NULL);
             free(a);
         }
         free(to_addr);
     } else if (looks_like_autoreply(&m->headers) && from_addr) {
         r->kind = BG_DSN_AUTOREPLY;
-        bg_dsn_rcpt *rc = dsn_rcpt_add(r, from_addr, NULL);
+        bg_dsn_rcpt *rc = bg_dsn_rcpt_add(r, from_addr, NULL);
         rc->reason = "vacation";
     }
     if (r->nrcpts == 0)
@@ -815,7 +767,8 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
     const char *before[BG_DSN_MAX_RCPTS] = {NULL};
     for (size_t i = 0; i < r->nrcpts && i < BG_DSN_MAX_RCPTS; i++) {
         if (!finished)
-            finish_rcpt(&r->rcpts[i], bg_buf_str(&notice), cut, r->nrcpts, r->reporting_mta);
+            finish_rcpt(&r->rcpts[i], bg_buf_str(&notice), cut, r->nrcpts,
+                        r->reporting_mta);
         before[i] = finished ? NULL : r->rcpts[i].reason;
     }
     if (!finished)
@@ -823,11 +776,11 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
     for (size_t i = 0; i < r->nrcpts && i < BG_DSN_MAX_RCPTS; i++) {
         bg_dsn_rcpt *rc = &r->rcpts[i]; /* what the whole notice changed */
         if (rc->reason != before[i] && rc->scope != BG_SCOPE_RELAY) {
-            rc->scope = bg_dsn_reason_scope(rc->reason);
+            rc->scope = bg_reason_scope(rc->reason);
             free(rc->rule);
-            rc->rule = bg_xasprintf("%s: %s",
-                                    finished ? "its notification" : "the notice of its family",
-                                    rc->reason);
+            rc->rule = bg_xasprintf(
+                "%s: %s", finished ? "its notification" : "the notice of its family",
+                rc->reason);
         }
     }
 
@@ -837,32 +790,4 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
     bg_mime_message_free(m);
     *out = r;
     return 0;
-}
-
-bg_dsn_report *
-bg_dsn_report_free(bg_dsn_report *r)
-{
-    if (!r)
-        return NULL;
-    for (size_t i = 0; i < r->nrcpts; i++) {
-        bg_dsn_rcpt *rc = &r->rcpts[i];
-        free(rc->recipient);
-        free(rc->action);
-        free(rc->status);
-        free(rc->remote_mta);
-        free(rc->diagnostic);
-        free(rc->rbl);
-        free(rc->diagnostic_type);
-        free(rc->list);
-        free(rc->delist);
-        free(rc->rule);
-    }
-    free(r->rcpts);
-    free(r->message_id);
-    free(r->orig_message_id);
-    free(r->orig_sender);
-    free(r->reporting_mta);
-    free(r->queue_id);
-    free(r);
-    return NULL;
 }

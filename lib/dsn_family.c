@@ -63,7 +63,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "dsn_priv.h"
+#include "bounceguard/reply.h"
+#include "bounceguard/reply_rules.h"
+#include "bounceguard/textmatch.h"
+#include "dsn_family.h"
+#include "dsn_text.h"
 
 static bool
 in_report(const bg_dsn_report *r, const char *addr)
@@ -97,7 +101,7 @@ dsn_name_unnamed(bg_dsn_report *r, const char *notice, size_t cut, const char *s
 
     char *to = NULL;
     if (n == 0 && unnamed == 1 && r->nrcpts == 1 && orig) {
-        to = dsn_addr_canon(bg_mime_headers_get(orig, "To"));
+        to = bg_dsn_addr_canon(bg_mime_headers_get(orig, "To"));
         if (to && (!skip || strcmp(to, skip) != 0))
             cand[n++] = to;
     }
@@ -116,14 +120,16 @@ static bool
 qmail_no_connection(const char *diag)
 {
     static const char *const words[] = {
-        "wasn't able to establish an smtp connection", "couldn't find a mail exchanger",
-        "although i'm listed as a best-preference mx", NULL,
+        "wasn't able to establish an smtp connection",
+        "couldn't find a mail exchanger",
+        "although i'm listed as a best-preference mx",
+        NULL,
     };
     if (!diag)
         return false;
     size_t n = strlen(diag);
     for (size_t i = 0; words[i]; i++)
-        if (dsn_memcasemem(diag, n, words[i]))
+        if (bg_text_find(diag, n, words[i]))
             return true;
     return false;
 }
@@ -131,7 +137,8 @@ qmail_no_connection(const char *diag)
 static bool
 is_reason(const bg_dsn_rcpt *rc, const char *a, const char *b)
 {
-    return rc->reason && (strcmp(rc->reason, a) == 0 || (b && strcmp(rc->reason, b) == 0));
+    return rc->reason &&
+           (strcmp(rc->reason, a) == 0 || (b && strcmp(rc->reason, b) == 0));
 }
 
 /* What a temporary refusal means once the MTA reports it: still queued
@@ -144,12 +151,13 @@ temporary_adjust(bg_dsn_report *r)
 {
     for (size_t i = 0; i < r->nrcpts; i++) {
         bg_dsn_rcpt *rc = &r->rcpts[i];
-        if (!rc->status || rc->status[0] != '4' || !is_reason(rc, "userunknown", "filtered"))
+        if (!rc->status || rc->status[0] != '4' ||
+            !is_reason(rc, "userunknown", "filtered"))
             continue;
         bool delayed = rc->action && strcmp(rc->action, "delayed") == 0;
-        bool gave_up = rc->diagnostic &&
-                       dsn_memcasemem(rc->diagnostic, strlen(rc->diagnostic),
-                                      "retry timeout exceeded");
+        bool gave_up =
+            rc->diagnostic && bg_text_find(rc->diagnostic, strlen(rc->diagnostic),
+                                           "retry timeout exceeded");
         if (delayed || gave_up) {
             rc->reason = "expired";
             rc->hard = false;
@@ -170,7 +178,7 @@ unrouteable_adjust(bg_dsn_report *r)
             strcasecmp(rc->diagnostic, "unrouteable address") != 0)
             continue;
         rc->reason = "userunknown";
-        rc->hard = bg_dsn_reason_is_hard(rc->reason, rc->status);
+        rc->hard = bg_reason_is_hard(rc->reason, rc->status);
     }
 }
 
@@ -221,13 +229,13 @@ dsn_family_adjust(const char *notice, size_t len, bg_dsn_report *r)
     if (!notice || r->kind != BG_DSN_TEXT)
         return;
     size_t head = len < 512 ? len : 512;
-    if (!dsn_memcasemem(notice, head, "this is the qmail-send program"))
+    if (!bg_text_find(notice, head, "this is the qmail-send program"))
         return;
     for (size_t i = 0; i < r->nrcpts; i++) {
         bg_dsn_rcpt *rc = &r->rcpts[i];
-        if (rc->reason && (strcmp(rc->reason, "expired") == 0 ||
-                           strcmp(rc->reason, "undefined") == 0 ||
-                           strcmp(rc->reason, "systemerror") == 0) &&
+        if (rc->reason &&
+            (strcmp(rc->reason, "expired") == 0 || strcmp(rc->reason, "undefined") == 0 ||
+             strcmp(rc->reason, "systemerror") == 0) &&
             qmail_no_connection(rc->diagnostic)) {
             rc->reason = "networkerror";
             rc->hard = false;
@@ -248,7 +256,7 @@ keep_from(char *diag, size_t from)
 static const char *
 gmail_state(const char *diag, const char **step)
 {
-    const char *p = dsn_memcasemem(diag, strlen(diag), "(state ");
+    const char *p = bg_text_find(diag, strlen(diag), "(state ");
     if (!p || !isdigit((unsigned char)p[7]))
         return NULL;
     int n = atoi(p + 7);
@@ -274,33 +282,45 @@ reply_continued(const char *notice, size_t nlen, const char *diag, bg_buf *b)
     size_t dlen = strlen(diag);
     if (dlen < 8 || !isdigit((unsigned char)diag[0]) || diag[3] != '-')
         return false;
-    /* The transcript's line, not the summary's "(reason: 552-...)". */
-    bg_buf nd = BG_BUF_INIT;
-    bg_buf_append(&nd, "<<< ", 4);
-    bg_buf_append(&nd, diag, dlen);
-    const char *at = memmem(notice, nlen, nd.s, nd.len);
-    bg_buf_free(&nd);
-    if (!at)
+    /* The transcript's line, not the summary's "(reason: 552-...)": the
+     * first "<<< NNN-" line that reads as diag once its white space is
+     * folded as the Diagnostic-Code's was ("unknown.  Either"). */
+    const char *end = notice + nlen, *p = NULL;
+    char key[9];
+    memcpy(key, "<<< ", 4);
+    memcpy(key + 4, diag, 4);
+    key[8] = '\0';
+    for (const char *at = memmem(notice, nlen, key, 8); at && !p;
+         at = memmem(at + 8, (size_t)(end - at - 8), key, 8)) {
+        const char *le = memchr(at, '\n', (size_t)(end - at));
+        size_t ll = le ? (size_t)(le - at) : (size_t)(end - at);
+        bg_buf line = BG_BUF_INIT;
+        bg_dsn_collapse(&line, at + 4, ll - 4);
+        if (line.len >= dlen && memcmp(line.s, diag, dlen) == 0)
+            p = at + ll;
+        bg_buf_free(&line);
+    }
+    if (!p)
         return false;
-    const char *end = notice + nlen, *p = at + 4 + dlen;
     bool more = false;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl)
             break;
         p = nl + 1;
-        if ((size_t)(end - p) < 8 || memcmp(p, "<<< ", 4) != 0 || memcmp(p + 4, diag, 3) != 0 ||
-            (p[7] != '-' && p[7] != ' '))
+        if ((size_t)(end - p) < 8 || memcmp(p, "<<< ", 4) != 0 ||
+            memcmp(p + 4, diag, 3) != 0 || (p[7] != '-' && p[7] != ' '))
             break;
         const char *le = memchr(p, '\n', (size_t)(end - p));
         size_t ll = le ? (size_t)(le - p) : (size_t)(end - p);
         /* The text after the reply code and the status code if any. */
         const char *t = p + 8, *te = p + ll;
         char code[32];
-        if (bg_dsn_status_from_text(t, code, sizeof code) && strncmp(t, code, strlen(code)) == 0)
+        if (bg_reply_status_from_text(t, code, sizeof code) &&
+            strncmp(t, code, strlen(code)) == 0)
             t += strlen(code);
         bg_buf_append(b, " ", 1);
-        dsn_collapse(b, t, (size_t)(te - t));
+        bg_dsn_collapse(b, t, (size_t)(te - t));
         more = true;
         if (p[7] == ' ')
             break;
@@ -322,7 +342,8 @@ refused_greeting(const char *notice, size_t nlen, const char *diag)
         if (!nl)
             break;
         p = nl + 1;
-        if ((size_t)(end - p) > 8 && memcmp(p, "<<< ", 4) == 0 && memcmp(p + 4, diag, 3) == 0)
+        if ((size_t)(end - p) > 8 && memcmp(p, "<<< ", 4) == 0 &&
+            memcmp(p + 4, diag, 3) == 0)
             return true;
     }
     return false;
@@ -345,10 +366,10 @@ dma_reply(char **diag, const char *notice, size_t nlen, const char **step)
         {"ehlo:", "greeting"},     {"helo:", "greeting"},
     };
     size_t head = nlen < 256 ? nlen : 256;
-    if (!notice || !dsn_memcasemem(notice, head, "dragonfly mail agent"))
+    if (!notice || !bg_text_find(notice, head, "dragonfly mail agent"))
         return false;
     const char *end = notice + nlen;
-    const char *p = dsn_memcasemem(notice, nlen, " did not like our ");
+    const char *p = bg_text_find(notice, nlen, " did not like our ");
     if (!p)
         return false;
     const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -356,7 +377,7 @@ dma_reply(char **diag, const char *notice, size_t nlen, const char **step)
         return false;
     const char *cmd = p + 18;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        if (dsn_memcasemem(cmd, (size_t)(nl - cmd), cmds[i].said))
+        if (bg_text_find(cmd, (size_t)(nl - cmd), cmds[i].said))
             *step = cmds[i].step;
     /* The reply: the lines after, up to an empty one. */
     const char *r = nl + 1, *q = r;
@@ -365,7 +386,7 @@ dma_reply(char **diag, const char *notice, size_t nlen, const char **step)
         q = e ? e + 1 : end;
     }
     bg_buf b = BG_BUF_INIT;
-    dsn_collapse(&b, r, (size_t)(q - r));
+    bg_dsn_collapse(&b, r, (size_t)(q - r));
     while (b.len && b.s[b.len - 1] == ' ')
         b.s[--b.len] = '\0';
     if (b.len == 0) {
@@ -382,7 +403,8 @@ dsn_family_reply(char **diag, const char *notice, size_t nlen, const char **step
 {
     /* Both end in " was:": one search for that, then a look behind. */
     static const char *const intros[] = {
-        "the error that the other server returned", "the response from the remote server",
+        "the error that the other server returned",
+        "the response from the remote server",
         NULL,
     };
     *step = NULL;
@@ -408,8 +430,9 @@ dsn_family_reply(char **diag, const char *notice, size_t nlen, const char **step
     }
     /* "NNN-'quoted reply'" */
     for (const char *p = d; (p = strstr(p, "-'")) != NULL; p += 2) {
-        if (p - d >= 3 && isdigit((unsigned char)p[-1]) && isdigit((unsigned char)p[-2]) &&
-            isdigit((unsigned char)p[-3]) && (p - d == 3 || p[-4] == ' ')) {
+        if (p - d >= 3 && isdigit((unsigned char)p[-1]) &&
+            isdigit((unsigned char)p[-2]) && isdigit((unsigned char)p[-3]) &&
+            (p - d == 3 || p[-4] == ' ')) {
             keep_from(d, (size_t)(p + 2 - d));
             char *q = strrchr(d, '\'');
             if (q)
@@ -427,6 +450,43 @@ dsn_family_reply(char **diag, const char *notice, size_t nlen, const char **step
             *diag = bg_buf_steal(&b);
         } else
             bg_buf_free(&b);
+    }
+    return NULL;
+}
+
+/* fml, the mailing-list manager, answers a poster itself (X-MLServer: fml,
+ * From: LIST-admin@): refused as a non-member, a loop, a security alert. */
+const char *
+dsn_family_mlserver(const bg_mime_headers *h, const char *body, size_t len)
+{
+    static const struct {
+        const char *phrase;
+        const char *reason;
+    } fml[] = {
+        {"not member", "rejected"},
+        {"not a member of this mailing list", "rejected"},
+        {"reject mail from", "rejected"},
+        {"spam mail from a spammer is rejected", "rejected"},
+        {"fml system error message", "systemerror"},
+        {"loop alert:", "systemerror"},
+        {"loop back warning", "systemerror"},
+        {"unix from loop", "systemerror"},
+        {"duplicated message-id", "systemerror"},
+        {"has detected a loop condition", "systemerror"},
+        {"security alert", "securityerror"},
+        {NULL, NULL},
+    };
+    const char *ml = bg_mime_headers_get(h, "X-MLServer");
+    const char *from = bg_mime_headers_get(h, "From");
+    if (!ml || !from || !bg_text_find(ml, strlen(ml), "fml") ||
+        !bg_text_find(from, strlen(from), "-admin@"))
+        return NULL;
+    const char *subj = bg_mime_headers_get(h, "Subject");
+    size_t n = len < 4096 ? len : 4096;
+    for (size_t i = 0; fml[i].phrase; i++) {
+        if ((subj && bg_text_find(subj, strlen(subj), fml[i].phrase)) ||
+            (body && bg_text_find(body, n, fml[i].phrase)))
+            return fml[i].reason;
     }
     return NULL;
 }

@@ -15,7 +15,7 @@
  *              diagnosticCode; bounce.reportingMTA, remoteMtaIp.  The reason
  *              comes from bounceType/bounceSubType where the subtype names
  *              one (table below); for General and Undetermined, from the
- *              status and diagnostic as any bounce (dsn_classify_ctx()),
+ *              status and diagnostic as any bounce (bg_reply_classify_ctx()),
  *              "onhold" when SES gives neither (Undetermined).
  *   Complaint  complaint.complainedRecipients[].emailAddress: "feedback",
  *              the diagnostic names complaintFeedbackType.
@@ -36,7 +36,10 @@
 #include <strings.h>
 
 #include "bounceguard/util.h"
-#include "dsn_priv.h"
+#include "bounceguard/reply.h"
+#include "bounceguard/textmatch.h"
+#include "dsn_ses.h"
+#include "dsn_text.h"
 
 #define SES_JSON_MAX (1024u * 1024)
 
@@ -69,7 +72,7 @@ text_dup(const char *s)
     if (!s || !*s)
         return NULL;
     bg_buf b = BG_BUF_INIT;
-    dsn_collapse(&b, s, strlen(s));
+    bg_dsn_collapse(&b, s, strlen(s));
     return b.len ? bg_buf_steal(&b) : (bg_buf_free(&b), NULL);
 }
 
@@ -101,8 +104,8 @@ find_notification(const char *text, size_t len)
     /* Cheap test before parsing: a notification names its type. */
     size_t rest = len - (size_t)(brace - text);
     /* (also inside an SNS envelope, where the quotes are escaped) */
-    if (!bg_memcasemem(brace, rest, "notificationType") &&
-        !bg_memcasemem(brace, rest, "eventType"))
+    if (!bg_text_find(brace, rest, "notificationType") &&
+        !bg_text_find(brace, rest, "eventType"))
         return NULL;
     json_error_t jerr;
     /* The mail's text may go on after the object (a signature, the list's
@@ -138,7 +141,7 @@ read_mail(const json_t *mail, bg_dsn_report *r)
         return;
     const char *src = str_of(mail, "source");
     if (src && !r->orig_sender)
-        r->orig_sender = dsn_addr_canon(src);
+        r->orig_sender = bg_dsn_addr_canon(src);
     const char *mid = str_of(json_object_get(mail, "commonHeaders"), "messageId");
     if (!mid)
         mid = str_of(mail, "messageId");
@@ -177,9 +180,9 @@ read_bounce(const json_t *b, bg_dsn_report *r)
         r->reporting_mta = bg_xstrdup(mta);
     json_array_foreach(list, i, v)
     {
-        char *addr = dsn_addr_canon(str_of(v, "emailAddress"));
+        char *addr = bg_dsn_addr_canon(str_of(v, "emailAddress"));
         bool existed = false;
-        bg_dsn_rcpt *rc = addr ? dsn_rcpt_add(r, addr, &existed) : NULL;
+        bg_dsn_rcpt *rc = addr ? bg_dsn_rcpt_add(r, addr, &existed) : NULL;
         free(addr);
         if (!rc || existed)
             continue;
@@ -198,10 +201,10 @@ read_bounce(const json_t *b, bg_dsn_report *r)
             }
         }
         const char *st = str_of(v, "status");
-        if (st && bg_dsn_status_from_text(st, code, sizeof code))
+        if (st && bg_reply_status_from_text(st, code, sizeof code))
             rc->status = bg_xstrdup(code);
         else if (rc->diagnostic &&
-                 bg_dsn_status_from_text(rc->diagnostic, code, sizeof code))
+                 bg_reply_status_from_text(rc->diagnostic, code, sizeof code))
             rc->status = bg_xstrdup(code);
         else if (type && strcasecmp(type, "Permanent") == 0)
             rc->status = bg_xstrdup("5.0.0");
@@ -218,16 +221,16 @@ read_bounce(const json_t *b, bg_dsn_report *r)
             rc->remote_mta = bg_xstrndup(rip, strnlen(rip, 64));
         else if (rc->diagnostic)
             rc->remote_mta = dsn_text_remote_mta(rc->diagnostic, strlen(rc->diagnostic));
-        bg_dsn_class cl;
-        dsn_context ctx = {NULL,          rc->diagnostic_type, rc->action,
-                           rc->recipient, rc->remote_mta,      mta};
-        dsn_classify_ctx(rc->status, rc->diagnostic, &ctx, &cl);
+        bg_reply_class cl;
+        bg_reply_context ctx = {NULL,          rc->diagnostic_type, rc->action,
+                                rc->recipient, rc->remote_mta,      mta};
+        bg_reply_classify_ctx(rc->status, rc->diagnostic, &ctx, &cl);
         /* A General or Undetermined bounce that says nothing more is
-         * "onhold" (dsn_classify_ctx() with no status and no text). */
+         * "onhold" (bg_reply_classify_ctx() with no status and no text). */
         rc->reason = named ? named : cl.reason;
         if (cl.rbl[0])
             rc->rbl = bg_xstrdup(cl.rbl);
-        rc->hard = bg_dsn_reason_is_hard(rc->reason, rc->status);
+        rc->hard = bg_reason_is_hard(rc->reason, rc->status);
         if (!rc->diagnostic && type) {
             bg_buf d = BG_BUF_INIT;
             bg_buf_printf(&d, "Amazon SES bounce %.40s/%.40s", type,
@@ -249,9 +252,9 @@ read_complaint(const json_t *c, bg_dsn_report *r)
     r->kind = BG_DSN_ARF;
     json_array_foreach(list, i, v)
     {
-        char *addr = dsn_addr_canon(str_of(v, "emailAddress"));
+        char *addr = bg_dsn_addr_canon(str_of(v, "emailAddress"));
         bool existed = false;
-        bg_dsn_rcpt *rc = addr ? dsn_rcpt_add(r, addr, &existed) : NULL;
+        bg_dsn_rcpt *rc = addr ? bg_dsn_rcpt_add(r, addr, &existed) : NULL;
         free(addr);
         if (!rc || existed)
             continue;
@@ -282,16 +285,16 @@ read_delivery(const json_t *d, bg_dsn_report *r)
         r->reporting_mta = bg_xstrdup(mta);
     json_array_foreach(list, i, v)
     {
-        char *addr = json_is_string(v) ? dsn_addr_canon(json_string_value(v)) : NULL;
+        char *addr = json_is_string(v) ? bg_dsn_addr_canon(json_string_value(v)) : NULL;
         bool existed = false;
-        bg_dsn_rcpt *rc = addr ? dsn_rcpt_add(r, addr, &existed) : NULL;
+        bg_dsn_rcpt *rc = addr ? bg_dsn_rcpt_add(r, addr, &existed) : NULL;
         free(addr);
         if (!rc || existed)
             continue;
         rc->action = bg_xstrdup("delivered");
         rc->diagnostic = text_dup(smtp);
         rc->status = bg_xstrdup(
-            smtp && bg_dsn_status_from_text(smtp, code, sizeof code) && code[0] == '2'
+            smtp && bg_reply_status_from_text(smtp, code, sizeof code) && code[0] == '2'
                 ? code
                 : "2.0.0");
         rc->reason = "delivered";

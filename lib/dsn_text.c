@@ -22,7 +22,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "dsn_priv.h"
+#include "bounceguard/reply.h"
+#include "bounceguard/textmatch.h"
+#include "dsn_text.h"
 
 #define DIAG_LINES 12
 
@@ -99,10 +101,15 @@ static const struct {
     const char *s;
     size_t len;
 } field_starts[] = {
-#define FS(x) {(x), sizeof(x) - 1}
-    FS("return-path:"), FS("received:"), FS("dkim-signature:"), FS("message-id:"),
-    FS("delivered-to:"), FS("x-original-to:"), FS("mime-version:"),
-    FS("authentication-results:"), FS("arc-seal:"),
+#define FS(x)                                                                            \
+    {                                                                                    \
+        (x), sizeof(x) - 1                                                               \
+    }
+    FS("return-path:"),    FS("received:"),
+    FS("dkim-signature:"), FS("message-id:"),
+    FS("delivered-to:"),   FS("x-original-to:"),
+    FS("mime-version:"),   FS("authentication-results:"),
+    FS("arc-seal:"),
 #undef FS
 };
 
@@ -269,24 +276,24 @@ leading_addr(const line *l, size_t *rest)
     if (i + 7 < l->len && strncasecmp(l->s + i, "mailto:", 7) == 0)
         i += 7;
     /* No address without an '@', nor one that starts with no address byte
-     * (dsn_addr_len() would say 0 for both). */
-    if (i >= l->len || !dsn_addr_byte((unsigned char)l->s[i]) ||
+     * (bg_dsn_addr_len() would say 0 for both). */
+    if (i >= l->len || !bg_dsn_addr_byte((unsigned char)l->s[i]) ||
         !memchr(l->s + i, '@', l->len - i))
         return NULL;
     char tmp[600];
     size_t n = l->len - i < sizeof tmp - 1 ? l->len - i : sizeof tmp - 1;
     memcpy(tmp, l->s + i, n);
     tmp[n] = '\0';
-    size_t al = dsn_addr_len(tmp);
+    size_t al = bg_dsn_addr_len(tmp);
     if (!al)
         return NULL;
     *rest = i + al;
-    return dsn_lower_dup(tmp, al);
+    return bg_text_lower_dup(tmp, al);
 }
 
 static const char *const labels[] = {
-    "recipient", "address", "rcpt to", "adresse", "destinat", "empf", "failed",
-    "user",      "mailbox", "to:",     "for:",    NULL,
+    "recipient", "address", "rcpt to", "adresse", "destinat", "empf",
+    "failed",    "user",    "mailbox", "to:",     "for:",     NULL,
 };
 
 /* "Recipient address: <a@b>" — an address right after a label that names a
@@ -300,7 +307,8 @@ labelled_addr(const line *l, size_t *rest)
     /* labelled_at() reads the address with leading_addr(): none without '@'. */
     if (!memchr(l->s, '@', l->len))
         return NULL;
-    for (const char *c = l->s; (c = memchr(c, ':', lim - (size_t)(c - l->s))) != NULL; c++) {
+    for (const char *c = l->s; (c = memchr(c, ':', lim - (size_t)(c - l->s))) != NULL;
+         c++) {
         line sub = {l->s, l->len};
         const char *start = c;
         /* The label is the word(s) just before this colon. */
@@ -324,12 +332,12 @@ static char *
 labelled_at(const line *l, const char *colon, size_t *rest)
 {
     size_t lab = (size_t)(colon - l->s) + 1;
-    if (bg_memcasemem(l->s, lab, "sender") || bg_memcasemem(l->s, lab, "from") ||
-        bg_memcasemem(l->s, lab, "reply") || bg_memcasemem(l->s, lab, "http"))
+    if (bg_text_find(l->s, lab, "sender") || bg_text_find(l->s, lab, "from") ||
+        bg_text_find(l->s, lab, "reply") || bg_text_find(l->s, lab, "http"))
         return NULL;
     bool known = false;
     for (size_t k = 0; labels[k] && !known; k++)
-        known = bg_memcasemem(l->s, lab, labels[k]) != NULL;
+        known = bg_text_find(l->s, lab, labels[k]) != NULL;
     if (!known)
         return NULL;
     /* "To:" alone is the original message's header, not a recipient list. */
@@ -358,8 +366,9 @@ reply_addr(const line *l, size_t *rest)
     size_t i = 0;
     while (i < l->len && (l->s[i] == ' ' || l->s[i] == '<' || l->s[i] == '\t'))
         i++;
-    if (i + 4 > l->len || !strchr("245", l->s[i]) || !isdigit((unsigned char)l->s[i + 1]) ||
-        !isdigit((unsigned char)l->s[i + 2]) || (l->s[i + 3] != ' ' && l->s[i + 3] != '-'))
+    if (i + 4 > l->len || !strchr("245", l->s[i]) ||
+        !isdigit((unsigned char)l->s[i + 1]) || !isdigit((unsigned char)l->s[i + 2]) ||
+        (l->s[i + 3] != ' ' && l->s[i + 3] != '-'))
         return NULL;
     i += 4;
     while (i < l->len && (isdigit((unsigned char)l->s[i]) || l->s[i] == '.'))
@@ -379,7 +388,7 @@ static bool
 has_reply(const bg_buf *b)
 {
     char code[32];
-    return b->len > 0 && bg_dsn_status_from_text(b->s, code, sizeof code);
+    return b->len > 0 && bg_reply_status_from_text(b->s, code, sizeof code);
 }
 
 /* ---- Sendmail's SMTP transcript ---------------------------------------- */
@@ -403,7 +412,10 @@ typedef struct transcript {
     size_t reply;   /* the first "<<<" line after it */
 } transcript;
 
-#define TRANSCRIPT_INIT {NO_LINE, NO_LINE, NO_LINE}
+#define TRANSCRIPT_INIT                                                                  \
+    {                                                                                    \
+        NO_LINE, NO_LINE, NO_LINE                                                        \
+    }
 
 /* Where line l's text starts after white space and Sendmail's "... ". */
 static size_t
@@ -428,7 +440,7 @@ static bool
 is_command(const line *l)
 {
     static const char *const verbs[] = {"mail from", "rcpt to", "data", "ehlo", "helo",
-                                        "starttls", "quit", "rset", ".", NULL};
+                                        "starttls",  "quit",    "rset", ".",    NULL};
     if (l->len < 5 || memcmp(l->s, ">>> ", 4) != 0)
         return false;
     for (size_t k = 0; verbs[k]; k++) {
@@ -484,10 +496,11 @@ transcript_step(transcript *t, const lines *ls, size_t i)
 static void
 append_replies(const lines *ls, size_t i, bg_buf *b)
 {
-    for (size_t taken = 0; i < ls->n && taken < DIAG_LINES && is_reply(&ls->v[i]); i++, taken++) {
+    for (size_t taken = 0; i < ls->n && taken < DIAG_LINES && is_reply(&ls->v[i]);
+         i++, taken++) {
         if (b->len)
             bg_buf_putc(b, ' ');
-        dsn_collapse(b, ls->v[i].s + 4, ls->v[i].len - 4);
+        bg_dsn_collapse(b, ls->v[i].s + 4, ls->v[i].len - 4);
     }
 }
 
@@ -526,7 +539,7 @@ transcript_diag(const lines *ls, size_t i, const transcript *t, bool with_cmd, b
         return false;
     }
     if (with_cmd && cmd != NO_LINE)
-        dsn_collapse(b, ls->v[cmd].s, ls->v[cmd].len);
+        bg_dsn_collapse(b, ls->v[cmd].s, ls->v[cmd].len);
     append_replies(ls, from, b);
     return true;
 }
@@ -555,7 +568,7 @@ collect_diag(const lines *ls, size_t i, size_t rest, const char *addr, bg_buf *b
     while (k < l->len && (l->s[k] == '\0' || memchr(">:.;, \t", l->s[k], 7)))
         k++;
     if (k < l->len)
-        dsn_collapse(b, l->s + k, l->len - k);
+        bg_dsn_collapse(b, l->s + k, l->len - k);
     size_t j = i + 1;
     if (b->len == 0) {
         /* "address" alone, then a blank line, then the details (Gmail). */
@@ -590,7 +603,7 @@ collect_diag(const lines *ls, size_t i, size_t rest, const char *addr, bg_buf *b
         }
         if (b->len)
             bg_buf_putc(b, ' ');
-        dsn_collapse(b, n->s, n->len);
+        bg_dsn_collapse(b, n->s, n->len);
     }
 }
 
@@ -620,7 +633,7 @@ dsn_text_scan(const char *text, size_t len, const char *skip1, const char *skip2
             continue;
         }
         bool existed;
-        bg_dsn_rcpt *rc = dsn_rcpt_add(r, a, &existed);
+        bg_dsn_rcpt *rc = bg_dsn_rcpt_add(r, a, &existed);
         if (rc && !rc->diagnostic) {
             bg_buf b = BG_BUF_INIT;
             if (transcript_diag(&ls, i, &t, false, &b)) {
@@ -692,20 +705,20 @@ host_token(const char *p, const char *end)
         p--;
     if (p - s < 3 || !memchr(s, '.', (size_t)(p - s)) || p - s > 255)
         return NULL;
-    return dsn_lower_dup(s, (size_t)(p - s));
+    return bg_text_lower_dup(s, (size_t)(p - s));
 }
 
 char *
 dsn_text_remote_mta(const char *text, size_t len)
 {
-    static const char *const intros[] = {"host ", "while talking to ", "connected to ",
-                                         "remote host ", "remote server ", "server ",
-                                         "mx ", NULL};
+    static const char *const intros[] = {
+        "host ",          "while talking to ", "connected to ", "remote host ",
+        "remote server ", "server ",           "mx ",           NULL};
     const char *end = text + len;
     for (size_t k = 0; intros[k]; k++) {
         const char *p = text;
         while (p < end) {
-            const char *hit = dsn_memcasemem(p, (size_t)(end - p), intros[k]);
+            const char *hit = bg_text_find(p, (size_t)(end - p), intros[k]);
             if (!hit)
                 break;
             char *h = host_token(hit + strlen(intros[k]), end);

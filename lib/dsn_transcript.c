@@ -30,9 +30,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "dsn_priv.h"
+#include "bounceguard/reply.h"
+#include "dsn_transcript.h"
 
-/* The phrases that dsn_classify_ctx() reads as the command (command_of()). */
+/* The phrases that bg_reply_classify_ctx() reads as the command (command_of()). */
 static const char step_rcpt[] = "in reply to RCPT TO command";
 static const char step_data[] = "in reply to DATA command";
 static const char step_mail[] = "in reply to MAIL FROM command";
@@ -114,14 +115,34 @@ command_step(line cmd, bool *rcpt_cmd)
     return NULL;
 }
 
-/* true when the reply (after "<<< ") is the start of diag (collapsed). */
+/* true when the reply (after "<<< ") is the start of diag, which had its
+ * runs of white space folded into one space: its first 60 bytes are
+ * compared so folded ("unknown.  Either" is "unknown. Either"). */
 static bool
 reply_is(line reply, const char *diag)
 {
-    size_t n = reply.n < 60 ? reply.n : 60, dn = strlen(diag);
+    size_t i = 0, d = 0, n = reply.n < 60 ? reply.n : 60;
+
     while (n > 0 && reply.p[n - 1] == ' ')
         n--;
-    return n >= 4 && dn >= n && strncasecmp(reply.p, diag, n) == 0;
+    if (n < 4)
+        return false;
+    while (i < n) {
+        if (reply.p[i] == ' ' || reply.p[i] == '\t') {
+            while (i < n && (reply.p[i] == ' ' || reply.p[i] == '\t'))
+                i++;
+            if (diag[d] != ' ')
+                return false;
+            d++;
+            continue;
+        }
+        if (diag[d] == '\0' ||
+            tolower((unsigned char)reply.p[i]) != tolower((unsigned char)diag[d]))
+            return false;
+        i++;
+        d++;
+    }
+    return true;
 }
 
 /* What the transcript says so far about the recipient.  Only a reply whose

@@ -15,6 +15,7 @@
 #include "bounceguard/policy.h"
 #include "bounceguard/spf.h"
 #include "bounceguard/verp.h"
+#include "bounceguard/reply.h"
 
 #define DAY (24 * 3600)
 
@@ -203,23 +204,24 @@ log_rcpt(const bounce_in *b, const bg_addr *addr, const char *queue_id,
 
     switch (out->outcome) {
     case BG_LEARN_UNTRUSTED:
-        bg_msg_warn("Ignored forged or unrelated bounce for Recipient %s: %s %s (from %s, "
-                    "%s%s): not shown to come from the recipient's side",
-                    addr->canon, status, out->reason, mta, b->origin, qid);
+        bg_msg_warn(
+            "Ignored forged or unrelated bounce for Recipient %s: %s %s (from %s, "
+            "%s%s): not shown to come from the recipient's side",
+            addr->canon, status, out->reason, mta, b->origin, qid);
         break;
     case BG_LEARN_INCIDENT:
-        bg_msg_warn("RBL incident: the relay is refused by %s, reported by %s for Recipient "
-                    "%s (sender %s%s): %s",
-                    out->list, mta, addr->canon, sender, qid,
-                    b->diagnostic ? b->diagnostic : "");
+        bg_msg_warn(
+            "RBL incident: the relay is refused by %s, reported by %s for Recipient "
+            "%s (sender %s%s): %s",
+            out->list, mta, addr->canon, sender, qid, b->diagnostic ? b->diagnostic : "");
         break;
     case BG_LEARN_IGNORED_REASON:
         bg_msg_debug("bounce for %s not blacklisting: %s %s, %s: %s", addr->canon, status,
                      out->reason, bg_scope_name(b->scope), out->why ? out->why : "");
         break;
     case BG_LEARN_NEVER:
-        bg_msg_info("bounce for %s not blacklisting: never_blacklist (%s %s)", addr->canon,
-                    status, out->reason);
+        bg_msg_info("bounce for %s not blacklisting: never_blacklist (%s %s)",
+                    addr->canon, status, out->reason);
         break;
     case BG_LEARN_BLACKLISTED:
         bg_msg_warn("Blacklisted Recipient %s: %s %s (from %s, sender %s%s)", addr->canon,
@@ -283,8 +285,8 @@ commit_body(bg_store_txn *t, void *arg)
         if (!p->valid)
             continue;
         if (p->once[0]) {
-            int first = bg_store_txn_seen_mark(t, p->once, a->now,
-                                               seen_purge_at(a->cfg, a->now));
+            int first =
+                bg_store_txn_seen_mark(t, p->once, a->now, seen_purge_at(a->cfg, a->now));
             if (first < 0)
                 return -1;
             if (first == 0) { /* learned through another intake already */
@@ -449,7 +451,8 @@ host_check(host_checks *hc, const bg_learn_source *src, const char *domain,
                             src->client_ip, domain, derr.msg);
     *out = d ? BG_HOST_DESIGNATED : BG_HOST_NOT_DESIGNATED;
     bg_msg_info("bounce from %s about a recipient at %s: %s%s%s", src->client_ip, domain,
-                d ? "a host of the recipient's domain" : "not a host of the recipient's domain",
+                d ? "a host of the recipient's domain"
+                  : "not a host of the recipient's domain",
                 d ? "" : ": ", d ? "" : derr.msg);
     bg_strlcpy(hc->done[hc->n].domain, domain, sizeof(hc->done[hc->n].domain));
     hc->done[hc->n++].host = *out;
@@ -531,7 +534,7 @@ bg_learn_dsn(bg_store *st, const bg_config *cfg, const bg_dsn_report *rep,
             /* a report made elsewhere than bg_dsn_parse() may not say */
             .scope = r->scope ? r->scope
                      : r->rbl ? BG_SCOPE_RELAY
-                              : bg_dsn_reason_scope(r->reason),
+                              : bg_reason_scope(r->reason),
             .stage = r->stage,
             .list = r->list ? r->list : r->rbl,
             .remote_mta = r->remote_mta ? r->remote_mta : rep->reporting_mta,
@@ -572,7 +575,7 @@ bg_learn_dsn(bg_store *st, const bg_config *cfg, const bg_dsn_report *rep,
         trusted = answer == BG_TRUST_YES;
         decide_rcpt(cfg, &p->b, &p->addr, trusted, o);
         once_key(p,
-                 verp ? src->verp_message
+                 verp                 ? src->verp_message
                  : res->message_found ? m.queue_id
                                       : rep->queue_id,
                  o);
@@ -592,7 +595,7 @@ int
 bg_learn_log_event(bg_store *st, const bg_config *cfg, const bg_mtalog_event *ev,
                    int64_t now, bg_learn_result *res, bg_error *err)
 {
-    bg_dsn_class cls;
+    bg_reply_class cls;
     bg_message_rec m;
     bg_lookup found = BG_NOTFOUND;
     bg_addr addr;
@@ -608,14 +611,15 @@ bg_learn_log_event(bg_store *st, const bg_config *cfg, const bg_mtalog_event *ev
     bool deferred = ev->kind == BG_MTALOG_DEFERRED;
     if ((ev->kind != BG_MTALOG_BOUNCED && !deferred) || ev->recipient[0] == '\0')
         return 0;
-    if (status[0] == '\0' && bg_dsn_status_from_text(ev->reply, derived, sizeof(derived)))
+    if (status[0] == '\0' &&
+        bg_reply_status_from_text(ev->reply, derived, sizeof(derived)))
         status = derived;
     /* The remote's own reply (Postfix "said:", Sendmail reply=) decides over
      * the dsn= that the MTA made up from a bare reply code, as for a DSN. */
     else if (ev->remote_reply &&
-             bg_dsn_status_judged(status, ev->reply, derived, sizeof(derived)))
+             bg_reply_status_judged(status, ev->reply, derived, sizeof(derived)))
         status = derived;
-    bg_dsn_classify_step(status, ev->reply, ev->command, &cls);
+    bg_reply_classify_step(status, ev->reply, ev->command, &cls);
     snprintf(origin, sizeof(origin), "log %s %s", ev->program, ev->queue_id);
     b = (bounce_in){
         .rcpt = ev->recipient,
@@ -676,8 +680,9 @@ bg_learn_log_event(bg_store *st, const bg_config *cfg, const bg_mtalog_event *ev
     if (!trusted && !res->duplicate && !deferred)
         bg_msg_warn("Ignored bounce in log line of %s %s for Recipient %s (%s %s): %s",
                     ev->program, ev->queue_id, addr.canon, status, cls.reason,
-                    res->message_found ? "not a recipient of the message recorded by the milter"
-                                       : "no message recorded by the milter");
+                    res->message_found
+                        ? "not a recipient of the message recorded by the milter"
+                        : "no message recorded by the milter");
     count(res);
     return 0;
 }
@@ -716,7 +721,8 @@ slot_get(verp_slot *slot, const char *path, bg_error *err)
         bg_error_set(err, "verp secret %s: %m", path);
         return NULL;
     }
-    if (slot->verp == NULL || strcmp(slot->path, path) != 0 || !same_file(&sb, &slot->sb)) {
+    if (slot->verp == NULL || strcmp(slot->path, path) != 0 ||
+        !same_file(&sb, &slot->sb)) {
         bg_verp *fresh = bg_verp_load(path, err);
         if (fresh == NULL)
             return NULL;
@@ -753,8 +759,8 @@ bg_learn_return_path(const bg_config *cfg, const char *env_from, const char *que
  * err set when a secret cannot be read. */
 static int
 verify_token(const bg_config *cfg, const char *token, const char *rcpt, int64_t now,
-             int64_t max_age, char *key, size_t keysize, int64_t *when, bg_verp_status *vs,
-             bg_error *err)
+             int64_t max_age, char *key, size_t keysize, int64_t *when,
+             bg_verp_status *vs, bg_error *err)
 {
     bg_verp *v;
     int rc = 0;
@@ -765,7 +771,8 @@ verify_token(const bg_config *cfg, const char *token, const char *rcpt, int64_t 
     else
         *vs = bg_verp_verify(v, token, rcpt, now, max_age, key, keysize, when);
     if (rc == 0 && *vs == BG_VERP_BAD_SIGNATURE && cfg->verp_previous_secret_file[0]) {
-        if ((v = slot_get(&verp_cache.previous, cfg->verp_previous_secret_file, err)) == NULL)
+        if ((v = slot_get(&verp_cache.previous, cfg->verp_previous_secret_file, err)) ==
+            NULL)
             rc = -1;
         else
             *vs = bg_verp_verify(v, token, rcpt, now, max_age, key, keysize, when);
@@ -802,8 +809,8 @@ first_rcpt(const char *rcpts, char *out, size_t size)
 }
 
 bg_return_path_status
-bg_learn_return_path_check(bg_store *st, const bg_config *cfg, const char *addr, int64_t now,
-                           bg_return_path *rp, bg_error *err)
+bg_learn_return_path_check(bg_store *st, const bg_config *cfg, const char *addr,
+                           int64_t now, bg_return_path *rp, bg_error *err)
 {
     char token[BG_VERP_TOKEN_MAX + 8], key[BG_VERP_KEY_MAX + 8];
     bool bound = false;
@@ -843,7 +850,8 @@ bg_learn_return_path_check(bg_store *st, const bg_config *cfg, const char *addr,
         return BG_RP_ERROR;
     }
     rp->when = when;
-    if (vs == BG_VERP_OK && (l == BG_NOTFOUND || m.time < when - 300 || m.time > when + 300))
+    if (vs == BG_VERP_OK &&
+        (l == BG_NOTFOUND || m.time < when - 300 || m.time > when + 300))
         vs = BG_VERP_EXPIRED; /* a queue ID is reused in time: not this message */
     if (vs == BG_VERP_OK) {
         bg_strlcpy(rp->sender_id, m.sender_id, sizeof(rp->sender_id));
@@ -858,8 +866,9 @@ bg_learn_return_path_check(bg_store *st, const bg_config *cfg, const char *addr,
         return BG_RP_VALID;
     case BG_VERP_EXPIRED:
         rp->rcpt[0] = '\0';
-        bg_strlcpy(rp->why, l == BG_FOUND && bound ? "its message is no longer known"
-                                                   : "expired or its message is gone",
+        bg_strlcpy(rp->why,
+                   l == BG_FOUND && bound ? "its message is no longer known"
+                                          : "expired or its message is gone",
                    sizeof(rp->why));
         return BG_RP_STALE;
     case BG_VERP_MALFORMED:

@@ -6,7 +6,7 @@
  * the page where it does.  Only what identifies one provider's refusal
  * belongs here (a code such as "S3150" or "[TSS04]", a help URL, a fixed
  * sentence); generic wordings ("user unknown", "mailbox full") are the
- * phrase tables' (lib/dsn_phrases.c).  Rows that say the relay is refused
+ * phrase tables' (lib/reply_phrases.c).  Rows that say the relay is refused
  * name the refusing system: that name is the incident's.
  */
 #include <ctype.h>
@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "bounceguard/reply_rules.h"
-#include "dsn_priv.h"
+#include "bounceguard/textmatch.h"
 
 #define MS_NDR                                                                           \
     "https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/"               \
@@ -37,6 +37,9 @@
     "https://community.mimecast.com/s/article/Mimecast-SMTP-Error-Codes-842605754"
 #define PROOFPOINT "https://ipcheck.proofpoint.com/"
 #define BARRACUDA "https://www.barracudacentral.org/rbl"
+#define BARRACUDA_GW                                                                     \
+    "https://www.suped.com/email-deliverability/answers/"                                \
+    "what-causes-bounces-from-barracuda-based-domains-and-how-to-resolve-them"
 #define CISCO "https://talosintelligence.com/reputation_center"
 #define TREND "https://ers.trendmicro.com/"
 #define MAILRU "https://help.mail.ru/developers/mailing-rules/smtp-errors"
@@ -66,6 +69,9 @@ static const bg_reply_rule builtin[] = {
     {"microsoft", "s3140", BG_SCOPE_RELAY, NULL, "Microsoft S3140 (Outlook.com block list)", MS_PM},
     {"microsoft", "s3114", BG_SCOPE_RELAY, NULL, "Microsoft S3114 (Outlook.com block list)", MS_PM},
     {"microsoft", "s3113", BG_SCOPE_RELAY, NULL, "Microsoft S3113 (Outlook.com block list)", MS_PM},
+    /* The opening of the S3140/S3150 refusals: Sendmail's log cuts the
+     * reply before the code */
+    {"microsoft", "weren't sent. please contact your internet service provider", BG_SCOPE_RELAY, NULL, "Microsoft block list (S3140/S3150)", MS_PM},
     {"microsoft", "s775", BG_SCOPE_RELAY, NULL, "Microsoft S775 (Outlook.com block list)", MS_PM},
     {"microsoft", "s844", BG_SCOPE_RELAY, NULL, "Microsoft S844 (Outlook.com block list)", MS_PM},
     {"microsoft", "sc-001", BG_SCOPE_RELAY, NULL, "Microsoft SC-001 (IP refused by policy)", MS_PM},
@@ -139,6 +145,11 @@ static const bg_reply_rule builtin[] = {
     {"google", "likely suspicious due to the very low reputation of the sending domain", BG_SCOPE_SENDER, "badreputation", "Gmail 5.7.1 (domain reputation)", GOOGLE},
     {"google", "message contains an attachment that is not allowed", BG_SCOPE_MESSAGE, "securityerror", "Gmail 5.7.0 (blocked attachment)", GOOGLE},
     {"google", "content presents a potential security issue", BG_SCOPE_MESSAGE, NULL, "Gmail 5.7.0 (security)", GOOGLE},
+    /* Gmail's content verdicts; their first line is all Sendmail's log
+     * keeps, and it names the message, not the relay, though it quotes the
+     * relay's IP */
+    {"google", "our system has detected that this message is likely", BG_SCOPE_MESSAGE, "spamdetected", "Gmail 5.7.1 (message likely unsolicited or suspicious)", GOOGLE},
+    {"google", "this message was blocked because its content", BG_SCOPE_MESSAGE, "policyviolation", "Gmail 5.7.0 (content a security issue)", GOOGLE},
     {"google", "has a policy that prohibited the mail that you sent", BG_SCOPE_MESSAGE, "policyviolation", "Gmail 5.7.1 (recipient's policy)", GOOGLE},
     {"google", "receiving mail at a rate that prevents additional messages", BG_SCOPE_TRANSIENT, "speeding", "Gmail 4.2.1/4.2.2 (recipient rate)", GOOGLE},
     {"google", "the user you are trying to contact is receiving mail too quickly", BG_SCOPE_TRANSIENT, "speeding", "Gmail 4.2.1 (recipient rate)", GOOGLE},
@@ -194,6 +205,9 @@ static const bg_reply_rule builtin[] = {
     {"proofpoint", "ipcheck.proofpoint.com", BG_SCOPE_RELAY, NULL, "Proofpoint Dynamic Reputation", PROOFPOINT},
     {"proofpoint", "proofpoint dynamic reputation", BG_SCOPE_RELAY, NULL, "Proofpoint Dynamic Reputation", PROOFPOINT},
     /* Barracuda. */
+    /* The Barracuda Email Security Gateway's own verdict on the message
+     * (":blocked", ":quarantined"), not a reputation listing */
+    {"barracuda", "permanent failure for one or more recipients", BG_SCOPE_MESSAGE, "policyviolation", "Barracuda gateway (message blocked)", BARRACUDA_GW},
     {"barracuda", "barracudacentral.org", BG_SCOPE_RELAY, NULL, "b.barracudacentral.org", BARRACUDA},
     {"barracuda", "barracuda reputation", BG_SCOPE_RELAY, NULL, "b.barracudacentral.org", BARRACUDA},
     {"barracuda", "barracudanetworks.com/reputation", BG_SCOPE_RELAY, NULL, "b.barracudacentral.org", BARRACUDA},
@@ -223,6 +237,10 @@ static const bg_reply_rule builtin[] = {
     {"gmx", "postmaster.gmx.net/de/case", BG_SCOPE_RELAY, NULL, "GMX/WEB.DE block list", GMX},
     {"webde", "postmaster.web.de/en/case", BG_SCOPE_RELAY, NULL, "GMX/WEB.DE block list", WEBDE},
     {"webde", "postmaster.web.de/de/case", BG_SCOPE_RELAY, NULL, "GMX/WEB.DE block list", WEBDE},
+    /* The greeting of GMX, WEB.DE and IONOS (the same Nemesis servers)
+     * refusing a connection; the reason follows on later lines, which
+     * Sendmail's log does not keep */
+    {"gmx", "nemesis esmtp service not available", BG_SCOPE_RELAY, NULL, "GMX/WEB.DE/IONOS (connection refused)", GMX},
     {"gmx", "ip address is block listed", BG_SCOPE_RELAY, NULL, "GMX/WEB.DE block list", GMX},
     {"gmx", "ip address is blocklisted", BG_SCOPE_RELAY, NULL, "GMX/WEB.DE block list", GMX},
     /* Zoho. */
@@ -237,10 +255,34 @@ static const bg_reply_rule builtin[] = {
     /* AT&T (before its move to Yahoo). */
     {"att", "abuse-att.net", BG_SCOPE_RELAY, NULL, "AT&T block list", ATT},
     /* NetEase (163.com, 126.com), T-Online, Free. */
+    /* NetEase's own codes say more than the help page they all link to:
+     * HL (the IP's behaviour) and DT:RBL, WM:BLI are the relay, DT:SPM the
+     * content, MI/RP the session's commands or rate, WM:BLU the sender. */
+    {"netease", "dt:spm", BG_SCOPE_MESSAGE, "spamdetected", "NetEase DT:SPM (content)", NETEASE},
+    {"netease", "dt:rbl", BG_SCOPE_RELAY, NULL, "NetEase DT:RBL (IP on a DNSBL)", NETEASE},
+    {"netease", "wm:bli", BG_SCOPE_RELAY, NULL, "NetEase WM:BLI (IP not allowed)", NETEASE},
+    {"netease", "wm:blu", BG_SCOPE_SENDER, "rejected", "NetEase WM:BLU (sender not allowed)", NETEASE},
+    {"netease", "hl:rep", BG_SCOPE_RELAY, NULL, "NetEase HL:REP (IP suspended: unknown recipients)", NETEASE},
+    {"netease", "hl:icc", BG_SCOPE_RELAY, NULL, "NetEase HL:ICC (IP suspended: connections)", NETEASE},
+    {"netease", "hl:ifc", BG_SCOPE_RELAY, NULL, "NetEase HL:IFC (IP suspended: volume)", NETEASE},
+    {"netease", "hl:mep", BG_SCOPE_RELAY, NULL, "NetEase HL:MEP (IP suspended: forged senders)", NETEASE},
+    {"netease", "hl:ihu", BG_SCOPE_RELAY, NULL, "NetEase HL:IHU (IP suspended)", NETEASE},
+    {"netease", "hl:ipb", BG_SCOPE_RELAY, NULL, "NetEase HL:IPB (IP not allowed)", NETEASE},
+    {"netease", "mi:cel", BG_SCOPE_TRANSIENT, "toomanyconn", "NetEase MI:CEL (too many bad commands)", NETEASE},
+    {"netease", "mi:dmc", BG_SCOPE_TRANSIENT, "toomanyconn", "NetEase MI:DMC (messages per connection)", NETEASE},
+    {"netease", "mi:ccl", BG_SCOPE_TRANSIENT, "toomanyconn", "NetEase MI:CCL (too many commands)", NETEASE},
+    {"netease", "mi:sfq", BG_SCOPE_TRANSIENT, "speeding", "NetEase MI:SFQ (sender's rate)", NETEASE},
+    {"netease", "rp:drc", BG_SCOPE_TRANSIENT, "toomanyconn", "NetEase RP:DRC (recipients per connection)", NETEASE},
+    {"netease", "rp:ccl", BG_SCOPE_TRANSIENT, "toomanyconn", "NetEase RP:CCL (too many commands)", NETEASE},
+    {"netease", "rp:cel", BG_SCOPE_TRANSIENT, "toomanyconn", "NetEase RP:CEL (too many bad commands)", NETEASE},
     {"netease", "mail.163.com/help/help_spam_16.htm", BG_SCOPE_RELAY, NULL, "NetEase (IP refused)", NETEASE},
-    {"t-online", "tosa@rx.t-online.de", BG_SCOPE_RELAY, NULL, "T-Online (IP refused)", TONLINE},
+    {"t-online", "@rx.t-online.de", BG_SCOPE_RELAY, NULL, "T-Online (IP refused)", TONLINE},
     {"free", "too many spams from your ip", BG_SCOPE_RELAY, NULL, "Free (IP refused)", FREE},
     /* The MTAs' own refusals of the connecting host (their defaults). */
+    /* smtpd_sender_restrictions (reject_unknown_sender_domain,
+     * reject_non_fqdn_sender, an access map): about the envelope sender,
+     * also when Postfix delays it to RCPT TO */
+    {"postfix", "sender address rejected", BG_SCOPE_SENDER, "rejected", "refused by the recipient's server (sender address)", POSTFIX},
     {"postfix", "client host rejected", BG_SCOPE_RELAY, NULL, "refused by the recipient's server (client host)", POSTFIX},
     {"postfix", "helo command rejected", BG_SCOPE_RELAY, NULL, "refused by the recipient's server (HELO)", POSTFIX},
     {"exim", "helo argument does not match calling host", BG_SCOPE_RELAY, NULL, "refused by the recipient's server (HELO)", EXIM},
@@ -263,21 +305,21 @@ static const bg_reply_rule builtin[] = {
 
 struct bg_reply_rules {
     bg_reply_rule *rows;
-    dsn_needle *nd; /* each row's match, for the byte-pair prefilter */
+    bg_text_needle *nd; /* each row's match, for the byte-pair prefilter */
     size_t n;
     char *text; /* the file's bytes, which the rows point into */
 };
 
-static dsn_needle builtin_nd[NBUILTIN];
+static bg_text_needle builtin_nd[NBUILTIN];
 static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
 
 /* The needle of a match, without its trailing '*'. */
 static void
-needle_of(dsn_needle *nd, const char *m)
+needle_of(bg_text_needle *nd, const char *m)
 {
     size_t n = strlen(m);
 
-    dsn_needle_initn(nd, m, n > 1 && m[n - 1] == '*' ? n - 1 : n);
+    bg_text_needle_initn(nd, m, n > 1 && m[n - 1] == '*' ? n - 1 : n);
 }
 
 static void
@@ -334,16 +376,17 @@ holds(const char *low, const char *m)
 }
 
 const bg_reply_rule *
-dsn_reply_rule_find(const bg_reply_rules *extra, const char *low, const dsn_pairs *pp)
+bg_reply_rules_find_pairs(const bg_reply_rules *extra, const char *low,
+                          const bg_text_pairs *pp)
 {
     if (low == NULL || *low == '\0')
         return NULL;
     pthread_once(&builtin_once, builtin_needles);
     for (size_t i = 0; extra && i < extra->n; i++)
-        if (dsn_needle_may(pp, &extra->nd[i]) && holds(low, extra->rows[i].match))
+        if (bg_text_needle_may(pp, &extra->nd[i]) && holds(low, extra->rows[i].match))
             return &extra->rows[i];
     for (size_t i = 0; i < NBUILTIN; i++)
-        if (dsn_needle_may(pp, &builtin_nd[i]) && holds(low, builtin[i].match))
+        if (bg_text_needle_may(pp, &builtin_nd[i]) && holds(low, builtin[i].match))
             return &builtin[i];
     return NULL;
 }
@@ -351,12 +394,12 @@ dsn_reply_rule_find(const bg_reply_rules *extra, const char *low, const dsn_pair
 const bg_reply_rule *
 bg_reply_rules_find(const bg_reply_rules *extra, const char *low)
 {
-    dsn_pairs pp;
+    bg_text_pairs pp;
 
     if (low == NULL || *low == '\0')
         return NULL;
-    dsn_pairs_init(&pp, low, strlen(low));
-    return dsn_reply_rule_find(extra, low, &pp);
+    bg_text_pairs_init(&pp, low, strlen(low));
+    return bg_reply_rules_find_pairs(extra, low, &pp);
 }
 
 static _Atomic(const bg_reply_rules *) in_use;
@@ -438,7 +481,7 @@ parse_row(char *line, bg_reply_rule *row, const char *path, unsigned lineno,
                             "%s:%u: scope must be recipient, relay, sender, message or "
                             "transient",
                             path, lineno);
-    if (strcmp(f[3], "-") != 0 && !bg_dsn_reason_is_valid(f[3]))
+    if (strcmp(f[3], "-") != 0 && !bg_reason_is_valid(f[3]))
         return bg_error_set(err,
                             "%s:%u: unknown reason (a word of the reason vocabulary, "
                             "or -)",

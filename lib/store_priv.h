@@ -36,7 +36,7 @@ struct bg_store {
     DB_ENV *env;
     DB *db[DBI_COUNT];
     char *home;
-    unsigned generation;    /* bumped by each reopen */
+    unsigned generation; /* bumped by each reopen */
     bool sync;
 };
 

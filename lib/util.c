@@ -460,60 +460,6 @@ bg_duration_parse(const char *s, int64_t *out, bg_error *err)
     return 0;
 }
 
-static inline unsigned char
-ascii_lower(unsigned char c)
-{
-    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
-}
-
-/*
- * bg_memcasemem — see util.h.  The bounce parser's hottest function:
- * candidates for the anchor byte are found with memchr (both cases), which
- * glibc runs a word or a vector at a time, and only those are compared.
- */
-const char *
-bg_memcasemem_anchored(const char *hay, size_t len, const char *needle, size_t k)
-{
-    size_t n = strlen(needle);
-
-    if (hay == NULL) /* an empty bg_buf's string: nothing to find in it */
-        return NULL;
-    if (n == 0)
-        return hay;
-    if (n > len)
-        return NULL;
-    unsigned char lo = ascii_lower((unsigned char)needle[k]);
-    unsigned char up = lo >= 'a' && lo <= 'z' ? (unsigned char)(lo - ('a' - 'A')) : lo;
-    /* Each anchor hit is a possible start k bytes before it, in increasing
-     * order, so the first match found is the first one. */
-    const char *p = hay + k, *last = hay + (len - n) + k; /* the last possible anchor */
-
-    while (p <= last) {
-        size_t span = (size_t)(last - p) + 1;
-        const char *a = memchr(p, lo, span);
-        const char *b = up != lo ? memchr(p, up, a ? (size_t)(a - p) : span) : NULL;
-        const char *c = b ? b : a;
-        size_t i;
-
-        if (c == NULL)
-            return NULL;
-        const char *s = c - k;
-        for (i = 0; i < n; i++)
-            if (ascii_lower((unsigned char)s[i]) != ascii_lower((unsigned char)needle[i]))
-                break;
-        if (i == n)
-            return s;
-        p = c + 1;
-    }
-    return NULL;
-}
-
-const char *
-bg_memcasemem(const char *hay, size_t len, const char *needle)
-{
-    return bg_memcasemem_anchored(hay, len, needle, 0);
-}
-
 int
 bg_read_text_file(const char *path, size_t max, bg_buf *out)
 {

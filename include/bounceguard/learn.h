@@ -111,7 +111,7 @@ int bg_learn_dsn(bg_store *st, const bg_config *cfg, const bg_dsn_report *report
 /*
  * Apply one MTA log event.  Only BG_MTALOG_BOUNCED events with a recipient
  * are learned (others return 0 with res->nrcpts == 0).  The failure is
- * classified with bg_dsn_classify(dsn, reply); the bounce time is the line's
+ * classified with bg_reply_classify(dsn, reply); the bounce time is the line's
  * time (or now when the line has none or is in the future).  Unless
  * cfg->log_trust is any, an event whose queue ID the milter did not record,
  * or whose recipient was not one of that message's, is BG_LEARN_UNTRUSTED:

@@ -21,6 +21,7 @@
 
 #include "bounceguard/config.h"
 #include "bounceguard/dsn.h"
+#include "bounceguard/reply.h"
 #include "bounceguard/store.h"
 
 typedef enum bg_verdict_kind {
@@ -102,7 +103,7 @@ typedef enum bg_bounce_decision {
     BG_BOUNCE_INCIDENT,    /* an incident about the relay: a list or provider refused it */
 } bg_bounce_decision;
 
-/* A failure as the classifier judged it (lib/dsn: bg_dsn_classify()). */
+/* A failure as the classifier judged it (lib/dsn: bg_reply_classify()). */
 typedef struct bg_bounce_judged {
     const char *action; /* RFC 3464 Action, may be NULL ("failed") */
     const char *status; /* enhanced status code, may be NULL */

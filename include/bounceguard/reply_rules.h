@@ -24,7 +24,8 @@
 
 #include <stddef.h>
 
-#include "bounceguard/dsn.h"
+#include "bounceguard/reason.h"
+#include "bounceguard/textmatch.h"
 #include "bounceguard/util.h"
 
 typedef struct bg_reply_rule {
@@ -58,8 +59,14 @@ size_t bg_reply_rules_count(const bg_reply_rules *r);
  */
 const bg_reply_rule *bg_reply_rules_find(const bg_reply_rules *extra, const char *low);
 
+/* bg_reply_rules_find() for a text whose byte pairs pp holds: a row's
+ * search runs only when all its rarest pairs are there (the classifier
+ * notes a text's pairs once for all its tables). */
+const bg_reply_rule *bg_reply_rules_find_pairs(const bg_reply_rules *extra,
+                                               const char *low, const bg_text_pairs *pp);
+
 /*
- * The administrator's table that the classifier (bg_dsn_classify(),
+ * The administrator's table that the classifier (bg_reply_classify(),
  * bg_dsn_parse()) consults before the built-in one, for the whole process;
  * NULL for none.  The programs set it after loading their configuration;
  * the caller keeps the table alive while it is in use.

@@ -81,14 +81,6 @@ int bg_read_text_file(const char *path, size_t max, bg_buf *out);
  */
 size_t bg_strlcpy(char *dst, const char *src, size_t size);
 
-/* The first place of needle in hay[len], ignoring ASCII case, or NULL
- * (also for a NULL hay).  hay need not be NUL-terminated. */
-const char *bg_memcasemem(const char *hay, size_t len, const char *needle);
-/* The same, the candidates found by needle[anchor] (anchor < strlen(needle)):
- * a byte that is rare in the text makes fewer candidates to compare. */
-const char *bg_memcasemem_anchored(const char *hay, size_t len, const char *needle,
-                                   size_t anchor);
-
 /* Lower-case ASCII in place; returns s. */
 char *bg_ascii_lower(char *s);
 

@@ -12,6 +12,7 @@
 
 #include "bounceguard/dsn.h"
 #include "bounceguard/mime.h"
+#include "bounceguard/reply.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -27,7 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     for (size_t i = 0; i < r->nrcpts; i++) {
         const bg_dsn_rcpt *rc = &r->rcpts[i];
-        if (!bg_dsn_reason_is_valid(rc->reason))
+        if (!bg_reason_is_valid(rc->reason))
             abort();
         if (rc->recipient)
             for (const char *p = rc->recipient; *p; p++)
@@ -42,9 +43,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* The classifier alone, on the input as text. */
     char *text = strndup((const char *)data, size < 4096 ? size : 4096);
-    bg_dsn_class cl;
-    bg_dsn_classify(text, text, &cl);
-    if (!bg_dsn_reason_is_valid(cl.reason))
+    bg_reply_class cl;
+    bg_reply_classify(text, text, &cl);
+    if (!bg_reason_is_valid(cl.reason))
         abort();
     char *w = bg_mime_decode_words(text);
     free(w);

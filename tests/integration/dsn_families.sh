@@ -18,7 +18,7 @@ case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
 BIN=$BUILD/bounceguard-dsn
 DATA=$TOP/tests/data/dsn-families
 # Floors: recipient, status, reason.
-FLOORS=${BG_DSN_FAMILY_FLOORS:-0.98,0.97,0.96}
+FLOORS=${BG_DSN_FAMILY_FLOORS:-0.99,0.99,0.97}
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

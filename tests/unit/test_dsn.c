@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "bounceguard/dsn.h"
+#include "bounceguard/reply.h"
 
 typedef struct class_case {
     const char *name;
@@ -22,58 +23,68 @@ typedef struct class_case {
 } class_case;
 
 static const class_case class_cases[] = {
-    {"5.1.1 decides", "5.1.1", "550 5.1.1 <a@b>: Recipient address rejected: User unknown",
-     "userunknown", 1, ""},
+    {"5.1.1 decides", "5.1.1",
+     "550 5.1.1 <a@b>: Recipient address rejected: User unknown", "userunknown", 1, ""},
     {"status alone", "5.1.1", NULL, "userunknown", 1, ""},
     {"mailbox full by code", "5.2.2", "552 quota", "mailboxfull", 0, ""},
-    {"mailbox full by text", "5.0.0", "552 Mailbox full, quota exceeded", "mailboxfull", 0, ""},
+    {"mailbox full by text", "5.0.0", "552 Mailbox full, quota exceeded", "mailboxfull",
+     0, ""},
     {"host unknown", "5.1.2", "Host or domain name not found", "hostunknown", 1, ""},
     {"spamhaus is blocked with name", "5.7.1",
-     "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org",
+     "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using "
+     "zen.spamhaus.org",
      "blocked", 0, "zen.spamhaus.org"},
-    {"spamcop url", "5.7.1", "550 5.7.1 Blocked - see http://www.spamcop.net/bl.shtml?192.0.2.1",
-     "blocked", 0, "bl.spamcop.net"},
+    {"spamcop url", "5.7.1",
+     "550 5.7.1 Blocked - see http://www.spamcop.net/bl.shtml?192.0.2.1", "blocked", 0,
+     "bl.spamcop.net"},
     {"barracuda", "5.7.1",
-     "554 Service unavailable; Client host blocked using b.barracudacentral.org", "blocked", 0,
-     "b.barracudacentral.org"},
+     "554 Service unavailable; Client host blocked using b.barracudacentral.org",
+     "blocked", 0, "b.barracudacentral.org"},
     {"unknown list by generic wording", "5.7.1",
      "550 5.7.1 Your IP 192.0.2.1 is listed in bl.example-rbl.net", "blocked", 0,
      "bl.example-rbl.net"},
     {"domino directory is not an rbl", "5.0.0",
      "550 kijitora@example.jp is not listed in Domino Directory", "userunknown", 1, ""},
-    {"relay denied", "5.7.1", "554 5.7.1 <a@b>: Relay access denied", "norelaying", 0, ""},
-    {"dmarc", "5.7.1", "550 5.7.1 Unauthenticated email is not accepted due to DMARC policy",
-     "authfailure", 0, ""},
+    {"relay denied", "5.7.1", "554 5.7.1 <a@b>: Relay access denied", "norelaying", 0,
+     ""},
+    {"dmarc", "5.7.1",
+     "550 5.7.1 Unauthenticated email is not accepted due to DMARC policy", "authfailure",
+     0, ""},
     {"5.7.26", "5.7.26", "550-5.7.26 This mail is unauthenticated", "authfailure", 0, ""},
-    {"no ptr", "5.7.1", "550 5.7.1 Client host rejected: cannot find your reverse hostname",
-     "requireptr", 0, ""},
+    {"no ptr", "5.7.1",
+     "550 5.7.1 Client host rejected: cannot find your reverse hostname", "requireptr", 0,
+     ""},
     {"5.7.25", "5.7.25", "550 5.7.25 PTR", "requireptr", 0, ""},
     {"spam content", "5.7.1", "550 5.7.1 Message rejected as spam by Content Filtering",
      "spamdetected", 0, ""},
-    {"too big", "5.3.4", "552 5.3.4 Message size exceeds fixed limit", "mesgtoobig", 0, ""},
+    {"too big", "5.3.4", "552 5.3.4 Message size exceeds fixed limit", "mesgtoobig", 0,
+     ""},
     {"expired", "4.4.7", "delivery temporarily suspended", "expired", 0, ""},
     {"retry timeout text", NULL, "retry timeout exceeded", "expired", 0, ""},
     {"suspended account", "5.0.0", "550 Account has been suspended", "suspend", 0, ""},
     {"has moved", "5.1.6", "550 5.1.6 recipient no longer on server", "hasmoved", 1, ""},
     {"null mx", "5.1.10", "556 5.1.10 Recipient address has null MX", "notaccept", 1, ""},
-    {"temporary notaccept is soft", "4.0.0", "No MX found for domain", "notaccept", 0, ""},
+    {"temporary notaccept is soft", "4.0.0", "No MX found for domain", "notaccept", 0,
+     ""},
     {"virus", "5.7.1", "554 5.7.1 Message contains a virus", "virusdetected", 0, ""},
     {"rfc 5322", "5.7.1",
-     "550-5.7.1 Messages with multiple 550 5.7.1 addresses in From: header are not accepted",
+     "550-5.7.1 Messages with multiple 550 5.7.1 addresses in From: header are not "
+     "accepted",
      "notcompliantrfc", 0, ""},
     {"user unknown after DATA is a filter", "5.0.0",
      "550 User unknown (in reply to end of DATA command)", "filtered", 0, ""},
-    {"refused at MAIL FROM", "5.0.0", "553 sorry (in reply to MAIL FROM command)", "rejected", 0,
-     ""},
+    {"refused at MAIL FROM", "5.0.0", "553 sorry (in reply to MAIL FROM command)",
+     "rejected", 0, ""},
     {"refused at connection", "5.0.0",
-     "SMTP error from remote mail server after initial connection: 554 go away", "blocked", 0, ""},
-    {"too many connections", "4.0.0", "421 Too many connections from your host", "toomanyconn",
-     0, ""},
-    {"procmail beats 5.1.1", "5.1.1", "procmail: Couldn't create /var/mail/x", "mailererror",
-     0, ""},
+     "SMTP error from remote mail server after initial connection: 554 go away",
+     "blocked", 0, ""},
+    {"too many connections", "4.0.0", "421 Too many connections from your host",
+     "toomanyconn", 0, ""},
+    {"procmail beats 5.1.1", "5.1.1", "procmail: Couldn't create /var/mail/x",
+     "mailererror", 0, ""},
     {"syntax by reply code", "5.0.0", "501 what?", "syntaxerror", 0, ""},
-    {"microsoft banned ip", "5.7.606", "550 5.7.606 Access denied, banned sending IP", "blocked",
-     0, ""},
+    {"microsoft banned ip", "5.7.606", "550 5.7.606 Access denied, banned sending IP",
+     "blocked", 0, ""},
     /* Recipient vs filter: "user unknown" is the address only when the code
      * or the RCPT TO command says so. */
     {"user unknown without a command is a filter", "5.0.0", "550 Sorry, user unknown",
@@ -85,43 +96,54 @@ static const class_case class_cases[] = {
     {"mailbox names are not phrases", "5.0.0", "550 <virus@example.org>... Mailbox full",
      "mailboxfull", 0, ""},
     {"host that does not exist", "5.0.0",
-     "553 mx.example.org does not exist (in reply to RCPT TO command)", "hostunknown", 1, ""},
+     "553 mx.example.org does not exist (in reply to RCPT TO command)", "hostunknown", 1,
+     ""},
     {"sender domain at MAIL FROM", "5.1.0",
      "SMTP error from remote mail server after MAIL FROM:<a@example.org>: "
      "553 5.1.0 example.org does not exist",
      "rejected", 0, ""},
-    {"access denied at MAIL FROM", "5.7.1", "550 5.7.1 Access denied (in reply to MAIL FROM "
-     "command)", "rejected", 0, ""},
+    {"access denied at MAIL FROM", "5.7.1",
+     "550 5.7.1 Access denied (in reply to MAIL FROM "
+     "command)",
+     "rejected", 0, ""},
     {"refused after EHLO", "5.0.0",
-     "SMTP error from remote mail server after EHLO relay.example.net: 550 Go away", "blocked", 0,
+     "SMTP error from remote mail server after EHLO relay.example.net: 550 Go away",
+     "blocked", 0, ""},
+    {"malformed address", NULL,
+     "malformed address: <b@example.org> may not follow a@example.org", "syntaxerror", 0,
      ""},
-    {"malformed address", NULL, "malformed address: <b@example.org> may not follow a@example.org",
-     "syntaxerror", 0, ""},
-    {"no gateway", NULL, "Routing: Could not find a gateway for a@example.org", "expired", 0,
-     ""},
+    {"no gateway", NULL, "Routing: Could not find a gateway for a@example.org", "expired",
+     0, ""},
     {"host not reachable, retried", "4.0.0", "421 Host not reachable", "expired", 0, ""},
     {"unverifiable sending ip", "4.0.0",
      "450 service permits 1 unverifiable sending IPs - example.net is not 192.0.2.9",
      "requireptr", 0, ""},
-    /* Provider codes and formats (lib/dsn_vendor.c). */
-    {"orange error number", "5.0.0", "550 mwinf0000 ME Mail rejete. Mail rejected. OFR_506 [506]",
-     "spamdetected", 0, ""},
-    {"la poste error number", "4.2.1", "421 4.2.1 Service refuse. LPN007_510", "blocked", 0, ""},
+    /* Provider codes and formats (lib/reply_vendor.c). */
+    {"orange error number", "5.0.0",
+     "550 mwinf0000 ME Mail rejete. Mail rejected. OFR_506 [506]", "spamdetected", 0, ""},
+    {"la poste error number", "4.2.1", "421 4.2.1 Service refuse. LPN007_510", "blocked",
+     0, ""},
     {"la poste retry-only number does not decide", "4.4.7",
      "421 4.4.7 Veuillez essayer plus tard. LPN003_109", "expired", 0, ""},
-    {"godaddy code", "5.0.0", "550 example.net From: Domain is invalid. IB506", "rejected", 0,
-     ""},
+    {"godaddy code", "5.0.0", "550 example.net From: Domain is invalid. IB506",
+     "rejected", 0, ""},
     {"au filter reply", "5.0.0", "550 : User unknown", "filtered", 0, ""},
     {"gmail unknown address", "5.0.0",
-     "Your message wasn't delivered to a@example.org because the address couldn't be found",
+     "Your message wasn't delivered to a@example.org because the address couldn't be "
+     "found",
      "userunknown", 1, ""},
     {"gmail send mail as", NULL,
      "The settings for your 'Send mail as' account are misconfigured", "rejected", 0, ""},
     {"ses unverified identity", "5.0.0",
-     "554 Message rejected: Email address is not verified. The following identities failed "
+     "554 Message rejected: Email address is not verified. The following identities "
+     "failed "
      "the check in region EU-WEST-1: a@example.org",
      "norelaying", 0, ""},
     {"i.ua error number", "5.0.0", "550 Mailbox is frozen. See http://mail.i.ua/err/3/",
+     "suspend", 0, ""},
+    /* A 5.7.0 whose text says the mailbox is gone is the recipient's, not a block. */
+    {"mailbox no longer active", "5.7.0",
+     "550 5.7.0 Requested action not taken: the recipient's mailbox is no longer active",
      "suspend", 0, ""},
     {"cox aup code", "5.1.0",
      "550 5.1.0 <a@example.org> sender rejected. Refer to Error Codes section. AUP#CDRBL",
@@ -138,18 +160,20 @@ static const class_case class_cases[] = {
      "<a@example.jp>... Access denied",
      "rejected", 0, ""},
     {"qmail-remote: most progress was RCPT TO", "5.5.0",
-     "Sorry, no SMTP connection got far enough; most progress was RCPT TO response; remote "
+     "Sorry, no SMTP connection got far enough; most progress was RCPT TO response; "
+     "remote "
      "host 192.0.2.32 said: 550 Unknown user a@example.ne.jp",
      "userunknown", 1, ""},
-    {"imail: Unknown user label", NULL, "Unknown user: a@example.com", "userunknown", 1, ""},
+    {"imail: Unknown user label", NULL, "Unknown user: a@example.com", "userunknown", 1,
+     ""},
     {"notes: japanese not in directory", NULL,
      "\xe3\x83\x87\xe3\x82\xa3\xe3\x83\xac\xe3\x82\xaf\xe3\x83\x88\xe3\x83\xaa"
      "\xe3\x81\xae\xe3\x83\xaa\xe3\x82\xb9\xe3\x83\x88\xe3\x81\xab\xe3\x81\x82"
      "\xe3\x82\x8a\xe3\x81\xbe\xe3\x81\x9b\xe3\x82\x93 a@example.co.jp",
      "userunknown", 1, ""},
     {"ezweb: rejected by a remote mail server is its filter", NULL,
-     "Each of the following recipients was rejected by a remote mail server.", "filtered", 0,
-     ""},
+     "Each of the following recipients was rejected by a remote mail server.", "filtered",
+     0, ""},
     {"nothing known", "5.9.9", "550 meh", "undefined", 0, ""},
     {"nothing at all", NULL, NULL, "onhold", 0, ""},
 };
@@ -157,14 +181,14 @@ static const class_case class_cases[] = {
 START_TEST(test_classify)
 {
     const class_case *c = &class_cases[_i];
-    bg_dsn_class cl;
-    bg_dsn_classify(c->status, c->diag, &cl);
+    bg_reply_class cl;
+    bg_reply_classify(c->status, c->diag, &cl);
     ck_assert_msg(strcmp(cl.reason, c->reason) == 0, "%s: reason %s, want %s", c->name,
                   cl.reason, c->reason);
     ck_assert_msg(cl.hard == (c->hard != 0), "%s: hard %d", c->name, cl.hard);
     ck_assert_msg(strcmp(cl.rbl, c->rbl) == 0, "%s: rbl '%s', want '%s'", c->name, cl.rbl,
                   c->rbl);
-    ck_assert(bg_dsn_reason_is_valid(cl.reason));
+    ck_assert(bg_reason_is_valid(cl.reason));
 }
 END_TEST
 
@@ -189,7 +213,7 @@ START_TEST(test_status_from_text)
 {
     const status_case *c = &status_cases[_i];
     char buf[32];
-    bool found = bg_dsn_status_from_text(c->text, buf, sizeof buf);
+    bool found = bg_reply_status_from_text(c->text, buf, sizeof buf);
     if (!c->want)
         ck_assert_msg(!found, "%s: found %s", c->name, buf);
     else
@@ -200,15 +224,15 @@ END_TEST
 
 START_TEST(test_reason_vocabulary)
 {
-    ck_assert(bg_dsn_reason_is_valid("userunknown"));
-    ck_assert(bg_dsn_reason_is_valid("feedback"));
-    ck_assert(bg_dsn_reason_is_valid("undefined"));
-    ck_assert(!bg_dsn_reason_is_valid("UserUnknown"));
-    ck_assert(!bg_dsn_reason_is_valid(""));
-    ck_assert(!bg_dsn_reason_is_valid(NULL));
-    ck_assert(bg_dsn_reason_is_hard("userunknown", "5.1.1"));
-    ck_assert(!bg_dsn_reason_is_hard("userunknown", "4.1.1"));
-    ck_assert(!bg_dsn_reason_is_hard("mailboxfull", "5.2.2"));
+    ck_assert(bg_reason_is_valid("userunknown"));
+    ck_assert(bg_reason_is_valid("feedback"));
+    ck_assert(bg_reason_is_valid("undefined"));
+    ck_assert(!bg_reason_is_valid("UserUnknown"));
+    ck_assert(!bg_reason_is_valid(""));
+    ck_assert(!bg_reason_is_valid(NULL));
+    ck_assert(bg_reason_is_hard("userunknown", "5.1.1"));
+    ck_assert(!bg_reason_is_hard("userunknown", "4.1.1"));
+    ck_assert(!bg_reason_is_hard("mailboxfull", "5.2.2"));
 }
 END_TEST
 
@@ -227,7 +251,8 @@ START_TEST(test_parse_rfc3464)
     const char *msg =
         "From: MAILER-DAEMON@relay.example.net\r\n"
         "Message-ID: <dsn-1@relay.example.net>\r\n"
-        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n"
+        "Content-Type: multipart/report; report-type=delivery-status; "
+        "boundary=\"B\"\r\n\r\n"
         "--B\r\nContent-Type: text/plain\r\n\r\nsorry\r\n"
         "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
         "Reporting-MTA: dns; relay.example.net\r\nX-Postfix-Queue-ID: 4XyZ12\r\n"
@@ -237,7 +262,8 @@ START_TEST(test_parse_rfc3464)
         "Diagnostic-Code: smtp; 550 5.1.1 user\r\n  unknown\r\n\r\n"
         "Final-Recipient: rfc822; two@example.com\r\nAction: delayed\r\nStatus: 4.4.1\r\n"
         "Diagnostic-Code: smtp; connect to mx.example.com: Connection timed out\r\n\r\n"
-        "Final-Recipient: rfc822; three@example.com\r\nAction: delivered\r\nStatus: 2.0.0\r\n\r\n"
+        "Final-Recipient: rfc822; three@example.com\r\nAction: delivered\r\nStatus: "
+        "2.0.0\r\n\r\n"
         "--B\r\nContent-Type: message/rfc822\r\n\r\n"
         "From: app@example.net\r\nMessage-ID: <orig-9@app.example.net>\r\n\r\nhi\r\n"
         "--B--\r\n";
@@ -270,18 +296,19 @@ END_TEST
 
 START_TEST(test_parse_text_bounce)
 {
-    const char *msg = "From: Mail Delivery System <Mailer-Daemon@relay.example.net>\n"
-                      "To: app@example.net\n"
-                      "Subject: Mail delivery failed: returning message to sender\n\n"
-                      "The following address(es) failed:\n\n"
-                      "  full@example.com\n"
-                      "    host mx.example.com [192.0.2.7]\n"
-                      "    SMTP error from remote mail server after RCPT TO:<full@example.com>:\n"
-                      "    552 5.2.2 Mailbox full\n\n"
-                      "------ This is a copy of the message, including all the headers. ------\n\n"
-                      "Return-path: <app@example.net>\n"
-                      "To: full@example.com\nFrom: not-a-recipient@example.org\n"
-                      "Message-ID: <m1@app.example.net>\n\nbody\n";
+    const char *msg =
+        "From: Mail Delivery System <Mailer-Daemon@relay.example.net>\n"
+        "To: app@example.net\n"
+        "Subject: Mail delivery failed: returning message to sender\n\n"
+        "The following address(es) failed:\n\n"
+        "  full@example.com\n"
+        "    host mx.example.com [192.0.2.7]\n"
+        "    SMTP error from remote mail server after RCPT TO:<full@example.com>:\n"
+        "    552 5.2.2 Mailbox full\n\n"
+        "------ This is a copy of the message, including all the headers. ------\n\n"
+        "Return-path: <app@example.net>\n"
+        "To: full@example.com\nFrom: not-a-recipient@example.org\n"
+        "Message-ID: <m1@app.example.net>\n\nbody\n";
     bg_dsn_report *r = parse(msg);
     ck_assert_int_eq(r->kind, BG_DSN_TEXT);
     ck_assert_uint_eq(r->nrcpts, 1);
@@ -378,10 +405,11 @@ END_TEST
  * server's permanent code over a temporary Status. */
 START_TEST(test_parse_list_and_status)
 {
-    const char *msg = "From: tea-admin@lists.example.org\nTo: poster@example.net\n"
-                      "X-MLServer: fml [fml 4.0.3 release]\n"
-                      "Subject: You poster@example.net are not member (tea ML)\n\n"
-                      "You are not a member of this mailing list <tea@lists.example.org>.\n";
+    const char *msg =
+        "From: tea-admin@lists.example.org\nTo: poster@example.net\n"
+        "X-MLServer: fml [fml 4.0.3 release]\n"
+        "Subject: You poster@example.net are not member (tea ML)\n\n"
+        "You are not a member of this mailing list <tea@lists.example.org>.\n";
     bg_dsn_report *r = parse(msg);
     ck_assert_uint_eq(r->nrcpts, 1);
     ck_assert_str_eq(r->rcpts[0].recipient, "poster@example.net");
@@ -430,9 +458,8 @@ START_TEST(test_parse_mimecast)
         "Reporting-MTA: dns; relay.example.net\n\n"
         "Final-Recipient: rfc822; a@example.com\nAction: failed\nStatus: 5.0.0\n"
         "Remote-MTA: dns; ";
-    const char *tail =
-        "\nDiagnostic-Code: smtp; 554 Host network not allowed - "
-        "https://community.mimecast.com/docs/DOC-1369#554\n\n--Q--\n";
+    const char *tail = "\nDiagnostic-Code: smtp; 554 Host network not allowed - "
+                       "https://community.mimecast.com/docs/DOC-1369#554\n\n--Q--\n";
     char msg[1024];
     snprintf(msg, sizeof msg, "%s%s%s", head, "us-smtp-inbound-1.mimecast.com", tail);
     bg_dsn_report *r = parse(msg);
@@ -460,9 +487,11 @@ START_TEST(test_parse_qmail_no_connection)
         "I'm not going to try again; this message has been in the queue too long.\n\n"
         "--- Below this line is a copy of the message.\n";
     char msg[2048];
-    snprintf(msg, sizeof msg,
-             "From: MAILER-DAEMON@example.jp\nTo: b@example.ad.jp\nSubject: failure notice\n\n"
-             "Hi. This is the qmail-send program at example.jp.\n%s", body);
+    snprintf(
+        msg, sizeof msg,
+        "From: MAILER-DAEMON@example.jp\nTo: b@example.ad.jp\nSubject: failure notice\n\n"
+        "Hi. This is the qmail-send program at example.jp.\n%s",
+        body);
     bg_dsn_report *r = parse(msg);
     ck_assert_uint_eq(r->nrcpts, 1);
     ck_assert_str_eq(r->rcpts[0].recipient, "a@example.jp");
@@ -471,7 +500,8 @@ START_TEST(test_parse_qmail_no_connection)
 
     snprintf(msg, sizeof msg,
              "From: MAILER-DAEMON@example.net\nTo: b@example.org\n"
-             "Subject: Permanent Delivery Failure\n\nMessage from example.com.\n%s", body);
+             "Subject: Permanent Delivery Failure\n\nMessage from example.com.\n%s",
+             body);
     r = parse(msg);
     ck_assert_uint_eq(r->nrcpts, 1);
     ck_assert_str_eq(r->rcpts[0].reason, "expired");
@@ -488,23 +518,25 @@ START_TEST(test_parse_gmail_state)
     } cases[] = {
         {"500 Remote server does not support TLS (state 6).", NULL, "failedstarttls"},
         {"554 554 5.7.0 Header error (state 18).", "5.7.0", "filtered"},
-        {"550 550 5.2.2 <a@example.jp>... Mailbox Full (state 18).", "5.2.2", "mailboxfull"},
+        {"550 550 5.2.2 <a@example.jp>... Mailbox Full (state 18).", "5.2.2",
+         "mailboxfull"},
         {"550 550 5.1.1 user unknown (UserSearch) (state 14).", "5.1.1", "userunknown"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char msg[2048];
-        snprintf(msg, sizeof msg,
-                 "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\n"
-                 "To: b@gmail.com\nX-Failed-Recipients: a@example.jp\n"
-                 "Subject: Delivery Status Notification (Failure)\n\n"
-                 "Delivery to the following recipient failed permanently:\n\n"
-                 "     a@example.jp\n\n"
-                 "Technical details of permanent failure:\n"
-                 "Google tried to deliver your message, but it was rejected by the recipient\n"
-                 "domain. We recommend contacting the other email provider for further\n"
-                 "information about the cause of this error. The error that the other server\n"
-                 "returned was: %s\n\n----- Original message -----\n",
-                 cases[i].reply);
+        snprintf(
+            msg, sizeof msg,
+            "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\n"
+            "To: b@gmail.com\nX-Failed-Recipients: a@example.jp\n"
+            "Subject: Delivery Status Notification (Failure)\n\n"
+            "Delivery to the following recipient failed permanently:\n\n"
+            "     a@example.jp\n\n"
+            "Technical details of permanent failure:\n"
+            "Google tried to deliver your message, but it was rejected by the recipient\n"
+            "domain. We recommend contacting the other email provider for further\n"
+            "information about the cause of this error. The error that the other server\n"
+            "returned was: %s\n\n----- Original message -----\n",
+            cases[i].reply);
         bg_dsn_report *r = parse(msg);
         ck_assert_uint_eq(r->nrcpts, 1);
         ck_assert_str_eq(r->rcpts[0].recipient, "a@example.jp");
@@ -535,12 +567,14 @@ static const char *const sendmail_fmt =
 START_TEST(test_parse_sendmail_transcript)
 {
     char msg[4096];
-    const char *first = "552-5.7.0 This message was blocked because its content presents a potential";
-    snprintf(msg, sizeof msg, sendmail_fmt, first,
-             ">>> DATA\n<<< 552-5.7.0 This message was blocked because its content presents a "
-             "potential\n<<< 552-5.7.0 security issue. Please visit\n"
-             "<<< 552 5.7.0 the guidelines. - gsmtp\n554 5.0.0 Service unavailable\n\n",
-             "5.7.0", first);
+    const char *first =
+        "552-5.7.0 This message was blocked because its content presents a potential";
+    snprintf(
+        msg, sizeof msg, sendmail_fmt, first,
+        ">>> DATA\n<<< 552-5.7.0 This message was blocked because its content presents a "
+        "potential\n<<< 552-5.7.0 security issue. Please visit\n"
+        "<<< 552 5.7.0 the guidelines. - gsmtp\n554 5.0.0 Service unavailable\n\n",
+        "5.7.0", first);
     bg_dsn_report *r = parse(msg);
     ck_assert_uint_eq(r->nrcpts, 1);
     ck_assert_ptr_nonnull(strstr(r->rcpts[0].diagnostic, "security issue. Please visit"));
@@ -549,15 +583,16 @@ START_TEST(test_parse_sendmail_transcript)
     bg_dsn_report_free(r);
 
     const char *bl = "554 IP=192.0.2.254 - A problem occurred. (BL)";
-    snprintf(msg, sizeof msg, sendmail_fmt, bl, "<<< 554 IP=192.0.2.254 - A problem occurred. (BL)\n\n",
-             "5.5.0", bl);
+    snprintf(msg, sizeof msg, sendmail_fmt, bl,
+             "<<< 554 IP=192.0.2.254 - A problem occurred. (BL)\n\n", "5.5.0", bl);
     r = parse(msg);
     ck_assert_str_eq(r->rcpts[0].reason, "blocked");
     bg_dsn_report_free(r);
 
     /* The same reply after RCPT TO is not the greeting's. */
     snprintf(msg, sizeof msg, sendmail_fmt, bl,
-             ">>> RCPT To:<a@example.org>\n<<< 554 IP=192.0.2.254 - A problem occurred. (BL)\n\n",
+             ">>> RCPT To:<a@example.org>\n<<< 554 IP=192.0.2.254 - A problem occurred. "
+             "(BL)\n\n",
              "5.5.0", bl);
     r = parse(msg);
     ck_assert_str_ne(r->rcpts[0].reason, "blocked");
@@ -597,7 +632,7 @@ START_TEST(test_status_judged)
 {
     const judged_case *c = &judged_cases[_i];
     char buf[32] = "";
-    bool changed = bg_dsn_status_judged(c->status, c->reply, buf, sizeof buf);
+    bool changed = bg_reply_status_judged(c->status, c->reply, buf, sizeof buf);
     if (!c->want)
         ck_assert_msg(!changed, "%s: judged %s", c->name, buf);
     else
@@ -610,16 +645,16 @@ END_TEST
  * mailbox is dead. */
 START_TEST(test_classify_step)
 {
-    bg_dsn_class cl;
-    bg_dsn_classify_step("5.0.0", "550 No such user here", "RCPT TO", &cl);
+    bg_reply_class cl;
+    bg_reply_classify_step("5.0.0", "550 No such user here", "RCPT TO", &cl);
     ck_assert_str_eq(cl.reason, "userunknown");
     ck_assert(cl.hard);
-    bg_dsn_classify_step("5.0.0", "550 No such user here", "end of DATA", &cl);
+    bg_reply_classify_step("5.0.0", "550 No such user here", "end of DATA", &cl);
     ck_assert_str_eq(cl.reason, "filtered");
     ck_assert(!cl.hard);
-    bg_dsn_classify_step("5.0.0", "550 No such user here", NULL, &cl);
+    bg_reply_classify_step("5.0.0", "550 No such user here", NULL, &cl);
     ck_assert_str_eq(cl.reason, "filtered");
-    bg_dsn_classify_step("5.0.0", "550 Mailbox quota exceeded", "RCPT TO", &cl);
+    bg_reply_classify_step("5.0.0", "550 Mailbox quota exceeded", "RCPT TO", &cl);
     ck_assert_str_eq(cl.reason, "mailboxfull");
     ck_assert(!cl.hard);
 }
@@ -705,27 +740,28 @@ END_TEST
  * reply answered. */
 START_TEST(test_parse_transcript_sections)
 {
-    const char *msg =
-        "From: Mail Delivery Subsystem <MAILER-DAEMON@relay.example.com>\n"
-        "To: owner@example.com\n"
-        "Subject: Returned mail: User unknown\n"
-        "\n"
-        "   ----- Transcript of session follows -----\n"
-        "While talking to mx1.example.net:\n"
-        ">>> MAIL From:<owner@example.com>\n"
-        "<<< 550 <owner@example.com>... Your relay 192.0.2.7 is listed in dnsbl.example.org\n"
-        "554 <ann@example.net>... Remote protocol error\n"
-        "554 <bob@example.net>... 550 Host unknown (Authoritative answer from name server)\n"
-        "While talking to mx2.example.edu:\n"
-        ">>> RCPT To:<cy@example.edu>\n"
-        "<<< 550 <cy@example.edu>... User unknown\n"
-        "550 <cy@example.edu>... User unknown\n"
-        "\n"
-        "   ----- Unsent message follows -----\n"
-        "From: owner@example.com\n"
-        "To: ann@example.net\n"
-        "\n"
-        "hello\n";
+    const char *msg = "From: Mail Delivery Subsystem <MAILER-DAEMON@relay.example.com>\n"
+                      "To: owner@example.com\n"
+                      "Subject: Returned mail: User unknown\n"
+                      "\n"
+                      "   ----- Transcript of session follows -----\n"
+                      "While talking to mx1.example.net:\n"
+                      ">>> MAIL From:<owner@example.com>\n"
+                      "<<< 550 <owner@example.com>... Your relay 192.0.2.7 is listed in "
+                      "dnsbl.example.org\n"
+                      "554 <ann@example.net>... Remote protocol error\n"
+                      "554 <bob@example.net>... 550 Host unknown (Authoritative answer "
+                      "from name server)\n"
+                      "While talking to mx2.example.edu:\n"
+                      ">>> RCPT To:<cy@example.edu>\n"
+                      "<<< 550 <cy@example.edu>... User unknown\n"
+                      "550 <cy@example.edu>... User unknown\n"
+                      "\n"
+                      "   ----- Unsent message follows -----\n"
+                      "From: owner@example.com\n"
+                      "To: ann@example.net\n"
+                      "\n"
+                      "hello\n";
     bg_dsn_report *r = parse(msg);
     ck_assert_uint_eq(r->nrcpts, 3);
     const bg_dsn_rcpt *ann = NULL, *bob = NULL, *cy = NULL;
@@ -740,13 +776,14 @@ START_TEST(test_parse_transcript_sections)
     }
     ck_assert(ann && bob && cy);
     /* Sendmail's summary says nothing; the server's answer to MAIL does. */
-    ck_assert_str_eq(ann->diagnostic, "550 <owner@example.com>... Your relay 192.0.2.7 is listed "
-                                      "in dnsbl.example.org");
+    ck_assert_str_eq(ann->diagnostic,
+                     "550 <owner@example.com>... Your relay 192.0.2.7 is listed "
+                     "in dnsbl.example.org");
     ck_assert_str_eq(ann->reason, "blocked");
     ck_assert_str_eq(ann->remote_mta, "mx1.example.net");
     /* A line with a reply of its own keeps it, and stops at the next section. */
-    ck_assert_str_eq(bob->diagnostic,
-                     "554 <bob@example.net>... 550 Host unknown (Authoritative answer from name server)");
+    ck_assert_str_eq(bob->diagnostic, "554 <bob@example.net>... 550 Host unknown "
+                                      "(Authoritative answer from name server)");
     ck_assert_str_eq(bob->reason, "hostunknown");
     /* "User unknown" in answer to RCPT TO is the address, not a filter. */
     ck_assert_str_eq(cy->diagnostic, "550 <cy@example.edu>... User unknown");
@@ -766,8 +803,10 @@ START_TEST(test_parse_ses_quoted_reply)
         "--B\nContent-Type: text/plain\n\nThe following message to <a@example.jp> was "
         "undeliverable.\n\n--B\nContent-Type: message/delivery-status\n\n"
         "Reporting-MTA: dns; a192-79.smtp-out.amazonses.com\n\n"
-        "Final-Recipient: rfc822;a@example.jp\nAction: failed\nStatus: 5.0.0 (permanent failure)\n"
-        "Diagnostic-Code: smtp; 5.1.0 - Unknown address error 550-'5.2.2 <a@example.jp>... "
+        "Final-Recipient: rfc822;a@example.jp\nAction: failed\nStatus: 5.0.0 (permanent "
+        "failure)\n"
+        "Diagnostic-Code: smtp; 5.1.0 - Unknown address error 550-'5.2.2 "
+        "<a@example.jp>... "
         "Mailbox Full' (delivery attempts: 0)\n\n--B--\n";
     bg_dsn_report *r = parse(msg);
     ck_assert_uint_eq(r->nrcpts, 1);
@@ -812,7 +851,8 @@ START_TEST(test_parse_unindented_boundary)
         "------=_P0\nContent-Type: text/plain; charset=us-ascii\n\n"
         "Error: Invalid user address\n\nError message below:\n"
         "550 - Requested action not taken: no such user here\n\nMessage details:\n"
-        "  Subject: Test message\n  MAIL FROM: b@example.com\n  RCPT TO: 0000@vtext.com\n\n"
+        "  Subject: Test message\n  MAIL FROM: b@example.com\n  RCPT TO: "
+        "0000@vtext.com\n\n"
         "------=_P0--\n";
     bg_dsn_report *r = parse(msg);
     ck_assert_uint_eq(r->nrcpts, 1);
@@ -831,9 +871,11 @@ START_TEST(test_parse_google_groups)
         "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\n"
         "To: a@example.jp\nSubject: Delivery Status Notification (Failure)\n"
         "X-Failed-Recipients: list@googlegroups.com\n\n"
-        "We're writing to let you know that the group you tried to contact (list) may not "
+        "We're writing to let you know that the group you tried to contact (list) may "
+        "not "
         "exist, or you may not have permission to post messages to the group.\n\n"
-        "If you have questions, visit https://groups.google.com/support/\n\nGoogle Groups\n";
+        "If you have questions, visit https://groups.google.com/support/\n\nGoogle "
+        "Groups\n";
     bg_dsn_report *r = parse(msg);
     ck_assert_uint_eq(r->nrcpts, 1);
     ck_assert_str_eq(r->rcpts[0].recipient, "list@googlegroups.com");
@@ -862,9 +904,10 @@ END_TEST
 
 START_TEST(test_parse_autoreply)
 {
-    const char *msg = "From: Bob <Bob@example.org>\nTo: app@example.net\n"
-                      "Subject: Out of Office: back on Monday\nAuto-Submitted: auto-replied\n\n"
-                      "I am away.\n";
+    const char *msg =
+        "From: Bob <Bob@example.org>\nTo: app@example.net\n"
+        "Subject: Out of Office: back on Monday\nAuto-Submitted: auto-replied\n\n"
+        "I am away.\n";
     bg_dsn_report *r = parse(msg);
     ck_assert_int_eq(r->kind, BG_DSN_AUTOREPLY);
     ck_assert_uint_eq(r->nrcpts, 1);
@@ -883,7 +926,8 @@ START_TEST(test_parse_autoreply)
         "From: Bo <bo@example.com>\nTo: app@example.net\nSubject: Re: report\n"
         "X-Autogenerated: Reply\n\nAway, write to deputy@example.com.\n",
     };
-    static const char *const want[] = {"ana@example.es", "jan@example.nl", "bo@example.com"};
+    static const char *const want[] = {"ana@example.es", "jan@example.nl",
+                                       "bo@example.com"};
     for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
         r = parse(others[i]);
         ck_assert_msg(r->kind == BG_DSN_AUTOREPLY, "auto-reply %zu", i);
@@ -910,7 +954,8 @@ START_TEST(test_parse_relayed_report)
         "--B\nContent-type: message/delivery-status\n\n"
         "Reporting-MTA: dns; exim.relay.test\n\n"
         "Action: relayed\nFinal-Recipient: rfc822;ok1@remote.test\nStatus: 2.0.0\n\n"
-        "Action: expanded\nFinal-Recipient: rfc822;list@remote.test\nStatus: 2.1.5 (list)\n\n"
+        "Action: expanded\nFinal-Recipient: rfc822;list@remote.test\nStatus: 2.1.5 "
+        "(list)\n\n"
         "--B--\n";
     bg_dsn_report *r = parse(msg);
     ck_assert_int_eq(r->kind, BG_DSN_RFC3464);
@@ -948,11 +993,14 @@ START_TEST(test_parse_ses_json_bounce)
     bg_dsn_report *r = parse_body(
         "{\"Type\" : \"Notification\", \"MessageId\" : \"x\", \"Message\" : "
         "\"{\\\"notificationType\\\":\\\"Bounce\\\",\\\"bounce\\\":{\\\"bounceType\\\":"
-        "\\\"Permanent\\\",\\\"bounceSubType\\\":\\\"General\\\",\\\"bouncedRecipients\\\":"
+        "\\\"Permanent\\\",\\\"bounceSubType\\\":\\\"General\\\","
+        "\\\"bouncedRecipients\\\":"
         "[{\\\"emailAddress\\\":\\\"Jane@Example.com\\\",\\\"action\\\":\\\"failed\\\","
         "\\\"status\\\":\\\"5.1.1\\\",\\\"diagnosticCode\\\":\\\"smtp; 550 5.1.1 user "
-        "unknown\\\"}],\\\"reportingMTA\\\":\\\"dns; mx.example.com\\\",\\\"remoteMtaIp\\\":"
-        "\\\"198.51.100.7\\\"},\\\"mail\\\":{\\\"source\\\":\\\"app@relay.example.net\\\","
+        "unknown\\\"}],\\\"reportingMTA\\\":\\\"dns; "
+        "mx.example.com\\\",\\\"remoteMtaIp\\\":"
+        "\\\"198.51.100.7\\\"},\\\"mail\\\":{\\\"source\\\":\\\"app@relay.example."
+        "net\\\","
         "\\\"messageId\\\":\\\"ses-id\\\",\\\"commonHeaders\\\":{\\\"messageId\\\":"
         "\\\"<orig-1@relay.example.net>\\\"}}}\"}\n");
     ck_assert_int_eq(r->kind, BG_DSN_TEXT);
@@ -994,12 +1042,13 @@ START_TEST(test_parse_ses_json_subtypes)
 {
     const ses_case *c = &ses_cases[_i];
     char body[1024];
-    int n = snprintf(body, sizeof body,
-                     "{\"notificationType\":\"Bounce\",\"bounce\":{\"bounceType\":\"%s\","
-                     "\"bounceSubType\":\"%s\",\"bouncedRecipients\":[{\"emailAddress\":"
-                     "\"a@example.com\"%s%s%s}]},\"mail\":{}}\n--\nIf you wish to stop ...\n",
-                     c->type, c->subtype, c->status ? ",\"status\":\"" : "",
-                     c->status ? c->status : "", c->status ? "\"" : "");
+    int n =
+        snprintf(body, sizeof body,
+                 "{\"notificationType\":\"Bounce\",\"bounce\":{\"bounceType\":\"%s\","
+                 "\"bounceSubType\":\"%s\",\"bouncedRecipients\":[{\"emailAddress\":"
+                 "\"a@example.com\"%s%s%s}]},\"mail\":{}}\n--\nIf you wish to stop ...\n",
+                 c->type, c->subtype, c->status ? ",\"status\":\"" : "",
+                 c->status ? c->status : "", c->status ? "\"" : "");
     ck_assert(n > 0 && (size_t)n < sizeof body);
     bg_dsn_report *r = parse_body(body);
     ck_assert_uint_eq(r->nrcpts, 1);
@@ -1014,7 +1063,8 @@ START_TEST(test_parse_ses_json_complaint_delivery)
 {
     bg_dsn_report *r = parse_body(
         "{\"notificationType\":\"Complaint\",\"complaint\":{\"complainedRecipients\":"
-        "[{\"emailAddress\":\"richard@example.com\"}],\"complaintFeedbackType\":\"abuse\"},"
+        "[{\"emailAddress\":\"richard@example.com\"}],\"complaintFeedbackType\":"
+        "\"abuse\"},"
         "\"mail\":{\"source\":\"app@relay.example.net\"}}");
     ck_assert_int_eq(r->kind, BG_DSN_ARF);
     ck_assert_uint_eq(r->nrcpts, 1);
@@ -1102,11 +1152,13 @@ START_TEST(test_parse_borrowed_reply)
         "From: Message Delivery Subsystem <MAILER-DAEMON@me>\nTo: <app@relay.test>\n"
         "Subject: Returned mail: Could not send message\n"
         "Content-Type: multipart/report; report-type=delivery-status; boundary=B\n\n"
-        "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: x-local-hostname; me\n\n"
+        "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: x-local-hostname; "
+        "me\n\n"
         "Final-Recipient: rfc822; unknown2@remote.test\nAction: failed\nStatus: 5.1.1\n"
         "Diagnostic-Code: SMTP; 550 5.1.1 <unknown2@remote.test>: User unknown\n\n"
         "Final-Recipient: rfc822; full2@remote.test\nAction: failed\nStatus: 5.1.1\n"
-        "Diagnostic-Code: SMTP; 550 5.1.1 <unknown2@remote.test>: User unknown\n\n--B--\n";
+        "Diagnostic-Code: SMTP; 550 5.1.1 <unknown2@remote.test>: User "
+        "unknown\n\n--B--\n";
     bg_dsn_report *r = parse(msg);
     ck_assert_uint_eq(r->nrcpts, 2);
     ck_assert_str_eq(r->rcpts[0].reason, "userunknown");

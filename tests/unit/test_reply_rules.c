@@ -10,6 +10,7 @@
 
 #include "bounceguard/dsn.h"
 #include "bounceguard/reply_rules.h"
+#include "bounceguard/reply.h"
 
 static char dir[] = "/tmp/bg-test-rules-XXXXXX";
 
@@ -58,7 +59,7 @@ START_TEST(every_builtin_row_is_well_formed)
         ck_assert_msg(r->match && *r->match, "row %zu: empty match", i);
         for (const char *p = r->match; *p; p++)
             ck_assert_msg(*p < 'A' || *p > 'Z', "row %zu (%s): upper case", i, r->match);
-        ck_assert_msg(r->reason == NULL || bg_dsn_reason_is_valid(r->reason),
+        ck_assert_msg(r->reason == NULL || bg_reason_is_valid(r->reason),
                       "row %zu (%s): reason %s", i, r->match, r->reason);
         ck_assert_msg(r->scope != BG_SCOPE_UNKNOWN && r->scope != BG_SCOPE_NONE,
                       "row %zu (%s): no scope", i, r->match);
@@ -72,9 +73,9 @@ END_TEST
 /* The classifier: a provider's documented code decides scope and list. */
 START_TEST(classifier_uses_the_table)
 {
-    bg_dsn_class cl;
+    bg_reply_class cl;
 
-    bg_dsn_classify(
+    bg_reply_classify(
         "5.7.1",
         "550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. Please "
         "contact your Internet service provider since part of their network is "
@@ -87,33 +88,33 @@ START_TEST(classifier_uses_the_table)
     ck_assert_str_eq(cl.delist, "http://mail.live.com/mail/troubleshooting.aspx#errors");
     ck_assert(strstr(cl.rule, "microsoft") != NULL);
 
-    bg_dsn_classify("5.0.0",
-                    "554 delivery error: dd This user doesn't have a yahoo.com "
-                    "account (x@yahoo.com) [0] - mta1.mail.yahoo.com",
-                    &cl);
+    bg_reply_classify("5.0.0",
+                      "554 delivery error: dd This user doesn't have a yahoo.com "
+                      "account (x@yahoo.com) [0] - mta1.mail.yahoo.com",
+                      &cl);
     ck_assert_int_eq(cl.scope, BG_SCOPE_RECIPIENT);
     ck_assert_str_eq(cl.reason, "userunknown");
 
-    bg_dsn_classify("4.2.0",
-                    "450 4.2.0 <a@b.example>: Recipient address rejected: "
-                    "Greylisted, see http://postgrey.schweikert.ch/help/b.html",
-                    &cl);
+    bg_reply_classify("4.2.0",
+                      "450 4.2.0 <a@b.example>: Recipient address rejected: "
+                      "Greylisted, see http://postgrey.schweikert.ch/help/b.html",
+                      &cl);
     ck_assert_int_eq(cl.scope, BG_SCOPE_TRANSIENT);
     ck_assert_str_eq(cl.reason, "expired"); /* what a greylisted message comes to */
     ck_assert(strstr(cl.rule, "greylisting") != NULL);
 
     /* a named DNSBL without a row is the relay's too */
-    bg_dsn_classify("5.7.1",
-                    "554 5.7.1 Service unavailable; Client host [192.0.2.1] "
-                    "blocked using zen.spamhaus.org",
-                    &cl);
+    bg_reply_classify("5.7.1",
+                      "554 5.7.1 Service unavailable; Client host [192.0.2.1] "
+                      "blocked using zen.spamhaus.org",
+                      &cl);
     ck_assert_int_eq(cl.scope, BG_SCOPE_RELAY);
     ck_assert_str_eq(cl.list, "zen.spamhaus.org");
     /* the stage is found */
-    bg_dsn_classify("5.1.1",
-                    "550 5.1.1 <a@b>: Recipient address rejected: User unknown "
-                    "(in reply to RCPT TO command)",
-                    &cl);
+    bg_reply_classify("5.1.1",
+                      "550 5.1.1 <a@b>: Recipient address rejected: User unknown "
+                      "(in reply to RCPT TO command)",
+                      &cl);
     ck_assert_int_eq(cl.stage, BG_STAGE_RCPT);
     ck_assert_int_eq(cl.scope, BG_SCOPE_RECIPIENT);
 }
@@ -128,7 +129,7 @@ START_TEST(administrator_rows_come_first)
                              "example-isp\ts3150\tmessage\tspamdetected\tnot microsoft\t"
                              "https://example.net/x\n"),
         &err);
-    bg_dsn_class cl;
+    bg_reply_class cl;
 
     ck_assert_msg(r != NULL, "%s", err.msg);
     ck_assert_uint_eq(bg_reply_rules_count(r), 2);
@@ -137,12 +138,12 @@ START_TEST(administrator_rows_come_first)
     ck_assert_str_eq(bg_reply_rules_find(r, "on our block list (s3150)")->provider,
                      "example-isp");
     bg_reply_rules_use(r);
-    bg_dsn_classify("5.0.0", "550 ERR-IP-17 go away", &cl);
+    bg_reply_classify("5.0.0", "550 ERR-IP-17 go away", &cl);
     ck_assert_int_eq(cl.scope, BG_SCOPE_RELAY);
     ck_assert_str_eq(cl.list, "Example ISP IP list");
     ck_assert_str_eq(cl.reason, "blocked");
     bg_reply_rules_use(NULL);
-    bg_dsn_classify("5.0.0", "550 ERR-IP-17 go away", &cl);
+    bg_reply_classify("5.0.0", "550 ERR-IP-17 go away", &cl);
     ck_assert_int_ne(cl.scope, BG_SCOPE_RELAY);
     bg_reply_rules_free(r);
 }

@@ -1,5 +1,5 @@
 /*
- * dsn_vendor — reasons that a provider's own error codes or formats state
+ * reply_vendor.c — reasons that a provider's own error codes or formats state
  * outright, where the generic phrase tables would guess wrong.
  *
  * Each rule is keyed on something that every bounce of that provider
@@ -28,7 +28,7 @@
  *                                 group refused the post -> rejected
  *   au EZweb                      "recipients was rejected by a remote
  *                                 mail server": its domain filter
- *                                 (filtered, in lib/dsn_phrases.c)
+ *                                 (filtered, in lib/reply_phrases.c)
  *   Outlook.com / Hotmail         "Requested action not taken: mailbox
  *                                 unavailable" from Microsoft's consumer
  *                                 servers is its unknown-user reply
@@ -50,7 +50,7 @@
  *   Mimecast (rhost *.mimecast.com) the reply texts of its published code
  *                                 list (community.mimecast.com DOC-1369)
  *
- * Used by lib/dsn_reason.c.  Pure; text is lower case.
+ * Used by lib/reply.c; see lib/reply_vendor.h.  Pure; text is lower case.
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -58,7 +58,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "dsn_priv.h"
+#include "bounceguard/textmatch.h"
+#include "reply_vendor.h"
 
 typedef struct vendor_code {
     int code;
@@ -67,26 +68,52 @@ typedef struct vendor_code {
 
 /* Orange and La Poste error numbers (their postmaster pages). */
 static const vendor_code franceptt[] = {
-    {101, "blocked"},        {102, "blocked"},       {103, "blocked"},
-    {104, "toomanyconn"},    {105, NULL},            {107, NULL},
-    {108, NULL},             {109, NULL},            {201, NULL},
-    {305, "securityerror"},  {401, "blocked"},       {402, "securityerror"},
-    {403, "rejected"},       {405, "rejected"},      {415, "rejected"},
-    {416, "userunknown"},    {417, "mailboxfull"},   {418, "userunknown"},
-    {420, "suspend"},        {421, "rejected"},      {423, NULL},
-    {424, NULL},             {426, "suspend"},       {505, "systemerror"},
-    {506, "spamdetected"},   {510, "blocked"},       {513, NULL},
-    {514, "mesgtoobig"},     {517, "policyviolation"}, {630, "policyviolation"},
-    {999, "blocked"},        {0, NULL},
+    {101, "blocked"},
+    {102, "blocked"},
+    {103, "blocked"},
+    {104, "toomanyconn"},
+    {105, NULL},
+    {107, NULL},
+    {108, NULL},
+    {109, NULL},
+    {201, NULL},
+    {305, "securityerror"},
+    {401, "blocked"},
+    {402, "securityerror"},
+    {403, "rejected"},
+    {405, "rejected"},
+    {415, "rejected"},
+    {416, "userunknown"},
+    {417, "mailboxfull"},
+    {418, "userunknown"},
+    {420, "suspend"},
+    {421, "rejected"},
+    {423, NULL},
+    {424, NULL},
+    {426, "suspend"},
+    {505, "systemerror"},
+    {506, "spamdetected"},
+    {510, "blocked"},
+    {513, NULL},
+    {514, "mesgtoobig"},
+    {517, "policyviolation"},
+    {630, "policyviolation"},
+    {999, "blocked"},
+    {0, NULL},
 };
 
 /* GoDaddy bounce-back codes (IBnnn). */
 static const vendor_code godaddy[] = {
-    {7, "toomanyconn"},    {101, "expired"},     {103, "blocked"},      {104, "blocked"},
-    {105, "blocked"},      {106, "blocked"},     {108, "blocked"},      {110, "blocked"},
-    {111, "blocked"},      {112, "blocked"},     {113, "blocked"},      {212, "spamdetected"},
-    {401, "securityerror"}, {501, "rejected"},   {502, "rejected"},     {504, "toomanyconn"},
-    {506, "rejected"},     {508, "rejected"},    {510, "toomanyconn"},  {607, "toomanyconn"},
+    {7, "toomanyconn"},     {101, "expired"},
+    {103, "blocked"},       {104, "blocked"},
+    {105, "blocked"},       {106, "blocked"},
+    {108, "blocked"},       {110, "blocked"},
+    {111, "blocked"},       {112, "blocked"},
+    {113, "blocked"},       {212, "spamdetected"},
+    {401, "securityerror"}, {501, "rejected"},
+    {502, "rejected"},      {504, "toomanyconn"},
+    {506, "rejected"},      {508, "rejected"},
+    {510, "toomanyconn"},   {607, "toomanyconn"},
     {705, "virusdetected"}, {0, NULL},
 };
 
@@ -95,24 +122,33 @@ static const struct {
     const char *code;
     const char *reason;
 } cox[] = {
-    {"cxbl", "blocked"},        {"cdrbl", "blocked"},       {"cxdns", "blocked"},
+    {"cxbl", "blocked"},         {"cdrbl", "blocked"},      {"cxdns", "blocked"},
     {"cxthrt", "securityerror"}, {"cxmj", "securityerror"}, {"cxsndr", "rejected"},
-    {"cxsmtp", "rejected"},     {"cxcnct", "toomanyconn"},  {"cxmxrt", "toomanyconn"},
-    {"ipbl", "blocked"},        {"urlbl", "spamdetected"},  {NULL, NULL},
+    {"cxsmtp", "rejected"},      {"cxcnct", "toomanyconn"}, {"cxmxrt", "toomanyconn"},
+    {"ipbl", "blocked"},         {"urlbl", "spamdetected"}, {NULL, NULL},
 };
 
 /* Spectrum's numbered AUP codes: single numbers, then ranges. */
 static const vendor_code spectrum[] = {
-    {1000, "blocked"},    {1010, "rejected"},    {1090, "systemerror"}, {1260, "networkerror"},
-    {1500, "rejected"},   {1520, "rejected"},    {1530, "mesgtoobig"},  {1540, "toomanyconn"},
-    {1550, "toomanyconn"}, {1560, "policyviolation"}, {0, NULL},
+    {1000, "blocked"},
+    {1010, "rejected"},
+    {1090, "systemerror"},
+    {1260, "networkerror"},
+    {1500, "rejected"},
+    {1520, "rejected"},
+    {1530, "mesgtoobig"},
+    {1540, "toomanyconn"},
+    {1550, "toomanyconn"},
+    {1560, "policyviolation"},
+    {0, NULL},
 };
 static const struct {
     int lo, hi;
     const char *reason;
 } spectrum_range[] = {
-    {1020, 1080, "rejected"},  {1100, 1150, "blocked"},     {1160, 1190, "policyviolation"},
-    {1200, 1250, "blocked"},   {1300, 1490, "toomanyconn"}, {0, 0, NULL},
+    {1020, 1080, "rejected"},        {1100, 1150, "blocked"},
+    {1160, 1190, "policyviolation"}, {1200, 1250, "blocked"},
+    {1300, 1490, "toomanyconn"},     {0, 0, NULL},
 };
 
 /* Mimecast's reply texts (its code list), first match wins. */
@@ -154,7 +190,8 @@ static const char *const own_userunknown[] = {
     "\xe3\x81\xae\xe3\x83\xaa\xe3\x82\xb9\xe3\x83\x88\xe3\x81\xab\xe3\x81\x82"
     "\xe3\x82\x8a\xe3\x81\xbe\xe3\x81\x9b\xe3\x82\x93",
     /* Ipswitch IMail: "Unknown user: a@b", "Invalid final delivery userid" */
-    "unknown user: ", "invalid final delivery userid",
+    "unknown user: ",
+    "invalid final delivery userid",
     /* Exchange 2003 diagnostic code for an unknown recipient */
     "000c05a6",
     /* qmail (vpopmail, chkuser) */
@@ -199,48 +236,69 @@ word_start(const char *p, const char *text)
     return p == text || !isalnum((unsigned char)p[-1]);
 }
 
-/* The phrases looked for in every text, prepared once for dsn_needle_may()
+/* The phrases looked for in every text, prepared once for bg_text_needle_may()
  * (the text's pairs are at hand: most searches are skipped). */
 static const char *const prefixes[] = {"lpnaaa", "lpn", "ofr", "ouk", NULL};
 enum {
-    F_IB, F_KDDI, F_IUA, F_SENDAS, F_CFD, F_SES, F_AU, F_MS, F_VZ1, F_VZ2, F_GG1, F_GG2, F_AUP,
+    F_IB,
+    F_KDDI,
+    F_IUA,
+    F_SENDAS,
+    F_CFD,
+    F_SES,
+    F_AU,
+    F_MS,
+    F_VZ1,
+    F_VZ2,
+    F_GG1,
+    F_GG2,
+    F_AUP,
     NFIXED
 };
 static const char *const fixed[NFIXED] = {
-    "ib", "550 : user unknown", ".i.ua/err/", "'send mail as'", "customfromdenied",
-    "identities failed the check", ">: user unknown",
-    "requested action not taken: mailbox unavailable", "invalid user address",
-    "no such user", "google groups", "groups.google.com", "aup#",
+    "ib",
+    "550 : user unknown",
+    ".i.ua/err/",
+    "'send mail as'",
+    "customfromdenied",
+    "identities failed the check",
+    ">: user unknown",
+    "requested action not taken: mailbox unavailable",
+    "invalid user address",
+    "no such user",
+    "google groups",
+    "groups.google.com",
+    "aup#",
 };
-static dsn_needle prefix_nd[4], fixed_nd[NFIXED];
-static dsn_needle uu_nd[sizeof own_userunknown / sizeof own_userunknown[0]];
+static bg_text_needle prefix_nd[4], fixed_nd[NFIXED];
+static bg_text_needle uu_nd[sizeof own_userunknown / sizeof own_userunknown[0]];
 static pthread_once_t nd_once = PTHREAD_ONCE_INIT;
 
 static void
 nd_make(void)
 {
     for (size_t k = 0; prefixes[k]; k++)
-        dsn_needle_init(&prefix_nd[k], prefixes[k]);
+        bg_text_needle_init(&prefix_nd[k], prefixes[k]);
     for (size_t k = 0; k < NFIXED; k++)
-        dsn_needle_init(&fixed_nd[k], fixed[k]);
+        bg_text_needle_init(&fixed_nd[k], fixed[k]);
     for (size_t k = 0; own_userunknown[k]; k++)
-        dsn_needle_init(&uu_nd[k], own_userunknown[k]);
+        bg_text_needle_init(&uu_nd[k], own_userunknown[k]);
 }
 
 /* strstr() of a prepared needle in low, whose pairs pp holds. */
 static const char *
-find(const dsn_pairs *pp, const char *low, const dsn_needle *nd)
+find(const bg_text_pairs *pp, const char *low, const bg_text_needle *nd)
 {
-    return dsn_needle_may(pp, nd) ? strstr(low, nd->s) : NULL;
+    return bg_text_needle_may(pp, nd) ? strstr(low, nd->s) : NULL;
 }
 
 /* "lpn007_510", "lpnaaa_101", "ofr_506", "ofr004_405", "ouk_513",
  * "lpn105-104": the error number, or -1. */
 static int
-franceptt_code(const dsn_pairs *pp, const char *low)
+franceptt_code(const bg_text_pairs *pp, const char *low)
 {
     for (size_t k = 0; prefixes[k]; k++) {
-        if (!dsn_needle_may(pp, &prefix_nd[k]))
+        if (!bg_text_needle_may(pp, &prefix_nd[k]))
             continue;
         size_t pl = strlen(prefixes[k]);
         for (const char *p = low; (p = strstr(p, prefixes[k])) != NULL; p++) {
@@ -269,9 +327,9 @@ franceptt_code(const dsn_pairs *pp, const char *low)
 
 /* " ib506": GoDaddy's code, or -1. */
 static int
-godaddy_code(const dsn_pairs *pp, const char *low)
+godaddy_code(const bg_text_pairs *pp, const char *low)
 {
-    if (!dsn_needle_may(pp, &fixed_nd[F_IB]))
+    if (!bg_text_needle_may(pp, &fixed_nd[F_IB]))
         return -1;
     for (const char *p = low; (p = strstr(p, "ib")) != NULL; p++) {
         if (!word_start(p, low) || !isdigit((unsigned char)p[2]) ||
@@ -286,7 +344,7 @@ godaddy_code(const dsn_pairs *pp, const char *low)
 /* "aup#cdrbl" (Cox) or "aup#in-1310", "aup#out-1000" (Spectrum): the
  * reason its published code states, or NULL. */
 static const char *
-aup_reason(const dsn_pairs *pp, const char *low)
+aup_reason(const bg_text_pairs *pp, const char *low)
 {
     const char *p = find(pp, low, &fixed_nd[F_AUP]);
     if (!p)
@@ -327,16 +385,18 @@ in_domain(const char *host, const char *name)
 }
 
 static bool
-kddi(const dsn_context *ctx)
+kddi(const bg_reply_context *ctx)
 {
     if (!ctx)
         return false;
     return in_domain(ctx->rhost, "ezweb.ne.jp") || in_domain(ctx->rhost, "au.com") ||
-           in_domain(ctx->recipient, "ezweb.ne.jp") || in_domain(ctx->recipient, "au.com");
+           in_domain(ctx->recipient, "ezweb.ne.jp") ||
+           in_domain(ctx->recipient, "au.com");
 }
 
 const char *
-dsn_vendor_reason(const char *low, const dsn_pairs *pp, const dsn_context *ctx, bool *decided)
+reply_vendor_reason(const char *low, const bg_text_pairs *pp, const bg_reply_context *ctx,
+                    bool *decided)
 {
     *decided = false;
     if (!low)
@@ -376,13 +436,15 @@ dsn_vendor_reason(const char *low, const dsn_pairs *pp, const dsn_context *ctx, 
         }
     }
     if (find(pp, low, &fixed_nd[F_MS]) && ctx &&
-        (in_domain(ctx->reporter, "hotmail.com") || in_domain(ctx->reporter, "outlook.com") ||
+        (in_domain(ctx->reporter, "hotmail.com") ||
+         in_domain(ctx->reporter, "outlook.com") ||
          in_domain(ctx->reporter, "live.com"))) {
         *decided = true;
         return "userunknown";
     }
     if ((find(pp, low, &fixed_nd[F_VZ1]) || find(pp, low, &fixed_nd[F_VZ2])) && ctx &&
-        (in_domain(ctx->reporter, "vtext.com") || in_domain(ctx->reporter, "vzwpix.com"))) {
+        (in_domain(ctx->reporter, "vtext.com") ||
+         in_domain(ctx->reporter, "vzwpix.com"))) {
         *decided = true;
         return "userunknown";
     }
@@ -397,8 +459,9 @@ dsn_vendor_reason(const char *low, const dsn_pairs *pp, const dsn_context *ctx, 
     const char *iua = find(pp, low, &fixed_nd[F_IUA]);
     if (iua && isdigit((unsigned char)iua[10])) {
         static const char *const iua_reasons[] = {
-            NULL,          "norelaying", "userunknown", "suspend", "mailboxfull", "toomanyconn",
-            "norelaying",  "blocked",    "rejected",    "blocked", "filtered",
+            NULL,          "norelaying",  "userunknown", "suspend",
+            "mailboxfull", "toomanyconn", "norelaying",  "blocked",
+            "rejected",    "blocked",     "filtered",
         };
         int n = atoi(iua + 10);
         if (n > 0 && n <= 10) {
@@ -437,43 +500,6 @@ dsn_vendor_reason(const char *low, const dsn_pairs *pp, const dsn_context *ctx, 
     if (find(pp, low, &fixed_nd[F_SES])) {
         *decided = true;
         return "norelaying";
-    }
-    return NULL;
-}
-
-/* fml, the mailing-list manager, answers a poster itself (X-MLServer: fml,
- * From: LIST-admin@): refused as a non-member, a loop, a security alert. */
-const char *
-dsn_vendor_mlserver(const bg_mime_headers *h, const char *body, size_t len)
-{
-    static const struct {
-        const char *phrase;
-        const char *reason;
-    } fml[] = {
-        {"not member", "rejected"},
-        {"not a member of this mailing list", "rejected"},
-        {"reject mail from", "rejected"},
-        {"spam mail from a spammer is rejected", "rejected"},
-        {"fml system error message", "systemerror"},
-        {"loop alert:", "systemerror"},
-        {"loop back warning", "systemerror"},
-        {"unix from loop", "systemerror"},
-        {"duplicated message-id", "systemerror"},
-        {"has detected a loop condition", "systemerror"},
-        {"security alert", "securityerror"},
-        {NULL, NULL},
-    };
-    const char *ml = bg_mime_headers_get(h, "X-MLServer");
-    const char *from = bg_mime_headers_get(h, "From");
-    if (!ml || !from || !bg_memcasemem(ml, strlen(ml), "fml") ||
-        !bg_memcasemem(from, strlen(from), "-admin@"))
-        return NULL;
-    const char *subj = bg_mime_headers_get(h, "Subject");
-    size_t n = len < 4096 ? len : 4096;
-    for (size_t i = 0; fml[i].phrase; i++) {
-        if ((subj && bg_memcasemem(subj, strlen(subj), fml[i].phrase)) ||
-            (body && dsn_memcasemem(body, n, fml[i].phrase)))
-            return fml[i].reason;
     }
     return NULL;
 }

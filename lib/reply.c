@@ -1,7 +1,7 @@
 /*
- * dsn_reason — classify one failure (status code + diagnostic text) into the
- * bounce-reason vocabulary of Sisimai, and find the DNS blacklist a bounce
- * names.
+ * reply.c — see include/bounceguard/reply.h.  Classify one failure (status code +
+ * diagnostic text) into the bounce-reason vocabulary of Sisimai, and find the DNS
+ * blacklist a bounce names.
  *
  * The order of the decision, as Sisimai does it:
  *   1. a specific enhanced status code decides (5.1.1 userunknown, x.2.2
@@ -15,8 +15,8 @@
  * A named blacklist in the text makes the reason "blocked" unless the status
  * code is specific.  A status that the reporting MTA made up from a bare
  * reply code (Sendmail's 5.1.1 for any 550 at RCPT TO) is set aside before
- * (bg_dsn_status_judged(), called by the intakes), and the SMTP command the
- * reply answered weighs "user unknown" (bg_dsn_classify_step()).
+ * (bg_reply_status_judged(), called by the intakes), and the SMTP command the
+ * reply answered weighs "user unknown" (bg_reply_classify_step()).
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -26,81 +26,11 @@
 #include <strings.h>
 
 #include "bounceguard/reply_rules.h"
-#include "dsn_priv.h"
-
-/* ---- the vocabulary --------------------------------------------------- */
-
-/* Each reason with the scope it has when nothing more specific is known. */
-static const struct {
-    const char *name;
-    bg_bounce_scope scope;
-} vocabulary[] = {
-    {"userunknown", BG_SCOPE_RECIPIENT},   {"hostunknown", BG_SCOPE_RECIPIENT},
-    {"hasmoved", BG_SCOPE_RECIPIENT},      {"notaccept", BG_SCOPE_RECIPIENT},
-    {"suspend", BG_SCOPE_RECIPIENT},       {"mailboxfull", BG_SCOPE_RECIPIENT},
-    {"filtered", BG_SCOPE_RECIPIENT},      {"norelaying", BG_SCOPE_RECIPIENT},
-    {"suppressed", BG_SCOPE_RECIPIENT},    {"blocked", BG_SCOPE_RELAY},
-    {"badreputation", BG_SCOPE_RELAY},     {"requireptr", BG_SCOPE_RELAY},
-    {"rejected", BG_SCOPE_SENDER},         {"authfailure", BG_SCOPE_SENDER},
-    {"securityerror", BG_SCOPE_SENDER},    {"spamdetected", BG_SCOPE_MESSAGE},
-    {"policyviolation", BG_SCOPE_MESSAGE}, {"contenterror", BG_SCOPE_MESSAGE},
-    {"virusdetected", BG_SCOPE_MESSAGE},   {"mesgtoobig", BG_SCOPE_MESSAGE},
-    {"exceedlimit", BG_SCOPE_MESSAGE},     {"notcompliantrfc", BG_SCOPE_MESSAGE},
-    {"expired", BG_SCOPE_TRANSIENT},       {"toomanyconn", BG_SCOPE_TRANSIENT},
-    {"speeding", BG_SCOPE_TRANSIENT},      {"networkerror", BG_SCOPE_TRANSIENT},
-    {"systemerror", BG_SCOPE_TRANSIENT},   {"systemfull", BG_SCOPE_TRANSIENT},
-    {"failedstarttls", BG_SCOPE_TRANSIENT}, {"syntaxerror", BG_SCOPE_UNKNOWN},
-    {"mailererror", BG_SCOPE_UNKNOWN},     {"onhold", BG_SCOPE_UNKNOWN},
-    {"undefined", BG_SCOPE_UNKNOWN},       {"vacation", BG_SCOPE_NONE},
-    {"feedback", BG_SCOPE_NONE},           {"delivered", BG_SCOPE_NONE},
-    {NULL, BG_SCOPE_UNKNOWN},
-};
-
-bool
-bg_dsn_reason_is_valid(const char *name)
-{
-    if (!name)
-        return false;
-    for (size_t i = 0; vocabulary[i].name; i++)
-        if (strcmp(vocabulary[i].name, name) == 0)
-            return true;
-    return false;
-}
-
-bg_bounce_scope
-bg_dsn_reason_scope(const char *reason)
-{
-    for (size_t i = 0; reason && vocabulary[i].name; i++)
-        if (strcmp(vocabulary[i].name, reason) == 0)
-            return vocabulary[i].scope;
-    return BG_SCOPE_UNKNOWN;
-}
-
-const char *
-bg_scope_name(bg_bounce_scope s)
-{
-    static const char *const names[] = {"unknown", "recipient", "relay",    "sender",
-                                        "message", "transient", "none"};
-    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
-}
-
-const char *
-bg_stage_name(bg_smtp_stage s)
-{
-    static const char *const names[] = {"", "connect", "mail", "rcpt", "data"};
-    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "";
-}
-
-bool
-bg_dsn_reason_is_hard(const char *reason, const char *status)
-{
-    if (!reason)
-        return false;
-    if (status && status[0] == '4')
-        return false;
-    return strcmp(reason, "userunknown") == 0 || strcmp(reason, "hostunknown") == 0 ||
-           strcmp(reason, "hasmoved") == 0 || strcmp(reason, "notaccept") == 0;
-}
+#include "bounceguard/dsn_report.h"
+#include "bounceguard/reply.h"
+#include "bounceguard/textmatch.h"
+#include "reply_phrases.h"
+#include "reply_vendor.h"
 
 /* ---- status codes ----------------------------------------------------- */
 
@@ -122,7 +52,8 @@ code_at(const char *p, const char *start, char *dst, size_t size)
         q++;
         n2++;
     }
-    if (n2 == 0 || isalnum((unsigned char)*q) || (*q == '.' && isdigit((unsigned char)q[1])))
+    if (n2 == 0 || isalnum((unsigned char)*q) ||
+        (*q == '.' && isdigit((unsigned char)q[1])))
         return false;
     size_t len = (size_t)(q - p);
     if (len + 1 > size)
@@ -133,7 +64,7 @@ code_at(const char *p, const char *start, char *dst, size_t size)
 }
 
 bool
-bg_dsn_status_from_text(const char *text, char *dst, size_t size)
+bg_reply_status_from_text(const char *text, char *dst, size_t size)
 {
     if (!text)
         return false;
@@ -142,8 +73,7 @@ bg_dsn_status_from_text(const char *text, char *dst, size_t size)
             return true;
     /* A bare reply code: "550 ...", "said: 554-...". */
     for (const char *p = text; (p = strpbrk(p, "45")) != NULL; p++) {
-        if (!isdigit((unsigned char)p[1]) ||
-            !isdigit((unsigned char)p[2]) || p[1] > '5')
+        if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) || p[1] > '5')
             continue;
         if (p > text && (isalnum((unsigned char)p[-1]) || strchr(".:/-#", p[-1])))
             continue;
@@ -166,49 +96,91 @@ typedef struct code_reason {
 
 static const code_reason codes[] = {
     {".1.0", "userunknown", false},
-    {".1.1", "userunknown", true},    {".1.2", "hostunknown", true},
-    {".1.3", "userunknown", false},   {".1.4", "userunknown", false},
-    {".1.5", "userunknown", false},   {".1.6", "hasmoved", true},
-    {".1.7", "rejected", true},       {".1.8", "rejected", true},
-    {".1.9", "systemerror", false},   {".1.10", "notaccept", false},
-    {".2.0", "filtered", false},      {".2.1", "filtered", false},
-    {".2.2", "mailboxfull", true},    {".2.3", "exceedlimit", true},
-    {".2.4", "systemerror", false},   {".3.0", "systemerror", false},
-    {".3.1", "systemfull", true},     {".3.2", "notaccept", false},
-    {".3.3", "systemerror", false},   {".3.4", "mesgtoobig", true},
-    {".3.5", "systemerror", false},   {".4.0", "networkerror", false},
-    {".4.1", "expired", false},       {".4.2", "expired", false},
-    {".4.3", "systemerror", false},   {".4.4", "hostunknown", false},
-    {".4.5", "toomanyconn", false},   {".4.6", "networkerror", true},
-    {".4.7", "expired", true},        {".5.0", "syntaxerror", false},
-    {".5.1", "syntaxerror", false},   {".5.2", "syntaxerror", false},
-    {".5.3", "exceedlimit", false},   {".5.4", "syntaxerror", false},
-    {".5.5", "syntaxerror", false},   {".5.6", "syntaxerror", false},
-    {".6.0", "contenterror", false},  {".6.1", "contenterror", false},
-    {".6.2", "contenterror", false},  {".6.3", "contenterror", false},
-    {".6.4", "contenterror", false},  {".6.5", "contenterror", false},
-    {".6.6", "contenterror", false},  {".6.7", "contenterror", false},
-    {".6.8", "contenterror", false},  {".6.9", "contenterror", false},
-    {".6.10", "contenterror", false}, {".7.0", "blocked", false},
-    {".7.1", "blocked", false},       {".7.2", "rejected", false},
-    {".7.3", "securityerror", false}, {".7.4", "securityerror", false},
-    {".7.5", "securityerror", false}, {".7.6", "securityerror", false},
-    {".7.7", "securityerror", false}, {".7.8", "securityerror", false},
-    {".7.9", "policyviolation", true}, {".7.10", "securityerror", false},
-    {".7.11", "securityerror", false}, {".7.12", "securityerror", false},
-    {".7.13", "suspend", true},       {".7.14", "securityerror", false},
-    {".7.15", "securityerror", false}, {".7.16", "exceedlimit", false},
-    {".7.17", "hasmoved", false},     {".7.18", "hasmoved", false},
-    {".7.19", "rejected", false},     {".7.20", "authfailure", true},
-    {".7.21", "authfailure", true},   {".7.22", "authfailure", true},
-    {".7.23", "authfailure", true},   {".7.24", "authfailure", true},
-    {".7.25", "requireptr", true},    {".7.26", "authfailure", true},
-    {".7.27", "notaccept", true},     {".7.28", "speeding", false},
-    {".7.29", "authfailure", true},   {".7.30", "failedstarttls", false},
+    {".1.1", "userunknown", true},
+    {".1.2", "hostunknown", true},
+    {".1.3", "userunknown", false},
+    {".1.4", "userunknown", false},
+    {".1.5", "userunknown", false},
+    {".1.6", "hasmoved", true},
+    {".1.7", "rejected", true},
+    {".1.8", "rejected", true},
+    {".1.9", "systemerror", false},
+    {".1.10", "notaccept", false},
+    {".2.0", "filtered", false},
+    {".2.1", "filtered", false},
+    {".2.2", "mailboxfull", true},
+    {".2.3", "exceedlimit", true},
+    {".2.4", "systemerror", false},
+    {".3.0", "systemerror", false},
+    {".3.1", "systemfull", true},
+    {".3.2", "notaccept", false},
+    {".3.3", "systemerror", false},
+    {".3.4", "mesgtoobig", true},
+    {".3.5", "systemerror", false},
+    {".4.0", "networkerror", false},
+    {".4.1", "expired", false},
+    {".4.2", "expired", false},
+    {".4.3", "systemerror", false},
+    {".4.4", "hostunknown", false},
+    {".4.5", "toomanyconn", false},
+    {".4.6", "networkerror", true},
+    {".4.7", "expired", true},
+    {".5.0", "syntaxerror", false},
+    {".5.1", "syntaxerror", false},
+    {".5.2", "syntaxerror", false},
+    {".5.3", "exceedlimit", false},
+    {".5.4", "syntaxerror", false},
+    {".5.5", "syntaxerror", false},
+    {".5.6", "syntaxerror", false},
+    {".6.0", "contenterror", false},
+    {".6.1", "contenterror", false},
+    {".6.2", "contenterror", false},
+    {".6.3", "contenterror", false},
+    {".6.4", "contenterror", false},
+    {".6.5", "contenterror", false},
+    {".6.6", "contenterror", false},
+    {".6.7", "contenterror", false},
+    {".6.8", "contenterror", false},
+    {".6.9", "contenterror", false},
+    {".6.10", "contenterror", false},
+    {".7.0", "blocked", false},
+    {".7.1", "blocked", false},
+    {".7.2", "rejected", false},
+    {".7.3", "securityerror", false},
+    {".7.4", "securityerror", false},
+    {".7.5", "securityerror", false},
+    {".7.6", "securityerror", false},
+    {".7.7", "securityerror", false},
+    {".7.8", "securityerror", false},
+    {".7.9", "policyviolation", true},
+    {".7.10", "securityerror", false},
+    {".7.11", "securityerror", false},
+    {".7.12", "securityerror", false},
+    {".7.13", "suspend", true},
+    {".7.14", "securityerror", false},
+    {".7.15", "securityerror", false},
+    {".7.16", "exceedlimit", false},
+    {".7.17", "hasmoved", false},
+    {".7.18", "hasmoved", false},
+    {".7.19", "rejected", false},
+    {".7.20", "authfailure", true},
+    {".7.21", "authfailure", true},
+    {".7.22", "authfailure", true},
+    {".7.23", "authfailure", true},
+    {".7.24", "authfailure", true},
+    {".7.25", "requireptr", true},
+    {".7.26", "authfailure", true},
+    {".7.27", "notaccept", true},
+    {".7.28", "speeding", false},
+    {".7.29", "authfailure", true},
+    {".7.30", "failedstarttls", false},
     /* Microsoft 365's own codes. */
-    {".7.509", "authfailure", true},  {".7.510", "notaccept", false},
-    {".7.606", "blocked", true},      {".7.650", "badreputation", true},
-    {".7.708", "badreputation", true}, {".7.750", "badreputation", true},
+    {".7.509", "authfailure", true},
+    {".7.510", "notaccept", false},
+    {".7.606", "blocked", true},
+    {".7.650", "badreputation", true},
+    {".7.708", "badreputation", true},
+    {".7.750", "badreputation", true},
     {NULL, NULL, false},
 };
 
@@ -228,7 +200,7 @@ code_lookup(const char *status)
 }
 
 bool
-bg_dsn_status_judged(const char *status, const char *reply, char *dst, size_t size)
+bg_reply_status_judged(const char *status, const char *reply, char *dst, size_t size)
 {
     char found[32], judged[32];
     if (!status || !reply || !strchr("45", status[0]) || status[0] == '\0' ||
@@ -242,7 +214,7 @@ bg_dsn_status_judged(const char *status, const char *reply, char *dst, size_t si
         !isdigit((unsigned char)p[2]) || (p[3] != ' ' && p[3] != '-' && p[3] != '\0'))
         return false;
     const char *detail = ".0.0";
-    if (bg_dsn_status_from_text(p, found, sizeof found) && found[1] == '.')
+    if (bg_reply_status_from_text(p, found, sizeof found) && found[1] == '.')
         detail = found + 1;
     /* No enhanced code of the remote's own: the made-up detail gives way
      * where it would decide over the remote's text (5.1.1, 5.2.2, 4.3.1,
@@ -316,13 +288,13 @@ static const rbl_name rbl_names[] = {
 static char *
 lower_copy(const char *s, size_t max)
 {
-    return dsn_lower_dup(s, max);
+    return bg_text_lower_dup(s, max);
 }
 
 /* The domain-like token after "blocked using", "listed in" ... */
-static const char *const rbl_intros[] = {"blocked using ", "listed in ", "listed at ",
-                                         "listed on ", "listed by ", "rbl ", "dnsbl ",
-                                         "blacklisted by ", "blacklisted at ", NULL};
+static const char *const rbl_intros[] = {
+    "blocked using ", "listed in ", "listed at ",      "listed on ",      "listed by ",
+    "rbl ",           "dnsbl ",     "blacklisted by ", "blacklisted at ", NULL};
 
 /* The SMTP command the failure answered, from the MTA's wording: the first
  * group with a phrase in the text decides. */
@@ -338,51 +310,50 @@ static const struct {
                            "failed on data command", NULL}},
     /* qmail-remote: "Connected to H but sender was rejected", "... but my
      * name was rejected", "most progress was RCPT TO response". */
-    {CMD_MAIL, (const char *const[]){"but sender was rejected", "most progress was mail from",
-                                     NULL}},
+    {CMD_MAIL, (const char *const[]){"but sender was rejected",
+                                     "most progress was mail from", NULL}},
     {CMD_CONNECT, (const char *const[]){"but my name was rejected", NULL}},
-    {CMD_RCPT,
-     (const char *const[]){"rcpt to:<", "rcpt to command", "smtp:rcpt", "after rcpt",
-                           ">>> rcpt", "does not like recipient", "most progress was rcpt",
-                           NULL}},
+    {CMD_RCPT, (const char *const[]){"rcpt to:<", "rcpt to command", "smtp:rcpt",
+                                     "after rcpt", ">>> rcpt", "does not like recipient",
+                                     "most progress was rcpt", NULL}},
     {CMD_MAIL, (const char *const[]){"mail from command", "after mail from", "smtp:mail",
                                      ">>> mail from", NULL}},
     {CMD_CONNECT,
      (const char *const[]){"initial connection", "greeting", "after ehlo", "after helo",
                            ">>> ehlo", ">>> helo", "in reply to ehlo", "in reply to helo",
-                           NULL}},
+                           "refused to talk to me", NULL}},
 };
 
 #define NCMD_GROUPS (sizeof cmd_groups / sizeof cmd_groups[0])
 #define MAX_GROUP 12 /* phrases per group at most (the largest has 8) */
 
 /* The needles of the tables above with their byte pairs, made once. */
-static dsn_needle rbl_nd[sizeof rbl_names / sizeof rbl_names[0]];
-static dsn_needle intro_nd[sizeof rbl_intros / sizeof rbl_intros[0]];
-static dsn_needle cmd_nd[NCMD_GROUPS][MAX_GROUP];
+static bg_text_needle rbl_nd[sizeof rbl_names / sizeof rbl_names[0]];
+static bg_text_needle intro_nd[sizeof rbl_intros / sizeof rbl_intros[0]];
+static bg_text_needle cmd_nd[NCMD_GROUPS][MAX_GROUP];
 static pthread_once_t needles_once = PTHREAD_ONCE_INIT;
 
 static void
 needles_make(void)
 {
     for (size_t i = 0; rbl_names[i].needle; i++)
-        dsn_needle_init(&rbl_nd[i], rbl_names[i].needle);
+        bg_text_needle_init(&rbl_nd[i], rbl_names[i].needle);
     for (size_t i = 0; rbl_intros[i]; i++)
-        dsn_needle_init(&intro_nd[i], rbl_intros[i]);
+        bg_text_needle_init(&intro_nd[i], rbl_intros[i]);
     for (size_t g = 0; g < NCMD_GROUPS; g++)
         for (size_t i = 0; i < MAX_GROUP && cmd_groups[g].phrases[i]; i++)
-            dsn_needle_init(&cmd_nd[g][i], cmd_groups[g].phrases[i]);
+            bg_text_needle_init(&cmd_nd[g][i], cmd_groups[g].phrases[i]);
 }
 
 /* strstr() of a prepared needle in low, whose pairs pp holds. */
 static const char *
-find(const dsn_pairs *pp, const char *low, const dsn_needle *nd)
+find(const bg_text_pairs *pp, const char *low, const bg_text_needle *nd)
 {
-    return dsn_needle_may(pp, nd) ? strstr(low, nd->s) : NULL;
+    return bg_text_needle_may(pp, nd) ? strstr(low, nd->s) : NULL;
 }
 
 static bool
-generic_rbl(const dsn_pairs *pp, const char *low, char *dst, size_t size)
+generic_rbl(const bg_text_pairs *pp, const char *low, char *dst, size_t size)
 {
     for (size_t k = 0; rbl_intros[k]; k++) {
         const char *hit = find(pp, low, &intro_nd[k]);
@@ -409,9 +380,9 @@ generic_rbl(const dsn_pairs *pp, const char *low, char *dst, size_t size)
     return false;
 }
 
-/* bg_dsn_rbl_from_text() over the lower-case copy low (its pairs pp). */
+/* bg_reply_rbl_from_text() over the lower-case copy low (its pairs pp). */
 static bool
-rbl_from_low(const char *low, const dsn_pairs *pp, char *dst, size_t size)
+rbl_from_low(const char *low, const bg_text_pairs *pp, char *dst, size_t size)
 {
     pthread_once(&needles_once, needles_make);
     for (size_t i = 0; rbl_names[i].needle; i++) {
@@ -424,13 +395,13 @@ rbl_from_low(const char *low, const dsn_pairs *pp, char *dst, size_t size)
 }
 
 bool
-bg_dsn_rbl_from_text(const char *text, char *dst, size_t size)
+bg_reply_rbl_from_text(const char *text, char *dst, size_t size)
 {
     if (!text || !*text || size == 0)
         return false;
     char *low = lower_copy(text, 8192);
-    dsn_pairs pp;
-    dsn_pairs_init(&pp, low, strlen(low));
+    bg_text_pairs pp;
+    bg_text_pairs_init(&pp, low, strlen(low));
     bool found = rbl_from_low(low, &pp, dst, size);
     free(low);
     return found;
@@ -450,8 +421,8 @@ normalize(char *low)
     for (const char *p = low; *p;) {
         bool at_word = p == low || p[-1] == ' ';
         if (at_word && p[0] != '\0' && strchr("245", p[0]) &&
-            isdigit((unsigned char)p[1]) &&
-            isdigit((unsigned char)p[2]) && (p[3] == '-' || p[3] == ' ')) {
+            isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
+            (p[3] == '-' || p[3] == ' ')) {
             const char *q = p + 4;
             char code[32];
             if (code_at(q, low, code, sizeof code))
@@ -486,7 +457,7 @@ normalize(char *low)
 
 /* The SMTP command that the lower-case text low (pairs pp) names. */
 static smtp_cmd
-command_of(const char *low, const dsn_pairs *pp)
+command_of(const char *low, const bg_text_pairs *pp)
 {
     pthread_once(&needles_once, needles_make);
     for (size_t g = 0; g < NCMD_GROUPS; g++)
@@ -508,14 +479,14 @@ is(const char *a, const char *b)
 static bool
 weak_at_mail(const char *reason, bool rbl, bool access_denied)
 {
-    return !reason || is(reason, "userunknown") || is(reason, "filtered") || is(reason, "hostunknown") ||
-           (is(reason, "blocked") && !rbl && access_denied);
+    return !reason || is(reason, "userunknown") || is(reason, "filtered") ||
+           is(reason, "hostunknown") || (is(reason, "blocked") && !rbl && access_denied);
 }
 
 void
-bg_dsn_classify(const char *status, const char *diagnostic, bg_dsn_class *out)
+bg_reply_classify(const char *status, const char *diagnostic, bg_reply_class *out)
 {
-    dsn_classify_ctx(status, diagnostic, NULL, out);
+    bg_reply_classify_ctx(status, diagnostic, NULL, out);
 }
 
 /* The first http(s) URL of text into dst[size] (cut at blank, '>', ')'). */
@@ -581,24 +552,49 @@ stage_of(smtp_cmd cmd)
 }
 
 void
-bg_dsn_classify_step(const char *status, const char *diagnostic, const char *command,
-                     bg_dsn_class *out)
+bg_reply_classify_step(const char *status, const char *diagnostic, const char *command,
+                       bg_reply_class *out)
 {
     if (!command || !*command) {
-        dsn_classify_ctx(status, diagnostic, NULL, out);
+        bg_reply_classify_ctx(status, diagnostic, NULL, out);
         return;
     }
     /* Postfix's own words, which command_of() knows: "in reply to RCPT TO
      * command", "in reply to end of DATA command". */
     char step[96];
     snprintf(step, sizeof step, "in reply to %.60s command", command);
-    dsn_context ctx = {step, NULL, NULL, NULL, NULL, NULL};
-    dsn_classify_ctx(status, diagnostic, &ctx, out);
+    bg_reply_context ctx = {step, NULL, NULL, NULL, NULL, NULL};
+    bg_reply_classify_ctx(status, diagnostic, &ctx, out);
+}
+
+/*
+ * Where the remote server's own reply starts in a diagnostic that the
+ * reporting MTA wrapped in its words: Postfix's "host mx.example.com[192.0.2.1]
+ * said: 550 ..." and "host ... refused to talk to me: 421 ..." (its log lines
+ * and some DSNs).  The wrapper names a host, whose name may hold any word
+ * ("spamfilter", "blocked-mx"), and "refused" is Postfix's, not the remote's:
+ * only the reply is judged, so that a log line and a DSN that carry the same
+ * reply are judged alike.  The whole text still tells the SMTP stage.
+ */
+static const char *
+remote_reply(const char *diag)
+{
+    static const char *const ends[] = {" said: ", " refused to talk to me: ", NULL};
+
+    if (strncasecmp(diag, "host ", 5) != 0)
+        return diag;
+    for (size_t k = 0; ends[k]; k++) {
+        const char *e = strstr(diag, ends[k]);
+        /* the host's name and address, nothing more, before the end */
+        if (e && e - diag < 320 && memchr(diag + 5, ' ', (size_t)(e - diag - 5)) == NULL)
+            return e + strlen(ends[k]);
+    }
+    return diag;
 }
 
 void
-dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *ctx,
-                 bg_dsn_class *out)
+bg_reply_classify_ctx(const char *status, const char *diagnostic,
+                      const bg_reply_context *ctx, bg_reply_class *out)
 {
     const code_reason *cr = code_lookup(status);
     const char *reason = NULL, *text = NULL, *vendor = NULL, *phrase = NULL;
@@ -612,22 +608,31 @@ dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *
     bool rbl = false;
 
     if (diagnostic && *diagnostic) {
-        /* One lower-case copy for the blacklists (as bg_dsn_rbl_from_text())
+        /* One lower-case copy for the blacklists (as bg_reply_rbl_from_text())
          * and, normalised, for the phrase, vendor and command searches: its
          * pairs noted once, twice only when normalising changed it. */
-        char *raw = lower_copy(diagnostic, 8192);
-        dsn_pairs pp;
-        dsn_pairs_init(&pp, raw, strlen(raw));
+        const char *said = remote_reply(diagnostic);
+        char *raw = lower_copy(said, 8192);
+        bg_text_pairs pp;
+        bg_text_pairs_init(&pp, raw, strlen(raw));
         rbl = rbl_from_low(raw, &pp, out->rbl, sizeof out->rbl);
         char *low = normalize(bg_xstrdup(raw));
         if (strcmp(low, raw) != 0)
-            dsn_pairs_init(&pp, low, strlen(low));
+            bg_text_pairs_init(&pp, low, strlen(low));
         /* continuation codes dropped: "unsolicited mail 421-4.7.0 originating" */
-        row = dsn_reply_rule_find(bg_reply_rules_in_use(), low, &pp);
+        row = bg_reply_rules_find_pairs(bg_reply_rules_in_use(), low, &pp);
         free(raw);
-        text = dsn_phrase_reason(low, &pp, &phrase);
-        vendor = dsn_vendor_reason(low, &pp, ctx, &vendor_decides);
-        cmd = command_of(low, &pp);
+        text = reply_phrase_reason(low, &pp, &phrase);
+        vendor = reply_vendor_reason(low, &pp, ctx, &vendor_decides);
+        if (said != diagnostic) {
+            char *whole = lower_copy(diagnostic, 8192);
+            bg_text_pairs wp;
+            bg_text_pairs_init(&wp, whole, strlen(whole));
+            cmd = command_of(whole, &wp);
+            free(whole);
+        } else {
+            cmd = command_of(low, &pp);
+        }
         access_denied = strstr(low, "access denied") != NULL;
         greylisted = strstr(low, "greylist") != NULL || strstr(low, "graylist") != NULL;
         const char *p = low;
@@ -640,14 +645,23 @@ dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *
     }
     if (ctx && ctx->notice && *ctx->notice && (cmd == CMD_NONE || !vendor)) {
         char *low = normalize(lower_copy(ctx->notice, 8192));
-        dsn_pairs pp;
-        dsn_pairs_init(&pp, low, strlen(low));
+        bg_text_pairs pp;
+        bg_text_pairs_init(&pp, low, strlen(low));
         if (cmd == CMD_NONE)
             cmd = command_of(low, &pp);
         if (!vendor)
-            vendor = dsn_vendor_reason(low, &pp, ctx, &vendor_decides);
+            vendor = reply_vendor_reason(low, &pp, ctx, &vendor_decides);
         free(low);
     }
+    /* Google's and Microsoft's directory-based edge blocking refuse an
+     * address the domain does not have with 5.4.1 "Recipient address
+     * rejected: Access denied"; the same words with another code are an
+     * access map's (Postfix's check_recipient_access), which says nothing
+     * of the mailbox. */
+    if (is(text, "filtered") && phrase &&
+        strcmp(phrase, "recipient address rejected: access denied") == 0 && status &&
+        strcmp(status + 1, ".4.1") == 0)
+        text = "userunknown";
     if (vendor && vendor_decides)
         reason = vendor, by = BY_VENDOR;
     if (!reason && cr && cr->specific && !is(text, "mailererror"))
@@ -658,7 +672,8 @@ dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *
         reason = vendor, by = BY_VENDOR;
     if (rbl && !vendor_decides && (!cr || !cr->specific) &&
         (!reason || is(reason, "spamdetected") || is(reason, "policyviolation") ||
-         is(reason, "rejected") || is(reason, "systemerror") || is(reason, "userunknown")))
+         is(reason, "rejected") || is(reason, "systemerror") ||
+         is(reason, "userunknown")))
         reason = "blocked";
     /* Greylisting is temporary by definition: whatever else the reply says
      * ("Recipient address rejected: Greylisted"), a greylisted message that
@@ -669,13 +684,16 @@ dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *
      * says so or it answered RCPT TO; after the message was sent (DATA), or
      * with no command to go on, it is the recipient's filter speaking, as
      * Sisimai reads it. */
-    bool addr_status = status && status[0] && status[1] == '.' && status[2] == '1' &&
-                       status[3] == '.';
-    if (is(reason, "userunknown") && !addr_status && !vendor_decides &&
-        cmd != CMD_RCPT && cmd != CMD_MAIL && cmd != CMD_CONNECT)
+    bool addr_status =
+        status && status[0] && status[1] == '.' && status[2] == '1' && status[3] == '.';
+    if (is(reason, "userunknown") && !addr_status && !vendor_decides && cmd != CMD_RCPT &&
+        cmd != CMD_MAIL && cmd != CMD_CONNECT)
         reason = "filtered";
-    /* Refused when connecting or at EHLO: about the relay itself. */
-    if (cmd == CMD_CONNECT && (!reason || is(reason, "systemerror")))
+    /* Refused for good when connecting or at EHLO: about the relay itself.
+     * A 4xx there ("421 Try again later", "Too many connections") is the
+     * server's state, not a verdict on the relay, unless its words say so. */
+    if (cmd == CMD_CONNECT && !(status && status[0] == '4') &&
+        (!reason || is(reason, "systemerror")))
         reason = "blocked";
     /* Refused at MAIL FROM: the sender was refused. */
     if (cmd == CMD_MAIL && !vendor_decides && !(cr && cr->specific) &&
@@ -683,37 +701,42 @@ dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *
         reason = "rejected";
     /* A local delivery command failed (Postfix pipe/local: "x-unix;"). */
     if (ctx && ctx->diag_type && strncasecmp(ctx->diag_type, "x-unix", 6) == 0 &&
-        !vendor_decides && (!reason || is(reason, "systemerror") || is(reason, "undefined")))
+        !vendor_decides &&
+        (!reason || is(reason, "systemerror") || is(reason, "undefined")))
         reason = "mailererror";
     if (!reason && reply[0] == '5' && reply[1] == '0' && reply[2] <= '4')
         reason = "syntaxerror";
     /* Still queued and nothing more telling: the delay will expire; a
      * temporary failure given up on (4.x.x, failed) has expired. */
-    if (!reason && ctx && ctx->action &&
-        (strncasecmp(ctx->action, "delayed", 7) == 0 ||
-         (status && status[0] == '4' && strncasecmp(ctx->action, "failed", 6) == 0)))
+    if (!reason && ctx && ctx->action && strncasecmp(ctx->action, "delayed", 7) == 0)
+        reason = "expired";
+    /* A temporary failure with nothing more telling (a generic 4.7.0 "Try
+     * again later") will expire or pass: the same whether a DSN (Action
+     * failed or delayed) or a log line (status=deferred) carried it. */
+    if (!reason && status && status[0] == '4')
         reason = "expired";
     if (!reason && cr)
         reason = cr->reason, by = BY_CODE;
     if (!reason)
-        reason = (status && *status) || (diagnostic && *diagnostic) ? "undefined" : "onhold";
+        reason =
+            (status && *status) || (diagnostic && *diagnostic) ? "undefined" : "onhold";
     /* A receiving system's own documented code or wording says more than
      * any generic reading of it. */
-    /* ... except a provider's own numbered code read by lib/dsn_vendor.c,
+    /* ... except a provider's own numbered code read by lib/reply_vendor.c,
      * which a row may only name. */
-    if (row && vendor_decides && bg_dsn_reason_scope(reason) != row->scope)
+    if (row && vendor_decides && bg_reason_scope(reason) != row->scope)
         row = NULL;
     if (row) {
         if (!vendor_decides && row->reason)
             reason = row->reason;
-        else if (!vendor_decides && bg_dsn_reason_scope(reason) != row->scope)
+        else if (!vendor_decides && bg_reason_scope(reason) != row->scope)
             reason = scope_reason(row->scope);
         by = BY_RULE;
     }
     out->reason = reason;
-    out->hard = bg_dsn_reason_is_hard(reason, status);
+    out->hard = bg_reason_is_hard(reason, status);
     out->stage = stage_of(cmd);
-    out->scope = by == BY_RULE ? row->scope : bg_dsn_reason_scope(reason);
+    out->scope = by == BY_RULE ? row->scope : bg_reason_scope(reason);
     if (by != BY_RULE && rbl)
         out->scope = BG_SCOPE_RELAY;
     /* A full mailbox that is only refused for now will take mail again. */
@@ -721,18 +744,22 @@ dsn_classify_ctx(const char *status, const char *diagnostic, const dsn_context *
         is(reason, "mailboxfull"))
         out->scope = BG_SCOPE_TRANSIENT;
     if (out->scope == BG_SCOPE_RELAY) {
-        bg_strlcpy(out->list, rbl ? out->rbl : by == BY_RULE ? row->name : "",
+        bg_strlcpy(out->list,
+                   rbl             ? out->rbl
+                   : by == BY_RULE ? row->name
+                                   : "",
                    sizeof out->list);
         first_url(diagnostic, out->delist, sizeof out->delist);
     }
     switch (by) {
     case BY_RULE:
-        snprintf(out->rule, sizeof out->rule, "provider table, %s \"%s\": %s, %s", row->provider,
-                 row->match, row->name, row->source);
+        snprintf(out->rule, sizeof out->rule, "provider table, %s \"%s\": %s, %s",
+                 row->provider, row->match, row->name, row->source);
         break;
     case BY_VENDOR:
-        snprintf(out->rule, sizeof out->rule, "a provider's own code or layout "
-                                              "(lib/dsn_vendor.c)");
+        snprintf(out->rule, sizeof out->rule,
+                 "a provider's own code or layout "
+                 "(lib/reply_vendor.c)");
         break;
     case BY_CODE:
         snprintf(out->rule, sizeof out->rule, "the status code %s", status);

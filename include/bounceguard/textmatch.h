@@ -1,0 +1,61 @@
+/*
+ * textmatch — the one substring matcher of the bounce parser and the reply
+ * classifier: a case-insensitive search that jumps between the needle's
+ * rarest byte (bg_text_find()), lower-case copies to search in
+ * (bg_text_lower_dup()), and a quick rejection for the hundreds of phrases
+ * the classifier looks for in one short text: a text's byte pairs are noted
+ * once (bg_text_pairs_init()), and a needle with a pair the text lacks is
+ * never searched for (bg_text_needle_may()).
+ */
+#ifndef BOUNCEGUARD_TEXTMATCH_H
+#define BOUNCEGUARD_TEXTMATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The first place of needle in hay[len], ignoring ASCII case, or NULL
+ * (also for a NULL hay).  hay need not be NUL-terminated. */
+const char *bg_text_find(const char *hay, size_t len, const char *needle);
+
+/* A copy of s (at most max bytes, up to a NUL) with ASCII capitals made
+ * small; the caller frees it. */
+char *bg_text_lower_dup(const char *s, size_t max);
+
+/* The byte pairs that a text holds: a 4096-bit set of the low six bits of
+ * both bytes (exact for lower-case ASCII letters, digits and most
+ * punctuation). */
+typedef struct bg_text_pairs {
+    uint64_t bits[64];
+} bg_text_pairs;
+
+/* A needle with the (at most eight) pairs English text is least likely to
+ * have, the rarest first, that bg_text_needle_may() checks. */
+typedef struct bg_text_needle {
+    const char *s;
+    size_t len;
+    uint16_t pairs[8];
+    size_t npairs;
+} bg_text_needle;
+
+/* Note the byte pairs of text[len]. */
+void bg_text_pairs_init(bg_text_pairs *pp, const char *text, size_t len);
+
+/* Prepare the NUL-terminated needle s (kept by reference) for
+ * bg_text_needle_may(). */
+void bg_text_needle_init(bg_text_needle *nd, const char *s);
+/* The same for the first n bytes of s (a needle with a wildcard after it). */
+void bg_text_needle_initn(bg_text_needle *nd, const char *s, size_t n);
+
+/* false when the needle cannot occur in the text whose pairs pp holds;
+ * true when it may.  Inline: the classifier asks it for every phrase. */
+static inline bool
+bg_text_needle_may(const bg_text_pairs *pp, const bg_text_needle *nd)
+{
+    for (size_t k = 0; k < nd->npairs; k++)
+        if (!((pp->bits[nd->pairs[k] >> 6] >> (nd->pairs[k] & 63)) & 1u))
+            return false;
+    return true;
+}
+
+#endif

@@ -1,0 +1,213 @@
+/*
+ * dsn_report.c — see include/bounceguard/dsn_report.h.
+ */
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bounceguard/dsn_report.h"
+#include "bounceguard/textmatch.h"
+
+#define ONES UINT64_C(0x0101010101010101)
+
+bool
+bg_dsn_addr_byte(unsigned char c)
+{
+    /* ASCII letters, digits and "!#$%&'*+/=?^_`{|}~.-", and all bytes from
+     * 0x80 (isalnum() is the C locale's: ASCII only). */
+    static const unsigned char punct[256] = {
+        ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1,
+        ['+'] = 1, ['/'] = 1, ['='] = 1, ['?'] = 1, ['^'] = 1, ['_'] = 1,  ['`'] = 1,
+        ['{'] = 1, ['|'] = 1, ['}'] = 1, ['~'] = 1, ['.'] = 1, ['-'] = 1,
+    };
+    if (c == '\0')
+        return false;
+    return isalnum(c) || punct[c] || c >= 0x80;
+}
+
+static bool
+domain_char(unsigned char c)
+{
+    return isalnum(c) || c == '.' || c == '-' || c == '_' || c >= 0x80;
+}
+
+size_t
+bg_dsn_addr_len(const char *s)
+{
+    const char *p = s;
+    while (*p && bg_dsn_addr_byte((unsigned char)*p) && p - s < 256)
+        p++;
+    if (p == s || *p != '@')
+        return 0;
+    const char *at = p++;
+    const char *d = p;
+    if (*p == '[') {
+        const char *close = strchr(p, ']');
+        if (!close || close - p > 64)
+            return 0;
+        p = close + 1;
+    } else {
+        while (*p && domain_char((unsigned char)*p) && p - d < 256)
+            p++;
+        while (p > d && (p[-1] == '.' || p[-1] == '-'))
+            p--;
+    }
+    if (p == d || at == s)
+        return 0;
+    /* A local part does not start with a dot; URLs like a.b@c are fine. */
+    return (size_t)(p - s);
+}
+
+char *
+bg_dsn_addr_canon(const char *s)
+{
+    if (!s)
+        return NULL;
+    const char *p = s;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    const char *semi = strchr(p, ';');
+    if (semi && semi - p < 16)
+        p = semi + 1;
+    for (; *p; p++) {
+        if (*p == '@' || !bg_dsn_addr_byte((unsigned char)*p))
+            continue;
+        if (p > s && bg_dsn_addr_byte((unsigned char)p[-1]) && p[-1] != '\0')
+            continue; /* only at the start of a token */
+        size_t n = bg_dsn_addr_len(p);
+        if (n) {
+            /* Keep an RFC 5321 source route: "@relay.example:user@host". */
+            if (p - s >= 3 && p[-1] == ':') {
+                const char *r0 = p - 1;
+                while (r0 > s && (domain_char((unsigned char)r0[-1]) || r0[-1] == '@' ||
+                                  r0[-1] == ','))
+                    r0--;
+                if (*r0 == '@' && r0 + 2 < p - 1) {
+                    n += (size_t)(p - r0);
+                    p = r0;
+                }
+            }
+            /* Strip a leading quote or dot left by the tokenising (p[n]
+             * holds no NUL: bg_dsn_addr_len() stops at one). */
+            while (n > 0 && (*p == '\'' || *p == '.' || *p == '`')) {
+                p++;
+                n--;
+            }
+            char *res = bg_text_lower_dup(p, n); /* trimmed below */
+            size_t l = strlen(res);
+            while (l > 0 && (res[l - 1] == '\'' || res[l - 1] == '.'))
+                res[--l] = '\0';
+            return res;
+        }
+    }
+    return NULL;
+}
+
+bg_dsn_rcpt *
+bg_dsn_rcpt_add(bg_dsn_report *r, const char *addr, bool *existed)
+{
+    if (existed)
+        *existed = false;
+    if (addr) {
+        for (size_t i = 0; i < r->nrcpts; i++) {
+            if (r->rcpts[i].recipient && strcmp(r->rcpts[i].recipient, addr) == 0) {
+                if (existed)
+                    *existed = true;
+                return &r->rcpts[i];
+            }
+        }
+    }
+    if (r->nrcpts >= BG_DSN_MAX_RCPTS)
+        return NULL;
+    r->rcpts = bg_xrealloc(r->rcpts, (r->nrcpts + 1) * sizeof *r->rcpts);
+    bg_dsn_rcpt *rc = &r->rcpts[r->nrcpts++];
+    memset(rc, 0, sizeof *rc);
+    rc->recipient = addr ? bg_xstrdup(addr) : NULL;
+    rc->reason = "undefined";
+    return rc;
+}
+
+void
+bg_dsn_collapse(bg_buf *b, const char *s, size_t len)
+{
+    /* No locale is set: every isspace() byte is <= ' ', as the controls. */
+    char out[BG_DSN_TEXT_MAX];
+    size_t o = 0, room = b->len < BG_DSN_TEXT_MAX ? BG_DSN_TEXT_MAX - b->len : 0;
+    bool space = b->len > 0 && b->s[b->len - 1] == ' ';
+    size_t i = 0;
+    while (i < len && o < room) {
+        if (i + 8 <= len && o + 8 <= room) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            /* The bytes before the first one below 0x21 (bytes from 0x80
+             * count as above; the lowest flag is exact) are copied as they
+             * are. */
+            uint64_t m = (w - ONES * 0x21) & ~w & (ONES * 0x80);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            size_t k = m ? (size_t)__builtin_ctzll(m) / 8 : 8;
+#else
+            size_t k = m ? 0 : 8;
+#endif
+            memcpy(out + o, &w, 8);
+            o += k;
+            i += k;
+            if (k > 0)
+                space = false;
+            if (k == 8)
+                continue;
+        }
+        unsigned char c = (unsigned char)s[i++];
+        if (c > ' ') {
+            out[o++] = (char)c;
+            space = false;
+        } else if (c != '\0') {
+            if (!space && b->len + o > 0)
+                out[o++] = ' ';
+            space = true;
+        }
+    }
+    if (o)
+        bg_buf_append(b, out, o);
+}
+
+void
+bg_dsn_cap_text(char *s, size_t max)
+{
+    size_t n;
+
+    if (s == NULL || (n = strlen(s)) <= max)
+        return;
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--; /* do not cut a UTF-8 sequence in two */
+    s[n] = '\0';
+}
+
+bg_dsn_report *
+bg_dsn_report_free(bg_dsn_report *r)
+{
+    if (!r)
+        return NULL;
+    for (size_t i = 0; i < r->nrcpts; i++) {
+        bg_dsn_rcpt *rc = &r->rcpts[i];
+        free(rc->recipient);
+        free(rc->action);
+        free(rc->status);
+        free(rc->remote_mta);
+        free(rc->diagnostic);
+        free(rc->rbl);
+        free(rc->diagnostic_type);
+        free(rc->list);
+        free(rc->delist);
+        free(rc->rule);
+    }
+    free(r->rcpts);
+    free(r->message_id);
+    free(r->orig_message_id);
+    free(r->orig_sender);
+    free(r->reporting_mta);
+    free(r->queue_id);
+    free(r);
+    return NULL;
+}

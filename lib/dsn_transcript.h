@@ -1,0 +1,20 @@
+/*
+ * dsn_transcript — which SMTP command a recipient's refusal answered, read from the
+ * session transcript that Sendmail writes into its notice.
+ */
+#ifndef BOUNCEGUARD_DSN_TRANSCRIPT_H
+#define BOUNCEGUARD_DSN_TRANSCRIPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The SMTP command that the recipient rcpt's refusal answered, from the
+ * session transcript in a Sendmail notice[len] (">>> RCPT To:<...>", "<<<
+ * 550 ...", "550 5.1.1 <rcpt>... User unknown"), as a phrase that
+ * bg_reply_classify_ctx() reads ("in reply to RCPT TO command"); diag (may be
+ * NULL) is the recipient's diagnostic, for a reply that names no address.
+ * NULL when the transcript does not say (lib/dsn_transcript.c). */
+const char *dsn_transcript_step(const char *notice, size_t len, const char *rcpt,
+                                const char *diag);
+
+#endif

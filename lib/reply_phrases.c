@@ -1,0 +1,887 @@
+/*
+ * reply_phrases.c — the classifier's phrase tables: which reason a remote
+ * server's text names, tried in a fixed order (specific before generic).
+ * Used by lib/reply.c; see lib/reply_phrases.h.
+ *
+ * Rules added for accuracy on bounces in general, and why (each would hold
+ * on another bounce of the same MTA or provider; the rules keyed on a
+ * provider's codes or formats are listed in lib/reply_vendor.c, the ones on
+ * the SMTP command in lib/reply.c):
+ *   "<host.name> does not exist"   a host, not a mailbox -> hostunknown
+ *                                  (rejected at MAIL FROM: the sender's)
+ *   "malformed address"            syntaxerror; networkerror keeps only
+ *                                  "malformed ... name server reply"
+ *   "unverif(y|i)able sending ip", "mismatches client ip"
+ *                                  the relay's name/IP check -> requireptr
+ *   "could not find a gateway for", "host not reachable", "server did not
+ *   respond", "message timed out"  given up after retrying -> expired
+ *                                  (X3, Zoho and Sisimai's Expired list)
+ *   "did not accept our requests to connect"
+ *                                  Gmail's notice after failing to connect
+ *                                  until it gave up -> expired
+ *   "recipients was rejected by a remote mail server"
+ *                                  au EZweb's notice for its domain
+ *                                  filter -> filtered
+ *   address local parts are masked before matching, so that a mailbox
+ *   named "filtered@" or "spam@" is not read as the server's words
+ */
+#include <ctype.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bounceguard/util.h"
+#include "reply_phrases.h"
+
+/* ---- phrases ---------------------------------------------------------- */
+
+typedef struct phrase_table {
+    const char *reason;
+    const char *const *phrases; /* lower case, matched as substrings */
+} phrase_table;
+
+static const char *const p_authfailure[] = {
+    "dmarc",
+    "spf check",
+    "spf fail",
+    "spf (sender policy framework)",
+    "sender policy framework",
+    "dkim",
+    "spf record",
+    "failed spf",
+    "spf validation",
+    "-all",
+    "authentication failed; spf",
+    "is not allowed to send mail from",
+    "not designated as permitted sender",
+    "sender is not authorized by",
+    "domain authentication fail",
+    "unauthenticated email",
+    "sender domain has a",
+    "does not pass authentication",
+    "spf)",
+    NULL,
+};
+static const char *const p_requireptr[] = {
+    "unverifyable sending ip",
+    "unverifiable sending ip",
+    "mismatches client ip",
+    "cannot find your hostname",
+    "cannot find your reverse hostname",
+    "reverse dns",
+    "reverse lookup",
+    "no ptr",
+    "ptr record",
+    "ptr-record",
+    "rdns",
+    "reverse hostname",
+    "ip name lookup failed",
+    "hostname lookup failed",
+    "reverse address",
+    "does not have a reverse",
+    "no reverse",
+    "reverse-dns",
+    "dns ptr",
+    "generic dns ptr",
+    "is not resolvable",
+    "forward dns entry does not point",
+    "client host rejected: cannot find",
+    "unresolvable relay host name",
+    "hostname does not resolve",
+    "reverse mapping",
+    NULL,
+};
+static const char *const p_notcompliantrfc[] = {
+    "rfc 5322",
+    "rfc5322",
+    "rfc 2822",
+    "rfc2822",
+    "rfc 822",
+    "rfcmessagenoncompliant",
+    "multiple addresses in from",
+    "multiple from headers",
+    "duplicate header",
+    "not compliant with",
+    "non-compliant",
+    NULL,
+};
+static const char *const p_virusdetected[] = {
+    "virus",  "malware", "infected", "executable attachment", "potentially executable",
+    "trojan", NULL,
+};
+static const char *const p_norelaying[] = {
+    "not configured to relay", "relay mail",           "relay access denied",
+    "relaying denied",         "relay denied",         "relay not permitted",
+    "not permitted to relay",  "no relaying",          "unable to relay",
+    "relaying not allowed",    "relaying mail to",     "does not relay",
+    "not an open relay",       "not allowed to relay", "as a relay",
+    "relay prohibited",        "we do not relay",      "relay not allowed",
+    "insecure mail relay",     "not a gateway",        NULL,
+};
+static const char *const p_failedstarttls[] = {
+    "starttls is required", "must issue a starttls",  "tls required",
+    "requires tls",         "encryption required",    "tls is required",
+    "starttls failed",      "tls negotiation failed", NULL,
+};
+static const char *const p_mailboxfull[] = {
+    "mailbox full",
+    "mailbox is full",
+    "mailbox quota",
+    "over quota",
+    "overquota",
+    "quota exceeded",
+    "exceeded quota",
+    "exceeds quota",
+    "exceeded storage",
+    "exceeding its mailbox quota",
+    "exceeding their quota",
+    "disk quota",
+    "diskspace quota",
+    "insufficient storage",
+    "not enough storage",
+    "not enough disk space",
+    "not sufficient disk space",
+    "no space left",
+    "mailfolder is full",
+    "mailbox size limit exceeded",
+    "mailbox exceeded",
+    "has exceeded its",
+    "full mailbox",
+    "inbox is full",
+    "boite du destinataire pleine",
+    /* German, French, Russian (both cases: only ASCII is folded), Chinese */
+    "postfach voll",
+    "postfach ist voll",
+    "boite aux lettres pleine",
+    "boîte aux lettres pleine",
+    "boîte pleine",
+    "ящик переполнен",
+    "Ящик переполнен",
+    "превышен размер ящика",
+    "邮箱已满",
+    "邮箱空间不足",
+    "the user's space has been used up",
+    "user has too many messages",
+    "mailbox would exceed",
+    "quota violation",
+    "user over limit",
+    "is over the quota",
+    "over the allowed quota",
+    "reached disk quota",
+    "storage quota",
+    "exceeded the quota",
+    "quota has been exceeded",
+    "too much mail data",
+    "mail quota",
+    "quota full",
+    "mailbox has reached",
+    "quota limit",
+    "mailbox is over",
+    "mailbox exceeds",
+    "account is full",
+    "account is over",
+    "out of storage",
+    "space has been used up",
+    "exceed the quota",
+    "is full",
+    NULL,
+};
+static const char *const p_mesgtoobig[] = {
+    "line limit exceeded",
+    "message too big",
+    "message too large",
+    "message is too large",
+    "message is too big",
+    "message size exceeds",
+    "message length exceeds",
+    "exceeds the maximum size",
+    "exceeded maximum inbound message size",
+    "max message size",
+    "message file too big",
+    "size limit exceeded",
+    "message size limit",
+    "taille limite du message",
+    "mail size limit",
+    "exceeds size limit",
+    "size exceeds",
+    "message exceeds",
+    "too big for",
+    NULL,
+};
+static const char *const p_exceedlimit[] = {
+    "message header size exceeds limit",
+    "recipient limit",
+    "message header size",
+    NULL,
+};
+static const char *const p_suspend[] = {
+    "mailbox is no longer active",
+    "account is no longer active",
+    "account is blocked",
+    "compte du destinataire est bloque",
+    "account disabled",
+    "account has been disabled",
+    "account is disabled",
+    "account has been suspended",
+    "account is suspended",
+    "account suspended",
+    "mailbox disabled",
+    "mailbox is disabled",
+    "mailbox currently suspended",
+    "mailbox has been disabled",
+    "mailbox is frozen",
+    "account not activated",
+    "account is locked",
+    "account has been locked",
+    "account deactivated",
+    "account is inactive",
+    "account inactive",
+    "mailbox is inactive",
+    "user suspended",
+    "recipient suspend",
+    "temporarily inactive",
+    "has been disabled",
+    "is disabled",
+    "has been suspended",
+    "is suspended",
+    "account expired",
+    "account is not active",
+    "not active",
+    "discontinued",
+    "deactivated",
+    NULL,
+};
+static const char *const p_hasmoved[] = {
+    "has moved",      "address has changed",        "no longer with",
+    "has been moved", "user not local; please try", NULL,
+};
+static const char *const p_userunknown[] = {
+    "address not found",
+    "address couldn't be found",
+    "could not be found",
+    "user unknown",
+    "unknown user",
+    "no such user",
+    "no such recipient",
+    "no such mailbox",
+    "no such address",
+    "no such email",
+    "no such person",
+    "unknown recipient",
+    "recipient unknown",
+    "address unknown",
+    "unknown address",
+    "unknown mailbox",
+    "invalid recipient",
+    "invalid mailbox",
+    "invalid address",
+    "not a valid recipient",
+    "not a valid mailbox",
+    "not a valid user",
+    "bad recipient",
+    "bad address",
+    "bad destination mailbox",
+    "mailbox not found",
+    "mailbox does not exist",
+    "mailbox unavailable",
+    "mailbox is unavailable",
+    "mailbox not available",
+    "mailbox not present",
+    "mailbox invalid",
+    "no mailbox",
+    "recipient not found",
+    "recipient does not exist",
+    "recipient not exist",
+    "recipient not ok",
+    "recipient is not local",
+    "user does not exist",
+    "user doesn't exist",
+    "user not found",
+    "user not exist",
+    "user not known",
+    "user does not have",
+    "does not exist",
+    "doesn't exist",
+    "not exist",
+    "does not have an account",
+    "doesn't have a",
+    "no account",
+    "not have an account",
+    "is not a known user",
+    "not known at this site",
+    "recipient name is not recognized",
+    "recipient address rejected: user",
+    "recipient address rejected: undeliverable",
+    "recipient address rejected: unknown",
+    "address rejected",
+    "not listed in domino directory",
+    "not listed in public name",
+    "unrouteable address",
+    "unknown local part",
+    "no such local user",
+    "account that you tried to reach does not exist",
+    "utilisateur inconnu",
+    "nessun utente",
+    "no existe",
+    "unbekannt",
+    "existiert nicht",
+    "recipientnotfound",
+    "recipient not recognized",
+    "addressee unknown",
+    "unknown or illegal alias",
+    "unknown account",
+    "invalid user",
+    "no valid recipients",
+    "recipient rejected",
+    "is not a valid",
+    "email account that you tried to reach",
+    "not our customer",
+    "badrecipientto",
+    "validrcptto",
+    "ist unbekannt",
+    "userunknown",
+    "inactive user",
+    "adresse inconnue",
+    "destinataire inconnu",
+    "empfänger unbekannt",
+    "пользователь не найден",
+    "Пользователь не найден",
+    "нет такого пользователя",
+    "Нет такого пользователя",
+    "用户不存在",
+    "邮箱不存在",
+    "收件人不存在",
+    "宛先不明",
+    "unknown",
+    NULL,
+};
+static const char *const p_hostunknown[] = {
+    "the account or domain may not exist",
+    "host unknown",
+    "unknown host",
+    "host not found",
+    "domain not found",
+    "domain does not exist",
+    "no such domain",
+    "domain name not found",
+    "domain is not reachable",
+    "domain must exist",
+    "unknown domain",
+    "host or domain name",
+    "name or service not known",
+    "mail domain mentioned in email address is unknown",
+    "no mx",
+    "nxdomain",
+    "unrouteable mail domain",
+    "domain could not be found",
+    "non-existent domain",
+    "domain lookup failed",
+    "host name lookup failed",
+    "invalid domain",
+    "nonexistent domain",
+    NULL,
+};
+static const char *const p_filtered[] = {
+    "recipients was rejected by a remote mail server", /* au EZweb: its domain filter */
+    /* Postfix's check_recipient_access REJECT: an access map refused the
+     * address, which says nothing of the mailbox (Google's and Microsoft's
+     * 5.4.1 directory refusals read otherwise: lib/reply.c) */
+    "recipient address rejected: access denied",
+    "doesn't have a",
+    "filtered",
+    "refused due to recipient preferences",
+    "user refuses",
+    "user reject",
+    "only accepting mail from",
+    "blocked by the recipient",
+    "not accepting any mail",
+    "rejected due to user rules",
+    "is not accepting",
+    "refuse to receive",
+    "has restricted",
+    "recipient preferences",
+    "not authorized to send to",
+    "does not accept mail from you",
+    "notauthorized",
+    NULL,
+};
+static const char *const p_rejected[] = {
+    "can't determine purported responsible address",
+    "sending to/from an address that has been blacklisted",
+    "purported responsible",
+    "sender rejected",
+    "sender address rejected",
+    "sender verify failed",
+    "sender verification",
+    "invalid sender",
+    "bad sender",
+    "sender is not allowed",
+    "sender not allowed",
+    "sender address has been blacklisted",
+    "sender denied",
+    "sender is in my badmailfrom",
+    "badmailfrom",
+    "null sender",
+    "empty envelope sender",
+    "mail from not owned",
+    "domain of sender address",
+    "sender domain",
+    "from address rejected",
+    "envelope sender",
+    "address is not allowed",
+    "unroutable sender",
+    "batv",
+    "backscatter",
+    "returned mail not accepted",
+    "no third-party dsns",
+    "mail from rejected",
+    "invalid from",
+    "rejected sender",
+    "not accept mail from",
+    "sender blocked",
+    "sender email address rejected",
+    "emetteur invalide",
+    NULL,
+};
+static const char *const p_spamdetected[] = {
+    "spam",
+    "unsolicited",
+    "bulk mail",
+    "bulk email",
+    "junk mail",
+    "content filter",
+    "message content rejected",
+    "content rejected",
+    "suspicious",
+    "rejected as junk",
+    "recurrent pattern",
+    "scored",
+    "high probability",
+    "classified as",
+    NULL,
+};
+static const char *const p_toomanyconn[] = {
+    "too many recipients",
+    "frequency limited",
+    "too many connections",
+    "too many concurrent",
+    "connection limit",
+    "connection rate",
+    "too many sessions",
+    "too many smtp sessions",
+    "trop de connexions",
+    "exceeds per-domain connection",
+    "maximum connection",
+    "too many errors",
+    "max connections",
+    "too many messages",
+    "rate limit",
+    "throttl",
+    "too many mails",
+    "too many emails",
+    "daily message quota",
+    "sending rate",
+    "exceeded the max emails",
+    NULL,
+};
+static const char *const p_speeding[] = {
+    "please try again slower",
+    "receiving mail at a rate",
+    "try again slower",
+    "rate that prevents",
+    NULL,
+};
+static const char *const p_badreputation[] = {
+    "reputation",
+    "user complaints",
+    "unexpected volume",
+    NULL,
+};
+static const char *const p_blocked[] = {
+    "abuse",
+    "blocked using",
+    "blacklist",
+    "black list",
+    "blocklist",
+    "block list",
+    "dnsbl",
+    "rbl",
+    "listed in",
+    "listed on",
+    "listed at",
+    "ip address",
+    "your ip",
+    "client host",
+    "banned",
+    "blocked",
+    "block",
+    "not allowed to connect",
+    "connection refused",
+    "denied access",
+    "no access from mail server",
+    "dynamic ip",
+    "dialup",
+    "dial-up",
+    "please use the smtp server of your isp",
+    "use your provider",
+    "smtp server of your isp",
+    "residential",
+    "poor reputation",
+    "not accepting mail from",
+    "not currently accepting",
+    "deny",
+    "denied",
+    "refused",
+    NULL,
+};
+static const char *const p_policyviolation[] = {
+    "policy",         "prohibited",
+    "not permitted",  "illegal attachment",
+    "attachment",     "closed mailing list",
+    "not subscribed", "organization",
+    "mass mailer",    NULL,
+};
+static const char *const p_expired[] = {
+    "could not find a gateway for",
+    "failed to deliver to domain ",
+    "server did not respond",
+    "it has not been collected after",
+    "message timed out",
+    "host not reachable",
+    "have been failing for a long time",
+    "been failing for",
+    "did not accept our requests to connect",
+    "expired",
+    "retry timeout",
+    "queue too long",
+    "too long in queue",
+    "giving up",
+    "delivery attempts will continue",
+    "has been delayed",
+    "not been delivered",
+    "could not be delivered for",
+    "could not be delivered within",
+    "retry time",
+    "failed for a long time",
+    "time limit",
+    "not reachable within",
+    "timed out",
+    "no answer",
+    "maximum time",
+    "delivery time",
+    "is being delayed",
+    "deferred",
+    "not yet been delivered",
+    "was not delivered",
+    "unable to deliver message after",
+    NULL,
+};
+static const char *const p_networkerror[] = {
+    "network error",
+    "no route to host",
+    "host is unreachable",
+    "host unreachable",
+    "name server",
+    "dns",
+    "loop",
+    "too many hops",
+    "hop count",
+    "unable to resolve",
+    "lost connection",
+    "connection timed out",
+    "connection reset",
+    "could not connect",
+    "unable to connect",
+    "couldn't connect",
+    "connect to",
+    "unreachable",
+    "temporary lookup failure",
+    "malformed or unexpected name server reply",
+    "malformed name server reply",
+    NULL,
+};
+static const char *const p_notaccept[] = {
+    "no mx found",
+    "no mx record",
+    "null mx",
+    "nullmx",
+    "does not accept mail",
+    "not accept mail",
+    "not accepting mail",
+    "accepts no mail",
+    "mail receiving disabled",
+    "no mail is accepted",
+    NULL,
+};
+static const char *const p_securityerror[] = {
+    "smtp authentication",
+    "turn on smtp auth",
+    "authentication required",
+    "authentication is required",
+    "authentication failure",
+    "authentication credentials",
+    "must authenticate",
+    "not authenticated",
+    "unauthenticated",
+    "authentication failed",
+    "auth failed",
+    "tls",
+    "certificate",
+    "security",
+    "encrypt",
+    NULL,
+};
+static const char *const p_syntaxerror[] = {
+    "not implemented",
+    "malformed address",
+    "syntax error",
+    "command unrecognized",
+    "command not recognized",
+    "unrecognized command",
+    "bad sequence",
+    "command not implemented",
+    "invalid command",
+    "syntax",
+    NULL,
+};
+static const char *const p_mailererror[] = {
+    "x-unix",    "command died", "command failed",    "exit code",
+    "procmail",  "mailer error", "unknown mailer",    "bin/sh",
+    "pipe to |", "exit status",  "mail for delivery", NULL,
+};
+static const char *const p_contenterror[] = {
+    "mime",
+    "binary content",
+    "invalid header",
+    "improperly-formatted",
+    "8bit",
+    "line too long",
+    "header line too long",
+    "invalid character",
+    "encoding",
+    NULL,
+};
+static const char *const p_systemfull[] = {
+    "mail system full", "system full", "disk full", "file system full", NULL,
+};
+static const char *const p_systemerror[] = {
+    "could not load drd",
+    "system error",
+    "internal error",
+    "server error",
+    "local error",
+    "configuration error",
+    "temporary local problem",
+    "local problem",
+    "mail system",
+    "try again later",
+    "temporarily unavailable",
+    "service unavailable",
+    "service not available",
+    "unavailable",
+    "resources",
+    "temporary failure",
+    "temporary error",
+    "transaction failed",
+    "error",
+    NULL,
+};
+
+static const char *const p_hostunknown_early[] = {
+    "host or domain name not found",
+    NULL,
+};
+static const char *const p_networkerror_early[] = {
+    "dns error",      "name service error", "host not found, try again",
+    "lookup failure", "temporary lookup",   NULL,
+};
+static const char *const p_policyviolation_early[] = {
+    "denied by policy",
+    "by policy",
+    "policy violation",
+    "protocol violation",
+    "header error",
+    "policy reasons",
+    "local policy",
+    "presents a potential security issue",
+    NULL,
+};
+static const char *const p_spamdetected_early[] = {
+    "spam classification",
+    "classified as spam",
+    "detected as spam",
+    "rejected as spam",
+    "flagged as spam",
+    "looks like spam",
+    "considered spam",
+    "spam content",
+    "spam detected",
+    "is spam",
+    "as spam",
+    "spam message",
+    NULL,
+};
+
+/* The order matters: specific before generic. */
+static const phrase_table tables[] = {
+    {"mailererror", p_mailererror},
+    {"notcompliantrfc", p_notcompliantrfc},
+    {"spamdetected", p_spamdetected_early},
+    {"requireptr", p_requireptr},
+    {"authfailure", p_authfailure},
+    {"virusdetected", p_virusdetected},
+    {"norelaying", p_norelaying},
+    {"failedstarttls", p_failedstarttls},
+    {"mesgtoobig", p_mesgtoobig},
+    {"exceedlimit", p_exceedlimit},
+    {"mailboxfull", p_mailboxfull},
+    {"suspend", p_suspend},
+    {"hasmoved", p_hasmoved},
+    {"notaccept", p_notaccept},
+    {"hostunknown", p_hostunknown_early},
+    {"networkerror", p_networkerror_early},
+    {"hostunknown", p_hostunknown},
+    {"filtered", p_filtered},
+    {"rejected", p_rejected},
+    {"userunknown", p_userunknown},
+    {"speeding", p_speeding},
+    {"toomanyconn", p_toomanyconn},
+    {"badreputation", p_badreputation},
+    {"spamdetected", p_spamdetected},
+    {"policyviolation", p_policyviolation_early},
+    {"blocked", p_blocked},
+    {"policyviolation", p_policyviolation},
+    {"expired", p_expired},
+    {"networkerror", p_networkerror},
+    {"securityerror", p_securityerror},
+    {"syntaxerror", p_syntaxerror},
+    {"contenterror", p_contenterror},
+    {"systemfull", p_systemfull},
+    {"systemerror", p_systemerror},
+    {NULL, NULL},
+};
+
+/* "553 mx.example.com does not exist": a host name, not a mailbox, is what
+ * does not exist. */
+static bool
+host_does_not_exist(const char *text)
+{
+    static const char *const tails[] = {" does not exist", " doesn't exist", NULL};
+    for (size_t k = 0; tails[k]; k++) {
+        for (const char *hit = strstr(text, tails[k]); hit;
+             hit = strstr(hit + 1, tails[k])) {
+            const char *s = hit;
+            while (s > text &&
+                   (isalnum((unsigned char)s[-1]) || s[-1] == '.' || s[-1] == '-'))
+                s--;
+            size_t n = (size_t)(hit - s);
+            const char *dot = memchr(s, '.', n);
+            if (n >= 4 && dot && dot > s && dot < hit - 1 &&
+                (s == text || s[-1] == ' ') && !isdigit((unsigned char)hit[-1]))
+                return true;
+        }
+    }
+    return false;
+}
+
+/* The tables flattened in their order, each phrase with its pairs, made
+ * once per process. */
+typedef struct compiled {
+    bg_text_needle nd;
+    const char *reason;
+} compiled;
+
+static compiled *flat;
+static size_t nflat;
+static pthread_once_t flat_once = PTHREAD_ONCE_INIT;
+
+/* The phrases grouped by their rarest pair (pairs[0], see
+ * bg_text_needle_init()): group g holds, as a set of bits over flat (nwords
+ * words at grp_bits + g * nwords), the phrases whose rarest pair is
+ * grp_pair[g]; a phrase of one byte has no pair and is in always_bits.  A
+ * text's candidates are the groups whose pair it has: tested in table order,
+ * as before, without a test per phrase.  More phrases than CAND_WORDS * 64:
+ * no groups, every phrase tested. */
+#define CAND_WORDS 32
+static uint16_t *grp_pair;
+static uint64_t *grp_bits, always_bits[CAND_WORDS];
+static size_t ngrp, nwords;
+
+static void
+flatten(void)
+{
+    size_t n = 0;
+    for (size_t t = 0; tables[t].reason; t++)
+        for (size_t i = 0; tables[t].phrases[i]; i++)
+            n++;
+    flat = bg_xcalloc(n ? n : 1, sizeof *flat);
+    for (size_t t = 0; tables[t].reason; t++)
+        for (size_t i = 0; tables[t].phrases[i]; i++) {
+            bg_text_needle_init(&flat[nflat].nd, tables[t].phrases[i]);
+            flat[nflat++].reason = tables[t].reason;
+        }
+    if (nflat == 0 || (nflat + 63) / 64 > CAND_WORDS)
+        return;
+    nwords = (nflat + 63) / 64;
+    uint16_t *grp_of = bg_xmalloc(4096 * sizeof *grp_of); /* pair -> group */
+    memset(grp_of, 0xff, 4096 * sizeof *grp_of);
+    grp_pair = bg_xcalloc(nflat, sizeof *grp_pair);
+    grp_bits = bg_xcalloc(nflat * nwords, sizeof *grp_bits);
+    for (size_t i = 0; i < nflat; i++) {
+        uint64_t bit = UINT64_C(1) << (i & 63);
+        if (flat[i].nd.npairs == 0) {
+            always_bits[i >> 6] |= bit;
+            continue;
+        }
+        unsigned p = flat[i].nd.pairs[0];
+        if (grp_of[p] == UINT16_MAX) {
+            grp_of[p] = (uint16_t)ngrp;
+            grp_pair[ngrp++] = (uint16_t)p;
+        }
+        grp_bits[grp_of[p] * nwords + (i >> 6)] |= bit;
+    }
+    free(grp_of);
+}
+
+const char *
+reply_phrase_reason(const char *text, const bg_text_pairs *pairs, const char **phrase)
+{
+    const char *unused;
+
+    if (phrase == NULL)
+        phrase = &unused;
+    /* Hundreds of phrases against one short text: the caller noted which
+     * byte pairs the text has; strstr runs only for the phrases whose pairs
+     * are all there. */
+    pthread_once(&flat_once, flatten);
+    if (host_does_not_exist(text)) {
+        *phrase = "<host> does not exist";
+        return "hostunknown";
+    }
+    if (nwords == 0) {
+        for (size_t i = 0; i < nflat; i++)
+            if (bg_text_needle_may(pairs, &flat[i].nd) && strstr(text, flat[i].nd.s)) {
+                *phrase = flat[i].nd.s;
+                return flat[i].reason;
+            }
+        return NULL;
+    }
+    uint64_t cand[CAND_WORDS];
+    memcpy(cand, always_bits, nwords * sizeof *cand);
+    for (size_t g = 0; g < ngrp; g++) {
+        unsigned p = grp_pair[g];
+        if ((pairs->bits[p >> 6] >> (p & 63)) & 1)
+            for (size_t w = 0; w < nwords; w++)
+                cand[w] |= grp_bits[g * nwords + w];
+    }
+    for (size_t w = 0; w < nwords; w++)
+        for (uint64_t m = cand[w]; m; m &= m - 1) {
+            size_t i = w * 64 + (size_t)__builtin_ctzll(m);
+            if (bg_text_needle_may(pairs, &flat[i].nd) && strstr(text, flat[i].nd.s)) {
+                *phrase = flat[i].nd.s;
+                return flat[i].reason;
+            }
+        }
+    return NULL;
+}

@@ -1,0 +1,178 @@
+/*
+ * textmatch.c — see include/bounceguard/textmatch.h.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "bounceguard/textmatch.h"
+#include "bounceguard/util.h"
+
+/* The bit of the pair p[0], p[1] in bg_text_pairs. */
+static inline unsigned
+pair_hash(const char *p)
+{
+    return ((unsigned)((unsigned char)p[0] & 63u) << 6) | ((unsigned char)p[1] & 63u);
+}
+
+/* How likely English text has byte c: higher for the more common letters
+ * (" etaoinsrhldcumfpgwybvkxjqz", most common first), 0 for other bytes
+ * (digits, punctuation, capitals). */
+static const unsigned char byte_rank[256] = {
+    [' '] = 27, ['e'] = 26, ['t'] = 25, ['a'] = 24, ['o'] = 23, ['i'] = 22, ['n'] = 21,
+    ['s'] = 20, ['r'] = 19, ['h'] = 18, ['l'] = 17, ['d'] = 16, ['c'] = 15, ['u'] = 14,
+    ['m'] = 13, ['f'] = 12, ['p'] = 11, ['g'] = 10, ['w'] = 9,  ['y'] = 8,  ['b'] = 7,
+    ['v'] = 6,  ['k'] = 5,  ['x'] = 4,  ['j'] = 3,  ['q'] = 2,  ['z'] = 1,
+};
+
+static inline int
+commonness(char c)
+{
+    return byte_rank[(unsigned char)c];
+}
+
+#define ONES UINT64_C(0x0101010101010101)
+
+/* w with its ASCII capitals 'A'..'Z' made small; other bytes (bytes from
+ * 0x80 too) kept.  Per byte: set the top bit when b & 0x7f >= 'A' and when
+ * b & 0x7f > 'Z' (no carry can cross a byte: at most 0x7f + 0x3f), keep
+ * the bytes with the first and not the second, ASCII only, and add 0x20. */
+static inline uint64_t
+lower8(uint64_t w)
+{
+    uint64_t low7 = w & (ONES * 0x7f);
+    uint64_t ge_a = low7 + ONES * (0x80 - 'A');
+    uint64_t gt_z = low7 + ONES * (0x80 - 'Z' - 1);
+    uint64_t upper = ge_a & ~gt_z & ~w & (ONES * 0x80);
+    return w | (upper >> 2);
+}
+
+char *
+bg_text_lower_dup(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max), i = 0;
+    char *d = bg_xmalloc(n + 1);
+
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        w = lower8(w);
+        memcpy(d + i, &w, 8);
+    }
+    for (; i < n; i++)
+        d[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+    d[n] = '\0';
+    return d;
+}
+
+static inline unsigned char
+ascii_lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
+}
+
+/*
+ * bg_text_find() finds the candidates by one anchor byte.  The bounce parser's hottest
+ * function: candidates for the anchor byte are found with memchr (both cases), which
+ * glibc runs a word or a vector at a time, and only those are compared.
+ */
+static const char *
+find_anchored(const char *hay, size_t len, const char *needle, size_t k)
+{
+    size_t n = strlen(needle);
+
+    if (hay == NULL) /* an empty bg_buf's string: nothing to find in it */
+        return NULL;
+    if (n == 0)
+        return hay;
+    if (n > len)
+        return NULL;
+    unsigned char lo = ascii_lower((unsigned char)needle[k]);
+    unsigned char up = lo >= 'a' && lo <= 'z' ? (unsigned char)(lo - ('a' - 'A')) : lo;
+    /* Each anchor hit is a possible start k bytes before it, in increasing
+     * order, so the first match found is the first one. */
+    const char *p = hay + k, *last = hay + (len - n) + k; /* the last possible anchor */
+
+    while (p <= last) {
+        size_t span = (size_t)(last - p) + 1;
+        const char *a = memchr(p, lo, span);
+        const char *b = up != lo ? memchr(p, up, a ? (size_t)(a - p) : span) : NULL;
+        const char *c = b ? b : a;
+        size_t i;
+
+        if (c == NULL)
+            return NULL;
+        const char *s = c - k;
+        for (i = 0; i < n; i++)
+            if (ascii_lower((unsigned char)s[i]) != ascii_lower((unsigned char)needle[i]))
+                break;
+        if (i == n)
+            return s;
+        p = c + 1;
+    }
+    return NULL;
+}
+
+static inline unsigned char
+lower1(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+const char *
+bg_text_find(const char *hay, size_t len, const char *needle)
+{
+    /* The anchor: the needle's byte least common in text. */
+    size_t k = 0;
+    int best = 1000;
+    for (size_t j = 0; needle[j]; j++) {
+        int sc = commonness((char)lower1((unsigned char)needle[j]));
+        if (sc < best) {
+            best = sc;
+            k = j;
+        }
+    }
+    return find_anchored(hay, len, needle, k);
+}
+
+void
+bg_text_pairs_init(bg_text_pairs *pp, const char *text, size_t len)
+{
+    memset(pp->bits, 0, sizeof pp->bits);
+    for (size_t i = 0; i + 1 < len; i++) {
+        unsigned h = pair_hash(text + i);
+        pp->bits[h >> 6] |= UINT64_C(1) << (h & 63);
+    }
+}
+
+void
+bg_text_needle_init(bg_text_needle *nd, const char *s)
+{
+    bg_text_needle_initn(nd, s, strlen(s));
+}
+
+void
+bg_text_needle_initn(bg_text_needle *nd, const char *s, size_t n)
+{
+    int score[8] = {0};
+    nd->s = s;
+    nd->len = n;
+    nd->npairs = 0;
+    /* The eight pairs that English text is least likely to have, the
+     * rarest first (bg_text_needle_may() stops at the first pair missing):
+     * insertion into a list kept sorted. */
+    for (size_t j = 0; j + 1 < n; j++) {
+        int sc = commonness(s[j]) + commonness(s[j + 1]);
+        size_t k = nd->npairs < 8 ? nd->npairs++ : 8;
+        while (k > 0 && score[k - 1] > sc) {
+            if (k < 8) {
+                score[k] = score[k - 1];
+                nd->pairs[k] = nd->pairs[k - 1];
+            }
+            k--;
+        }
+        if (k < 8) {
+            score[k] = sc;
+            nd->pairs[k] = (uint16_t)pair_hash(s + j);
+        }
+    }
+}
