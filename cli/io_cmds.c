@@ -224,8 +224,15 @@ import_foreign(import_ctx *ic, const char *where, const foreign *f)
     a.now = ic->now;
     a.history = cfg->history_period;
     a.why = diag;
-    if (ic->st == NULL) { /* --dry-run: parsed and valid is all we learn */
+    if (ic->st == NULL) {
+        /* --dry-run: the record the entry would make on its own (the store
+         * is not read), judged by the rule the import applies */
+        int64_t purge_at;
+        memset(&after, 0, sizeof(after));
+        foreign_update(NULL, &after, &purge_at, &a);
         ic->imported++;
+        if (bg_policy_rcpt_blacklisted(&after, ic->now))
+            ic->blacklisted++;
         return;
     }
     if (bg_store_rcpt_update(ic->st, addr.canon, foreign_update, &a, &err) < -1 ||
@@ -340,8 +347,10 @@ import_ours(import_ctx *ic, const char *where, json_t *o)
     if (r->expires == 0 && r->last_bounce)
         r->expires = r->last_bounce + ic->ctx->config->blacklist_period;
     a.history = ic->ctx->config->history_period;
-    if (ic->st == NULL) {
+    if (ic->st == NULL) { /* --dry-run: counted as the import counts it */
         ic->imported++;
+        if (bg_policy_rcpt_blacklisted(r, ic->now))
+            ic->blacklisted++;
         return;
     }
     if (bg_store_rcpt_update(ic->st, addr.canon, restore_update, &a, &err) < -1) {

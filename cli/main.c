@@ -22,10 +22,6 @@
 #include "bounceguard/util.h"
 #include "cli.h"
 
-#ifndef BG_VERSION
-#define BG_VERSION "0.1.0"
-#endif
-
 typedef struct cli_command {
     const char *name;
     cli_command_fn *fn;
@@ -70,10 +66,11 @@ static const cli_command commands[] = {
     {"rbl", cli_cmd_rbl,
      "check IP [--lists FILE] [--resolver IP[:PORT]] [--timeout 5s] [--json] | incidents",
      "query DNS blacklists (DNSBLs) for an address; RBL incidents learned from bounces"},
-    {"config", cli_cmd_config, "[--check]",
+    {"config", cli_cmd_config, "[--check] [--json]",
      "print every configuration key with its value and help, or check the file"},
     {"relay-test", cli_cmd_relay_test,
-     "HOST[:PORT] [--from-domain D] [--to-domain D] [--helo NAME] [--timeout 10s] [--json]",
+     "HOST[:PORT] [--from-domain D] [--to-domain D] [--helo NAME] [--timeout 10s] [--outside] "
+     "[--json]",
      "test whether an SMTP server relays for strangers (never sends a message)"},
 };
 
@@ -98,7 +95,7 @@ cli_print_usage(FILE *fp)
                 "  --json       machine-readable output (JSON lines)\n"
                 "  --no-color   no colours, even on a terminal\n"
                 "  -h, --help   this text\n"
-                "  --version    print the version\n\n"
+                "  -V, --version  print the version\n\n"
                 "commands:\n",
             BG_CONFIG_DEFAULT_PATH);
     for (size_t i = 0; i < NCOMMANDS; i++)
@@ -106,6 +103,30 @@ cli_print_usage(FILE *fp)
                 commands[i].name, commands[i].args);
     fprintf(fp, "\nexit status: 0 ok, 1 negative answer (listed, open relay, refused), "
                 "2 usage, 3 configuration, 4 run-time error\n");
+}
+
+/*
+ * Does the command line after the command ask for its help?  -h or --help
+ * anywhere before "--": answered before the config is read, so that help
+ * works where the config does not.
+ */
+static bool
+wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return false;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return true;
+    }
+    return false;
+}
+
+static void
+print_command_usage(const cli_command *c, FILE *fp)
+{
+    fprintf(fp, "usage: bounceguard [-c FILE] [--json] %s %s\n\n%s\n\nSee bounceguard(8).\n",
+            c->name, c->args, c->help);
 }
 
 int
@@ -181,7 +202,7 @@ main(int argc, char **argv)
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             cli_print_usage(stdout);
             return CLI_EXIT_OK;
-        } else if (strcmp(a, "--version") == 0) {
+        } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
             printf("bounceguard %s\n", BG_VERSION);
             return CLI_EXIT_OK;
         } else {
@@ -200,6 +221,10 @@ main(int argc, char **argv)
         char safe[64];
         return cli_usage_error(NULL, "unknown command %s",
                                bg_sanitize_line(safe, sizeof(safe), argv[i], 60));
+    }
+    if (wants_help(argc - i, argv + i)) {
+        print_command_usage(cmd, stdout);
+        return CLI_EXIT_OK;
     }
     if (*ctx.config_path == '\0')
         return cli_usage_error(NULL, "-c needs a file name");

@@ -17,6 +17,7 @@
 
 #include "bounceguard/dsn.h"
 #include "bounceguard/json_out.h"
+#include "bounceguard/log.h"
 #include "bounceguard/addr.h"
 #include "bounceguard/gate.h"
 #include "bounceguard/policy.h"
@@ -75,6 +76,8 @@ on_stall(void)
     }
     _exit(CLI_EXIT_RUNTIME);
 }
+/* The command that opened the store: its config says where the logs are. */
+static const cli_ctx *store_ctx;
 
 int
 cli_store_open(cli_ctx *ctx, const char *command, bool create, bg_store **out)
@@ -84,6 +87,7 @@ cli_store_open(cli_ctx *ctx, const char *command, bool create, bg_store **out)
     int n;
 
     *out = NULL;
+    store_ctx = ctx;
     cli_operator(who, sizeof(who)); /* the caller, for the audit trail */
     if (cli_store_user(ctx, command, create) != 0)
         return CLI_EXIT_RUNTIME;
@@ -143,6 +147,34 @@ cli_operator(char *dst, size_t size)
     return dst;
 }
 
+/*
+ * What the audit trail records goes to the warning log too, where the
+ * administrator follows the daemons: the logs are opened at the first
+ * audited action, after cli_store_open() made this process the store's user.
+ * Only files that exist are written (the daemons make them): an operator's
+ * command must not make a log file of its own user that the daemons then
+ * cannot open.  A log that cannot be opened is said once on stderr; the
+ * action and its audit line stand.
+ */
+static void
+log_notice(const char *command, const char *line)
+{
+    static bool opened;
+    const cli_ctx *ctx = store_ctx;
+
+    if (!opened && ctx != NULL) {
+        bg_log_options lo = {.ident = "bounceguard",
+                             .dir = ctx->config->log_dir,
+                             .use_syslog = ctx->config->syslog,
+                             .existing_only = true};
+        bg_error err;
+        opened = true;
+        if (bg_log_open(&lo, &err) < 0)
+            fprintf(stderr, "bounceguard: %s: warning log: %s\n", command, err.msg);
+    }
+    bg_msg_notice("%s", line);
+}
+
 int
 cli_audit(bg_store *st, const char *command, int64_t now, const char *fmt, ...)
 {
@@ -159,6 +191,8 @@ cli_audit(bg_store *st, const char *command, int64_t now, const char *fmt, ...)
     rc = bg_store_audit_add(st, now, bg_buf_str(&b), &err);
     if (rc < 0)
         cli_runtime_error(command, "audit trail: %s", err.msg);
+    else
+        log_notice(command, bg_buf_str(&b));
     bg_buf_free(&b);
     return rc < 0 ? -1 : 0;
 }

@@ -3,9 +3,11 @@
  *
  *   rbl check IP [--lists FILE] [--resolver IP[:PORT]] [--timeout 5s] [--json]
  *
- * check asks every list in parallel (lib/dnsbl.c) and prints one row per
- * list; --json prints one JSON object per list, one per line.  Exit 0 when
- * no list lists the address, 1 when one does, 4 when every list failed.
+ * check asks every list in parallel (lib/dnsbl.c), each for the address and
+ * for its RFC 5782 test entry, and prints one row per list; --json prints one
+ * JSON object per list, one per line.  Exit 0 when every list answered and
+ * none lists the address, 1 when one lists it, 4 when none does but some
+ * list cannot tell (no answer, refused, or its test entry not listed).
  * Subcommands live in the table `subcommands` below (one row each).
  */
 #include <arpa/inet.h>
@@ -90,6 +92,13 @@ print_json(cli_ctx *ctx, const char *ip, const bg_dnsbl_result *r, size_t n)
         bg_json_string(&b, bg_dnsbl_status_name(r[i].status));
         bg_buf_puts(&b, ",\"listed\":");
         bg_buf_puts(&b, r[i].status == BG_DNSBL_LISTED ? "true" : "false");
+        bg_buf_puts(&b, ",\"cannot_tell\":");
+        bg_buf_puts(&b, bg_dnsbl_cannot_tell(r[i].status) ? "true" : "false");
+        bg_buf_puts(&b, ",\"test_entry\":");
+        if (r[i].status == BG_DNSBL_SKIPPED)
+            bg_buf_puts(&b, "null");
+        else
+            bg_json_string(&b, bg_dnsbl_status_name(r[i].test_entry));
         bg_buf_puts(&b, ",\"answers\":[");
         if (r[i].answers) {
             char *copy = bg_xstrdup(r[i].answers), *save = NULL;
@@ -180,14 +189,12 @@ print_table(cli_ctx *ctx, const char *ip, const bg_dnsbl_result *r, size_t n)
     static const char *const head[NCOL] = {"LIST",    "RESULT",       "CODE",
                                            "MEANING", "REASON (TXT)", "DELISTING"};
     table_row *rows = NULL;
-    size_t nrows = 0, w[NCOL], listed = 0, failed = 0, skipped = 0;
+    size_t nrows = 0, w[NCOL];
+    bg_dnsbl_summary sum;
+    bg_dnsbl_verdict verdict = bg_dnsbl_summarize(r, n, &sum);
 
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         result_rows(&rows, &nrows, &r[i]);
-        listed += r[i].status == BG_DNSBL_LISTED;
-        failed += r[i].status == BG_DNSBL_ERROR || r[i].status == BG_DNSBL_TIMEOUT;
-        skipped += r[i].status == BG_DNSBL_SKIPPED;
-    }
     for (int c = 0; c < NCOL; c++) {
         w[c] = strlen(head[c]);
         for (size_t i = 0; i < nrows; i++)
@@ -212,29 +219,36 @@ print_table(cli_ctx *ctx, const char *ip, const bg_dnsbl_result *r, size_t n)
     }
     free(rows);
 
-    if (listed)
+    switch (verdict) {
+    case BG_DNSBL_VERDICT_LISTED:
         fprintf(ctx->out, "\n%s: %sLISTED%s on %zu of %zu lists", ip,
-                cli_color_code(ctx, CLI_RED), cli_color_code(ctx, CLI_RESET), listed,
-                n - skipped);
-    else
-        fprintf(ctx->out, "\n%s: %snot listed%s (%zu %s asked)", ip,
-                cli_color_code(ctx, failed == n - skipped ? CLI_YELLOW : CLI_GREEN),
-                cli_color_code(ctx, CLI_RESET), n - skipped,
-                n - skipped == 1 ? "list" : "lists");
-    if (failed)
-        fprintf(ctx->out, "; %zu %s not answer", failed,
-                failed == 1 ? "list did" : "lists did");
-    if (skipped)
-        fprintf(ctx->out, "; %zu skipped (no IPv6 support)", skipped);
+                cli_color_code(ctx, CLI_RED), cli_color_code(ctx, CLI_RESET), sum.listed,
+                sum.asked);
+        if (sum.cannot_tell)
+            fprintf(ctx->out, "; %zu cannot tell", sum.cannot_tell);
+        break;
+    case BG_DNSBL_VERDICT_CANNOT_TELL:
+        fprintf(ctx->out, "\n%s: %scannot tell%s: %zu of %zu %s could not say", ip,
+                cli_color_code(ctx, CLI_YELLOW), cli_color_code(ctx, CLI_RESET),
+                sum.cannot_tell, sum.asked, sum.asked == 1 ? "list" : "lists");
+        if (sum.not_listed)
+            fprintf(ctx->out, "; not listed on the other %zu", sum.not_listed);
+        break;
+    case BG_DNSBL_VERDICT_NOT_LISTED:
+        fprintf(ctx->out, "\n%s: %snot listed%s (%zu %s asked, each answered its test entry)",
+                ip, cli_color_code(ctx, CLI_GREEN), cli_color_code(ctx, CLI_RESET), sum.asked,
+                sum.asked == 1 ? "list" : "lists");
+        break;
+    }
+    if (sum.skipped)
+        fprintf(ctx->out, "; %zu skipped (no IPv6 support)", sum.skipped);
     fputc('\n', ctx->out);
-    for (size_t i = 0; i < n; i++)
-        if (r[i].status == BG_DNSBL_ERROR && r[i].meaning &&
-            strstr(r[i].meaning, "refused") != NULL) {
-            fprintf(ctx->out,
-                    "hint: a list refused the query: ask through a resolver of your "
-                    "own (dns_resolver, --resolver), not a public one\n");
-            break;
-        }
+    if (sum.refused || sum.unverified)
+        fprintf(ctx->out,
+                "hint: a list that refuses the query or does not list its test entry "
+                "%s is not answering this resolver: ask through a resolver of your own "
+                "(dns_resolver, --resolver), not a public one\n",
+                BG_DNSBL_TEST_ENTRY);
 }
 
 static int
@@ -254,7 +268,6 @@ rbl_check(cli_ctx *ctx, int argc, char **argv)
     bg_dnsbl_result *res = NULL;
     bg_dnsbl_options opt;
     bg_error err;
-    size_t listed = 0, failed = 0, asked = 0;
     bool resolver_from_option = false;
     int c;
 
@@ -320,18 +333,17 @@ rbl_check(cli_ctx *ctx, int argc, char **argv)
         print_json(ctx, argv[optind], res, set->count);
     else
         print_table(ctx, argv[optind], res, set->count);
-    for (size_t i = 0; i < set->count; i++) {
-        if (res[i].status == BG_DNSBL_SKIPPED)
-            continue;
-        asked++;
-        listed += res[i].status == BG_DNSBL_LISTED;
-        failed += res[i].status == BG_DNSBL_ERROR || res[i].status == BG_DNSBL_TIMEOUT;
-    }
+    bg_dnsbl_summary sum;
+    bg_dnsbl_verdict verdict = bg_dnsbl_summarize(res, set->count, &sum);
     bg_dnsbl_results_free(res, set->count);
     bg_dnsbl_set_free(set);
-    if (listed)
+    switch (verdict) {
+    case BG_DNSBL_VERDICT_LISTED:
         return CLI_EXIT_NEGATIVE;
-    if (asked == 0 || failed == asked)
+    case BG_DNSBL_VERDICT_CANNOT_TELL:
         return CLI_EXIT_RUNTIME;
+    case BG_DNSBL_VERDICT_NOT_LISTED:
+        break;
+    }
     return CLI_EXIT_OK;
 }

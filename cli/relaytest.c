@@ -70,7 +70,14 @@ print_json(cli_ctx *ctx, const bg_relay_report *rep)
     bg_json_string(&b, rep->overall == BG_RELAY_OPEN      ? "open"
                        : rep->overall == BG_RELAY_CLOSED  ? "closed"
                        : rep->overall == BG_RELAY_PARTIAL ? "partial"
+                       : rep->overall == BG_RELAY_TRUSTED ? "relays-for-client"
                                                           : "unknown");
+    bg_buf_puts(&b, ",\"client\":");
+    bg_json_string(&b, rep->local && *rep->local ? rep->local : NULL);
+    bg_buf_puts(&b, ",\"vantage\":");
+    bg_json_string(&b, rep->vantage == BG_VANTAGE_LOOPBACK    ? "loopback"
+                       : rep->vantage == BG_VANTAGE_SAME_HOST ? "same-host"
+                                                              : "outside");
     bg_buf_printf(&b,
                   ",\"open\":%s,\"tricks\":%zu,\"accepted\":%zu,\"refused\":%zu,"
                   "\"deferred\":%zu,\"errors\":%zu,\"sessions\":%zu}\n",
@@ -118,6 +125,17 @@ print_table(cli_ctx *ctx, const bg_relay_report *rep)
             bg_relay_overall_name(rep->overall), cli_color_code(ctx, CLI_RESET),
             rep->count, rep->accepted, rep->refused, rep->deferred, rep->errors,
             rep->sessions);
+    if (rep->vantage != BG_VANTAGE_OUTSIDE)
+        fprintf(ctx->out,
+                "%s: tested from %s (%s), which a relay trusts (Postfix's mynetworks "
+                "holds loopback and its own addresses)%s; run relay-test from a host "
+                "outside the relay's networks, or with --outside if this one is not in "
+                "them\n",
+                rep->overall == BG_RELAY_TRUSTED ? "cannot tell" : "note",
+                cli_safe(rep->local), bg_relay_vantage_name(rep->vantage),
+                rep->overall == BG_RELAY_TRUSTED ? ": what it accepts here it may refuse "
+                                                   "to strangers"
+                                                 : "");
 }
 
 int
@@ -129,6 +147,7 @@ cli_cmd_relay_test(cli_ctx *ctx, int argc, char **argv)
         {"helo", required_argument, NULL, 'H'},
         {"timeout", required_argument, NULL, 'T'},
         {"json", no_argument, NULL, 'j'},
+        {"outside", no_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -159,6 +178,9 @@ cli_cmd_relay_test(cli_ctx *ctx, int argc, char **argv)
             break;
         case 'j':
             ctx->json = true;
+            break;
+        case 'o':
+            opt.outside = true;
             break;
         case 'h':
             return cli_usage_error("relay-test", "test a server for open relaying");
@@ -198,6 +220,7 @@ cli_cmd_relay_test(cli_ctx *ctx, int argc, char **argv)
         rc = CLI_EXIT_NEGATIVE;
         break;
     case BG_RELAY_UNKNOWN:
+    case BG_RELAY_TRUSTED: /* cannot tell, as rbl check's unanswered test entry */
         rc = CLI_EXIT_RUNTIME;
         break;
     default:

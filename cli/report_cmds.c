@@ -557,7 +557,8 @@ diag_advise(const cli_ctx *ctx, const diag *d, advice *a)
     }
     if (d->incidents.n > 0) {
         advise(a, "Make sure the relay is not an open relay: run `bounceguard relay-test "
-                  "HOST` against it.");
+                  "HOST` against it from a host outside its networks (from the relay "
+                  "itself, loopback and its own addresses are trusted: it relays for them).");
         advise(a,
                "Check the relay's public IP on the common lists: `bounceguard rbl check "
                "IP`.");

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bounceguard/reply_rules.h"
@@ -65,7 +65,10 @@ intake_stopping(void)
 static int
 open_logs(const bg_config *cfg, bg_error *err)
 {
-    bg_log_options lo = {"bounceguard-dsn", cfg->log_dir, cfg->syslog, false, cfg->debug};
+    bg_log_options lo = {.ident = "bounceguard-dsn",
+                         .dir = cfg->log_dir,
+                         .use_syslog = cfg->syslog,
+                         .debug = cfg->debug};
 
     return bg_log_open(&lo, err);
 }
@@ -117,6 +120,7 @@ intake_start(intake *in, const dsn_ctx *ctx, const char *pid_path)
     if (become > 0 && (bg_privs_prepare_dir(&u, in->cfg->db_home, &err) < 0 ||
                        bg_privs_become(&u, &err) < 0)) {
         fprintf(stderr, "bounceguard-dsn: %s\n", err.msg);
+        in->pid_file = bg_pidfile_close(in->pid_file);
         return -1;
     }
     if (open_logs(in->cfg, &err) < 0)
@@ -204,7 +208,7 @@ reload(intake *in)
         in->cfg = fresh;
         if (open_logs(in->cfg, &err) < 0)
             bg_msg_error("cannot open logs: %s", err.msg);
-        bg_msg_info("config %s reloaded, logs reopened", in->ctx->config_path);
+        bg_msg_notice("config %s reloaded, logs reopened", in->ctx->config_path);
         return;
     }
     if (bg_log_reopen(&err) < 0)
@@ -240,7 +244,7 @@ intake_upkeep(intake *in, int64_t now)
             bool on = strcmp(v, "on") == 0;
             if (on != bg_log_debug_enabled()) {
                 bg_log_set_debug(on);
-                bg_msg_info("debug log switched %s", on ? "on" : "off");
+                bg_msg_notice("debug log switched %s", on ? "on" : "off");
             }
         } else if (l == BG_LOOKUP_ERROR) {
             bg_msg_debug("cannot read the debug switch: %s", err.msg);

@@ -15,6 +15,7 @@
 
 #include "bounceguard/config.h"
 #include "bounceguard/learn.h"
+#include "bounceguard/pidfile.h"
 #include "bounceguard/store.h"
 #include "dsn.h"
 
@@ -67,7 +68,7 @@ void intake_idle(void);
  * once, until it opens again). */
 int intake_store(intake *in);
 
-/* Close everything (store, config, logs). */
+/* Close everything (store, config, logs, pid file). */
 void intake_finish(intake *in);
 
 /*

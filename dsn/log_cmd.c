@@ -338,7 +338,8 @@ follow(follower *f, bool from_start)
 static void
 log_usage(FILE *fp)
 {
-    fprintf(fp, "usage: bounceguard-dsn [-c FILE] log FILE [--follow] [--from-start] [--pid-file FILE]\n");
+    fprintf(fp, "usage: bounceguard-dsn [-c FILE] log FILE [--follow] [--from-start] "
+                "[--pid-file FILE]\n");
 }
 
 int
@@ -365,7 +366,7 @@ dsn_cmd_log(const dsn_ctx *ctx, int argc, char **argv)
             return DSN_EXIT_USAGE;
         }
     }
-    if (file == NULL) {
+    if (file == NULL || (pid_path && !follow_mode)) {
         log_usage(stderr);
         return DSN_EXIT_USAGE;
     }

@@ -183,6 +183,8 @@ follow(intake *in, const char *dir)
     return DSN_EXIT_OK;
 }
 
+#define MAILDIR_USAGE "usage: bounceguard-dsn [-c FILE] maildir DIR [--follow] [--pid-file FILE]\n"
+
 int
 dsn_cmd_maildir(const dsn_ctx *ctx, int argc, char **argv)
 {
@@ -200,12 +202,12 @@ dsn_cmd_maildir(const dsn_ctx *ctx, int argc, char **argv)
         else if (argv[i][0] != '-' && dir == NULL)
             dir = argv[i];
         else {
-            fprintf(stderr, "usage: bounceguard-dsn [-c FILE] maildir DIR [--follow] [--pid-file FILE]\n");
+            fprintf(stderr, MAILDIR_USAGE);
             return DSN_EXIT_USAGE;
         }
     }
-    if (dir == NULL) {
-        fprintf(stderr, "usage: bounceguard-dsn [-c FILE] maildir DIR [--follow] [--pid-file FILE]\n");
+    if (dir == NULL || (pid_path && !follow_mode)) {
+        fprintf(stderr, MAILDIR_USAGE);
         return DSN_EXIT_USAGE;
     }
     if (check_maildir(dir) < 0)

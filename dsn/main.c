@@ -24,10 +24,6 @@
 #include "dsn.h"
 #include "intake.h"
 
-#ifndef BG_VERSION
-#define BG_VERSION "0.1.0"
-#endif
-
 #define DEFAULT_CONFIG "/etc/bounceguard/bounceguard.conf"
 
 typedef struct dsn_command {
@@ -58,6 +54,7 @@ usage(FILE *fp)
         fprintf(fp, "  %-8s %-30s %s\n", commands[i].name, commands[i].args, commands[i].help);
     fprintf(fp, "\noptions:\n  -c FILE  configuration file (default %s)\n", DEFAULT_CONFIG);
     fprintf(fp, "  -n       check the configuration (and reply_rules_file), then exit\n");
+    fprintf(fp, "  -h, --help     this text\n  -V, --version  print the version\n");
 }
 
 /* -n: load the configuration as the intakes would, say what it adds. */
@@ -69,6 +66,12 @@ check_config(const dsn_ctx *ctx)
 
     if (cfg == NULL) {
         fprintf(stderr, "bounceguard-dsn: %s\n", err.msg);
+        return DSN_EXIT_CONFIG;
+    }
+    /* The intakes become `user` when run as root (a follower under systemd). */
+    if (bg_config_check_system(cfg, BG_CHECK_USER, &err) < 0) {
+        fprintf(stderr, "bounceguard-dsn: %s: %s\n", ctx->config_path, err.msg);
+        bg_config_unref(cfg);
         return DSN_EXIT_CONFIG;
     }
     printf("bounceguard-dsn: %s: ok", ctx->config_path);
@@ -103,7 +106,7 @@ main(int argc, char **argv)
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             return DSN_EXIT_OK;
-        } else if (strcmp(a, "--version") == 0) {
+        } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
             printf("bounceguard-dsn %s\n", BG_VERSION);
             return DSN_EXIT_OK;
         } else if (strcmp(a, "--") == 0) {

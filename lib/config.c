@@ -10,9 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bounceguard/config.h"
+#include "bounceguard/json_out.h"
+#include "bounceguard/policy.h"
+#include "bounceguard/privs.h"
 #include "bounceguard/reply_rules.h"
 #include "bounceguard/mtalog.h"
 
@@ -103,6 +108,21 @@ static const key_def keys[] = {
      reply_values, "blocked sender: permanent or temporary"},
     {"quota_reply", T_ENUM, OFF(quota_permanent), "temporary", 0, 0, reply_values,
      "sender over quota: permanent or temporary"},
+    {"invalid_text", T_STRING, OFF(invalid_text), "", 0, 0, NULL,
+     "reply text for an invalid address or unknown TLD; empty = \"Email address format "
+     "is not valid.\""},
+    {"blacklist_text", T_STRING, OFF(blacklist_text), "", 0, 0, NULL,
+     "reply text for a recipient blacklisted by its bounces; empty = \"Email send failed. "
+     "Recipient is blacklisted due to bounce messages.\""},
+    {"manual_block_text", T_STRING, OFF(manual_block_text), "", 0, 0, NULL,
+     "reply text for a recipient blocked by hand (bounceguard block); empty = \"Email send "
+     "failed. Recipient is blocked by the mail administrator.\""},
+    {"sender_blocked_text", T_STRING, OFF(sender_blocked_text), "", 0, 0, NULL,
+     "reply text for a blocked sender; empty = \"Your appliance is not allowed to send "
+     "emails due to too many bounced emails.\""},
+    {"quota_text", T_STRING, OFF(quota_text), "", 0, 0, NULL,
+     "reply text for a sender over quota; empty = \"Your appliance exhausted email "
+     "quota.\""},
     {"check_tld", T_BOOL, OFF(check_tld), "yes", 0, 0, NULL,
      "refuse recipients whose top-level domain does not exist (Public Suffix List)"},
     {"recipient_limit", T_INT, OFF(recipient_limit), "1000", 1, 100000, NULL,
@@ -389,22 +409,83 @@ bg_config_defaults(void)
     return c;
 }
 
-/* Cross-key checks that a single value cannot express. */
+/*
+ * What is wrong with a milter socket spec, or NULL when libmilter will bind
+ * what it says.  libmilter reads a port with atoi() and truncates it to 16
+ * bits: inet:99999 listens on 34463, a port no MTA is told about.
+ */
+static const char *
+socket_problem(const char *spec)
+{
+    const char *rest;
+
+    if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0)
+        return strchr(spec, ':')[1] == '\0' ? "has no path" : NULL;
+    if (strncmp(spec, "inet:", 5) == 0)
+        rest = spec + 5;
+    else if (strncmp(spec, "inet6:", 6) == 0)
+        rest = spec + 6;
+    else
+        return "is not inet:PORT@HOST, inet6:PORT@HOST or unix:PATH";
+    size_t digits = strspn(rest, "0123456789");
+    if (digits == 0 || (rest[digits] != '\0' && rest[digits] != '@'))
+        return "has no port number (inet:PORT@HOST)";
+    long port = digits > 5 ? 0 : strtol(rest, NULL, 10);
+    if (port < 1 || port > 65535)
+        return "has a port outside 1 to 65535";
+    if (rest[digits] == '@' && rest[digits + 1] == '\0')
+        return "has no host after @";
+    return NULL;
+}
+
+int
+bg_config_check_socket(const char *spec, bg_error *err)
+{
+    const char *problem = socket_problem(spec);
+
+    return problem ? bg_error_set(err, "socket \"%.80s\" %s", spec, problem) : 0;
+}
+
+/* Cross-key checks, and values a type alone cannot check. */
 static int
 validate(const bg_config *c, bool quote, bg_error *err)
 {
     char q[100];
+    const char *problem;
 
     if (c->db_home[0] == '\0')
         return bg_error_set(err, "db_home must not be empty");
     if (c->return_path_rewrite && (c->verp_domain[0] == '\0' || c->verp_secret_file[0] == '\0'))
         return bg_error_set(err, "return_path_rewrite = yes needs verp_domain and "
                                  "verp_secret_file");
-    if (strncmp(c->socket, "inet:", 5) != 0 && strncmp(c->socket, "inet6:", 6) != 0 &&
-        strncmp(c->socket, "unix:", 5) != 0 && strncmp(c->socket, "local:", 6) != 0)
-        return bg_error_set(err, "socket: %s is not inet:PORT@HOST, inet6:PORT@HOST or "
-                                 "unix:PATH",
-                            shown(c->socket, quote, q, sizeof(q)));
+    if ((problem = socket_problem(c->socket)) != NULL)
+        return bg_error_set(err, "socket: %s %s", shown(c->socket, quote, q, sizeof(q)),
+                            problem);
+    /* Reply texts go to the SMTP client as they are: printable ASCII (RFC 5321
+     * replies are ASCII), no '%' (libmilter's smfi_setreply() reads it as a
+     * format), short enough for one reply line. */
+    const char *const texts[][2] = {{"invalid_text", c->invalid_text},
+                                    {"blacklist_text", c->blacklist_text},
+                                    {"manual_block_text", c->manual_block_text},
+                                    {"sender_blocked_text", c->sender_blocked_text},
+                                    {"quota_text", c->quota_text}};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        const char *t = texts[i][1];
+        if (strlen(t) > 200)
+            return bg_error_set(err, "%s: longer than 200 characters", texts[i][0]);
+        for (const unsigned char *p = (const unsigned char *)t; *p; p++)
+            if (*p < 0x20 || *p > 0x7e || *p == '%')
+                return bg_error_set(err, "%s: %s holds '%s' (printable ASCII only, no %%)",
+                                    texts[i][0], shown(t, quote, q, sizeof(q)),
+                                    *p == '%' ? "%" : "a non-ASCII byte");
+    }
+    /* A network the quota exemption cannot read would silently never match. */
+    for (size_t i = 0; i < c->trusted_networks.count; i++)
+        if (!bg_policy_network_valid(c->trusted_networks.items[i]))
+            return bg_error_set(err,
+                                "trusted_networks: %s is not a network (ADDR/BITS or ADDR, "
+                                "IPv4 or IPv6)",
+                                shown(c->trusted_networks.items[i], quote, q, sizeof(q)));
     return 0;
 }
 
@@ -666,6 +747,66 @@ bg_config_dump(const bg_config *c, FILE *fp)
     bg_buf_free(&v);
 }
 
+void
+bg_config_dump_json(const bg_config *c, bg_buf *out)
+{
+    const char *base = (const char *)c;
+    bg_buf v = BG_BUF_INIT;
+
+    bg_buf_puts(out, "{\"config\":");
+    bg_json_string(out, c->path[0] ? c->path : NULL);
+    for (size_t i = 0; i < NKEYS; i++) {
+        const key_def *k = &keys[i];
+        bg_buf_putc(out, ',');
+        bg_json_string(out, k->name);
+        bg_buf_putc(out, ':');
+        switch (k->type) {
+        case T_BOOL:
+            bg_buf_puts(out, *(const bool *)(base + k->offset) ? "true" : "false");
+            break;
+        case T_INT:
+            bg_buf_printf(out, "%ld", *(const long *)(base + k->offset));
+            break;
+        case T_DURATION: /* seconds: what a script computes with */
+            bg_buf_printf(out, "%lld", (long long)*(const int64_t *)(base + k->offset));
+            break;
+        case T_LIST: {
+            const bg_strlist *l = (const bg_strlist *)(base + k->offset);
+            bg_buf_putc(out, '[');
+            for (size_t j = 0; j < l->count; j++) {
+                if (j)
+                    bg_buf_putc(out, ',');
+                bg_json_string(out, l->items[j]);
+            }
+            bg_buf_putc(out, ']');
+            break;
+        }
+        case T_OVERRIDE:
+            bg_buf_putc(out, '[');
+            for (size_t j = 0; j < c->override_count; j++) {
+                const bg_sender_override *o = &c->overrides[j];
+                bg_buf_puts(out, j ? ",{\"identity\":" : "{\"identity\":");
+                bg_json_string(out, o->identity);
+                if (o->quota_limit >= 0)
+                    bg_buf_printf(out, ",\"quota_limit\":%ld", o->quota_limit);
+                if (o->sender_bounce_limit >= 0)
+                    bg_buf_printf(out, ",\"sender_bounce_limit\":%ld", o->sender_bounce_limit);
+                bg_buf_putc(out, '}');
+            }
+            bg_buf_putc(out, ']');
+            break;
+        case T_STRING:
+        case T_ENUM:
+            bg_buf_reset(&v);
+            format_value(c, k, &v);
+            bg_json_string(out, bg_buf_str(&v));
+            break;
+        }
+    }
+    bg_buf_putc(out, '}');
+    bg_buf_free(&v);
+}
+
 static void
 man_escape(FILE *fp, const char *s)
 {
@@ -699,6 +840,79 @@ bg_config_man(FILE *fp)
             fputs("(empty)", fp);
         fputs(".\n", fp);
     }
+}
+
+/* Is dir an existing directory?  Else -1 with err "KEY: dir: why". */
+static int
+check_directory(const char *key, const char *dir, bg_error *err)
+{
+    struct stat sb;
+
+    if (stat(dir, &sb) < 0)
+        return bg_error_set(err, "%s: directory %s: %s", key, dir, strerror(errno));
+    if (!S_ISDIR(sb.st_mode))
+        return bg_error_set(err, "%s: %s is not a directory", key, dir);
+    return 0;
+}
+
+/* The directory part of path ("." for a bare name), malloc'd. */
+static char *
+parent_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    return slash == NULL ? bg_xstrdup(".") : slash == path ? bg_xstrdup("/")
+                                                           : bg_xstrndup(path, (size_t)(slash - path));
+}
+
+int
+bg_config_check_system(const bg_config *c, unsigned what, bg_error *err)
+{
+    bg_privs_user u, *target = NULL;
+    int r = 0;
+
+    if ((what & BG_CHECK_USER) && c->user[0]) {
+        struct passwd *pw = getpwnam(c->user);
+        if (pw == NULL)
+            return bg_error_set(err, "user: \"%.64s\" is not an account on this system "
+                                     "(create it, or set user = to an existing one)",
+                                c->user);
+        if (pw->pw_uid != 0 && bg_strlcpy(u.name, pw->pw_name, sizeof(u.name)) < sizeof(u.name)) {
+            u.uid = pw->pw_uid;
+            u.gid = pw->pw_gid;
+            target = &u;
+        }
+    }
+    if ((what & BG_CHECK_LOG_DIR) && c->log_dir[0] &&
+        check_directory("log_dir", c->log_dir, err) < 0)
+        return -1;
+    /* The pid file and a unix socket are made in directories that only root
+     * or the daemon's user may write (bg_privs_check_dir): the same test here
+     * as at start. */
+    if ((what & BG_CHECK_PID_FILE) && c->pid_file[0]) {
+        char *dir = parent_of(c->pid_file);
+        struct stat sb;
+        bg_error derr;
+        if (check_directory("pid_file", dir, err) < 0)
+            r = -1;
+        else if (stat(dir, &sb) == 0 && bg_privs_check_dir(dir, &sb, target, &derr) < 0)
+            r = bg_error_set(err, "pid_file: %s", derr.msg);
+        free(dir);
+        if (r < 0)
+            return r;
+    }
+    if ((what & BG_CHECK_SOCKET) &&
+        (strncmp(c->socket, "unix:", 5) == 0 || strncmp(c->socket, "local:", 6) == 0)) {
+        char *dir = parent_of(strchr(c->socket, ':') + 1);
+        struct stat sb;
+        bg_error derr;
+        if (check_directory("socket", dir, err) < 0)
+            r = -1;
+        else if (stat(dir, &sb) == 0 && bg_privs_check_dir(dir, &sb, target, &derr) < 0)
+            r = bg_error_set(err, "socket: %s", derr.msg);
+        free(dir);
+    }
+    return r;
 }
 
 static const bg_sender_override *

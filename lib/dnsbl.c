@@ -168,7 +168,7 @@ bg_dnsbl_status_name(bg_dnsbl_status s)
     static const char *const names[] = {
         [BG_DNSBL_NOT_LISTED] = "not listed", [BG_DNSBL_LISTED] = "listed",
         [BG_DNSBL_ERROR] = "error",           [BG_DNSBL_TIMEOUT] = "timeout",
-        [BG_DNSBL_SKIPPED] = "skipped",
+        [BG_DNSBL_SKIPPED] = "skipped",       [BG_DNSBL_UNVERIFIED] = "cannot tell",
     };
 
     return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
@@ -251,6 +251,49 @@ bg_dnsbl_decode(const bg_dnsbl_known *codes, const struct in_addr *answers, size
     if (error)
         return BG_DNSBL_ERROR;
     return listed ? BG_DNSBL_LISTED : BG_DNSBL_NOT_LISTED;
+}
+
+bg_dnsbl_status
+bg_dnsbl_verify(bg_dnsbl_status status, bg_dnsbl_status test_entry)
+{
+    /* A listing stands on its own: a list that answers nothing lists nothing.
+     * An error or a timeout is already "cannot tell". */
+    if (status != BG_DNSBL_NOT_LISTED)
+        return status;
+    return test_entry == BG_DNSBL_LISTED ? BG_DNSBL_NOT_LISTED : BG_DNSBL_UNVERIFIED;
+}
+
+bool
+bg_dnsbl_cannot_tell(bg_dnsbl_status s)
+{
+    return s == BG_DNSBL_ERROR || s == BG_DNSBL_TIMEOUT || s == BG_DNSBL_UNVERIFIED;
+}
+
+bg_dnsbl_verdict
+bg_dnsbl_summarize(const bg_dnsbl_result *r, size_t n, bg_dnsbl_summary *sum)
+{
+    memset(sum, 0, sizeof(*sum));
+    for (size_t i = 0; i < n; i++) {
+        if (r[i].status == BG_DNSBL_SKIPPED) {
+            sum->skipped++;
+            continue;
+        }
+        sum->asked++;
+        if (r[i].status == BG_DNSBL_LISTED)
+            sum->listed++;
+        else if (r[i].status == BG_DNSBL_NOT_LISTED)
+            sum->not_listed++;
+        else
+            sum->cannot_tell++;
+        sum->unverified += r[i].status == BG_DNSBL_UNVERIFIED;
+        sum->refused += r[i].status == BG_DNSBL_ERROR && r[i].meaning &&
+                        strstr(r[i].meaning, "refused") != NULL;
+    }
+    if (sum->listed)
+        return BG_DNSBL_VERDICT_LISTED;
+    if (sum->cannot_tell || sum->asked == 0)
+        return BG_DNSBL_VERDICT_CANNOT_TELL;
+    return BG_DNSBL_VERDICT_NOT_LISTED;
 }
 
 int
@@ -523,6 +566,7 @@ typedef struct query_state {
 typedef struct list_query {
     query_state *st;
     bg_dnsbl_result *r;
+    bool test_entry; /* the RFC 5782 test entry: no TXT wanted */
     char name[300];
 } list_query;
 
@@ -603,7 +647,7 @@ a_done(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
             bg_xstrdup("the list refused the query or the answer is not a DNSBL code");
     bg_buf_free(&ans);
     bg_buf_free(&m);
-    if (n > 0) {
+    if (n > 0 && !q->test_entry) {
         q->st->pending++;
         ares_query(q->st->channel, q->name, ns_c_in, ns_t_txt, txt_done, q);
     }
@@ -708,7 +752,7 @@ bg_dnsbl_check(const bg_dnsbl_set *set, const char *ip, const bg_dnsbl_options *
     struct ares_options ao;
     query_state st = {0};
     list_query *qs;
-    bg_dnsbl_result *rs;
+    bg_dnsbl_result *rs, *tests;
     int64_t timeout = (opt && opt->timeout_ms > 0) ? opt->timeout_ms : 5000;
     const char *resolver = opt ? opt->resolver : NULL;
     char probe[300];
@@ -745,7 +789,8 @@ bg_dnsbl_check(const bg_dnsbl_set *set, const char *ip, const bg_dnsbl_options *
     }
 
     rs = bg_xcalloc(set->count ? set->count : 1, sizeof(*rs));
-    qs = bg_xcalloc(set->count ? set->count : 1, sizeof(*qs));
+    tests = bg_xcalloc(set->count ? set->count : 1, sizeof(*tests));
+    qs = bg_xcalloc(set->count ? 2 * set->count : 1, sizeof(*qs));
     st.start_ms = bg_monotonic_ms();
     for (size_t i = 0; i < set->count; i++) {
         bg_error qerr;
@@ -765,9 +810,43 @@ bg_dnsbl_check(const bg_dnsbl_set *set, const char *ip, const bg_dnsbl_options *
         }
         st.pending++;
         ares_query(st.channel, qs[i].name, ns_c_in, ns_t_a, a_done, &qs[i]);
+        /* The same list asked for its test entry at the same time: a list
+         * that does not answer it cannot say "not listed" either. */
+        list_query *tq = &qs[set->count + i];
+        bool tv6;
+        tests[i].list = &set->lists[i];
+        tq->st = &st;
+        tq->r = &tests[i];
+        tq->test_entry = true;
+        if (bg_dnsbl_query_name(BG_DNSBL_TEST_ENTRY, set->lists[i].zone, tq->name,
+                                sizeof(tq->name), &tv6, &qerr) < 0) {
+            tests[i].status = BG_DNSBL_ERROR;
+            continue;
+        }
+        st.pending++;
+        ares_query(st.channel, tq->name, ns_c_in, ns_t_a, a_done, tq);
     }
     run_loop(&st, st.start_ms + timeout);
     ares_destroy(st.channel); /* runs what is left over with ARES_EDESTRUCTION */
+    for (size_t i = 0; i < set->count; i++) {
+        if (rs[i].status == BG_DNSBL_SKIPPED || tests[i].list == NULL)
+            continue;
+        rs[i].test_entry = tests[i].status;
+        rs[i].status = bg_dnsbl_verify(rs[i].status, tests[i].status);
+        if (rs[i].status == BG_DNSBL_UNVERIFIED)
+            rs[i].error = tests[i].answers
+                              ? bg_xasprintf("its test entry " BG_DNSBL_TEST_ENTRY
+                                             " answered %s: the list refuses this resolver",
+                                             tests[i].meaning ? tests[i].meaning
+                                                              : tests[i].answers)
+                          : tests[i].status == BG_DNSBL_TIMEOUT
+                              ? bg_xstrdup("its test entry " BG_DNSBL_TEST_ENTRY
+                                           " got no answer in time")
+                              : bg_xstrdup("its test entry " BG_DNSBL_TEST_ENTRY
+                                           " is not listed: the list is not answering "
+                                           "(resolver refused, or not a DNSBL)");
+    }
+    bg_dnsbl_results_free(tests, set->count);
     free(qs);
     *results = rs;
     return 0;

@@ -84,6 +84,20 @@ sender_blocked(bg_store *st, const bg_config *cfg, bg_gate_txn *t, int64_t now,
     return t->sender_verdict;
 }
 
+typedef struct refused_arg {
+    int64_t now;
+    long limit;
+    int64_t window;
+} refused_arg;
+
+static int
+refused_update(const bg_sender_rec *cur, bg_sender_rec *next, int64_t *purge_at, void *arg)
+{
+    refused_arg *a = arg;
+
+    return bg_policy_quota_refused(cur, next, a->now, a->limit, a->window, purge_at);
+}
+
 bg_verdict_kind
 bg_gate_mail(bg_store *st, const bg_config *cfg, bg_gate_txn *t, int64_t now, bg_error *err)
 {
@@ -105,9 +119,20 @@ bg_gate_mail(bg_store *st, const bg_config *cfg, bg_gate_txn *t, int64_t now, bg
     l = bg_store_sender_get(st, t->identity, &rec, err);
     if (l == BG_LOOKUP_ERROR)
         return BG_VERDICT_STORE_ERROR;
-    if (l == BG_FOUND && bg_policy_quota_exhausted(&rec, now, limit, cfg->quota_window))
+    if (l != BG_FOUND || !bg_policy_quota_exhausted(&rec, now, limit, cfg->quota_window))
+        return BG_VERDICT_ACCEPT;
+    if (t->dry_run)
         return BG_VERDICT_QUOTA;
-    return BG_VERDICT_ACCEPT;
+    /* Count the refusal (written only when refusing: an accepted MAIL FROM
+     * stays a read).  The window may have ended meanwhile: then accept. */
+    refused_arg a = {now, limit, cfg->quota_window};
+    int w = bg_store_sender_update(st, t->identity, refused_update, &a, err);
+    if (w < -1) {
+        /* The refusal stands; only its count is lost. */
+        bg_msg_error("cannot count the quota refusal of %s: %s", t->identity, err->msg);
+        return BG_VERDICT_QUOTA;
+    }
+    return w == 1 ? BG_VERDICT_QUOTA : BG_VERDICT_ACCEPT;
 }
 
 typedef struct reserve_arg {
@@ -238,7 +263,8 @@ bg_gate_rcpt(bg_store *st, const bg_config *cfg, bg_gate_txn *t, const char *rcp
             bg_store_tried_add(st, t->identity, addr->canon, now, rec.expires, err) < 0)
             return BG_VERDICT_STORE_ERROR;
         t->sender_checked = false; /* the count may have reached the limit */
-        return BG_VERDICT_BLACKLISTED;
+        return bg_policy_rcpt_manual(&rec) ? BG_VERDICT_BLOCKED_MANUALLY
+                                           : BG_VERDICT_BLACKLISTED;
     }
     v = sender_blocked(st, cfg, t, now, err);
     if (v != BG_VERDICT_ACCEPT)

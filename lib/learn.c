@@ -190,24 +190,30 @@ write_rcpt(bg_store_txn *t, const bg_config *cfg, const bounce_in *b, const bg_a
 
 /* What was done, once it is committed. */
 static void
-log_rcpt(const bounce_in *b, const bg_addr *addr, const bg_learn_rcpt_result *out)
+log_rcpt(const bounce_in *b, const bg_addr *addr, const char *queue_id,
+         const bg_learn_rcpt_result *out)
 {
     const char *sender = out->sender_id[0] ? out->sender_id : "unknown";
     const char *mta = b->remote_mta && *b->remote_mta ? b->remote_mta : "unknown";
     const char *status = b->status ? b->status : "";
+    char qid[80] = "";
+
+    /* the original's queue ID, to match the line with the MTA's own */
+    if (queue_id && *queue_id)
+        snprintf(qid, sizeof(qid), ", queue ID %s", queue_id);
 
     switch (out->outcome) {
     case BG_LEARN_UNTRUSTED:
         bg_msg_warn(
             "Ignored forged or unrelated bounce for Recipient %s: %s %s (from %s, "
-            "%s): not shown to come from the recipient's side",
-            addr->canon, status, out->reason, mta, b->origin);
+            "%s%s): not shown to come from the recipient's side",
+            addr->canon, status, out->reason, mta, b->origin, qid);
         break;
     case BG_LEARN_INCIDENT:
         bg_msg_warn(
             "RBL incident: the relay is refused by %s, reported by %s for Recipient "
-            "%s (sender %s): %s",
-            out->list, mta, addr->canon, sender, b->diagnostic ? b->diagnostic : "");
+            "%s (sender %s%s): %s",
+            out->list, mta, addr->canon, sender, qid, b->diagnostic ? b->diagnostic : "");
         break;
     case BG_LEARN_IGNORED_REASON:
         bg_msg_debug("bounce for %s not blacklisting: %s %s, %s: %s", addr->canon, status,
@@ -218,8 +224,8 @@ log_rcpt(const bounce_in *b, const bg_addr *addr, const bg_learn_rcpt_result *ou
                     addr->canon, status, out->reason);
         break;
     case BG_LEARN_BLACKLISTED:
-        bg_msg_warn("Blacklisted Recipient %s: %s %s (from %s, sender %s)", addr->canon,
-                    *status ? status : "-", out->reason, mta, sender);
+        bg_msg_warn("Blacklisted Recipient %s: %s %s (from %s, sender %s%s)", addr->canon,
+                    *status ? status : "-", out->reason, mta, sender, qid);
         break;
     default:
         break;
@@ -235,13 +241,18 @@ typedef struct pending {
      * through more than one intake (the log follower and the DSN), and
      * counts once; "" when the original message is not known */
     char once[400];
+    /* the MTA's queue ID of the original message, for the log line that
+     * an administrator matches with the MTA's own; "" when unknown */
+    char queue_id[64];
 } pending;
 
-/* Name the failure of item p for its message's queue ID (may be ""). */
+/* Name the failure of item p for its message's queue ID (may be ""), and keep
+ * the queue ID for the log line. */
 static void
 once_key(pending *p, const char *queue_id, const bg_learn_rcpt_result *out)
 {
     p->once[0] = '\0';
+    bg_strlcpy(p->queue_id, queue_id ? queue_id : "", sizeof(p->queue_id));
     if (queue_id == NULL || *queue_id == '\0' ||
         (out->outcome != BG_LEARN_BLACKLISTED && out->outcome != BG_LEARN_INCIDENT))
         return;
@@ -305,7 +316,7 @@ commit_and_log(bg_store *st, commit_arg *a, bg_learn_result *res, bg_error *err)
     if (!writes) {
         for (size_t i = 0; i < a->n; i++)
             if (a->items[i].valid)
-                log_rcpt(&a->items[i].b, &a->items[i].addr, &a->out[i]);
+                log_rcpt(&a->items[i].b, &a->items[i].addr, a->items[i].queue_id, &a->out[i]);
         return 0;
     }
     rc = bg_store_atomic(st, true, commit_body, a, err);
@@ -324,7 +335,7 @@ commit_and_log(bg_store *st, commit_arg *a, bg_learn_result *res, bg_error *err)
     }
     for (size_t i = 0; i < a->n; i++)
         if (a->items[i].valid)
-            log_rcpt(&a->items[i].b, &a->items[i].addr, &a->out[i]);
+            log_rcpt(&a->items[i].b, &a->items[i].addr, a->items[i].queue_id, &a->out[i]);
     return 0;
 }
 
@@ -661,7 +672,7 @@ bg_learn_log_event(bg_store *st, const bg_config *cfg, const bg_mtalog_event *ev
 
     /* An ignored line is marked seen but logged here, not by commit_and_log
      * (its warning speaks of forged DSNs). */
-    pending item = {b, addr, trusted, ""};
+    pending item = {b, addr, trusted, "", ""};
     once_key(&item, ev->queue_id, &res->rcpts[0]);
     commit_arg a = {cfg, res->id, now, &item, res->rcpts, 1, false};
     if (commit_and_log(st, &a, res, err) < 0)

@@ -29,20 +29,29 @@ static struct {
     char ident[64];
     bool use_syslog;
     bool use_stderr;
+    bool existing_only;
     bool opened;
 } logger = {.lock = PTHREAD_MUTEX_INITIALIZER, .ident = "bounceguard"};
 
 static atomic_bool debug_on;
 
+/* Open dir/name to append; with existing_only a missing file is no error
+ * (NULL, err untouched: *missing set). */
 static FILE *
-open_append(const char *dir, const char *name, bg_error *err)
+open_append(const char *dir, const char *name, bool existing_only, bool *missing,
+            bg_error *err)
 {
     char path[1200];
     int fd;
     FILE *fp;
 
+    *missing = false;
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | (existing_only ? 0 : O_CREAT), 0640);
+    if (fd < 0 && existing_only && errno == ENOENT) {
+        *missing = true;
+        return NULL;
+    }
     if (fd < 0) {
         bg_error_set(err, "cannot open log file %s: %s", path, strerror(errno));
         return NULL;
@@ -71,8 +80,10 @@ open_files(bg_error *err)
     if (logger.dir[0] == '\0')
         return 0;
     for (int i = 0; i < LOGF_COUNT; i++) {
-        logger.files[i] = open_append(logger.dir, log_file_names[i], err);
-        if (logger.files[i] == NULL) {
+        bool missing;
+        logger.files[i] =
+            open_append(logger.dir, log_file_names[i], logger.existing_only, &missing, err);
+        if (logger.files[i] == NULL && !missing) {
             close_files();
             return -1;
         }
@@ -98,6 +109,7 @@ bg_log_open(const bg_log_options *opt, bg_error *err)
         logger.dir[0] = '\0';
     logger.use_syslog = opt->use_syslog;
     logger.use_stderr = opt->use_stderr;
+    logger.existing_only = opt->existing_only;
     if (logger.use_syslog)
         openlog(logger.ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
     rc = open_files(err);
@@ -157,8 +169,8 @@ write_line(FILE *fp, const char *line)
 void
 bg_log(bg_log_level level, const char *fmt, ...)
 {
-    static const int syslog_prio[] = {LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR};
-    static const char *const level_tag[] = {"debug", "info", "warning", "error"};
+    static const int syslog_prio[] = {LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING, LOG_ERR};
+    static const char *const level_tag[] = {"debug", "info", "notice", "warning", "error"};
     char msg[2048], safe[2048], stamp[64], line[2200];
     struct tm tm;
     time_t now;
@@ -175,14 +187,14 @@ bg_log(bg_log_level level, const char *fmt, ...)
     now = time(NULL);
     localtime_r(&now, &tm);
     strftime(stamp, sizeof(stamp), "%d/%b/%Y %H:%M:%S", &tm);
-    snprintf(line, sizeof(line), "[%s] {%s} %s\n", stamp, "bounceguard", safe);
-
     pthread_mutex_lock(&logger.lock);
+    snprintf(line, sizeof(line), "[%s] {%s[%ld]} %s\n", stamp, logger.ident, (long)getpid(),
+             safe);
     bool any_file = logger.dir[0] != '\0';
     if (any_file) {
         if (bg_log_debug_enabled())
             write_line(logger.files[LOGF_DEBUG], line);
-        if (level >= BG_LOG_WARNING)
+        if (level >= BG_LOG_NOTICE)
             write_line(logger.files[LOGF_WARNING], line);
         if (level >= BG_LOG_ERROR)
             write_line(logger.files[LOGF_ERROR], line);

@@ -12,12 +12,21 @@
 static const char TEXT_BAD_ADDRESS[] = "Email address format is not valid.";
 static const char TEXT_BLACKLISTED[] =
     "Email send failed. Recipient is blacklisted due to bounce messages.";
+static const char TEXT_BLOCKED_MANUALLY[] =
+    "Email send failed. Recipient is blocked by the mail administrator.";
 static const char TEXT_SENDER_BLOCKED[] =
     "Your appliance is not allowed to send emails due to too many bounced emails.";
 static const char TEXT_QUOTA[] = "Your appliance exhausted email quota.";
 static const char TEXT_RETURN_PATH[] = "No such bounce address.";
 static const char TEXT_TOO_MANY[] = "Too many recipients, send the rest in another message.";
 static const char TEXT_STORE[] = "Temporary failure of the bounce blacklist, try again later.";
+
+/* The administrator's text for a case, or the built-in one. */
+static const char *
+text_or(const char *configured, const char *builtin)
+{
+    return configured && *configured ? configured : builtin;
+}
 
 bg_reply
 bg_policy_reply(bg_verdict_kind kind, const bg_config *cfg)
@@ -27,20 +36,28 @@ bg_policy_reply(bg_verdict_kind kind, const bg_config *cfg)
     switch (kind) {
     case BG_VERDICT_BAD_ADDRESS:
         perm = cfg->invalid_permanent;
-        return (bg_reply){perm ? "550" : "450", perm ? "5.1.3" : "4.1.3", TEXT_BAD_ADDRESS};
+        return (bg_reply){perm ? "550" : "450", perm ? "5.1.3" : "4.1.3",
+                          text_or(cfg->invalid_text, TEXT_BAD_ADDRESS)};
     case BG_VERDICT_BAD_DOMAIN:
         perm = cfg->invalid_permanent;
-        return (bg_reply){perm ? "550" : "450", perm ? "5.1.2" : "4.1.2", TEXT_BAD_ADDRESS};
+        return (bg_reply){perm ? "550" : "450", perm ? "5.1.2" : "4.1.2",
+                          text_or(cfg->invalid_text, TEXT_BAD_ADDRESS)};
     case BG_VERDICT_BLACKLISTED:
         perm = cfg->blacklist_permanent;
-        return (bg_reply){perm ? "550" : "450", perm ? "5.7.1" : "4.7.1", TEXT_BLACKLISTED};
+        return (bg_reply){perm ? "550" : "450", perm ? "5.7.1" : "4.7.1",
+                          text_or(cfg->blacklist_text, TEXT_BLACKLISTED)};
+    case BG_VERDICT_BLOCKED_MANUALLY:
+        perm = cfg->blacklist_permanent;
+        return (bg_reply){perm ? "550" : "450", perm ? "5.7.1" : "4.7.1",
+                          text_or(cfg->manual_block_text, TEXT_BLOCKED_MANUALLY)};
     case BG_VERDICT_SENDER_BLOCKED:
         perm = cfg->sender_blocked_permanent;
         return (bg_reply){perm ? "550" : "450", perm ? "5.7.1" : "4.7.1",
-                          TEXT_SENDER_BLOCKED};
+                          text_or(cfg->sender_blocked_text, TEXT_SENDER_BLOCKED)};
     case BG_VERDICT_QUOTA:
         perm = cfg->quota_permanent;
-        return (bg_reply){perm ? "550" : "450", perm ? "5.7.1" : "4.7.1", TEXT_QUOTA};
+        return (bg_reply){perm ? "550" : "450", perm ? "5.7.1" : "4.7.1",
+                          text_or(cfg->quota_text, TEXT_QUOTA)};
     case BG_VERDICT_STORE_ERROR:
         if (cfg->on_store_error == BG_ON_ERROR_REJECT)
             return (bg_reply){"550", "5.3.0", TEXT_STORE};
@@ -61,7 +78,7 @@ bg_policy_verdict_name(bg_verdict_kind kind)
     static const char *const names[] = {"accept",          "bad-address", "bad-domain",
                                         "blacklisted",     "sender-blocked", "quota",
                                         "store-error",     "bad-return-path",
-                                        "too-many-recipients"};
+                                        "too-many-recipients", "blocked-manually"};
 
     return (unsigned)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "unknown";
 }
@@ -160,6 +177,12 @@ bg_policy_import_reason(const char *word, const char *status)
             return "suspend";
     }
     return "suppressed";
+}
+
+bool
+bg_policy_rcpt_manual(const bg_rcpt_rec *r)
+{
+    return r != NULL && strcmp(r->source, "manual") == 0;
 }
 
 bool
@@ -302,6 +325,19 @@ bg_policy_quota_reserve(const bg_sender_rec *cur, bg_sender_rec *next, int64_t n
 }
 
 int
+bg_policy_quota_refused(const bg_sender_rec *cur, bg_sender_rec *next, int64_t now,
+                        long limit, int64_t window, int64_t *purge_at)
+{
+    if (cur == NULL || !bg_policy_quota_exhausted(cur, now, limit, window))
+        return 0;
+    *next = *cur;
+    next->refused++;
+    next->last_seen = now;
+    *purge_at = next->window_start + window + 86400;
+    return 1;
+}
+
+int
 bg_policy_quota_release(const bg_sender_rec *cur, bg_sender_rec *next, int64_t window_start,
                         unsigned n)
 {
@@ -354,33 +390,55 @@ bg_policy_never_blacklist(const bg_config *cfg, const char *canon, const char *d
     return false;
 }
 
+/*
+ * Read a network written as ADDR/BITS or a bare ADDR (IPv4 or IPv6) into
+ * net[16], *family and *bits.  The one reader of trusted_networks, so that
+ * what the config check accepts is exactly what the quota exemption matches.
+ */
 static bool
-cidr_match(const char *cidr, const char *ip)
+parse_network(const char *cidr, unsigned char net[16], int *family, int *bits)
 {
-    unsigned char net[16], addr[16];
     char buf[64];
     const char *slash = strchr(cidr, '/');
     size_t len = slash ? (size_t)(slash - cidr) : strlen(cidr);
-    int family, bits, maxbits;
+    int maxbits;
 
     if (len >= sizeof(buf))
         return false;
     memcpy(buf, cidr, len);
     buf[len] = '\0';
-    family = strchr(buf, ':') ? AF_INET6 : AF_INET;
-    maxbits = family == AF_INET6 ? 128 : 32;
-    if (inet_pton(family, buf, net) != 1 || inet_pton(family, ip, addr) != 1)
+    *family = strchr(buf, ':') ? AF_INET6 : AF_INET;
+    maxbits = *family == AF_INET6 ? 128 : 32;
+    if (inet_pton(*family, buf, net) != 1)
         return false;
-    bits = maxbits;
+    *bits = maxbits;
     if (slash) {
         /* Only digits: "10.0.0.0/x" read by atoi as /0 would trust every client. */
         const char *d = slash + 1;
         size_t nd = strspn(d, "0123456789");
         if (nd == 0 || nd > 3 || d[nd] != '\0')
             return false;
-        bits = (int)strtol(d, NULL, 10);
+        *bits = (int)strtol(d, NULL, 10);
     }
-    if (bits < 0 || bits > maxbits)
+    return *bits >= 0 && *bits <= maxbits;
+}
+
+bool
+bg_policy_network_valid(const char *cidr)
+{
+    unsigned char net[16];
+    int family, bits;
+
+    return parse_network(cidr, net, &family, &bits);
+}
+
+static bool
+cidr_match(const char *cidr, const char *ip)
+{
+    unsigned char net[16], addr[16];
+    int family, bits;
+
+    if (!parse_network(cidr, net, &family, &bits) || inet_pton(family, ip, addr) != 1)
         return false;
     for (int i = 0; i < bits / 8; i++)
         if (net[i] != addr[i])

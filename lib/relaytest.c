@@ -52,8 +52,57 @@ bg_relay_overall_name(bg_relay_overall o)
         return "OPEN RELAY";
     case BG_RELAY_UNKNOWN:
         return "unknown";
+    case BG_RELAY_TRUSTED:
+        return "relays for this client";
     }
     return "?";
+}
+
+const char *
+bg_relay_vantage_name(bg_relay_vantage v)
+{
+    switch (v) {
+    case BG_VANTAGE_OUTSIDE:
+        return "outside";
+    case BG_VANTAGE_LOOPBACK:
+        return "loopback";
+    case BG_VANTAGE_SAME_HOST:
+        return "the server's own host";
+    }
+    return "?";
+}
+
+/* ip as 16 bytes (IPv4 as IPv4-mapped IPv6); false when it does not parse. */
+static bool
+ip_bytes(const char *ip, unsigned char out[16])
+{
+    struct in_addr a4;
+
+    if (ip == NULL)
+        return false;
+    if (inet_pton(AF_INET, ip, &a4) == 1) {
+        memset(out, 0, 10);
+        out[10] = out[11] = 0xff;
+        memcpy(out + 12, &a4, 4);
+        return true;
+    }
+    return inet_pton(AF_INET6, ip, out) == 1;
+}
+
+bg_relay_vantage
+bg_relay_vantage_of(const char *local_ip, const char *peer_ip)
+{
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static const unsigned char loop6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    unsigned char l[16], p[16];
+
+    if (!ip_bytes(local_ip, l))
+        return BG_VANTAGE_OUTSIDE;
+    if (memcmp(l, loop6, 16) == 0 || (memcmp(l, mapped, 12) == 0 && l[12] == 127))
+        return BG_VANTAGE_LOOPBACK;
+    if (ip_bytes(peer_ip, p) && memcmp(l, p, 16) == 0)
+        return BG_VANTAGE_SAME_HOST;
+    return BG_VANTAGE_OUTSIDE;
 }
 
 /* ---- pure parts --------------------------------------------------------- */
@@ -657,6 +706,18 @@ bg_relay_test(const bg_relay_options *opt_in, bg_relay_report **report, bg_error
     }
     peer_literal(&st.addr, lit, sizeof(lit), ip, sizeof(ip), &port);
     rep->peer = bg_xasprintf("%s port %d", ip, port);
+    {
+        struct sockaddr_storage local;
+        socklen_t len = sizeof(local);
+        char llit[INET6_ADDRSTRLEN + 8], lip[INET6_ADDRSTRLEN] = "";
+        int lport;
+
+        if (getsockname(c->fd, (struct sockaddr *)&local, &len) == 0 &&
+            (local.ss_family == AF_INET || local.ss_family == AF_INET6))
+            peer_literal(&local, llit, sizeof(llit), lip, sizeof(lip), &lport);
+        rep->local = bg_xstrdup(lip);
+        rep->vantage = bg_relay_vantage_of(lip, ip);
+    }
     rep->server_domain = banner_domain(rep->banner);
     if (rep->server_domain == NULL)
         rep->server_domain =
@@ -711,7 +772,9 @@ bg_relay_test(const bg_relay_options *opt_in, bg_relay_report **report, bg_error
             break;
         }
     }
-    if (rep->accepted > 0)
+    if (rep->accepted > 0 && rep->vantage != BG_VANTAGE_OUTSIDE && !opt.outside)
+        rep->overall = BG_RELAY_TRUSTED;
+    else if (rep->accepted > 0)
         rep->overall = BG_RELAY_OPEN;
     else if (rep->refused == rep->count)
         rep->overall = BG_RELAY_CLOSED;
@@ -733,6 +796,7 @@ bg_relay_report_free(bg_relay_report *r)
     free(r->results);
     bg_relay_tricks_free(r->tricks, r->count);
     free(r->peer);
+    free(r->local);
     free(r->banner);
     free(r->server_domain);
     free(r);

@@ -91,13 +91,16 @@ answer(SMFICTX *ctx, conn *c, bg_verdict_kind v, const char *what, const char *d
             return SMFIS_CONTINUE;
     }
     if (c->cfg->mode == BG_MODE_OBSERVE) {
-        bg_msg_warn("Observe mode: would refuse %s (from %s): %s %s %s [%s]", what,
-                    c->txn.identity, r.rcode, r.xcode, r.text, detail ? detail : "");
+        bg_msg_warn("Observe mode: would refuse %s (from %s, queue ID %s): %s %s %s [%s]", what,
+                    c->txn.identity, queue_id_of(ctx, c), r.rcode, r.xcode, r.text,
+                    detail ? detail : "");
         return SMFIS_CONTINUE;
     }
-    bg_msg_warn("Operation failed %s: %s [%s %s, sender %s%s%s]", what, r.text, r.rcode,
-                r.xcode, c->txn.identity, detail && *detail ? ", " : "",
-                detail ? detail : "");
+    /* The queue ID, as Postfix and Sendmail log it (NOQUEUE before one is
+     * given), so that this line can be matched with the MTA's. */
+    bg_msg_warn("Operation failed %s: %s [%s %s, sender %s, queue ID %s%s%s]", what, r.text,
+                r.rcode, r.xcode, c->txn.identity, queue_id_of(ctx, c),
+                detail && *detail ? ", " : "", detail ? detail : "");
     if (smfi_setreply(ctx, (char *)r.rcode, (char *)r.xcode, (char *)r.text) != MI_SUCCESS)
         bg_msg_error("smfi_setreply failed for %s", what);
     return r.rcode[0] == '5' ? SMFIS_REJECT : SMFIS_TEMPFAIL;

@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -33,7 +34,6 @@
 #include "bounceguard/privs.h"
 #include "milter.h"
 
-#define VERSION "0.1"
 
 /*
  * How long libmilter lets a connection wait for the MTA's next command (and
@@ -76,10 +76,13 @@ static void
 usage(FILE *fp)
 {
     fprintf(fp, "usage: bounceguard-milter [-c FILE] [-p SOCKET] [-f] [-n]\n"
+                "       bounceguard-milter -h | --help | -V | --version\n"
                 "  -c FILE    config file (default %s)\n"
                 "  -p SOCKET  milter socket, inet:PORT@HOST or unix:PATH (overrides config)\n"
                 "  -f         stay in the foreground, log to stderr too\n"
-                "  -n         check the config and exit\n",
+                "  -n         check the config (and what a start needs) and exit\n"
+                "  -h, --help     this text\n"
+                "  -V, --version  print the version\n",
             BG_CONFIG_DEFAULT_PATH);
 }
 
@@ -102,7 +105,7 @@ reload_config(void)
     current_config = fresh;
     pthread_mutex_unlock(&config_lock);
     bg_config_unref(old);
-    bg_msg_info("config %s reloaded", config_path);
+    bg_msg_notice("config %s reloaded", config_path);
 }
 
 /* SIGUSR1 is blocked in every thread; this one waits for it. */
@@ -166,7 +169,7 @@ housekeeping_thread(void *arg)
                 bool on = strcmp(v, "on") == 0;
                 if (on != bg_log_debug_enabled()) {
                     bg_log_set_debug(on);
-                    bg_msg_info("debug log switched %s", on ? "on" : "off");
+                    bg_msg_notice("debug log switched %s", on ? "on" : "off");
                 }
             }
             time_t now = time(NULL);
@@ -343,7 +346,12 @@ main(int argc, char **argv)
     pthread_t sig_tid, house_tid;
 
     config_path = BG_CONFIG_DEFAULT_PATH;
-    while ((opt = getopt(argc, argv, "c:p:fnhV")) != -1) {
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    while ((opt = getopt_long(argc, argv, "c:p:fnhV", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             config_path = optarg;
@@ -362,7 +370,7 @@ main(int argc, char **argv)
             usage(stdout);
             return 0;
         case 'V':
-            printf("bounceguard-milter %s\n", VERSION);
+            printf("bounceguard-milter %s\n", BG_VERSION);
             return 0;
         default:
             usage(stderr);
@@ -380,10 +388,26 @@ main(int argc, char **argv)
         return 3;
     }
     if (socket_override) {
+        if (bg_config_check_socket(socket_override, &err) < 0) {
+            fprintf(stderr, "bounceguard-milter: -p: %s\n", err.msg);
+            bg_config_unref(current_config);
+            return 2;
+        }
         free(current_config->socket);
         current_config->socket = bg_xstrdup(socket_override);
     }
     if (check_only) {
+        /* Also what only the machine can answer, so that -n passes no
+         * config that a start would then refuse. */
+        if (bg_config_check_system(current_config,
+                                   BG_CHECK_USER | BG_CHECK_LOG_DIR | BG_CHECK_PID_FILE |
+                                       BG_CHECK_SOCKET,
+                                   &err) < 0) {
+            fprintf(stderr, "bounceguard-milter: %s: %s\n",
+                    current_config->path[0] ? current_config->path : "(defaults)", err.msg);
+            bg_config_unref(current_config);
+            return 3;
+        }
         printf("bounceguard-milter: config %s is valid\n",
                current_config->path[0] ? current_config->path : "(defaults)");
         bg_config_unref(current_config);
@@ -416,8 +440,11 @@ main(int argc, char **argv)
         fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
         return 4;
     }
-    bg_log_options lo = {"bounceguard-milter", current_config->log_dir,
-                         current_config->syslog, foreground, current_config->debug};
+    bg_log_options lo = {.ident = "bounceguard-milter",
+                         .dir = current_config->log_dir,
+                         .use_syslog = current_config->syslog,
+                         .use_stderr = foreground,
+                         .debug = current_config->debug};
     if (bg_log_open(&lo, &err) < 0) {
         fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
         return 3;
@@ -441,13 +468,13 @@ main(int argc, char **argv)
     pthread_detach(sig_tid);
     daemon_ready(); /* the parent may exit 0 now; stdio goes to /dev/null */
 
-    bg_msg_info("bounceguard-milter %s listening on %s (mode %s)", VERSION,
+    bg_msg_notice("bounceguard-milter %s listening on %s (mode %s)", BG_VERSION,
                 current_config->socket,
                 current_config->mode == BG_MODE_OBSERVE ? "observe" : "enforce");
     rc = smfi_main();
     atomic_store(&stopping, true);
     pthread_join(house_tid, NULL);
-    bg_msg_info("bounceguard-milter stopping");
+    bg_msg_notice("bounceguard-milter stopping");
     if (pid_file && bg_pidfile_remove(pid_file, &err) < 0)
         bg_msg_debug("%s", err.msg);
     pid_file = bg_pidfile_close(pid_file);

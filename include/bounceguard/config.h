@@ -87,6 +87,11 @@ typedef struct bg_config {
     bool sender_blocked_permanent;
     bool quota_permanent;
     bool check_tld;
+    char *invalid_text;             /* reply texts; "" = the built-in one */
+    char *blacklist_text;
+    char *manual_block_text;
+    char *sender_blocked_text;
+    char *quota_text;
     long recipient_limit;           /* recipients per message; more get 452 4.5.3 */
     bg_strlist exempt_recipients;   /* local parts always accepted (postmaster, abuse) */
     bg_strlist trusted_networks;    /* CIDRs that skip the quota */
@@ -148,8 +153,38 @@ bg_config *bg_config_unref(bg_config *c);
 /* Write every key = value (with its help as a comment) to fp. */
 void bg_config_dump(const bg_config *c, FILE *fp);
 
+/* Append the config as one JSON object to out: "config" (its file, or null
+ * for the defaults), then every key with a typed value: booleans, numbers,
+ * durations in seconds, lists as arrays, sender_override as an array of
+ * {identity, quota_limit, sender_bounce_limit}. */
+void bg_config_dump_json(const bg_config *c, bg_buf *out);
+
 /* Write the key table as man(7) source for bounceguard.conf(5). */
 void bg_config_man(FILE *fp);
+
+/*
+ * Is spec a milter socket libmilter will bind as written (inet:PORT@HOST,
+ * inet6:PORT@HOST, unix:PATH; PORT 1 to 65535)?  For a socket given on the
+ * command line; the config's own is checked by bg_config_load().  Returns 0,
+ * or -1 with err naming spec and what is wrong.
+ */
+int bg_config_check_socket(const char *spec, bg_error *err);
+
+/* What bg_config_check_system() looks at. */
+enum {
+    BG_CHECK_USER = 1,     /* user names an account */
+    BG_CHECK_LOG_DIR = 2,  /* log_dir is a directory */
+    BG_CHECK_PID_FILE = 4, /* pid_file's directory exists, root's or user's alone */
+    BG_CHECK_SOCKET = 8,   /* a unix socket's directory: the same */
+};
+
+/*
+ * What a daemon's start would refuse that the file's text cannot say: the
+ * machine is asked (getpwnam, stat), for the `-n` checks.  The user must
+ * exist whoever runs the check: the daemons are started as root.  Returns 0,
+ * or -1 with err = "KEY: what is wrong" (one line).
+ */
+int bg_config_check_system(const bg_config *c, unsigned what, bg_error *err);
 
 /* The quota and bounce limit for a sender identity, overrides applied. */
 long bg_config_quota_for(const bg_config *c, const char *identity);

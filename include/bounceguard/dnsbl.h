@@ -31,6 +31,12 @@
  * Several A answers: any error answer makes the whole result an error (the
  * answer cannot be trusted); else listed if any answer lists, each decoded.
  *
+ * "Not listed" is believed only from a list that lists its own RFC 5782 test
+ * entry, 127.0.0.2, asked at the same time: a resolver that answers NXDOMAIN
+ * for everything, or a list that refuses the resolver (Spamhaus answers
+ * public resolvers 127.255.255.254), would otherwise read as "not listed"
+ * everywhere.  Such a list, and one that errs or times out, "cannot tell".
+ *
  * Built-in lists (bg_dnsbl_known_find()) carry a name, a delisting URL, the code
  * table and whether the list answers IPv6 queries; a zone given by the
  * operator (rbl_lists, or a list file) that matches a built-in zone uses its
@@ -54,9 +60,13 @@ typedef enum bg_dnsbl_status {
     BG_DNSBL_ERROR,   /* refused query, bad answer, SERVFAIL, ... */
     BG_DNSBL_TIMEOUT, /* no answer within the timeout */
     BG_DNSBL_SKIPPED, /* not asked: the list does not answer for IPv6 */
+    BG_DNSBL_UNVERIFIED, /* answered "not listed" but does not list its test entry */
 } bg_dnsbl_status;
 
-/* "listed", "not listed", "error", "timeout", "skipped". */
+/* The RFC 5782 test entry every DNSBL must list. */
+#define BG_DNSBL_TEST_ENTRY "127.0.0.2"
+
+/* "listed", "not listed", "error", "timeout", "skipped", "cannot tell". */
 const char *bg_dnsbl_status_name(bg_dnsbl_status s);
 
 /* One code of a list: answers lo..hi (host byte order) mean status. */
@@ -144,7 +154,9 @@ typedef struct bg_dnsbl_result {
     char *answers; /* "127.0.0.2,127.0.0.4", or NULL */
     char *meaning; /* decoded codes, or NULL */
     char *txt;     /* the TXT reason (printable ASCII only), or NULL */
-    char *error;   /* for ERROR / TIMEOUT / SKIPPED: why; else NULL */
+    char *error;   /* for ERROR / TIMEOUT / SKIPPED / UNVERIFIED: why; else NULL */
+    bg_dnsbl_status test_entry; /* the list's answer for BG_DNSBL_TEST_ENTRY
+                                   (NOT_LISTED when it was not asked) */
     int64_t elapsed_ms;
 } bg_dnsbl_result;
 
@@ -162,6 +174,32 @@ typedef struct bg_dnsbl_options {
  */
 int bg_dnsbl_check(const bg_dnsbl_set *set, const char *ip, const bg_dnsbl_options *opt,
                    bg_dnsbl_result **results, bg_error *err);
+
+/*
+ * The pure rule: a list's status for the address, given its status for the
+ * test entry.  "Not listed" stands only when the test entry is listed; else
+ * BG_DNSBL_UNVERIFIED.  Other statuses are returned as they are.
+ */
+bg_dnsbl_status bg_dnsbl_verify(bg_dnsbl_status status, bg_dnsbl_status test_entry);
+
+/* Does this status leave the question open (error, timeout, unverified)? */
+bool bg_dnsbl_cannot_tell(bg_dnsbl_status s);
+
+typedef enum bg_dnsbl_verdict {
+    BG_DNSBL_VERDICT_NOT_LISTED,  /* every list asked answered, none lists it */
+    BG_DNSBL_VERDICT_LISTED,      /* at least one list lists it */
+    BG_DNSBL_VERDICT_CANNOT_TELL, /* none lists it, but some list could not tell
+                                     (or no list was asked) */
+} bg_dnsbl_verdict;
+
+typedef struct bg_dnsbl_summary {
+    size_t asked, listed, not_listed, cannot_tell, skipped;
+    size_t unverified; /* of cannot_tell: test entry not listed */
+    size_t refused;    /* of cannot_tell: the list refused the query */
+} bg_dnsbl_summary;
+
+/* Count n results into *sum and say what they add up to. */
+bg_dnsbl_verdict bg_dnsbl_summarize(const bg_dnsbl_result *r, size_t n, bg_dnsbl_summary *sum);
 
 /* Free n results; returns NULL. */
 bg_dnsbl_result *bg_dnsbl_results_free(bg_dnsbl_result *results, size_t n);

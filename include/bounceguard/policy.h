@@ -34,6 +34,7 @@ typedef enum bg_verdict_kind {
     BG_VERDICT_STORE_ERROR,    /* the store failed: per on_store_error */
     BG_VERDICT_BAD_RETURN_PATH, /* at verp_domain, not a valid token: 5.1.1 */
     BG_VERDICT_TOO_MANY_RCPTS, /* over recipient_limit: 452 4.5.3 (RFC 5321 4.5.3.1.10) */
+    BG_VERDICT_BLOCKED_MANUALLY, /* rule 1, blocked by an operator: 5.7.1 */
 } bg_verdict_kind;
 
 /* The SMTP reply for a verdict. */
@@ -43,7 +44,8 @@ typedef struct bg_reply {
     const char *text;  /* the product's message, no CR/LF */
 } bg_reply;
 
-/* The reply for a refusal, with permanent/temporary from the config.
+/* The reply for a refusal, with permanent/temporary from the config and the
+ * text from its *_text key when set (else the built-in text).
  * For BG_VERDICT_STORE_ERROR it follows on_store_error (tempfail/reject). */
 bg_reply bg_policy_reply(bg_verdict_kind kind, const bg_config *cfg);
 
@@ -54,6 +56,10 @@ const char *bg_policy_verdict_name(bg_verdict_kind kind);
 
 /* Is this recipient refused at `now`? (NULL record: no.) */
 bool bg_policy_rcpt_blacklisted(const bg_rcpt_rec *r, int64_t now);
+
+/* Was its blacklisting made by an operator (`bounceguard block`), not by a
+ * bounce?  Its refusal then says so (BG_VERDICT_BLOCKED_MANUALLY). */
+bool bg_policy_rcpt_manual(const bg_rcpt_rec *r);
 
 /* A bounce learned from a DSN or a log line. */
 typedef struct bg_bounce_event {
@@ -194,6 +200,15 @@ int bg_policy_quota_reserve(const bg_sender_rec *cur, bg_sender_rec *next, int64
                             long limit, int64_t window, unsigned n, bool *granted,
                             int64_t *window_start, int64_t *purge_at);
 
+/*
+ * A message refused for its quota before any reservation (at MAIL FROM):
+ * count it in the window and move last_seen, so that `sender show` tells
+ * the refusals.  Returns 1 (write) when cur's window is still the current
+ * one and exhausted at now, else 0 (it ended meanwhile: nothing refused).
+ */
+int bg_policy_quota_refused(const bg_sender_rec *cur, bg_sender_rec *next, int64_t now,
+                            long limit, int64_t window, int64_t *purge_at);
+
 /* Give back n reserved messages, if the window they were taken in is still
  * the current one.  Returns 1 (write) or 0 (nothing to give back). */
 int bg_policy_quota_release(const bg_sender_rec *cur, bg_sender_rec *next,
@@ -215,6 +230,11 @@ bool bg_policy_rcpt_exempt(const bg_config *cfg, const char *local_part);
 
 /* Never blacklisted (never_blacklist: addresses or @domain)? */
 bool bg_policy_never_blacklist(const bg_config *cfg, const char *canon, const char *domain);
+
+/* Is cidr a network bg_policy_ip_in() can match: ADDR/BITS or a bare ADDR,
+ * IPv4 or IPv6, BITS within the family's width?  (The config check refuses
+ * any other trusted_networks entry: it would silently never match.) */
+bool bg_policy_network_valid(const char *cidr);
 
 /* Is ip inside one of the CIDRs (IPv4 or IPv6; a bare address = /32 or /128)? */
 bool bg_policy_ip_in(const bg_strlist *networks, const char *ip);

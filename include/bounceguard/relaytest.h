@@ -20,6 +20,7 @@
 #ifndef BOUNCEGUARD_RELAYTEST_H
 #define BOUNCEGUARD_RELAYTEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,9 +46,12 @@ typedef enum bg_relay_overall {
     BG_RELAY_PARTIAL,    /* none accepted, some refused, some not conclusive */
     BG_RELAY_OPEN,       /* at least one trick accepted */
     BG_RELAY_UNKNOWN,    /* no trick got a conclusive answer */
+    BG_RELAY_TRUSTED,    /* tricks accepted from a vantage point the server likely
+                            trusts (its own host, loopback): cannot tell */
 } bg_relay_overall;
 
-/* "closed", "closed (some tricks inconclusive)", "OPEN RELAY", "unknown". */
+/* "closed", "closed (some tricks inconclusive)", "OPEN RELAY", "unknown",
+ * "relays for this client". */
 const char *bg_relay_overall_name(bg_relay_overall o);
 
 /* One trick: an envelope to try.  Strings are owned by the trick list. */
@@ -56,6 +60,28 @@ typedef struct bg_relay_trick {
     char *mail_from; /* without the angle brackets; "" for the null sender */
     char *rcpt_to;
 } bg_relay_trick;
+
+/*
+ * Where the test runs from, as the server sees it.  A relay relays for its
+ * own networks (Postfix's mynetworks holds loopback and, with
+ * mynetworks_style = subnet or host, the relay's own addresses): tricks it
+ * accepts from there say nothing about strangers.
+ */
+typedef enum bg_relay_vantage {
+    BG_VANTAGE_OUTSIDE = 0, /* another host's address (or the caller said so) */
+    BG_VANTAGE_LOOPBACK,    /* a loopback address: 127.0.0.0/8, ::1 */
+    BG_VANTAGE_SAME_HOST,   /* the server's own address */
+} bg_relay_vantage;
+
+/* "outside", "loopback", "the server's own host". */
+const char *bg_relay_vantage_name(bg_relay_vantage v);
+
+/*
+ * The vantage point of a session from local_ip to peer_ip (numeric
+ * addresses; IPv4-mapped IPv6 counts as IPv4).  Pure.  An address that does
+ * not parse is OUTSIDE.
+ */
+bg_relay_vantage bg_relay_vantage_of(const char *local_ip, const char *peer_ip);
 
 /*
  * The tricks for a server known as server_domain (a host name) and
@@ -92,6 +118,9 @@ typedef struct bg_relay_options {
     const char *from_domain; /* NULL = "example.com" */
     const char *to_domain;   /* NULL = "example.net" */
     int64_t timeout_ms;      /* per connect / reply; <= 0 means 10000 */
+    bool outside;            /* the caller knows its address is not one the server
+                                trusts: accepted tricks make an open relay
+                                whatever the vantage point */
 } bg_relay_options;
 
 typedef struct bg_relay_result {
@@ -106,6 +135,8 @@ typedef struct bg_relay_result {
 
 typedef struct bg_relay_report {
     char *peer;          /* "192.0.2.1 port 25" */
+    char *local;         /* this end of the first session: "127.0.0.1" */
+    bg_relay_vantage vantage;
     char *banner;        /* the greeting (sanitised) */
     char *server_domain; /* from the greeting, else the host given */
     bg_relay_trick *tricks;

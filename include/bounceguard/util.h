@@ -16,6 +16,10 @@
 
 #define BG_ATTR_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
+/* The version of the library and of all three programs (one string, so that
+ * -V/--version of each says the same). */
+#define BG_VERSION "0.1.0"
+
 /* One line of error text; callers pass it down, the callee fills it. */
 typedef struct bg_error {
     char msg[512];

@@ -6,7 +6,8 @@ T=$(mktemp -d /tmp/bg-cli-config.XXXXXX)
 . "$TOP/tests/integration/lib.sh"
 trap 'rm -rf "$T"' EXIT
 
-printf 'quota_limit = 42\nmode = observe\nsender_override = sasl:big quota_limit=900\n' > "$T/a.conf"
+# user, pid_file and log_dir of this machine: -n asks the system about them.
+printf 'quota_limit = 42\nmode = observe\nsender_override = sasl:big quota_limit=900\nuser =\npid_file =\nlog_dir =\n' > "$T/a.conf"
 "$BIN/bounceguard" -c "$T/a.conf" config > "$T/dump.conf"; rc=$?
 check "config prints the configuration (rc $rc)" [ $rc -eq 0 ]
 check "the dump shows the file's values" grep -qx 'quota_limit = 42' "$T/dump.conf"
@@ -20,3 +21,38 @@ printf 'quota_limit = 10\nquota_window = soon\n' > "$T/bad.conf"
 out=$("$BIN/bounceguard" -c "$T/bad.conf" config --check 2>&1); rc=$?
 check "config --check on a bad file: exit 3 and file:line ($out)" \
     bash -c "[ $rc -eq 3 ] && grep -q 'bad.conf:2: quota_window' <<<'$out'"
+
+# config --json: one object, typed values, from the same key table.
+"$BIN/bounceguard" -c "$T/a.conf" config --json > "$T/c.json"; rc=$?
+check "config --json: exit 0 ($rc)" [ $rc -eq 0 ]
+check "config --json: one object with typed values" [ "$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(d["quota_limit"], d["blacklist_period"], d["mode"], d["syslog"], d["sender_override"], d["exempt_recipients"])' "$T/c.json")" \
+    = "42 1209600 observe True [{'identity': 'sasl:big', 'quota_limit': 900}] ['postmaster', 'abuse']" ]
+out=$("$BIN/bounceguard" --json -c "$T/a.conf" config --check)
+check "config --check --json: valid ($out)" python3 -c 'import json,sys; assert json.loads(sys.argv[1])["valid"] is True' "$out"
+
+# Every command answers --help with its usage, exit 0, even without a readable config.
+cmds=$("$BIN/bounceguard" --help | sed -n 's/^  \([a-z][a-z-]*\)  .*/\1/p')
+n=0 bad=
+for c in $cmds; do
+    n=$((n + 1))
+    out=$("$BIN/bounceguard" -c "$T/nonexistent.conf" "$c" --help 2>&1); rc=$?
+    { [ $rc -eq 0 ] && grep -q "^usage: bounceguard .* $c " <<<"$out"; } || bad="$bad $c($rc)"
+done
+check "bounceguard COMMAND --help: usage and exit 0 for all $n commands (${bad:-all})" \
+    bash -c "[ $n -ge 17 ] && [ -z '$bad' ]"
+out=$("$BIN/bounceguard" list -h 2>&1); rc=$?
+check "bounceguard COMMAND -h too ($rc)" bash -c "[ $rc -eq 0 ] && grep -q '^usage: bounceguard .* list ' <<<'$out'"
+
+# One version, every program, -V and --version alike; --help exits 0.
+v=
+for p in bounceguard bounceguard-dsn bounceguard-milter; do
+    for o in -V --version; do
+        out=$("$BIN/$p" $o 2>&1); rc=$?
+        check "$p $o: exit 0, \"$p 0.1.0\" ($out)" bash -c "[ $rc -eq 0 ] && [ '$out' = '$p 0.1.0' ]"
+    done
+    "$BIN/$p" --help > "$T/help.out" 2>&1; rc=$?
+    check "$p --help: usage, exit 0 ($rc)" bash -c "[ $rc -eq 0 ] && grep -q '^usage: $p' '$T/help.out'"
+done

@@ -105,7 +105,8 @@ check "check: an invalid address exits 1" test "$(rc bg check 'two@@example.com'
 check "check: an unknown TLD exits 1" test "$(rc bg check someone@example.invalidtld)" -eq 1
 check "check: a blacklisted address exits 1" test "$(rc bg check x@example.org)" -eq 1
 j=$(bg --json check x@example.org)
-check "check --json: verdict blacklisted" test "$(jget verdict <<<"$j")" = blacklisted
+check "check --json: verdict blocked-manually (x@ was blocked by hand)" \
+    test "$(jget verdict <<<"$j")" = blocked-manually
 check "check --json: release time given" test "$(jget release <<<"$j")" != null
 check "check --json: the milter's reply" grep -q '^550 5.7.1 ' <<<"$(jget reply <<<"$j")"
 check "check --json: bad address verdict" \
@@ -241,6 +242,9 @@ check "importing the same file twice counts each bounce once" \
     test "$(imp --json import "$DATA/sendgrid.json" | jget skipped)" = 2
 printf 'email,created,reason,status\nfresh@example.com,%s,550 5.1.1 unknown,5.1.1\nx@never.example,%s,gone,5.1.1\n' \
     "$now" "$now" > "$T/recent.csv"
+j=$(imp --json import --dry-run "$T/recent.csv")
+check "import --dry-run counts what the import will blacklist ($(jget blacklisted_now <<<"$j"))" \
+    test "$(jget blacklisted_now <<<"$j")" = 1 -a "$(jget dry_run <<<"$j")" = true
 j=$(imp --json import "$T/recent.csv")
 check "a recent foreign bounce is blacklisted now" test "$(jget blacklisted_now <<<"$j")" = 1
 check "never_blacklist addresses are skipped" test "$(jget skipped <<<"$j")" = 1

@@ -15,6 +15,7 @@ db_home = $T/db
 log_dir = $T/log
 syslog = no
 check_tld = no
+user =
 CONF
 mkdir -p "$T/db" "$T/log"
 

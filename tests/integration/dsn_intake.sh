@@ -45,8 +45,10 @@ check "pipe: a correlated hard bounce exits 0" [ "$rc" = 0 ]
 check "pipe: the recipient is blacklisted" [ "$(rcpt_state gone@remote.example)" = blacklisted ]
 check "pipe: attributed to the sender of the original" \
     [ "$(rcpt_sender gone@remote.example)" = ip:192.0.2.10 ]
-check "pipe: warning.log says Blacklisted Recipient" \
-    grep -q "Blacklisted Recipient gone@remote.example: 5.1.1 userunknown (from store.remote.example, sender ip:192.0.2.10)" "$T/log/warning.log"
+check "pipe: warning.log says Blacklisted Recipient, with the original's queue ID" \
+    grep -q "Blacklisted Recipient gone@remote.example: 5.1.1 userunknown (from store.remote.example, sender ip:192.0.2.10, queue ID 4PIPE1)" "$T/log/warning.log"
+check "pipe: the line is tagged with the program and its pid" \
+    grep -Eq "\] \{bounceguard-dsn\[[0-9]+\]\} Blacklisted Recipient gone@remote.example" "$T/log/warning.log"
 
 pipe_in < "$DATA/hard-5.1.1.eml"; rc=$?
 check "pipe: the same DSN again exits 0" [ "$rc" = 0 ]
@@ -61,6 +63,8 @@ check "pipe: an RBL bounce blacklists nobody" \
     [ "$rc" = 0 -a "$(rcpt_state listed@remote.example)" = none ]
 check "pipe: the RBL bounce is an incident" \
     grep -q "^zen.spamhaus.org store.remote.example 1$" <("$SEED" "$T/db" incidents)
+check "pipe: the incident's warning names the original's queue ID" \
+    grep -q "RBL incident: the relay is refused by zen.spamhaus.org, .*listed@remote.example (sender ip:192.0.2.10, queue ID 4PIPE3)" "$T/log/warning.log"
 
 pipe_in < "$DATA/forged-uncorrelated.eml"; rc=$?
 check "pipe: a forged bounce exits 0 and blacklists nobody" \
@@ -194,12 +198,8 @@ check "log: after rotation the rest of the rotated file is learned" \
 check "log: ... and the new file from its start" [ "$(rcpt_state 4log4@remote.example)" = blacklisted ]
 
 # --follow: appended lines, rotation by rename + new file, truncation.
-"$DSN" -c "$CONF" log "$L" --follow --pid-file "$T/log.pid" & FOLLOWERS+=($!); LOG_PID=$!
-check "log --follow: the pid file names the follower" wait_for 5 grep -qsx "$LOG_PID" "$T/log.pid"
-err=$("$DSN" -c "$CONF" log "$L" --follow --pid-file "$T/log.pid" 2>&1); rc=$?
-check "log --follow: a second follower with the same pid file is refused in one line (exit $rc: $err)" \
-    refused_in_one_line "$rc" "$err" "$LOG_PID"
-check "log --follow: ... and the first one's pid file is untouched" grep -qsx "$LOG_PID" "$T/log.pid"
+mkdir -m 755 "$T/run"
+"$DSN" -c "$CONF" log "$L" --follow --pid-file "$T/run/dsn-log.pid" & FOLLOWERS+=($!); LOG_PID=$!
 sleep 0.5
 bounced 4LOG5 4log5@remote.example >> "$L"
 check "log --follow: an appended line is learned" \
@@ -214,8 +214,32 @@ sleep 1
 bounced 4LOG7 4log7@remote.example >> "$L"
 check "log --follow: survives truncation (copytruncate)" \
     wait_for 10 is_blacklisted 4log7@remote.example
+check "log --follow --pid-file: the pid file names the follower" \
+    wait_for 5 bash -c "[ \"\$(cat '$T/run/dsn-log.pid' 2>/dev/null)\" = $LOG_PID ]"
+out=$("$DSN" -c "$CONF" log "$L" --follow --pid-file "$T/run/dsn-log.pid" 2>&1); rc=$?
+check "log --follow: a second follower with the same pid file is refused ($rc: $out)" \
+    bash -c "[ $rc -ne 0 ] && grep -q 'already running (pid $LOG_PID)' <<<'$out'"
+check "log --follow: ... in one line, and the first one's pid file is untouched" \
+    bash -c "[ \"\$(wc -l <<<'$out')\" = 1 ] && grep -qsx $LOG_PID '$T/run/dsn-log.pid'"
+# conf/logrotate's postrotate, run against $T/run: it signals the follower
+# (which reloads), not a `pipe` delivery in progress (SIGUSR1 would kill it,
+# status 138), nor the pid of a stale, unlocked pid file.
+sleep 60 & STALE=$!; FOLLOWERS+=($STALE)
+echo "$STALE" > "$T/run/stale.pid"
+{ sleep 2; cat "$DATA/hard-5.1.1.eml"; } | pipe_in > /dev/null 2>&1 & PIPE_PID=$!
+sleep 0.5
+sed -n '/postrotate/,/endscript/p' "$TOP/conf/logrotate" | sed '1d;$d' |
+    sed "s|/run/bounceguard|$T/run|g" > "$T/postrotate.sh"
+check "conf/logrotate's postrotate succeeds" bash "$T/postrotate.sh"
+wait "$PIPE_PID"; rc=$?
+check "logrotate's SIGUSR1 leaves a pipe delivery alone (exit $rc)" [ "$rc" = 0 ]
+check "logrotate's SIGUSR1 reaches the follower by its pid file: reload in warning.log" \
+    wait_for 5 grep -Eq "\{bounceguard-dsn\[$LOG_PID\]\} config .* reloaded, logs reopened" "$T/log/warning.log"
+check "logrotate's SIGUSR1 spares the pid of an unlocked (stale) pid file" kill -0 "$STALE"
+kill "$STALE"
 kill -TERM "$LOG_PID"
 check "log --follow: stops on SIGTERM" wait_for 5 bash -c "! kill -0 $LOG_PID 2>/dev/null"
+check "log --follow: its pid file removed at stop" wait_for 5 test ! -e "$T/run/dsn-log.pid"
 
 # ---- log --follow behind a real Postfix --------------------------------------
 # The private Postfix relays to a sink that accepts everything, except the

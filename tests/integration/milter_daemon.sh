@@ -19,6 +19,27 @@ check "-n refuses a bad value with file:line, exit 3 ($out)" \
     bash -c "[ $rc -eq 3 ] && grep -q '$T/bad.conf:2: blacklist_period' <<<'$out' && [ \$(wc -l <<<'$out') -eq 1 ]"
 out=$("$M" -n -c "$T/nonexistent.conf" 2>&1); rc=$?
 check "-n on a missing file names it, exit 3" bash -c "[ $rc -eq 3 ] && grep -q nonexistent.conf <<<'$out'"
+# -n refuses what a start would refuse, naming the key and the value.
+n_refuses() { # n_refuses WHAT EXPECT key=value...
+    local what=$1 expect=$2; shift 2
+    write_milter_conf "$T/n.conf" "$@"
+    out=$("$M" -n -c "$T/n.conf" 2>&1); rc=$?
+    check "-n refuses $what: exit 3, one line naming it ($out)" \
+        bash -c "[ $rc -eq 3 ] && grep -qF -- '$expect' <<<'$out' && [ \$(wc -l <<<'$out') -eq 1 ]"
+}
+n_refuses "a port beyond 65535" 'socket: "inet:99999@127.0.0.1"' "socket=inet:99999@127.0.0.1"
+n_refuses "a prefix longer than 32" 'trusted_networks: "10.0.0.0/33"' "trusted_networks=10.0.0.0/33"
+n_refuses "a word as a network" 'trusted_networks: "banana"' "trusted_networks=10.0.0.0/8 banana"
+n_refuses "a user that does not exist" 'user: "nosuchuser"' "user=nosuchuser"
+n_refuses "a missing pid directory" "pid_file: directory $T/no-run" "pid_file=$T/no-run/m.pid"
+n_refuses "a missing log_dir" "log_dir: directory $T/no-log" "log_dir=$T/no-log"
+n_refuses "a unix socket in a missing directory" "socket: directory $T/no-sock" "socket=unix:$T/no-sock/m.sock"
+out=$("$M" -n -p inet:70000@127.0.0.1 -c "$T/good.conf" 2>&1); rc=$?
+check "-p with a port beyond 65535: exit 2, named ($out)" bash -c "[ $rc -eq 2 ] && grep -q 'inet:70000' <<<'$out'"
+write_milter_conf "$T/n.conf" "user=nosuchuser"
+out=$("$BIN/bounceguard-dsn" -n -c "$T/n.conf" 2>&1); rc=$?
+check "bounceguard-dsn -n refuses a user that does not exist ($out)" \
+    bash -c "[ $rc -eq 3 ] && grep -q 'user: \"nosuchuser\"' <<<'$out'"
 out=$("$M" -x 2>&1); rc=$?
 check "unknown option: usage and exit 2" bash -c "[ $rc -eq 2 ] && grep -q usage <<<'$out'"
 out=$("$M" -c "$T/good.conf" extra 2>&1); rc=$?

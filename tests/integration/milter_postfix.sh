@@ -33,10 +33,12 @@ check "invalid address refused 550 5.1.3 ($r)" grep -q '^550 5.1.3 Email address
 # 3. A blacklisted recipient.
 bg block victim@example.com --reason "test" > /dev/null
 r=$(rcpt_reply "$(smtp $SMTPD app@app.example victim@example.com --quit-after RCPT)")
-check "blacklisted recipient refused 550 5.7.1 ($r)" \
-    grep -q '^550 5.7.1 Email send failed. Recipient is blacklisted due to bounce messages.' <<<"$r"
+check "recipient blocked by hand refused 550 5.7.1, saying so ($r)" \
+    grep -q '^550 5.7.1 Email send failed. Recipient is blocked by the mail administrator.' <<<"$r"
 check "refusal logged in warning.log in the product's format" \
-    grep -q '^\[[0-9][0-9]/[A-Z][a-z][a-z]/20[0-9][0-9] [0-9:]*\] {bounceguard} Operation failed Recipient victim@example.com: Email send failed' "$T/log/warning.log"
+    grep -Eq "^\[[0-9]{2}/[A-Z][a-z]{2}/20[0-9]{2} [0-9:]+\] \{bounceguard-milter\[$MILTER_PID\]\} Operation failed Recipient victim@example.com: Email send failed.* queue ID NOQUEUE" "$T/log/warning.log"
+check "the CLI's block is in warning.log too, naming the operator" \
+    grep -Eq "\{bounceguard\[[0-9]+\]\} $(id -un) block victim@example.com for " "$T/log/warning.log"
 check "a case variant of the address hits the same entry" \
     grep -q '^550 5.7.1' <<<"$(rcpt_reply "$(smtp $SMTPD app@app.example 'Victim@EXAMPLE.com' --quit-after RCPT)")"
 r=$(rcpt_reply "$(smtp $SMTPD app@app.example postmaster@example.com --quit-after RCPT)")
@@ -112,6 +114,8 @@ check "debug off: nothing more in debug.log ($n1 -> $n2)" [ "$n1" -eq "$n2" ]
 sed -i 's/^mode = .*//' "$CONF"; echo "mode = observe" >> "$CONF"
 kill -USR1 "$MILTER_PID"
 wait_for 5 grep -q 'reloaded' "$T/log/warning.log" "$T/milter.out"
+check "a successful reload is in warning.log, tagged with the milter's pid" \
+    grep -Eq "\{bounceguard-milter\[$MILTER_PID\]\} config .* reloaded" "$T/log/warning.log"
 r=$(rcpt_reply "$(smtp $SMTPD app@app.example victim@example.com --quit-after RCPT)")
 check "observe mode (after SIGUSR1 reload): blacklisted recipient accepted ($r)" grep -q '^250' <<<"$r"
 check "observe mode logs what it would have refused" grep -q 'Observe mode: would refuse Recipient victim@example.com' "$T/log/warning.log"

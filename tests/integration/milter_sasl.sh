@@ -58,3 +58,14 @@ check "the same IP without a login is a different appliance: accepted ($r3)" [ "
 check "the refusal names the SASL identity in warning.log" grep -q 'sender sasl:alice' "$T/log/warning.log"
 out=$(bg sender show sasl:alice 2>&1)
 check "bounceguard sender show sasl:alice shows 1 of 1 used" grep -q '1/1\|1 of 1' <<<"$out"
+# The 450 at MAIL FROM is counted: "refused in window" and "last seen" move.
+j1=$(bg --json sender show sasl:alice)
+sleep 1.1
+r4=$(one alice 192.0.2.10 Q4)
+j2=$(bg --json sender show sasl:alice)
+field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+check "a second quota refusal ($r4) is counted: refused in window $(field "$j1" refused_in_window) -> $(field "$j2" refused_in_window)" \
+    [ "$(field "$j1" refused_in_window)/$(field "$j2" refused_in_window)" = 1/2 ]
+check "... and last seen moves ($(field "$j1" last_seen) -> $(field "$j2" last_seen))" \
+    [ "$(field "$j1" last_seen)" != "$(field "$j2" last_seen)" ]
+check "sender show prints it" grep -Eq '^refused in window +2' <<<"$(bg sender show sasl:alice)"

@@ -26,8 +26,8 @@ check "Sendmail: unknown TLD refused 550 5.1.2 ($r)" grep -Eq '^550 5.1.2 (<[^>]
 
 bg block victim@example.com > /dev/null
 r=$(rcpt_reply "$(smtp $SMTPD app@app.example victim@example.com --quit-after RCPT)")
-check "Sendmail: blacklisted recipient refused 550 5.7.1 ($r)" \
-    grep -Eq '^550 5.7.1 (<[^>]*>\.\.\. )?Email send failed. Recipient is blacklisted due to bounce messages.' <<<"$r"
+check "Sendmail: recipient blocked by hand refused 550 5.7.1, saying so ($r)" \
+    grep -Eq '^550 5.7.1 (<[^>]*>\.\.\. )?Email send failed. Recipient is blocked by the mail administrator.' <<<"$r"
 
 codes=
 for i in 1 2 3 4; do

@@ -2,8 +2,11 @@
 # `bounceguard rbl check` against a real DNS server on loopback: dnsmasq
 # serving DNSBL-style records (a listing with two codes and a TXT reason, a
 # not-listed address, a Spamhaus-style refused query 127.255.255.254, an
-# answer outside 127/8, an IPv6 listing), plus zones forwarded to a UDP
-# black hole to show that lists time out in parallel.  Ports 5331-5339.
+# answer outside 127/8, an IPv6 listing), each list's RFC 5782 test entry
+# 127.0.0.2, a zone that answers NXDOMAIN for everything and one that refuses
+# every query (as Spamhaus answers a public resolver), plus zones forwarded
+# to a UDP black hole to show that lists time out in parallel and cannot
+# tell.  Ports 5331-5339.
 set -u
 T=$(mktemp -d /tmp/bg-rbl.XXXXXX)
 DNS=5331
@@ -25,7 +28,10 @@ PIDS+=($!)
 
 dnsmasq --no-daemon --port=$DNS --listen-address=127.0.0.1 --bind-interfaces \
     --no-resolv --no-hosts --user=root --group=root --pid-file="$T/dnsmasq.pid" \
-    --local=/zen.test/ --local=/bl.test/ --local=/v4only.test/ \
+    --local=/zen.test/ --local=/bl.test/ --local=/v4only.test/ --local=/nx.test/ \
+    --address=/2.0.0.127.zen.test/127.0.0.2 --address=/2.0.0.127.zen.test/127.0.0.4 \
+    --address=/2.0.0.127.bl.test/127.0.0.2 --address=/2.0.0.127.v4only.test/127.0.0.2 \
+    --address=/pub.test/127.255.255.254 \
     --address=/10.2.0.192.zen.test/127.0.0.2 --address=/10.2.0.192.zen.test/127.0.0.4 \
     --txt-record=10.2.0.192.zen.test,"Listed in SBL see https://check.spamhaus.org/sbl/query/SBL1" \
     --address=/30.2.0.192.zen.test/127.255.255.254 \
@@ -97,14 +103,43 @@ rc=$?
 check "clean address: exit 0 (got $rc)" [ $rc -eq 0 ]
 check "clean address: every list not listed" \
     [ "$(j "$T/clean.json" 'sorted(set(o["status"] for o in r.values()))')" = "['not listed']" ]
+check "clean address: each list listed its test entry" \
+    [ "$(j "$T/clean.json" 'sorted(set(o["test_entry"] for o in r.values()))')" = "['listed']" ]
+rbl 192.0.2.20 > "$T/clean.txt"
+check "clean address: the summary says every list answered" \
+    grep -q '^192.0.2.20: not listed (3 lists asked, each answered its test entry)' "$T/clean.txt"
+
+# 2b. A list that does not list its test entry 127.0.0.2 (a resolver that
+# answers NXDOMAIN for everything) cannot tell: never "not listed", exit 4.
+printf 'nx.test\nbl.test\n' > "$T/nx"
+bg rbl check 192.0.2.20 --lists "$T/nx" > "$T/nx.txt"; rc=$?
+check "list without its test entry: exit 4 (got $rc)" [ $rc -eq 4 ]
+check "list without its test entry: row says cannot tell, and why" \
+    grep -Eq '^nx.test +cannot tell +- +its test entry 127.0.0.2 is not listed' "$T/nx.txt"
+check "list without its test entry: the summary says cannot tell ($(grep '^192' "$T/nx.txt"))" \
+    grep -q '^192.0.2.20: cannot tell: 1 of 2 lists could not say; not listed on the other 1' "$T/nx.txt"
+check "list without its test entry: hint about the resolver" grep -q '^hint: ' "$T/nx.txt"
+bg --json rbl check 192.0.2.20 --lists "$T/nx" > "$T/nx.json"
+check "list without its test entry --json: cannot tell, test entry not listed" \
+    [ "$(j "$T/nx.json" 'r["nx.test"]["status"], r["nx.test"]["cannot_tell"], r["nx.test"]["test_entry"], r["bl.test"]["cannot_tell"]')" \
+    = "('cannot tell', True, 'not listed', False)" ]
+# Every list refuses this resolver (127.255.255.254 for everything, the test
+# entry too): cannot tell.
+printf 'pub.test codes=zen.spamhaus.org\n' > "$T/pub"
+bg rbl check 192.0.2.20 --lists "$T/pub" > "$T/pub.txt"; rc=$?
+check "a list that refuses the resolver: exit 4 (got $rc)" [ $rc -eq 4 ]
+check "a list that refuses the resolver: cannot tell, with the hint" \
+    bash -c "grep -q '^192.0.2.20: cannot tell: 1 of 1 list could not say' '$T/pub.txt' && grep -q '^hint: ' '$T/pub.txt'"
 
 # 3. Spamhaus-style refused query is an error, not a listing.
 rbl 192.0.2.30 > "$T/refused.txt"
 rc=$?
-check "refused query (127.255.255.254): not a listing, exit 0 (got $rc)" [ $rc -eq 0 ]
+check "refused query (127.255.255.254): not a listing, cannot tell: exit 4 (got $rc)" [ $rc -eq 4 ]
+check "refused query: the summary says cannot tell" \
+    grep -q '^192.0.2.30: cannot tell: 1 of 3 lists could not say; not listed on the other 2' "$T/refused.txt"
 check "refused query: row says error with the decoded reason" \
     grep -Eq '^Test ZEN +error +127.255.255.254 +query refused: public/open resolver' "$T/refused.txt"
-check "refused query: hint about the resolver" grep -q '^hint: a list refused the query' "$T/refused.txt"
+check "refused query: hint about the resolver" grep -q '^hint: a list that refuses the query' "$T/refused.txt"
 rbl 192.0.2.30 --json > "$T/refused.json"
 check "refused query --json: status error, listed false" \
     [ "$(j "$T/refused.json" 'r["zen.test"]["status"], r["zen.test"]["listed"]')" = "('error', False)" ]
@@ -112,7 +147,7 @@ check "refused query --json: status error, listed false" \
 # 4. An answer outside 127/8 (a resolver rewriting NXDOMAIN) is an error.
 rbl 192.0.2.40 --json > "$T/rewrite.json"
 rc=$?
-check "answer outside 127/8: error, exit 0 (got $rc)" [ $rc -eq 0 ]
+check "answer outside 127/8: error, cannot tell: exit 4 (got $rc)" [ $rc -eq 4 ]
 check "answer outside 127/8: decoded as a rewriting resolver" \
     [ "$(j "$T/rewrite.json" 'r["zen.test"]["status"], "outside 127.0.0.0/8" in r["zen.test"]["meaning"]')" = "('error', True)" ]
 
@@ -141,6 +176,12 @@ check "three dead lists with --timeout 2s took ${ms} ms (parallel: < 3500)" [ $m
 check "dead lists reported as timeout" \
     [ "$(j "$T/slow.json" 'r["slow1.test"]["status"], r["slow3.test"]["status"], r["zen.test"]["status"]')" \
     = "('timeout', 'timeout', 'listed')" ]
+printf 'slow1.test\nbl.test\n' > "$T/slow-clean"
+bg rbl check 192.0.2.20 --lists "$T/slow-clean" --timeout 1s > "$T/slow-clean.txt"
+rc=$?
+check "a dead list and a clean answer: cannot tell, not \"not listed\": exit 4 (got $rc)" [ $rc -eq 4 ]
+check "a dead list: the summary says cannot tell ($(grep '^192' "$T/slow-clean.txt"))" \
+    grep -q '^192.0.2.20: cannot tell: 1 of 2 lists could not say; not listed on the other 1' "$T/slow-clean.txt"
 
 # 8. Configuration: rbl_lists, dns_resolver, rbl_timeout from the file.
 cat > "$T/conf2" <<EOF

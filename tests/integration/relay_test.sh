@@ -50,6 +50,8 @@ rc=$?
 check "closed relay: exit 0 (got $rc)" [ $rc -eq 0 ]
 check "closed relay: verdict closed" grep -q '^verdict: closed ' "$T/closed.txt"
 check "closed relay: no trick accepted" bash -c "! grep -q ACCEPTED '$T/closed.txt'"
+check "closed relay: notes the loopback vantage point" \
+    grep -q '^note: tested from 127.0.0.1 (loopback)' "$T/closed.txt"
 check "closed relay: foreign->foreign refused with 554 Relay access denied" \
     grep -Eq '^foreign sender, foreign recipient +<relaytest@example.net> +refused +RCPT 554 .*Relay access denied' \
     "$T/closed.txt"
@@ -77,13 +79,26 @@ check "closed relay: --from-domain/--to-domain used" bash -c \
 # says OK to everyone is the same open door and passes that check.
 relay_postfix "check_client_access static:OK, reject_unauth_destination" "127.0.0.2/32" ||
     { notok "open postfix started"; exit 1; }
-bg relay-test 127.0.0.1:$SMTPD > "$T/open.txt"
+# From loopback (in every relay's mynetworks) accepted tricks cannot tell an
+# open relay from one that trusts its own host.
+bg relay-test 127.0.0.1:$SMTPD > "$T/trusted.txt"
 rc=$?
-check "open relay: exit 1 (got $rc)" [ $rc -eq 1 ]
+check "from loopback: cannot tell, exit 4 (got $rc)" [ $rc -eq 4 ]
+check "from loopback: verdict 'relays for this client', not OPEN RELAY" \
+    grep -q '^verdict: relays for this client ' "$T/trusted.txt"
+check "from loopback: says so and to run it from outside" \
+    grep -q '^cannot tell: tested from 127.0.0.1 (loopback).*from a host outside' "$T/trusted.txt"
+bg --json relay-test 127.0.0.1:$SMTPD > "$T/trusted.json"
+check "from loopback --json: relays-for-client, vantage loopback, client 127.0.0.1" \
+    [ "$(json_get "$T/trusted.json" 's["verdict"], s["vantage"], s["client"], s["open"]')" = "('relays-for-client', 'loopback', '127.0.0.1', False)" ]
+# --outside: the operator knows this address is not trusted.
+bg relay-test 127.0.0.1:$SMTPD --outside > "$T/open.txt"
+rc=$?
+check "open relay (--outside): exit 1 (got $rc)" [ $rc -eq 1 ]
 check "open relay: verdict OPEN RELAY" grep -q '^verdict: OPEN RELAY ' "$T/open.txt"
 check "open relay: foreign->foreign ACCEPTED" \
     grep -Eq '^foreign sender, foreign recipient +<relaytest@example.net> +ACCEPTED +RCPT 250' "$T/open.txt"
-bg --json relay-test 127.0.0.1:$SMTPD > "$T/open.json"
+bg --json relay-test 127.0.0.1:$SMTPD --outside > "$T/open.json"
 check "open relay --json: open, most tricks accepted" \
     [ "$(json_get "$T/open.json" 's["verdict"], s["open"], s["accepted"] >= 15')" = "('open', True, True)" ]
 check "open relay --json: null sender trick accepted" \
@@ -131,7 +146,7 @@ EOP
 stop_fake() { kill "${PIDS[-1]}" 2>/dev/null; wait "${PIDS[-1]}" 2>/dev/null; unset 'PIDS[-1]'; wait_port_free $FAKE; }
 
 fake evil
-bg relay-test 127.0.0.1:$FAKE --timeout 3s > "$T/evil.txt" 2>&1
+bg relay-test 127.0.0.1:$FAKE --timeout 3s --outside > "$T/evil.txt" 2>&1
 rc=$?
 check "accept-all fake server: exit 1 (got $rc)" [ $rc -eq 1 ]
 check "server text printed without control characters or C1 bytes" \

@@ -97,13 +97,17 @@ start_sink $SINK || { notok "smtp-sink started"; exit 1; }
 MCONF=$T/m.conf
 write_milter_conf "$MCONF" check_tld=no quota_limit=1 sender_identity=ip \
     "trusted_networks=10.0.0.0/x 192.0.2.0/"
+out=$("$BIN/bounceguard-milter" -f -c "$MCONF" 2>&1); rc=$?
+check "a malformed trusted_networks entry (10.0.0.0/x) is refused at start, named (exit $rc: $out)" \
+    bash -c "[ $rc -eq 3 ] && grep -q 'trusted_networks: \"10.0.0.0/x\"' <<<'$out'"
+sed -i "s|^trusted_networks = .*|trusted_networks = 10.0.0.0/8 192.0.2.0/24|" "$MCONF"
 sed -i "s|^db_home = .*|db_home = $T/db|" "$MCONF"
 start_milter "$MCONF" || { notok "milter started: $(cat "$T/milter.out")"; exit 1; }
 start_postfix $SMTPD $SINK "inet:127.0.0.1:$MILTER_PORT" || { notok "postfix started"; exit 1; }
 "$BIN/bounceguard" -c "$MCONF" block 'pct%20%s%n@dest.example' > /dev/null 2>&1
 r=$(rcpt_reply "$(smtp $SMTPD a@app.example 'pct%20%s%n@dest.example' --quit-after RCPT)")
 check "a refusal for an address full of % is the fixed text ($r)" \
-    [ "$r" = "550 5.7.1 Email send failed. Recipient is blacklisted due to bounce messages." ]
+    [ "$r" = "550 5.7.1 Email send failed. Recipient is blocked by the mail administrator." ]
 long=$(printf 'x%.0s' $(seq 1 60))
 r=$(rcpt_reply "$(smtp $SMTPD a@app.example "$long.$long@$long.$long.example" --quit-after RCPT)")
 check "an over-long address gets a short, fixed reply (${#r} chars: ${r:0:60})" \
@@ -112,7 +116,7 @@ r=$(smtp $SMTPD a@app.example ok1@dest.example)
 check "the first message under quota 1 passes" grep -q '<-  250 2.0.0 Ok: queued' <<<"$r"
 r=$(mail_reply "$(smtp $SMTPD a@app.example ok2@dest.example --quit-after RCPT)")
 [ "${r:0:1}" = 2 ] && r=$(rcpt_reply "$(smtp $SMTPD a@app.example ok2@dest.example --quit-after RCPT)")
-check "a malformed trusted_networks entry (10.0.0.0/x, 192.0.2.0/) trusts nobody: quota holds ($r)" \
+check "trusted_networks that do not hold the client: quota holds ($r)" \
     grep -q '^450 4.7.1 Your appliance exhausted email quota.' <<<"$r"
 
 # ---- the audit of reply texts (static) ---------------------------------------------

@@ -75,6 +75,19 @@ static const struct {
     {"bad bool", "syslog = maybe\n", "t.conf:1: syslog: \"maybe\" is not yes or no"},
     {"bad override", "sender_override = x quota=3\n", "unknown override \"quota\""},
     {"bad socket", "socket = tcp:1234\n", "socket: \"tcp:1234\""},
+    /* libmilter truncates the port to 16 bits and listens elsewhere */
+    {"port too large", "socket = inet:99999@127.0.0.1\n",
+     "socket: \"inet:99999@127.0.0.1\" has a port outside 1 to 65535"},
+    {"port zero", "socket = inet:0@127.0.0.1\n", "port outside 1 to 65535"},
+    {"no port", "socket = inet:@127.0.0.1\n", "has no port number"},
+    {"no host", "socket = inet:8894@\n", "has no host"},
+    {"no path", "socket = unix:\n", "socket: \"unix:\" has no path"},
+    /* a network that silently never matches */
+    {"prefix too long", "trusted_networks = 10.0.0.0/33\n",
+     "trusted_networks: \"10.0.0.0/33\" is not a network"},
+    {"not a network", "trusted_networks = 10.0.0.0/8 banana\n",
+     "trusted_networks: \"banana\" is not a network"},
+    {"v6 prefix too long", "trusted_networks = 2001:db8::/129\n", "\"2001:db8::/129\""},
     {"verp without domain", "return_path_rewrite = yes\n", "needs verp_domain"},
     /* found by fuzz_config: "a \r," read back from the dump as one item */
     {"control character", "mode = enforce\r\ntrusted_networks = a \r,\n",
@@ -222,6 +235,66 @@ START_TEST(sample_config_is_valid)
 }
 END_TEST
 
+START_TEST(socket_specs)
+{
+    bg_error err;
+
+    ck_assert_int_eq(bg_config_check_socket("inet:8894@127.0.0.1", &err), 0);
+    ck_assert_int_eq(bg_config_check_socket("inet:65535", &err), 0);
+    ck_assert_int_eq(bg_config_check_socket("inet6:8894@[::1]", &err), 0);
+    ck_assert_int_eq(bg_config_check_socket("unix:/run/bounceguard/milter.sock", &err), 0);
+    ck_assert_int_eq(bg_config_check_socket("inet:65536@127.0.0.1", &err), -1);
+    ck_assert_str_eq(err.msg, "socket \"inet:65536@127.0.0.1\" has a port outside 1 to 65535");
+    ck_assert_int_eq(bg_config_check_socket("inet:123456789012@h", &err), -1);
+    ck_assert_int_eq(bg_config_check_socket("inet:25x@h", &err), -1);
+}
+END_TEST
+
+/* What only the machine can say: -n must refuse what a start would. */
+START_TEST(system_checks)
+{
+    bg_error err;
+    char dir[] = "/tmp/bg-test-config.XXXXXX";
+    char text[512];
+    bg_config *c;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(text, sizeof(text),
+             "user =\nlog_dir = %s\npid_file = %s/m.pid\nsocket = unix:%s/m.sock\n", dir,
+             dir, dir);
+    c = bg_config_parse("t.conf", text, &err);
+    ck_assert_msg(c != NULL, "%s", err.msg);
+    ck_assert_msg(bg_config_check_system(c, ~0u, &err) == 0, "%s", err.msg);
+    bg_config_unref(c);
+
+    c = bg_config_parse("t.conf", "user = nosuchuser-bg\n", &err);
+    ck_assert_int_eq(bg_config_check_system(c, BG_CHECK_USER, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "user: \"nosuchuser-bg\" is not an account"));
+    bg_config_unref(c);
+
+    snprintf(text, sizeof(text), "user =\npid_file = %s/gone/m.pid\n", dir);
+    c = bg_config_parse("t.conf", text, &err);
+    ck_assert_int_eq(bg_config_check_system(c, BG_CHECK_PID_FILE, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "pid_file: directory"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "/gone"));
+    ck_assert_int_eq(bg_config_check_system(c, BG_CHECK_USER, &err), 0);
+    bg_config_unref(c);
+
+    snprintf(text, sizeof(text), "user =\nlog_dir = %s/gone\n", dir);
+    c = bg_config_parse("t.conf", text, &err);
+    ck_assert_int_eq(bg_config_check_system(c, BG_CHECK_LOG_DIR, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "log_dir: directory"));
+    bg_config_unref(c);
+
+    snprintf(text, sizeof(text), "user =\nsocket = unix:%s/gone/m.sock\n", dir);
+    c = bg_config_parse("t.conf", text, &err);
+    ck_assert_int_eq(bg_config_check_system(c, BG_CHECK_SOCKET, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "socket: directory"));
+    bg_config_unref(c);
+    rmdir(dir);
+}
+END_TEST
+
 START_TEST(durations)
 {
     int64_t v;
@@ -263,6 +336,8 @@ main(void)
                         sizeof(secret_cases) / sizeof(secret_cases[0]));
     tcase_add_test(tc, dump_parses_back);
     tcase_add_test(tc, sample_config_is_valid);
+    tcase_add_test(tc, socket_specs);
+    tcase_add_test(tc, system_checks);
     tcase_add_test(tc, durations);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);

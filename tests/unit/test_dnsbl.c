@@ -222,6 +222,50 @@ START_TEST(default_and_configured_sets)
 }
 END_TEST
 
+/* "Not listed" only from a list that lists its RFC 5782 test entry. */
+START_TEST(verify_against_test_entry)
+{
+    ck_assert_int_eq(bg_dnsbl_verify(BG_DNSBL_NOT_LISTED, BG_DNSBL_LISTED),
+                     BG_DNSBL_NOT_LISTED);
+    ck_assert_int_eq(bg_dnsbl_verify(BG_DNSBL_NOT_LISTED, BG_DNSBL_NOT_LISTED),
+                     BG_DNSBL_UNVERIFIED);
+    ck_assert_int_eq(bg_dnsbl_verify(BG_DNSBL_NOT_LISTED, BG_DNSBL_ERROR),
+                     BG_DNSBL_UNVERIFIED);
+    ck_assert_int_eq(bg_dnsbl_verify(BG_DNSBL_NOT_LISTED, BG_DNSBL_TIMEOUT),
+                     BG_DNSBL_UNVERIFIED);
+    ck_assert_int_eq(bg_dnsbl_verify(BG_DNSBL_LISTED, BG_DNSBL_NOT_LISTED), BG_DNSBL_LISTED);
+    ck_assert_int_eq(bg_dnsbl_verify(BG_DNSBL_TIMEOUT, BG_DNSBL_LISTED), BG_DNSBL_TIMEOUT);
+    ck_assert_str_eq(bg_dnsbl_status_name(BG_DNSBL_UNVERIFIED), "cannot tell");
+    ck_assert(bg_dnsbl_cannot_tell(BG_DNSBL_TIMEOUT) && bg_dnsbl_cannot_tell(BG_DNSBL_ERROR) &&
+              bg_dnsbl_cannot_tell(BG_DNSBL_UNVERIFIED));
+    ck_assert(!bg_dnsbl_cannot_tell(BG_DNSBL_NOT_LISTED) && !bg_dnsbl_cannot_tell(BG_DNSBL_SKIPPED));
+}
+END_TEST
+
+START_TEST(summary_verdicts)
+{
+    bg_dnsbl_result r[3];
+    bg_dnsbl_summary sum;
+
+    memset(r, 0, sizeof(r));
+    r[0].status = BG_DNSBL_NOT_LISTED;
+    r[1].status = BG_DNSBL_NOT_LISTED;
+    r[2].status = BG_DNSBL_SKIPPED;
+    ck_assert_int_eq(bg_dnsbl_summarize(r, 3, &sum), BG_DNSBL_VERDICT_NOT_LISTED);
+    ck_assert_int_eq(sum.asked, 2);
+    ck_assert_int_eq(sum.skipped, 1);
+    r[1].status = BG_DNSBL_TIMEOUT; /* a timeout is never "not listed" */
+    ck_assert_int_eq(bg_dnsbl_summarize(r, 3, &sum), BG_DNSBL_VERDICT_CANNOT_TELL);
+    ck_assert_int_eq(sum.cannot_tell, 1);
+    r[0].status = BG_DNSBL_UNVERIFIED;
+    ck_assert_int_eq(bg_dnsbl_summarize(r, 3, &sum), BG_DNSBL_VERDICT_CANNOT_TELL);
+    ck_assert_int_eq(sum.unverified, 1);
+    r[1].status = BG_DNSBL_LISTED;
+    ck_assert_int_eq(bg_dnsbl_summarize(r, 3, &sum), BG_DNSBL_VERDICT_LISTED);
+    ck_assert_int_eq(bg_dnsbl_summarize(r + 2, 1, &sum), BG_DNSBL_VERDICT_CANNOT_TELL);
+}
+END_TEST
+
 START_TEST(check_rejects_bad_input)
 {
     bg_error err;
@@ -252,6 +296,8 @@ dnsbl_suite(void)
     tcase_add_test(tc, list_file_parsing);
     tcase_add_test(tc, default_and_configured_sets);
     tcase_add_test(tc, check_rejects_bad_input);
+    tcase_add_test(tc, verify_against_test_entry);
+    tcase_add_test(tc, summary_verdicts);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -52,8 +52,27 @@ block_update(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t *purge_at, void 
     return bg_policy_block(cur, next, T0, 14 * DAY, "test", 0, purge_at);
 }
 
+static int
+bounce_update(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t *purge_at, void *arg)
+{
+    bg_bounce_event ev = {T0, "dsn", "userunknown", "5.1.1", "mx.example.com",
+                          "550 5.1.1 no such user", "", 14 * DAY, 0};
+
+    return bg_policy_bounce(cur, next, &ev, purge_at);
+}
+
+/* Blacklist addr as a bounce does. */
 static void
 block(const char *addr)
+{
+    bg_error err;
+
+    ck_assert_int_eq(bg_store_rcpt_update(st, addr, bounce_update, NULL, &err), 1);
+}
+
+/* Blacklist addr as `bounceguard block` does. */
+static void
+block_by_hand(const char *addr)
 {
     bg_error err;
 
@@ -104,6 +123,34 @@ START_TEST(quota_counts_messages_and_abort_gives_back)
 }
 END_TEST
 
+/* A refusal at MAIL FROM is counted in the window and moves last_seen
+ * (`sender show`); a dry run (`bounceguard check`) counts nothing. */
+START_TEST(quota_refusals_are_counted)
+{
+    bg_sender_rec r;
+    bg_gate_txn t;
+    bg_error err;
+
+    ck_assert_int_eq(message(NULL, "192.0.2.2", "a@example.com", true, T0), BG_VERDICT_ACCEPT);
+    ck_assert_int_eq(message(NULL, "192.0.2.2", "b@example.com", true, T0 + 1),
+                     BG_VERDICT_ACCEPT);
+    ck_assert_int_eq(message(NULL, "192.0.2.2", "c@example.com", true, T0 + 10),
+                     BG_VERDICT_QUOTA);
+    ck_assert_int_eq(message(NULL, "192.0.2.2", "c@example.com", true, T0 + 20),
+                     BG_VERDICT_QUOTA);
+    ck_assert_int_eq(bg_store_sender_get(st, "ip:192.0.2.2", &r, &err), BG_FOUND);
+    ck_assert_uint_eq(r.refused, 2);
+    ck_assert_int_eq(r.last_seen, T0 + 20);
+    ck_assert_uint_eq(r.count, 2);
+    bg_gate_begin(&t, cfg, NULL, "192.0.2.2", "app@example.org");
+    t.dry_run = true;
+    ck_assert_int_eq(bg_gate_mail(st, cfg, &t, T0 + 30, &err), BG_VERDICT_QUOTA);
+    ck_assert_int_eq(bg_store_sender_get(st, "ip:192.0.2.2", &r, &err), BG_FOUND);
+    ck_assert_uint_eq(r.refused, 2);
+    ck_assert_int_eq(r.last_seen, T0 + 20);
+}
+END_TEST
+
 START_TEST(trusted_network_and_override)
 {
     for (int i = 0; i < 10; i++)
@@ -138,6 +185,43 @@ START_TEST(sender_blocked_after_distinct_blacklisted)
     ck_assert_int_eq(bg_gate_tried_blacklisted(st, "ip:192.0.2.7", T0 + 14 * DAY, 0, &err), 0);
     ck_assert_int_eq(message(NULL, "192.0.2.7", "ok@example.com", false, T0 + 14 * DAY),
                      BG_VERDICT_ACCEPT);
+}
+END_TEST
+
+/* A block by hand is refused with a text that says so; a bounce after it
+ * makes it a bounce's again.  The texts are configurable per case. */
+START_TEST(manual_block_says_so)
+{
+    bg_error err;
+    bg_reply r;
+    bg_config *c2;
+
+    block_by_hand("m@example.com");
+    ck_assert_int_eq(message(NULL, "192.0.2.3", "m@example.com", false, T0),
+                     BG_VERDICT_BLOCKED_MANUALLY);
+    r = bg_policy_reply(BG_VERDICT_BLOCKED_MANUALLY, cfg);
+    ck_assert_str_eq(r.rcode, "550");
+    ck_assert_str_eq(r.xcode, "5.7.1");
+    ck_assert_str_eq(r.text, "Email send failed. Recipient is blocked by the mail administrator.");
+    r = bg_policy_reply(BG_VERDICT_BLACKLISTED, cfg);
+    ck_assert_str_eq(r.text, "Email send failed. Recipient is blacklisted due to bounce messages.");
+    block("m@example.com");
+    ck_assert_int_eq(message(NULL, "192.0.2.3", "m@example.com", false, T0 + 1),
+                     BG_VERDICT_BLACKLISTED);
+
+    c2 = bg_config_parse("t",
+                         "manual_block_text = Blocked by postmaster, call 555-0100.\n"
+                         "blacklist_reply = temporary\n",
+                         &err);
+    ck_assert_msg(c2 != NULL, "%s", err.msg);
+    r = bg_policy_reply(BG_VERDICT_BLOCKED_MANUALLY, c2);
+    ck_assert_str_eq(r.rcode, "450");
+    ck_assert_str_eq(r.text, "Blocked by postmaster, call 555-0100.");
+    r = bg_policy_reply(BG_VERDICT_BLACKLISTED, c2);
+    ck_assert_str_eq(r.text, "Email send failed. Recipient is blacklisted due to bounce messages.");
+    bg_config_unref(c2);
+    ck_assert_ptr_null(bg_config_parse("t", "quota_text = 100% used\n", &err));
+    ck_assert_ptr_nonnull(strstr(err.msg, "quota_text"));
 }
 END_TEST
 
@@ -334,6 +418,8 @@ main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, quota_counts_messages_and_abort_gives_back);
+    tcase_add_test(tc, quota_refusals_are_counted);
+    tcase_add_test(tc, manual_block_says_so);
     tcase_add_test(tc, trusted_network_and_override);
     tcase_add_test(tc, sender_blocked_after_distinct_blacklisted);
     tcase_add_test(tc, exempt_and_invalid);

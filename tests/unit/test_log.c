@@ -17,7 +17,7 @@ static void
 setup(void)
 {
     bg_error err;
-    bg_log_options o = {"test", NULL, false, false, false};
+    bg_log_options o = {.ident = "test"};
 
     snprintf(dir, sizeof(dir), "/tmp/bg-log-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -78,12 +78,31 @@ START_TEST(line_format_matches_design)
     w = slurp("warning.log");
     ck_assert_int_eq(regcomp(&re,
                              "^\\[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}\\] "
-                             "\\{bounceguard\\} Operation failed Recipient a@b.com: x\n$",
+                             "\\{test\\[[0-9]+\\]\\} Operation failed Recipient a@b.com: x\n$",
                              REG_EXTENDED),
                      0);
     ck_assert_msg(regexec(&re, w, 0, NULL, 0) == 0, "line: %s", w);
     regfree(&re);
     free(w);
+}
+END_TEST
+
+/* Notices (an operator's events) go to warning.log, not error.log, tagged
+ * with the program and its pid. */
+START_TEST(notices_in_warning_log_with_pid)
+{
+    char tag[64], *w, *e;
+
+    bg_msg_notice("config reloaded");
+    bg_msg_info("not in the files while debug is off");
+    w = slurp("warning.log");
+    e = slurp("error.log");
+    snprintf(tag, sizeof(tag), "{test[%ld]} config reloaded", (long)getpid());
+    ck_assert_msg(strstr(w, tag) != NULL, "%s", w);
+    ck_assert_ptr_null(strstr(w, "not in the files"));
+    ck_assert_str_eq(e, "");
+    free(w);
+    free(e);
 }
 END_TEST
 
@@ -147,10 +166,33 @@ END_TEST
 START_TEST(unwritable_dir_is_an_error)
 {
     bg_error err;
-    bg_log_options o = {"test", "/nonexistent/logs", false, false, false};
+    bg_log_options o = {.ident = "test", .dir = "/nonexistent/logs"};
 
     ck_assert_int_eq(bg_log_open(&o, &err), -1);
     ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent/logs"));
+}
+END_TEST
+
+/* existing_only (the CLI): writes to the files that are there, makes none. */
+START_TEST(existing_only_makes_no_file)
+{
+    bg_error err;
+    bg_log_options o = {.ident = "test", .dir = dir, .existing_only = true};
+    char path[160], *w;
+
+    bg_log_close();
+    snprintf(path, sizeof(path), "%s/error.log", dir);
+    ck_assert_int_eq(unlink(path), 0);
+    snprintf(path, sizeof(path), "%s/debug.log", dir);
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(bg_log_open(&o, &err), 0);
+    bg_msg_error("an error with error.log missing");
+    w = slurp("warning.log");
+    ck_assert_ptr_nonnull(strstr(w, "an error with error.log missing"));
+    free(w);
+    ck_assert_int_eq(access(path, F_OK), -1);
+    snprintf(path, sizeof(path), "%s/error.log", dir);
+    ck_assert_int_eq(access(path, F_OK), -1);
 }
 END_TEST
 
@@ -165,11 +207,13 @@ main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, levels_go_to_their_files);
     tcase_add_test(tc, line_format_matches_design);
+    tcase_add_test(tc, notices_in_warning_log_with_pid);
     tcase_add_test(tc, debug_switch_at_run_time);
     tcase_add_test(tc, reopen_after_rotation);
     tcase_add_test(tc, network_text_stays_one_line);
     tcase_add_test(tc, network_text_cannot_drive_a_terminal);
     tcase_add_test(tc, unwritable_dir_is_an_error);
+    tcase_add_test(tc, existing_only_makes_no_file);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

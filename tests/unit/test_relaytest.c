@@ -178,10 +178,37 @@ START_TEST(tricks_are_the_classic_ones)
 }
 END_TEST
 
+/* From the relay itself the tricks say nothing about strangers. */
+START_TEST(vantage_point_is_named)
+{
+    static const struct {
+        const char *local, *peer;
+        bg_relay_vantage want;
+    } cases[] = {
+        {"127.0.0.1", "127.0.0.1", BG_VANTAGE_LOOPBACK},
+        {"127.0.0.53", "192.0.2.1", BG_VANTAGE_LOOPBACK},
+        {"::1", "::1", BG_VANTAGE_LOOPBACK},
+        {"::ffff:127.0.0.1", "::ffff:127.0.0.1", BG_VANTAGE_LOOPBACK},
+        {"192.0.2.1", "192.0.2.1", BG_VANTAGE_SAME_HOST},
+        {"::ffff:192.0.2.1", "192.0.2.1", BG_VANTAGE_SAME_HOST},
+        {"2001:db8::1", "2001:db8::1", BG_VANTAGE_SAME_HOST},
+        {"198.51.100.7", "192.0.2.1", BG_VANTAGE_OUTSIDE},
+        {"128.0.0.1", "192.0.2.1", BG_VANTAGE_OUTSIDE},
+        {"", "192.0.2.1", BG_VANTAGE_OUTSIDE},
+        {"banana", "banana", BG_VANTAGE_OUTSIDE},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        ck_assert_msg(bg_relay_vantage_of(cases[i].local, cases[i].peer) == cases[i].want,
+                      "%s -> %s", cases[i].local, cases[i].peer);
+    ck_assert_str_eq(bg_relay_overall_name(BG_RELAY_TRUSTED), "relays for this client");
+}
+END_TEST
+
 START_TEST(options_are_checked)
 {
     bg_error err;
-    bg_relay_options o = {"mx.example.org", "25", NULL, NULL, NULL, 0};
+    bg_relay_options o = {.host = "mx.example.org", .port = "25"};
 
     ck_assert_int_eq(bg_relay_check_options(&o, &err), 0);
     o.helo = "[192.0.2.7]";
@@ -213,6 +240,7 @@ relaytest_suite(void)
                         (int)(sizeof(target_cases) / sizeof(target_cases[0])));
     tcase_add_test(tc, tricks_are_the_classic_ones);
     tcase_add_test(tc, options_are_checked);
+    tcase_add_test(tc, vantage_point_is_named);
     suite_add_tcase(s, tc);
     return s;
 }
