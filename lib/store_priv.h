@@ -59,6 +59,8 @@ typedef int txn_body_fn(bg_store *s, DB_TXN *txn, void *arg, int *answer);
 
 /* What a body returns when its caller chose to abort (not a BDB error). */
 #define STORE_ABORTED (-2)
+/* A durable commit that may not have survived: recovery began around it. */
+#define STORE_UNCONFIRMED (-3)
 
 /* Run body in a transaction; retry on deadlock, reopen once on RUNRECOVERY.
  * Returns body's answer, or -1 with err set. */
