@@ -142,7 +142,7 @@ bg_store_maintain(bg_store *s, unsigned checkpoint_s, bg_error *err)
     gen = s->generation;
     if (s->env == NULL || atomic_load(&s->panicked)) {
         ret = DB_RUNRECOVERY;
-    } else if ((ret = s->env->failchk(s->env, 0)) == 0 && checkpoint_s != BG_STORE_NO_CHECKPOINT) {
+    } else if ((ret = s->env->failchk(s->env, 0)) == 0) {
         /* Only here, in this thread, right after failchk said every process
          * that was inside the environment is alive or cleaned up. */
         int64_t now = bg_monotonic_ms();

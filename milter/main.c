@@ -174,7 +174,7 @@ housekeeping_thread(void *arg)
             }
             time_t now = time(NULL);
             if (now - last_failchk >= BG_STORE_FAILCHK_S) {
-                int r = bg_store_maintain(st, BG_STORE_NO_CHECKPOINT, &err);
+                int r = bg_store_maintain(st, BG_STORE_CHECKPOINT_S, &err);
                 if (r < 0)
                     bg_msg_error("store upkeep: %s", err.msg);
                 else if (r == BG_STORE_RECOVERED)

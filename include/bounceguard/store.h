@@ -311,13 +311,6 @@ int bg_store_maintain(bg_store *s, unsigned checkpoint_s, bg_error *err);
  * (bg_store_maintain's checkpoint_s), and how often they run failchk. */
 #define BG_STORE_CHECKPOINT_S 30
 #define BG_STORE_FAILCHK_S 2
-/* checkpoint_s for failchk (and the reopen it may ask for) alone: the
- * milter's.  A checkpoint waits on the log's mutex; one held by a process
- * SIGKILLed inside the store is never released, and the waiting thread holds
- * the store's handle lock, which the reopen then waits on with every SMTP
- * session behind it (milter_recovery.sh hung so).  The DSN followers, which
- * end after 60 s stalled (intake_busy), checkpoint instead. */
-#define BG_STORE_NO_CHECKPOINT 0xFFFFFFFFu
 
 /* ---- backup, verification, restore ---------------------------------------- */
 
