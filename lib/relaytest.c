@@ -707,7 +707,7 @@ bg_relay_test(const bg_relay_options *opt_in, bg_relay_report **report, bg_error
     peer_literal(&st.addr, lit, sizeof(lit), ip, sizeof(ip), &port);
     rep->peer = bg_xasprintf("%s port %d", ip, port);
     {
-        struct sockaddr_storage local;
+        struct sockaddr_storage local = { 0 };
         socklen_t len = sizeof(local);
         char llit[INET6_ADDRSTRLEN + 8], lip[INET6_ADDRSTRLEN] = "";
         int lport;
