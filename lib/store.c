@@ -587,14 +587,42 @@ run(bg_store *s, txn_body_fn *body, void *arg, enum run_mode mode, bg_error *err
     bool take = (mode == RUN_TXN || mode == RUN_TXN_SYNC) && writing != s;
     int r;
 
-    if (!take)
-        return run_attempts(s, body, arg, mode, err);
-    pthread_mutex_lock(&s->writer);
-    writing = s;
-    r = run_attempts(s, body, arg, mode, err);
-    writing = NULL;
-    pthread_mutex_unlock(&s->writer);
+    store_enter(s);
+    if (!take) {
+        r = run_attempts(s, body, arg, mode, err);
+    } else {
+        pthread_mutex_lock(&s->writer);
+        writing = s;
+        r = run_attempts(s, body, arg, mode, err);
+        writing = NULL;
+        pthread_mutex_unlock(&s->writer);
+    }
+    store_leave(s);
     return r;
+}
+
+void
+store_enter(bg_store *s)
+{
+    if (atomic_fetch_add(&s->inflight, 1) == 0)
+        atomic_store(&s->progress_ms, bg_monotonic_ms());
+}
+
+void
+store_leave(bg_store *s)
+{
+    atomic_store(&s->progress_ms, bg_monotonic_ms());
+    atomic_fetch_sub(&s->inflight, 1);
+}
+
+int64_t
+bg_store_stalled_ms(bg_store *s, int64_t now_ms)
+{
+    int64_t since = atomic_load(&s->progress_ms);
+
+    if (atomic_load(&s->inflight) == 0 || now_ms <= since)
+        return 0;
+    return now_ms - since;
 }
 
 /*

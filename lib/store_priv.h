@@ -46,7 +46,14 @@ struct bg_store {
     size_t cache_bytes;     /* db_cache_mb */
     atomic_bool panicked;   /* Berkeley DB's panic event: reopen */
     int64_t last_checkpoint_ms; /* this process's last timed checkpoint */
+    atomic_int inflight;          /* calls inside the store now (bg_store_stalled_ms) */
+    _Atomic int64_t progress_ms;  /* when one last finished, or the first began */
 };
+
+/* Around every call that may block inside Berkeley DB: the accounting
+ * bg_store_stalled_ms reads. */
+void store_enter(bg_store *s);
+void store_leave(bg_store *s);
 
 /* Close every handle and open again (recovery), unless another thread did
  * since generation seen_generation.  0, or -1 with err set. */

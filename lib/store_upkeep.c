@@ -100,10 +100,12 @@ count_db(bg_store *s, int dbi, uint64_t *out, bg_error *err)
     DB_BTREE_STAT *st = NULL;
     int ret;
 
+    store_enter(s);
     pthread_rwlock_rdlock(&s->lock);
     ret = s->db[dbi] ? s->db[dbi]->stat(s->db[dbi], NULL, &st, DB_READ_COMMITTED)
                      : DB_RUNRECOVERY;
     pthread_rwlock_unlock(&s->lock);
+    store_leave(s);
     if (ret != 0)
         return bg_error_set(err, "store %s: stat %s: %s", s->home, store_db_files[dbi],
                             db_strerror(ret));
@@ -132,8 +134,21 @@ bg_store_stats_get(bg_store *s, bg_store_stats *out, bg_error *err)
  * files between two checkpoints. */
 #define CHECKPOINT_KBYTES (STORE_LOG_FILE_BYTES / 2 / 1024)
 
+static int maintain(bg_store *s, unsigned checkpoint_s, bg_error *err);
+
 int
 bg_store_maintain(bg_store *s, unsigned checkpoint_s, bg_error *err)
+{
+    int r;
+
+    store_enter(s);
+    r = maintain(s, checkpoint_s, err);
+    store_leave(s);
+    return r;
+}
+
+static int
+maintain(bg_store *s, unsigned checkpoint_s, bg_error *err)
 {
     unsigned gen;
     int ret, stage = 0;
@@ -195,6 +210,7 @@ bg_store_env_stats_get(bg_store *s, bg_store_env_stats *out, bg_error *err)
     int ret;
 
     memset(out, 0, sizeof(*out));
+    store_enter(s);
     pthread_rwlock_rdlock(&s->lock);
     if (s->env == NULL)
         ret = DB_RUNRECOVERY;
@@ -207,6 +223,7 @@ bg_store_env_stats_get(bg_store *s, bg_store_env_stats *out, bg_error *err)
             out->cache_bytes = ((uint64_t)gb << 30) + b;
     }
     pthread_rwlock_unlock(&s->lock);
+    store_leave(s);
     if (ret != 0) {
         free(ts);
         free(ls);

@@ -198,6 +198,43 @@ housekeeping_thread(void *arg)
 }
 
 /*
+ * The stall guard.  A thread that waits inside Berkeley DB for a mutex a
+ * SIGKILLed process held waits for ever (bg_store_stalled_ms), and the
+ * threads that need the handles it holds wait behind it: the milter would
+ * stay connected and answer nothing, each SMTP session waiting out the MTA's
+ * milter timeout.  Only a new process gets out of it, so after STALL_S
+ * seconds without a store call finishing the milter says so and exits
+ * EX_TEMPFAIL (75) for its service manager to start it again (the unit's
+ * Restart=on-failure); the MTA meanwhile applies its milter default action.
+ */
+#define MILTER_STALL_S 60
+
+static bg_pidfile *pid_file;
+
+static void *
+stall_guard_thread(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        bg_store *st = atomic_load(&store);
+        int64_t ms = st ? bg_store_stalled_ms(st, bg_monotonic_ms()) : 0;
+
+        if (ms >= 1000LL * MILTER_STALL_S) {
+            bg_error err;
+            bg_msg_error("the store did not answer for %lld s (a process was killed while "
+                         "it held one of Berkeley DB's locks); exiting with EX_TEMPFAIL for "
+                         "the service manager to restart the milter",
+                         (long long)(ms / 1000));
+            if (pid_file)
+                bg_pidfile_remove(pid_file, &err);
+            _exit(75);
+        }
+        sleep(2);
+    }
+    return NULL;
+}
+
+/*
  * The files made at start-up, so that no symlink or hard link put in their
  * place can redirect them (security issue 18): nothing is ever chowned or
  * chmodded by name.  The pid file first, locked for the daemon's life, so
@@ -208,7 +245,6 @@ housekeeping_thread(void *arg)
  */
 static bg_privs_user daemon_user;
 static bool have_user; /* started as root, with a user to become */
-static bg_pidfile *pid_file;
 
 static const bg_privs_user *
 user_or_null(void)
@@ -343,7 +379,7 @@ main(int argc, char **argv)
     bg_error err;
     int opt, rc;
     sigset_t set;
-    pthread_t sig_tid, house_tid;
+    pthread_t sig_tid, house_tid, guard_tid;
 
     config_path = BG_CONFIG_DEFAULT_PATH;
     static const struct option longopts[] = {
@@ -465,7 +501,9 @@ main(int argc, char **argv)
     try_open_store();
     pthread_create(&sig_tid, NULL, signal_thread, &set);
     pthread_create(&house_tid, NULL, housekeeping_thread, NULL);
+    pthread_create(&guard_tid, NULL, stall_guard_thread, NULL);
     pthread_detach(sig_tid);
+    pthread_detach(guard_tid);
     daemon_ready(); /* the parent may exit 0 now; stdio goes to /dev/null */
 
     bg_msg_notice("bounceguard-milter %s listening on %s (mode %s)", BG_VERSION,

@@ -307,6 +307,19 @@ typedef enum bg_store_upkeep {
  */
 int bg_store_maintain(bg_store *s, unsigned checkpoint_s, bg_error *err);
 
+/*
+ * How long calls have been inside the store without any of them finishing,
+ * in milliseconds at monotonic time now_ms (0 when none is inside).  With
+ * the pthread mutexes Debian's Berkeley DB is built with, a thread that
+ * waits for a mutex a SIGKILLed process held waits for ever: no failchk or
+ * recovery wakes it, and the threads that need the handles it holds wait
+ * behind it.  A healthy call ends within seconds (deadlock retries and the
+ * wait for a peer's recovery are bounded, 20 s together), so a long-lived
+ * program that sees minutes here is stuck for good and can only exit for its
+ * service manager to start it again (the milter's stall guard).
+ */
+int64_t bg_store_stalled_ms(bg_store *s, int64_t now_ms);
+
 /* How often the long-lived programs checkpoint a store that is written
  * (bg_store_maintain's checkpoint_s), and how often they run failchk. */
 #define BG_STORE_CHECKPOINT_S 30

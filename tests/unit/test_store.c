@@ -2,6 +2,7 @@
  * test_store — the Berkeley DB store, on a real environment in a temp dir.
  */
 #include <check.h>
+#include <pthread.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "bounceguard/policy.h"
 #include "bounceguard/store.h"
+#include "bounceguard/util.h"
 
 #define DAY 86400
 #define T0 1700000000
@@ -60,6 +62,55 @@ bounce(const char *addr, int64_t when)
 
     ck_assert_int_eq(bg_store_rcpt_update(st, addr, apply_bounce, &a, &err), 1);
 }
+
+/* A call held inside the store (its body waits on a pipe) reads as a stall
+ * that grows with the time asked about; once it finished, nothing is
+ * stalled.  (The milter's stall guard exits on minutes of this.) */
+static int held_pipe[2];
+
+static int
+apply_held(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t *purge_at, void *arg)
+{
+    char c;
+
+    (void)cur;
+    (void)arg;
+    if (read(held_pipe[0], &c, 1) != 1)
+        return -1;
+    memset(next, 0, sizeof(*next));
+    next->state = BG_RCPT_BLACKLISTED;
+    *purge_at = T0 + DAY;
+    return 1;
+}
+
+static void *
+held_call(void *arg)
+{
+    bg_error err;
+
+    (void)arg;
+    bg_store_rcpt_update(st, "held@example.com", apply_held, NULL, &err);
+    return NULL;
+}
+
+START_TEST(a_held_call_reads_as_a_stall)
+{
+    pthread_t t;
+    int64_t start = bg_monotonic_ms();
+
+    ck_assert_int_eq(bg_store_stalled_ms(st, start + 61000), 0);
+    ck_assert_int_eq(pipe(held_pipe), 0);
+    ck_assert_int_eq(pthread_create(&t, NULL, held_call, NULL), 0);
+    while (bg_store_stalled_ms(st, bg_monotonic_ms() + 61000) == 0)
+        usleep(1000);
+    ck_assert_int_ge(bg_store_stalled_ms(st, bg_monotonic_ms() + 61000), 60000);
+    ck_assert_int_eq(write(held_pipe[1], "x", 1), 1);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(bg_store_stalled_ms(st, bg_monotonic_ms() + 61000), 0);
+    close(held_pipe[0]);
+    close(held_pipe[1]);
+}
+END_TEST
 
 START_TEST(rcpt_three_outcomes)
 {
@@ -652,6 +703,7 @@ main(void)
     tcase_add_test(tc, foreign_file_is_a_clear_error);
     tcase_add_test(tc, not_a_directory);
     tcase_add_test(tc, atomic_is_all_or_nothing);
+    tcase_add_test(tc, a_held_call_reads_as_a_stall);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
