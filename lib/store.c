@@ -55,6 +55,13 @@ const char *const store_db_files[DBI_COUNT] = {
  * process runs it, or died while running it) before it gives up with one
  * line: bounded, so that nothing waits forever. */
 #define RECOVER_FOR_MS 15000
+/* How long a process that found a dead peer lets the live ones see its
+ * panic and leave the old regions before it recovers (DB_SET_REG_TIMEOUT;
+ * Berkeley DB waits it twice).  Berkeley DB's default is not to wait:
+ * recovery then rebuilt the regions under peers still inside them, and
+ * faults.sh saw them die of SIGSEGV in libdb (docs/RELIABILITY.md).  A
+ * peer's call takes milliseconds; it checks the panic at the next one. */
+#define REGISTER_WAIT_US 500000
 
 /* Berkeley DB's own explanation of the last failure in this thread: added
  * to the one-line error the caller logs, rather than logged on its own (a
@@ -348,6 +355,7 @@ open_env(bg_store *s, bg_error *err)
     env->set_thread_id(env, thread_id);
     env->set_isalive(env, is_alive);
     env->set_event_notify(env, event_notify);
+    env->set_timeout(env, REGISTER_WAIT_US, DB_SET_REG_TIMEOUT);
     /* Log files no checkpoint needs any more go at once: the log stays a few
      * files whatever the age of the store.  (The backup copies the logs it
      * needs itself: catastrophic recovery starts from a backup.) */
