@@ -115,12 +115,15 @@ intake_start(intake *in, const dsn_ctx *ctx, const char *pid_path)
     bg_privs_user u;
     /* An account that does not exist: go on as this user (as before). */
     int become = bg_privs_target(in->cfg->user, &u, &err);
-    if (pid_path && (r = take_pid_file(in, pid_path, become > 0 ? &u : NULL)) < 0)
+    if (pid_path && (r = take_pid_file(in, pid_path, become > 0 ? &u : NULL)) < 0) {
+        in->cfg = bg_config_unref(in->cfg);
         return r;
+    }
     if (become > 0 && (bg_privs_prepare_dir(&u, in->cfg->db_home, &err) < 0 ||
                        bg_privs_become(&u, &err) < 0)) {
         fprintf(stderr, "bounceguard-dsn: %s\n", err.msg);
         in->pid_file = bg_pidfile_close(in->pid_file);
+        in->cfg = bg_config_unref(in->cfg);
         return -1;
     }
     if (open_logs(in->cfg, &err) < 0)
