@@ -6,7 +6,8 @@
 #   make run             start the milter in the foreground with conf/demo.conf
 #   make demo            a scripted tour through a private Postfix on loopback
 #   make bench           benchmarks, writes docs/BENCHMARKS.md
-#   make install         PREFIX=/usr/local DESTDIR=
+#   make install         PREFIX=/usr/local DESTDIR= (UNITDIR, TMPFILESDIR, ...)
+#   make uninstall       the same variables: removes what install put there
 #   make asan            the same tests built with AddressSanitizer + UBSan
 #
 # Every object goes under $(BUILD) (default build/), so several builds (plain,
@@ -18,6 +19,15 @@ SBINDIR   ?= $(PREFIX)/sbin
 BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+# systemd's units and tmpfiles.d: where the distribution's own go for
+# PREFIX=/usr, else under PREFIX (systemd also reads /usr/local/lib/...).
+ifeq ($(PREFIX),/usr)
+UNITDIR     ?= /lib/systemd/system
+TMPFILESDIR ?= /usr/lib/tmpfiles.d
+else
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+endif
 DESTDIR   ?=
 BUILD     ?= build
 
@@ -58,7 +68,7 @@ TOOL_BIN   = $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_SRC  = $(wildcard bench/*.c)
 BENCH_BIN  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all test test-unit test-integration test-long run demo bench install asan \
+.PHONY: all test test-unit test-integration test-long run demo bench install uninstall asan \
         clean format lint fuzz tidy
 
 MAN_GEN    = $(BUILD)/man/bounceguard.conf.5
@@ -127,17 +137,53 @@ demo: all
 bench: all $(BENCH_BIN)
 	BUILD=$(BUILD) bench/run
 
+# The units name the programs where this install puts them (SBINDIR) and the
+# config it installs (SYSCONFDIR): substituted here, not at build time, so
+# that `make && make install PREFIX=/usr` cannot install units of another
+# PREFIX.  The files of $(SYSCONFDIR) are the operator's (Debian's
+# conffiles): one already there is kept, one that differs from ours is kept
+# by uninstall (install-conffile / uninstall-conffile below).
+UNITS      = bounceguard-milter.service bounceguard-dsn-log.service
+CONFFILES  = bounceguard/bounceguard.conf:conf/bounceguard.conf \
+             logrotate.d/bounceguard:conf/logrotate
+MAN8       = $(notdir $(wildcard man/*.8))
+
 install: $(PROGS) $(MAN_GEN)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(SYSCONFDIR)/bounceguard
+	    $(DESTDIR)$(SYSCONFDIR)/bounceguard $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR)
 	install -m 755 $(BUILD)/bounceguard-milter $(DESTDIR)$(SBINDIR)/
 	install -m 755 $(BUILD)/bounceguard-dsn $(DESTDIR)$(SBINDIR)/
 	install -m 755 $(BUILD)/bounceguard $(DESTDIR)$(BINDIR)/
 	install -m 644 $(MAN_GEN) $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
-	test -e $(DESTDIR)$(SYSCONFDIR)/bounceguard/bounceguard.conf || \
-	    install -m 644 conf/bounceguard.conf $(DESTDIR)$(SYSCONFDIR)/bounceguard/
+	for u in $(UNITS); do \
+	    sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	        conf/$$u.in > $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+	    chmod 644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+	    mv -f $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	install -m 644 conf/tmpfiles.conf $(DESTDIR)$(TMPFILESDIR)/bounceguard.conf
+	for cf in $(CONFFILES); do \
+	    dst=$(DESTDIR)$(SYSCONFDIR)/$${cf%%:*} src=$${cf#*:}; \
+	    if [ ! -e "$$dst" ]; then install -m 644 "$$src" "$$dst" || exit 1; \
+	    elif ! cmp -s "$$src" "$$dst"; then \
+	        echo "make install: kept $$dst, which differs from $$src"; fi; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/bounceguard-milter $(DESTDIR)$(SBINDIR)/bounceguard-dsn \
+	    $(DESTDIR)$(BINDIR)/bounceguard $(DESTDIR)$(MANDIR)/man5/bounceguard.conf.5 \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(MAN8)) \
+	    $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
+	    $(DESTDIR)$(TMPFILESDIR)/bounceguard.conf
+	for cf in $(CONFFILES); do \
+	    dst=$(DESTDIR)$(SYSCONFDIR)/$${cf%%:*} src=$${cf#*:}; \
+	    if [ ! -e "$$dst" ] || cmp -s "$$src" "$$dst"; then rm -f "$$dst"; \
+	    else echo "make uninstall: kept $$dst, which differs from $$src"; fi; \
+	done
+	rmdir $(DESTDIR)$(SYSCONFDIR)/bounceguard 2>/dev/null || true
 
 format:
 	clang-format -i include/bounceguard/*.h lib/*.c milter/*.c dsn/*.c cli/*.c \

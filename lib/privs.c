@@ -2,6 +2,7 @@
  * privs.c — see include/bounceguard/privs.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -95,6 +96,60 @@ bg_privs_check_parent(const char *path, struct stat *sb, const bg_privs_user *u,
         r = bg_error_set(err, "directory of %s: %s: %s", path, dir, strerror(errno));
     else
         r = bg_privs_check_dir(dir, sb, u, err);
+    free(dir);
+    return r;
+}
+
+int
+bg_privs_group(const char *name, gid_t *gid, bg_error *err)
+{
+    struct group *gr;
+
+    errno = 0;
+    gr = getgrnam(name);
+    if (gr == NULL)
+        return errno == 0 || errno == ENOENT || errno == ESRCH
+                   ? bg_error_set(err, "group \"%.64s\" does not exist", name)
+                   : bg_error_set(err, "group \"%.64s\": %s", name, strerror(errno));
+    *gid = gr->gr_gid;
+    return 0;
+}
+
+int
+bg_privs_socket_access(const char *path, mode_t mode, gid_t gid, const bg_privs_user *u,
+                       bg_error *err)
+{
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    char *dir = slash == NULL   ? bg_xstrdup(".")
+                : slash == path ? bg_xstrdup("/")
+                                : bg_xstrndup(path, (size_t)(slash - path));
+    struct stat dsb, sb;
+    int r = 0;
+    /* The checks and the changes go through one descriptor of the directory:
+     * the directory checked is the one the changes are made in. */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (dfd < 0 || fstat(dfd, &dsb) < 0)
+        r = bg_error_set(err, "directory of %s: %s: %s", path, dir, strerror(errno));
+    else if (bg_privs_check_dir(dir, &dsb, u, err) < 0)
+        r = -1;
+    else if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+        r = bg_error_set(err, "%s: %s", path, strerror(errno));
+    else if (!S_ISSOCK(sb.st_mode))
+        r = bg_error_set(err, "%s is not a socket", path);
+    else if (gid != (gid_t)-1 && sb.st_gid != gid &&
+             fchownat(dfd, name, (uid_t)-1, gid, AT_SYMLINK_NOFOLLOW) < 0)
+        r = bg_error_set(err, "cannot give %s to group %ld: %s", path, (long)gid,
+                         strerror(errno));
+    /* fchmodat() cannot refuse a symlink (AT_SYMLINK_NOFOLLOW is not
+     * supported for it on Linux): only the directory's owner can have put
+     * one there since the fstatat(), and the caller runs as that owner. */
+    else if ((sb.st_mode & 07777) != mode && fchmodat(dfd, name, mode, 0) < 0)
+        r = bg_error_set(err, "cannot set the mode of %s to %04o: %s", path, (unsigned)mode,
+                         strerror(errno));
+    if (dfd >= 0)
+        close(dfd);
     free(dir);
     return r;
 }

@@ -237,7 +237,9 @@ stall_guard_thread(void *arg)
 /*
  * The files made at start-up, so that no symlink or hard link put in their
  * place can redirect them (security issue 18): nothing is ever chowned or
- * chmodded by name.  The pid file first, locked for the daemon's life, so
+ * chmodded as root by a name anyone but root could change (a socket's group
+ * in a set-group-ID directory is changed as the directory's owner: see
+ * open_socket).  The pid file first, locked for the daemon's life, so
  * that a second daemon stops before it touches the socket of the first; then
  * the socket; then root is given up.  A file in a directory of the daemon's
  * user is made as that user, in root's as root; a directory anyone else may
@@ -271,42 +273,62 @@ open_pid_file(const bg_config *c)
 
 /*
  * An inet socket is opened as root (a port below 1024 needs it).  A unix
- * socket is made by the owner of its directory with the group of the
- * daemon's user, and umask 007 gives it mode 0770: the user's own directory
- * (the usual /run/bounceguard) gives a socket of the user's; root's directory
- * one of root's that the user's group (the MTA) may use.
+ * socket is made by the owner of its directory (the user's own directory,
+ * the usual /run/bounceguard, gives a socket of the user's; root's one of
+ * root's) with the group socket_group, else the daemon user's group, and
+ * the umask makes it socket_mode at bind: it is never a moment more open
+ * than that.  A directory that is set-group-ID gives its own group instead:
+ * bg_privs_socket_access() then changes it, still as the directory's owner.
  */
 static int
 open_socket(const bg_config *c)
 {
     const char *sock = c->socket;
-    bool switched = false;
-    bg_error err;
+    const char *path = NULL;
+    mode_t mode = (mode_t)c->socket_mode & 0777;
+    gid_t group = (gid_t)-1;
+    bool switched = false, access_ok = true;
+    bg_error err, access_err;
     int r;
 
     if (strncmp(sock, "unix:", 5) == 0 || strncmp(sock, "local:", 6) == 0) {
         struct stat sb;
-        if (bg_privs_check_parent(strchr(sock, ':') + 1, &sb, user_or_null(), &err) < 0) {
+        path = strchr(sock, ':') + 1;
+        if (bg_privs_check_parent(path, &sb, user_or_null(), &err) < 0) {
             fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
             return -1;
         }
-        if (have_user) {
-            uid_t uid = sb.st_uid == daemon_user.uid ? daemon_user.uid : 0;
-            if (bg_privs_assume(uid, daemon_user.gid, &err) < 0) {
+        if (c->socket_group[0] && bg_privs_group(c->socket_group, &group, &err) < 0) {
+            fprintf(stderr, "bounceguard-milter: socket_group: %s\n", err.msg);
+            return -1;
+        }
+        if (geteuid() == 0 && (have_user || group != (gid_t)-1)) {
+            uid_t uid = have_user && sb.st_uid == daemon_user.uid ? daemon_user.uid : 0;
+            gid_t gid = group != (gid_t)-1 ? group : have_user ? daemon_user.gid : getegid();
+            if (bg_privs_assume(uid, gid, &err) < 0) {
                 fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
                 return -1;
             }
             switched = true;
         }
     }
-    umask(007);
+    umask(0777 & ~mode);
     r = smfi_opensocket(true);
+    if (r != MI_FAILURE && path)
+        access_ok = bg_privs_socket_access(path, mode, group, user_or_null(), &access_err) == 0;
+    /* The store and the logs are made after this under umask 007, as they
+     * were when that was the socket's umask and stayed. */
+    umask(007);
     if (switched && bg_privs_resume(&err) < 0) {
         fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
         return -1;
     }
     if (r == MI_FAILURE) {
         fprintf(stderr, "bounceguard-milter: cannot open milter socket %s (in use?)\n", sock);
+        return -1;
+    }
+    if (!access_ok) {
+        fprintf(stderr, "bounceguard-milter: socket_mode, socket_group: %s\n", access_err.msg);
         return -1;
     }
     return 0;

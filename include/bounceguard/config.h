@@ -66,6 +66,8 @@ typedef struct bg_config {
     /* where things are */
     char *path;            /* the file this was read from ("" for defaults only) */
     char *socket;
+    long socket_mode;      /* permissions of a unix socket, 0 to 0777 */
+    char *socket_group;    /* its group; "" = the group of `user` */
     char *db_home;
     long db_cache_mb;      /* Berkeley DB cache of a new store, MB */
     char *log_dir;
@@ -175,7 +177,7 @@ enum {
     BG_CHECK_USER = 1,     /* user names an account */
     BG_CHECK_LOG_DIR = 2,  /* log_dir is a directory */
     BG_CHECK_PID_FILE = 4, /* pid_file's directory exists, root's or user's alone */
-    BG_CHECK_SOCKET = 8,   /* a unix socket's directory: the same */
+    BG_CHECK_SOCKET = 8,   /* a unix socket's directory: the same; socket_group exists */
 };
 
 /*

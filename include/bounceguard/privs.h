@@ -56,6 +56,26 @@ int bg_privs_check_dir(const char *dir, const struct stat *sb, const bg_privs_us
 int bg_privs_check_parent(const char *path, struct stat *sb, const bg_privs_user *u,
                           bg_error *err);
 
+/* The id of group name, in *gid.  Returns 0, or -1 with err = "group \"NAME\"
+ * does not exist" (or the lookup's error). */
+int bg_privs_group(const char *name, gid_t *gid, bg_error *err);
+
+/*
+ * Give the unix socket at path the permissions mode and the group gid, if it
+ * has not got them (-1: leave the group): the socket of socket_mode and
+ * socket_group.  The socket's directory is opened and checked as
+ * bg_privs_check_dir() does (u as there), and the socket is reached through
+ * that descriptor without following a symlink and must be a socket: no one
+ * but the directory's owner (root or u) can put anything in its place.  Call
+ * it as that owner (inside bg_privs_assume()): a name the owner swapped
+ * between the check and the change then leads only to a file the owner could
+ * change anyway.  Changing the group needs root, or a process in that group
+ * (bg_privs_assume() puts it there).  Returns 0, or -1 with err naming path
+ * and what is wrong.
+ */
+int bg_privs_socket_access(const char *path, mode_t mode, gid_t gid, const bg_privs_user *u,
+                           bg_error *err);
+
 /*
  * Make the next files as uid:gid, for a while: only the effective ids change
  * (and the groups become gid alone), root stays the real and saved user, and

@@ -34,6 +34,9 @@ n_refuses "a user that does not exist" 'user: "nosuchuser"' "user=nosuchuser"
 n_refuses "a missing pid directory" "pid_file: directory $T/no-run" "pid_file=$T/no-run/m.pid"
 n_refuses "a missing log_dir" "log_dir: directory $T/no-log" "log_dir=$T/no-log"
 n_refuses "a unix socket in a missing directory" "socket: directory $T/no-sock" "socket=unix:$T/no-sock/m.sock"
+n_refuses "a socket_mode not in octal" 'socket_mode: "999" is not an octal mode' "socket_mode=999"
+n_refuses "a socket_group that does not exist" 'socket_group: group "nosuchgroup" does not exist' \
+    "socket=unix:$T/m.sock" "socket_group=nosuchgroup"
 out=$("$M" -n -p inet:70000@127.0.0.1 -c "$T/good.conf" 2>&1); rc=$?
 check "-p with a port beyond 65535: exit 2, named ($out)" bash -c "[ $rc -eq 2 ] && grep -q 'inet:70000' <<<'$out'"
 write_milter_conf "$T/n.conf" "user=nosuchuser"

@@ -92,6 +92,44 @@ out=$(as_nobody perl -MIO::Socket::UNIX -e '
 check "nobody cannot connect to the milter socket ($rc)" [ $rc = 1 ]
 kill "$UPID"; wait "$UPID" 2>/dev/null
 
+# socket_mode and socket_group: the socket is made so (the umask at bind, the
+# group taken for the moment), or given its group in a set-group-ID
+# directory, which hands down its own; the MTA's group may then connect.
+SG=postfix; getent group postfix > /dev/null || SG=mail
+connects() { # connects GROUP SOCKET: rc 0 connected, 1 refused (EACCES), 2 other
+    setpriv --reuid=nobody --regid="$1" --clear-groups perl -MIO::Socket::UNIX -e '
+        my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit($!{EACCES} ? 1 : 2); exit 0' "$2"
+}
+sock_milter() { # sock_milter NAME DIR key=value...: a milter on unix:DIR/m.sock
+    local name=$1 dir=$2; shift 2
+    write_milter_conf "$T/$name.conf" "socket=unix:$dir/m.sock" "pid_file=$dir/m.pid" "$@"
+    "$BIN/bounceguard-milter" -f -c "$T/$name.conf" > "$T/$name.out" 2>&1 &
+    SPID=$!; PIDS+=($SPID)
+    wait_for 10 test -S "$dir/m.sock"
+}
+mkdir -p "$T/run2"; chmod 755 "$T/run2"
+sock_milter sg "$T/run2" socket_mode=0660 "socket_group=$SG"
+got=$(stat -c '%a %U %G' "$T/run2/m.sock" 2>/dev/null)
+check "as root, socket_mode=0660 socket_group=$SG: the socket is 0660 root:$SG (${got:-none})" \
+    [ "$got" = "660 root $SG" ] || sed 's/^/# /' "$T/sg.out"
+connects "$SG" "$T/run2/m.sock"; rc=$?
+check "a member of group $SG connects to it ($rc)" [ $rc = 0 ]
+connects nogroup "$T/run2/m.sock"; rc=$?
+check "nobody else does ($rc)" [ $rc = 1 ]
+kill "$SPID"; wait "$SPID" 2>/dev/null
+# The daemon user's own directory, set-group-ID to group mail (the socket
+# would be born mail's): made as that user, then given to socket_group.
+mkdir -p "$T/nrun"; chown nobody:mail "$T/nrun"; chmod 2750 "$T/nrun"
+sock_milter sgid "$T/nrun" user=nobody log_dir= "db_home=$T/nrun/db" socket_mode=0620 "socket_group=$SG"
+got=$(stat -c '%a %U %G' "$T/nrun/m.sock" 2>/dev/null)
+check "in a set-group-ID directory of the user's: the socket is 0620 nobody:$SG (${got:-none})" \
+    [ "$got" = "620 nobody $SG" ] || sed 's/^/# /' "$T/sgid.out"
+kill "$SPID"; wait "$SPID" 2>/dev/null
+write_milter_conf "$T/nog.conf" "socket=unix:$T/run2/m.sock" "pid_file=$T/run2/m.pid" socket_group=nosuchgroup
+out=$("$BIN/bounceguard-milter" -f -c "$T/nog.conf" 2>&1); rc=$?
+check "a start with socket_group=nosuchgroup stops with one line naming it (exit $rc: $out)" \
+    bash -c "[ $rc -ne 0 ] && [ \$(wc -l <<<\"\$1\") -eq 1 ] && grep -q 'socket_group: group \"nosuchgroup\" does not exist' <<<\"\$1\"" _ "$out"
+
 # ---- SMTP replies through a real Postfix -------------------------------------------
 start_sink $SINK || { notok "smtp-sink started"; exit 1; }
 MCONF=$T/m.conf

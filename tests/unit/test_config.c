@@ -24,6 +24,9 @@ START_TEST(defaults_match_design)
     ck_assert(bg_strlist_has(&c->exempt_recipients, "postmaster"));
     ck_assert(bg_strlist_has(&c->blacklist_reasons, "userunknown"));
     ck_assert(!bg_strlist_has(&c->blacklist_reasons, "blocked"));
+    /* what bounceguard-milter(8) promised: a unix socket 0660 */
+    ck_assert_int_eq(c->socket_mode, 0660);
+    ck_assert_str_eq(c->socket_group, "");
     bg_config_unref(c);
 }
 END_TEST
@@ -82,6 +85,14 @@ static const struct {
     {"no port", "socket = inet:@127.0.0.1\n", "has no port number"},
     {"no host", "socket = inet:8894@\n", "has no host"},
     {"no path", "socket = unix:\n", "socket: \"unix:\" has no path"},
+    /* a mode must be octal digits, at most 0777: not a decimal number read
+     * in octal, not set-uid or sticky bits */
+    {"decimal mode", "socket_mode = 999\n",
+     "t.conf:1: socket_mode: \"999\" is not an octal mode from 0000 to 0777"},
+    {"mode with sticky bit", "socket_mode = 1660\n", "socket_mode: \"1660\" is not an octal"},
+    {"symbolic mode", "socket_mode = rw-rw----\n", "socket_mode: \"rw-rw----\""},
+    {"negative mode", "socket_mode = -660\n", "socket_mode: \"-660\""},
+    {"empty mode", "socket_mode =\n", "socket_mode: \"\" is not an octal"},
     /* a network that silently never matches */
     {"prefix too long", "trusted_networks = 10.0.0.0/33\n",
      "trusted_networks: \"10.0.0.0/33\" is not a network"},
@@ -202,7 +213,8 @@ START_TEST(dump_parses_back)
     /* db_home with quotes of its own (found by fuzz_config): read back the same */
     bg_config *c = bg_config_parse("t",
                                    "quota_limit = 42\nsender_override = sasl:x quota_limit=5\n"
-                                   "db_home = \"\"\"\"\n",
+                                   "db_home = \"\"\"\"\nsocket_mode = 0640\n"
+                                   "socket_group = postfix\n",
                                    &err);
     char *text = NULL;
     size_t len = 0;
@@ -216,6 +228,9 @@ START_TEST(dump_parses_back)
     ck_assert_int_eq(bg_config_quota_for(c2, "sasl:x"), 5);
     ck_assert_int_eq(c2->blacklist_period, c->blacklist_period);
     ck_assert_str_eq(c2->db_home, "\"\"");
+    ck_assert_int_eq(c2->socket_mode, 0640);
+    ck_assert_str_eq(c2->socket_group, "postfix");
+    ck_assert_ptr_nonnull(strstr(text, "socket_mode = 0640\n"));
     free(text);
     bg_config_unref(c);
     bg_config_unref(c2);
@@ -290,6 +305,17 @@ START_TEST(system_checks)
     c = bg_config_parse("t.conf", text, &err);
     ck_assert_int_eq(bg_config_check_system(c, BG_CHECK_SOCKET, &err), -1);
     ck_assert_ptr_nonnull(strstr(err.msg, "socket: directory"));
+    bg_config_unref(c);
+
+    /* a group that does not exist, for a unix socket or (a typo waiting for
+     * the day it becomes one) an inet socket */
+    c = bg_config_parse("t.conf", "user =\nsocket_group = nosuchgroup-bg\n", &err);
+    ck_assert_int_eq(bg_config_check_system(c, BG_CHECK_SOCKET, &err), -1);
+    ck_assert_str_eq(err.msg, "socket_group: group \"nosuchgroup-bg\" does not exist");
+    ck_assert_int_eq(bg_config_check_system(c, BG_CHECK_USER, &err), 0);
+    bg_config_unref(c);
+    c = bg_config_parse("t.conf", "user =\nsocket_group = root\n", &err);
+    ck_assert_msg(bg_config_check_system(c, BG_CHECK_SOCKET, &err) == 0, "%s", err.msg);
     bg_config_unref(c);
     rmdir(dir);
 }
