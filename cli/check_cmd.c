@@ -28,7 +28,7 @@ typedef struct check_result {
     bool have_rec;
     bg_rcpt_rec rec;
     bool have_sender;
-    cli_sender_info sender;
+    bg_sender_status sender;
 } check_result;
 
 static void
@@ -121,7 +121,7 @@ print_human(cli_ctx *ctx, const char *input, const char *id, const check_result 
     else if (r->addr.canon[0])
         fprintf(out, "%-12s not blacklisted (never bounced)\n", "blacklist");
     if (r->have_sender) {
-        const cli_sender_info *s = &r->sender;
+        const bg_sender_status *s = &r->sender;
         fprintf(out, "%-12s %s\n", "sender", cli_safe(id));
         if (s->bounce_limit > 0)
             fprintf(out, "%-12s %s: tried %ld blacklisted recipient%s (limit %ld)\n", "",
@@ -249,7 +249,7 @@ cli_cmd_check(cli_ctx *ctx, int argc, char **argv)
         r.have_rec = l == BG_FOUND;
     }
     if (id[0]) {
-        if (cli_sender_info_get(st, cfg, id, now, &r.sender, &err) < 0) {
+        if (bg_gate_sender_status(st, cfg, id, NULL, now, &r.sender, &err) < 0) {
             bg_store_close(st);
             return cli_runtime_error("check", "%s", err.msg);
         }

@@ -19,7 +19,6 @@
 #include "bounceguard/json_out.h"
 #include "bounceguard/log.h"
 #include "bounceguard/addr.h"
-#include "bounceguard/gate.h"
 #include "bounceguard/policy.h"
 #include "bounceguard/privs.h"
 #include "bounceguard/reply.h"
@@ -736,44 +735,8 @@ cli_json_rcpt(cli_json *j, const char *addr, const bg_rcpt_rec *r, int64_t now)
 
 /* ---- senders ------------------------------------------------------------- */
 
-int
-cli_sender_info_get(bg_store *st, const bg_config *cfg, const char *id, int64_t now,
-                    cli_sender_info *out, bg_error *err)
-{
-    bg_lookup l;
-
-    memset(out, 0, sizeof(*out));
-    l = bg_store_sender_get(st, id, &out->rec, err);
-    if (l == BG_LOOKUP_ERROR)
-        return -1;
-    if (l == BG_NOTFOUND)
-        memset(&out->rec, 0, sizeof(out->rec));
-    out->found = l == BG_FOUND;
-    out->quota_limit = bg_config_quota_for(cfg, id);
-    if (out->quota_limit < 0)
-        out->quota_limit = 0;
-    out->quota_exempt =
-        bg_policy_quota_exempt(cfg, id, strncmp(id, "ip:", 3) == 0 ? id + 3 : "");
-    out->window_open =
-        out->found && !bg_policy_window_over(&out->rec, now, cfg->quota_window);
-    out->used = out->window_open ? (long)out->rec.count : 0;
-    out->left = out->quota_limit > out->used ? out->quota_limit - out->used : 0;
-    out->window_reset = out->window_open ? out->rec.window_start + cfg->quota_window : 0;
-    out->over_quota =
-        !out->quota_exempt && out->found &&
-        bg_policy_quota_exhausted(&out->rec, now, out->quota_limit, cfg->quota_window);
-    out->bounce_limit = bg_config_bounce_limit_for(cfg, id);
-    if (out->bounce_limit < 0)
-        out->bounce_limit = 0;
-    out->tried_blacklisted = bg_gate_tried_blacklisted(st, id, now, 0, err);
-    if (out->tried_blacklisted < 0)
-        return -1;
-    out->blocked = bg_policy_sender_blocked(out->tried_blacklisted, out->bounce_limit);
-    return 0;
-}
-
 void
-cli_json_sender(cli_json *j, const char *id, const cli_sender_info *s)
+cli_json_sender(cli_json *j, const char *id, const bg_sender_status *s)
 {
     cli_json_str(j, "sender", id);
     cli_json_bool(j, "known", s->found);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "bounceguard/addr.h"
+#include "bounceguard/policy.h"
 #include "bounceguard/store.h"
 #include "bounceguard/util.h"
 #include "cli.h"
@@ -161,27 +162,7 @@ void cli_json_rcpt(cli_json *j, const char *addr, const bg_rcpt_rec *r, int64_t 
 
 /* ---- senders ------------------------------------------------------------- */
 
-/* A sender's state as the gate sees it at `now`. */
-typedef struct cli_sender_info {
-    bool found;             /* the sender has a quota record */
-    bg_sender_rec rec;      /* zero when not found */
-    long quota_limit;       /* per sender (overrides applied); 0 = no quota */
-    bool quota_exempt;      /* trusted network or trusted sender */
-    bool window_open;       /* a window is running at now */
-    long used, left;        /* in the running window */
-    int64_t window_reset;   /* when the running window ends (0 = none) */
-    long bounce_limit;      /* sender_bounce_limit for it; 0 = off */
-    long tried_blacklisted; /* distinct recipients tried that are blacklisted now */
-    bool blocked;           /* rule 3 */
-    bool over_quota;        /* rule 4: the next message would be refused */
-} cli_sender_info;
-
-/* Fill *out for identity id (client IP taken from "ip:" ids for the trusted
- * network check).  Returns 0, or -1 on a store error (err set). */
-int cli_sender_info_get(bg_store *st, const bg_config *cfg, const char *id, int64_t now,
-                        cli_sender_info *out, bg_error *err);
-
 /* Add the fields of a sender's state to j. */
-void cli_json_sender(cli_json *j, const char *id, const cli_sender_info *s);
+void cli_json_sender(cli_json *j, const char *id, const bg_sender_status *s);
 
 #endif

@@ -25,6 +25,7 @@
 
 #include "bounceguard/json_out.h"
 #include "bounceguard/dnsbl.h"
+#include "bounceguard/gate.h"
 #include "bounceguard/policy.h"
 #include "output.h"
 
@@ -390,7 +391,7 @@ diag_visit(const char *addr, const bg_rcpt_rec *r, void *arg)
 
 typedef struct diag_sender {
     char *id;
-    cli_sender_info info;
+    bg_sender_status info;
 } diag_sender;
 
 typedef struct diag_senders {
@@ -513,9 +514,9 @@ diag_gather(cli_ctx *ctx, bg_store *st, diag *d, bg_error *err)
         rc = -1;
     d->nsenders_all = s.n;
     for (size_t i = 0; i < s.n; i++) {
-        cli_sender_info info;
+        bg_sender_status info;
         if (rc == 0 &&
-            cli_sender_info_get(st, ctx->config, s.ids[i], d->scan.now, &info, err) < 0)
+            bg_gate_sender_status(st, ctx->config, s.ids[i], NULL, d->scan.now, &info, err) < 0)
             rc = -1;
         if (rc == 0 && (info.blocked || info.over_quota)) {
             d->senders = bg_xrealloc(d->senders, (d->nsenders + 1) * sizeof(*d->senders));
@@ -696,7 +697,7 @@ diag_print_human(cli_ctx *ctx, const diag *d, const advice *a, size_t top)
     if (d->nsenders == 0)
         fprintf(out, "  none\n");
     for (size_t i = 0; i < d->nsenders; i++) {
-        const cli_sender_info *s = &d->senders[i].info;
+        const bg_sender_status *s = &d->senders[i].info;
         char reset_at[32];
         if (s->blocked)
             fprintf(out,

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounceguard/gate.h"
 #include "bounceguard/policy.h"
 #include "output.h"
 
@@ -38,7 +39,7 @@ collect(const char *id, const bg_sender_rec *rec, void *arg)
 }
 
 static void
-quota_cell(char *dst, size_t size, const cli_sender_info *s)
+quota_cell(char *dst, size_t size, const bg_sender_status *s)
 {
     if (s->quota_exempt)
         snprintf(dst, size, "exempt");
@@ -85,9 +86,9 @@ cli_cmd_senders(cli_ctx *ctx, int argc, char **argv)
         rc = cli_runtime_error("senders", "%s", err.msg);
     cli_json_begin(&j);
     for (size_t i = 0; i < l.n && rc == 0; i++) {
-        cli_sender_info s;
+        bg_sender_status s;
         char used[32], left[24], resets[32], refused[16], tried[24], seen[32];
-        if (cli_sender_info_get(st, ctx->config, l.ids[i], now, &s, &err) < 0) {
+        if (bg_gate_sender_status(st, ctx->config, l.ids[i], NULL, now, &s, &err) < 0) {
             rc = cli_runtime_error("senders", "%s", err.msg);
             break;
         }
@@ -140,37 +141,26 @@ cli_cmd_senders(cli_ctx *ctx, int argc, char **argv)
 /* ---- sender show --------------------------------------------------------- */
 
 typedef struct tried_arg {
-    bg_store *st;
-    int64_t now;
     bg_buf json; /* JSON array of {address, tried, blacklisted, release} */
     cli_table *table;
     cli_ctx *ctx;
+    int64_t now;
     size_t n;
-    bool failed;
-    bg_error *err;
 } tried_arg;
 
 static int
-tried_visit(const char *addr, int64_t when, void *arg)
+tried_visit(const char *addr, int64_t when, const bg_rcpt_rec *r, bool bl, void *arg)
 {
     tried_arg *a = arg;
-    bg_rcpt_rec r;
-    bg_lookup l = bg_store_rcpt_get(a->st, addr, &r, a->err);
-    bool bl;
     char t1[32], t2[32];
 
-    if (l == BG_LOOKUP_ERROR) {
-        a->failed = true;
-        return 1;
-    }
-    bl = l == BG_FOUND && bg_policy_rcpt_blacklisted(&r, a->now);
     if (a->ctx->json) {
         cli_json j = {BG_BUF_INIT, false};
         cli_json_begin(&j);
         cli_json_str(&j, "address", addr);
         cli_json_time(&j, "tried", when);
         cli_json_bool(&j, "blacklisted", bl);
-        cli_json_time(&j, "release", bl ? r.expires : 0);
+        cli_json_time(&j, "release", bl ? r->expires : 0);
         bg_buf_puts(&a->json, a->n ? "," : "");
         bg_buf_puts(&a->json, cli_json_close(&j));
         cli_json_free(&j);
@@ -178,8 +168,8 @@ tried_visit(const char *addr, int64_t when, void *arg)
         static const char *const head[] = {"TRIED RECIPIENT", "TRIED AT", "STATE",
                                            "RELEASE"};
         const char *cells[] = {addr, cli_time(t1, sizeof(t1), when),
-                               l == BG_FOUND ? cli_rcpt_state(&r, a->now) : "gone",
-                               bl ? cli_time(t2, sizeof(t2), r.expires) : "-"};
+                               r ? cli_rcpt_state(r, a->now) : "gone",
+                               bl ? cli_time(t2, sizeof(t2), r->expires) : "-"};
         if (a->table == NULL)
             a->table = cli_table_new(a->ctx, 4, head, 200);
         cli_table_row(a->table, bl ? CLI_RESET : CLI_DIM, cells);
@@ -191,13 +181,13 @@ tried_visit(const char *addr, int64_t when, void *arg)
 static int
 sender_show(cli_ctx *ctx, bg_store *st, const char *id)
 {
-    cli_sender_info s;
+    bg_sender_status s;
     bg_error err;
     int64_t now = cli_now();
-    tried_arg a = {st, now, BG_BUF_INIT, NULL, ctx, 0, false, &err};
+    tried_arg a = {BG_BUF_INIT, NULL, ctx, now, 0};
     char t1[32], t2[32], used[32];
 
-    if (cli_sender_info_get(st, ctx->config, id, now, &s, &err) < 0)
+    if (bg_gate_sender_status(st, ctx->config, id, NULL, now, &s, &err) < 0)
         return cli_runtime_error("sender", "%s", err.msg);
     if (!ctx->json) {
         quota_cell(used, sizeof(used), &s);
@@ -233,7 +223,7 @@ sender_show(cli_ctx *ctx, bg_store *st, const char *id)
                 cli_time(t1, sizeof(t1), s.rec.last_seen));
     }
     bg_buf_putc(&a.json, '[');
-    if (bg_store_tried_foreach(st, id, tried_visit, &a, &err) < 0 || a.failed) {
+    if (bg_gate_tried_foreach(st, id, now, tried_visit, &a, &err) < 0) {
         a.table = cli_table_end(a.table);
         bg_buf_free(&a.json);
         return cli_runtime_error("sender", "%s", err.msg);

@@ -281,6 +281,52 @@ bg_policy_sender_blocked(long tried_blacklisted, long limit)
     return limit > 0 && tried_blacklisted >= limit;
 }
 
+bg_sender_limits
+bg_policy_sender_limits(const bg_config *cfg, const char *identity, const char *client_ip)
+{
+    bg_sender_limits lim;
+
+    if (client_ip == NULL)
+        client_ip = strncmp(identity, "ip:", 3) == 0 ? identity + 3 : "";
+    lim.quota_limit = bg_config_quota_for(cfg, identity);
+    if (lim.quota_limit < 0)
+        lim.quota_limit = 0;
+    lim.quota_exempt = bg_policy_quota_exempt(cfg, identity, client_ip);
+    lim.bounce_limit = bg_config_bounce_limit_for(cfg, identity);
+    if (lim.bounce_limit < 0)
+        lim.bounce_limit = 0;
+    return lim;
+}
+
+bool
+bg_policy_sender_over_quota(const bg_sender_limits *lim, const bg_sender_rec *rec,
+                            int64_t now, int64_t window)
+{
+    return !lim->quota_exempt && rec != NULL &&
+           bg_policy_quota_exhausted(rec, now, lim->quota_limit, window);
+}
+
+void
+bg_policy_sender_status(const bg_sender_limits *lim, const bg_sender_rec *rec,
+                        long tried_blacklisted, int64_t now, int64_t window,
+                        bg_sender_status *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->found = rec != NULL;
+    if (rec)
+        out->rec = *rec;
+    out->quota_limit = lim->quota_limit;
+    out->quota_exempt = lim->quota_exempt;
+    out->window_open = rec != NULL && !bg_policy_window_over(rec, now, window);
+    out->used = out->window_open ? (long)rec->count : 0;
+    out->left = out->quota_limit > out->used ? out->quota_limit - out->used : 0;
+    out->window_reset = out->window_open ? rec->window_start + window : 0;
+    out->over_quota = bg_policy_sender_over_quota(lim, rec, now, window);
+    out->bounce_limit = lim->bounce_limit;
+    out->tried_blacklisted = tried_blacklisted;
+    out->blocked = bg_policy_sender_blocked(tried_blacklisted, lim->bounce_limit);
+}
+
 bool
 bg_policy_window_over(const bg_sender_rec *r, int64_t now, int64_t window)
 {

@@ -214,6 +214,55 @@ int bg_policy_quota_refused(const bg_sender_rec *cur, bg_sender_rec *next, int64
 int bg_policy_quota_release(const bg_sender_rec *cur, bg_sender_rec *next,
                             int64_t window_start, unsigned n);
 
+/* ---- one sender's state under rules 3 and 4 ------------------------------- */
+
+/* The limits that apply to one sender: the config's, with its
+ * sender_override applied and its quota exemption. */
+typedef struct bg_sender_limits {
+    long quota_limit;  /* messages per window (rule 4); 0 = no quota */
+    bool quota_exempt; /* trusted_networks or trusted_senders: no quota */
+    long bounce_limit; /* sender_bounce_limit (rule 3); 0 = never blocked */
+} bg_sender_limits;
+
+/* The limits for identity; client_ip is the client's address for
+ * trusted_networks (NULL: the address of an "ip:" identity, else none). */
+bg_sender_limits bg_policy_sender_limits(const bg_config *cfg, const char *identity,
+                                         const char *client_ip);
+
+/* Rule 4 at MAIL FROM: would the sender's next message be refused at now?
+ * rec is its quota record (NULL: none, so no). */
+bool bg_policy_sender_over_quota(const bg_sender_limits *lim, const bg_sender_rec *rec,
+                                 int64_t now, int64_t window);
+
+/*
+ * Everything rules 3 and 4 say of one sender at `now`.  The gate refuses a
+ * sender by these same functions (lib/gate.c), and the operator's views
+ * (`bounceguard senders`, `sender show`, `check`, `diagnose`) print this, so
+ * the two cannot disagree (tests/unit/test_gate.c holds them together).
+ */
+typedef struct bg_sender_status {
+    bool found;             /* the sender has a quota record */
+    bg_sender_rec rec;      /* zero when not found */
+    long quota_limit;       /* per sender (overrides applied); 0 = no quota */
+    bool quota_exempt;      /* trusted network or trusted sender */
+    bool window_open;       /* a window is running at now */
+    long used, left;        /* in the running window */
+    int64_t window_reset;   /* when the running window ends (0 = none) */
+    long bounce_limit;      /* sender_bounce_limit for it; 0 = off */
+    long tried_blacklisted; /* distinct recipients tried that are blacklisted now */
+    bool blocked;           /* rule 3: every recipient is refused */
+    bool over_quota;        /* rule 4: the next message would be refused */
+} bg_sender_status;
+
+/*
+ * The status of a sender at now, from its limits (bg_policy_sender_limits),
+ * its quota record (NULL: none) and the distinct recipients it tried that
+ * are blacklisted at now (bg_gate_tried_blacklisted).  Pure.
+ */
+void bg_policy_sender_status(const bg_sender_limits *lim, const bg_sender_rec *rec,
+                             long tried_blacklisted, int64_t now, int64_t window,
+                             bg_sender_status *out);
+
 /* ---- who and what is exempt ----------------------------------------------- */
 
 /*

@@ -385,6 +385,59 @@ START_TEST(import_reasons)
 }
 END_TEST
 
+/* One sender's status at the edges of its window and limits: the numbers
+ * `bounceguard senders` prints and the two refusals the gate makes. */
+START_TEST(sender_status_edges)
+{
+    bg_config *c;
+    bg_error err;
+    bg_sender_limits lim;
+    bg_sender_status s;
+    bg_sender_rec r = {0};
+
+    c = bg_config_parse("t",
+                        "quota_limit = 3\nsender_bounce_limit = 2\n"
+                        "trusted_networks = 10.0.0.0/8\n"
+                        "sender_override = sasl:free quota_limit=0 sender_bounce_limit=0\n",
+                        &err);
+    ck_assert_msg(c != NULL, "%s", err.msg);
+    lim = bg_policy_sender_limits(c, "ip:192.0.2.1", NULL);
+    ck_assert_int_eq(lim.quota_limit, 3);
+    ck_assert_int_eq(lim.bounce_limit, 2);
+    ck_assert(!lim.quota_exempt);
+    ck_assert(bg_policy_sender_limits(c, "ip:10.1.2.3", NULL).quota_exempt);
+    ck_assert(!bg_policy_sender_limits(c, "sasl:x", NULL).quota_exempt);
+    ck_assert(bg_policy_sender_limits(c, "sasl:x", "10.1.2.3").quota_exempt);
+
+    /* no record: nothing used, nothing refused */
+    bg_policy_sender_status(&lim, NULL, 0, T0, DAY, &s);
+    ck_assert(!s.found && !s.window_open && !s.over_quota && !s.blocked);
+    ck_assert_int_eq(s.left, 3);
+    /* three of three used: over quota until the window ends, not a second later */
+    r.window_start = T0;
+    r.count = 3;
+    bg_policy_sender_status(&lim, &r, 1, T0 + DAY - 1, DAY, &s);
+    ck_assert(s.found && s.window_open && s.over_quota && !s.blocked);
+    ck_assert_int_eq(s.used, 3);
+    ck_assert_int_eq(s.left, 0);
+    ck_assert_int_eq(s.window_reset, T0 + DAY);
+    bg_policy_sender_status(&lim, &r, 2, T0 + DAY, DAY, &s);
+    ck_assert(!s.window_open && !s.over_quota && s.blocked);
+    ck_assert_int_eq(s.used, 0);
+    ck_assert_int_eq(s.window_reset, 0);
+    /* exempt or without limits: never refused */
+    lim.quota_exempt = true;
+    bg_policy_sender_status(&lim, &r, 1, T0 + 1, DAY, &s);
+    ck_assert(!s.over_quota && s.window_open);
+    lim = bg_policy_sender_limits(c, "sasl:free", NULL);
+    bg_policy_sender_status(&lim, &r, 50, T0 + 1, DAY, &s);
+    ck_assert(!s.over_quota && !s.blocked);
+    ck_assert_int_eq(s.quota_limit, 0);
+    ck_assert_int_eq(s.bounce_limit, 0);
+    bg_config_unref(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -413,6 +466,7 @@ main(void)
     tcase_add_loop_test(tc, bounce_decision, 0,
                         sizeof(decision_cases) / sizeof(decision_cases[0]));
     tcase_add_test(tc, import_reasons);
+    tcase_add_test(tc, sender_status_edges);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
