@@ -95,12 +95,6 @@ const char *cli_time(char *dst, size_t size, int64_t t);
  * when past, "-" for 0. */
 const char *cli_time_left(char *dst, size_t size, int64_t until, int64_t now);
 
-/* Parse a time as scripts and exports write it: seconds since the epoch,
- * ISO 8601 ("2024-05-01T12:00:00Z", "2024-05-01 12:00:00", fractions and
- * +hh:mm offsets allowed), or RFC 2822 ("Wed, 01 May 2024 12:00:00 UTC").
- * Returns 0 with *out, or -1. */
-int cli_time_parse(const char *s, int64_t *out);
-
 /*
  * A sender identity as the store files it: "ip:ADDR" (address normalised),
  * "sasl:NAME" or "env:ADDR" (canonical address, or "<>").  Returns 0 with

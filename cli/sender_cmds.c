@@ -152,6 +152,7 @@ static int
 tried_visit(const char *addr, int64_t when, const bg_rcpt_rec *r, bool bl, void *arg)
 {
     tried_arg *a = arg;
+    int64_t release = bl && r ? r->expires : 0; /* bl: r is there */
     char t1[32], t2[32];
 
     if (a->ctx->json) {
@@ -160,7 +161,7 @@ tried_visit(const char *addr, int64_t when, const bg_rcpt_rec *r, bool bl, void 
         cli_json_str(&j, "address", addr);
         cli_json_time(&j, "tried", when);
         cli_json_bool(&j, "blacklisted", bl);
-        cli_json_time(&j, "release", bl ? r->expires : 0);
+        cli_json_time(&j, "release", release);
         bg_buf_puts(&a->json, a->n ? "," : "");
         bg_buf_puts(&a->json, cli_json_close(&j));
         cli_json_free(&j);
@@ -169,7 +170,7 @@ tried_visit(const char *addr, int64_t when, const bg_rcpt_rec *r, bool bl, void 
                                            "RELEASE"};
         const char *cells[] = {addr, cli_time(t1, sizeof(t1), when),
                                r ? cli_rcpt_state(r, a->now) : "gone",
-                               bl ? cli_time(t2, sizeof(t2), r->expires) : "-"};
+                               release ? cli_time(t2, sizeof(t2), release) : "-"};
         if (a->table == NULL)
             a->table = cli_table_new(a->ctx, 4, head, 200);
         cli_table_row(a->table, bl ? CLI_RESET : CLI_DIM, cells);

@@ -158,6 +158,8 @@ bg_policy_import_reason(const char *word, const char *status)
                                         "suspend",      "blocked",     "policyviolation",
                                         "spamdetected", "rejected",    "hasmoved",
                                         "filtered",     NULL};
+    bg_reply_class cl;
+
     if (word) {
         for (size_t i = 0; words[i]; i++)
             if (strcasecmp(word, words[i]) == 0)
@@ -165,18 +167,45 @@ bg_policy_import_reason(const char *word, const char *status)
         if (strcasecmp(word, "COMPLAINT") == 0)
             return "feedback";
     }
-    if (status && strlen(status) >= 5) {
-        const char *sd = status + 2; /* subject.detail */
-        if (strcmp(sd, "1.1") == 0 || strcmp(sd, "1.0") == 0 || strcmp(sd, "1.6") == 0)
-            return "userunknown";
-        if (strcmp(sd, "1.2") == 0 || strcmp(sd, "1.10") == 0)
-            return "hostunknown";
-        if (strcmp(sd, "2.2") == 0)
-            return "mailboxfull";
-        if (strcmp(sd, "2.1") == 0)
-            return "suspend";
+    if (status == NULL || *status == '\0')
+        return "suppressed";
+    /* The code read as any bounce's is: one table for every intake. */
+    bg_reply_classify(status, NULL, &cl);
+    if (strcmp(cl.reason, "undefined") == 0 || strcmp(cl.reason, "onhold") == 0)
+        return "suppressed";
+    return cl.reason;
+}
+
+int
+bg_policy_import_foreign(const bg_rcpt_rec *cur, bg_rcpt_rec *next, const bg_bounce_event *ev,
+                         bool have_time, int64_t now, int64_t *purge_at)
+{
+    if (!have_time) {
+        int rc = bg_policy_block(cur, next, now, ev->period, ev->diagnostic, ev->history,
+                                 purge_at);
+        bg_strlcpy(next->source, "import", sizeof(next->source)); /* not typed by hand */
+        return rc;
     }
-    return "suppressed";
+    if (cur && cur->last_bounce == ev->when) /* this bounce is known already */
+        return 0;
+    return bg_policy_bounce(cur, next, ev, purge_at);
+}
+
+int
+bg_policy_import_restore(const bg_rcpt_rec *cur, bg_rcpt_rec *next, const bg_rcpt_rec *saved,
+                         int64_t history, int64_t *purge_at)
+{
+    int64_t last = saved->expires;
+
+    if (cur && saved->updated != 0 && cur->updated >= saved->updated)
+        return 0;
+    *next = *saved;
+    if (next->last_bounce > last)
+        last = next->last_bounce;
+    if (next->grace_until > last)
+        last = next->grace_until;
+    *purge_at = last + history;
+    return 1;
 }
 
 bool

@@ -128,10 +128,39 @@ bg_bounce_decision bg_policy_bounce_decision(const bg_config *cfg, const bg_boun
 /* Is a failure temporary (4xx, or an Action that is not "failed")? */
 bool bg_policy_bounce_temporary(const char *action, const char *status);
 
+/* ---- `bounceguard import` ------------------------------------------------- */
+
 /* The reason of an entry of a foreign suppression list (an ESP's export,
- * `bounceguard import`): its own reason word when it is one of ours, else
- * what its status code says, else "suppressed". */
+ * lib/import.c): its own reason word when it is one of ours ("COMPLAINT" is
+ * feedback), else what its status code says as the reply classifier reads
+ * a code (bg_reply_classify: x.1.1 userunknown, x.2.2 mailboxfull, ...),
+ * else "suppressed".  The entry's text is not weighed: a list does not say
+ * which SMTP command was refused, and without it the same words can mean
+ * a dead mailbox or a filter.  Either argument may be NULL. */
 const char *bg_policy_import_reason(const char *word, const char *status);
+
+/*
+ * An entry of a foreign suppression list applied to a recipient (cur may be
+ * NULL).  With its time (have_time) it is a bounce at that time
+ * (bg_policy_bounce: an old one comes in already expired, a recent one
+ * expires blacklist_period after it), and the same bounce imported twice
+ * counts once: returns 0 when cur's last bounce is at ev->when already.
+ * Without a time the recipient is blocked for ev->period from now
+ * (bg_policy_block, ev->diagnostic the reason), its source "import".
+ * Returns 1 (write next) or 0 (nothing to write); sets *purge_at.
+ */
+int bg_policy_import_foreign(const bg_rcpt_rec *cur, bg_rcpt_rec *next,
+                             const bg_bounce_event *ev, bool have_time, int64_t now,
+                             int64_t *purge_at);
+
+/*
+ * A record of bounceguard's own export restored (cur may be NULL): it is
+ * written as it was, unless the store's entry was updated at or after it
+ * (saved->updated, when known): then returns 0 and the newer stays.  The
+ * record is kept history seconds after its last date.  Returns 1 (write).
+ */
+int bg_policy_import_restore(const bg_rcpt_rec *cur, bg_rcpt_rec *next,
+                             const bg_rcpt_rec *saved, int64_t history, int64_t *purge_at);
 
 /* ---- who may tell us a recipient bounced (DESIGN.md rule 6) --------------- */
 

@@ -381,7 +381,11 @@ START_TEST(import_reasons)
     ck_assert_str_eq(bg_policy_import_reason("COMPLAINT", NULL), "feedback");
     ck_assert_str_eq(bg_policy_import_reason("Bounce", "5.1.1"), "userunknown");
     ck_assert_str_eq(bg_policy_import_reason(NULL, "5.2.2"), "mailboxfull");
-    ck_assert_str_eq(bg_policy_import_reason("whatever", "5.7.1"), "suppressed");
+    ck_assert_str_eq(bg_policy_import_reason("whatever", "5.0.0"), "suppressed");
+    ck_assert_str_eq(bg_policy_import_reason("BOUNCE", ""), "suppressed");
+    /* the code read by the reply classifier's table, not a copy of it */
+    ck_assert_str_eq(bg_policy_import_reason(NULL, "5.1.6"), "hasmoved");
+    ck_assert_str_eq(bg_policy_import_reason("whatever", "5.7.1"), "blocked");
 }
 END_TEST
 
