@@ -102,7 +102,7 @@ print_human(cli_ctx *ctx, const char *input, const char *id, const check_result 
                 ctx->config->check_tld ? ", top-level domain exists"
                                        : " (TLD not checked)");
     if (r->have_rec && bg_policy_rcpt_blacklisted(&r->rec, now) &&
-        r->rec.bounce_count == 0)
+        bg_policy_rcpt_manual(&r->rec)) /* as the gate tells them apart */
         fprintf(out, "%-12s blocked by hand until %s (in %s)%s%s\n", "blacklist",
                 cli_time(t1, sizeof(t1), r->rec.expires),
                 cli_time_left(t2, sizeof(t2), r->rec.expires, now),
@@ -117,7 +117,7 @@ print_human(cli_ctx *ctx, const char *input, const char *id, const check_result 
                 cli_time(safe, sizeof(safe), r->rec.last_bounce));
     else if (r->have_rec)
         fprintf(out, "%-12s not blacklisted (%s since %s)\n", "blacklist",
-                cli_rcpt_state(&r->rec, now), cli_time(t1, sizeof(t1), r->rec.expires));
+                bg_policy_rcpt_state_name(&r->rec, now), cli_time(t1, sizeof(t1), r->rec.expires));
     else if (r->addr.canon[0])
         fprintf(out, "%-12s not blacklisted (never bounced)\n", "blacklist");
     if (r->have_sender) {
@@ -186,7 +186,7 @@ cli_cmd_check(cli_ctx *ctx, int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":s:", opts, NULL)) != -1) {
         switch (c) {
         case 's':
-            if (cli_sender_id(optarg, id, sizeof(id), &err) < 0)
+            if (bg_policy_identity_parse(optarg, id, sizeof(id), &err) < 0)
                 return cli_usage_error("check", "%s", err.msg);
             break;
         case 'j':

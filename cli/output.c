@@ -12,7 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include <arpa/inet.h>
 #include <getopt.h>
 
 #include "bounceguard/dsn.h"
@@ -321,49 +320,6 @@ cli_time_left(char *dst, size_t size, int64_t until, int64_t now)
     return dst;
 }
 
-int
-cli_sender_id(const char *in, char *out, size_t size, bg_error *err)
-{
-    if (strncmp(in, "ip:", 3) == 0) {
-        unsigned char bin[16];
-        char text[INET6_ADDRSTRLEN];
-        const char *ip = in + 3;
-        if (inet_pton(AF_INET, ip, bin) == 1)
-            inet_ntop(AF_INET, bin, text, sizeof(text));
-        else if (inet_pton(AF_INET6, ip, bin) == 1)
-            inet_ntop(AF_INET6, bin, text, sizeof(text));
-        else
-            return bg_error_set(err, "\"%.60s\" is not an IPv4 or IPv6 address", ip);
-        snprintf(out, size, "ip:%s", text);
-        return 0;
-    }
-    if (strncmp(in, "sasl:", 5) == 0) {
-        if (in[5] == '\0' || strlen(in) >= size)
-            return bg_error_set(err, "sasl: needs a login name (at most %zu bytes)",
-                                size - 6);
-        for (const char *p = in; *p; p++)
-            if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                return bg_error_set(err, "control character in sender identity");
-        bg_strlcpy(out, in, size);
-        return 0;
-    }
-    if (strncmp(in, "env:", 4) == 0) {
-        bg_addr a;
-        bg_error aerr;
-        bg_addr_status st = bg_addr_parse(in + 4, &a, &aerr);
-        if (st == BG_ADDR_NULL || strcmp(in + 4, "<>") == 0) {
-            bg_strlcpy(out, "env:<>", size);
-            return 0;
-        }
-        if (st != BG_ADDR_OK)
-            return bg_error_set(err, "env: %s", aerr.msg);
-        snprintf(out, size, "env:%s", a.canon);
-        return 0;
-    }
-    return bg_error_set(
-        err, "sender \"%.60s\" is not ip:ADDRESS, sasl:LOGIN or env:ADDRESS", in);
-}
-
 /* ---- tables -------------------------------------------------------------- */
 
 #define CELL_MAX 60
@@ -576,14 +532,6 @@ cli_json_free(cli_json *j)
 /* ---- recipients ---------------------------------------------------------- */
 
 const char *
-cli_rcpt_state(const bg_rcpt_rec *r, int64_t now)
-{
-    if (bg_policy_rcpt_blacklisted(r, now))
-        return "blacklisted";
-    return r->state == BG_RCPT_UNBLOCKED ? "unblocked" : "expired";
-}
-
-const char *
 cli_rcpt_rule(const bg_rcpt_rec *r, char *buf, size_t size)
 {
     bg_reply_class cl;
@@ -606,7 +554,7 @@ cli_json_rcpt(cli_json *j, const char *addr, const bg_rcpt_rec *r, int64_t now)
     char rule[256];
 
     cli_json_str(j, "address", addr);
-    cli_json_str(j, "state", cli_rcpt_state(r, now));
+    cli_json_str(j, "state", bg_policy_rcpt_state_name(r, now));
     cli_json_bool(j, "blacklisted", bg_policy_rcpt_blacklisted(r, now));
     cli_json_time(j, "first_bounce", r->first_bounce);
     cli_json_time(j, "last_bounce", r->last_bounce);

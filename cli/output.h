@@ -95,13 +95,6 @@ const char *cli_time(char *dst, size_t size, int64_t t);
  * when past, "-" for 0. */
 const char *cli_time_left(char *dst, size_t size, int64_t until, int64_t now);
 
-/*
- * A sender identity as the store files it: "ip:ADDR" (address normalised),
- * "sasl:NAME" or "env:ADDR" (canonical address, or "<>").  Returns 0 with
- * out filled, or -1 with err naming the problem.
- */
-int cli_sender_id(const char *in, char *out, size_t size, bg_error *err);
-
 /* ---- aligned tables ------------------------------------------------------ */
 
 /*
@@ -144,8 +137,6 @@ void cli_json_free(cli_json *j);
 
 /* ---- recipients ---------------------------------------------------------- */
 
-/* "blacklisted" (refused now), "expired" (period over) or "unblocked". */
-const char *cli_rcpt_state(const bg_rcpt_rec *r, int64_t now);
 /* Which rule made the record: the reply it stores read again by this
  * version's rules, or "blocked by hand" / "imported"; "" when it says
  * nothing.  buf[size] may hold the text. */

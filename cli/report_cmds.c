@@ -352,20 +352,6 @@ cli_cmd_audit(cli_ctx *ctx, int argc, char **argv)
 
 /* ---- diagnose ------------------------------------------------------------ */
 
-/* Reasons that say the remote side refused the relay itself (policy,
- * reputation), not the recipient: with no RBL named, a private blacklist. */
-static bool
-private_block_reason(const char *reason)
-{
-    static const char *const reasons[] = {
-        "blocked",    "policyviolation", "badreputation", "spamdetected",
-        "requireptr", "notcompliantrfc", "authfailure",   NULL};
-    for (size_t i = 0; reasons[i]; i++)
-        if (strcasecmp(reason, reasons[i]) == 0)
-            return true;
-    return false;
-}
-
 typedef struct diag_scan {
     int64_t now;
     unsigned long total, blacklisted;
@@ -379,7 +365,7 @@ diag_visit(const char *addr, const bg_rcpt_rec *r, void *arg)
     const char *domain = cli_domain_of(addr);
 
     d->total++;
-    if (private_block_reason(r->reason))
+    if (bg_policy_private_blacklist_reason(r->reason))
         counter_add(&d->private_bl, domain, r->remote_mta);
     if (!bg_policy_rcpt_blacklisted(r, d->now))
         return 0;

@@ -169,7 +169,7 @@ tried_visit(const char *addr, int64_t when, const bg_rcpt_rec *r, bool bl, void 
         static const char *const head[] = {"TRIED RECIPIENT", "TRIED AT", "STATE",
                                            "RELEASE"};
         const char *cells[] = {addr, cli_time(t1, sizeof(t1), when),
-                               r ? cli_rcpt_state(r, a->now) : "gone",
+                               r ? bg_policy_rcpt_state_name(r, a->now) : "gone",
                                release ? cli_time(t2, sizeof(t2), release) : "-"};
         if (a->table == NULL)
             a->table = cli_table_new(a->ctx, 4, head, 200);
@@ -324,7 +324,7 @@ cli_cmd_sender(cli_ctx *ctx, int argc, char **argv)
         (strcmp(argv[optind], "show") != 0 && strcmp(argv[optind], "reset") != 0))
         return cli_usage_error("sender", "expected show ID or reset ID");
     reset = strcmp(argv[optind], "reset") == 0;
-    if (cli_sender_id(argv[optind + 1], id, sizeof(id), &err) < 0)
+    if (bg_policy_identity_parse(argv[optind + 1], id, sizeof(id), &err) < 0)
         return cli_usage_error("sender", "%s", err.msg);
     if ((rc = cli_store_open(ctx, "sender", false, &st)) != 0)
         return rc;

@@ -83,7 +83,7 @@ list_print(list_arg *a, const char *addr, const bg_rcpt_rec *r)
         static const char *const head[] = {"ADDRESS", "STATE",       "REASON",  "STATUS",
                                            "BOUNCES", "LAST BOUNCE", "RELEASE", "LEFT"};
         char count[16], last[32], release[32], left[32];
-        const char *state = cli_rcpt_state(r, a->now);
+        const char *state = bg_policy_rcpt_state_name(r, a->now);
         bool bl = bg_policy_rcpt_blacklisted(r, a->now);
         const char *cells[] = {addr,
                                state,
@@ -180,7 +180,7 @@ cli_cmd_list(cli_ctx *ctx, int argc, char **argv)
             a.reason = optarg;
             break;
         case 's':
-            if (cli_sender_id(optarg, a.sender, sizeof(a.sender), &err) < 0)
+            if (bg_policy_identity_parse(optarg, a.sender, sizeof(a.sender), &err) < 0)
                 return cli_usage_error("list", "%s", err.msg);
             break;
         case 'S':
@@ -334,7 +334,7 @@ cli_cmd_show(cli_ctx *ctx, int argc, char **argv)
                     cli_safe(addr.canon), cli_color_code(ctx, CLI_RESET));
             fprintf(ctx->out, "%-16s %s%s%s\n", "state",
                     cli_color_code(ctx, bl ? CLI_RED : CLI_GREEN),
-                    cli_rcpt_state(&r, now), cli_color_code(ctx, CLI_RESET));
+                    bg_policy_rcpt_state_name(&r, now), cli_color_code(ctx, CLI_RESET));
             if (bl) {
                 snprintf(buf[4], sizeof(buf[4]), "%s (in %s)",
                          cli_time(buf[0], sizeof(buf[0]), r.expires),

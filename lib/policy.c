@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bounceguard/addr.h"
 #include "bounceguard/policy.h"
 
 static const char TEXT_BAD_ADDRESS[] = "Email address format is not valid.";
@@ -206,6 +207,27 @@ bg_policy_import_restore(const bg_rcpt_rec *cur, bg_rcpt_rec *next, const bg_rcp
         last = next->grace_until;
     *purge_at = last + history;
     return 1;
+}
+
+const char *
+bg_policy_rcpt_state_name(const bg_rcpt_rec *r, int64_t now)
+{
+    if (bg_policy_rcpt_blacklisted(r, now))
+        return "blacklisted";
+    return r->state == BG_RCPT_UNBLOCKED ? "unblocked" : "expired";
+}
+
+bool
+bg_policy_private_blacklist_reason(const char *reason)
+{
+    static const char *const reasons[] = {
+        "blocked",    "policyviolation", "badreputation", "spamdetected",
+        "requireptr", "notcompliantrfc", "authfailure",   NULL};
+
+    for (size_t i = 0; reason && reasons[i]; i++)
+        if (strcasecmp(reason, reasons[i]) == 0)
+            return true;
+    return false;
 }
 
 bool
@@ -446,6 +468,49 @@ bg_policy_sender_identity(bg_identity how, const char *sasl_login, const char *c
         snprintf(out, size, "ip:%s", client_ip && *client_ip ? client_ip : "unknown");
         return;
     }
+}
+
+int
+bg_policy_identity_parse(const char *in, char *out, size_t size, bg_error *err)
+{
+    if (strncmp(in, "ip:", 3) == 0) {
+        unsigned char bin[16];
+        char text[INET6_ADDRSTRLEN];
+        const char *ip = in + 3;
+        if (inet_pton(AF_INET, ip, bin) == 1)
+            inet_ntop(AF_INET, bin, text, sizeof(text));
+        else if (inet_pton(AF_INET6, ip, bin) == 1)
+            inet_ntop(AF_INET6, bin, text, sizeof(text));
+        else
+            return bg_error_set(err, "\"%.60s\" is not an IPv4 or IPv6 address", ip);
+        snprintf(out, size, "ip:%s", text);
+        return 0;
+    }
+    if (strncmp(in, "sasl:", 5) == 0) {
+        if (in[5] == '\0' || strlen(in) >= size)
+            return bg_error_set(err, "sasl: needs a login name (at most %zu bytes)",
+                                size - 6);
+        for (const char *p = in; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                return bg_error_set(err, "control character in sender identity");
+        bg_strlcpy(out, in, size);
+        return 0;
+    }
+    if (strncmp(in, "env:", 4) == 0) {
+        bg_addr a;
+        bg_error aerr;
+        bg_addr_status st = bg_addr_parse(in + 4, &a, &aerr);
+        if (st == BG_ADDR_NULL || strcmp(in + 4, "<>") == 0) {
+            bg_strlcpy(out, "env:<>", size);
+            return 0;
+        }
+        if (st != BG_ADDR_OK)
+            return bg_error_set(err, "env: %s", aerr.msg);
+        snprintf(out, size, "env:%s", a.canon);
+        return 0;
+    }
+    return bg_error_set(
+        err, "sender \"%.60s\" is not ip:ADDRESS, sasl:LOGIN or env:ADDRESS", in);
 }
 
 bool

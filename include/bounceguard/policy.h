@@ -57,6 +57,11 @@ const char *bg_policy_verdict_name(bg_verdict_kind kind);
 /* Is this recipient refused at `now`? (NULL record: no.) */
 bool bg_policy_rcpt_blacklisted(const bg_rcpt_rec *r, int64_t now);
 
+/* The state of a recipient record at now, as the CLI names it:
+ * "blacklisted" (refused now), "unblocked" (released by an operator) or
+ * "expired" (its period is over). */
+const char *bg_policy_rcpt_state_name(const bg_rcpt_rec *r, int64_t now);
+
 /* Was its blacklisting made by an operator (`bounceguard block`), not by a
  * bounce?  Its refusal then says so (BG_VERDICT_BLOCKED_MANUALLY). */
 bool bg_policy_rcpt_manual(const bg_rcpt_rec *r);
@@ -127,6 +132,12 @@ bg_bounce_decision bg_policy_bounce_decision(const bg_config *cfg, const bg_boun
 
 /* Is a failure temporary (4xx, or an Action that is not "failed")? */
 bool bg_policy_bounce_temporary(const char *action, const char *status);
+
+/* Is reason one by which a remote side refuses the relay itself (policy,
+ * reputation, reverse DNS, authentication) rather than the recipient?  Where
+ * no RBL is named, such refusals are a private blacklist: `bounceguard
+ * diagnose` tells the operator whose postmaster to write to. */
+bool bg_policy_private_blacklist_reason(const char *reason);
 
 /* ---- `bounceguard import` ------------------------------------------------- */
 
@@ -302,6 +313,14 @@ void bg_policy_sender_status(const bg_sender_limits *lim, const bg_sender_rec *r
  */
 void bg_policy_sender_identity(bg_identity how, const char *sasl_login, const char *client_ip,
                                const char *env_from, char *out, size_t size);
+
+/*
+ * A sender identity as an operator writes it, in the form the gate files it
+ * under: "ip:ADDR" (the address normalised), "sasl:NAME" (no controls) or
+ * "env:ADDR" (the canonical address, or "<>").  Returns 0 with out[size]
+ * filled, or -1 with err naming the problem.
+ */
+int bg_policy_identity_parse(const char *in, char *out, size_t size, bg_error *err);
 
 /* Always accepted (postmaster@, abuse@ ... per exempt_recipients)? */
 bool bg_policy_rcpt_exempt(const bg_config *cfg, const char *local_part);

@@ -442,6 +442,56 @@ START_TEST(sender_status_edges)
 }
 END_TEST
 
+/* Sender identities as an operator types them, filed as the gate files them. */
+static const struct {
+    const char *in, *want; /* want NULL: refused */
+} identity_cases[] = {
+    {"ip:192.0.2.1", "ip:192.0.2.1"},
+    {"ip:2001:DB8:0:0::1", "ip:2001:db8::1"},
+    {"ip:192.0.2.256", NULL},
+    {"sasl:alice", "sasl:alice"},
+    {"sasl:", NULL},
+    {"sasl:a\tb", NULL},
+    {"env:Alice@Example.COM", "env:alice@example.com"},
+    {"env:<>", "env:<>"},
+    {"env:not an address", NULL},
+    {"alice", NULL},
+};
+
+START_TEST(identity_parse)
+{
+    char out[300];
+    bg_error err;
+    int rc = bg_policy_identity_parse(identity_cases[_i].in, out, sizeof(out), &err);
+
+    if (identity_cases[_i].want == NULL) {
+        ck_assert_msg(rc < 0, "%s: accepted as %s", identity_cases[_i].in, out);
+        ck_assert(err.msg[0] != '\0');
+    } else {
+        ck_assert_msg(rc == 0, "%s: %s", identity_cases[_i].in, err.msg);
+        ck_assert_str_eq(out, identity_cases[_i].want);
+    }
+}
+END_TEST
+
+START_TEST(rcpt_state_and_private_blacklists)
+{
+    bg_rcpt_rec r;
+    int64_t purge;
+    bg_bounce_event ev = bounce_at(T0);
+
+    ck_assert_int_eq(bg_policy_bounce(NULL, &r, &ev, &purge), 1);
+    ck_assert_str_eq(bg_policy_rcpt_state_name(&r, T0 + 14 * DAY - 1), "blacklisted");
+    ck_assert_str_eq(bg_policy_rcpt_state_name(&r, T0 + 14 * DAY), "expired");
+    r.state = BG_RCPT_UNBLOCKED;
+    ck_assert_str_eq(bg_policy_rcpt_state_name(&r, T0), "unblocked");
+    ck_assert(bg_policy_private_blacklist_reason("Blocked"));
+    ck_assert(bg_policy_private_blacklist_reason("authfailure"));
+    ck_assert(!bg_policy_private_blacklist_reason("userunknown"));
+    ck_assert(!bg_policy_private_blacklist_reason(NULL));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -471,6 +521,9 @@ main(void)
                         sizeof(decision_cases) / sizeof(decision_cases[0]));
     tcase_add_test(tc, import_reasons);
     tcase_add_test(tc, sender_status_edges);
+    tcase_add_loop_test(tc, identity_parse, 0,
+                        sizeof(identity_cases) / sizeof(identity_cases[0]));
+    tcase_add_test(tc, rcpt_state_and_private_blacklists);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
