@@ -35,51 +35,51 @@ static void
 print_json(cli_ctx *ctx, const char *input, const char *id, const check_result *r,
            int64_t now)
 {
-    cli_json j = {BG_BUF_INIT, false};
+    bg_json_obj j = BG_JSON_OBJ_INIT;
     bg_reply reply = bg_policy_reply(r->verdict, ctx->config);
     bool refused = r->verdict != BG_VERDICT_ACCEPT;
 
-    cli_json_begin(&j);
-    cli_json_str(&j, "address", input);
-    cli_json_str(&j, "canonical", r->addr.canon[0] ? r->addr.canon : NULL);
-    cli_json_bool(&j, "accepted", !refused);
-    cli_json_str(&j, "verdict", bg_policy_verdict_name(r->verdict));
-    cli_json_str(&j, "stage", refused ? r->stage : NULL);
+    bg_json_obj_begin(&j);
+    bg_json_obj_str(&j, "address", input);
+    bg_json_obj_str(&j, "canonical", r->addr.canon[0] ? r->addr.canon : NULL);
+    bg_json_obj_bool(&j, "accepted", !refused);
+    bg_json_obj_str(&j, "verdict", bg_policy_verdict_name(r->verdict));
+    bg_json_obj_str(&j, "stage", refused ? r->stage : NULL);
     if (refused) {
         bg_buf b = BG_BUF_INIT;
         bg_buf_printf(&b, "%s %s %s", reply.rcode, reply.xcode, reply.text);
-        cli_json_str(&j, "reply", bg_buf_str(&b));
+        bg_json_obj_str(&j, "reply", bg_buf_str(&b));
         bg_buf_free(&b);
     } else {
-        cli_json_raw(&j, "reply", "null");
+        bg_json_obj_raw(&j, "reply", "null");
     }
-    cli_json_str(&j, "detail", r->detail[0] ? r->detail : NULL);
-    cli_json_bool(&j, "observe_mode", ctx->config->mode == BG_MODE_OBSERVE);
-    cli_json_bool(&j, "blacklisted",
+    bg_json_obj_str(&j, "detail", r->detail[0] ? r->detail : NULL);
+    bg_json_obj_bool(&j, "observe_mode", ctx->config->mode == BG_MODE_OBSERVE);
+    bg_json_obj_bool(&j, "blacklisted",
                   r->have_rec && bg_policy_rcpt_blacklisted(&r->rec, now));
-    cli_json_time(&j, "release",
+    bg_json_obj_time(&j, "release",
                   r->have_rec && bg_policy_rcpt_blacklisted(&r->rec, now) ? r->rec.expires
                                                                           : 0);
     if (r->have_rec) {
-        cli_json j2 = {BG_BUF_INIT, false};
-        cli_json_begin(&j2);
+        bg_json_obj j2 = BG_JSON_OBJ_INIT;
+        bg_json_obj_begin(&j2);
         cli_json_rcpt(&j2, r->addr.canon, &r->rec, now);
-        cli_json_raw(&j, "record", cli_json_close(&j2));
-        cli_json_free(&j2);
+        bg_json_obj_raw(&j, "record", bg_json_obj_close(&j2));
+        bg_json_obj_free(&j2);
     } else {
-        cli_json_raw(&j, "record", "null");
+        bg_json_obj_raw(&j, "record", "null");
     }
     if (r->have_sender) {
-        cli_json j2 = {BG_BUF_INIT, false};
-        cli_json_begin(&j2);
+        bg_json_obj j2 = BG_JSON_OBJ_INIT;
+        bg_json_obj_begin(&j2);
         cli_json_sender(&j2, id, &r->sender);
-        cli_json_raw(&j, "sender", cli_json_close(&j2));
-        cli_json_free(&j2);
+        bg_json_obj_raw(&j, "sender", bg_json_obj_close(&j2));
+        bg_json_obj_free(&j2);
     } else {
-        cli_json_raw(&j, "sender", "null");
+        bg_json_obj_raw(&j, "sender", "null");
     }
     cli_json_print(&j, ctx->out);
-    cli_json_free(&j);
+    bg_json_obj_free(&j);
 }
 
 static void

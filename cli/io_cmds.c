@@ -29,7 +29,7 @@ typedef struct export_arg {
     cli_ctx *ctx;
     int64_t now;
     bool only_blacklisted;
-    cli_json json;
+    bg_json_obj json;
     unsigned long n;
 } export_arg;
 
@@ -53,7 +53,7 @@ cli_cmd_export(cli_ctx *ctx, int argc, char **argv)
                                          {"blacklisted", no_argument, NULL, 'b'},
                                          {"json", no_argument, NULL, 'j'},
                                          {NULL, 0, NULL, 0}};
-    export_arg a = {ctx, cli_now(), false, {BG_BUF_INIT, false}, 0};
+    export_arg a = {ctx, cli_now(), false, BG_JSON_OBJ_INIT, 0};
     bg_store *st;
     bg_error err;
     int c, rc;
@@ -72,10 +72,10 @@ cli_cmd_export(cli_ctx *ctx, int argc, char **argv)
                                argv[optind]);
     if ((rc = cli_store_open(ctx, "export", false, &st)) != 0)
         return rc;
-    cli_json_begin(&a.json);
+    bg_json_obj_begin(&a.json);
     if (bg_store_rcpt_foreach(st, NULL, export_visit, &a, &err) < 0)
         rc = cli_runtime_error("export", "%s (after %lu entries)", err.msg, a.n);
-    cli_json_free(&a.json);
+    bg_json_obj_free(&a.json);
     bg_store_close(st);
     return rc;
 }
@@ -183,17 +183,17 @@ cli_cmd_import(cli_ctx *ctx, int argc, char **argv)
         total_bad += res.bad;
         total_imported += res.imported;
         if (ctx->json) {
-            cli_json j = {BG_BUF_INIT, false};
-            cli_json_begin(&j);
-            cli_json_str(&j, "file", argv[i]);
-            cli_json_str(&j, "format", res.format);
-            cli_json_int(&j, "imported", (long long)res.imported);
-            cli_json_int(&j, "blacklisted_now", (long long)res.blacklisted);
-            cli_json_int(&j, "skipped", (long long)res.skipped);
-            cli_json_int(&j, "errors", (long long)res.bad);
-            cli_json_bool(&j, "dry_run", dry_run);
+            bg_json_obj j = BG_JSON_OBJ_INIT;
+            bg_json_obj_begin(&j);
+            bg_json_obj_str(&j, "file", argv[i]);
+            bg_json_obj_str(&j, "format", res.format);
+            bg_json_obj_int(&j, "imported", (long long)res.imported);
+            bg_json_obj_int(&j, "blacklisted_now", (long long)res.blacklisted);
+            bg_json_obj_int(&j, "skipped", (long long)res.skipped);
+            bg_json_obj_int(&j, "errors", (long long)res.bad);
+            bg_json_obj_bool(&j, "dry_run", dry_run);
             cli_json_print(&j, ctx->out);
-            cli_json_free(&j);
+            bg_json_obj_free(&j);
         } else {
             fprintf(ctx->out,
                     "%s: %s format, %lu %s (%lu blacklisted now), %lu skipped "

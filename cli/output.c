@@ -451,82 +451,11 @@ cli_table_end(cli_table *t)
 /* ---- JSON ---------------------------------------------------------------- */
 
 void
-cli_json_begin(cli_json *j)
+cli_json_print(bg_json_obj *j, FILE *fp)
 {
-    bg_buf_reset(&j->b);
-    bg_buf_putc(&j->b, '{');
-    j->any = false;
-}
-
-static void
-json_key(cli_json *j, const char *key)
-{
-    if (j->any)
-        bg_buf_putc(&j->b, ',');
-    j->any = true;
-    bg_json_string(&j->b, key);
-    bg_buf_putc(&j->b, ':');
-}
-
-void
-cli_json_str(cli_json *j, const char *key, const char *value)
-{
-    json_key(j, key);
-    bg_json_string(&j->b, value);
-}
-
-void
-cli_json_int(cli_json *j, const char *key, long long value)
-{
-    json_key(j, key);
-    bg_buf_printf(&j->b, "%lld", value);
-}
-
-void
-cli_json_bool(cli_json *j, const char *key, bool value)
-{
-    json_key(j, key);
-    bg_buf_puts(&j->b, value ? "true" : "false");
-}
-
-void
-cli_json_time(cli_json *j, const char *key, int64_t t)
-{
-    char iso[40];
-
-    json_key(j, key);
-    if (t == 0)
-        bg_buf_puts(&j->b, "null");
-    else
-        bg_json_string(&j->b, bg_time_iso(iso, sizeof(iso), t));
-}
-
-void
-cli_json_raw(cli_json *j, const char *key, const char *json)
-{
-    json_key(j, key);
-    bg_buf_puts(&j->b, json);
-}
-
-const char *
-cli_json_close(cli_json *j)
-{
-    bg_buf_putc(&j->b, '}');
-    return bg_buf_str(&j->b);
-}
-
-void
-cli_json_print(cli_json *j, FILE *fp)
-{
-    fputs(cli_json_close(j), fp);
+    fputs(bg_json_obj_close(j), fp);
     fputc('\n', fp);
-    cli_json_begin(j);
-}
-
-void
-cli_json_free(cli_json *j)
-{
-    bg_buf_free(&j->b);
+    bg_json_obj_begin(j);
 }
 
 /* ---- recipients ---------------------------------------------------------- */
@@ -549,51 +478,51 @@ cli_rcpt_rule(const bg_rcpt_rec *r, char *buf, size_t size)
 }
 
 void
-cli_json_rcpt(cli_json *j, const char *addr, const bg_rcpt_rec *r, int64_t now)
+cli_json_rcpt(bg_json_obj *j, const char *addr, const bg_rcpt_rec *r, int64_t now)
 {
     char rule[256];
 
-    cli_json_str(j, "address", addr);
-    cli_json_str(j, "state", bg_policy_rcpt_state_name(r, now));
-    cli_json_bool(j, "blacklisted", bg_policy_rcpt_blacklisted(r, now));
-    cli_json_time(j, "first_bounce", r->first_bounce);
-    cli_json_time(j, "last_bounce", r->last_bounce);
-    cli_json_int(j, "bounce_count", r->bounce_count);
-    cli_json_time(j, "expires", r->expires);
-    cli_json_int(j, "seconds_left",
+    bg_json_obj_str(j, "address", addr);
+    bg_json_obj_str(j, "state", bg_policy_rcpt_state_name(r, now));
+    bg_json_obj_bool(j, "blacklisted", bg_policy_rcpt_blacklisted(r, now));
+    bg_json_obj_time(j, "first_bounce", r->first_bounce);
+    bg_json_obj_time(j, "last_bounce", r->last_bounce);
+    bg_json_obj_int(j, "bounce_count", r->bounce_count);
+    bg_json_obj_time(j, "expires", r->expires);
+    bg_json_obj_int(j, "seconds_left",
                  bg_policy_rcpt_blacklisted(r, now) ? (long long)(r->expires - now) : 0);
-    cli_json_time(j, "grace_until", r->grace_until);
-    cli_json_time(j, "updated", r->updated);
-    cli_json_str(j, "source", r->source);
-    cli_json_str(j, "reason", r->reason);
-    cli_json_str(j, "status", r->status);
-    cli_json_str(j, "remote_mta", r->remote_mta);
-    cli_json_str(j, "diagnostic", r->diagnostic);
-    cli_json_str(j, "rule", cli_rcpt_rule(r, rule, sizeof(rule)));
-    cli_json_str(j, "last_sender", r->last_sender);
+    bg_json_obj_time(j, "grace_until", r->grace_until);
+    bg_json_obj_time(j, "updated", r->updated);
+    bg_json_obj_str(j, "source", r->source);
+    bg_json_obj_str(j, "reason", r->reason);
+    bg_json_obj_str(j, "status", r->status);
+    bg_json_obj_str(j, "remote_mta", r->remote_mta);
+    bg_json_obj_str(j, "diagnostic", r->diagnostic);
+    bg_json_obj_str(j, "rule", cli_rcpt_rule(r, rule, sizeof(rule)));
+    bg_json_obj_str(j, "last_sender", r->last_sender);
 }
 
 /* ---- senders ------------------------------------------------------------- */
 
 void
-cli_json_sender(cli_json *j, const char *id, const bg_sender_status *s)
+cli_json_sender(bg_json_obj *j, const char *id, const bg_sender_status *s)
 {
-    cli_json_str(j, "sender", id);
-    cli_json_bool(j, "known", s->found);
-    cli_json_bool(j, "blocked", s->blocked);
-    cli_json_int(j, "tried_blacklisted", s->tried_blacklisted);
-    cli_json_int(j, "bounce_limit", s->bounce_limit);
-    cli_json_bool(j, "quota_exempt", s->quota_exempt);
-    cli_json_int(j, "quota_limit", s->quota_limit);
-    cli_json_int(j, "quota_used", s->used);
+    bg_json_obj_str(j, "sender", id);
+    bg_json_obj_bool(j, "known", s->found);
+    bg_json_obj_bool(j, "blocked", s->blocked);
+    bg_json_obj_int(j, "tried_blacklisted", s->tried_blacklisted);
+    bg_json_obj_int(j, "bounce_limit", s->bounce_limit);
+    bg_json_obj_bool(j, "quota_exempt", s->quota_exempt);
+    bg_json_obj_int(j, "quota_limit", s->quota_limit);
+    bg_json_obj_int(j, "quota_used", s->used);
     if (s->quota_limit > 0 && !s->quota_exempt)
-        cli_json_int(j, "quota_left", s->left);
+        bg_json_obj_int(j, "quota_left", s->left);
     else
-        cli_json_raw(j, "quota_left", "null");
-    cli_json_bool(j, "over_quota", s->over_quota);
-    cli_json_time(j, "window_start", s->window_open ? s->rec.window_start : 0);
-    cli_json_time(j, "window_reset", s->window_reset);
-    cli_json_int(j, "refused_in_window", s->window_open ? (long long)s->rec.refused : 0);
-    cli_json_int(j, "total", (long long)s->rec.total);
-    cli_json_time(j, "last_seen", s->rec.last_seen);
+        bg_json_obj_raw(j, "quota_left", "null");
+    bg_json_obj_bool(j, "over_quota", s->over_quota);
+    bg_json_obj_time(j, "window_start", s->window_open ? s->rec.window_start : 0);
+    bg_json_obj_time(j, "window_reset", s->window_reset);
+    bg_json_obj_int(j, "refused_in_window", s->window_open ? (long long)s->rec.refused : 0);
+    bg_json_obj_int(j, "total", (long long)s->rec.total);
+    bg_json_obj_time(j, "last_seen", s->rec.last_seen);
 }

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "bounceguard/addr.h"
+#include "bounceguard/json_out.h"
 #include "bounceguard/policy.h"
 #include "bounceguard/store.h"
 #include "bounceguard/util.h"
@@ -114,26 +115,9 @@ cli_table *cli_table_end(cli_table *t);
 
 /* ---- JSON lines ---------------------------------------------------------- */
 
-/* One JSON object being built; keys in the order added. */
-typedef struct cli_json {
-    bg_buf b;
-    bool any;
-} cli_json;
-
-void cli_json_begin(cli_json *j);
-/* value NULL -> null; written by bg_json_string (json_out.h): bytes that are
- * not UTF-8 become U+FFFD, C1 and bidi controls \uHHHH escapes. */
-void cli_json_str(cli_json *j, const char *key, const char *value);
-void cli_json_int(cli_json *j, const char *key, long long value);
-void cli_json_bool(cli_json *j, const char *key, bool value);
-void cli_json_time(cli_json *j, const char *key, int64_t t); /* ISO 8601 UTC, 0 -> null */
-void cli_json_raw(cli_json *j, const char *key, const char *json); /* already JSON */
-/* Close the object and return its text (owned by j; valid until the next
- * begin or free). */
-const char *cli_json_close(cli_json *j);
+/* JSON objects are built with bg_json_obj (bounceguard/json_out.h). */
 /* Close, print as one line to fp, and make j ready for the next object. */
-void cli_json_print(cli_json *j, FILE *fp);
-void cli_json_free(cli_json *j);
+void cli_json_print(bg_json_obj *j, FILE *fp);
 
 /* ---- recipients ---------------------------------------------------------- */
 
@@ -143,11 +127,11 @@ void cli_json_free(cli_json *j);
 const char *cli_rcpt_rule(const bg_rcpt_rec *r, char *buf, size_t size);
 
 /* Add every field of a recipient record to j (the export format). */
-void cli_json_rcpt(cli_json *j, const char *addr, const bg_rcpt_rec *r, int64_t now);
+void cli_json_rcpt(bg_json_obj *j, const char *addr, const bg_rcpt_rec *r, int64_t now);
 
 /* ---- senders ------------------------------------------------------------- */
 
 /* Add the fields of a sender's state to j. */
-void cli_json_sender(cli_json *j, const char *id, const bg_sender_status *s);
+void cli_json_sender(bg_json_obj *j, const char *id, const bg_sender_status *s);
 
 #endif

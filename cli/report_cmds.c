@@ -179,18 +179,18 @@ known_list(const char *rbl)
 }
 
 static void
-incident_json(cli_json *j, const bg_incident_rec *r)
+incident_json(bg_json_obj *j, const bg_incident_rec *r)
 {
     const bg_dnsbl_known *k = known_list(r->rbl);
 
-    cli_json_str(j, "rbl", r->rbl);
-    cli_json_str(j, "remote_mta", r->remote_mta);
-    cli_json_time(j, "first", r->first);
-    cli_json_time(j, "last", r->last);
-    cli_json_int(j, "count", r->count);
-    cli_json_str(j, "last_rcpt", r->last_rcpt);
-    cli_json_str(j, "diagnostic", r->diagnostic);
-    cli_json_str(j, "delist_url", k ? k->delist_url : NULL);
+    bg_json_obj_str(j, "rbl", r->rbl);
+    bg_json_obj_str(j, "remote_mta", r->remote_mta);
+    bg_json_obj_time(j, "first", r->first);
+    bg_json_obj_time(j, "last", r->last);
+    bg_json_obj_int(j, "count", r->count);
+    bg_json_obj_str(j, "last_rcpt", r->last_rcpt);
+    bg_json_obj_str(j, "diagnostic", r->diagnostic);
+    bg_json_obj_str(j, "delist_url", k ? k->delist_url : NULL);
 }
 
 int
@@ -222,13 +222,13 @@ cli_rbl_incidents(cli_ctx *ctx, int argc, char **argv)
         return cli_runtime_error("rbl incidents", "%s", err.msg);
     }
     if (ctx->json) {
-        cli_json j = {BG_BUF_INIT, false};
-        cli_json_begin(&j);
+        bg_json_obj j = BG_JSON_OBJ_INIT;
+        bg_json_obj_begin(&j);
         for (size_t i = 0; i < l.n; i++) {
             incident_json(&j, &l.recs[i]);
             cli_json_print(&j, ctx->out);
         }
-        cli_json_free(&j);
+        bg_json_obj_free(&j);
     } else if (l.n == 0) {
         fprintf(ctx->out,
                 "no RBL incident recorded: no bounce said the relay is listed\n");
@@ -261,7 +261,7 @@ typedef struct audit_arg {
     int64_t *when;
     size_t n;
     cli_table *table;
-    cli_json json;
+    bg_json_obj json;
 } audit_arg;
 
 static void
@@ -270,8 +270,8 @@ audit_print(audit_arg *a, int64_t when, const char *text)
     char t[32];
 
     if (a->ctx->json) {
-        cli_json_time(&a->json, "time", when);
-        cli_json_str(&a->json, "text", text);
+        bg_json_obj_time(&a->json, "time", when);
+        bg_json_obj_str(&a->json, "text", text);
         cli_json_print(&a->json, a->ctx->out);
     } else {
         static const char *const head[] = {"TIME", "WHO AND WHAT"};
@@ -328,7 +328,7 @@ cli_cmd_audit(cli_ctx *ctx, int argc, char **argv)
         a.ring = bg_xcalloc((size_t)a.limit, sizeof(*a.ring));
         a.when = bg_xcalloc((size_t)a.limit, sizeof(*a.when));
     }
-    cli_json_begin(&a.json);
+    bg_json_obj_begin(&a.json);
     if (bg_store_audit_foreach(st, audit_visit, &a, &err) < 0)
         rc = cli_runtime_error("audit", "%s", err.msg);
     if (a.limit > 0) {
@@ -345,7 +345,7 @@ cli_cmd_audit(cli_ctx *ctx, int argc, char **argv)
     if (a.table == NULL && !ctx->json && rc == 0)
         fprintf(ctx->out, "the audit trail is empty\n");
     a.table = cli_table_end(a.table);
-    cli_json_free(&a.json);
+    bg_json_obj_free(&a.json);
     bg_store_close(st);
     return rc;
 }
@@ -400,29 +400,29 @@ diag_sender_visit(const char *id, const bg_sender_rec *rec, void *arg)
 
 /* A top-N table as JSON array [{"KEY": key, "count": n}...]. */
 static void
-top_json(cli_json *j, const char *name, const char *keyname, const counter_item *it,
+top_json(bg_json_obj *j, const char *name, const char *keyname, const counter_item *it,
          size_t n, size_t top, bool with_contact)
 {
     bg_buf b = BG_BUF_INIT;
 
     bg_buf_putc(&b, '[');
     for (size_t i = 0; i < n && i < top; i++) {
-        cli_json o = {BG_BUF_INIT, false};
-        cli_json_begin(&o);
-        cli_json_str(&o, keyname, it[i].key);
-        cli_json_int(&o, "count", (long long)it[i].count);
+        bg_json_obj o = BG_JSON_OBJ_INIT;
+        bg_json_obj_begin(&o);
+        bg_json_obj_str(&o, keyname, it[i].key);
+        bg_json_obj_int(&o, "count", (long long)it[i].count);
         if (with_contact) {
             char contact[300];
             snprintf(contact, sizeof(contact), "postmaster@%s", it[i].key);
-            cli_json_str(&o, "contact", contact);
-            cli_json_str(&o, "remote_mta", it[i].extra);
+            bg_json_obj_str(&o, "contact", contact);
+            bg_json_obj_str(&o, "remote_mta", it[i].extra);
         }
         bg_buf_puts(&b, i ? "," : "");
-        bg_buf_puts(&b, cli_json_close(&o));
-        cli_json_free(&o);
+        bg_buf_puts(&b, bg_json_obj_close(&o));
+        bg_json_obj_free(&o);
     }
     bg_buf_putc(&b, ']');
-    cli_json_raw(j, name, bg_buf_str(&b));
+    bg_json_obj_raw(j, name, bg_buf_str(&b));
     bg_buf_free(&b);
 }
 
@@ -587,39 +587,39 @@ diag_advise(const cli_ctx *ctx, const diag *d, advice *a)
 static void
 diag_print_json(cli_ctx *ctx, const diag *d, const advice *a, size_t top)
 {
-    cli_json j = {BG_BUF_INIT, false};
+    bg_json_obj j = BG_JSON_OBJ_INIT;
     bg_buf b = BG_BUF_INIT;
 
-    cli_json_begin(&j);
-    cli_json_time(&j, "time", d->scan.now);
-    cli_json_int(&j, "recipients", (long long)d->scan.total);
-    cli_json_int(&j, "blacklisted", (long long)d->scan.blacklisted);
+    bg_json_obj_begin(&j);
+    bg_json_obj_time(&j, "time", d->scan.now);
+    bg_json_obj_int(&j, "recipients", (long long)d->scan.total);
+    bg_json_obj_int(&j, "blacklisted", (long long)d->scan.blacklisted);
     top_json(&j, "by_reason", "reason", d->reasons, d->nreasons, top, false);
     top_json(&j, "by_domain", "domain", d->domains, d->ndomains, top, false);
     bg_buf_putc(&b, '[');
     for (size_t i = 0; i < d->incidents.n; i++) {
-        cli_json o = {BG_BUF_INIT, false};
-        cli_json_begin(&o);
+        bg_json_obj o = BG_JSON_OBJ_INIT;
+        bg_json_obj_begin(&o);
         incident_json(&o, &d->incidents.recs[i]);
         bg_buf_puts(&b, i ? "," : "");
-        bg_buf_puts(&b, cli_json_close(&o));
-        cli_json_free(&o);
+        bg_buf_puts(&b, bg_json_obj_close(&o));
+        bg_json_obj_free(&o);
     }
     bg_buf_putc(&b, ']');
-    cli_json_raw(&j, "rbl_incidents", bg_buf_str(&b));
+    bg_json_obj_raw(&j, "rbl_incidents", bg_buf_str(&b));
     top_json(&j, "private_blacklists", "domain", d->private_bl, d->nprivate, top, true);
     bg_buf_reset(&b);
     bg_buf_putc(&b, '[');
     for (size_t i = 0; i < d->nsenders; i++) {
-        cli_json o = {BG_BUF_INIT, false};
-        cli_json_begin(&o);
+        bg_json_obj o = BG_JSON_OBJ_INIT;
+        bg_json_obj_begin(&o);
         cli_json_sender(&o, d->senders[i].id, &d->senders[i].info);
         bg_buf_puts(&b, i ? "," : "");
-        bg_buf_puts(&b, cli_json_close(&o));
-        cli_json_free(&o);
+        bg_buf_puts(&b, bg_json_obj_close(&o));
+        bg_json_obj_free(&o);
     }
     bg_buf_putc(&b, ']');
-    cli_json_raw(&j, "senders", bg_buf_str(&b));
+    bg_json_obj_raw(&j, "senders", bg_buf_str(&b));
     bg_buf_reset(&b);
     bg_buf_putc(&b, '[');
     for (size_t i = 0; i < a->n; i++) {
@@ -627,9 +627,9 @@ diag_print_json(cli_ctx *ctx, const diag *d, const advice *a, size_t top)
         bg_json_string(&b, a->lines[i]);
     }
     bg_buf_putc(&b, ']');
-    cli_json_raw(&j, "actions", bg_buf_str(&b));
+    bg_json_obj_raw(&j, "actions", bg_buf_str(&b));
     cli_json_print(&j, ctx->out);
-    cli_json_free(&j);
+    bg_json_obj_free(&j);
     bg_buf_free(&b);
 }
 

@@ -60,7 +60,7 @@ cli_cmd_senders(cli_ctx *ctx, int argc, char **argv)
     bool only_blocked = false;
     id_list l = {NULL, 0, 0};
     cli_table *table = NULL;
-    cli_json j = {BG_BUF_INIT, false};
+    bg_json_obj j = BG_JSON_OBJ_INIT;
     bg_store *st;
     bg_error err;
     int64_t now;
@@ -84,7 +84,7 @@ cli_cmd_senders(cli_ctx *ctx, int argc, char **argv)
     /* Ids first, then one look at each: the tried count reads other records. */
     if (bg_store_sender_foreach(st, collect, &l, &err) < 0)
         rc = cli_runtime_error("senders", "%s", err.msg);
-    cli_json_begin(&j);
+    bg_json_obj_begin(&j);
     for (size_t i = 0; i < l.n && rc == 0; i++) {
         bg_sender_status s;
         char used[32], left[24], resets[32], refused[16], tried[24], seen[32];
@@ -133,7 +133,7 @@ cli_cmd_senders(cli_ctx *ctx, int argc, char **argv)
     for (size_t i = 0; i < l.n; i++)
         free(l.ids[i]);
     free(l.ids);
-    cli_json_free(&j);
+    bg_json_obj_free(&j);
     bg_store_close(st);
     return rc;
 }
@@ -156,15 +156,15 @@ tried_visit(const char *addr, int64_t when, const bg_rcpt_rec *r, bool bl, void 
     char t1[32], t2[32];
 
     if (a->ctx->json) {
-        cli_json j = {BG_BUF_INIT, false};
-        cli_json_begin(&j);
-        cli_json_str(&j, "address", addr);
-        cli_json_time(&j, "tried", when);
-        cli_json_bool(&j, "blacklisted", bl);
-        cli_json_time(&j, "release", release);
+        bg_json_obj j = BG_JSON_OBJ_INIT;
+        bg_json_obj_begin(&j);
+        bg_json_obj_str(&j, "address", addr);
+        bg_json_obj_time(&j, "tried", when);
+        bg_json_obj_bool(&j, "blacklisted", bl);
+        bg_json_obj_time(&j, "release", release);
         bg_buf_puts(&a->json, a->n ? "," : "");
-        bg_buf_puts(&a->json, cli_json_close(&j));
-        cli_json_free(&j);
+        bg_buf_puts(&a->json, bg_json_obj_close(&j));
+        bg_json_obj_free(&j);
     } else {
         static const char *const head[] = {"TRIED RECIPIENT", "TRIED AT", "STATE",
                                            "RELEASE"};
@@ -232,12 +232,12 @@ sender_show(cli_ctx *ctx, bg_store *st, const char *id)
     bg_buf_putc(&a.json, ']');
     a.table = cli_table_end(a.table);
     if (ctx->json) {
-        cli_json j = {BG_BUF_INIT, false};
-        cli_json_begin(&j);
+        bg_json_obj j = BG_JSON_OBJ_INIT;
+        bg_json_obj_begin(&j);
         cli_json_sender(&j, id, &s);
-        cli_json_raw(&j, "tried", bg_buf_str(&a.json));
+        bg_json_obj_raw(&j, "tried", bg_buf_str(&a.json));
         cli_json_print(&j, ctx->out);
-        cli_json_free(&j);
+        bg_json_obj_free(&j);
     } else if (a.n == 0) {
         fprintf(ctx->out, "no blacklisted recipient tried\n");
     }
@@ -283,14 +283,14 @@ sender_reset(cli_ctx *ctx, bg_store *st, const char *id, const char *why)
                   why && *why ? why : "(no reason given)") < 0)
         return CLI_EXIT_RUNTIME;
     if (ctx->json) {
-        cli_json j = {BG_BUF_INIT, false};
-        cli_json_begin(&j);
-        cli_json_str(&j, "sender", id);
-        cli_json_str(&j, "result", "reset");
-        cli_json_bool(&j, "had_window", existed);
-        cli_json_int(&j, "tried_forgotten", (long long)tried);
+        bg_json_obj j = BG_JSON_OBJ_INIT;
+        bg_json_obj_begin(&j);
+        bg_json_obj_str(&j, "sender", id);
+        bg_json_obj_str(&j, "result", "reset");
+        bg_json_obj_bool(&j, "had_window", existed);
+        bg_json_obj_int(&j, "tried_forgotten", (long long)tried);
         cli_json_print(&j, ctx->out);
-        cli_json_free(&j);
+        bg_json_obj_free(&j);
     } else {
         fprintf(ctx->out, "%s: quota window reset, %zu tried recipient%s forgotten\n",
                 cli_safe(id), tried, tried == 1 ? "" : "s");

@@ -41,46 +41,33 @@ read_capped(FILE *fp, size_t max, bg_buf *out)
 static void
 print_json(const char *file, const bg_dsn_report *r)
 {
-    bg_buf b = BG_BUF_INIT;
+    bg_json_obj o = BG_JSON_OBJ_SPACED;
+
     if (r->nrcpts == 0) {
-        bg_buf_puts(&b, "{\"file\": ");
-        bg_json_string(&b, file);
-        bg_buf_puts(&b, ", \"bounce\": false}");
-        puts(bg_buf_str(&b));
+        bg_json_obj_begin(&o);
+        bg_json_obj_str(&o, "file", file);
+        bg_json_obj_bool(&o, "bounce", false);
+        puts(bg_json_obj_close(&o));
     }
     for (size_t i = 0; i < r->nrcpts; i++) {
         const bg_dsn_rcpt *rc = &r->rcpts[i];
-        bg_buf_reset(&b);
-        bg_buf_puts(&b, "{\"file\": ");
-        bg_json_string(&b, file);
-        bg_buf_puts(&b, ", \"recipient\": ");
-        bg_json_string(&b, rc->recipient);
-        bg_buf_puts(&b, ", \"action\": ");
-        bg_json_string(&b, rc->action);
-        bg_buf_puts(&b, ", \"status\": ");
-        bg_json_string(&b, rc->status);
-        bg_buf_puts(&b, ", \"reason\": ");
-        bg_json_string(&b, rc->reason);
-        bg_buf_puts(&b, ", \"remote_mta\": ");
-        bg_json_string(&b, rc->remote_mta);
-        bg_buf_puts(&b, ", \"diagnostic\": ");
-        bg_json_string(&b, rc->diagnostic);
-        bg_buf_puts(&b, ", \"rbl\": ");
-        bg_json_string(&b, rc->rbl);
-        bg_buf_puts(&b, ", \"scope\": ");
-        bg_json_string(&b, bg_scope_name(rc->scope));
-        bg_buf_puts(&b, ", \"stage\": ");
-        bg_json_string(&b, rc->stage ? bg_stage_name(rc->stage) : NULL);
-        bg_buf_puts(&b, ", \"list\": ");
-        bg_json_string(&b, rc->list);
-        bg_buf_puts(&b, ", \"delist\": ");
-        bg_json_string(&b, rc->delist);
-        bg_buf_puts(&b, ", \"rule\": ");
-        bg_json_string(&b, rc->rule);
-        bg_buf_puts(&b, "}");
-        puts(bg_buf_str(&b));
+        bg_json_obj_begin(&o);
+        bg_json_obj_str(&o, "file", file);
+        bg_json_obj_str(&o, "recipient", rc->recipient);
+        bg_json_obj_str(&o, "action", rc->action);
+        bg_json_obj_str(&o, "status", rc->status);
+        bg_json_obj_str(&o, "reason", rc->reason);
+        bg_json_obj_str(&o, "remote_mta", rc->remote_mta);
+        bg_json_obj_str(&o, "diagnostic", rc->diagnostic);
+        bg_json_obj_str(&o, "rbl", rc->rbl);
+        bg_json_obj_str(&o, "scope", bg_scope_name(rc->scope));
+        bg_json_obj_str(&o, "stage", rc->stage ? bg_stage_name(rc->stage) : NULL);
+        bg_json_obj_str(&o, "list", rc->list);
+        bg_json_obj_str(&o, "delist", rc->delist);
+        bg_json_obj_str(&o, "rule", rc->rule);
+        puts(bg_json_obj_close(&o));
     }
-    bg_buf_free(&b);
+    bg_json_obj_free(&o);
 }
 
 /* The table: rows are collected first so that the columns align. */
