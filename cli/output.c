@@ -460,23 +460,6 @@ cli_json_print(bg_json_obj *j, FILE *fp)
 
 /* ---- recipients ---------------------------------------------------------- */
 
-const char *
-cli_rcpt_rule(const bg_rcpt_rec *r, char *buf, size_t size)
-{
-    bg_reply_class cl;
-
-    if (strcmp(r->source, "manual") == 0)
-        return "blocked by hand (bounceguard block)";
-    if (strcmp(r->source, "import") == 0)
-        return "imported from a suppression list";
-    if (r->status[0] == '\0' && r->diagnostic[0] == '\0')
-        return "";
-    /* the stored reply read again by the rules of this version */
-    bg_reply_classify(r->status, r->diagnostic, &cl);
-    snprintf(buf, size, "%s", cl.rule);
-    return buf;
-}
-
 void
 cli_json_rcpt(bg_json_obj *j, const char *addr, const bg_rcpt_rec *r, int64_t now)
 {
@@ -498,7 +481,7 @@ cli_json_rcpt(bg_json_obj *j, const char *addr, const bg_rcpt_rec *r, int64_t no
     bg_json_obj_str(j, "status", r->status);
     bg_json_obj_str(j, "remote_mta", r->remote_mta);
     bg_json_obj_str(j, "diagnostic", r->diagnostic);
-    bg_json_obj_str(j, "rule", cli_rcpt_rule(r, rule, sizeof(rule)));
+    bg_json_obj_str(j, "rule", bg_policy_rcpt_rule(r, rule, sizeof(rule)));
     bg_json_obj_str(j, "last_sender", r->last_sender);
 }
 

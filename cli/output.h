@@ -121,11 +121,6 @@ void cli_json_print(bg_json_obj *j, FILE *fp);
 
 /* ---- recipients ---------------------------------------------------------- */
 
-/* Which rule made the record: the reply it stores read again by this
- * version's rules, or "blocked by hand" / "imported"; "" when it says
- * nothing.  buf[size] may hold the text. */
-const char *cli_rcpt_rule(const bg_rcpt_rec *r, char *buf, size_t size);
-
 /* Add every field of a recipient record to j (the export format). */
 void cli_json_rcpt(bg_json_obj *j, const char *addr, const bg_rcpt_rec *r, int64_t now);
 

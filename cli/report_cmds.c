@@ -162,26 +162,10 @@ load_incidents(bg_store *st, incident_list *l, bg_error *err)
     return 0;
 }
 
-/* The built-in list an incident names (by zone, or by display name). */
-static const bg_dnsbl_known *
-known_list(const char *rbl)
-{
-    const bg_dnsbl_known *k = bg_dnsbl_known_find(rbl);
-    size_t n;
-
-    if (k)
-        return k;
-    k = bg_dnsbl_known_lists(&n);
-    for (size_t i = 0; i < n; i++)
-        if (strcasecmp(k[i].name, rbl) == 0 || strcasestr(rbl, k[i].zone) != NULL)
-            return &k[i];
-    return NULL;
-}
-
 static void
 incident_json(bg_json_obj *j, const bg_incident_rec *r)
 {
-    const bg_dnsbl_known *k = known_list(r->rbl);
+    const bg_dnsbl_known *k = bg_dnsbl_known_named(r->rbl);
 
     bg_json_obj_str(j, "rbl", r->rbl);
     bg_json_obj_str(j, "remote_mta", r->remote_mta);
@@ -533,7 +517,7 @@ diag_advise(const cli_ctx *ctx, const diag *d, advice *a)
 {
     for (size_t i = 0; i < d->incidents.n; i++) {
         const bg_incident_rec *r = &d->incidents.recs[i];
-        const bg_dnsbl_known *k = known_list(r->rbl);
+        const bg_dnsbl_known *k = bg_dnsbl_known_named(r->rbl);
         char last[32];
         advise(a,
                "The relay is listed on %s (reported by %s, %u time%s, last %s): "

@@ -362,7 +362,7 @@ cli_cmd_show(cli_ctx *ctx, int argc, char **argv)
             show_line(ctx, "remote MTA", r.remote_mta);
             show_line(ctx, "diagnostic", r.diagnostic);
             char rule[256];
-            show_line(ctx, "rule", cli_rcpt_rule(&r, rule, sizeof(rule)));
+            show_line(ctx, "rule", bg_policy_rcpt_rule(&r, rule, sizeof(rule)));
             show_line(ctx, "last sender", r.last_sender);
             show_line(ctx, "updated", cli_time(buf[0], sizeof(buf[0]), r.updated));
             show_line(ctx, "tried by", bg_buf_str(&tried));

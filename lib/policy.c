@@ -230,6 +230,23 @@ bg_policy_private_blacklist_reason(const char *reason)
     return false;
 }
 
+const char *
+bg_policy_rcpt_rule(const bg_rcpt_rec *r, char *buf, size_t size)
+{
+    bg_reply_class cl;
+
+    if (strcmp(r->source, "manual") == 0)
+        return "blocked by hand (bounceguard block)";
+    if (strcmp(r->source, "import") == 0)
+        return "imported from a suppression list";
+    if (r->status[0] == '\0' && r->diagnostic[0] == '\0')
+        return "";
+    /* the stored reply read again by the rules of this version */
+    bg_reply_classify(r->status, r->diagnostic, &cl);
+    snprintf(buf, size, "%s", cl.rule);
+    return buf;
+}
+
 bool
 bg_policy_rcpt_manual(const bg_rcpt_rec *r)
 {

@@ -62,6 +62,13 @@ bool bg_policy_rcpt_blacklisted(const bg_rcpt_rec *r, int64_t now);
  * "expired" (its period is over). */
 const char *bg_policy_rcpt_state_name(const bg_rcpt_rec *r, int64_t now);
 
+/* Which rule made the record, for the operator: "blocked by hand
+ * (bounceguard block)", "imported from a suppression list", or the rule
+ * the reply classifier names when it reads the stored reply again by this
+ * version's rules; "" when the record says nothing.  buf[size] may hold the
+ * text; the result is buf or static. */
+const char *bg_policy_rcpt_rule(const bg_rcpt_rec *r, char *buf, size_t size);
+
 /* Was its blacklisting made by an operator (`bounceguard block`), not by a
  * bounce?  Its refusal then says so (BG_VERDICT_BLOCKED_MANUALLY). */
 bool bg_policy_rcpt_manual(const bg_rcpt_rec *r);

@@ -489,6 +489,14 @@ START_TEST(rcpt_state_and_private_blacklists)
     ck_assert(bg_policy_private_blacklist_reason("authfailure"));
     ck_assert(!bg_policy_private_blacklist_reason("userunknown"));
     ck_assert(!bg_policy_private_blacklist_reason(NULL));
+
+    char buf[256];
+    ck_assert_ptr_nonnull(strstr(bg_policy_rcpt_rule(&r, buf, sizeof(buf)), "5.1.1"));
+    bg_strlcpy(r.source, "manual", sizeof(r.source));
+    ck_assert_str_eq(bg_policy_rcpt_rule(&r, buf, sizeof(buf)),
+                     "blocked by hand (bounceguard block)");
+    memset(&r, 0, sizeof(r));
+    ck_assert_str_eq(bg_policy_rcpt_rule(&r, buf, sizeof(buf)), "");
 }
 END_TEST
 
