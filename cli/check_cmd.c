@@ -56,10 +56,10 @@ print_json(cli_ctx *ctx, const char *input, const char *id, const check_result *
     bg_json_obj_str(&j, "detail", r->detail[0] ? r->detail : NULL);
     bg_json_obj_bool(&j, "observe_mode", ctx->config->mode == BG_MODE_OBSERVE);
     bg_json_obj_bool(&j, "blacklisted",
-                  r->have_rec && bg_policy_rcpt_blacklisted(&r->rec, now));
-    bg_json_obj_time(&j, "release",
-                  r->have_rec && bg_policy_rcpt_blacklisted(&r->rec, now) ? r->rec.expires
-                                                                          : 0);
+                     r->have_rec && bg_policy_rcpt_blacklisted(&r->rec, now));
+    bg_json_obj_time(
+        &j, "release",
+        r->have_rec && bg_policy_rcpt_blacklisted(&r->rec, now) ? r->rec.expires : 0);
     if (r->have_rec) {
         bg_json_obj j2 = BG_JSON_OBJ_INIT;
         bg_json_obj_begin(&j2);
@@ -117,7 +117,8 @@ print_human(cli_ctx *ctx, const char *input, const char *id, const check_result 
                 cli_time(safe, sizeof(safe), r->rec.last_bounce));
     else if (r->have_rec)
         fprintf(out, "%-12s not blacklisted (%s since %s)\n", "blacklist",
-                bg_policy_rcpt_state_name(&r->rec, now), cli_time(t1, sizeof(t1), r->rec.expires));
+                bg_policy_rcpt_state_name(&r->rec, now),
+                cli_time(t1, sizeof(t1), r->rec.expires));
     else if (r->addr.canon[0])
         fprintf(out, "%-12s not blacklisted (never bounced)\n", "blacklist");
     if (r->have_sender) {

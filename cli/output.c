@@ -322,130 +322,11 @@ cli_time_left(char *dst, size_t size, int64_t until, int64_t now)
 
 /* ---- tables -------------------------------------------------------------- */
 
-#define CELL_MAX 60
-#define LAST_CELL_MAX 200
-
-struct cli_table {
-    cli_ctx *ctx;
-    int ncols;
-    const char *const *head;
-    size_t sample;
-    size_t *width;
-    char **rows; /* buffered cells, ncols per row */
-    cli_color *colors;
-    size_t nrows, cap;
-    bool streaming;
-};
-
-cli_table *
+bg_table *
 cli_table_new(cli_ctx *ctx, int ncols, const char *const *head, size_t sample)
 {
-    cli_table *t = bg_xcalloc(1, sizeof(*t));
-
-    t->ctx = ctx;
-    t->ncols = ncols;
-    t->head = head;
-    t->sample = sample;
-    t->width = bg_xcalloc((size_t)ncols, sizeof(*t->width));
-    for (int c = 0; c < ncols; c++)
-        t->width[c] = strlen(head[c]);
-    return t;
-}
-
-/* A printable copy of s cut at max bytes (with "..."); "-" for NULL/"". */
-static char *
-cell_dup(const char *s, size_t max)
-{
-    char *d;
-
-    if (s == NULL || *s == '\0')
-        return bg_xstrdup("-");
-    d = bg_xmalloc(max + 1);
-    return bg_sanitize_cell(d, max + 1, s, max);
-}
-
-static void
-print_row(cli_table *t, cli_color color, char *const *cells)
-{
-    FILE *fp = t->ctx->out;
-    const char *on = cli_color_code(t->ctx, color),
-               *off = *on ? cli_color_code(t->ctx, CLI_RESET) : "";
-
-    fputs(on, fp);
-    for (int c = 0; c < t->ncols; c++) {
-        if (c < t->ncols - 1)
-            fprintf(fp, "%-*s  ", (int)t->width[c], cells[c]);
-        else
-            fputs(cells[c], fp);
-    }
-    fprintf(fp, "%s\n", off);
-}
-
-static void
-print_head(cli_table *t)
-{
-    char *cells[32];
-    int n = t->ncols < 32 ? t->ncols : 32;
-
-    for (int c = 0; c < n; c++)
-        cells[c] = (char *)t->head[c];
-    print_row(t, CLI_BOLD, cells);
-}
-
-static void
-flush_buffered(cli_table *t)
-{
-    print_head(t);
-    for (size_t r = 0; r < t->nrows; r++) {
-        print_row(t, t->colors[r], &t->rows[r * (size_t)t->ncols]);
-        for (int c = 0; c < t->ncols; c++)
-            free(t->rows[r * (size_t)t->ncols + (size_t)c]);
-    }
-    t->nrows = 0;
-}
-
-void
-cli_table_row(cli_table *t, cli_color color, const char *const *cells)
-{
-    char *copy[32] = {NULL};
-    int n = t->ncols < 32 ? t->ncols : 32;
-
-    for (int c = 0; c < n; c++) {
-        copy[c] = cell_dup(cells[c], c == n - 1 ? LAST_CELL_MAX : CELL_MAX);
-        if (!t->streaming && strlen(copy[c]) > t->width[c])
-            t->width[c] = strlen(copy[c]);
-    }
-    if (t->streaming) {
-        print_row(t, color, copy);
-        for (int c = 0; c < n; c++)
-            free(copy[c]);
-        return;
-    }
-    if (t->nrows == t->cap) {
-        t->cap = t->cap ? t->cap * 2 : 64;
-        t->rows = bg_xrealloc(t->rows, t->cap * (size_t)t->ncols * sizeof(*t->rows));
-        t->colors = bg_xrealloc(t->colors, t->cap * sizeof(*t->colors));
-    }
-    memcpy(&t->rows[t->nrows * (size_t)t->ncols], copy, (size_t)n * sizeof(*copy));
-    t->colors[t->nrows++] = color;
-    if (t->sample > 0 && t->nrows >= t->sample) {
-        flush_buffered(t);
-        t->streaming = true;
-    }
-}
-
-cli_table *
-cli_table_end(cli_table *t)
-{
-    if (t == NULL)
-        return NULL;
-    if (!t->streaming && t->nrows > 0)
-        flush_buffered(t);
-    free(t->rows);
-    free(t->colors);
-    free(t->width);
-    free(t);
-    return NULL;
+    return bg_table_new(ctx->out, ncols, head, sample, CLI_LAST_CELL_MAX,
+                        cli_color_code(ctx, CLI_BOLD), cli_color_code(ctx, CLI_RESET));
 }
 
 /* ---- JSON ---------------------------------------------------------------- */
@@ -473,7 +354,8 @@ cli_json_rcpt(bg_json_obj *j, const char *addr, const bg_rcpt_rec *r, int64_t no
     bg_json_obj_int(j, "bounce_count", r->bounce_count);
     bg_json_obj_time(j, "expires", r->expires);
     bg_json_obj_int(j, "seconds_left",
-                 bg_policy_rcpt_blacklisted(r, now) ? (long long)(r->expires - now) : 0);
+                    bg_policy_rcpt_blacklisted(r, now) ? (long long)(r->expires - now)
+                                                       : 0);
     bg_json_obj_time(j, "grace_until", r->grace_until);
     bg_json_obj_time(j, "updated", r->updated);
     bg_json_obj_str(j, "source", r->source);
@@ -505,7 +387,8 @@ cli_json_sender(bg_json_obj *j, const char *id, const bg_sender_status *s)
     bg_json_obj_bool(j, "over_quota", s->over_quota);
     bg_json_obj_time(j, "window_start", s->window_open ? s->rec.window_start : 0);
     bg_json_obj_time(j, "window_reset", s->window_reset);
-    bg_json_obj_int(j, "refused_in_window", s->window_open ? (long long)s->rec.refused : 0);
+    bg_json_obj_int(j, "refused_in_window",
+                    s->window_open ? (long long)s->rec.refused : 0);
     bg_json_obj_int(j, "total", (long long)s->rec.total);
     bg_json_obj_time(j, "last_seen", s->rec.last_seen);
 }

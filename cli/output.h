@@ -17,6 +17,7 @@
 
 #include "bounceguard/addr.h"
 #include "bounceguard/json_out.h"
+#include "bounceguard/table.h"
 #include "bounceguard/policy.h"
 #include "bounceguard/store.h"
 #include "bounceguard/util.h"
@@ -59,7 +60,7 @@ int cli_audit(bg_store *st, const char *command, int64_t now, const char *fmt, .
  * A printable copy of s for printing (bg_sanitize_line, util.h: controls,
  * C1, bidi controls and bytes that are not UTF-8 escaped), cut at
  * CLI_SAFE_MAX bytes; NULL gives "".  Every field from the store, the
- * network or a file goes through this (or a cli_table) before it reaches
+ * network or a file goes through this (or a bg_table) before it reaches
  * the terminal.  The copy lives in one of 8 static slots: valid until the
  * eighth call after this one.
  */
@@ -99,21 +100,13 @@ const char *cli_time_left(char *dst, size_t size, int64_t until, int64_t now);
 /* ---- aligned tables ------------------------------------------------------ */
 
 /*
- * A table whose column widths come from its first `sample` rows: those are
- * buffered, then the header and rows are printed and every later row goes
- * out at once with the same widths (a wider cell pushes its row, no more).
- * So a million rows print with flat memory.  sample 0 = buffer everything.
- * Cells are made printable and cut at 60 bytes ("..."), the last column at
- * 200.  A row may carry a colour (shown only when ctx->color).
+ * A table on ctx->out (bg_table, bounceguard/table.h): the header in bold
+ * and rows in colour when ctx->color; the last column cut at
+ * CLI_LAST_CELL_MAX bytes.  Rows go in with bg_table_row(t,
+ * cli_color_code(ctx, COLOUR), cells); bg_table_end() prints the rest.
  */
-typedef struct cli_table cli_table;
-
-cli_table *cli_table_new(cli_ctx *ctx, int ncols, const char *const *head, size_t sample);
-void cli_table_row(cli_table *t, cli_color color, const char *const *cells);
-/* Print what is buffered and free the table; returns NULL. */
-cli_table *cli_table_end(cli_table *t);
-
-/* ---- JSON lines ---------------------------------------------------------- */
+#define CLI_LAST_CELL_MAX 200
+bg_table *cli_table_new(cli_ctx *ctx, int ncols, const char *const *head, size_t sample);
 
 /* JSON objects are built with bg_json_obj (bounceguard/json_out.h). */
 /* Close, print as one line to fp, and make j ready for the next object. */

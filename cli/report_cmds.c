@@ -217,7 +217,7 @@ cli_rbl_incidents(cli_ctx *ctx, int argc, char **argv)
         fprintf(ctx->out,
                 "no RBL incident recorded: no bounce said the relay is listed\n");
     } else {
-        cli_table *t = cli_table_new(ctx, 6, head, 0);
+        bg_table *t = cli_table_new(ctx, 6, head, 0);
         for (size_t i = 0; i < l.n; i++) {
             const bg_incident_rec *r = &l.recs[i];
             char first[32], last[32], count[16];
@@ -228,9 +228,9 @@ cli_rbl_incidents(cli_ctx *ctx, int argc, char **argv)
                                    count,
                                    r->last_rcpt};
             snprintf(count, sizeof(count), "%u", r->count);
-            cli_table_row(t, CLI_RESET, cells);
+            bg_table_row(t, cli_color_code(ctx, CLI_RESET), cells);
         }
-        cli_table_end(t);
+        bg_table_end(t);
     }
     free(l.recs);
     return CLI_EXIT_OK;
@@ -244,7 +244,7 @@ typedef struct audit_arg {
     char **ring;
     int64_t *when;
     size_t n;
-    cli_table *table;
+    bg_table *table;
     bg_json_obj json;
 } audit_arg;
 
@@ -262,7 +262,7 @@ audit_print(audit_arg *a, int64_t when, const char *text)
         const char *cells[] = {cli_time(t, sizeof(t), when), text};
         if (a->table == NULL)
             a->table = cli_table_new(a->ctx, 2, head, 1);
-        cli_table_row(a->table, CLI_RESET, cells);
+        bg_table_row(a->table, cli_color_code(a->ctx, CLI_RESET), cells);
     }
 }
 
@@ -328,7 +328,7 @@ cli_cmd_audit(cli_ctx *ctx, int argc, char **argv)
     }
     if (a.table == NULL && !ctx->json && rc == 0)
         fprintf(ctx->out, "the audit trail is empty\n");
-    a.table = cli_table_end(a.table);
+    a.table = bg_table_end(a.table);
     bg_json_obj_free(&a.json);
     bg_store_close(st);
     return rc;
@@ -415,7 +415,7 @@ top_human(cli_ctx *ctx, const char *title, const char *col, const counter_item *
           size_t n, size_t top)
 {
     const char *head[] = {col, "COUNT"};
-    cli_table *t;
+    bg_table *t;
 
     fprintf(ctx->out, "\n%s%s%s\n", cli_color_code(ctx, CLI_BOLD), title,
             cli_color_code(ctx, CLI_RESET));
@@ -428,9 +428,9 @@ top_human(cli_ctx *ctx, const char *title, const char *col, const counter_item *
         char count[24];
         const char *cells[] = {it[i].key, count};
         snprintf(count, sizeof(count), "%lu", it[i].count);
-        cli_table_row(t, CLI_RESET, cells);
+        bg_table_row(t, cli_color_code(ctx, CLI_RESET), cells);
     }
-    cli_table_end(t);
+    bg_table_end(t);
     if (n > top)
         fprintf(ctx->out, "  ... and %zu more\n", n - top);
 }
@@ -485,8 +485,8 @@ diag_gather(cli_ctx *ctx, bg_store *st, diag *d, bg_error *err)
     d->nsenders_all = s.n;
     for (size_t i = 0; i < s.n; i++) {
         bg_sender_status info;
-        if (rc == 0 &&
-            bg_gate_sender_status(st, ctx->config, s.ids[i], NULL, d->scan.now, &info, err) < 0)
+        if (rc == 0 && bg_gate_sender_status(st, ctx->config, s.ids[i], NULL, d->scan.now,
+                                             &info, err) < 0)
             rc = -1;
         if (rc == 0 && (info.blocked || info.over_quota)) {
             d->senders = bg_xrealloc(d->senders, (d->nsenders + 1) * sizeof(*d->senders));

@@ -59,7 +59,7 @@ cli_cmd_senders(cli_ctx *ctx, int argc, char **argv)
                                        "RESETS", "REFUSED", "TRIED BL",   "LAST SEEN"};
     bool only_blocked = false;
     id_list l = {NULL, 0, 0};
-    cli_table *table = NULL;
+    bg_table *table = NULL;
     bg_json_obj j = BG_JSON_OBJ_INIT;
     bg_store *st;
     bg_error err;
@@ -123,9 +123,11 @@ cli_cmd_senders(cli_ctx *ctx, int argc, char **argv)
                                cli_time(seen, sizeof(seen), s.rec.last_seen)};
         if (table == NULL)
             table = cli_table_new(ctx, 8, head, 500);
-        cli_table_row(table, s.blocked || s.over_quota ? CLI_RED : CLI_RESET, cells);
+        bg_table_row(table,
+                     cli_color_code(ctx, s.blocked || s.over_quota ? CLI_RED : CLI_RESET),
+                     cells);
     }
-    table = cli_table_end(table);
+    table = bg_table_end(table);
     if (rc == 0 && shown == 0 && !ctx->json)
         fprintf(ctx->out, only_blocked
                               ? "no sender is blocked or over quota\n"
@@ -142,7 +144,7 @@ cli_cmd_senders(cli_ctx *ctx, int argc, char **argv)
 
 typedef struct tried_arg {
     bg_buf json; /* JSON array of {address, tried, blacklisted, release} */
-    cli_table *table;
+    bg_table *table;
     cli_ctx *ctx;
     int64_t now;
     size_t n;
@@ -173,7 +175,7 @@ tried_visit(const char *addr, int64_t when, const bg_rcpt_rec *r, bool bl, void 
                                release ? cli_time(t2, sizeof(t2), release) : "-"};
         if (a->table == NULL)
             a->table = cli_table_new(a->ctx, 4, head, 200);
-        cli_table_row(a->table, bl ? CLI_RESET : CLI_DIM, cells);
+        bg_table_row(a->table, cli_color_code(a->ctx, bl ? CLI_RESET : CLI_DIM), cells);
     }
     a->n++;
     return 0;
@@ -225,12 +227,12 @@ sender_show(cli_ctx *ctx, bg_store *st, const char *id)
     }
     bg_buf_putc(&a.json, '[');
     if (bg_gate_tried_foreach(st, id, now, tried_visit, &a, &err) < 0) {
-        a.table = cli_table_end(a.table);
+        a.table = bg_table_end(a.table);
         bg_buf_free(&a.json);
         return cli_runtime_error("sender", "%s", err.msg);
     }
     bg_buf_putc(&a.json, ']');
-    a.table = cli_table_end(a.table);
+    a.table = bg_table_end(a.table);
     if (ctx->json) {
         bg_json_obj j = BG_JSON_OBJ_INIT;
         bg_json_obj_begin(&j);

@@ -51,7 +51,7 @@ typedef struct list_arg {
     char sender[300];
     long limit; /* 0 = all */
     long printed;
-    cli_table *table;
+    bg_table *table;
     bg_json_obj json;
     sort_item *items;
     size_t nitems, cap;
@@ -97,7 +97,7 @@ list_print(list_arg *a, const char *addr, const bg_rcpt_rec *r)
         snprintf(count, sizeof(count), "%u", r->bounce_count);
         if (a->table == NULL)
             a->table = cli_table_new(a->ctx, 8, head, 500);
-        cli_table_row(a->table, bl ? CLI_RESET : CLI_DIM, cells);
+        bg_table_row(a->table, cli_color_code(a->ctx, bl ? CLI_RESET : CLI_DIM), cells);
     }
     a->printed++;
 }
@@ -232,7 +232,7 @@ cli_cmd_list(cli_ctx *ctx, int argc, char **argv)
     for (size_t i = 0; i < a.nitems; i++)
         free(a.items[i].addr);
     free(a.items);
-    a.table = cli_table_end(a.table);
+    a.table = bg_table_end(a.table);
     if (rc == CLI_EXIT_OK && a.printed == 0 && !ctx->json)
         fprintf(ctx->out, "no %srecipients match\n",
                 a.show == SHOW_BLACKLISTED ? "blacklisted " : "");
@@ -716,7 +716,7 @@ cli_cmd_stats(cli_ctx *ctx, int argc, char **argv)
         bg_json_obj_int(&j, "log_bytes", (long long)e.log_bytes);
         if (e.last_checkpoint > 0)
             bg_json_obj_str(&j, "last_checkpoint",
-                         bg_time_iso(ckp, sizeof(ckp), e.last_checkpoint));
+                            bg_time_iso(ckp, sizeof(ckp), e.last_checkpoint));
         else
             bg_json_obj_raw(&j, "last_checkpoint", "null");
         bg_json_obj_int(&j, "log_since_checkpoint_bytes", (long long)e.replay_bytes);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "bounceguard/json_out.h"
+#include "bounceguard/table.h"
 #include "bounceguard/dsn.h"
 #include "bounceguard/util.h"
 #include "dsn.h"
@@ -70,61 +71,17 @@ print_json(const char *file, const bg_dsn_report *r)
     bg_json_obj_free(&o);
 }
 
-/* The table: rows are collected first so that the columns align. */
+/* The table (bg_table): every row is collected first so that the columns
+ * align; the diagnostic is cut at 70 bytes. */
 #define NCOLS 8
-typedef struct table {
-    char **cells; /* NCOLS per row */
-    size_t rows;
-} table;
+#define DIAGNOSTIC_MAX 70
 
 static void
-table_add(table *t, const char *const *vals)
-{
-    t->cells = bg_xrealloc(t->cells, (t->rows + 1) * NCOLS * sizeof *t->cells);
-    for (size_t c = 0; c < NCOLS; c++) {
-        char clean[200];
-        bg_sanitize_line(clean, sizeof clean, vals[c] ? vals[c] : "-", c == NCOLS - 1 ? 70 : 60);
-        t->cells[t->rows * NCOLS + c] = bg_xstrdup(clean);
-    }
-    t->rows++;
-}
-
-static void
-table_print(table *t)
-{
-    static const char *const head[NCOLS] = {"FILE",   "RECIPIENT", "ACTION", "STATUS",
-                                            "REASON", "SCOPE",     "LIST",   "DIAGNOSTIC"};
-    size_t w[NCOLS];
-    for (size_t c = 0; c < NCOLS; c++) {
-        w[c] = strlen(head[c]);
-        for (size_t r = 0; r < t->rows; r++) {
-            size_t l = strlen(t->cells[r * NCOLS + c]);
-            if (l > w[c])
-                w[c] = l;
-        }
-    }
-    for (size_t r = 0; r <= t->rows; r++) {
-        for (size_t c = 0; c < NCOLS; c++) {
-            const char *v = r == 0 ? head[c] : t->cells[(r - 1) * NCOLS + c];
-            if (c + 1 < NCOLS)
-                printf("%-*s  ", (int)w[c], v);
-            else
-                printf("%s\n", v);
-        }
-    }
-    for (size_t i = 0; i < t->rows * NCOLS; i++)
-        free(t->cells[i]);
-    free(t->cells);
-    t->cells = NULL;
-    t->rows = 0;
-}
-
-static void
-table_report(table *t, const char *file, const bg_dsn_report *r)
+table_report(bg_table *t, const char *file, const bg_dsn_report *r)
 {
     if (r->nrcpts == 0) {
         const char *vals[NCOLS] = {file, "(not a bounce)", NULL, NULL, NULL, NULL, NULL, NULL};
-        table_add(t, vals);
+        bg_table_row(t, NULL, vals);
     }
     for (size_t i = 0; i < r->nrcpts; i++) {
         const bg_dsn_rcpt *rc = &r->rcpts[i];
@@ -132,7 +89,7 @@ table_report(table *t, const char *file, const bg_dsn_report *r)
                                    rc->action,    rc->status,
                                    rc->reason,    bg_scope_name(rc->scope),
                                    rc->list,      rc->diagnostic};
-        table_add(t, vals);
+        bg_table_row(t, NULL, vals);
     }
 }
 
@@ -141,7 +98,9 @@ dsn_cmd_parse(const dsn_ctx *ctx, int argc, char **argv)
 {
     bool json = false;
     int i = 1, failed = 0, nfiles = 0;
-    table t = {NULL, 0};
+    static const char *const head[NCOLS] = {"FILE",   "RECIPIENT", "ACTION", "STATUS",
+                                            "REASON", "SCOPE",     "LIST",   "DIAGNOSTIC"};
+    bg_table *t = NULL;
     (void)ctx;
 
     for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
@@ -188,15 +147,17 @@ dsn_cmd_parse(const dsn_ctx *ctx, int argc, char **argv)
             failed++;
             continue;
         }
-        if (json)
+        if (json) {
             print_json(file, r);
-        else
-            table_report(&t, file, r);
+        } else {
+            if (t == NULL)
+                t = bg_table_new(stdout, NCOLS, head, 0, DIAGNOSTIC_MAX, NULL, NULL);
+            table_report(t, file, r);
+        }
         fflush(stdout);
         r = bg_dsn_report_free(r);
         bg_buf_free(&msg);
     }
-    if (!json && t.rows)
-        table_print(&t);
+    t = bg_table_end(t);
     return failed ? DSN_EXIT_FAIL : DSN_EXIT_OK;
 }

@@ -53,8 +53,8 @@ tried_walk_visit(const char *addr, int64_t when, void *arg)
 }
 
 int
-bg_gate_tried_foreach(bg_store *st, const char *identity, int64_t now, bg_gate_tried_fn *fn,
-                      void *arg, bg_error *err)
+bg_gate_tried_foreach(bg_store *st, const char *identity, int64_t now,
+                      bg_gate_tried_fn *fn, void *arg, bg_error *err)
 {
     tried_walk_arg a = {st, now, fn, arg, false, err};
 
@@ -138,8 +138,8 @@ bg_gate_sender_status(bg_store *st, const bg_config *cfg, const char *identity,
     tried = bg_gate_tried_blacklisted(st, identity, now, 0, err);
     if (tried < 0)
         return -1;
-    bg_policy_sender_status(&lim, l == BG_FOUND ? &rec : NULL, tried, now, cfg->quota_window,
-                            out);
+    bg_policy_sender_status(&lim, l == BG_FOUND ? &rec : NULL, tried, now,
+                            cfg->quota_window, out);
     return 0;
 }
 
@@ -222,7 +222,8 @@ reserve(bg_store *st, const bg_config *cfg, bg_gate_txn *t, int64_t now, bg_erro
         bg_lookup l = bg_store_sender_get(st, t->identity, &rec, err);
         if (l == BG_LOOKUP_ERROR)
             return BG_VERDICT_STORE_ERROR;
-        return bg_policy_sender_over_quota(&lim, l == BG_FOUND ? &rec : NULL, now, a.window)
+        return bg_policy_sender_over_quota(&lim, l == BG_FOUND ? &rec : NULL, now,
+                                           a.window)
                    ? BG_VERDICT_QUOTA
                    : BG_VERDICT_ACCEPT;
     }

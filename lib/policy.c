@@ -178,8 +178,9 @@ bg_policy_import_reason(const char *word, const char *status)
 }
 
 int
-bg_policy_import_foreign(const bg_rcpt_rec *cur, bg_rcpt_rec *next, const bg_bounce_event *ev,
-                         bool have_time, int64_t now, int64_t *purge_at)
+bg_policy_import_foreign(const bg_rcpt_rec *cur, bg_rcpt_rec *next,
+                         const bg_bounce_event *ev, bool have_time, int64_t now,
+                         int64_t *purge_at)
 {
     if (!have_time) {
         int rc = bg_policy_block(cur, next, now, ev->period, ev->diagnostic, ev->history,
@@ -193,8 +194,8 @@ bg_policy_import_foreign(const bg_rcpt_rec *cur, bg_rcpt_rec *next, const bg_bou
 }
 
 int
-bg_policy_import_restore(const bg_rcpt_rec *cur, bg_rcpt_rec *next, const bg_rcpt_rec *saved,
-                         int64_t history, int64_t *purge_at)
+bg_policy_import_restore(const bg_rcpt_rec *cur, bg_rcpt_rec *next,
+                         const bg_rcpt_rec *saved, int64_t history, int64_t *purge_at)
 {
     int64_t last = saved->expires;
 

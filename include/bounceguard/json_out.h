@@ -49,8 +49,14 @@ typedef struct bg_json_obj {
     bool spaced; /* ", " and ": " between members and after keys */
 } bg_json_obj;
 
-#define BG_JSON_OBJ_INIT {BG_BUF_INIT, false, false}
-#define BG_JSON_OBJ_SPACED {BG_BUF_INIT, false, true}
+#define BG_JSON_OBJ_INIT                                                                 \
+    {                                                                                    \
+        BG_BUF_INIT, false, false                                                        \
+    }
+#define BG_JSON_OBJ_SPACED                                                               \
+    {                                                                                    \
+        BG_BUF_INIT, false, true                                                         \
+    }
 
 /* Start (or start again) an object: "{". */
 void bg_json_obj_begin(bg_json_obj *o);

@@ -178,7 +178,8 @@ int bg_policy_import_foreign(const bg_rcpt_rec *cur, bg_rcpt_rec *next,
  * record is kept history seconds after its last date.  Returns 1 (write).
  */
 int bg_policy_import_restore(const bg_rcpt_rec *cur, bg_rcpt_rec *next,
-                             const bg_rcpt_rec *saved, int64_t history, int64_t *purge_at);
+                             const bg_rcpt_rec *saved, int64_t history,
+                             int64_t *purge_at);
 
 /* ---- who may tell us a recipient bounced (DESIGN.md rule 6) --------------- */
 

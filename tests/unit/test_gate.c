@@ -421,13 +421,14 @@ assert_status_agrees(const char *sasl, const char *ip, int64_t now)
 
     bg_gate_begin(&t, cfg, sasl, ip, "app@example.org");
     t.dry_run = true;
-    ck_assert_int_eq(bg_gate_sender_status(st, cfg, t.identity, t.client_ip, now, &s, &err), 0);
+    ck_assert_int_eq(
+        bg_gate_sender_status(st, cfg, t.identity, t.client_ip, now, &s, &err), 0);
     expect = s.blocked      ? BG_VERDICT_SENDER_BLOCKED
              : s.over_quota ? BG_VERDICT_QUOTA
                             : BG_VERDICT_ACCEPT;
     mail = bg_gate_mail(st, cfg, &t, now, &err);
-    ck_assert_msg(mail == expect, "%s at T0%+lld: MAIL FROM %s, status says %s", t.identity,
-                  (long long)(now - T0), bg_policy_verdict_name(mail),
+    ck_assert_msg(mail == expect, "%s at T0%+lld: MAIL FROM %s, status says %s",
+                  t.identity, (long long)(now - T0), bg_policy_verdict_name(mail),
                   bg_policy_verdict_name(expect));
     bg_gate_begin(&t, cfg, sasl, ip, "app@example.org");
     t.dry_run = true;
@@ -436,7 +437,8 @@ assert_status_agrees(const char *sasl, const char *ip, int64_t now)
                   (long long)(now - T0), bg_policy_verdict_name(to),
                   bg_policy_verdict_name(expect));
     if (sasl == NULL) { /* an ip: identity: the CLI's view is the same */
-        ck_assert_int_eq(bg_gate_sender_status(st, cfg, t.identity, NULL, now, &cli, &err), 0);
+        ck_assert_int_eq(
+            bg_gate_sender_status(st, cfg, t.identity, NULL, now, &cli, &err), 0);
         ck_assert_int_eq(cli.blocked, s.blocked);
         ck_assert_int_eq(cli.over_quota, s.over_quota);
         ck_assert_int_eq(cli.quota_exempt, s.quota_exempt);
@@ -451,10 +453,10 @@ START_TEST(sender_status_agrees_with_gate)
 {
     static const struct {
         const char *sasl, *ip;
-    } senders[] = {{NULL, "192.0.2.60"}, {NULL, "10.9.8.7"},   {"big", "192.0.2.61"},
+    } senders[] = {{NULL, "192.0.2.60"},    {NULL, "10.9.8.7"},  {"big", "192.0.2.61"},
                    {"small", "192.0.2.62"}, {"big", "10.1.1.1"}, {NULL, "2001:db8::5"}};
-    static const int64_t steps[] = {0, 1, 2, 3, 60, DAY - 1, DAY, DAY + 5, 14 * DAY - 1,
-                                    14 * DAY, 15 * DAY};
+    static const int64_t steps[] = {
+        0, 1, 2, 3, 60, DAY - 1, DAY, DAY + 5, 14 * DAY - 1, 14 * DAY, 15 * DAY};
     size_t ns = sizeof(senders) / sizeof(senders[0]);
     bg_sender_status s;
     bg_error err;
@@ -472,14 +474,17 @@ START_TEST(sender_status_agrees_with_gate)
                               k == 0 ? "dead1@example.com" : "dead2@example.com", false,
                               now);
             else
-                (void)message(senders[i].sasl, senders[i].ip, "fine@example.com", true, now);
+                (void)message(senders[i].sasl, senders[i].ip, "fine@example.com", true,
+                              now);
             assert_status_agrees(senders[i].sasl, senders[i].ip, now);
         }
     }
     /* the run above went through both rules */
-    ck_assert_int_eq(bg_gate_sender_status(st, cfg, "ip:192.0.2.60", NULL, T0 + 2, &s, &err), 0);
+    ck_assert_int_eq(
+        bg_gate_sender_status(st, cfg, "ip:192.0.2.60", NULL, T0 + 2, &s, &err), 0);
     ck_assert(s.found);
-    ck_assert_int_eq(bg_gate_sender_status(st, cfg, "sasl:small", NULL, T0 + 2, &s, &err), 0);
+    ck_assert_int_eq(bg_gate_sender_status(st, cfg, "sasl:small", NULL, T0 + 2, &s, &err),
+                     0);
     ck_assert(s.blocked);
     ck_assert_int_eq(s.tried_blacklisted, 2);
 }

@@ -399,11 +399,12 @@ START_TEST(sender_status_edges)
     bg_sender_status s;
     bg_sender_rec r = {0};
 
-    c = bg_config_parse("t",
-                        "quota_limit = 3\nsender_bounce_limit = 2\n"
-                        "trusted_networks = 10.0.0.0/8\n"
-                        "sender_override = sasl:free quota_limit=0 sender_bounce_limit=0\n",
-                        &err);
+    c = bg_config_parse(
+        "t",
+        "quota_limit = 3\nsender_bounce_limit = 2\n"
+        "trusted_networks = 10.0.0.0/8\n"
+        "sender_override = sasl:free quota_limit=0 sender_bounce_limit=0\n",
+        &err);
     ck_assert_msg(c != NULL, "%s", err.msg);
     lim = bg_policy_sender_limits(c, "ip:192.0.2.1", NULL);
     ck_assert_int_eq(lim.quota_limit, 3);
