@@ -250,20 +250,6 @@ sender_show(cli_ctx *ctx, bg_store *st, const char *id)
 /* ---- sender reset -------------------------------------------------------- */
 
 static int
-delete_sender(const bg_sender_rec *cur, bg_sender_rec *next, int64_t *purge_at, void *arg)
-{
-    *(bool *)arg = cur != NULL;
-    return cur ? -1 : 0;
-}
-
-static int
-count_tried(const char *addr, int64_t when, void *arg)
-{
-    (*(size_t *)arg)++;
-    return 0;
-}
-
-static int
 sender_reset(cli_ctx *ctx, bg_store *st, const char *id, const char *why)
 {
     bool existed = false;
@@ -271,9 +257,7 @@ sender_reset(cli_ctx *ctx, bg_store *st, const char *id, const char *why)
     int64_t now = cli_now();
     size_t tried = 0;
 
-    if (bg_store_tried_foreach(st, id, count_tried, &tried, &err) < 0 ||
-        bg_store_sender_update(st, id, delete_sender, &existed, &err) < -1 ||
-        bg_store_tried_clear(st, id, &err) < 0)
+    if (bg_gate_sender_reset(st, id, &existed, &tried, &err) < 0)
         return cli_runtime_error("sender", "%s", err.msg);
     if (!existed && tried == 0) {
         fprintf(stderr,

@@ -371,3 +371,30 @@ bg_gate_record(bg_store *st, const bg_config *cfg, bg_gate_txn *t, const char *m
     m.rcpts = (char *)(rcpts ? rcpts : "");
     return bg_store_message_put(st, &m, now + cfg->message_retention, err);
 }
+
+static int
+delete_sender(const bg_sender_rec *cur, bg_sender_rec *next, int64_t *purge_at, void *arg)
+{
+    *(bool *)arg = cur != NULL;
+    return cur ? -1 : 0;
+}
+
+static int
+count_tried(const char *addr, int64_t when, void *arg)
+{
+    (*(size_t *)arg)++;
+    return 0;
+}
+
+int
+bg_gate_sender_reset(bg_store *st, const char *identity, bool *had_window, size_t *tried,
+                     bg_error *err)
+{
+    *had_window = false;
+    *tried = 0;
+    if (bg_store_tried_foreach(st, identity, count_tried, tried, err) < 0 ||
+        bg_store_sender_update(st, identity, delete_sender, had_window, err) < -1 ||
+        bg_store_tried_clear(st, identity, err) < 0)
+        return -1;
+    return 0;
+}

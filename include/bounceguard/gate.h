@@ -97,4 +97,14 @@ int bg_gate_sender_status(bg_store *st, const bg_config *cfg, const char *identi
                           const char *client_ip, int64_t now, bg_sender_status *out,
                           bg_error *err);
 
+/*
+ * `bounceguard sender reset`: forget a sender's quota window and the
+ * blacklisted recipients it tried, so that it is neither over quota (rule 4)
+ * nor blocked (rule 3).  *had_window says whether it had a quota record,
+ * *tried how many tried recipients were forgotten.  Returns 0, or -1 on a
+ * store error (err set).
+ */
+int bg_gate_sender_reset(bg_store *st, const char *identity, bool *had_window,
+                         size_t *tried, bg_error *err);
+
 #endif

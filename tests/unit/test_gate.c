@@ -490,6 +490,42 @@ START_TEST(sender_status_agrees_with_gate)
 }
 END_TEST
 
+/* A reset sender is neither blocked nor over quota, and the gate agrees. */
+START_TEST(sender_reset_frees_it)
+{
+    bg_sender_status s;
+    bg_error err;
+    bool had;
+    size_t tried;
+
+    block("dead1@example.com");
+    block("dead2@example.com");
+    (void)message(NULL, "192.0.2.70", "dead1@example.com", false, T0);
+    (void)message(NULL, "192.0.2.70", "dead2@example.com", false, T0 + 1);
+    ck_assert_int_eq(
+        bg_gate_sender_status(st, cfg, "ip:192.0.2.70", NULL, T0 + 2, &s, &err), 0);
+    ck_assert(s.blocked);
+    ck_assert_int_eq(bg_gate_sender_reset(st, "ip:192.0.2.70", &had, &tried, &err), 0);
+    ck_assert_int_eq(tried, 2);
+    assert_status_agrees(NULL, "192.0.2.70", T0 + 2);
+    (void)message(NULL, "192.0.2.70", "a@example.com", true, T0 + 3);
+    (void)message(NULL, "192.0.2.70", "b@example.com", true, T0 + 4);
+    ck_assert_int_eq(
+        bg_gate_sender_status(st, cfg, "ip:192.0.2.70", NULL, T0 + 5, &s, &err), 0);
+    ck_assert(s.over_quota && !s.blocked);
+    ck_assert_int_eq(bg_gate_sender_reset(st, "ip:192.0.2.70", &had, &tried, &err), 0);
+    ck_assert(had);
+    ck_assert_int_eq(tried, 0);
+    ck_assert_int_eq(
+        bg_gate_sender_status(st, cfg, "ip:192.0.2.70", NULL, T0 + 5, &s, &err), 0);
+    ck_assert(!s.blocked && !s.over_quota && !s.found);
+    assert_status_agrees(NULL, "192.0.2.70", T0 + 5);
+    ck_assert_int_eq(bg_gate_sender_reset(st, "ip:192.0.2.70", &had, &tried, &err), 0);
+    ck_assert(!had);
+    ck_assert_int_eq(tried, 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -512,6 +548,7 @@ main(void)
     tcase_add_test(tc, every_accepted_message_takes_quota);
     tcase_add_test(tc, recipients_per_message_are_bounded);
     tcase_add_test(tc, sender_status_agrees_with_gate);
+    tcase_add_test(tc, sender_reset_frees_it);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
