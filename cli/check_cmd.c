@@ -28,58 +28,58 @@ typedef struct check_result {
     bool have_rec;
     bg_rcpt_rec rec;
     bool have_sender;
-    cli_sender_info sender;
+    bg_sender_status sender;
 } check_result;
 
 static void
 print_json(cli_ctx *ctx, const char *input, const char *id, const check_result *r,
            int64_t now)
 {
-    cli_json j = {BG_BUF_INIT, false};
+    bg_json_obj j = BG_JSON_OBJ_INIT;
     bg_reply reply = bg_policy_reply(r->verdict, ctx->config);
     bool refused = r->verdict != BG_VERDICT_ACCEPT;
 
-    cli_json_begin(&j);
-    cli_json_str(&j, "address", input);
-    cli_json_str(&j, "canonical", r->addr.canon[0] ? r->addr.canon : NULL);
-    cli_json_bool(&j, "accepted", !refused);
-    cli_json_str(&j, "verdict", bg_policy_verdict_name(r->verdict));
-    cli_json_str(&j, "stage", refused ? r->stage : NULL);
+    bg_json_obj_begin(&j);
+    bg_json_obj_str(&j, "address", input);
+    bg_json_obj_str(&j, "canonical", r->addr.canon[0] ? r->addr.canon : NULL);
+    bg_json_obj_bool(&j, "accepted", !refused);
+    bg_json_obj_str(&j, "verdict", bg_policy_verdict_name(r->verdict));
+    bg_json_obj_str(&j, "stage", refused ? r->stage : NULL);
     if (refused) {
         bg_buf b = BG_BUF_INIT;
         bg_buf_printf(&b, "%s %s %s", reply.rcode, reply.xcode, reply.text);
-        cli_json_str(&j, "reply", bg_buf_str(&b));
+        bg_json_obj_str(&j, "reply", bg_buf_str(&b));
         bg_buf_free(&b);
     } else {
-        cli_json_raw(&j, "reply", "null");
+        bg_json_obj_raw(&j, "reply", "null");
     }
-    cli_json_str(&j, "detail", r->detail[0] ? r->detail : NULL);
-    cli_json_bool(&j, "observe_mode", ctx->config->mode == BG_MODE_OBSERVE);
-    cli_json_bool(&j, "blacklisted",
-                  r->have_rec && bg_policy_rcpt_blacklisted(&r->rec, now));
-    cli_json_time(&j, "release",
-                  r->have_rec && bg_policy_rcpt_blacklisted(&r->rec, now) ? r->rec.expires
-                                                                          : 0);
+    bg_json_obj_str(&j, "detail", r->detail[0] ? r->detail : NULL);
+    bg_json_obj_bool(&j, "observe_mode", ctx->config->mode == BG_MODE_OBSERVE);
+    bg_json_obj_bool(&j, "blacklisted",
+                     r->have_rec && bg_policy_rcpt_blacklisted(&r->rec, now));
+    bg_json_obj_time(
+        &j, "release",
+        r->have_rec && bg_policy_rcpt_blacklisted(&r->rec, now) ? r->rec.expires : 0);
     if (r->have_rec) {
-        cli_json j2 = {BG_BUF_INIT, false};
-        cli_json_begin(&j2);
+        bg_json_obj j2 = BG_JSON_OBJ_INIT;
+        bg_json_obj_begin(&j2);
         cli_json_rcpt(&j2, r->addr.canon, &r->rec, now);
-        cli_json_raw(&j, "record", cli_json_close(&j2));
-        cli_json_free(&j2);
+        bg_json_obj_raw(&j, "record", bg_json_obj_close(&j2));
+        bg_json_obj_free(&j2);
     } else {
-        cli_json_raw(&j, "record", "null");
+        bg_json_obj_raw(&j, "record", "null");
     }
     if (r->have_sender) {
-        cli_json j2 = {BG_BUF_INIT, false};
-        cli_json_begin(&j2);
+        bg_json_obj j2 = BG_JSON_OBJ_INIT;
+        bg_json_obj_begin(&j2);
         cli_json_sender(&j2, id, &r->sender);
-        cli_json_raw(&j, "sender", cli_json_close(&j2));
-        cli_json_free(&j2);
+        bg_json_obj_raw(&j, "sender", bg_json_obj_close(&j2));
+        bg_json_obj_free(&j2);
     } else {
-        cli_json_raw(&j, "sender", "null");
+        bg_json_obj_raw(&j, "sender", "null");
     }
     cli_json_print(&j, ctx->out);
-    cli_json_free(&j);
+    bg_json_obj_free(&j);
 }
 
 static void
@@ -102,7 +102,7 @@ print_human(cli_ctx *ctx, const char *input, const char *id, const check_result 
                 ctx->config->check_tld ? ", top-level domain exists"
                                        : " (TLD not checked)");
     if (r->have_rec && bg_policy_rcpt_blacklisted(&r->rec, now) &&
-        r->rec.bounce_count == 0)
+        bg_policy_rcpt_manual(&r->rec)) /* as the gate tells them apart */
         fprintf(out, "%-12s blocked by hand until %s (in %s)%s%s\n", "blacklist",
                 cli_time(t1, sizeof(t1), r->rec.expires),
                 cli_time_left(t2, sizeof(t2), r->rec.expires, now),
@@ -117,11 +117,12 @@ print_human(cli_ctx *ctx, const char *input, const char *id, const check_result 
                 cli_time(safe, sizeof(safe), r->rec.last_bounce));
     else if (r->have_rec)
         fprintf(out, "%-12s not blacklisted (%s since %s)\n", "blacklist",
-                cli_rcpt_state(&r->rec, now), cli_time(t1, sizeof(t1), r->rec.expires));
+                bg_policy_rcpt_state_name(&r->rec, now),
+                cli_time(t1, sizeof(t1), r->rec.expires));
     else if (r->addr.canon[0])
         fprintf(out, "%-12s not blacklisted (never bounced)\n", "blacklist");
     if (r->have_sender) {
-        const cli_sender_info *s = &r->sender;
+        const bg_sender_status *s = &r->sender;
         fprintf(out, "%-12s %s\n", "sender", cli_safe(id));
         if (s->bounce_limit > 0)
             fprintf(out, "%-12s %s: tried %ld blacklisted recipient%s (limit %ld)\n", "",
@@ -186,7 +187,7 @@ cli_cmd_check(cli_ctx *ctx, int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":s:", opts, NULL)) != -1) {
         switch (c) {
         case 's':
-            if (cli_sender_id(optarg, id, sizeof(id), &err) < 0)
+            if (bg_policy_identity_parse(optarg, id, sizeof(id), &err) < 0)
                 return cli_usage_error("check", "%s", err.msg);
             break;
         case 'j':
@@ -249,7 +250,7 @@ cli_cmd_check(cli_ctx *ctx, int argc, char **argv)
         r.have_rec = l == BG_FOUND;
     }
     if (id[0]) {
-        if (cli_sender_info_get(st, cfg, id, now, &r.sender, &err) < 0) {
+        if (bg_gate_sender_status(st, cfg, id, NULL, now, &r.sender, &err) < 0) {
             bg_store_close(st);
             return cli_runtime_error("check", "%s", err.msg);
         }

@@ -12,14 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include <arpa/inet.h>
 #include <getopt.h>
 
 #include "bounceguard/dsn.h"
 #include "bounceguard/json_out.h"
 #include "bounceguard/log.h"
 #include "bounceguard/addr.h"
-#include "bounceguard/gate.h"
 #include "bounceguard/policy.h"
 #include "bounceguard/privs.h"
 #include "bounceguard/reply.h"
@@ -322,475 +320,75 @@ cli_time_left(char *dst, size_t size, int64_t until, int64_t now)
     return dst;
 }
 
-/* "+hh:mm", "+hhmm", "-hh", "Z", "UTC", "GMT" at s (after blanks); *off in
- * seconds east.  Returns 0 if s holds exactly a zone (or nothing). */
-static int
-parse_zone(const char *s, long *off)
-{
-    int hh = 0, mm = 0, n = 0;
-
-    *off = 0;
-    while (*s == ' ')
-        s++;
-    if (*s == '\0' || strcmp(s, "Z") == 0 || strcmp(s, "UTC") == 0 ||
-        strcmp(s, "GMT") == 0 || strcmp(s, "UT") == 0)
-        return 0;
-    if (*s != '+' && *s != '-')
-        return -1;
-    if (sscanf(s + 1, "%2d:%2d%n", &hh, &mm, &n) == 2 ||
-        sscanf(s + 1, "%2d%2d%n", &hh, &mm, &n) == 2 ||
-        sscanf(s + 1, "%2d%n", &hh, &n) == 1) {
-        if (s[1 + n] != '\0' || hh > 23 || mm > 59)
-            return -1;
-        *off = (hh * 3600L + mm * 60L) * (*s == '-' ? -1 : 1);
-        return 0;
-    }
-    return -1;
-}
-
-static int
-tm_to_time(struct tm *tm, long off, int64_t *out)
-{
-    int mday = tm->tm_mday, mon = tm->tm_mon;
-    time_t t;
-
-    tm->tm_isdst = 0;
-    t = timegm(tm);
-    /* timegm normalises 31 Feb into March: refuse what it had to move. */
-    if (t == (time_t)-1 || tm->tm_mday != mday || tm->tm_mon != mon)
-        return -1;
-    *out = (int64_t)t - off;
-    return 0;
-}
-
-int
-cli_time_parse(const char *s, int64_t *out)
-{
-    struct tm tm;
-    const char *p;
-    long off;
-    int n = 0;
-
-    while (*s == ' ')
-        s++;
-    if (*s == '\0')
-        return -1;
-    /* seconds (or milliseconds) since the epoch, maybe with a fraction */
-    for (p = s; isdigit((unsigned char)*p); p++)
-        ;
-    if (p > s &&
-        (*p == '\0' || (*p == '.' && strspn(p + 1, "0123456789") == strlen(p + 1)))) {
-        long long v;
-        errno = 0;
-        v = strtoll(s, NULL, 10);
-        if (errno || p - s > 14)
-            return -1;
-        *out = v > 100000000000LL ? v / 1000 : v;
-        return 0;
-    }
-    memset(&tm, 0, sizeof(tm));
-    /* ISO 8601 and its SQL-ish spelling with a blank */
-    if (sscanf(s, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) == 3 &&
-        n == 10) {
-        p = s + n;
-        if (*p == 'T' || *p == ' ') {
-            int k = 0;
-            if (sscanf(p + 1, "%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &k) != 2)
-                return -1;
-            p += 1 + k;
-            if (*p == ':') {
-                if (sscanf(p + 1, "%2d%n", &tm.tm_sec, &k) != 1)
-                    return -1;
-                p += 1 + k;
-            }
-            if (*p == '.' || *p == ',')
-                for (p++; isdigit((unsigned char)*p); p++)
-                    ;
-        }
-        if (tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 || tm.tm_mon < 1 ||
-            tm.tm_mon > 12 || parse_zone(p, &off) < 0)
-            return -1;
-        tm.tm_year -= 1900;
-        tm.tm_mon -= 1;
-        return tm_to_time(&tm, off, out);
-    }
-    /* RFC 2822: [Wed, ]01 May 2024 12:00:00 +0000 */
-    p = strchr(s, ',') ? strchr(s, ',') + 1 : s;
-    while (*p == ' ')
-        p++;
-    {
-        const char *end = strptime(p, "%d %b %Y %H:%M:%S", &tm);
-        if (end == NULL) {
-            memset(&tm, 0, sizeof(tm));
-            end = strptime(p, "%d %b %Y %H:%M", &tm);
-        }
-        if (end == NULL || parse_zone(end, &off) < 0)
-            return -1;
-        return tm_to_time(&tm, off, out);
-    }
-}
-
-int
-cli_sender_id(const char *in, char *out, size_t size, bg_error *err)
-{
-    if (strncmp(in, "ip:", 3) == 0) {
-        unsigned char bin[16];
-        char text[INET6_ADDRSTRLEN];
-        const char *ip = in + 3;
-        if (inet_pton(AF_INET, ip, bin) == 1)
-            inet_ntop(AF_INET, bin, text, sizeof(text));
-        else if (inet_pton(AF_INET6, ip, bin) == 1)
-            inet_ntop(AF_INET6, bin, text, sizeof(text));
-        else
-            return bg_error_set(err, "\"%.60s\" is not an IPv4 or IPv6 address", ip);
-        snprintf(out, size, "ip:%s", text);
-        return 0;
-    }
-    if (strncmp(in, "sasl:", 5) == 0) {
-        if (in[5] == '\0' || strlen(in) >= size)
-            return bg_error_set(err, "sasl: needs a login name (at most %zu bytes)",
-                                size - 6);
-        for (const char *p = in; *p; p++)
-            if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                return bg_error_set(err, "control character in sender identity");
-        bg_strlcpy(out, in, size);
-        return 0;
-    }
-    if (strncmp(in, "env:", 4) == 0) {
-        bg_addr a;
-        bg_error aerr;
-        bg_addr_status st = bg_addr_parse(in + 4, &a, &aerr);
-        if (st == BG_ADDR_NULL || strcmp(in + 4, "<>") == 0) {
-            bg_strlcpy(out, "env:<>", size);
-            return 0;
-        }
-        if (st != BG_ADDR_OK)
-            return bg_error_set(err, "env: %s", aerr.msg);
-        snprintf(out, size, "env:%s", a.canon);
-        return 0;
-    }
-    return bg_error_set(
-        err, "sender \"%.60s\" is not ip:ADDRESS, sasl:LOGIN or env:ADDRESS", in);
-}
-
 /* ---- tables -------------------------------------------------------------- */
 
-#define CELL_MAX 60
-#define LAST_CELL_MAX 200
-
-struct cli_table {
-    cli_ctx *ctx;
-    int ncols;
-    const char *const *head;
-    size_t sample;
-    size_t *width;
-    char **rows; /* buffered cells, ncols per row */
-    cli_color *colors;
-    size_t nrows, cap;
-    bool streaming;
-};
-
-cli_table *
+bg_table *
 cli_table_new(cli_ctx *ctx, int ncols, const char *const *head, size_t sample)
 {
-    cli_table *t = bg_xcalloc(1, sizeof(*t));
-
-    t->ctx = ctx;
-    t->ncols = ncols;
-    t->head = head;
-    t->sample = sample;
-    t->width = bg_xcalloc((size_t)ncols, sizeof(*t->width));
-    for (int c = 0; c < ncols; c++)
-        t->width[c] = strlen(head[c]);
-    return t;
-}
-
-/* A printable copy of s cut at max bytes (with "..."); "-" for NULL/"". */
-static char *
-cell_dup(const char *s, size_t max)
-{
-    char *d;
-
-    if (s == NULL || *s == '\0')
-        return bg_xstrdup("-");
-    d = bg_xmalloc(max + 1);
-    return bg_sanitize_cell(d, max + 1, s, max);
-}
-
-static void
-print_row(cli_table *t, cli_color color, char *const *cells)
-{
-    FILE *fp = t->ctx->out;
-    const char *on = cli_color_code(t->ctx, color),
-               *off = *on ? cli_color_code(t->ctx, CLI_RESET) : "";
-
-    fputs(on, fp);
-    for (int c = 0; c < t->ncols; c++) {
-        if (c < t->ncols - 1)
-            fprintf(fp, "%-*s  ", (int)t->width[c], cells[c]);
-        else
-            fputs(cells[c], fp);
-    }
-    fprintf(fp, "%s\n", off);
-}
-
-static void
-print_head(cli_table *t)
-{
-    char *cells[32];
-    int n = t->ncols < 32 ? t->ncols : 32;
-
-    for (int c = 0; c < n; c++)
-        cells[c] = (char *)t->head[c];
-    print_row(t, CLI_BOLD, cells);
-}
-
-static void
-flush_buffered(cli_table *t)
-{
-    print_head(t);
-    for (size_t r = 0; r < t->nrows; r++) {
-        print_row(t, t->colors[r], &t->rows[r * (size_t)t->ncols]);
-        for (int c = 0; c < t->ncols; c++)
-            free(t->rows[r * (size_t)t->ncols + (size_t)c]);
-    }
-    t->nrows = 0;
-}
-
-void
-cli_table_row(cli_table *t, cli_color color, const char *const *cells)
-{
-    char *copy[32] = {NULL};
-    int n = t->ncols < 32 ? t->ncols : 32;
-
-    for (int c = 0; c < n; c++) {
-        copy[c] = cell_dup(cells[c], c == n - 1 ? LAST_CELL_MAX : CELL_MAX);
-        if (!t->streaming && strlen(copy[c]) > t->width[c])
-            t->width[c] = strlen(copy[c]);
-    }
-    if (t->streaming) {
-        print_row(t, color, copy);
-        for (int c = 0; c < n; c++)
-            free(copy[c]);
-        return;
-    }
-    if (t->nrows == t->cap) {
-        t->cap = t->cap ? t->cap * 2 : 64;
-        t->rows = bg_xrealloc(t->rows, t->cap * (size_t)t->ncols * sizeof(*t->rows));
-        t->colors = bg_xrealloc(t->colors, t->cap * sizeof(*t->colors));
-    }
-    memcpy(&t->rows[t->nrows * (size_t)t->ncols], copy, (size_t)n * sizeof(*copy));
-    t->colors[t->nrows++] = color;
-    if (t->sample > 0 && t->nrows >= t->sample) {
-        flush_buffered(t);
-        t->streaming = true;
-    }
-}
-
-cli_table *
-cli_table_end(cli_table *t)
-{
-    if (t == NULL)
-        return NULL;
-    if (!t->streaming && t->nrows > 0)
-        flush_buffered(t);
-    free(t->rows);
-    free(t->colors);
-    free(t->width);
-    free(t);
-    return NULL;
+    return bg_table_new(ctx->out, ncols, head, sample, CLI_LAST_CELL_MAX,
+                        cli_color_code(ctx, CLI_BOLD), cli_color_code(ctx, CLI_RESET));
 }
 
 /* ---- JSON ---------------------------------------------------------------- */
 
 void
-cli_json_begin(cli_json *j)
+cli_json_print(bg_json_obj *j, FILE *fp)
 {
-    bg_buf_reset(&j->b);
-    bg_buf_putc(&j->b, '{');
-    j->any = false;
-}
-
-static void
-json_key(cli_json *j, const char *key)
-{
-    if (j->any)
-        bg_buf_putc(&j->b, ',');
-    j->any = true;
-    bg_json_string(&j->b, key);
-    bg_buf_putc(&j->b, ':');
-}
-
-void
-cli_json_str(cli_json *j, const char *key, const char *value)
-{
-    json_key(j, key);
-    bg_json_string(&j->b, value);
-}
-
-void
-cli_json_int(cli_json *j, const char *key, long long value)
-{
-    json_key(j, key);
-    bg_buf_printf(&j->b, "%lld", value);
-}
-
-void
-cli_json_bool(cli_json *j, const char *key, bool value)
-{
-    json_key(j, key);
-    bg_buf_puts(&j->b, value ? "true" : "false");
-}
-
-void
-cli_json_time(cli_json *j, const char *key, int64_t t)
-{
-    char iso[40];
-
-    json_key(j, key);
-    if (t == 0)
-        bg_buf_puts(&j->b, "null");
-    else
-        bg_json_string(&j->b, bg_time_iso(iso, sizeof(iso), t));
-}
-
-void
-cli_json_raw(cli_json *j, const char *key, const char *json)
-{
-    json_key(j, key);
-    bg_buf_puts(&j->b, json);
-}
-
-const char *
-cli_json_close(cli_json *j)
-{
-    bg_buf_putc(&j->b, '}');
-    return bg_buf_str(&j->b);
-}
-
-void
-cli_json_print(cli_json *j, FILE *fp)
-{
-    fputs(cli_json_close(j), fp);
+    fputs(bg_json_obj_close(j), fp);
     fputc('\n', fp);
-    cli_json_begin(j);
-}
-
-void
-cli_json_free(cli_json *j)
-{
-    bg_buf_free(&j->b);
+    bg_json_obj_begin(j);
 }
 
 /* ---- recipients ---------------------------------------------------------- */
 
-const char *
-cli_rcpt_state(const bg_rcpt_rec *r, int64_t now)
-{
-    if (bg_policy_rcpt_blacklisted(r, now))
-        return "blacklisted";
-    return r->state == BG_RCPT_UNBLOCKED ? "unblocked" : "expired";
-}
-
-const char *
-cli_rcpt_rule(const bg_rcpt_rec *r, char *buf, size_t size)
-{
-    bg_reply_class cl;
-
-    if (strcmp(r->source, "manual") == 0)
-        return "blocked by hand (bounceguard block)";
-    if (strcmp(r->source, "import") == 0)
-        return "imported from a suppression list";
-    if (r->status[0] == '\0' && r->diagnostic[0] == '\0')
-        return "";
-    /* the stored reply read again by the rules of this version */
-    bg_reply_classify(r->status, r->diagnostic, &cl);
-    snprintf(buf, size, "%s", cl.rule);
-    return buf;
-}
-
 void
-cli_json_rcpt(cli_json *j, const char *addr, const bg_rcpt_rec *r, int64_t now)
+cli_json_rcpt(bg_json_obj *j, const char *addr, const bg_rcpt_rec *r, int64_t now)
 {
     char rule[256];
 
-    cli_json_str(j, "address", addr);
-    cli_json_str(j, "state", cli_rcpt_state(r, now));
-    cli_json_bool(j, "blacklisted", bg_policy_rcpt_blacklisted(r, now));
-    cli_json_time(j, "first_bounce", r->first_bounce);
-    cli_json_time(j, "last_bounce", r->last_bounce);
-    cli_json_int(j, "bounce_count", r->bounce_count);
-    cli_json_time(j, "expires", r->expires);
-    cli_json_int(j, "seconds_left",
-                 bg_policy_rcpt_blacklisted(r, now) ? (long long)(r->expires - now) : 0);
-    cli_json_time(j, "grace_until", r->grace_until);
-    cli_json_time(j, "updated", r->updated);
-    cli_json_str(j, "source", r->source);
-    cli_json_str(j, "reason", r->reason);
-    cli_json_str(j, "status", r->status);
-    cli_json_str(j, "remote_mta", r->remote_mta);
-    cli_json_str(j, "diagnostic", r->diagnostic);
-    cli_json_str(j, "rule", cli_rcpt_rule(r, rule, sizeof(rule)));
-    cli_json_str(j, "last_sender", r->last_sender);
+    bg_json_obj_str(j, "address", addr);
+    bg_json_obj_str(j, "state", bg_policy_rcpt_state_name(r, now));
+    bg_json_obj_bool(j, "blacklisted", bg_policy_rcpt_blacklisted(r, now));
+    bg_json_obj_time(j, "first_bounce", r->first_bounce);
+    bg_json_obj_time(j, "last_bounce", r->last_bounce);
+    bg_json_obj_int(j, "bounce_count", r->bounce_count);
+    bg_json_obj_time(j, "expires", r->expires);
+    bg_json_obj_int(j, "seconds_left",
+                    bg_policy_rcpt_blacklisted(r, now) ? (long long)(r->expires - now)
+                                                       : 0);
+    bg_json_obj_time(j, "grace_until", r->grace_until);
+    bg_json_obj_time(j, "updated", r->updated);
+    bg_json_obj_str(j, "source", r->source);
+    bg_json_obj_str(j, "reason", r->reason);
+    bg_json_obj_str(j, "status", r->status);
+    bg_json_obj_str(j, "remote_mta", r->remote_mta);
+    bg_json_obj_str(j, "diagnostic", r->diagnostic);
+    bg_json_obj_str(j, "rule", bg_policy_rcpt_rule(r, rule, sizeof(rule)));
+    bg_json_obj_str(j, "last_sender", r->last_sender);
 }
 
 /* ---- senders ------------------------------------------------------------- */
 
-int
-cli_sender_info_get(bg_store *st, const bg_config *cfg, const char *id, int64_t now,
-                    cli_sender_info *out, bg_error *err)
-{
-    bg_lookup l;
-
-    memset(out, 0, sizeof(*out));
-    l = bg_store_sender_get(st, id, &out->rec, err);
-    if (l == BG_LOOKUP_ERROR)
-        return -1;
-    if (l == BG_NOTFOUND)
-        memset(&out->rec, 0, sizeof(out->rec));
-    out->found = l == BG_FOUND;
-    out->quota_limit = bg_config_quota_for(cfg, id);
-    if (out->quota_limit < 0)
-        out->quota_limit = 0;
-    out->quota_exempt =
-        bg_policy_quota_exempt(cfg, id, strncmp(id, "ip:", 3) == 0 ? id + 3 : "");
-    out->window_open =
-        out->found && !bg_policy_window_over(&out->rec, now, cfg->quota_window);
-    out->used = out->window_open ? (long)out->rec.count : 0;
-    out->left = out->quota_limit > out->used ? out->quota_limit - out->used : 0;
-    out->window_reset = out->window_open ? out->rec.window_start + cfg->quota_window : 0;
-    out->over_quota =
-        !out->quota_exempt && out->found &&
-        bg_policy_quota_exhausted(&out->rec, now, out->quota_limit, cfg->quota_window);
-    out->bounce_limit = bg_config_bounce_limit_for(cfg, id);
-    if (out->bounce_limit < 0)
-        out->bounce_limit = 0;
-    out->tried_blacklisted = bg_gate_tried_blacklisted(st, id, now, 0, err);
-    if (out->tried_blacklisted < 0)
-        return -1;
-    out->blocked = bg_policy_sender_blocked(out->tried_blacklisted, out->bounce_limit);
-    return 0;
-}
-
 void
-cli_json_sender(cli_json *j, const char *id, const cli_sender_info *s)
+cli_json_sender(bg_json_obj *j, const char *id, const bg_sender_status *s)
 {
-    cli_json_str(j, "sender", id);
-    cli_json_bool(j, "known", s->found);
-    cli_json_bool(j, "blocked", s->blocked);
-    cli_json_int(j, "tried_blacklisted", s->tried_blacklisted);
-    cli_json_int(j, "bounce_limit", s->bounce_limit);
-    cli_json_bool(j, "quota_exempt", s->quota_exempt);
-    cli_json_int(j, "quota_limit", s->quota_limit);
-    cli_json_int(j, "quota_used", s->used);
+    bg_json_obj_str(j, "sender", id);
+    bg_json_obj_bool(j, "known", s->found);
+    bg_json_obj_bool(j, "blocked", s->blocked);
+    bg_json_obj_int(j, "tried_blacklisted", s->tried_blacklisted);
+    bg_json_obj_int(j, "bounce_limit", s->bounce_limit);
+    bg_json_obj_bool(j, "quota_exempt", s->quota_exempt);
+    bg_json_obj_int(j, "quota_limit", s->quota_limit);
+    bg_json_obj_int(j, "quota_used", s->used);
     if (s->quota_limit > 0 && !s->quota_exempt)
-        cli_json_int(j, "quota_left", s->left);
+        bg_json_obj_int(j, "quota_left", s->left);
     else
-        cli_json_raw(j, "quota_left", "null");
-    cli_json_bool(j, "over_quota", s->over_quota);
-    cli_json_time(j, "window_start", s->window_open ? s->rec.window_start : 0);
-    cli_json_time(j, "window_reset", s->window_reset);
-    cli_json_int(j, "refused_in_window", s->window_open ? (long long)s->rec.refused : 0);
-    cli_json_int(j, "total", (long long)s->rec.total);
-    cli_json_time(j, "last_seen", s->rec.last_seen);
+        bg_json_obj_raw(j, "quota_left", "null");
+    bg_json_obj_bool(j, "over_quota", s->over_quota);
+    bg_json_obj_time(j, "window_start", s->window_open ? s->rec.window_start : 0);
+    bg_json_obj_time(j, "window_reset", s->window_reset);
+    bg_json_obj_int(j, "refused_in_window",
+                    s->window_open ? (long long)s->rec.refused : 0);
+    bg_json_obj_int(j, "total", (long long)s->rec.total);
+    bg_json_obj_time(j, "last_seen", s->rec.last_seen);
 }

@@ -16,6 +16,9 @@
 #include <stdint.h>
 
 #include "bounceguard/addr.h"
+#include "bounceguard/json_out.h"
+#include "bounceguard/table.h"
+#include "bounceguard/policy.h"
 #include "bounceguard/store.h"
 #include "bounceguard/util.h"
 #include "cli.h"
@@ -57,7 +60,7 @@ int cli_audit(bg_store *st, const char *command, int64_t now, const char *fmt, .
  * A printable copy of s for printing (bg_sanitize_line, util.h: controls,
  * C1, bidi controls and bytes that are not UTF-8 escaped), cut at
  * CLI_SAFE_MAX bytes; NULL gives "".  Every field from the store, the
- * network or a file goes through this (or a cli_table) before it reaches
+ * network or a file goes through this (or a bg_table) before it reaches
  * the terminal.  The copy lives in one of 8 static slots: valid until the
  * eighth call after this one.
  */
@@ -94,94 +97,29 @@ const char *cli_time(char *dst, size_t size, int64_t t);
  * when past, "-" for 0. */
 const char *cli_time_left(char *dst, size_t size, int64_t until, int64_t now);
 
-/* Parse a time as scripts and exports write it: seconds since the epoch,
- * ISO 8601 ("2024-05-01T12:00:00Z", "2024-05-01 12:00:00", fractions and
- * +hh:mm offsets allowed), or RFC 2822 ("Wed, 01 May 2024 12:00:00 UTC").
- * Returns 0 with *out, or -1. */
-int cli_time_parse(const char *s, int64_t *out);
-
-/*
- * A sender identity as the store files it: "ip:ADDR" (address normalised),
- * "sasl:NAME" or "env:ADDR" (canonical address, or "<>").  Returns 0 with
- * out filled, or -1 with err naming the problem.
- */
-int cli_sender_id(const char *in, char *out, size_t size, bg_error *err);
-
 /* ---- aligned tables ------------------------------------------------------ */
 
 /*
- * A table whose column widths come from its first `sample` rows: those are
- * buffered, then the header and rows are printed and every later row goes
- * out at once with the same widths (a wider cell pushes its row, no more).
- * So a million rows print with flat memory.  sample 0 = buffer everything.
- * Cells are made printable and cut at 60 bytes ("..."), the last column at
- * 200.  A row may carry a colour (shown only when ctx->color).
+ * A table on ctx->out (bg_table, bounceguard/table.h): the header in bold
+ * and rows in colour when ctx->color; the last column cut at
+ * CLI_LAST_CELL_MAX bytes.  Rows go in with bg_table_row(t,
+ * cli_color_code(ctx, COLOUR), cells); bg_table_end() prints the rest.
  */
-typedef struct cli_table cli_table;
+#define CLI_LAST_CELL_MAX 200
+bg_table *cli_table_new(cli_ctx *ctx, int ncols, const char *const *head, size_t sample);
 
-cli_table *cli_table_new(cli_ctx *ctx, int ncols, const char *const *head, size_t sample);
-void cli_table_row(cli_table *t, cli_color color, const char *const *cells);
-/* Print what is buffered and free the table; returns NULL. */
-cli_table *cli_table_end(cli_table *t);
-
-/* ---- JSON lines ---------------------------------------------------------- */
-
-/* One JSON object being built; keys in the order added. */
-typedef struct cli_json {
-    bg_buf b;
-    bool any;
-} cli_json;
-
-void cli_json_begin(cli_json *j);
-/* value NULL -> null; written by bg_json_string (json_out.h): bytes that are
- * not UTF-8 become U+FFFD, C1 and bidi controls \uHHHH escapes. */
-void cli_json_str(cli_json *j, const char *key, const char *value);
-void cli_json_int(cli_json *j, const char *key, long long value);
-void cli_json_bool(cli_json *j, const char *key, bool value);
-void cli_json_time(cli_json *j, const char *key, int64_t t); /* ISO 8601 UTC, 0 -> null */
-void cli_json_raw(cli_json *j, const char *key, const char *json); /* already JSON */
-/* Close the object and return its text (owned by j; valid until the next
- * begin or free). */
-const char *cli_json_close(cli_json *j);
+/* JSON objects are built with bg_json_obj (bounceguard/json_out.h). */
 /* Close, print as one line to fp, and make j ready for the next object. */
-void cli_json_print(cli_json *j, FILE *fp);
-void cli_json_free(cli_json *j);
+void cli_json_print(bg_json_obj *j, FILE *fp);
 
 /* ---- recipients ---------------------------------------------------------- */
 
-/* "blacklisted" (refused now), "expired" (period over) or "unblocked". */
-const char *cli_rcpt_state(const bg_rcpt_rec *r, int64_t now);
-/* Which rule made the record: the reply it stores read again by this
- * version's rules, or "blocked by hand" / "imported"; "" when it says
- * nothing.  buf[size] may hold the text. */
-const char *cli_rcpt_rule(const bg_rcpt_rec *r, char *buf, size_t size);
-
 /* Add every field of a recipient record to j (the export format). */
-void cli_json_rcpt(cli_json *j, const char *addr, const bg_rcpt_rec *r, int64_t now);
+void cli_json_rcpt(bg_json_obj *j, const char *addr, const bg_rcpt_rec *r, int64_t now);
 
 /* ---- senders ------------------------------------------------------------- */
 
-/* A sender's state as the gate sees it at `now`. */
-typedef struct cli_sender_info {
-    bool found;             /* the sender has a quota record */
-    bg_sender_rec rec;      /* zero when not found */
-    long quota_limit;       /* per sender (overrides applied); 0 = no quota */
-    bool quota_exempt;      /* trusted network or trusted sender */
-    bool window_open;       /* a window is running at now */
-    long used, left;        /* in the running window */
-    int64_t window_reset;   /* when the running window ends (0 = none) */
-    long bounce_limit;      /* sender_bounce_limit for it; 0 = off */
-    long tried_blacklisted; /* distinct recipients tried that are blacklisted now */
-    bool blocked;           /* rule 3 */
-    bool over_quota;        /* rule 4: the next message would be refused */
-} cli_sender_info;
-
-/* Fill *out for identity id (client IP taken from "ip:" ids for the trusted
- * network check).  Returns 0, or -1 on a store error (err set). */
-int cli_sender_info_get(bg_store *st, const bg_config *cfg, const char *id, int64_t now,
-                        cli_sender_info *out, bg_error *err);
-
 /* Add the fields of a sender's state to j. */
-void cli_json_sender(cli_json *j, const char *id, const cli_sender_info *s);
+void cli_json_sender(bg_json_obj *j, const char *id, const bg_sender_status *s);
 
 #endif

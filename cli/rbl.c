@@ -78,51 +78,45 @@ status_color(bg_dnsbl_status s)
 static void
 print_json(cli_ctx *ctx, const char *ip, const bg_dnsbl_result *r, size_t n)
 {
-    bg_buf b = BG_BUF_INIT;
+    bg_json_obj o = BG_JSON_OBJ_INIT;
+    bg_buf answers = BG_BUF_INIT;
 
     for (size_t i = 0; i < n; i++) {
-        bg_buf_reset(&b);
-        bg_buf_puts(&b, "{\"ip\":");
-        bg_json_string(&b, ip);
-        bg_buf_puts(&b, ",\"list\":");
-        bg_json_string(&b, r[i].list->name);
-        bg_buf_puts(&b, ",\"zone\":");
-        bg_json_string(&b, r[i].list->zone);
-        bg_buf_puts(&b, ",\"status\":");
-        bg_json_string(&b, bg_dnsbl_status_name(r[i].status));
-        bg_buf_puts(&b, ",\"listed\":");
-        bg_buf_puts(&b, r[i].status == BG_DNSBL_LISTED ? "true" : "false");
-        bg_buf_puts(&b, ",\"cannot_tell\":");
-        bg_buf_puts(&b, bg_dnsbl_cannot_tell(r[i].status) ? "true" : "false");
-        bg_buf_puts(&b, ",\"test_entry\":");
-        if (r[i].status == BG_DNSBL_SKIPPED)
-            bg_buf_puts(&b, "null");
-        else
-            bg_json_string(&b, bg_dnsbl_status_name(r[i].test_entry));
-        bg_buf_puts(&b, ",\"answers\":[");
+        bg_buf_reset(&answers);
+        bg_buf_putc(&answers, '[');
         if (r[i].answers) {
             char *copy = bg_xstrdup(r[i].answers), *save = NULL;
             int k = 0;
             for (char *t = strtok_r(copy, ",", &save); t;
                  t = strtok_r(NULL, ",", &save)) {
                 if (k++)
-                    bg_buf_putc(&b, ',');
-                bg_json_string(&b, t);
+                    bg_buf_putc(&answers, ',');
+                bg_json_string(&answers, t);
             }
             free(copy);
         }
-        bg_buf_puts(&b, "],\"meaning\":");
-        bg_json_string(&b, r[i].meaning);
-        bg_buf_puts(&b, ",\"txt\":");
-        bg_json_string(&b, r[i].txt);
-        bg_buf_puts(&b, ",\"delist_url\":");
-        bg_json_string(&b, r[i].list->delist_url);
-        bg_buf_puts(&b, ",\"error\":");
-        bg_json_string(&b, r[i].error);
-        bg_buf_printf(&b, ",\"elapsed_ms\":%lld}\n", (long long)r[i].elapsed_ms);
-        fputs(bg_buf_str(&b), ctx->out);
+        bg_buf_putc(&answers, ']');
+        bg_json_obj_begin(&o);
+        bg_json_obj_str(&o, "ip", ip);
+        bg_json_obj_str(&o, "list", r[i].list->name);
+        bg_json_obj_str(&o, "zone", r[i].list->zone);
+        bg_json_obj_str(&o, "status", bg_dnsbl_status_name(r[i].status));
+        bg_json_obj_bool(&o, "listed", r[i].status == BG_DNSBL_LISTED);
+        bg_json_obj_bool(&o, "cannot_tell", bg_dnsbl_cannot_tell(r[i].status));
+        bg_json_obj_str(&o, "test_entry",
+                        r[i].status == BG_DNSBL_SKIPPED
+                            ? NULL
+                            : bg_dnsbl_status_name(r[i].test_entry));
+        bg_json_obj_raw(&o, "answers", bg_buf_str(&answers));
+        bg_json_obj_str(&o, "meaning", r[i].meaning);
+        bg_json_obj_str(&o, "txt", r[i].txt);
+        bg_json_obj_str(&o, "delist_url", r[i].list->delist_url);
+        bg_json_obj_str(&o, "error", r[i].error);
+        bg_json_obj_int(&o, "elapsed_ms", (long long)r[i].elapsed_ms);
+        fprintf(ctx->out, "%s\n", bg_json_obj_close(&o));
     }
-    bg_buf_free(&b);
+    bg_json_obj_free(&o);
+    bg_buf_free(&answers);
 }
 
 /* One row of the human table; the cells are owned by the row. */

@@ -37,54 +37,48 @@ verdict_color(bg_relay_verdict v)
 static void
 print_json(cli_ctx *ctx, const bg_relay_report *rep)
 {
-    bg_buf b = BG_BUF_INIT;
+    bg_json_obj o = BG_JSON_OBJ_INIT;
 
     for (size_t i = 0; i < rep->count; i++) {
         const bg_relay_result *r = &rep->results[i];
-        bg_buf_reset(&b);
-        bg_buf_puts(&b, "{\"trick\":");
-        bg_json_string(&b, r->name);
-        bg_buf_puts(&b, ",\"mail_from\":");
-        bg_json_string(&b, r->mail_from);
-        bg_buf_puts(&b, ",\"rcpt_to\":");
-        bg_json_string(&b, r->rcpt_to);
-        bg_buf_puts(&b, ",\"verdict\":");
-        bg_json_string(&b, r->verdict == BG_RELAY_ACCEPTED
-                               ? "accepted"
-                               : bg_relay_verdict_name(r->verdict));
-        bg_buf_puts(&b, ",\"stage\":");
-        bg_json_string(&b, r->stage);
-        bg_buf_printf(&b, ",\"code\":%d,\"reply\":", r->code);
-        bg_json_string(&b, r->reply);
-        bg_buf_puts(&b, "}\n");
-        fputs(bg_buf_str(&b), ctx->out);
+        bg_json_obj_begin(&o);
+        bg_json_obj_str(&o, "trick", r->name);
+        bg_json_obj_str(&o, "mail_from", r->mail_from);
+        bg_json_obj_str(&o, "rcpt_to", r->rcpt_to);
+        bg_json_obj_str(&o, "verdict",
+                        r->verdict == BG_RELAY_ACCEPTED
+                            ? "accepted"
+                            : bg_relay_verdict_name(r->verdict));
+        bg_json_obj_str(&o, "stage", r->stage);
+        bg_json_obj_int(&o, "code", r->code);
+        bg_json_obj_str(&o, "reply", r->reply);
+        cli_json_print(&o, ctx->out);
     }
-    bg_buf_reset(&b);
-    bg_buf_puts(&b, "{\"summary\":true,\"server\":");
-    bg_json_string(&b, rep->peer);
-    bg_buf_puts(&b, ",\"banner\":");
-    bg_json_string(&b, rep->banner);
-    bg_buf_puts(&b, ",\"server_domain\":");
-    bg_json_string(&b, rep->server_domain);
-    bg_buf_puts(&b, ",\"verdict\":");
-    bg_json_string(&b, rep->overall == BG_RELAY_OPEN      ? "open"
-                       : rep->overall == BG_RELAY_CLOSED  ? "closed"
-                       : rep->overall == BG_RELAY_PARTIAL ? "partial"
-                       : rep->overall == BG_RELAY_TRUSTED ? "relays-for-client"
-                                                          : "unknown");
-    bg_buf_puts(&b, ",\"client\":");
-    bg_json_string(&b, rep->local && *rep->local ? rep->local : NULL);
-    bg_buf_puts(&b, ",\"vantage\":");
-    bg_json_string(&b, rep->vantage == BG_VANTAGE_LOOPBACK    ? "loopback"
-                       : rep->vantage == BG_VANTAGE_SAME_HOST ? "same-host"
-                                                              : "outside");
-    bg_buf_printf(&b,
-                  ",\"open\":%s,\"tricks\":%zu,\"accepted\":%zu,\"refused\":%zu,"
-                  "\"deferred\":%zu,\"errors\":%zu,\"sessions\":%zu}\n",
-                  rep->overall == BG_RELAY_OPEN ? "true" : "false", rep->count,
-                  rep->accepted, rep->refused, rep->deferred, rep->errors, rep->sessions);
-    fputs(bg_buf_str(&b), ctx->out);
-    bg_buf_free(&b);
+    bg_json_obj_begin(&o);
+    bg_json_obj_bool(&o, "summary", true);
+    bg_json_obj_str(&o, "server", rep->peer);
+    bg_json_obj_str(&o, "banner", rep->banner);
+    bg_json_obj_str(&o, "server_domain", rep->server_domain);
+    bg_json_obj_str(&o, "verdict",
+                    rep->overall == BG_RELAY_OPEN      ? "open"
+                    : rep->overall == BG_RELAY_CLOSED  ? "closed"
+                    : rep->overall == BG_RELAY_PARTIAL ? "partial"
+                    : rep->overall == BG_RELAY_TRUSTED ? "relays-for-client"
+                                                       : "unknown");
+    bg_json_obj_str(&o, "client", rep->local && *rep->local ? rep->local : NULL);
+    bg_json_obj_str(&o, "vantage",
+                    rep->vantage == BG_VANTAGE_LOOPBACK    ? "loopback"
+                    : rep->vantage == BG_VANTAGE_SAME_HOST ? "same-host"
+                                                           : "outside");
+    bg_json_obj_bool(&o, "open", rep->overall == BG_RELAY_OPEN);
+    bg_json_obj_int(&o, "tricks", (long long)rep->count);
+    bg_json_obj_int(&o, "accepted", (long long)rep->accepted);
+    bg_json_obj_int(&o, "refused", (long long)rep->refused);
+    bg_json_obj_int(&o, "deferred", (long long)rep->deferred);
+    bg_json_obj_int(&o, "errors", (long long)rep->errors);
+    bg_json_obj_int(&o, "sessions", (long long)rep->sessions);
+    cli_json_print(&o, ctx->out);
+    bg_json_obj_free(&o);
 }
 
 static void

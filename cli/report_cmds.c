@@ -25,6 +25,7 @@
 
 #include "bounceguard/json_out.h"
 #include "bounceguard/dnsbl.h"
+#include "bounceguard/gate.h"
 #include "bounceguard/policy.h"
 #include "output.h"
 
@@ -161,35 +162,19 @@ load_incidents(bg_store *st, incident_list *l, bg_error *err)
     return 0;
 }
 
-/* The built-in list an incident names (by zone, or by display name). */
-static const bg_dnsbl_known *
-known_list(const char *rbl)
-{
-    const bg_dnsbl_known *k = bg_dnsbl_known_find(rbl);
-    size_t n;
-
-    if (k)
-        return k;
-    k = bg_dnsbl_known_lists(&n);
-    for (size_t i = 0; i < n; i++)
-        if (strcasecmp(k[i].name, rbl) == 0 || strcasestr(rbl, k[i].zone) != NULL)
-            return &k[i];
-    return NULL;
-}
-
 static void
-incident_json(cli_json *j, const bg_incident_rec *r)
+incident_json(bg_json_obj *j, const bg_incident_rec *r)
 {
-    const bg_dnsbl_known *k = known_list(r->rbl);
+    const bg_dnsbl_known *k = bg_dnsbl_known_named(r->rbl);
 
-    cli_json_str(j, "rbl", r->rbl);
-    cli_json_str(j, "remote_mta", r->remote_mta);
-    cli_json_time(j, "first", r->first);
-    cli_json_time(j, "last", r->last);
-    cli_json_int(j, "count", r->count);
-    cli_json_str(j, "last_rcpt", r->last_rcpt);
-    cli_json_str(j, "diagnostic", r->diagnostic);
-    cli_json_str(j, "delist_url", k ? k->delist_url : NULL);
+    bg_json_obj_str(j, "rbl", r->rbl);
+    bg_json_obj_str(j, "remote_mta", r->remote_mta);
+    bg_json_obj_time(j, "first", r->first);
+    bg_json_obj_time(j, "last", r->last);
+    bg_json_obj_int(j, "count", r->count);
+    bg_json_obj_str(j, "last_rcpt", r->last_rcpt);
+    bg_json_obj_str(j, "diagnostic", r->diagnostic);
+    bg_json_obj_str(j, "delist_url", k ? k->delist_url : NULL);
 }
 
 int
@@ -221,18 +206,18 @@ cli_rbl_incidents(cli_ctx *ctx, int argc, char **argv)
         return cli_runtime_error("rbl incidents", "%s", err.msg);
     }
     if (ctx->json) {
-        cli_json j = {BG_BUF_INIT, false};
-        cli_json_begin(&j);
+        bg_json_obj j = BG_JSON_OBJ_INIT;
+        bg_json_obj_begin(&j);
         for (size_t i = 0; i < l.n; i++) {
             incident_json(&j, &l.recs[i]);
             cli_json_print(&j, ctx->out);
         }
-        cli_json_free(&j);
+        bg_json_obj_free(&j);
     } else if (l.n == 0) {
         fprintf(ctx->out,
                 "no RBL incident recorded: no bounce said the relay is listed\n");
     } else {
-        cli_table *t = cli_table_new(ctx, 6, head, 0);
+        bg_table *t = cli_table_new(ctx, 6, head, 0);
         for (size_t i = 0; i < l.n; i++) {
             const bg_incident_rec *r = &l.recs[i];
             char first[32], last[32], count[16];
@@ -243,9 +228,9 @@ cli_rbl_incidents(cli_ctx *ctx, int argc, char **argv)
                                    count,
                                    r->last_rcpt};
             snprintf(count, sizeof(count), "%u", r->count);
-            cli_table_row(t, CLI_RESET, cells);
+            bg_table_row(t, cli_color_code(ctx, CLI_RESET), cells);
         }
-        cli_table_end(t);
+        bg_table_end(t);
     }
     free(l.recs);
     return CLI_EXIT_OK;
@@ -259,8 +244,8 @@ typedef struct audit_arg {
     char **ring;
     int64_t *when;
     size_t n;
-    cli_table *table;
-    cli_json json;
+    bg_table *table;
+    bg_json_obj json;
 } audit_arg;
 
 static void
@@ -269,15 +254,15 @@ audit_print(audit_arg *a, int64_t when, const char *text)
     char t[32];
 
     if (a->ctx->json) {
-        cli_json_time(&a->json, "time", when);
-        cli_json_str(&a->json, "text", text);
+        bg_json_obj_time(&a->json, "time", when);
+        bg_json_obj_str(&a->json, "text", text);
         cli_json_print(&a->json, a->ctx->out);
     } else {
         static const char *const head[] = {"TIME", "WHO AND WHAT"};
         const char *cells[] = {cli_time(t, sizeof(t), when), text};
         if (a->table == NULL)
             a->table = cli_table_new(a->ctx, 2, head, 1);
-        cli_table_row(a->table, CLI_RESET, cells);
+        bg_table_row(a->table, cli_color_code(a->ctx, CLI_RESET), cells);
     }
 }
 
@@ -327,7 +312,7 @@ cli_cmd_audit(cli_ctx *ctx, int argc, char **argv)
         a.ring = bg_xcalloc((size_t)a.limit, sizeof(*a.ring));
         a.when = bg_xcalloc((size_t)a.limit, sizeof(*a.when));
     }
-    cli_json_begin(&a.json);
+    bg_json_obj_begin(&a.json);
     if (bg_store_audit_foreach(st, audit_visit, &a, &err) < 0)
         rc = cli_runtime_error("audit", "%s", err.msg);
     if (a.limit > 0) {
@@ -343,27 +328,13 @@ cli_cmd_audit(cli_ctx *ctx, int argc, char **argv)
     }
     if (a.table == NULL && !ctx->json && rc == 0)
         fprintf(ctx->out, "the audit trail is empty\n");
-    a.table = cli_table_end(a.table);
-    cli_json_free(&a.json);
+    a.table = bg_table_end(a.table);
+    bg_json_obj_free(&a.json);
     bg_store_close(st);
     return rc;
 }
 
 /* ---- diagnose ------------------------------------------------------------ */
-
-/* Reasons that say the remote side refused the relay itself (policy,
- * reputation), not the recipient: with no RBL named, a private blacklist. */
-static bool
-private_block_reason(const char *reason)
-{
-    static const char *const reasons[] = {
-        "blocked",    "policyviolation", "badreputation", "spamdetected",
-        "requireptr", "notcompliantrfc", "authfailure",   NULL};
-    for (size_t i = 0; reasons[i]; i++)
-        if (strcasecmp(reason, reasons[i]) == 0)
-            return true;
-    return false;
-}
 
 typedef struct diag_scan {
     int64_t now;
@@ -378,7 +349,7 @@ diag_visit(const char *addr, const bg_rcpt_rec *r, void *arg)
     const char *domain = cli_domain_of(addr);
 
     d->total++;
-    if (private_block_reason(r->reason))
+    if (bg_policy_private_blacklist_reason(r->reason))
         counter_add(&d->private_bl, domain, r->remote_mta);
     if (!bg_policy_rcpt_blacklisted(r, d->now))
         return 0;
@@ -390,7 +361,7 @@ diag_visit(const char *addr, const bg_rcpt_rec *r, void *arg)
 
 typedef struct diag_sender {
     char *id;
-    cli_sender_info info;
+    bg_sender_status info;
 } diag_sender;
 
 typedef struct diag_senders {
@@ -413,29 +384,29 @@ diag_sender_visit(const char *id, const bg_sender_rec *rec, void *arg)
 
 /* A top-N table as JSON array [{"KEY": key, "count": n}...]. */
 static void
-top_json(cli_json *j, const char *name, const char *keyname, const counter_item *it,
+top_json(bg_json_obj *j, const char *name, const char *keyname, const counter_item *it,
          size_t n, size_t top, bool with_contact)
 {
     bg_buf b = BG_BUF_INIT;
 
     bg_buf_putc(&b, '[');
     for (size_t i = 0; i < n && i < top; i++) {
-        cli_json o = {BG_BUF_INIT, false};
-        cli_json_begin(&o);
-        cli_json_str(&o, keyname, it[i].key);
-        cli_json_int(&o, "count", (long long)it[i].count);
+        bg_json_obj o = BG_JSON_OBJ_INIT;
+        bg_json_obj_begin(&o);
+        bg_json_obj_str(&o, keyname, it[i].key);
+        bg_json_obj_int(&o, "count", (long long)it[i].count);
         if (with_contact) {
             char contact[300];
             snprintf(contact, sizeof(contact), "postmaster@%s", it[i].key);
-            cli_json_str(&o, "contact", contact);
-            cli_json_str(&o, "remote_mta", it[i].extra);
+            bg_json_obj_str(&o, "contact", contact);
+            bg_json_obj_str(&o, "remote_mta", it[i].extra);
         }
         bg_buf_puts(&b, i ? "," : "");
-        bg_buf_puts(&b, cli_json_close(&o));
-        cli_json_free(&o);
+        bg_buf_puts(&b, bg_json_obj_close(&o));
+        bg_json_obj_free(&o);
     }
     bg_buf_putc(&b, ']');
-    cli_json_raw(j, name, bg_buf_str(&b));
+    bg_json_obj_raw(j, name, bg_buf_str(&b));
     bg_buf_free(&b);
 }
 
@@ -444,7 +415,7 @@ top_human(cli_ctx *ctx, const char *title, const char *col, const counter_item *
           size_t n, size_t top)
 {
     const char *head[] = {col, "COUNT"};
-    cli_table *t;
+    bg_table *t;
 
     fprintf(ctx->out, "\n%s%s%s\n", cli_color_code(ctx, CLI_BOLD), title,
             cli_color_code(ctx, CLI_RESET));
@@ -457,9 +428,9 @@ top_human(cli_ctx *ctx, const char *title, const char *col, const counter_item *
         char count[24];
         const char *cells[] = {it[i].key, count};
         snprintf(count, sizeof(count), "%lu", it[i].count);
-        cli_table_row(t, CLI_RESET, cells);
+        bg_table_row(t, cli_color_code(ctx, CLI_RESET), cells);
     }
-    cli_table_end(t);
+    bg_table_end(t);
     if (n > top)
         fprintf(ctx->out, "  ... and %zu more\n", n - top);
 }
@@ -513,9 +484,9 @@ diag_gather(cli_ctx *ctx, bg_store *st, diag *d, bg_error *err)
         rc = -1;
     d->nsenders_all = s.n;
     for (size_t i = 0; i < s.n; i++) {
-        cli_sender_info info;
-        if (rc == 0 &&
-            cli_sender_info_get(st, ctx->config, s.ids[i], d->scan.now, &info, err) < 0)
+        bg_sender_status info;
+        if (rc == 0 && bg_gate_sender_status(st, ctx->config, s.ids[i], NULL, d->scan.now,
+                                             &info, err) < 0)
             rc = -1;
         if (rc == 0 && (info.blocked || info.over_quota)) {
             d->senders = bg_xrealloc(d->senders, (d->nsenders + 1) * sizeof(*d->senders));
@@ -546,7 +517,7 @@ diag_advise(const cli_ctx *ctx, const diag *d, advice *a)
 {
     for (size_t i = 0; i < d->incidents.n; i++) {
         const bg_incident_rec *r = &d->incidents.recs[i];
-        const bg_dnsbl_known *k = known_list(r->rbl);
+        const bg_dnsbl_known *k = bg_dnsbl_known_named(r->rbl);
         char last[32];
         advise(a,
                "The relay is listed on %s (reported by %s, %u time%s, last %s): "
@@ -600,39 +571,39 @@ diag_advise(const cli_ctx *ctx, const diag *d, advice *a)
 static void
 diag_print_json(cli_ctx *ctx, const diag *d, const advice *a, size_t top)
 {
-    cli_json j = {BG_BUF_INIT, false};
+    bg_json_obj j = BG_JSON_OBJ_INIT;
     bg_buf b = BG_BUF_INIT;
 
-    cli_json_begin(&j);
-    cli_json_time(&j, "time", d->scan.now);
-    cli_json_int(&j, "recipients", (long long)d->scan.total);
-    cli_json_int(&j, "blacklisted", (long long)d->scan.blacklisted);
+    bg_json_obj_begin(&j);
+    bg_json_obj_time(&j, "time", d->scan.now);
+    bg_json_obj_int(&j, "recipients", (long long)d->scan.total);
+    bg_json_obj_int(&j, "blacklisted", (long long)d->scan.blacklisted);
     top_json(&j, "by_reason", "reason", d->reasons, d->nreasons, top, false);
     top_json(&j, "by_domain", "domain", d->domains, d->ndomains, top, false);
     bg_buf_putc(&b, '[');
     for (size_t i = 0; i < d->incidents.n; i++) {
-        cli_json o = {BG_BUF_INIT, false};
-        cli_json_begin(&o);
+        bg_json_obj o = BG_JSON_OBJ_INIT;
+        bg_json_obj_begin(&o);
         incident_json(&o, &d->incidents.recs[i]);
         bg_buf_puts(&b, i ? "," : "");
-        bg_buf_puts(&b, cli_json_close(&o));
-        cli_json_free(&o);
+        bg_buf_puts(&b, bg_json_obj_close(&o));
+        bg_json_obj_free(&o);
     }
     bg_buf_putc(&b, ']');
-    cli_json_raw(&j, "rbl_incidents", bg_buf_str(&b));
+    bg_json_obj_raw(&j, "rbl_incidents", bg_buf_str(&b));
     top_json(&j, "private_blacklists", "domain", d->private_bl, d->nprivate, top, true);
     bg_buf_reset(&b);
     bg_buf_putc(&b, '[');
     for (size_t i = 0; i < d->nsenders; i++) {
-        cli_json o = {BG_BUF_INIT, false};
-        cli_json_begin(&o);
+        bg_json_obj o = BG_JSON_OBJ_INIT;
+        bg_json_obj_begin(&o);
         cli_json_sender(&o, d->senders[i].id, &d->senders[i].info);
         bg_buf_puts(&b, i ? "," : "");
-        bg_buf_puts(&b, cli_json_close(&o));
-        cli_json_free(&o);
+        bg_buf_puts(&b, bg_json_obj_close(&o));
+        bg_json_obj_free(&o);
     }
     bg_buf_putc(&b, ']');
-    cli_json_raw(&j, "senders", bg_buf_str(&b));
+    bg_json_obj_raw(&j, "senders", bg_buf_str(&b));
     bg_buf_reset(&b);
     bg_buf_putc(&b, '[');
     for (size_t i = 0; i < a->n; i++) {
@@ -640,9 +611,9 @@ diag_print_json(cli_ctx *ctx, const diag *d, const advice *a, size_t top)
         bg_json_string(&b, a->lines[i]);
     }
     bg_buf_putc(&b, ']');
-    cli_json_raw(&j, "actions", bg_buf_str(&b));
+    bg_json_obj_raw(&j, "actions", bg_buf_str(&b));
     cli_json_print(&j, ctx->out);
-    cli_json_free(&j);
+    bg_json_obj_free(&j);
     bg_buf_free(&b);
 }
 
@@ -696,7 +667,7 @@ diag_print_human(cli_ctx *ctx, const diag *d, const advice *a, size_t top)
     if (d->nsenders == 0)
         fprintf(out, "  none\n");
     for (size_t i = 0; i < d->nsenders; i++) {
-        const cli_sender_info *s = &d->senders[i].info;
+        const bg_sender_status *s = &d->senders[i].info;
         char reset_at[32];
         if (s->blocked)
             fprintf(out,

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounceguard/gate.h"
 #include "bounceguard/policy.h"
 #include "output.h"
 
@@ -38,7 +39,7 @@ collect(const char *id, const bg_sender_rec *rec, void *arg)
 }
 
 static void
-quota_cell(char *dst, size_t size, const cli_sender_info *s)
+quota_cell(char *dst, size_t size, const bg_sender_status *s)
 {
     if (s->quota_exempt)
         snprintf(dst, size, "exempt");
@@ -58,8 +59,8 @@ cli_cmd_senders(cli_ctx *ctx, int argc, char **argv)
                                        "RESETS", "REFUSED", "TRIED BL",   "LAST SEEN"};
     bool only_blocked = false;
     id_list l = {NULL, 0, 0};
-    cli_table *table = NULL;
-    cli_json j = {BG_BUF_INIT, false};
+    bg_table *table = NULL;
+    bg_json_obj j = BG_JSON_OBJ_INIT;
     bg_store *st;
     bg_error err;
     int64_t now;
@@ -83,11 +84,11 @@ cli_cmd_senders(cli_ctx *ctx, int argc, char **argv)
     /* Ids first, then one look at each: the tried count reads other records. */
     if (bg_store_sender_foreach(st, collect, &l, &err) < 0)
         rc = cli_runtime_error("senders", "%s", err.msg);
-    cli_json_begin(&j);
+    bg_json_obj_begin(&j);
     for (size_t i = 0; i < l.n && rc == 0; i++) {
-        cli_sender_info s;
+        bg_sender_status s;
         char used[32], left[24], resets[32], refused[16], tried[24], seen[32];
-        if (cli_sender_info_get(st, ctx->config, l.ids[i], now, &s, &err) < 0) {
+        if (bg_gate_sender_status(st, ctx->config, l.ids[i], NULL, now, &s, &err) < 0) {
             rc = cli_runtime_error("senders", "%s", err.msg);
             break;
         }
@@ -122,9 +123,11 @@ cli_cmd_senders(cli_ctx *ctx, int argc, char **argv)
                                cli_time(seen, sizeof(seen), s.rec.last_seen)};
         if (table == NULL)
             table = cli_table_new(ctx, 8, head, 500);
-        cli_table_row(table, s.blocked || s.over_quota ? CLI_RED : CLI_RESET, cells);
+        bg_table_row(table,
+                     cli_color_code(ctx, s.blocked || s.over_quota ? CLI_RED : CLI_RESET),
+                     cells);
     }
-    table = cli_table_end(table);
+    table = bg_table_end(table);
     if (rc == 0 && shown == 0 && !ctx->json)
         fprintf(ctx->out, only_blocked
                               ? "no sender is blocked or over quota\n"
@@ -132,7 +135,7 @@ cli_cmd_senders(cli_ctx *ctx, int argc, char **argv)
     for (size_t i = 0; i < l.n; i++)
         free(l.ids[i]);
     free(l.ids);
-    cli_json_free(&j);
+    bg_json_obj_free(&j);
     bg_store_close(st);
     return rc;
 }
@@ -140,49 +143,39 @@ cli_cmd_senders(cli_ctx *ctx, int argc, char **argv)
 /* ---- sender show --------------------------------------------------------- */
 
 typedef struct tried_arg {
-    bg_store *st;
-    int64_t now;
     bg_buf json; /* JSON array of {address, tried, blacklisted, release} */
-    cli_table *table;
+    bg_table *table;
     cli_ctx *ctx;
+    int64_t now;
     size_t n;
-    bool failed;
-    bg_error *err;
 } tried_arg;
 
 static int
-tried_visit(const char *addr, int64_t when, void *arg)
+tried_visit(const char *addr, int64_t when, const bg_rcpt_rec *r, bool bl, void *arg)
 {
     tried_arg *a = arg;
-    bg_rcpt_rec r;
-    bg_lookup l = bg_store_rcpt_get(a->st, addr, &r, a->err);
-    bool bl;
+    int64_t release = bl && r ? r->expires : 0; /* bl: r is there */
     char t1[32], t2[32];
 
-    if (l == BG_LOOKUP_ERROR) {
-        a->failed = true;
-        return 1;
-    }
-    bl = l == BG_FOUND && bg_policy_rcpt_blacklisted(&r, a->now);
     if (a->ctx->json) {
-        cli_json j = {BG_BUF_INIT, false};
-        cli_json_begin(&j);
-        cli_json_str(&j, "address", addr);
-        cli_json_time(&j, "tried", when);
-        cli_json_bool(&j, "blacklisted", bl);
-        cli_json_time(&j, "release", bl ? r.expires : 0);
+        bg_json_obj j = BG_JSON_OBJ_INIT;
+        bg_json_obj_begin(&j);
+        bg_json_obj_str(&j, "address", addr);
+        bg_json_obj_time(&j, "tried", when);
+        bg_json_obj_bool(&j, "blacklisted", bl);
+        bg_json_obj_time(&j, "release", release);
         bg_buf_puts(&a->json, a->n ? "," : "");
-        bg_buf_puts(&a->json, cli_json_close(&j));
-        cli_json_free(&j);
+        bg_buf_puts(&a->json, bg_json_obj_close(&j));
+        bg_json_obj_free(&j);
     } else {
         static const char *const head[] = {"TRIED RECIPIENT", "TRIED AT", "STATE",
                                            "RELEASE"};
         const char *cells[] = {addr, cli_time(t1, sizeof(t1), when),
-                               l == BG_FOUND ? cli_rcpt_state(&r, a->now) : "gone",
-                               bl ? cli_time(t2, sizeof(t2), r.expires) : "-"};
+                               r ? bg_policy_rcpt_state_name(r, a->now) : "gone",
+                               release ? cli_time(t2, sizeof(t2), release) : "-"};
         if (a->table == NULL)
             a->table = cli_table_new(a->ctx, 4, head, 200);
-        cli_table_row(a->table, bl ? CLI_RESET : CLI_DIM, cells);
+        bg_table_row(a->table, cli_color_code(a->ctx, bl ? CLI_RESET : CLI_DIM), cells);
     }
     a->n++;
     return 0;
@@ -191,13 +184,13 @@ tried_visit(const char *addr, int64_t when, void *arg)
 static int
 sender_show(cli_ctx *ctx, bg_store *st, const char *id)
 {
-    cli_sender_info s;
+    bg_sender_status s;
     bg_error err;
     int64_t now = cli_now();
-    tried_arg a = {st, now, BG_BUF_INIT, NULL, ctx, 0, false, &err};
+    tried_arg a = {BG_BUF_INIT, NULL, ctx, now, 0};
     char t1[32], t2[32], used[32];
 
-    if (cli_sender_info_get(st, ctx->config, id, now, &s, &err) < 0)
+    if (bg_gate_sender_status(st, ctx->config, id, NULL, now, &s, &err) < 0)
         return cli_runtime_error("sender", "%s", err.msg);
     if (!ctx->json) {
         quota_cell(used, sizeof(used), &s);
@@ -233,20 +226,20 @@ sender_show(cli_ctx *ctx, bg_store *st, const char *id)
                 cli_time(t1, sizeof(t1), s.rec.last_seen));
     }
     bg_buf_putc(&a.json, '[');
-    if (bg_store_tried_foreach(st, id, tried_visit, &a, &err) < 0 || a.failed) {
-        a.table = cli_table_end(a.table);
+    if (bg_gate_tried_foreach(st, id, now, tried_visit, &a, &err) < 0) {
+        a.table = bg_table_end(a.table);
         bg_buf_free(&a.json);
         return cli_runtime_error("sender", "%s", err.msg);
     }
     bg_buf_putc(&a.json, ']');
-    a.table = cli_table_end(a.table);
+    a.table = bg_table_end(a.table);
     if (ctx->json) {
-        cli_json j = {BG_BUF_INIT, false};
-        cli_json_begin(&j);
+        bg_json_obj j = BG_JSON_OBJ_INIT;
+        bg_json_obj_begin(&j);
         cli_json_sender(&j, id, &s);
-        cli_json_raw(&j, "tried", bg_buf_str(&a.json));
+        bg_json_obj_raw(&j, "tried", bg_buf_str(&a.json));
         cli_json_print(&j, ctx->out);
-        cli_json_free(&j);
+        bg_json_obj_free(&j);
     } else if (a.n == 0) {
         fprintf(ctx->out, "no blacklisted recipient tried\n");
     }
@@ -257,20 +250,6 @@ sender_show(cli_ctx *ctx, bg_store *st, const char *id)
 /* ---- sender reset -------------------------------------------------------- */
 
 static int
-delete_sender(const bg_sender_rec *cur, bg_sender_rec *next, int64_t *purge_at, void *arg)
-{
-    *(bool *)arg = cur != NULL;
-    return cur ? -1 : 0;
-}
-
-static int
-count_tried(const char *addr, int64_t when, void *arg)
-{
-    (*(size_t *)arg)++;
-    return 0;
-}
-
-static int
 sender_reset(cli_ctx *ctx, bg_store *st, const char *id, const char *why)
 {
     bool existed = false;
@@ -278,9 +257,7 @@ sender_reset(cli_ctx *ctx, bg_store *st, const char *id, const char *why)
     int64_t now = cli_now();
     size_t tried = 0;
 
-    if (bg_store_tried_foreach(st, id, count_tried, &tried, &err) < 0 ||
-        bg_store_sender_update(st, id, delete_sender, &existed, &err) < -1 ||
-        bg_store_tried_clear(st, id, &err) < 0)
+    if (bg_gate_sender_reset(st, id, &existed, &tried, &err) < 0)
         return cli_runtime_error("sender", "%s", err.msg);
     if (!existed && tried == 0) {
         fprintf(stderr,
@@ -292,14 +269,14 @@ sender_reset(cli_ctx *ctx, bg_store *st, const char *id, const char *why)
                   why && *why ? why : "(no reason given)") < 0)
         return CLI_EXIT_RUNTIME;
     if (ctx->json) {
-        cli_json j = {BG_BUF_INIT, false};
-        cli_json_begin(&j);
-        cli_json_str(&j, "sender", id);
-        cli_json_str(&j, "result", "reset");
-        cli_json_bool(&j, "had_window", existed);
-        cli_json_int(&j, "tried_forgotten", (long long)tried);
+        bg_json_obj j = BG_JSON_OBJ_INIT;
+        bg_json_obj_begin(&j);
+        bg_json_obj_str(&j, "sender", id);
+        bg_json_obj_str(&j, "result", "reset");
+        bg_json_obj_bool(&j, "had_window", existed);
+        bg_json_obj_int(&j, "tried_forgotten", (long long)tried);
         cli_json_print(&j, ctx->out);
-        cli_json_free(&j);
+        bg_json_obj_free(&j);
     } else {
         fprintf(ctx->out, "%s: quota window reset, %zu tried recipient%s forgotten\n",
                 cli_safe(id), tried, tried == 1 ? "" : "s");
@@ -333,7 +310,7 @@ cli_cmd_sender(cli_ctx *ctx, int argc, char **argv)
         (strcmp(argv[optind], "show") != 0 && strcmp(argv[optind], "reset") != 0))
         return cli_usage_error("sender", "expected show ID or reset ID");
     reset = strcmp(argv[optind], "reset") == 0;
-    if (cli_sender_id(argv[optind + 1], id, sizeof(id), &err) < 0)
+    if (bg_policy_identity_parse(argv[optind + 1], id, sizeof(id), &err) < 0)
         return cli_usage_error("sender", "%s", err.msg);
     if ((rc = cli_store_open(ctx, "sender", false, &st)) != 0)
         return rc;

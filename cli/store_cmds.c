@@ -51,8 +51,8 @@ typedef struct list_arg {
     char sender[300];
     long limit; /* 0 = all */
     long printed;
-    cli_table *table;
-    cli_json json;
+    bg_table *table;
+    bg_json_obj json;
     sort_item *items;
     size_t nitems, cap;
 } list_arg;
@@ -83,7 +83,7 @@ list_print(list_arg *a, const char *addr, const bg_rcpt_rec *r)
         static const char *const head[] = {"ADDRESS", "STATE",       "REASON",  "STATUS",
                                            "BOUNCES", "LAST BOUNCE", "RELEASE", "LEFT"};
         char count[16], last[32], release[32], left[32];
-        const char *state = cli_rcpt_state(r, a->now);
+        const char *state = bg_policy_rcpt_state_name(r, a->now);
         bool bl = bg_policy_rcpt_blacklisted(r, a->now);
         const char *cells[] = {addr,
                                state,
@@ -97,7 +97,7 @@ list_print(list_arg *a, const char *addr, const bg_rcpt_rec *r)
         snprintf(count, sizeof(count), "%u", r->bounce_count);
         if (a->table == NULL)
             a->table = cli_table_new(a->ctx, 8, head, 500);
-        cli_table_row(a->table, bl ? CLI_RESET : CLI_DIM, cells);
+        bg_table_row(a->table, cli_color_code(a->ctx, bl ? CLI_RESET : CLI_DIM), cells);
     }
     a->printed++;
 }
@@ -180,7 +180,7 @@ cli_cmd_list(cli_ctx *ctx, int argc, char **argv)
             a.reason = optarg;
             break;
         case 's':
-            if (cli_sender_id(optarg, a.sender, sizeof(a.sender), &err) < 0)
+            if (bg_policy_identity_parse(optarg, a.sender, sizeof(a.sender), &err) < 0)
                 return cli_usage_error("list", "%s", err.msg);
             break;
         case 'S':
@@ -212,7 +212,7 @@ cli_cmd_list(cli_ctx *ctx, int argc, char **argv)
     if ((rc = cli_store_open(ctx, "list", false, &st)) != 0)
         return rc;
     a.now = cli_now();
-    cli_json_begin(&a.json);
+    bg_json_obj_begin(&a.json);
     if (bg_store_rcpt_foreach(st, NULL, list_visit, &a, &err) < 0) {
         rc = cli_runtime_error("list", "%s", err.msg);
     } else if (a.sort != SORT_ADDRESS) {
@@ -232,11 +232,11 @@ cli_cmd_list(cli_ctx *ctx, int argc, char **argv)
     for (size_t i = 0; i < a.nitems; i++)
         free(a.items[i].addr);
     free(a.items);
-    a.table = cli_table_end(a.table);
+    a.table = bg_table_end(a.table);
     if (rc == CLI_EXIT_OK && a.printed == 0 && !ctx->json)
         fprintf(ctx->out, "no %srecipients match\n",
                 a.show == SHOW_BLACKLISTED ? "blacklisted " : "");
-    cli_json_free(&a.json);
+    bg_json_obj_free(&a.json);
     bg_store_close(st);
     return rc;
 }
@@ -264,7 +264,7 @@ tried_by_item(const char *id, int64_t when, void *arg)
 /* The senders that tried addr while it was blacklisted: "ID (time)" items
  * appended to human, the ids to j.  Returns -1 on a store error, else 0. */
 static int
-tried_by(bg_store *st, const char *addr, bg_buf *human, cli_json *j, bg_error *err)
+tried_by(bg_store *st, const char *addr, bg_buf *human, bg_json_obj *j, bg_error *err)
 {
     tried_by_out o = {human, BG_BUF_INIT, 0};
     int rc;
@@ -272,8 +272,8 @@ tried_by(bg_store *st, const char *addr, bg_buf *human, cli_json *j, bg_error *e
     bg_buf_putc(&o.arr, '[');
     rc = bg_store_tried_by(st, addr, tried_by_item, &o, err);
     bg_buf_putc(&o.arr, ']');
-    cli_json_raw(j, "tried_by", bg_buf_str(&o.arr));
-    cli_json_bool(j, "tried_by_complete", rc == 0);
+    bg_json_obj_raw(j, "tried_by", bg_buf_str(&o.arr));
+    bg_json_obj_bool(j, "tried_by_complete", rc == 0);
     bg_buf_free(&o.arr);
     return rc < 0 ? -1 : 0;
 }
@@ -297,7 +297,7 @@ cli_cmd_show(cli_ctx *ctx, int argc, char **argv)
     bg_rcpt_rec r;
     bg_lookup l;
     bg_buf tried = BG_BUF_INIT;
-    cli_json j = {BG_BUF_INIT, false};
+    bg_json_obj j = BG_JSON_OBJ_INIT;
     int c, rc;
 
     opterr = 0;
@@ -322,7 +322,7 @@ cli_cmd_show(cli_ctx *ctx, int argc, char **argv)
     } else {
         int64_t now = cli_now();
         char buf[5][64];
-        cli_json_begin(&j);
+        bg_json_obj_begin(&j);
         cli_json_rcpt(&j, addr.canon, &r, now);
         if (tried_by(st, addr.canon, &tried, &j, &err) < 0) {
             rc = cli_runtime_error("show", "%s", err.msg);
@@ -334,7 +334,7 @@ cli_cmd_show(cli_ctx *ctx, int argc, char **argv)
                     cli_safe(addr.canon), cli_color_code(ctx, CLI_RESET));
             fprintf(ctx->out, "%-16s %s%s%s\n", "state",
                     cli_color_code(ctx, bl ? CLI_RED : CLI_GREEN),
-                    cli_rcpt_state(&r, now), cli_color_code(ctx, CLI_RESET));
+                    bg_policy_rcpt_state_name(&r, now), cli_color_code(ctx, CLI_RESET));
             if (bl) {
                 snprintf(buf[4], sizeof(buf[4]), "%s (in %s)",
                          cli_time(buf[0], sizeof(buf[0]), r.expires),
@@ -362,13 +362,13 @@ cli_cmd_show(cli_ctx *ctx, int argc, char **argv)
             show_line(ctx, "remote MTA", r.remote_mta);
             show_line(ctx, "diagnostic", r.diagnostic);
             char rule[256];
-            show_line(ctx, "rule", cli_rcpt_rule(&r, rule, sizeof(rule)));
+            show_line(ctx, "rule", bg_policy_rcpt_rule(&r, rule, sizeof(rule)));
             show_line(ctx, "last sender", r.last_sender);
             show_line(ctx, "updated", cli_time(buf[0], sizeof(buf[0]), r.updated));
             show_line(ctx, "tried by", bg_buf_str(&tried));
         }
     }
-    cli_json_free(&j);
+    bg_json_obj_free(&j);
     bg_buf_free(&tried);
     bg_store_close(st);
     return rc;
@@ -420,13 +420,13 @@ change_report(cli_ctx *ctx, const char *addr, const char *result, int64_t when,
     char t[32];
 
     if (ctx->json) {
-        cli_json j = {BG_BUF_INIT, false};
-        cli_json_begin(&j);
-        cli_json_str(&j, "address", addr);
-        cli_json_str(&j, "result", result);
-        cli_json_time(&j, when_key, when);
+        bg_json_obj j = BG_JSON_OBJ_INIT;
+        bg_json_obj_begin(&j);
+        bg_json_obj_str(&j, "address", addr);
+        bg_json_obj_str(&j, "result", result);
+        bg_json_obj_time(&j, when_key, when);
         cli_json_print(&j, ctx->out);
-        cli_json_free(&j);
+        bg_json_obj_free(&j);
     } else if (when) {
         fprintf(ctx->out, "%s: %s (%s %s)\n", cli_safe(addr), result, when_key,
                 cli_time(t, sizeof(t), when));
@@ -698,34 +698,34 @@ cli_cmd_stats(cli_ctx *ctx, int argc, char **argv)
     }
     bg_store_close(st);
     if (ctx->json) {
-        cli_json j = {BG_BUF_INIT, false};
-        cli_json_begin(&j);
-        cli_json_str(&j, "db_home", ctx->config->db_home);
-        cli_json_int(&j, "recipients", (long long)s.rcpts);
-        cli_json_int(&j, "blacklisted", (long long)n.blacklisted);
-        cli_json_int(&j, "expired", (long long)n.expired);
-        cli_json_int(&j, "unblocked", (long long)n.unblocked);
-        cli_json_int(&j, "in_grace", (long long)n.grace);
-        cli_json_int(&j, "senders", (long long)s.senders);
-        cli_json_int(&j, "tried", (long long)s.tried);
-        cli_json_int(&j, "messages", (long long)s.messages);
-        cli_json_int(&j, "incidents", (long long)s.incidents);
-        cli_json_int(&j, "seen_dsns", (long long)s.seen);
-        cli_json_int(&j, "expiry_index", (long long)s.expiry);
-        cli_json_int(&j, "log_files", (long long)e.log_files);
-        cli_json_int(&j, "log_bytes", (long long)e.log_bytes);
+        bg_json_obj j = BG_JSON_OBJ_INIT;
+        bg_json_obj_begin(&j);
+        bg_json_obj_str(&j, "db_home", ctx->config->db_home);
+        bg_json_obj_int(&j, "recipients", (long long)s.rcpts);
+        bg_json_obj_int(&j, "blacklisted", (long long)n.blacklisted);
+        bg_json_obj_int(&j, "expired", (long long)n.expired);
+        bg_json_obj_int(&j, "unblocked", (long long)n.unblocked);
+        bg_json_obj_int(&j, "in_grace", (long long)n.grace);
+        bg_json_obj_int(&j, "senders", (long long)s.senders);
+        bg_json_obj_int(&j, "tried", (long long)s.tried);
+        bg_json_obj_int(&j, "messages", (long long)s.messages);
+        bg_json_obj_int(&j, "incidents", (long long)s.incidents);
+        bg_json_obj_int(&j, "seen_dsns", (long long)s.seen);
+        bg_json_obj_int(&j, "expiry_index", (long long)s.expiry);
+        bg_json_obj_int(&j, "log_files", (long long)e.log_files);
+        bg_json_obj_int(&j, "log_bytes", (long long)e.log_bytes);
         if (e.last_checkpoint > 0)
-            cli_json_str(&j, "last_checkpoint",
-                         bg_time_iso(ckp, sizeof(ckp), e.last_checkpoint));
+            bg_json_obj_str(&j, "last_checkpoint",
+                            bg_time_iso(ckp, sizeof(ckp), e.last_checkpoint));
         else
-            cli_json_raw(&j, "last_checkpoint", "null");
-        cli_json_int(&j, "log_since_checkpoint_bytes", (long long)e.replay_bytes);
-        cli_json_int(&j, "recovery_estimate_ms", (long long)e.recovery_ms);
-        cli_json_int(&j, "cache_bytes", (long long)e.cache_bytes);
-        cli_json_int(&j, "deadlocks", (long long)e.deadlocks);
-        cli_json_int(&j, "lock_waits", (long long)e.lock_waits);
+            bg_json_obj_raw(&j, "last_checkpoint", "null");
+        bg_json_obj_int(&j, "log_since_checkpoint_bytes", (long long)e.replay_bytes);
+        bg_json_obj_int(&j, "recovery_estimate_ms", (long long)e.recovery_ms);
+        bg_json_obj_int(&j, "cache_bytes", (long long)e.cache_bytes);
+        bg_json_obj_int(&j, "deadlocks", (long long)e.deadlocks);
+        bg_json_obj_int(&j, "lock_waits", (long long)e.lock_waits);
         cli_json_print(&j, ctx->out);
-        cli_json_free(&j);
+        bg_json_obj_free(&j);
         return 0;
     }
     fprintf(ctx->out,

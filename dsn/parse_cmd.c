@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "bounceguard/json_out.h"
+#include "bounceguard/table.h"
 #include "bounceguard/dsn.h"
 #include "bounceguard/util.h"
 #include "dsn.h"
@@ -41,103 +42,46 @@ read_capped(FILE *fp, size_t max, bg_buf *out)
 static void
 print_json(const char *file, const bg_dsn_report *r)
 {
-    bg_buf b = BG_BUF_INIT;
+    bg_json_obj o = BG_JSON_OBJ_SPACED;
+
     if (r->nrcpts == 0) {
-        bg_buf_puts(&b, "{\"file\": ");
-        bg_json_string(&b, file);
-        bg_buf_puts(&b, ", \"bounce\": false}");
-        puts(bg_buf_str(&b));
+        bg_json_obj_begin(&o);
+        bg_json_obj_str(&o, "file", file);
+        bg_json_obj_bool(&o, "bounce", false);
+        puts(bg_json_obj_close(&o));
     }
     for (size_t i = 0; i < r->nrcpts; i++) {
         const bg_dsn_rcpt *rc = &r->rcpts[i];
-        bg_buf_reset(&b);
-        bg_buf_puts(&b, "{\"file\": ");
-        bg_json_string(&b, file);
-        bg_buf_puts(&b, ", \"recipient\": ");
-        bg_json_string(&b, rc->recipient);
-        bg_buf_puts(&b, ", \"action\": ");
-        bg_json_string(&b, rc->action);
-        bg_buf_puts(&b, ", \"status\": ");
-        bg_json_string(&b, rc->status);
-        bg_buf_puts(&b, ", \"reason\": ");
-        bg_json_string(&b, rc->reason);
-        bg_buf_puts(&b, ", \"remote_mta\": ");
-        bg_json_string(&b, rc->remote_mta);
-        bg_buf_puts(&b, ", \"diagnostic\": ");
-        bg_json_string(&b, rc->diagnostic);
-        bg_buf_puts(&b, ", \"rbl\": ");
-        bg_json_string(&b, rc->rbl);
-        bg_buf_puts(&b, ", \"scope\": ");
-        bg_json_string(&b, bg_scope_name(rc->scope));
-        bg_buf_puts(&b, ", \"stage\": ");
-        bg_json_string(&b, rc->stage ? bg_stage_name(rc->stage) : NULL);
-        bg_buf_puts(&b, ", \"list\": ");
-        bg_json_string(&b, rc->list);
-        bg_buf_puts(&b, ", \"delist\": ");
-        bg_json_string(&b, rc->delist);
-        bg_buf_puts(&b, ", \"rule\": ");
-        bg_json_string(&b, rc->rule);
-        bg_buf_puts(&b, "}");
-        puts(bg_buf_str(&b));
+        bg_json_obj_begin(&o);
+        bg_json_obj_str(&o, "file", file);
+        bg_json_obj_str(&o, "recipient", rc->recipient);
+        bg_json_obj_str(&o, "action", rc->action);
+        bg_json_obj_str(&o, "status", rc->status);
+        bg_json_obj_str(&o, "reason", rc->reason);
+        bg_json_obj_str(&o, "remote_mta", rc->remote_mta);
+        bg_json_obj_str(&o, "diagnostic", rc->diagnostic);
+        bg_json_obj_str(&o, "rbl", rc->rbl);
+        bg_json_obj_str(&o, "scope", bg_scope_name(rc->scope));
+        bg_json_obj_str(&o, "stage", rc->stage ? bg_stage_name(rc->stage) : NULL);
+        bg_json_obj_str(&o, "list", rc->list);
+        bg_json_obj_str(&o, "delist", rc->delist);
+        bg_json_obj_str(&o, "rule", rc->rule);
+        puts(bg_json_obj_close(&o));
     }
-    bg_buf_free(&b);
+    bg_json_obj_free(&o);
 }
 
-/* The table: rows are collected first so that the columns align. */
+/* The table (bg_table): every row is collected first so that the columns
+ * align; the diagnostic is cut at 70 bytes. */
 #define NCOLS 8
-typedef struct table {
-    char **cells; /* NCOLS per row */
-    size_t rows;
-} table;
+#define DIAGNOSTIC_MAX 70
 
 static void
-table_add(table *t, const char *const *vals)
-{
-    t->cells = bg_xrealloc(t->cells, (t->rows + 1) * NCOLS * sizeof *t->cells);
-    for (size_t c = 0; c < NCOLS; c++) {
-        char clean[200];
-        bg_sanitize_line(clean, sizeof clean, vals[c] ? vals[c] : "-", c == NCOLS - 1 ? 70 : 60);
-        t->cells[t->rows * NCOLS + c] = bg_xstrdup(clean);
-    }
-    t->rows++;
-}
-
-static void
-table_print(table *t)
-{
-    static const char *const head[NCOLS] = {"FILE",   "RECIPIENT", "ACTION", "STATUS",
-                                            "REASON", "SCOPE",     "LIST",   "DIAGNOSTIC"};
-    size_t w[NCOLS];
-    for (size_t c = 0; c < NCOLS; c++) {
-        w[c] = strlen(head[c]);
-        for (size_t r = 0; r < t->rows; r++) {
-            size_t l = strlen(t->cells[r * NCOLS + c]);
-            if (l > w[c])
-                w[c] = l;
-        }
-    }
-    for (size_t r = 0; r <= t->rows; r++) {
-        for (size_t c = 0; c < NCOLS; c++) {
-            const char *v = r == 0 ? head[c] : t->cells[(r - 1) * NCOLS + c];
-            if (c + 1 < NCOLS)
-                printf("%-*s  ", (int)w[c], v);
-            else
-                printf("%s\n", v);
-        }
-    }
-    for (size_t i = 0; i < t->rows * NCOLS; i++)
-        free(t->cells[i]);
-    free(t->cells);
-    t->cells = NULL;
-    t->rows = 0;
-}
-
-static void
-table_report(table *t, const char *file, const bg_dsn_report *r)
+table_report(bg_table *t, const char *file, const bg_dsn_report *r)
 {
     if (r->nrcpts == 0) {
         const char *vals[NCOLS] = {file, "(not a bounce)", NULL, NULL, NULL, NULL, NULL, NULL};
-        table_add(t, vals);
+        bg_table_row(t, NULL, vals);
     }
     for (size_t i = 0; i < r->nrcpts; i++) {
         const bg_dsn_rcpt *rc = &r->rcpts[i];
@@ -145,7 +89,7 @@ table_report(table *t, const char *file, const bg_dsn_report *r)
                                    rc->action,    rc->status,
                                    rc->reason,    bg_scope_name(rc->scope),
                                    rc->list,      rc->diagnostic};
-        table_add(t, vals);
+        bg_table_row(t, NULL, vals);
     }
 }
 
@@ -154,7 +98,9 @@ dsn_cmd_parse(const dsn_ctx *ctx, int argc, char **argv)
 {
     bool json = false;
     int i = 1, failed = 0, nfiles = 0;
-    table t = {NULL, 0};
+    static const char *const head[NCOLS] = {"FILE",   "RECIPIENT", "ACTION", "STATUS",
+                                            "REASON", "SCOPE",     "LIST",   "DIAGNOSTIC"};
+    bg_table *t = NULL;
     (void)ctx;
 
     for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
@@ -201,15 +147,17 @@ dsn_cmd_parse(const dsn_ctx *ctx, int argc, char **argv)
             failed++;
             continue;
         }
-        if (json)
+        if (json) {
             print_json(file, r);
-        else
-            table_report(&t, file, r);
+        } else {
+            if (t == NULL)
+                t = bg_table_new(stdout, NCOLS, head, 0, DIAGNOSTIC_MAX, NULL, NULL);
+            table_report(t, file, r);
+        }
         fflush(stdout);
         r = bg_dsn_report_free(r);
         bg_buf_free(&msg);
     }
-    if (!json && t.rows)
-        table_print(&t);
+    t = bg_table_end(t);
     return failed ? DSN_EXIT_FAIL : DSN_EXIT_OK;
 }

@@ -199,6 +199,21 @@ bg_dnsbl_known_find(const char *zone)
     return NULL;
 }
 
+const bg_dnsbl_known *
+bg_dnsbl_known_named(const char *name)
+{
+    const bg_dnsbl_known *k = bg_dnsbl_known_find(name);
+    size_t n;
+
+    if (k)
+        return k;
+    k = bg_dnsbl_known_lists(&n);
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(k[i].name, name) == 0 || strcasestr(name, k[i].zone) != NULL)
+            return &k[i];
+    return NULL;
+}
+
 /* ---- the pure decoder ------------------------------------------------- */
 
 static bg_dnsbl_status

@@ -28,19 +28,19 @@ bg_gate_begin(bg_gate_txn *t, const bg_config *cfg, const char *sasl_login,
     t->quota_exempt = bg_policy_quota_exempt(cfg, t->identity, t->client_ip);
 }
 
-typedef struct tried_count_arg {
+typedef struct tried_walk_arg {
     bg_store *st;
     int64_t now;
-    long stop_at;
-    long count;
+    bg_gate_tried_fn *fn;
+    void *arg;
     bool failed;
     bg_error *err;
-} tried_count_arg;
+} tried_walk_arg;
 
 static int
-tried_count_visit(const char *addr, int64_t when, void *arg)
+tried_walk_visit(const char *addr, int64_t when, void *arg)
 {
-    tried_count_arg *a = arg;
+    tried_walk_arg *a = arg;
     bg_rcpt_rec r;
     bg_lookup l = bg_store_rcpt_get(a->st, addr, &r, a->err);
 
@@ -48,7 +48,33 @@ tried_count_visit(const char *addr, int64_t when, void *arg)
         a->failed = true;
         return 1;
     }
-    if (l == BG_FOUND && bg_policy_rcpt_blacklisted(&r, a->now))
+    return a->fn(addr, when, l == BG_FOUND ? &r : NULL,
+                 l == BG_FOUND && bg_policy_rcpt_blacklisted(&r, a->now), a->arg);
+}
+
+int
+bg_gate_tried_foreach(bg_store *st, const char *identity, int64_t now,
+                      bg_gate_tried_fn *fn, void *arg, bg_error *err)
+{
+    tried_walk_arg a = {st, now, fn, arg, false, err};
+
+    if (bg_store_tried_foreach(st, identity, tried_walk_visit, &a, err) < 0 || a.failed)
+        return -1;
+    return 0;
+}
+
+typedef struct tried_count_arg {
+    long stop_at;
+    long count;
+} tried_count_arg;
+
+static int
+tried_count_visit(const char *addr, int64_t when, const bg_rcpt_rec *r, bool blacklisted,
+                  void *arg)
+{
+    tried_count_arg *a = arg;
+
+    if (blacklisted)
         a->count++;
     return a->stop_at > 0 && a->count >= a->stop_at;
 }
@@ -57,31 +83,64 @@ long
 bg_gate_tried_blacklisted(bg_store *st, const char *identity, int64_t now, long stop_at,
                           bg_error *err)
 {
-    tried_count_arg a = {st, now, stop_at, 0, false, err};
+    tried_count_arg a = {stop_at, 0};
 
-    if (bg_store_tried_foreach(st, identity, tried_count_visit, &a, err) < 0 || a.failed)
+    if (bg_gate_tried_foreach(st, identity, now, tried_count_visit, &a, err) < 0)
         return -1;
     return a.count;
+}
+
+/* The sender's limits as this transaction sees them (`check` may have
+ * set quota_exempt itself). */
+static bg_sender_limits
+txn_limits(const bg_config *cfg, const bg_gate_txn *t)
+{
+    bg_sender_limits lim = bg_policy_sender_limits(cfg, t->identity, t->client_ip);
+
+    lim.quota_exempt = t->quota_exempt;
+    return lim;
 }
 
 static bg_verdict_kind
 sender_blocked(bg_store *st, const bg_config *cfg, bg_gate_txn *t, int64_t now,
                bg_error *err)
 {
-    long limit = bg_config_bounce_limit_for(cfg, t->identity);
+    bg_sender_limits lim = txn_limits(cfg, t);
     long n;
 
-    if (limit <= 0)
+    if (lim.bounce_limit == 0)
         return BG_VERDICT_ACCEPT;
     if (t->sender_checked)
         return t->sender_verdict;
-    n = bg_gate_tried_blacklisted(st, t->identity, now, limit, err);
+    /* Counting stops at the limit: blocked or not is known by then. */
+    n = bg_gate_tried_blacklisted(st, t->identity, now, lim.bounce_limit, err);
     if (n < 0)
         return BG_VERDICT_STORE_ERROR; /* not cached: the next call tries again */
     t->sender_checked = true;
-    t->sender_verdict =
-        bg_policy_sender_blocked(n, limit) ? BG_VERDICT_SENDER_BLOCKED : BG_VERDICT_ACCEPT;
+    t->sender_verdict = bg_policy_sender_blocked(n, lim.bounce_limit)
+                            ? BG_VERDICT_SENDER_BLOCKED
+                            : BG_VERDICT_ACCEPT;
     return t->sender_verdict;
+}
+
+int
+bg_gate_sender_status(bg_store *st, const bg_config *cfg, const char *identity,
+                      const char *client_ip, int64_t now, bg_sender_status *out,
+                      bg_error *err)
+{
+    bg_sender_limits lim = bg_policy_sender_limits(cfg, identity, client_ip);
+    bg_sender_rec rec;
+    bg_lookup l = bg_store_sender_get(st, identity, &rec, err);
+    long tried;
+
+    if (l == BG_LOOKUP_ERROR)
+        return -1;
+    tried = bg_gate_tried_blacklisted(st, identity, now, 0, err);
+    if (tried < 0)
+        return -1;
+    bg_policy_sender_status(&lim, l == BG_FOUND ? &rec : NULL, tried, now,
+                            cfg->quota_window, out);
+    return 0;
 }
 
 typedef struct refused_arg {
@@ -107,25 +166,23 @@ bg_gate_mail(bg_store *st, const bg_config *cfg, bg_gate_txn *t, int64_t now, bg
     if (strcmp(t->env_from, "<>") == 0)
         return BG_VERDICT_ACCEPT;
     bg_verdict_kind v = sender_blocked(st, cfg, t, now, err);
-    long limit;
+    bg_sender_limits lim = txn_limits(cfg, t);
     bg_sender_rec rec;
     bg_lookup l;
 
-    if (v != BG_VERDICT_ACCEPT || t->quota_exempt)
-        return v;
-    limit = bg_config_quota_for(cfg, t->identity);
-    if (limit <= 0)
-        return BG_VERDICT_ACCEPT;
+    if (v != BG_VERDICT_ACCEPT || lim.quota_exempt || lim.quota_limit == 0)
+        return v; /* no quota to look up */
     l = bg_store_sender_get(st, t->identity, &rec, err);
     if (l == BG_LOOKUP_ERROR)
         return BG_VERDICT_STORE_ERROR;
-    if (l != BG_FOUND || !bg_policy_quota_exhausted(&rec, now, limit, cfg->quota_window))
+    if (!bg_policy_sender_over_quota(&lim, l == BG_FOUND ? &rec : NULL, now,
+                                     cfg->quota_window))
         return BG_VERDICT_ACCEPT;
     if (t->dry_run)
         return BG_VERDICT_QUOTA;
     /* Count the refusal (written only when refusing: an accepted MAIL FROM
      * stays a read).  The window may have ended meanwhile: then accept. */
-    refused_arg a = {now, limit, cfg->quota_window};
+    refused_arg a = {now, lim.quota_limit, cfg->quota_window};
     int w = bg_store_sender_update(st, t->identity, refused_update, &a, err);
     if (w < -1) {
         /* The refusal stands; only its count is lost. */
@@ -155,16 +212,18 @@ reserve_update(const bg_sender_rec *cur, bg_sender_rec *next, int64_t *purge_at,
 static bg_verdict_kind
 reserve(bg_store *st, const bg_config *cfg, bg_gate_txn *t, int64_t now, bg_error *err)
 {
-    reserve_arg a = {now, bg_config_quota_for(cfg, t->identity), cfg->quota_window, false, 0};
+    bg_sender_limits lim = txn_limits(cfg, t);
+    reserve_arg a = {now, lim.quota_limit, cfg->quota_window, false, 0};
 
-    if (t->reserved || t->quota_exempt || a.limit <= 0)
+    if (t->reserved || lim.quota_exempt || lim.quota_limit == 0)
         return BG_VERDICT_ACCEPT;
     if (t->dry_run) {
         bg_sender_rec rec;
         bg_lookup l = bg_store_sender_get(st, t->identity, &rec, err);
         if (l == BG_LOOKUP_ERROR)
             return BG_VERDICT_STORE_ERROR;
-        return l == BG_FOUND && bg_policy_quota_exhausted(&rec, now, a.limit, a.window)
+        return bg_policy_sender_over_quota(&lim, l == BG_FOUND ? &rec : NULL, now,
+                                           a.window)
                    ? BG_VERDICT_QUOTA
                    : BG_VERDICT_ACCEPT;
     }
@@ -311,4 +370,31 @@ bg_gate_record(bg_store *st, const bg_config *cfg, bg_gate_txn *t, const char *m
     bg_strlcpy(m.queue_id, queue_id ? queue_id : "", sizeof(m.queue_id));
     m.rcpts = (char *)(rcpts ? rcpts : "");
     return bg_store_message_put(st, &m, now + cfg->message_retention, err);
+}
+
+static int
+delete_sender(const bg_sender_rec *cur, bg_sender_rec *next, int64_t *purge_at, void *arg)
+{
+    *(bool *)arg = cur != NULL;
+    return cur ? -1 : 0;
+}
+
+static int
+count_tried(const char *addr, int64_t when, void *arg)
+{
+    (*(size_t *)arg)++;
+    return 0;
+}
+
+int
+bg_gate_sender_reset(bg_store *st, const char *identity, bool *had_window, size_t *tried,
+                     bg_error *err)
+{
+    *had_window = false;
+    *tried = 0;
+    if (bg_store_tried_foreach(st, identity, count_tried, tried, err) < 0 ||
+        bg_store_sender_update(st, identity, delete_sender, had_window, err) < -1 ||
+        bg_store_tried_clear(st, identity, err) < 0)
+        return -1;
+    return 0;
 }

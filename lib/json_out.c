@@ -76,3 +76,76 @@ bg_json_string(bg_buf *b, const char *s)
 {
     bg_json_stringn(b, s, s ? strlen(s) : 0);
 }
+
+/* ---- one JSON object ---------------------------------------------------- */
+
+void
+bg_json_obj_begin(bg_json_obj *o)
+{
+    bg_buf_reset(&o->b);
+    bg_buf_putc(&o->b, '{');
+    o->any = false;
+}
+
+static void
+obj_key(bg_json_obj *o, const char *key)
+{
+    if (o->any)
+        bg_buf_puts(&o->b, o->spaced ? ", " : ",");
+    o->any = true;
+    bg_json_string(&o->b, key);
+    bg_buf_puts(&o->b, o->spaced ? ": " : ":");
+}
+
+void
+bg_json_obj_str(bg_json_obj *o, const char *key, const char *value)
+{
+    obj_key(o, key);
+    bg_json_string(&o->b, value);
+}
+
+void
+bg_json_obj_int(bg_json_obj *o, const char *key, long long value)
+{
+    obj_key(o, key);
+    bg_buf_printf(&o->b, "%lld", value);
+}
+
+void
+bg_json_obj_bool(bg_json_obj *o, const char *key, bool value)
+{
+    obj_key(o, key);
+    bg_buf_puts(&o->b, value ? "true" : "false");
+}
+
+void
+bg_json_obj_time(bg_json_obj *o, const char *key, int64_t t)
+{
+    char iso[40];
+
+    obj_key(o, key);
+    if (t == 0)
+        bg_buf_puts(&o->b, "null");
+    else
+        bg_json_string(&o->b, bg_time_iso(iso, sizeof(iso), t));
+}
+
+void
+bg_json_obj_raw(bg_json_obj *o, const char *key, const char *json)
+{
+    obj_key(o, key);
+    bg_buf_puts(&o->b, json);
+}
+
+const char *
+bg_json_obj_close(bg_json_obj *o)
+{
+    bg_buf_putc(&o->b, '}');
+    return bg_buf_str(&o->b);
+}
+
+void
+bg_json_obj_free(bg_json_obj *o)
+{
+    bg_buf_free(&o->b);
+}

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bounceguard/addr.h"
 #include "bounceguard/policy.h"
 
 static const char TEXT_BAD_ADDRESS[] = "Email address format is not valid.";
@@ -158,6 +159,8 @@ bg_policy_import_reason(const char *word, const char *status)
                                         "suspend",      "blocked",     "policyviolation",
                                         "spamdetected", "rejected",    "hasmoved",
                                         "filtered",     NULL};
+    bg_reply_class cl;
+
     if (word) {
         for (size_t i = 0; words[i]; i++)
             if (strcasecmp(word, words[i]) == 0)
@@ -165,18 +168,84 @@ bg_policy_import_reason(const char *word, const char *status)
         if (strcasecmp(word, "COMPLAINT") == 0)
             return "feedback";
     }
-    if (status && strlen(status) >= 5) {
-        const char *sd = status + 2; /* subject.detail */
-        if (strcmp(sd, "1.1") == 0 || strcmp(sd, "1.0") == 0 || strcmp(sd, "1.6") == 0)
-            return "userunknown";
-        if (strcmp(sd, "1.2") == 0 || strcmp(sd, "1.10") == 0)
-            return "hostunknown";
-        if (strcmp(sd, "2.2") == 0)
-            return "mailboxfull";
-        if (strcmp(sd, "2.1") == 0)
-            return "suspend";
+    if (status == NULL || *status == '\0')
+        return "suppressed";
+    /* The code read as any bounce's is: one table for every intake. */
+    bg_reply_classify(status, NULL, &cl);
+    if (strcmp(cl.reason, "undefined") == 0 || strcmp(cl.reason, "onhold") == 0)
+        return "suppressed";
+    return cl.reason;
+}
+
+int
+bg_policy_import_foreign(const bg_rcpt_rec *cur, bg_rcpt_rec *next,
+                         const bg_bounce_event *ev, bool have_time, int64_t now,
+                         int64_t *purge_at)
+{
+    if (!have_time) {
+        int rc = bg_policy_block(cur, next, now, ev->period, ev->diagnostic, ev->history,
+                                 purge_at);
+        bg_strlcpy(next->source, "import", sizeof(next->source)); /* not typed by hand */
+        return rc;
     }
-    return "suppressed";
+    if (cur && cur->last_bounce == ev->when) /* this bounce is known already */
+        return 0;
+    return bg_policy_bounce(cur, next, ev, purge_at);
+}
+
+int
+bg_policy_import_restore(const bg_rcpt_rec *cur, bg_rcpt_rec *next,
+                         const bg_rcpt_rec *saved, int64_t history, int64_t *purge_at)
+{
+    int64_t last = saved->expires;
+
+    if (cur && saved->updated != 0 && cur->updated >= saved->updated)
+        return 0;
+    *next = *saved;
+    if (next->last_bounce > last)
+        last = next->last_bounce;
+    if (next->grace_until > last)
+        last = next->grace_until;
+    *purge_at = last + history;
+    return 1;
+}
+
+const char *
+bg_policy_rcpt_state_name(const bg_rcpt_rec *r, int64_t now)
+{
+    if (bg_policy_rcpt_blacklisted(r, now))
+        return "blacklisted";
+    return r->state == BG_RCPT_UNBLOCKED ? "unblocked" : "expired";
+}
+
+bool
+bg_policy_private_blacklist_reason(const char *reason)
+{
+    static const char *const reasons[] = {
+        "blocked",    "policyviolation", "badreputation", "spamdetected",
+        "requireptr", "notcompliantrfc", "authfailure",   NULL};
+
+    for (size_t i = 0; reason && reasons[i]; i++)
+        if (strcasecmp(reason, reasons[i]) == 0)
+            return true;
+    return false;
+}
+
+const char *
+bg_policy_rcpt_rule(const bg_rcpt_rec *r, char *buf, size_t size)
+{
+    bg_reply_class cl;
+
+    if (strcmp(r->source, "manual") == 0)
+        return "blocked by hand (bounceguard block)";
+    if (strcmp(r->source, "import") == 0)
+        return "imported from a suppression list";
+    if (r->status[0] == '\0' && r->diagnostic[0] == '\0')
+        return "";
+    /* the stored reply read again by the rules of this version */
+    bg_reply_classify(r->status, r->diagnostic, &cl);
+    snprintf(buf, size, "%s", cl.rule);
+    return buf;
 }
 
 bool
@@ -281,6 +350,52 @@ bg_policy_sender_blocked(long tried_blacklisted, long limit)
     return limit > 0 && tried_blacklisted >= limit;
 }
 
+bg_sender_limits
+bg_policy_sender_limits(const bg_config *cfg, const char *identity, const char *client_ip)
+{
+    bg_sender_limits lim;
+
+    if (client_ip == NULL)
+        client_ip = strncmp(identity, "ip:", 3) == 0 ? identity + 3 : "";
+    lim.quota_limit = bg_config_quota_for(cfg, identity);
+    if (lim.quota_limit < 0)
+        lim.quota_limit = 0;
+    lim.quota_exempt = bg_policy_quota_exempt(cfg, identity, client_ip);
+    lim.bounce_limit = bg_config_bounce_limit_for(cfg, identity);
+    if (lim.bounce_limit < 0)
+        lim.bounce_limit = 0;
+    return lim;
+}
+
+bool
+bg_policy_sender_over_quota(const bg_sender_limits *lim, const bg_sender_rec *rec,
+                            int64_t now, int64_t window)
+{
+    return !lim->quota_exempt && rec != NULL &&
+           bg_policy_quota_exhausted(rec, now, lim->quota_limit, window);
+}
+
+void
+bg_policy_sender_status(const bg_sender_limits *lim, const bg_sender_rec *rec,
+                        long tried_blacklisted, int64_t now, int64_t window,
+                        bg_sender_status *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->found = rec != NULL;
+    if (rec)
+        out->rec = *rec;
+    out->quota_limit = lim->quota_limit;
+    out->quota_exempt = lim->quota_exempt;
+    out->window_open = rec != NULL && !bg_policy_window_over(rec, now, window);
+    out->used = out->window_open ? (long)rec->count : 0;
+    out->left = out->quota_limit > out->used ? out->quota_limit - out->used : 0;
+    out->window_reset = out->window_open ? rec->window_start + window : 0;
+    out->over_quota = bg_policy_sender_over_quota(lim, rec, now, window);
+    out->bounce_limit = lim->bounce_limit;
+    out->tried_blacklisted = tried_blacklisted;
+    out->blocked = bg_policy_sender_blocked(tried_blacklisted, lim->bounce_limit);
+}
+
 bool
 bg_policy_window_over(const bg_sender_rec *r, int64_t now, int64_t window)
 {
@@ -371,6 +486,49 @@ bg_policy_sender_identity(bg_identity how, const char *sasl_login, const char *c
         snprintf(out, size, "ip:%s", client_ip && *client_ip ? client_ip : "unknown");
         return;
     }
+}
+
+int
+bg_policy_identity_parse(const char *in, char *out, size_t size, bg_error *err)
+{
+    if (strncmp(in, "ip:", 3) == 0) {
+        unsigned char bin[16];
+        char text[INET6_ADDRSTRLEN];
+        const char *ip = in + 3;
+        if (inet_pton(AF_INET, ip, bin) == 1)
+            inet_ntop(AF_INET, bin, text, sizeof(text));
+        else if (inet_pton(AF_INET6, ip, bin) == 1)
+            inet_ntop(AF_INET6, bin, text, sizeof(text));
+        else
+            return bg_error_set(err, "\"%.60s\" is not an IPv4 or IPv6 address", ip);
+        snprintf(out, size, "ip:%s", text);
+        return 0;
+    }
+    if (strncmp(in, "sasl:", 5) == 0) {
+        if (in[5] == '\0' || strlen(in) >= size)
+            return bg_error_set(err, "sasl: needs a login name (at most %zu bytes)",
+                                size - 6);
+        for (const char *p = in; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                return bg_error_set(err, "control character in sender identity");
+        bg_strlcpy(out, in, size);
+        return 0;
+    }
+    if (strncmp(in, "env:", 4) == 0) {
+        bg_addr a;
+        bg_error aerr;
+        bg_addr_status st = bg_addr_parse(in + 4, &a, &aerr);
+        if (st == BG_ADDR_NULL || strcmp(in + 4, "<>") == 0) {
+            bg_strlcpy(out, "env:<>", size);
+            return 0;
+        }
+        if (st != BG_ADDR_OK)
+            return bg_error_set(err, "env: %s", aerr.msg);
+        snprintf(out, size, "env:%s", a.canon);
+        return 0;
+    }
+    return bg_error_set(
+        err, "sender \"%.60s\" is not ip:ADDRESS, sasl:LOGIN or env:ADDRESS", in);
 }
 
 bool

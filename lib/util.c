@@ -393,6 +393,114 @@ bg_time_iso(char *dst, size_t size, int64_t t)
     return dst;
 }
 
+/* "+hh:mm", "+hhmm", "-hh", "Z", "UTC", "GMT" at s (after blanks); *off in
+ * seconds east.  Returns 0 if s holds exactly a zone (or nothing). */
+static int
+parse_zone(const char *s, long *off)
+{
+    int hh = 0, mm = 0, n = 0;
+
+    *off = 0;
+    while (*s == ' ')
+        s++;
+    if (*s == '\0' || strcmp(s, "Z") == 0 || strcmp(s, "UTC") == 0 ||
+        strcmp(s, "GMT") == 0 || strcmp(s, "UT") == 0)
+        return 0;
+    if (*s != '+' && *s != '-')
+        return -1;
+    if (sscanf(s + 1, "%2d:%2d%n", &hh, &mm, &n) == 2 ||
+        sscanf(s + 1, "%2d%2d%n", &hh, &mm, &n) == 2 ||
+        sscanf(s + 1, "%2d%n", &hh, &n) == 1) {
+        if (s[1 + n] != '\0' || hh > 23 || mm > 59)
+            return -1;
+        *off = (hh * 3600L + mm * 60L) * (*s == '-' ? -1 : 1);
+        return 0;
+    }
+    return -1;
+}
+
+static int
+tm_to_time(struct tm *tm, long off, int64_t *out)
+{
+    int mday = tm->tm_mday, mon = tm->tm_mon;
+    time_t t;
+
+    tm->tm_isdst = 0;
+    t = timegm(tm);
+    /* timegm normalises 31 Feb into March: refuse what it had to move. */
+    if (t == (time_t)-1 || tm->tm_mday != mday || tm->tm_mon != mon)
+        return -1;
+    *out = (int64_t)t - off;
+    return 0;
+}
+
+int
+bg_time_parse(const char *s, int64_t *out)
+{
+    struct tm tm;
+    const char *p;
+    long off;
+    int n = 0;
+
+    while (*s == ' ')
+        s++;
+    if (*s == '\0')
+        return -1;
+    /* seconds (or milliseconds) since the epoch, maybe with a fraction */
+    for (p = s; isdigit((unsigned char)*p); p++)
+        ;
+    if (p > s &&
+        (*p == '\0' || (*p == '.' && strspn(p + 1, "0123456789") == strlen(p + 1)))) {
+        long long v;
+        errno = 0;
+        v = strtoll(s, NULL, 10);
+        if (errno || p - s > 14)
+            return -1;
+        *out = v > 100000000000LL ? v / 1000 : v;
+        return 0;
+    }
+    memset(&tm, 0, sizeof(tm));
+    /* ISO 8601 and its SQL-ish spelling with a blank */
+    if (sscanf(s, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) == 3 &&
+        n == 10) {
+        p = s + n;
+        if (*p == 'T' || *p == ' ') {
+            int k = 0;
+            if (sscanf(p + 1, "%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &k) != 2)
+                return -1;
+            p += 1 + k;
+            if (*p == ':') {
+                if (sscanf(p + 1, "%2d%n", &tm.tm_sec, &k) != 1)
+                    return -1;
+                p += 1 + k;
+            }
+            if (*p == '.' || *p == ',')
+                for (p++; isdigit((unsigned char)*p); p++)
+                    ;
+        }
+        if (tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 || tm.tm_mon < 1 ||
+            tm.tm_mon > 12 || parse_zone(p, &off) < 0)
+            return -1;
+        tm.tm_year -= 1900;
+        tm.tm_mon -= 1;
+        return tm_to_time(&tm, off, out);
+    }
+    /* RFC 2822: [Wed, ]01 May 2024 12:00:00 +0000 */
+    p = strchr(s, ',') ? strchr(s, ',') + 1 : s;
+    while (*p == ' ')
+        p++;
+    {
+        const char *end = strptime(p, "%d %b %Y %H:%M:%S", &tm);
+        if (end == NULL) {
+            memset(&tm, 0, sizeof(tm));
+            end = strptime(p, "%d %b %Y %H:%M", &tm);
+        }
+        if (end == NULL || parse_zone(end, &off) < 0)
+            return -1;
+        return tm_to_time(&tm, off, out);
+    }
+}
+
 char *
 bg_duration_format(char *dst, size_t size, int64_t s)
 {

@@ -93,6 +93,11 @@ const bg_dnsbl_known *bg_dnsbl_known_lists(size_t *count);
  * Spamhaus DQS key prefix "KEY.zen.dq.spamhaus.net" are understood), or NULL. */
 const bg_dnsbl_known *bg_dnsbl_known_find(const char *zone);
 
+/* The built-in list a bounce or an incident names: by its zone
+ * (bg_dnsbl_known_find), its display name ("Spamhaus ZEN"), or a text that
+ * holds its zone.  NULL when none. */
+const bg_dnsbl_known *bg_dnsbl_known_named(const char *name);
+
 /* A list to query, as the operator configured it. */
 typedef struct bg_dnsbl_list {
     char *zone;                       /* lower case, no trailing dot */

@@ -69,9 +69,42 @@ int bg_gate_record(bg_store *st, const bg_config *cfg, bg_gate_txn *t,
                    const char *message_id, const char *queue_id, const char *rcpts,
                    int64_t now, bg_error *err);
 
+/*
+ * Visit the recipients this sender tried while they were blacklisted (rule
+ * 3), each with its record now (NULL: gone from the store) and whether it is
+ * blacklisted at now, the judgement rule 3 counts by.  fn returns non-zero
+ * to stop.  Returns 0, or -1 on a store error (err set).
+ */
+typedef int bg_gate_tried_fn(const char *addr, int64_t tried_at, const bg_rcpt_rec *rec,
+                             bool blacklisted, void *arg);
+int bg_gate_tried_foreach(bg_store *st, const char *identity, int64_t now,
+                          bg_gate_tried_fn *fn, void *arg, bg_error *err);
+
 /* How many distinct recipients this sender tried that are blacklisted at now,
  * counting at most up to `stop_at` (0 = count all).  -1 on error. */
 long bg_gate_tried_blacklisted(bg_store *st, const char *identity, int64_t now,
                                long stop_at, bg_error *err);
+
+/*
+ * The state of one sender under rules 3 and 4 at now, read from the store and
+ * judged by bg_policy_sender_status(): what `bounceguard senders`, `sender
+ * show`, `check` and `diagnose` print, by the same rules bg_gate_mail() and
+ * bg_gate_rcpt() refuse with.  client_ip as for bg_policy_sender_limits()
+ * (NULL: from an "ip:" identity).  Returns 0, or -1 on a store error (err
+ * set).
+ */
+int bg_gate_sender_status(bg_store *st, const bg_config *cfg, const char *identity,
+                          const char *client_ip, int64_t now, bg_sender_status *out,
+                          bg_error *err);
+
+/*
+ * `bounceguard sender reset`: forget a sender's quota window and the
+ * blacklisted recipients it tried, so that it is neither over quota (rule 4)
+ * nor blocked (rule 3).  *had_window says whether it had a quota record,
+ * *tried how many tried recipients were forgotten.  Returns 0, or -1 on a
+ * store error (err set).
+ */
+int bg_gate_sender_reset(bg_store *st, const char *identity, bool *had_window,
+                         size_t *tried, bg_error *err);
 
 #endif

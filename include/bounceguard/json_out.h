@@ -23,7 +23,9 @@
 #ifndef BOUNCEGUARD_JSON_OUT_H
 #define BOUNCEGUARD_JSON_OUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bounceguard/util.h"
 
@@ -33,5 +35,42 @@ void bg_json_string(bg_buf *b, const char *s);
 /* The same for the n bytes at s, which may hold NULs (written as \u0000);
  * s NULL appends null. */
 void bg_json_stringn(bg_buf *b, const char *s, size_t n);
+
+/* ---- one JSON object ---------------------------------------------------------
+ *
+ * The one way a program builds a JSON line (`bounceguard --json ...`,
+ * `bounceguard-dsn parse --json`): keys in the order added, every string
+ * through bg_json_string.  Compact ({"a":1,"b":2}) as the CLI writes it, or
+ * spaced ({"a": 1, "b": 2}) as the DSN parser's golden files hold it.
+ */
+typedef struct bg_json_obj {
+    bg_buf b;
+    bool any;    /* a key was written */
+    bool spaced; /* ", " and ": " between members and after keys */
+} bg_json_obj;
+
+#define BG_JSON_OBJ_INIT                                                                 \
+    {                                                                                    \
+        BG_BUF_INIT, false, false                                                        \
+    }
+#define BG_JSON_OBJ_SPACED                                                               \
+    {                                                                                    \
+        BG_BUF_INIT, false, true                                                         \
+    }
+
+/* Start (or start again) an object: "{". */
+void bg_json_obj_begin(bg_json_obj *o);
+/* A member: value NULL -> null (bg_json_string). */
+void bg_json_obj_str(bg_json_obj *o, const char *key, const char *value);
+void bg_json_obj_int(bg_json_obj *o, const char *key, long long value);
+void bg_json_obj_bool(bg_json_obj *o, const char *key, bool value);
+/* A time as ISO 8601 UTC ("2024-05-01T12:00:00Z"); 0 -> null. */
+void bg_json_obj_time(bg_json_obj *o, const char *key, int64_t t);
+/* A value that is JSON already (an object, an array, null). */
+void bg_json_obj_raw(bg_json_obj *o, const char *key, const char *json);
+/* Close the object and return its text, owned by o: valid until the next
+ * begin or free. */
+const char *bg_json_obj_close(bg_json_obj *o);
+void bg_json_obj_free(bg_json_obj *o);
 
 #endif

@@ -57,6 +57,18 @@ const char *bg_policy_verdict_name(bg_verdict_kind kind);
 /* Is this recipient refused at `now`? (NULL record: no.) */
 bool bg_policy_rcpt_blacklisted(const bg_rcpt_rec *r, int64_t now);
 
+/* The state of a recipient record at now, as the CLI names it:
+ * "blacklisted" (refused now), "unblocked" (released by an operator) or
+ * "expired" (its period is over). */
+const char *bg_policy_rcpt_state_name(const bg_rcpt_rec *r, int64_t now);
+
+/* Which rule made the record, for the operator: "blocked by hand
+ * (bounceguard block)", "imported from a suppression list", or the rule
+ * the reply classifier names when it reads the stored reply again by this
+ * version's rules; "" when the record says nothing.  buf[size] may hold the
+ * text; the result is buf or static. */
+const char *bg_policy_rcpt_rule(const bg_rcpt_rec *r, char *buf, size_t size);
+
 /* Was its blacklisting made by an operator (`bounceguard block`), not by a
  * bounce?  Its refusal then says so (BG_VERDICT_BLOCKED_MANUALLY). */
 bool bg_policy_rcpt_manual(const bg_rcpt_rec *r);
@@ -128,10 +140,46 @@ bg_bounce_decision bg_policy_bounce_decision(const bg_config *cfg, const bg_boun
 /* Is a failure temporary (4xx, or an Action that is not "failed")? */
 bool bg_policy_bounce_temporary(const char *action, const char *status);
 
+/* Is reason one by which a remote side refuses the relay itself (policy,
+ * reputation, reverse DNS, authentication) rather than the recipient?  Where
+ * no RBL is named, such refusals are a private blacklist: `bounceguard
+ * diagnose` tells the operator whose postmaster to write to. */
+bool bg_policy_private_blacklist_reason(const char *reason);
+
+/* ---- `bounceguard import` ------------------------------------------------- */
+
 /* The reason of an entry of a foreign suppression list (an ESP's export,
- * `bounceguard import`): its own reason word when it is one of ours, else
- * what its status code says, else "suppressed". */
+ * lib/import.c): its own reason word when it is one of ours ("COMPLAINT" is
+ * feedback), else what its status code says as the reply classifier reads
+ * a code (bg_reply_classify: x.1.1 userunknown, x.2.2 mailboxfull, ...),
+ * else "suppressed".  The entry's text is not weighed: a list does not say
+ * which SMTP command was refused, and without it the same words can mean
+ * a dead mailbox or a filter.  Either argument may be NULL. */
 const char *bg_policy_import_reason(const char *word, const char *status);
+
+/*
+ * An entry of a foreign suppression list applied to a recipient (cur may be
+ * NULL).  With its time (have_time) it is a bounce at that time
+ * (bg_policy_bounce: an old one comes in already expired, a recent one
+ * expires blacklist_period after it), and the same bounce imported twice
+ * counts once: returns 0 when cur's last bounce is at ev->when already.
+ * Without a time the recipient is blocked for ev->period from now
+ * (bg_policy_block, ev->diagnostic the reason), its source "import".
+ * Returns 1 (write next) or 0 (nothing to write); sets *purge_at.
+ */
+int bg_policy_import_foreign(const bg_rcpt_rec *cur, bg_rcpt_rec *next,
+                             const bg_bounce_event *ev, bool have_time, int64_t now,
+                             int64_t *purge_at);
+
+/*
+ * A record of bounceguard's own export restored (cur may be NULL): it is
+ * written as it was, unless the store's entry was updated at or after it
+ * (saved->updated, when known): then returns 0 and the newer stays.  The
+ * record is kept history seconds after its last date.  Returns 1 (write).
+ */
+int bg_policy_import_restore(const bg_rcpt_rec *cur, bg_rcpt_rec *next,
+                             const bg_rcpt_rec *saved, int64_t history,
+                             int64_t *purge_at);
 
 /* ---- who may tell us a recipient bounced (DESIGN.md rule 6) --------------- */
 
@@ -214,6 +262,55 @@ int bg_policy_quota_refused(const bg_sender_rec *cur, bg_sender_rec *next, int64
 int bg_policy_quota_release(const bg_sender_rec *cur, bg_sender_rec *next,
                             int64_t window_start, unsigned n);
 
+/* ---- one sender's state under rules 3 and 4 ------------------------------- */
+
+/* The limits that apply to one sender: the config's, with its
+ * sender_override applied and its quota exemption. */
+typedef struct bg_sender_limits {
+    long quota_limit;  /* messages per window (rule 4); 0 = no quota */
+    bool quota_exempt; /* trusted_networks or trusted_senders: no quota */
+    long bounce_limit; /* sender_bounce_limit (rule 3); 0 = never blocked */
+} bg_sender_limits;
+
+/* The limits for identity; client_ip is the client's address for
+ * trusted_networks (NULL: the address of an "ip:" identity, else none). */
+bg_sender_limits bg_policy_sender_limits(const bg_config *cfg, const char *identity,
+                                         const char *client_ip);
+
+/* Rule 4 at MAIL FROM: would the sender's next message be refused at now?
+ * rec is its quota record (NULL: none, so no). */
+bool bg_policy_sender_over_quota(const bg_sender_limits *lim, const bg_sender_rec *rec,
+                                 int64_t now, int64_t window);
+
+/*
+ * Everything rules 3 and 4 say of one sender at `now`.  The gate refuses a
+ * sender by these same functions (lib/gate.c), and the operator's views
+ * (`bounceguard senders`, `sender show`, `check`, `diagnose`) print this, so
+ * the two cannot disagree (tests/unit/test_gate.c holds them together).
+ */
+typedef struct bg_sender_status {
+    bool found;             /* the sender has a quota record */
+    bg_sender_rec rec;      /* zero when not found */
+    long quota_limit;       /* per sender (overrides applied); 0 = no quota */
+    bool quota_exempt;      /* trusted network or trusted sender */
+    bool window_open;       /* a window is running at now */
+    long used, left;        /* in the running window */
+    int64_t window_reset;   /* when the running window ends (0 = none) */
+    long bounce_limit;      /* sender_bounce_limit for it; 0 = off */
+    long tried_blacklisted; /* distinct recipients tried that are blacklisted now */
+    bool blocked;           /* rule 3: every recipient is refused */
+    bool over_quota;        /* rule 4: the next message would be refused */
+} bg_sender_status;
+
+/*
+ * The status of a sender at now, from its limits (bg_policy_sender_limits),
+ * its quota record (NULL: none) and the distinct recipients it tried that
+ * are blacklisted at now (bg_gate_tried_blacklisted).  Pure.
+ */
+void bg_policy_sender_status(const bg_sender_limits *lim, const bg_sender_rec *rec,
+                             long tried_blacklisted, int64_t now, int64_t window,
+                             bg_sender_status *out);
+
 /* ---- who and what is exempt ----------------------------------------------- */
 
 /*
@@ -224,6 +321,14 @@ int bg_policy_quota_release(const bg_sender_rec *cur, bg_sender_rec *next,
  */
 void bg_policy_sender_identity(bg_identity how, const char *sasl_login, const char *client_ip,
                                const char *env_from, char *out, size_t size);
+
+/*
+ * A sender identity as an operator writes it, in the form the gate files it
+ * under: "ip:ADDR" (the address normalised), "sasl:NAME" (no controls) or
+ * "env:ADDR" (the canonical address, or "<>").  Returns 0 with out[size]
+ * filled, or -1 with err naming the problem.
+ */
+int bg_policy_identity_parse(const char *in, char *out, size_t size, bg_error *err);
 
 /* Always accepted (postmaster@, abuse@ ... per exempt_recipients)? */
 bool bg_policy_rcpt_exempt(const bg_config *cfg, const char *local_part);

@@ -143,6 +143,12 @@ int64_t bg_monotonic_ms(void);
 /* Format a UNIX time as "2018-08-07T15:29:57Z" into dst[size]; returns dst. */
 char *bg_time_iso(char *dst, size_t size, int64_t t);
 
+/* Parse a time as scripts and exports write it: seconds since the epoch,
+ * ISO 8601 ("2024-05-01T12:00:00Z", "2024-05-01 12:00:00", fractions and
+ * +hh:mm offsets allowed), or RFC 2822 ("Wed, 01 May 2024 12:00:00 UTC").
+ * Returns 0 with *out, or -1. */
+int bg_time_parse(const char *s, int64_t *out);
+
 /* Format a duration in seconds as "13d 23h 59m 59s" (largest units only). */
 char *bg_duration_format(char *dst, size_t size, int64_t seconds);
 

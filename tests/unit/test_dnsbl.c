@@ -283,6 +283,17 @@ START_TEST(check_rejects_bad_input)
 }
 END_TEST
 
+/* An incident names its list by zone, by display name, or inside a text. */
+START_TEST(known_by_any_name)
+{
+    ck_assert_str_eq(bg_dnsbl_known_named("zen.spamhaus.org")->zone, "zen.spamhaus.org");
+    ck_assert_str_eq(bg_dnsbl_known_named("spamhaus zen")->zone, "zen.spamhaus.org");
+    ck_assert_str_eq(bg_dnsbl_known_named("listed at zen.spamhaus.org today")->zone,
+                     "zen.spamhaus.org");
+    ck_assert_ptr_null(bg_dnsbl_known_named("a private list"));
+}
+END_TEST
+
 static Suite *
 dnsbl_suite(void)
 {
@@ -298,6 +309,7 @@ dnsbl_suite(void)
     tcase_add_test(tc, check_rejects_bad_input);
     tcase_add_test(tc, verify_against_test_entry);
     tcase_add_test(tc, summary_verdicts);
+    tcase_add_test(tc, known_by_any_name);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -407,6 +407,125 @@ START_TEST(recipients_per_message_are_bounded)
 }
 END_TEST
 
+/* What the gate would answer this client now, at MAIL FROM and at RCPT TO
+ * (dry runs: nothing written), must be what the sender's status says, as
+ * `bounceguard senders` and `sender show` print it (client_ip NULL: they
+ * know only the identity), so that the CLI and the milter never disagree. */
+static void
+assert_status_agrees(const char *sasl, const char *ip, int64_t now)
+{
+    bg_gate_txn t;
+    bg_sender_status s, cli;
+    bg_error err;
+    bg_verdict_kind expect, mail, to;
+
+    bg_gate_begin(&t, cfg, sasl, ip, "app@example.org");
+    t.dry_run = true;
+    ck_assert_int_eq(
+        bg_gate_sender_status(st, cfg, t.identity, t.client_ip, now, &s, &err), 0);
+    expect = s.blocked      ? BG_VERDICT_SENDER_BLOCKED
+             : s.over_quota ? BG_VERDICT_QUOTA
+                            : BG_VERDICT_ACCEPT;
+    mail = bg_gate_mail(st, cfg, &t, now, &err);
+    ck_assert_msg(mail == expect, "%s at T0%+lld: MAIL FROM %s, status says %s",
+                  t.identity, (long long)(now - T0), bg_policy_verdict_name(mail),
+                  bg_policy_verdict_name(expect));
+    bg_gate_begin(&t, cfg, sasl, ip, "app@example.org");
+    t.dry_run = true;
+    to = rcpt(&t, "fine@example.com", now);
+    ck_assert_msg(to == expect, "%s at T0%+lld: RCPT TO %s, status says %s", t.identity,
+                  (long long)(now - T0), bg_policy_verdict_name(to),
+                  bg_policy_verdict_name(expect));
+    if (sasl == NULL) { /* an ip: identity: the CLI's view is the same */
+        ck_assert_int_eq(
+            bg_gate_sender_status(st, cfg, t.identity, NULL, now, &cli, &err), 0);
+        ck_assert_int_eq(cli.blocked, s.blocked);
+        ck_assert_int_eq(cli.over_quota, s.over_quota);
+        ck_assert_int_eq(cli.quota_exempt, s.quota_exempt);
+        ck_assert_int_eq(cli.tried_blacklisted, s.tried_blacklisted);
+    }
+}
+
+/* Senders of every kind (plain, trusted network, an override, blocked by
+ * rule 3, over quota by rule 4, both) through windows and expiries: at every
+ * step the status and the gate agree. */
+START_TEST(sender_status_agrees_with_gate)
+{
+    static const struct {
+        const char *sasl, *ip;
+    } senders[] = {{NULL, "192.0.2.60"},    {NULL, "10.9.8.7"},  {"big", "192.0.2.61"},
+                   {"small", "192.0.2.62"}, {"big", "10.1.1.1"}, {NULL, "2001:db8::5"}};
+    static const int64_t steps[] = {
+        0, 1, 2, 3, 60, DAY - 1, DAY, DAY + 5, 14 * DAY - 1, 14 * DAY, 15 * DAY};
+    size_t ns = sizeof(senders) / sizeof(senders[0]);
+    bg_sender_status s;
+    bg_error err;
+
+    block("dead1@example.com");
+    block("dead2@example.com");
+    for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+        int64_t now = T0 + steps[k];
+        for (size_t i = 0; i < ns; i++) {
+            assert_status_agrees(senders[i].sasl, senders[i].ip, now);
+            /* then each sender does something: a message, or a try at a
+             * blacklisted recipient (senders 3 and 5 only) */
+            if ((i == 3 || i == 5) && k < 2)
+                (void)message(senders[i].sasl, senders[i].ip,
+                              k == 0 ? "dead1@example.com" : "dead2@example.com", false,
+                              now);
+            else
+                (void)message(senders[i].sasl, senders[i].ip, "fine@example.com", true,
+                              now);
+            assert_status_agrees(senders[i].sasl, senders[i].ip, now);
+        }
+    }
+    /* the run above went through both rules */
+    ck_assert_int_eq(
+        bg_gate_sender_status(st, cfg, "ip:192.0.2.60", NULL, T0 + 2, &s, &err), 0);
+    ck_assert(s.found);
+    ck_assert_int_eq(bg_gate_sender_status(st, cfg, "sasl:small", NULL, T0 + 2, &s, &err),
+                     0);
+    ck_assert(s.blocked);
+    ck_assert_int_eq(s.tried_blacklisted, 2);
+}
+END_TEST
+
+/* A reset sender is neither blocked nor over quota, and the gate agrees. */
+START_TEST(sender_reset_frees_it)
+{
+    bg_sender_status s;
+    bg_error err;
+    bool had;
+    size_t tried;
+
+    block("dead1@example.com");
+    block("dead2@example.com");
+    (void)message(NULL, "192.0.2.70", "dead1@example.com", false, T0);
+    (void)message(NULL, "192.0.2.70", "dead2@example.com", false, T0 + 1);
+    ck_assert_int_eq(
+        bg_gate_sender_status(st, cfg, "ip:192.0.2.70", NULL, T0 + 2, &s, &err), 0);
+    ck_assert(s.blocked);
+    ck_assert_int_eq(bg_gate_sender_reset(st, "ip:192.0.2.70", &had, &tried, &err), 0);
+    ck_assert_int_eq(tried, 2);
+    assert_status_agrees(NULL, "192.0.2.70", T0 + 2);
+    (void)message(NULL, "192.0.2.70", "a@example.com", true, T0 + 3);
+    (void)message(NULL, "192.0.2.70", "b@example.com", true, T0 + 4);
+    ck_assert_int_eq(
+        bg_gate_sender_status(st, cfg, "ip:192.0.2.70", NULL, T0 + 5, &s, &err), 0);
+    ck_assert(s.over_quota && !s.blocked);
+    ck_assert_int_eq(bg_gate_sender_reset(st, "ip:192.0.2.70", &had, &tried, &err), 0);
+    ck_assert(had);
+    ck_assert_int_eq(tried, 0);
+    ck_assert_int_eq(
+        bg_gate_sender_status(st, cfg, "ip:192.0.2.70", NULL, T0 + 5, &s, &err), 0);
+    ck_assert(!s.blocked && !s.over_quota && !s.found);
+    assert_status_agrees(NULL, "192.0.2.70", T0 + 5);
+    ck_assert_int_eq(bg_gate_sender_reset(st, "ip:192.0.2.70", &had, &tried, &err), 0);
+    ck_assert(!had);
+    ck_assert_int_eq(tried, 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -428,6 +547,8 @@ main(void)
     tcase_add_test(tc, verp_domain_takes_only_valid_return_paths);
     tcase_add_test(tc, every_accepted_message_takes_quota);
     tcase_add_test(tc, recipients_per_message_are_bounded);
+    tcase_add_test(tc, sender_status_agrees_with_gate);
+    tcase_add_test(tc, sender_reset_frees_it);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -115,6 +115,42 @@ START_TEST(any_bytes_parse)
 }
 END_TEST
 
+/* One object, as the CLI writes it and as the DSN parser's golden files
+ * hold it: the bytes are the contract. */
+START_TEST(objects_compact_and_spaced)
+{
+    bg_json_obj o = BG_JSON_OBJ_INIT, sp = BG_JSON_OBJ_SPACED;
+    json_error_t err;
+    json_t *v;
+
+    bg_json_obj_begin(&o);
+    bg_json_obj_str(&o, "a", "x\x9b");
+    bg_json_obj_int(&o, "n", -3);
+    bg_json_obj_bool(&o, "b", true);
+    bg_json_obj_time(&o, "t", 0);
+    bg_json_obj_time(&o, "u", 1700000000);
+    bg_json_obj_raw(&o, "r", "[1]");
+    bg_json_obj_str(&o, "z", NULL);
+    ck_assert_str_eq(bg_json_obj_close(&o), "{\"a\":\"x\\ufffd\",\"n\":-3,\"b\":true,"
+                                            "\"t\":null,\"u\":\"2023-11-14T22:13:20Z\","
+                                            "\"r\":[1],\"z\":null}");
+    bg_json_obj_begin(&o);
+    bg_json_obj_int(&o, "n", -3);
+    v = json_loads(bg_json_obj_close(&o), 0, &err); /* and it parses */
+    ck_assert_msg(v != NULL, "%s", err.text);
+    ck_assert_int_eq(json_integer_value(json_object_get(v, "n")), -3);
+    json_decref(v);
+    bg_json_obj_begin(&sp);
+    bg_json_obj_str(&sp, "file", "f");
+    bg_json_obj_bool(&sp, "bounce", false);
+    ck_assert_str_eq(bg_json_obj_close(&sp), "{\"file\": \"f\", \"bounce\": false}");
+    bg_json_obj_begin(&o); /* begins afresh */
+    ck_assert_str_eq(bg_json_obj_close(&o), "{}");
+    bg_json_obj_free(&o);
+    bg_json_obj_free(&sp);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -126,6 +162,7 @@ main(void)
     tcase_add_loop_test(tc, strings, 0, sizeof(cases) / sizeof(cases[0]));
     tcase_add_test(tc, null_is_null);
     tcase_add_test(tc, any_bytes_parse);
+    tcase_add_test(tc, objects_compact_and_spaced);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -381,7 +381,123 @@ START_TEST(import_reasons)
     ck_assert_str_eq(bg_policy_import_reason("COMPLAINT", NULL), "feedback");
     ck_assert_str_eq(bg_policy_import_reason("Bounce", "5.1.1"), "userunknown");
     ck_assert_str_eq(bg_policy_import_reason(NULL, "5.2.2"), "mailboxfull");
-    ck_assert_str_eq(bg_policy_import_reason("whatever", "5.7.1"), "suppressed");
+    ck_assert_str_eq(bg_policy_import_reason("whatever", "5.0.0"), "suppressed");
+    ck_assert_str_eq(bg_policy_import_reason("BOUNCE", ""), "suppressed");
+    /* the code read by the reply classifier's table, not a copy of it */
+    ck_assert_str_eq(bg_policy_import_reason(NULL, "5.1.6"), "hasmoved");
+    ck_assert_str_eq(bg_policy_import_reason("whatever", "5.7.1"), "blocked");
+}
+END_TEST
+
+/* One sender's status at the edges of its window and limits: the numbers
+ * `bounceguard senders` prints and the two refusals the gate makes. */
+START_TEST(sender_status_edges)
+{
+    bg_config *c;
+    bg_error err;
+    bg_sender_limits lim;
+    bg_sender_status s;
+    bg_sender_rec r = {0};
+
+    c = bg_config_parse(
+        "t",
+        "quota_limit = 3\nsender_bounce_limit = 2\n"
+        "trusted_networks = 10.0.0.0/8\n"
+        "sender_override = sasl:free quota_limit=0 sender_bounce_limit=0\n",
+        &err);
+    ck_assert_msg(c != NULL, "%s", err.msg);
+    lim = bg_policy_sender_limits(c, "ip:192.0.2.1", NULL);
+    ck_assert_int_eq(lim.quota_limit, 3);
+    ck_assert_int_eq(lim.bounce_limit, 2);
+    ck_assert(!lim.quota_exempt);
+    ck_assert(bg_policy_sender_limits(c, "ip:10.1.2.3", NULL).quota_exempt);
+    ck_assert(!bg_policy_sender_limits(c, "sasl:x", NULL).quota_exempt);
+    ck_assert(bg_policy_sender_limits(c, "sasl:x", "10.1.2.3").quota_exempt);
+
+    /* no record: nothing used, nothing refused */
+    bg_policy_sender_status(&lim, NULL, 0, T0, DAY, &s);
+    ck_assert(!s.found && !s.window_open && !s.over_quota && !s.blocked);
+    ck_assert_int_eq(s.left, 3);
+    /* three of three used: over quota until the window ends, not a second later */
+    r.window_start = T0;
+    r.count = 3;
+    bg_policy_sender_status(&lim, &r, 1, T0 + DAY - 1, DAY, &s);
+    ck_assert(s.found && s.window_open && s.over_quota && !s.blocked);
+    ck_assert_int_eq(s.used, 3);
+    ck_assert_int_eq(s.left, 0);
+    ck_assert_int_eq(s.window_reset, T0 + DAY);
+    bg_policy_sender_status(&lim, &r, 2, T0 + DAY, DAY, &s);
+    ck_assert(!s.window_open && !s.over_quota && s.blocked);
+    ck_assert_int_eq(s.used, 0);
+    ck_assert_int_eq(s.window_reset, 0);
+    /* exempt or without limits: never refused */
+    lim.quota_exempt = true;
+    bg_policy_sender_status(&lim, &r, 1, T0 + 1, DAY, &s);
+    ck_assert(!s.over_quota && s.window_open);
+    lim = bg_policy_sender_limits(c, "sasl:free", NULL);
+    bg_policy_sender_status(&lim, &r, 50, T0 + 1, DAY, &s);
+    ck_assert(!s.over_quota && !s.blocked);
+    ck_assert_int_eq(s.quota_limit, 0);
+    ck_assert_int_eq(s.bounce_limit, 0);
+    bg_config_unref(c);
+}
+END_TEST
+
+/* Sender identities as an operator types them, filed as the gate files them. */
+static const struct {
+    const char *in, *want; /* want NULL: refused */
+} identity_cases[] = {
+    {"ip:192.0.2.1", "ip:192.0.2.1"},
+    {"ip:2001:DB8:0:0::1", "ip:2001:db8::1"},
+    {"ip:192.0.2.256", NULL},
+    {"sasl:alice", "sasl:alice"},
+    {"sasl:", NULL},
+    {"sasl:a\tb", NULL},
+    {"env:Alice@Example.COM", "env:alice@example.com"},
+    {"env:<>", "env:<>"},
+    {"env:not an address", NULL},
+    {"alice", NULL},
+};
+
+START_TEST(identity_parse)
+{
+    char out[300];
+    bg_error err;
+    int rc = bg_policy_identity_parse(identity_cases[_i].in, out, sizeof(out), &err);
+
+    if (identity_cases[_i].want == NULL) {
+        ck_assert_msg(rc < 0, "%s: accepted as %s", identity_cases[_i].in, out);
+        ck_assert(err.msg[0] != '\0');
+    } else {
+        ck_assert_msg(rc == 0, "%s: %s", identity_cases[_i].in, err.msg);
+        ck_assert_str_eq(out, identity_cases[_i].want);
+    }
+}
+END_TEST
+
+START_TEST(rcpt_state_and_private_blacklists)
+{
+    bg_rcpt_rec r;
+    int64_t purge;
+    bg_bounce_event ev = bounce_at(T0);
+
+    ck_assert_int_eq(bg_policy_bounce(NULL, &r, &ev, &purge), 1);
+    ck_assert_str_eq(bg_policy_rcpt_state_name(&r, T0 + 14 * DAY - 1), "blacklisted");
+    ck_assert_str_eq(bg_policy_rcpt_state_name(&r, T0 + 14 * DAY), "expired");
+    r.state = BG_RCPT_UNBLOCKED;
+    ck_assert_str_eq(bg_policy_rcpt_state_name(&r, T0), "unblocked");
+    ck_assert(bg_policy_private_blacklist_reason("Blocked"));
+    ck_assert(bg_policy_private_blacklist_reason("authfailure"));
+    ck_assert(!bg_policy_private_blacklist_reason("userunknown"));
+    ck_assert(!bg_policy_private_blacklist_reason(NULL));
+
+    char buf[256];
+    ck_assert_ptr_nonnull(strstr(bg_policy_rcpt_rule(&r, buf, sizeof(buf)), "5.1.1"));
+    bg_strlcpy(r.source, "manual", sizeof(r.source));
+    ck_assert_str_eq(bg_policy_rcpt_rule(&r, buf, sizeof(buf)),
+                     "blocked by hand (bounceguard block)");
+    memset(&r, 0, sizeof(r));
+    ck_assert_str_eq(bg_policy_rcpt_rule(&r, buf, sizeof(buf)), "");
 }
 END_TEST
 
@@ -413,6 +529,10 @@ main(void)
     tcase_add_loop_test(tc, bounce_decision, 0,
                         sizeof(decision_cases) / sizeof(decision_cases[0]));
     tcase_add_test(tc, import_reasons);
+    tcase_add_test(tc, sender_status_edges);
+    tcase_add_loop_test(tc, identity_parse, 0,
+                        sizeof(identity_cases) / sizeof(identity_cases[0]));
+    tcase_add_test(tc, rcpt_state_and_private_blacklists);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
