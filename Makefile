@@ -132,7 +132,9 @@ run: all
 	scripts/run-demo
 
 demo: all
-	BUILD=$(BUILD) scripts/demo
+	BUILD=$(BUILD) DEMO_SMTPD_PORT=$(DEMO_SMTPD_PORT) DEMO_SINK_PORT=$(DEMO_SINK_PORT) \
+	    DEMO_REFUSER_PORT=$(DEMO_REFUSER_PORT) DEMO_MILTER_PORT=$(DEMO_MILTER_PORT) \
+	    DEMO_DIR=$(DEMO_DIR) scripts/demo
 
 bench: all $(BENCH_BIN)
 	BUILD=$(BUILD) bench/run
