@@ -628,6 +628,46 @@ caller_may_read(const char *path)
     return access(path, R_OK) == 0;
 }
 
+/* Make *slot absolute, relative to dir, unless it is empty or absolute. */
+static void
+anchor_path(char **slot, const char *prefix, const char *dir)
+{
+    const char *rel = *slot + strlen(prefix);
+
+    if (strncmp(*slot, prefix, strlen(prefix)) != 0 || rel[0] == '\0' || rel[0] == '/')
+        return;
+    char *abs = bg_xasprintf("%s%s/%s", prefix, dir, rel);
+    free(*slot);
+    *slot = abs;
+}
+
+/*
+ * A relative path in the file is taken from the file's own directory, not
+ * from wherever the program was started: `bounceguard -c conf/demo.conf`
+ * finds the demo's store from any directory, and a daemon that started in /
+ * reads the same paths as the CLI run from a shell.
+ */
+static int
+anchor_relative_paths(bg_config *c, const char *path, bg_error *err)
+{
+    char *real = realpath(path, NULL);
+    char *slash;
+
+    if (real == NULL)
+        return bg_error_set(err, "cannot resolve config path %s: %s", path, strerror(errno));
+    if ((slash = strrchr(real, '/')) != NULL)
+        *slash = '\0'; /* "/bounceguard.conf" gives "", and "/" + path */
+    anchor_path(&c->db_home, "", real);
+    anchor_path(&c->log_dir, "", real);
+    anchor_path(&c->pid_file, "", real);
+    anchor_path(&c->socket, "unix:", real);
+    anchor_path(&c->verp_secret_file, "", real);
+    anchor_path(&c->verp_previous_secret_file, "", real);
+    anchor_path(&c->reply_rules_file, "", real);
+    free(real);
+    return 0;
+}
+
 bg_config *
 bg_config_load(const char *path, bool allow_missing, bg_error *err)
 {
@@ -650,6 +690,8 @@ bg_config_load(const char *path, bool allow_missing, bg_error *err)
     }
     bg_config *c = config_parse(path, bg_buf_str(&text), caller_may_read(path), err);
     bg_buf_free(&text);
+    if (c && anchor_relative_paths(c, path, err) < 0)
+        return bg_config_unref(c);
     if (c && c->reply_rules_file[0]) {
         bg_error rerr;
         c->reply_rules = bg_reply_rules_load(c->reply_rules_file, &rerr);

@@ -56,3 +56,17 @@ for p in bounceguard bounceguard-dsn bounceguard-milter; do
     "$BIN/$p" --help > "$T/help.out" 2>&1; rc=$?
     check "$p --help: usage, exit 0 ($rc)" bash -c "[ $rc -eq 0 ] && grep -q '^usage: $p' '$T/help.out'"
 done
+
+# Relative paths are taken from the config file's directory, whatever the
+# directory the program runs in: README's `bounceguard -c conf/demo.conf`
+# finds the same store from anywhere.
+mkdir -p "$T/rel/etc" "$T/elsewhere"
+printf 'db_home = ../db\nlog_dir = logs\npid_file =\nuser =\nsyslog = no\n' > "$T/rel/etc/r.conf"
+out=$(cd "$T/elsewhere" && "$BIN/bounceguard" -c ../rel/etc/r.conf config 2>&1)
+real=$(cd "$T/rel/etc" && pwd -P)
+check "a relative db_home is taken from the config's directory ($(grep '^db_home' <<<"$out"))" \
+    grep -qx "db_home = $real/../db" <<<"$out"
+check "... and a relative log_dir too" grep -qx "log_dir = $real/logs" <<<"$out"
+out=$(cd / && "$BIN/bounceguard" -c "$TOP/conf/demo.conf" config 2>&1)
+check "conf/demo.conf's store is under the tree's run/, even from / ($(grep '^db_home' <<<"$out"))" \
+    grep -qx "db_home = $(cd "$TOP/conf" && pwd -P)/../run/db" <<<"$out"
