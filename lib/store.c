@@ -714,6 +714,11 @@ run_attempts(bg_store *s, txn_body_fn *body, void *arg, enum run_mode mode, bg_e
             }
         }
         pthread_rwlock_unlock(&s->lock);
+        /* A peer's recovery panicked the environment under this call: what
+         * Berkeley DB answered then (EINVAL from a handle whose regions went
+         * away; faults.sh saw a CLI block fail so) means "reopen". */
+        if (ret > 0 && atomic_load(&s->panicked))
+            ret = DB_RUNRECOVERY;
         if (ret == DB_LOCK_DEADLOCK || ret == DB_LOCK_NOTGRANTED) {
             if (give_up_at == 0)
                 give_up_at = bg_monotonic_ms() + RETRY_FOR_MS;
