@@ -90,15 +90,12 @@ bg_gate_tried_blacklisted(bg_store *st, const char *identity, int64_t now, long 
     return a.count;
 }
 
-/* The sender's limits as this transaction sees them (`check` may have
- * set quota_exempt itself). */
+/* The sender's limits as this transaction sees them: its exemption was
+ * decided at its start (or set by `check`), not read again per command. */
 static bg_sender_limits
 txn_limits(const bg_config *cfg, const bg_gate_txn *t)
 {
-    bg_sender_limits lim = bg_policy_sender_limits(cfg, t->identity, t->client_ip);
-
-    lim.quota_exempt = t->quota_exempt;
-    return lim;
+    return bg_policy_sender_limits_exempt(cfg, t->identity, t->quota_exempt);
 }
 
 static bg_verdict_kind

@@ -353,14 +353,21 @@ bg_policy_sender_blocked(long tried_blacklisted, long limit)
 bg_sender_limits
 bg_policy_sender_limits(const bg_config *cfg, const char *identity, const char *client_ip)
 {
-    bg_sender_limits lim;
-
     if (client_ip == NULL)
         client_ip = strncmp(identity, "ip:", 3) == 0 ? identity + 3 : "";
+    return bg_policy_sender_limits_exempt(cfg, identity,
+                                          bg_policy_quota_exempt(cfg, identity, client_ip));
+}
+
+bg_sender_limits
+bg_policy_sender_limits_exempt(const bg_config *cfg, const char *identity, bool quota_exempt)
+{
+    bg_sender_limits lim;
+
     lim.quota_limit = bg_config_quota_for(cfg, identity);
     if (lim.quota_limit < 0)
         lim.quota_limit = 0;
-    lim.quota_exempt = bg_policy_quota_exempt(cfg, identity, client_ip);
+    lim.quota_exempt = quota_exempt;
     lim.bounce_limit = bg_config_bounce_limit_for(cfg, identity);
     if (lim.bounce_limit < 0)
         lim.bounce_limit = 0;

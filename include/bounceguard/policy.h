@@ -276,6 +276,10 @@ typedef struct bg_sender_limits {
  * trusted_networks (NULL: the address of an "ip:" identity, else none). */
 bg_sender_limits bg_policy_sender_limits(const bg_config *cfg, const char *identity,
                                          const char *client_ip);
+/* The same when the exemption is already known (the milter's transaction
+ * decided it once, at its start): the trusted lists are not read again. */
+bg_sender_limits bg_policy_sender_limits_exempt(const bg_config *cfg, const char *identity,
+                                                bool quota_exempt);
 
 /* Rule 4 at MAIL FROM: would the sender's next message be refused at now?
  * rec is its quota record (NULL: none, so no). */
