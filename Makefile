@@ -42,9 +42,9 @@ HARDEN     = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE \
 SANITIZE  ?=
 CPPFLAGS  += -Iinclude -D_GNU_SOURCE
 CFLAGS    += -std=c11 $(OPT) $(WARN) $(HARDEN) $(SANITIZE) -MMD -MP \
-             $(shell pkg-config --cflags libpsl libidn2 jansson libcares)
+             $(shell pkg-config --cflags libpsl libidn2 jansson libcares hiredis)
 LDFLAGS   += -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANITIZE)
-LIBS       = $(shell pkg-config --libs libpsl libidn2 jansson libcares) \
+LIBS       = $(shell pkg-config --libs libpsl libidn2 jansson libcares hiredis) \
              -ldb -lspf2 -lresolv -lnettle -lpthread
 MILTERLIBS = $(shell pkg-config --libs milter)
 CHECKLIBS  = $(shell pkg-config --libs check)

@@ -98,8 +98,7 @@ cli_store_open(cli_ctx *ctx, const char *command, bool create, bg_store **out)
                  command, CLI_STALL_S);
     stalled_len = n > 0 && (size_t)n < sizeof(stalled_line) ? (size_t)n : 0;
     bg_stallwatch_start(CLI_STALL_S, on_stall);
-    *out = bg_store_open_sized(ctx->config->db_home, create ? BG_STORE_CREATE : 0,
-                               (unsigned)ctx->config->db_cache_mb, &err);
+    *out = bg_store_open_config(ctx->config, create ? BG_STORE_CREATE : 0, &err);
     if (*out == NULL)
         return cli_runtime_error(command, "%s", err.msg);
     return 0;

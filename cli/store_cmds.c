@@ -712,18 +712,21 @@ cli_cmd_stats(cli_ctx *ctx, int argc, char **argv)
         bg_json_obj_int(&j, "incidents", (long long)s.incidents);
         bg_json_obj_int(&j, "seen_dsns", (long long)s.seen);
         bg_json_obj_int(&j, "expiry_index", (long long)s.expiry);
-        bg_json_obj_int(&j, "log_files", (long long)e.log_files);
-        bg_json_obj_int(&j, "log_bytes", (long long)e.log_bytes);
-        if (e.last_checkpoint > 0)
-            bg_json_obj_str(&j, "last_checkpoint",
-                            bg_time_iso(ckp, sizeof(ckp), e.last_checkpoint));
-        else
-            bg_json_obj_raw(&j, "last_checkpoint", "null");
-        bg_json_obj_int(&j, "log_since_checkpoint_bytes", (long long)e.replay_bytes);
-        bg_json_obj_int(&j, "recovery_estimate_ms", (long long)e.recovery_ms);
-        bg_json_obj_int(&j, "cache_bytes", (long long)e.cache_bytes);
-        bg_json_obj_int(&j, "deadlocks", (long long)e.deadlocks);
-        bg_json_obj_int(&j, "lock_waits", (long long)e.lock_waits);
+        bg_json_obj_str(&j, "backend", e.backend);
+        if (!e.redis) {
+            bg_json_obj_int(&j, "log_files", (long long)e.log_files);
+            bg_json_obj_int(&j, "log_bytes", (long long)e.log_bytes);
+            if (e.last_checkpoint > 0)
+                bg_json_obj_str(&j, "last_checkpoint",
+                                bg_time_iso(ckp, sizeof(ckp), e.last_checkpoint));
+            else
+                bg_json_obj_raw(&j, "last_checkpoint", "null");
+            bg_json_obj_int(&j, "log_since_checkpoint_bytes", (long long)e.replay_bytes);
+            bg_json_obj_int(&j, "recovery_estimate_ms", (long long)e.recovery_ms);
+            bg_json_obj_int(&j, "cache_bytes", (long long)e.cache_bytes);
+            bg_json_obj_int(&j, "deadlocks", (long long)e.deadlocks);
+            bg_json_obj_int(&j, "lock_waits", (long long)e.lock_waits);
+        }
         cli_json_print(&j, ctx->out);
         bg_json_obj_free(&j);
         return 0;
@@ -739,26 +742,30 @@ cli_cmd_stats(cli_ctx *ctx, int argc, char **argv)
             "tried (sender,rcpt)  %llu\n"
             "messages remembered  %llu\n"
             "RBL incidents        %llu\n"
-            "DSNs seen            %llu\n"
+            "DSNs seen            %llu\n",
+            e.backend, (unsigned long long)s.rcpts,
+            cli_color_code(ctx, n.blacklisted ? CLI_RED : CLI_GREEN),
+            (unsigned long long)n.blacklisted, cli_color_code(ctx, CLI_RESET),
+            (unsigned long long)n.expired, (unsigned long long)n.unblocked,
+            (unsigned long long)n.grace, (unsigned long long)s.senders,
+            (unsigned long long)s.tried, (unsigned long long)s.messages,
+            (unsigned long long)s.incidents, (unsigned long long)s.seen);
+    if (e.redis) /* Redis expires records itself and keeps no log of ours */
+        return 0;
+    fprintf(ctx->out,
             "purge index entries  %llu\n"
             "transaction log      %llu file%s, %llu MB\n"
             "last checkpoint      %s\n"
             "recovery estimate    %s%.1f s (%llu kB of log since the last checkpoint)\n"
             "cache                %llu MB\n"
             "deadlocks            %llu (lock waits %llu)\n",
-            ctx->config->db_home, (unsigned long long)s.rcpts,
-            cli_color_code(ctx, n.blacklisted ? CLI_RED : CLI_GREEN),
-            (unsigned long long)n.blacklisted, cli_color_code(ctx, CLI_RESET),
-            (unsigned long long)n.expired, (unsigned long long)n.unblocked,
-            (unsigned long long)n.grace, (unsigned long long)s.senders,
-            (unsigned long long)s.tried, (unsigned long long)s.messages,
-            (unsigned long long)s.incidents, (unsigned long long)s.seen,
             (unsigned long long)s.expiry, (unsigned long long)e.log_files,
             e.log_files == 1 ? "" : "s", (unsigned long long)((e.log_bytes + (1 << 19)) >> 20),
             e.last_checkpoint > 0 ? bg_time_iso(ckp, sizeof(ckp), e.last_checkpoint) : "none yet",
             e.recovery_ms < 1000 ? "under " : "about ",
             e.recovery_ms < 1000 ? 1.0 : (double)e.recovery_ms / 1000,
             (unsigned long long)((e.replay_bytes + 512) >> 10),
-            (unsigned long long)((e.cache_bytes + (1 << 19)) >> 20), (unsigned long long)e.deadlocks, (unsigned long long)e.lock_waits);
+            (unsigned long long)((e.cache_bytes + (1 << 19)) >> 20),
+            (unsigned long long)e.deadlocks, (unsigned long long)e.lock_waits);
     return 0;
 }

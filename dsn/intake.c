@@ -164,8 +164,7 @@ intake_store(intake *in)
 
     if (in->st)
         return 0;
-    in->st = bg_store_open_sized(in->cfg->db_home, BG_STORE_CREATE,
-                                (unsigned)in->cfg->db_cache_mb, &err);
+    in->st = bg_store_open_config(in->cfg, BG_STORE_CREATE, &err);
     if (in->st == NULL) {
         if (!in->store_failing)
             bg_msg_error("store unavailable: %s", err.msg);

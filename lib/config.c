@@ -20,6 +20,7 @@
 #include "bounceguard/policy.h"
 #include "bounceguard/privs.h"
 #include "bounceguard/reply_rules.h"
+#include "bounceguard/store.h"
 #include "bounceguard/mtalog.h"
 
 typedef enum key_type {
@@ -51,6 +52,8 @@ static const enum_value on_error_values[] = {{"tempfail", BG_ON_ERROR_TEMPFAIL},
                                              {NULL, 0}};
 static const enum_value reply_values[] = {
     {"permanent", 1}, {"temporary", 0}, {NULL, 0}};
+static const enum_value backend_values[] = {
+    {"bdb", BG_BACKEND_BDB}, {"redis", BG_BACKEND_REDIS}, {NULL, 0}};
 static const enum_value trust_values[] = {{"correlated", BG_TRUST_CORRELATED},
                                           {"spf", BG_TRUST_SPF},
                                           {"any", BG_TRUST_ANY},
@@ -84,6 +87,30 @@ static const key_def keys[] = {
     {"db_cache_mb", T_INT, OFF(db_cache_mb), "8", 1, 4096, NULL,
      "Berkeley DB cache in MB, fixed when the store is created (8 MB holds about 10,000 "
      "recipients' pages; a store takes about 14 MB on disk plus 1.25 times this)"},
+    {"store", T_ENUM, OFF(store_backend), "bdb", 0, 0, backend_values,
+     "where the state lives: bdb (Berkeley DB in db_home, this host only) or redis "
+     "(a Redis server several relays share: the redis_ keys)"},
+    {"redis_servers", T_STRING, OFF(redis_servers), "", 0, 0, NULL,
+     "with store = redis: HOST:PORT, [IPV6]:PORT or /path/to/redis.sock, blank-separated; "
+     "the first that says it is the primary is used (rediss:// is refused: no TLS in "
+     "hiredis 0.14)"},
+    {"redis_sentinels", T_STRING, OFF(redis_sentinels), "", 0, 0, NULL,
+     "Redis Sentinels (HOST:PORT, port 26379 by default) that name the primary; tried "
+     "before redis_servers"},
+    {"redis_master_name", T_STRING, OFF(redis_master_name), "mymaster", 0, 0, NULL,
+     "the name under which the sentinels monitor the primary"},
+    {"redis_user", T_STRING, OFF(redis_user), "", 0, 0, NULL,
+     "Redis ACL user; empty = the default user"},
+    {"redis_password", T_STRING, OFF(redis_password), "", 0, 0, NULL,
+     "password of redis_user (or requirepass); keep this file unreadable by others"},
+    {"redis_db", T_INT, OFF(redis_db), "0", 0, 10000, NULL, "the Redis database number"},
+    {"redis_prefix", T_STRING, OFF(redis_prefix), "bounceguard:", 0, 0, NULL,
+     "every key bounceguard writes begins with it (one prefix per cluster of relays)"},
+    {"redis_timeout", T_INT, OFF(redis_timeout), "500", 10, 60000, NULL,
+     "deadline of each Redis connect and call, in milliseconds"},
+    {"redis_replicas", T_INT, OFF(redis_replicas), "0", 0, 16, NULL,
+     "a learned bounce or a block is acknowledged only after this many replicas "
+     "confirm it (WAIT); 0 = once the primary has it"},
     {"log_dir", T_STRING, OFF(log_dir), "/var/log/bounceguard", 0, 0, NULL,
      "directory of debug.log, warning.log and error.log; empty = no log files"},
     {"syslog", T_BOOL, OFF(syslog), "yes", 0, 0, NULL,
@@ -414,6 +441,21 @@ find_key(const char *name)
     return NULL;
 }
 
+void
+bg_config_redis_opts(const bg_config *c, bg_store_redis_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->servers = c->redis_servers;
+    o->sentinels = c->redis_sentinels;
+    o->master_name = c->redis_master_name;
+    o->user = c->redis_user;
+    o->password = c->redis_password;
+    o->db = c->redis_db;
+    o->prefix = c->redis_prefix;
+    o->timeout_ms = (unsigned)c->redis_timeout;
+    o->replicas = (unsigned)c->redis_replicas;
+}
+
 bg_config *
 bg_config_defaults(void)
 {
@@ -475,6 +517,12 @@ validate(const bg_config *c, bool quote, bg_error *err)
 
     if (c->db_home[0] == '\0')
         return bg_error_set(err, "db_home must not be empty");
+    if (c->store_backend == BG_BACKEND_REDIS) {
+        bg_store_redis_opts o;
+        bg_config_redis_opts(c, &o);
+        if (bg_store_redis_check(&o, err) < 0)
+            return -1;
+    }
     if (c->return_path_rewrite && (c->verp_domain[0] == '\0' || c->verp_secret_file[0] == '\0'))
         return bg_error_set(err, "return_path_rewrite = yes needs verp_domain and "
                                  "verp_secret_file");
@@ -738,7 +786,12 @@ format_value(const bg_config *c, const key_def *k, bg_buf *out)
 
     switch (k->type) {
     case T_STRING:
-        bg_buf_puts(out, *(char *const *)(base + k->offset));
+        /* `bounceguard config` shows the config to whoever runs it: not the
+         * password of the shared store. */
+        if (strcmp(k->name, "redis_password") == 0 && **(char *const *)(base + k->offset))
+            bg_buf_puts(out, "(set, not shown)");
+        else
+            bg_buf_puts(out, *(char *const *)(base + k->offset));
         break;
     case T_BOOL:
         bg_buf_puts(out, *(const bool *)(base + k->offset) ? "yes" : "no");

@@ -22,6 +22,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "bounceguard/config.h"
 #include "bounceguard/log.h"
 #include "store_codec.h"
 #include "store_priv.h"
@@ -504,6 +505,33 @@ bg_store_open_sized(const char *home, unsigned flags, unsigned cache_mb, bg_erro
     return s;
 }
 
+bg_store *
+bg_store_open_redis(const bg_store_redis_opts *o, bg_error *err)
+{
+    store_redis *r = store_redis_open(o, err);
+    bg_store *s;
+
+    if (r == NULL)
+        return NULL;
+    s = bg_xcalloc(1, sizeof(*s));
+    pthread_rwlock_init(&s->lock, NULL);
+    pthread_mutex_init(&s->writer, NULL);
+    s->redis = r;
+    s->home = bg_xasprintf("redis %s", store_redis_label(r));
+    return s;
+}
+
+bg_store *
+bg_store_open_config(const bg_config *c, unsigned flags, bg_error *err)
+{
+    if (c->store_backend == BG_BACKEND_REDIS) {
+        bg_store_redis_opts o;
+        bg_config_redis_opts(c, &o);
+        return bg_store_open_redis(&o, err);
+    }
+    return bg_store_open_sized(c->db_home, flags, (unsigned)c->db_cache_mb, err);
+}
+
 #ifdef __SANITIZE_ADDRESS__
 /*
  * In the ASan build (make asan) only: Berkeley DB keeps part of the handle
@@ -525,7 +553,10 @@ bg_store_close(bg_store *s)
 {
     if (s == NULL)
         return NULL;
-    close_handles(s);
+    if (s->redis)
+        store_redis_close(s->redis);
+    else
+        close_handles(s);
     pthread_rwlock_destroy(&s->lock);
     pthread_mutex_destroy(&s->writer);
     free(s->home);
@@ -617,6 +648,9 @@ run(bg_store *s, txn_body_fn *body, void *arg, enum run_mode mode, bg_error *err
     bool take = (mode == RUN_TXN || mode == RUN_TXN_SYNC) && writing != s;
     int r;
 
+    if (s->redis)
+        return store_redis_run(s, body, arg, mode == RUN_TXN || mode == RUN_TXN_SYNC,
+                               mode == RUN_TXN_SYNC || s->sync, err);
     store_enter(s);
     if (!take) {
         r = run_attempts(s, body, arg, mode, err);
@@ -692,14 +726,16 @@ run_attempts(bg_store *s, txn_body_fn *body, void *arg, enum run_mode mode, bg_e
             ret = DB_RUNRECOVERY;
         } else if (mode == RUN_NO_TXN) {
             int answer = 0;
-            ret = body(s, NULL, arg, &answer);
+            store_txn none = {NULL, NULL};
+            ret = body(s, &none, arg, &answer);
             if (ret == 0) {
                 pthread_rwlock_unlock(&s->lock);
                 return answer;
             }
         } else if ((ret = s->env->txn_begin(s->env, NULL, &txn, 0)) == 0) {
             int answer = 0;
-            ret = body(s, txn, arg, &answer);
+            store_txn t = {txn, NULL};
+            ret = body(s, &t, arg, &answer);
             if (ret == 0) {
                 bool durable = mode == RUN_TXN_SYNC || s->sync;
                 ret = txn->commit(txn, durable ? DB_TXN_SYNC : 0);
@@ -767,13 +803,17 @@ store_dbt_init(DBT *d, const void *data, size_t size)
 /* Read a value: 0 found (payload in val, purge time in *purge_at),
  * DB_NOTFOUND, or an error.  -1 = the value does not decode. */
 int
-store_rec_get(bg_store *s, DB_TXN *txn, int dbi, const void *key, size_t klen, bg_buf *val,
+store_rec_get(bg_store *s, store_txn *txn, int dbi, const void *key, size_t klen, bg_buf *val,
               int64_t *purge_at, u_int32_t flags)
 {
     unsigned char small[2048];
     DBT k, d;
     int ret;
 
+    if (txn->redis) {
+        *purge_at = 0; /* Redis keeps it as the key's expiry */
+        return store_redis_get(txn->redis, dbi, key, klen, val);
+    }
     /* Most records fit on the stack: no allocation per lookup (the milter's
      * hot path); a larger one is read again into a buffer of its size. */
     store_dbt_init(&k, key, klen);
@@ -781,11 +821,11 @@ store_rec_get(bg_store *s, DB_TXN *txn, int dbi, const void *key, size_t klen, b
     d.data = small;
     d.ulen = sizeof(small);
     d.flags = DB_DBT_USERMEM;
-    ret = s->db[dbi]->get(s->db[dbi], txn, &k, &d, flags);
+    ret = s->db[dbi]->get(s->db[dbi], txn->bdb, &k, &d, flags);
     if (ret == DB_BUFFER_SMALL) {
         d.data = bg_xmalloc(d.size);
         d.ulen = d.size;
-        ret = s->db[dbi]->get(s->db[dbi], txn, &k, &d, flags);
+        ret = s->db[dbi]->get(s->db[dbi], txn->bdb, &k, &d, flags);
     }
     if (ret == 0 && d.size < 9)
         ret = -1;
@@ -842,34 +882,39 @@ expiry_change(bg_store *s, DB_TXN *txn, int dbi, const void *key, size_t klen,
 /* Write a value; old_purge is the purge time of the value it replaces
  * (0 = none), so that the expiry index stays exact. */
 int
-store_rec_put(bg_store *s, DB_TXN *txn, int dbi, const void *key, size_t klen,
-        const bg_buf *payload, int64_t old_purge, int64_t new_purge)
+store_rec_put(bg_store *s, store_txn *txn, int dbi, const void *key, size_t klen,
+              const bg_buf *payload, int64_t old_purge, int64_t new_purge)
 {
     bg_buf v = BG_BUF_INIT;
     DBT k, d;
     int ret;
 
+    if (txn->redis)
+        return store_redis_put(txn->redis, dbi, key, klen, payload, new_purge);
     codec_put_i64(&v, new_purge);
     bg_buf_append(&v, bg_buf_str(payload), payload->len);
     store_dbt_init(&k, key, klen);
     store_dbt_init(&d, v.s, v.len);
-    ret = s->db[dbi]->put(s->db[dbi], txn, &k, &d, 0);
+    ret = s->db[dbi]->put(s->db[dbi], txn->bdb, &k, &d, 0);
     bg_buf_free(&v);
     if (ret == 0)
-        ret = expiry_change(s, txn, dbi, key, klen, old_purge, new_purge);
+        ret = expiry_change(s, txn->bdb, dbi, key, klen, old_purge, new_purge);
     return ret;
 }
 
 int
-store_rec_del(bg_store *s, DB_TXN *txn, int dbi, const void *key, size_t klen, int64_t old_purge)
+store_rec_del(bg_store *s, store_txn *txn, int dbi, const void *key, size_t klen,
+              int64_t old_purge)
 {
     DBT k;
     int ret;
 
+    if (txn->redis)
+        return store_redis_del(txn->redis, dbi, key, klen);
     store_dbt_init(&k, key, klen);
-    ret = s->db[dbi]->del(s->db[dbi], txn, &k, 0);
+    ret = s->db[dbi]->del(s->db[dbi], txn->bdb, &k, 0);
     if (ret == 0)
-        ret = expiry_change(s, txn, dbi, key, klen, old_purge, 0);
+        ret = expiry_change(s, txn->bdb, dbi, key, klen, old_purge, 0);
     return ret;
 }
 
@@ -883,7 +928,7 @@ typedef struct get_arg {
 } get_arg;
 
 static int
-get_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
+get_body(bg_store *s, store_txn *txn, void *arg, int *answer)
 {
     get_arg *a = arg;
     int ret = store_rec_get(s, txn, a->dbi, a->key, a->klen, a->val, &a->purge_at, 0);

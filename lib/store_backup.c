@@ -43,6 +43,11 @@ bg_store_backup(bg_store *s, const char *dir, bg_error *err)
 {
     int r, ret;
 
+    if (s->redis)
+        return bg_error_set(err, "backup: the store is Redis (%s): back it up with Redis's own "
+                                 "persistence (a replica, BGSAVE), or move it with "
+                                 "`bounceguard export`",
+                            s->home);
     /* A backup never mixes with other files: an old backup in the way is
      * the operator's to move, not ours to overwrite. */
     if ((r = dir_is_empty(dir, err)) < 0)

@@ -18,22 +18,22 @@ typedef struct message_put_arg {
 } message_put_arg;
 
 static int
-put_replacing(bg_store *s, DB_TXN *txn, int dbi, const char *key, const bg_buf *payload,
+put_replacing(bg_store *s, store_txn *txn, int dbi, const char *key, const bg_buf *payload,
               int64_t purge_at)
 {
     bg_buf old = BG_BUF_INIT;
     int64_t old_purge = 0;
     size_t klen = strlen(key);
-    int ret = store_rec_get(s, txn, dbi, key, klen, &old, &old_purge, DB_RMW);
+    int ret = store_rec_get(s, txn, dbi, key, klen, &old, &old_purge, STORE_RMW);
 
     bg_buf_free(&old);
-    if (ret != 0 && ret != DB_NOTFOUND)
+    if (ret != 0 && ret != STORE_NOTFOUND)
         return ret;
     return store_rec_put(s, txn, dbi, key, klen, payload, ret == 0 ? old_purge : 0, purge_at);
 }
 
 static int
-message_put_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
+message_put_body(bg_store *s, store_txn *txn, void *arg, int *answer)
 {
     message_put_arg *a = arg;
     bg_buf v = BG_BUF_INIT, k = BG_BUF_INIT;

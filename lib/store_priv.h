@@ -1,10 +1,19 @@
 /*
  * store_priv.h — private to the store module (lib/store*.c): the handle,
  * the databases, the transaction runner and the record primitives shared by
- * store.c (environment, transactions), store_records.c and store_messages.c
- * (the typed records), store_visit.c (streaming visits) and store_upkeep.c
- * (purge, counts, checkpoints).  Nothing outside the store includes it:
- * every Berkeley DB call of the project stays in these files.
+ * store.c (Berkeley DB: environment, transactions), store_redis.c (the
+ * Redis backend: the same primitives over a Redis server), store_records.c
+ * and store_messages.c (the typed records, the same for both backends),
+ * store_visit.c (streaming visits) and store_upkeep.c (purge, counts,
+ * checkpoints).  Nothing outside the store includes it: every Berkeley DB
+ * and every Redis call of the project stays in these files.
+ *
+ * The seam between the backends is the record primitive: a body run in a
+ * transaction reads and writes (database, key) -> payload with a purge time
+ * through store_rec_get/put/del; Berkeley DB runs it in a DB_TXN (locks,
+ * deadlock retry), Redis optimistically (what the body read is compared, and
+ * what it wrote applied, by one script on the server; a conflict runs the
+ * body again, as a deadlock does).
  */
 #ifndef BOUNCEGUARD_STORE_PRIV_H
 #define BOUNCEGUARD_STORE_PRIV_H
@@ -35,7 +44,23 @@ extern const char *const store_db_files[DBI_COUNT];
  * no checkpoint needs keeps only a few megabytes). */
 #define STORE_LOG_FILE_BYTES (1u * 1024 * 1024)
 
+/* What a primitive answers for a key that is not there. */
+#define STORE_NOTFOUND DB_NOTFOUND
+/* store_rec_get's flag: the body will write what it reads (Berkeley DB takes
+ * the write lock at once; Redis compares every read anyway). */
+#define STORE_RMW DB_RMW
+
+/* A transaction of either backend, handed to bodies. */
+typedef struct store_redis_txn store_redis_txn;
+typedef struct store_txn {
+    DB_TXN *bdb;            /* Berkeley DB: the transaction, NULL for a plain read */
+    store_redis_txn *redis; /* Redis: what the body read and wrote */
+} store_txn;
+
+typedef struct store_redis store_redis;
+
 struct bg_store {
+    store_redis *redis;     /* the Redis backend; NULL: Berkeley DB (the rest) */
     pthread_rwlock_t lock;  /* read: any operation; write: reopen after a crash */
     pthread_mutex_t writer; /* one write transaction at a time (see run()) */
     DB_ENV *env;
@@ -62,7 +87,7 @@ int store_reopen(bg_store *s, unsigned seen_generation, bg_error *err);
 /* A body run inside a transaction: returns 0 to commit (its answer, >= 0,
  * in *answer), or a Berkeley DB / errno code, or -1 (a record that does not
  * decode), to abort. */
-typedef int txn_body_fn(bg_store *s, DB_TXN *txn, void *arg, int *answer);
+typedef int txn_body_fn(bg_store *s, store_txn *txn, void *arg, int *answer);
 
 /* What a body returns when its caller chose to abort (not a BDB error). */
 #define STORE_ABORTED (-2)
@@ -79,12 +104,12 @@ void store_dbt_init(DBT *d, const void *data, size_t size);
 
 /* Read a value: 0 found (payload in val, purge time in *purge_at),
  * DB_NOTFOUND, or an error; -1 = the value does not decode. */
-int store_rec_get(bg_store *s, DB_TXN *txn, int dbi, const void *key, size_t klen,
+int store_rec_get(bg_store *s, store_txn *txn, int dbi, const void *key, size_t klen,
                   bg_buf *val, int64_t *purge_at, u_int32_t flags);
 /* Write a value replacing one whose purge time was old_purge (0 = none). */
-int store_rec_put(bg_store *s, DB_TXN *txn, int dbi, const void *key, size_t klen,
+int store_rec_put(bg_store *s, store_txn *txn, int dbi, const void *key, size_t klen,
                   const bg_buf *payload, int64_t old_purge, int64_t new_purge);
-int store_rec_del(bg_store *s, DB_TXN *txn, int dbi, const void *key, size_t klen,
+int store_rec_del(bg_store *s, store_txn *txn, int dbi, const void *key, size_t klen,
                   int64_t old_purge);
 /* A get in its own short transaction. */
 bg_lookup store_plain_get(bg_store *s, int dbi, const void *key, size_t klen, bg_buf *val,
@@ -96,5 +121,26 @@ bg_lookup store_plain_get(bg_store *s, int dbi, const void *key, size_t klen, bg
 typedef int raw_visit_fn(const bg_buf *key, const bg_buf *val, void *arg);
 int store_visit_all(bg_store *s, int dbi, const char *prefix, size_t prefix_len,
                     raw_visit_fn *visit, void *arg, bg_error *err);
+
+/* ---- the Redis backend (store_redis.c) ------------------------------------ */
+
+/* Open: connect to the primary (a server of the list that says it is the
+ * primary, or the one the sentinels name), load nothing, check it answers.
+ * NULL with err set. */
+store_redis *store_redis_open(const bg_store_redis_opts *o, bg_error *err);
+void store_redis_close(store_redis *r);
+/* "redis HOST:PORT" of the last primary used, for messages. */
+const char *store_redis_label(store_redis *r);
+int store_redis_run(bg_store *s, txn_body_fn *body, void *arg, bool write, bool sync,
+                    bg_error *err);
+int store_redis_get(store_redis_txn *t, int dbi, const void *key, size_t klen, bg_buf *val);
+int store_redis_put(store_redis_txn *t, int dbi, const void *key, size_t klen,
+                    const bg_buf *payload, int64_t purge_at);
+int store_redis_del(store_redis_txn *t, int dbi, const void *key, size_t klen);
+int store_redis_visit(bg_store *s, int dbi, const char *prefix, size_t prefix_len,
+                      raw_visit_fn *visit, void *arg, bg_error *err);
+int store_redis_purge(bg_store *s, size_t budget, size_t *purged, bg_error *err);
+int store_redis_count(bg_store *s, int dbi, uint64_t *out, bg_error *err);
+int store_redis_describe(bg_store *s, bg_store_env_stats *out, bg_error *err);
 
 #endif

@@ -58,7 +58,7 @@ struct rmw_arg {
 };
 
 static int
-rmw_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
+rmw_body(bg_store *s, store_txn *txn, void *arg, int *answer)
 {
     rmw_arg *a = arg;
     const rmw_kind *k = a->kind;
@@ -68,8 +68,8 @@ rmw_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
     size_t klen = strlen(a->key);
     int ret, verdict;
 
-    ret = store_rec_get(s, txn, k->dbi, a->key, klen, &v, &old_purge, DB_RMW);
-    if (ret != 0 && ret != DB_NOTFOUND)
+    ret = store_rec_get(s, txn, k->dbi, a->key, klen, &v, &old_purge, STORE_RMW);
+    if (ret != 0 && ret != STORE_NOTFOUND)
         goto out;
     bool have = ret == 0;
     if (have && k->decode(&v, &cur) < 0) {
@@ -262,14 +262,14 @@ typedef struct tried_arg {
 } tried_arg;
 
 static int
-tried_add_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
+tried_add_body(bg_store *s, store_txn *txn, void *arg, int *answer)
 {
     tried_arg *a = arg;
     bg_buf v = BG_BUF_INIT;
     int64_t old_purge = 0;
-    int ret = store_rec_get(s, txn, DBI_TRIED, a->key.s, a->key.len, &v, &old_purge, DB_RMW);
+    int ret = store_rec_get(s, txn, DBI_TRIED, a->key.s, a->key.len, &v, &old_purge, STORE_RMW);
 
-    if (ret == 0 || ret == DB_NOTFOUND) {
+    if (ret == 0 || ret == STORE_NOTFOUND) {
         bool have = ret == 0;
         bg_buf_reset(&v);
         codec_put_i64(&v, a->now);
@@ -369,15 +369,15 @@ typedef struct del_arg {
 } del_arg;
 
 static int
-del_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
+del_body(bg_store *s, store_txn *txn, void *arg, int *answer)
 {
     del_arg *a = arg;
     bg_buf v = BG_BUF_INIT;
     int64_t old_purge = 0;
-    int ret = store_rec_get(s, txn, a->dbi, a->key, a->klen, &v, &old_purge, DB_RMW);
+    int ret = store_rec_get(s, txn, a->dbi, a->key, a->klen, &v, &old_purge, STORE_RMW);
 
     bg_buf_free(&v);
-    if (ret == DB_NOTFOUND)
+    if (ret == STORE_NOTFOUND)
         return 0;
     if (ret != 0)
         return ret;
@@ -420,16 +420,16 @@ typedef struct incident_arg {
 } incident_arg;
 
 static int
-incident_add_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
+incident_add_body(bg_store *s, store_txn *txn, void *arg, int *answer)
 {
     incident_arg *a = arg;
     bg_buf v = BG_BUF_INIT;
     bg_incident_rec cur;
     int64_t old_purge = 0;
-    int ret = store_rec_get(s, txn, DBI_INCIDENT, a->key.s, a->key.len, &v, &old_purge, DB_RMW);
+    int ret = store_rec_get(s, txn, DBI_INCIDENT, a->key.s, a->key.len, &v, &old_purge, STORE_RMW);
     bg_incident_rec next = a->rec;
 
-    if (ret != 0 && ret != DB_NOTFOUND)
+    if (ret != 0 && ret != STORE_NOTFOUND)
         goto out;
     if (ret == 0) {
         if (codec_incident_decode(&v, &cur) < 0) {
@@ -509,20 +509,20 @@ typedef struct seen_arg {
 } seen_arg;
 
 static int
-seen_mark_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
+seen_mark_body(bg_store *s, store_txn *txn, void *arg, int *answer)
 {
     seen_arg *a = arg;
     bg_buf v = BG_BUF_INIT;
     int64_t old_purge;
     size_t klen = strlen(a->id);
-    int ret = store_rec_get(s, txn, DBI_SEEN, a->id, klen, &v, &old_purge, DB_RMW);
+    int ret = store_rec_get(s, txn, DBI_SEEN, a->id, klen, &v, &old_purge, STORE_RMW);
 
     if (ret == 0) {
         bg_buf_free(&v);
         *answer = 0; /* seen before */
         return 0;
     }
-    if (ret == DB_NOTFOUND) {
+    if (ret == STORE_NOTFOUND) {
         bg_buf_reset(&v);
         codec_put_i64(&v, a->now);
         ret = store_rec_put(s, txn, DBI_SEEN, a->id, klen, &v, 0, a->purge_at);
@@ -574,7 +574,7 @@ typedef struct put_arg {
 } put_arg;
 
 static int
-put_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
+put_body(bg_store *s, store_txn *txn, void *arg, int *answer)
 {
     put_arg *a = arg;
 
@@ -649,7 +649,7 @@ bg_store_audit_foreach(bg_store *s, bg_audit_visit_fn *fn, void *arg, bg_error *
 
 struct bg_store_txn {
     bg_store *s;
-    DB_TXN *txn;
+    store_txn *txn;
     int err; /* the first Berkeley DB error of a write: aborts the transaction */
 };
 
@@ -660,7 +660,7 @@ typedef struct atomic_arg {
 } atomic_arg;
 
 static int
-atomic_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
+atomic_body(bg_store *s, store_txn *txn, void *arg, int *answer)
 {
     atomic_arg *a = arg;
     bg_store_txn t = {s, txn, 0};

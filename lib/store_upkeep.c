@@ -20,7 +20,7 @@ typedef struct purge_arg {
 } purge_arg;
 
 static int
-purge_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
+purge_body(bg_store *s, store_txn *txn, void *arg, int *answer)
 {
     purge_arg *a = arg;
     DBC *c;
@@ -30,7 +30,7 @@ purge_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
 
     a->purged = 0;
     a->more = false;
-    ret = s->db[DBI_EXPIRY]->cursor(s->db[DBI_EXPIRY], txn, &c, 0);
+    ret = s->db[DBI_EXPIRY]->cursor(s->db[DBI_EXPIRY], txn->bdb, &c, 0);
     if (ret != 0)
         return ret;
     memset(&k, 0, sizeof(k));
@@ -55,7 +55,7 @@ purge_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
         }
         DBT pk;
         store_dbt_init(&pk, p + 9, k.size - 9);
-        ret = s->db[p[0]]->del(s->db[p[0]], txn, &pk, 0);
+        ret = s->db[p[0]]->del(s->db[p[0]], txn->bdb, &pk, 0);
         if (ret != 0 && ret != DB_NOTFOUND)
             break;
         ret = c->del(c, 0);
@@ -79,6 +79,8 @@ bg_store_purge(bg_store *s, int64_t now, size_t batch, size_t max_batches, size_
     purge_arg a = {now, batch ? batch : 500, 0, false};
     size_t total = 0;
 
+    if (s->redis) /* Redis expires the records itself: tidy the indexes */
+        return store_redis_purge(s, a.batch * (max_batches ? max_batches : 1000), purged, err);
     for (size_t i = 0; max_batches == 0 || i < max_batches; i++) {
         if (store_run_txn(s, purge_body, &a, false, err) < 0) {
             if (purged)
@@ -100,6 +102,8 @@ count_db(bg_store *s, int dbi, uint64_t *out, bg_error *err)
     DB_BTREE_STAT *st = NULL;
     int ret;
 
+    if (s->redis)
+        return store_redis_count(s, dbi, out, err);
     store_enter(s);
     pthread_rwlock_rdlock(&s->lock);
     ret = s->db[dbi] ? s->db[dbi]->stat(s->db[dbi], NULL, &st, DB_READ_COMMITTED)
@@ -141,6 +145,8 @@ bg_store_maintain(bg_store *s, unsigned checkpoint_s, bg_error *err)
 {
     int r;
 
+    if (s->redis) /* no log, no peers inside a shared region */
+        return BG_STORE_SOUND;
     store_enter(s);
     r = maintain(s, checkpoint_s, err);
     store_leave(s);
@@ -210,6 +216,9 @@ bg_store_env_stats_get(bg_store *s, bg_store_env_stats *out, bg_error *err)
     int ret;
 
     memset(out, 0, sizeof(*out));
+    if (s->redis)
+        return store_redis_describe(s, out, err);
+    snprintf(out->backend, sizeof(out->backend), "Berkeley DB %s", s->home);
     store_enter(s);
     pthread_rwlock_rdlock(&s->lock);
     if (s->env == NULL)

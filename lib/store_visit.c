@@ -25,7 +25,7 @@ typedef struct visit_batch {
 } visit_batch;
 
 static int
-visit_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
+visit_body(bg_store *s, store_txn *txn, void *arg, int *answer)
 {
     visit_batch *b = arg;
     DBC *c;
@@ -33,7 +33,7 @@ visit_body(bg_store *s, DB_TXN *txn, void *arg, int *answer)
     int ret;
 
     b->n = 0;
-    ret = s->db[b->dbi]->cursor(s->db[b->dbi], txn, &c, DB_READ_COMMITTED);
+    ret = s->db[b->dbi]->cursor(s->db[b->dbi], txn->bdb, &c, DB_READ_COMMITTED);
     if (ret != 0)
         return ret;
     memset(&k, 0, sizeof(k));
@@ -81,9 +81,12 @@ int
 store_visit_all(bg_store *s, int dbi, const char *prefix, size_t prefix_len, raw_visit_fn *visit,
           void *arg, bg_error *err)
 {
-    visit_batch *b = bg_xcalloc(1, sizeof(*b));
+    visit_batch *b;
     int rc = 0;
 
+    if (s->redis)
+        return store_redis_visit(s, dbi, prefix, prefix_len, visit, arg, err);
+    b = bg_xcalloc(1, sizeof(*b));
     b->dbi = dbi;
     b->prefix = prefix;
     b->prefix_len = prefix_len;

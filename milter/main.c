@@ -133,7 +133,7 @@ try_open_store(void)
 {
     bg_config *c = milter_config_get();
     bg_error err;
-    bg_store *s = bg_store_open_sized(c->db_home, BG_STORE_CREATE, (unsigned)c->db_cache_mb, &err);
+    bg_store *s = bg_store_open_config(c, BG_STORE_CREATE, &err);
     static bool complained;
 
     if (s) {

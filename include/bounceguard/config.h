@@ -36,6 +36,11 @@ typedef enum bg_on_error {
     BG_ON_ERROR_REJECT,   /* 550 5.3.0 */
 } bg_on_error;
 
+typedef enum bg_backend {
+    BG_BACKEND_BDB,   /* Berkeley DB in db_home (default) */
+    BG_BACKEND_REDIS, /* a Redis server shared by several relays */
+} bg_backend;
+
 typedef enum bg_dsn_trust {
     BG_TRUST_CORRELATED, /* only bounces of messages the relay sent (default) */
     BG_TRUST_SPF,        /* correlated, or SPF pass for the reporting host */
@@ -70,6 +75,16 @@ typedef struct bg_config {
     char *socket_group;    /* its group; "" = the group of `user` */
     char *db_home;
     long db_cache_mb;      /* Berkeley DB cache of a new store, MB */
+    bg_backend store_backend;
+    char *redis_servers;   /* with store = redis: see bg_store_redis_opts */
+    char *redis_sentinels;
+    char *redis_master_name;
+    char *redis_user;
+    char *redis_password;
+    long redis_db;
+    char *redis_prefix;
+    long redis_timeout;    /* milliseconds */
+    long redis_replicas;
     char *log_dir;
     char *pid_file;
     char *user;
@@ -131,6 +146,10 @@ typedef struct bg_config {
 
 /* A config with every default and no file (refcount 1). */
 bg_config *bg_config_defaults(void);
+
+/* The Redis options of the config (pointers into c, valid while c lives). */
+struct bg_store_redis_opts;
+void bg_config_redis_opts(const bg_config *c, struct bg_store_redis_opts *o);
 
 /*
  * Read and validate a config file.  Returns a new snapshot (refcount 1) or

@@ -1,10 +1,14 @@
 /*
- * store — all of bounceguard's state, in one Berkeley DB (libdb 5.3)
- * transactional environment shared by the milter, the watcher and the CLI.
+ * store — all of bounceguard's state, shared by the milter, the DSN intake
+ * and the CLI: by default one Berkeley DB (libdb 5.3) transactional
+ * environment on this host; with `store = redis`, a Redis server that
+ * several relays share (one blacklist, one quota per sender across them).
+ * Both backends keep the same records with the same guarantees (atomic
+ * read-modify-write, exact quota under concurrency); callers cannot tell
+ * them apart except by bg_store_env_stats_get's `backend`.
  *
- * Every Berkeley DB call of the project lives in lib/store.c, so that sharing
- * a blacklist between relays (BDB's Replication Manager) is a change to one
- * module.  Crash detection is Berkeley DB's own for several processes
+ * Every Berkeley DB and Redis call of the project lives in lib/store*.c.
+ * Berkeley DB: crash detection is Berkeley DB's own for several processes
  * sharing one environment: every thread is known to the environment
  * (set_thread_id, set_isalive), and it is opened with DB_REGISTER |
  * DB_RECOVER, so that the first process to open it after a process died
@@ -128,6 +132,35 @@ bg_store *bg_store_open_sized(const char *home, unsigned flags, unsigned cache_m
 /* bg_store_open_sized with the default cache. */
 bg_store *bg_store_open(const char *home, unsigned flags, bg_error *err);
 bg_store *bg_store_close(bg_store *s);
+
+/*
+ * The Redis backend.  Every call has a deadline (timeout_ms); an unreachable
+ * server is a store error like any other (the milter answers per
+ * on_store_error).  The primary is the first of `servers` that says it is
+ * one (ROLE), or the one the `sentinels` name for master_name; after a
+ * failover (a READONLY answer, a lost connection) the next call finds the
+ * new one.  Durable writes (bounces, blocks) wait until `replicas` replicas
+ * confirm their copy (WAIT) and fail otherwise.
+ */
+typedef struct bg_store_redis_opts {
+    const char *servers;     /* "host:port ..." ([v6]:port, /path/to.sock); may be "" with sentinels */
+    const char *sentinels;   /* "host:port ..."; "" = none */
+    const char *master_name; /* the sentinels' name for the primary */
+    const char *user;        /* ACL user; "" = the default user */
+    const char *password;    /* "" = none */
+    long db;                 /* SELECT */
+    const char *prefix;      /* every key bounceguard writes begins with it */
+    unsigned timeout_ms;     /* deadline of each connect and each call */
+    unsigned replicas;       /* durable writes wait for this many copies */
+} bg_store_redis_opts;
+bg_store *bg_store_open_redis(const bg_store_redis_opts *o, bg_error *err);
+/* Check the options without connecting (for `-n`): 0, or -1 with err naming
+ * the key and what is wrong (a rediss:// address is refused here). */
+int bg_store_redis_check(const bg_store_redis_opts *o, bg_error *err);
+
+/* Open the store a config names (store = bdb | redis). */
+struct bg_config;
+bg_store *bg_store_open_config(const struct bg_config *c, unsigned flags, bg_error *err);
 
 /* Used by tests: commit every write to disk before returning (power loss). */
 void bg_store_set_sync(bg_store *s, bool sync);
@@ -276,6 +309,8 @@ int bg_store_stats_get(bg_store *s, bg_store_stats *out, bg_error *err);
 /* The environment's health, for `bounceguard stats`: counts since the
  * environment was made (its region files; a reboot keeps them). */
 typedef struct bg_store_env_stats {
+    char backend[192];             /* "Berkeley DB DIR" or "Redis HOST:PORT (...)" */
+    bool redis;                    /* the counts below are Berkeley DB's, 0 for Redis */
     uint64_t log_files, log_bytes; /* transaction log files kept, and their size */
     int64_t last_checkpoint;       /* UNIX time; 0 = none yet */
     uint64_t replay_bytes;         /* log written since the last checkpoint:

@@ -1,0 +1,1142 @@
+/*
+ * store_redis.c — the store's Redis backend (store = redis): the record
+ * primitives of store_priv.h over a Redis server that several relays share,
+ * so that a recipient that bounced through one relay is refused by all, and a
+ * sender's quota counts its messages through all of them.
+ *
+ * Keys: PREFIX DB ":" KEY (binary-safe; DB is rcpt, sender, tried, ...), the
+ * value the record's payload as Berkeley DB holds it, the purge time the
+ * key's own expiry (EXAT): Redis removes what expired by itself.  The
+ * databases that are listed in key order (all but the messages and the seen
+ * DSNs, which are only looked up) also have an index, PREFIX "idx:" DB, a
+ * sorted set of their keys with score 0 that ZRANGEBYLEX walks from a
+ * prefix, as a B-tree cursor does.  A key that expired leaves its index
+ * member behind until bg_store_purge tidies it.
+ *
+ * Transactions are optimistic.  A body reads with GET (what it saw is kept)
+ * and writes into a list; at commit ONE script compares every read with the
+ * server's value and, only if none changed, applies every write.  A
+ * read-modify-write is so atomic across all relays (a sender's quota exact
+ * under any concurrency), and the decision stays in C, in lib/policy, not in
+ * Lua.  A changed read runs the body again, as a deadlock does with Berkeley
+ * DB.  hiredis contexts are not thread-safe: each call takes a connection
+ * from a small pool and gives it back.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <hiredis.h>
+
+#include "bounceguard/log.h"
+#include "store_priv.h"
+
+static const char *const db_names[DBI_COUNT] = {
+    "rcpt", "sender", "tried", "message", "incident", "seen", "meta", "audit", "expiry"};
+
+/* Listed in key order somewhere (CLI list, a sender's tried recipients). */
+static bool
+indexed(int dbi)
+{
+    return dbi != DBI_MESSAGE && dbi != DBI_SEEN && dbi != DBI_EXPIRY;
+}
+
+#define ADDR_MAX 16
+#define POOL_MAX 32
+#define VISIT_BATCH 256
+#define CONFLICT_RETRY_MS 5000
+#define REDIS_DEFAULT_PORT 6379
+#define SENTINEL_DEFAULT_PORT 26379
+
+/* What a primitive answers when Redis failed (t->why says how), and when a
+ * value the body read changed before its commit (run the body again). */
+#define STORE_REDIS_FAILED (-6)
+#define STORE_REDIS_CONFLICT (-7)
+
+typedef struct redis_addr {
+    char host[256]; /* name or address; the socket's path when unix_path */
+    int port;
+    bool unix_path;
+} redis_addr;
+
+struct store_redis {
+    redis_addr servers[ADDR_MAX];
+    size_t nservers;
+    redis_addr sentinels[ADDR_MAX];
+    size_t nsentinels;
+    char *master_name, *user, *password, *prefix;
+    long db;
+    struct timeval timeout;
+    unsigned timeout_ms;
+    unsigned replicas;
+    pthread_mutex_t mu;       /* guards what follows */
+    redisContext *idle[POOL_MAX];
+    unsigned idle_gen[POOL_MAX];
+    size_t nidle;
+    unsigned generation;      /* bumped when the primary may have moved */
+    char primary[300];        /* "HOST:PORT" of the primary last reached */
+    bg_buf purge_from[DBI_COUNT]; /* where the index tidy goes on */
+};
+
+/* One key the body read or wrote. */
+typedef struct redis_item {
+    int dbi;
+    bg_buf key;      /* the full Redis key */
+    bool present;    /* read: it existed; write: set it (else delete) */
+    bg_buf val;
+    int64_t purge_at;
+} redis_item;
+
+struct store_redis_txn {
+    store_redis *r;
+    redisContext *c;
+    redis_item *reads, *writes;
+    size_t nreads, nwrites, capreads, capwrites;
+    bool broken;     /* the connection is no longer usable */
+    bool committing; /* the failure came at commit: its outcome is unknown */
+    char why[320];
+};
+
+/* ---- addresses ------------------------------------------------------------- */
+
+static int
+addr_parse(const char *key, const char *item, size_t len, int defport, redis_addr *out,
+           bg_error *err)
+{
+    char buf[300];
+    const char *p = buf, *colon;
+
+    if (len >= sizeof(buf))
+        return bg_error_set(err, "%s: an address is too long", key);
+    memcpy(buf, item, len);
+    buf[len] = '\0';
+    memset(out, 0, sizeof(*out));
+    out->port = defport;
+    if (strncmp(p, "rediss://", 9) == 0)
+        return bg_error_set(err, "%s: %s: TLS (rediss://) is not supported by Debian's hiredis "
+                                 "0.14: reach Redis over loopback, a private network or stunnel",
+                            key, buf);
+    if (strncmp(p, "redis://", 8) == 0)
+        p += 8;
+    if (strncmp(p, "unix:", 5) == 0 || p[0] == '/') {
+        p += p[0] == '/' ? 0 : 5;
+        if (p[0] != '/')
+            return bg_error_set(err, "%s: %s: a socket path must be absolute", key, buf);
+        out->unix_path = true;
+        snprintf(out->host, sizeof(out->host), "%s", p);
+        return 0;
+    }
+    if (p[0] == '[') {
+        const char *end = strchr(p, ']');
+        if (end == NULL || end == p + 1)
+            return bg_error_set(err, "%s: %s: an IPv6 address needs its closing ]", key, buf);
+        snprintf(out->host, sizeof(out->host), "%.*s", (int)(end - p - 1), p + 1);
+        colon = end[1] == ':' ? end + 1 : NULL;
+        if (end[1] != '\0' && colon == NULL)
+            return bg_error_set(err, "%s: %s: expected [ADDRESS]:PORT", key, buf);
+    } else {
+        colon = strchr(p, ':');
+        if (colon && strchr(colon + 1, ':'))
+            return bg_error_set(err, "%s: %s: write an IPv6 address as [ADDRESS]:PORT", key,
+                                buf);
+        size_t hl = colon ? (size_t)(colon - p) : strlen(p);
+        if (hl == 0)
+            return bg_error_set(err, "%s: %s: no host", key, buf);
+        snprintf(out->host, sizeof(out->host), "%.*s", (int)hl, p);
+    }
+    if (colon) {
+        char *end;
+        long port = strtol(colon + 1, &end, 10);
+        if (colon[1] == '\0' || *end != '\0' || port < 1 || port > 65535)
+            return bg_error_set(err, "%s: %s: the port is not a number from 1 to 65535", key,
+                                buf);
+        out->port = (int)port;
+    }
+    return 0;
+}
+
+/* A list of addresses separated by blanks or commas. */
+static int
+addr_list_parse(const char *key, const char *list, int defport, redis_addr *out, size_t *n,
+                bg_error *err)
+{
+    const char *p = list ? list : "";
+
+    *n = 0;
+    while (*p) {
+        p += strspn(p, " \t,");
+        size_t len = strcspn(p, " \t,");
+        if (len == 0)
+            break;
+        if (*n == ADDR_MAX)
+            return bg_error_set(err, "%s: more than %d addresses", key, ADDR_MAX);
+        if (addr_parse(key, p, len, defport, &out[*n], err) < 0)
+            return -1;
+        (*n)++;
+        p += len;
+    }
+    return 0;
+}
+
+int
+bg_store_redis_check(const bg_store_redis_opts *o, bg_error *err)
+{
+    redis_addr a[ADDR_MAX];
+    size_t ns = 0, nsent = 0;
+
+    if (addr_list_parse("redis_servers", o->servers, REDIS_DEFAULT_PORT, a, &ns, err) < 0 ||
+        addr_list_parse("redis_sentinels", o->sentinels, SENTINEL_DEFAULT_PORT, a, &nsent,
+                        err) < 0)
+        return -1;
+    if (ns == 0 && nsent == 0)
+        return bg_error_set(err, "store = redis needs redis_servers or redis_sentinels");
+    if (nsent > 0 && (o->master_name == NULL || o->master_name[0] == '\0'))
+        return bg_error_set(err, "redis_sentinels needs redis_master_name (the name the "
+                                 "sentinels monitor)");
+    if (o->prefix == NULL || o->prefix[0] == '\0')
+        return bg_error_set(err, "redis_prefix must not be empty (it keeps bounceguard's keys "
+                                 "apart from others')");
+    return 0;
+}
+
+/* ---- connections ----------------------------------------------------------- */
+
+static void
+addr_show(const redis_addr *a, char *out, size_t size)
+{
+    if (a->unix_path)
+        snprintf(out, size, "%s", a->host);
+    else if (strchr(a->host, ':'))
+        snprintf(out, size, "[%s]:%d", a->host, a->port);
+    else
+        snprintf(out, size, "%s:%d", a->host, a->port);
+}
+
+/* A command of counted arguments; NULL when the connection failed (c->errstr). */
+static redisReply *
+call(redisContext *c, int argc, const char **argv, const size_t *lens)
+{
+    return redisCommandArgv(c, argc, argv, lens);
+}
+
+/* A command of NUL-terminated words. */
+static redisReply *
+call_words(redisContext *c, int argc, const char **argv)
+{
+    size_t lens[8];
+
+    for (int i = 0; i < argc && i < 8; i++)
+        lens[i] = strlen(argv[i]);
+    return call(c, argc, argv, lens);
+}
+
+static bool
+reply_is_error(const redisReply *rep, const char *code)
+{
+    return rep && rep->type == REDIS_REPLY_ERROR && rep->str &&
+           strncmp(rep->str, code, strlen(code)) == 0;
+}
+
+static redisContext *
+connect_addr(store_redis *r, const redis_addr *a, bg_buf *why)
+{
+    char shown[300];
+    redisContext *c = a->unix_path ? redisConnectUnixWithTimeout(a->host, r->timeout)
+                                   : redisConnectWithTimeout(a->host, a->port, r->timeout);
+
+    addr_show(a, shown, sizeof(shown));
+    if (c == NULL || c->err) {
+        bg_buf_printf(why, "%s%s: %s", why->len ? "; " : "", shown,
+                      c ? c->errstr : "out of memory");
+        if (c)
+            redisFree(c);
+        return NULL;
+    }
+    redisSetTimeout(c, r->timeout);
+    return c;
+}
+
+/* AUTH, SELECT and ROLE on a fresh connection: 1 primary, 0 a replica, -1 failed. */
+static int
+login(store_redis *r, redisContext *c, const redis_addr *a, bg_buf *why)
+{
+    char shown[300], dbs[24];
+    redisReply *rep = NULL;
+    int role = -1;
+
+    addr_show(a, shown, sizeof(shown));
+    if (r->password[0]) {
+        const char *auth_user[] = {"AUTH", r->user, r->password};
+        const char *auth[] = {"AUTH", r->password};
+        rep = r->user[0] ? call_words(c, 3, auth_user) : call_words(c, 2, auth);
+        if (rep == NULL || rep->type == REDIS_REPLY_ERROR)
+            goto failed;
+        freeReplyObject(rep);
+    }
+    if (r->db != 0) {
+        const char *sel[] = {"SELECT", dbs};
+        snprintf(dbs, sizeof(dbs), "%ld", r->db);
+        rep = call_words(c, 2, sel);
+        if (rep == NULL || rep->type == REDIS_REPLY_ERROR)
+            goto failed;
+        freeReplyObject(rep);
+    }
+    {
+        const char *roles[] = {"ROLE"};
+        rep = call_words(c, 1, roles);
+    }
+    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
+        rep->element[0]->type != REDIS_REPLY_STRING)
+        goto failed;
+    role = strcmp(rep->element[0]->str, "master") == 0 ? 1 : 0;
+    if (role == 0)
+        bg_buf_printf(why, "%s%s is a %s, not the primary", why->len ? "; " : "", shown,
+                      rep->element[0]->str);
+    freeReplyObject(rep);
+    return role;
+failed:
+    if (rep == NULL)
+        bg_buf_printf(why, "%s%s: %s", why->len ? "; " : "", shown, c->errstr);
+    else if (reply_is_error(rep, "NOAUTH"))
+        bg_buf_printf(why, "%s%s asks for a password (redis_password)", why->len ? "; " : "",
+                      shown);
+    else
+        bg_buf_printf(why, "%s%s: %s", why->len ? "; " : "", shown,
+                      rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected answer to ROLE");
+    if (rep)
+        freeReplyObject(rep);
+    return -1;
+}
+
+/* Connect to a and keep the connection if it is the primary. */
+static redisContext *
+try_primary(store_redis *r, const redis_addr *a, bg_buf *why)
+{
+    redisContext *c = connect_addr(r, a, why);
+
+    if (c == NULL)
+        return NULL;
+    if (login(r, c, a, why) != 1) {
+        redisFree(c);
+        return NULL;
+    }
+    pthread_mutex_lock(&r->mu);
+    addr_show(a, r->primary, sizeof(r->primary));
+    pthread_mutex_unlock(&r->mu);
+    return c;
+}
+
+/* Ask a sentinel where the primary is. */
+static int
+sentinel_ask(store_redis *r, const redis_addr *s, redis_addr *out, bg_buf *why)
+{
+    char shown[300];
+    redisContext *c = connect_addr(r, s, why);
+    redisReply *rep;
+    const char *argv[] = {"SENTINEL", "get-master-addr-by-name", r->master_name};
+    int rc = -1;
+
+    if (c == NULL)
+        return -1;
+    addr_show(s, shown, sizeof(shown));
+    rep = call_words(c, 3, argv);
+    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+        rep->element[0]->type == REDIS_REPLY_STRING &&
+        rep->element[1]->type == REDIS_REPLY_STRING) {
+        memset(out, 0, sizeof(*out));
+        snprintf(out->host, sizeof(out->host), "%s", rep->element[0]->str);
+        out->port = atoi(rep->element[1]->str);
+        rc = out->port > 0 ? 0 : -1;
+    }
+    if (rc < 0)
+        bg_buf_printf(why, "%ssentinel %s: %s", why->len ? "; " : "", shown,
+                      rep == NULL                        ? c->errstr
+                      : rep->type == REDIS_REPLY_ERROR   ? rep->str
+                                                         : "does not know redis_master_name");
+    if (rep)
+        freeReplyObject(rep);
+    redisFree(c);
+    return rc;
+}
+
+/* The primary: the one the sentinels name, else the first server that says
+ * it is one. */
+static redisContext *
+connect_primary(store_redis *r, bg_error *err)
+{
+    bg_buf why = BG_BUF_INIT;
+    redisContext *c = NULL;
+
+    for (size_t i = 0; c == NULL && i < r->nsentinels; i++) {
+        redis_addr m;
+        if (sentinel_ask(r, &r->sentinels[i], &m, &why) == 0)
+            c = try_primary(r, &m, &why);
+    }
+    for (size_t i = 0; c == NULL && i < r->nservers; i++)
+        c = try_primary(r, &r->servers[i], &why);
+    if (c == NULL)
+        bg_error_set(err, "store redis: no primary reachable: %s", bg_buf_str(&why));
+    bg_buf_free(&why);
+    return c;
+}
+
+static redisContext *
+pool_take(store_redis *r, unsigned *gen, bg_error *err)
+{
+    pthread_mutex_lock(&r->mu);
+    while (r->nidle > 0) {
+        r->nidle--;
+        redisContext *c = r->idle[r->nidle];
+        if (r->idle_gen[r->nidle] == r->generation) {
+            *gen = r->generation;
+            pthread_mutex_unlock(&r->mu);
+            return c;
+        }
+        redisFree(c);
+    }
+    *gen = r->generation;
+    pthread_mutex_unlock(&r->mu);
+    return connect_primary(r, err);
+}
+
+/* Give a connection back; a broken one is closed, and the others of its
+ * generation with it (the primary may have moved). */
+static void
+pool_give(store_redis *r, redisContext *c, unsigned gen, bool broken)
+{
+    pthread_mutex_lock(&r->mu);
+    if (broken && gen == r->generation)
+        r->generation++;
+    if (!broken && gen == r->generation && r->nidle < POOL_MAX) {
+        r->idle[r->nidle] = c;
+        r->idle_gen[r->nidle] = gen;
+        r->nidle++;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (c)
+        redisFree(c);
+}
+
+/* ---- opening and closing --------------------------------------------------- */
+
+static char *
+dup_or_empty(const char *s)
+{
+    return bg_xstrdup(s ? s : "");
+}
+
+store_redis *
+store_redis_open(const bg_store_redis_opts *o, bg_error *err)
+{
+    store_redis *r;
+    redisContext *c;
+    unsigned gen;
+
+    if (bg_store_redis_check(o, err) < 0)
+        return NULL;
+    r = bg_xcalloc(1, sizeof(*r));
+    pthread_mutex_init(&r->mu, NULL);
+    addr_list_parse("redis_servers", o->servers, REDIS_DEFAULT_PORT, r->servers, &r->nservers,
+                    err);
+    addr_list_parse("redis_sentinels", o->sentinels, SENTINEL_DEFAULT_PORT, r->sentinels,
+                    &r->nsentinels, err);
+    r->master_name = dup_or_empty(o->master_name);
+    r->user = dup_or_empty(o->user);
+    r->password = dup_or_empty(o->password);
+    r->prefix = dup_or_empty(o->prefix);
+    r->db = o->db;
+    r->timeout_ms = o->timeout_ms ? o->timeout_ms : 500;
+    r->timeout.tv_sec = r->timeout_ms / 1000;
+    r->timeout.tv_usec = (suseconds_t)(r->timeout_ms % 1000) * 1000;
+    r->replicas = o->replicas;
+    c = pool_take(r, &gen, err);
+    if (c == NULL) {
+        store_redis_close(r);
+        return NULL;
+    }
+    pool_give(r, c, gen, false);
+    return r;
+}
+
+void
+store_redis_close(store_redis *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->nidle; i++)
+        redisFree(r->idle[i]);
+    for (int i = 0; i < DBI_COUNT; i++)
+        bg_buf_free(&r->purge_from[i]);
+    free(r->master_name);
+    free(r->user);
+    free(r->password);
+    free(r->prefix);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+const char *
+store_redis_label(store_redis *r)
+{
+    return r->primary;
+}
+
+/* ---- the record primitives ------------------------------------------------- */
+
+static void
+full_key(const store_redis *r, int dbi, const void *key, size_t klen, bg_buf *out)
+{
+    bg_buf_reset(out);
+    bg_buf_puts(out, r->prefix);
+    bg_buf_puts(out, db_names[dbi]);
+    bg_buf_putc(out, ':');
+    bg_buf_append(out, key, klen);
+}
+
+static void
+index_key(const store_redis *r, int dbi, bg_buf *out)
+{
+    bg_buf_reset(out);
+    bg_buf_puts(out, r->prefix);
+    bg_buf_puts(out, "idx:");
+    bg_buf_puts(out, db_names[dbi]);
+}
+
+static redis_item *
+find_item(redis_item *items, size_t n, const bg_buf *key)
+{
+    for (size_t i = n; i-- > 0;)
+        if (items[i].key.len == key->len && memcmp(items[i].key.s, key->s, key->len) == 0)
+            return &items[i];
+    return NULL;
+}
+
+static redis_item *
+add_item(redis_item **items, size_t *n, size_t *cap, int dbi, bg_buf *key)
+{
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 8;
+        *items = bg_xrealloc(*items, *cap * sizeof(**items));
+    }
+    redis_item *it = &(*items)[(*n)++];
+    memset(it, 0, sizeof(*it));
+    it->dbi = dbi;
+    it->key = *key; /* takes the buffer */
+    bg_buf_init(key);
+    return it;
+}
+
+/* Remember how the connection failed; it is not given back to the pool. */
+static int
+failed(store_redis_txn *t, const redisReply *rep)
+{
+    if (rep == NULL) {
+        t->broken = true;
+        snprintf(t->why, sizeof(t->why), "%s", t->c->errstr[0] ? t->c->errstr : "no answer");
+    } else {
+        /* READONLY: the server became a replica (a failover): find the new
+         * primary.  Any other error answer leaves the connection usable. */
+        if (reply_is_error(rep, "READONLY") || reply_is_error(rep, "LOADING"))
+            t->broken = true;
+        snprintf(t->why, sizeof(t->why), "%s",
+                 rep->type == REDIS_REPLY_ERROR && rep->str ? rep->str : "unexpected answer");
+    }
+    return STORE_REDIS_FAILED;
+}
+
+int
+store_redis_get(store_redis_txn *t, int dbi, const void *key, size_t klen, bg_buf *val)
+{
+    bg_buf fk = BG_BUF_INIT;
+    redis_item *it;
+    redisReply *rep;
+    int ret;
+
+    full_key(t->r, dbi, key, klen, &fk);
+    if ((it = find_item(t->writes, t->nwrites, &fk)) != NULL ||
+        (it = find_item(t->reads, t->nreads, &fk)) != NULL) {
+        bg_buf_free(&fk);
+        if (!it->present)
+            return STORE_NOTFOUND;
+        bg_buf_reset(val);
+        bg_buf_append(val, it->val.s, it->val.len);
+        return 0;
+    }
+    {
+        const char *argv[] = {"GET", fk.s};
+        size_t lens[] = {3, fk.len};
+        rep = call(t->c, 2, argv, lens);
+    }
+    if (rep == NULL || (rep->type != REDIS_REPLY_STRING && rep->type != REDIS_REPLY_NIL)) {
+        ret = failed(t, rep);
+        if (rep)
+            freeReplyObject(rep);
+        bg_buf_free(&fk);
+        return ret;
+    }
+    it = add_item(&t->reads, &t->nreads, &t->capreads, dbi, &fk);
+    it->present = rep->type == REDIS_REPLY_STRING;
+    if (it->present) {
+        bg_buf_append(&it->val, rep->str, rep->len);
+        bg_buf_reset(val);
+        bg_buf_append(val, rep->str, rep->len);
+    }
+    freeReplyObject(rep);
+    return it->present ? 0 : STORE_NOTFOUND;
+}
+
+static redis_item *
+write_item(store_redis_txn *t, int dbi, const void *key, size_t klen)
+{
+    bg_buf fk = BG_BUF_INIT;
+    redis_item *it;
+
+    full_key(t->r, dbi, key, klen, &fk);
+    it = find_item(t->writes, t->nwrites, &fk);
+    if (it) {
+        bg_buf_free(&fk);
+        return it;
+    }
+    return add_item(&t->writes, &t->nwrites, &t->capwrites, dbi, &fk);
+}
+
+int
+store_redis_put(store_redis_txn *t, int dbi, const void *key, size_t klen,
+                const bg_buf *payload, int64_t purge_at)
+{
+    redis_item *it = write_item(t, dbi, key, klen);
+
+    it->present = true;
+    bg_buf_reset(&it->val);
+    bg_buf_append(&it->val, payload->s, payload->len);
+    it->purge_at = purge_at;
+    return 0;
+}
+
+int
+store_redis_del(store_redis_txn *t, int dbi, const void *key, size_t klen)
+{
+    redis_item *it = write_item(t, dbi, key, klen);
+
+    it->present = false;
+    bg_buf_reset(&it->val);
+    it->purge_at = 0;
+    return 0;
+}
+
+/*
+ * The commit: compare, then apply.  KEYS: the keys read, then per write its
+ * key and its database's index.  ARGV: the number of reads and of writes,
+ * per read what was seen ("" absent, "=" value), per write the value (""
+ * delete, "=" value), its expiry (UNIX time, 0 none) and its index member
+ * ("" none, "=" key).
+ */
+static const char commit_script[] =
+    "local n, m = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+    "for i = 1, n do\n"
+    "  local have = redis.call('GET', KEYS[i])\n"
+    "  if have then have = '=' .. have else have = '' end\n"
+    "  if have ~= ARGV[2 + i] then return 0 end\n"
+    "end\n"
+    "local a = 2 + n\n"
+    "for j = 1, m do\n"
+    "  local key, idx = KEYS[n + 2 * j - 1], KEYS[n + 2 * j]\n"
+    "  local val, at, member = ARGV[a + 1], tonumber(ARGV[a + 2]), ARGV[a + 3]\n"
+    "  a = a + 3\n"
+    "  if val == '' then\n"
+    "    redis.call('DEL', key)\n"
+    "    if member ~= '' then redis.call('ZREM', idx, string.sub(member, 2)) end\n"
+    "  else\n"
+    "    if at > 0 then redis.call('SET', key, string.sub(val, 2), 'EXAT', at)\n"
+    "    else redis.call('SET', key, string.sub(val, 2)) end\n"
+    "    if member ~= '' then redis.call('ZADD', idx, 0, string.sub(member, 2)) end\n"
+    "  end\n"
+    "end\n"
+    "return 1\n";
+
+/* The argument vector of one command, its strings owned. */
+typedef struct argvec {
+    size_t n, cap;
+    char **v;
+    size_t *len;
+} argvec;
+
+static void
+argvec_add(argvec *a, const void *s, size_t len)
+{
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 32;
+        a->v = bg_xrealloc(a->v, a->cap * sizeof(*a->v));
+        a->len = bg_xrealloc(a->len, a->cap * sizeof(*a->len));
+    }
+    a->v[a->n] = bg_xmalloc(len + 1);
+    memcpy(a->v[a->n], s, len);
+    a->v[a->n][len] = '\0';
+    a->len[a->n++] = len;
+}
+
+static void
+argvec_addf(argvec *a, const char *tag, const void *s, size_t len)
+{
+    bg_buf b = BG_BUF_INIT;
+
+    bg_buf_puts(&b, tag);
+    bg_buf_append(&b, s, len);
+    argvec_add(a, b.s ? b.s : "", b.len);
+    bg_buf_free(&b);
+}
+
+static void
+argvec_free(argvec *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        free(a->v[i]);
+    free(a->v);
+    free(a->len);
+}
+
+static int
+commit(store_redis_txn *t, bool sync)
+{
+    store_redis *r = t->r;
+    argvec a = {0};
+    bg_buf idx = BG_BUF_INIT;
+    char num[32];
+    redisReply *rep;
+    int ret = 0;
+
+    argvec_add(&a, "EVAL", 4);
+    argvec_add(&a, commit_script, sizeof(commit_script) - 1);
+    snprintf(num, sizeof(num), "%zu", t->nreads + 2 * t->nwrites);
+    argvec_add(&a, num, strlen(num));
+    for (size_t i = 0; i < t->nreads; i++)
+        argvec_add(&a, t->reads[i].key.s, t->reads[i].key.len);
+    for (size_t i = 0; i < t->nwrites; i++) {
+        argvec_add(&a, t->writes[i].key.s, t->writes[i].key.len);
+        index_key(r, t->writes[i].dbi, &idx);
+        argvec_add(&a, idx.s, idx.len);
+    }
+    snprintf(num, sizeof(num), "%zu", t->nreads);
+    argvec_add(&a, num, strlen(num));
+    snprintf(num, sizeof(num), "%zu", t->nwrites);
+    argvec_add(&a, num, strlen(num));
+    for (size_t i = 0; i < t->nreads; i++) {
+        if (t->reads[i].present)
+            argvec_addf(&a, "=", t->reads[i].val.s, t->reads[i].val.len);
+        else
+            argvec_add(&a, "", 0);
+    }
+    for (size_t i = 0; i < t->nwrites; i++) {
+        const redis_item *w = &t->writes[i];
+        size_t prefix_len = strlen(r->prefix) + strlen(db_names[w->dbi]) + 1;
+        if (w->present)
+            argvec_addf(&a, "=", w->val.s, w->val.len);
+        else
+            argvec_add(&a, "", 0);
+        snprintf(num, sizeof(num), "%lld", (long long)(w->purge_at > 0 ? w->purge_at : 0));
+        argvec_add(&a, num, strlen(num));
+        if (indexed(w->dbi))
+            argvec_addf(&a, "=", w->key.s + prefix_len, w->key.len - prefix_len);
+        else
+            argvec_add(&a, "", 0);
+    }
+    t->committing = true;
+    rep = call(t->c, (int)a.n, (const char **)a.v, a.len);
+    argvec_free(&a);
+    bg_buf_free(&idx);
+    if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {
+        ret = failed(t, rep);
+    } else if (rep->integer == 0) {
+        t->committing = false; /* nothing was applied */
+        ret = STORE_REDIS_CONFLICT;
+    } else if (sync && r->replicas > 0) {
+        /* The bounce is acknowledged to the MTA only once a replica has it:
+         * a failover then cannot lose it. */
+        char nrep[16], ms[16];
+        const char *argv[] = {"WAIT", nrep, ms};
+        snprintf(nrep, sizeof(nrep), "%u", r->replicas);
+        snprintf(ms, sizeof(ms), "%u", r->timeout_ms);
+        freeReplyObject(rep);
+        /* WAIT answers after its own timeout at the latest: the socket's
+         * deadline must not end first. */
+        struct timeval longer = {(time_t)(r->timeout_ms * 2 / 1000),
+                                 (suseconds_t)(r->timeout_ms * 2 % 1000) * 1000};
+        redisSetTimeout(t->c, longer);
+        rep = call_words(t->c, 3, argv);
+        redisSetTimeout(t->c, r->timeout);
+        if (rep == NULL || rep->type != REDIS_REPLY_INTEGER)
+            ret = failed(t, rep);
+        else if (rep->integer < (long long)r->replicas) {
+            snprintf(t->why, sizeof(t->why),
+                     "only %lld of %u replicas confirmed the write within %u ms (redis_replicas)",
+                     rep->integer, r->replicas, r->timeout_ms);
+            ret = STORE_REDIS_FAILED;
+        }
+    }
+    if (rep)
+        freeReplyObject(rep);
+    return ret;
+}
+
+static void
+txn_clear(store_redis_txn *t)
+{
+    for (size_t i = 0; i < t->nreads; i++) {
+        bg_buf_free(&t->reads[i].key);
+        bg_buf_free(&t->reads[i].val);
+    }
+    for (size_t i = 0; i < t->nwrites; i++) {
+        bg_buf_free(&t->writes[i].key);
+        bg_buf_free(&t->writes[i].val);
+    }
+    free(t->reads);
+    free(t->writes);
+}
+
+/* A pause before running a body again after a conflict, growing and spread
+ * (the other relays' writers retry too). */
+static void
+conflict_pause(int attempt)
+{
+    unsigned ceiling = 200u << (attempt < 7 ? attempt : 7);
+
+    usleep((useconds_t)(ceiling / 2 + (unsigned)rand() % (ceiling / 2 + 1)));
+}
+
+int
+store_redis_run(bg_store *s, txn_body_fn *body, void *arg, bool write, bool sync,
+                bg_error *err)
+{
+    store_redis *r = s->redis;
+    int64_t give_up_at = 0;
+    bool reconnected = false;
+    int ret;
+
+    store_enter(s);
+    for (int attempt = 0;; attempt++) {
+        store_redis_txn t;
+        unsigned gen;
+        int answer = 0;
+
+        memset(&t, 0, sizeof(t));
+        t.r = r;
+        t.c = pool_take(r, &gen, err);
+        if (t.c == NULL) {
+            store_leave(s);
+            return -1;
+        }
+        store_txn st = {NULL, &t};
+        ret = body(s, &st, arg, &answer);
+        if (ret == 0 && write && t.nwrites > 0)
+            ret = commit(&t, sync);
+        pool_give(r, t.c, gen, t.broken);
+        if (ret == 0) {
+            txn_clear(&t);
+            store_leave(s);
+            return answer;
+        }
+        if (ret == STORE_REDIS_CONFLICT) {
+            txn_clear(&t);
+            if (give_up_at == 0)
+                give_up_at = bg_monotonic_ms() + CONFLICT_RETRY_MS;
+            if (bg_monotonic_ms() < give_up_at) {
+                conflict_pause(attempt);
+                continue;
+            }
+            bg_error_set(err, "store redis %s: the same records kept changing for %d s",
+                         store_redis_label(r), CONFLICT_RETRY_MS / 1000);
+            break;
+        }
+        /* A connection the server closed while idle, or a failover: once
+         * more on a fresh one, unless a commit was sent (it may have been
+         * applied: the caller retries, and the records count it once). */
+        if (ret == STORE_REDIS_FAILED && t.broken && !t.committing && !reconnected) {
+            reconnected = true;
+            txn_clear(&t);
+            continue;
+        }
+        bg_error_set(err, "store redis %s: %s", store_redis_label(r),
+                     ret == -1                   ? "a record does not decode"
+                     : ret == STORE_ABORTED      ? "transaction abandoned by its caller"
+                     : ret == STORE_REDIS_FAILED ? t.why
+                                                 : "unexpected error");
+        txn_clear(&t);
+        break;
+    }
+    store_leave(s);
+    return -1;
+}
+
+/* ---- visits, purge, counts ------------------------------------------------- */
+
+/* One command on a pooled connection; the reply or NULL with err set. */
+static redisReply *
+pooled_call(bg_store *s, int argc, const char **argv, const size_t *lens, bg_error *err)
+{
+    store_redis *r = s->redis;
+    unsigned gen;
+    redisReply *rep = NULL;
+
+    store_enter(s);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        redisContext *c = pool_take(r, &gen, err);
+        if (c == NULL)
+            break;
+        rep = call(c, argc, argv, lens);
+        bool broken = rep == NULL || reply_is_error(rep, "READONLY");
+        if (rep == NULL || rep->type == REDIS_REPLY_ERROR)
+            bg_error_set(err, "store redis %s: %s: %s", store_redis_label(r), argv[0],
+                         rep ? rep->str : c->errstr);
+        pool_give(r, c, gen, broken);
+        if (rep && rep->type != REDIS_REPLY_ERROR)
+            break;
+        if (rep)
+            freeReplyObject(rep);
+        rep = NULL;
+        if (!broken)
+            break;
+    }
+    store_leave(s);
+    return rep;
+}
+
+int
+store_redis_visit(bg_store *s, int dbi, const char *prefix, size_t prefix_len,
+                  raw_visit_fn *visit, void *arg, bg_error *err)
+{
+    store_redis *r = s->redis;
+    bg_buf idx = BG_BUF_INIT, from = BG_BUF_INIT, fk = BG_BUF_INIT;
+    int rc = 0;
+    bool done = false;
+
+    if (!indexed(dbi))
+        return bg_error_set(err, "store redis: %s is not listed", db_names[dbi]);
+    index_key(r, dbi, &idx);
+    if (prefix_len) {
+        bg_buf_putc(&from, '[');
+        bg_buf_append(&from, prefix, prefix_len);
+    } else {
+        bg_buf_putc(&from, '-');
+    }
+    while (!done && rc == 0) {
+        const char *zargv[] = {"ZRANGEBYLEX", idx.s, from.s, "+", "LIMIT", "0", "256"};
+        size_t zlens[] = {11, idx.len, from.len, 1, 5, 1, 3};
+        redisReply *members = pooled_call(s, 7, zargv, zlens, err), *vals = NULL;
+
+        if (members == NULL || members->type != REDIS_REPLY_ARRAY) {
+            if (members)
+                freeReplyObject(members);
+            rc = members ? bg_error_set(err, "store redis: ZRANGEBYLEX: unexpected answer") : -1;
+            break;
+        }
+        size_t n = members->elements;
+        if (n < VISIT_BATCH)
+            done = true;
+        if (n > 0) {
+            argvec a = {0};
+            argvec_add(&a, "MGET", 4);
+            for (size_t i = 0; i < n; i++) {
+                full_key(r, dbi, members->element[i]->str, members->element[i]->len, &fk);
+                argvec_add(&a, fk.s, fk.len);
+            }
+            vals = pooled_call(s, (int)a.n, (const char **)a.v, a.len, err);
+            argvec_free(&a);
+            if (vals == NULL || vals->type != REDIS_REPLY_ARRAY || vals->elements != n) {
+                rc = vals ? bg_error_set(err, "store redis: MGET: unexpected answer") : -1;
+                n = 0;
+            }
+        }
+        for (size_t i = 0; i < n; i++) {
+            const redisReply *m = members->element[i], *v = vals->element[i];
+            bg_buf key = BG_BUF_INIT, val = BG_BUF_INIT;
+            if (prefix_len && (m->len < prefix_len || memcmp(m->str, prefix, prefix_len) != 0)) {
+                done = true;
+                break;
+            }
+            if (v->type != REDIS_REPLY_STRING)
+                continue; /* expired since: the purge tidies its member */
+            bg_buf_append(&key, m->str, m->len);
+            bg_buf_append(&val, v->str, v->len);
+            int stop = visit(&key, &val, arg);
+            bg_buf_free(&key);
+            bg_buf_free(&val);
+            if (stop) {
+                done = true;
+                break;
+            }
+        }
+        if (n > 0) {
+            bg_buf_reset(&from);
+            bg_buf_putc(&from, '(');
+            bg_buf_append(&from, members->element[n - 1]->str, members->element[n - 1]->len);
+        }
+        if (vals)
+            freeReplyObject(vals);
+        freeReplyObject(members);
+    }
+    bg_buf_free(&idx);
+    bg_buf_free(&from);
+    bg_buf_free(&fk);
+    return rc;
+}
+
+/* Drop the index members whose key is gone, atomically (a key written again
+ * meanwhile keeps its member). */
+static const char tidy_script[] =
+    "local n = 0\n"
+    "for i = 2, #ARGV do\n"
+    "  if redis.call('EXISTS', ARGV[1] .. ARGV[i]) == 0 then\n"
+    "    n = n + redis.call('ZREM', KEYS[1], ARGV[i])\n"
+    "  end\n"
+    "end\n"
+    "return n\n";
+
+int
+store_redis_purge(bg_store *s, size_t budget, size_t *purged, bg_error *err)
+{
+    store_redis *r = s->redis;
+    bg_buf idx = BG_BUF_INIT, kp = BG_BUF_INIT;
+    size_t total = 0, seen = 0;
+    int rc = 0;
+
+    for (int dbi = 0; dbi < DBI_COUNT && rc == 0 && seen < budget; dbi++) {
+        if (!indexed(dbi))
+            continue;
+        index_key(r, dbi, &idx);
+        bg_buf_reset(&kp);
+        bg_buf_puts(&kp, r->prefix);
+        bg_buf_puts(&kp, db_names[dbi]);
+        bg_buf_putc(&kp, ':');
+        for (;;) {
+            bg_buf *from = &r->purge_from[dbi]; /* one housekeeping thread calls this */
+            const char *start = from->len ? from->s : "-";
+            const char *zargv[] = {"ZRANGEBYLEX", idx.s, start, "+", "LIMIT", "0", "500"};
+            size_t zlens[] = {11, idx.len, strlen(start), 1, 5, 1, 3};
+            redisReply *m = pooled_call(s, 7, zargv, zlens, err);
+            if (m == NULL || m->type != REDIS_REPLY_ARRAY) {
+                rc = m ? bg_error_set(err, "store redis: ZRANGEBYLEX: unexpected answer") : -1;
+                if (m)
+                    freeReplyObject(m);
+                break;
+            }
+            size_t n = m->elements;
+            if (n > 0) {
+                argvec a = {0};
+                argvec_add(&a, "EVAL", 4);
+                argvec_add(&a, tidy_script, sizeof(tidy_script) - 1);
+                argvec_add(&a, "1", 1);
+                argvec_add(&a, idx.s, idx.len);
+                argvec_add(&a, kp.s, kp.len);
+                for (size_t i = 0; i < n; i++)
+                    argvec_add(&a, m->element[i]->str, m->element[i]->len);
+                redisReply *t = pooled_call(s, (int)a.n, (const char **)a.v, a.len, err);
+                argvec_free(&a);
+                if (t == NULL)
+                    rc = -1;
+                else if (t->type == REDIS_REPLY_INTEGER)
+                    total += (size_t)t->integer;
+                if (t)
+                    freeReplyObject(t);
+                bg_buf_reset(from);
+                bg_buf_putc(from, '(');
+                bg_buf_append(from, m->element[n - 1]->str, m->element[n - 1]->len);
+            }
+            seen += n;
+            freeReplyObject(m);
+            if (rc < 0)
+                break;
+            if (n < 500) { /* the end: start over next time */
+                bg_buf_reset(from);
+                break;
+            }
+            if (seen >= budget)
+                break;
+        }
+    }
+    bg_buf_free(&idx);
+    bg_buf_free(&kp);
+    if (purged)
+        *purged = total;
+    return rc;
+}
+
+int
+store_redis_count(bg_store *s, int dbi, uint64_t *out, bg_error *err)
+{
+    store_redis *r = s->redis;
+    bg_buf k = BG_BUF_INIT;
+    int rc = 0;
+
+    *out = 0;
+    if (dbi == DBI_EXPIRY) /* Redis expires keys itself: no purge index */
+        return 0;
+    if (indexed(dbi)) {
+        index_key(r, dbi, &k);
+        const char *argv[] = {"ZCARD", k.s};
+        size_t lens[] = {5, k.len};
+        redisReply *rep = pooled_call(s, 2, argv, lens, err);
+        if (rep && rep->type == REDIS_REPLY_INTEGER)
+            *out = (uint64_t)rep->integer;
+        else
+            rc = rep ? bg_error_set(err, "store redis: ZCARD: unexpected answer") : -1;
+        if (rep)
+            freeReplyObject(rep);
+        bg_buf_free(&k);
+        return rc;
+    }
+    /* Not indexed: count by SCAN (a CLI's question, not the hot path). */
+    for (const char *p = r->prefix; *p; p++) {
+        if (strchr("*?[]\\", *p))
+            bg_buf_putc(&k, '\\');
+        bg_buf_putc(&k, *p);
+    }
+    bg_buf_puts(&k, db_names[dbi]);
+    bg_buf_puts(&k, ":*");
+    char cursor[32] = "0";
+    do {
+        const char *argv[] = {"SCAN", cursor, "MATCH", k.s, "COUNT", "1000"};
+        size_t lens[] = {4, strlen(cursor), 5, k.len, 5, 4};
+        redisReply *rep = pooled_call(s, 6, argv, lens, err);
+        if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+            rep->element[0]->type != REDIS_REPLY_STRING ||
+            rep->element[1]->type != REDIS_REPLY_ARRAY) {
+            rc = rep ? bg_error_set(err, "store redis: SCAN: unexpected answer") : -1;
+            if (rep)
+                freeReplyObject(rep);
+            break;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
+        *out += rep->element[1]->elements;
+        freeReplyObject(rep);
+    } while (strcmp(cursor, "0") != 0);
+    bg_buf_free(&k);
+    return rc;
+}
+
+int
+store_redis_describe(bg_store *s, bg_store_env_stats *out, bg_error *err)
+{
+    store_redis *r = s->redis;
+    const char *argv[] = {"INFO", "replication"};
+    size_t lens[] = {4, 11};
+    redisReply *rep = pooled_call(s, 2, argv, lens, err);
+    long replicas = 0;
+
+    if (rep == NULL)
+        return -1;
+    if (rep->type == REDIS_REPLY_STRING) {
+        const char *p = strstr(rep->str, "connected_slaves:");
+        if (p)
+            replicas = strtol(p + strlen("connected_slaves:"), NULL, 10);
+    }
+    freeReplyObject(rep);
+    out->redis = true;
+    snprintf(out->backend, sizeof(out->backend),
+             "Redis %.100s (primary, %ld replica%s connected, db %ld, keys %.30s*)",
+             store_redis_label(r), replicas, replicas == 1 ? "" : "s", r->db, r->prefix);
+    return 0;
+}

@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# store = redis: several relays, one blacklist and one quota (bounceguard.conf(5),
+# REDIS).  A real Redis 7 on loopback (a primary with a password, a replica,
+# a Sentinel), two milters behind two smtpd listeners of a real Postfix, as
+# two relays would be; the CLI on the shared store; a store moved between
+# the backends with export and import; what the relays answer while Redis
+# is down and after a Sentinel failover.
+set -u
+T=$(mktemp -d /tmp/bg-redis.XXXXXX)
+R1=2601 R2=2602 SENT=2603 SMTPD_A=2604 SMTPD_B=2605 SINK=2606 MILTER_A=2607 MILTER_B=2608
+MILTER_PORT=$MILTER_A
+. "$TOP/tests/integration/lib.sh"
+trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+
+# Debian's redis-tools holds the server; redis-server (the package) only
+# links to it, and would start a system daemon.  Started by the name it
+# answers to.
+REDIS=$(command -v redis-server || command -v redis-check-rdb || true)
+if [ -z "$REDIS" ] || ! command -v redis-cli > /dev/null; then
+    echo "ok - # SKIP no Redis (redis-tools) installed"
+    exit 0
+fi
+PASS=s3cret-test
+rcli() { local p=$1; shift; redis-cli -p "$p" -a "$PASS" --no-auth-warning "$@"; }
+start_redis() { # start_redis PORT [redis options]: in the foreground of a job
+    local p=$1; shift
+    mkdir -p "$T/r$p"
+    (exec -a redis-server "$REDIS" --port "$p" --bind 127.0.0.1 --save '' --appendonly no \
+        --dir "$T/r$p" --requirepass "$PASS" --masterauth "$PASS" "$@" \
+        > "$T/r$p/log" 2>&1) &
+    PIDS+=($!)
+    eval "REDIS_PID_$p=$!"
+    wait_port "$p"
+}
+stop_redis() { local v="REDIS_PID_$1"; kill "${!v}" 2>/dev/null; wait "${!v}" 2>/dev/null; wait_port_free "$1"; }
+
+# conf FILE key=value...: a relay's config on the shared store.
+conf() {
+    local f=$1; shift
+    {
+        echo "db_home = $T/db-unused"
+        echo "log_dir = $T/log"
+        echo "syslog = no"
+        echo "user ="
+        echo "store = redis"
+        echo "redis_password = $PASS"
+        echo "redis_timeout = 300"
+        for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
+    } > "$f"
+    mkdir -p "$T/log"
+}
+A=$T/relay-a.conf B=$T/relay-b.conf
+# The reply that decided a transaction: MAIL FROM's if it refused, else RCPT TO's.
+verdict() { local m; m=$(mail_reply "$1"); case $m in [45]*) echo "$m";; *) rcpt_reply "$1";; esac; }
+bga() { "$BIN/bounceguard" -c "$A" "$@"; }
+bgb() { "$BIN/bounceguard" -c "$B" "$@"; }
+
+start_redis $R1 || { notok "redis primary started: $(cat "$T/r$R1/log")"; exit 1; }
+start_redis $R2 --replicaof 127.0.0.1 $R1 || { notok "redis replica started"; exit 1; }
+wait_for 10 bash -c "redis-cli -p $R1 -a $PASS --no-auth-warning info replication | grep -q 'connected_slaves:1'"
+
+# ---- configuration --------------------------------------------------------
+conf "$T/tls.conf" "redis_servers=rediss://127.0.0.1:$R1"
+out=$("$BIN/bounceguard-milter" -n -c "$T/tls.conf" 2>&1); rc=$?
+check "rediss:// is refused by -n in one line naming the key ($out)" \
+    test "$rc" != 0 -a "$(wc -l <<<"$out")" = 1 -a -n "$(grep 'redis_servers:.*TLS' <<<"$out")"
+conf "$T/none.conf"
+out=$("$BIN/bounceguard-milter" -n -c "$T/none.conf" 2>&1); rc=$?
+check "store = redis without a server is refused by -n ($out)" \
+    test "$rc" != 0 -a -n "$(grep 'redis_servers or redis_sentinels' <<<"$out")"
+conf "$T/badpass.conf" "redis_servers=127.0.0.1:$R1" "redis_password=wrong"
+sed -i "s/^redis_password = $PASS$//" "$T/badpass.conf"
+out=$("$BIN/bounceguard" -c "$T/badpass.conf" list 2>&1); rc=$?
+check "a wrong password: exit 4, one line saying so ($out)" \
+    test "$rc" = 4 -a "$(wc -l <<<"$out")" = 1 -a -n "$(grep -i 'WRONGPASS\|invalid' <<<"$out")"
+conf "$A" "redis_servers=127.0.0.1:$R2 127.0.0.1:$R1" "socket=inet:$MILTER_A@127.0.0.1" \
+    "pid_file=$T/a.pid" "quota_limit=3" "sender_identity=envelope"
+conf "$B" "redis_servers=127.0.0.1:$R1" "socket=inet:$MILTER_B@127.0.0.1" \
+    "pid_file=$T/b.pid" "quota_limit=3" "sender_identity=envelope"
+out=$(bga stats 2>&1)
+check "of the servers listed, the primary is used, not the replica listed first" \
+    grep -q "^store  *Redis 127.0.0.1:$R1 (primary, 1 replica connected" <<<"$out"
+out=$(bga config 2>&1)
+check "bounceguard config does not show the password" \
+    test -z "$(grep -F "$PASS" <<<"$out")" -a -n "$(grep 'redis_password = (set, not shown)' <<<"$out")"
+
+# ---- the CLI on the shared store ----------------------------------------
+bga block gone@example.net --reason "moved away" > /dev/null
+out=$(bgb show gone@example.net 2>&1)
+check "a block through relay A's config is seen through relay B's" grep -q '^state  *blacklisted' <<<"$out"
+check "the keys carry the prefix" test "$(rcli $R1 exists bounceguard:rcpt:gone@example.net)" = 1
+wait_for 5 bash -c "redis-cli -p $R2 -a $PASS --no-auth-warning exists bounceguard:rcpt:gone@example.net | grep -q 1"
+check "the replica has the block" test "$(rcli $R2 exists bounceguard:rcpt:gone@example.net)" = 1
+ttl=$(rcli $R1 ttl bounceguard:rcpt:gone@example.net)
+check "the record expires natively (TTL $ttl s: history_period after its release)" \
+    test "$ttl" -gt $((90 * 86400)) -a "$ttl" -le $((105 * 86400))
+for i in 1 2 3; do bgb block "b$i@example.org" > /dev/null; done
+out=$(bga list 2>&1)
+check "list shows every blacklisted recipient, in order" \
+    test "$(awk 'NR>1{print $1}' <<<"$out" | tr '\n' ' ')" = "b1@example.org b2@example.org b3@example.org gone@example.net "
+out=$(bga list --domain example.org 2>&1)
+check "list --domain walks only that domain's keys" test "$(($(wc -l <<<"$out") - 1))" = 3
+bgb unblock b2@example.org > /dev/null
+out=$(bga check b2@example.org 2>&1)
+check "unblock through B releases for A ($(grep verdict <<<"$out" | tr -s " "))" grep -q "verdict *ACCEPTED" <<<"$out"
+check "the audit is shared" test "$(bga audit | grep -c 'b2@example.org')" -ge 2
+
+# ---- one quota across relays, under concurrency ----------------------------
+conf "$T/race.conf" "redis_servers=127.0.0.1:$R1" "quota_limit=50" "redis_prefix=race:"
+RACER=$TOP/$BUILD/tools/gate_racer
+[ "${BUILD#/}" != "$BUILD" ] && RACER=$BUILD/tools/gate_racer
+racers=()
+for i in 1 2 3 4; do "$RACER" "$T/race.conf" 10.9.9.9 30 > "$T/race$i.out" 2>&1 & racers+=($!); done
+wait "${racers[@]}"
+total=$(awk '{s += $2} END {print s}' "$T"/race?.out)
+refused=$(awk '{s += $4} END {print s}' "$T"/race?.out)
+check "4 processes, 120 messages of one sender, quota 50: exactly 50 accepted ($total), 70 refused ($refused)" \
+    test "$total" = 50 -a "$refused" = 70
+check "no racer met a store error" test -z "$(grep -v '^accepted' "$T"/race?.out)"
+
+# ---- two relays behind a real Postfix --------------------------------------
+start_sink $SINK || { notok "smtp-sink started"; exit 1; }
+"$BIN/bounceguard-milter" -f -c "$A" > "$T/milter-a.out" 2>&1 &
+PIDS+=($!); MA=$!
+"$BIN/bounceguard-milter" -f -c "$B" > "$T/milter-b.out" 2>&1 &
+PIDS+=($!); MB=$!
+wait_port $MILTER_A && wait_port $MILTER_B || { notok "milters started: $(cat "$T"/milter-?.out)"; exit 1; }
+start_postfix $SMTPD_A $SINK "inet:127.0.0.1:$MILTER_A" || { notok "postfix started"; exit 1; }
+echo "127.0.0.1:$SMTPD_B inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$MILTER_B" \
+    >> "$T/pf/etc/master.cf"
+postfix -c "$T/pf/etc" reload > /dev/null 2>&1
+wait_port $SMTPD_B
+
+r=$(rcpt_reply "$(smtp $SMTPD_A app@app.example gone@example.net --quit-after RCPT)")
+check "relay A refuses the recipient blocked through B's config ($r)" grep -q '^550 5.7.1' <<<"$r"
+bgb block late@example.net > /dev/null
+r=$(rcpt_reply "$(smtp $SMTPD_A app@app.example late@example.net --quit-after RCPT)")
+check "a block made while the milters run counts at once on the other relay ($r)" grep -q '^550 5.7.1' <<<"$r"
+codes=
+for port in $SMTPD_A $SMTPD_B $SMTPD_A $SMTPD_B; do
+    r=$(verdict "$(smtp $port quota@app.example ok@example.com)")
+    codes="$codes${r%% *} "
+done
+check "quota 3 across both relays: 250 250 250, then 450 on relay B ($codes)" \
+    test "$codes" = "250 250 250 450 "
+out=$(bga sender show env:quota@app.example 2>&1)
+check "the sender's window is one for both relays" grep -Eq 'used +3/3|3/3' <<<"$out"
+
+# ---- Redis down: tempfail, no hang; back: no restart needed ----------------
+stop_redis $R1
+start=$(date +%s)
+r=$(verdict "$(smtp $SMTPD_A app@app.example fresh@example.com --quit-after RCPT)")
+took=$(( $(date +%s) - start ))
+check "Redis down: the relay answers a temporary failure ($r) within seconds (${took}s)" \
+    test -n "$(grep '^4[0-9][0-9]' <<<"$r")" -a "$took" -le 10
+out=$(bga list 2>&1); rc=$?
+check "Redis down: the CLI fails in one line, exit 4 ($out)" \
+    test "$rc" = 4 -a "$(wc -l <<<"$out")" = 1
+start_redis $R1 || notok "redis primary restarted"
+# The restarted primary is empty (no persistence here) and the old replica
+# follows it again; the milter reconnects by itself.
+bgb block again@example.net > /dev/null
+r=$(rcpt_reply "$(smtp $SMTPD_A app@app.example again@example.net --quit-after RCPT)")
+check "Redis back: the running milter answers from it again without a restart ($r)" \
+    grep -q '^550 5.7.1' <<<"$r"
+check "the milters are still the ones started" kill -0 $MA $MB
+
+# ---- a durable write waits for its replica -----------------------------------
+replica_online() { rcli $R1 info replication | grep -q "port=$R2,state=online"; }
+wait_for 20 replica_online
+conf "$T/wait.conf" "redis_servers=127.0.0.1:$R1" "redis_replicas=1"
+out=$("$BIN/bounceguard" -c "$T/wait.conf" block waited@example.net 2>&1); rc=$?
+check "redis_replicas = 1 with the replica up: the block is acknowledged ($out)" test "$rc" = 0
+stop_redis $R2
+out=$("$BIN/bounceguard" -c "$T/wait.conf" block unconfirmed@example.net 2>&1); rc=$?
+check "redis_replicas = 1 with the replica down: not acknowledged, one line ($out)" \
+    test "$rc" = 4 -a "$(wc -l <<<"$out")" = 1 -a -n "$(grep 'replicas confirmed' <<<"$out")"
+
+# ---- Sentinel: the relays follow a failover ----------------------------------
+start_redis $R2 --replicaof 127.0.0.1 $R1 || notok "redis replica restarted"
+wait_for 20 replica_online
+cat > "$T/sentinel.conf" <<EOC
+port $SENT
+bind 127.0.0.1
+dir $T
+sentinel monitor mymaster 127.0.0.1 $R1 1
+sentinel auth-pass mymaster $PASS
+sentinel down-after-milliseconds mymaster 1000
+sentinel failover-timeout mymaster 5000
+EOC
+(exec -a redis-sentinel "$REDIS" "$T/sentinel.conf" --sentinel > "$T/sentinel.log" 2>&1) &
+PIDS+=($!)
+wait_port $SENT
+wait_for 20 bash -c "redis-cli -p $SENT sentinel replicas mymaster 2>/dev/null | grep -q $R2"
+conf "$T/sent.conf" "redis_sentinels=127.0.0.1:$SENT" "socket=inet:$MILTER_B@127.0.0.1" \
+    "pid_file=$T/s.pid"
+kill $MB; wait $MB 2>/dev/null; wait_port_free $MILTER_B
+"$BIN/bounceguard-milter" -f -c "$T/sent.conf" > "$T/milter-s.out" 2>&1 &
+PIDS+=($!); MS=$!
+wait_port $MILTER_B
+"$BIN/bounceguard" -c "$T/sent.conf" block before-failover@example.net > /dev/null
+r=$(rcpt_reply "$(smtp $SMTPD_B app@app.example before-failover@example.net --quit-after RCPT)")
+check "through the primary the Sentinel names: refused ($r)" grep -q '^550 5.7.1' <<<"$r"
+redis-cli -p $SENT sentinel failover mymaster > /dev/null
+wait_for 30 bash -c "redis-cli -p $SENT sentinel get-master-addr-by-name mymaster | grep -qx $R2"
+wait_for 15 bash -c "redis-cli -p $R1 -a $PASS --no-auth-warning role | head -1 | grep -q slave"
+check "the Sentinel failed over to the replica" \
+    test "$(redis-cli -p $SENT sentinel get-master-addr-by-name mymaster | tail -1)" = $R2
+out=$("$BIN/bounceguard" -c "$T/sent.conf" block after-failover@example.net 2>&1); rc=$?
+check "after the failover a block goes to the new primary ($out)" \
+    test "$rc" = 0 -a "$(rcli $R2 exists bounceguard:rcpt:after-failover@example.net)" = 1
+r=$(rcpt_reply "$(smtp $SMTPD_B app@app.example after-failover@example.net --quit-after RCPT)")
+check "the running milter follows the failover without a restart ($r)" grep -q '^550 5.7.1' <<<"$r"
+check "the new primary holds what was written before the failover" \
+    test "$(rcli $R2 exists bounceguard:rcpt:before-failover@example.net)" = 1
+r=$(rcpt_reply "$(smtp $SMTPD_B app@app.example before-failover@example.net --quit-after RCPT)")
+check "what was written before the failover is still refused ($r)" grep -q '^550 5.7.1' <<<"$r"
+check "the milter did not restart" kill -0 $MS
+
+# ---- moving a store between the backends -----------------------------------
+printf 'db_home = %s/bdb\nlog_dir =\nsyslog = no\nuser =\n' "$T" > "$T/bdb.conf"
+mkdir -p "$T/bdb"
+"$BIN/bounceguard" -c "$T/sent.conf" export > "$T/from-redis.jsonl"
+n_redis=$(wc -l < "$T/from-redis.jsonl")
+"$BIN/bounceguard" -c "$T/bdb.conf" import "$T/from-redis.jsonl" > "$T/import1.out" 2>&1
+"$BIN/bounceguard" -c "$T/bdb.conf" export > "$T/from-bdb.jsonl"
+check "export from Redis, import into Berkeley DB: the same $n_redis records" \
+    test "$n_redis" -gt 0 -a "$(wc -l < "$T/from-bdb.jsonl")" = "$n_redis"
+conf "$T/moved.conf" "redis_sentinels=127.0.0.1:$SENT" "redis_prefix=moved:"
+"$BIN/bounceguard" -c "$T/moved.conf" import "$T/from-bdb.jsonl" > "$T/import2.out" 2>&1
+"$BIN/bounceguard" -c "$T/moved.conf" export > "$T/round.jsonl"
+check "and back into Redis (another prefix): the records round-trip unchanged" \
+    cmp -s <(sort "$T/from-redis.jsonl") <(sort "$T/round.jsonl")
+out=$("$BIN/bounceguard" -c "$T/moved.conf" backup "$T/bk" 2>&1); rc=$?
+check "backup of a Redis store says what to do instead, one line ($out)" \
+    test "$rc" != 0 -a "$(wc -l <<<"$out")" = 1 -a -n "$(grep -i 'redis' <<<"$out")"
