@@ -26,7 +26,9 @@ start_redis() { # start_redis PORT [redis options]: in the foreground of a job
     local p=$1; shift
     mkdir -p "$T/r$p"
     (exec -a redis-server "$REDIS" --port "$p" --bind 127.0.0.1 --save '' --appendonly no \
-        --dir "$T/r$p" --requirepass "$PASS" --masterauth "$PASS" "$@" \
+        --dir "$T/r$p" --requirepass "$PASS" --masterauth "$PASS" \
+        --user bounceguard on ">$PASS" "~bounceguard:*" +get +set +del +mget +eval +zadd \
+            +zrem +zrangebylex +zcard +exists +scan +role +info +wait +select +ping "$@" \
         > "$T/r$p/log" 2>&1) &
     PIDS+=($!)
     eval "REDIS_PID_$p=$!"
@@ -73,7 +75,10 @@ sed -i "s/^redis_password = $PASS$//" "$T/badpass.conf"
 out=$("$BIN/bounceguard" -c "$T/badpass.conf" list 2>&1); rc=$?
 check "a wrong password: exit 4, one line saying so ($out)" \
     test "$rc" = 4 -a "$(wc -l <<<"$out")" = 1 -a -n "$(grep -i 'WRONGPASS\|invalid' <<<"$out")"
-conf "$A" "redis_servers=127.0.0.1:$R2 127.0.0.1:$R1" "socket=inet:$MILTER_A@127.0.0.1" \
+# Relay A logs in as the ACL user of bounceguard.conf(5), with only the
+# commands named there.
+conf "$A" "redis_servers=127.0.0.1:$R2 127.0.0.1:$R1" "redis_user=bounceguard" \
+    "socket=inet:$MILTER_A@127.0.0.1" \
     "pid_file=$T/a.pid" "quota_limit=3" "sender_identity=envelope"
 conf "$B" "redis_servers=127.0.0.1:$R1" "socket=inet:$MILTER_B@127.0.0.1" \
     "pid_file=$T/b.pid" "quota_limit=3" "sender_identity=envelope"
