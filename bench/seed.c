@@ -60,7 +60,7 @@ sender_name(unsigned i, char *out, size_t size)
     snprintf(out, size, "ip:10.%u.%u.%u", (i >> 16) & 255, (i >> 8) & 255, i & 255);
 }
 
-static int
+static bg_record_change
 bounce_update(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t *purge_at, void *arg)
 {
     return bg_policy_bounce(cur, next, arg, purge_at);
@@ -96,7 +96,7 @@ fill_rcpts(void *p)
             .period = 14 * DAY,
             .history = 90 * DAY,
         };
-        if (bg_store_rcpt_update(a->st, addr.canon, bounce_update, &ev, &a->err) < 0)
+        if (bg_store_rcpt_update(a->st, addr.canon, bounce_update, &ev, &a->err) == BG_STORE_FAILED)
             a->failed = 1;
         /* Let Berkeley DB drop the log files it no longer needs, now and then,
          * as the daemons do: the log would otherwise grow to gigabytes. */
@@ -112,7 +112,7 @@ typedef struct reserve_arg {
     int64_t window_start;
 } reserve_arg;
 
-static int
+static bg_record_change
 reserve_update(const bg_sender_rec *cur, bg_sender_rec *next, int64_t *purge_at, void *arg)
 {
     reserve_arg *r = arg;
@@ -130,7 +130,7 @@ fill_senders(void *p)
     for (unsigned i = a->from; i < a->nsenders && !a->failed; i += a->step) {
         reserve_arg r = {a->now - (int64_t)(i % 3600), false, 0};
         sender_name(i, id, sizeof(id));
-        if (bg_store_sender_update(a->st, id, reserve_update, &r, &a->err) < -1)
+        if (bg_store_sender_update(a->st, id, reserve_update, &r, &a->err) == BG_STORE_FAILED)
             a->failed = 1;
     }
     return NULL;

@@ -386,7 +386,7 @@ typedef struct change_arg {
     int64_t result; /* the new expires (block) or grace_until (unblock) */
 } change_arg;
 
-static int
+static bg_record_change
 block_update(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t *purge_at, void *arg)
 {
     change_arg *a = arg;
@@ -399,7 +399,7 @@ block_update(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t *purge_at, void 
     return rc;
 }
 
-static int
+static bg_record_change
 unblock_update(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t *purge_at, void *arg)
 {
     change_arg *a = arg;
@@ -484,7 +484,7 @@ cli_cmd_block(cli_ctx *ctx, int argc, char **argv)
     for (int i = optind; i < argc && rc == 0; i++) {
         bg_addr addr;
         bg_addr_parse(argv[i], &addr, NULL);
-        if (bg_store_rcpt_update(st, addr.canon, block_update, &a, &err) < -1) {
+        if (bg_store_rcpt_update(st, addr.canon, block_update, &a, &err) == BG_STORE_FAILED) {
             rc = cli_runtime_error("block", "%s", err.msg);
             break;
         }
@@ -530,11 +530,11 @@ unblock_one(cli_ctx *ctx, bg_store *st, change_arg *a, const char *addr, const c
 {
     bg_error err;
     char grace[32];
-    int r = bg_store_rcpt_update(st, addr, unblock_update, a, &err);
+    bg_record_change r = bg_store_rcpt_update(st, addr, unblock_update, a, &err);
 
-    if (r < -1)
+    if (r == BG_STORE_FAILED)
         return cli_runtime_error("unblock", "%s", err.msg);
-    if (r == 0) {
+    if (r == BG_RECORD_KEEP) {
         change_report(ctx, addr, a->existed ? "not blacklisted" : "not found", 0, "");
         return CLI_EXIT_NEGATIVE;
     }

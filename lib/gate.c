@@ -146,7 +146,7 @@ typedef struct refused_arg {
     int64_t window;
 } refused_arg;
 
-static int
+static bg_record_change
 refused_update(const bg_sender_rec *cur, bg_sender_rec *next, int64_t *purge_at, void *arg)
 {
     refused_arg *a = arg;
@@ -180,13 +180,13 @@ bg_gate_mail(bg_store *st, const bg_config *cfg, bg_gate_txn *t, int64_t now, bg
     /* Count the refusal (written only when refusing: an accepted MAIL FROM
      * stays a read).  The window may have ended meanwhile: then accept. */
     refused_arg a = {now, lim.quota_limit, cfg->quota_window};
-    int w = bg_store_sender_update(st, t->identity, refused_update, &a, err);
-    if (w < -1) {
+    bg_record_change w = bg_store_sender_update(st, t->identity, refused_update, &a, err);
+    if (w == BG_STORE_FAILED) {
         /* The refusal stands; only its count is lost. */
         bg_msg_error("cannot count the quota refusal of %s: %s", t->identity, err->msg);
         return BG_VERDICT_QUOTA;
     }
-    return w == 1 ? BG_VERDICT_QUOTA : BG_VERDICT_ACCEPT;
+    return w == BG_RECORD_WRITE ? BG_VERDICT_QUOTA : BG_VERDICT_ACCEPT;
 }
 
 typedef struct reserve_arg {
@@ -197,7 +197,7 @@ typedef struct reserve_arg {
     int64_t window_start;
 } reserve_arg;
 
-static int
+static bg_record_change
 reserve_update(const bg_sender_rec *cur, bg_sender_rec *next, int64_t *purge_at, void *arg)
 {
     reserve_arg *a = arg;
@@ -224,7 +224,7 @@ reserve(bg_store *st, const bg_config *cfg, bg_gate_txn *t, int64_t now, bg_erro
                    ? BG_VERDICT_QUOTA
                    : BG_VERDICT_ACCEPT;
     }
-    if (bg_store_sender_update(st, t->identity, reserve_update, &a, err) < -1)
+    if (bg_store_sender_update(st, t->identity, reserve_update, &a, err) == BG_STORE_FAILED)
         return BG_VERDICT_STORE_ERROR;
     if (!a.granted)
         return BG_VERDICT_QUOTA;
@@ -332,7 +332,7 @@ typedef struct release_arg {
     int64_t window_start;
 } release_arg;
 
-static int
+static bg_record_change
 release_update(const bg_sender_rec *cur, bg_sender_rec *next, int64_t *purge_at, void *arg)
 {
     return bg_policy_quota_release(cur, next, ((release_arg *)arg)->window_start, 1);
@@ -346,7 +346,7 @@ bg_gate_release(bg_store *st, bg_gate_txn *t, bg_error *err)
     if (!t->reserved || t->dry_run)
         return 0;
     t->reserved = false;
-    return bg_store_sender_update(st, t->identity, release_update, &a, err) < -1 ? -1 : 0;
+    return bg_store_sender_update(st, t->identity, release_update, &a, err) == BG_STORE_FAILED ? -1 : 0;
 }
 
 int
@@ -369,7 +369,7 @@ bg_gate_record(bg_store *st, const bg_config *cfg, bg_gate_txn *t, const char *m
     return bg_store_message_put(st, &m, now + cfg->message_retention, err);
 }
 
-static int
+static bg_record_change
 delete_sender(const bg_sender_rec *cur, bg_sender_rec *next, int64_t *purge_at, void *arg)
 {
     *(bool *)arg = cur != NULL;
@@ -390,7 +390,7 @@ bg_gate_sender_reset(bg_store *st, const char *identity, bool *had_window, size_
     *had_window = false;
     *tried = 0;
     if (bg_store_tried_foreach(st, identity, count_tried, tried, err) < 0 ||
-        bg_store_sender_update(st, identity, delete_sender, had_window, err) < -1 ||
+        bg_store_sender_update(st, identity, delete_sender, had_window, err) == BG_STORE_FAILED ||
         bg_store_tried_clear(st, identity, err) < 0)
         return -1;
     return 0;

@@ -80,7 +80,7 @@ typedef struct foreign_arg {
     bool skipped_same;
 } foreign_arg;
 
-static int
+static bg_record_change
 foreign_update(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t *purge_at, void *arg)
 {
     foreign_arg *a = arg;
@@ -145,7 +145,7 @@ import_foreign(import_ctx *ic, const char *where, const foreign *f)
             ic->res->blacklisted++;
         return;
     }
-    if (bg_store_rcpt_update(ic->st, addr.canon, foreign_update, &a, ic->err) < -1 ||
+    if (bg_store_rcpt_update(ic->st, addr.canon, foreign_update, &a, ic->err) == BG_STORE_FAILED ||
         bg_store_rcpt_get(ic->st, addr.canon, &after, ic->err) == BG_LOOKUP_ERROR) {
         ic->failed = true;
         return;
@@ -167,7 +167,7 @@ typedef struct restore_arg {
     bool kept_newer;
 } restore_arg;
 
-static int
+static bg_record_change
 restore_update(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t *purge_at, void *arg)
 {
     restore_arg *a = arg;
@@ -253,7 +253,7 @@ import_ours(import_ctx *ic, const char *where, json_t *o)
             ic->res->blacklisted++;
         return;
     }
-    if (bg_store_rcpt_update(ic->st, addr.canon, restore_update, &a, ic->err) < -1) {
+    if (bg_store_rcpt_update(ic->st, addr.canon, restore_update, &a, ic->err) == BG_STORE_FAILED) {
         ic->failed = true;
         return;
     }

@@ -116,7 +116,7 @@ typedef struct bounce_in {
     int64_t when;
 } bounce_in;
 
-static int
+static bg_record_change
 bounce_update(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t *purge_at, void *arg)
 {
     return bg_policy_bounce(cur, next, arg, purge_at);
@@ -185,7 +185,7 @@ write_rcpt(bg_store_txn *t, const bg_config *cfg, const bounce_in *b, const bg_a
         .period = cfg->blacklist_period,
         .history = cfg->history_period,
     };
-    return bg_store_txn_rcpt_update(t, addr->canon, bounce_update, &ev) < -1 ? -1 : 0;
+    return bg_store_txn_rcpt_update(t, addr->canon, bounce_update, &ev) == BG_STORE_FAILED ? -1 : 0;
 }
 
 /* What was done, once it is committed. */

@@ -177,7 +177,7 @@ bg_policy_import_reason(const char *word, const char *status)
     return cl.reason;
 }
 
-int
+bg_record_change
 bg_policy_import_foreign(const bg_rcpt_rec *cur, bg_rcpt_rec *next,
                          const bg_bounce_event *ev, bool have_time, int64_t now,
                          int64_t *purge_at)
@@ -193,7 +193,7 @@ bg_policy_import_foreign(const bg_rcpt_rec *cur, bg_rcpt_rec *next,
     return bg_policy_bounce(cur, next, ev, purge_at);
 }
 
-int
+bg_record_change
 bg_policy_import_restore(const bg_rcpt_rec *cur, bg_rcpt_rec *next,
                          const bg_rcpt_rec *saved, int64_t history, int64_t *purge_at)
 {
@@ -269,7 +269,7 @@ copy(char *dst, size_t size, const char *src)
         memcpy(dst + size - 4, "...", 4);
 }
 
-int
+bg_record_change
 bg_policy_bounce(const bg_rcpt_rec *cur, bg_rcpt_rec *next, const bg_bounce_event *ev,
                  int64_t *purge_at)
 {
@@ -306,7 +306,7 @@ bg_policy_bounce(const bg_rcpt_rec *cur, bg_rcpt_rec *next, const bg_bounce_even
     return 1;
 }
 
-int
+bg_record_change
 bg_policy_block(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t now, int64_t duration,
                 const char *reason, int64_t history, int64_t *purge_at)
 {
@@ -326,7 +326,7 @@ bg_policy_block(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t now, int64_t 
     return 1;
 }
 
-int
+bg_record_change
 bg_policy_unblock(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t now, int64_t grace,
                   int64_t history, int64_t *purge_at)
 {
@@ -418,7 +418,7 @@ bg_policy_quota_exhausted(const bg_sender_rec *r, int64_t now, long limit, int64
     return r->count >= (unsigned long)limit;
 }
 
-int
+bg_record_change
 bg_policy_quota_reserve(const bg_sender_rec *cur, bg_sender_rec *next, int64_t now,
                         long limit, int64_t window, unsigned n, bool *granted,
                         int64_t *window_start, int64_t *purge_at)
@@ -446,7 +446,7 @@ bg_policy_quota_reserve(const bg_sender_rec *cur, bg_sender_rec *next, int64_t n
     return 1;
 }
 
-int
+bg_record_change
 bg_policy_quota_refused(const bg_sender_rec *cur, bg_sender_rec *next, int64_t now,
                         long limit, int64_t window, int64_t *purge_at)
 {
@@ -459,7 +459,7 @@ bg_policy_quota_refused(const bg_sender_rec *cur, bg_sender_rec *next, int64_t n
     return 1;
 }
 
-int
+bg_record_change
 bg_policy_quota_release(const bg_sender_rec *cur, bg_sender_rec *next, int64_t window_start,
                         unsigned n)
 {

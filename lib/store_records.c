@@ -81,28 +81,35 @@ rmw_body(bg_store *s, store_txn *txn, void *arg, int *answer)
         next = cur;
     new_purge = old_purge;
     verdict = k->decide(a, have ? &cur : NULL, &next, &new_purge);
-    if (verdict == 1) {
+    if (verdict == BG_RECORD_WRITE) {
         k->encode(&next, &v);
         ret = store_rec_put(s, txn, k->dbi, a->key, klen, &v, have ? old_purge : 0,
                             new_purge);
-    } else if (verdict < 0 && have) {
+    } else if (verdict == BG_RECORD_DELETE && have) {
         ret = store_rec_del(s, txn, k->dbi, a->key, klen, old_purge);
     } else {
         ret = 0;
     }
     if (ret == 0)
-        *answer = verdict < 0 ? 2 : verdict; /* -1 travels as 2: answers are >= 0 */
+        *answer = verdict == BG_RECORD_DELETE ? 2 : verdict == BG_RECORD_WRITE;
 out:
     bg_buf_free(&v);
     return ret;
 }
 
-static int
+/* rmw_body answers 2 for a delete (a body's answer is >= 0). */
+static bg_record_change
+change_of(int answer)
+{
+    return answer == 2 ? BG_RECORD_DELETE : answer == 1 ? BG_RECORD_WRITE : BG_RECORD_KEEP;
+}
+
+static bg_record_change
 rmw(bg_store *s, rmw_arg *a, bg_error *err)
 {
     int r = store_run_txn(s, rmw_body, a, a->kind->sync, err);
 
-    return r < 0 ? -2 : r == 2 ? -1 : r;
+    return r < 0 ? BG_STORE_FAILED : change_of(r);
 }
 
 static int
@@ -125,7 +132,7 @@ rcpt_decide(const rmw_arg *a, const any_rec *cur, any_rec *next, int64_t *purge_
 
 static const rmw_kind rcpt_kind = {DBI_RCPT, true, rcpt_decode, rcpt_encode, rcpt_decide};
 
-int
+bg_record_change
 bg_store_rcpt_update(bg_store *s, const char *addr, bg_rcpt_update_fn *update, void *arg,
                      bg_error *err)
 {
@@ -205,7 +212,7 @@ sender_decide(const rmw_arg *a, const any_rec *cur, any_rec *next, int64_t *purg
 static const rmw_kind sender_kind = {DBI_SENDER, false, sender_decode, sender_encode,
                                      sender_decide};
 
-int
+bg_record_change
 bg_store_sender_update(bg_store *s, const char *id, bg_sender_update_fn *update, void *arg,
                        bg_error *err)
 {
@@ -711,7 +718,7 @@ bg_store_txn_seen_mark(bg_store_txn *t, const char *dsn_id, int64_t now, int64_t
     return in_txn(t, seen_mark_body, &a, &answer) < 0 ? -1 : answer;
 }
 
-int
+bg_record_change
 bg_store_txn_rcpt_update(bg_store_txn *t, const char *addr, bg_rcpt_update_fn *update,
                          void *arg)
 {
@@ -719,8 +726,8 @@ bg_store_txn_rcpt_update(bg_store_txn *t, const char *addr, bg_rcpt_update_fn *u
     int answer = 0;
 
     if (in_txn(t, rmw_body, &a, &answer) < 0)
-        return -2;
-    return answer == 2 ? -1 : answer;
+        return BG_STORE_FAILED;
+    return change_of(answer);
 }
 
 int

@@ -90,20 +90,20 @@ typedef struct bg_bounce_event {
  * Apply a bounce to a recipient record (cur may be NULL): the period runs from
  * the LAST bounce, so a new bounce extends it; a bounce older than the last
  * one never shortens it; inside an unblock's grace period the bounce is
- * counted but does not re-block.  Sets *purge_at.  Returns 1 (write next).
+ * counted but does not re-block.  Sets *purge_at.  Returns BG_RECORD_WRITE.
  */
-int bg_policy_bounce(const bg_rcpt_rec *cur, bg_rcpt_rec *next, const bg_bounce_event *ev,
+bg_record_change bg_policy_bounce(const bg_rcpt_rec *cur, bg_rcpt_rec *next, const bg_bounce_event *ev,
                      int64_t *purge_at);
 
 /* An operator's block for `duration` (manual), reason free text. */
-int bg_policy_block(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t now,
+bg_record_change bg_policy_block(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t now,
                     int64_t duration, const char *reason, int64_t history,
                     int64_t *purge_at);
 
 /* An operator's unblock, with an optional grace period (0 = none) during which
- * new bounces do not re-block.  Returns 1 (write), or 0 when there is nothing
+ * new bounces do not re-block.  Returns BG_RECORD_WRITE, or BG_RECORD_KEEP when there is nothing
  * to unblock (cur NULL or not blacklisted at now). */
-int bg_policy_unblock(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t now, int64_t grace,
+bg_record_change bg_policy_unblock(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t now, int64_t grace,
                       int64_t history, int64_t *purge_at);
 
 /* ---- what a bounce does ---------------------------------------------------- */
@@ -167,7 +167,7 @@ const char *bg_policy_import_reason(const char *word, const char *status);
  * (bg_policy_block, ev->diagnostic the reason), its source "import".
  * Returns 1 (write next) or 0 (nothing to write); sets *purge_at.
  */
-int bg_policy_import_foreign(const bg_rcpt_rec *cur, bg_rcpt_rec *next,
+bg_record_change bg_policy_import_foreign(const bg_rcpt_rec *cur, bg_rcpt_rec *next,
                              const bg_bounce_event *ev, bool have_time, int64_t now,
                              int64_t *purge_at);
 
@@ -177,7 +177,7 @@ int bg_policy_import_foreign(const bg_rcpt_rec *cur, bg_rcpt_rec *next,
  * (saved->updated, when known): then returns 0 and the newer stays.  The
  * record is kept history seconds after its last date.  Returns 1 (write).
  */
-int bg_policy_import_restore(const bg_rcpt_rec *cur, bg_rcpt_rec *next,
+bg_record_change bg_policy_import_restore(const bg_rcpt_rec *cur, bg_rcpt_rec *next,
                              const bg_rcpt_rec *saved, int64_t history,
                              int64_t *purge_at);
 
@@ -244,7 +244,7 @@ bool bg_policy_quota_exhausted(const bg_sender_rec *r, int64_t now, long limit,
  * limit 0 = no quota (always granted).  *window_start gets the window the
  * reservation belongs to (for the release).
  */
-int bg_policy_quota_reserve(const bg_sender_rec *cur, bg_sender_rec *next, int64_t now,
+bg_record_change bg_policy_quota_reserve(const bg_sender_rec *cur, bg_sender_rec *next, int64_t now,
                             long limit, int64_t window, unsigned n, bool *granted,
                             int64_t *window_start, int64_t *purge_at);
 
@@ -254,12 +254,12 @@ int bg_policy_quota_reserve(const bg_sender_rec *cur, bg_sender_rec *next, int64
  * the refusals.  Returns 1 (write) when cur's window is still the current
  * one and exhausted at now, else 0 (it ended meanwhile: nothing refused).
  */
-int bg_policy_quota_refused(const bg_sender_rec *cur, bg_sender_rec *next, int64_t now,
+bg_record_change bg_policy_quota_refused(const bg_sender_rec *cur, bg_sender_rec *next, int64_t now,
                             long limit, int64_t window, int64_t *purge_at);
 
 /* Give back n reserved messages, if the window they were taken in is still
  * the current one.  Returns 1 (write) or 0 (nothing to give back). */
-int bg_policy_quota_release(const bg_sender_rec *cur, bg_sender_rec *next,
+bg_record_change bg_policy_quota_release(const bg_sender_rec *cur, bg_sender_rec *next,
                             int64_t window_start, unsigned n);
 
 /* ---- one sender's state under rules 3 and 4 ------------------------------- */

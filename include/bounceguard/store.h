@@ -108,6 +108,15 @@ typedef struct bg_incident_rec {
     char diagnostic[512];
 } bg_incident_rec;
 
+/* What a read-modify-write decided (the update function's answer), and
+ * what the store answers for it: the same, or BG_STORE_FAILED. */
+typedef enum bg_record_change {
+    BG_STORE_FAILED = -2,  /* the store failed (err set): nothing changed */
+    BG_RECORD_DELETE = -1, /* remove the record */
+    BG_RECORD_KEEP = 0,    /* leave it as it is */
+    BG_RECORD_WRITE = 1,   /* write `next` */
+} bg_record_change;
+
 /* Flags for bg_store_open. */
 enum {
     BG_STORE_CREATE = 1 << 0, /* create db_home and the databases if missing */
@@ -172,16 +181,16 @@ bg_lookup bg_store_rcpt_get(bg_store *s, const char *addr, bg_rcpt_rec *out,
 
 /*
  * Read-modify-write of one recipient in one transaction.  `update` gets the
- * current record (NULL if none) and fills `next`; it returns 1 to write next,
- * 0 to leave the record alone, -1 to delete it.  `purge_at` is when the written
- * record may be purged (0 = never).  The decision belongs to the caller (the
- * policy); the store only makes it atomic.  Returns update's answer, or -2 on
- * a store error (err set).
+ * current record (NULL if none) and fills `next`; it returns BG_RECORD_WRITE,
+ * BG_RECORD_KEEP or BG_RECORD_DELETE.  `purge_at` is when the written record
+ * may be purged (0 = never).  The decision belongs to the caller (the
+ * policy); the store only makes it atomic.  Returns update's answer, or
+ * BG_STORE_FAILED (err set).
  */
-typedef int bg_rcpt_update_fn(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t *purge_at,
-                              void *arg);
-int bg_store_rcpt_update(bg_store *s, const char *addr, bg_rcpt_update_fn *update,
-                         void *arg, bg_error *err);
+typedef bg_record_change bg_rcpt_update_fn(const bg_rcpt_rec *cur, bg_rcpt_rec *next,
+                                           int64_t *purge_at, void *arg);
+bg_record_change bg_store_rcpt_update(bg_store *s, const char *addr,
+                                      bg_rcpt_update_fn *update, void *arg, bg_error *err);
 
 /* Call fn for each recipient in key order (optionally only keys starting with
  * prefix); fn returns non-zero to stop.  Streams: memory does not grow with
@@ -197,9 +206,9 @@ bg_lookup bg_store_sender_get(bg_store *s, const char *id, bg_sender_rec *out,
 
 /* As bg_store_rcpt_update, for a sender's quota record; writes are exclusive
  * (DB_RMW), so concurrent reservations of one sender serialise. */
-typedef int bg_sender_update_fn(const bg_sender_rec *cur, bg_sender_rec *next,
-                                int64_t *purge_at, void *arg);
-int bg_store_sender_update(bg_store *s, const char *id, bg_sender_update_fn *update,
+typedef bg_record_change bg_sender_update_fn(const bg_sender_rec *cur, bg_sender_rec *next,
+                                             int64_t *purge_at, void *arg);
+bg_record_change bg_store_sender_update(bg_store *s, const char *id, bg_sender_update_fn *update,
                            void *arg, bg_error *err);
 
 typedef int bg_sender_visit_fn(const char *id, const bg_sender_rec *rec, void *arg);
@@ -271,8 +280,9 @@ int bg_store_atomic(bg_store *s, bool sync, bg_store_txn_fn *fn, void *arg, bg_e
 /* As bg_store_seen_mark: 1 new, 0 seen before, -1 error (return -1 from fn). */
 int bg_store_txn_seen_mark(bg_store_txn *t, const char *dsn_id, int64_t now,
                            int64_t purge_at);
-/* As bg_store_rcpt_update: update's answer, or -2 on error (return -1 from fn). */
-int bg_store_txn_rcpt_update(bg_store_txn *t, const char *addr, bg_rcpt_update_fn *update,
+/* As bg_store_rcpt_update: update's answer, or BG_STORE_FAILED (return -1 from fn). */
+bg_record_change bg_store_txn_rcpt_update(bg_store_txn *t, const char *addr,
+                                          bg_rcpt_update_fn *update,
                              void *arg);
 /* As bg_store_incident_add: 0, or -1 on error (return -1 from fn). */
 int bg_store_txn_incident_add(bg_store_txn *t, const char *rbl, const char *remote_mta,

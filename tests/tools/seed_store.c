@@ -25,7 +25,7 @@
 
 #define DAY 86400
 
-static int
+static bg_record_change
 apply_bounce(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t *purge_at, void *arg)
 {
     return bg_policy_bounce(cur, next, arg, purge_at);
@@ -37,7 +37,7 @@ typedef struct reserve_arg {
     bool granted;
 } reserve_arg;
 
-static int
+static bg_record_change
 apply_reserve(const bg_sender_rec *cur, bg_sender_rec *next, int64_t *purge_at, void *arg)
 {
     reserve_arg *a = arg;
@@ -89,19 +89,19 @@ main(int argc, char **argv)
         for (long i = 0; i < n; i++) {
             char addr[300];
             snprintf(addr, sizeof(addr), "%s-%07ld@%s", argv[3], i, domain);
-            if (bg_store_rcpt_update(st, addr, apply_bounce, &ev, &err) < -1)
+            if (bg_store_rcpt_update(st, addr, apply_bounce, &ev, &err) == BG_STORE_FAILED)
                 return fail(st, &err);
         }
     } else if (strcmp(what, "bounce") == 0 && argc == 8) {
         bg_bounce_event ev = {
             now - atol(argv[6]), "dsn",   argv[4],  argv[5], "mx.example.net",
             "550 seeded bounce", argv[7], 14 * DAY, 90 * DAY};
-        if (bg_store_rcpt_update(st, argv[3], apply_bounce, &ev, &err) < -1)
+        if (bg_store_rcpt_update(st, argv[3], apply_bounce, &ev, &err) == BG_STORE_FAILED)
             return fail(st, &err);
     } else if (strcmp(what, "quota") == 0 && argc == 6) {
         reserve_arg a = {now, atol(argv[5]), false};
         for (long i = atol(argv[4]); i > 0; i--)
-            if (bg_store_sender_update(st, argv[3], apply_reserve, &a, &err) < -1)
+            if (bg_store_sender_update(st, argv[3], apply_reserve, &a, &err) == BG_STORE_FAILED)
                 return fail(st, &err);
     } else if (strcmp(what, "tried") == 0 && argc >= 5) {
         for (int i = 4; i < argc; i++)

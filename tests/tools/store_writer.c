@@ -17,7 +17,7 @@
 #include "bounceguard/policy.h"
 #include "bounceguard/store.h"
 
-static int
+static bg_record_change
 apply(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t *purge_at, void *arg)
 {
     return bg_policy_bounce(cur, next, arg, purge_at);
@@ -49,7 +49,7 @@ main(int argc, char **argv)
         for (long i = 0; i < n; i++) {
             char addr[128];
             snprintf(addr, sizeof(addr), "%s-%ld@example.com", argv[3], i);
-            if (bg_store_rcpt_update(st, addr, apply, &ev, &err) < 0) {
+            if (bg_store_rcpt_update(st, addr, apply, &ev, &err) == BG_STORE_FAILED) {
                 fprintf(stderr, "store_writer: %s\n", err.msg);
                 bg_store_close(st);
                 return 1;

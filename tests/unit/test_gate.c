@@ -46,13 +46,13 @@ teardown(void)
     ck_assert_int_eq(system(cmd), 0);
 }
 
-static int
+static bg_record_change
 block_update(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t *purge_at, void *arg)
 {
     return bg_policy_block(cur, next, T0, 14 * DAY, "test", 0, purge_at);
 }
 
-static int
+static bg_record_change
 bounce_update(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t *purge_at, void *arg)
 {
     bg_bounce_event ev = {T0, "dsn", "userunknown", "5.1.1", "mx.example.com",

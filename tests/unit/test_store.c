@@ -47,7 +47,7 @@ typedef struct bounce_arg {
     bg_bounce_event ev;
 } bounce_arg;
 
-static int
+static bg_record_change
 apply_bounce(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t *purge_at, void *arg)
 {
     return bg_policy_bounce(cur, next, &((bounce_arg *)arg)->ev, purge_at);
@@ -68,7 +68,7 @@ bounce(const char *addr, int64_t when)
  * stalled.  (The milter's stall guard exits on minutes of this.) */
 static int held_pipe[2];
 
-static int
+static bg_record_change
 apply_held(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t *purge_at, void *arg)
 {
     char c;
@@ -158,7 +158,7 @@ log_files(void)
     return n;
 }
 
-static int
+static bg_record_change
 touch_sender(const bg_sender_rec *cur, bg_sender_rec *next, int64_t *purge_at, void *arg)
 {
     next->window_start = T0;
@@ -253,7 +253,7 @@ END_TEST
 
 /* ---- a peer that dies inside the store ------------------------------------ */
 
-static int
+static bg_record_change
 die_inside(const bg_rcpt_rec *cur, bg_rcpt_rec *next, int64_t *purge_at, void *arg)
 {
     /* In the middle of a write transaction, holding the record's write
@@ -638,7 +638,7 @@ atomic_writes(bg_store_txn *t, void *arg)
 
     if (bg_store_txn_seen_mark(t, "<dsn-atomic@mx>", T0, T0 + DAY) != 1)
         return -1;
-    if (bg_store_txn_rcpt_update(t, "atomic@example.com", apply_bounce, &b) < -1)
+    if (bg_store_txn_rcpt_update(t, "atomic@example.com", apply_bounce, &b) == BG_STORE_FAILED)
         return -1;
     if (bg_store_txn_incident_add(t, "zen.spamhaus.org", "mx", "atomic@example.com", "554",
                                   T0, 0) < 0)
