@@ -199,7 +199,7 @@ lint:
 tidy:
 	ls lib/*.c milter/*.c dsn/*.c cli/*.c | xargs -P2 -n8 sh -c 'clang-tidy --quiet "$$@" \
 	    -- -std=c11 -Iinclude -D_GNU_SOURCE $(shell pkg-config --cflags libpsl libidn2 \
-	    jansson libcares milter)' clang-tidy
+	    jansson libcares milter hiredis)' clang-tidy
 
 clean:
 	rm -rf build build-asan

@@ -521,6 +521,12 @@ bg_store_open_redis(const bg_store_redis_opts *o, bg_error *err)
     return s;
 }
 
+const char *
+bg_store_where(const bg_store *s)
+{
+    return s->home;
+}
+
 bg_store *
 bg_store_open_config(const bg_config *c, unsigned flags, bg_error *err)
 {
@@ -600,8 +606,8 @@ store_reopen(bg_store *s, unsigned seen_generation, bg_error *err)
  * ceiling doubling with each attempt, keeps the victims from colliding
  * again in step.
  */
-static useconds_t
-retry_pause(int attempt)
+useconds_t
+store_retry_pause(int attempt)
 {
     static __thread uint32_t state;
     uint32_t ceiling = 100u << (attempt < 8 ? attempt : 8);
@@ -760,7 +766,7 @@ run_attempts(bg_store *s, txn_body_fn *body, void *arg, enum run_mode mode, bg_e
                 give_up_at = bg_monotonic_ms() + RETRY_FOR_MS;
             else if (bg_monotonic_ms() >= give_up_at)
                 break;
-            usleep(retry_pause(attempt));
+            usleep(store_retry_pause(attempt));
             continue;
         }
         if (ret == DB_RUNRECOVERY && !reopened) {

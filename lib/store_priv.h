@@ -20,6 +20,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <unistd.h>
 
 #include <db.h>
 
@@ -93,6 +94,11 @@ typedef int txn_body_fn(bg_store *s, store_txn *txn, void *arg, int *answer);
 #define STORE_ABORTED (-2)
 /* A durable commit that may not have survived: recovery began around it. */
 #define STORE_UNCONFIRMED (-3)
+
+/* A pause before running a body again after a deadlock (or, with Redis, a
+ * changed read): growing with the attempt, spread so that the writers that
+ * met do not meet again in step. */
+useconds_t store_retry_pause(int attempt);
 
 /* Run body in a transaction; retry on deadlock, reopen once on RUNRECOVERY.
  * Returns body's answer, or -1 with err set. */

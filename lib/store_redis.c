@@ -29,7 +29,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <hiredis.h>
+#include <hiredis/hiredis.h>
 
 #include "bounceguard/log.h"
 #include "store_priv.h"
@@ -45,6 +45,7 @@ indexed(int dbi)
 }
 
 #define ADDR_MAX 16
+#define SHOWN_MAX 320 /* an address as shown: [host]:port */
 #define POOL_MAX 32
 #define VISIT_BATCH 256
 #define CONFLICT_RETRY_MS 5000
@@ -57,7 +58,7 @@ indexed(int dbi)
 #define STORE_REDIS_CONFLICT (-7)
 
 typedef struct redis_addr {
-    char host[256]; /* name or address; the socket's path when unix_path */
+    char host[300]; /* name or address; the socket's path when unix_path */
     int port;
     bool unix_path;
 } redis_addr;
@@ -77,7 +78,7 @@ struct store_redis {
     unsigned idle_gen[POOL_MAX];
     size_t nidle;
     unsigned generation;      /* bumped when the primary may have moved */
-    char primary[300];        /* "HOST:PORT" of the primary last reached */
+    char primary[SHOWN_MAX];      /* "HOST:PORT" of the primary last reached */
     bg_buf purge_from[DBI_COUNT]; /* where the index tidy goes on */
 };
 
@@ -243,7 +244,7 @@ reply_is_error(const redisReply *rep, const char *code)
 static redisContext *
 connect_addr(store_redis *r, const redis_addr *a, bg_buf *why)
 {
-    char shown[300];
+    char shown[SHOWN_MAX];
     redisContext *c = a->unix_path ? redisConnectUnixWithTimeout(a->host, r->timeout)
                                    : redisConnectWithTimeout(a->host, a->port, r->timeout);
 
@@ -263,7 +264,7 @@ connect_addr(store_redis *r, const redis_addr *a, bg_buf *why)
 static int
 login(store_redis *r, redisContext *c, const redis_addr *a, bg_buf *why)
 {
-    char shown[300], dbs[24];
+    char shown[SHOWN_MAX], dbs[24];
     redisReply *rep = NULL;
     int role = -1;
 
@@ -333,7 +334,7 @@ try_primary(store_redis *r, const redis_addr *a, bg_buf *why)
 static int
 sentinel_ask(store_redis *r, const redis_addr *s, redis_addr *out, bg_buf *why)
 {
-    char shown[300];
+    char shown[SHOWN_MAX];
     redisContext *c = connect_addr(r, s, why);
     redisReply *rep;
     const char *argv[] = {"SENTINEL", "get-master-addr-by-name", r->master_name};
@@ -797,16 +798,6 @@ txn_clear(store_redis_txn *t)
     free(t->writes);
 }
 
-/* A pause before running a body again after a conflict, growing and spread
- * (the other relays' writers retry too). */
-static void
-conflict_pause(int attempt)
-{
-    unsigned ceiling = 200u << (attempt < 7 ? attempt : 7);
-
-    usleep((useconds_t)(ceiling / 2 + (unsigned)rand() % (ceiling / 2 + 1)));
-}
-
 int
 store_redis_run(bg_store *s, txn_body_fn *body, void *arg, bool write, bool sync,
                 bg_error *err)
@@ -844,7 +835,7 @@ store_redis_run(bg_store *s, txn_body_fn *body, void *arg, bool write, bool sync
             if (give_up_at == 0)
                 give_up_at = bg_monotonic_ms() + CONFLICT_RETRY_MS;
             if (bg_monotonic_ms() < give_up_at) {
-                conflict_pause(attempt);
+                usleep(store_retry_pause(attempt));
                 continue;
             }
             bg_error_set(err, "store redis %s: the same records kept changing for %d s",

@@ -138,7 +138,7 @@ try_open_store(void)
 
     if (s) {
         atomic_store(&store, s);
-        bg_msg_info("store %s open", c->db_home);
+        bg_msg_info("store %s open", bg_store_where(s));
         complained = false;
     } else if (!complained) {
         bg_msg_error("%s; answering per on_store_error until it opens", err.msg);

@@ -167,6 +167,9 @@ bg_store *bg_store_open_redis(const bg_store_redis_opts *o, bg_error *err);
  * the key and what is wrong (a rediss:// address is refused here). */
 int bg_store_redis_check(const bg_store_redis_opts *o, bg_error *err);
 
+/* Where the store is, for messages: its directory, or "redis HOST:PORT". */
+const char *bg_store_where(const bg_store *s);
+
 /* Open the store a config names (store = bdb | redis). */
 struct bg_config;
 bg_store *bg_store_open_config(const struct bg_config *c, unsigned flags, bg_error *err);

@@ -239,3 +239,10 @@ check "and back into Redis (another prefix): the records round-trip unchanged" \
 out=$("$BIN/bounceguard" -c "$T/moved.conf" backup "$T/bk" 2>&1); rc=$?
 check "backup of a Redis store says what to do instead, one line ($out)" \
     test "$rc" != 0 -a "$(wc -l <<<"$out")" = 1 -a -n "$(grep -i 'redis' <<<"$out")"
+
+# The milters end cleanly (SIGTERM), with no sanitizer report in the ASan
+# build (make asan) and no crash in any build.
+kill $MA $MS 2>/dev/null
+wait $MA $MS 2>/dev/null
+check "the milters on Redis left no crash or sanitizer report" \
+    test -z "$(grep -l -e 'Sanitizer' -e 'runtime error' -e 'Segmentation' "$T"/milter-*.out 2>/dev/null)"
