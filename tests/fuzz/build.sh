@@ -15,7 +15,7 @@ mkdir -p "$OUT"
 CC=${FUZZ_CC:-clang}
 FLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE -std=c11 -I$TOP/include"
 LIBSRC=$(ls "$TOP"/lib/*.c)
-LIBS="$(pkg-config --libs libpsl libidn2 jansson libcares) -ldb -lspf2 -lresolv -lnettle -lpthread"
+LIBS="$(pkg-config --libs libpsl libidn2 jansson libcares hiredis) -ldb -lspf2 -lresolv -lnettle -lpthread"
 ONLY=${2:-}
 
 status=0
