@@ -48,6 +48,7 @@ indexed(int dbi)
 #define SHOWN_MAX 320 /* an address as shown: [host]:port */
 #define POOL_MAX 32
 #define VISIT_BATCH 256
+#define TIDY_BATCH 500 /* index members the purge looks at per call */
 #define CONFLICT_RETRY_MS 5000
 #define REDIS_DEFAULT_PORT 6379
 #define SENTINEL_DEFAULT_PORT 26379
@@ -895,6 +896,30 @@ pooled_call(bg_store *s, int argc, const char **argv, const size_t *lens, bg_err
     return rep;
 }
 
+/* One page of an index in key order: the members from `from` on (a
+ * ZRANGEBYLEX bound, "-", "[KEY" or "(KEY": binary, as long as from_len
+ * says; tried keys hold a NUL), at most `count`.  The array reply, or NULL
+ * with err set. */
+static redisReply *
+index_page(bg_store *s, const bg_buf *idx, const char *from, size_t from_len, size_t count,
+           bg_error *err)
+{
+    char n[24];
+    const char *argv[] = {"ZRANGEBYLEX", idx->s, from, "+", "LIMIT", "0", n};
+    size_t lens[] = {11, idx->len, from_len, 1, 5, 1, 0};
+    redisReply *rep;
+
+    lens[6] = (size_t)snprintf(n, sizeof(n), "%zu", count);
+    rep = pooled_call(s, 7, argv, lens, err);
+
+    if (rep != NULL && rep->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(rep);
+        bg_error_set(err, "store redis: ZRANGEBYLEX: unexpected answer");
+        return NULL;
+    }
+    return rep;
+}
+
 int
 store_redis_visit(bg_store *s, int dbi, const char *prefix, size_t prefix_len,
                   raw_visit_fn *visit, void *arg, bg_error *err)
@@ -914,14 +939,10 @@ store_redis_visit(bg_store *s, int dbi, const char *prefix, size_t prefix_len,
         bg_buf_putc(&from, '-');
     }
     while (!done && rc == 0) {
-        const char *zargv[] = {"ZRANGEBYLEX", idx.s, from.s, "+", "LIMIT", "0", "256"};
-        size_t zlens[] = {11, idx.len, from.len, 1, 5, 1, 3};
-        redisReply *members = pooled_call(s, 7, zargv, zlens, err), *vals = NULL;
+        redisReply *members = index_page(s, &idx, from.s, from.len, VISIT_BATCH, err), *vals = NULL;
 
-        if (members == NULL || members->type != REDIS_REPLY_ARRAY) {
-            if (members)
-                freeReplyObject(members);
-            rc = members ? bg_error_set(err, "store redis: ZRANGEBYLEX: unexpected answer") : -1;
+        if (members == NULL) {
+            rc = -1;
             break;
         }
         size_t n = members->elements;
@@ -1004,14 +1025,10 @@ store_redis_purge(bg_store *s, size_t budget, size_t *purged, bg_error *err)
         bg_buf_putc(&kp, ':');
         for (;;) {
             bg_buf *from = &r->purge_from[dbi]; /* one housekeeping thread calls this */
-            const char *start = from->len ? from->s : "-";
-            const char *zargv[] = {"ZRANGEBYLEX", idx.s, start, "+", "LIMIT", "0", "500"};
-            size_t zlens[] = {11, idx.len, strlen(start), 1, 5, 1, 3};
-            redisReply *m = pooled_call(s, 7, zargv, zlens, err);
-            if (m == NULL || m->type != REDIS_REPLY_ARRAY) {
-                rc = m ? bg_error_set(err, "store redis: ZRANGEBYLEX: unexpected answer") : -1;
-                if (m)
-                    freeReplyObject(m);
+            redisReply *m = from->len ? index_page(s, &idx, from->s, from->len, TIDY_BATCH, err)
+                                      : index_page(s, &idx, "-", 1, TIDY_BATCH, err);
+            if (m == NULL) {
+                rc = -1;
                 break;
             }
             size_t n = m->elements;
@@ -1040,7 +1057,7 @@ store_redis_purge(bg_store *s, size_t budget, size_t *purged, bg_error *err)
             freeReplyObject(m);
             if (rc < 0)
                 break;
-            if (n < 500) { /* the end: start over next time */
+            if (n < TIDY_BATCH) { /* the end: start over next time */
                 bg_buf_reset(from);
                 break;
             }
