@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -56,13 +57,17 @@ const char *const store_db_files[DBI_COUNT] = {
  * process runs it, or died while running it) before it gives up with one
  * line: bounded, so that nothing waits forever. */
 #define RECOVER_FOR_MS 15000
-/* How long a process that found a dead peer lets the live ones see its
- * panic and leave the old regions before it recovers (DB_SET_REG_TIMEOUT;
- * Berkeley DB waits it twice).  Berkeley DB's default is not to wait:
- * recovery then rebuilt the regions under peers still inside them, and
- * faults.sh saw them die of SIGSEGV in libdb (docs/RELIABILITY.md).  A
- * peer's call takes milliseconds; it checks the panic at the next one. */
-#define REGISTER_WAIT_US 500000
+/* How long a process that found a dead peer lets the live ones see Berkeley
+ * DB's panic before it goes on (DB_SET_REG_TIMEOUT, waited twice).  Short:
+ * the waiting that makes recovery safe is the gate's (recover_alone), which
+ * waits until every other process has closed the environment rather than
+ * for a time after which one may still be inside it. */
+#define REGISTER_WAIT_US 1000
+/* The gate's files in the store's directory (recover_alone). */
+#define GATE_FILE "bounceguard.gate"
+#define TURNSTILE_FILE "bounceguard.turnstile"
+/* How often a process waiting at the gate tries again. */
+#define GATE_POLL_US 20000
 
 /* Berkeley DB's own explanation of the last failure in this thread: added
  * to the one-line error the caller logs, rather than logged on its own (a
@@ -101,6 +106,76 @@ close_handles(bg_store *s)
     if (s->env)
         s->env->close(s->env, 0);
     s->env = NULL;
+}
+
+/* Close every handle and go out through the gate: a peer waiting to
+ * recover the environment may go on. */
+static void
+leave_env(bg_store *s)
+{
+    close_handles(s);
+    if (s->gate_fd >= 0)
+        flock(s->gate_fd, LOCK_UN);
+}
+
+/*
+ * The gate: recovery runs only when no other process is inside the
+ * environment.  Berkeley DB's DB_REGISTER recovery does not wait for that: it
+ * panics the environment, waits a fixed time and rebuilds the regions, and
+ * a peer still inside a call (a commit, a checkpoint writing pages) goes on
+ * writing into the log and the databases after recovery read them.
+ * faults.sh lost acknowledged bounces so: the last few commits before a
+ * recovery, behind a log record such a peer overwrote, were cut at the next
+ * one (docs/RELIABILITY.md).  So every process holds a shared lock on
+ * GATE_FILE while it has the environment open, and opens without
+ * DB_RECOVER; one that finds the environment needs recovery takes
+ * TURNSTILE_FILE exclusively (nobody enters any more), waits for an
+ * exclusive lock on GATE_FILE (everybody inside has left: Berkeley DB's
+ * panic sends them out at their next call, and the housekeeping of the
+ * idle ones checks the turnstile), and recovers alone.  The kernel drops a
+ * dead process's locks.
+ */
+static int
+open_gate_file(const char *home, const char *name, bg_error *err)
+{
+    char path[4096];
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/%s", home, name);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0660);
+    if (fd < 0 && errno == EACCES) /* a lock needs no write access */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        bg_error_set(err, "store %s: cannot open %s: %s", home, name, strerror(errno));
+    return fd;
+}
+
+/* flock(fd, op), trying again until give_up_at (monotonic ms).  0, or -1. */
+static int
+lock_until(int fd, int op, int64_t give_up_at)
+{
+    for (;;) {
+        if (flock(fd, op | LOCK_NB) == 0)
+            return 0;
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return -1;
+        if (bg_monotonic_ms() >= give_up_at)
+            return -1;
+        usleep(GATE_POLL_US);
+    }
+}
+
+/* Whether another process waits to recover the environment: then this one
+ * must leave it (close its handles) for the recovery to begin. */
+bool
+store_recovery_wanted(bg_store *s)
+{
+    if (s->turnstile_fd < 0 || flock(s->turnstile_fd, LOCK_SH | LOCK_NB) == 0) {
+        if (s->turnstile_fd >= 0)
+            flock(s->turnstile_fd, LOCK_UN);
+        return false;
+    }
+    return errno == EWOULDBLOCK;
 }
 
 static int
@@ -337,7 +412,7 @@ event_notify(DB_ENV *env, u_int32_t event, void *info)
 }
 
 static int
-open_env(bg_store *s, bg_error *err)
+open_env(bg_store *s, bool recover, bg_error *err)
 {
     DB_ENV *env;
     int ret;
@@ -370,9 +445,10 @@ open_env(bg_store *s, bg_error *err)
     /* Commit writes the log to the OS: it survives the death of any process.
      * Bounces ask for DB_TXN_SYNC on top (power loss). */
     env->set_flags(env, DB_TXN_WRITE_NOSYNC, 1);
-    /* DB_REGISTER finds a process that died inside the environment, and
-     * DB_RECOVER then recovers it.  Not DB_FAILCHK at open, the documented
-     * hybrid that runs failchk instead of recovery there: in
+    /* DB_REGISTER finds a process that died inside the environment; the
+     * environment then needs recovery, which only the process that holds the
+     * gate alone runs (recover, DB_RECOVER).  Not DB_FAILCHK at open, the
+     * documented hybrid that runs failchk instead of recovery there: in
      * store_crash.sh, the opener after a writer's SIGKILL once spun for
      * ever inside that open (failchk attaches to regions whose mutexes the
      * dead writer may hold); a full recovery rebuilds the regions instead
@@ -381,13 +457,18 @@ open_env(bg_store *s, bg_error *err)
      * here. */
     ret = env->open(env, s->home,
                     DB_CREATE | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_INIT_TXN |
-                        DB_THREAD | DB_REGISTER | DB_RECOVER,
+                        DB_THREAD | DB_REGISTER | (recover ? DB_RECOVER : 0),
                     0660);
     if (ret != 0) {
         bg_error_set(err, "store %s: cannot open environment: %s%s%s", s->home,
                      db_strerror(ret), bdb_detail()[0] ? ": " : "", bdb_detail());
         close_handles(s);
-        return ret == DB_RUNRECOVERY ? -2 : -1;
+        /* DB_RUNRECOVERY: a process died inside, or the regions are
+         * panicked.  EINVAL: regions rebuilt under this open ("mmap"), or
+         * this process's slot in the registry left by an open that found
+         * recovery needed ("one open DB_ENV handle per environment").  All
+         * are for recovery; a store that cannot be opened fails there. */
+        return ret == DB_RUNRECOVERY || (ret == EINVAL && !recover) ? -2 : -1;
     }
     atomic_store(&s->panicked, false);
     return 0;
@@ -397,12 +478,12 @@ open_env(bg_store *s, bg_error *err)
  * -2 (err set) when the environment needs a recovery that another process
  * is running: worth another try. */
 static int
-open_handles(bg_store *s, bg_error *err)
+open_handles(bg_store *s, bool recover, bg_error *err)
 {
     DB_ENV *env;
     int ret;
 
-    if ((ret = open_env(s, err)) < 0)
+    if ((ret = open_env(s, recover, err)) < 0)
         return ret;
     env = s->env;
     if (reserve_regions(env, s->home, err) < 0) {
@@ -454,8 +535,60 @@ check_format(bg_store *s, bg_error *err)
     return 0;
 }
 
-/* Open the handles, again and again while the environment needs a recovery
- * that another process is running, for at most RECOVER_FOR_MS. */
+/* Whether Berkeley DB's registry of the processes inside is missing or
+ * empty: its first open makes it, and that open recovers. */
+static bool
+registry_is_new(const char *home)
+{
+    char path[4096];
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/__db.register", home);
+    return stat(path, &st) < 0 || st.st_size == 0;
+}
+
+/*
+ * Recover the environment with nobody else inside (the gate, above): close
+ * the turnstile behind, wait for the others to leave, recover.  Berkeley
+ * DB's registry then still holds this process's slot from the open that
+ * found recovery needed, which would refuse its next open ("one handle per
+ * process"): with everybody out it goes, and recovery starts from a new one.
+ * Returns 0 with the gate held shared, -1 (err set), or -2 (the others did
+ * not leave in time: err set).
+ */
+static int
+recover_alone(bg_store *s, int64_t give_up_at, bg_error *err)
+{
+    char path[4096];
+    int r;
+
+    if (lock_until(s->turnstile_fd, LOCK_EX, give_up_at) < 0)
+        return -2;
+    if (lock_until(s->gate_fd, LOCK_EX, give_up_at) < 0) {
+        flock(s->turnstile_fd, LOCK_UN);
+        bg_error_set(err, "store %s needs recovery, and a process still inside it did not "
+                          "leave it within %d s",
+                     s->home, RECOVER_FOR_MS / 1000);
+        return -2;
+    }
+    /* Another process may have recovered it while this one waited. */
+    r = registry_is_new(s->home) ? -2 : open_handles(s, false, err);
+    if (r == -2) {
+        snprintf(path, sizeof(path), "%s/__db.register", s->home);
+        if (unlink(path) < 0 && errno != ENOENT)
+            bg_msg_warn("store %s: cannot remove %s: %s", s->home, path, strerror(errno));
+        r = open_handles(s, true, err);
+    }
+    if (r == 0)
+        flock(s->gate_fd, LOCK_SH); /* the turnstile is still closed: nobody got in */
+    else
+        flock(s->gate_fd, LOCK_UN);
+    flock(s->turnstile_fd, LOCK_UN);
+    return r < 0 ? -1 : 0;
+}
+
+/* Open the handles: enter through the gate, and if the environment needs
+ * recovery, recover it alone; for at most RECOVER_FOR_MS in all. */
 static int
 open_handles_patiently(bg_store *s, bg_error *err)
 {
@@ -463,17 +596,37 @@ open_handles_patiently(bg_store *s, bg_error *err)
     bool said = false;
     int r;
 
-    while ((r = open_handles(s, err)) == -2 && bg_monotonic_ms() < give_up_at) {
-        if (!said)
-            bg_msg_warn("store %s needs recovery after a process failed; waiting for it "
-                        "(at most %d s)",
-                        s->home, RECOVER_FOR_MS / 1000);
-        said = true;
-        usleep(200 * 1000);
+    for (;;) {
+        if (lock_until(s->turnstile_fd, LOCK_SH, give_up_at) < 0) {
+            r = -2;
+        } else if (lock_until(s->gate_fd, LOCK_SH, give_up_at) < 0) {
+            flock(s->turnstile_fd, LOCK_UN);
+            r = -2;
+        } else {
+            flock(s->turnstile_fd, LOCK_UN);
+            r = registry_is_new(s->home) ? -3 : open_handles(s, false, err);
+            if (r < 0)
+                flock(s->gate_fd, LOCK_UN);
+            if (r == -3) {
+                /* A new store (or one whose registry was removed): Berkeley
+                 * DB makes the registry with a recovery, nothing to say. */
+                r = recover_alone(s, give_up_at, err);
+            } else if (r == -2) {
+                if (!said)
+                    bg_msg_warn("store %s needs recovery after a process failed; waiting for "
+                                "the others to leave it (at most %d s)",
+                                s->home, RECOVER_FOR_MS / 1000);
+                said = true;
+                r = recover_alone(s, give_up_at, err);
+            }
+        }
+        if (r != -2 || bg_monotonic_ms() >= give_up_at)
+            break;
+        usleep(GATE_POLL_US);
     }
     if (r == -2)
-        bg_error_set(err, "store %s still needs recovery after %d s of retries "
-                          "(a process failed inside it): %s",
+        bg_error_set(err, "store %s still needs recovery after %d s "
+                          "(a process failed inside it, and another did not leave it): %s",
                      s->home, RECOVER_FOR_MS / 1000, db_strerror(DB_RUNRECOVERY));
     return r < 0 ? -1 : 0;
 }
@@ -500,7 +653,9 @@ bg_store_open_sized(const char *home, unsigned flags, unsigned cache_mb, bg_erro
     pthread_mutex_init(&s->writer, NULL);
     s->home = bg_xstrdup(home);
     s->cache_bytes = (size_t)(cache_mb ? cache_mb : BG_STORE_CACHE_MB_DEFAULT) << 20;
-    if (open_handles_patiently(s, err) < 0 || check_format(s, err) < 0)
+    s->gate_fd = open_gate_file(home, GATE_FILE, err);
+    s->turnstile_fd = s->gate_fd < 0 ? -1 : open_gate_file(home, TURNSTILE_FILE, err);
+    if (s->turnstile_fd < 0 || open_handles_patiently(s, err) < 0 || check_format(s, err) < 0)
         return bg_store_close(s);
     return s;
 }
@@ -518,6 +673,7 @@ bg_store_open_redis(const bg_store_redis_opts *o, bg_error *err)
     pthread_mutex_init(&s->writer, NULL);
     s->redis = r;
     s->home = bg_xasprintf("redis %s", store_redis_label(r));
+    s->gate_fd = s->turnstile_fd = -1;
     return s;
 }
 
@@ -562,7 +718,11 @@ bg_store_close(bg_store *s)
     if (s->redis)
         store_redis_close(s->redis);
     else
-        close_handles(s);
+        leave_env(s);
+    if (s->gate_fd >= 0)
+        close(s->gate_fd);
+    if (s->turnstile_fd >= 0)
+        close(s->turnstile_fd);
     pthread_rwlock_destroy(&s->lock);
     pthread_mutex_destroy(&s->writer);
     free(s->home);
@@ -590,7 +750,7 @@ store_reopen(bg_store *s, unsigned seen_generation, bg_error *err)
     pthread_rwlock_wrlock(&s->lock);
     if (s->generation == seen_generation) {
         bg_msg_warn("store %s: recovering after another process failed", s->home);
-        close_handles(s);
+        leave_env(s);
         rc = open_handles_patiently(s, err);
         s->generation++;
     }

@@ -67,6 +67,8 @@ struct bg_store {
     DB_ENV *env;
     DB *db[DBI_COUNT];
     char *home;
+    int gate_fd;      /* shared lock while this process is inside the environment */
+    int turnstile_fd; /* exclusive lock while this process waits to recover it */
     unsigned generation; /* bumped by each reopen */
     bool sync;
     size_t cache_bytes;     /* db_cache_mb */
@@ -80,6 +82,10 @@ struct bg_store {
  * bg_store_stalled_ms reads. */
 void store_enter(bg_store *s);
 void store_leave(bg_store *s);
+
+/* Whether another process waits to recover the environment (Berkeley DB):
+ * this one must then leave it, by a reopen. */
+bool store_recovery_wanted(bg_store *s);
 
 /* Close every handle and open again (recovery), unless another thread did
  * since generation seen_generation.  0, or -1 with err set. */

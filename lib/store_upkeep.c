@@ -161,7 +161,8 @@ maintain(bg_store *s, unsigned checkpoint_s, bg_error *err)
 
     pthread_rwlock_rdlock(&s->lock);
     gen = s->generation;
-    if (s->env == NULL || atomic_load(&s->panicked)) {
+    if (s->env == NULL || atomic_load(&s->panicked) || store_recovery_wanted(s)) {
+        /* A peer waits to recover the environment: leave it for that. */
         ret = DB_RUNRECOVERY;
     } else if ((ret = s->env->failchk(s->env, 0)) == 0) {
         /* Only here, in this thread, right after failchk said every process
