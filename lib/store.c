@@ -557,13 +557,19 @@ registry_is_new(const char *home)
  * not leave in time: err set).
  */
 static int
-recover_alone(bg_store *s, int64_t give_up_at, bg_error *err)
+recover_alone(bg_store *s, int64_t give_up_at, bool *said, bg_error *err)
 {
     char path[4096];
     int r;
 
     if (lock_until(s->turnstile_fd, LOCK_EX, give_up_at) < 0)
         return -2;
+    if (flock(s->gate_fd, LOCK_EX | LOCK_NB) < 0 && !*said) {
+        bg_msg_warn("store %s needs recovery after a process failed; waiting for the "
+                    "others to leave it (at most %d s)",
+                    s->home, RECOVER_FOR_MS / 1000);
+        *said = true;
+    }
     if (lock_until(s->gate_fd, LOCK_EX, give_up_at) < 0) {
         flock(s->turnstile_fd, LOCK_UN);
         bg_error_set(err, "store %s needs recovery, and a process still inside it did not "
@@ -604,21 +610,13 @@ open_handles_patiently(bg_store *s, bg_error *err)
             r = -2;
         } else {
             flock(s->turnstile_fd, LOCK_UN);
-            r = registry_is_new(s->home) ? -3 : open_handles(s, false, err);
+            /* A new store (no registry yet): Berkeley DB makes the registry
+             * with a recovery, which recover_alone runs too. */
+            r = registry_is_new(s->home) ? -2 : open_handles(s, false, err);
             if (r < 0)
                 flock(s->gate_fd, LOCK_UN);
-            if (r == -3) {
-                /* A new store (or one whose registry was removed): Berkeley
-                 * DB makes the registry with a recovery, nothing to say. */
-                r = recover_alone(s, give_up_at, err);
-            } else if (r == -2) {
-                if (!said)
-                    bg_msg_warn("store %s needs recovery after a process failed; waiting for "
-                                "the others to leave it (at most %d s)",
-                                s->home, RECOVER_FOR_MS / 1000);
-                said = true;
-                r = recover_alone(s, give_up_at, err);
-            }
+            if (r == -2)
+                r = recover_alone(s, give_up_at, &said, err);
         }
         if (r != -2 || bg_monotonic_ms() >= give_up_at)
             break;
