@@ -371,7 +371,7 @@ int64_t bg_store_stalled_ms(bg_store *s, int64_t now_ms);
 /* How often the long-lived programs checkpoint a store that is written
  * (bg_store_maintain's checkpoint_s), and how often they run failchk. */
 #define BG_STORE_CHECKPOINT_S 30
-#define BG_STORE_FAILCHK_S 2
+#define BG_STORE_FAILCHK_S 1
 
 /* ---- backup, verification, restore ---------------------------------------- */
 
