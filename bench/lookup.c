@@ -2,7 +2,7 @@
  * lookup — the decision per RCPT in-process against a raw Berkeley DB get on
  * the same store, for `make bench`.
  *
- *   lookup HOME NRCPTS COUNT [ROUNDS]
+ *   lookup HOME NRCPTS COUNT [ROUNDS [REDIS_CONF]]
  *       HOME is a store filled by `seed fill HOME NRCPTS ...`.  COUNT random
  *       recipients (half blacklisted ones, half unknown ones; same sequence
  *       for every contender) are looked up by:
@@ -15,6 +15,9 @@
  *         enforce bg_gate_rcpt() as the milter runs it: a new transaction per
  *                 lookup, so each accepted one reserves quota (a write) and
  *                 each blacklisted one records the attempt (a write).
+ *       With REDIS_CONF (a config with store = redis, filled by `seed fill
+ *       REDIS_CONF NRCPTS ...` like HOME), two more: gate-redis and
+ *       enforce-redis, the same calls on that store.
  *       Contenders take turns, COUNT/ROUNDS lookups at a time (A/B/C/A/B/C),
  *       after one untimed warm-up pass each.  Prints one line per contender:
  *       "lookup NAME COUNT MEDIAN_US P99_US MEAN_US HITS".
@@ -29,13 +32,16 @@
 
 #include <db.h>
 
+#include "bounceguard/config.h"
 #include "bounceguard/gate.h"
 
-enum { C_RAW, C_GATE, C_ENFORCE, C_COUNT };
-static const char *const names[C_COUNT] = {"raw", "gate", "enforce"};
+enum { C_RAW, C_GATE, C_ENFORCE, C_GATE_REDIS, C_ENFORCE_REDIS, C_COUNT };
+static const char *const names[C_COUNT] = {"raw", "gate", "enforce", "gate-redis",
+                                           "enforce-redis"};
 
 typedef struct bench {
     bg_store *st;
+    bg_store *redis; /* NULL: no Redis contenders */
     bg_config *cfg;
     DB *raw;
     char **keys;  /* recipients as sent in RCPT TO */
@@ -105,16 +111,17 @@ one(bench *b, int c, size_t i, bool *failed)
     char ip[32];
     unsigned s = (unsigned)(i % 10000); /* one of the seeded senders */
     snprintf(ip, sizeof(ip), "10.%u.%u.%u", (s >> 16) & 255, (s >> 8) & 255, s & 255);
+    bg_store *st = c == C_GATE_REDIS || c == C_ENFORCE_REDIS ? b->redis : b->st;
     bg_gate_begin(&t, b->cfg, NULL, ip, "app@sender.example.com");
-    t.dry_run = c == C_GATE;
-    v = bg_gate_rcpt(b->st, b->cfg, &t, b->keys[i], (int64_t)time(NULL), &addr, NULL, 0, &err);
+    t.dry_run = c == C_GATE || c == C_GATE_REDIS;
+    v = bg_gate_rcpt(st, b->cfg, &t, b->keys[i], (int64_t)time(NULL), &addr, NULL, 0, &err);
     if (v == BG_VERDICT_STORE_ERROR || v == BG_VERDICT_BAD_ADDRESS ||
         v == BG_VERDICT_BAD_DOMAIN) {
         fprintf(stderr, "lookup: gate: %s %s\n", bg_policy_verdict_name(v), err.msg);
         *failed = true;
     }
-    if (c == C_ENFORCE && t.reserved) /* the message went through: spend it */
-        bg_gate_record(b->st, b->cfg, &t, NULL, NULL, NULL, 0, &err);
+    if ((c == C_ENFORCE || c == C_ENFORCE_REDIS) && t.reserved) /* went through: spend it */
+        bg_gate_record(st, b->cfg, &t, NULL, NULL, NULL, 0, &err);
     return v == BG_VERDICT_BLACKLISTED;
 }
 
@@ -127,7 +134,7 @@ cmp_double(const void *a, const void *b)
 }
 
 static int
-run(const char *home, unsigned nrcpts, size_t count, unsigned rounds)
+run(const char *home, unsigned nrcpts, size_t count, unsigned rounds, const char *redis_conf)
 {
     bench b;
     bg_error err;
@@ -144,6 +151,14 @@ run(const char *home, unsigned nrcpts, size_t count, unsigned rounds)
     }
     if ((b.raw = raw_open(home)) == NULL)
         return 1;
+    if (redis_conf) {
+        bg_config *rc = bg_config_load(redis_conf, false, &err);
+        if (rc == NULL || (b.redis = bg_store_open_config(rc, 0, &err)) == NULL) {
+            fprintf(stderr, "lookup: %s\n", err.msg);
+            return 1;
+        }
+        bg_config_unref(rc);
+    }
     b.nkeys = count;
     b.keys = bg_xcalloc(count, sizeof(char *));
     b.canon = bg_xcalloc(count, sizeof(char *));
@@ -160,7 +175,8 @@ run(const char *home, unsigned nrcpts, size_t count, unsigned rounds)
         }
         b.canon[i] = bg_xstrdup(a.canon);
     }
-    for (int c = 0; c < C_COUNT; c++) {
+    int ncont = b.redis ? C_COUNT : C_GATE_REDIS;
+    for (int c = 0; c < ncont; c++) {
         b.samples[c] = bg_xcalloc(count, sizeof(double));
         for (size_t i = 0; i < count && !failed; i++) /* warm-up, untimed */
             one(&b, c, i, &failed);
@@ -169,7 +185,7 @@ run(const char *home, unsigned nrcpts, size_t count, unsigned rounds)
         rounds = 1;
     for (unsigned r = 0; r < rounds && !failed; r++) {
         size_t lo = count * r / rounds, hi = count * (r + 1) / rounds;
-        for (int c = 0; c < C_COUNT && !failed; c++) {
+        for (int c = 0; c < ncont && !failed; c++) {
             for (size_t i = lo; i < hi && !failed; i++) {
                 double t0 = now_us();
                 b.hits[c] += one(&b, c, i, &failed);
@@ -179,7 +195,7 @@ run(const char *home, unsigned nrcpts, size_t count, unsigned rounds)
     }
     if (failed)
         return 1;
-    for (int c = 0; c < C_COUNT; c++) {
+    for (int c = 0; c < ncont; c++) {
         double sum = 0;
         size_t n = b.nsamples[c];
         for (size_t i = 0; i < n; i++)
@@ -197,6 +213,8 @@ run(const char *home, unsigned nrcpts, size_t count, unsigned rounds)
     free(b.canon);
     b.raw->close(b.raw, 0);
     bg_store_close(b.st);
+    if (b.redis)
+        bg_store_close(b.redis);
     bg_config_unref(b.cfg);
     return 0;
 }
@@ -235,10 +253,12 @@ main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "walk") == 0)
         return walk(argv[2]);
-    if (argc == 4 || argc == 5)
+    if (argc >= 4 && argc <= 6)
         return run(argv[1], (unsigned)strtoul(argv[2], NULL, 10),
                    (size_t)strtoul(argv[3], NULL, 10),
-                   argc == 5 ? (unsigned)strtoul(argv[4], NULL, 10) : 10);
-    fprintf(stderr, "usage: lookup HOME NRCPTS COUNT [ROUNDS] | lookup walk HOME\n");
+                   argc >= 5 ? (unsigned)strtoul(argv[4], NULL, 10) : 10,
+                   argc == 6 ? argv[5] : NULL);
+    fprintf(stderr,
+            "usage: lookup HOME NRCPTS COUNT [ROUNDS [REDIS_CONF]] | lookup walk HOME\n");
     return 2;
 }

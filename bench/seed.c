@@ -9,6 +9,8 @@
  *       bg_policy_bounce, bg_store_sender_update with bg_policy_quota_reserve),
  *       i.e. exactly the records the milter and the watcher write.
  *       Prints "fill N SECONDS".
+ *       HOME may also be a config file (a name ending in ".conf"): the store
+ *       it names, e.g. one on Redis (store = redis), is filled the same way.
  *   seed purge HOME
  *       Purge everything (bg_store_purge at a `now` 30 years ahead, so every
  *       record is due; 200,000 records per call, then a checkpoint) and print
@@ -25,6 +27,7 @@
 #include <time.h>
 
 #include "bounceguard/addr.h"
+#include "bounceguard/config.h"
 #include "bounceguard/policy.h"
 #include "bounceguard/store.h"
 
@@ -136,12 +139,29 @@ fill_senders(void *p)
     return NULL;
 }
 
+/* The store HOME names: a directory, or a config file (".conf"). */
+static bg_store *
+open_target(const char *home, bg_error *err)
+{
+    size_t n = strlen(home);
+    bg_config *c;
+    bg_store *st;
+
+    /* A million recipients: the cache of a large relay (db_cache_mb = 64). */
+    if (n < 5 || strcmp(home + n - 5, ".conf") != 0)
+        return bg_store_open_sized(home, BG_STORE_CREATE, 64, err);
+    if ((c = bg_config_load(home, false, err)) == NULL)
+        return NULL;
+    st = bg_store_open_config(c, BG_STORE_CREATE, err);
+    bg_config_unref(c);
+    return st;
+}
+
 static int
 fill(const char *home, unsigned nrcpts, unsigned nsenders, unsigned nthreads)
 {
     bg_error err;
-    /* A million recipients: the cache of a large relay (db_cache_mb = 64). */
-    bg_store *st = bg_store_open_sized(home, BG_STORE_CREATE, 64, &err);
+    bg_store *st = open_target(home, &err);
     pthread_t th[16];
     fill_arg args[16];
     double t0;
