@@ -896,17 +896,17 @@ pooled_call(bg_store *s, int argc, const char **argv, const size_t *lens, bg_err
     return rep;
 }
 
-/* One page of an index in key order: the members from `from` on (a
- * ZRANGEBYLEX bound, "-", "[KEY" or "(KEY": binary, as long as from_len
- * says; tried keys hold a NUL), at most `count`.  The array reply, or NULL
- * with err set. */
+/* One page of an index in key order: the members from `from` up to `to`
+ * (ZRANGEBYLEX bounds: "-", "+", "[KEY" or "(KEY": binary, as long as their
+ * lengths say; tried keys hold a NUL), at most `count`.  The array reply, or
+ * NULL with err set. */
 static redisReply *
-index_page(bg_store *s, const bg_buf *idx, const char *from, size_t from_len, size_t count,
-           bg_error *err)
+index_page(bg_store *s, const bg_buf *idx, const char *from, size_t from_len, const char *to,
+           size_t to_len, size_t count, bg_error *err)
 {
     char n[24];
-    const char *argv[] = {"ZRANGEBYLEX", idx->s, from, "+", "LIMIT", "0", n};
-    size_t lens[] = {11, idx->len, from_len, 1, 5, 1, 0};
+    const char *argv[] = {"ZRANGEBYLEX", idx->s, from, to, "LIMIT", "0", n};
+    size_t lens[] = {11, idx->len, from_len, to_len, 5, 1, 0};
     redisReply *rep;
 
     lens[6] = (size_t)snprintf(n, sizeof(n), "%zu", count);
@@ -925,7 +925,7 @@ store_redis_visit(bg_store *s, int dbi, const char *prefix, size_t prefix_len,
                   raw_visit_fn *visit, void *arg, bg_error *err)
 {
     store_redis *r = s->redis;
-    bg_buf idx = BG_BUF_INIT, from = BG_BUF_INIT, fk = BG_BUF_INIT;
+    bg_buf idx = BG_BUF_INIT, from = BG_BUF_INIT, to = BG_BUF_INIT, fk = BG_BUF_INIT;
     int rc = 0;
     bool done = false;
 
@@ -938,8 +938,24 @@ store_redis_visit(bg_store *s, int dbi, const char *prefix, size_t prefix_len,
     } else {
         bg_buf_putc(&from, '-');
     }
+    /* The members that start with the prefix end before its successor (the
+     * prefix with its last byte below 0xff counted up, the rest cut): a
+     * sender's tried recipients are then one short page, not a page of the
+     * next senders' fetched and thrown away. */
+    bg_buf_putc(&to, '+');
+    for (size_t i = prefix_len; i > 0; i--) {
+        if ((unsigned char)prefix[i - 1] != 0xff) {
+            bg_buf_reset(&to);
+            bg_buf_putc(&to, '(');
+            bg_buf_append(&to, prefix, i);
+            to.s[i] = (char)((unsigned char)prefix[i - 1] + 1);
+            break;
+        }
+    }
     while (!done && rc == 0) {
-        redisReply *members = index_page(s, &idx, from.s, from.len, VISIT_BATCH, err), *vals = NULL;
+        redisReply *members = index_page(s, &idx, from.s, from.len, to.s, to.len, VISIT_BATCH,
+                                         err),
+                   *vals = NULL;
 
         if (members == NULL) {
             rc = -1;
@@ -992,6 +1008,7 @@ store_redis_visit(bg_store *s, int dbi, const char *prefix, size_t prefix_len,
     }
     bg_buf_free(&idx);
     bg_buf_free(&from);
+    bg_buf_free(&to);
     bg_buf_free(&fk);
     return rc;
 }
@@ -1025,8 +1042,9 @@ store_redis_purge(bg_store *s, size_t budget, size_t *purged, bg_error *err)
         bg_buf_putc(&kp, ':');
         for (;;) {
             bg_buf *from = &r->purge_from[dbi]; /* one housekeeping thread calls this */
-            redisReply *m = from->len ? index_page(s, &idx, from->s, from->len, TIDY_BATCH, err)
-                                      : index_page(s, &idx, "-", 1, TIDY_BATCH, err);
+            redisReply *m = from->len
+                                ? index_page(s, &idx, from->s, from->len, "+", 1, TIDY_BATCH, err)
+                                : index_page(s, &idx, "-", 1, "+", 1, TIDY_BATCH, err);
             if (m == NULL) {
                 rc = -1;
                 break;
