@@ -345,6 +345,63 @@ Message-ID: <$4>
 EOD
 }
 
+# ---- Redis (store = redis) ------------------------------------------------
+# Debian's redis-tools holds the server; redis-server (the package) only
+# links to it, and would start a system daemon.  Started by the name it
+# answers to.  need_redis: exits the test as skipped when there is none.
+# The servers take the password $REDIS_PASS.
+REDIS=$(command -v redis-server || command -v redis-check-rdb || true)
+REDIS_PASS=${REDIS_PASS:-s3cret-test}
+need_redis() {
+    if [ -z "$REDIS" ] || ! command -v redis-cli > /dev/null; then
+        echo "ok - # SKIP no Redis (redis-tools) installed"
+        exit 0
+    fi
+}
+rcli() { local p=$1; shift; redis-cli -p "$p" -a "$REDIS_PASS" --no-auth-warning "$@"; }
+start_redis() { # start_redis PORT [redis options]: in the background, as a job
+    local p=$1; shift
+    mkdir -p "$T/r$p"
+    (exec -a redis-server "$REDIS" --port "$p" --bind 127.0.0.1 --save '' --appendonly no \
+        --dir "$T/r$p" --requirepass "$REDIS_PASS" --masterauth "$REDIS_PASS" "$@" \
+        >> "$T/r$p/log" 2>&1) &
+    PIDS+=($!)
+    eval "REDIS_PID_$p=$!"
+    wait_port "$p"
+}
+stop_redis() { local v="REDIS_PID_$1"; kill "${!v}" 2>/dev/null; wait "${!v}" 2>/dev/null; wait_port_free "$1"; }
+# start_sentinel PORT PRIMARY_PORT QUORUM: a Sentinel watching the primary
+# as "mymaster" (down after 1 s without an answer).
+start_sentinel() {
+    cat > "$T/s$1.conf" <<EOC
+port $1
+bind 127.0.0.1
+dir $T
+sentinel monitor mymaster 127.0.0.1 $2 $3
+sentinel auth-pass mymaster $REDIS_PASS
+sentinel down-after-milliseconds mymaster 1000
+sentinel failover-timeout mymaster 10000
+EOC
+    (exec -a redis-sentinel "$REDIS" "$T/s$1.conf" --sentinel > "$T/s$1.log" 2>&1) &
+    PIDS+=($!)
+    wait_port "$1"
+}
+# redis_conf FILE key=value...: a relay's config on a shared Redis store.
+redis_conf() {
+    local f=$1; shift
+    {
+        echo "db_home = $T/db-unused"
+        echo "log_dir = $T/log"
+        echo "syslog = no"
+        echo "user ="
+        echo "store = redis"
+        echo "redis_password = $REDIS_PASS"
+        echo "redis_timeout = 300"
+        for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
+    } > "$f"
+    mkdir -p "$T/log"
+}
+
 bg() { "$BIN/bounceguard" -c "$CONF" "$@"; }
 
 stop_all() {

@@ -12,53 +12,21 @@ MILTER_PORT=$MILTER_A
 . "$TOP/tests/integration/lib.sh"
 trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 
-# Debian's redis-tools holds the server; redis-server (the package) only
-# links to it, and would start a system daemon.  Started by the name it
-# answers to.
-REDIS=$(command -v redis-server || command -v redis-check-rdb || true)
-if [ -z "$REDIS" ] || ! command -v redis-cli > /dev/null; then
-    echo "ok - # SKIP no Redis (redis-tools) installed"
-    exit 0
-fi
-PASS=s3cret-test
-rcli() { local p=$1; shift; redis-cli -p "$p" -a "$PASS" --no-auth-warning "$@"; }
-start_redis() { # start_redis PORT [redis options]: in the foreground of a job
-    local p=$1; shift
-    mkdir -p "$T/r$p"
-    (exec -a redis-server "$REDIS" --port "$p" --bind 127.0.0.1 --save '' --appendonly no \
-        --dir "$T/r$p" --requirepass "$PASS" --masterauth "$PASS" \
-        --user bounceguard on ">$PASS" "~bounceguard:*" +get +set +del +mget +eval +zadd \
-            +zrem +zrangebylex +zcard +exists +scan +role +info +wait +select +ping "$@" \
-        > "$T/r$p/log" 2>&1) &
-    PIDS+=($!)
-    eval "REDIS_PID_$p=$!"
-    wait_port "$p"
-}
-stop_redis() { local v="REDIS_PID_$1"; kill "${!v}" 2>/dev/null; wait "${!v}" 2>/dev/null; wait_port_free "$1"; }
-
-# conf FILE key=value...: a relay's config on the shared store.
-conf() {
-    local f=$1; shift
-    {
-        echo "db_home = $T/db-unused"
-        echo "log_dir = $T/log"
-        echo "syslog = no"
-        echo "user ="
-        echo "store = redis"
-        echo "redis_password = $PASS"
-        echo "redis_timeout = 300"
-        for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
-    } > "$f"
-    mkdir -p "$T/log"
-}
+need_redis
+PASS=$REDIS_PASS
+# The servers have an ACL user for bounceguard: its key prefix and the
+# commands bounceguard.conf(5) lists.
+ACL=(--user bounceguard on ">$PASS" "~bounceguard:*" +get +set +del +mget +eval +zadd
+    +zrem +zrangebylex +zcard +exists +scan +role +info +wait +select +ping)
+conf() { redis_conf "$@"; }
 A=$T/relay-a.conf B=$T/relay-b.conf
 # The reply that decided a transaction: MAIL FROM's if it refused, else RCPT TO's.
 verdict() { local m; m=$(mail_reply "$1"); case $m in [45]*) echo "$m";; *) rcpt_reply "$1";; esac; }
 bga() { "$BIN/bounceguard" -c "$A" "$@"; }
 bgb() { "$BIN/bounceguard" -c "$B" "$@"; }
 
-start_redis $R1 || { notok "redis primary started: $(cat "$T/r$R1/log")"; exit 1; }
-start_redis $R2 --replicaof 127.0.0.1 $R1 || { notok "redis replica started"; exit 1; }
+start_redis $R1 "${ACL[@]}" || { notok "redis primary started: $(cat "$T/r$R1/log")"; exit 1; }
+start_redis $R2 "${ACL[@]}" --replicaof 127.0.0.1 $R1 || { notok "redis replica started"; exit 1; }
 wait_for 10 bash -c "redis-cli -p $R1 -a $PASS --no-auth-warning info replication | grep -q 'connected_slaves:1'"
 
 # ---- configuration --------------------------------------------------------
@@ -182,7 +150,7 @@ check "Redis down: the relay answers a temporary failure ($r) within seconds (${
 out=$(bga list 2>&1); rc=$?
 check "Redis down: the CLI fails in one line, exit 4 ($out)" \
     test "$rc" = 4 -a "$(wc -l <<<"$out")" = 1
-start_redis $R1 || notok "redis primary restarted"
+start_redis $R1 "${ACL[@]}" || notok "redis primary restarted"
 # The restarted primary is empty (no persistence here) and the old replica
 # follows it again; the milter reconnects by itself.
 bgb block again@example.net > /dev/null
@@ -205,20 +173,9 @@ check "redis_replicas = 1 with the replica down: not acknowledged, one line ($ou
     test "$rc" = 4 -a "$(wc -l <<<"$out")" = 1 -a -n "$(grep 'replicas confirmed' <<<"$out")"
 
 # ---- Sentinel: the relays follow a failover ----------------------------------
-start_redis $R2 --replicaof 127.0.0.1 $R1 || notok "redis replica restarted"
+start_redis $R2 "${ACL[@]}" --replicaof 127.0.0.1 $R1 || notok "redis replica restarted"
 wait_for 20 replica_online
-cat > "$T/sentinel.conf" <<EOC
-port $SENT
-bind 127.0.0.1
-dir $T
-sentinel monitor mymaster 127.0.0.1 $R1 1
-sentinel auth-pass mymaster $PASS
-sentinel down-after-milliseconds mymaster 1000
-sentinel failover-timeout mymaster 5000
-EOC
-(exec -a redis-sentinel "$REDIS" "$T/sentinel.conf" --sentinel > "$T/sentinel.log" 2>&1) &
-PIDS+=($!)
-wait_port $SENT
+start_sentinel $SENT $R1 1
 wait_for 20 bash -c "redis-cli -p $SENT sentinel replicas mymaster 2>/dev/null | grep -q $R2"
 conf "$T/sent.conf" "redis_sentinels=127.0.0.1:$SENT" "socket=inet:$MILTER_B@127.0.0.1" \
     "pid_file=$T/s.pid"

@@ -21,46 +21,15 @@ MILTER_PORT=$MILTER_A
 trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 chmod 755 "$T"
 
-# Debian's redis-tools holds the server; started by the name it answers to
-# (store_redis.sh says why).
-REDIS=$(command -v redis-server || command -v redis-check-rdb || true)
-if [ -z "$REDIS" ] || ! command -v redis-cli > /dev/null; then
-    echo "ok - # SKIP no Redis (redis-tools) installed"
-    exit 0
-fi
-PASS=failover-test
+need_redis
+PASS=$REDIS_PASS
 QUOTA=12 SENDERS=6 BLACK=5 NDSN=30 LOAD_SECONDS=${FAILOVER_LOAD_SECONDS:-45}
-rcli() { local p=$1; shift; redis-cli -p "$p" -a "$PASS" --no-auth-warning "$@"; }
-start_redis() { # start_redis PORT [options]
-    local p=$1; shift
-    mkdir -p "$T/r$p"
-    (exec -a redis-server "$REDIS" --port "$p" --bind 127.0.0.1 --save '' --appendonly no \
-        --dir "$T/r$p" --requirepass "$PASS" --masterauth "$PASS" "$@" >> "$T/r$p/log" 2>&1) &
-    PIDS+=($!)
-    eval "REDIS_PID_$p=$!"
-    wait_port "$p"
-}
-start_sentinel() { # start_sentinel PORT
-    cat > "$T/s$1.conf" <<EOC
-port $1
-bind 127.0.0.1
-dir $T
-sentinel monitor mymaster 127.0.0.1 $R1 2
-sentinel auth-pass mymaster $PASS
-sentinel down-after-milliseconds mymaster 1000
-sentinel failover-timeout mymaster 10000
-EOC
-    (exec -a redis-sentinel "$REDIS" "$T/s$1.conf" --sentinel > "$T/s$1.log" 2>&1) &
-    PIDS+=($!)
-    wait_port "$1"
-}
-primary() { redis-cli -p $S1 sentinel get-master-addr-by-name mymaster 2>/dev/null | tail -1; }
 replica_online() { rcli "$1" info replication 2>/dev/null | grep -q "port=$2,state=online"; }
 
 start_redis $R1 || { notok "redis primary started: $(cat "$T/r$R1/log")"; exit 1; }
 start_redis $R2 --replicaof 127.0.0.1 $R1 || { notok "redis replica started"; exit 1; }
 wait_for 20 replica_online $R1 $R2 || { notok "the replica follows the primary"; exit 1; }
-for s in $S1 $S2 $S3; do start_sentinel $s || { notok "sentinel $s started"; exit 1; }; done
+for s in $S1 $S2 $S3; do start_sentinel $s $R1 2 || { notok "sentinel $s started"; exit 1; }; done
 # Every Sentinel knows the replica and the two other Sentinels.
 sentinels_ready() {
     for s in $S1 $S2 $S3; do
@@ -74,22 +43,8 @@ check "three Sentinels watch the primary and its replica" wait_for 30 sentinels_
 # conf FILE key=value...: a relay's config; every relay finds the primary
 # through the Sentinels.
 conf() {
-    local f=$1; shift
-    {
-        echo "db_home = $T/db-unused"
-        echo "log_dir = $T/log"
-        echo "syslog = no"
-        echo "user ="
-        echo "store = redis"
-        echo "redis_sentinels = 127.0.0.1:$S1 127.0.0.1:$S2 127.0.0.1:$S3"
-        echo "redis_password = $PASS"
-        echo "redis_timeout = 300"
-        echo "sender_identity = envelope"
-        echo "quota_limit = $QUOTA"
-        echo "check_tld = no"
-        for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
-    } > "$f"
-    mkdir -p "$T/log"
+    redis_conf "$@" "redis_sentinels=127.0.0.1:$S1 127.0.0.1:$S2 127.0.0.1:$S3" \
+        "sender_identity=envelope" "quota_limit=$QUOTA" "check_tld=no"
 }
 conf "$T/a.conf" "socket=inet:$MILTER_A@127.0.0.1" "pid_file=$T/a.pid"
 conf "$T/b.conf" "socket=inet:$MILTER_B@127.0.0.1" "pid_file=$T/b.pid"
