@@ -309,8 +309,11 @@ START_TEST(failchk_finds_a_dead_peer)
 END_TEST
 
 /* A process that opens the store after a peer died inside it (the CLI, the
- * pipe) recovers it on open, and the survivor that had it open reopens on
- * its next call. */
+ * pipe) recovers it on open, but only once the survivor that had it open
+ * has left it (its housekeeping sees the late opener waiting, and it
+ * reopens behind): recovery never rebuilds the environment under a live
+ * process. */
+#define SURVIVOR_STAYS_MS 1500
 START_TEST(open_after_a_dead_peer_recovers)
 {
     bg_rcpt_rec r;
@@ -325,9 +328,12 @@ START_TEST(open_after_a_dead_peer_recovers)
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         bounce_arg a = {{T0, "dsn", "userunknown", "5.1.1", "mx", "550", "ip:1", 14 * DAY, DAY}};
+        int64_t t0 = bg_monotonic_ms();
         bg_store *late = bg_store_open(home, 0, &err);
         if (late == NULL)
             _exit(2);
+        if (bg_monotonic_ms() - t0 < SURVIVOR_STAYS_MS - 100)
+            _exit(6); /* recovered while the survivor was still inside */
         if (bg_store_rcpt_get(late, "acked2@example.com", &r, &err) != BG_FOUND)
             _exit(3);
         if (bg_store_rcpt_get(late, "halfway2@example.com", &r, &err) != BG_NOTFOUND)
@@ -337,13 +343,16 @@ START_TEST(open_after_a_dead_peer_recovers)
         bg_store_close(late);
         _exit(0);
     }
-    /* The survivor goes on as the daemons do: its housekeeping sees that the
-     * late opener waits to recover, and leaves the environment for it. */
+    /* The survivor stays inside for a while, then goes on as the daemons do:
+     * its housekeeping sees that the late opener waits to recover, and
+     * leaves the environment for it. */
+    usleep(SURVIVOR_STAYS_MS * 1000);
     while (waitpid(pid, &status, WNOHANG) == 0) {
         ck_assert_int_ge(bg_store_maintain(st, BG_STORE_CHECKPOINT_S, &err), BG_STORE_SOUND);
         usleep(50 * 1000);
     }
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "late opener: status %d",
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "late opener: status %d (exit 6: it recovered with the survivor inside)",
                   status);
     ck_assert_int_eq(bg_store_rcpt_get(st, "late@example.com", &r, &err), BG_FOUND);
     bounce("halfway2@example.com", T0 + 1);
