@@ -11,8 +11,12 @@
 
 /* Samples per idle period: a stall is found between idle_s and 5/4 idle_s. */
 #define STALLWATCH_SAMPLES 4
-/* Less CPU than this between two samples is no progress. */
-#define STALLWATCH_MIN_CPU_NS 1000000LL
+/* Less CPU than this between two samples (a third of a percent of a core)
+ * is no progress.  Not "none at all": Berkeley DB waits for some things by
+ * polling (DB->close waited for a page a killed process had pinned in
+ * memp_sync's yield loop, a few wakeups a second, for 11 minutes in
+ * faults.sh), and a bounded wait of ours polls too. */
+#define STALLWATCH_MIN_CPU_NS 50000000LL
 
 static void (*watch_handler)(void);
 static volatile sig_atomic_t idle_samples;

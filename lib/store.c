@@ -98,9 +98,13 @@ bdb_detail(void)
 static void
 close_handles(bg_store *s)
 {
+    /* DB_NOSYNC: what the handles changed is in the log and in the shared
+     * cache, which a checkpoint writes out; a close that flushed the cache
+     * itself would wait, polling, for every page a killed process left
+     * pinned there (faults.sh: a pipe delivery for 11 minutes). */
     for (int i = 0; i < DBI_COUNT; i++) {
         if (s->db[i])
-            s->db[i]->close(s->db[i], 0);
+            s->db[i]->close(s->db[i], DB_NOSYNC);
         s->db[i] = NULL;
     }
     if (s->env)

@@ -17,7 +17,7 @@
 /*
  * Start the watch: every idle_s / 4 seconds (SIGALRM, SA_RESTART) compare
  * the process's CPU time with the last sample; after idle_s seconds without
- * a millisecond of CPU, call on_stall from the signal handler, so it may do
+ * 50 ms of CPU per quarter, call on_stall from the signal handler, so it may do
  * only what is async-signal-safe (write(2), _exit(2)).  A program that sleeps
  * by design (waits for input from a terminal) must not start it.  One watch
  * per process; starting it again restarts it.  Returns 0, or -1 when the
