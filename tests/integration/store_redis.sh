@@ -63,7 +63,8 @@ out=$(bgb show gone@example.net 2>&1)
 check "a block through relay A's config is seen through relay B's" grep -q '^state  *blacklisted' <<<"$out"
 check "the keys carry the prefix" test "$(rcli $R1 exists bounceguard:rcpt:gone@example.net)" = 1
 wait_for 5 bash -c "redis-cli -p $R2 -a $PASS --no-auth-warning exists bounceguard:rcpt:gone@example.net | grep -q 1"
-check "the replica has the block" test "$(rcli $R2 exists bounceguard:rcpt:gone@example.net)" = 1
+check "the replica has the block" \
+    wait_for 5 bash -c "[ \"\$(redis-cli -p $R2 -a $PASS --no-auth-warning exists bounceguard:rcpt:gone@example.net)\" = 1 ]"
 ttl=$(rcli $R1 ttl bounceguard:rcpt:gone@example.net)
 check "the record expires natively (TTL $ttl s: history_period after its release)" \
     test "$ttl" -gt $((90 * 86400)) -a "$ttl" -le $((105 * 86400))
