@@ -11,11 +11,11 @@
 # bounded time, without a restart; no SMTP session hung; the only permanent
 # refusals are of blacklisted recipients, and none of those got through;
 # every bounce whose delivery was acknowledged is in the new primary; one
-# quota across the three relays.  Ports 2711-2722.
+# quota across the three relays.  Ports 2611-2622 (no other test uses them).
 set -u
 T=$(mktemp -d /tmp/bg-redisfo.XXXXXX)
-R1=2711 R2=2712 S1=2713 S2=2714 S3=2715 SMTPD_A=2716 SMTPD_B=2717 SMTPD_C=2718 SINK=2719
-MILTER_A=2720 MILTER_B=2721 MILTER_C=2722
+R1=2611 R2=2612 S1=2613 S2=2614 S3=2615 SMTPD_A=2616 SMTPD_B=2617 SMTPD_C=2618 SINK=2619
+MILTER_A=2620 MILTER_B=2621 MILTER_C=2622
 MILTER_PORT=$MILTER_A
 . "$TOP/tests/integration/lib.sh"
 trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
