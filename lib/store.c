@@ -98,13 +98,14 @@ bdb_detail(void)
 static void
 close_handles(bg_store *s)
 {
-    /* DB_NOSYNC: what the handles changed is in the log and in the shared
-     * cache, which a checkpoint writes out; a close that flushed the cache
-     * itself would wait, polling, for every page a killed process left
-     * pinned there (faults.sh: a pipe delivery for 11 minutes). */
+    /* A close flushes what the handle changed, so that the databases'
+     * files are current after an orderly stop.  It may wait, polling, for a
+     * page a killed process left pinned (faults.sh: a pipe delivery for 11
+     * minutes); the stall watch ends such a wait (docs/RELIABILITY.md,
+     * Open). */
     for (int i = 0; i < DBI_COUNT; i++) {
         if (s->db[i])
-            s->db[i]->close(s->db[i], DB_NOSYNC);
+            s->db[i]->close(s->db[i], 0);
         s->db[i] = NULL;
     }
     if (s->env)

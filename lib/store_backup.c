@@ -57,9 +57,9 @@ bg_store_backup(bg_store *s, const char *dir, bg_error *err)
     if (mkdir(dir, 0750) < 0 && errno != EEXIST)
         return bg_error_set(err, "cannot create backup directory %s: %s", dir,
                             strerror(errno));
-    /* The databases' files as of now, not of the last daemon's checkpoint
-     * (the programs close their handles without flushing the shared cache):
-     * failchk, then a checkpoint, as every checkpoint is taken. */
+    /* The databases' files as of now, not of the last checkpoint (fewer
+     * log files to copy and to replay at restore): failchk, then a
+     * checkpoint, as every checkpoint is taken. */
     if (bg_store_maintain(s, 0, err) < 0)
         return -1;
     pthread_rwlock_rdlock(&s->lock);
