@@ -542,13 +542,19 @@ check_format(bg_store *s, bg_error *err)
 
 /* Whether Berkeley DB's registry of the processes inside is missing or
  * empty: its first open makes it, and that open recovers. */
+static void
+registry_path(const char *home, char *path, size_t size)
+{
+    snprintf(path, size, "%s/__db.register", home);
+}
+
 static bool
 registry_is_new(const char *home)
 {
     char path[4096];
     struct stat st;
 
-    snprintf(path, sizeof(path), "%s/__db.register", home);
+    registry_path(home, path, sizeof(path));
     return stat(path, &st) < 0 || st.st_size == 0;
 }
 
@@ -585,7 +591,7 @@ recover_alone(bg_store *s, int64_t give_up_at, bool *said, bg_error *err)
     /* Another process may have recovered it while this one waited. */
     r = registry_is_new(s->home) ? -2 : open_handles(s, false, err);
     if (r == -2) {
-        snprintf(path, sizeof(path), "%s/__db.register", s->home);
+        registry_path(s->home, path, sizeof(path));
         if (unlink(path) < 0 && errno != ENOENT)
             bg_msg_warn("store %s: cannot remove %s: %s", s->home, path, strerror(errno));
         r = open_handles(s, true, err);

@@ -1042,9 +1042,8 @@ store_redis_purge(bg_store *s, size_t budget, size_t *purged, bg_error *err)
         bg_buf_putc(&kp, ':');
         for (;;) {
             bg_buf *from = &r->purge_from[dbi]; /* one housekeeping thread calls this */
-            redisReply *m = from->len
-                                ? index_page(s, &idx, from->s, from->len, "+", 1, TIDY_BATCH, err)
-                                : index_page(s, &idx, "-", 1, "+", 1, TIDY_BATCH, err);
+            redisReply *m = index_page(s, &idx, from->len ? from->s : "-",
+                                       from->len ? from->len : 1, "+", 1, TIDY_BATCH, err);
             if (m == NULL) {
                 rc = -1;
                 break;
