@@ -6,12 +6,12 @@
 # Sentinels; SMTP load on all three relays while bounces about messages they
 # sent arrive through the DSN pipe (redis_replicas = 1: acknowledged only
 # once a replica has them).  The primary is SIGKILLed in the middle, and
-# comes back later, as a stopped server is restarted.  Checks: the Sentinels
-# promote the replica; every relay answers from the new primary within a
-# bounded time, without a restart; no SMTP session hung; the only permanent
-# refusals are of blacklisted recipients, and none of those got through;
-# every bounce whose delivery was acknowledged is in the new primary; one
-# quota across the three relays.  Ports 2611-2622 (no other test uses them).
+# comes back later, empty, once every Sentinel names its successor.
+# Checks: the Sentinels promote the replica; every relay answers from the
+# new primary within a bounded time, without a restart; no SMTP session
+# hung; the only permanent refusals are of blacklisted recipients, and none
+# of those got through; every bounce whose delivery was acknowledged is in
+# the new primary; one quota across the three relays.  Ports 2611-2622 (no other test uses them).
 set -u
 T=$(mktemp -d /tmp/bg-redisfo.XXXXXX)
 R1=2611 R2=2612 S1=2613 S2=2614 S3=2615 SMTPD_A=2616 SMTPD_B=2617 SMTPD_C=2618 SINK=2619
@@ -136,9 +136,18 @@ for p in "${ports[@]}"; do
 done
 check "every relay answers from the new primary without a restart, within ${slowest}s of the kill (promotion ${promoted}s)" \
     test "$slowest" -le 20
-# The old primary comes back, empty, and the Sentinels make it a replica.
+# The old primary comes back, empty, once every Sentinel names its successor
+# (bounceguard.conf(5), REDIS: a primary that comes back empty before then
+# can be taken for the primary by a Sentinel that has not heard of the
+# failover, and its replica emptied), and the Sentinels make it a replica.
+all_name_r2() {
+    for s in $S1 $S2 $S3; do
+        [ "$(redis-cli -p $s sentinel get-master-addr-by-name mymaster 2>/dev/null | tail -1)" = $R2 ] || return 1
+    done
+}
+check "every Sentinel names the new primary" wait_for 30 all_name_r2
 start_redis $R1 || notok "the old primary restarted"
-check "the old primary comes back as a replica of the new one" wait_for 40 replica_online $R2 $R1
+check "the old primary comes back as a replica of the new one" wait_for 60 replica_online $R2 $R1
 
 for p in "${LOADS[@]}"; do wait "$p"; done
 wait $FEEDER
@@ -159,6 +168,14 @@ bad_pipe=$(awk '$2 != 0 && $2 != 75' "$T/pipe.rc" 2>/dev/null | wc -l)
 check "every bounce was acknowledged in the end: $nacked of $NDSN ($refused_pipe deliveries refused for a retry meanwhile, all EX_TEMPFAIL: $bad_pipe other)" \
     test "$nacked" = $NDSN -a "$bad_pipe" = 0
 check "every acknowledged bounce is in the store after the failover: $lost lost" test "$lost" = 0
+# What the Sentinels did and what each server is now, for a failure to explain itself.
+if [ "$lost" != 0 ] || ! replica_online $R2 $R1; then
+    for s in $S1 $S2 $S3; do
+        grep -E 'switch-master|convert-to-slave|elected-leader|odown|failover-end|slave-reconf' "$T/s$s.log" |
+            sed "s/^/# sentinel $s: /"
+    done
+    for r in $R1 $R2; do echo "# redis $r: $(rcli $r info replication 2>&1 | grep -E '^(role|master_port|connected_slaves|slave0)' | tr -d '\r' | tr '\n' ' ')"; done
+fi
 said=$(grep -c '{bounceguard-dsn\[.*store' "$T/log/error.log" 2>/dev/null)
 check "the DSN intake said why, one line per delivery refused ($said lines for $refused_pipe: $(grep -m1 -o 'only 0 of 1 replicas.*' "$T/log/error.log" 2>/dev/null))" \
     test "$said" = "$refused_pipe"
