@@ -17,6 +17,7 @@
 
 #include "bounceguard/config.h"
 #include "bounceguard/json_out.h"
+#include "bounceguard/netaddr.h"
 #include "bounceguard/policy.h"
 #include "bounceguard/privs.h"
 #include "bounceguard/reply_rules.h"
@@ -508,6 +509,29 @@ bg_config_check_socket(const char *spec, bg_error *err)
     return problem ? bg_error_set(err, "socket \"%.80s\" %s", spec, problem) : 0;
 }
 
+/* store = redis: the servers it names, and what finding them needs. */
+static int
+redis_check(const bg_config *c, bg_error *err)
+{
+    bg_endpoint e[BG_ENDPOINTS_MAX];
+    size_t ns = 0, nsent = 0;
+
+    if (bg_endpoint_list_parse("redis_servers", c->redis_servers, BG_REDIS_PORT, e, &ns, err) <
+            0 ||
+        bg_endpoint_list_parse("redis_sentinels", c->redis_sentinels, BG_SENTINEL_PORT, e, &nsent,
+                               err) < 0)
+        return -1;
+    if (ns == 0 && nsent == 0)
+        return bg_error_set(err, "store = redis needs redis_servers or redis_sentinels");
+    if (nsent > 0 && c->redis_master_name[0] == '\0')
+        return bg_error_set(err, "redis_sentinels needs redis_master_name (the name the "
+                                 "sentinels monitor)");
+    if (c->redis_prefix[0] == '\0')
+        return bg_error_set(err, "redis_prefix must not be empty (it keeps bounceguard's keys "
+                                 "apart from others')");
+    return 0;
+}
+
 /* Cross-key checks, and values a type alone cannot check. */
 static int
 validate(const bg_config *c, bool quote, bg_error *err)
@@ -517,12 +541,8 @@ validate(const bg_config *c, bool quote, bg_error *err)
 
     if (c->db_home[0] == '\0')
         return bg_error_set(err, "db_home must not be empty");
-    if (c->store_backend == BG_BACKEND_REDIS) {
-        bg_store_redis_opts o;
-        bg_config_redis_opts(c, &o);
-        if (bg_store_redis_check(&o, err) < 0)
-            return -1;
-    }
+    if (c->store_backend == BG_BACKEND_REDIS && redis_check(c, err) < 0)
+        return -1;
     if (c->return_path_rewrite && (c->verp_domain[0] == '\0' || c->verp_secret_file[0] == '\0'))
         return bg_error_set(err, "return_path_rewrite = yes needs verp_domain and "
                                  "verp_secret_file");
@@ -549,7 +569,7 @@ validate(const bg_config *c, bool quote, bg_error *err)
     }
     /* A network the quota exemption cannot read would silently never match. */
     for (size_t i = 0; i < c->trusted_networks.count; i++)
-        if (!bg_policy_network_valid(c->trusted_networks.items[i]))
+        if (!bg_network_valid(c->trusted_networks.items[i]))
             return bg_error_set(err,
                                 "trusted_networks: %s is not a network (ADDR/BITS or ADDR, "
                                 "IPv4 or IPv6)",

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "bounceguard/addr.h"
+#include "bounceguard/netaddr.h"
 #include "bounceguard/policy.h"
 
 static const char TEXT_BAD_ADDRESS[] = "Email address format is not valid.";
@@ -555,74 +556,13 @@ bg_policy_never_blacklist(const bg_config *cfg, const char *canon, const char *d
     return false;
 }
 
-/*
- * Read a network written as ADDR/BITS or a bare ADDR (IPv4 or IPv6) into
- * net[16], *family and *bits.  The one reader of trusted_networks, so that
- * what the config check accepts is exactly what the quota exemption matches.
- */
-static bool
-parse_network(const char *cidr, unsigned char net[16], int *family, int *bits)
-{
-    char buf[64];
-    const char *slash = strchr(cidr, '/');
-    size_t len = slash ? (size_t)(slash - cidr) : strlen(cidr);
-    int maxbits;
-
-    if (len >= sizeof(buf))
-        return false;
-    memcpy(buf, cidr, len);
-    buf[len] = '\0';
-    *family = strchr(buf, ':') ? AF_INET6 : AF_INET;
-    maxbits = *family == AF_INET6 ? 128 : 32;
-    if (inet_pton(*family, buf, net) != 1)
-        return false;
-    *bits = maxbits;
-    if (slash) {
-        /* Only digits: "10.0.0.0/x" read by atoi as /0 would trust every client. */
-        const char *d = slash + 1;
-        size_t nd = strspn(d, "0123456789");
-        if (nd == 0 || nd > 3 || d[nd] != '\0')
-            return false;
-        *bits = (int)strtol(d, NULL, 10);
-    }
-    return *bits >= 0 && *bits <= maxbits;
-}
-
-bool
-bg_policy_network_valid(const char *cidr)
-{
-    unsigned char net[16];
-    int family, bits;
-
-    return parse_network(cidr, net, &family, &bits);
-}
-
-static bool
-cidr_match(const char *cidr, const char *ip)
-{
-    unsigned char net[16], addr[16];
-    int family, bits;
-
-    if (!parse_network(cidr, net, &family, &bits) || inet_pton(family, ip, addr) != 1)
-        return false;
-    for (int i = 0; i < bits / 8; i++)
-        if (net[i] != addr[i])
-            return false;
-    if (bits % 8) {
-        unsigned char mask = (unsigned char)(0xff << (8 - bits % 8));
-        if ((net[bits / 8] & mask) != (addr[bits / 8] & mask))
-            return false;
-    }
-    return true;
-}
-
 bool
 bg_policy_ip_in(const bg_strlist *networks, const char *ip)
 {
     if (ip == NULL || *ip == '\0')
         return false;
     for (size_t i = 0; i < networks->count; i++)
-        if (cidr_match(networks->items[i], ip))
+        if (bg_network_contains(networks->items[i], ip))
             return true;
     return false;
 }

@@ -26,7 +26,7 @@
 #include "bounceguard/config.h"
 #include "bounceguard/log.h"
 #include "store_codec.h"
-#include "store_priv.h"
+#include "store_core.h"
 
 const char *const store_db_files[DBI_COUNT] = {
     "rcpt.db", "sender.db", "tried.db", "message.db", "incident.db",
@@ -52,7 +52,6 @@ const char *const store_db_files[DBI_COUNT] = {
 /* How long a transaction chosen as a deadlock victim keeps retrying: far
  * below the 30 s an MTA waits for a milter's answer. */
 #define RETRY_FOR_MS 5000
-#define RETRY_PAUSE_MAX_US 20000
 /* How long a call keeps reopening a store that needs recovery (another
  * process runs it, or died while running it) before it gives up with one
  * line: bounded, so that nothing waits forever. */
@@ -770,28 +769,6 @@ store_reopen(bg_store *s, unsigned seen_generation, bg_error *err)
 /* ---- transactions -------------------------------------------------------- */
 
 /*
- * The pause before a deadlock victim's next attempt (writers of different
- * processes, or a writer and a reader).  A pause drawn at random, its
- * ceiling doubling with each attempt, keeps the victims from colliding
- * again in step.
- */
-useconds_t
-store_retry_pause(int attempt)
-{
-    static __thread uint32_t state;
-    uint32_t ceiling = 100u << (attempt < 8 ? attempt : 8);
-
-    if (state == 0)
-        state = (uint32_t)bg_monotonic_ms() ^ (uint32_t)(uintptr_t)&state ^ 0x9e3779b9u;
-    state ^= state << 13; /* xorshift32: quality is not the point, spread is */
-    state ^= state >> 17;
-    state ^= state << 5;
-    if (ceiling > RETRY_PAUSE_MAX_US)
-        ceiling = RETRY_PAUSE_MAX_US;
-    return (useconds_t)(ceiling / 2 + state % (ceiling / 2 + 1));
-}
-
-/*
  * Run body in a transaction; retry on deadlock (for up to RETRY_FOR_MS),
  * reopen once on RUNRECOVERY.
  * body returns 0 to commit (with its answer in *answer, >= 0), anything else
@@ -838,30 +815,6 @@ run(bg_store *s, txn_body_fn *body, void *arg, enum run_mode mode, bg_error *err
     }
     store_leave(s);
     return r;
-}
-
-void
-store_enter(bg_store *s)
-{
-    if (atomic_fetch_add(&s->inflight, 1) == 0)
-        atomic_store(&s->progress_ms, bg_monotonic_ms());
-}
-
-void
-store_leave(bg_store *s)
-{
-    atomic_store(&s->progress_ms, bg_monotonic_ms());
-    atomic_fetch_sub(&s->inflight, 1);
-}
-
-int64_t
-bg_store_stalled_ms(bg_store *s, int64_t now_ms)
-{
-    int64_t since = atomic_load(&s->progress_ms);
-
-    if (atomic_load(&s->inflight) == 0 || now_ms <= since)
-        return 0;
-    return now_ms - since;
 }
 
 /*
@@ -1125,4 +1078,46 @@ store_plain_get(bg_store *s, int dbi, const void *key, size_t klen, bg_buf *val,
     int r = run(s, get_body, &a, RUN_NO_TXN, err);
 
     return r < 0 ? BG_LOOKUP_ERROR : r == 1 ? BG_FOUND : BG_NOTFOUND;
+}
+
+/* ---- meta records (the format marker, log follower offsets, switches) ------ */
+
+bg_lookup
+bg_store_meta_get(bg_store *s, const char *name, char *value, size_t size, bg_error *err)
+{
+    bg_buf v = BG_BUF_INIT;
+    bg_lookup r = store_plain_get(s, DBI_META, name, strlen(name), &v, err);
+
+    if (r == BG_FOUND && size > 0) {
+        size_t n = v.len < size - 1 ? v.len : size - 1;
+        memcpy(value, v.s, n);
+        value[n] = '\0';
+    }
+    bg_buf_free(&v);
+    return r;
+}
+
+typedef struct meta_put_arg {
+    const char *name;
+    bg_buf val;
+} meta_put_arg;
+
+static int
+meta_put_body(bg_store *s, store_txn *txn, void *arg, int *answer)
+{
+    meta_put_arg *a = arg;
+
+    return store_rec_put(s, txn, DBI_META, a->name, strlen(a->name), &a->val, 0, 0);
+}
+
+int
+bg_store_meta_put(bg_store *s, const char *name, const char *value, bg_error *err)
+{
+    meta_put_arg a = {name, BG_BUF_INIT};
+    int r;
+
+    bg_buf_puts(&a.val, value);
+    r = store_run_txn(s, meta_put_body, &a, false, err);
+    bg_buf_free(&a.val);
+    return r < 0 ? -1 : 0;
 }

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store_priv.h"
+#include "store_core.h"
 
 /* Is dir missing or empty?  1 yes, 0 no (it holds something), -1 error. */
 static int

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "store_codec.h"
-#include "store_priv.h"
+#include "store_core.h"
 
 /* ---- messages ------------------------------------------------------------ */
 

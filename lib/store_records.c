@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "store_codec.h"
-#include "store_priv.h"
+#include "store_core.h"
 
 /* ---- recipients ---------------------------------------------------------- */
 
@@ -558,21 +558,6 @@ bg_store_seen_unmark(bg_store *s, const char *dsn_id, bg_error *err)
 
 /* ---- meta and audit ------------------------------------------------------ */
 
-bg_lookup
-bg_store_meta_get(bg_store *s, const char *name, char *value, size_t size, bg_error *err)
-{
-    bg_buf v = BG_BUF_INIT;
-    bg_lookup r = store_plain_get(s, DBI_META, name, strlen(name), &v, err);
-
-    if (r == BG_FOUND && size > 0) {
-        size_t n = v.len < size - 1 ? v.len : size - 1;
-        memcpy(value, v.s, n);
-        value[n] = '\0';
-    }
-    bg_buf_free(&v);
-    return r;
-}
-
 typedef struct put_arg {
     int dbi;
     const char *key;
@@ -586,18 +571,6 @@ put_body(bg_store *s, store_txn *txn, void *arg, int *answer)
     put_arg *a = arg;
 
     return store_rec_put(s, txn, a->dbi, a->key, a->klen, &a->val, 0, 0);
-}
-
-int
-bg_store_meta_put(bg_store *s, const char *name, const char *value, bg_error *err)
-{
-    put_arg a = {DBI_META, name, strlen(name), BG_BUF_INIT};
-    int r;
-
-    bg_buf_puts(&a.val, value);
-    r = store_run_txn(s, put_body, &a, false, err);
-    bg_buf_free(&a.val);
-    return r < 0 ? -1 : 0;
 }
 
 int

@@ -1,6 +1,6 @@
 /*
  * store_redis.c — the store's Redis backend (store = redis): the record
- * primitives of store_priv.h over a Redis server that several relays share,
+ * primitives of store_core.h over a Redis server that several relays share,
  * so that a recipient that bounced through one relay is refused by all, and a
  * sender's quota counts its messages through all of them.
  *
@@ -31,8 +31,10 @@
 
 #include <hiredis/hiredis.h>
 
+#include "bounceguard/config.h"
 #include "bounceguard/log.h"
-#include "store_priv.h"
+#include "bounceguard/netaddr.h"
+#include "store_core.h"
 
 static const char *const db_names[DBI_COUNT] = {
     "rcpt", "sender", "tried", "message", "incident", "seen", "meta", "audit", "expiry"};
@@ -44,30 +46,21 @@ indexed(int dbi)
     return dbi != DBI_MESSAGE && dbi != DBI_SEEN && dbi != DBI_EXPIRY;
 }
 
-#define ADDR_MAX 16
 #define SHOWN_MAX 320 /* an address as shown: [host]:port */
 #define POOL_MAX 32
 #define VISIT_BATCH 256
 #define TIDY_BATCH 500 /* index members the purge looks at per call */
 #define CONFLICT_RETRY_MS 5000
-#define REDIS_DEFAULT_PORT 6379
-#define SENTINEL_DEFAULT_PORT 26379
 
 /* What a primitive answers when Redis failed (t->why says how), and when a
  * value the body read changed before its commit (run the body again). */
 #define STORE_REDIS_FAILED (-6)
 #define STORE_REDIS_CONFLICT (-7)
 
-typedef struct redis_addr {
-    char host[300]; /* name or address; the socket's path when unix_path */
-    int port;
-    bool unix_path;
-} redis_addr;
-
 struct store_redis {
-    redis_addr servers[ADDR_MAX];
+    bg_endpoint servers[BG_ENDPOINTS_MAX];
     size_t nservers;
-    redis_addr sentinels[ADDR_MAX];
+    bg_endpoint sentinels[BG_ENDPOINTS_MAX];
     size_t nsentinels;
     char *master_name, *user, *password, *prefix;
     long db;
@@ -102,112 +95,10 @@ struct store_redis_txn {
     char why[320];
 };
 
-/* ---- addresses ------------------------------------------------------------- */
-
-static int
-addr_parse(const char *key, const char *item, size_t len, int defport, redis_addr *out,
-           bg_error *err)
-{
-    char buf[300];
-    const char *p = buf, *colon;
-
-    if (len >= sizeof(buf))
-        return bg_error_set(err, "%s: an address is too long", key);
-    memcpy(buf, item, len);
-    buf[len] = '\0';
-    memset(out, 0, sizeof(*out));
-    out->port = defport;
-    if (strncmp(p, "rediss://", 9) == 0)
-        return bg_error_set(err, "%s: %s: TLS (rediss://) is not supported by Debian's hiredis "
-                                 "0.14: reach Redis over loopback, a private network or stunnel",
-                            key, buf);
-    if (strncmp(p, "redis://", 8) == 0)
-        p += 8;
-    if (strncmp(p, "unix:", 5) == 0 || p[0] == '/') {
-        p += p[0] == '/' ? 0 : 5;
-        if (p[0] != '/')
-            return bg_error_set(err, "%s: %s: a socket path must be absolute", key, buf);
-        out->unix_path = true;
-        snprintf(out->host, sizeof(out->host), "%s", p);
-        return 0;
-    }
-    if (p[0] == '[') {
-        const char *end = strchr(p, ']');
-        if (end == NULL || end == p + 1)
-            return bg_error_set(err, "%s: %s: an IPv6 address needs its closing ]", key, buf);
-        snprintf(out->host, sizeof(out->host), "%.*s", (int)(end - p - 1), p + 1);
-        colon = end[1] == ':' ? end + 1 : NULL;
-        if (end[1] != '\0' && colon == NULL)
-            return bg_error_set(err, "%s: %s: expected [ADDRESS]:PORT", key, buf);
-    } else {
-        colon = strchr(p, ':');
-        if (colon && strchr(colon + 1, ':'))
-            return bg_error_set(err, "%s: %s: write an IPv6 address as [ADDRESS]:PORT", key,
-                                buf);
-        size_t hl = colon ? (size_t)(colon - p) : strlen(p);
-        if (hl == 0)
-            return bg_error_set(err, "%s: %s: no host", key, buf);
-        snprintf(out->host, sizeof(out->host), "%.*s", (int)hl, p);
-    }
-    if (colon) {
-        char *end;
-        long port = strtol(colon + 1, &end, 10);
-        if (colon[1] == '\0' || *end != '\0' || port < 1 || port > 65535)
-            return bg_error_set(err, "%s: %s: the port is not a number from 1 to 65535", key,
-                                buf);
-        out->port = (int)port;
-    }
-    return 0;
-}
-
-/* A list of addresses separated by blanks or commas. */
-static int
-addr_list_parse(const char *key, const char *list, int defport, redis_addr *out, size_t *n,
-                bg_error *err)
-{
-    const char *p = list ? list : "";
-
-    *n = 0;
-    while (*p) {
-        p += strspn(p, " \t,");
-        size_t len = strcspn(p, " \t,");
-        if (len == 0)
-            break;
-        if (*n == ADDR_MAX)
-            return bg_error_set(err, "%s: more than %d addresses", key, ADDR_MAX);
-        if (addr_parse(key, p, len, defport, &out[*n], err) < 0)
-            return -1;
-        (*n)++;
-        p += len;
-    }
-    return 0;
-}
-
-int
-bg_store_redis_check(const bg_store_redis_opts *o, bg_error *err)
-{
-    redis_addr a[ADDR_MAX];
-    size_t ns = 0, nsent = 0;
-
-    if (addr_list_parse("redis_servers", o->servers, REDIS_DEFAULT_PORT, a, &ns, err) < 0 ||
-        addr_list_parse("redis_sentinels", o->sentinels, SENTINEL_DEFAULT_PORT, a, &nsent,
-                        err) < 0)
-        return -1;
-    if (ns == 0 && nsent == 0)
-        return bg_error_set(err, "store = redis needs redis_servers or redis_sentinels");
-    if (nsent > 0 && (o->master_name == NULL || o->master_name[0] == '\0'))
-        return bg_error_set(err, "redis_sentinels needs redis_master_name (the name the "
-                                 "sentinels monitor)");
-    if (o->prefix == NULL || o->prefix[0] == '\0')
-        return bg_error_set(err, "redis_prefix must not be empty (it keeps bounceguard's keys "
-                                 "apart from others')");
-    return 0;
-}
-
 /* ---- connections ----------------------------------------------------------- */
 
 static void
-addr_show(const redis_addr *a, char *out, size_t size)
+addr_show(const bg_endpoint *a, char *out, size_t size)
 {
     if (a->unix_path)
         snprintf(out, size, "%s", a->host);
@@ -243,7 +134,7 @@ reply_is_error(const redisReply *rep, const char *code)
 }
 
 static redisContext *
-connect_addr(store_redis *r, const redis_addr *a, bg_buf *why)
+connect_addr(store_redis *r, const bg_endpoint *a, bg_buf *why)
 {
     char shown[SHOWN_MAX];
     redisContext *c = a->unix_path ? redisConnectUnixWithTimeout(a->host, r->timeout)
@@ -263,7 +154,7 @@ connect_addr(store_redis *r, const redis_addr *a, bg_buf *why)
 
 /* AUTH, SELECT and ROLE on a fresh connection: 1 primary, 0 a replica, -1 failed. */
 static int
-login(store_redis *r, redisContext *c, const redis_addr *a, bg_buf *why)
+login(store_redis *r, redisContext *c, const bg_endpoint *a, bg_buf *why)
 {
     char shown[SHOWN_MAX], dbs[24];
     redisReply *rep = NULL;
@@ -315,7 +206,7 @@ failed:
 
 /* Connect to a and keep the connection if it is the primary. */
 static redisContext *
-try_primary(store_redis *r, const redis_addr *a, bg_buf *why)
+try_primary(store_redis *r, const bg_endpoint *a, bg_buf *why)
 {
     redisContext *c = connect_addr(r, a, why);
 
@@ -333,7 +224,7 @@ try_primary(store_redis *r, const redis_addr *a, bg_buf *why)
 
 /* Ask a sentinel where the primary is. */
 static int
-sentinel_ask(store_redis *r, const redis_addr *s, redis_addr *out, bg_buf *why)
+sentinel_ask(store_redis *r, const bg_endpoint *s, bg_endpoint *out, bg_buf *why)
 {
     char shown[SHOWN_MAX];
     redisContext *c = connect_addr(r, s, why);
@@ -373,7 +264,7 @@ connect_primary(store_redis *r, bg_error *err)
     redisContext *c = NULL;
 
     for (size_t i = 0; c == NULL && i < r->nsentinels; i++) {
-        redis_addr m;
+        bg_endpoint m;
         if (sentinel_ask(r, &r->sentinels[i], &m, &why) == 0)
             c = try_primary(r, &m, &why);
     }
@@ -438,14 +329,20 @@ store_redis_open(const bg_store_redis_opts *o, bg_error *err)
     redisContext *c;
     unsigned gen;
 
-    if (bg_store_redis_check(o, err) < 0)
-        return NULL;
     r = bg_xcalloc(1, sizeof(*r));
     pthread_mutex_init(&r->mu, NULL);
-    addr_list_parse("redis_servers", o->servers, REDIS_DEFAULT_PORT, r->servers, &r->nservers,
-                    err);
-    addr_list_parse("redis_sentinels", o->sentinels, SENTINEL_DEFAULT_PORT, r->sentinels,
-                    &r->nsentinels, err);
+    if (bg_endpoint_list_parse("redis_servers", o->servers, BG_REDIS_PORT, r->servers,
+                               &r->nservers, err) < 0 ||
+        bg_endpoint_list_parse("redis_sentinels", o->sentinels, BG_SENTINEL_PORT, r->sentinels,
+                               &r->nsentinels, err) < 0) {
+        store_redis_close(r);
+        return NULL;
+    }
+    if (r->nservers == 0 && r->nsentinels == 0) {
+        store_redis_close(r);
+        bg_error_set(err, "store = redis needs redis_servers or redis_sentinels");
+        return NULL;
+    }
     r->master_name = dup_or_empty(o->master_name);
     r->user = dup_or_empty(o->user);
     r->password = dup_or_empty(o->password);

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 
 #include "bounceguard/log.h"
-#include "store_priv.h"
+#include "store_core.h"
 
 typedef struct purge_arg {
     int64_t now;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_priv.h"
+#include "store_core.h"
 
 #define VISIT_BATCH 256
 

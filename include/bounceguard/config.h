@@ -147,6 +147,10 @@ typedef struct bg_config {
 /* A config with every default and no file (refcount 1). */
 bg_config *bg_config_defaults(void);
 
+/* The ports redis_servers and redis_sentinels default to (Redis's own). */
+#define BG_REDIS_PORT 6379
+#define BG_SENTINEL_PORT 26379
+
 /* The Redis options of the config (pointers into c, valid while c lives). */
 struct bg_store_redis_opts;
 void bg_config_redis_opts(const bg_config *c, struct bg_store_redis_opts *o);

@@ -340,12 +340,8 @@ bool bg_policy_rcpt_exempt(const bg_config *cfg, const char *local_part);
 /* Never blacklisted (never_blacklist: addresses or @domain)? */
 bool bg_policy_never_blacklist(const bg_config *cfg, const char *canon, const char *domain);
 
-/* Is cidr a network bg_policy_ip_in() can match: ADDR/BITS or a bare ADDR,
- * IPv4 or IPv6, BITS within the family's width?  (The config check refuses
- * any other trusted_networks entry: it would silently never match.) */
-bool bg_policy_network_valid(const char *cidr);
-
-/* Is ip inside one of the CIDRs (IPv4 or IPv6; a bare address = /32 or /128)? */
+/* Is ip inside one of the networks (netaddr.h reads them, as the config
+ * check does: an entry it refuses would silently never match)? */
 bool bg_policy_ip_in(const bg_strlist *networks, const char *ip);
 
 /* Does this identity skip the quota (trusted network or trusted sender)? */

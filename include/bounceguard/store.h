@@ -162,10 +162,9 @@ typedef struct bg_store_redis_opts {
     unsigned timeout_ms;     /* deadline of each connect and each call */
     unsigned replicas;       /* durable writes wait for this many copies */
 } bg_store_redis_opts;
+/* The options come from a config that bg_config_load checked (the
+ * addresses are read by netaddr.h); NULL with err set. */
 bg_store *bg_store_open_redis(const bg_store_redis_opts *o, bg_error *err);
-/* Check the options without connecting (for `-n`): 0, or -1 with err naming
- * the key and what is wrong (a rediss:// address is refused here). */
-int bg_store_redis_check(const bg_store_redis_opts *o, bg_error *err);
 
 /* Where the store is, for messages: its directory, or "redis HOST:PORT". */
 const char *bg_store_where(const bg_store *s);

@@ -1,12 +1,14 @@
 /*
- * store_priv.h — private to the store module (lib/store*.c): the handle,
+ * store_core — private to the store module (lib/store*.c): the handle,
  * the databases, the transaction runner and the record primitives shared by
  * store.c (Berkeley DB: environment, transactions), store_redis.c (the
  * Redis backend: the same primitives over a Redis server), store_records.c
  * and store_messages.c (the typed records, the same for both backends),
  * store_visit.c (streaming visits) and store_upkeep.c (purge, counts,
- * checkpoints).  Nothing outside the store includes it: every Berkeley DB
- * and every Redis call of the project stays in these files.
+ * checkpoints), and the little every backend's calls do alike
+ * (store_core.c: calls in flight for the stall guard, the pause between
+ * retries).  Nothing outside the store includes it: every Berkeley DB and
+ * every Redis call of the project stays in these files.
  *
  * The seam between the backends is the record primitive: a body run in a
  * transaction reads and writes (database, key) -> payload with a purge time
@@ -15,8 +17,8 @@
  * what it wrote applied, by one script on the server; a conflict runs the
  * body again, as a deadlock does).
  */
-#ifndef BOUNCEGUARD_STORE_PRIV_H
-#define BOUNCEGUARD_STORE_PRIV_H
+#ifndef BOUNCEGUARD_STORE_CORE_H
+#define BOUNCEGUARD_STORE_CORE_H
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -78,8 +80,8 @@ struct bg_store {
     _Atomic int64_t progress_ms;  /* when one last finished, or the first began */
 };
 
-/* Around every call that may block inside Berkeley DB: the accounting
- * bg_store_stalled_ms reads. */
+/* Around every call that may block inside Berkeley DB or wait for Redis:
+ * the accounting bg_store_stalled_ms reads (store_core.c). */
 void store_enter(bg_store *s);
 void store_leave(bg_store *s);
 

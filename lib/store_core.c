@@ -1,0 +1,61 @@
+/*
+ * store_core.c — see store_core.h: what the files of the store share
+ * beyond the handle, whichever backend runs the call.
+ */
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "store_core.h"
+
+/* The longest pause between two attempts of a transaction. */
+#define RETRY_PAUSE_MAX_US 20000
+
+/* ---- calls in flight (the milter's stall guard reads them) ---------------- */
+
+void
+store_enter(bg_store *s)
+{
+    if (atomic_fetch_add(&s->inflight, 1) == 0)
+        atomic_store(&s->progress_ms, bg_monotonic_ms());
+}
+
+void
+store_leave(bg_store *s)
+{
+    atomic_store(&s->progress_ms, bg_monotonic_ms());
+    atomic_fetch_sub(&s->inflight, 1);
+}
+
+int64_t
+bg_store_stalled_ms(bg_store *s, int64_t now_ms)
+{
+    int64_t since = atomic_load(&s->progress_ms);
+
+    if (atomic_load(&s->inflight) == 0 || now_ms <= since)
+        return 0;
+    return now_ms - since;
+}
+
+/* ---- retries ---------------------------------------------------------------- */
+
+/*
+ * The pause before a deadlock victim's next attempt (writers of different
+ * processes, or a writer and a reader).  A pause drawn at random, its
+ * ceiling doubling with each attempt, keeps the victims from colliding
+ * again in step.
+ */
+useconds_t
+store_retry_pause(int attempt)
+{
+    static __thread uint32_t state;
+    uint32_t ceiling = 100u << (attempt < 8 ? attempt : 8);
+
+    if (state == 0)
+        state = (uint32_t)bg_monotonic_ms() ^ (uint32_t)(uintptr_t)&state ^ 0x9e3779b9u;
+    state ^= state << 13; /* xorshift32: quality is not the point, spread is */
+    state ^= state >> 17;
+    state ^= state << 5;
+    if (ceiling > RETRY_PAUSE_MAX_US)
+        ceiling = RETRY_PAUSE_MAX_US;
+    return (useconds_t)(ceiling / 2 + state % (ceiling / 2 + 1));
+}
