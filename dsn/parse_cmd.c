@@ -50,6 +50,9 @@ print_json(const char *file, const bg_dsn_report *r)
         bg_json_obj_bool(&o, "bounce", false);
         puts(bg_json_obj_close(&o));
     }
+    bg_buf ids = BG_BUF_INIT;
+    for (size_t i = 0; i < r->nreceived_ids; i++)
+        bg_buf_printf(&ids, "%s%s", i ? " " : "", r->received_ids[i]);
     for (size_t i = 0; i < r->nrcpts; i++) {
         const bg_dsn_rcpt *rc = &r->rcpts[i];
         bg_json_obj_begin(&o);
@@ -66,8 +69,12 @@ print_json(const char *file, const bg_dsn_report *r)
         bg_json_obj_str(&o, "list", rc->list);
         bg_json_obj_str(&o, "delist", rc->delist);
         bg_json_obj_str(&o, "rule", rc->rule);
+        /* what correlates the bounce with the message sent */
+        bg_json_obj_str(&o, "original_message_id", r->orig_message_id);
+        bg_json_obj_str(&o, "received_ids", bg_buf_str(&ids));
         puts(bg_json_obj_close(&o));
     }
+    bg_buf_free(&ids);
     bg_json_obj_free(&o);
 }
 

@@ -59,6 +59,8 @@ static const enum_value trust_values[] = {{"correlated", BG_TRUST_CORRELATED},
                                           {"spf", BG_TRUST_SPF},
                                           {"any", BG_TRUST_ANY},
                                           {NULL, 0}};
+static const enum_value correlate_values[] = {
+    {"queue-id", BG_CORRELATE_QUEUE_ID}, {"message-id", BG_CORRELATE_MESSAGE_ID}, {NULL, 0}};
 static const enum_value log_trust_values[] = {
     {"recorded", BG_LOG_TRUST_RECORDED}, {"any", BG_LOG_TRUST_ANY}, {NULL, 0}};
 
@@ -187,6 +189,10 @@ static const key_def keys[] = {
      "expired blacklist entries are kept this long for `list --expired`, then purged"},
     {"message_retention", T_DURATION, OFF(message_retention), "7d", 3600, 365LL * 86400,
      NULL, "how long sent messages are remembered for correlating bounces"},
+    {"correlate", T_ENUM, OFF(correlate), "message-id", 0, 0, correlate_values,
+     "what the milter files to match a message's bounces: queue-id (the relay's queue ID, "
+     "which a bounce carries in the returned Received: header or in its own DSN; no header "
+     "is read) or message-id (also the Message-ID: the milter reads every header)"},
     {"return_path_rewrite", T_BOOL, OFF(return_path_rewrite), "no", 0, 0, NULL,
      "rewrite the envelope sender to a signed VERP address at verp_domain"},
     {"verp_domain", T_STRING, OFF(verp_domain), "", 0, 0, NULL,

@@ -405,9 +405,44 @@ first_field_line(const char *s)
     return NULL;
 }
 
+/*
+ * The id a Received: line gives its message ("... with ESMTP id 4XyZ1k2Lq0z
+ * for <...>; date" from Postfix, "... id 5B6Hk3aQ012345" from Sendmail),
+ * or NULL: the word after a free-standing "id", of the characters queue
+ * IDs are made of (Exim's have '-').  The clauses after ';' are the date.
+ */
+static char *
+received_id(const char *v)
+{
+    const char *end = strchr(v, ';');
+    size_t n = end ? (size_t)(end - v) : strlen(v);
+
+    for (size_t i = 0; i + 3 < n; i++) {
+        if ((i > 0 && v[i - 1] != ' ' && v[i - 1] != '\t') || strncasecmp(v + i, "id", 2) != 0 ||
+            (v[i + 2] != ' ' && v[i + 2] != '\t'))
+            continue;
+        size_t s = i + 3;
+        while (s < n && (v[s] == ' ' || v[s] == '\t'))
+            s++;
+        size_t len = 0;
+        while (s + len < n && (isalnum((unsigned char)v[s + len]) || v[s + len] == '-' ||
+                               v[s + len] == '.'))
+            len++;
+        if (len >= 5 && len <= 40)
+            return bg_xstrndup(v + s, len);
+    }
+    return NULL;
+}
+
 static void
 read_original(const bg_mime_headers *h, bg_dsn_report *r)
 {
+    for (size_t i = 0; i < h->n && r->nreceived_ids < BG_DSN_RECEIVED_IDS; i++)
+        if (bg_mime_field_is(&h->v[i], "Received")) {
+            char *id = received_id(bg_mime_headers_value(h, i));
+            if (id)
+                r->received_ids[r->nreceived_ids++] = id;
+        }
     take(&r->orig_message_id, strip_angle(bg_mime_headers_get(h, "Message-ID")));
     const char *rp = bg_mime_headers_get(h, "Return-Path");
     if (!rp)
@@ -645,6 +680,11 @@ read_forwarded(const char *s, size_t len, bg_dsn_report *r, int depth)
         inner->nrcpts = 0;
         take(&r->orig_message_id, inner->orig_message_id);
         inner->orig_message_id = NULL;
+        if (r->nreceived_ids == 0) {
+            memcpy(r->received_ids, inner->received_ids, sizeof(r->received_ids));
+            r->nreceived_ids = inner->nreceived_ids;
+            inner->nreceived_ids = 0;
+        }
     }
     bg_dsn_report_free(inner);
 }

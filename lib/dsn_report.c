@@ -208,6 +208,8 @@ bg_dsn_report_free(bg_dsn_report *r)
     free(r->orig_sender);
     free(r->reporting_mta);
     free(r->queue_id);
+    for (size_t i = 0; i < r->nreceived_ids; i++)
+        free(r->received_ids[i]);
     free(r);
     return NULL;
 }

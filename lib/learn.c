@@ -400,6 +400,11 @@ find_message(bg_store *st, const bg_dsn_report *rep, const bg_learn_source *src,
     }
     if (rep->queue_id && *rep->queue_id)
         l = bg_store_message_get(st, rep->queue_id, true, m, err);
+    /* The relay's own Received: line in the returned headers names the
+     * queue ID the milter filed the message under: an asynchronous bounce
+     * from a remote MTA carries no other trace of it (correlate = queue-id). */
+    for (size_t i = 0; l == BG_NOTFOUND && i < rep->nreceived_ids; i++)
+        l = bg_store_message_get(st, rep->received_ids[i], true, m, err);
     return l;
 }
 

@@ -138,6 +138,23 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
     return c->noreply_connect ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
+/* The client's address from {client_addr}, when the connect step was
+ * negotiated away; anything but an IP address is not kept (rule 4 would
+ * match it against trusted_networks). */
+static void
+client_from_macro(SMFICTX *ctx, conn *c)
+{
+    const char *ip = smfi_getsymval(ctx, "{client_addr}");
+    unsigned char bin[sizeof(struct in6_addr)];
+
+    if (ip == NULL)
+        return;
+    if (strncasecmp(ip, "IPv6:", 5) == 0) /* Sendmail's form */
+        ip += 5;
+    if (inet_pton(AF_INET, ip, bin) == 1 || inet_pton(AF_INET6, ip, bin) == 1)
+        bg_strlcpy(c->client_ip, ip, sizeof(c->client_ip));
+}
+
 static sfsistat
 cb_envfrom(SMFICTX *ctx, char **argv)
 {
@@ -151,6 +168,8 @@ cb_envfrom(SMFICTX *ctx, char **argv)
         return SMFIS_TEMPFAIL;
     message_end(c);
     c->in_message = true;
+    if (c->client_ip[0] == '\0')
+        client_from_macro(ctx, c);
     bg_gate_begin(&c->txn, c->cfg, smfi_getsymval(ctx, "{auth_authen}"), c->client_ip,
                   argv[0]);
     queue_id_of(ctx, c);
@@ -309,22 +328,48 @@ cb_close(SMFICTX *ctx)
     return SMFIS_CONTINUE;
 }
 
+/* What the MAIL step needs when the connect step is negotiated away: the
+ * client's address (rule 4's trusted_networks, the identity of a sender
+ * without SASL), the SASL login, and the queue ID (Sendmail gives it at
+ * MAIL, Postfix at the end of the message). */
+#define MAIL_MACROS "{client_addr} {auth_authen} i"
+
 static sfsistat
 cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
              unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
              unsigned long *pf3)
 {
     conn *c = conn_get_or_make(ctx);
+    unsigned long steps_off = SMFIP_NOHELO | SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN;
 
-    /* Ask only for what we use: no HELO, no body, no end-of-header, no
-     * unknown commands.  Connect and headers never change a verdict, so the
-     * MTA need not wait for our answer to them: one round trip per header
-     * less (the benchmarks' largest share after the store). */
+    /*
+     * Ask only for the steps the rules use: MAIL and RCPT (the refusals),
+     * DATA (see cb_data), the end of the message and abort (the quota
+     * reservation, the record that correlates bounces).  Every other step
+     * is one more packet per message for the MTA to write and us to read.
+     * The connect step is left out when the MTA sends the macros a milter
+     * asks for at MAIL (Postfix, Sendmail 8.14 and later); the headers
+     * unless correlate = message-id.  What stays and never changes a
+     * verdict (connect, headers) is answered by no reply.
+     */
     *pf0 = f0 & (SMFIF_CHGFROM | SMFIF_ADDHDRS);
-    *pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN |
-                 SMFIP_HDR_LEADSPC | SMFIP_NR_CONN | SMFIP_NR_HDR);
+    if ((f0 & SMFIF_SETSYMLIST) && (f1 & SMFIP_NOCONNECT) &&
+        smfi_setsymlist(ctx, SMFIM_ENVFROM, (char *)MAIL_MACROS) == MI_SUCCESS) {
+        *pf0 |= SMFIF_SETSYMLIST;
+        steps_off |= SMFIP_NOCONNECT;
+    }
+    if (c->cfg->correlate != BG_CORRELATE_MESSAGE_ID)
+        steps_off |= SMFIP_NOHDRS;
+    *pf1 = f1 & (steps_off | SMFIP_HDR_LEADSPC | SMFIP_NR_CONN | SMFIP_NR_HDR);
     c->noreply_connect = (*pf1 & SMFIP_NR_CONN) != 0;
     c->noreply_header = (*pf1 & SMFIP_NR_HDR) != 0;
+    bg_msg_debug("negotiated: connect step %s, header step %s",
+                 (*pf1 & SMFIP_NOCONNECT) ? "off ({client_addr} at MAIL)"
+                 : c->noreply_connect ? "on, no reply"
+                                      : "on",
+                 (*pf1 & SMFIP_NOHDRS) ? "off"
+                 : c->noreply_header   ? "on, no reply"
+                                       : "on");
     *pf2 = 0;
     *pf3 = 0;
     return SMFIS_CONTINUE;
@@ -333,7 +378,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 struct smfiDesc milter_desc = {
     .xxfi_name = "bounceguard",
     .xxfi_version = SMFI_VERSION,
-    .xxfi_flags = SMFIF_CHGFROM | SMFIF_ADDHDRS,
+    .xxfi_flags = SMFIF_CHGFROM | SMFIF_ADDHDRS | SMFIF_SETSYMLIST,
     .xxfi_connect = cb_connect,
     .xxfi_helo = NULL,
     .xxfi_envfrom = cb_envfrom,

@@ -47,6 +47,14 @@ typedef enum bg_dsn_trust {
     BG_TRUST_ANY,        /* every bounce (unsafe: for migration only) */
 } bg_dsn_trust;
 
+/* What the milter files about a message for matching its bounces (the
+ * queue ID always; the Message-ID only when asked: reading it costs one
+ * protocol step per header of every message). */
+typedef enum bg_correlate {
+    BG_CORRELATE_QUEUE_ID,   /* the queue ID (default) */
+    BG_CORRELATE_MESSAGE_ID, /* the queue ID and the Message-ID header */
+} bg_correlate;
+
 typedef enum bg_log_trust {
     BG_LOG_TRUST_RECORDED, /* a log line counts only for a queue ID and recipient
                               the milter recorded (default) */
@@ -123,6 +131,7 @@ typedef struct bg_config {
     int64_t grace_period;
     int64_t history_period;
     int64_t message_retention;
+    bg_correlate correlate;
     bool return_path_rewrite;
     char *verp_domain;
     char *verp_secret_file;

@@ -46,6 +46,11 @@ typedef struct bg_dsn_rcpt {
     char *rule;   /* the rule that decided the reason and scope, for explain */
 } bg_dsn_rcpt;
 
+/* How many Received: lines of a returned original are read for queue IDs:
+ * the relay's own is near the top (the remote MTA's, perhaps a filter's or
+ * a smarthost's above it). */
+#define BG_DSN_RECEIVED_IDS 6
+
 typedef struct bg_dsn_report {
     bg_dsn_kind kind;
     bg_dsn_rcpt *rcpts;
@@ -55,6 +60,11 @@ typedef struct bg_dsn_report {
     char *orig_sender;     /* envelope sender / From of the original, lower case */
     char *reporting_mta;   /* Reporting-MTA, or the host in the DSN's From */
     char *queue_id;        /* Postfix queue id / Original-Envelope-Id, if any */
+    /* The "id" of each Received: line of the returned original, top down:
+     * when the relay's own line is among them, one is the queue ID its
+     * milter filed the message under (correlate = queue-id). */
+    char *received_ids[BG_DSN_RECEIVED_IDS];
+    size_t nreceived_ids;
 } bg_dsn_report;
 
 /* Free a report (NULL is fine); returns NULL. */

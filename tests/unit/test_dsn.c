@@ -294,6 +294,38 @@ START_TEST(test_parse_rfc3464)
 }
 END_TEST
 
+/* The ids of the returned original's Received: lines, top down: the forms
+ * Postfix, Sendmail and Exim write; words merely containing "id", and the
+ * date after ';', are not ids. */
+START_TEST(test_parse_received_ids)
+{
+    const char *msg =
+        "From: MAILER-DAEMON@mx.remote.example\r\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.remote.example\r\n\r\n"
+        "Final-Recipient: rfc822; gone@remote.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+        "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        "Received: from relay.example.net (relay.example.net [192.0.2.1])\r\n"
+        "\tby mx.remote.example with esmtp (Exim 4.96) (envelope-from <a@b.example>)\r\n"
+        "\tid 1tABCD-000123-AB for gone@remote.example; Sat, 5 Dec 2026 10:00:00 +0000\r\n"
+        "Received: from app (app [192.0.2.9]) by relay.example.net (Postfix) with ESMTP\r\n"
+        "\tid 4YxZ1k2Lq0z for <gone@remote.example>; Sat, 5 Dec 2026 09:59:59 +0000\r\n"
+        "Received: from h (valid id-less host) by smtest.example (8.17.1/8.17.1) with ESMTP id\r\n"
+        "\t5B6Hk3aQ012345; Sat, 5 Dec 2026 09:59:58 +0000\r\n"
+        "Received: by local (Postfix, from userid 0); Sat, 5 Dec 2026 09:59:57 +0000 id XYZ12345\r\n"
+        "Message-ID: <orig-1@app.example>\r\n\r\n"
+        "--B--\r\n";
+    bg_dsn_report *r = parse(msg);
+    ck_assert_uint_eq(r->nreceived_ids, 3);
+    ck_assert_str_eq(r->received_ids[0], "1tABCD-000123-AB");
+    ck_assert_str_eq(r->received_ids[1], "4YxZ1k2Lq0z");
+    ck_assert_str_eq(r->received_ids[2], "5B6Hk3aQ012345");
+    ck_assert_str_eq(r->orig_message_id, "orig-1@app.example");
+    ck_assert_ptr_null(bg_dsn_report_free(r));
+}
+END_TEST
+
 START_TEST(test_parse_text_bounce)
 {
     const char *msg =
@@ -1254,6 +1286,7 @@ dsn_suite(void)
     suite_add_tcase(s, tc);
     TCase *tp = tcase_create("parse");
     tcase_add_test(tp, test_parse_rfc3464);
+    tcase_add_test(tp, test_parse_received_ids);
     tcase_add_test(tp, test_parse_text_bounce);
     tcase_add_test(tp, test_parse_notice_context);
     tcase_add_test(tp, test_parse_failed_recipients);
