@@ -9,9 +9,10 @@
  *
  *   null_milter [-a] SOCKET   e.g. unix:/tmp/x/null.sock or inet:2590@127.0.0.1
  *
- * -a: also register the steps bounceguard-milter registers (connect, MAIL
- * FROM, each header), still doing nothing in them: the same protocol round
- * trips as bounceguard without its work, to tell one cost from the other.
+ * -a: also take the steps bounceguard-milter takes by default (MAIL FROM
+ * with the macros it asks for, each header without a reply; no connect
+ * step), still doing nothing in them: the same protocol traffic as
+ * bounceguard without its work, to tell one cost from the other.
  *
  * Runs in the foreground until SIGTERM or SIGINT.
  */
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include <libmilter/mfapi.h>
+#include <libmilter/mfdef.h>
 
 static sfsistat
 null_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
@@ -34,9 +36,33 @@ null_envfrom(SMFICTX *ctx, char **argv)
     return SMFIS_CONTINUE;
 }
 
+static int header_noreply; /* negotiated (-a): headers get no reply */
+
 static sfsistat
 null_header(SMFICTX *ctx, char *name, char *value)
 {
+    return header_noreply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+/* -a: bounceguard-milter's negotiation with correlate = message-id. */
+static sfsistat
+null_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+               unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
+               unsigned long *pf3)
+{
+    unsigned long off = SMFIP_NOHELO | SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN;
+
+    *pf0 = 0;
+    if ((f0 & SMFIF_SETSYMLIST) && (f1 & SMFIP_NOCONNECT) &&
+        smfi_setsymlist(ctx, SMFIM_ENVFROM, (char *)"{client_addr} {auth_authen} i") ==
+            MI_SUCCESS) {
+        *pf0 |= SMFIF_SETSYMLIST;
+        off |= SMFIP_NOCONNECT;
+    }
+    *pf1 = f1 & (off | SMFIP_HDR_LEADSPC | SMFIP_NR_CONN | SMFIP_NR_HDR);
+    header_noreply = (*pf1 & SMFIP_NR_HDR) != 0;
+    *pf2 = 0;
+    *pf3 = 0;
     return SMFIS_CONTINUE;
 }
 
@@ -74,6 +100,8 @@ main(int argc, char **argv)
         null_desc.xxfi_connect = null_connect;
         null_desc.xxfi_envfrom = null_envfrom;
         null_desc.xxfi_header = null_header;
+        null_desc.xxfi_negotiate = null_negotiate;
+        null_desc.xxfi_flags = SMFIF_SETSYMLIST;
         argv++;
         argc--;
     }

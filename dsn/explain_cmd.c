@@ -135,6 +135,10 @@ dsn_cmd_explain(const dsn_ctx *ctx, int argc, char **argv)
     char chunk[65536];
     size_t n;
 
+    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        puts("usage: bounceguard-dsn explain [FILE|-]");
+        return 0;
+    }
     if (argc > 2 || (argc == 2 && argv[1][0] == '-' && argv[1][1] != '\0')) {
         fprintf(stderr, "usage: bounceguard-dsn explain [FILE|-]\n");
         return DSN_EXIT_USAGE;

@@ -353,7 +353,10 @@ dsn_cmd_log(const dsn_ctx *ctx, int argc, char **argv)
     int rc = DSN_EXIT_OK;
 
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--follow") == 0 || strcmp(argv[i], "-f") == 0)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            log_usage(stdout);
+            return DSN_EXIT_OK;
+        } else if (strcmp(argv[i], "--follow") == 0 || strcmp(argv[i], "-f") == 0)
             follow_mode = true;
         else if (strcmp(argv[i], "--from-start") == 0)
             from_start = true;

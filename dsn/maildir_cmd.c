@@ -195,7 +195,10 @@ dsn_cmd_maildir(const dsn_ctx *ctx, int argc, char **argv)
     int rc;
 
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--follow") == 0 || strcmp(argv[i], "-f") == 0)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            fputs(MAILDIR_USAGE, stdout);
+            return DSN_EXIT_OK;
+        } else if (strcmp(argv[i], "--follow") == 0 || strcmp(argv[i], "-f") == 0)
             follow_mode = true;
         else if (strcmp(argv[i], "--pid-file") == 0 && i + 1 < argc)
             pid_path = argv[++i];

@@ -113,6 +113,9 @@ dsn_cmd_parse(const dsn_ctx *ctx, int argc, char **argv)
     for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
         if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0) {
             json = true;
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            puts("usage: bounceguard-dsn parse [--json] FILE...");
+            return 0;
         } else if (strcmp(argv[i], "--") == 0) {
             i++;
             break;

@@ -43,6 +43,15 @@ for c in $cmds; do
 done
 check "bounceguard COMMAND --help: usage and exit 0 for all $n commands (${bad:-all})" \
     bash -c "[ $n -ge 17 ] && [ -z '$bad' ]"
+cmds=$("$BIN/bounceguard-dsn" --help | sed -n '/^commands:/,/^$/s/^  \([a-z]*\) .*/\1/p')
+n=0 bad=
+for c in $cmds; do
+    n=$((n + 1))
+    out=$("$BIN/bounceguard-dsn" -c "$T/nonexistent.conf" "$c" --help 2>&1); rc=$?
+    { [ $rc -eq 0 ] && grep -q "^usage: bounceguard-dsn .*$c " <<<"$out"; } || bad="$bad $c($rc)"
+done
+check "bounceguard-dsn COMMAND --help: usage and exit 0 for all $n commands (${bad:-all})" \
+    bash -c "[ $n -ge 5 ] && [ -z '$bad' ]"
 out=$("$BIN/bounceguard" list -h 2>&1); rc=$?
 check "bounceguard COMMAND -h too ($rc)" bash -c "[ $rc -eq 0 ] && grep -q '^usage: bounceguard .* list ' <<<'$out'"
 
