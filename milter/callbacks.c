@@ -363,7 +363,9 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
     *pf1 = f1 & (steps_off | SMFIP_HDR_LEADSPC | SMFIP_NR_CONN | SMFIP_NR_HDR);
     c->noreply_connect = (*pf1 & SMFIP_NR_CONN) != 0;
     c->noreply_header = (*pf1 & SMFIP_NR_HDR) != 0;
-    bg_msg_debug("negotiated: connect step %s, header step %s",
+    bg_msg_debug("negotiated (the MTA offers actions 0x%lx, steps 0x%lx): connect step %s, "
+                 "header step %s",
+                 f0, f1,
                  (*pf1 & SMFIP_NOCONNECT) ? "off ({client_addr} at MAIL)"
                  : c->noreply_connect ? "on, no reply"
                                       : "on",
