@@ -662,6 +662,14 @@ bg_reply_classify_ctx(const char *status, const char *diagnostic,
         strcmp(phrase, "recipient address rejected: access denied") == 0 && status &&
         strcmp(status + 1, ".4.1") == 0)
         text = "userunknown";
+    /* A provider's code that would blame the relay yields to the reply's
+     * own specific status when that names the recipient or the message:
+     * Orange's OFR_999 on "552 5.3.4 Message size exceeds the limit",
+     * Spectrum's AUP#In-1000 on "550 5.1.1 Recipient address rejected". */
+    if (vendor_decides && cr && cr->specific && bg_reason_scope(vendor) == BG_SCOPE_RELAY &&
+        (bg_reason_scope(cr->reason) == BG_SCOPE_RECIPIENT ||
+         bg_reason_scope(cr->reason) == BG_SCOPE_MESSAGE))
+        vendor_decides = false;
     if (vendor && vendor_decides)
         reason = vendor, by = BY_VENDOR;
     if (!reason && cr && cr->specific && !is(text, "mailererror"))

@@ -152,6 +152,15 @@ static const class_case class_cases[] = {
      "550 5.1.0 <a@example.org> sender rejected. AUP#In-1310", "toomanyconn", 0, ""},
     {"spectrum aup number of its own", "5.0.0", "550 message too large. AUP#Out-1530",
      "mesgtoobig", 0, ""},
+    /* ... but a code that would blame the relay yields to the reply's own
+     * status naming the recipient or the message. */
+    {"orange blocking code on a 5.3.4 size refusal", "5.3.4",
+     "552 5.3.4 mwinf5c55 ME Taille de message trop importante. Message size exceeds the "
+     "limit. OFR_999 [999]",
+     "mesgtoobig", 0, ""},
+    {"spectrum aup code on a 5.1.1 recipient refusal", "5.1.1",
+     "550 5.1.1 <a@example.org>: Recipient address rejected: Mailbox unavailable AUP#In-1000",
+     "userunknown", 1, ""},
     {"aup# with an unknown code does not decide", "5.1.0",
      "550 5.1.0 sender rejected AUP#ZZTOP", "rejected", 0, ""},
     /* Families outside the corpus (tests/data/dsn-families). */
