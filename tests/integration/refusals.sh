@@ -57,7 +57,9 @@ MILTER_PORT=2773
 # access map's refusal labelled unknown) is gone since 'Access denied'
 # blacklists nobody; with Postfix's "host X said:" wrapper stripped before
 # classifying and the providers' codes the rows showed missing (2026-12-06):
-# 0.959/0/70, 0.959/0/70, 0.949/0/68, 0.952/0/68.
+# 0.959/0/70, 0.959/0/70, 0.949/0/68, 0.952/0/68; with a provider code that
+# would blame the relay yielding to the reply's own 5.1.1 or 5.3.4
+# (2026-12-07): 0.966/0/70, 0.966/0/70, 0.956/0/68, 0.959/0/68.
 FLOORS="
 postfix/dsn 0.96 0 70
 postfix/log 0.96 0 70
