@@ -488,6 +488,17 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
         bg_dsn_collapse(&b, notice, nlen);
         rc->diagnostic = b.len ? bg_buf_steal(&b) : (bg_buf_free(&b), NULL);
     }
+    /* Sendmail's Diagnostic-Code holds only the first line of a multi-line
+     * reply ("550-Mailbox unknown ..."): the whole of it, from the
+     * transcript, has the remote's own enhanced code on its last line. */
+    char *first_line = NULL; /* what the transcript's reply is found by */
+    if (rc->diagnostic && notice) {
+        char *whole = dsn_transcript_reply(notice, nlen, rc->diagnostic);
+        if (whole) {
+            first_line = rc->diagnostic;
+            rc->diagnostic = whole;
+        }
+    }
     const char *step = NULL;
     const char *decided = dsn_family_reply(&rc->diagnostic, notice, nlen, &step);
     /* The remote server's own code beats the reporting MTA's summary in
@@ -515,7 +526,9 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
     }
     /* The command the reply answered, from a Sendmail transcript. */
     if (!step && notice && rc->recipient)
-        step = dsn_transcript_step(notice, nlen, rc->recipient, rc->diagnostic);
+        step = dsn_transcript_step(notice, nlen, rc->recipient,
+                                   first_line ? first_line : rc->diagnostic);
+    free(first_line);
     if (!rc->remote_mta && rc->diagnostic)
         rc->remote_mta = dsn_text_remote_mta(rc->diagnostic, strlen(rc->diagnostic));
     if (!rc->action)

@@ -1,7 +1,8 @@
 /*
- * dsn_transcript — which SMTP command a recipient's refusal answered, read
- * from the session transcript that Sendmail writes into its notice (the
- * DSN's first part), which its Diagnostic-Code leaves out:
+ * dsn_transcript — which SMTP command a recipient's refusal answered, and
+ * the whole of a multi-line reply, read from the session transcript that
+ * Sendmail writes into its notice (the DSN's first part), both of which its
+ * Diagnostic-Code leaves out:
  *
  *     ... while talking to mx.example.com.:
  *     >>> RCPT To:<a@example.com>
@@ -31,6 +32,7 @@
 #include <strings.h>
 
 #include "bounceguard/reply.h"
+#include "bounceguard/util.h"
 #include "dsn_transcript.h"
 
 /* The phrases that bg_reply_classify_ctx() reads as the command (command_of()). */
@@ -216,4 +218,86 @@ dsn_transcript_step(const char *notice, size_t len, const char *rcpt, const char
     if (first.p)
         reply_done(&f, cmd, first, last, (line){"", 0}, rcpt, rlen, diag);
     return f.step;
+}
+
+/* The text of one reply line after its code ("550-" or "550 ") and, when it
+ * has one, its enhanced code ("5.1.1 "), which goes to code[size]. */
+static line
+reply_text(line l, char *code, size_t size)
+{
+    line t = {l.p + 4, l.n - 4};
+    size_t k = 0;
+
+    while (k < t.n && (isdigit((unsigned char)t.p[k]) || t.p[k] == '.'))
+        k++;
+    if (k >= 5 && k < size && k < t.n && t.p[k] == ' ' && t.p[1] == '.' &&
+        t.p[0] == l.p[0]) {
+        memcpy(code, t.p, k);
+        code[k] = '\0';
+        t.p += k + 1;
+        t.n -= k + 1;
+    }
+    return t;
+}
+
+/* Whether l and s[n] hold the same text, runs of white space being one
+ * space (a Diagnostic-Code's value has them folded). */
+static bool
+same_words(line l, const char *s, size_t n)
+{
+    size_t i = 0, j = 0;
+
+    while (i < l.n && j < n) {
+        bool wi = l.p[i] == ' ' || l.p[i] == '\t', wj = s[j] == ' ' || s[j] == '\t';
+        if (wi && wj) {
+            while (i < l.n && (l.p[i] == ' ' || l.p[i] == '\t'))
+                i++;
+            while (j < n && (s[j] == ' ' || s[j] == '\t'))
+                j++;
+        } else if (l.p[i] == s[j]) {
+            i++, j++;
+        } else {
+            return false;
+        }
+    }
+    return i == l.n && j == n;
+}
+
+char *
+dsn_transcript_reply(const char *notice, size_t len, const char *first)
+{
+    size_t flen = strcspn(first, "\r\n"), pos = 0;
+    char code[16] = "";
+    bg_buf text = BG_BUF_INIT;
+
+    if (!notice || flen < 4 || first[3] != '-')
+        return NULL;
+    while (pos < len) {
+        line l = next_line(notice, len, &pos);
+        if (!starts(l, "<<< ") || !same_words((line){l.p + 4, l.n - 4}, first, flen))
+            continue;
+        /* the reply's first line, then its continuations up to the line
+         * whose code is followed by a space (RFC 5321 4.2.1), written as
+         * one line: "550 5.1.1 all the lines' text", the enhanced code the
+         * last of the lines' own */
+        line t = reply_text((line){l.p + 4, l.n - 4}, code, sizeof code);
+        bg_buf_append(&text, t.p, t.n);
+        while (pos < len) {
+            line c = next_line(notice, len, &pos);
+            if (!starts(c, "<<< ") || c.n < 8 || memcmp(c.p + 4, first, 3) != 0)
+                break;
+            t = reply_text((line){c.p + 4, c.n - 4}, code, sizeof code);
+            bg_buf_putc(&text, ' ');
+            bg_buf_append(&text, t.p, t.n);
+            if (c.p[7] != '-') {
+                char *whole = bg_xasprintf("%.3s %s%s%s", first, code, code[0] ? " " : "",
+                                           bg_buf_str(&text));
+                bg_buf_free(&text);
+                return whole;
+            }
+        }
+        break;
+    }
+    bg_buf_free(&text);
+    return NULL;
 }

@@ -1,6 +1,7 @@
 /*
- * dsn_transcript — which SMTP command a recipient's refusal answered, read from the
- * session transcript that Sendmail writes into its notice.
+ * dsn_transcript — which SMTP command a recipient's refusal answered, and the
+ * whole of a multi-line reply, read from the session transcript that Sendmail
+ * writes into its notice.
  */
 #ifndef BOUNCEGUARD_DSN_TRANSCRIPT_H
 #define BOUNCEGUARD_DSN_TRANSCRIPT_H
@@ -16,5 +17,11 @@
  * NULL when the transcript does not say (lib/dsn_transcript.c). */
 const char *dsn_transcript_step(const char *notice, size_t len, const char *rcpt,
                                 const char *diag);
+
+/* The whole of a multi-line reply whose first line (first: "550-Mailbox
+ * unknown ...", all that Sendmail puts in the Diagnostic-Code) the
+ * transcript in notice[len] shows, its lines joined by a space; NULL when
+ * first is not the start of a multi-line reply there.  The caller frees. */
+char *dsn_transcript_reply(const char *notice, size_t len, const char *first);
 
 #endif

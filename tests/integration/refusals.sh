@@ -59,7 +59,9 @@ MILTER_PORT=2773
 # classifying and the providers' codes the rows showed missing (2026-12-06):
 # 0.959/0/70, 0.959/0/70, 0.949/0/68, 0.952/0/68; with a provider code that
 # would blame the relay yielding to the reply's own 5.1.1 or 5.3.4
-# (2026-12-07): 0.966/0/70, 0.966/0/70, 0.956/0/68, 0.959/0/68.
+# (2026-12-07): 0.966/0/70, 0.966/0/70, 0.956/0/68, 0.959/0/68; with the whole
+# of a multi-line reply from Sendmail's transcript: sendmail/dsn 0.959/0/68 (its log
+# shows the first line only: r286 is the one row the two Sendmail intakes part on for it).
 FLOORS="
 postfix/dsn 0.96 0 70
 postfix/log 0.96 0 70

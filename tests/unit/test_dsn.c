@@ -721,6 +721,39 @@ static const char *const sendmail_pipe_fmt =
     "Final-Recipient: RFC822; s@example.org\nAction: failed\nStatus: 5.0.0\n"
     "Diagnostic-Code: SMTP; 554 Message rejected as spam\n\n--B--\n";
 
+/* Sendmail puts only the first line of a multi-line reply into the
+ * Diagnostic-Code; the transcript has the whole, the remote's own 5.1.1 on
+ * its last line (Cyrus: "550-Mailbox unknown. ..." / "550 5.1.1 User
+ * unknown"). */
+START_TEST(test_parse_sendmail_multiline_reply)
+{
+    const char *msg =
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@smtest.example>\n"
+        "MIME-Version: 1.0\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+        "--B\n\n   ----- The following addresses had permanent fatal errors -----\n"
+        "<gone@example.org>\n    (reason: 550-Mailbox unknown.  Either there is no mailbox)\n\n"
+        "   ----- Transcript of session follows -----\n"
+        "... while talking to mx.example.org.:\n>>> DATA\n"
+        "<<< 550-Mailbox unknown.  Either there is no mailbox\n"
+        "<<< 550-associated with this name.\n"
+        "<<< 550 5.1.1 User unknown\n"
+        "554 5.0.0 Service unavailable\n\n"
+        "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; smtest.example\n\n"
+        "Final-Recipient: RFC822; gone@example.org\nAction: failed\nStatus: 5.1.1\n"
+        "Diagnostic-Code: SMTP; 550-Mailbox unknown.  Either there is no mailbox\n\n--B--\n";
+    bg_dsn_report *r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].status, "5.1.1");
+    ck_assert_str_eq(r->rcpts[0].reason, "userunknown");
+    ck_assert_str_eq(r->rcpts[0].diagnostic,
+                     "550 5.1.1 Mailbox unknown.  Either there is no mailbox associated with "
+                     "this name. User unknown");
+    ck_assert_int_eq(r->rcpts[0].stage, BG_STAGE_DATA);
+    ck_assert_ptr_null(bg_dsn_report_free(r));
+}
+END_TEST
+
 START_TEST(test_parse_sendmail_pipelined_transcript)
 {
     char msg[4096];
@@ -1296,6 +1329,7 @@ dsn_suite(void)
     TCase *tp = tcase_create("parse");
     tcase_add_test(tp, test_parse_rfc3464);
     tcase_add_test(tp, test_parse_received_ids);
+    tcase_add_test(tp, test_parse_sendmail_multiline_reply);
     tcase_add_test(tp, test_parse_text_bounce);
     tcase_add_test(tp, test_parse_notice_context);
     tcase_add_test(tp, test_parse_failed_recipients);
