@@ -34,24 +34,21 @@ out=$("$BIN/bounceguard" --json -c "$T/a.conf" config --check)
 check "config --check --json: valid ($out)" python3 -c 'import json,sys; assert json.loads(sys.argv[1])["valid"] is True' "$out"
 
 # Every command answers --help with its usage, exit 0, even without a readable config.
-cmds=$("$BIN/bounceguard" --help | sed -n 's/^  \([a-z][a-z-]*\)  .*/\1/p')
-n=0 bad=
-for c in $cmds; do
-    n=$((n + 1))
-    out=$("$BIN/bounceguard" -c "$T/nonexistent.conf" "$c" --help 2>&1); rc=$?
-    { [ $rc -eq 0 ] && grep -q "^usage: bounceguard .* $c " <<<"$out"; } || bad="$bad $c($rc)"
-done
-check "bounceguard COMMAND --help: usage and exit 0 for all $n commands (${bad:-all})" \
-    bash -c "[ $n -ge 17 ] && [ -z '$bad' ]"
-cmds=$("$BIN/bounceguard-dsn" --help | sed -n '/^commands:/,/^$/s/^  \([a-z]*\) .*/\1/p')
-n=0 bad=
-for c in $cmds; do
-    n=$((n + 1))
-    out=$("$BIN/bounceguard-dsn" -c "$T/nonexistent.conf" "$c" --help 2>&1); rc=$?
-    { [ $rc -eq 0 ] && grep -q "^usage: bounceguard-dsn .*$c " <<<"$out"; } || bad="$bad $c($rc)"
-done
-check "bounceguard-dsn COMMAND --help: usage and exit 0 for all $n commands (${bad:-all})" \
-    bash -c "[ $n -ge 5 ] && [ -z '$bad' ]"
+# every_help PROG MIN COMMANDS...: each "PROG COMMAND --help"
+every_help() {
+    local prog=$1 min=$2 c out rc n=0 bad=
+    shift 2
+    for c; do
+        n=$((n + 1))
+        out=$("$BIN/$prog" -c "$T/nonexistent.conf" "$c" --help 2>&1); rc=$?
+        { [ $rc -eq 0 ] && grep -q "^usage: $prog .*$c " <<<"$out"; } || bad="$bad $c($rc)"
+    done
+    check "$prog COMMAND --help: usage and exit 0 for all $n commands (${bad:-all})" \
+        bash -c "[ $n -ge $min ] && [ -z '$bad' ]"
+}
+every_help bounceguard 17 $("$BIN/bounceguard" --help | sed -n 's/^  \([a-z][a-z-]*\)  .*/\1/p')
+every_help bounceguard-dsn 5 \
+    $("$BIN/bounceguard-dsn" --help | sed -n '/^commands:/,/^$/s/^  \([a-z]*\) .*/\1/p')
 out=$("$BIN/bounceguard" list -h 2>&1); rc=$?
 check "bounceguard COMMAND -h too ($rc)" bash -c "[ $rc -eq 0 ] && grep -q '^usage: bounceguard .* list ' <<<'$out'"
 
