@@ -12,11 +12,18 @@
 
 /* ---- calls in flight (the milter's stall guard reads them) ---------------- */
 
+/* The first call in sets the clock before it counts itself in: the stall
+ * watch reads the count, then the clock, and must never pair one call in
+ * flight with the time the last one left (an hour ago after an idle hour;
+ * 0, the machine's uptime ago, in a store that never had a call — ASan's
+ * slow threads once made the milter exit at its start with "the store did
+ * not answer for 2968 s"). */
 void
 store_enter(bg_store *s)
 {
-    if (atomic_fetch_add(&s->inflight, 1) == 0)
+    if (atomic_load(&s->inflight) == 0)
         atomic_store(&s->progress_ms, bg_monotonic_ms());
+    atomic_fetch_add(&s->inflight, 1);
 }
 
 void
@@ -29,9 +36,10 @@ store_leave(bg_store *s)
 int64_t
 bg_store_stalled_ms(bg_store *s, int64_t now_ms)
 {
+    if (atomic_load(&s->inflight) == 0)
+        return 0;
     int64_t since = atomic_load(&s->progress_ms);
-
-    if (atomic_load(&s->inflight) == 0 || now_ms <= since)
+    if (since == 0 || now_ms <= since)
         return 0;
     return now_ms - since;
 }

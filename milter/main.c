@@ -221,9 +221,9 @@ stall_guard_thread(void *arg)
 
         if (ms >= 1000LL * MILTER_STALL_S) {
             bg_error err;
-            bg_msg_error("the store did not answer for %lld s (a process was killed while "
-                         "it held one of Berkeley DB's locks); exiting with EX_TEMPFAIL for "
-                         "the service manager to restart the milter",
+            bg_msg_error("the store did not answer for %lld s (with Berkeley DB: a process "
+                         "was killed while it held one of its locks); exiting with EX_TEMPFAIL "
+                         "for the service manager to restart the milter",
                          (long long)(ms / 1000));
             if (pid_file)
                 bg_pidfile_remove(pid_file, &err);
