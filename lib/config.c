@@ -106,6 +106,11 @@ static const key_def keys[] = {
      "Redis ACL user; empty = the default user"},
     {"redis_password", T_STRING, OFF(redis_password), "", 0, 0, NULL,
      "password of redis_user (or requirepass); keep this file unreadable by others"},
+    {"redis_sentinel_user", T_STRING, OFF(redis_sentinel_user), "", 0, 0, NULL,
+     "the Sentinels' ACL user, when they have their own; empty = their default user"},
+    {"redis_sentinel_password", T_STRING, OFF(redis_sentinel_password), "", 0, 0, NULL,
+     "the Sentinels' password (their requirepass), which may differ from the data "
+     "servers' redis_password; empty = the Sentinels ask for none"},
     {"redis_db", T_INT, OFF(redis_db), "0", 0, 10000, NULL, "the Redis database number"},
     {"redis_prefix", T_STRING, OFF(redis_prefix), "bounceguard:", 0, 0, NULL,
      "every key bounceguard writes begins with it (one prefix per cluster of relays)"},
@@ -457,6 +462,8 @@ bg_config_redis_opts(const bg_config *c, bg_store_redis_opts *o)
     o->master_name = c->redis_master_name;
     o->user = c->redis_user;
     o->password = c->redis_password;
+    o->sentinel_user = c->redis_sentinel_user;
+    o->sentinel_password = c->redis_sentinel_password;
     o->db = c->redis_db;
     o->prefix = c->redis_prefix;
     o->timeout_ms = (unsigned)c->redis_timeout;
@@ -814,7 +821,9 @@ format_value(const bg_config *c, const key_def *k, bg_buf *out)
     case T_STRING:
         /* `bounceguard config` shows the config to whoever runs it: not the
          * password of the shared store. */
-        if (strcmp(k->name, "redis_password") == 0 && **(char *const *)(base + k->offset))
+        if ((strcmp(k->name, "redis_password") == 0 ||
+             strcmp(k->name, "redis_sentinel_password") == 0) &&
+            **(char *const *)(base + k->offset))
             bg_buf_puts(out, "(set, not shown)");
         else
             bg_buf_puts(out, *(char *const *)(base + k->offset));

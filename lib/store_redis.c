@@ -63,6 +63,7 @@ struct store_redis {
     bg_endpoint sentinels[BG_ENDPOINTS_MAX];
     size_t nsentinels;
     char *master_name, *user, *password, *prefix;
+    char *sentinel_user, *sentinel_password;
     long db;
     struct timeval timeout;
     unsigned timeout_ms;
@@ -152,6 +153,16 @@ connect_addr(store_redis *r, const bg_endpoint *a, bg_buf *why)
     return c;
 }
 
+/* AUTH as user (or the default user) with password: the reply. */
+static redisReply *
+authenticate(redisContext *c, const char *user, const char *password)
+{
+    const char *with_user[] = {"AUTH", user, password};
+    const char *plain[] = {"AUTH", password};
+
+    return user[0] ? call_words(c, 3, with_user) : call_words(c, 2, plain);
+}
+
 /* AUTH, SELECT and ROLE on a fresh connection: 1 primary, 0 a replica, -1 failed. */
 static int
 login(store_redis *r, redisContext *c, const bg_endpoint *a, bg_buf *why)
@@ -162,9 +173,7 @@ login(store_redis *r, redisContext *c, const bg_endpoint *a, bg_buf *why)
 
     addr_show(a, shown, sizeof(shown));
     if (r->password[0]) {
-        const char *auth_user[] = {"AUTH", r->user, r->password};
-        const char *auth[] = {"AUTH", r->password};
-        rep = r->user[0] ? call_words(c, 3, auth_user) : call_words(c, 2, auth);
+        rep = authenticate(c, r->user, r->password);
         if (rep == NULL || rep->type == REDIS_REPLY_ERROR)
             goto failed;
         freeReplyObject(rep);
@@ -235,6 +244,20 @@ sentinel_ask(store_redis *r, const bg_endpoint *s, bg_endpoint *out, bg_buf *why
     if (c == NULL)
         return -1;
     addr_show(s, shown, sizeof(shown));
+    /* Sentinels have their own password (requirepass in sentinel.conf),
+     * often not the data servers' one. */
+    if (r->sentinel_password[0]) {
+        rep = authenticate(c, r->sentinel_user, r->sentinel_password);
+        if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
+            bg_buf_printf(why, "%ssentinel %s refuses redis_sentinel_password: %s",
+                          why->len ? "; " : "", shown, rep ? rep->str : c->errstr);
+            if (rep)
+                freeReplyObject(rep);
+            redisFree(c);
+            return -1;
+        }
+        freeReplyObject(rep);
+    }
     rep = call_words(c, 3, argv);
     if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
         rep->element[0]->type == REDIS_REPLY_STRING &&
@@ -246,9 +269,11 @@ sentinel_ask(store_redis *r, const bg_endpoint *s, bg_endpoint *out, bg_buf *why
     }
     if (rc < 0)
         bg_buf_printf(why, "%ssentinel %s: %s", why->len ? "; " : "", shown,
-                      rep == NULL                        ? c->errstr
-                      : rep->type == REDIS_REPLY_ERROR   ? rep->str
-                                                         : "does not know redis_master_name");
+                      rep == NULL ? c->errstr
+                      : reply_is_error(rep, "NOAUTH")
+                          ? "asks for a password (redis_sentinel_password)"
+                      : rep->type == REDIS_REPLY_ERROR ? rep->str
+                                                       : "does not know redis_master_name");
     if (rep)
         freeReplyObject(rep);
     redisFree(c);
@@ -346,6 +371,8 @@ store_redis_open(const bg_store_redis_opts *o, bg_error *err)
     r->master_name = dup_or_empty(o->master_name);
     r->user = dup_or_empty(o->user);
     r->password = dup_or_empty(o->password);
+    r->sentinel_user = dup_or_empty(o->sentinel_user);
+    r->sentinel_password = dup_or_empty(o->sentinel_password);
     r->prefix = dup_or_empty(o->prefix);
     r->db = o->db;
     r->timeout_ms = o->timeout_ms ? o->timeout_ms : 500;
@@ -373,6 +400,8 @@ store_redis_close(store_redis *r)
     free(r->master_name);
     free(r->user);
     free(r->password);
+    free(r->sentinel_user);
+    free(r->sentinel_password);
     free(r->prefix);
     pthread_mutex_destroy(&r->mu);
     free(r);

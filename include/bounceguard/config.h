@@ -89,6 +89,8 @@ typedef struct bg_config {
     char *redis_master_name;
     char *redis_user;
     char *redis_password;
+    char *redis_sentinel_user;
+    char *redis_sentinel_password;
     long redis_db;
     char *redis_prefix;
     long redis_timeout;    /* milliseconds */

@@ -157,6 +157,8 @@ typedef struct bg_store_redis_opts {
     const char *master_name; /* the sentinels' name for the primary */
     const char *user;        /* ACL user; "" = the default user */
     const char *password;    /* "" = none */
+    const char *sentinel_user;     /* the Sentinels' own ACL user; "" = default */
+    const char *sentinel_password; /* the Sentinels' requirepass; "" = none */
     long db;                 /* SELECT */
     const char *prefix;      /* every key bounceguard writes begins with it */
     unsigned timeout_ms;     /* deadline of each connect and each call */

@@ -370,18 +370,21 @@ start_redis() { # start_redis PORT [redis options]: in the background, as a job
     wait_port "$p"
 }
 stop_redis() { local v="REDIS_PID_$1"; kill "${!v}" 2>/dev/null; wait "${!v}" 2>/dev/null; wait_port_free "$1"; }
-# start_sentinel PORT PRIMARY_PORT QUORUM: a Sentinel watching the primary
-# as "mymaster" (down after 1 s without an answer).
+# start_sentinel PORT PRIMARY_PORT QUORUM [NAME [SENTINEL_PASSWORD]]: a
+# Sentinel watching the primary as NAME ("mymaster"; down after 1 s without
+# an answer), asking its clients for SENTINEL_PASSWORD when given.
 start_sentinel() {
+    local name=${4:-mymaster}
     cat > "$T/s$1.conf" <<EOC
 port $1
 bind 127.0.0.1
 dir $T
-sentinel monitor mymaster 127.0.0.1 $2 $3
-sentinel auth-pass mymaster $REDIS_PASS
-sentinel down-after-milliseconds mymaster 1000
-sentinel failover-timeout mymaster 10000
+sentinel monitor $name 127.0.0.1 $2 $3
+sentinel auth-pass $name $REDIS_PASS
+sentinel down-after-milliseconds $name 1000
+sentinel failover-timeout $name 10000
 EOC
+    [ -z "${5:-}" ] || echo "requirepass $5" >> "$T/s$1.conf"
     (exec -a redis-sentinel "$REDIS" "$T/s$1.conf" --sentinel > "$T/s$1.log" 2>&1) &
     PIDS+=($!)
     wait_port "$1"

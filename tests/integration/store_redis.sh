@@ -8,6 +8,7 @@
 set -u
 T=$(mktemp -d /tmp/bg-redis.XXXXXX)
 R1=2601 R2=2602 SENT=2603 SMTPD_A=2604 SMTPD_B=2605 SINK=2606 MILTER_A=2607 MILTER_B=2608
+SENT_GUARDED=2609
 MILTER_PORT=$MILTER_A
 . "$TOP/tests/integration/lib.sh"
 trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
@@ -202,6 +203,28 @@ check "the new primary holds what was written before the failover" \
 r=$(rcpt_reply "$(smtp $SMTPD_B app@app.example before-failover@example.net --quit-after RCPT)")
 check "what was written before the failover is still refused ($r)" grep -q '^550 5.7.1' <<<"$r"
 check "the milter did not restart" kill -0 $MS
+
+# ---- a Sentinel with a password of its own --------------------------------------
+# Monitoring the new primary under another name, so that it takes no part in
+# the failovers of the Sentinel above.
+start_sentinel $SENT_GUARDED $R2 1 guarded sentinel-secret
+conf "$T/guarded.conf" "redis_sentinels=127.0.0.1:$SENT_GUARDED" "redis_master_name=guarded"
+out=$("$BIN/bounceguard" -c "$T/guarded.conf" block via-guarded@example.net 2>&1); rc=$?
+check "a Sentinel that asks for a password: refused in one line naming redis_sentinel_password ($out)" \
+    test "$rc" != 0 -a "$(wc -l <<<"$out")" = 1 -a -n "$(grep 'asks for a password (redis_sentinel_password)' <<<"$out")"
+conf "$T/guarded-bad.conf" "redis_sentinels=127.0.0.1:$SENT_GUARDED" "redis_master_name=guarded" \
+    "redis_sentinel_password=not-it"
+out=$("$BIN/bounceguard" -c "$T/guarded-bad.conf" block via-guarded@example.net 2>&1); rc=$?
+check "a wrong redis_sentinel_password: refused in one line ($out)" \
+    test "$rc" != 0 -a "$(wc -l <<<"$out")" = 1 -a -n "$(grep 'refuses redis_sentinel_password' <<<"$out")"
+conf "$T/guarded-ok.conf" "redis_sentinels=127.0.0.1:$SENT_GUARDED" "redis_master_name=guarded" \
+    "redis_sentinel_password=sentinel-secret"
+out=$("$BIN/bounceguard" -c "$T/guarded-ok.conf" block via-guarded@example.net 2>&1); rc=$?
+check "with redis_sentinel_password the Sentinel names the primary and the block lands there ($out)" \
+    test "$rc" = 0 -a "$(rcli $R2 exists bounceguard:rcpt:via-guarded@example.net)" = 1
+out=$("$BIN/bounceguard" -c "$T/guarded-ok.conf" config 2>&1 | grep '^redis_sentinel_password')
+check "bounceguard config does not show redis_sentinel_password ($out)" \
+    grep -q '(set, not shown)' <<<"$out"
 
 # ---- moving a store between the backends -----------------------------------
 printf 'db_home = %s/bdb\nlog_dir =\nsyslog = no\nuser =\n' "$T" > "$T/bdb.conf"
