@@ -193,8 +193,10 @@ import json,sys; v=json.loads(sys.argv[1])
 sys.exit(0 if v["blacklisted"]+v["expired"]+v["unblocked"]==v["recipients"] else 1)' "$(bg --json stats)"
 
 # ---- stats: the environment's health -----------------------------------------
-# 40,000 bounces fill several 1 MB log files (the CLI takes no checkpoint):
-# stats counts what is on disk.
+# 40,000 bounces write several 1 MB log files; the CLI's orderly close takes
+# a checkpoint (right after failchk) and the files no checkpoint needs go:
+# the log stays a file or two even for a store only the CLI writes.  stats
+# counts what is on disk.
 mkconf logs
 python3 -c 'import sys
 print("email,created,reason,status")
@@ -204,12 +206,13 @@ for i in range(40000): print("u%d@example.com,%s,550 5.1.1 unknown,5.1.1" % (i, 
 j=$("$BIN/bounceguard" -c "$T/logs.conf" --json stats)
 on_disk=$(ls "$T/logs.db" | grep -c '^log\.')
 bytes=$(cat "$T"/logs.db/log.* | wc -c)
-check "stats: the log files on disk ($on_disk files, $bytes bytes; stats says $(jget log_files <<<"$j"), $(jget log_bytes <<<"$j"))" \
-    test "$on_disk" -ge 3 -a "$(jget log_files <<<"$j")" = "$on_disk" -a "$(jget log_bytes <<<"$j")" = "$bytes"
+check "stats: the log files on disk, a file or two after the import's close ($on_disk files, $bytes bytes; stats says $(jget log_files <<<"$j"), $(jget log_bytes <<<"$j"))" \
+    test "$on_disk" -le 2 -a "$(jget log_files <<<"$j")" = "$on_disk" -a "$(jget log_bytes <<<"$j")" = "$bytes"
 check "stats: the last checkpoint in ISO 8601 ($(jget last_checkpoint <<<"$j"))" \
     grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$' <<<"$(jget last_checkpoint <<<"$j")"
-check "stats: the log since the checkpoint and the recovery estimate ($(jget log_since_checkpoint_bytes <<<"$j") bytes, $(jget recovery_estimate_ms <<<"$j") ms)" \
-    test "$(jget log_since_checkpoint_bytes <<<"$j")" -gt 1000000 -a "$(jget recovery_estimate_ms <<<"$j")" -gt 0
+check "stats: the import closed with a checkpoint: little log since, a short recovery ($(jget log_since_checkpoint_bytes <<<"$j") bytes, $(jget recovery_estimate_ms <<<"$j") ms)" \
+    test "$(jget log_since_checkpoint_bytes <<<"$j")" -lt 100000 -a "$(jget recovery_estimate_ms <<<"$j")" -gt 0 \
+    -a "$(jget recovery_estimate_ms <<<"$j")" -lt 1000
 check "stats: recovery estimate in the text output" \
     grep -Eq '^recovery estimate +(under|about) [0-9.]+ s' <<<"$("$BIN/bounceguard" -c "$T/logs.conf" stats)"
 check "stats: no deadlock in a store written by one process ($(jget deadlocks <<<"$j"))" \
