@@ -9,6 +9,7 @@
 #   make install         PREFIX=/usr/local DESTDIR= (UNITDIR, TMPFILESDIR, ...)
 #   make uninstall       the same variables: removes what install put there
 #   make asan            the same tests built with AddressSanitizer + UBSan
+#   make deb             the Debian package (debian/), into build-deb/
 #
 # Every object goes under $(BUILD) (default build/), so several builds (plain,
 # ASan) can live side by side.  Sources are found by wildcard: a new module is a
@@ -69,7 +70,7 @@ BENCH_SRC  = $(wildcard bench/*.c)
 BENCH_BIN  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all test test-unit test-integration test-long run demo bench install uninstall asan \
-        clean format lint fuzz tidy
+        clean format lint fuzz tidy deb
 
 MAN_GEN    = $(BUILD)/man/bounceguard.conf.5
 
@@ -186,6 +187,11 @@ uninstall:
 	    else echo "make uninstall: kept $$dst, which differs from $$src"; fi; \
 	done
 	rmdir $(DESTDIR)$(SYSCONFDIR)/bounceguard 2>/dev/null || true
+
+# Built by dpkg-buildpackage in a copy of the tree under /tmp: build/ is
+# left alone.  scripts/install-deps-deb installs the packaging tools.
+deb:
+	scripts/build-deb
 
 format:
 	clang-format -i include/bounceguard/*.h lib/*.c milter/*.c dsn/*.c cli/*.c \
