@@ -4,8 +4,10 @@
  * threads make them (MAIL FROM, RCPT TO, the message record at the end of
  * the message), from THREADS threads, while one more thread keeps the store
  * as the milter's housekeeping does (bg_store_maintain every
- * BG_STORE_FAILCHK_S seconds: failchk, a checkpoint when due, old log files
- * removed).  Every 100 ms it counts the log files in the store's directory.
+ * BG_STORE_FAILCHK_S seconds, and sooner when bg_store_log_pressing says
+ * half a log file was written since the last checkpoint: failchk, a
+ * checkpoint when due, old log files removed).  Every 100 ms it counts the
+ * log files in the store's directory.
  *
  *   logkeep HOME MESSAGES THREADS RATE
  *
@@ -153,7 +155,7 @@ keep(void *arg)
             k->max_files = v.files;
         if (v.bytes > k->max_bytes)
             k->max_bytes = v.bytes;
-        if (now_mono() >= next) {
+        if (now_mono() >= next || bg_store_log_pressing(k->st)) {
             bg_error err;
             bg_store_env_stats before, after;
             bg_store_env_stats_get(k->st, &before, &err);

@@ -96,23 +96,89 @@ bdb_detail(void)
     return bdb_last_msg;
 }
 
-static void
-close_handles(bg_store *s)
+/*
+ * failchk for an orderly close, in a thread of its own so that it has a
+ * deadline: failchk takes the region's mutexes, and one a killed process
+ * held makes it spin for ever (faults.sh: a `bounceguard block` spun in
+ * __memp_walk_files for ten minutes, using CPU, so that no stall watch saw
+ * it, and held up every recovery behind it).  Such a store needs recovery
+ * anyway.
+ */
+#define CLOSE_FAILCHK_MS 5000
+
+typedef struct failchk_call {
+    DB_ENV *env;
+    atomic_int ret;  /* failchk's answer */
+    atomic_bool done;
+} failchk_call;
+
+static void *
+failchk_thread(void *arg)
 {
-    /* An orderly close takes a checkpoint, which writes every page the
-     * shared cache holds changed to the databases' files (theirs are then
-     * current after an orderly stop, also for a store whose region files go
-     * away without a recovery, as after a reboot), and only right after
-     * failchk said no process died inside the environment, in this thread
-     * (a checkpoint after a peer's death could make its half-done
-     * transactions durable).  The handles then close without flushing
-     * again: a flushing close polled for ever for a page a killed process
-     * had left pinned (faults.sh: a pipe delivery for 11 minutes,
-     * docs/RELIABILITY.md).  Without the checkpoint nothing is lost either:
-     * what the files lack is in the log, and the next opener recovers. */
-    if (s->env && !atomic_load(&s->panicked) && !store_recovery_wanted(s) &&
-        s->env->failchk(s->env, 0) == 0)
-        (void)s->env->txn_checkpoint(s->env, 0, 0, 0);
+    failchk_call *c = arg;
+
+    atomic_store(&c->ret, c->env->failchk(c->env, 0));
+    atomic_store(&c->done, true);
+    return NULL;
+}
+
+/* failchk's answer, or -1 when it did not answer within CLOSE_FAILCHK_MS
+ * (its thread goes on, and the call with it: the caller must not touch the
+ * environment any more). */
+static int
+failchk_bounded(DB_ENV *env)
+{
+    failchk_call *c = bg_xcalloc(1, sizeof(*c));
+    pthread_t t;
+    int64_t deadline = bg_monotonic_ms() + CLOSE_FAILCHK_MS;
+
+    c->env = env;
+    if (pthread_create(&t, NULL, failchk_thread, c) != 0) {
+        free(c);
+        return DB_RUNRECOVERY; /* no checkpoint, an ordinary close */
+    }
+    while (!atomic_load(&c->done) && bg_monotonic_ms() < deadline)
+        usleep(2000);
+    if (!atomic_load(&c->done)) {
+        pthread_detach(t); /* and c stays with it */
+        return -1;
+    }
+    pthread_join(t, NULL);
+    int ret = atomic_load(&c->ret);
+    free(c);
+    return ret;
+}
+
+/*
+ * Close the environment's handles.  An orderly close (the program is done
+ * with the store) first takes a checkpoint, which writes every page the
+ * shared cache holds changed to the databases' files: theirs are then
+ * current after an orderly stop, also for a store whose region files go
+ * away without a recovery (store_faults.sh).  Only right after failchk said
+ * no process died inside the environment, in this thread's call (a
+ * checkpoint after a peer's death could make its half-done transactions
+ * durable).  The handles then close without flushing again: a flushing
+ * close polled for ever for a page a killed process had left pinned
+ * (faults.sh: a pipe delivery for 11 minutes, docs/RELIABILITY.md).
+ * Without the checkpoint nothing is lost either: what the files lack is in
+ * the log, and the next opener recovers.  Returns false when failchk did
+ * not come back: the handles are left as they are, for the process to exit
+ * (its death then tells the next opener to recover).
+ */
+static bool
+close_handles(bg_store *s, bool orderly)
+{
+    if (orderly && s->env && !atomic_load(&s->panicked) && !store_recovery_wanted(s)) {
+        int ret = failchk_bounded(s->env);
+        if (ret < 0) {
+            bg_msg_warn("store %s: failchk did not finish within %d s at close (a process "
+                        "killed inside the store holds a mutex): left for recovery",
+                        s->home, CLOSE_FAILCHK_MS / 1000);
+            return false;
+        }
+        if (ret == 0)
+            (void)s->env->txn_checkpoint(s->env, 0, 0, 0);
+    }
     for (int i = 0; i < DBI_COUNT; i++) {
         if (s->db[i])
             s->db[i]->close(s->db[i], DB_NOSYNC);
@@ -121,16 +187,20 @@ close_handles(bg_store *s)
     if (s->env)
         s->env->close(s->env, 0);
     s->env = NULL;
+    return true;
 }
 
 /* Close every handle and go out through the gate: a peer waiting to
- * recover the environment may go on. */
-static void
-leave_env(bg_store *s)
+ * recover the environment may go on.  False: the handles could not be
+ * closed (close_handles), and the gate stays held until the process ends. */
+static bool
+leave_env(bg_store *s, bool orderly)
 {
-    close_handles(s);
+    if (!close_handles(s, orderly))
+        return false;
     if (s->gate_fd >= 0)
         flock(s->gate_fd, LOCK_UN);
+    return true;
 }
 
 /*
@@ -590,7 +660,7 @@ open_env(bg_store *s, bool recover, bg_error *err)
     if (ret != 0) {
         bg_error_set(err, "store %s: cannot open environment: %s%s%s", s->home,
                      db_strerror(ret), bdb_detail()[0] ? ": " : "", bdb_detail());
-        close_handles(s);
+        close_handles(s, false);
         /* DB_RUNRECOVERY: a process died inside, or the regions are
          * panicked.  EINVAL: regions rebuilt under this open ("mmap"), or
          * this process's slot in the registry left by an open that found
@@ -615,14 +685,14 @@ open_handles(bg_store *s, bool recover, bg_error *err)
         return ret;
     env = s->env;
     if (reserve_regions(env, s->home, err) < 0) {
-        close_handles(s);
+        close_handles(s, false);
         return -1;
     }
     for (int i = 0; i < DBI_COUNT; i++) {
         DB *db;
         if ((ret = db_create(&db, env, 0)) != 0) {
             bg_error_set(err, "store: cannot create handle: %s", db_strerror(ret));
-            close_handles(s);
+            close_handles(s, false);
             return -1;
         }
         s->db[i] = db;
@@ -630,7 +700,7 @@ open_handles(bg_store *s, bool recover, bg_error *err)
                        DB_CREATE | DB_THREAD | DB_AUTO_COMMIT, 0660);
         if (ret == DB_RUNRECOVERY) {
             bg_error_set(err, "store %s: %s", s->home, db_strerror(ret));
-            close_handles(s);
+            close_handles(s, false);
             return -2;
         }
         if (ret != 0) {
@@ -639,7 +709,7 @@ open_handles(bg_store *s, bool recover, bg_error *err)
                              ? "not a bounceguard store file or damaged: "
                              : "",
                          bdb_detail()[0] ? bdb_detail() : db_strerror(ret));
-            close_handles(s);
+            close_handles(s, false);
             return -1;
         }
     }
@@ -849,8 +919,8 @@ bg_store_close(bg_store *s)
         return NULL;
     if (s->redis)
         store_redis_close(s->redis);
-    else
-        leave_env(s);
+    else if (!leave_env(s, true))
+        return NULL; /* s stays: a thread is still inside its environment */
     if (s->gate_fd >= 0)
         close(s->gate_fd);
     if (s->turnstile_fd >= 0)
@@ -882,7 +952,7 @@ store_reopen(bg_store *s, unsigned seen_generation, bg_error *err)
     pthread_rwlock_wrlock(&s->lock);
     if (s->generation == seen_generation) {
         bg_msg_warn("store %s: recovering after another process failed", s->home);
-        leave_env(s);
+        leave_env(s, false);
         rc = open_handles_patiently(s, err);
         s->generation++;
     }

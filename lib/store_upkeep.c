@@ -206,6 +206,41 @@ bg_store_checkpoint(bg_store *s, bg_error *err)
 #define RECOVERY_BYTES_PER_MS 12000
 #define RECOVERY_OPEN_MS 100
 
+/* From the last checkpoint to the end of the log: what recovery reads (from
+ * the first log file when there was no checkpoint yet). */
+static uint64_t
+log_since_checkpoint(const DB_TXN_STAT *ts, const DB_LOG_STAT *lg)
+{
+    uint64_t fsize = lg->st_lg_size ? lg->st_lg_size : STORE_LOG_FILE_BYTES;
+    uint64_t end = (uint64_t)lg->st_cur_file * fsize + lg->st_cur_offset;
+    uint64_t from = ts->st_last_ckp.file
+                        ? (uint64_t)ts->st_last_ckp.file * fsize + ts->st_last_ckp.offset
+                        : fsize;
+
+    return end > from ? end - from : 0;
+}
+
+bool
+bg_store_log_pressing(bg_store *s)
+{
+    DB_TXN_STAT *ts = NULL;
+    DB_LOG_STAT *lg = NULL;
+    bool pressing = false;
+
+    if (s->redis)
+        return false;
+    store_enter(s);
+    pthread_rwlock_rdlock(&s->lock);
+    if (s->env != NULL && !atomic_load(&s->panicked) &&
+        s->env->txn_stat(s->env, &ts, 0) == 0 && s->env->log_stat(s->env, &lg, 0) == 0)
+        pressing = log_since_checkpoint(ts, lg) >= CHECKPOINT_KBYTES * 1024ull;
+    pthread_rwlock_unlock(&s->lock);
+    store_leave(s);
+    free(ts);
+    free(lg);
+    return pressing;
+}
+
 int
 bg_store_env_stats_get(bg_store *s, bg_store_env_stats *out, bg_error *err)
 {
@@ -242,17 +277,8 @@ bg_store_env_stats_get(bg_store *s, bg_store_env_stats *out, bg_error *err)
     out->last_checkpoint = (int64_t)ts->st_time_ckp;
     out->deadlocks = ls->st_ndeadlocks;
     out->lock_waits = ls->st_lock_wait;
-    {
-        /* From the last checkpoint to the end of the log: what recovery reads
-         * (from the first log file when there was no checkpoint yet). */
-        uint64_t fsize = lg->st_lg_size ? lg->st_lg_size : STORE_LOG_FILE_BYTES;
-        uint64_t end = (uint64_t)lg->st_cur_file * fsize + lg->st_cur_offset;
-        uint64_t from = ts->st_last_ckp.file ? (uint64_t)ts->st_last_ckp.file * fsize +
-                                                   ts->st_last_ckp.offset
-                                             : fsize;
-        out->replay_bytes = end > from ? end - from : 0;
-        out->recovery_ms = RECOVERY_OPEN_MS + out->replay_bytes / RECOVERY_BYTES_PER_MS;
-    }
+    out->replay_bytes = log_since_checkpoint(ts, lg);
+    out->recovery_ms = RECOVERY_OPEN_MS + out->replay_bytes / RECOVERY_BYTES_PER_MS;
     free(ts);
     free(ls);
     free(lg);

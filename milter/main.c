@@ -156,7 +156,8 @@ try_open_store(void)
 static void *
 housekeeping_thread(void *arg)
 {
-    time_t last_purge = 0, last_failchk = 0;
+    time_t last_purge = 0;
+    int64_t last_failchk_ms = 0, last_debug_ms = 0;
 
     while (!atomic_load(&stopping)) {
         bg_store *st = milter_store();
@@ -165,22 +166,28 @@ housekeeping_thread(void *arg)
         } else {
             char v[16];
             bg_error err;
-            if (bg_store_meta_get(st, "debug", v, sizeof(v), &err) == BG_FOUND) {
+            int64_t now_ms = bg_monotonic_ms();
+            if (now_ms - last_debug_ms >= 1000 &&
+                bg_store_meta_get(st, "debug", v, sizeof(v), &err) == BG_FOUND) {
                 bool on = strcmp(v, "on") == 0;
                 if (on != bg_log_debug_enabled()) {
                     bg_log_set_debug(on);
                     bg_msg_notice("debug log switched %s", on ? "on" : "off");
                 }
             }
-            time_t now = time(NULL);
-            if (now - last_failchk >= BG_STORE_FAILCHK_S) {
+            if (now_ms - last_debug_ms >= 1000)
+                last_debug_ms = now_ms;
+            /* Every second, and sooner when the log grows fast. */
+            if (now_ms - last_failchk_ms >= 1000LL * BG_STORE_FAILCHK_S ||
+                bg_store_log_pressing(st)) {
                 int r = bg_store_maintain(st, BG_STORE_CHECKPOINT_S, &err);
                 if (r < 0)
                     bg_msg_error("store upkeep: %s", err.msg);
                 else if (r == BG_STORE_RECOVERED)
                     bg_msg_warn("store recovered after a process failed inside it");
-                last_failchk = now;
+                last_failchk_ms = now_ms;
             }
+            time_t now = time(NULL);
             if (now - last_purge >= 60) {
                 bg_config *c = milter_config_get();
                 size_t purged = 0;
@@ -192,7 +199,7 @@ housekeeping_thread(void *arg)
                 last_purge = now;
             }
         }
-        sleep(1);
+        usleep(BG_STORE_LOG_LOOK_MS * 1000);
     }
     return NULL;
 }
