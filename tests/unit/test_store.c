@@ -223,6 +223,88 @@ START_TEST(maintain_keeps_the_log_short)
 }
 END_TEST
 
+/* The upkeep is told to run early once half a log file was written since
+ * the last checkpoint, and not before; a checkpoint resets it. */
+START_TEST(log_pressing_follows_the_log)
+{
+    bg_error err;
+    bg_store_env_stats e;
+    char prefix[32];
+
+    ck_assert_int_eq(bg_store_checkpoint(st, &err), 0);
+    ck_assert(!bg_store_log_pressing(st));
+    write_senders("p0-", 20);
+    ck_assert_int_eq(bg_store_env_stats_get(st, &e, &err), 0);
+    ck_assert_uint_lt(e.replay_bytes, 512u << 10);
+    ck_assert(!bg_store_log_pressing(st));
+    for (int round = 1; !bg_store_log_pressing(st) && round < 200; round++) {
+        snprintf(prefix, sizeof(prefix), "p%d-", round);
+        write_senders(prefix, 100);
+    }
+    ck_assert(bg_store_log_pressing(st));
+    ck_assert_int_eq(bg_store_env_stats_get(st, &e, &err), 0);
+    ck_assert_uint_ge(e.replay_bytes, 512u << 10);
+    ck_assert_int_eq(bg_store_maintain(st, BG_STORE_CHECKPOINT_S, &err), BG_STORE_SOUND);
+    ck_assert(!bg_store_log_pressing(st));
+}
+END_TEST
+
+/* Berkeley DB records a seat per thread (lib/store.c, thread_id): more
+ * threads at once than there are seats still work (the others fall back to
+ * their kernel ids), and a thousand threads one after the other, as
+ * libmilter's per-connection threads come and go, each find a slot. */
+#define MANY_AT_ONCE 300
+static pthread_barrier_t all_in;
+
+static void *
+look_twice(void *arg)
+{
+    bg_rcpt_rec r;
+    bg_error err;
+    intptr_t bad = 0;
+
+    (void)arg;
+    bad += bg_store_rcpt_get(st, "user@example.com", &r, &err) != BG_FOUND;
+    pthread_barrier_wait(&all_in); /* every thread holds its seat now */
+    bad += bg_store_rcpt_get(st, "nobody@example.com", &r, &err) != BG_NOTFOUND;
+    return (void *)bad;
+}
+
+static void *
+look_once(void *arg)
+{
+    bg_rcpt_rec r;
+    bg_error err;
+
+    (void)arg;
+    return (void *)(intptr_t)(bg_store_rcpt_get(st, "user@example.com", &r, &err) != BG_FOUND);
+}
+
+START_TEST(threads_beyond_the_seats_and_one_after_another)
+{
+    pthread_t t[MANY_AT_ONCE];
+    void *bad;
+    long failures = 0;
+
+    bounce("user@example.com", T0);
+    pthread_barrier_init(&all_in, NULL, MANY_AT_ONCE);
+    for (int i = 0; i < MANY_AT_ONCE; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, look_twice, NULL), 0);
+    for (int i = 0; i < MANY_AT_ONCE; i++) {
+        pthread_join(t[i], &bad);
+        failures += (intptr_t)bad;
+    }
+    pthread_barrier_destroy(&all_in);
+    ck_assert_int_eq(failures, 0);
+    for (int i = 0; i < 1000; i++) {
+        ck_assert_int_eq(pthread_create(&t[0], NULL, look_once, NULL), 0);
+        pthread_join(t[0], &bad);
+        failures += (intptr_t)bad;
+    }
+    ck_assert_int_eq(failures, 0);
+}
+END_TEST
+
 /* A small relay's store is small: the regions' reserved blocks, the cache
  * and the log of a new store with the default cache stay under 40 MB. */
 START_TEST(fresh_store_is_small)
@@ -701,6 +783,8 @@ main(void)
     tcase_add_test(tc, record_survives_reopen);
     tcase_add_test(tc, checkpoint_removes_old_logs);
     tcase_add_test(tc, maintain_keeps_the_log_short);
+    tcase_add_test(tc, log_pressing_follows_the_log);
+    tcase_add_test(tc, threads_beyond_the_seats_and_one_after_another);
     tcase_add_test(tc, fresh_store_is_small);
     tcase_add_test(tc, failchk_finds_a_dead_peer);
     tcase_add_test(tc, open_after_a_dead_peer_recovers);
