@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bounceguard/config.h"
@@ -108,8 +109,7 @@ bdb_detail(void)
 
 typedef struct failchk_call {
     DB_ENV *env;
-    atomic_int ret;  /* failchk's answer */
-    atomic_bool done;
+    int ret; /* failchk's answer, read after the join */
 } failchk_call;
 
 static void *
@@ -117,8 +117,7 @@ failchk_thread(void *arg)
 {
     failchk_call *c = arg;
 
-    atomic_store(&c->ret, c->env->failchk(c->env, 0));
-    atomic_store(&c->done, true);
+    c->ret = c->env->failchk(c->env, 0);
     return NULL;
 }
 
@@ -129,22 +128,22 @@ static int
 failchk_bounded(DB_ENV *env)
 {
     failchk_call *c = bg_xcalloc(1, sizeof(*c));
+    struct timespec deadline;
     pthread_t t;
-    int64_t deadline = bg_monotonic_ms() + CLOSE_FAILCHK_MS;
+    int ret;
 
     c->env = env;
     if (pthread_create(&t, NULL, failchk_thread, c) != 0) {
         free(c);
         return DB_RUNRECOVERY; /* no checkpoint, an ordinary close */
     }
-    while (!atomic_load(&c->done) && bg_monotonic_ms() < deadline)
-        usleep(2000);
-    if (!atomic_load(&c->done)) {
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += CLOSE_FAILCHK_MS / 1000;
+    if (pthread_clockjoin_np(t, NULL, CLOCK_MONOTONIC, &deadline) != 0) {
         pthread_detach(t); /* and c stays with it */
         return -1;
     }
-    pthread_join(t, NULL);
-    int ret = atomic_load(&c->ret);
+    ret = c->ret;
     free(c);
     return ret;
 }
@@ -413,7 +412,7 @@ reserve_regions(DB_ENV *env, const char *home, bg_error *err)
  * one environment ("Architecting Transactional Data Store applications",
  * DB_ENV->failchk): every thread has an id Berkeley DB records in the
  * region, and is_alive tells failchk whether the process behind an id still
- * runs.  The id is the process and the kernel's thread id.
+ * runs.  The id is the process and the thread's seat (below).
  */
 /* This process's id, without a system call per question: Berkeley DB asks
  * thread_id at every call into the environment and is_alive for every

@@ -167,16 +167,16 @@ housekeeping_thread(void *arg)
             char v[16];
             bg_error err;
             int64_t now_ms = bg_monotonic_ms();
-            if (now_ms - last_debug_ms >= 1000 &&
-                bg_store_meta_get(st, "debug", v, sizeof(v), &err) == BG_FOUND) {
-                bool on = strcmp(v, "on") == 0;
-                if (on != bg_log_debug_enabled()) {
-                    bg_log_set_debug(on);
-                    bg_msg_notice("debug log switched %s", on ? "on" : "off");
+            if (now_ms - last_debug_ms >= 1000) {
+                last_debug_ms = now_ms;
+                if (bg_store_meta_get(st, "debug", v, sizeof(v), &err) == BG_FOUND) {
+                    bool on = strcmp(v, "on") == 0;
+                    if (on != bg_log_debug_enabled()) {
+                        bg_log_set_debug(on);
+                        bg_msg_notice("debug log switched %s", on ? "on" : "off");
+                    }
                 }
             }
-            if (now_ms - last_debug_ms >= 1000)
-                last_debug_ms = now_ms;
             /* Every second, and sooner when the log grows fast. */
             if (now_ms - last_failchk_ms >= 1000LL * BG_STORE_FAILCHK_S ||
                 bg_store_log_pressing(st)) {
