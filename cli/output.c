@@ -93,10 +93,11 @@ cli_store_open(cli_ctx *ctx, const char *command, bool create, bg_store **out)
      * store ends in one line instead (nothing it did is half-committed:
      * transactions are whole or nothing); the operator runs it again. */
     n = snprintf(stalled_line, sizeof(stalled_line),
-                 "bounceguard: %s: the store did not answer for %d s (a process was killed "
-                 "inside it); run the command again\n",
-                 command, CLI_STALL_S);
+                 "bounceguard: %s: the store stopped answering (a process was killed inside "
+                 "it); run the command again\n",
+                 command);
     stalled_len = n > 0 && (size_t)n < sizeof(stalled_line) ? (size_t)n : 0;
+    bg_stallwatch_probe(bg_store_call_stuck);
     bg_stallwatch_start(CLI_STALL_S, on_stall);
     *out = bg_store_open_config(ctx->config, create ? BG_STORE_CREATE : 0, &err);
     if (*out == NULL)

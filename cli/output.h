@@ -31,7 +31,8 @@
  * "bounceguard: COMMAND: <why>" to stderr and returns CLI_EXIT_RUNTIME; on
  * success 0 with *out set (close with bg_store_close).  From then on, a
  * command that uses no CPU for CLI_STALL_S seconds (blocked in a mutex of a
- * process killed inside the store: bounceguard(8), BUGS) prints one line and
+ * process killed inside the store: bounceguard(8), BUGS), or whose call into
+ * the store has not ended in BG_STORE_CALL_STUCK_S, prints one line and
  * exits CLI_EXIT_RUNTIME (bg_stallwatch); a command that then waits for
  * input by design calls bg_stallwatch_stop().
  */

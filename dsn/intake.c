@@ -136,8 +136,8 @@ intake_start(intake *in, const dsn_ctx *ctx, const char *pid_path)
 static void
 on_stall(void)
 {
-    static const char line[] = "bounceguard-dsn: the store did not answer for 60 s (a process "
-                               "was killed inside it); exiting with EX_TEMPFAIL\n";
+    static const char line[] = "bounceguard-dsn: the store stopped answering (a process was "
+                               "killed inside it); exiting with EX_TEMPFAIL\n";
 
     if (write(STDERR_FILENO, line, sizeof(line) - 1) < 0) {
         /* the exit status says it */
@@ -148,6 +148,7 @@ on_stall(void)
 void
 intake_busy(void)
 {
+    bg_stallwatch_probe(bg_store_call_stuck);
     bg_stallwatch_start(INTAKE_STALL_S, on_stall);
 }
 

@@ -55,7 +55,8 @@ int intake_start(intake *in, const dsn_ctx *ctx, const char *pid_path);
  * A run blocked in the store (in a Berkeley DB mutex that a process killed
  * inside it held: no failchk or recovery wakes it) must not hang the MTA's
  * delivery or a follower for ever.  From intake_start on, a run that uses no
- * CPU for INTAKE_STALL_S seconds writes one line to stderr and exits
+ * CPU for INTAKE_STALL_S seconds, or whose one call into the store has not
+ * ended in BG_STORE_CALL_STUCK_S (a wait that polls), writes one line to stderr and exits
  * INTAKE_EX_TEMPFAIL (the MTA retries; systemd restarts a follower; what was
  * committed is whole, a retry counts once).  A follower calls intake_idle()
  * before it waits for input by design and intake_busy() after.

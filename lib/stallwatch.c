@@ -19,6 +19,7 @@
 #define STALLWATCH_MIN_CPU_NS 50000000LL
 
 static void (*watch_handler)(void);
+static bool (*volatile watch_probe)(void);
 static volatile sig_atomic_t idle_samples;
 static long long last_cpu_ns = -1;
 
@@ -38,8 +39,12 @@ on_alarm(int sig)
     int saved = errno;
     long long now = cpu_ns();
 
+    bool (*stuck)(void) = watch_probe;
+
     (void)sig;
-    if (now < 0 || last_cpu_ns < 0 || now - last_cpu_ns >= STALLWATCH_MIN_CPU_NS) {
+    if (stuck != NULL && stuck() && watch_handler != NULL) {
+        watch_handler();
+    } else if (now < 0 || last_cpu_ns < 0 || now - last_cpu_ns >= STALLWATCH_MIN_CPU_NS) {
         last_cpu_ns = now;
         idle_samples = 0;
     } else if (++idle_samples >= STALLWATCH_SAMPLES && watch_handler != NULL) {
@@ -69,6 +74,12 @@ bg_stallwatch_start(unsigned idle_s, void (*on_stall)(void))
     it.it_interval.tv_usec = (period_ms % 1000) * 1000;
     it.it_value = it.it_interval;
     return setitimer(ITIMER_REAL, &it, NULL);
+}
+
+void
+bg_stallwatch_probe(bool (*stuck)(void))
+{
+    watch_probe = stuck;
 }
 
 void

@@ -18,19 +18,46 @@
  * 0, the machine's uptime ago, in a store that never had a call — ASan's
  * slow threads once made the milter exit at its start with "the store did
  * not answer for 2968 s"). */
+/* The same accounting for all the stores of the process together
+ * (bg_store_call_stuck): a signal handler reads it, so no store pointer that
+ * a close could free. */
+static atomic_int process_inflight;
+static _Atomic int64_t process_progress_ms;
+
 void
 store_enter(bg_store *s)
 {
+    int64_t now = bg_monotonic_ms();
+
     if (atomic_load(&s->inflight) == 0)
-        atomic_store(&s->progress_ms, bg_monotonic_ms());
+        atomic_store(&s->progress_ms, now);
     atomic_fetch_add(&s->inflight, 1);
+    if (atomic_load(&process_inflight) == 0)
+        atomic_store(&process_progress_ms, now);
+    atomic_fetch_add(&process_inflight, 1);
 }
 
 void
 store_leave(bg_store *s)
 {
-    atomic_store(&s->progress_ms, bg_monotonic_ms());
+    int64_t now = bg_monotonic_ms();
+
+    atomic_store(&s->progress_ms, now);
     atomic_fetch_sub(&s->inflight, 1);
+    atomic_store(&process_progress_ms, now);
+    atomic_fetch_sub(&process_inflight, 1);
+}
+
+bool
+bg_store_call_stuck(void)
+{
+    int64_t since, now;
+
+    if (atomic_load(&process_inflight) == 0)
+        return false;
+    since = atomic_load(&process_progress_ms);
+    now = bg_monotonic_ms();
+    return since != 0 && now - since >= BG_STORE_CALL_STUCK_S * 1000LL;
 }
 
 int64_t

@@ -14,6 +14,8 @@
 #ifndef BOUNCEGUARD_STALLWATCH_H
 #define BOUNCEGUARD_STALLWATCH_H
 
+#include <stdbool.h>
+
 /*
  * Start the watch: every idle_s / 4 seconds (SIGALRM, SA_RESTART) compare
  * the process's CPU time with the last sample; after idle_s seconds without
@@ -24,6 +26,18 @@
  * timer cannot be set (errno set).
  */
 int bg_stallwatch_start(unsigned idle_s, void (*on_stall)(void));
+
+/*
+ * A second sign, for a wait that burns CPU: Berkeley DB waits for some
+ * things by polling (memp_sync's yield loop), and a loop that polls fast
+ * enough would stay above the CPU mark for ever.  stuck is called at each
+ * sample, from the signal handler (so it may only read atomics and clocks),
+ * and returns true when the program's own measure says its work has not
+ * moved for too long (a call into the store under way for minutes); the
+ * handler is then called as for a process without CPU.  NULL removes it;
+ * bg_stallwatch_stop keeps it for the next start.
+ */
+void bg_stallwatch_probe(bool (*stuck)(void));
 
 /* Stop the watch (its timer and its handler).  Safe when not started. */
 void bg_stallwatch_stop(void);

@@ -348,8 +348,8 @@ typedef enum bg_store_upkeep {
  * (recovery) on any non-zero answer — in 5.3 failchk says EBUSY when the
  * dead process held a database handle; only when it answered 0, in the same
  * thread right after, checkpoint if checkpoint_s seconds passed since this
- * process's last one (0 = now) or half a log file was written, and remove
- * the log files no longer needed.  A checkpoint never runs between a peer's
+ * process's last one (0 = now) or a quarter of a log file was written, and
+ * remove the log files no longer needed.  A checkpoint never runs between a peer's
  * death and the failchk that would have seen it: that checkpoint could let
  * recovery skip a committed transaction (docs/RELIABILITY.md).
  * Returns BG_STORE_SOUND or BG_STORE_RECOVERED, or -1 with err set.
@@ -369,14 +369,25 @@ int bg_store_maintain(bg_store *s, unsigned checkpoint_s, bg_error *err);
  */
 int64_t bg_store_stalled_ms(bg_store *s, int64_t now_ms);
 
+/*
+ * Whether one call into any store of this process has been under way for
+ * BG_STORE_CALL_STUCK_S, by the clock: the single-threaded programs' second
+ * sign of a stall (bg_stallwatch_probe), for a wait inside Berkeley DB that
+ * polls fast enough to look like work.  The bounded waits inside a call
+ * (deadlock retries, a peer's recovery, failchk at close) end long before.
+ * Reads only atomics and the clock: safe in a signal handler.
+ */
+bool bg_store_call_stuck(void);
+#define BG_STORE_CALL_STUCK_S 120
+
 /* How often the long-lived programs checkpoint a store that is written
  * (bg_store_maintain's checkpoint_s), and how often they run failchk. */
 #define BG_STORE_CHECKPOINT_S 30
 #define BG_STORE_FAILCHK_S 1
 
 /*
- * Whether the log has grown by half a log file since the last checkpoint, so
- * that the upkeep should run bg_store_maintain now rather than at its next
+ * Whether the log has grown by a quarter of a log file since the last
+ * checkpoint, so that the upkeep should run bg_store_maintain now rather than at its next
  * second: 2,000 messages a second write 1.7 MB of log a second, and a
  * checkpoint once a second let the log reach 5 files.  Two statistics calls,
  * no failchk: cheap enough to ask several times a second.  Always false for

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "bounceguard/stallwatch.h"
+#include "bounceguard/store.h"
 
 static void
 stalled(void)
@@ -87,6 +88,56 @@ START_TEST(working_process_is_left_alone)
 }
 END_TEST
 
+/* The program's own sign: work that burns CPU but whose probe says it has
+ * not moved (a wait inside the store that polls) is told too. */
+static bool
+always_stuck(void)
+{
+    return true;
+}
+
+static bool
+never_stuck(void)
+{
+    return false;
+}
+
+static void
+spin_while_stuck(void)
+{
+    bg_stallwatch_probe(always_stuck);
+    work_three_seconds();
+}
+
+static void
+work_while_moving(void)
+{
+    bg_stallwatch_probe(never_stuck);
+    work_three_seconds();
+}
+
+START_TEST(spinning_process_its_probe_calls_stuck_is_told)
+{
+    time_t t0 = time(NULL);
+
+    ck_assert_int_eq(in_child(1, spin_while_stuck), 42);
+    ck_assert_int_le(time(NULL) - t0, 2);
+}
+END_TEST
+
+START_TEST(probe_that_sees_progress_changes_nothing)
+{
+    ck_assert_int_eq(in_child(1, work_while_moving), 0);
+}
+END_TEST
+
+/* Nothing in flight is never stuck, whatever the time since the last call. */
+START_TEST(no_store_call_is_not_stuck)
+{
+    ck_assert(!bg_store_call_stuck());
+}
+END_TEST
+
 START_TEST(stopped_watch_says_nothing)
 {
     ck_assert_int_eq(in_child(1, wait_then_stop), 0);
@@ -105,6 +156,9 @@ main(void)
     tcase_add_test(tc, blocked_process_is_told);
     tcase_add_test(tc, working_process_is_left_alone);
     tcase_add_test(tc, stopped_watch_says_nothing);
+    tcase_add_test(tc, spinning_process_its_probe_calls_stuck_is_told);
+    tcase_add_test(tc, probe_that_sees_progress_changes_nothing);
+    tcase_add_test(tc, no_store_call_is_not_stuck);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
