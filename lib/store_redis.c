@@ -23,6 +23,7 @@
  * from a small pool and gives it back.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
+#include <nettle/sha1.h>
 
 #include "bounceguard/config.h"
 #include "bounceguard/log.h"
@@ -74,6 +76,8 @@ struct store_redis {
     size_t nidle;
     unsigned generation;      /* bumped when the primary may have moved */
     char primary[SHOWN_MAX];      /* "HOST:PORT" of the primary last reached */
+    char commit_sha[2 * SHA1_DIGEST_SIZE + 1]; /* the commit script's SHA1, for EVALSHA */
+    atomic_bool eval_only;        /* the ACL refused EVALSHA: send the script's text */
     bg_buf purge_from[DBI_COUNT]; /* where the index tidy goes on */
 };
 
@@ -347,6 +351,50 @@ dup_or_empty(const char *s)
     return bg_xstrdup(s ? s : "");
 }
 
+/*
+ * The commit: compare, then apply.  KEYS: the keys read, then per write its
+ * key and its database's index.  ARGV: the number of reads and of writes,
+ * per read what was seen ("" absent, "=" value), per write the value (""
+ * delete, "=" value), its expiry (UNIX time, 0 none) and its index member
+ * ("" none, "=" key).
+ */
+static const char commit_script[] =
+    "local n, m = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+    "for i = 1, n do\n"
+    "  local have = redis.call('GET', KEYS[i])\n"
+    "  if have then have = '=' .. have else have = '' end\n"
+    "  if have ~= ARGV[2 + i] then return 0 end\n"
+    "end\n"
+    "local a = 2 + n\n"
+    "for j = 1, m do\n"
+    "  local key, idx = KEYS[n + 2 * j - 1], KEYS[n + 2 * j]\n"
+    "  local val, at, member = ARGV[a + 1], tonumber(ARGV[a + 2]), ARGV[a + 3]\n"
+    "  a = a + 3\n"
+    "  if val == '' then\n"
+    "    redis.call('DEL', key)\n"
+    "    if member ~= '' then redis.call('ZREM', idx, string.sub(member, 2)) end\n"
+    "  else\n"
+    "    if at > 0 then redis.call('SET', key, string.sub(val, 2), 'EXAT', at)\n"
+    "    else redis.call('SET', key, string.sub(val, 2)) end\n"
+    "    if member ~= '' then redis.call('ZADD', idx, 0, string.sub(member, 2)) end\n"
+    "  end\n"
+    "end\n"
+    "return 1\n";
+
+/* The hex SHA1 of a script, its name for EVALSHA. */
+static void
+script_sha(const char *script, char hex[2 * SHA1_DIGEST_SIZE + 1])
+{
+    struct sha1_ctx ctx;
+    uint8_t digest[SHA1_DIGEST_SIZE];
+
+    sha1_init(&ctx);
+    sha1_update(&ctx, strlen(script), (const uint8_t *)script);
+    sha1_digest(&ctx, sizeof(digest), digest);
+    for (size_t i = 0; i < sizeof(digest); i++)
+        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+}
+
 store_redis *
 store_redis_open(const bg_store_redis_opts *o, bg_error *err)
 {
@@ -379,6 +427,7 @@ store_redis_open(const bg_store_redis_opts *o, bg_error *err)
     r->timeout.tv_sec = r->timeout_ms / 1000;
     r->timeout.tv_usec = (suseconds_t)(r->timeout_ms % 1000) * 1000;
     r->replicas = o->replicas;
+    script_sha(commit_script, r->commit_sha);
     c = pool_take(r, &gen, err);
     if (c == NULL) {
         store_redis_close(r);
@@ -556,35 +605,6 @@ store_redis_del(store_redis_txn *t, int dbi, const void *key, size_t klen)
     return 0;
 }
 
-/*
- * The commit: compare, then apply.  KEYS: the keys read, then per write its
- * key and its database's index.  ARGV: the number of reads and of writes,
- * per read what was seen ("" absent, "=" value), per write the value (""
- * delete, "=" value), its expiry (UNIX time, 0 none) and its index member
- * ("" none, "=" key).
- */
-static const char commit_script[] =
-    "local n, m = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
-    "for i = 1, n do\n"
-    "  local have = redis.call('GET', KEYS[i])\n"
-    "  if have then have = '=' .. have else have = '' end\n"
-    "  if have ~= ARGV[2 + i] then return 0 end\n"
-    "end\n"
-    "local a = 2 + n\n"
-    "for j = 1, m do\n"
-    "  local key, idx = KEYS[n + 2 * j - 1], KEYS[n + 2 * j]\n"
-    "  local val, at, member = ARGV[a + 1], tonumber(ARGV[a + 2]), ARGV[a + 3]\n"
-    "  a = a + 3\n"
-    "  if val == '' then\n"
-    "    redis.call('DEL', key)\n"
-    "    if member ~= '' then redis.call('ZREM', idx, string.sub(member, 2)) end\n"
-    "  else\n"
-    "    if at > 0 then redis.call('SET', key, string.sub(val, 2), 'EXAT', at)\n"
-    "    else redis.call('SET', key, string.sub(val, 2)) end\n"
-    "    if member ~= '' then redis.call('ZADD', idx, 0, string.sub(member, 2)) end\n"
-    "  end\n"
-    "end\n"
-    "return 1\n";
 
 /* The argument vector of one command, its strings owned. */
 typedef struct argvec {
@@ -605,6 +625,16 @@ argvec_add(argvec *a, const void *s, size_t len)
     memcpy(a->v[a->n], s, len);
     a->v[a->n][len] = '\0';
     a->len[a->n++] = len;
+}
+
+static void
+argvec_set(argvec *a, size_t i, const void *s, size_t len)
+{
+    free(a->v[i]);
+    a->v[i] = bg_xmalloc(len + 1);
+    memcpy(a->v[i], s, len);
+    a->v[i][len] = '\0';
+    a->len[i] = len;
 }
 
 static void
@@ -637,8 +667,15 @@ commit(store_redis_txn *t, bool sync)
     redisReply *rep;
     int ret = 0;
 
-    argvec_add(&a, "EVAL", 4);
-    argvec_add(&a, commit_script, sizeof(commit_script) - 1);
+    /* By the script's SHA1: 40 bytes sent instead of its text, and no
+     * hashing of the text by the server at each commit. */
+    if (atomic_load(&r->eval_only)) {
+        argvec_add(&a, "EVAL", 4);
+        argvec_add(&a, commit_script, sizeof(commit_script) - 1);
+    } else {
+        argvec_add(&a, "EVALSHA", 7);
+        argvec_add(&a, r->commit_sha, strlen(r->commit_sha));
+    }
     snprintf(num, sizeof(num), "%zu", t->nreads + 2 * t->nwrites);
     argvec_add(&a, num, strlen(num));
     for (size_t i = 0; i < t->nreads; i++)
@@ -674,6 +711,21 @@ commit(store_redis_txn *t, bool sync)
     }
     t->committing = true;
     rep = call(t->c, (int)a.n, (const char **)a.v, a.len);
+    if (reply_is_error(rep, "NOPERM") && strcmp(a.v[0], "EVALSHA") == 0 &&
+        !atomic_exchange(&r->eval_only, true))
+        bg_msg_warn("store redis %s: the user may not run EVALSHA; committing with EVAL "
+                    "(add +evalsha to its ACL)",
+                    store_redis_label(r));
+    if (reply_is_error(rep, "NOSCRIPT") ||
+        (reply_is_error(rep, "NOPERM") && strcmp(a.v[0], "EVALSHA") == 0)) {
+        /* Not in this server's script cache (a restart, a failover, SCRIPT
+         * FLUSH) or not allowed by name: nothing was applied; EVAL runs the
+         * text and caches it for the next EVALSHA. */
+        freeReplyObject(rep);
+        argvec_set(&a, 0, "EVAL", 4);
+        argvec_set(&a, 1, commit_script, sizeof(commit_script) - 1);
+        rep = call(t->c, (int)a.n, (const char **)a.v, a.len);
+    }
     argvec_free(&a);
     bg_buf_free(&idx);
     if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {

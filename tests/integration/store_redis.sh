@@ -17,7 +17,7 @@ need_redis
 PASS=$REDIS_PASS
 # The servers have an ACL user for bounceguard: its key prefix and the
 # commands bounceguard.conf(5) lists.
-ACL=(--user bounceguard on ">$PASS" "~bounceguard:*" +get +set +del +mget +eval +zadd
+ACL=(--user bounceguard on ">$PASS" "~bounceguard:*" +get +set +del +mget +eval +evalsha +zadd
     +zrem +zrangebylex +zcard +exists +scan +role +info +wait +select +ping)
 conf() { redis_conf "$@"; }
 A=$T/relay-a.conf B=$T/relay-b.conf
@@ -79,6 +79,27 @@ bgb unblock b2@example.org > /dev/null
 out=$(bga check b2@example.org 2>&1)
 check "unblock through B releases for A ($(grep verdict <<<"$out" | tr -s " "))" grep -q "verdict *ACCEPTED" <<<"$out"
 check "the audit is shared" test "$(bga audit | grep -c 'b2@example.org')" -ge 2
+
+# ---- the commit script by its SHA1 ---------------------------------------------
+evalsha_calls() { rcli $R1 info commandstats | sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),.*/\1/p'; }
+before=$(evalsha_calls)
+bgb block sha@example.net > /dev/null
+after=$(evalsha_calls)
+check "a commit is sent by the script's SHA1 (EVALSHA calls ${before:-0} -> ${after:-0})" \
+    test "${after:-0}" -gt "${before:-0}"
+rcli $R1 script flush > /dev/null
+out=$(bgb block flushed@example.net 2>&1); rc=$?
+check "after SCRIPT FLUSH a commit still lands (NOSCRIPT: the text once more) ($out)" \
+    test "$rc" = 0 -a "$(rcli $R1 exists bounceguard:rcpt:flushed@example.net)" = 1
+# An ACL written before EVALSHA was used (+eval only): the commits go on by
+# the script's text, with one warning naming the fix.
+rcli $R1 acl setuser oldacl on ">$PASS" "~bounceguard:*" +get +set +del +mget +eval +zadd \
+    +zrem +zrangebylex +zcard +exists +scan +role +info +wait +select +ping > /dev/null
+conf "$T/oldacl.conf" "redis_servers=127.0.0.1:$R1" "redis_user=oldacl"
+out=$("$BIN/bounceguard" -c "$T/oldacl.conf" block oldacl@example.net 2>&1); rc=$?
+check "a user without +evalsha still commits, and is told to add it ($out)" \
+    test "$rc" = 0 -a "$(rcli $R1 exists bounceguard:rcpt:oldacl@example.net)" = 1 \
+    -a -n "$(grep -F '+evalsha' <<<"$out")"
 
 # ---- one quota across relays, under concurrency ----------------------------
 conf "$T/race.conf" "redis_servers=127.0.0.1:$R1" "quota_limit=50" "redis_prefix=race:"
