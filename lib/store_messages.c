@@ -24,7 +24,14 @@ put_replacing(bg_store *s, store_txn *txn, int dbi, const char *key, const bg_bu
     bg_buf old = BG_BUF_INIT;
     int64_t old_purge = 0;
     size_t klen = strlen(key);
-    int ret = store_rec_get(s, txn, dbi, key, klen, &old, &old_purge, STORE_RMW);
+    int ret;
+
+    /* Redis keeps the purge time as the key's own expiry, which SET
+     * replaces: no old record to read for its expiry index entry (a round
+     * trip per record on the milter's path). */
+    if (txn->redis)
+        return store_rec_put(s, txn, dbi, key, klen, payload, 0, purge_at);
+    ret = store_rec_get(s, txn, dbi, key, klen, &old, &old_purge, STORE_RMW);
 
     bg_buf_free(&old);
     if (ret != 0 && ret != STORE_NOTFOUND)
