@@ -59,22 +59,31 @@ listed_how(const bg_rcpt_rec *rec)
     return rec->source;
 }
 
+/* When a record last changed: its update, or its last bounce when it came
+ * without one (an import of an older export). */
+static int64_t
+changed(const bg_rcpt_rec *rec)
+{
+    return rec->updated > rec->last_bounce ? rec->updated : rec->last_bounce;
+}
+
 /* Keep the REPORT_RECENT records changed last (in the period). */
 static void
 keep_recent(rcpt_scan *sc, const char *addr, const bg_rcpt_rec *rec)
 {
     size_t i = sc->nrecent;
+    int64_t t = changed(rec);
 
-    if (rec->updated < sc->r->start)
+    if (t < sc->r->start)
         return;
     if (i == REPORT_RECENT) {
-        if (rec->updated <= sc->recent[i - 1].rec.updated)
+        if (t <= changed(&sc->recent[i - 1].rec))
             return;
         free(sc->recent[--i].addr);
     } else {
         sc->nrecent++;
     }
-    for (; i > 0 && sc->recent[i - 1].rec.updated < rec->updated; i--)
+    for (; i > 0 && changed(&sc->recent[i - 1].rec) < t; i--)
         sc->recent[i] = sc->recent[i - 1];
     sc->recent[i].addr = bg_xstrdup(addr);
     sc->recent[i].rec = *rec;
