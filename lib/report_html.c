@@ -226,7 +226,7 @@ nice_step(unsigned long max)
 #define CX0 56.0      /* left of the plot (y labels on its left) */
 #define CX1 950.0     /* right of the plot */
 #define CY0 12.0      /* top of the plot */
-#define CPH 200.0     /* height of the plot */
+#define CPH 160.0     /* height of the plot */
 #define LEGEND_W 186.0
 
 static void
@@ -398,8 +398,9 @@ static const char css[] =
     "border-bottom:1px solid #d0d7de;padding-bottom:4px}"
     ".meta{color:#57606a;font-size:14px;margin:2px 0}"
     ".cards{display:flex;flex-wrap:wrap;gap:10px;margin:16px 0}"
-    ".card{flex:1 1 150px;border:1px solid #d0d7de;border-radius:6px;padding:8px 12px}"
-    ".card b{display:block;font-size:26px}.card span{color:#57606a;font-size:13px}"
+    ".card{flex:1 1 100px;border:1px solid #d0d7de;border-radius:6px;padding:6px 10px}"
+    ".card b{display:block;font-size:24px}.card span{color:#57606a;font-size:12px}"
+    "h3{font-size:15px;margin:14px 0 2px}"
     ".card.warn b{color:#cf222e}"
     "svg{display:block;max-width:100%;height:auto;font-size:12px}"
     "svg text{fill:#1f2328}svg .xl,svg .yl{fill:#57606a;font-size:11px}"
@@ -408,9 +409,11 @@ static const char css[] =
     ".note{color:#57606a;font-size:13px;margin:4px 0 8px}"
     "table{border-collapse:collapse;width:100%;font-size:13px;margin:6px 0}"
     "th,td{border-bottom:1px solid #eaeef2;padding:4px 6px;text-align:left;"
-    "vertical-align:top;overflow-wrap:anywhere}"
-    "th{background:#f6f8fa}td.n{text-align:right;white-space:nowrap}"
-    "code{font-size:12px}.bad{color:#cf222e;font-weight:600}.ok{color:#1a7f37}"
+    "vertical-align:top;overflow-wrap:break-word}"
+    "th{background:#f6f8fa}td.n{text-align:right;white-space:nowrap}td.t,td.bad,td.ok"
+    "{white-space:nowrap}td.a{word-break:break-all;min-width:12em}"
+    "code{font-size:12px}td code{word-break:break-all}.bad{color:#cf222e;font-weight:600}"
+    ".ok{color:#1a7f37}"
     "footer{color:#57606a;font-size:12px;margin-top:30px}";
 
 static void
@@ -489,7 +492,8 @@ incident_section(bg_buf *b, const bg_report *r)
         bg_html_text(b, in->rbl, 128);
         bg_buf_puts(b, "</td><td>");
         bg_html_text(b, in->remote_mta, 256);
-        bg_buf_printf(b, "</td><td>%s</td><td>%s</td><td class=\"n\">%" PRIu32 "</td><td>",
+        bg_buf_printf(b, "</td><td class=\"t\">%s</td><td class=\"t\">%s</td><td class=\"n\">%" PRIu32
+                         "</td><td class=\"a\">",
                       time_label(a, sizeof(a), in->first), time_label(z, sizeof(z), in->last),
                       in->count);
         bg_html_text(b, in->last_rcpt, 257);
@@ -529,7 +533,7 @@ sender_section(bg_buf *b, const bg_report *r)
                    "caused</th><th>Window</th><th>Messages (lifetime)</th></tr>\n");
     for (size_t i = 0; i < r->nsenders; i++) {
         const bg_report_sender *s = &r->senders[i];
-        bg_buf_puts(b, "<tr><td>");
+        bg_buf_puts(b, "<tr><td class=\"a\">");
         bg_html_text(b, s->id, 256);
         bg_buf_printf(b, "</td><td class=\"%s\">%s</td><td class=\"n\">%lu</td>"
                          "<td class=\"n\">%lu</td><td class=\"n\">%lu</td><td class=\"n\">%lu"
@@ -556,7 +560,7 @@ sender_section(bg_buf *b, const bg_report *r)
 static void
 recent_section(bg_buf *b, const bg_report *r)
 {
-    bg_buf_puts(b, "<section id=\"recent\"><h2>Latest blacklistings</h2>\n");
+    bg_buf_puts(b, "<section id=\"recent\"><h2>Recipients changed last</h2>\n");
     if (r->nrecent == 0) {
         bg_buf_puts(b, "<p>No recipient changed in the period.</p></section>\n");
         return;
@@ -568,7 +572,7 @@ recent_section(bg_buf *b, const bg_report *r)
         const bg_report_rcpt *x = &r->recent[i];
         char a[32], z[32], u[32];
 
-        bg_buf_puts(b, "<tr><td>");
+        bg_buf_puts(b, "<tr><td class=\"a\">");
         bg_html_text(b, x->addr, 257);
         bg_buf_printf(b, "</td><td class=\"%s\">",
                       strcmp(x->state, "blacklisted") == 0 ? "bad" : "ok");
@@ -577,8 +581,8 @@ recent_section(bg_buf *b, const bg_report *r)
         bg_html_text(b, x->rec.reason, 24);
         bg_buf_puts(b, "</td><td>");
         bg_html_text(b, x->rec.source, 16);
-        bg_buf_printf(b, "</td><td>%s</td><td>%s</td><td class=\"n\">%" PRIu32 "</td>"
-                         "<td>%s</td></tr>\n",
+        bg_buf_printf(b, "</td><td class=\"t\">%s</td><td class=\"t\">%s</td><td class=\"n\">%" PRIu32
+                         "</td><td class=\"t\">%s</td></tr>\n",
                       time_label(a, sizeof(a), x->rec.first_bounce),
                       time_label(z, sizeof(z), x->rec.last_bounce), x->rec.bounce_count,
                       time_label(u, sizeof(u), x->rec.expires));
@@ -604,9 +608,11 @@ bg_report_html(bg_buf *b, const bg_report *r)
                   r->bounce_total);
 
     bg_buf_puts(b, "<section id=\"blacklist\"><h2>Recipients blacklisted and released</h2>\n");
+    bg_buf_puts(b, "<h3>Blacklisted per day</h3>\n");
     chart_svg(b, &r->listed, "chart-listed", "recipients blacklisted per day");
     bg_buf_puts(b, "<p class=\"note\">Blacklisted: by the day of a recipient's first bounce, "
                    "or of the block or import that listed it without one.</p>\n");
+    bg_buf_puts(b, "<h3>Released per day</h3>\n");
     chart_svg(b, &r->released, "chart-released", "recipients released per day");
     bg_buf_puts(b, "<p class=\"note\">Released: unblocked by an operator (the audit trail's "
                    "unblock lines) or expired (a blacklisting whose time ran out; a record is "

@@ -178,10 +178,10 @@ check "incidents: both lists in the table" \
 check "incidents: the delisting page of Spamhaus, as text" \
     grep -q '<code>https://check.spamhaus.org' "$F"
 check "senders: the blocked one first, escaped" \
-    grep -q '<tr><td>env:&quot;&lt;x&gt;&quot;@evil.example</td><td class="bad">blocked</td>' "$F"
-check "senders: the one over quota" grep -q '<td>ip:192.0.2.99</td><td class="bad">over quota' "$F"
+    grep -q '<tr><td class="a">env:&quot;&lt;x&gt;&quot;@evil.example</td><td class="bad">blocked</td>' "$F"
+check "senders: the one over quota" grep -q '<td class="a">ip:192.0.2.99</td><td class="bad">over quota' "$F"
 check "hostile address escaped in the table" \
-    grep -q '<td>&quot;&lt;script&gt;&quot;@example.com</td>' "$F"
+    grep -q '<td class="a">&quot;&lt;script&gt;&quot;@example.com</td>' "$F"
 check "hostile reason escaped in the bars' data and legend" \
     grep -q 'data-series="&lt;/svg&gt;&lt;script&gt;alert(1)"' "$F"
 check "hostile incident text escaped" grep -q 'bl.spamcop.net &lt;/svg&gt;&lt;script&gt;alert(2)' "$F"
