@@ -39,7 +39,8 @@
 
 typedef struct rcpt_scan {
     bg_report *r;
-    char **bouncers; /* last_sender of each recipient whose last bounce is in the period */
+    char *
+        *bouncers; /* last_sender of each recipient whose last bounce is in the period */
     size_t nbouncers, capbouncers;
     bg_report_rcpt recent[REPORT_RECENT]; /* sorted by rec.updated, latest first */
     size_t nrecent;
@@ -254,7 +255,7 @@ merge_bouncers(sender_list *l, char **bouncers, size_t n)
         qsort(bouncers, n, sizeof(*bouncers), cmp_str);
     for (size_t i = 0; i < n;) {
         size_t j = i;
-        bg_report_sender key, *s;
+        bg_report_sender key = {0}, *s;
 
         while (j < n && strcmp(bouncers[j], bouncers[i]) == 0)
             j++;
@@ -322,7 +323,8 @@ load_senders(cli_ctx *ctx, bg_store *st, bg_report *r, rcpt_scan *sc, sender_lis
             return -1;
         }
         s->tried = t.n;
-        s->tried_now = info.tried_blacklisted > 0 ? (unsigned long)info.tried_blacklisted : 0;
+        s->tried_now =
+            info.tried_blacklisted > 0 ? (unsigned long)info.tried_blacklisted : 0;
         s->refused = info.window_open ? info.rec.refused : 0;
         s->used = info.used;
         s->limit = info.quota_exempt ? 0 : info.quota_limit;
@@ -358,7 +360,8 @@ open_output(const char *path)
         return STDOUT_FILENO;
     fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
     if (fd < 0)
-        cli_runtime_error("report", "cannot open %s: %s", cli_safe(path), strerror(errno));
+        cli_runtime_error("report", "cannot open %s: %s", cli_safe(path),
+                          strerror(errno));
     return fd;
 }
 
@@ -445,8 +448,9 @@ cli_cmd_report(cli_ctx *ctx, int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":d:o:", opts, NULL)) != -1) {
         if (c == 'd') {
             if (parse_days(optarg, &days) < 0)
-                return cli_usage_error("report", "--days takes a number of days from 1 to %d, "
-                                                 "not '%.40s'",
+                return cli_usage_error("report",
+                                       "--days takes a number of days from 1 to %d, "
+                                       "not '%.40s'",
                                        BG_REPORT_MAX_DAYS, cli_safe(optarg));
         } else if (c == 'o') {
             if (*optarg == '\0')
@@ -458,7 +462,8 @@ cli_cmd_report(cli_ctx *ctx, int argc, char **argv)
         }
     }
     if (optind < argc)
-        return cli_usage_error("report", "unexpected argument %.60s", cli_safe(argv[optind]));
+        return cli_usage_error("report", "unexpected argument %.60s",
+                               cli_safe(argv[optind]));
     if ((fd = open_output(path)) < 0)
         return CLI_EXIT_RUNTIME;
     if ((rc = cli_store_open(ctx, "report", false, &st)) != 0) {

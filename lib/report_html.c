@@ -57,7 +57,8 @@ bg_report_chart_add(bg_report_chart *c, const char *name, int64_t when)
     if (s == c->nseries) {
         c->series = bg_xrealloc(c->series, (c->nseries + 1) * sizeof(*c->series));
         c->series[c->nseries] = bg_xstrdup(name);
-        c->counts = bg_xrealloc(c->counts, (c->nseries + 1) * c->ndays * sizeof(*c->counts));
+        c->counts =
+            bg_xrealloc(c->counts, (c->nseries + 1) * c->ndays * sizeof(*c->counts));
         memset(c->counts + c->nseries * c->ndays, 0, c->ndays * sizeof(*c->counts));
         c->nseries++;
     }
@@ -113,12 +114,24 @@ bg_html_text(bg_buf *out, const char *s, size_t max)
     }
     for (p = bg_buf_str(&shown); *p; p++) {
         switch (*p) {
-        case '&': bg_buf_puts(out, "&amp;"); break;
-        case '<': bg_buf_puts(out, "&lt;"); break;
-        case '>': bg_buf_puts(out, "&gt;"); break;
-        case '"': bg_buf_puts(out, "&quot;"); break;
-        case '\'': bg_buf_puts(out, "&#39;"); break;
-        default: bg_buf_putc(out, *p); break;
+        case '&':
+            bg_buf_puts(out, "&amp;");
+            break;
+        case '<':
+            bg_buf_puts(out, "&lt;");
+            break;
+        case '>':
+            bg_buf_puts(out, "&gt;");
+            break;
+        case '"':
+            bg_buf_puts(out, "&quot;");
+            break;
+        case '\'':
+            bg_buf_puts(out, "&#39;");
+            break;
+        default:
+            bg_buf_putc(out, *p);
+            break;
         }
     }
     bg_buf_free(&shown);
@@ -131,7 +144,8 @@ day_label(char *dst, size_t size, int64_t t, bool year)
     time_t tt = (time_t)t;
     struct tm tm;
 
-    if (gmtime_r(&tt, &tm) == NULL || strftime(dst, size, year ? "%Y-%m-%d" : "%m-%d", &tm) == 0)
+    if (gmtime_r(&tt, &tm) == NULL ||
+        strftime(dst, size, year ? "%Y-%m-%d" : "%m-%d", &tm) == 0)
         bg_strlcpy(dst, "?", size);
     return dst;
 }
@@ -143,7 +157,8 @@ time_label(char *dst, size_t size, int64_t t)
     time_t tt = (time_t)t;
     struct tm tm;
 
-    if (t == 0 || gmtime_r(&tt, &tm) == NULL || strftime(dst, size, "%Y-%m-%d %H:%MZ", &tm) == 0)
+    if (t == 0 || gmtime_r(&tt, &tm) == NULL ||
+        strftime(dst, size, "%Y-%m-%d %H:%MZ", &tm) == 0)
         bg_strlcpy(dst, "-", size);
     return dst;
 }
@@ -185,8 +200,8 @@ drawn_make(drawn *dr, const bg_report_chart *c)
 
     memset(dr, 0, sizeof(*dr));
     dr->ndays = c->ndays;
-    dr->counts = bg_xcalloc(BG_REPORT_MAX_SERIES * (c->ndays ? c->ndays : 1),
-                            sizeof(*dr->counts));
+    dr->counts =
+        bg_xcalloc(BG_REPORT_MAX_SERIES * (c->ndays ? c->ndays : 1), sizeof(*dr->counts));
     for (size_t s = 0; s < c->nseries; s++)
         order[s] = s;
     if (c->nseries > 1)
@@ -222,11 +237,11 @@ nice_step(unsigned long max)
 }
 
 /* Geometry of the charts (SVG user units = CSS pixels at the page's width). */
-#define CW 960.0      /* width */
-#define CX0 56.0      /* left of the plot (y labels on its left) */
-#define CX1 950.0     /* right of the plot */
-#define CY0 12.0      /* top of the plot */
-#define CPH 160.0     /* height of the plot */
+#define CW 960.0  /* width */
+#define CX0 56.0  /* left of the plot (y labels on its left) */
+#define CX1 950.0 /* right of the plot */
+#define CY0 12.0  /* top of the plot */
+#define CPH 160.0 /* height of the plot */
 #define LEGEND_W 186.0
 
 static void
@@ -236,15 +251,17 @@ x_axis(bg_buf *b, int64_t start, size_t ndays, double x0, double x1, double y)
     size_t every = (ndays + 14) / 15;
     char lab[16];
 
-    bg_buf_printf(b, "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
-                  x0, y, x1, y);
+    bg_buf_printf(
+        b, "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x0,
+        y, x1, y);
     for (size_t d = 0; d < ndays; d++) {
         if ((ndays - 1 - d) % every != 0) /* today always has its label */
             continue;
-        bg_buf_printf(b,
-                      "<text class=\"xl\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
-                      x0 + slot * ((double)d + 0.5), y + 15,
-                      day_label(lab, sizeof(lab), start + (int64_t)d * BG_REPORT_DAY, false));
+        bg_buf_printf(
+            b,
+            "<text class=\"xl\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
+            x0 + slot * ((double)d + 0.5), y + 15,
+            day_label(lab, sizeof(lab), start + (int64_t)d * BG_REPORT_DAY, false));
     }
 }
 
@@ -269,22 +286,25 @@ chart_svg(bg_buf *b, const bg_report_chart *c, const char *id, const char *what)
     top = ((max ? max : 1) + step - 1) / step * step;
     rows = dr.n ? (dr.n + per_row - 1) / per_row : 1;
     legend_y = CY0 + CPH + 36;
-    bg_buf_printf(b,
-                  "<svg class=\"chart\" id=\"%s\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 "
-                  "%.0f %.0f\" role=\"img\" aria-label=\"",
-                  id, CW, legend_y + 20.0 * (double)rows, CW, legend_y + 20.0 * (double)rows);
+    bg_buf_printf(
+        b,
+        "<svg class=\"chart\" id=\"%s\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 "
+        "%.0f %.0f\" role=\"img\" aria-label=\"",
+        id, CW, legend_y + 20.0 * (double)rows, CW, legend_y + 20.0 * (double)rows);
     bg_html_text(b, what, 0);
     bg_buf_puts(b, "\">\n");
     /* gridlines and y labels */
     for (unsigned long v = 0; v <= top; v += step) {
         double y = CY0 + CPH - CPH * (double)v / (double)top;
-        bg_buf_printf(b,
-                      "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n"
-                      "<text class=\"yl\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%lu</text>\n",
-                      CX0, y, CX1, y, CX0 - 6, y + 4, v);
+        bg_buf_printf(
+            b,
+            "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n"
+            "<text class=\"yl\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%lu</text>\n",
+            CX0, y, CX1, y, CX0 - 6, y + 4, v);
     }
-    bg_buf_printf(b, "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
-                  CX0, CY0, CX0, CY0 + CPH);
+    bg_buf_printf(
+        b, "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
+        CX0, CY0, CX0, CY0 + CPH);
     /* the bars, stacked from the largest series up */
     slot = (CX1 - CX0) / (double)(c->ndays ? c->ndays : 1);
     barw = slot * 0.78 < 1 ? 1 : slot * 0.78;
@@ -298,12 +318,12 @@ chart_svg(bg_buf *b, const bg_report_chart *c, const char *id, const char *what)
             y -= h;
             bg_buf_puts(b, "<rect class=\"bar\" data-series=\"");
             bg_html_text(b, dr.names[s], 0);
-            bg_buf_printf(b,
-                          "\" data-day=\"%s\" data-count=\"%lu\" x=\"%.1f\" y=\"%.1f\" "
-                          "width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>",
-                          day_label(lab, sizeof(lab), c->start + (int64_t)d * BG_REPORT_DAY, true),
-                          v, CX0 + slot * (double)d + (slot - barw) / 2, y, barw, h,
-                          palette[s]);
+            bg_buf_printf(
+                b,
+                "\" data-day=\"%s\" data-count=\"%lu\" x=\"%.1f\" y=\"%.1f\" "
+                "width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>",
+                day_label(lab, sizeof(lab), c->start + (int64_t)d * BG_REPORT_DAY, true),
+                v, CX0 + slot * (double)d + (slot - barw) / 2, y, barw, h, palette[s]);
             bg_buf_printf(b, "%s ", lab);
             bg_html_text(b, dr.names[s], 0);
             bg_buf_printf(b, ": %lu</title></rect>\n", v);
@@ -311,14 +331,16 @@ chart_svg(bg_buf *b, const bg_report_chart *c, const char *id, const char *what)
     }
     x_axis(b, c->start, c->ndays ? c->ndays : 1, CX0, CX1, CY0 + CPH);
     if (dr.n == 0)
-        bg_buf_printf(b,
-                      "<text class=\"empty\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">"
-                      "nothing in this period</text>\n",
-                      (CX0 + CX1) / 2, CY0 + CPH / 2);
+        bg_buf_printf(
+            b,
+            "<text class=\"empty\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">"
+            "nothing in this period</text>\n",
+            (CX0 + CX1) / 2, CY0 + CPH / 2);
     /* the legend, in rows under the axis */
     for (size_t s = 0; s < dr.n; s++) {
-        double x = CX0 + LEGEND_W * (double)(s % per_row);
-        double y = legend_y + 20.0 * (double)(s / per_row);
+        size_t row = s / per_row, col = s % per_row;
+        double x = CX0 + LEGEND_W * (double)col;
+        double y = legend_y + 20.0 * (double)row;
         unsigned long total = 0;
         for (size_t d = 0; d < c->ndays; d++)
             total += dr.counts[s * c->ndays + d];
@@ -365,15 +387,17 @@ timeline_svg(bg_buf *b, const bg_report *r)
             x1 = CX1;
             x0 = x0 > x1 - 4 ? x1 - 4 : x0;
         }
-        bg_buf_printf(b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
-                      TL_X0, y + TL_ROW / 2, CX1, y + TL_ROW / 2);
+        bg_buf_printf(
+            b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
+            TL_X0, y + TL_ROW / 2, CX1, y + TL_ROW / 2);
         bg_buf_printf(b, "<text class=\"tll\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">",
                       TL_X0 - 8, y + TL_ROW / 2 + 4);
         bg_html_text(b, in->rbl, 34);
-        bg_buf_printf(b,
-                      "</text>\n<rect class=\"span\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                      "height=\"%.1f\" rx=\"3\" fill=\"%s\"><title>",
-                      x0, y + 5, x1 - x0, TL_ROW - 10, palette[2]);
+        bg_buf_printf(
+            b,
+            "</text>\n<rect class=\"span\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+            "height=\"%.1f\" rx=\"3\" fill=\"%s\"><title>",
+            x0, y + 5, x1 - x0, TL_ROW - 10, palette[2]);
         bg_html_text(b, in->rbl, 0);
         bg_buf_puts(b, " via ");
         bg_html_text(b, in->remote_mta, 0);
@@ -384,8 +408,9 @@ timeline_svg(bg_buf *b, const bg_report *r)
     x_axis(b, r->start, r->days, TL_X0, CX1, CY0 + TL_ROW * (double)n);
     bg_buf_puts(b, "</svg>\n");
     if (r->nincidents > n)
-        bg_buf_printf(b, "<p class=\"note\">The timeline shows the %zu latest of %zu.</p>\n", n,
-                      r->nincidents);
+        bg_buf_printf(b,
+                      "<p class=\"note\">The timeline shows the %zu latest of %zu.</p>\n",
+                      n, r->nincidents);
 }
 
 /* ---- the page ------------------------------------------------------------------ */
@@ -429,25 +454,31 @@ head_section(bg_buf *b, const bg_report *r)
     char now[32], first[16], last[16];
 
     bg_time_iso(now, sizeof(now), r->now);
-    bg_buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                   "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src "
-                   "'none'; style-src 'unsafe-inline'\">\n"
-                   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-                   "<meta name=\"generator\" content=\"bounceguard ");
+    bg_buf_puts(
+        b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+           "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src "
+           "'none'; style-src 'unsafe-inline'\">\n"
+           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+           "<meta name=\"generator\" content=\"bounceguard ");
     bg_html_text(b, r->version, 40);
-    bg_buf_printf(b, "\">\n<title>bounceguard report %s</title>\n<style>%s</style>\n</head>\n"
-                     "<body>\n<main>\n<h1>bounceguard report</h1>\n",
-                  now, css);
-    bg_buf_printf(b, "<p class=\"meta\">Generated at <time id=\"generated\" datetime=\"%s\">%s"
-                     "</time> by bounceguard ",
-                  now, now);
+    bg_buf_printf(
+        b,
+        "\">\n<title>bounceguard report %s</title>\n<style>%s</style>\n</head>\n"
+        "<body>\n<main>\n<h1>bounceguard report</h1>\n",
+        now, css);
+    bg_buf_printf(
+        b,
+        "<p class=\"meta\">Generated at <time id=\"generated\" datetime=\"%s\">%s"
+        "</time> by bounceguard ",
+        now, now);
     bg_html_text(b, r->version, 40);
     bg_buf_puts(b, ".</p>\n<p class=\"meta\">Store: ");
     bg_html_text(b, r->backend, 60);
     bg_buf_puts(b, " <code>");
     bg_html_text(b, r->where, 300);
-    bg_buf_printf(b, "</code></p>\n<p class=\"meta\">Period: the last %u day%s, %s to %s "
-                     "(UTC days; today until the time above).</p>\n",
+    bg_buf_printf(b,
+                  "</code></p>\n<p class=\"meta\">Period: the last %u day%s, %s to %s "
+                  "(UTC days; today until the time above).</p>\n",
                   r->days, r->days == 1 ? "" : "s",
                   day_label(first, sizeof(first), r->start, true),
                   day_label(last, sizeof(last), r->now, true));
@@ -459,7 +490,8 @@ summary_section(bg_buf *b, const bg_report *r)
     bg_buf_puts(b, "<section id=\"summary\"><div class=\"cards\">\n");
     card(b, r->blacklisted, "recipients blacklisted now", false);
     card(b, bg_report_chart_total(&r->bounces), "dated bounces in the period", false);
-    card(b, bg_report_chart_total(&r->listed), "recipients blacklisted in the period", false);
+    card(b, bg_report_chart_total(&r->listed), "recipients blacklisted in the period",
+         false);
     card(b, bg_report_chart_total(&r->released), "releases in the period", false);
     card(b, r->nincidents, "RBL incidents in the period", true);
     card(b, r->nsenders_blocked, "senders blocked now", true);
@@ -470,10 +502,11 @@ summary_section(bg_buf *b, const bg_report *r)
 static void
 incident_section(bg_buf *b, const bg_report *r)
 {
-    bg_buf_puts(b, "<section id=\"incidents\"><h2>RBL and provider incidents</h2>\n"
-                   "<p class=\"note\">Bounces that said the relay itself is refused (a DNS "
-                   "blacklist or a provider's own list): they blacklist nobody; each bar runs "
-                   "from the first to the last report in the period.</p>\n");
+    bg_buf_puts(
+        b, "<section id=\"incidents\"><h2>RBL and provider incidents</h2>\n"
+           "<p class=\"note\">Bounces that said the relay itself is refused (a DNS "
+           "blacklist or a provider's own list): they blacklist nobody; each bar runs "
+           "from the first to the last report in the period.</p>\n");
     if (r->nincidents == 0) {
         bg_buf_puts(b, "<p>None: no bounce in the period said the relay is listed.</p>"
                        "</section>\n");
@@ -492,10 +525,12 @@ incident_section(bg_buf *b, const bg_report *r)
         bg_html_text(b, in->rbl, 128);
         bg_buf_puts(b, "</td><td>");
         bg_html_text(b, in->remote_mta, 256);
-        bg_buf_printf(b, "</td><td class=\"t\">%s</td><td class=\"t\">%s</td><td class=\"n\">%" PRIu32
-                         "</td><td class=\"a\">",
-                      time_label(a, sizeof(a), in->first), time_label(z, sizeof(z), in->last),
-                      in->count);
+        bg_buf_printf(
+            b,
+            "</td><td class=\"t\">%s</td><td class=\"t\">%s</td><td class=\"n\">%" PRIu32
+            "</td><td class=\"a\">",
+            time_label(a, sizeof(a), in->first), time_label(z, sizeof(z), in->last),
+            in->count);
         bg_html_text(b, in->last_rcpt, 257);
         /* as text, not a link: the page refers to nothing outside itself */
         bg_buf_puts(b, "</td><td>");
@@ -516,13 +551,14 @@ incident_section(bg_buf *b, const bg_report *r)
 static void
 sender_section(bg_buf *b, const bg_report *r)
 {
-    bg_buf_puts(b, "<section id=\"senders\"><h2>Senders by refusals</h2>\n"
-                   "<p class=\"note\">What the store keeps of a sender's refusals: the "
-                   "blacklisted recipients it tried (each one once, with the time of its last "
-                   "try) and the messages refused for its quota in its running window; "
-                   "beside them, the recipients whose last bounce came back from its mail. "
-                   "Other refusals (an invalid address or domain, a blacklisted recipient "
-                   "tried again) are not counted per sender.</p>\n");
+    bg_buf_puts(
+        b, "<section id=\"senders\"><h2>Senders by refusals</h2>\n"
+           "<p class=\"note\">What the store keeps of a sender's refusals: the "
+           "blacklisted recipients it tried (each one once, with the time of its last "
+           "try) and the messages refused for its quota in its running window; "
+           "beside them, the recipients whose last bounce came back from its mail. "
+           "Other refusals (an invalid address or domain, a blacklisted recipient "
+           "tried again) are not counted per sender.</p>\n");
     if (r->nsenders == 0) {
         bg_buf_puts(b, "<p>No sender with a refusal.</p></section>\n");
         return;
@@ -535,14 +571,16 @@ sender_section(bg_buf *b, const bg_report *r)
         const bg_report_sender *s = &r->senders[i];
         bg_buf_puts(b, "<tr><td class=\"a\">");
         bg_html_text(b, s->id, 256);
-        bg_buf_printf(b, "</td><td class=\"%s\">%s</td><td class=\"n\">%lu</td>"
-                         "<td class=\"n\">%lu</td><td class=\"n\">%lu</td><td class=\"n\">%lu"
-                         "</td><td class=\"n\">",
-                      s->blocked || s->over_quota ? "bad" : "ok",
-                      s->blocked      ? "blocked"
-                      : s->over_quota ? "over quota"
-                                      : "sending",
-                      s->tried, s->tried_now, s->refused, s->bounced);
+        bg_buf_printf(
+            b,
+            "</td><td class=\"%s\">%s</td><td class=\"n\">%lu</td>"
+            "<td class=\"n\">%lu</td><td class=\"n\">%lu</td><td class=\"n\">%lu"
+            "</td><td class=\"n\">",
+            s->blocked || s->over_quota ? "bad" : "ok",
+            s->blocked      ? "blocked"
+            : s->over_quota ? "over quota"
+                            : "sending",
+            s->tried, s->tried_now, s->refused, s->bounced);
         if (s->limit > 0)
             bg_buf_printf(b, "%ld of %ld", s->used, s->limit);
         else
@@ -551,8 +589,9 @@ sender_section(bg_buf *b, const bg_report *r)
     }
     bg_buf_puts(b, "</table>\n");
     if (r->nsenders_all > r->nsenders)
-        bg_buf_printf(b, "<p class=\"note\">The %zu senders with the most refusals of %zu "
-                         "known.</p>\n",
+        bg_buf_printf(b,
+                      "<p class=\"note\">The %zu senders with the most refusals of %zu "
+                      "known.</p>\n",
                       r->nsenders, r->nsenders_all);
     bg_buf_puts(b, "</section>\n");
 }
@@ -565,9 +604,10 @@ recent_section(bg_buf *b, const bg_report *r)
         bg_buf_puts(b, "<p>No recipient changed in the period.</p></section>\n");
         return;
     }
-    bg_buf_puts(b, "<table id=\"recent-table\"><tr><th>Recipient</th><th>State</th>"
-                   "<th>Reason</th><th>Source</th><th>First bounce</th><th>Last bounce</th>"
-                   "<th>Bounces</th><th>Until</th></tr>\n");
+    bg_buf_puts(b,
+                "<table id=\"recent-table\"><tr><th>Recipient</th><th>State</th>"
+                "<th>Reason</th><th>Source</th><th>First bounce</th><th>Last bounce</th>"
+                "<th>Bounces</th><th>Until</th></tr>\n");
     for (size_t i = 0; i < r->nrecent; i++) {
         const bg_report_rcpt *x = &r->recent[i];
         char a[32], z[32], u[32];
@@ -581,11 +621,13 @@ recent_section(bg_buf *b, const bg_report *r)
         bg_html_text(b, x->rec.reason, 24);
         bg_buf_puts(b, "</td><td>");
         bg_html_text(b, x->rec.source, 16);
-        bg_buf_printf(b, "</td><td class=\"t\">%s</td><td class=\"t\">%s</td><td class=\"n\">%" PRIu32
-                         "</td><td class=\"t\">%s</td></tr>\n",
-                      time_label(a, sizeof(a), x->rec.first_bounce),
-                      time_label(z, sizeof(z), x->rec.last_bounce), x->rec.bounce_count,
-                      time_label(u, sizeof(u), x->rec.expires));
+        bg_buf_printf(
+            b,
+            "</td><td class=\"t\">%s</td><td class=\"t\">%s</td><td class=\"n\">%" PRIu32
+            "</td><td class=\"t\">%s</td></tr>\n",
+            time_label(a, sizeof(a), x->rec.first_bounce),
+            time_label(z, sizeof(z), x->rec.last_bounce), x->rec.bounce_count,
+            time_label(u, sizeof(u), x->rec.expires));
     }
     bg_buf_puts(b, "</table></section>\n");
 }
@@ -598,33 +640,39 @@ bg_report_html(bg_buf *b, const bg_report *r)
 
     bg_buf_puts(b, "<section id=\"bounces\"><h2>Bounces per day by reason</h2>\n");
     chart_svg(b, &r->bounces, "chart-bounces", "bounces per day by reason");
-    bg_buf_printf(b, "<p class=\"note\">The bounces that blacklisted a recipient (a reason in "
-                     "blacklist_reasons, from the recipient's side of a message the relay "
-                     "sent). The store keeps each recipient's first and last bounce with a "
-                     "count, not every bounce: both dated ones are drawn, under the reason of "
-                     "the last; the recipients whose last bounce is in the period bounced "
-                     "%lu times in all. Bounces about the relay are the incidents below; "
-                     "temporary failures are not stored.</p>\n</section>\n",
-                  r->bounce_total);
+    bg_buf_printf(
+        b,
+        "<p class=\"note\">The bounces that blacklisted a recipient (a reason in "
+        "blacklist_reasons, from the recipient's side of a message the relay "
+        "sent). The store keeps each recipient's first and last bounce with a "
+        "count, not every bounce: both dated ones are drawn, under the reason of "
+        "the last; the recipients whose last bounce is in the period bounced "
+        "%lu times in all. Bounces about the relay are the incidents below; "
+        "temporary failures are not stored.</p>\n</section>\n",
+        r->bounce_total);
 
-    bg_buf_puts(b, "<section id=\"blacklist\"><h2>Recipients blacklisted and released</h2>\n");
+    bg_buf_puts(
+        b, "<section id=\"blacklist\"><h2>Recipients blacklisted and released</h2>\n");
     bg_buf_puts(b, "<h3>Blacklisted per day</h3>\n");
     chart_svg(b, &r->listed, "chart-listed", "recipients blacklisted per day");
-    bg_buf_puts(b, "<p class=\"note\">Blacklisted: by the day of a recipient's first bounce, "
-                   "or of the block or import that listed it without one.</p>\n");
+    bg_buf_puts(
+        b, "<p class=\"note\">Blacklisted: by the day of a recipient's first bounce, "
+           "or of the block or import that listed it without one.</p>\n");
     bg_buf_puts(b, "<h3>Released per day</h3>\n");
     chart_svg(b, &r->released, "chart-released", "recipients released per day");
-    bg_buf_puts(b, "<p class=\"note\">Released: unblocked by an operator (the audit trail's "
-                   "unblock lines) or expired (a blacklisting whose time ran out; a record is "
-                   "kept for history_period after it).</p>\n</section>\n");
+    bg_buf_puts(
+        b, "<p class=\"note\">Released: unblocked by an operator (the audit trail's "
+           "unblock lines) or expired (a blacklisting whose time ran out; a record is "
+           "kept for history_period after it).</p>\n</section>\n");
 
     incident_section(b, r);
     sender_section(b, r);
     recent_section(b, r);
 
-    bg_buf_printf(b, "<footer>%lu recipient%s in the store, %zu sender%s. This page is one "
-                     "file: no script, nothing fetched from anywhere.</footer>\n"
-                     "</main>\n</body>\n</html>\n",
+    bg_buf_printf(b,
+                  "<footer>%lu recipient%s in the store, %zu sender%s. This page is one "
+                  "file: no script, nothing fetched from anywhere.</footer>\n"
+                  "</main>\n</body>\n</html>\n",
                   r->rcpts, r->rcpts == 1 ? "" : "s", r->nsenders_all,
                   r->nsenders_all == 1 ? "" : "s");
 }

@@ -37,9 +37,9 @@
  * stacked-bar chart.  Owns its memory: bg_report_chart_clear() frees it.
  */
 typedef struct bg_report_chart {
-    int64_t start;         /* 00:00 UTC of the first day */
+    int64_t start; /* 00:00 UTC of the first day */
     size_t ndays;
-    char **series;         /* names, in the order first seen */
+    char **series; /* names, in the order first seen */
     size_t nseries;
     unsigned long *counts; /* counts[s * ndays + d] */
 } bg_report_chart;
@@ -55,32 +55,32 @@ void bg_report_chart_clear(bg_report_chart *c);
 
 /* A sender with what the store knows of its refusals. */
 typedef struct bg_report_sender {
-    char *id;               /* identity: ip:, sasl:, env: (owned by the caller) */
-    unsigned long bounced;  /* recipients whose last bounce (in the period)
-                             * came back from its mail */
-    unsigned long tried;    /* blacklisted recipients it tried in the period */
-    unsigned long tried_now;/* of all it tried, the ones blacklisted now */
-    unsigned long refused;  /* messages refused for its quota in its window */
-    long used, limit;       /* its quota window now; limit 0 = no quota */
-    uint64_t total;         /* messages accepted over its lifetime */
+    char *id;                /* identity: ip:, sasl:, env: (owned by the caller) */
+    unsigned long bounced;   /* recipients whose last bounce (in the period)
+                              * came back from its mail */
+    unsigned long tried;     /* blacklisted recipients it tried in the period */
+    unsigned long tried_now; /* of all it tried, the ones blacklisted now */
+    unsigned long refused;   /* messages refused for its quota in its window */
+    long used, limit;        /* its quota window now; limit 0 = no quota */
+    uint64_t total;          /* messages accepted over its lifetime */
     bool blocked, over_quota;
 } bg_report_sender;
 
 /* A recipient for the table of the latest blacklistings. */
 typedef struct bg_report_rcpt {
-    char *addr;             /* owned by the caller */
+    char *addr; /* owned by the caller */
     bg_rcpt_rec rec;
-    const char *state;      /* "blacklisted", "unblocked", "expired" */
+    const char *state; /* "blacklisted", "unblocked", "expired" */
 } bg_report_rcpt;
 
 /* Everything the page shows.  The caller owns every pointer. */
 typedef struct bg_report {
-    int64_t now;            /* generated at */
-    unsigned days;          /* the period: the `days` UTC days up to now's */
-    int64_t start;          /* 00:00 UTC of its first day */
-    const char *backend;    /* "Berkeley DB" or "Redis" */
-    const char *where;      /* the store's directory or server */
-    const char *version;    /* bounceguard's */
+    int64_t now;         /* generated at */
+    unsigned days;       /* the period: the `days` UTC days up to now's */
+    int64_t start;       /* 00:00 UTC of its first day */
+    const char *backend; /* "Berkeley DB" or "Redis" */
+    const char *where;   /* the store's directory or server */
+    const char *version; /* bounceguard's */
 
     unsigned long rcpts;        /* recipients in the store */
     unsigned long blacklisted;  /* blacklisted now */
@@ -92,9 +92,9 @@ typedef struct bg_report {
 
     const bg_incident_rec *incidents; /* active in the period, latest first */
     size_t nincidents;
-    const bg_report_sender *senders;  /* the top ones, in order */
+    const bg_report_sender *senders; /* the top ones, in order */
     size_t nsenders, nsenders_all, nsenders_blocked, nsenders_over;
-    const bg_report_rcpt *recent;     /* latest changes first */
+    const bg_report_rcpt *recent; /* latest changes first */
     size_t nrecent;
 } bg_report;
 

@@ -51,7 +51,10 @@ START_TEST(escapes_hostile_text)
         {"single quote", "a'b", 0, "a&#39;b"},
         {"terminal escape made visible", "x\033[31m", 0, "x\\x1b[31m"},
         {"newline in a cell", "a\nb", 0, "a\\x0ab"},
-        {"bidi control", "a\xe2\x80\xae" "b", 0, "a\\u202eb"},
+        {"bidi control",
+         "a\xe2\x80\xae"
+         "b",
+         0, "a\\u202eb"},
         {"not UTF-8", "a\xff", 0, "a\\xff"},
         {"UTF-8 kept", "caf\xc3\xa9", 0, "caf\xc3\xa9"},
         {"cut with dots", "0123456789abcdef", 10, "0123456..."},
@@ -139,8 +142,9 @@ START_TEST(stacked_bars_and_legend)
     html = page(&r);
     ck_assert_uint_eq(count(html, "<rect class=\"bar\" data-series=\"userunknown\""), 2);
     ck_assert_uint_eq(count(html, "<rect class=\"bar\" data-series=\"hostunknown\""), 1);
-    ck_assert_ptr_nonnull(strstr(html, "data-series=\"userunknown\" data-day=\"2026-12-05\" "
-                                       "data-count=\"3\""));
+    ck_assert_ptr_nonnull(strstr(html,
+                                 "data-series=\"userunknown\" data-day=\"2026-12-05\" "
+                                 "data-count=\"3\""));
     /* the largest series is drawn first and first in the legend */
     ck_assert_ptr_nonnull(strstr(html, ">userunknown (4)</text>"));
     ck_assert_ptr_nonnull(strstr(html, ">hostunknown (3)</text>"));
@@ -213,7 +217,8 @@ START_TEST(hostile_page_is_inert_and_self_contained)
     in.last = NOW - DAY;
     in.count = 4;
     snprintf(in.rbl, sizeof(in.rbl), "zen.spamhaus.org");
-    snprintf(in.remote_mta, sizeof(in.remote_mta), "<iframe src=\"https://evil.example/\">");
+    snprintf(in.remote_mta, sizeof(in.remote_mta),
+             "<iframe src=\"https://evil.example/\">");
     snprintf(in.last_rcpt, sizeof(in.last_rcpt), "%s", evil);
     snprintf(in.diagnostic, sizeof(in.diagnostic),
              "550 </svg><style>@import url(https://evil.example/x.css)</style>");
@@ -240,7 +245,7 @@ START_TEST(hostile_page_is_inert_and_self_contained)
     ck_assert_ptr_null(strstr(html, "<svg onload"));
     ck_assert_ptr_nonnull(strstr(html, "<td>&lt;b&gt;</td>")); /* the reason */
     ck_assert_ptr_null(strstr(html, "\"></code>")); /* no attribute was closed early */
-    ck_assert_uint_eq(count(html, "<svg"), 4); /* three charts and the timeline */
+    ck_assert_uint_eq(count(html, "<svg"), 4);      /* three charts and the timeline */
     ck_assert_uint_eq(count(html, "</svg>"), 4);
     ck_assert_uint_eq(count(html, "<style>"), 1);
     /* nothing to load from anywhere: no attribute that loads, and the one
@@ -260,7 +265,8 @@ START_TEST(hostile_page_is_inert_and_self_contained)
     /* the hostile strings are there, escaped */
     ck_assert_ptr_nonnull(strstr(html, "&quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;"
                                        "@example.com"));
-    ck_assert_ptr_nonnull(strstr(html, "data-series=\"&lt;/svg&gt;&lt;script&gt;alert(2)"));
+    ck_assert_ptr_nonnull(
+        strstr(html, "data-series=\"&lt;/svg&gt;&lt;script&gt;alert(2)"));
     ck_assert_ptr_nonnull(strstr(html, "env:&#39;&gt;&lt;svg onload=alert(4)&gt;"));
     ck_assert_ptr_nonnull(strstr(html, "&lt;/svg&gt;&lt;style&gt;@import"));
     /* the known list's delisting page, as text */
