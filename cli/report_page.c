@@ -350,19 +350,37 @@ load_senders(cli_ctx *ctx, bg_store *st, bg_report *r, rcpt_scan *sc, sender_lis
 /* ---- the command ---------------------------------------------------------------- */
 
 /* Open FILE for the page, without truncating it yet; "-" is stdout.
- * Returns the fd, or -1 after one line on stderr. */
+ * *created says whether this made the file.  Returns the fd, or -1 after
+ * one line on stderr. */
 static int
-open_output(const char *path)
+open_output(const char *path, bool *created)
 {
     int fd;
 
+    *created = false;
     if (strcmp(path, "-") == 0)
         return STDOUT_FILENO;
-    fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644);
+    if (fd >= 0)
+        *created = true;
+    else if (errno == EEXIST)
+        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         cli_runtime_error("report", "cannot open %s: %s", cli_safe(path),
                           strerror(errno));
     return fd;
+}
+
+/* A run that failed before writing: close, and remove the file it made
+ * (best effort: the process may have become the store's user since). */
+static void
+drop_output(int fd, const char *path, bool created)
+{
+    if (fd == STDOUT_FILENO)
+        return;
+    close(fd);
+    if (created)
+        (void)unlink(path);
 }
 
 /* Replace the contents of fd with the page.  0, or -1 after a line on stderr. */
@@ -442,6 +460,7 @@ cli_cmd_report(cli_ctx *ctx, int argc, char **argv)
     bg_buf page = BG_BUF_INIT;
     bg_store *st;
     bg_error err;
+    bool created;
     int c, fd, rc;
 
     opterr = 0;
@@ -464,11 +483,10 @@ cli_cmd_report(cli_ctx *ctx, int argc, char **argv)
     if (optind < argc)
         return cli_usage_error("report", "unexpected argument %.60s",
                                cli_safe(argv[optind]));
-    if ((fd = open_output(path)) < 0)
+    if ((fd = open_output(path, &created)) < 0)
         return CLI_EXIT_RUNTIME;
     if ((rc = cli_store_open(ctx, "report", false, &st)) != 0) {
-        if (fd != STDOUT_FILENO)
-            close(fd);
+        drop_output(fd, path, created);
         return rc;
     }
 
@@ -488,8 +506,7 @@ cli_cmd_report(cli_ctx *ctx, int argc, char **argv)
 
     if (gather(ctx, st, &r, &sc, &inc, &senders, &err) < 0) {
         rc = cli_runtime_error("report", "%s", err.msg);
-        if (fd != STDOUT_FILENO)
-            close(fd);
+        drop_output(fd, path, created);
     } else {
         bg_report_html(&page, &r);
         rc = write_output(fd, path, &page) < 0 ? CLI_EXIT_RUNTIME : CLI_EXIT_OK;

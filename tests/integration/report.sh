@@ -46,6 +46,7 @@ out=$(bg report --days x 2>&1)
 check "--days x: the line names --days and the value" grep -q -- "--days .*'x'" <<<"$out"
 out=$(bg report --output "$T/none.html" 2>&1); rc=$?
 check "no store yet: exit 4 in one line" test "$rc" = 4 -a "$(wc -l <<<"$out")" = 1
+check "no store yet: no file left behind" test ! -e "$T/none.html"
 
 # ---- seed the store by the real paths ---------------------------------------
 # Two real DSNs through the pipe, about messages the relay sent (correlated).
