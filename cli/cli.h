@@ -69,6 +69,7 @@ cli_command_fn cli_cmd_debug;      /* cli/debug_cmd.c: debug on|off|status */
 cli_command_fn cli_cmd_export;     /* cli/io_cmds.c */
 cli_command_fn cli_cmd_import;
 cli_command_fn cli_cmd_diagnose;   /* cli/report_cmds.c */
+cli_command_fn cli_cmd_report;     /* cli/report_page.c: report [--days N] [--output FILE] */
 cli_command_fn cli_cmd_config;     /* cli/config_cmd.c: config [--check] */
 
 /*

@@ -63,6 +63,8 @@ static const cli_command commands[] = {
      "read JSON lines, or Amazon SES, SendGrid, Mailgun suppression exports"},
     {"diagnose", cli_cmd_diagnose, "[--top N]",
      "what is wrong with the relay's reputation, and what to do next"},
+    {"report", cli_cmd_report, "[--days N] [--output FILE|-]",
+     "an HTML page of the last N days (default 30): bounces, blacklist, incidents, senders"},
     {"rbl", cli_cmd_rbl,
      "check IP [--lists FILE] [--resolver IP[:PORT]] [--timeout 5s] [--json] | incidents",
      "query DNS blacklists (DNSBLs) for an address; RBL incidents learned from bounces"},

@@ -1,9 +1,11 @@
 /*
  * fuzz_output — libFuzzer harness for what prints hostile bytes: the
- * sanitiser (bg_sanitize_mem, bg_buf_sanitized) and the JSON writer
- * (bg_json_stringn).  Any input must give printable, valid UTF-8 that never
- * exceeds its limit and is always terminated, and a JSON string that
- * jansson parses back.  Built and run by tests/fuzz/build.sh.
+ * sanitiser (bg_sanitize_mem, bg_buf_sanitized), the JSON writer
+ * (bg_json_stringn) and the HTML text of `bounceguard report`
+ * (bg_html_text).  Any input must give printable, valid UTF-8 that never
+ * exceeds its limit and is always terminated, a JSON string that jansson
+ * parses back, and HTML text with no < > " ' and no & but an entity's.
+ * Built and run by tests/fuzz/build.sh.
  */
 #include <jansson.h>
 #include <stdint.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 
 #include "bounceguard/json_out.h"
+#include "bounceguard/report_html.h"
 #include "bounceguard/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -27,6 +30,27 @@ assert_printable(const char *s, size_t len)
         if (n == 0 || cp < 0x20 || cp == 0x7f || bg_unicode_is_format_control(cp))
             abort();
         i += n;
+    }
+}
+
+/* Printable, and markup-free: no < > " ', and & only as one of the five
+ * entities bg_html_text writes; or abort. */
+static void
+assert_html_text(const char *s, size_t len)
+{
+    static const char *const entities[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&#39;"};
+
+    assert_printable(s, len);
+    for (size_t i = 0; i < len; i++) {
+        bool ok = false;
+        if (strchr("<>\"'", s[i]) != NULL)
+            abort();
+        if (s[i] != '&')
+            continue;
+        for (size_t e = 0; e < sizeof(entities) / sizeof(entities[0]); e++)
+            ok = ok || strncmp(s + i, entities[e], strlen(entities[e])) == 0;
+        if (!ok)
+            abort();
     }
 }
 
@@ -58,6 +82,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (v == NULL || !json_is_string(json_array_get(v, 0)))
         abort();
     json_decref(v);
+
+    char *text = bg_xstrndup(in, size); /* up to a NUL, as a C string from the store */
+    bg_buf_reset(&b);
+    bg_html_text(&b, text, 0);
+    assert_html_text(bg_buf_str(&b), b.len);
+    bg_buf_reset(&b);
+    bg_html_text(&b, text, lim);
+    assert_html_text(bg_buf_str(&b), b.len);
+    free(text);
     bg_buf_free(&b);
     return 0;
 }
