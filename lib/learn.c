@@ -168,10 +168,14 @@ write_rcpt(bg_store_txn *t, const bg_config *cfg, const bounce_in *b, const bg_a
 {
     const char *mta = b->remote_mta && *b->remote_mta ? b->remote_mta : "unknown";
 
+    /* Dated by the bounce (a log line's own time), as a blacklisting is: a
+     * watcher catching up on an old log does not put old refusals today. */
+    int64_t when = b->when > 0 && b->when <= now ? b->when : now;
+
     if (out->outcome == BG_LEARN_INCIDENT)
         return bg_store_txn_incident_add(t, out->list, mta, addr->canon,
-                                         b->diagnostic ? b->diagnostic : "", now,
-                                         now + cfg->history_period);
+                                         b->diagnostic ? b->diagnostic : "", when,
+                                         when + cfg->history_period);
     if (out->outcome != BG_LEARN_BLACKLISTED)
         return 0;
     bg_bounce_event ev = {

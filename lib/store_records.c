@@ -443,13 +443,18 @@ incident_add_body(bg_store *s, store_txn *txn, void *arg, int *answer)
             ret = -1;
             goto out;
         }
-        next.first = cur.first;
+        /* Reports may come out of order (a log read late, a DSN before
+         * it): the record spans them all and keeps the latest's details. */
+        int64_t when = next.first;
+        if (cur.last > when)
+            next = cur;
+        next.first = cur.first < when ? cur.first : when;
         next.count = cur.count + 1;
     }
     bg_buf_reset(&v);
     codec_incident_encode(&next, &v);
     ret = store_rec_put(s, txn, DBI_INCIDENT, a->key.s, a->key.len, &v, ret == 0 ? old_purge : 0,
-                  a->purge_at);
+                        ret == 0 && old_purge > a->purge_at ? old_purge : a->purge_at);
 out:
     bg_buf_free(&v);
     return ret;

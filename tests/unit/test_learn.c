@@ -418,6 +418,46 @@ START_TEST(log_rbl_and_deferred_do_not_blacklist)
 }
 END_TEST
 
+static int
+keep_incident(const bg_incident_rec *rec, void *arg)
+{
+    *(bg_incident_rec *)arg = *rec;
+    return 0;
+}
+
+/* An incident is dated by its log line, not by when the watcher read it
+ * (a watcher catching up on an old log), and lines read out of order make
+ * one record spanning them, with the latest one's details. */
+START_TEST(log_incident_takes_the_line_time)
+{
+    bg_config *cfg = config(NULL);
+    const char *reply = "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked "
+                        "using zen.spamhaus.org";
+    bg_mtalog_event later = log_event("4QID1AB", "a@example.com", "5.7.1", reply, T0);
+    bg_mtalog_event earlier = log_event("4QID2CD", "b@example.com", "5.7.1", reply, T0 - 86400);
+    bg_incident_rec inc;
+    bg_learn_result res;
+    bg_error err;
+
+    seed(cfg);
+    ck_assert_int_eq(bg_learn_log_event(st, cfg, &later, T0 + 3 * 86400, &res, &err), 0);
+    ck_assert_int_eq(res.rcpts[0].outcome, BG_LEARN_INCIDENT);
+    bg_learn_result_clear(&res);
+    memset(&inc, 0, sizeof(inc));
+    ck_assert_int_eq(bg_store_incident_foreach(st, keep_incident, &inc, &err), 0);
+    ck_assert_int_eq(inc.first, T0);
+    ck_assert_int_eq(inc.last, T0);
+    ck_assert_int_eq(bg_learn_log_event(st, cfg, &earlier, T0 + 3 * 86400, &res, &err), 0);
+    bg_learn_result_clear(&res);
+    ck_assert_int_eq(bg_store_incident_foreach(st, keep_incident, &inc, &err), 0);
+    ck_assert_int_eq(inc.count, 2);
+    ck_assert_int_eq(inc.first, T0 - 86400);
+    ck_assert_int_eq(inc.last, T0);
+    ck_assert_str_eq(inc.last_rcpt, "a@example.com");
+    bg_config_unref(cfg);
+}
+END_TEST
+
 /* Sendmail 8.17's delivery lines (as tests/tools/sendmail_samples.sh logged
  * them, queue IDs of the seeded messages): the remote's reply= decides, not
  * the dsn= that Sendmail made up from a bare 550 (5.1.1 "User unknown"). */
@@ -695,6 +735,7 @@ main(void)
     tcase_add_test(tc, verp_message_token_is_not_enough_for_a_co_recipient);
     tcase_add_test(tc, log_bounce_is_learned_once);
     tcase_add_test(tc, log_rbl_and_deferred_do_not_blacklist);
+    tcase_add_test(tc, log_incident_takes_the_line_time);
     tcase_add_test(tc, log_bounce_needs_a_recorded_message);
     tcase_add_test(tc, log_trust_any_takes_unrecorded_lines);
     tcase_add_test(tc, log_sendmail_reply_decides);
