@@ -5,9 +5,10 @@
  * the message), from THREADS threads, while one more thread keeps the store
  * as the milter's housekeeping does (bg_store_maintain every
  * BG_STORE_FAILCHK_S seconds, and sooner when bg_store_log_pressing says
- * half a log file was written since the last checkpoint: failchk, a
- * checkpoint when due, old log files removed).  Every 100 ms it counts the
- * log files in the store's directory.
+ * 512 KB of log were written since the last checkpoint: failchk, a
+ * checkpoint when due, old log files removed).  At each look (every
+ * BG_STORE_LOG_LOOK_MS, as the milter's) it counts the log files in the
+ * store's directory.
  *
  *   logkeep HOME MESSAGES THREADS RATE
  *
@@ -140,6 +141,7 @@ typedef struct keeper {
     const char *home;
     unsigned max_files;
     unsigned long long max_bytes;
+    unsigned long long file_size; /* a full log file's, as seen before its removal */
 } keeper;
 
 static void *
@@ -155,6 +157,8 @@ keep(void *arg)
             k->max_files = v.files;
         if (v.bytes > k->max_bytes)
             k->max_bytes = v.bytes;
+        if (v.file_size > k->file_size)
+            k->file_size = v.file_size;
         if (now_mono() >= next || bg_store_log_pressing(k->st)) {
             bg_error err;
             bg_store_env_stats before, after;
@@ -167,7 +171,7 @@ keep(void *arg)
                 atomic_fetch_add(&checkpoints, 1);
             next = now_mono() + BG_STORE_FAILCHK_S;
         }
-        usleep(100 * 1000);
+        usleep(BG_STORE_LOG_LOOK_MS * 1000);
     }
     return NULL;
 }
@@ -235,7 +239,10 @@ main(int argc, char **argv)
     look_at_log(argv[1], &end);
     atomic_store(&done, true);
     pthread_join(ktid, NULL);
-    fsize = end.file_size ? end.file_size : start.file_size ? start.file_size : 1048576;
+    fsize = k.file_size       ? k.file_size
+            : end.file_size   ? end.file_size
+            : start.file_size ? start.file_size
+                              : 2097152;
     written = (end.last_no - start.last_no) * fsize + end.last_size - start.last_size;
     printf("logkeep %u %.1f max_files %u max_mb %.1f bytes_per_message %.0f checkpoints %u "
            "files_at_end %u\n",

@@ -133,10 +133,10 @@ bg_store_stats_get(bg_store *s, bg_store_stats *out, bg_error *err)
     return 0;
 }
 
-/* Half a log file written since the last checkpoint makes one due even
- * before its time: under a heavy load the log then still holds only a few
- * files between two checkpoints. */
-#define CHECKPOINT_KBYTES (STORE_LOG_FILE_BYTES / 2 / 1024)
+/* 512 KB of log (a quarter of a log file) written since the last
+ * checkpoint makes one due even before its time: under a heavy load the log
+ * then still holds only a few megabytes and recovery reads little. */
+#define CHECKPOINT_KBYTES (STORE_LOG_FILE_BYTES / 4 / 1024)
 
 static int maintain(bg_store *s, unsigned checkpoint_s, bg_error *err);
 

@@ -348,8 +348,8 @@ typedef enum bg_store_upkeep {
  * (recovery) on any non-zero answer — in 5.3 failchk says EBUSY when the
  * dead process held a database handle; only when it answered 0, in the same
  * thread right after, checkpoint if checkpoint_s seconds passed since this
- * process's last one (0 = now) or a quarter of a log file was written, and
- * remove the log files no longer needed.  A checkpoint never runs between a peer's
+ * process's last one (0 = now) or 512 KB of log were written, and remove
+ * the log files no longer needed.  A checkpoint never runs between a peer's
  * death and the failchk that would have seen it: that checkpoint could let
  * recovery skip a committed transaction (docs/RELIABILITY.md).
  * Returns BG_STORE_SOUND or BG_STORE_RECOVERED, or -1 with err set.
@@ -386,8 +386,8 @@ bool bg_store_call_stuck(void);
 #define BG_STORE_FAILCHK_S 1
 
 /*
- * Whether the log has grown by a quarter of a log file since the last
- * checkpoint, so that the upkeep should run bg_store_maintain now rather than at its next
+ * Whether the log has grown by 512 KB since the last checkpoint, so that
+ * the upkeep should run bg_store_maintain now rather than at its next
  * second: 2,000 messages a second write 1.7 MB of log a second, and a
  * checkpoint once a second let the log reach 5 files.  Two statistics calls,
  * no failchk: cheap enough to ask several times a second.  Always false for
