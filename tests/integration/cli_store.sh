@@ -193,7 +193,7 @@ import json,sys; v=json.loads(sys.argv[1])
 sys.exit(0 if v["blacklisted"]+v["expired"]+v["unblocked"]==v["recipients"] else 1)' "$(bg --json stats)"
 
 # ---- stats: the environment's health -----------------------------------------
-# 40,000 bounces write several 1 MB log files; the CLI's orderly close takes
+# 40,000 bounces write several 2 MB log files; the CLI's orderly close takes
 # a checkpoint (right after failchk) and the files no checkpoint needs go:
 # the log stays a file or two even for a store only the CLI writes.  stats
 # counts what is on disk.
