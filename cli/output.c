@@ -392,3 +392,39 @@ cli_json_sender(bg_json_obj *j, const char *id, const bg_sender_status *s)
     bg_json_obj_int(j, "total", (long long)s->rec.total);
     bg_json_obj_time(j, "last_seen", s->rec.last_seen);
 }
+
+/* ---- incidents ------------------------------------------------------------ */
+
+static int
+incident_visit(const bg_incident_rec *rec, void *arg)
+{
+    cli_incidents *l = arg;
+
+    if (rec->last < l->since)
+        return 0;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 32;
+        l->recs = bg_xrealloc(l->recs, l->cap * sizeof(*l->recs));
+    }
+    l->recs[l->n++] = *rec;
+    return 0;
+}
+
+static int
+cmp_incident(const void *x, const void *y)
+{
+    const bg_incident_rec *a = x, *b = y;
+    return a->last > b->last ? -1 : a->last < b->last ? 1 : strcmp(a->rbl, b->rbl);
+}
+
+int
+cli_incidents_load(bg_store *st, int64_t since, cli_incidents *l, bg_error *err)
+{
+    memset(l, 0, sizeof(*l));
+    l->since = since;
+    if (bg_store_incident_foreach(st, incident_visit, l, err) < 0)
+        return -1;
+    if (l->n > 1)
+        qsort(l->recs, l->n, sizeof(*l->recs), cmp_incident);
+    return 0;
+}

@@ -113,6 +113,17 @@ bg_table *cli_table_new(cli_ctx *ctx, int ncols, const char *const *head, size_t
 /* Close, print as one line to fp, and make j ready for the next object. */
 void cli_json_print(bg_json_obj *j, FILE *fp);
 
+/* ---- incidents ------------------------------------------------------------ */
+
+/* The incidents whose last report is at or after since (0: all), the most
+ * recent first (then by list name); free recs.  Returns 0 or -1 (err). */
+typedef struct cli_incidents {
+    bg_incident_rec *recs;
+    size_t n, cap;
+    int64_t since;
+} cli_incidents;
+int cli_incidents_load(bg_store *st, int64_t since, cli_incidents *l, bg_error *err);
+
 /* ---- recipients ---------------------------------------------------------- */
 
 /* Add every field of a recipient record to j (the export format). */

@@ -125,43 +125,6 @@ counter_free(counter_item *items, size_t n)
 
 /* ---- rbl incidents ------------------------------------------------------- */
 
-typedef struct incident_list {
-    bg_incident_rec *recs;
-    size_t n, cap;
-} incident_list;
-
-static int
-incident_visit(const bg_incident_rec *rec, void *arg)
-{
-    incident_list *l = arg;
-
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 32;
-        l->recs = bg_xrealloc(l->recs, l->cap * sizeof(*l->recs));
-    }
-    l->recs[l->n++] = *rec;
-    return 0;
-}
-
-static int
-cmp_incident(const void *x, const void *y)
-{
-    const bg_incident_rec *a = x, *b = y;
-    return a->last > b->last ? -1 : a->last < b->last ? 1 : strcmp(a->rbl, b->rbl);
-}
-
-/* Every incident, the most recent first.  Returns 0 or -1 (err). */
-static int
-load_incidents(bg_store *st, incident_list *l, bg_error *err)
-{
-    memset(l, 0, sizeof(*l));
-    if (bg_store_incident_foreach(st, incident_visit, l, err) < 0)
-        return -1;
-    if (l->n > 0)
-        qsort(l->recs, l->n, sizeof(*l->recs), cmp_incident);
-    return 0;
-}
-
 static void
 incident_json(bg_json_obj *j, const bg_incident_rec *r)
 {
@@ -184,7 +147,7 @@ cli_rbl_incidents(cli_ctx *ctx, int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     static const char *const head[] = {"RBL",  "REPORTED BY", "FIRST",
                                        "LAST", "COUNT",       "LAST RECIPIENT"};
-    incident_list l;
+    cli_incidents l;
     bg_store *st;
     bg_error err;
     int c, rc;
@@ -199,7 +162,7 @@ cli_rbl_incidents(cli_ctx *ctx, int argc, char **argv)
         return cli_usage_error("rbl", "incidents takes no argument");
     if ((rc = cli_store_open(ctx, "rbl incidents", false, &st)) != 0)
         return rc;
-    rc = load_incidents(st, &l, &err);
+    rc = cli_incidents_load(st, 0, &l, &err);
     bg_store_close(st);
     if (rc < 0) {
         free(l.recs);
@@ -461,7 +424,7 @@ typedef struct diag {
     diag_scan scan;
     counter_item *reasons, *domains, *private_bl;
     size_t nreasons, ndomains, nprivate;
-    incident_list incidents;
+    cli_incidents incidents;
     diag_sender *senders; /* only the blocked or over quota ones */
     size_t nsenders, nsenders_all;
 } diag;
@@ -479,7 +442,7 @@ diag_gather(cli_ctx *ctx, bg_store *st, diag *d, bg_error *err)
     d->reasons = counter_sorted(&d->scan.by_reason, &d->nreasons);
     d->domains = counter_sorted(&d->scan.by_domain, &d->ndomains);
     d->private_bl = counter_sorted(&d->scan.private_bl, &d->nprivate);
-    if (rc < 0 || load_incidents(st, &d->incidents, err) < 0 ||
+    if (rc < 0 || cli_incidents_load(st, 0, &d->incidents, err) < 0 ||
         bg_store_sender_foreach(st, diag_sender_visit, &s, err) < 0)
         rc = -1;
     d->nsenders_all = s.n;

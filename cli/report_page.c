@@ -171,36 +171,6 @@ audit_visit(int64_t when, const char *text, void *arg)
 
 /* ---- incidents ----------------------------------------------------------------- */
 
-typedef struct incident_list {
-    bg_incident_rec *recs;
-    size_t n, cap;
-    int64_t since;
-} incident_list;
-
-static int
-incident_visit(const bg_incident_rec *rec, void *arg)
-{
-    incident_list *l = arg;
-
-    if (rec->last < l->since)
-        return 0;
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 16;
-        l->recs = bg_xrealloc(l->recs, l->cap * sizeof(*l->recs));
-    }
-    l->recs[l->n++] = *rec;
-    return 0;
-}
-
-static int
-cmp_incident(const void *x, const void *y)
-{
-    const bg_incident_rec *a = x, *b = y;
-    if (a->last != b->last)
-        return a->last > b->last ? -1 : 1;
-    return strcmp(a->rbl, b->rbl);
-}
-
 /* ---- senders ------------------------------------------------------------------ */
 
 typedef struct sender_list {
@@ -426,7 +396,7 @@ parse_days(const char *s, unsigned *out)
 }
 
 static int
-gather(cli_ctx *ctx, bg_store *st, bg_report *r, rcpt_scan *sc, incident_list *inc,
+gather(cli_ctx *ctx, bg_store *st, bg_report *r, rcpt_scan *sc, cli_incidents *inc,
        sender_list *senders, bg_error *err)
 {
     sc->r = r;
@@ -435,11 +405,8 @@ gather(cli_ctx *ctx, bg_store *st, bg_report *r, rcpt_scan *sc, incident_list *i
         return -1;
     r->recent = sc->recent;
     r->nrecent = sc->nrecent;
-    inc->since = r->start;
-    if (bg_store_incident_foreach(st, incident_visit, inc, err) < 0)
+    if (cli_incidents_load(st, r->start, inc, err) < 0)
         return -1;
-    if (inc->n > 1)
-        qsort(inc->recs, inc->n, sizeof(*inc->recs), cmp_incident);
     r->incidents = inc->recs;
     r->nincidents = inc->n;
     return load_senders(ctx, st, r, sc, senders, err);
@@ -455,7 +422,7 @@ cli_cmd_report(cli_ctx *ctx, int argc, char **argv)
     unsigned days = REPORT_DAYS_DEFAULT;
     bg_report r;
     rcpt_scan sc;
-    incident_list inc;
+    cli_incidents inc;
     sender_list senders;
     bg_buf page = BG_BUF_INIT;
     bg_store *st;
