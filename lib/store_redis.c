@@ -97,6 +97,8 @@ struct store_redis_txn {
     size_t nreads, nwrites, capreads, capwrites;
     bool broken;     /* the connection is no longer usable */
     bool committing; /* the failure came at commit: its outcome is unknown */
+    bool write;      /* a write transaction (else a read) */
+    bool first_try;  /* no conflict sent the body round again yet */
     char why[320];
 };
 
@@ -525,6 +527,57 @@ failed(store_redis_txn *t, const redisReply *rep)
     return STORE_REDIS_FAILED;
 }
 
+/*
+ * The sender's window as this thread last read it outside a write, kept a
+ * moment: the milter reads it at MAIL FROM and reserves in it at RCPT TO, so
+ * the reservation's transaction takes this as its read instead of a round
+ * trip.  The commit script compares it with the server's value like any
+ * read: one that changed meanwhile is a conflict, and the body runs again
+ * with a GET.  Fixed buffers (a thread of libmilter's per connection must
+ * not leave an allocation behind); a record larger than them is not kept.
+ */
+#define RECENT_READ_MS 2000
+typedef struct recent_read {
+    const store_redis *r; /* NULL: none */
+    int64_t at_ms;
+    bool present;
+    size_t klen, vlen;
+    char key[SHOWN_MAX];
+    char val[512];
+} recent_read;
+static __thread recent_read recent;
+
+static void
+recent_keep(const store_redis_txn *t, int dbi, const bg_buf *fk, const redisReply *rep)
+{
+    if (t->write || dbi != DBI_SENDER)
+        return;
+    recent.r = NULL;
+    if (fk->len > sizeof(recent.key) ||
+        (rep->type == REDIS_REPLY_STRING && rep->len > sizeof(recent.val)))
+        return;
+    memcpy(recent.key, fk->s, fk->len);
+    recent.klen = fk->len;
+    recent.present = rep->type == REDIS_REPLY_STRING;
+    recent.vlen = recent.present ? rep->len : 0;
+    if (recent.present)
+        memcpy(recent.val, rep->str, rep->len);
+    recent.at_ms = bg_monotonic_ms();
+    recent.r = t->r;
+}
+
+/* The kept read of fk, taken once, for a write transaction's first round. */
+static bool
+recent_take(const store_redis_txn *t, const bg_buf *fk)
+{
+    bool ok = recent.r == t->r && t->write && t->first_try && recent.klen == fk->len &&
+              memcmp(recent.key, fk->s, fk->len) == 0 &&
+              bg_monotonic_ms() - recent.at_ms < RECENT_READ_MS;
+
+    recent.r = NULL;
+    return ok;
+}
+
 int
 store_redis_get(store_redis_txn *t, int dbi, const void *key, size_t klen, bg_buf *val)
 {
@@ -543,6 +596,16 @@ store_redis_get(store_redis_txn *t, int dbi, const void *key, size_t klen, bg_bu
         bg_buf_append(val, it->val.s, it->val.len);
         return 0;
     }
+    if (dbi == DBI_SENDER && recent_take(t, &fk)) {
+        it = add_item(&t->reads, &t->nreads, &t->capreads, dbi, &fk);
+        it->present = recent.present;
+        if (it->present) {
+            bg_buf_append(&it->val, recent.val, recent.vlen);
+            bg_buf_reset(val);
+            bg_buf_append(val, recent.val, recent.vlen);
+        }
+        return it->present ? 0 : STORE_NOTFOUND;
+    }
     {
         const char *argv[] = {"GET", fk.s};
         size_t lens[] = {3, fk.len};
@@ -555,6 +618,7 @@ store_redis_get(store_redis_txn *t, int dbi, const void *key, size_t klen, bg_bu
         bg_buf_free(&fk);
         return ret;
     }
+    recent_keep(t, dbi, &fk, rep);
     it = add_item(&t->reads, &t->nreads, &t->capreads, dbi, &fk);
     it->present = rep->type == REDIS_REPLY_STRING;
     if (it->present) {
@@ -794,6 +858,8 @@ store_redis_run(bg_store *s, txn_body_fn *body, void *arg, bool write, bool sync
 
         memset(&t, 0, sizeof(t));
         t.r = r;
+        t.write = write;
+        t.first_try = give_up_at == 0;
         t.c = pool_take(r, &gen, err);
         if (t.c == NULL) {
             store_leave(s);

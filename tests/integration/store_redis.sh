@@ -114,6 +114,19 @@ check "4 processes, 120 messages of one sender, quota 50: exactly 50 accepted ($
     test "$total" = 50 -a "$refused" = 70
 check "no racer met a store error" test -z "$(grep -v '^accepted' "$T"/race?.out)"
 
+# What one accepted message costs the server: the window read at MAIL FROM is
+# the reservation's read at RCPT TO (checked by its commit script), and the
+# message record is written without a read: 3 GET in all (2 sent, 1 in the
+# reservation's script), 1 ZRANGEBYLEX, 2 EVALSHA.
+conf "$T/cost.conf" "redis_servers=127.0.0.1:$R1" "quota_limit=100000" "redis_prefix=cost:"
+"$RACER" "$T/cost.conf" 10.9.9.8 5 > /dev/null 2>&1 # the scripts cached
+stat_calls() { rcli $R1 info commandstats | sed -n "s/^cmdstat_$1:calls=\([0-9]*\),.*/\1/p"; }
+g0=$(stat_calls get) e0=$(stat_calls evalsha) z0=$(stat_calls zrangebylex)
+out=$("$RACER" "$T/cost.conf" 10.9.9.9 100 2>&1)
+g=$(( $(stat_calls get) - g0 )) e=$(( $(stat_calls evalsha) - e0 )) z=$(( $(stat_calls zrangebylex) - z0 ))
+check "100 accepted messages ($out): 300 GET, 200 EVALSHA, 100 ZRANGEBYLEX (got $g, $e, $z)" \
+    test "$g" = 300 -a "$e" = 200 -a "$z" = 100
+
 # ---- two relays behind a real Postfix --------------------------------------
 start_sink $SINK || { notok "smtp-sink started"; exit 1; }
 "$BIN/bounceguard-milter" -f -c "$A" > "$T/milter-a.out" 2>&1 &
