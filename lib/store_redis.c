@@ -53,6 +53,9 @@ indexed(int dbi)
 #define VISIT_BATCH 256
 #define TIDY_BATCH 500 /* index members the purge looks at per call */
 #define CONFLICT_RETRY_MS 5000
+/* Rounds after a first conflict that take the refusal's answer at once,
+ * without a pause (see store_redis_run). */
+#define FOUND_ROUNDS 1
 
 /* What a primitive answers when Redis failed (t->why says how), and when a
  * value the body read changed before its commit (run the body again). */
@@ -934,6 +937,17 @@ store_redis_run(bg_store *s, txn_body_fn *body, void *arg, bool write, bool sync
             if (give_up_at == 0)
                 give_up_at = bg_monotonic_ms() + CONFLICT_RETRY_MS;
             if (bg_monotonic_ms() < give_up_at) {
+                /* What the refusal answered is as fresh as a GET now, and
+                 * goes stale during a pause: the round after a first
+                 * conflict takes it at once; later ones pause (contenders
+                 * fall out of step) and read afresh.  Measured with 4
+                 * racers on one window (store_redis.sh): taking it for
+                 * three rounds made more conflicts; taking it after a
+                 * pause starved three relays of 20 sessions each. */
+                if (found.nfound > 0 && attempt < FOUND_ROUNDS)
+                    continue;
+                items_free(found.found, found.nfound);
+                memset(&found, 0, sizeof(found));
                 usleep(store_retry_pause(attempt));
                 continue;
             }
