@@ -179,11 +179,12 @@ check "... and the same blacklist size" \
 check "bounceguard metrics prints the same to stdout" \
     bash -c "'$BIN/bounceguard' -c '$CONF' metrics | grep -qx 'bounceguard_senders_at_quota 1'"
 
-if command -v promtool > /dev/null; then
-    check "promtool check metrics: /metrics ($(promtool check metrics < "$M" 2>&1 | head -3 | tr '\n' ' '))" \
-        bash -c "promtool check metrics < '$M'"
+PROMTOOL=${PROMTOOL:-promtool}
+if command -v "$PROMTOOL" > /dev/null; then
+    check "promtool check metrics: /metrics ($("$PROMTOOL" check metrics < "$M" 2>&1 | head -3 | tr '\n' ' '))" \
+        bash -c "'$PROMTOOL' check metrics < '$M'"
     check "promtool check metrics: the textfile" \
-        bash -c "promtool check metrics < '$T/textfile/bounceguard.prom'"
+        bash -c "'$PROMTOOL' check metrics < '$T/textfile/bounceguard.prom'"
 else
     echo "ok - # SKIP promtool check metrics: promtool not installed (Debian package prometheus)"
     echo "ok - # SKIP promtool check metrics: the textfile"
