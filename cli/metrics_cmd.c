@@ -36,6 +36,7 @@ exposition(cli_ctx *ctx, bg_buf *out)
     bg_error err;
     int rc;
 
+    memset(&v, 0, sizeof(v));
     if ((rc = cli_store_open(ctx, "metrics", false, &st)) != 0)
         return rc;
     if (bg_metrics_store_read(st, ctx->config, cli_now(), &v, &err) < 0) {

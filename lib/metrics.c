@@ -448,7 +448,8 @@ cap_lists(read_arg *a)
     bg_metrics_store_view *v = a->v;
     bg_metrics_list other = {"other", 0, 0};
 
-    qsort(a->lists, a->nlists, sizeof(*a->lists), latest_first);
+    if (a->nlists > 1) /* qsort of no array (NULL) is undefined */
+        qsort(a->lists, a->nlists, sizeof(*a->lists), latest_first);
     for (size_t i = 0; i < a->nlists; i++) {
         if (i < BG_METRICS_LISTS_MAX && strcmp(a->lists[i].name, "other") != 0) {
             v->lists[v->nlists++] = a->lists[i];

@@ -750,7 +750,8 @@ counter_add_body(bg_store *s, store_txn *txn, void *arg, int *answer)
         return ret;
     }
     bg_buf_reset(&val);
-    bg_buf_printf(&val, "%llu", (unsigned long long)(n + a->delta));
+    n += a->delta;
+    bg_buf_printf(&val, "%llu", (unsigned long long)n);
     ret = store_rec_put(s, txn, DBI_META, a->key.s, a->key.len, &val, 0, 0);
     bg_buf_free(&val);
     return ret;
