@@ -39,8 +39,9 @@ exposition(cli_ctx *ctx, bg_buf *out)
     memset(&v, 0, sizeof(v));
     if ((rc = cli_store_open(ctx, "metrics", false, &st)) != 0)
         return rc;
-    if (bg_metrics_store_read(st, ctx->config, cli_now(), &v, &err) < 0) {
+    if (bg_metrics_store_read(st, ctx->config, cli_now(), BG_METRICS_READ_ALL, &v, &err) < 0) {
         bg_store_close(st);
+        bg_metrics_store_view_clear(&v);
         return cli_runtime_error("metrics", "%s", err.msg);
     }
     bg_store_close(st);

@@ -281,15 +281,24 @@ bg_metrics_format_store(const bg_metrics_store_view *v, bg_buf *out)
     sample0(out, "bounceguard_store_up", v->ok ? 1 : 0);
     if (!v->ok)
         return;
-    family(out, "bounceguard_blacklisted_recipients", "gauge",
-           "Recipients refused now because they bounced or were blocked by hand.");
-    sample0(out, "bounceguard_blacklisted_recipients", v->blacklisted);
-    family(out, "bounceguard_senders_at_quota", "gauge",
-           "Senders whose next message would be refused for their quota.");
-    sample0(out, "bounceguard_senders_at_quota", v->senders_at_quota);
-    family(out, "bounceguard_store_records", "gauge", "Records in the store, by database.");
-    for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
-        sample1(out, "bounceguard_store_records", "db", dbs[i], recs[i]);
+    if (v->scanned) {
+        family(out, "bounceguard_blacklisted_recipients", "gauge",
+               "Recipients refused now because they bounced or were blocked by hand.");
+        sample0(out, "bounceguard_blacklisted_recipients", v->blacklisted);
+        family(out, "bounceguard_senders_at_quota", "gauge",
+               "Senders whose next message would be refused for their quota.");
+        sample0(out, "bounceguard_senders_at_quota", v->senders_at_quota);
+        family(out, "bounceguard_store_records", "gauge", "Records in the store, by database.");
+        for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
+            sample1(out, "bounceguard_store_records", "db", dbs[i], recs[i]);
+        family(out, "bounceguard_store_scan_timestamp_seconds", "gauge",
+               "When the gauges above were counted over every record (UNIX time).");
+        sample0(out, "bounceguard_store_scan_timestamp_seconds",
+                (uint64_t)(v->scan_time > 0 ? v->scan_time : 0));
+        family(out, "bounceguard_store_scan_duration_seconds", "gauge",
+               "How long that count took.");
+        bg_buf_printf(out, "bounceguard_store_scan_duration_seconds %.3f\n", v->scan_seconds);
+    }
 
     family(out, "bounceguard_bounces_learned_total", "counter",
            "Bounces the DSN intake judged (trusted, not duplicate), by scope and reason.");
@@ -340,7 +349,6 @@ typedef struct read_arg {
     const bg_config *cfg;
     int64_t now;
     bg_metrics_store_view *v;
-    size_t cap;
     /* every list seen, before the cap */
     bg_metrics_list *lists;
     size_t nlists, lists_cap;
@@ -382,9 +390,9 @@ counter_visit(const char *name, uint64_t value, void *arg)
         return 0; /* not one of ours: never shown, so never an unbounded label */
     if (!bg_reason_is_valid(colon + 1) || (size_t)(colon - scope) >= sizeof(v->bounces->scope))
         return 0;
-    if (v->nbounces == a->cap) {
-        a->cap = a->cap ? 2 * a->cap : 32;
-        v->bounces = bg_xrealloc(v->bounces, a->cap * sizeof(*v->bounces));
+    if (v->nbounces == v->bounces_cap) {
+        v->bounces_cap = v->bounces_cap ? 2 * v->bounces_cap : 32;
+        v->bounces = bg_xrealloc(v->bounces, v->bounces_cap * sizeof(*v->bounces));
     }
     bg_metrics_bounces *b = &v->bounces[v->nbounces++];
     snprintf(b->scope, sizeof(b->scope), "%.*s", (int)(colon - scope), scope);
@@ -469,35 +477,68 @@ cap_lists(read_arg *a)
         }
 }
 
+static int
+read_counters(bg_store *st, read_arg *a, bg_error *err)
+{
+    bg_metrics_store_view *v = a->v;
+    bg_store_env_stats e;
+
+    v->nbounces = 0;
+    v->untrusted = 0;
+    v->nlists = 0;
+    if (bg_store_env_stats_get(st, &e, err) < 0 ||
+        bg_store_counter_foreach(st, "", counter_visit, a, err) < 0 ||
+        bg_store_incident_foreach(st, incident_visit, a, err) < 0) {
+        v->ok = false;
+        return -1;
+    }
+    v->redis = e.redis;
+    v->log_files = e.log_files;
+    v->log_bytes = e.log_bytes;
+    v->last_checkpoint = e.last_checkpoint;
+    cap_lists(a);
+    v->ok = true;
+    return 0;
+}
+
+static int
+read_scan(bg_store *st, read_arg *a, bg_error *err)
+{
+    bg_metrics_store_view *v = a->v, fresh;
+    int64_t t0 = bg_monotonic_ms();
+
+    /* counted apart, so that a failed scan leaves the last one shown */
+    memset(&fresh, 0, sizeof(fresh));
+    a->v = &fresh;
+    int rc = bg_store_stats_get(st, &fresh.records, err) < 0 ||
+                     bg_store_rcpt_foreach(st, NULL, rcpt_visit, a, err) < 0 ||
+                     bg_store_sender_foreach(st, sender_visit, a, err) < 0
+                 ? -1
+                 : 0;
+    a->v = v;
+    if (rc < 0)
+        return -1;
+    v->blacklisted = fresh.blacklisted;
+    v->senders_at_quota = fresh.senders_at_quota;
+    v->records = fresh.records;
+    v->scan_time = a->now;
+    v->scan_seconds = (double)(bg_monotonic_ms() - t0) / 1000;
+    v->scanned = true;
+    return 0;
+}
+
 int
-bg_metrics_store_read(bg_store *st, const bg_config *cfg, int64_t now,
+bg_metrics_store_read(bg_store *st, const bg_config *cfg, int64_t now, unsigned parts,
                       bg_metrics_store_view *out, bg_error *err)
 {
-    read_arg a = {cfg, now, out, 0, NULL, 0, 0};
-    bg_store_env_stats e;
-    int rc = -1;
+    read_arg a = {cfg, now, out, NULL, 0, 0};
+    int rc = 0;
 
-    memset(out, 0, sizeof(*out));
-    if (bg_store_stats_get(st, &out->records, err) < 0 ||
-        bg_store_env_stats_get(st, &e, err) < 0 ||
-        bg_store_rcpt_foreach(st, NULL, rcpt_visit, &a, err) < 0 ||
-        bg_store_sender_foreach(st, sender_visit, &a, err) < 0 ||
-        bg_store_counter_foreach(st, "", counter_visit, &a, err) < 0 ||
-        bg_store_incident_foreach(st, incident_visit, &a, err) < 0)
-        goto out;
-    out->redis = e.redis;
-    out->log_files = e.log_files;
-    out->log_bytes = e.log_bytes;
-    out->last_checkpoint = e.last_checkpoint;
-    cap_lists(&a);
-    out->ok = true;
-    rc = 0;
-out:
+    if ((parts & BG_METRICS_READ_COUNTERS) && read_counters(st, &a, err) < 0)
+        rc = -1;
+    if (rc == 0 && (parts & BG_METRICS_READ_SCAN) && read_scan(st, &a, err) < 0)
+        rc = -1;
     free(a.lists);
-    if (rc < 0) {
-        bg_metrics_store_view_clear(out);
-        memset(out, 0, sizeof(*out));
-    }
     return rc;
 }
 
@@ -506,5 +547,5 @@ bg_metrics_store_view_clear(bg_metrics_store_view *v)
 {
     free(v->bounces);
     v->bounces = NULL;
-    v->nbounces = 0;
+    v->nbounces = v->bounces_cap = 0;
 }

@@ -9,9 +9,11 @@
  * every signal blocked, so it runs as the milter's user and never takes
  * libmilter's SIGTERM.  It answers GET and HEAD of /metrics, 404 elsewhere,
  * at most METRICS_CONNECTIONS clients at once, each for at most
- * METRICS_TIMEOUT_S idle seconds.  The store's part is read at most once per
- * METRICS_STORE_TTL_MS (it counts every recipient and sender: a scraper that
- * asks every second must not make the milter scan the store every second).
+ * METRICS_TIMEOUT_S idle seconds.  The store's counters are read at most
+ * once a second; its gauges count every recipient and sender, which a
+ * scraper that asks every second must not make the milter do every second:
+ * they are counted again only after 5 s and 100 times as long as the last
+ * count took (refresh).
  * Stopped after smfi_main() returns, before the store closes.
  */
 #include <errno.h>
@@ -33,7 +35,9 @@
 
 #define METRICS_CONNECTIONS 8
 #define METRICS_TIMEOUT_S 10
-#define METRICS_STORE_TTL_MS 5000
+#define METRICS_COUNTERS_MS 1000
+#define METRICS_SCAN_MIN_MS 5000
+#define METRICS_SCAN_SPACING 100
 
 static bg_metrics *counters;
 static int listen_fd = -1;
@@ -43,7 +47,7 @@ static struct MHD_Daemon *daemon_http;
  * is for a second server thread should the threading model ever change. */
 static pthread_mutex_t view_lock = PTHREAD_MUTEX_INITIALIZER;
 static bg_metrics_store_view view;
-static int64_t view_ms = -1;
+static int64_t counters_ms = -1, scan_ms = -1;
 static bool view_failed_logged;
 
 bg_metrics *
@@ -80,31 +84,61 @@ milter_metrics_open(const char *spec, bg_error *err)
     return 0;
 }
 
+/* Whether the store's part, of the kind `what`, is due: the counters after
+ * METRICS_COUNTERS_MS, the scan of every record after METRICS_SCAN_MIN_MS
+ * and at least METRICS_SCAN_SPACING times as long as the last one took, so
+ * that scans take about 1 % of a core whatever the store's size (a million
+ * recipients take 2 s: one scan every 200 s). */
+static bool
+due(int64_t now_ms, int64_t last_ms, int64_t every_ms)
+{
+    return last_ms < 0 || now_ms - last_ms >= every_ms;
+}
+
+static void
+refresh(int64_t now_ms)
+{
+    unsigned parts = 0;
+    int64_t scan_every = (int64_t)(view.scan_seconds * 1000 * METRICS_SCAN_SPACING);
+
+    if (scan_every < METRICS_SCAN_MIN_MS)
+        scan_every = METRICS_SCAN_MIN_MS;
+    if (due(now_ms, counters_ms, METRICS_COUNTERS_MS))
+        parts |= BG_METRICS_READ_COUNTERS;
+    if (due(now_ms, scan_ms, scan_every))
+        parts |= BG_METRICS_READ_SCAN;
+    if (parts == 0)
+        return;
+
+    bg_store *st = milter_store();
+    bg_config *cfg = milter_config_get();
+    bg_error err = {""};
+    if (st == NULL) {
+        bg_error_set(&err, "store is not open");
+        view.ok = false;
+    }
+    if (st == NULL ||
+        bg_metrics_store_read(st, cfg, (int64_t)time(NULL), parts, &view, &err) < 0) {
+        if (!view_failed_logged)
+            bg_msg_error("metrics: cannot read the store: %s", err.msg);
+        view_failed_logged = true;
+    } else {
+        view_failed_logged = false;
+    }
+    bg_config_unref(cfg);
+    if (parts & BG_METRICS_READ_COUNTERS)
+        counters_ms = now_ms;
+    if (parts & BG_METRICS_READ_SCAN)
+        scan_ms = bg_monotonic_ms(); /* spaced from its end */
+}
+
 /* The exposition: the milter's counters, then the store's (cached) part. */
 static void
 exposition(bg_buf *out)
 {
-    int64_t now_ms = bg_monotonic_ms();
-
     bg_metrics_format_milter(milter_metrics(), out);
     pthread_mutex_lock(&view_lock);
-    if (view_ms < 0 || now_ms - view_ms >= METRICS_STORE_TTL_MS) {
-        bg_store *st = milter_store();
-        bg_config *cfg = milter_config_get();
-        bg_error err = {""};
-        bg_metrics_store_view_clear(&view);
-        if (st == NULL)
-            bg_error_set(&err, "store is not open");
-        if (st == NULL || bg_metrics_store_read(st, cfg, (int64_t)time(NULL), &view, &err) < 0) {
-            if (!view_failed_logged)
-                bg_msg_error("metrics: cannot read the store: %s", err.msg);
-            view_failed_logged = true;
-        } else {
-            view_failed_logged = false;
-        }
-        bg_config_unref(cfg);
-        view_ms = now_ms;
-    }
+    refresh(bg_monotonic_ms());
     bg_metrics_format_store(&view, out);
     pthread_mutex_unlock(&view_lock);
 }

@@ -105,34 +105,51 @@ typedef struct bg_metrics_list {
     int64_t last;     /* the latest report, UNIX time */
 } bg_metrics_list;
 
-/* A reading of the store (owned arrays: bg_metrics_store_view_clear). */
+/* A reading of the store (owned arrays: bg_metrics_store_view_clear).  Two
+ * parts, read apart (bg_metrics_store_read's parts): the counters, bounded
+ * and cheap, and the scan of every recipient and sender, which costs about
+ * 2 s of CPU per million recipients. */
 typedef struct bg_metrics_store_view {
+    /* BG_METRICS_READ_COUNTERS */
     bool ok;                     /* false: the store did not answer (the rest is 0) */
     bool redis;                  /* no log, no checkpoint (Berkeley DB's only) */
-    uint64_t blacklisted;        /* recipients refused now */
-    uint64_t senders_at_quota;   /* senders whose next message would be refused */
-    bg_store_stats records;
     uint64_t log_files, log_bytes;
     int64_t last_checkpoint;     /* 0 = none yet */
     uint64_t untrusted;          /* bounces ignored as forged or unrelated */
     bg_metrics_bounces *bounces; /* learned, by scope and reason */
-    size_t nbounces;
+    size_t nbounces, bounces_cap;
     bg_metrics_list lists[BG_METRICS_LISTS_MAX + 1];
     size_t nlists;
+    /* BG_METRICS_READ_SCAN; a failed scan keeps the last one */
+    bool scanned;                /* a scan succeeded */
+    uint64_t blacklisted;        /* recipients refused now */
+    uint64_t senders_at_quota;   /* senders whose next message would be refused */
+    bg_store_stats records;
+    int64_t scan_time;           /* when (UNIX time) */
+    double scan_seconds;         /* and how long it took */
 } bg_metrics_store_view;
 
+enum {
+    BG_METRICS_READ_COUNTERS = 1 << 0,
+    BG_METRICS_READ_SCAN = 1 << 1,
+    BG_METRICS_READ_ALL = BG_METRICS_READ_COUNTERS | BG_METRICS_READ_SCAN,
+};
+
 /*
- * Read the view at now from the store st under config cfg (quota limits,
- * quota window).  Reads every recipient and sender (streamed, bounded
- * memory): the milter does it at most once per scrape interval it caches.
- * 0, or -1 with err set (out->ok false; the view stays valid to format).
+ * Read the parts of the view (BG_METRICS_READ_*) at now from the store st
+ * under config cfg (quota limits, quota window); out must be zeroed before
+ * its first read, the parts not asked for are left as they are.  The scan
+ * streams (bounded memory) and times itself (scan_seconds), so that a
+ * long-lived caller can space scans by their cost.  0, or -1 with err set
+ * (a failed counters part sets ok false; a failed scan keeps the last).
  */
-int bg_metrics_store_read(bg_store *st, const bg_config *cfg, int64_t now,
+int bg_metrics_store_read(bg_store *st, const bg_config *cfg, int64_t now, unsigned parts,
                           bg_metrics_store_view *out, bg_error *err);
 void bg_metrics_store_view_clear(bg_metrics_store_view *v);
 
 /* Append the store's families to out: bounceguard_store_up, then (when it
- * answered) the gauges and the learned counters. */
+ * answered) the learned counters and the gauges, those of the scan once one
+ * succeeded, with its time and duration. */
 void bg_metrics_format_store(const bg_metrics_store_view *v, bg_buf *out);
 
 /* The media type of the text exposition. */

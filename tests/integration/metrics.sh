@@ -127,7 +127,7 @@ dsn dead@example.com 5.1.1 "550 5.1.1 <dead@example.com>: Recipient address reje
 blacklist=3 # victim1, victim2, dead
 
 # ---- the exposition --------------------------------------------------------------
-# The store's part is read at most every 5 s: wait for the blacklist to show.
+# The store's gauges are counted at most every 5 s: wait for the blacklist to show.
 fresh() { scrape > "$T/metrics.txt" && [ "$(value bounceguard_blacklisted_recipients "$T/metrics.txt")" = "$blacklist" ]; }
 check "the store's part caught up within 10 s" wait_for 10 fresh
 M=$T/metrics.txt
@@ -164,6 +164,8 @@ check "incident by list: zen.spamhaus.org 1" \
 check "the incident's time is now-ish" \
     [ $(( $(date +%s) - $(got 'bounceguard_incident_last_report_timestamp_seconds{list="zen.spamhaus.org"}') )) -lt 300 ]
 check "the store's log size is served" [ "$(got bounceguard_store_log_bytes)" -gt 0 ]
+check "the gauges say when they were counted" \
+    [ $(( $(date +%s) - $(got bounceguard_store_scan_timestamp_seconds) )) -lt 60 ]
 check "no address is a label value" bash -c "! grep -q '@' '$M'"
 
 # ---- the CLI's exposition, for node_exporter's textfile collector --------------

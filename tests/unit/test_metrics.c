@@ -134,6 +134,7 @@ START_TEST(store_view_formats_and_escapes)
     ck_assert_ptr_null(strstr(bg_buf_str(&b), "bounceguard_blacklisted_recipients"));
     bg_buf_reset(&b);
     v.ok = true;
+    v.scanned = true;
     v.blacklisted = 7;
     v.last_checkpoint = T0;
     v.nlists = 1;
@@ -273,7 +274,10 @@ START_TEST(store_read_counts_records_and_counters)
                                            &err),
                      0);
 
-    ck_assert_int_eq(bg_metrics_store_read(st, cfg, now, &v, &err), 0);
+    memset(&v, 0, sizeof(v));
+    ck_assert_int_eq(bg_metrics_store_read(st, cfg, now, BG_METRICS_READ_ALL, &v, &err), 0);
+    ck_assert(v.scanned);
+    ck_assert_int_eq(v.scan_time, now);
     ck_assert(v.ok);
     ck_assert_uint_eq(v.blacklisted, 2);
     ck_assert_uint_eq(v.senders_at_quota, 1);
@@ -308,7 +312,16 @@ START_TEST(store_read_empty)
     bg_buf b = BG_BUF_INIT;
     bg_error err;
 
-    ck_assert_int_eq(bg_metrics_store_read(st, cfg, T0, &v, &err), 0);
+    memset(&v, 0, sizeof(v));
+    /* the counters alone: no scan, no gauge of one */
+    ck_assert_int_eq(bg_metrics_store_read(st, cfg, T0, BG_METRICS_READ_COUNTERS, &v, &err), 0);
+    ck_assert(v.ok);
+    ck_assert(!v.scanned);
+    bg_metrics_format_store(&v, &b);
+    ck_assert_ptr_null(strstr(bg_buf_str(&b), "bounceguard_blacklisted_recipients"));
+    bg_buf_reset(&b);
+    ck_assert_int_eq(bg_metrics_store_read(st, cfg, T0, BG_METRICS_READ_SCAN, &v, &err), 0);
+    ck_assert(v.scanned);
     ck_assert_uint_eq(v.nlists, 0);
     ck_assert_uint_eq(v.nbounces, 0);
     bg_metrics_format_store(&v, &b);
