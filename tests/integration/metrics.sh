@@ -232,3 +232,33 @@ check "the milter stops on SIGTERM with its metrics server" \
 check "the metrics port is closed after the stop" wait_port_free $METRICS
 check "the milter said it stopped" grep -q 'bounceguard-milter stopping' "$T/milter.out"
 MILTER_PID=
+
+# ---- the same store counters on Redis ------------------------------------------------
+# The counters live in the store's meta records, which both backends keep:
+# the DSN intake's counts on a private Redis, read by `bounceguard metrics`.
+if [ -z "$REDIS" ] || ! command -v redis-cli > /dev/null; then
+    echo "ok - # SKIP the counters on Redis: no Redis (redis-tools) installed"
+else
+    RPORT=2804
+    start_redis $RPORT || notok "redis started"
+    RCONF=$T/redis.conf
+    redis_conf "$RCONF" "redis_servers=127.0.0.1:$RPORT" "dsn_trust=any" "redis_prefix=bgm:"
+    rpipe() { "$BIN/bounceguard-dsn" -c "$RCONF" pipe --client-ip 192.0.2.25 --sender MAILER-DAEMON || echo "# pipe exited $?"; }
+    dsn gone@example.com 5.1.1 "550 5.1.1 User unknown" r1@app.example | rpipe
+    dsn gone@example.com 5.1.1 "550 5.1.1 User unknown" r1@app.example | rpipe # duplicate
+    dsn busy@example.com 4.2.2 "452 4.2.2 Mailbox full" r2@app.example | rpipe
+    "$BIN/bounceguard" -c "$RCONF" block hand@example.com > /dev/null
+    "$BIN/bounceguard" -c "$RCONF" metrics --output "$T/redis.prom"
+    rv() { value "$1" "$T/redis.prom"; }
+    check "Redis: bounce learned recipient/userunknown 1 (the duplicate not counted)" \
+        [ "$(rv 'bounceguard_bounces_learned_total{scope="recipient",reason="userunknown"}')" = 1 ]
+    check "Redis: a temporary bounce is counted too, by its scope" \
+        [ -n "$(grep '^bounceguard_bounces_learned_total{scope="transient"' "$T/redis.prom")" ]
+    check "Redis: blacklist size 2" [ "$(rv bounceguard_blacklisted_recipients)" = 2 ]
+    check "Redis: no Berkeley DB log shown" bash -c "! grep -q bounceguard_store_log_bytes '$T/redis.prom'"
+    if command -v "$PROMTOOL" > /dev/null; then
+        check "Redis: promtool check metrics" bash -c "'$PROMTOOL' check metrics < '$T/redis.prom'"
+    else
+        echo "ok - # SKIP Redis: promtool check metrics: promtool not installed"
+    fi
+fi
