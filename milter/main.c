@@ -101,9 +101,14 @@ reload_config(void)
         return;
     }
     pthread_mutex_lock(&config_lock);
-    /* keep the socket of the running daemon: it cannot change without a restart */
+    /* keep the sockets of the running daemon: they cannot change without a restart */
     free(fresh->socket);
     fresh->socket = bg_xstrdup(current_config->socket);
+    if (strcmp(fresh->metrics_listen, current_config->metrics_listen) != 0)
+        bg_msg_warn("metrics_listen changed to \"%s\": it takes effect at the next start",
+                    fresh->metrics_listen);
+    free(fresh->metrics_listen);
+    fresh->metrics_listen = bg_xstrdup(current_config->metrics_listen);
     old = current_config;
     current_config = fresh;
     pthread_mutex_unlock(&config_lock);

@@ -225,6 +225,13 @@ import json,sys
 t=' '.join(p.get('title','').lower() for p in json.load(open('$DASH'))['panels'])
 sys.exit(0 if all(w in t for w in ('refus','bounce','blacklist','incident','latency')) else 1)"
 
+# ---- a reload keeps the address --------------------------------------------------------
+sed -i "s/^metrics_listen = .*/metrics_listen = 127.0.0.1:2805/" "$CONF"
+kill -USR1 "$MILTER_PID"
+check "a reload keeps the metrics address, saying so" wait_for 10 \
+    grep -q 'metrics_listen changed to "127.0.0.1:2805": it takes effect at the next start' "$T/log/warning.log"
+check "... and /metrics still answers where it did" bash -c "curl -sf http://127.0.0.1:$METRICS/metrics > /dev/null"
+
 # ---- a clean stop -------------------------------------------------------------------
 kill "$MILTER_PID"
 check "the milter stops on SIGTERM with its metrics server" \
