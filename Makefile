@@ -43,11 +43,13 @@ HARDEN     = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE \
 SANITIZE  ?=
 CPPFLAGS  += -Iinclude -D_GNU_SOURCE
 CFLAGS    += -std=c11 $(OPT) $(WARN) $(HARDEN) $(SANITIZE) -MMD -MP \
-             $(shell pkg-config --cflags libpsl libidn2 jansson libcares hiredis)
+             $(shell pkg-config --cflags libpsl libidn2 jansson libcares hiredis libmicrohttpd)
 LDFLAGS   += -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANITIZE)
 LIBS       = $(shell pkg-config --libs libpsl libidn2 jansson libcares hiredis) \
              -ldb -lspf2 -lresolv -lnettle -lpthread
 MILTERLIBS = $(shell pkg-config --libs milter)
+# the milter's /metrics (metrics_listen): an HTTP server from Debian, not one of ours
+HTTPLIBS   = $(shell pkg-config --libs libmicrohttpd)
 CHECKLIBS  = $(shell pkg-config --libs check)
 
 LIB_SRC    = $(wildcard lib/*.c)
@@ -93,7 +95,7 @@ $(LIBA): $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/bounceguard-milter: $(MILTER_OBJ) $(LIBA)
-	$(CC) $(LDFLAGS) -o $@ $^ $(MILTERLIBS) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(MILTERLIBS) $(HTTPLIBS) $(LIBS)
 
 $(BUILD)/bounceguard-dsn: $(DSN_OBJ) $(LIBA)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -205,7 +207,7 @@ lint:
 tidy:
 	ls lib/*.c milter/*.c dsn/*.c cli/*.c | xargs -P2 -n8 sh -c 'clang-tidy --quiet "$$@" \
 	    -- -std=c11 -Iinclude -D_GNU_SOURCE $(shell pkg-config --cflags libpsl libidn2 \
-	    jansson libcares milter hiredis)' clang-tidy
+	    jansson libcares milter hiredis libmicrohttpd)' clang-tidy
 
 clean:
 	rm -rf build build-asan

@@ -62,6 +62,7 @@ cli_command_fn cli_cmd_backup;     /* cli/backup_cmds.c */
 cli_command_fn cli_cmd_verify;
 cli_command_fn cli_cmd_restore;
 cli_command_fn cli_cmd_stats;
+cli_command_fn cli_cmd_metrics;    /* cli/metrics_cmd.c: metrics [--output FILE] */
 cli_command_fn cli_cmd_check;      /* cli/check_cmd.c */
 cli_command_fn cli_cmd_senders;    /* cli/sender_cmds.c: senders */
 cli_command_fn cli_cmd_sender;     /* cli/sender_cmds.c: sender show|reset ID */

@@ -53,6 +53,8 @@ static const cli_command commands[] = {
      "switch the debug log of the running milter and watcher"},
     {"purge", cli_cmd_purge, "", "remove the records whose time is up"},
     {"stats", cli_cmd_stats, "", "counts of everything in the store"},
+    {"metrics", cli_cmd_metrics, "[--output FILE]",
+     "the store's Prometheus metrics (node_exporter textfile); FILE replaced atomically"},
     {"backup", cli_cmd_backup, "DIR", "hot backup of the store into DIR (new or empty)"},
     {"verify", cli_cmd_verify, "[DIR]",
      "db_verify every database of the store (of a backup of it) or of the backup DIR"},

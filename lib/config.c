@@ -229,6 +229,9 @@ static const key_def keys[] = {
      "resolver IP[:PORT] for DNSBL queries; empty = the system resolver"},
     {"rbl_timeout", T_DURATION, OFF(rbl_timeout), "5s", 1, 300, NULL,
      "time allowed to each DNSBL query"},
+    {"metrics_listen", T_STRING, OFF(metrics_listen), "", 0, 0, NULL,
+     "ADDRESS:PORT ([ADDRESS]:PORT for IPv6) where the milter serves Prometheus metrics "
+     "at /metrics; empty = off; read at start only"},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -562,6 +565,9 @@ validate(const bg_config *c, bool quote, bg_error *err)
     if ((problem = socket_problem(c->socket)) != NULL)
         return bg_error_set(err, "socket: %s %s", shown(c->socket, quote, q, sizeof(q)),
                             problem);
+    if (c->metrics_listen[0] && (problem = bg_listen_parse(c->metrics_listen, NULL, NULL)))
+        return bg_error_set(err, "metrics_listen: %s %s",
+                            shown(c->metrics_listen, quote, q, sizeof(q)), problem);
     /* Reply texts go to the SMTP client as they are: printable ASCII (RFC 5321
      * replies are ASCII), no '%' (libmilter's smfi_setreply() reads it as a
      * format), short enough for one reply line. */

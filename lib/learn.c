@@ -11,6 +11,7 @@
 
 #include "bounceguard/addr.h"
 #include "bounceguard/learn.h"
+#include "bounceguard/metrics.h"
 #include "bounceguard/log.h"
 #include "bounceguard/policy.h"
 #include "bounceguard/spf.h"
@@ -275,6 +276,46 @@ typedef struct commit_arg {
     bool duplicate;
 } commit_arg;
 
+/*
+ * The counters of the metrics (metrics.h) for what this evidence taught:
+ * each judged recipient by scope and reason, each untrusted one (a delay
+ * excepted: the log's deferrals of mail that bypassed the milter are no
+ * forgery); a duplicate counts nothing.  Inside the transaction of the writes they
+ * count, so that a count commits or aborts with its bounce.
+ */
+static int
+count_learned(bg_store_txn *t, const commit_arg *a)
+{
+    char name[80];
+
+    for (size_t i = 0; i < a->n; i++) {
+        /* an untrusted log line is not valid (nothing to write) but counts,
+         * unless it is only a delay */
+        bool untrusted = a->out[i].outcome == BG_LEARN_UNTRUSTED;
+        if (!a->items[i].valid && !untrusted)
+            continue;
+        if (untrusted && a->items[i].b.action && strcmp(a->items[i].b.action, "delayed") == 0)
+            continue;
+        switch (a->out[i].outcome) {
+        case BG_LEARN_BLACKLISTED:
+        case BG_LEARN_INCIDENT:
+        case BG_LEARN_IGNORED_REASON:
+        case BG_LEARN_NEVER:
+            bg_metrics_bounce_counter(name, sizeof(name), a->items[i].b.scope,
+                                      a->out[i].reason);
+            break;
+        case BG_LEARN_UNTRUSTED:
+            bg_strlcpy(name, BG_METRICS_COUNTER_UNTRUSTED, sizeof(name));
+            break;
+        default:
+            continue;
+        }
+        if (bg_store_txn_counter_add(t, name, 1) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int
 commit_body(bg_store_txn *t, void *arg)
 {
@@ -301,7 +342,14 @@ commit_body(bg_store_txn *t, void *arg)
         if (write_rcpt(t, a->cfg, &p->b, &p->addr, a->now, &a->out[i]) < 0)
             return -1;
     }
-    return 0;
+    return count_learned(t, a);
+}
+
+/* The no-write path's counting: its own transaction, not synced. */
+static int
+count_body(bg_store_txn *t, void *arg)
+{
+    return count_learned(t, arg);
 }
 
 /* Commit, then log; returns 0, or -1 with err set (nothing was written). */
@@ -312,12 +360,18 @@ commit_and_log(bg_store *st, commit_arg *a, bg_learn_result *res, bg_error *err)
     int rc;
 
     /* Evidence that changes nothing (untrusted, temporary, not a blacklisting
-     * reason) costs no write at all: a flood of forged DSNs must not grow
-     * the store nor wait for the disk.  Its duplicate is judged the same. */
+     * reason) records nothing and waits for no disk: a flood of forged DSNs
+     * must not grow the store.  It only bumps the metrics' counters, a
+     * bounded set of records, in a transaction that is not synced; a
+     * failure there loses a count, never the evidence.  Its duplicate is
+     * judged the same. */
     for (size_t i = 0; i < a->n && !writes; i++)
         writes = a->items[i].valid && (a->out[i].outcome == BG_LEARN_BLACKLISTED ||
                                        a->out[i].outcome == BG_LEARN_INCIDENT);
     if (!writes) {
+        bg_error cerr = {""};
+        if (bg_store_atomic(st, false, count_body, a, &cerr) != 0)
+            bg_msg_error("bounce %s: metrics not counted: %s", a->id, cerr.msg);
         for (size_t i = 0; i < a->n; i++)
             if (a->items[i].valid)
                 log_rcpt(&a->items[i].b, &a->items[i].addr, a->items[i].queue_id, &a->out[i]);

@@ -148,3 +148,60 @@ bg_endpoint_list_parse(const char *key, const char *list, int default_port, bg_e
     return 0;
 }
 
+
+/* ---- listening addresses ---------------------------------------------------- */
+
+const char *
+bg_listen_parse(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
+{
+    static const char *const form = "is not ADDRESS:PORT (e.g. 127.0.0.1:9119 or [::1]:9119)";
+    struct sockaddr_storage tmp;
+    char host[INET6_ADDRSTRLEN + 1];
+    const char *colon, *h = spec;
+    size_t hl;
+    char *end;
+    long port;
+    bool v6 = spec[0] == '[';
+
+    if (v6) {
+        const char *close = strchr(spec, ']');
+        if (close == NULL || close[1] != ':')
+            return form;
+        h = spec + 1;
+        hl = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(spec, ':');
+        if (colon == NULL || memchr(spec, ':', (size_t)(colon - spec)) != NULL)
+            return form;
+        hl = (size_t)(colon - spec);
+    }
+    if (hl == 0 || hl >= sizeof(host))
+        return form;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    port = strtol(colon + 1, &end, 10);
+    if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || port < 1 || port > 65535)
+        return "has a port outside 1 to 65535";
+    memset(&tmp, 0, sizeof(tmp));
+    if (v6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)(void *)&tmp;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+            return "has no IPv6 address between [ and ]";
+        if (len)
+            *len = sizeof(*a);
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)(void *)&tmp;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+            return "has no numeric IPv4 address before the port (write IPv6 as [ADDRESS]:PORT)";
+        if (len)
+            *len = sizeof(*a);
+    }
+    if (ss)
+        *ss = tmp;
+    return NULL;
+}

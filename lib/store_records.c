@@ -721,3 +721,85 @@ bg_store_txn_incident_add(bg_store_txn *t, const char *rbl, const char *remote_m
     bg_buf_free(&a.key);
     return rc;
 }
+
+/* ---- counters ------------------------------------------------------------ */
+
+#define COUNTER_PREFIX "count:"
+
+typedef struct counter_arg {
+    bg_buf key;
+    uint64_t delta;
+} counter_arg;
+
+static int
+counter_add_body(bg_store *s, store_txn *txn, void *arg, int *answer)
+{
+    counter_arg *a = arg;
+    bg_buf val = BG_BUF_INIT;
+    int64_t purge = 0;
+    uint64_t n = 0;
+    int ret = store_rec_get(s, txn, DBI_META, a->key.s, a->key.len, &val, &purge, STORE_RMW);
+
+    if (ret == 0) {
+        char *end;
+        n = strtoull(bg_buf_str(&val), &end, 10);
+        if (end == bg_buf_str(&val) || *end != '\0')
+            n = 0; /* not a number: start again rather than refuse the bounce */
+    } else if (ret != STORE_NOTFOUND) {
+        bg_buf_free(&val);
+        return ret;
+    }
+    bg_buf_reset(&val);
+    n += a->delta;
+    bg_buf_printf(&val, "%llu", (unsigned long long)n);
+    ret = store_rec_put(s, txn, DBI_META, a->key.s, a->key.len, &val, 0, 0);
+    bg_buf_free(&val);
+    return ret;
+}
+
+int
+bg_store_txn_counter_add(bg_store_txn *t, const char *name, uint64_t delta)
+{
+    counter_arg a = {BG_BUF_INIT, delta};
+    int answer = 0, rc;
+
+    bg_buf_puts(&a.key, COUNTER_PREFIX);
+    bg_buf_puts(&a.key, name);
+    rc = in_txn(t, counter_add_body, &a, &answer);
+    bg_buf_free(&a.key);
+    return rc;
+}
+
+typedef struct counter_visit_arg {
+    bg_counter_visit_fn *fn;
+    void *arg;
+} counter_visit_arg;
+
+static int
+counter_visit(const bg_buf *key, const bg_buf *val, void *arg)
+{
+    counter_visit_arg *a = arg;
+    size_t plen = sizeof(COUNTER_PREFIX) - 1;
+    char *name = bg_xstrndup(key->s + plen, key->len - plen);
+    char *text = bg_xstrndup(bg_buf_str(val), val->len);
+    int stop = a->fn(name, strtoull(text, NULL, 10), a->arg);
+
+    free(name);
+    free(text);
+    return stop;
+}
+
+int
+bg_store_counter_foreach(bg_store *s, const char *prefix, bg_counter_visit_fn *fn, void *arg,
+                         bg_error *err)
+{
+    counter_visit_arg a = {fn, arg};
+    bg_buf p = BG_BUF_INIT;
+    int rc;
+
+    bg_buf_puts(&p, COUNTER_PREFIX);
+    bg_buf_puts(&p, prefix ? prefix : "");
+    rc = store_visit_all(s, DBI_META, p.s, p.len, counter_visit, &a, err);
+    bg_buf_free(&p);
+    return rc;
+}

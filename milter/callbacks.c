@@ -17,6 +17,7 @@
 
 #include "bounceguard/gate.h"
 #include "bounceguard/learn.h"
+#include "bounceguard/metrics.h"
 #include "bounceguard/log.h"
 #include "milter.h"
 
@@ -76,20 +77,28 @@ message_end(conn *c)
  * on_store_error, never a silent accept unless configured so.
  */
 static sfsistat
-answer(SMFICTX *ctx, conn *c, bg_verdict_kind v, const char *what, const char *detail,
-       const bg_error *err)
+answer(SMFICTX *ctx, conn *c, bg_metrics_stage stage, bg_verdict_kind v, const char *what,
+       const char *detail, const bg_error *err)
 {
     bg_reply r;
 
-    if (v == BG_VERDICT_ACCEPT)
+    if (v == BG_VERDICT_ACCEPT) {
+        bg_metrics_count(milter_metrics(), stage, v, BG_METRICS_PASSED);
         return SMFIS_CONTINUE;
+    }
     r = bg_policy_reply(v, c->cfg);
     if (v == BG_VERDICT_STORE_ERROR) {
         bg_msg_error("%s: store failure, answering per on_store_error: %s", queue_id_of(ctx, c),
                      err->msg);
-        if (c->cfg->on_store_error == BG_ON_ERROR_ACCEPT)
+        if (c->cfg->on_store_error == BG_ON_ERROR_ACCEPT) {
+            bg_metrics_count(milter_metrics(), stage, v, BG_METRICS_PASSED);
             return SMFIS_CONTINUE;
+        }
     }
+    bg_metrics_count(milter_metrics(), stage, v,
+                     c->cfg->mode == BG_MODE_OBSERVE ? BG_METRICS_PASSED
+                     : r.rcode[0] == '5'             ? BG_METRICS_REJECTED
+                                                     : BG_METRICS_TEMPFAILED);
     if (c->cfg->mode == BG_MODE_OBSERVE) {
         bg_msg_warn("Observe mode: would refuse %s (from %s, queue ID %s): %s %s %s [%s]", what,
                     c->txn.identity, queue_id_of(ctx, c), r.rcode, r.xcode, r.text,
@@ -182,7 +191,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
     }
     bg_msg_debug("MAIL FROM %s identity %s: %s", c->txn.env_from, c->txn.identity,
                  bg_policy_verdict_name(v));
-    return answer(ctx, c, v, what, NULL, &err);
+    return answer(ctx, c, BG_METRICS_MAIL, v, what, NULL, &err);
 }
 
 static sfsistat
@@ -205,13 +214,19 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
         v = BG_VERDICT_STORE_ERROR;
         detail[0] = '\0';
     } else {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         v = bg_gate_rcpt(st, c->cfg, &c->txn, argv[0], now_seconds(), &addr, detail,
                          sizeof(detail), &err);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        bg_metrics_rcpt_latency(milter_metrics(),
+                                (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
+                                           (t1.tv_nsec - t0.tv_nsec)));
     }
     snprintf(what, sizeof(what), "Recipient %s", addr.canon[0] ? addr.canon : safe);
     bg_msg_debug("RCPT TO %s from %s: %s %s", safe, c->txn.identity,
                  bg_policy_verdict_name(v), detail);
-    rc = answer(ctx, c, v, what, detail, &err);
+    rc = answer(ctx, c, BG_METRICS_RCPT, v, what, detail, &err);
     /* what is recorded stays within recipient_limit, even in observe mode */
     if (rc == SMFIS_CONTINUE && c->naccepted < (unsigned long)c->cfg->recipient_limit) {
         bg_buf_puts(&c->rcpts, addr.canon[0] ? addr.canon : safe);
@@ -298,6 +313,7 @@ cb_eom(SMFICTX *ctx)
     bg_msg_debug("%s: accepted message %s from %s to %u recipient(s)", qid,
                  c->message_id[0] ? c->message_id : "(no Message-ID)", c->txn.identity,
                  c->naccepted);
+    bg_metrics_message_accepted(milter_metrics());
     c->txn.reserved = false; /* spent */
     message_end(c);
     return SMFIS_CONTINUE;

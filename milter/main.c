@@ -10,6 +10,9 @@
  *
  *   bounceguard-milter [-c FILE] [-p SOCKET] [-f] [-n]
  *
+ * With metrics_listen set, it serves Prometheus metrics at /metrics there
+ * (metrics_http.c).
+ *
  * Signals: SIGUSR1 reloads the config (a bad one is refused, the old one
  * kept) and reopens the log files; SIGTERM and SIGINT stop it cleanly.
  * SIGHUP also stops it: libmilter's own signal thread treats SIGHUP as
@@ -98,9 +101,14 @@ reload_config(void)
         return;
     }
     pthread_mutex_lock(&config_lock);
-    /* keep the socket of the running daemon: it cannot change without a restart */
+    /* keep the sockets of the running daemon: they cannot change without a restart */
     free(fresh->socket);
     fresh->socket = bg_xstrdup(current_config->socket);
+    if (strcmp(fresh->metrics_listen, current_config->metrics_listen) != 0)
+        bg_msg_warn("metrics_listen changed to \"%s\": it takes effect at the next start",
+                    fresh->metrics_listen);
+    free(fresh->metrics_listen);
+    fresh->metrics_listen = bg_xstrdup(current_config->metrics_listen);
     old = current_config;
     current_config = fresh;
     pthread_mutex_unlock(&config_lock);
@@ -501,6 +509,12 @@ main(int argc, char **argv)
      * logs and the store. */
     if (open_pid_file(current_config) < 0 || open_socket(current_config) < 0)
         return 4;
+    milter_metrics(); /* the counters, before any thread counts */
+    if (current_config->metrics_listen[0] &&
+        milter_metrics_open(current_config->metrics_listen, &err) < 0) {
+        fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
+        return 4;
+    }
     if (have_user && bg_privs_become(&daemon_user, &err) < 0) {
         fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
         return 4;
@@ -533,12 +547,21 @@ main(int argc, char **argv)
     pthread_create(&guard_tid, NULL, stall_guard_thread, NULL);
     pthread_detach(sig_tid);
     pthread_detach(guard_tid);
+    /* as the daemon's user, with every signal of ours and libmilter's blocked */
+    if (milter_metrics_start(&err) < 0) {
+        fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
+        bg_msg_error("%s", err.msg);
+        return 4;
+    }
+    if (current_config->metrics_listen[0])
+        bg_msg_info("metrics served at http://%s/metrics", current_config->metrics_listen);
     daemon_ready(); /* the parent may exit 0 now; stdio goes to /dev/null */
 
     bg_msg_notice("bounceguard-milter %s listening on %s (mode %s)", BG_VERSION,
                 current_config->socket,
                 current_config->mode == BG_MODE_OBSERVE ? "observe" : "enforce");
     rc = smfi_main();
+    milter_metrics_stop();
     atomic_store(&stopping, true);
     pthread_join(house_tid, NULL);
     bg_msg_notice("bounceguard-milter stopping");

@@ -18,6 +18,19 @@ bg_config *milter_config_get(void);
  * every check gets the on_store_error verdict). */
 bg_store *milter_store(void);
 
+/*
+ * Metrics (metrics_http.c).  milter_metrics: the process's counters, made
+ * at the first call (main makes them before any thread).  open binds
+ * metrics_listen (as root, before privileges are given up), start runs the
+ * HTTP server (after, in the daemon), stop ends it (after smfi_main).  open
+ * and start: 0, or -1 with err set; start without open does nothing.
+ */
+struct bg_metrics;
+struct bg_metrics *milter_metrics(void);
+int milter_metrics_open(const char *spec, bg_error *err);
+int milter_metrics_start(bg_error *err);
+void milter_metrics_stop(void);
+
 /* The libmilter description of bounceguard (callbacks.c). */
 extern struct smfiDesc milter_desc;
 

@@ -152,6 +152,9 @@ typedef struct bg_config {
     char *dns_resolver;
     int64_t rbl_timeout;
 
+    /* watching it */
+    char *metrics_listen; /* ADDRESS:PORT of the milter's /metrics; "" = off */
+
     int refs_; /* private: reference count */
 } bg_config;
 

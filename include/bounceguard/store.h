@@ -295,6 +295,21 @@ int bg_store_txn_incident_add(bg_store_txn *t, const char *rbl, const char *remo
 
 /* ---- meta and audit ------------------------------------------------------ */
 
+/*
+ * Counters shared by every process (metrics of what the DSN intake learned,
+ * read by the milter's /metrics and `bounceguard metrics`): named integers
+ * in the meta database under "count:" NAME, kept by both backends.  Add
+ * delta to one inside the caller's transaction (created at 0): the count
+ * commits or aborts with the writes it counts.  0, or -1 (return -1 from fn).
+ * Names are the caller's and must come from a bounded set.
+ */
+int bg_store_txn_counter_add(bg_store_txn *t, const char *name, uint64_t delta);
+/* Visit every counter whose name starts with prefix ("" = all), in name
+ * order; fn returns non-zero to stop.  0, or -1 on a store error. */
+typedef int bg_counter_visit_fn(const char *name, uint64_t value, void *arg);
+int bg_store_counter_foreach(bg_store *s, const char *prefix, bg_counter_visit_fn *fn,
+                             void *arg, bg_error *err);
+
 bg_lookup bg_store_meta_get(bg_store *s, const char *name, char *value, size_t size,
                             bg_error *err);
 int bg_store_meta_put(bg_store *s, const char *name, const char *value, bg_error *err);

@@ -7,7 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "bounceguard/config.h"
+#include "bounceguard/netaddr.h"
 
 START_TEST(defaults_match_design)
 {
@@ -100,6 +104,16 @@ static const struct {
      "trusted_networks: \"banana\" is not a network"},
     {"v6 prefix too long", "trusted_networks = 2001:db8::/129\n", "\"2001:db8::/129\""},
     {"verp without domain", "return_path_rewrite = yes\n", "needs verp_domain"},
+    /* the metrics address is bound as written: numbers, a port */
+    {"metrics name", "metrics_listen = localhost:9119\n",
+     "metrics_listen: \"localhost:9119\" has no numeric IPv4 address"},
+    {"metrics no port", "metrics_listen = 127.0.0.1\n",
+     "metrics_listen: \"127.0.0.1\" is not ADDRESS:PORT"},
+    {"metrics port zero", "metrics_listen = 127.0.0.1:0\n", "has a port outside 1 to 65535"},
+    {"metrics port large", "metrics_listen = 127.0.0.1:70000\n", "port outside 1 to 65535"},
+    {"metrics bare v6", "metrics_listen = ::1:9119\n", "is not ADDRESS:PORT"},
+    {"metrics bad v6", "metrics_listen = [fe80::zz]:9119\n", "has no IPv6 address"},
+    {"metrics url", "metrics_listen = http://127.0.0.1:9119/metrics\n", "is not ADDRESS:PORT"},
     /* found by fuzz_config: "a \r," read back from the dump as one item */
     {"control character", "mode = enforce\r\ntrusted_networks = a \r,\n",
      "t.conf:2: control character 0x0d in line"},
@@ -266,6 +280,31 @@ START_TEST(socket_specs)
 END_TEST
 
 /* What only the machine can say: -n must refuse what a start would. */
+/* metrics_listen: off by default; the addresses it takes, read as bound */
+START_TEST(metrics_listen_specs)
+{
+    bg_error err = {""};
+    bg_config *c = bg_config_defaults();
+    struct sockaddr_storage ss;
+    socklen_t len = 0;
+
+    ck_assert_str_eq(c->metrics_listen, "");
+    bg_config_unref(c);
+    c = bg_config_parse("t.conf", "metrics_listen = [::1]:9119\n", &err);
+    ck_assert_msg(c != NULL, "%s", err.msg);
+    ck_assert_str_eq(c->metrics_listen, "[::1]:9119");
+    bg_config_unref(c);
+    ck_assert_ptr_null(bg_listen_parse("127.0.0.1:9119", &ss, &len));
+    ck_assert_int_eq(ss.ss_family, AF_INET);
+    ck_assert_int_eq(ntohs(((struct sockaddr_in *)(void *)&ss)->sin_port), 9119);
+    ck_assert_uint_eq(len, sizeof(struct sockaddr_in));
+    ck_assert_ptr_null(bg_listen_parse("[::]:80", &ss, &len));
+    ck_assert_int_eq(ss.ss_family, AF_INET6);
+    ck_assert_ptr_nonnull(bg_listen_parse("[::1]9119", NULL, NULL));
+    ck_assert_ptr_nonnull(bg_listen_parse(":9119", NULL, NULL));
+}
+END_TEST
+
 START_TEST(system_checks)
 {
     bg_error err;
@@ -363,6 +402,7 @@ main(void)
     tcase_add_test(tc, dump_parses_back);
     tcase_add_test(tc, sample_config_is_valid);
     tcase_add_test(tc, socket_specs);
+    tcase_add_test(tc, metrics_listen_specs);
     tcase_add_test(tc, system_checks);
     tcase_add_test(tc, durations);
     suite_add_tcase(s, tc);

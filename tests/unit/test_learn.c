@@ -11,6 +11,7 @@
 
 #include "bounceguard/gate.h"
 #include "bounceguard/learn.h"
+#include "bounceguard/metrics.h"
 #include "bounceguard/mtalog.h"
 #include "bounceguard/verp.h"
 
@@ -628,6 +629,62 @@ START_TEST(log_bounce_needs_a_recorded_message)
 }
 END_TEST
 
+/* The metrics' counters in the store (metrics.h): a judged bounce by scope
+ * and reason, once (not its duplicate); an untrusted one apart. */
+typedef struct counter_find {
+    const char *name;
+    uint64_t value;
+} counter_find;
+
+static int
+counter_visit(const char *name, uint64_t value, void *arg)
+{
+    counter_find *f = arg;
+
+    if (strcmp(name, f->name) == 0)
+        f->value = value;
+    return 0;
+}
+
+static uint64_t
+counter(const char *name)
+{
+    counter_find f = {name, 0};
+    bg_error err;
+
+    ck_assert_int_eq(bg_store_counter_foreach(st, "", counter_visit, &f, &err), 0);
+    return f.value;
+}
+
+START_TEST(learned_bounces_are_counted_once)
+{
+    bg_config *cfg = config(NULL);
+    const char *reply = "550 5.1.1 User unknown";
+    bg_mtalog_event real = log_event("4QID2CD", "b@example.com", "5.1.1", reply, T0 - 60),
+                    forged = log_event("4QIDNONE", "victim@example.com", "5.1.1", reply, T0 - 60),
+                    forged2 = log_event("4QIDNONE", "victim2@example.com", "5.1.1", reply, T0 - 60);
+    bg_learn_result res;
+    bg_error err;
+    char name[80];
+
+    seed(cfg);
+    ck_assert_int_eq(bg_learn_log_event(st, cfg, &real, T0, &res, &err), 0);
+    ck_assert_int_eq(res.rcpts[0].outcome, BG_LEARN_BLACKLISTED);
+    bg_metrics_bounce_counter(name, sizeof(name), BG_SCOPE_RECIPIENT, res.rcpts[0].reason);
+    bg_learn_result_clear(&res);
+    ck_assert_int_eq(bg_learn_log_event(st, cfg, &real, T0 + 5, &res, &err), 0);
+    ck_assert(res.duplicate);
+    bg_learn_result_clear(&res);
+    ck_assert_int_eq(bg_learn_log_event(st, cfg, &forged, T0, &res, &err), 0);
+    bg_learn_result_clear(&res);
+    ck_assert_int_eq(bg_learn_log_event(st, cfg, &forged2, T0, &res, &err), 0);
+    bg_learn_result_clear(&res);
+    ck_assert_uint_eq(counter(name), 1);
+    ck_assert_uint_eq(counter(BG_METRICS_COUNTER_UNTRUSTED), 2);
+    bg_config_unref(cfg);
+}
+END_TEST
+
 /* log_trust = any: every delivery record counts (mail that never passed the
  * milter: local submission, or older than message_retention). */
 START_TEST(log_trust_any_takes_unrecorded_lines)
@@ -737,6 +794,7 @@ main(void)
     tcase_add_test(tc, log_rbl_and_deferred_do_not_blacklist);
     tcase_add_test(tc, log_incident_takes_the_line_time);
     tcase_add_test(tc, log_bounce_needs_a_recorded_message);
+    tcase_add_test(tc, learned_bounces_are_counted_once);
     tcase_add_test(tc, log_trust_any_takes_unrecorded_lines);
     tcase_add_test(tc, log_sendmail_reply_decides);
     tcase_add_test(tc, log_postfix_command_counts);
