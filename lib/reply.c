@@ -435,10 +435,15 @@ normalize(char *low)
                 first = false;
             }
         }
-        /* Nothing to drop before the next word: copy through the next
-         * space (nothing to copy while nothing was dropped). */
-        const char *sp = strchr(p, ' ');
-        size_t n = sp ? (size_t)(sp - p) + 1 : strlen(p);
+        /* Nothing to drop before the next word that may start a reply
+         * code (a space, then 2, 4 or 5): copy up to it in one run (nothing
+         * to copy while nothing was dropped).  strpbrk skips the words
+         * between a vector at a time; bytes at or after p are still the
+         * text's own (w never passes p), so c[-1] is the original byte. */
+        const char *c = p + 1;
+        while ((c = strpbrk(c, "245")) != NULL && c[-1] != ' ')
+            c++;
+        size_t n = c ? (size_t)(c - p) : strlen(p);
         if (w != p)
             memmove(w, p, n);
         w += n;
