@@ -300,6 +300,28 @@ static const char *const labels[] = {
  * recipient.  Sets *rest to after the address. */
 static char *labelled_at(const line *l, const char *colon, size_t *rest);
 
+/* The longest label before a colon, in bytes, the colon not counted. */
+#define LABEL_MAX 40
+
+/* true when the lower-case label low[n] holds word (lower case): a label is
+ * short, so memchr on the word's first byte, then memcmp. */
+static bool
+label_has(const char *low, size_t n, const char *word)
+{
+    size_t wl = strlen(word);
+    if (wl == 0 || wl > n)
+        return wl == 0;
+    const char *last = low + (n - wl);
+    for (const char *p = low; p <= last; p++) {
+        p = memchr(p, word[0], (size_t)(last - p) + 1);
+        if (p == NULL)
+            return false;
+        if (memcmp(p, word, wl) == 0)
+            return true;
+    }
+    return false;
+}
+
 static char *
 labelled_addr(const line *l, size_t *rest)
 {
@@ -313,7 +335,7 @@ labelled_addr(const line *l, size_t *rest)
         const char *start = c;
         /* The label is the word(s) just before this colon. */
         while (start > l->s && start[-1] != ',' && start[-1] != '[' && start[-1] != ';' &&
-               (size_t)(c - start) < 40)
+               (size_t)(c - start) < LABEL_MAX)
             start--;
         sub.s = start;
         sub.len = l->len - (size_t)(start - l->s);
@@ -332,13 +354,19 @@ static char *
 labelled_at(const line *l, const char *colon, size_t *rest)
 {
     size_t lab = (size_t)(colon - l->s) + 1;
-    if (bg_text_find(l->s, lab, "sender") || bg_text_find(l->s, lab, "from") ||
-        bg_text_find(l->s, lab, "reply") || bg_text_find(l->s, lab, "http"))
+    /* One lower-case copy of the label for all the words looked for in it
+     * (labelled_addr() keeps it to LABEL_MAX bytes and the colon); a label
+     * that names none of the recipient words is the common case, so those
+     * are looked for before the words that disqualify one. */
+    char low[LABEL_MAX + 1];
+    if (lab > sizeof low)
         return NULL;
+    bg_text_lower_copy(low, l->s, lab);
     bool known = false;
     for (size_t k = 0; labels[k] && !known; k++)
-        known = bg_text_find(l->s, lab, labels[k]) != NULL;
-    if (!known)
+        known = label_has(low, lab, labels[k]);
+    if (!known || label_has(low, lab, "sender") || label_has(low, lab, "from") ||
+        label_has(low, lab, "reply") || label_has(low, lab, "http"))
         return NULL;
     /* "To:" alone is the original message's header, not a recipient list. */
     size_t i = 0;
@@ -715,18 +743,21 @@ dsn_text_remote_mta(const char *text, size_t len)
         "host ",          "while talking to ", "connected to ", "remote host ",
         "remote server ", "server ",           "mx ",           NULL};
     const char *end = text + len;
-    for (size_t k = 0; intros[k]; k++) {
-        const char *p = text;
-        while (p < end) {
-            const char *hit = bg_text_find(p, (size_t)(end - p), intros[k]);
-            if (!hit)
+    /* One lower-case copy searched with strstr for every intro (a
+     * diagnostic holds no NUL: the search ends at the first one); the host
+     * is read from the text at the same offset. */
+    char *low = bg_text_lower_dup(text, len);
+    char *res = NULL;
+    for (size_t k = 0; intros[k] && !res; k++) {
+        for (const char *hit = strstr(low, intros[k]); hit; hit = strstr(hit + 1, intros[k])) {
+            char *h = host_token(text + (hit - low) + strlen(intros[k]), end);
+            if (h && !strchr(h, '@')) {
+                res = h;
                 break;
-            char *h = host_token(hit + strlen(intros[k]), end);
-            if (h && !strchr(h, '@'))
-                return h;
+            }
             free(h);
-            p = hit + 1;
         }
     }
-    return NULL;
+    free(low);
+    return res;
 }

@@ -46,11 +46,10 @@ lower8(uint64_t w)
     return w | (upper >> 2);
 }
 
-char *
-bg_text_lower_dup(const char *s, size_t max)
+void
+bg_text_lower_copy(char *d, const char *s, size_t n)
 {
-    size_t n = strnlen(s, max), i = 0;
-    char *d = bg_xmalloc(n + 1);
+    size_t i = 0;
 
     for (; i + 8 <= n; i += 8) {
         uint64_t w;
@@ -60,6 +59,15 @@ bg_text_lower_dup(const char *s, size_t max)
     }
     for (; i < n; i++)
         d[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+}
+
+char *
+bg_text_lower_dup(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max);
+    char *d = bg_xmalloc(n + 1);
+
+    bg_text_lower_copy(d, s, n);
     d[n] = '\0';
     return d;
 }

@@ -22,6 +22,10 @@ const char *bg_text_find(const char *hay, size_t len, const char *needle);
  * small; the caller frees it. */
 char *bg_text_lower_dup(const char *s, size_t max);
 
+/* Copy n bytes of src to dst with ASCII capitals made small (NUL bytes are
+ * copied like any other; dst gets no terminator). */
+void bg_text_lower_copy(char *dst, const char *src, size_t n);
+
 /* The byte pairs that a text holds: a 4096-bit set of the low six bits of
  * both bytes (exact for lower-case ASCII letters, digits and most
  * punctuation). */
