@@ -184,3 +184,47 @@ bg_text_needle_initn(bg_text_needle *nd, const char *s, size_t n)
         }
     }
 }
+
+void
+bg_text_set_init(bg_text_set *set, const bg_text_needle *nd, size_t n)
+{
+    memset(set, 0, sizeof *set);
+    set->n = n;
+    if (n == 0 || (n + 63) / 64 > BG_TEXT_SET_WORDS)
+        return;
+    set->nwords = (n + 63) / 64;
+    set->group = bg_xcalloc(4096, sizeof *set->group);
+    set->bits = bg_xcalloc(n * set->nwords, sizeof *set->bits);
+    size_t ngroups = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t bit = UINT64_C(1) << (i & 63);
+        if (nd[i].npairs == 0) {
+            set->always[i >> 6] |= bit;
+            continue;
+        }
+        unsigned p = nd[i].pairs[0];
+        if (!((set->keys[p >> 6] >> (p & 63)) & 1)) {
+            set->keys[p >> 6] |= UINT64_C(1) << (p & 63);
+            set->group[p] = (uint16_t)ngroups++;
+        }
+        set->bits[set->group[p] * set->nwords + (i >> 6)] |= bit;
+    }
+}
+
+bool
+bg_text_set_candidates(const bg_text_set *set, const bg_text_pairs *pp,
+                       uint64_t cand[BG_TEXT_SET_WORDS])
+{
+    size_t nw = set->nwords;
+
+    if (nw == 0 && set->n > 0)
+        return false;
+    memcpy(cand, set->always, nw * sizeof *cand);
+    for (unsigned w = 0; w < 64; w++)
+        for (uint64_t m = pp->bits[w] & set->keys[w]; m; m &= m - 1) {
+            const uint64_t *g = set->bits + set->group[w * 64 + (unsigned)__builtin_ctzll(m)] * nw;
+            for (size_t k = 0; k < nw; k++)
+                cand[k] |= g[k];
+        }
+    return true;
+}
