@@ -2,6 +2,7 @@
  * textmatch.c — see include/bounceguard/textmatch.h.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bounceguard/textmatch.h"
@@ -192,10 +193,10 @@ bg_text_set_init(bg_text_set *set, const bg_text_needle *nd, size_t n)
     set->n = n;
     if (n == 0 || (n + 63) / 64 > BG_TEXT_SET_WORDS)
         return;
-    set->nwords = (n + 63) / 64;
+    size_t nw = (n + 63) / 64, ngroups = 0;
+    set->nwords = nw;
     set->group = bg_xcalloc(4096, sizeof *set->group);
-    set->bits = bg_xcalloc(n * set->nwords, sizeof *set->bits);
-    size_t ngroups = 0;
+    uint64_t *bits = bg_xcalloc(n * nw, sizeof *bits); /* each group's needles */
     for (size_t i = 0; i < n; i++) {
         uint64_t bit = UINT64_C(1) << (i & 63);
         if (nd[i].npairs == 0) {
@@ -207,24 +208,34 @@ bg_text_set_init(bg_text_set *set, const bg_text_needle *nd, size_t n)
             set->keys[p >> 6] |= UINT64_C(1) << (p & 63);
             set->group[p] = (uint16_t)ngroups++;
         }
-        set->bits[set->group[p] * set->nwords + (i >> 6)] |= bit;
+        bits[set->group[p] * nw + (i >> 6)] |= bit;
     }
+    /* Each group as its nonzero words: no more words than needles. */
+    set->first = bg_xcalloc(ngroups + 1, sizeof *set->first);
+    set->words = bg_xcalloc(n, sizeof *set->words);
+    size_t k = 0;
+    for (size_t g = 0; g < ngroups; g++) {
+        set->first[g] = k;
+        for (size_t w = 0; w < nw; w++)
+            if (bits[g * nw + w])
+                set->words[k++] = (bg_text_set_word){bits[g * nw + w], w};
+    }
+    set->first[ngroups] = k;
+    free(bits);
 }
 
 bool
 bg_text_set_candidates(const bg_text_set *set, const bg_text_pairs *pp,
                        uint64_t cand[BG_TEXT_SET_WORDS])
 {
-    size_t nw = set->nwords;
-
-    if (nw == 0 && set->n > 0)
+    if (set->nwords == 0 && set->n > 0)
         return false;
-    memcpy(cand, set->always, nw * sizeof *cand);
+    memcpy(cand, set->always, set->nwords * sizeof *cand);
     for (unsigned w = 0; w < 64; w++)
         for (uint64_t m = pp->bits[w] & set->keys[w]; m; m &= m - 1) {
-            const uint64_t *g = set->bits + set->group[w * 64 + (unsigned)__builtin_ctzll(m)] * nw;
-            for (size_t k = 0; k < nw; k++)
-                cand[k] |= g[k];
+            unsigned g = set->group[w * 64 + (unsigned)__builtin_ctzll(m)];
+            for (size_t k = set->first[g]; k < set->first[g + 1]; k++)
+                cand[set->words[k].word] |= set->words[k].bits;
         }
     return true;
 }

@@ -60,11 +60,19 @@ void bg_text_needle_initn(bg_text_needle *nd, const char *s, size_t n);
  */
 #define BG_TEXT_SET_WORDS 32 /* candidates as bits: 2048 needles at most */
 
+/* A group's needles in one word of the candidates: a group holds a few
+ * needles, so it is kept as its nonzero words only. */
+typedef struct bg_text_set_word {
+    uint64_t bits;
+    size_t word;
+} bg_text_set_word;
+
 typedef struct bg_text_set {
-    size_t n, nwords;  /* needles; words of their bits (0: no groups) */
-    uint64_t keys[64]; /* the pairs that are some group's */
-    uint16_t *group;   /* pair -> group, for the pairs in keys */
-    uint64_t *bits;    /* each group's needles, nwords words a group */
+    size_t n, nwords;        /* needles; words of their bits (0: no groups) */
+    uint64_t keys[64];       /* the pairs that are some group's */
+    uint16_t *group;         /* pair -> group, for the pairs in keys */
+    size_t *first;           /* group g's words: words[first[g]] to words[first[g + 1]] */
+    bg_text_set_word *words;
     uint64_t always[BG_TEXT_SET_WORDS]; /* needles without a pair */
 } bg_text_set;
 
