@@ -145,7 +145,8 @@ starts_fields(const line *l, const char *next, const char *end)
         return false;
     for (size_t k = 0; k < sizeof field_starts / sizeof field_starts[0]; k++) {
         size_t fl = field_starts[k].len;
-        if (l->len > fl && strncasecmp(l->s, field_starts[k].s, fl) == 0 && next < end) {
+        if (l->len > fl && (char)(l->s[0] | 0x20) == field_starts[k].s[0] &&
+            strncasecmp(l->s, field_starts[k].s, fl) == 0 && next < end) {
             const char *after;
             line n = line_at(next, end, &after);
             return is_field_line(&n) || next[0] == ' ' || next[0] == '\t';
@@ -269,11 +270,12 @@ leading_addr(const line *l, size_t *rest)
     if (i + 1 < l->len && (l->s[i] == '-' || l->s[i] == '*') && l->s[i + 1] == ' ')
         i += 2;
     /* Sendmail-style list: ">>> a@b <a@b>" */
-    if (i + 4 < l->len && strncmp(l->s + i, ">>> ", 4) == 0)
+    /* (the first byte tested inline: most lines start with neither) */
+    if (i + 4 < l->len && l->s[i] == '>' && strncmp(l->s + i, ">>> ", 4) == 0)
         i += 4;
     while (i < l->len && (l->s[i] == '<' || l->s[i] == '"' || l->s[i] == '\''))
         i++;
-    if (i + 7 < l->len && strncasecmp(l->s + i, "mailto:", 7) == 0)
+    if (i + 7 < l->len && (l->s[i] | 0x20) == 'm' && strncasecmp(l->s + i, "mailto:", 7) == 0)
         i += 7;
     /* No address without an '@', nor one that starts with no address byte
      * (bg_dsn_addr_len() would say 0 for both). */
