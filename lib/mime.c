@@ -284,7 +284,8 @@ bg_mime_param(const char *value, const char *param)
 
     if (!value)
         return NULL;
-    for (; *p; p++) {
+    /* Only quotes and semicolons matter: strcspn skips the bytes between. */
+    for (; *(p += strcspn(p, "\";")); p++) {
         if (*p == '"')
             quoted = !quoted;
         if (quoted || *p != ';')
