@@ -25,6 +25,19 @@ static const unsigned char byte_rank[256] = {
     ['v'] = 6,  ['k'] = 5,  ['x'] = 4,  ['j'] = 3,  ['q'] = 2,  ['z'] = 1,
 };
 
+/* byte_rank with the capitals ranked as their small letters, for needles in
+ * either case (bg_text_find()). */
+static const unsigned char byte_rank_ci[256] = {
+    [' '] = 27, ['e'] = 26, ['t'] = 25, ['a'] = 24, ['o'] = 23, ['i'] = 22, ['n'] = 21,
+    ['s'] = 20, ['r'] = 19, ['h'] = 18, ['l'] = 17, ['d'] = 16, ['c'] = 15, ['u'] = 14,
+    ['m'] = 13, ['f'] = 12, ['p'] = 11, ['g'] = 10, ['w'] = 9,  ['y'] = 8,  ['b'] = 7,
+    ['v'] = 6,  ['k'] = 5,  ['x'] = 4,  ['j'] = 3,  ['q'] = 2,  ['z'] = 1,
+    ['E'] = 26, ['T'] = 25, ['A'] = 24, ['O'] = 23, ['I'] = 22, ['N'] = 21,
+    ['S'] = 20, ['R'] = 19, ['H'] = 18, ['L'] = 17, ['D'] = 16, ['C'] = 15, ['U'] = 14,
+    ['M'] = 13, ['F'] = 12, ['P'] = 11, ['G'] = 10, ['W'] = 9,  ['Y'] = 8,  ['B'] = 7,
+    ['V'] = 6,  ['K'] = 5,  ['X'] = 4,  ['J'] = 3,  ['Q'] = 2,  ['Z'] = 1,
+};
+
 static inline int
 commonness(char c)
 {
@@ -85,10 +98,8 @@ ascii_lower(unsigned char c)
  * glibc runs a word or a vector at a time, and only those are compared.
  */
 static const char *
-find_anchored(const char *hay, size_t len, const char *needle, size_t k)
+find_anchored(const char *hay, size_t len, const char *needle, size_t n, size_t k)
 {
-    size_t n = strlen(needle);
-
     if (hay == NULL) /* an empty bg_buf's string: nothing to find in it */
         return NULL;
     if (n == 0)
@@ -121,26 +132,21 @@ find_anchored(const char *hay, size_t len, const char *needle, size_t k)
     return NULL;
 }
 
-static inline unsigned char
-lower1(unsigned char c)
-{
-    return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
-}
-
 const char *
 bg_text_find(const char *hay, size_t len, const char *needle)
 {
-    /* The anchor: the needle's byte least common in text. */
-    size_t k = 0;
+    /* The anchor: the needle's byte least common in text (capitals ranked
+     * as their small letters); its length in the same pass. */
+    size_t k = 0, n = 0;
     int best = 1000;
-    for (size_t j = 0; needle[j]; j++) {
-        int sc = commonness((char)lower1((unsigned char)needle[j]));
+    for (; needle[n]; n++) {
+        int sc = byte_rank_ci[(unsigned char)needle[n]];
         if (sc < best) {
             best = sc;
-            k = j;
+            k = n;
         }
     }
-    return find_anchored(hay, len, needle, k);
+    return find_anchored(hay, len, needle, n, k);
 }
 
 void
