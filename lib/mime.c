@@ -26,6 +26,11 @@ line_end(const char *p, const char *end)
 static bool
 is_blank_line(const char *p, const char *e)
 {
+    /* A line that ends in another byte (before its CR) is not blank: most
+     * do, and continuation lines start with many blanks. */
+    const char *q = e > p && e[-1] == '\r' ? e - 1 : e;
+    if (q > p && q[-1] != '\r' && q[-1] != ' ' && q[-1] != '\t')
+        return false;
     while (p < e && (*p == '\r' || *p == ' ' || *p == '\t'))
         p++;
     return p == e;
