@@ -53,7 +53,8 @@ size_t
 bg_dsn_addr_len(const char *s)
 {
     const char *p = s;
-    while (*p && bg_dsn_addr_byte((unsigned char)*p) && p - s < 256)
+    /* (NUL is of neither class: the loops stop there) */
+    while (bg_dsn_addr_byte((unsigned char)*p) && p - s < 256)
         p++;
     if (p == s || *p != '@')
         return 0;
@@ -65,7 +66,7 @@ bg_dsn_addr_len(const char *s)
             return 0;
         p = close + 1;
     } else {
-        while (*p && domain_char((unsigned char)*p) && p - d < 256)
+        while (domain_char((unsigned char)*p) && p - d < 256)
             p++;
         while (p > d && (p[-1] == '.' || p[-1] == '-'))
             p--;
