@@ -275,7 +275,8 @@ leading_addr(const line *l, size_t *rest)
         i += 4;
     while (i < l->len && (l->s[i] == '<' || l->s[i] == '"' || l->s[i] == '\''))
         i++;
-    if (i + 7 < l->len && (l->s[i] | 0x20) == 'm' && strncasecmp(l->s + i, "mailto:", 7) == 0)
+    if (i + 7 < l->len && (l->s[i] | 0x20) == 'm' &&
+        strncasecmp(l->s + i, "mailto:", 7) == 0)
         i += 7;
     /* No address without an '@', nor one that starts with no address byte
      * (bg_dsn_addr_len() would say 0 for both). */
@@ -751,7 +752,8 @@ dsn_text_remote_mta(const char *text, size_t len)
     char *low = bg_text_lower_dup(text, len);
     char *res = NULL;
     for (size_t k = 0; intros[k] && !res; k++) {
-        for (const char *hit = strstr(low, intros[k]); hit; hit = strstr(hit + 1, intros[k])) {
+        for (const char *hit = strstr(low, intros[k]); hit;
+             hit = strstr(hit + 1, intros[k])) {
             char *h = host_token(text + (hit - low) + strlen(intros[k]), end);
             if (h && !strchr(h, '@')) {
                 res = h;

@@ -192,7 +192,8 @@ static bool
 has_reply_line(const char *s, size_t len)
 {
     const char *end = s + len;
-    for (const char *p = s; p < end && (p = memchr(p, '<', (size_t)(end - p))) != NULL; p++)
+    for (const char *p = s; p < end && (p = memchr(p, '<', (size_t)(end - p))) != NULL;
+         p++)
         if (p > s && p[-1] == '\n' && end - p >= 4 && memcmp(p, "<<< ", 4) == 0)
             return true;
     return false;

@@ -68,10 +68,10 @@ typedef struct bg_text_set_word {
 } bg_text_set_word;
 
 typedef struct bg_text_set {
-    size_t n, nwords;        /* needles; words of their bits (0: no groups) */
-    uint64_t keys[64];       /* the pairs that are some group's */
-    uint16_t *group;         /* pair -> group, for the pairs in keys */
-    size_t *first;           /* group g's words: words[first[g]] to words[first[g + 1]] */
+    size_t n, nwords;  /* needles; words of their bits (0: no groups) */
+    uint64_t keys[64]; /* the pairs that are some group's */
+    uint16_t *group;   /* pair -> group, for the pairs in keys */
+    size_t *first;     /* group g's words: words[first[g]] to words[first[g + 1]] */
     bg_text_set_word *words;
     uint64_t always[BG_TEXT_SET_WORDS]; /* needles without a pair */
 } bg_text_set;
