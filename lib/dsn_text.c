@@ -621,10 +621,12 @@ collect_diag(const lines *ls, size_t i, size_t rest, const char *addr, bg_buf *b
                 break;
             continue;
         }
-        char *a = leading_addr(n, &r2);
+        /* (neither finds an address on a line without '@') */
+        bool at = memchr(n->s, '@', n->len) != NULL;
+        char *a = at ? leading_addr(n, &r2) : NULL;
         /* Sendmail's next "554 <c@d>... text", at the start of its line
          * (an indented one continues a reply that quotes an address). */
-        if (!a && n->len && isdigit((unsigned char)n->s[0]))
+        if (!a && at && isdigit((unsigned char)n->s[0]))
             a = reply_addr(n, &r2);
         if (a) {
             bool same = addr && strcmp(a, addr) == 0;
@@ -652,6 +654,8 @@ dsn_text_scan(const char *text, size_t len, const char *skip1, const char *skip2
         if (l->len > 2000)
             continue;
         transcript_step(&t, &ls, i);
+        if (!memchr(l->s, '@', l->len))
+            continue; /* no address for any of the three below */
         char *a = leading_addr(l, &rest);
         if (!a)
             a = labelled_addr(l, &rest);
@@ -695,6 +699,10 @@ dsn_text_diag_for(const char *text, size_t len, const char *addr)
     for (size_t i = 0; i < ls.n && !res; i++) {
         size_t rest;
         transcript_step(&t, &ls, i);
+        /* A line without '@' names no address: leading_addr(),
+         * labelled_addr() and reply_addr() all need one. */
+        if (!memchr(ls.v[i].s, '@', ls.v[i].len))
+            continue;
         char *a = leading_addr(&ls.v[i], &rest);
         if (!a)
             a = labelled_addr(&ls.v[i], &rest);
