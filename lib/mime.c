@@ -325,8 +325,7 @@ bg_mime_content_type(const char *value)
         return bg_xstrdup("text/plain");
     p += strspn(p, " \t\n\v\f\r"); /* isspace() without a locale */
     s = p;
-    while (*p && *p != ';' && !isspace((unsigned char)*p))
-        p++;
+    p += strcspn(p, "; \t\n\v\f\r"); /* to a ';' or isspace(), no locale */
     if (p == s || !memchr(s, '/', (size_t)(p - s)))
         return bg_xstrdup("text/plain");
     return bg_ascii_lower(bg_xstrndup(s, (size_t)(p - s)));
