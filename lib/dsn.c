@@ -417,8 +417,14 @@ received_id(const char *v)
     const char *end = strchr(v, ';');
     size_t n = end ? (size_t)(end - v) : strlen(v);
 
-    for (size_t i = 0; i + 3 < n; i++) {
-        if ((i > 0 && v[i - 1] != ' ' && v[i - 1] != '\t') || strncasecmp(v + i, "id", 2) != 0 ||
+    /* Each "id" in either case, in order (bg_text_find() skips the bytes
+     * between a vector at a time), then the blanks around it. */
+    for (const char *at = v; (at = bg_text_find(at, (size_t)(v + n - at), "id")) != NULL;
+         at++) {
+        size_t i = (size_t)(at - v);
+        if (i + 3 >= n)
+            break;
+        if ((i > 0 && v[i - 1] != ' ' && v[i - 1] != '\t') ||
             (v[i + 2] != ' ' && v[i + 2] != '\t'))
             continue;
         size_t s = i + 3;

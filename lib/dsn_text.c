@@ -145,7 +145,8 @@ starts_fields(const line *l, const char *next, const char *end)
         return false;
     for (size_t k = 0; k < sizeof field_starts / sizeof field_starts[0]; k++) {
         size_t fl = field_starts[k].len;
-        if (l->len > fl && strncasecmp(l->s, field_starts[k].s, fl) == 0 && next < end) {
+        if (l->len > fl && (char)(l->s[0] | 0x20) == field_starts[k].s[0] &&
+            strncasecmp(l->s, field_starts[k].s, fl) == 0 && next < end) {
             const char *after;
             line n = line_at(next, end, &after);
             return is_field_line(&n) || next[0] == ' ' || next[0] == '\t';
@@ -269,11 +270,13 @@ leading_addr(const line *l, size_t *rest)
     if (i + 1 < l->len && (l->s[i] == '-' || l->s[i] == '*') && l->s[i + 1] == ' ')
         i += 2;
     /* Sendmail-style list: ">>> a@b <a@b>" */
-    if (i + 4 < l->len && strncmp(l->s + i, ">>> ", 4) == 0)
+    /* (the first byte tested inline: most lines start with neither) */
+    if (i + 4 < l->len && l->s[i] == '>' && strncmp(l->s + i, ">>> ", 4) == 0)
         i += 4;
     while (i < l->len && (l->s[i] == '<' || l->s[i] == '"' || l->s[i] == '\''))
         i++;
-    if (i + 7 < l->len && strncasecmp(l->s + i, "mailto:", 7) == 0)
+    if (i + 7 < l->len && (l->s[i] | 0x20) == 'm' &&
+        strncasecmp(l->s + i, "mailto:", 7) == 0)
         i += 7;
     /* No address without an '@', nor one that starts with no address byte
      * (bg_dsn_addr_len() would say 0 for both). */
@@ -300,6 +303,28 @@ static const char *const labels[] = {
  * recipient.  Sets *rest to after the address. */
 static char *labelled_at(const line *l, const char *colon, size_t *rest);
 
+/* The longest label before a colon, in bytes, the colon not counted. */
+#define LABEL_MAX 40
+
+/* true when the lower-case label low[n] holds word (lower case): a label is
+ * short, so memchr on the word's first byte, then memcmp. */
+static bool
+label_has(const char *low, size_t n, const char *word)
+{
+    size_t wl = strlen(word);
+    if (wl == 0 || wl > n)
+        return wl == 0;
+    const char *last = low + (n - wl);
+    for (const char *p = low; p <= last; p++) {
+        p = memchr(p, word[0], (size_t)(last - p) + 1);
+        if (p == NULL)
+            return false;
+        if (memcmp(p, word, wl) == 0)
+            return true;
+    }
+    return false;
+}
+
 static char *
 labelled_addr(const line *l, size_t *rest)
 {
@@ -313,7 +338,7 @@ labelled_addr(const line *l, size_t *rest)
         const char *start = c;
         /* The label is the word(s) just before this colon. */
         while (start > l->s && start[-1] != ',' && start[-1] != '[' && start[-1] != ';' &&
-               (size_t)(c - start) < 40)
+               (size_t)(c - start) < LABEL_MAX)
             start--;
         sub.s = start;
         sub.len = l->len - (size_t)(start - l->s);
@@ -332,13 +357,19 @@ static char *
 labelled_at(const line *l, const char *colon, size_t *rest)
 {
     size_t lab = (size_t)(colon - l->s) + 1;
-    if (bg_text_find(l->s, lab, "sender") || bg_text_find(l->s, lab, "from") ||
-        bg_text_find(l->s, lab, "reply") || bg_text_find(l->s, lab, "http"))
+    /* One lower-case copy of the label for all the words looked for in it
+     * (labelled_addr() keeps it to LABEL_MAX bytes and the colon); a label
+     * that names none of the recipient words is the common case, so those
+     * are looked for before the words that disqualify one. */
+    char low[LABEL_MAX + 1];
+    if (lab > sizeof low)
         return NULL;
+    bg_text_lower_copy(low, l->s, lab);
     bool known = false;
     for (size_t k = 0; labels[k] && !known; k++)
-        known = bg_text_find(l->s, lab, labels[k]) != NULL;
-    if (!known)
+        known = label_has(low, lab, labels[k]);
+    if (!known || label_has(low, lab, "sender") || label_has(low, lab, "from") ||
+        label_has(low, lab, "reply") || label_has(low, lab, "http"))
         return NULL;
     /* "To:" alone is the original message's header, not a recipient list. */
     size_t i = 0;
@@ -590,10 +621,12 @@ collect_diag(const lines *ls, size_t i, size_t rest, const char *addr, bg_buf *b
                 break;
             continue;
         }
-        char *a = leading_addr(n, &r2);
+        /* (neither finds an address on a line without '@') */
+        bool at = memchr(n->s, '@', n->len) != NULL;
+        char *a = at ? leading_addr(n, &r2) : NULL;
         /* Sendmail's next "554 <c@d>... text", at the start of its line
          * (an indented one continues a reply that quotes an address). */
-        if (!a && n->len && isdigit((unsigned char)n->s[0]))
+        if (!a && at && isdigit((unsigned char)n->s[0]))
             a = reply_addr(n, &r2);
         if (a) {
             bool same = addr && strcmp(a, addr) == 0;
@@ -621,6 +654,8 @@ dsn_text_scan(const char *text, size_t len, const char *skip1, const char *skip2
         if (l->len > 2000)
             continue;
         transcript_step(&t, &ls, i);
+        if (!memchr(l->s, '@', l->len))
+            continue; /* no address for any of the three below */
         char *a = leading_addr(l, &rest);
         if (!a)
             a = labelled_addr(l, &rest);
@@ -664,6 +699,10 @@ dsn_text_diag_for(const char *text, size_t len, const char *addr)
     for (size_t i = 0; i < ls.n && !res; i++) {
         size_t rest;
         transcript_step(&t, &ls, i);
+        /* A line without '@' names no address: leading_addr(),
+         * labelled_addr() and reply_addr() all need one. */
+        if (!memchr(ls.v[i].s, '@', ls.v[i].len))
+            continue;
         char *a = leading_addr(&ls.v[i], &rest);
         if (!a)
             a = labelled_addr(&ls.v[i], &rest);
@@ -715,18 +754,22 @@ dsn_text_remote_mta(const char *text, size_t len)
         "host ",          "while talking to ", "connected to ", "remote host ",
         "remote server ", "server ",           "mx ",           NULL};
     const char *end = text + len;
-    for (size_t k = 0; intros[k]; k++) {
-        const char *p = text;
-        while (p < end) {
-            const char *hit = bg_text_find(p, (size_t)(end - p), intros[k]);
-            if (!hit)
+    /* One lower-case copy searched with strstr for every intro (a
+     * diagnostic holds no NUL: the search ends at the first one); the host
+     * is read from the text at the same offset. */
+    char *low = bg_text_lower_dup(text, len);
+    char *res = NULL;
+    for (size_t k = 0; intros[k] && !res; k++) {
+        for (const char *hit = strstr(low, intros[k]); hit;
+             hit = strstr(hit + 1, intros[k])) {
+            char *h = host_token(text + (hit - low) + strlen(intros[k]), end);
+            if (h && !strchr(h, '@')) {
+                res = h;
                 break;
-            char *h = host_token(hit + strlen(intros[k]), end);
-            if (h && !strchr(h, '@'))
-                return h;
+            }
             free(h);
-            p = hit + 1;
         }
     }
-    return NULL;
+    free(low);
+    return res;
 }

@@ -30,7 +30,8 @@ char *dsn_text_diag_for(const char *text, size_t len, const char *addr);
 size_t dsn_text_cut(const char *text, size_t len);
 
 /* The remote server named in a diagnostic or notice ("host mx.example.com
- * [192.0.2.1] said"), or NULL.  The caller frees the result. */
+ * [192.0.2.1] said"), or NULL.  The text is read up to len bytes or its
+ * first NUL.  The caller frees the result. */
 char *dsn_text_remote_mta(const char *text, size_t len);
 
 #endif

@@ -185,10 +185,24 @@ reply_done(finding *f, line cmd, line first, line last, line verdict, const char
         note(f, step, true);
 }
 
+/* Does a line of s[len] after the first start with "<<< " (memmem(s, len,
+ * "\n<<< ", 5))?  memchr on '<', rarer than '\n' and without memmem's
+ * set-up for every notice. */
+static bool
+has_reply_line(const char *s, size_t len)
+{
+    const char *end = s + len;
+    for (const char *p = s; p < end && (p = memchr(p, '<', (size_t)(end - p))) != NULL;
+         p++)
+        if (p > s && p[-1] == '\n' && end - p >= 4 && memcmp(p, "<<< ", 4) == 0)
+            return true;
+    return false;
+}
+
 const char *
 dsn_transcript_step(const char *notice, size_t len, const char *rcpt, const char *diag)
 {
-    if (!notice || !rcpt || !*rcpt || !memmem(notice, len, "\n<<< ", 5))
+    if (!notice || !rcpt || !*rcpt || !has_reply_line(notice, len))
         return NULL;
     size_t rlen = strlen(rcpt), pos = 0;
     line cmd = {NULL, 0};   /* the last ">>> " command of this session */

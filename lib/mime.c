@@ -26,6 +26,11 @@ line_end(const char *p, const char *end)
 static bool
 is_blank_line(const char *p, const char *e)
 {
+    /* A line that ends in another byte (before its CR) is not blank: most
+     * do, and continuation lines start with many blanks. */
+    const char *q = e > p && e[-1] == '\r' ? e - 1 : e;
+    if (q > p && q[-1] != '\r' && q[-1] != ' ' && q[-1] != '\t')
+        return false;
     while (p < e && (*p == '\r' || *p == ' ' || *p == '\t'))
         p++;
     return p == e;
@@ -284,7 +289,8 @@ bg_mime_param(const char *value, const char *param)
 
     if (!value)
         return NULL;
-    for (; *p; p++) {
+    /* Only quotes and semicolons matter: strcspn skips the bytes between. */
+    for (; *(p += strcspn(p, "\";")); p++) {
         if (*p == '"')
             quoted = !quoted;
         if (quoted || *p != ';')
@@ -319,8 +325,7 @@ bg_mime_content_type(const char *value)
         return bg_xstrdup("text/plain");
     p += strspn(p, " \t\n\v\f\r"); /* isspace() without a locale */
     s = p;
-    while (*p && *p != ';' && !isspace((unsigned char)*p))
-        p++;
+    p += strcspn(p, "; \t\n\v\f\r"); /* to a ';' or isspace(), no locale */
     if (p == s || !memchr(s, '/', (size_t)(p - s)))
         return bg_xstrdup("text/plain");
     return bg_ascii_lower(bg_xstrndup(s, (size_t)(p - s)));

@@ -291,6 +291,28 @@ lower_copy(const char *s, size_t max)
     return bg_text_lower_dup(s, max);
 }
 
+/* The classifier's copies: a diagnostic is short, so its lower-case copy
+ * (8 KB at most) goes in buf[size] when it fits, on the heap when not;
+ * lower_drop() frees the heap's. */
+#define LOWER_MAX 8192
+
+static char *
+lower_in(char *buf, size_t size, const char *s)
+{
+    size_t n = strnlen(s, LOWER_MAX);
+    char *d = n < size ? buf : bg_xmalloc(n + 1);
+    bg_text_lower_copy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+static void
+lower_drop(char *d, const char *buf)
+{
+    if (d != buf)
+        free(d);
+}
+
 /* The domain-like token after "blocked using", "listed in" ... */
 static const char *const rbl_intros[] = {
     "blocked using ", "listed in ", "listed at ",      "listed on ",      "listed by ",
@@ -435,10 +457,15 @@ normalize(char *low)
                 first = false;
             }
         }
-        /* Nothing to drop before the next word: copy through the next
-         * space (nothing to copy while nothing was dropped). */
-        const char *sp = strchr(p, ' ');
-        size_t n = sp ? (size_t)(sp - p) + 1 : strlen(p);
+        /* Nothing to drop before the next word that may start a reply
+         * code (a space, then 2, 4 or 5): copy up to it in one run (nothing
+         * to copy while nothing was dropped).  strpbrk skips the words
+         * between a vector at a time; bytes at or after p are still the
+         * text's own (w never passes p), so c[-1] is the original byte. */
+        const char *c = p + 1;
+        while ((c = strpbrk(c, "245")) != NULL && c[-1] != ' ')
+            c++;
+        size_t n = c ? (size_t)(c - p) : strlen(p);
         if (w != p)
             memmove(w, p, n);
         w += n;
@@ -612,16 +639,17 @@ bg_reply_classify_ctx(const char *status, const char *diagnostic,
          * and, normalised, for the phrase, vendor and command searches: its
          * pairs noted once, twice only when normalising changed it. */
         const char *said = remote_reply(diagnostic);
-        char *raw = lower_copy(said, 8192);
+        char rawbuf[1024], lowbuf[1024];
+        char *raw = lower_in(rawbuf, sizeof rawbuf, said);
         bg_text_pairs pp;
         bg_text_pairs_init(&pp, raw, strlen(raw));
         rbl = rbl_from_low(raw, &pp, out->rbl, sizeof out->rbl);
-        char *low = normalize(bg_xstrdup(raw));
+        char *low = normalize(lower_in(lowbuf, sizeof lowbuf, raw));
         if (strcmp(low, raw) != 0)
             bg_text_pairs_init(&pp, low, strlen(low));
         /* continuation codes dropped: "unsolicited mail 421-4.7.0 originating" */
         row = bg_reply_rules_find_pairs(bg_reply_rules_in_use(), low, &pp);
-        free(raw);
+        lower_drop(raw, rawbuf);
         text = reply_phrase_reason(low, &pp, &phrase);
         vendor = reply_vendor_reason(low, &pp, ctx, &vendor_decides);
         if (said != diagnostic) {
@@ -641,17 +669,18 @@ bg_reply_classify_ctx(const char *status, const char *diagnostic,
         if (p[0] && strchr("245", p[0]) && isdigit((unsigned char)p[1]) &&
             isdigit((unsigned char)p[2]))
             memcpy(reply, p, 3);
-        free(low);
+        lower_drop(low, lowbuf);
     }
     if (ctx && ctx->notice && *ctx->notice && (cmd == CMD_NONE || !vendor)) {
-        char *low = normalize(lower_copy(ctx->notice, 8192));
+        char noticebuf[2048];
+        char *low = normalize(lower_in(noticebuf, sizeof noticebuf, ctx->notice));
         bg_text_pairs pp;
         bg_text_pairs_init(&pp, low, strlen(low));
         if (cmd == CMD_NONE)
             cmd = command_of(low, &pp);
         if (!vendor)
             vendor = reply_vendor_reason(low, &pp, ctx, &vendor_decides);
-        free(low);
+        lower_drop(low, noticebuf);
     }
     /* Google's and Microsoft's directory-based edge blocking refuse an
      * address the domain does not have with 5.4.1 "Recipient address

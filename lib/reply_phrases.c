@@ -785,28 +785,14 @@ host_does_not_exist(const char *text)
     return false;
 }
 
-/* The tables flattened in their order, each phrase with its pairs, made
- * once per process. */
-typedef struct compiled {
-    bg_text_needle nd;
-    const char *reason;
-} compiled;
-
-static compiled *flat;
+/* The tables flattened in their order, each phrase with its pairs and its
+ * reason, and grouped by their rarest pairs (bg_text_set): made once per
+ * process. */
+static bg_text_needle *flat;
+static const char **flat_reason;
 static size_t nflat;
+static bg_text_set flat_set;
 static pthread_once_t flat_once = PTHREAD_ONCE_INIT;
-
-/* The phrases grouped by their rarest pair (pairs[0], see
- * bg_text_needle_init()): group g holds, as a set of bits over flat (nwords
- * words at grp_bits + g * nwords), the phrases whose rarest pair is
- * grp_pair[g]; a phrase of one byte has no pair and is in always_bits.  A
- * text's candidates are the groups whose pair it has: tested in table order,
- * as before, without a test per phrase.  More phrases than CAND_WORDS * 64:
- * no groups, every phrase tested. */
-#define CAND_WORDS 32
-static uint16_t *grp_pair;
-static uint64_t *grp_bits, always_bits[CAND_WORDS];
-static size_t ngrp, nwords;
 
 static void
 flatten(void)
@@ -816,32 +802,13 @@ flatten(void)
         for (size_t i = 0; tables[t].phrases[i]; i++)
             n++;
     flat = bg_xcalloc(n ? n : 1, sizeof *flat);
+    flat_reason = bg_xcalloc(n ? n : 1, sizeof *flat_reason);
     for (size_t t = 0; tables[t].reason; t++)
         for (size_t i = 0; tables[t].phrases[i]; i++) {
-            bg_text_needle_init(&flat[nflat].nd, tables[t].phrases[i]);
-            flat[nflat++].reason = tables[t].reason;
+            bg_text_needle_init(&flat[nflat], tables[t].phrases[i]);
+            flat_reason[nflat++] = tables[t].reason;
         }
-    if (nflat == 0 || (nflat + 63) / 64 > CAND_WORDS)
-        return;
-    nwords = (nflat + 63) / 64;
-    uint16_t *grp_of = bg_xmalloc(4096 * sizeof *grp_of); /* pair -> group */
-    memset(grp_of, 0xff, 4096 * sizeof *grp_of);
-    grp_pair = bg_xcalloc(nflat, sizeof *grp_pair);
-    grp_bits = bg_xcalloc(nflat * nwords, sizeof *grp_bits);
-    for (size_t i = 0; i < nflat; i++) {
-        uint64_t bit = UINT64_C(1) << (i & 63);
-        if (flat[i].nd.npairs == 0) {
-            always_bits[i >> 6] |= bit;
-            continue;
-        }
-        unsigned p = flat[i].nd.pairs[0];
-        if (grp_of[p] == UINT16_MAX) {
-            grp_of[p] = (uint16_t)ngrp;
-            grp_pair[ngrp++] = (uint16_t)p;
-        }
-        grp_bits[grp_of[p] * nwords + (i >> 6)] |= bit;
-    }
-    free(grp_of);
+    bg_text_set_init(&flat_set, flat, nflat);
 }
 
 const char *
@@ -859,28 +826,21 @@ reply_phrase_reason(const char *text, const bg_text_pairs *pairs, const char **p
         *phrase = "<host> does not exist";
         return "hostunknown";
     }
-    if (nwords == 0) {
+    uint64_t cand[BG_TEXT_SET_WORDS];
+    if (!bg_text_set_candidates(&flat_set, pairs, cand)) {
         for (size_t i = 0; i < nflat; i++)
-            if (bg_text_needle_may(pairs, &flat[i].nd) && strstr(text, flat[i].nd.s)) {
-                *phrase = flat[i].nd.s;
-                return flat[i].reason;
+            if (bg_text_needle_may(pairs, &flat[i]) && strstr(text, flat[i].s)) {
+                *phrase = flat[i].s;
+                return flat_reason[i];
             }
         return NULL;
     }
-    uint64_t cand[CAND_WORDS];
-    memcpy(cand, always_bits, nwords * sizeof *cand);
-    for (size_t g = 0; g < ngrp; g++) {
-        unsigned p = grp_pair[g];
-        if ((pairs->bits[p >> 6] >> (p & 63)) & 1)
-            for (size_t w = 0; w < nwords; w++)
-                cand[w] |= grp_bits[g * nwords + w];
-    }
-    for (size_t w = 0; w < nwords; w++)
+    for (size_t w = 0; w < flat_set.nwords; w++)
         for (uint64_t m = cand[w]; m; m &= m - 1) {
             size_t i = w * 64 + (size_t)__builtin_ctzll(m);
-            if (bg_text_needle_may(pairs, &flat[i].nd) && strstr(text, flat[i].nd.s)) {
-                *phrase = flat[i].nd.s;
-                return flat[i].reason;
+            if (bg_text_needle_may(pairs, &flat[i]) && strstr(text, flat[i].s)) {
+                *phrase = flat[i].s;
+                return flat_reason[i];
             }
         }
     return NULL;

@@ -311,6 +311,7 @@ struct bg_reply_rules {
 };
 
 static bg_text_needle builtin_nd[NBUILTIN];
+static bg_text_set builtin_set; /* builtin_nd grouped by their rarest pairs */
 static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
 
 /* The needle of a match, without its trailing '*'. */
@@ -327,6 +328,7 @@ builtin_needles(void)
 {
     for (size_t i = 0; i < NBUILTIN; i++)
         needle_of(&builtin_nd[i], builtin[i].match);
+    bg_text_set_init(&builtin_set, builtin_nd, NBUILTIN);
 }
 
 const bg_reply_rule *
@@ -385,9 +387,20 @@ bg_reply_rules_find_pairs(const bg_reply_rules *extra, const char *low,
     for (size_t i = 0; extra && i < extra->n; i++)
         if (bg_text_needle_may(pp, &extra->nd[i]) && holds(low, extra->rows[i].match))
             return &extra->rows[i];
-    for (size_t i = 0; i < NBUILTIN; i++)
-        if (bg_text_needle_may(pp, &builtin_nd[i]) && holds(low, builtin[i].match))
-            return &builtin[i];
+    /* The built-in rows whose rarest pair the text holds, in table order. */
+    uint64_t cand[BG_TEXT_SET_WORDS];
+    if (!bg_text_set_candidates(&builtin_set, pp, cand)) {
+        for (size_t i = 0; i < NBUILTIN; i++)
+            if (bg_text_needle_may(pp, &builtin_nd[i]) && holds(low, builtin[i].match))
+                return &builtin[i];
+        return NULL;
+    }
+    for (size_t w = 0; w < builtin_set.nwords; w++)
+        for (uint64_t m = cand[w]; m; m &= m - 1) {
+            size_t i = w * 64 + (size_t)__builtin_ctzll(m);
+            if (bg_text_needle_may(pp, &builtin_nd[i]) && holds(low, builtin[i].match))
+                return &builtin[i];
+        }
     return NULL;
 }
 

@@ -2,7 +2,11 @@
  * textmatch.c — see include/bounceguard/textmatch.h.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "bounceguard/textmatch.h"
 #include "bounceguard/util.h"
@@ -22,6 +26,19 @@ static const unsigned char byte_rank[256] = {
     ['s'] = 20, ['r'] = 19, ['h'] = 18, ['l'] = 17, ['d'] = 16, ['c'] = 15, ['u'] = 14,
     ['m'] = 13, ['f'] = 12, ['p'] = 11, ['g'] = 10, ['w'] = 9,  ['y'] = 8,  ['b'] = 7,
     ['v'] = 6,  ['k'] = 5,  ['x'] = 4,  ['j'] = 3,  ['q'] = 2,  ['z'] = 1,
+};
+
+/* byte_rank with the capitals ranked as their small letters, for needles in
+ * either case (bg_text_find()). */
+static const unsigned char byte_rank_ci[256] = {
+    [' '] = 27, ['e'] = 26, ['t'] = 25, ['a'] = 24, ['o'] = 23, ['i'] = 22, ['n'] = 21,
+    ['s'] = 20, ['r'] = 19, ['h'] = 18, ['l'] = 17, ['d'] = 16, ['c'] = 15, ['u'] = 14,
+    ['m'] = 13, ['f'] = 12, ['p'] = 11, ['g'] = 10, ['w'] = 9,  ['y'] = 8,  ['b'] = 7,
+    ['v'] = 6,  ['k'] = 5,  ['x'] = 4,  ['j'] = 3,  ['q'] = 2,  ['z'] = 1,  ['E'] = 26,
+    ['T'] = 25, ['A'] = 24, ['O'] = 23, ['I'] = 22, ['N'] = 21, ['S'] = 20, ['R'] = 19,
+    ['H'] = 18, ['L'] = 17, ['D'] = 16, ['C'] = 15, ['U'] = 14, ['M'] = 13, ['F'] = 12,
+    ['P'] = 11, ['G'] = 10, ['W'] = 9,  ['Y'] = 8,  ['B'] = 7,  ['V'] = 6,  ['K'] = 5,
+    ['X'] = 4,  ['J'] = 3,  ['Q'] = 2,  ['Z'] = 1,
 };
 
 static inline int
@@ -46,11 +63,10 @@ lower8(uint64_t w)
     return w | (upper >> 2);
 }
 
-char *
-bg_text_lower_dup(const char *s, size_t max)
+void
+bg_text_lower_copy(char *d, const char *s, size_t n)
 {
-    size_t n = strnlen(s, max), i = 0;
-    char *d = bg_xmalloc(n + 1);
+    size_t i = 0;
 
     for (; i + 8 <= n; i += 8) {
         uint64_t w;
@@ -60,6 +76,15 @@ bg_text_lower_dup(const char *s, size_t max)
     }
     for (; i < n; i++)
         d[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+}
+
+char *
+bg_text_lower_dup(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max);
+    char *d = bg_xmalloc(n + 1);
+
+    bg_text_lower_copy(d, s, n);
     d[n] = '\0';
     return d;
 }
@@ -70,16 +95,36 @@ ascii_lower(unsigned char c)
     return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
 }
 
+/* The first byte of p[n] that is the small letter lo or its capital: the
+ * two are the bytes whose value ORed with 0x20 is lo.  Sixteen bytes at a
+ * time with SSE2 (one pass, where two memchr calls took turns at every
+ * candidate), byte by byte elsewhere. */
+static const char *
+find_letter(const char *p, size_t n, unsigned char lo)
+{
+#ifdef __SSE2__
+    const __m128i fold = _mm_set1_epi8(0x20), want = _mm_set1_epi8((char)lo);
+    for (; n >= 16; p += 16, n -= 16) {
+        __m128i v = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)p), fold);
+        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, want));
+        if (mask)
+            return p + __builtin_ctz(mask);
+    }
+#endif
+    for (; n > 0; p++, n--)
+        if (((unsigned char)*p | 0x20) == lo)
+            return p;
+    return NULL;
+}
+
 /*
  * bg_text_find() finds the candidates by one anchor byte.  The bounce parser's hottest
  * function: candidates for the anchor byte are found with memchr (both cases), which
  * glibc runs a word or a vector at a time, and only those are compared.
  */
 static const char *
-find_anchored(const char *hay, size_t len, const char *needle, size_t k)
+find_anchored(const char *hay, size_t len, const char *needle, size_t n, size_t k)
 {
-    size_t n = strlen(needle);
-
     if (hay == NULL) /* an empty bg_buf's string: nothing to find in it */
         return NULL;
     if (n == 0)
@@ -94,9 +139,7 @@ find_anchored(const char *hay, size_t len, const char *needle, size_t k)
 
     while (p <= last) {
         size_t span = (size_t)(last - p) + 1;
-        const char *a = memchr(p, lo, span);
-        const char *b = up != lo ? memchr(p, up, a ? (size_t)(a - p) : span) : NULL;
-        const char *c = b ? b : a;
+        const char *c = up != lo ? find_letter(p, span, lo) : memchr(p, lo, span);
         size_t i;
 
         if (c == NULL)
@@ -112,26 +155,21 @@ find_anchored(const char *hay, size_t len, const char *needle, size_t k)
     return NULL;
 }
 
-static inline unsigned char
-lower1(unsigned char c)
-{
-    return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
-}
-
 const char *
 bg_text_find(const char *hay, size_t len, const char *needle)
 {
-    /* The anchor: the needle's byte least common in text. */
-    size_t k = 0;
+    /* The anchor: the needle's byte least common in text (capitals ranked
+     * as their small letters); its length in the same pass. */
+    size_t k = 0, n = 0;
     int best = 1000;
-    for (size_t j = 0; needle[j]; j++) {
-        int sc = commonness((char)lower1((unsigned char)needle[j]));
+    for (; needle[n]; n++) {
+        int sc = byte_rank_ci[(unsigned char)needle[n]];
         if (sc < best) {
             best = sc;
-            k = j;
+            k = n;
         }
     }
-    return find_anchored(hay, len, needle, k);
+    return find_anchored(hay, len, needle, n, k);
 }
 
 void
@@ -175,4 +213,58 @@ bg_text_needle_initn(bg_text_needle *nd, const char *s, size_t n)
             nd->pairs[k] = (uint16_t)pair_hash(s + j);
         }
     }
+}
+
+void
+bg_text_set_init(bg_text_set *set, const bg_text_needle *nd, size_t n)
+{
+    memset(set, 0, sizeof *set);
+    set->n = n;
+    if (n == 0 || (n + 63) / 64 > BG_TEXT_SET_WORDS)
+        return;
+    size_t nw = (n + 63) / 64, ngroups = 0;
+    set->nwords = nw;
+    set->group = bg_xcalloc(4096, sizeof *set->group);
+    uint64_t *bits = bg_xcalloc(n * nw, sizeof *bits); /* each group's needles */
+    for (size_t i = 0; i < n; i++) {
+        uint64_t bit = UINT64_C(1) << (i & 63);
+        if (nd[i].npairs == 0) {
+            set->always[i >> 6] |= bit;
+            continue;
+        }
+        unsigned p = nd[i].pairs[0];
+        if (!((set->keys[p >> 6] >> (p & 63)) & 1)) {
+            set->keys[p >> 6] |= UINT64_C(1) << (p & 63);
+            set->group[p] = (uint16_t)ngroups++;
+        }
+        bits[set->group[p] * nw + (i >> 6)] |= bit;
+    }
+    /* Each group as its nonzero words: no more words than needles. */
+    set->first = bg_xcalloc(ngroups + 1, sizeof *set->first);
+    set->words = bg_xcalloc(n, sizeof *set->words);
+    size_t k = 0;
+    for (size_t g = 0; g < ngroups; g++) {
+        set->first[g] = k;
+        for (size_t w = 0; w < nw; w++)
+            if (bits[g * nw + w])
+                set->words[k++] = (bg_text_set_word){bits[g * nw + w], w};
+    }
+    set->first[ngroups] = k;
+    free(bits);
+}
+
+bool
+bg_text_set_candidates(const bg_text_set *set, const bg_text_pairs *pp,
+                       uint64_t cand[BG_TEXT_SET_WORDS])
+{
+    if (set->nwords == 0 && set->n > 0)
+        return false;
+    memcpy(cand, set->always, set->nwords * sizeof *cand);
+    for (unsigned w = 0; w < 64; w++)
+        for (uint64_t m = pp->bits[w] & set->keys[w]; m; m &= m - 1) {
+            unsigned g = set->group[w * 64 + (unsigned)__builtin_ctzll(m)];
+            for (size_t k = set->first[g]; k < set->first[g + 1]; k++)
+                cand[set->words[k].word] |= set->words[k].bits;
+        }
+    return true;
 }
