@@ -11,17 +11,21 @@
 
 /* Samples per idle period: a stall is found between idle_s and 5/4 idle_s. */
 #define STALLWATCH_SAMPLES 4
-/* Less CPU than this between two samples (a third of a percent of a core)
- * is no progress.  Not "none at all": Berkeley DB waits for some things by
- * polling (DB->close waited for a page a killed process had pinned in
- * memp_sync's yield loop, a few wakeups a second, for 11 minutes in
- * faults.sh), and a bounded wait of ours polls too. */
-#define STALLWATCH_MIN_CPU_NS 50000000LL
+/* Less CPU than a third of a percent of a core between two samples (50 ms
+ * in the 15 s of the programs' 60 s watch) is no progress.  Not "none at
+ * all": Berkeley DB waits for some things by polling (DB->close waited for
+ * a page a killed process had pinned in memp_sync's yield loop, a few
+ * wakeups a second, for 11 minutes in faults.sh), and a bounded wait of
+ * ours polls too.  A share of the period, not a fixed amount: a working
+ * process on a saturated machine gets a few percent of a core, and a short
+ * watch must not take that for a stall. */
+#define STALLWATCH_MIN_CPU_SHARE 300
 
 static void (*watch_handler)(void);
 static bool (*volatile watch_probe)(void);
 static volatile sig_atomic_t idle_samples;
 static long long last_cpu_ns = -1;
+static long long min_cpu_ns; /* progress between two samples */
 
 static long long
 cpu_ns(void)
@@ -44,7 +48,7 @@ on_alarm(int sig)
     (void)sig;
     if (stuck != NULL && stuck() && watch_handler != NULL) {
         watch_handler();
-    } else if (now < 0 || last_cpu_ns < 0 || now - last_cpu_ns >= STALLWATCH_MIN_CPU_NS) {
+    } else if (now < 0 || last_cpu_ns < 0 || now - last_cpu_ns >= min_cpu_ns) {
         last_cpu_ns = now;
         idle_samples = 0;
     } else if (++idle_samples >= STALLWATCH_SAMPLES && watch_handler != NULL) {
@@ -61,6 +65,7 @@ bg_stallwatch_start(unsigned idle_s, void (*on_stall)(void))
     long long period_ms = (long long)(idle_s ? idle_s : 1) * 1000 / STALLWATCH_SAMPLES;
 
     watch_handler = on_stall;
+    min_cpu_ns = period_ms * 1000000LL / STALLWATCH_MIN_CPU_SHARE;
     idle_samples = 0;
     last_cpu_ns = cpu_ns();
     memset(&sa, 0, sizeof(sa));
