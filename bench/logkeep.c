@@ -124,9 +124,8 @@ work(void *arg)
         v = bg_gate_mail(w->st, w->cfg, &t, now, &err);
         if (v == BG_VERDICT_ACCEPT)
             v = bg_gate_rcpt(w->st, w->cfg, &t, rcpt, now, &a, NULL, 0, &err);
-        if (v == BG_VERDICT_ACCEPT &&
-            bg_gate_record(w->st, w->cfg, &t, "", qid, list, now, &err) < 0)
-            v = BG_VERDICT_STORE_ERROR;
+        if (v == BG_VERDICT_ACCEPT)
+            v = bg_gate_record(w->st, w->cfg, &t, "", qid, list, now, &err);
         if (v != BG_VERDICT_ACCEPT) {
             fprintf(stderr, "logkeep: message %u: verdict %d: %s\n", w->from + i, (int)v,
                     err.msg);

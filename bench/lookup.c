@@ -13,8 +13,10 @@
  *                 policy, the rcpt lookup and the sender's tried-list walk
  *                 (what `bounceguard check` and the milter read);
  *         enforce bg_gate_rcpt() as the milter runs it: a new transaction per
- *                 lookup, so each accepted one reserves quota (a write) and
- *                 each blacklisted one records the attempt (a write).
+ *                 lookup, so each accepted one reads the sender's quota and
+ *                 holds a message in flight (no write: the count is written
+ *                 at the end of the message) and each blacklisted one
+ *                 records the attempt (a write).
  *       With REDIS_CONF (a config with store = redis, filled by `seed fill
  *       REDIS_CONF NRCPTS ...` like HOME), two more: gate-redis and
  *       enforce-redis, the same calls on that store.
@@ -120,8 +122,9 @@ one(bench *b, int c, size_t i, bool *failed)
         fprintf(stderr, "lookup: gate: %s %s\n", bg_policy_verdict_name(v), err.msg);
         *failed = true;
     }
-    if ((c == C_ENFORCE || c == C_ENFORCE_REDIS) && t.reserved) /* went through: spend it */
-        bg_gate_record(st, b->cfg, &t, NULL, NULL, NULL, 0, &err);
+    /* went through: the quota it held goes back (its count is the end of
+     * the message's write, not the decision's) */
+    bg_gate_release(&t);
     return v == BG_VERDICT_BLACKLISTED;
 }
 

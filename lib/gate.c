@@ -1,6 +1,8 @@
 /*
  * gate.c — see include/bounceguard/gate.h.
  */
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -140,10 +142,113 @@ bg_gate_sender_status(bg_store *st, const bg_config *cfg, const char *identity,
     return 0;
 }
 
+/* ---- messages in flight ---------------------------------------------------- */
+
+/*
+ * The messages of this process between their first accepted RCPT TO and
+ * their end, per store and sender: the quota they will take.  The store
+ * counts a message once, at its end, in the transaction that files it
+ * (bg_gate_record): one write per accepted message, none for an aborted
+ * one.  Until then it is held here, so that RCPT TO refuses by what the
+ * store counted plus what is in flight.  Lost with the process, as the
+ * sessions holding it are.  A few entries at a time (one per sender with a
+ * session between RCPT TO and its end), looked up by hash first.
+ */
+typedef struct inflight {
+    const bg_store *st;
+    uint32_t hash;
+    unsigned held;
+    char identity[sizeof(((bg_gate_txn *)0)->identity)];
+} inflight;
+
+static pthread_mutex_t inflight_lock = PTHREAD_MUTEX_INITIALIZER;
+static inflight *inflight_v;
+static size_t inflight_n, inflight_cap;
+
+static uint32_t
+identity_hash(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* The entry of (st, identity), or NULL; under inflight_lock. */
+static inflight *
+inflight_find(const bg_store *st, const char *identity, uint32_t hash)
+{
+    for (size_t i = 0; i < inflight_n; i++)
+        if (inflight_v[i].hash == hash && inflight_v[i].st == st &&
+            strcmp(inflight_v[i].identity, identity) == 0)
+            return &inflight_v[i];
+    return NULL;
+}
+
+static unsigned
+inflight_held(const bg_store *st, const char *identity)
+{
+    inflight *e;
+    unsigned held;
+
+    pthread_mutex_lock(&inflight_lock);
+    e = inflight_find(st, identity, identity_hash(identity));
+    held = e ? e->held : 0;
+    pthread_mutex_unlock(&inflight_lock);
+    return held;
+}
+
+/* Hold one more message of t's sender if its quota has room for it at now
+ * (rec: its record as t read it); *held gets what was in flight before. */
+static bool
+inflight_take(const bg_store *st, const bg_gate_txn *t, const bg_sender_rec *rec,
+              const bg_sender_limits *lim, int64_t now, int64_t window, unsigned *held)
+{
+    uint32_t hash = identity_hash(t->identity);
+    inflight *e;
+    bool room;
+
+    pthread_mutex_lock(&inflight_lock);
+    e = inflight_find(st, t->identity, hash);
+    *held = e ? e->held : 0;
+    room = !bg_policy_sender_over_quota(lim, rec, now, window, *held);
+    if (room && e == NULL) {
+        if (inflight_n == inflight_cap) {
+            inflight_cap = inflight_cap ? 2 * inflight_cap : 16;
+            inflight_v = bg_xrealloc(inflight_v, inflight_cap * sizeof(*inflight_v));
+        }
+        e = &inflight_v[inflight_n++];
+        memset(e, 0, sizeof(*e));
+        e->st = st;
+        e->hash = hash;
+        bg_strlcpy(e->identity, t->identity, sizeof(e->identity));
+    }
+    if (room)
+        e->held++;
+    pthread_mutex_unlock(&inflight_lock);
+    return room;
+}
+
+static void
+inflight_give_back(const bg_store *st, const char *identity)
+{
+    inflight *e;
+
+    pthread_mutex_lock(&inflight_lock);
+    e = inflight_find(st, identity, identity_hash(identity));
+    if (e && --e->held == 0)
+        *e = inflight_v[--inflight_n]; /* order does not matter */
+    pthread_mutex_unlock(&inflight_lock);
+}
+
+/* ---- MAIL FROM and RCPT TO ----------------------------------------------- */
+
 typedef struct refused_arg {
     int64_t now;
     long limit;
     int64_t window;
+    unsigned held;
 } refused_arg;
 
 static bg_record_change
@@ -151,7 +256,23 @@ refused_update(const bg_sender_rec *cur, bg_sender_rec *next, int64_t *purge_at,
 {
     refused_arg *a = arg;
 
-    return bg_policy_quota_refused(cur, next, a->now, a->limit, a->window, purge_at);
+    return bg_policy_quota_refused(cur, next, a->now, a->limit, a->window, a->held, purge_at);
+}
+
+/* The sender's quota record, read once per transaction. */
+static int
+sender_read(bg_store *st, bg_gate_txn *t, bg_error *err)
+{
+    bg_lookup l;
+
+    if (t->sender_read)
+        return 0;
+    l = bg_store_sender_get(st, t->identity, &t->sender, err);
+    if (l == BG_LOOKUP_ERROR)
+        return -1;
+    t->sender_read = true;
+    t->sender_found = l == BG_FOUND;
+    return 0;
 }
 
 bg_verdict_kind
@@ -164,22 +285,21 @@ bg_gate_mail(bg_store *st, const bg_config *cfg, bg_gate_txn *t, int64_t now, bg
         return BG_VERDICT_ACCEPT;
     bg_verdict_kind v = sender_blocked(st, cfg, t, now, err);
     bg_sender_limits lim = txn_limits(cfg, t);
-    bg_sender_rec rec;
-    bg_lookup l;
+    unsigned held;
 
     if (v != BG_VERDICT_ACCEPT || lim.quota_exempt || lim.quota_limit == 0)
         return v; /* no quota to look up */
-    l = bg_store_sender_get(st, t->identity, &rec, err);
-    if (l == BG_LOOKUP_ERROR)
+    if (sender_read(st, t, err) < 0)
         return BG_VERDICT_STORE_ERROR;
-    if (!bg_policy_sender_over_quota(&lim, l == BG_FOUND ? &rec : NULL, now,
-                                     cfg->quota_window))
+    held = t->dry_run ? 0 : inflight_held(st, t->identity);
+    if (!bg_policy_sender_over_quota(&lim, t->sender_found ? &t->sender : NULL, now,
+                                     cfg->quota_window, held))
         return BG_VERDICT_ACCEPT;
     if (t->dry_run)
         return BG_VERDICT_QUOTA;
     /* Count the refusal (written only when refusing: an accepted MAIL FROM
      * stays a read).  The window may have ended meanwhile: then accept. */
-    refused_arg a = {now, lim.quota_limit, cfg->quota_window};
+    refused_arg a = {now, lim.quota_limit, cfg->quota_window, held};
     bg_record_change w = bg_store_sender_update(st, t->identity, refused_update, &a, err);
     if (w == BG_STORE_FAILED) {
         /* The refusal stands; only its count is lost. */
@@ -189,48 +309,32 @@ bg_gate_mail(bg_store *st, const bg_config *cfg, bg_gate_txn *t, int64_t now, bg
     return w == BG_RECORD_WRITE ? BG_VERDICT_QUOTA : BG_VERDICT_ACCEPT;
 }
 
-typedef struct reserve_arg {
-    int64_t now;
-    long limit;
-    int64_t window;
-    bool granted;
-    int64_t window_start;
-} reserve_arg;
-
-static bg_record_change
-reserve_update(const bg_sender_rec *cur, bg_sender_rec *next, int64_t *purge_at, void *arg)
-{
-    reserve_arg *a = arg;
-
-    return bg_policy_quota_reserve(cur, next, a->now, a->limit, a->window, 1, &a->granted,
-                                   &a->window_start, purge_at);
-}
-
 static bg_verdict_kind
 reserve(bg_store *st, const bg_config *cfg, bg_gate_txn *t, int64_t now, bg_error *err)
 {
     bg_sender_limits lim = txn_limits(cfg, t);
-    reserve_arg a = {now, lim.quota_limit, cfg->quota_window, false, 0};
+    const bg_sender_rec *rec;
+    unsigned held;
 
     if (t->reserved || lim.quota_exempt || lim.quota_limit == 0)
         return BG_VERDICT_ACCEPT;
-    if (t->dry_run) {
-        bg_sender_rec rec;
-        bg_lookup l = bg_store_sender_get(st, t->identity, &rec, err);
-        if (l == BG_LOOKUP_ERROR)
-            return BG_VERDICT_STORE_ERROR;
-        return bg_policy_sender_over_quota(&lim, l == BG_FOUND ? &rec : NULL, now,
-                                           a.window)
+    if (sender_read(st, t, err) < 0)
+        return BG_VERDICT_STORE_ERROR;
+    rec = t->sender_found ? &t->sender : NULL;
+    if (t->dry_run)
+        return bg_policy_sender_over_quota(&lim, rec, now, cfg->quota_window, 0)
                    ? BG_VERDICT_QUOTA
                    : BG_VERDICT_ACCEPT;
+    if (inflight_take(st, t, rec, &lim, now, cfg->quota_window, &held)) {
+        t->reserved = true;
+        t->held_in = st;
+        return BG_VERDICT_ACCEPT;
     }
-    if (bg_store_sender_update(st, t->identity, reserve_update, &a, err) == BG_STORE_FAILED)
-        return BG_VERDICT_STORE_ERROR;
-    if (!a.granted)
-        return BG_VERDICT_QUOTA;
-    t->reserved = true;
-    t->window_start = a.window_start;
-    return BG_VERDICT_ACCEPT;
+    /* Refused: counted in the window, as at MAIL FROM. */
+    refused_arg a = {now, lim.quota_limit, cfg->quota_window, held};
+    if (bg_store_sender_update(st, t->identity, refused_update, &a, err) == BG_STORE_FAILED)
+        bg_msg_error("cannot count the quota refusal of %s: %s", t->identity, err->msg);
+    return BG_VERDICT_QUOTA;
 }
 
 /* An accepted recipient counts towards recipient_limit. */
@@ -328,37 +432,62 @@ bg_gate_rcpt(bg_store *st, const bg_config *cfg, bg_gate_txn *t, const char *rcp
     return counted(t, reserve(st, cfg, t, now, err));
 }
 
-typedef struct release_arg {
-    int64_t window_start;
-} release_arg;
+void
+bg_gate_release(bg_gate_txn *t)
+{
+    if (t->reserved && !t->dry_run)
+        inflight_give_back(t->held_in, t->identity);
+    t->reserved = false;
+}
+
+/* ---- the end of a message -------------------------------------------------- */
+
+typedef struct record_arg {
+    const bg_message_rec *m;
+    int64_t purge_at;
+    bool count;      /* the message takes quota */
+    int64_t now;
+    long limit;
+    int64_t window;
+    bool granted;    /* the count was within the quota */
+} record_arg;
 
 static bg_record_change
-release_update(const bg_sender_rec *cur, bg_sender_rec *next, int64_t *purge_at, void *arg)
+count_update(const bg_sender_rec *cur, bg_sender_rec *next, int64_t *purge_at, void *arg)
 {
-    return bg_policy_quota_release(cur, next, ((release_arg *)arg)->window_start, 1);
+    record_arg *a = arg;
+    int64_t window_start;
+
+    return bg_policy_quota_reserve(cur, next, a->now, a->limit, a->window, 1, &a->granted,
+                                   &window_start, purge_at);
 }
 
-int
-bg_gate_release(bg_store *st, bg_gate_txn *t, bg_error *err)
+static int
+record_body(bg_store_txn *txn, void *arg)
 {
-    release_arg a = {t->window_start};
+    record_arg *a = arg;
 
-    if (!t->reserved || t->dry_run)
-        return 0;
-    t->reserved = false;
-    return bg_store_sender_update(st, t->identity, release_update, &a, err) == BG_STORE_FAILED ? -1 : 0;
+    a->granted = true;
+    if (a->count && bg_store_txn_sender_update(txn, a->m->sender_id, count_update, a) ==
+                        BG_STORE_FAILED)
+        return -1;
+    if (a->granted && bg_store_txn_message_put(txn, a->m, a->purge_at) < 0)
+        return -1;
+    return 0;
 }
 
-int
+bg_verdict_kind
 bg_gate_record(bg_store *st, const bg_config *cfg, bg_gate_txn *t, const char *message_id,
                const char *queue_id, const char *rcpts, int64_t now, bg_error *err)
 {
+    bg_sender_limits lim = txn_limits(cfg, t);
     bg_message_rec m;
+    record_arg a = {&m, now + cfg->message_retention, t->reserved, now, lim.quota_limit,
+                    cfg->quota_window, true};
+    int rc;
 
-    t->reserved = false; /* spent */
-    if (t->dry_run || ((message_id == NULL || *message_id == '\0') &&
-                       (queue_id == NULL || *queue_id == '\0')))
-        return 0;
+    if (t->dry_run)
+        return BG_VERDICT_ACCEPT;
     memset(&m, 0, sizeof(m));
     m.time = now;
     bg_strlcpy(m.sender_id, t->identity, sizeof(m.sender_id));
@@ -366,7 +495,13 @@ bg_gate_record(bg_store *st, const bg_config *cfg, bg_gate_txn *t, const char *m
     bg_strlcpy(m.message_id, message_id ? message_id : "", sizeof(m.message_id));
     bg_strlcpy(m.queue_id, queue_id ? queue_id : "", sizeof(m.queue_id));
     m.rcpts = (char *)(rcpts ? rcpts : "");
-    return bg_store_message_put(st, &m, now + cfg->message_retention, err);
+    if (!a.count && m.message_id[0] == '\0' && m.queue_id[0] == '\0')
+        return BG_VERDICT_ACCEPT; /* nothing to count, nothing to file it under */
+    rc = bg_store_atomic(st, false, record_body, &a, err);
+    bg_gate_release(t);
+    if (rc != 0)
+        return BG_VERDICT_STORE_ERROR;
+    return a.granted ? BG_VERDICT_ACCEPT : BG_VERDICT_QUOTA;
 }
 
 static bg_record_change

@@ -377,10 +377,9 @@ bg_policy_sender_limits_exempt(const bg_config *cfg, const char *identity, bool 
 
 bool
 bg_policy_sender_over_quota(const bg_sender_limits *lim, const bg_sender_rec *rec,
-                            int64_t now, int64_t window)
+                            int64_t now, int64_t window, unsigned held)
 {
-    return !lim->quota_exempt && rec != NULL &&
-           bg_policy_quota_exhausted(rec, now, lim->quota_limit, window);
+    return !lim->quota_exempt && bg_policy_quota_full(rec, now, lim->quota_limit, window, held);
 }
 
 void
@@ -398,7 +397,7 @@ bg_policy_sender_status(const bg_sender_limits *lim, const bg_sender_rec *rec,
     out->used = out->window_open ? (long)rec->count : 0;
     out->left = out->quota_limit > out->used ? out->quota_limit - out->used : 0;
     out->window_reset = out->window_open ? rec->window_start + window : 0;
-    out->over_quota = bg_policy_sender_over_quota(lim, rec, now, window);
+    out->over_quota = bg_policy_sender_over_quota(lim, rec, now, window, 0);
     out->bounce_limit = lim->bounce_limit;
     out->tried_blacklisted = tried_blacklisted;
     out->blocked = bg_policy_sender_blocked(tried_blacklisted, lim->bounce_limit);
@@ -414,9 +413,16 @@ bg_policy_window_over(const bg_sender_rec *r, int64_t now, int64_t window)
 bool
 bg_policy_quota_exhausted(const bg_sender_rec *r, int64_t now, long limit, int64_t window)
 {
-    if (limit <= 0 || bg_policy_window_over(r, now, window))
-        return false;
-    return r->count >= (unsigned long)limit;
+    return r != NULL && bg_policy_quota_full(r, now, limit, window, 0);
+}
+
+bool
+bg_policy_quota_full(const bg_sender_rec *r, int64_t now, long limit, int64_t window,
+                     unsigned held)
+{
+    uint64_t counted = bg_policy_window_over(r, now, window) ? 0 : r->count;
+
+    return limit > 0 && counted + held >= (uint64_t)limit;
 }
 
 bg_record_change
@@ -449,26 +455,22 @@ bg_policy_quota_reserve(const bg_sender_rec *cur, bg_sender_rec *next, int64_t n
 
 bg_record_change
 bg_policy_quota_refused(const bg_sender_rec *cur, bg_sender_rec *next, int64_t now,
-                        long limit, int64_t window, int64_t *purge_at)
+                        long limit, int64_t window, unsigned held, int64_t *purge_at)
 {
-    if (cur == NULL || !bg_policy_quota_exhausted(cur, now, limit, window))
+    if (!bg_policy_quota_full(cur, now, limit, window, held))
         return 0;
-    *next = *cur;
+    if (cur)
+        *next = *cur;
+    else
+        memset(next, 0, sizeof(*next));
+    if (bg_policy_window_over(cur, now, window)) {
+        next->window_start = now; /* all of the window is still in flight */
+        next->count = 0;
+        next->refused = 0;
+    }
     next->refused++;
     next->last_seen = now;
     *purge_at = next->window_start + window + 86400;
-    return 1;
-}
-
-bg_record_change
-bg_policy_quota_release(const bg_sender_rec *cur, bg_sender_rec *next, int64_t window_start,
-                        unsigned n)
-{
-    if (cur == NULL || cur->window_start != window_start || cur->count == 0)
-        return 0;
-    *next = *cur;
-    next->count = cur->count >= n ? cur->count - n : 0;
-    next->total = cur->total >= n ? cur->total - n : 0;
     return 1;
 }
 

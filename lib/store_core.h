@@ -117,6 +117,18 @@ int store_run_txn(bg_store *s, txn_body_fn *body, void *arg, bool sync, bg_error
 /* The same for a body that only reads (not serialised with the writers). */
 int store_run_read_txn(bg_store *s, txn_body_fn *body, void *arg, bg_error *err);
 
+/* The caller's transaction of bg_store_atomic, as its bg_store_txn_* calls
+ * see it (store_records.c, store_messages.c). */
+struct bg_store_txn {
+    bg_store *s;
+    store_txn *txn;
+    int err; /* the first Berkeley DB error of a write: aborts the transaction */
+};
+
+/* Run one body inside the caller's transaction, keeping its first error:
+ * 0, or -1 (the transaction aborts). */
+int store_in_txn(bg_store_txn *t, txn_body_fn *body, void *arg, int *answer);
+
 void store_dbt_init(DBT *d, const void *data, size_t size);
 
 /* Read a value: 0 found (payload in val, purge time in *purge_at),

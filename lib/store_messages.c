@@ -79,6 +79,17 @@ bg_store_message_put(bg_store *s, const bg_message_rec *m, int64_t purge_at, bg_
     return store_run_txn(s, message_put_body, &a, false, err) < 0 ? -1 : 0;
 }
 
+int
+bg_store_txn_message_put(bg_store_txn *t, const bg_message_rec *m, int64_t purge_at)
+{
+    message_put_arg a = {m, purge_at};
+    int answer = 0;
+
+    if (m->message_id[0] == '\0' && m->queue_id[0] == '\0')
+        return 0; /* nothing to file it under */
+    return store_in_txn(t, message_put_body, &a, &answer);
+}
+
 bg_lookup
 bg_store_message_get(bg_store *s, const char *id, bool by_queue_id, bg_message_rec *out,
                      bg_error *err)

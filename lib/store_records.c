@@ -632,12 +632,6 @@ bg_store_audit_foreach(bg_store *s, bg_audit_visit_fn *fn, void *arg, bg_error *
 
 /* ---- several writes in one transaction ----------------------------------- */
 
-struct bg_store_txn {
-    bg_store *s;
-    store_txn *txn;
-    int err; /* the first Berkeley DB error of a write: aborts the transaction */
-};
-
 typedef struct atomic_arg {
     bg_store_txn_fn *fn;
     void *arg;
@@ -671,9 +665,8 @@ bg_store_atomic(bg_store *s, bool sync, bg_store_txn_fn *fn, void *arg, bg_error
     return 0;
 }
 
-/* Run one body inside the caller's transaction, keeping its first error. */
-static int
-in_txn(bg_store_txn *t, txn_body_fn *body, void *arg, int *answer)
+int
+store_in_txn(bg_store_txn *t, txn_body_fn *body, void *arg, int *answer)
 {
     int ret;
 
@@ -693,7 +686,7 @@ bg_store_txn_seen_mark(bg_store_txn *t, const char *dsn_id, int64_t now, int64_t
     seen_arg a = {dsn_id, now, purge_at};
     int answer = 0;
 
-    return in_txn(t, seen_mark_body, &a, &answer) < 0 ? -1 : answer;
+    return store_in_txn(t, seen_mark_body, &a, &answer) < 0 ? -1 : answer;
 }
 
 bg_record_change
@@ -703,7 +696,19 @@ bg_store_txn_rcpt_update(bg_store_txn *t, const char *addr, bg_rcpt_update_fn *u
     rmw_arg a = {&rcpt_kind, addr, {.rcpt = update}, arg};
     int answer = 0;
 
-    if (in_txn(t, rmw_body, &a, &answer) < 0)
+    if (store_in_txn(t, rmw_body, &a, &answer) < 0)
+        return BG_STORE_FAILED;
+    return change_of(answer);
+}
+
+int
+bg_store_txn_sender_update(bg_store_txn *t, const char *id, bg_sender_update_fn *update,
+                           void *arg)
+{
+    rmw_arg a = {&sender_kind, id, {.sender = update}, arg};
+    int answer = 0;
+
+    if (store_in_txn(t, rmw_body, &a, &answer) < 0)
         return BG_STORE_FAILED;
     return change_of(answer);
 }
@@ -717,7 +722,7 @@ bg_store_txn_incident_add(bg_store_txn *t, const char *rbl, const char *remote_m
     int answer = 0, rc;
 
     incident_arg_init(&a, rbl, remote_mta, rcpt, diagnostic, now, purge_at);
-    rc = in_txn(t, incident_add_body, &a, &answer);
+    rc = store_in_txn(t, incident_add_body, &a, &answer);
     bg_buf_free(&a.key);
     return rc;
 }
@@ -765,7 +770,7 @@ bg_store_txn_counter_add(bg_store_txn *t, const char *name, uint64_t delta)
 
     bg_buf_puts(&a.key, COUNTER_PREFIX);
     bg_buf_puts(&a.key, name);
-    rc = in_txn(t, counter_add_body, &a, &answer);
+    rc = store_in_txn(t, counter_add_body, &a, &answer);
     bg_buf_free(&a.key);
     return rc;
 }

@@ -56,13 +56,8 @@ queue_id_of(SMFICTX *ctx, conn *c)
 static void
 message_end(conn *c)
 {
-    bg_error err;
-    bg_store *st = milter_store();
-
-    if (c->in_message && c->txn.reserved && st &&
-        bg_gate_release(st, &c->txn, &err) < 0)
-        bg_msg_error("cannot give back the quota reservation of %s: %s", c->txn.identity,
-                     err.msg);
+    if (c->in_message)
+        bg_gate_release(&c->txn);
     c->in_message = false;
     c->naccepted = 0;
     bg_buf_reset(&c->rcpts);
@@ -283,17 +278,33 @@ cb_eom(SMFICTX *ctx)
 {
     conn *c = smfi_getpriv(ctx);
     bg_store *st = milter_store();
-    bg_error err;
+    bg_error err = {""};
+    bg_verdict_kind v;
     const char *qid;
+    sfsistat rc;
 
     if (c == NULL)
         return SMFIS_CONTINUE;
     qid = queue_id_of(ctx, c);
-    if (st && bg_gate_record(st, c->cfg, &c->txn, c->message_id, qid, bg_buf_str(&c->rcpts),
-                             now_seconds(), &err) < 0)
-        bg_msg_error("%s: cannot record the message of %s: %s", qid, c->txn.identity,
-                     err.msg);
-    else if (st && c->cfg->return_path_rewrite) {
+    if (st == NULL) {
+        bg_error_set(&err, "store is not open");
+        v = BG_VERDICT_STORE_ERROR;
+    } else {
+        v = bg_gate_record(st, c->cfg, &c->txn, c->message_id, qid, bg_buf_str(&c->rcpts),
+                           now_seconds(), &err);
+    }
+    /* The message's one write: its quota count and its record.  Refused
+     * here only when another relay filled the quota since RCPT TO, or per
+     * on_store_error when the store failed (never accepted uncounted). */
+    if (v != BG_VERDICT_ACCEPT) {
+        char what[400];
+        snprintf(what, sizeof(what), "Message from %s", c->txn.identity);
+        rc = answer(ctx, c, BG_METRICS_MAIL, v, what, "at the end of the message", &err);
+        if (rc != SMFIS_CONTINUE) {
+            message_end(c);
+            return rc;
+        }
+    } else if (st && c->cfg->return_path_rewrite) {
         /* signed VERP return path naming the record just made (lib/learn.c) */
         char rp[BG_ADDR_MAX + 1], only[BG_ADDR_MAX + 1] = "";
         int r;
@@ -314,7 +325,6 @@ cb_eom(SMFICTX *ctx)
                  c->message_id[0] ? c->message_id : "(no Message-ID)", c->txn.identity,
                  c->naccepted);
     bg_metrics_message_accepted(milter_metrics());
-    c->txn.reserved = false; /* spent */
     message_end(c);
     return SMFIS_CONTINUE;
 }

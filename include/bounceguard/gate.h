@@ -28,8 +28,14 @@ typedef struct bg_gate_txn {
     char env_from[BG_ADDR_MAX + 1];
     bool quota_exempt;
     long accepted;          /* recipients accepted so far (recipient_limit) */
-    bool reserved;          /* one message of quota is held for this transaction */
-    int64_t window_start;   /* the window the reservation was taken in */
+    /* The sender's quota record as read at MAIL FROM (or at the first RCPT
+     * TO that needed it): what RCPT TO decides by, with this process's
+     * messages in flight added (see bg_gate_rcpt). */
+    bool sender_read;
+    bool sender_found;
+    bg_sender_rec sender;
+    bool reserved;          /* one message of quota is held in flight for it */
+    const bg_store *held_in;/* the store it is held for */
     bool dry_run;           /* `bounceguard check`: decide, write nothing */
     /* Rule 3 walks the sender's tried list: done at MAIL FROM and again at a
      * RCPT only when this transaction has tried a blacklisted recipient since
@@ -51,23 +57,36 @@ bg_verdict_kind bg_gate_mail(bg_store *st, const bg_config *cfg, bg_gate_txn *t,
  * bg_learn_return_path_check), address syntax and TLD, exemptions (never
  * refused as blacklisted or for a blocked sender), blacklist, sender block,
  * quota.  On the first accepted recipient of a transaction, whoever it is,
- * one message of quota is reserved (atomically: under any concurrency no
- * more than the quota is granted).  `addr` gets the parsed address (canon may be "" if it does
- * not parse).  `detail` gets a short explanation for logs (may be NULL).
+ * one message of quota is held in flight: in this process's memory, not in
+ * the store, which counts the message once, at its end (bg_gate_record).
+ * The quota a recipient is refused by is what the store counted plus what
+ * this process holds in flight, so that a sender's concurrent sessions
+ * through one milter never get more than its quota at RCPT TO.  `addr` gets
+ * the parsed address (canon may be "" if it does not parse).  `detail` gets
+ * a short explanation for logs (may be NULL).
  */
 bg_verdict_kind bg_gate_rcpt(bg_store *st, const bg_config *cfg, bg_gate_txn *t,
                              const char *rcpt, int64_t now, bg_addr *addr, char *detail,
                              size_t detail_size, bg_error *err);
 
 /* The transaction ended without a message (abort, QUIT, all refused): give
- * the reservation back.  Returns 0 or -1 (err set). */
-int bg_gate_release(bg_store *st, bg_gate_txn *t, bg_error *err);
+ * back the quota it held in flight.  Nothing is written. */
+void bg_gate_release(bg_gate_txn *t);
 
-/* The message was accepted: remember it for correlating bounces, and keep the
- * reservation (it is now spent).  rcpts: one per line. */
-int bg_gate_record(bg_store *st, const bg_config *cfg, bg_gate_txn *t,
-                   const char *message_id, const char *queue_id, const char *rcpts,
-                   int64_t now, bg_error *err);
+/*
+ * The end of the message: count it in the sender's quota and remember it
+ * for correlating bounces (rcpts: one per line), both in ONE transaction,
+ * the only write of an accepted message.  The count checks the quota again:
+ * another relay sharing the store (Redis) may have filled it since RCPT TO,
+ * and then the message is refused here (BG_VERDICT_QUOTA, the refusal
+ * counted, nothing filed), so that no more than the quota gets through under
+ * any concurrency.  Returns BG_VERDICT_ACCEPT, BG_VERDICT_QUOTA or
+ * BG_VERDICT_STORE_ERROR (err set); the quota held in flight is given back
+ * whatever the answer.
+ */
+bg_verdict_kind bg_gate_record(bg_store *st, const bg_config *cfg, bg_gate_txn *t,
+                               const char *message_id, const char *queue_id,
+                               const char *rcpts, int64_t now, bg_error *err);
 
 /*
  * Visit the recipients this sender tried while they were blacklisted (rule

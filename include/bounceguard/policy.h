@@ -237,6 +237,14 @@ bool bg_policy_quota_exhausted(const bg_sender_rec *r, int64_t now, long limit,
                                int64_t window);
 
 /*
+ * The same with `held` messages in flight besides those r counts: taken at
+ * RCPT TO by this milter's other sessions, counted in r when they end
+ * (lib/gate.c).  r may be NULL (the sender's first message).
+ */
+bool bg_policy_quota_full(const bg_sender_rec *r, int64_t now, long limit, int64_t window,
+                          unsigned held);
+
+/*
  * Reserve n messages for a sender (cur may be NULL).  A window starts at the
  * first message and lasts `window` seconds; then a new window starts at the
  * next message.  Returns 1 with next = the record holding the reservation, or
@@ -249,18 +257,14 @@ bg_record_change bg_policy_quota_reserve(const bg_sender_rec *cur, bg_sender_rec
                             int64_t *window_start, int64_t *purge_at);
 
 /*
- * A message refused for its quota before any reservation (at MAIL FROM):
- * count it in the window and move last_seen, so that `sender show` tells
- * the refusals.  Returns 1 (write) when cur's window is still the current
- * one and exhausted at now, else 0 (it ended meanwhile: nothing refused).
+ * A message refused for its quota before it took any (at MAIL FROM or RCPT
+ * TO): count it in the window and move last_seen, so that `sender show`
+ * tells the refusals.  Returns 1 (write) when the quota is full at now with
+ * `held` messages in flight (bg_policy_quota_full), else 0 (cur's window
+ * ended meanwhile: nothing refused).
  */
 bg_record_change bg_policy_quota_refused(const bg_sender_rec *cur, bg_sender_rec *next, int64_t now,
-                            long limit, int64_t window, int64_t *purge_at);
-
-/* Give back n reserved messages, if the window they were taken in is still
- * the current one.  Returns 1 (write) or 0 (nothing to give back). */
-bg_record_change bg_policy_quota_release(const bg_sender_rec *cur, bg_sender_rec *next,
-                            int64_t window_start, unsigned n);
+                            long limit, int64_t window, unsigned held, int64_t *purge_at);
 
 /* ---- one sender's state under rules 3 and 4 ------------------------------- */
 
@@ -281,10 +285,11 @@ bg_sender_limits bg_policy_sender_limits(const bg_config *cfg, const char *ident
 bg_sender_limits bg_policy_sender_limits_exempt(const bg_config *cfg, const char *identity,
                                                 bool quota_exempt);
 
-/* Rule 4 at MAIL FROM: would the sender's next message be refused at now?
- * rec is its quota record (NULL: none, so no). */
+/* Rule 4 at MAIL FROM: would the sender's next message be refused at now,
+ * with `held` of its messages in flight (bg_policy_quota_full)?  rec is its
+ * quota record (NULL: none). */
 bool bg_policy_sender_over_quota(const bg_sender_limits *lim, const bg_sender_rec *rec,
-                                 int64_t now, int64_t window);
+                                 int64_t now, int64_t window, unsigned held);
 
 /*
  * Everything rules 3 and 4 say of one sender at `now`.  The gate refuses a

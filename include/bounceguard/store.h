@@ -288,6 +288,12 @@ int bg_store_txn_seen_mark(bg_store_txn *t, const char *dsn_id, int64_t now,
 bg_record_change bg_store_txn_rcpt_update(bg_store_txn *t, const char *addr,
                                           bg_rcpt_update_fn *update,
                              void *arg);
+/* As bg_store_sender_update: update's answer, or BG_STORE_FAILED (return -1 from fn). */
+bg_record_change bg_store_txn_sender_update(bg_store_txn *t, const char *id,
+                                            bg_sender_update_fn *update, void *arg);
+/* As bg_store_message_put (a message with neither ID is not filed): 0, or
+ * -1 on error (return -1 from fn). */
+int bg_store_txn_message_put(bg_store_txn *t, const bg_message_rec *m, int64_t purge_at);
 /* As bg_store_incident_add: 0, or -1 on error (return -1 from fn). */
 int bg_store_txn_incident_add(bg_store_txn *t, const char *rbl, const char *remote_mta,
                               const char *rcpt, const char *diagnostic, int64_t now,

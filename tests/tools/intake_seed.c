@@ -44,7 +44,7 @@ seed_message(bg_store *st, int argc, char **argv, bg_error *err)
     cfg->sender_identity = BG_IDENTITY_IP;
     bg_gate_begin(&t, cfg, NULL, argv[2], argv[3]);
     rc = bg_gate_record(st, cfg, &t, argv[0], argv[1], bg_buf_str(&rcpts), time(NULL),
-                        err);
+                        err) == BG_VERDICT_ACCEPT ? 0 : -1;
     bg_buf_free(&rcpts);
     bg_config_unref(cfg);
     return rc;

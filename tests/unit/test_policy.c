@@ -198,17 +198,30 @@ START_TEST(quota_not_sliding)
 }
 END_TEST
 
-START_TEST(quota_release_same_window_only)
+/* Messages in flight (held at RCPT TO, counted at their end) fill the
+ * quota as counted ones do, in the current window only; a refusal is counted
+ * only when the quota is full with them. */
+START_TEST(quota_full_counts_messages_in_flight)
 {
     bg_sender_rec r, n;
     bool granted;
-    int64_t ws, purge;
+    int64_t ws, purge = 0;
 
-    bg_policy_quota_reserve(NULL, &r, T0, 1, DAY, 1, &granted, &ws, &purge);
+    ck_assert(!bg_policy_quota_full(NULL, T0, 3, DAY, 2));
+    ck_assert(bg_policy_quota_full(NULL, T0, 3, DAY, 3));
+    ck_assert(!bg_policy_quota_full(NULL, T0, 0, DAY, 1000)); /* no quota */
+    bg_policy_quota_reserve(NULL, &r, T0, 3, DAY, 2, &granted, &ws, &purge);
     ck_assert(granted);
-    ck_assert_int_eq(bg_policy_quota_release(&r, &n, ws, 1), 1);
-    ck_assert_int_eq(n.count, 0);
-    ck_assert_int_eq(bg_policy_quota_release(&r, &n, ws + 1, 1), 0);
+    ck_assert(!bg_policy_quota_full(&r, T0 + 1, 3, DAY, 0));
+    ck_assert(bg_policy_quota_full(&r, T0 + 1, 3, DAY, 1));
+    ck_assert(!bg_policy_quota_exhausted(&r, T0 + 1, 3, DAY));
+    ck_assert(!bg_policy_quota_full(&r, T0 + DAY, 3, DAY, 1)); /* a new window */
+    ck_assert_int_eq(bg_policy_quota_refused(&r, &n, T0 + 2, 3, DAY, 0, &purge), 0);
+    ck_assert_int_eq(bg_policy_quota_refused(&r, &n, T0 + 2, 3, DAY, 1, &purge), 1);
+    ck_assert_uint_eq(n.refused, 1);
+    ck_assert_uint_eq(n.count, 2);
+    ck_assert_int_eq(n.last_seen, T0 + 2);
+    ck_assert_int_eq(purge, T0 + DAY + DAY);
 }
 END_TEST
 
@@ -521,7 +534,7 @@ main(void)
     tcase_add_test(tc, quota_100th_accepted_101st_refused);
     tcase_add_test(tc, quota_window_resets_24h_after_first_message);
     tcase_add_test(tc, quota_not_sliding);
-    tcase_add_test(tc, quota_release_same_window_only);
+    tcase_add_test(tc, quota_full_counts_messages_in_flight);
     tcase_add_test(tc, quota_zero_means_unlimited);
     tcase_add_test(tc, replies_match_design);
     tcase_add_loop_test(tc, bounce_trust, 0, sizeof(trust_cases) / sizeof(trust_cases[0]));
