@@ -150,6 +150,12 @@ bg_lookup store_plain_get(bg_store *s, int dbi, const void *key, size_t klen, bg
 typedef int raw_visit_fn(const bg_buf *key, const bg_buf *val, void *arg);
 int store_visit_all(bg_store *s, int dbi, const char *prefix, size_t prefix_len,
                     raw_visit_fn *visit, void *arg, bg_error *err);
+/* store_plain_get of (get_dbi, key), then store_visit_all: with Redis the
+ * read and the visit's first page go in one round trip (the milter's MAIL
+ * FROM reads a sender's window and its tried recipients). */
+bg_lookup store_get_then_visit(bg_store *s, int get_dbi, const void *key, size_t klen,
+                               bg_buf *val, int dbi, const char *prefix, size_t prefix_len,
+                               raw_visit_fn *visit, void *arg, bg_error *err);
 
 /* ---- the Redis backend (store_redis.c) ------------------------------------ */
 
@@ -168,6 +174,10 @@ int store_redis_put(store_redis_txn *t, int dbi, const void *key, size_t klen,
 int store_redis_del(store_redis_txn *t, int dbi, const void *key, size_t klen);
 int store_redis_visit(bg_store *s, int dbi, const char *prefix, size_t prefix_len,
                       raw_visit_fn *visit, void *arg, bg_error *err);
+int store_redis_get_then_visit(bg_store *s, int get_dbi, const void *key, size_t klen,
+                               bg_buf *val, bool *found, int dbi, const char *prefix,
+                               size_t prefix_len, raw_visit_fn *visit, void *arg,
+                               bg_error *err);
 int store_redis_purge(bg_store *s, size_t budget, size_t *purged, bg_error *err);
 int store_redis_count(bg_store *s, int dbi, uint64_t *out, bg_error *err);
 int store_redis_describe(bg_store *s, bg_store_env_stats *out, bg_error *err);

@@ -333,6 +333,27 @@ bg_store_tried_foreach(bg_store *s, const char *id, bg_tried_visit_fn *fn, void 
     return rc;
 }
 
+bg_lookup
+bg_store_sender_get_tried(bg_store *s, const char *id, bg_sender_rec *out,
+                          bg_tried_visit_fn *fn, void *arg, bg_error *err)
+{
+    bg_buf prefix = BG_BUF_INIT, v = BG_BUF_INIT;
+    tried_visit_arg a = {fn, arg, 0};
+    bg_lookup l;
+
+    tried_key(&prefix, id, NULL);
+    a.prefix_len = prefix.len;
+    l = store_get_then_visit(s, DBI_SENDER, id, strlen(id), &v, DBI_TRIED, prefix.s,
+                             prefix.len, tried_visit, &a, err);
+    if (l == BG_FOUND && codec_sender_decode(&v, out) < 0) {
+        bg_error_set(err, "store %s: sender record of %s does not decode", s->home, id);
+        l = BG_LOOKUP_ERROR;
+    }
+    bg_buf_free(&prefix);
+    bg_buf_free(&v);
+    return l;
+}
+
 typedef struct tried_by_arg {
     const char *addr;
     size_t addr_len;

@@ -573,10 +573,8 @@ typedef struct recent_read {
 static __thread recent_read recent;
 
 static void
-recent_keep(const store_redis_txn *t, int dbi, const bg_buf *fk, const redisReply *rep)
+recent_keep_reply(const store_redis *r, const bg_buf *fk, const redisReply *rep)
 {
-    if (t->write || dbi != DBI_SENDER)
-        return;
     recent.r = NULL;
     if (fk->len > sizeof(recent.key) ||
         (rep->type == REDIS_REPLY_STRING && rep->len > sizeof(recent.val)))
@@ -588,7 +586,14 @@ recent_keep(const store_redis_txn *t, int dbi, const bg_buf *fk, const redisRepl
     if (recent.present)
         memcpy(recent.val, rep->str, rep->len);
     recent.at_ms = bg_monotonic_ms();
-    recent.r = t->r;
+    recent.r = r;
+}
+
+static void
+recent_keep(const store_redis_txn *t, int dbi, const bg_buf *fk, const redisReply *rep)
+{
+    if (!t->write && dbi == DBI_SENDER)
+        recent_keep_reply(t->r, fk, rep);
 }
 
 /* The kept read of fk, taken once, for a write transaction's first round. */
@@ -1033,43 +1038,104 @@ index_page(bg_store *s, const bg_buf *idx, const char *from, size_t from_len, co
     return rep;
 }
 
-int
-store_redis_visit(bg_store *s, int dbi, const char *prefix, size_t prefix_len,
-                  raw_visit_fn *visit, void *arg, bg_error *err)
+/*
+ * Two commands written at once on a pooled connection, their replies read
+ * after: one round trip.  0 with both replies, or -1 with err set (nothing
+ * to free).  A connection the server closed is retried once on a fresh one,
+ * as pooled_call does (both are reads).
+ */
+static int
+pooled_pair(bg_store *s, int argc1, const char **argv1, const size_t *lens1, int argc2,
+            const char **argv2, const size_t *lens2, redisReply **rep1, redisReply **rep2,
+            bg_error *err)
 {
     store_redis *r = s->redis;
-    bg_buf idx = BG_BUF_INIT, from = BG_BUF_INIT, to = BG_BUF_INIT, fk = BG_BUF_INIT;
-    int rc = 0;
-    bool done = false;
+    unsigned gen;
+    int rc = -1;
 
-    if (!indexed(dbi))
-        return bg_error_set(err, "store redis: %s is not listed", db_names[dbi]);
-    index_key(r, dbi, &idx);
-    if (prefix_len) {
-        bg_buf_putc(&from, '[');
-        bg_buf_append(&from, prefix, prefix_len);
-    } else {
-        bg_buf_putc(&from, '-');
+    store_enter(s);
+    for (int attempt = 0; attempt < 2 && rc < 0; attempt++) {
+        redisContext *c = pool_take(r, &gen, err);
+        void *a = NULL, *b = NULL;
+        if (c == NULL)
+            break;
+        bool sent = redisAppendCommandArgv(c, argc1, argv1, lens1) == REDIS_OK &&
+                    redisAppendCommandArgv(c, argc2, argv2, lens2) == REDIS_OK;
+        bool got = sent && redisGetReply(c, &a) == REDIS_OK && redisGetReply(c, &b) == REDIS_OK;
+        bool broken = !got || reply_is_error(a, "READONLY") || reply_is_error(b, "READONLY");
+        if (!got) {
+            bg_error_set(err, "store redis %s: %s: %s", store_redis_label(r), argv1[0],
+                         c->errstr[0] ? c->errstr : "no answer");
+        } else if (((redisReply *)a)->type == REDIS_REPLY_ERROR ||
+                   ((redisReply *)b)->type == REDIS_REPLY_ERROR) {
+            const redisReply *e = ((redisReply *)a)->type == REDIS_REPLY_ERROR ? a : b;
+            bg_error_set(err, "store redis %s: %s", store_redis_label(r), e->str);
+        } else {
+            *rep1 = a;
+            *rep2 = b;
+            a = b = NULL;
+            rc = 0;
+        }
+        if (a)
+            freeReplyObject(a);
+        if (b)
+            freeReplyObject(b);
+        pool_give(r, c, gen, broken);
+        if (!broken)
+            break;
     }
-    /* The members that start with the prefix end before its successor (the
-     * prefix with its last byte below 0xff counted up, the rest cut): a
-     * sender's tried recipients are then one short page, not a page of the
-     * next senders' fetched and thrown away. */
-    bg_buf_putc(&to, '+');
+    store_leave(s);
+    return rc;
+}
+
+/* The index of dbi and the ZRANGEBYLEX bounds of the members that start
+ * with prefix: from it up to its successor (the prefix with its last byte
+ * below 0xff counted up, the rest cut), so that a sender's tried recipients
+ * are one short page, not a page of the next senders' fetched and thrown
+ * away. */
+static void
+visit_bounds(const store_redis *r, int dbi, const char *prefix, size_t prefix_len, bg_buf *idx,
+             bg_buf *from, bg_buf *to)
+{
+    index_key(r, dbi, idx);
+    if (prefix_len) {
+        bg_buf_putc(from, '[');
+        bg_buf_append(from, prefix, prefix_len);
+    } else {
+        bg_buf_putc(from, '-');
+    }
+    bg_buf_putc(to, '+');
     for (size_t i = prefix_len; i > 0; i--) {
         if ((unsigned char)prefix[i - 1] != 0xff) {
-            bg_buf_reset(&to);
-            bg_buf_putc(&to, '(');
-            bg_buf_append(&to, prefix, i);
-            to.s[i] = (char)((unsigned char)prefix[i - 1] + 1);
+            bg_buf_reset(to);
+            bg_buf_putc(to, '(');
+            bg_buf_append(to, prefix, i);
+            to->s[i] = (char)((unsigned char)prefix[i - 1] + 1);
             break;
         }
     }
+}
+
+/* The visit itself, page by page; `first`, when given, is its first page,
+ * already read (and freed here). */
+static int
+visit_pages(bg_store *s, int dbi, const char *prefix, size_t prefix_len, bg_buf *idx,
+            bg_buf *from, const bg_buf *to, redisReply *first, raw_visit_fn *visit, void *arg,
+            bg_error *err)
+{
+    store_redis *r = s->redis;
+    bg_buf fk = BG_BUF_INIT;
+    int rc = 0;
+    bool done = false;
+
     while (!done && rc == 0) {
-        redisReply *members = index_page(s, &idx, from.s, from.len, to.s, to.len, VISIT_BATCH,
-                                         err),
+        redisReply *members =
+                       first ? first
+                             : index_page(s, idx, from->s, from->len, to->s, to->len,
+                                          VISIT_BATCH, err),
                    *vals = NULL;
 
+        first = NULL;
         if (members == NULL) {
             rc = -1;
             break;
@@ -1111,14 +1177,76 @@ store_redis_visit(bg_store *s, int dbi, const char *prefix, size_t prefix_len,
             }
         }
         if (n > 0) {
-            bg_buf_reset(&from);
-            bg_buf_putc(&from, '(');
-            bg_buf_append(&from, members->element[n - 1]->str, members->element[n - 1]->len);
+            bg_buf_reset(from);
+            bg_buf_putc(from, '(');
+            bg_buf_append(from, members->element[n - 1]->str, members->element[n - 1]->len);
         }
         if (vals)
             freeReplyObject(vals);
         freeReplyObject(members);
     }
+    if (first)
+        freeReplyObject(first);
+    bg_buf_free(&fk);
+    return rc;
+}
+
+int
+store_redis_visit(bg_store *s, int dbi, const char *prefix, size_t prefix_len,
+                  raw_visit_fn *visit, void *arg, bg_error *err)
+{
+    bg_buf idx = BG_BUF_INIT, from = BG_BUF_INIT, to = BG_BUF_INIT;
+    int rc;
+
+    if (!indexed(dbi))
+        return bg_error_set(err, "store redis: %s is not listed", db_names[dbi]);
+    visit_bounds(s->redis, dbi, prefix, prefix_len, &idx, &from, &to);
+    rc = visit_pages(s, dbi, prefix, prefix_len, &idx, &from, &to, NULL, visit, arg, err);
+    bg_buf_free(&idx);
+    bg_buf_free(&from);
+    bg_buf_free(&to);
+    return rc;
+}
+
+int
+store_redis_get_then_visit(bg_store *s, int get_dbi, const void *key, size_t klen,
+                           bg_buf *val, bool *found, int dbi, const char *prefix,
+                           size_t prefix_len, raw_visit_fn *visit, void *arg, bg_error *err)
+{
+    bg_buf idx = BG_BUF_INIT, from = BG_BUF_INIT, to = BG_BUF_INIT, fk = BG_BUF_INIT;
+    redisReply *got = NULL, *page = NULL;
+    char n[24];
+    int rc;
+
+    if (!indexed(dbi))
+        return bg_error_set(err, "store redis: %s is not listed", db_names[dbi]);
+    visit_bounds(s->redis, dbi, prefix, prefix_len, &idx, &from, &to);
+    full_key(s->redis, get_dbi, key, klen, &fk);
+    {
+        const char *get[] = {"GET", fk.s};
+        size_t get_lens[] = {3, fk.len};
+        const char *range[] = {"ZRANGEBYLEX", idx.s, from.s, to.s, "LIMIT", "0", n};
+        size_t range_lens[] = {11, idx.len, from.len, to.len, 5, 1, 0};
+
+        range_lens[6] = (size_t)snprintf(n, sizeof(n), "%d", VISIT_BATCH);
+        rc = pooled_pair(s, 2, get, get_lens, 7, range, range_lens, &got, &page, err);
+    }
+    if (rc == 0 && ((got->type != REDIS_REPLY_STRING && got->type != REDIS_REPLY_NIL) ||
+                    page->type != REDIS_REPLY_ARRAY)) {
+        rc = bg_error_set(err, "store redis: GET, ZRANGEBYLEX: unexpected answer");
+        freeReplyObject(page);
+    }
+    if (rc == 0) {
+        if (get_dbi == DBI_SENDER)
+            recent_keep_reply(s->redis, &fk, got);
+        *found = got->type == REDIS_REPLY_STRING;
+        bg_buf_reset(val);
+        if (*found)
+            bg_buf_append(val, got->str, got->len);
+        rc = visit_pages(s, dbi, prefix, prefix_len, &idx, &from, &to, page, visit, arg, err);
+    }
+    if (got)
+        freeReplyObject(got);
     bg_buf_free(&idx);
     bg_buf_free(&from);
     bg_buf_free(&to);

@@ -130,3 +130,23 @@ out:
     return rc;
 }
 
+bg_lookup
+store_get_then_visit(bg_store *s, int get_dbi, const void *key, size_t klen, bg_buf *val,
+                     int dbi, const char *prefix, size_t prefix_len, raw_visit_fn *visit,
+                     void *arg, bg_error *err)
+{
+    bg_lookup l;
+    bool found = false;
+
+    if (s->redis)
+        return store_redis_get_then_visit(s, get_dbi, key, klen, val, &found, dbi, prefix,
+                                          prefix_len, visit, arg, err) < 0
+                   ? BG_LOOKUP_ERROR
+                   : found ? BG_FOUND
+                           : BG_NOTFOUND;
+    l = store_plain_get(s, get_dbi, key, klen, val, err);
+    if (l != BG_LOOKUP_ERROR &&
+        store_visit_all(s, dbi, prefix, prefix_len, visit, arg, err) < 0)
+        return BG_LOOKUP_ERROR;
+    return l;
+}

@@ -229,6 +229,11 @@ typedef int bg_tried_visit_fn(const char *addr, int64_t when, void *arg);
 int bg_store_tried_foreach(bg_store *s, const char *id, bg_tried_visit_fn *fn, void *arg,
                            bg_error *err);
 
+/* bg_store_sender_get and bg_store_tried_foreach of one sender at once:
+ * with Redis in one round trip (the milter's MAIL FROM needs both). */
+bg_lookup bg_store_sender_get_tried(bg_store *s, const char *id, bg_sender_rec *out,
+                                    bg_tried_visit_fn *fn, void *arg, bg_error *err);
+
 /* Visit the senders that tried recipient addr (fn gets the sender id and the
  * time tried, returns non-zero to stop).  The records are keyed by sender,
  * so this reads them all: their number is bounded by the senders times

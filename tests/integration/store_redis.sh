@@ -205,6 +205,17 @@ check "relay A's held message is refused at its end ($(tr '\n' ' ' < "$T/held.ou
 out=$(bga sender show env:held@app.example 2>&1)
 check "3 messages counted, not 4" grep -Eq 'used +3/3|3/3' <<<"$out"
 
+# Rule 3 across relays: the blacklisted recipients a sender tried through
+# relay A block it on relay B, whose MAIL FROM reads them with the window in
+# one round trip (a first page that is not empty).
+for i in $(seq 1 10); do bgb block "dead$i@example.org" > /dev/null; done
+smtp $SMTPD_A trier@app.example "$(seq -s, -f 'dead%g@example.org' 1 10)" --quit-after RCPT > /dev/null
+r=$(mail_reply "$(smtp $SMTPD_B trier@app.example ok@example.com --quit-after RCPT)")
+check "10 blacklisted recipients tried through relay A: relay B refuses the sender at MAIL FROM ($r)" \
+    grep -q '^5[0-9][0-9] 5.7.1' <<<"$r"
+r=$(mail_reply "$(smtp $SMTPD_B other@app.example ok@example.com --quit-after RCPT)")
+check "another sender is not refused by it ($r)" grep -q '^250' <<<"$r"
+
 # ---- a bounce learned by one relay about a message another relay sent ----
 out=$(smtp $SMTPD_A dsnapp@app.example dead@example.com --header "Message-Id: <relay-a-1@app.example>")
 check "relay A sends a message to dead@example.com" grep -q '<-  250 2.0.0' <<<"$out"
