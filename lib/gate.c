@@ -472,6 +472,7 @@ bg_gate_release(bg_gate_txn *t)
 
 typedef struct record_arg {
     const bg_message_rec *m;
+    const bg_sender_rec *seen; /* the window as read at MAIL FROM / RCPT TO */
     int64_t purge_at;
     bool count;      /* the message takes quota */
     int64_t now;
@@ -496,9 +497,12 @@ record_body(bg_store_txn *txn, void *arg)
     record_arg *a = arg;
 
     a->granted = true;
-    if (a->count && bg_store_txn_sender_update(txn, a->m->sender_id, count_update, a) ==
-                        BG_STORE_FAILED)
-        return -1;
+    if (a->count) {
+        bg_store_txn_sender_seen(txn, a->m->sender_id, a->seen);
+        if (bg_store_txn_sender_update(txn, a->m->sender_id, count_update, a) ==
+            BG_STORE_FAILED)
+            return -1;
+    }
     if (a->granted && bg_store_txn_message_put(txn, a->m, a->purge_at) < 0)
         return -1;
     return 0;
@@ -510,8 +514,8 @@ bg_gate_record(bg_store *st, const bg_config *cfg, bg_gate_txn *t, const char *m
 {
     bg_sender_limits lim = txn_limits(cfg, t);
     bg_message_rec m;
-    record_arg a = {&m, now + cfg->message_retention, t->reserved, now, lim.quota_limit,
-                    cfg->quota_window, true};
+    record_arg a = {&m, t->sender_found ? &t->sender : NULL, now + cfg->message_retention,
+                    t->reserved, now, lim.quota_limit, cfg->quota_window, true};
     int rc;
 
     if (t->dry_run)

@@ -172,6 +172,13 @@ int store_redis_get(store_redis_txn *t, int dbi, const void *key, size_t klen, b
 int store_redis_put(store_redis_txn *t, int dbi, const void *key, size_t klen,
                     const bg_buf *payload, int64_t purge_at);
 int store_redis_del(store_redis_txn *t, int dbi, const void *key, size_t klen);
+/* Take payload (NULL: no such key) as what the body's read of (dbi, key)
+ * answers in the transaction's first round, instead of a GET: a value the
+ * caller read a moment ago.  The commit script compares it like any read;
+ * a changed one is a conflict, and the next round reads what the script
+ * found. */
+void store_redis_seen(store_redis_txn *t, int dbi, const void *key, size_t klen,
+                      const bg_buf *payload);
 int store_redis_visit(bg_store *s, int dbi, const char *prefix, size_t prefix_len,
                       raw_visit_fn *visit, void *arg, bg_error *err);
 int store_redis_get_then_visit(bg_store *s, int get_dbi, const void *key, size_t klen,

@@ -734,6 +734,19 @@ bg_store_txn_sender_update(bg_store_txn *t, const char *id, bg_sender_update_fn 
     return change_of(answer);
 }
 
+void
+bg_store_txn_sender_seen(bg_store_txn *t, const char *id, const bg_sender_rec *seen)
+{
+    bg_buf v = BG_BUF_INIT;
+
+    if (t->txn->redis == NULL || t->err != 0)
+        return; /* Berkeley DB reads under the transaction's lock anyway */
+    if (seen)
+        codec_sender_encode(seen, &v);
+    store_redis_seen(t->txn->redis, DBI_SENDER, id, strlen(id), seen ? &v : NULL);
+    bg_buf_free(&v);
+}
+
 int
 bg_store_txn_incident_add(bg_store_txn *t, const char *rbl, const char *remote_mta,
                           const char *rcpt, const char *diagnostic, int64_t now,

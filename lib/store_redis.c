@@ -552,60 +552,24 @@ failed(store_redis_txn *t, const redisReply *rep)
     return STORE_REDIS_FAILED;
 }
 
-/*
- * The sender's window as this thread last read it outside a write, kept a
- * moment: the milter reads it at MAIL FROM and reserves in it at RCPT TO, so
- * the reservation's transaction takes this as its read instead of a round
- * trip.  The commit script compares it with the server's value like any
- * read: one that changed meanwhile is a conflict, and the body runs again
- * with a GET.  Fixed buffers (a thread of libmilter's per connection must
- * not leave an allocation behind); a record larger than them is not kept.
- */
-#define RECENT_READ_MS 2000
-typedef struct recent_read {
-    const store_redis *r; /* NULL: none */
-    int64_t at_ms;
-    bool present;
-    size_t klen, vlen;
-    char key[SHOWN_MAX];
-    char val[512];
-} recent_read;
-static __thread recent_read recent;
-
-static void
-recent_keep_reply(const store_redis *r, const bg_buf *fk, const redisReply *rep)
+void
+store_redis_seen(store_redis_txn *t, int dbi, const void *key, size_t klen,
+                 const bg_buf *payload)
 {
-    recent.r = NULL;
-    if (fk->len > sizeof(recent.key) ||
-        (rep->type == REDIS_REPLY_STRING && rep->len > sizeof(recent.val)))
-        return;
-    memcpy(recent.key, fk->s, fk->len);
-    recent.klen = fk->len;
-    recent.present = rep->type == REDIS_REPLY_STRING;
-    recent.vlen = recent.present ? rep->len : 0;
-    if (recent.present)
-        memcpy(recent.val, rep->str, rep->len);
-    recent.at_ms = bg_monotonic_ms();
-    recent.r = r;
-}
+    bg_buf fk = BG_BUF_INIT;
+    redis_item *it;
 
-static void
-recent_keep(const store_redis_txn *t, int dbi, const bg_buf *fk, const redisReply *rep)
-{
-    if (!t->write && dbi == DBI_SENDER)
-        recent_keep_reply(t->r, fk, rep);
-}
-
-/* The kept read of fk, taken once, for a write transaction's first round. */
-static bool
-recent_take(const store_redis_txn *t, const bg_buf *fk)
-{
-    bool ok = recent.r == t->r && t->write && t->first_try && recent.klen == fk->len &&
-              memcmp(recent.key, fk->s, fk->len) == 0 &&
-              bg_monotonic_ms() - recent.at_ms < RECENT_READ_MS;
-
-    recent.r = NULL;
-    return ok;
+    if (!t->first_try)
+        return; /* a refused round reads what the script found */
+    full_key(t->r, dbi, key, klen, &fk);
+    if (find_item(t->reads, t->nreads, &fk) == NULL &&
+        find_item(t->writes, t->nwrites, &fk) == NULL) {
+        it = add_item(&t->reads, &t->nreads, &t->capreads, dbi, &fk);
+        it->present = payload != NULL;
+        if (payload)
+            bg_buf_append(&it->val, payload->s, payload->len);
+    }
+    bg_buf_free(&fk);
 }
 
 int
@@ -639,16 +603,6 @@ store_redis_get(store_redis_txn *t, int dbi, const void *key, size_t klen, bg_bu
         }
         return present ? 0 : STORE_NOTFOUND;
     }
-    if (dbi == DBI_SENDER && recent_take(t, &fk)) {
-        it = add_item(&t->reads, &t->nreads, &t->capreads, dbi, &fk);
-        it->present = recent.present;
-        if (it->present) {
-            bg_buf_append(&it->val, recent.val, recent.vlen);
-            bg_buf_reset(val);
-            bg_buf_append(val, recent.val, recent.vlen);
-        }
-        return it->present ? 0 : STORE_NOTFOUND;
-    }
     {
         const char *argv[] = {"GET", fk.s};
         size_t lens[] = {3, fk.len};
@@ -661,7 +615,6 @@ store_redis_get(store_redis_txn *t, int dbi, const void *key, size_t klen, bg_bu
         bg_buf_free(&fk);
         return ret;
     }
-    recent_keep(t, dbi, &fk, rep);
     it = add_item(&t->reads, &t->nreads, &t->capreads, dbi, &fk);
     it->present = rep->type == REDIS_REPLY_STRING;
     if (it->present) {
@@ -1237,8 +1190,6 @@ store_redis_get_then_visit(bg_store *s, int get_dbi, const void *key, size_t kle
         freeReplyObject(page);
     }
     if (rc == 0) {
-        if (get_dbi == DBI_SENDER)
-            recent_keep_reply(s->redis, &fk, got);
         *found = got->type == REDIS_REPLY_STRING;
         bg_buf_reset(val);
         if (*found)

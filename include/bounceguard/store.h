@@ -296,6 +296,11 @@ bg_record_change bg_store_txn_rcpt_update(bg_store_txn *t, const char *addr,
 /* As bg_store_sender_update: update's answer, or BG_STORE_FAILED (return -1 from fn). */
 bg_record_change bg_store_txn_sender_update(bg_store_txn *t, const char *id,
                                             bg_sender_update_fn *update, void *arg);
+/* What the caller read of sender id a moment ago (NULL: no record), for the
+ * next bg_store_txn_sender_update of it: with Redis its read then costs no
+ * round trip (the commit still checks it: a record changed since is a
+ * conflict, and the update runs again on what the server holds). */
+void bg_store_txn_sender_seen(bg_store_txn *t, const char *id, const bg_sender_rec *seen);
 /* As bg_store_message_put (a message with neither ID is not filed): 0, or
  * -1 on error (return -1 from fn). */
 int bg_store_txn_message_put(bg_store_txn *t, const bg_message_rec *m, int64_t purge_at);
