@@ -221,7 +221,8 @@ bg_metrics_format_milter(const bg_metrics *m, bg_buf *out)
            "Messages the milter let through to their end of message.");
     sample0(out, "bounceguard_messages_accepted_total", get(&m->messages_accepted));
     by_rule(out, "bounceguard_messages_refused_total",
-            "Messages refused at MAIL FROM, by the rule that refused them.",
+            "Messages refused at MAIL FROM (or at their end, when another relay filled "
+            "the sender's quota since RCPT TO), by the rule that refused them.",
             m->refused[BG_METRICS_MAIL]);
     family(out, "bounceguard_recipients_accepted_total", "counter",
            "Recipients accepted at RCPT TO.");
@@ -241,10 +242,11 @@ bg_metrics_format_milter(const bg_metrics *m, bg_buf *out)
                           (unsigned long long)get(&m->observed[st][r]));
         }
     family(out, "bounceguard_store_errors_total", "counter",
-           "MAIL FROM and RCPT TO answered per on_store_error because the store failed.");
+           "MAIL FROM, RCPT TO and ends of messages answered per on_store_error because "
+           "the store failed.");
     sample0(out, "bounceguard_store_errors_total", get(&m->store_errors));
     family(out, "bounceguard_tempfails_total", "counter",
-           "Temporary (4xx) refusals at MAIL FROM and RCPT TO.");
+           "Temporary (4xx) refusals at MAIL FROM, RCPT TO and the end of a message.");
     sample0(out, "bounceguard_tempfails_total", get(&m->tempfails));
 
     family(out, "bounceguard_rcpt_decision_seconds", "histogram",
