@@ -641,6 +641,56 @@ START_TEST(test_parse_sendmail_transcript)
 }
 END_TEST
 
+/* Sendmail gave up on an address deferred at the greeting: Status 4.4.7 and
+ * an empty Diagnostic-Code; the reply is the one its verdict quotes
+ * ("<a@x>... Deferred: 421-..."), whole from the transcript, at the greeting. */
+START_TEST(test_parse_sendmail_deferred_greeting)
+{
+    char msg[4096];
+    snprintf(
+        msg, sizeof msg, sendmail_fmt, "",
+        "<<< 421-4.7.0 [192.0.2.1] Our system has detected an unusual rate of "
+        "unsolicited mail\n<<< 421-4.7.0 originating from your IP address. To protect "
+        "our users\n<<< 421 4.7.0 from spam, mail has been rate limited. - gsmtp\n"
+        "<a@example.org>... Deferred: 421-4.7.0 [192.0.2.1] Our system has detected "
+        "an unusual rate of unsolicited mail\nMessage could not be delivered for 5 "
+        "days\n\n",
+        "4.4.7", "");
+    bg_dsn_report *r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_ptr_nonnull(r->rcpts[0].diagnostic);
+    ck_assert_ptr_nonnull(strstr(r->rcpts[0].diagnostic, "originating from your IP"));
+    ck_assert_str_eq(r->rcpts[0].status, "4.7.0");
+    ck_assert_int_eq(r->rcpts[0].stage, BG_STAGE_CONNECT);
+    ck_assert_int_eq(r->rcpts[0].scope, BG_SCOPE_RELAY);
+    bg_dsn_report_free(r);
+
+    /* a one-line reply with no enhanced code: the refusal, not 4.4.7 */
+    snprintf(msg, sizeof msg, sendmail_fmt, "",
+             "<<< 421 Sender address blocked - see the code list\n"
+             "<a@example.org>... Deferred: 421 Sender address blocked - see the code "
+             "list\n\n",
+             "4.4.7", "");
+    r = parse(msg);
+    ck_assert_str_eq(r->rcpts[0].diagnostic,
+                     "421 Sender address blocked - see the code list");
+    ck_assert_str_eq(r->rcpts[0].reason, "blocked");
+    ck_assert_int_eq(r->rcpts[0].stage, BG_STAGE_CONNECT);
+    bg_dsn_report_free(r);
+
+    /* another address's verdict says nothing of this one: no reply read
+     * from it, the Status stands */
+    snprintf(msg, sizeof msg, sendmail_fmt, "",
+             "<<< 421 Sender address blocked\n"
+             "<z@example.org>... Deferred: 421 Sender address blocked\n\n",
+             "4.4.7", "");
+    r = parse(msg);
+    ck_assert_str_eq(r->rcpts[0].status, "4.4.7");
+    ck_assert_int_ne(r->rcpts[0].stage, BG_STAGE_CONNECT);
+    bg_dsn_report_free(r);
+}
+END_TEST
+
 /* Sendmail made the Status up from the bare reply code; the remote's reply
  * decides.  Rows: status, reply, the judged status (NULL: status stands). */
 typedef struct judged_case {
@@ -1341,6 +1391,7 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_unnamed_final_recipient);
     tcase_add_test(tp, test_parse_gmail_state);
     tcase_add_test(tp, test_parse_sendmail_transcript);
+    tcase_add_test(tp, test_parse_sendmail_deferred_greeting);
     tcase_add_test(tp, test_parse_sendmail_pipelined_transcript);
     tcase_add_test(tp, test_parse_ses_quoted_reply);
     tcase_add_test(tp, test_parse_unindented_boundary);

@@ -416,6 +416,36 @@ case_line(const char *name)
     return NULL;
 }
 
+/* Sendmail's dsn= for a reply whose first line has no enhanced code: x.1.1
+ * is the remote's own (from the reply's last line) unless Sendmail said
+ * "User unknown", which is where it makes 5.1.1 up. */
+START_TEST(sendmail_dsn_from_the_reply)
+{
+    static const struct {
+        const char *dsn, *stat;
+        bool remote;
+    } rows[] = {
+        {"5.1.1", "Service unavailable", true},
+        {"5.1.1", "User unknown", false},
+        {"5.2.0", "Service unavailable", false},
+        {"4.4.7", "Deferred: 421 Try later", false},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char line[512];
+        bg_mtalog_event ev;
+        snprintf(line, sizeof line,
+                 "Nov 23 12:00:00 smtest sendmail[9]: 6B7GN91F023392: to=<a@b.example>, "
+                 "delay=00:00:00, xdelay=00:00:00, mailer=esmtp, pri=30129, "
+                 "relay=[192.0.2.1] [192.0.2.1], dsn=%s, reply=550 Mailbox unknown.  "
+                 "Either there is no mailbox associated with this, stat=%s",
+                 rows[i].dsn, rows[i].stat);
+        ck_assert_int_eq(bg_mtalog_parse(line, strlen(line), NOW, NULL, &ev), 1);
+        ck_assert_msg(ev.dsn_remote == rows[i].remote, "row %zu: dsn_remote %d", i,
+                      ev.dsn_remote);
+    }
+}
+END_TEST
+
 START_TEST(fields_beyond_basics)
 {
     bg_mtalog_event ev;
@@ -573,6 +603,7 @@ main(void)
     tcase_add_test(tc, fields_beyond_basics);
     tcase_add_test(tc, configured_names);
     tcase_add_test(tc, year_rollover);
+    tcase_add_test(tc, sendmail_dsn_from_the_reply);
     tcase_add_test(tc, long_fields_are_cut_not_overrun);
     tcase_add_test(tc, binary_and_nul_bytes);
     suite_add_tcase(s, tc);
