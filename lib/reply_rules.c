@@ -93,8 +93,12 @@ static const bg_reply_rule builtin[] = {
     {"microsoft", "5.7.23", BG_SCOPE_SENDER, "authfailure", "Microsoft 5.7.23 (SPF)", MS_NDR},
     {"microsoft", "5.7.57", BG_SCOPE_SENDER, "securityerror", "Microsoft 5.7.57 (client not authenticated)", MS_NDR},
     {"microsoft", "5.7.520", BG_SCOPE_SENDER, "rejected", "Microsoft 5.7.520 (external forwarding not allowed)", MS_NDR},
-    {"microsoft", "5.7.133", BG_SCOPE_SENDER, "rejected", "Microsoft 5.7.133 (sender not authenticated for group)", MS_NDR},
-    {"microsoft", "5.7.134", BG_SCOPE_SENDER, "rejected", "Microsoft 5.7.134 (sender not authenticated for mailbox)", MS_NDR},
+    /* The group or mailbox takes mail only from senders inside its own
+     * Exchange organisation (RequireSenderAuthentication): no sender of
+     * an outside relay ever is one, so the address does not accept the
+     * relay's mail, whoever sends it */
+    {"microsoft", "5.7.133", BG_SCOPE_RECIPIENT, "notaccept", "Microsoft 5.7.133 (group takes mail from its own organisation only)", MS_NDR},
+    {"microsoft", "5.7.134", BG_SCOPE_RECIPIENT, "notaccept", "Microsoft 5.7.134 (mailbox takes mail from its own organisation only)", MS_NDR},
     {"microsoft", "5.7.124", BG_SCOPE_SENDER, "rejected", "Microsoft 5.7.124 (sender not in allowed-senders list)", MS_NDR},
     {"microsoft", "resolver.adr.recipientnotfound", BG_SCOPE_RECIPIENT, "userunknown", "Microsoft 5.1.10 (recipient not found)", MS_NDR},
     {"microsoft", "resolver.adr.exrecipnotfound", BG_SCOPE_RECIPIENT, "userunknown", "Microsoft 5.1.1 (recipient not found)", MS_NDR},
@@ -105,6 +109,10 @@ static const bg_reply_rule builtin[] = {
     {"microsoft", "4.7.500", BG_SCOPE_TRANSIENT, "speeding", "Microsoft 4.7.500-699 (throttled)", MS_NDR},
     {"microsoft", "4.7.650", BG_SCOPE_RELAY, "badreputation", "Microsoft 4.7.650 (IP reputation)", MS_NDR},
     /* Yahoo and AOL. */
+    /* Yahoo's "Authentication failures": every sender must authenticate
+     * with SPF or DKIM; the code ([TSS11]) is a deferral's, the words say
+     * why */
+    {"yahoo", "excessive unauthenticated traffic", BG_SCOPE_SENDER, "authfailure", "Yahoo (unauthenticated traffic)", YAHOO},
     {"yahoo", "[tss04]", BG_SCOPE_RELAY, NULL, "Yahoo TSS04 (volume or complaints)", YAHOO},
     {"yahoo", "[tss09]", BG_SCOPE_RELAY, NULL, "Yahoo TSS09 (permanently deferred)", YAHOO},
     {"yahoo", "[tss11]", BG_SCOPE_RELAY, NULL, "Yahoo TSS11 (volume or complaints)", YAHOO},
@@ -233,10 +241,11 @@ static const bg_reply_rule builtin[] = {
     {"qq", "domain frequency limited", BG_SCOPE_TRANSIENT, "toomanyconn", "QQ (domain frequency limited)", QQ},
     {"qq", "mail content denied", BG_SCOPE_MESSAGE, "spamdetected", "QQ (content denied)", QQ},
     /* GMX and WEB.DE (United Internet). */
-    {"gmx", "postmaster.gmx.net/en/case", BG_SCOPE_RELAY, NULL, "GMX/WEB.DE block list", GMX},
-    {"gmx", "postmaster.gmx.net/de/case", BG_SCOPE_RELAY, NULL, "GMX/WEB.DE block list", GMX},
-    {"webde", "postmaster.web.de/en/case", BG_SCOPE_RELAY, NULL, "GMX/WEB.DE block list", WEBDE},
-    {"webde", "postmaster.web.de/de/case", BG_SCOPE_RELAY, NULL, "GMX/WEB.DE block list", WEBDE},
+    /* Not the "For explanation visit https://postmaster.gmx.net/en/case?..."
+     * link: GMX's error-message page says every error of its servers
+     * carries one, a refused message ("554-Transaction failed ... Reject due
+     * to policy restrictions") as well as a blocked IP; the lines before it
+     * say which. */
     /* The greeting of GMX, WEB.DE and IONOS (the same Nemesis servers)
      * refusing a connection; the reason follows on later lines, which
      * Sendmail's log does not keep */

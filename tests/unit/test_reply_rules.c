@@ -120,6 +120,64 @@ START_TEST(classifier_uses_the_table)
 }
 END_TEST
 
+/* GMX and WEB.DE put a "For explanation visit .../case?..." link under every
+ * error: the lines before it say whether the relay or the message was
+ * refused. */
+START_TEST(gmx_case_link_decides_nothing)
+{
+    bg_reply_class cl;
+
+    bg_reply_classify(
+        "5.0.0",
+        "554-Transaction failed 554-Reject due to policy restrictions. 554 "
+        "For explanation visit https://postmaster.gmx.net/en/case?c=hi&i=ip&"
+        "v=192.0.2.1&r=0MQ3yj",
+        &cl);
+    ck_assert_int_ne(cl.scope, BG_SCOPE_RELAY);
+    ck_assert_ptr_null(strstr(cl.rule, "provider table"));
+
+    bg_reply_classify("5.0.0",
+                      "554-web.de (mxweb112) Nemesis ESMTP Service not available 554-No "
+                      "SMTP service 554-Bad DNS PTR resource record. 554 For explanation "
+                      "visit https://postmaster.web.de/en/case?c=r0601&i=ip&v=192.0.2.1",
+                      &cl);
+    ck_assert_int_eq(cl.scope, BG_SCOPE_RELAY);
+    ck_assert_ptr_nonnull(strstr(cl.list, "GMX/WEB.DE"));
+}
+END_TEST
+
+/* Microsoft's 5.7.133/5.7.134: the address takes mail only from its own
+ * organisation, which an outside relay's senders never are; Yahoo's
+ * "Excessive unauthenticated traffic" is the sender's authentication, not
+ * the relay's reputation, whatever TSS code carries it. */
+START_TEST(who_a_provider_code_is_about)
+{
+    bg_reply_class cl;
+
+    bg_reply_classify("5.7.133",
+                      "550 5.7.133 RESOLVER.RST.SenderNotAuthenticatedForGroup; "
+                      "authentication required",
+                      &cl);
+    ck_assert_int_eq(cl.scope, BG_SCOPE_RECIPIENT);
+    ck_assert_str_eq(cl.reason, "notaccept");
+    bg_reply_classify("5.7.134",
+                      "550 5.7.134 RESOLVER.RST.SenderNotAuthenticatedForMailbox; "
+                      "authentication required",
+                      &cl);
+    ck_assert_int_eq(cl.scope, BG_SCOPE_RECIPIENT);
+
+    bg_reply_classify("4.7.0", "421 4.7.0 [TSS11] Excessive unauthenticated traffic.",
+                      &cl);
+    ck_assert_int_eq(cl.scope, BG_SCOPE_SENDER);
+    ck_assert_str_eq(cl.reason, "authfailure");
+    bg_reply_classify("4.7.0",
+                      "421 4.7.0 [TSS11] Messages from 192.0.2.1 temporarily deferred "
+                      "due to unexpected volume or user complaints",
+                      &cl);
+    ck_assert_int_eq(cl.scope, BG_SCOPE_RELAY);
+}
+END_TEST
+
 START_TEST(administrator_rows_come_first)
 {
     bg_error err;
@@ -188,6 +246,8 @@ main(void)
     tcase_add_test(tc, match_is_bounded_by_words);
     tcase_add_test(tc, every_builtin_row_is_well_formed);
     tcase_add_test(tc, classifier_uses_the_table);
+    tcase_add_test(tc, gmx_case_link_decides_nothing);
+    tcase_add_test(tc, who_a_provider_code_is_about);
     tcase_add_test(tc, administrator_rows_come_first);
     tcase_add_test(tc, bad_files_say_where);
     suite_add_tcase(s, tc);
