@@ -682,6 +682,14 @@ classify_sendmail(const fields *f, bg_mtalog_event *ev)
         ev->remote_reply = true;
         if (span_eq(st, "User unknown"))
             bg_strlcpy(ev->command, "RCPT TO", sizeof(ev->command));
+        /* smtpinit() (usersmtp.c) sets 4.5.0 or 5.5.0 when the greeting or
+         * EHLO/HELO failed, whatever code the reply had, and no other step
+         * of Sendmail writes x.5.0 (smtptodsn() has none): unless the
+         * reply's own code is that, it answered the greeting or EHLO. */
+        else if (f->dsn.n == 5 &&
+                 (span_eq(f->dsn, "4.5.0") || span_eq(f->dsn, "5.5.0")) &&
+                 !(f->reply.n > 9 && memcmp(f->reply.p + 4, f->dsn.p, 5) == 0))
+            bg_strlcpy(ev->command, "EHLO", sizeof(ev->command));
         /* reply= is the first line of the reply; Sendmail takes the
          * enhanced code from the reply's last line.  The codes it makes up
          * for a bare reply are smtptodsn()'s (savemail.c: 550 5.2.0, 551

@@ -230,6 +230,23 @@ static const log_case cases[] = {
      "[127.0.0.1], dsn=5.2.0, reply=550 User unknown, stat=Service unavailable",
      1, BOUNCED, SM, T1200, "6B5D9xT7009799", "data-unknown@dest.example", "", "5.2.0",
      "", "127.0.0.1", "550 User unknown", "", true},
+    /* smtpinit()'s 4.5.0/5.5.0: the greeting or EHLO was refused (the
+     * reply's own 4.7.0 notwithstanding); a reply whose own code is 5.5.0
+     * says nothing of the step */
+    {"sendmail 8.17 refused greeting is dsn=4.5.0",
+     "Nov 23 12:00:00 smtest sendmail[23408]: 6B7GN9ub023392: to=<g@dest.example>, "
+     "delay=00:00:00, xdelay=00:00:00, mailer=esmtp, pri=30129, relay=[127.0.0.1] "
+     "[127.0.0.1], dsn=4.5.0, reply=421 4.7.0 Try again later, stat=Deferred: 421 4.7.0 "
+     "Try again later",
+     1, DEFERRED, SM, T1200, "6B7GN9ub023392", "g@dest.example", "", "4.5.0", "",
+     "127.0.0.1", "421 4.7.0 Try again later", "EHLO", true},
+    {"sendmail 8.17 reply with its own 5.5.0",
+     "Nov 23 12:00:00 smtest sendmail[23408]: 6B7GN9ub023393: to=<h@dest.example>, "
+     "delay=00:00:00, xdelay=00:00:00, mailer=esmtp, pri=30129, relay=[127.0.0.1] "
+     "[127.0.0.1], dsn=5.5.0, reply=550 5.5.0 Requested action not taken, stat=Service "
+     "unavailable",
+     1, BOUNCED, SM, T1200, "6B7GN9ub023393", "h@dest.example", "", "5.5.0", "",
+     "127.0.0.1", "550 5.5.0 Requested action not taken", "", true},
     {"sendmail reply holding a forged record",
      "Nov 23 12:00:00 relay1 sm-mta[123]: 2ANC0nm0012345: to=<a@b.example>, "
      "delay=00:00:01, mailer=esmtp, pri=120, relay=mx.b.example. [192.0.2.1], dsn=5.0.0, "
