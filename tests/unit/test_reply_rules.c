@@ -178,6 +178,61 @@ START_TEST(who_a_provider_code_is_about)
 }
 END_TEST
 
+/* Google's table (support.google.com/a/answer/3726730) since 2025 says
+ * "unsolicited email", "rate of email", "IP Netblock", "SPF domain",
+ * "doesn't have a PTR record"; RFC 7505's x.7.27 is the sender's null MX. */
+static const struct {
+    const char *status, *reply;
+    bg_bounce_scope scope;
+} google_cases[] = {
+    {"4.7.28",
+     "421 4.7.28 Gmail has detected an unusual rate of unsolicited email originating "
+     "from your IP Netblock 192.0.2.1.",
+     BG_SCOPE_RELAY},
+    {"4.7.28",
+     "421 4.7.28 Gmail has detected an unusual rate of email originating from your IP "
+     "address 192.0.2.1.",
+     BG_SCOPE_RELAY},
+    {"4.7.28",
+     "421 4.7.28 Gmail has detected an unusual rate of unsolicited email originating "
+     "from your SPF domain example.com.",
+     BG_SCOPE_SENDER},
+    {"4.7.28",
+     "421 4.7.28 Gmail has detected an unusual rate of unsolicited email containing "
+     "one of your URL domains.",
+     BG_SCOPE_MESSAGE},
+    {"4.7.23",
+     "451 4.7.23 192.0.2.1 The sending IP address for this message doesn't have a PTR "
+     "record, or the PTR record's forward DNS entry doesn't match the sending IP "
+     "address.",
+     BG_SCOPE_RELAY},
+    {"4.7.0",
+     "421 4.7.0 This message is suspicious due to the very low reputation of the "
+     "sending domain.",
+     BG_SCOPE_SENDER},
+    {"4.7.27",
+     "421 4.7.27 Your email has been rate limited because SPF authentication didn't "
+     "pass for this message.",
+     BG_SCOPE_SENDER},
+    {"5.7.32",
+     "550 5.7.32 Your email was blocked because the From: header (RFC5322) in this "
+     "message isn't aligned with either the authenticated SPF or DKIM organizational "
+     "domain.",
+     BG_SCOPE_SENDER},
+    {"5.7.1", "550 5.7.1 Messages missing a valid Message-ID: header are not accepted.",
+     BG_SCOPE_MESSAGE},
+    {"5.7.27", "550 5.7.27 Sender address has null MX", BG_SCOPE_SENDER},
+};
+
+START_TEST(google_wordings)
+{
+    bg_reply_class cl;
+    bg_reply_classify(google_cases[_i].status, google_cases[_i].reply, &cl);
+    ck_assert_msg(cl.scope == google_cases[_i].scope, "case %d: scope %d (%s, %s)", _i,
+                  cl.scope, cl.reason, cl.rule);
+}
+END_TEST
+
 START_TEST(administrator_rows_come_first)
 {
     bg_error err;
@@ -248,6 +303,8 @@ main(void)
     tcase_add_test(tc, classifier_uses_the_table);
     tcase_add_test(tc, gmx_case_link_decides_nothing);
     tcase_add_test(tc, who_a_provider_code_is_about);
+    tcase_add_loop_test(tc, google_wordings, 0,
+                        (int)(sizeof google_cases / sizeof google_cases[0]));
     tcase_add_test(tc, administrator_rows_come_first);
     tcase_add_test(tc, bad_files_say_where);
     suite_add_tcase(s, tc);
