@@ -183,6 +183,31 @@ static const class_case class_cases[] = {
     {"ezweb: rejected by a remote mail server is its filter", NULL,
      "Each of the following recipients was rejected by a remote mail server.", "filtered",
      0, ""},
+    /* An unknown mailbox, a full one, a closed one, in the languages
+     * receiving servers answer in. */
+    {"german: mailbox not present at RCPT", NULL,
+     "550 Postfach nicht vorhanden (in reply to RCPT TO command)", "userunknown", 1, ""},
+    {"french: unknown mailbox at RCPT", NULL,
+     "550 Bo\xc3\xaete aux lettres inconnue (in reply to RCPT TO command)", "userunknown",
+     1, ""},
+    {"portuguese: unknown user at RCPT", NULL,
+     "550 Usu\xc3\xa1rio desconhecido (in reply to RCPT TO command)", "userunknown", 1,
+     ""},
+    {"polish: does not exist at RCPT", NULL,
+     "550 Skrzynka nie istnieje (in reply to RCPT TO command)", "userunknown", 1, ""},
+    {"russian: does not exist at RCPT", NULL,
+     "550 \xd0\xbd\xd0\xb5 \xd1\x81\xd1\x83\xd1\x89\xd0\xb5\xd1\x81\xd1\x82"
+     "\xd0\xb2\xd1\x83\xd0\xb5\xd1\x82 (in reply to RCPT TO command)",
+     "userunknown", 1, ""},
+    {"japanese: does not exist at RCPT", NULL,
+     "550 \xe5\xad\x98\xe5\x9c\xa8\xe3\x81\x97\xe3\x81\xbe\xe3\x81\x9b"
+     "\xe3\x82\x93 (in reply to RCPT TO command)",
+     "userunknown", 1, ""},
+    {"italian: mailbox full", NULL, "552 Casella piena", "mailboxfull", 0, ""},
+    {"closed for inactivity, though 'blocked'", "5.2.1",
+     "550 5.2.1 This mailbox has been blocked due to inactivity", "suspend", 0, ""},
+    {"spf named by a relay block's words", "5.7.1",
+     "550 5.7.1 Sending IP not permitted by SPF", "authfailure", 0, ""},
     {"nothing known", "5.9.9", "550 meh", "undefined", 0, ""},
     {"nothing at all", NULL, NULL, "onhold", 0, ""},
 };
