@@ -29,6 +29,12 @@
  *   RCPT TO or with a x.1.x status (lib/reply.c)
  *   "blocked due to inactivity"    a mailbox closed for lack of use ->
  *                                  suspend, before "blocked" (the relay)
+ *   "sending account", "mail sending denied"
+ *                                  the sender's own account, suspended or
+ *                                  refused -> rejected, before suspend
+ *   "content restriction", "unacceptable content"
+ *                                  the message, not the relay (which a
+ *                                  bare x.7.1 would otherwise name)
  *   "not permitted by spf", "spf policy"
  *                                  the sender's SPF, not a policy refusal
  *   address local parts are masked before matching, so that a mailbox
@@ -234,6 +240,18 @@ static const char *const p_exceedlimit[] = {
     "message header size exceeds limit",
     "recipient limit",
     "message header size",
+    NULL,
+};
+/* The sender's own account, suspended or refused ("Mail sending denied.
+ * This account is suspended", Gmail's relay "The sending email account has
+ * been temporarily suspended"): before the recipient's closed account. */
+static const char *const p_rejected_early[] = {
+    "sending account",
+    "sending email account",
+    "sender account",
+    "sender's account",
+    "mail sending denied",
+    "sending denied",
     NULL,
 };
 static const char *const p_suspend[] = {
@@ -766,6 +784,14 @@ static const char *const p_policyviolation_early[] = {
     "policy reasons",
     "local policy",
     "presents a potential security issue",
+    /* the message's content, which a bare x.7.1 would make a relay block */
+    "content restriction",
+    "unacceptable content",
+    "objectionable content",
+    "prohibited content",
+    "due to content",
+    "because of content",
+    "content policy",
     NULL,
 };
 static const char *const p_spamdetected_early[] = {
@@ -797,6 +823,7 @@ static const phrase_table tables[] = {
     {"mesgtoobig", p_mesgtoobig},
     {"exceedlimit", p_exceedlimit},
     {"mailboxfull", p_mailboxfull},
+    {"rejected", p_rejected_early},
     {"suspend", p_suspend},
     {"hasmoved", p_hasmoved},
     {"notaccept", p_notaccept},

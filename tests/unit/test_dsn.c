@@ -208,6 +208,10 @@ static const class_case class_cases[] = {
      "550 5.2.1 This mailbox has been blocked due to inactivity", "suspend", 0, ""},
     {"spf named by a relay block's words", "5.7.1",
      "550 5.7.1 Sending IP not permitted by SPF", "authfailure", 0, ""},
+    {"the sender's account suspended", "5.7.0",
+     "550 5.7.0 Mail Sending denied. This account is suspended", "rejected", 0, ""},
+    {"content restrictions under a bare 5.7.1", "5.7.1",
+     "550 5.7.1 Message rejected due to content restrictions", "policyviolation", 0, ""},
     {"nothing known", "5.9.9", "550 meh", "undefined", 0, ""},
     {"nothing at all", NULL, NULL, "onhold", 0, ""},
 };
