@@ -730,7 +730,13 @@ static const char *const p_mailererror[] = {
     "pipe to |", "exit status",  "mail for delivery", NULL,
 };
 static const char *const p_contenterror[] = {
-    "mime",
+    /* "mime" as a word: not the "mimecast" of a Mimecast link */
+    "mime ",
+    "mime-",
+    "mime.",
+    "mime,",
+    "mime:",
+    "mime)",
     "binary content",
     "invalid header",
     "improperly-formatted",

@@ -212,6 +212,19 @@ static const class_case class_cases[] = {
      "550 5.7.0 Mail Sending denied. This account is suspended", "rejected", 0, ""},
     {"content restrictions under a bare 5.7.1", "5.7.1",
      "550 5.7.1 Message rejected due to content restrictions", "policyviolation", 0, ""},
+    /* Mimecast's refusals carry the link to its code list: read by that
+     * table whatever the remote's name; "mime" is not "mimecast" */
+    {"mimecast by its link: blocked senders", NULL,
+     "550 Rejected by header based Blocked Senders - block for manual block - "
+     "https://community.mimecast.com/docs/DOC-1369#550",
+     "rejected", 0, ""},
+    {"mimecast by its link: invalid recipient", NULL,
+     "550 Invalid Recipient - https://community.mimecast.com/docs/DOC-1369#550",
+     "userunknown", 1, ""},
+    {"mimecast by its link: sender domain without DNS", NULL,
+     "550 Sender has no A, AAAA, or MX DNS records. - "
+     "https://community.mimecast.com/docs/DOC-1369#550",
+     "rejected", 0, ""},
     {"nothing known", "5.9.9", "550 meh", "undefined", 0, ""},
     {"nothing at all", NULL, NULL, "onhold", 0, ""},
 };
@@ -518,7 +531,8 @@ START_TEST(test_parse_qq)
 }
 END_TEST
 
-/* Mimecast's reply texts are read only from its own servers. */
+/* Mimecast's reply texts are read only from its own servers, or with the
+ * link to its code list that its refusals carry. */
 START_TEST(test_parse_mimecast)
 {
     const char *head =
@@ -537,6 +551,11 @@ START_TEST(test_parse_mimecast)
     ck_assert_str_eq(r->rcpts[0].reason, "policyviolation");
     bg_dsn_report_free(r);
     snprintf(msg, sizeof msg, "%s%s%s", head, "mx.notmimecast.com", tail);
+    r = parse(msg);
+    ck_assert_str_eq(r->rcpts[0].reason, "policyviolation");
+    bg_dsn_report_free(r);
+    snprintf(msg, sizeof msg, "%s%s%s", head, "mx.notmimecast.com",
+             "\nDiagnostic-Code: smtp; 554 Host network not allowed\n\n--Q--\n");
     r = parse(msg);
     ck_assert_uint_eq(r->nrcpts, 1);
     ck_assert_str_ne(r->rcpts[0].reason, "policyviolation");
