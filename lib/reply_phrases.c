@@ -790,6 +790,12 @@ static const char *const p_policyviolation_early[] = {
     "policy reasons",
     "local policy",
     "presents a potential security issue",
+    /* a banned attachment (amavis's "BANNED: application/x-msdownload"),
+     * not a banned relay */
+    "banned attachment",
+    "banned file",
+    "contains a banned",
+    "- banned:",
     /* the message's content, which a bare x.7.1 would make a relay block */
     "content restriction",
     "unacceptable content",

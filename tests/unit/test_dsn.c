@@ -225,6 +225,9 @@ static const class_case class_cases[] = {
      "550 Sender has no A, AAAA, or MX DNS records. - "
      "https://community.mimecast.com/docs/DOC-1369#550",
      "rejected", 0, ""},
+    {"amavis: a banned file is the message's", "5.7.0",
+     "554 5.7.0 Reject, id=12345-01 - BANNED: application/x-msdownload",
+     "policyviolation", 0, ""},
     {"nothing known", "5.9.9", "550 meh", "undefined", 0, ""},
     {"nothing at all", NULL, NULL, "onhold", 0, ""},
 };
