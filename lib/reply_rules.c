@@ -150,6 +150,7 @@ static const bg_reply_rule builtin[] = {
     {"google", "unsolicited email originating from your spf domain", BG_SCOPE_SENDER, "badreputation", "Gmail 4.7.28 (SPF domain reputation)", GOOGLE},
     {"google", "email originating from your ip", BG_SCOPE_RELAY, "badreputation", "Gmail 4.7.28 (IP rate or reputation)", GOOGLE},
     {"google", "unsolicited email containing one of your url domains", BG_SCOPE_MESSAGE, "spamdetected", "Gmail 4.7.28 (URL domain)", GOOGLE},
+    {"google", "the ip you're using to send", BG_SCOPE_RELAY, "blocked", "Gmail 5.7.1 (IP not authorized to send directly)", GOOGLE},
     {"google", "low reputation of the sending ip", BG_SCOPE_RELAY, "badreputation", "Gmail 4.7.0/5.7.1 (IP reputation)", GOOGLE},
     {"google", "low reputation of the sending domain", BG_SCOPE_SENDER, "badreputation", "Gmail 4.7.0/5.7.1 (domain reputation)", GOOGLE},
     {"google", "does not have a ptr record", BG_SCOPE_RELAY, "requireptr", "Gmail 5.7.25 (no PTR for the sending IP)", GOOGLE},

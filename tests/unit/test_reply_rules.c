@@ -222,6 +222,10 @@ static const struct {
     {"5.7.1", "550 5.7.1 Messages missing a valid Message-ID: header are not accepted.",
      BG_SCOPE_MESSAGE},
     {"5.7.27", "550 5.7.27 Sender address has null MX", BG_SCOPE_SENDER},
+    {"5.7.1",
+     "550 5.7.1 The IP you're using to send email is not authorized to send email "
+     "directly to our servers.",
+     BG_SCOPE_RELAY},
 };
 
 START_TEST(google_wordings)
