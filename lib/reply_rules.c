@@ -61,6 +61,8 @@
     "ch-access_control_lists.html"
 #define QMAIL "https://cr.yp.to/qmail/faq/servers.html"
 #define SPAMHAUS "https://www.spamhaus.org/faqs/dnsbl-usage/"
+#define SURBL "https://www.surbl.org/lists"
+#define URIBL "https://uribl.com/about.shtml"
 
 /* clang-format off */
 static const bg_reply_rule builtin[] = {
@@ -318,6 +320,12 @@ static const bg_reply_rule builtin[] = {
     {"postgrey", "try again later (greylist", BG_SCOPE_TRANSIENT, NULL, "greylisting", POSTGREY},
     /* Spamhaus named by its lists' long names. */
     {"spamhaus", "dbl.spamhaus.org", BG_SCOPE_SENDER, "rejected", "dbl.spamhaus.org (a domain of the message)", SPAMHAUS},
+    {"spamhaus", "spamhaus dbl", BG_SCOPE_SENDER, "rejected", "dbl.spamhaus.org (a domain of the message)", SPAMHAUS},
+    {"spamhaus", "domain block list", BG_SCOPE_SENDER, "rejected", "dbl.spamhaus.org (a domain of the message)", SPAMHAUS},
+    /* The URI lists: web domains found in the message's body, not the
+     * relay's address (which "blocked using multi.surbl.org" would name) */
+    {"surbl", "surbl.org", BG_SCOPE_MESSAGE, "spamdetected", "SURBL (a web domain in the message)", SURBL},
+    {"uribl", "uribl.com", BG_SCOPE_MESSAGE, "spamdetected", "URIBL (a domain in the message)", URIBL},
     {"spamhaus", "exploits block list", BG_SCOPE_RELAY, NULL, "xbl.spamhaus.org", SPAMHAUS},
     {"spamhaus", "policy block list", BG_SCOPE_RELAY, NULL, "pbl.spamhaus.org", SPAMHAUS},
     {"spamhaus", "spamhaus block list", BG_SCOPE_RELAY, NULL, "sbl.spamhaus.org", SPAMHAUS},

@@ -222,6 +222,15 @@ static const struct {
     {"5.7.1", "550 5.7.1 Messages missing a valid Message-ID: header are not accepted.",
      BG_SCOPE_MESSAGE},
     {"5.7.27", "550 5.7.27 Sender address has null MX", BG_SCOPE_SENDER},
+    /* domain and URI lists name the message's domains, not the relay */
+    {"5.7.1",
+     "550 5.7.1 Your email was rejected due to having a domain present in the Spamhaus "
+     "DBL -- see https://www.spamhaus.org/dbl/",
+     BG_SCOPE_SENDER},
+    {"5.7.1",
+     "550 5.7.1 Message rejected: a web domain in it is listed in multi.surbl.org",
+     BG_SCOPE_MESSAGE},
+    {"5.7.1", "554 5.7.1 Sender address is blocked by policy", BG_SCOPE_SENDER},
     {"5.7.1",
      "550 5.7.1 The IP you're using to send email is not authorized to send email "
      "directly to our servers.",
