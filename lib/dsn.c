@@ -473,6 +473,15 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
      * DATA command", that the Diagnostic-Code leaves out). */
     char *said =
         rc->recipient && notice ? dsn_text_diag_for(notice, nlen, rc->recipient) : NULL;
+    /* Sendmail gave up on a deferred address (Status 4.4.7, an empty
+     * Diagnostic-Code): its transcript quotes the reply that deferred it. */
+    if ((!rc->diagnostic || !*rc->diagnostic) && notice && rc->recipient) {
+        char *deferred = dsn_transcript_deferred(notice, nlen, rc->recipient);
+        if (deferred) {
+            free(rc->diagnostic);
+            rc->diagnostic = deferred;
+        }
+    }
     if (!rc->diagnostic) {
         rc->diagnostic = said;
         said = NULL;

@@ -315,3 +315,28 @@ dsn_transcript_reply(const char *notice, size_t len, const char *first)
     bg_buf_free(&text);
     return NULL;
 }
+
+char *
+dsn_transcript_deferred(const char *notice, size_t len, const char *rcpt)
+{
+    size_t rlen = rcpt ? strlen(rcpt) : 0, pos = 0, off;
+
+    if (!notice || rlen == 0 || !has_reply_line(notice, len))
+        return NULL;
+    while (pos < len) {
+        line l = next_line(notice, len, &pos);
+        if (l.n < 4 || !verdict_addr(l, &off) || !names_at(l, off, rcpt, rlen))
+            continue;
+        /* "<a@x>... Deferred: 421-4.7.0 ...": Sendmail repeats the first
+         * line of the reply that deferred the address */
+        line t = {l.p + off + rlen + 5, l.n - off - rlen - 5};
+        if (!starts(t, " Deferred: "))
+            continue;
+        t.p += 11;
+        t.n -= 11;
+        if (t.n >= 4 && t.p[0] == '4' && isdigit((unsigned char)t.p[1]) &&
+            isdigit((unsigned char)t.p[2]) && (t.p[3] == ' ' || t.p[3] == '-'))
+            return bg_xstrndup(t.p, t.n);
+    }
+    return NULL;
+}

@@ -24,4 +24,11 @@ const char *dsn_transcript_step(const char *notice, size_t len, const char *rcpt
  * first is not the start of a multi-line reply there.  The caller frees. */
 char *dsn_transcript_reply(const char *notice, size_t len, const char *first);
 
+/* The reply that deferred rcpt, as Sendmail's verdict on it quotes its first
+ * line in the transcript of notice[len] ("<rcpt>... Deferred: 421-4.7.0
+ * ..."): a Sendmail DSN for mail it gave up on after a 4xx (Status 4.4.7)
+ * has an empty Diagnostic-Code, and a refused greeting has no other trace
+ * of the remote's words.  NULL when there is none.  The caller frees. */
+char *dsn_transcript_deferred(const char *notice, size_t len, const char *rcpt);
+
 #endif

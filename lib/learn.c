@@ -679,7 +679,7 @@ bg_learn_log_event(bg_store *st, const bg_config *cfg, const bg_mtalog_event *ev
         status = derived;
     /* The remote's own reply (Postfix "said:", Sendmail reply=) decides over
      * the dsn= that the MTA made up from a bare reply code, as for a DSN. */
-    else if (ev->remote_reply &&
+    else if (ev->remote_reply && !ev->dsn_remote &&
              bg_reply_status_judged(status, ev->reply, derived, sizeof(derived)))
         status = derived;
     bg_reply_classify_step(status, ev->reply, ev->command, &cls);

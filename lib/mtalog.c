@@ -682,6 +682,23 @@ classify_sendmail(const fields *f, bg_mtalog_event *ev)
         ev->remote_reply = true;
         if (span_eq(st, "User unknown"))
             bg_strlcpy(ev->command, "RCPT TO", sizeof(ev->command));
+        /* smtpinit() (usersmtp.c) sets 4.5.0 or 5.5.0 when the greeting or
+         * EHLO/HELO failed, whatever code the reply had, and no other step
+         * of Sendmail writes x.5.0 (smtptodsn() has none): unless the
+         * reply's own code is that, it answered the greeting or EHLO. */
+        else if (f->dsn.n == 5 &&
+                 (span_eq(f->dsn, "4.5.0") || span_eq(f->dsn, "5.5.0")) &&
+                 !(f->reply.n > 9 && memcmp(f->reply.p + 4, f->dsn.p, 5) == 0))
+            bg_strlcpy(ev->command, "EHLO", sizeof(ev->command));
+        /* reply= is the first line of the reply; Sendmail takes the
+         * enhanced code from the reply's last line.  The codes it makes up
+         * for a bare reply are smtptodsn()'s (savemail.c: 550 5.2.0, 551
+         * 5.1.6, 552 5.2.2, 553 5.1.0 or 5.1.3, 554 5.0.0, ...), which never end in
+         * .1.1, and 5.1.1 only with its "User unknown" (EX_NOUSER): an x.1.1
+         * with any other stat is the remote's ("550-Mailbox unknown ...",
+         * "550 5.1.1 User unknown" on the last line). */
+        ev->dsn_remote = f->dsn.n == 5 && memcmp(f->dsn.p + 1, ".1.1", 4) == 0 &&
+                         !span_eq(st, "User unknown");
         return;
     }
     if (span_starts(st, "Deferred: "))
@@ -704,6 +721,7 @@ event_clear(bg_mtalog_event *ev)
     ev->reply[0] = ev->command[0] = '\0';
     ev->rcpt_count = 0;
     ev->remote_reply = false;
+    ev->dsn_remote = false;
     ev->truncated = false;
 }
 

@@ -170,7 +170,9 @@ static const code_reason codes[] = {
     {".7.24", "authfailure", true},
     {".7.25", "requireptr", true},
     {".7.26", "authfailure", true},
-    {".7.27", "notaccept", true},
+    /* RFC 7505: x.7.27 is "Sender address has null MX", the sender's
+     * domain, as x.1.10 is the recipient's */
+    {".7.27", "rejected", true},
     {".7.28", "speeding", false},
     {".7.29", "authfailure", true},
     {".7.30", "failedstarttls", false},

@@ -22,6 +22,21 @@
  *   "recipients was rejected by a remote mail server"
  *                                  au EZweb's notice for its domain
  *                                  filter -> filtered
+ *   an unknown, full or closed mailbox in German, French, Italian,
+ *   Spanish, Portuguese, Polish, Czech, Dutch, Russian, Chinese, Japanese
+ *   and Korean ("postfach nicht vorhanden", "n'existe pas", "nie
+ *   istnieje", ...): as "does not exist", they name the recipient only at
+ *   RCPT TO or with a x.1.x status (lib/reply.c)
+ *   "blocked due to inactivity"    a mailbox closed for lack of use ->
+ *                                  suspend, before "blocked" (the relay)
+ *   "sending account", "mail sending denied"
+ *                                  the sender's own account, suspended or
+ *                                  refused -> rejected, before suspend
+ *   "content restriction", "unacceptable content"
+ *                                  the message, not the relay (which a
+ *                                  bare x.7.1 would otherwise name)
+ *   "not permitted by spf", "spf policy"
+ *                                  the sender's SPF, not a policy refusal
  *   address local parts are masked before matching, so that a mailbox
  *   named "filtered@" or "spam@" is not read as the server's words
  */
@@ -61,6 +76,11 @@ static const char *const p_authfailure[] = {
     "sender domain has a",
     "does not pass authentication",
     "spf)",
+    "not permitted by spf",
+    "rejected by spf",
+    "spf policy",
+    "spf violation",
+    "spf authentication",
     NULL,
 };
 static const char *const p_requireptr[] = {
@@ -161,6 +181,13 @@ static const char *const p_mailboxfull[] = {
     "превышен размер ящика",
     "邮箱已满",
     "邮箱空间不足",
+    "speicherplatz",
+    "boîte aux lettres est pleine",
+    "casella piena",
+    "buzón lleno",
+    "caixa postal cheia",
+    "skrzynka jest pełna",
+    "schránka je plná",
     "the user's space has been used up",
     "user has too many messages",
     "mailbox would exceed",
@@ -215,6 +242,18 @@ static const char *const p_exceedlimit[] = {
     "message header size",
     NULL,
 };
+/* The sender's own account, suspended or refused ("Mail sending denied.
+ * This account is suspended", Gmail's relay "The sending email account has
+ * been temporarily suspended"): before the recipient's closed account. */
+static const char *const p_rejected_early[] = {
+    "sending account",
+    "sending email account",
+    "sender account",
+    "sender's account",
+    "mail sending denied",
+    "sending denied",
+    NULL,
+};
 static const char *const p_suspend[] = {
     "mailbox is no longer active",
     "account is no longer active",
@@ -250,6 +289,16 @@ static const char *const p_suspend[] = {
     "not active",
     "discontinued",
     "deactivated",
+    /* a mailbox closed for lack of use, whatever the verb ("blocked") */
+    "blocked due to inactivity",
+    "disabled due to inactivity",
+    "locked due to inactivity",
+    "suspended due to inactivity",
+    "postfach gesperrt",
+    "konto gesperrt",
+    "compte désactivé",
+    "compte desactive",
+    "boîte aux lettres désactivée",
     NULL,
 };
 static const char *const p_hasmoved[] = {
@@ -353,6 +402,36 @@ static const char *const p_userunknown[] = {
     "邮箱不存在",
     "收件人不存在",
     "宛先不明",
+    /* More languages the receiving servers answer in (only ASCII is
+     * folded: a capital outside ASCII needs its own line) */
+    "postfach nicht vorhanden",
+    "mailbox nicht vorhanden",
+    "benutzer nicht vorhanden",
+    "unbekannter empfänger",
+    "boîte aux lettres inconnue",
+    "boite aux lettres inconnue",
+    "boîte aux lettres inexistante",
+    "boite aux lettres inexistante",
+    "n'existe pas",
+    "utente inesistente",
+    "utente sconosciuto",
+    "casella inesistente",
+    "usuario desconocido",
+    "destinatario desconocido",
+    "usuário desconhecido",
+    "utilizador desconhecido",
+    "destinatário desconhecido",
+    "não existe",
+    "nie istnieje",
+    "nieznany użytkownik",
+    "neexistuje",
+    "bestaat niet",
+    "onbekende gebruiker",
+    "onbekende ontvanger",
+    "не существует",
+    "用戶不存在",
+    "存在しません",
+    "존재하지 않는",
     "unknown",
     NULL,
 };
@@ -440,6 +519,9 @@ static const char *const p_rejected[] = {
     "rejected sender",
     "not accept mail from",
     "sender blocked",
+    "blocked sender",
+    "sender address is blocked",
+    "sender is blocked",
     "sender email address rejected",
     "emetteur invalide",
     NULL,
@@ -651,7 +733,13 @@ static const char *const p_mailererror[] = {
     "pipe to |", "exit status",  "mail for delivery", NULL,
 };
 static const char *const p_contenterror[] = {
-    "mime",
+    /* "mime" as a word: not the "mimecast" of a Mimecast link */
+    "mime ",
+    "mime-",
+    "mime.",
+    "mime,",
+    "mime:",
+    "mime)",
     "binary content",
     "invalid header",
     "improperly-formatted",
@@ -705,6 +793,20 @@ static const char *const p_policyviolation_early[] = {
     "policy reasons",
     "local policy",
     "presents a potential security issue",
+    /* a banned attachment (amavis's "BANNED: application/x-msdownload"),
+     * not a banned relay */
+    "banned attachment",
+    "banned file",
+    "contains a banned",
+    "- banned:",
+    /* the message's content, which a bare x.7.1 would make a relay block */
+    "content restriction",
+    "unacceptable content",
+    "objectionable content",
+    "prohibited content",
+    "due to content",
+    "because of content",
+    "content policy",
     NULL,
 };
 static const char *const p_spamdetected_early[] = {
@@ -736,6 +838,7 @@ static const phrase_table tables[] = {
     {"mesgtoobig", p_mesgtoobig},
     {"exceedlimit", p_exceedlimit},
     {"mailboxfull", p_mailboxfull},
+    {"rejected", p_rejected_early},
     {"suspend", p_suspend},
     {"hasmoved", p_hasmoved},
     {"notaccept", p_notaccept},

@@ -61,6 +61,8 @@
     "ch-access_control_lists.html"
 #define QMAIL "https://cr.yp.to/qmail/faq/servers.html"
 #define SPAMHAUS "https://www.spamhaus.org/faqs/dnsbl-usage/"
+#define SURBL "https://www.surbl.org/lists"
+#define URIBL "https://uribl.com/about.shtml"
 
 /* clang-format off */
 static const bg_reply_rule builtin[] = {
@@ -93,8 +95,12 @@ static const bg_reply_rule builtin[] = {
     {"microsoft", "5.7.23", BG_SCOPE_SENDER, "authfailure", "Microsoft 5.7.23 (SPF)", MS_NDR},
     {"microsoft", "5.7.57", BG_SCOPE_SENDER, "securityerror", "Microsoft 5.7.57 (client not authenticated)", MS_NDR},
     {"microsoft", "5.7.520", BG_SCOPE_SENDER, "rejected", "Microsoft 5.7.520 (external forwarding not allowed)", MS_NDR},
-    {"microsoft", "5.7.133", BG_SCOPE_SENDER, "rejected", "Microsoft 5.7.133 (sender not authenticated for group)", MS_NDR},
-    {"microsoft", "5.7.134", BG_SCOPE_SENDER, "rejected", "Microsoft 5.7.134 (sender not authenticated for mailbox)", MS_NDR},
+    /* The group or mailbox takes mail only from senders inside its own
+     * Exchange organisation (RequireSenderAuthentication): no sender of
+     * an outside relay ever is one, so the address does not accept the
+     * relay's mail, whoever sends it */
+    {"microsoft", "5.7.133", BG_SCOPE_RECIPIENT, "notaccept", "Microsoft 5.7.133 (group takes mail from its own organisation only)", MS_NDR},
+    {"microsoft", "5.7.134", BG_SCOPE_RECIPIENT, "notaccept", "Microsoft 5.7.134 (mailbox takes mail from its own organisation only)", MS_NDR},
     {"microsoft", "5.7.124", BG_SCOPE_SENDER, "rejected", "Microsoft 5.7.124 (sender not in allowed-senders list)", MS_NDR},
     {"microsoft", "resolver.adr.recipientnotfound", BG_SCOPE_RECIPIENT, "userunknown", "Microsoft 5.1.10 (recipient not found)", MS_NDR},
     {"microsoft", "resolver.adr.exrecipnotfound", BG_SCOPE_RECIPIENT, "userunknown", "Microsoft 5.1.1 (recipient not found)", MS_NDR},
@@ -105,6 +111,10 @@ static const bg_reply_rule builtin[] = {
     {"microsoft", "4.7.500", BG_SCOPE_TRANSIENT, "speeding", "Microsoft 4.7.500-699 (throttled)", MS_NDR},
     {"microsoft", "4.7.650", BG_SCOPE_RELAY, "badreputation", "Microsoft 4.7.650 (IP reputation)", MS_NDR},
     /* Yahoo and AOL. */
+    /* Yahoo's "Authentication failures": every sender must authenticate
+     * with SPF or DKIM; the code ([TSS11]) is a deferral's, the words say
+     * why */
+    {"yahoo", "excessive unauthenticated traffic", BG_SCOPE_SENDER, "authfailure", "Yahoo (unauthenticated traffic)", YAHOO},
     {"yahoo", "[tss04]", BG_SCOPE_RELAY, NULL, "Yahoo TSS04 (volume or complaints)", YAHOO},
     {"yahoo", "[tss09]", BG_SCOPE_RELAY, NULL, "Yahoo TSS09 (permanently deferred)", YAHOO},
     {"yahoo", "[tss11]", BG_SCOPE_RELAY, NULL, "Yahoo TSS11 (volume or complaints)", YAHOO},
@@ -136,8 +146,24 @@ static const bg_reply_rule builtin[] = {
     {"google", "unusual rate of unsolicited mail originating from your ip", BG_SCOPE_RELAY, "badreputation", "Gmail 4.7.28/5.7.28 (IP reputation)", GOOGLE},
     {"google", "unusual rate of unsolicited mail originating from your dkim domain", BG_SCOPE_SENDER, "badreputation", "Gmail 4.7.28 (DKIM domain reputation)", GOOGLE},
     {"google", "unusual rate of unsolicited mail originating from your domain", BG_SCOPE_SENDER, "badreputation", "Gmail 4.7.28 (domain reputation)", GOOGLE},
+    /* The wordings of Google's table since 2025: "unsolicited email", "rate
+     * of email", "IP Netblock", "SPF domain", "doesn't have a PTR record" */
+    {"google", "unsolicited email originating from your dkim domain", BG_SCOPE_SENDER, "badreputation", "Gmail 4.7.28 (DKIM domain reputation)", GOOGLE},
+    {"google", "unsolicited email originating from your spf domain", BG_SCOPE_SENDER, "badreputation", "Gmail 4.7.28 (SPF domain reputation)", GOOGLE},
+    {"google", "email originating from your ip", BG_SCOPE_RELAY, "badreputation", "Gmail 4.7.28 (IP rate or reputation)", GOOGLE},
+    {"google", "unsolicited email containing one of your url domains", BG_SCOPE_MESSAGE, "spamdetected", "Gmail 4.7.28 (URL domain)", GOOGLE},
+    {"google", "the ip you're using to send", BG_SCOPE_RELAY, "blocked", "Gmail 5.7.1 (IP not authorized to send directly)", GOOGLE},
     {"google", "low reputation of the sending ip", BG_SCOPE_RELAY, "badreputation", "Gmail 4.7.0/5.7.1 (IP reputation)", GOOGLE},
+    {"google", "low reputation of the sending domain", BG_SCOPE_SENDER, "badreputation", "Gmail 4.7.0/5.7.1 (domain reputation)", GOOGLE},
     {"google", "does not have a ptr record", BG_SCOPE_RELAY, "requireptr", "Gmail 5.7.25 (no PTR for the sending IP)", GOOGLE},
+    {"google", "doesn't have a ptr record", BG_SCOPE_RELAY, "requireptr", "Gmail 4.7.23 (no PTR for the sending IP)", GOOGLE},
+    {"google", "spf authentication didn't pass", BG_SCOPE_SENDER, "authfailure", "Gmail 4.7.27 (SPF)", GOOGLE},
+    {"google", "dkim authentication didn't pass", BG_SCOPE_SENDER, "authfailure", "Gmail 4.7.30 (DKIM)", GOOGLE},
+    {"google", "isn't aligned with either the authenticated spf or dkim", BG_SCOPE_SENDER, "authfailure", "Gmail 4.7.32/5.7.32 (DMARC alignment)", GOOGLE},
+    {"google", "messages missing a valid", BG_SCOPE_MESSAGE, "notcompliantrfc", "Gmail 5.7.1 (From: or Message-ID: missing)", GOOGLE},
+    {"google", "multiple addresses in the from: header", BG_SCOPE_MESSAGE, "notcompliantrfc", "Gmail 5.7.1 (From: with several addresses)", GOOGLE},
+    {"google", "unicode character in a disallowed header", BG_SCOPE_MESSAGE, "notcompliantrfc", "Gmail 5.7.1 (header)", GOOGLE},
+    {"google", "encoded-word syntax is not permitted", BG_SCOPE_MESSAGE, "notcompliantrfc", "Gmail 5.7.1 (header)", GOOGLE},
     {"google", "due to domain's dmarc policy", BG_SCOPE_SENDER, "authfailure", "Gmail 5.7.26 (DMARC)", GOOGLE},
     {"google", "does not pass authentication checks", BG_SCOPE_SENDER, "authfailure", "Gmail 5.7.26 (authentication)", GOOGLE},
     {"google", "spf check for", BG_SCOPE_SENDER, "authfailure", "Gmail 5.7.27 (SPF)", GOOGLE},
@@ -233,10 +259,11 @@ static const bg_reply_rule builtin[] = {
     {"qq", "domain frequency limited", BG_SCOPE_TRANSIENT, "toomanyconn", "QQ (domain frequency limited)", QQ},
     {"qq", "mail content denied", BG_SCOPE_MESSAGE, "spamdetected", "QQ (content denied)", QQ},
     /* GMX and WEB.DE (United Internet). */
-    {"gmx", "postmaster.gmx.net/en/case", BG_SCOPE_RELAY, NULL, "GMX/WEB.DE block list", GMX},
-    {"gmx", "postmaster.gmx.net/de/case", BG_SCOPE_RELAY, NULL, "GMX/WEB.DE block list", GMX},
-    {"webde", "postmaster.web.de/en/case", BG_SCOPE_RELAY, NULL, "GMX/WEB.DE block list", WEBDE},
-    {"webde", "postmaster.web.de/de/case", BG_SCOPE_RELAY, NULL, "GMX/WEB.DE block list", WEBDE},
+    /* Not the "For explanation visit https://postmaster.gmx.net/en/case?..."
+     * link: GMX's error-message page says every error of its servers
+     * carries one, a refused message ("554-Transaction failed ... Reject due
+     * to policy restrictions") as well as a blocked IP; the lines before it
+     * say which. */
     /* The greeting of GMX, WEB.DE and IONOS (the same Nemesis servers)
      * refusing a connection; the reason follows on later lines, which
      * Sendmail's log does not keep */
@@ -293,6 +320,12 @@ static const bg_reply_rule builtin[] = {
     {"postgrey", "try again later (greylist", BG_SCOPE_TRANSIENT, NULL, "greylisting", POSTGREY},
     /* Spamhaus named by its lists' long names. */
     {"spamhaus", "dbl.spamhaus.org", BG_SCOPE_SENDER, "rejected", "dbl.spamhaus.org (a domain of the message)", SPAMHAUS},
+    {"spamhaus", "spamhaus dbl", BG_SCOPE_SENDER, "rejected", "dbl.spamhaus.org (a domain of the message)", SPAMHAUS},
+    {"spamhaus", "domain block list", BG_SCOPE_SENDER, "rejected", "dbl.spamhaus.org (a domain of the message)", SPAMHAUS},
+    /* The URI lists: web domains found in the message's body, not the
+     * relay's address (which "blocked using multi.surbl.org" would name) */
+    {"surbl", "surbl.org", BG_SCOPE_MESSAGE, "spamdetected", "SURBL (a web domain in the message)", SURBL},
+    {"uribl", "uribl.com", BG_SCOPE_MESSAGE, "spamdetected", "URIBL (a domain in the message)", URIBL},
     {"spamhaus", "exploits block list", BG_SCOPE_RELAY, NULL, "xbl.spamhaus.org", SPAMHAUS},
     {"spamhaus", "policy block list", BG_SCOPE_RELAY, NULL, "pbl.spamhaus.org", SPAMHAUS},
     {"spamhaus", "spamhaus block list", BG_SCOPE_RELAY, NULL, "sbl.spamhaus.org", SPAMHAUS},

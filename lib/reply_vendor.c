@@ -47,8 +47,9 @@
  *   Cox, Spectrum (Charter)       "AUP#CXBL", "AUP#In-1310": the code of
  *                                 their published acceptable-use error
  *                                 list -> its reason (aup_reason)
- *   Mimecast (rhost *.mimecast.com) the reply texts of its published code
- *                                 list (community.mimecast.com DOC-1369)
+ *   Mimecast (rhost *.mimecast.com, or its community.mimecast.com link
+ *                                 in the reply) the reply texts of its
+ *                                 published code list (DOC-1369)
  *
  * Used by lib/reply.c; see lib/reply_vendor.h.  Pure; text is lower case.
  */
@@ -170,6 +171,7 @@ static const struct {
     {"open relay not allowed", "norelaying"},
     {"account inbounds disabled", "notaccept"},
     {"invalid recipient", "userunknown"},
+    {"sender has no a, aaaa, or mx dns records", "rejected"},
     {"too many recipients", "toomanyconn"},
     {NULL, NULL},
 };
@@ -474,7 +476,11 @@ reply_vendor_reason(const char *low, const bg_text_pairs *pp, const bg_reply_con
         *decided = true;
         return aup;
     }
-    if (ctx && in_domain(ctx->rhost, "mimecast.com")) {
+    /* Mimecast: by its servers' name, or by the link to its code list that
+     * every one of its refusals carries (the log line and the DSN of one
+     * refusal read alike, the log naming no remote host). */
+    if ((ctx && in_domain(ctx->rhost, "mimecast.com")) ||
+        strstr(low, "community.mimecast.com") != NULL) {
         for (size_t i = 0; mimecast[i].phrase; i++) {
             if (strstr(low, mimecast[i].phrase)) {
                 *decided = true;

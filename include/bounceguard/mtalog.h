@@ -92,6 +92,8 @@ typedef struct bg_mtalog_event {
                             "(in reply to ...)"); else the status text */
     char command[32];    /* "RCPT TO", "end of DATA": what the reply answered */
     bool remote_reply;   /* reply came from the remote server ("said:") */
+    bool dsn_remote;     /* dsn= is the remote's own enhanced code, though
+                            reply= (its first line) shows none (Sendmail) */
     bool truncated;      /* some field was cut to fit */
 } bg_mtalog_event;
 

@@ -183,6 +183,51 @@ static const class_case class_cases[] = {
     {"ezweb: rejected by a remote mail server is its filter", NULL,
      "Each of the following recipients was rejected by a remote mail server.", "filtered",
      0, ""},
+    /* An unknown mailbox, a full one, a closed one, in the languages
+     * receiving servers answer in. */
+    {"german: mailbox not present at RCPT", NULL,
+     "550 Postfach nicht vorhanden (in reply to RCPT TO command)", "userunknown", 1, ""},
+    {"french: unknown mailbox at RCPT", NULL,
+     "550 Bo\xc3\xaete aux lettres inconnue (in reply to RCPT TO command)", "userunknown",
+     1, ""},
+    {"portuguese: unknown user at RCPT", NULL,
+     "550 Usu\xc3\xa1rio desconhecido (in reply to RCPT TO command)", "userunknown", 1,
+     ""},
+    {"polish: does not exist at RCPT", NULL,
+     "550 Skrzynka nie istnieje (in reply to RCPT TO command)", "userunknown", 1, ""},
+    {"russian: does not exist at RCPT", NULL,
+     "550 \xd0\xbd\xd0\xb5 \xd1\x81\xd1\x83\xd1\x89\xd0\xb5\xd1\x81\xd1\x82"
+     "\xd0\xb2\xd1\x83\xd0\xb5\xd1\x82 (in reply to RCPT TO command)",
+     "userunknown", 1, ""},
+    {"japanese: does not exist at RCPT", NULL,
+     "550 \xe5\xad\x98\xe5\x9c\xa8\xe3\x81\x97\xe3\x81\xbe\xe3\x81\x9b"
+     "\xe3\x82\x93 (in reply to RCPT TO command)",
+     "userunknown", 1, ""},
+    {"italian: mailbox full", NULL, "552 Casella piena", "mailboxfull", 0, ""},
+    {"closed for inactivity, though 'blocked'", "5.2.1",
+     "550 5.2.1 This mailbox has been blocked due to inactivity", "suspend", 0, ""},
+    {"spf named by a relay block's words", "5.7.1",
+     "550 5.7.1 Sending IP not permitted by SPF", "authfailure", 0, ""},
+    {"the sender's account suspended", "5.7.0",
+     "550 5.7.0 Mail Sending denied. This account is suspended", "rejected", 0, ""},
+    {"content restrictions under a bare 5.7.1", "5.7.1",
+     "550 5.7.1 Message rejected due to content restrictions", "policyviolation", 0, ""},
+    /* Mimecast's refusals carry the link to its code list: read by that
+     * table whatever the remote's name; "mime" is not "mimecast" */
+    {"mimecast by its link: blocked senders", NULL,
+     "550 Rejected by header based Blocked Senders - block for manual block - "
+     "https://community.mimecast.com/docs/DOC-1369#550",
+     "rejected", 0, ""},
+    {"mimecast by its link: invalid recipient", NULL,
+     "550 Invalid Recipient - https://community.mimecast.com/docs/DOC-1369#550",
+     "userunknown", 1, ""},
+    {"mimecast by its link: sender domain without DNS", NULL,
+     "550 Sender has no A, AAAA, or MX DNS records. - "
+     "https://community.mimecast.com/docs/DOC-1369#550",
+     "rejected", 0, ""},
+    {"amavis: a banned file is the message's", "5.7.0",
+     "554 5.7.0 Reject, id=12345-01 - BANNED: application/x-msdownload",
+     "policyviolation", 0, ""},
     {"nothing known", "5.9.9", "550 meh", "undefined", 0, ""},
     {"nothing at all", NULL, NULL, "onhold", 0, ""},
 };
@@ -489,7 +534,8 @@ START_TEST(test_parse_qq)
 }
 END_TEST
 
-/* Mimecast's reply texts are read only from its own servers. */
+/* Mimecast's reply texts are read only from its own servers, or with the
+ * link to its code list that its refusals carry. */
 START_TEST(test_parse_mimecast)
 {
     const char *head =
@@ -508,6 +554,11 @@ START_TEST(test_parse_mimecast)
     ck_assert_str_eq(r->rcpts[0].reason, "policyviolation");
     bg_dsn_report_free(r);
     snprintf(msg, sizeof msg, "%s%s%s", head, "mx.notmimecast.com", tail);
+    r = parse(msg);
+    ck_assert_str_eq(r->rcpts[0].reason, "policyviolation");
+    bg_dsn_report_free(r);
+    snprintf(msg, sizeof msg, "%s%s%s", head, "mx.notmimecast.com",
+             "\nDiagnostic-Code: smtp; 554 Host network not allowed\n\n--Q--\n");
     r = parse(msg);
     ck_assert_uint_eq(r->nrcpts, 1);
     ck_assert_str_ne(r->rcpts[0].reason, "policyviolation");
@@ -637,6 +688,56 @@ START_TEST(test_parse_sendmail_transcript)
              "5.5.0", bl);
     r = parse(msg);
     ck_assert_str_ne(r->rcpts[0].reason, "blocked");
+    bg_dsn_report_free(r);
+}
+END_TEST
+
+/* Sendmail gave up on an address deferred at the greeting: Status 4.4.7 and
+ * an empty Diagnostic-Code; the reply is the one its verdict quotes
+ * ("<a@x>... Deferred: 421-..."), whole from the transcript, at the greeting. */
+START_TEST(test_parse_sendmail_deferred_greeting)
+{
+    char msg[4096];
+    snprintf(
+        msg, sizeof msg, sendmail_fmt, "",
+        "<<< 421-4.7.0 [192.0.2.1] Our system has detected an unusual rate of "
+        "unsolicited mail\n<<< 421-4.7.0 originating from your IP address. To protect "
+        "our users\n<<< 421 4.7.0 from spam, mail has been rate limited. - gsmtp\n"
+        "<a@example.org>... Deferred: 421-4.7.0 [192.0.2.1] Our system has detected "
+        "an unusual rate of unsolicited mail\nMessage could not be delivered for 5 "
+        "days\n\n",
+        "4.4.7", "");
+    bg_dsn_report *r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_ptr_nonnull(r->rcpts[0].diagnostic);
+    ck_assert_ptr_nonnull(strstr(r->rcpts[0].diagnostic, "originating from your IP"));
+    ck_assert_str_eq(r->rcpts[0].status, "4.7.0");
+    ck_assert_int_eq(r->rcpts[0].stage, BG_STAGE_CONNECT);
+    ck_assert_int_eq(r->rcpts[0].scope, BG_SCOPE_RELAY);
+    bg_dsn_report_free(r);
+
+    /* a one-line reply with no enhanced code: the refusal, not 4.4.7 */
+    snprintf(msg, sizeof msg, sendmail_fmt, "",
+             "<<< 421 Sender address blocked - see the code list\n"
+             "<a@example.org>... Deferred: 421 Sender address blocked - see the code "
+             "list\n\n",
+             "4.4.7", "");
+    r = parse(msg);
+    ck_assert_str_eq(r->rcpts[0].diagnostic,
+                     "421 Sender address blocked - see the code list");
+    ck_assert_str_eq(r->rcpts[0].reason, "blocked");
+    ck_assert_int_eq(r->rcpts[0].stage, BG_STAGE_CONNECT);
+    bg_dsn_report_free(r);
+
+    /* another address's verdict says nothing of this one: no reply read
+     * from it, the Status stands */
+    snprintf(msg, sizeof msg, sendmail_fmt, "",
+             "<<< 421 Sender address blocked\n"
+             "<z@example.org>... Deferred: 421 Sender address blocked\n\n",
+             "4.4.7", "");
+    r = parse(msg);
+    ck_assert_str_eq(r->rcpts[0].status, "4.4.7");
+    ck_assert_int_ne(r->rcpts[0].stage, BG_STAGE_CONNECT);
     bg_dsn_report_free(r);
 }
 END_TEST
@@ -1341,6 +1442,7 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_unnamed_final_recipient);
     tcase_add_test(tp, test_parse_gmail_state);
     tcase_add_test(tp, test_parse_sendmail_transcript);
+    tcase_add_test(tp, test_parse_sendmail_deferred_greeting);
     tcase_add_test(tp, test_parse_sendmail_pipelined_transcript);
     tcase_add_test(tp, test_parse_ses_quoted_reply);
     tcase_add_test(tp, test_parse_unindented_boundary);

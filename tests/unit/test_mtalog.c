@@ -230,6 +230,23 @@ static const log_case cases[] = {
      "[127.0.0.1], dsn=5.2.0, reply=550 User unknown, stat=Service unavailable",
      1, BOUNCED, SM, T1200, "6B5D9xT7009799", "data-unknown@dest.example", "", "5.2.0",
      "", "127.0.0.1", "550 User unknown", "", true},
+    /* smtpinit()'s 4.5.0/5.5.0: the greeting or EHLO was refused (the
+     * reply's own 4.7.0 notwithstanding); a reply whose own code is 5.5.0
+     * says nothing of the step */
+    {"sendmail 8.17 refused greeting is dsn=4.5.0",
+     "Nov 23 12:00:00 smtest sendmail[23408]: 6B7GN9ub023392: to=<g@dest.example>, "
+     "delay=00:00:00, xdelay=00:00:00, mailer=esmtp, pri=30129, relay=[127.0.0.1] "
+     "[127.0.0.1], dsn=4.5.0, reply=421 4.7.0 Try again later, stat=Deferred: 421 4.7.0 "
+     "Try again later",
+     1, DEFERRED, SM, T1200, "6B7GN9ub023392", "g@dest.example", "", "4.5.0", "",
+     "127.0.0.1", "421 4.7.0 Try again later", "EHLO", true},
+    {"sendmail 8.17 reply with its own 5.5.0",
+     "Nov 23 12:00:00 smtest sendmail[23408]: 6B7GN9ub023393: to=<h@dest.example>, "
+     "delay=00:00:00, xdelay=00:00:00, mailer=esmtp, pri=30129, relay=[127.0.0.1] "
+     "[127.0.0.1], dsn=5.5.0, reply=550 5.5.0 Requested action not taken, stat=Service "
+     "unavailable",
+     1, BOUNCED, SM, T1200, "6B7GN9ub023393", "h@dest.example", "", "5.5.0", "",
+     "127.0.0.1", "550 5.5.0 Requested action not taken", "", true},
     {"sendmail reply holding a forged record",
      "Nov 23 12:00:00 relay1 sm-mta[123]: 2ANC0nm0012345: to=<a@b.example>, "
      "delay=00:00:01, mailer=esmtp, pri=120, relay=mx.b.example. [192.0.2.1], dsn=5.0.0, "
@@ -416,6 +433,36 @@ case_line(const char *name)
     return NULL;
 }
 
+/* Sendmail's dsn= for a reply whose first line has no enhanced code: x.1.1
+ * is the remote's own (from the reply's last line) unless Sendmail said
+ * "User unknown", which is where it makes 5.1.1 up. */
+START_TEST(sendmail_dsn_from_the_reply)
+{
+    static const struct {
+        const char *dsn, *stat;
+        bool remote;
+    } rows[] = {
+        {"5.1.1", "Service unavailable", true},
+        {"5.1.1", "User unknown", false},
+        {"5.2.0", "Service unavailable", false},
+        {"4.4.7", "Deferred: 421 Try later", false},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char line[512];
+        bg_mtalog_event ev;
+        snprintf(line, sizeof line,
+                 "Nov 23 12:00:00 smtest sendmail[9]: 6B7GN91F023392: to=<a@b.example>, "
+                 "delay=00:00:00, xdelay=00:00:00, mailer=esmtp, pri=30129, "
+                 "relay=[192.0.2.1] [192.0.2.1], dsn=%s, reply=550 Mailbox unknown.  "
+                 "Either there is no mailbox associated with this, stat=%s",
+                 rows[i].dsn, rows[i].stat);
+        ck_assert_int_eq(bg_mtalog_parse(line, strlen(line), NOW, NULL, &ev), 1);
+        ck_assert_msg(ev.dsn_remote == rows[i].remote, "row %zu: dsn_remote %d", i,
+                      ev.dsn_remote);
+    }
+}
+END_TEST
+
 START_TEST(fields_beyond_basics)
 {
     bg_mtalog_event ev;
@@ -573,6 +620,7 @@ main(void)
     tcase_add_test(tc, fields_beyond_basics);
     tcase_add_test(tc, configured_names);
     tcase_add_test(tc, year_rollover);
+    tcase_add_test(tc, sendmail_dsn_from_the_reply);
     tcase_add_test(tc, long_fields_are_cut_not_overrun);
     tcase_add_test(tc, binary_and_nul_bytes);
     suite_add_tcase(s, tc);

@@ -120,6 +120,132 @@ START_TEST(classifier_uses_the_table)
 }
 END_TEST
 
+/* GMX and WEB.DE put a "For explanation visit .../case?..." link under every
+ * error: the lines before it say whether the relay or the message was
+ * refused. */
+START_TEST(gmx_case_link_decides_nothing)
+{
+    bg_reply_class cl;
+
+    bg_reply_classify(
+        "5.0.0",
+        "554-Transaction failed 554-Reject due to policy restrictions. 554 "
+        "For explanation visit https://postmaster.gmx.net/en/case?c=hi&i=ip&"
+        "v=192.0.2.1&r=0MQ3yj",
+        &cl);
+    ck_assert_int_ne(cl.scope, BG_SCOPE_RELAY);
+    ck_assert_ptr_null(strstr(cl.rule, "provider table"));
+
+    bg_reply_classify("5.0.0",
+                      "554-web.de (mxweb112) Nemesis ESMTP Service not available 554-No "
+                      "SMTP service 554-Bad DNS PTR resource record. 554 For explanation "
+                      "visit https://postmaster.web.de/en/case?c=r0601&i=ip&v=192.0.2.1",
+                      &cl);
+    ck_assert_int_eq(cl.scope, BG_SCOPE_RELAY);
+    ck_assert_ptr_nonnull(strstr(cl.list, "GMX/WEB.DE"));
+}
+END_TEST
+
+/* Microsoft's 5.7.133/5.7.134: the address takes mail only from its own
+ * organisation, which an outside relay's senders never are; Yahoo's
+ * "Excessive unauthenticated traffic" is the sender's authentication, not
+ * the relay's reputation, whatever TSS code carries it. */
+START_TEST(who_a_provider_code_is_about)
+{
+    bg_reply_class cl;
+
+    bg_reply_classify("5.7.133",
+                      "550 5.7.133 RESOLVER.RST.SenderNotAuthenticatedForGroup; "
+                      "authentication required",
+                      &cl);
+    ck_assert_int_eq(cl.scope, BG_SCOPE_RECIPIENT);
+    ck_assert_str_eq(cl.reason, "notaccept");
+    bg_reply_classify("5.7.134",
+                      "550 5.7.134 RESOLVER.RST.SenderNotAuthenticatedForMailbox; "
+                      "authentication required",
+                      &cl);
+    ck_assert_int_eq(cl.scope, BG_SCOPE_RECIPIENT);
+
+    bg_reply_classify("4.7.0", "421 4.7.0 [TSS11] Excessive unauthenticated traffic.",
+                      &cl);
+    ck_assert_int_eq(cl.scope, BG_SCOPE_SENDER);
+    ck_assert_str_eq(cl.reason, "authfailure");
+    bg_reply_classify("4.7.0",
+                      "421 4.7.0 [TSS11] Messages from 192.0.2.1 temporarily deferred "
+                      "due to unexpected volume or user complaints",
+                      &cl);
+    ck_assert_int_eq(cl.scope, BG_SCOPE_RELAY);
+}
+END_TEST
+
+/* Google's table (support.google.com/a/answer/3726730) since 2025 says
+ * "unsolicited email", "rate of email", "IP Netblock", "SPF domain",
+ * "doesn't have a PTR record"; RFC 7505's x.7.27 is the sender's null MX. */
+static const struct {
+    const char *status, *reply;
+    bg_bounce_scope scope;
+} google_cases[] = {
+    {"4.7.28",
+     "421 4.7.28 Gmail has detected an unusual rate of unsolicited email originating "
+     "from your IP Netblock 192.0.2.1.",
+     BG_SCOPE_RELAY},
+    {"4.7.28",
+     "421 4.7.28 Gmail has detected an unusual rate of email originating from your IP "
+     "address 192.0.2.1.",
+     BG_SCOPE_RELAY},
+    {"4.7.28",
+     "421 4.7.28 Gmail has detected an unusual rate of unsolicited email originating "
+     "from your SPF domain example.com.",
+     BG_SCOPE_SENDER},
+    {"4.7.28",
+     "421 4.7.28 Gmail has detected an unusual rate of unsolicited email containing "
+     "one of your URL domains.",
+     BG_SCOPE_MESSAGE},
+    {"4.7.23",
+     "451 4.7.23 192.0.2.1 The sending IP address for this message doesn't have a PTR "
+     "record, or the PTR record's forward DNS entry doesn't match the sending IP "
+     "address.",
+     BG_SCOPE_RELAY},
+    {"4.7.0",
+     "421 4.7.0 This message is suspicious due to the very low reputation of the "
+     "sending domain.",
+     BG_SCOPE_SENDER},
+    {"4.7.27",
+     "421 4.7.27 Your email has been rate limited because SPF authentication didn't "
+     "pass for this message.",
+     BG_SCOPE_SENDER},
+    {"5.7.32",
+     "550 5.7.32 Your email was blocked because the From: header (RFC5322) in this "
+     "message isn't aligned with either the authenticated SPF or DKIM organizational "
+     "domain.",
+     BG_SCOPE_SENDER},
+    {"5.7.1", "550 5.7.1 Messages missing a valid Message-ID: header are not accepted.",
+     BG_SCOPE_MESSAGE},
+    {"5.7.27", "550 5.7.27 Sender address has null MX", BG_SCOPE_SENDER},
+    /* domain and URI lists name the message's domains, not the relay */
+    {"5.7.1",
+     "550 5.7.1 Your email was rejected due to having a domain present in the Spamhaus "
+     "DBL -- see https://www.spamhaus.org/dbl/",
+     BG_SCOPE_SENDER},
+    {"5.7.1",
+     "550 5.7.1 Message rejected: a web domain in it is listed in multi.surbl.org",
+     BG_SCOPE_MESSAGE},
+    {"5.7.1", "554 5.7.1 Sender address is blocked by policy", BG_SCOPE_SENDER},
+    {"5.7.1",
+     "550 5.7.1 The IP you're using to send email is not authorized to send email "
+     "directly to our servers.",
+     BG_SCOPE_RELAY},
+};
+
+START_TEST(google_wordings)
+{
+    bg_reply_class cl;
+    bg_reply_classify(google_cases[_i].status, google_cases[_i].reply, &cl);
+    ck_assert_msg(cl.scope == google_cases[_i].scope, "case %d: scope %d (%s, %s)", _i,
+                  cl.scope, cl.reason, cl.rule);
+}
+END_TEST
+
 START_TEST(administrator_rows_come_first)
 {
     bg_error err;
@@ -188,6 +314,10 @@ main(void)
     tcase_add_test(tc, match_is_bounded_by_words);
     tcase_add_test(tc, every_builtin_row_is_well_formed);
     tcase_add_test(tc, classifier_uses_the_table);
+    tcase_add_test(tc, gmx_case_link_decides_nothing);
+    tcase_add_test(tc, who_a_provider_code_is_about);
+    tcase_add_loop_test(tc, google_wordings, 0,
+                        (int)(sizeof google_cases / sizeof google_cases[0]));
     tcase_add_test(tc, administrator_rows_come_first);
     tcase_add_test(tc, bad_files_say_where);
     suite_add_tcase(s, tc);
