@@ -325,7 +325,8 @@ dsn_transcript_deferred(const char *notice, size_t len, const char *rcpt)
         return NULL;
     while (pos < len) {
         line l = next_line(notice, len, &pos);
-        if (l.n < 4 || !verdict_addr(l, &off) || !names_at(l, off, rcpt, rlen))
+        if (l.n < 4 || !verdict_addr(l, &off) || !names_at(l, off, rcpt, rlen) ||
+            l.n < off + rlen + 5) /* "<rcpt>..." whole, even if rcpt holds a '>' */
             continue;
         /* "<a@x>... Deferred: 421-4.7.0 ...": Sendmail repeats the first
          * line of the reply that deferred the address */
