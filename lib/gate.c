@@ -100,6 +100,17 @@ txn_limits(const bg_config *cfg, const bg_gate_txn *t)
     return bg_policy_sender_limits_exempt(cfg, t->identity, t->quota_exempt);
 }
 
+/* Rule 3's verdict on n blacklisted recipients tried, kept for the
+ * transaction. */
+static bg_verdict_kind
+sender_judged(bg_gate_txn *t, long n, long limit)
+{
+    t->sender_checked = true;
+    t->sender_verdict =
+        bg_policy_sender_blocked(n, limit) ? BG_VERDICT_SENDER_BLOCKED : BG_VERDICT_ACCEPT;
+    return t->sender_verdict;
+}
+
 static bg_verdict_kind
 sender_blocked(bg_store *st, const bg_config *cfg, bg_gate_txn *t, int64_t now,
                bg_error *err)
@@ -115,11 +126,7 @@ sender_blocked(bg_store *st, const bg_config *cfg, bg_gate_txn *t, int64_t now,
     n = bg_gate_tried_blacklisted(st, t->identity, now, lim.bounce_limit, err);
     if (n < 0)
         return BG_VERDICT_STORE_ERROR; /* not cached: the next call tries again */
-    t->sender_checked = true;
-    t->sender_verdict = bg_policy_sender_blocked(n, lim.bounce_limit)
-                            ? BG_VERDICT_SENDER_BLOCKED
-                            : BG_VERDICT_ACCEPT;
-    return t->sender_verdict;
+    return sender_judged(t, n, lim.bounce_limit);
 }
 
 int
@@ -294,10 +301,7 @@ mail_reads(bg_store *st, const bg_config *cfg, bg_gate_txn *t, int64_t now, bg_e
         return -1;
     t->sender_read = true;
     t->sender_found = l == BG_FOUND;
-    t->sender_checked = true;
-    t->sender_verdict = bg_policy_sender_blocked(count.count, lim.bounce_limit)
-                            ? BG_VERDICT_SENDER_BLOCKED
-                            : BG_VERDICT_ACCEPT;
+    sender_judged(t, count.count, lim.bounce_limit);
     return 0;
 }
 
