@@ -483,6 +483,7 @@ typedef struct record_arg {
     long limit;
     int64_t window;
     bool granted;    /* the count was within the quota */
+    bool passes;     /* mode = observe: the message goes out whatever the count */
 } record_arg;
 
 static bg_record_change
@@ -507,7 +508,8 @@ record_body(bg_store_txn *txn, void *arg)
             BG_STORE_FAILED)
             return -1;
     }
-    if (a->granted && bg_store_txn_message_put(txn, a->m, a->purge_at) < 0)
+    /* What goes out is filed: its bounces must find it */
+    if ((a->granted || a->passes) && bg_store_txn_message_put(txn, a->m, a->purge_at) < 0)
         return -1;
     return 0;
 }
@@ -519,7 +521,8 @@ bg_gate_record(bg_store *st, const bg_config *cfg, bg_gate_txn *t, const char *m
     bg_sender_limits lim = txn_limits(cfg, t);
     bg_message_rec m;
     record_arg a = {&m, t->sender_found ? &t->sender : NULL, now + cfg->message_retention,
-                    t->reserved, now, lim.quota_limit, cfg->quota_window, true};
+                    t->reserved, now, lim.quota_limit, cfg->quota_window, true,
+                    cfg->mode == BG_MODE_OBSERVE};
     int rc;
 
     if (t->dry_run)

@@ -79,8 +79,9 @@ void bg_gate_release(bg_gate_txn *t);
  * the only write of an accepted message.  The count checks the quota again:
  * another relay sharing the store (Redis) may have filled it since RCPT TO,
  * and then the message is refused here (BG_VERDICT_QUOTA, the refusal
- * counted, nothing filed), so that no more than the quota gets through under
- * any concurrency.  Returns BG_VERDICT_ACCEPT, BG_VERDICT_QUOTA or
+ * counted, nothing filed; with mode = observe the message still goes out,
+ * so it is filed), so that no more than the quota gets through under any
+ * concurrency.  Returns BG_VERDICT_ACCEPT, BG_VERDICT_QUOTA or
  * BG_VERDICT_STORE_ERROR (err set); the quota held in flight is given back
  * whatever the answer.
  */

@@ -69,7 +69,7 @@ sync
 "$W" write "$FS/db" full 200000 now > "$T/full.out" 2> "$T/full.err"; rc=$?
 committed=$(wc -l < "$T/full.out")
 check "a writer on a full filesystem stops with an error ($rc) after $committed commits: $(head -c 150 "$T/full.err")" \
-    [ $rc != 0 ] && [ -s "$T/full.err" ]
+    [ $rc != 0 -a -s "$T/full.err" ]
 # A new sender's message is written once, at its end (its count in the
 # quota and its record): that is where a full disk refuses it.
 refused=0 permanent=0
@@ -109,7 +109,7 @@ truncate -s $(($(stat -c %s "$FS/filler") - 262144)) "$FS/filler"
 "$W" verify "$FS/db2" < "$T/big.out" > "$T/big.verify" 2>&1; rc=$?
 after=$(stat -c %s "$FS/db2/__db.003" 2>/dev/null || echo 0)
 check "a store read with 256 KB left on the disk while its cache grows ($((before >> 10)) KB -> $((after >> 10)) KB): exit $rc, $(head -c 120 "$T/big.verify")" \
-    [ "$rc" = 0 ] && grep -q '^present 30000 missing 0$' "$T/big.verify" && [ "$after" -gt $((before + 1048576)) ]
+    bash -c "[ $rc = 0 ] && grep -q '^present 30000 missing 0\$' '$T/big.verify' && [ $after -gt $((before + 1048576)) ]"
 rm -f "$FS/filler"
 rm -rf "$FS/db2"
 

@@ -210,6 +210,34 @@ START_TEST(quota_filled_elsewhere_refuses_at_the_end)
 }
 END_TEST
 
+/* mode = observe: the same message goes out although its count was refused,
+ * so its bounces must find it: it is filed, and the refusal still counted. */
+START_TEST(observe_files_what_the_end_would_refuse)
+{
+    bg_gate_txn t;
+    bg_sender_rec r;
+    bg_message_rec m;
+    bg_error err;
+    int64_t at = T0 + 10;
+
+    cfg->mode = BG_MODE_OBSERVE;
+    ck_assert_int_eq(begin_and_rcpt(&t, "192.0.2.5", "a@example.com", T0 + 5),
+                     BG_VERDICT_ACCEPT);
+    for (int i = 0; i < 2; i++) /* another relay sends two */
+        ck_assert_int_eq(bg_store_sender_update(st, "ip:192.0.2.5", fill_update, &at, &err),
+                         BG_RECORD_WRITE);
+    ck_assert_int_eq(bg_gate_record(st, cfg, &t, "<seen@x>", "QSEEN", "a@example.com\n",
+                                    T0 + 20, &err),
+                     BG_VERDICT_QUOTA);
+    ck_assert_int_eq(bg_store_message_get(st, "QSEEN", true, &m, &err), BG_FOUND);
+    ck_assert_str_eq(m.sender_id, "ip:192.0.2.5");
+    ck_assert_int_eq(bg_store_sender_get(st, "ip:192.0.2.5", &r, &err), BG_FOUND);
+    ck_assert_uint_eq(r.count, 2);
+    ck_assert_uint_eq(r.refused, 1);
+    bg_message_rec_clear(&m);
+}
+END_TEST
+
 /* A refusal at MAIL FROM is counted in the window and moves last_seen
  * (`sender show`); a dry run (`bounceguard check`) counts nothing. */
 START_TEST(quota_refusals_are_counted)
@@ -627,6 +655,7 @@ main(void)
     tcase_add_test(tc, quota_refusals_are_counted);
     tcase_add_test(tc, quota_in_flight_is_held_not_written);
     tcase_add_test(tc, quota_filled_elsewhere_refuses_at_the_end);
+    tcase_add_test(tc, observe_files_what_the_end_would_refuse);
     tcase_add_test(tc, manual_block_says_so);
     tcase_add_test(tc, trusted_network_and_override);
     tcase_add_test(tc, sender_blocked_after_distinct_blacklisted);
