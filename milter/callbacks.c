@@ -304,8 +304,10 @@ cb_eom(SMFICTX *ctx)
             message_end(c);
             return rc;
         }
-    } else if (st && c->cfg->return_path_rewrite) {
-        /* signed VERP return path naming the record just made (lib/learn.c) */
+    }
+    if (v != BG_VERDICT_STORE_ERROR && c->cfg->return_path_rewrite) {
+        /* signed VERP return path naming the record just made (lib/learn.c);
+         * observe mode files a message it lets go past a refusal too */
         char rp[BG_ADDR_MAX + 1], only[BG_ADDR_MAX + 1] = "";
         int r;
 
