@@ -51,29 +51,9 @@
  */
 #define MTA_IDLE_TIMEOUT_S 7210
 
-static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
-static bg_config *current_config;
 static const char *config_path;
 static bool config_explicit;
-static _Atomic(bg_store *) store;
 static atomic_bool stopping;
-
-bg_config *
-milter_config_get(void)
-{
-    bg_config *c;
-
-    pthread_mutex_lock(&config_lock);
-    c = bg_config_ref(current_config);
-    pthread_mutex_unlock(&config_lock);
-    return c;
-}
-
-bg_store *
-milter_store(void)
-{
-    return atomic_load(&store);
-}
 
 static void
 usage(FILE *fp)
@@ -94,25 +74,24 @@ reload_config(void)
 {
     bg_error err;
     bg_config *fresh = bg_config_load(config_path, !config_explicit, &err);
-    bg_config *old;
+    bg_config *cur;
 
     if (fresh == NULL) {
         bg_msg_error("reload refused, keeping the running config: %s", err.msg);
         return;
     }
-    pthread_mutex_lock(&config_lock);
-    /* keep the sockets of the running daemon: they cannot change without a restart */
+    /* keep the sockets of the running daemon: they cannot change without a
+     * restart (only this thread replaces the config) */
+    cur = milter_config_get();
     free(fresh->socket);
-    fresh->socket = bg_xstrdup(current_config->socket);
-    if (strcmp(fresh->metrics_listen, current_config->metrics_listen) != 0)
+    fresh->socket = bg_xstrdup(cur->socket);
+    if (strcmp(fresh->metrics_listen, cur->metrics_listen) != 0)
         bg_msg_warn("metrics_listen changed to \"%s\": it takes effect at the next start",
                     fresh->metrics_listen);
     free(fresh->metrics_listen);
-    fresh->metrics_listen = bg_xstrdup(current_config->metrics_listen);
-    old = current_config;
-    current_config = fresh;
-    pthread_mutex_unlock(&config_lock);
-    bg_config_unref(old);
+    fresh->metrics_listen = bg_xstrdup(cur->metrics_listen);
+    bg_config_unref(cur);
+    milter_config_set(fresh);
     bg_msg_notice("config %s reloaded", config_path);
 }
 
@@ -145,7 +124,7 @@ try_open_store(void)
     static bool complained;
 
     if (s) {
-        atomic_store(&store, s);
+        milter_store_set(s);
         bg_msg_info("store %s open", bg_store_where(s));
         complained = false;
     } else if (!complained) {
@@ -231,7 +210,7 @@ stall_guard_thread(void *arg)
 {
     (void)arg;
     for (;;) {
-        bg_store *st = atomic_load(&store);
+        bg_store *st = milter_store();
         int64_t ms = st ? bg_store_stalled_ms(st, bg_monotonic_ms()) : 0;
 
         if (ms >= 1000LL * MILTER_STALL_S) {
@@ -413,6 +392,7 @@ main(int argc, char **argv)
 {
     const char *socket_override = NULL;
     bool foreground = false, check_only = false;
+    bg_config *cfg; /* main's own reference: a reload replaces the running one */
     bg_error err;
     int opt, rc;
     sigset_t set;
@@ -455,47 +435,48 @@ main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    current_config = bg_config_load(config_path, !config_explicit, &err);
-    if (current_config == NULL) {
+    cfg = bg_config_load(config_path, !config_explicit, &err);
+    if (cfg == NULL) {
         fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
         return 3;
     }
     if (socket_override) {
         if (bg_config_check_socket(socket_override, &err) < 0) {
             fprintf(stderr, "bounceguard-milter: -p: %s\n", err.msg);
-            bg_config_unref(current_config);
+            bg_config_unref(cfg);
             return 2;
         }
-        free(current_config->socket);
-        current_config->socket = bg_xstrdup(socket_override);
+        free(cfg->socket);
+        cfg->socket = bg_xstrdup(socket_override);
     }
     if (check_only) {
         /* Also what only the machine can answer, so that -n passes no
          * config that a start would then refuse. */
-        if (bg_config_check_system(current_config,
+        if (bg_config_check_system(cfg,
                                    BG_CHECK_USER | BG_CHECK_LOG_DIR | BG_CHECK_PID_FILE |
                                        BG_CHECK_SOCKET,
                                    &err) < 0) {
             fprintf(stderr, "bounceguard-milter: %s: %s\n",
-                    current_config->path[0] ? current_config->path : "(defaults)", err.msg);
-            bg_config_unref(current_config);
+                    cfg->path[0] ? cfg->path : "(defaults)", err.msg);
+            bg_config_unref(cfg);
             return 3;
         }
         printf("bounceguard-milter: config %s is valid\n",
-               current_config->path[0] ? current_config->path : "(defaults)");
-        bg_config_unref(current_config);
+               cfg->path[0] ? cfg->path : "(defaults)");
+        bg_config_unref(cfg);
         return 0;
     }
 
-    if (smfi_setconn(current_config->socket) == MI_FAILURE ||
+    milter_config_set(bg_config_ref(cfg));
+    if (smfi_setconn(cfg->socket) == MI_FAILURE ||
         smfi_register(milter_desc) == MI_FAILURE) {
         fprintf(stderr, "bounceguard-milter: cannot set up milter socket %s\n",
-                current_config->socket);
+                cfg->socket);
         return 4;
     }
     smfi_settimeout(MTA_IDLE_TIMEOUT_S);
     smfi_setbacklog(256);
-    rc = bg_privs_target(current_config->user, &daemon_user, &err);
+    rc = bg_privs_target(cfg->user, &daemon_user, &err);
     if (rc < 0) {
         fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
         return 4;
@@ -507,11 +488,11 @@ main(int argc, char **argv)
     }
     /* Open what needs root, then become the unprivileged user, who opens the
      * logs and the store. */
-    if (open_pid_file(current_config) < 0 || open_socket(current_config) < 0)
+    if (open_pid_file(cfg) < 0 || open_socket(cfg) < 0)
         return 4;
     milter_metrics(); /* the counters, before any thread counts */
-    if (current_config->metrics_listen[0] &&
-        milter_metrics_open(current_config->metrics_listen, &err) < 0) {
+    if (cfg->metrics_listen[0] &&
+        milter_metrics_open(cfg->metrics_listen, &err) < 0) {
         fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
         return 4;
     }
@@ -520,10 +501,10 @@ main(int argc, char **argv)
         return 4;
     }
     bg_log_options lo = {.ident = "bounceguard-milter",
-                         .dir = current_config->log_dir,
-                         .use_syslog = current_config->syslog,
+                         .dir = cfg->log_dir,
+                         .use_syslog = cfg->syslog,
                          .use_stderr = foreground,
-                         .debug = current_config->debug};
+                         .debug = cfg->debug};
     if (bg_log_open(&lo, &err) < 0) {
         fprintf(stderr, "bounceguard-milter: %s\n", err.msg);
         return 3;
@@ -553,13 +534,13 @@ main(int argc, char **argv)
         bg_msg_error("%s", err.msg);
         return 4;
     }
-    if (current_config->metrics_listen[0])
-        bg_msg_info("metrics served at http://%s/metrics", current_config->metrics_listen);
+    if (cfg->metrics_listen[0])
+        bg_msg_info("metrics served at http://%s/metrics", cfg->metrics_listen);
     daemon_ready(); /* the parent may exit 0 now; stdio goes to /dev/null */
 
     bg_msg_notice("bounceguard-milter %s listening on %s (mode %s)", BG_VERSION,
-                current_config->socket,
-                current_config->mode == BG_MODE_OBSERVE ? "observe" : "enforce");
+                cfg->socket,
+                cfg->mode == BG_MODE_OBSERVE ? "observe" : "enforce");
     rc = smfi_main();
     milter_metrics_stop();
     atomic_store(&stopping, true);
@@ -568,8 +549,9 @@ main(int argc, char **argv)
     if (pid_file && bg_pidfile_remove(pid_file, &err) < 0)
         bg_msg_debug("%s", err.msg);
     pid_file = bg_pidfile_close(pid_file);
-    bg_store_close(atomic_load(&store));
+    bg_store_close(milter_store());
     bg_log_close();
-    bg_config_unref(current_config);
+    milter_config_set(NULL);
+    bg_config_unref(cfg);
     return rc == MI_SUCCESS ? 0 : 1;
 }

@@ -1,6 +1,7 @@
 /*
- * milter.h — what the two files of bounceguard-milter share: the running
- * state (config snapshot, store) and the libmilter callback table.
+ * milter.h — what the files of bounceguard-milter share: the running state
+ * (state.c: config snapshot, store), the metrics server (metrics_http.c) and
+ * the libmilter callback table (callbacks.c).
  */
 #ifndef BOUNCEGUARD_MILTER_H
 #define BOUNCEGUARD_MILTER_H
@@ -14,9 +15,14 @@
  * (release with bg_config_unref). */
 bg_config *milter_config_get(void);
 
-/* The store, opened once at start-up; NULL if it could not be opened (then
- * every check gets the on_store_error verdict). */
+/* Make c the current config, taking the caller's reference to it; the one
+ * before is released (sessions that hold it keep it until they end). */
+void milter_config_set(bg_config *c);
+
+/* The store, opened once; NULL until it could be opened (then every check
+ * gets the on_store_error verdict). */
 bg_store *milter_store(void);
+void milter_store_set(bg_store *s);
 
 /*
  * Metrics (metrics_http.c).  milter_metrics: the process's counters, made
