@@ -9,6 +9,7 @@
 #   make install         PREFIX=/usr/local DESTDIR= (UNITDIR, TMPFILESDIR, ...)
 #   make uninstall       the same variables: removes what install put there
 #   make asan            the same tests built with AddressSanitizer + UBSan
+#   make valgrind        the unit tests under valgrind memcheck (tests/valgrind.supp)
 #   make deb             the Debian package (debian/), into build-deb/
 #
 # Every object goes under $(BUILD) (default build/), so several builds (plain,
@@ -72,7 +73,7 @@ BENCH_SRC  = $(wildcard bench/*.c)
 BENCH_BIN  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all test test-unit test-integration test-long run demo bench install uninstall asan \
-        clean format lint fuzz tidy deb
+        clean format lint fuzz tidy deb valgrind
 
 MAN_GEN    = $(BUILD)/man/bounceguard.conf.5
 
@@ -126,6 +127,10 @@ test-integration: all
 
 test-long: all
 	BUILD=$(BUILD) tests/run-all --long
+
+# the unit tests under valgrind's memcheck (tests/valgrind.sh)
+valgrind: all
+	BUILD=$(BUILD) tests/valgrind.sh
 
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
