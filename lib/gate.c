@@ -357,6 +357,18 @@ reserve(bg_store *st, const bg_config *cfg, bg_gate_txn *t, int64_t now, bg_erro
         return bg_policy_sender_over_quota(&lim, rec, now, cfg->quota_window, 0)
                    ? BG_VERDICT_QUOTA
                    : BG_VERDICT_ACCEPT;
+    /* The last message of the window by what MAIL FROM read: read the window
+     * again (once per message, at the edge only).  A message of the sender
+     * that another session or relay counted since then refuses this one
+     * here, before its data, not after it at the end. */
+    held = inflight_held(st, t->identity);
+    if (!bg_policy_sender_over_quota(&lim, rec, now, cfg->quota_window, held) &&
+        bg_policy_sender_over_quota(&lim, rec, now, cfg->quota_window, held + 1)) {
+        t->sender_read = false;
+        if (sender_read(st, t, err) < 0)
+            return BG_VERDICT_STORE_ERROR;
+        rec = t->sender_found ? &t->sender : NULL;
+    }
     if (inflight_take(st, t, rec, &lim, now, cfg->quota_window, &held)) {
         t->reserved = true;
         t->held_in = st;

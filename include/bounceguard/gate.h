@@ -61,7 +61,9 @@ bg_verdict_kind bg_gate_mail(bg_store *st, const bg_config *cfg, bg_gate_txn *t,
  * the store, which counts the message once, at its end (bg_gate_record).
  * The quota a recipient is refused by is what the store counted plus what
  * this process holds in flight, so that a sender's concurrent sessions
- * through one milter never get more than its quota at RCPT TO.  `addr` gets
+ * through one milter never get more than its quota at RCPT TO; the last
+ * message of a window reads the window again, for what ended since MAIL
+ * FROM read it.  `addr` gets
  * the parsed address (canon may be "" if it does not parse).  `detail` gets
  * a short explanation for logs (may be NULL).
  */

@@ -210,6 +210,30 @@ START_TEST(quota_filled_elsewhere_refuses_at_the_end)
 }
 END_TEST
 
+/* Quota 2 with 1 used when session A reads the window at MAIL FROM; session
+ * B's message ends before A's RCPT TO and takes the last one: A, which by
+ * its read would take the last message, reads the window again and is
+ * refused at RCPT TO, before its data (not after it, at the end). */
+START_TEST(last_message_of_the_window_is_read_again)
+{
+    bg_gate_txn a;
+    bg_sender_rec r;
+    bg_error err;
+
+    ck_assert_int_eq(message(NULL, "192.0.2.6", "x@example.com", true, T0), BG_VERDICT_ACCEPT);
+    bg_gate_begin(&a, cfg, NULL, "192.0.2.6", "app@example.org");
+    ck_assert_int_eq(bg_gate_mail(st, cfg, &a, T0 + 1, &err), BG_VERDICT_ACCEPT);
+    ck_assert_int_eq(message(NULL, "192.0.2.6", "y@example.com", true, T0 + 2),
+                     BG_VERDICT_ACCEPT);
+    ck_assert_int_eq(rcpt(&a, "z@example.com", T0 + 3), BG_VERDICT_QUOTA);
+    ck_assert(!a.reserved);
+    bg_gate_release(&a);
+    ck_assert_int_eq(bg_store_sender_get(st, "ip:192.0.2.6", &r, &err), BG_FOUND);
+    ck_assert_uint_eq(r.count, 2);
+    ck_assert_uint_eq(r.refused, 1);
+}
+END_TEST
+
 /* mode = observe: the same message goes out although its count was refused,
  * so its bounces must find it: it is filed, and the refusal still counted. */
 START_TEST(observe_files_what_the_end_would_refuse)
@@ -656,6 +680,7 @@ main(void)
     tcase_add_test(tc, quota_in_flight_is_held_not_written);
     tcase_add_test(tc, quota_filled_elsewhere_refuses_at_the_end);
     tcase_add_test(tc, observe_files_what_the_end_would_refuse);
+    tcase_add_test(tc, last_message_of_the_window_is_read_again);
     tcase_add_test(tc, manual_block_says_so);
     tcase_add_test(tc, trusted_network_and_override);
     tcase_add_test(tc, sender_blocked_after_distinct_blacklisted);
