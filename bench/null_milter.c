@@ -7,12 +7,14 @@
  * The end-to-end benchmark (bench/run) compares bounceguard-milter with it,
  * side by side, in one run.
  *
- *   null_milter [-a] SOCKET   e.g. unix:/tmp/x/null.sock or inet:2590@127.0.0.1
+ *   null_milter [-a|-q] SOCKET   e.g. unix:/tmp/x/null.sock or inet:2590@127.0.0.1
  *
  * -a: also take the steps bounceguard-milter takes by default (MAIL FROM
  * with the macros it asks for, each header without a reply; no connect
  * step), still doing nothing in them: the same protocol traffic as
  * bounceguard without its work, to tell one cost from the other.
+ * -q: the steps bounceguard-milter takes with correlate = queue-id: as -a
+ * without the header step.
  *
  * Runs in the foreground until SIGTERM or SIGINT.
  */
@@ -44,7 +46,10 @@ null_header(SMFICTX *ctx, char *name, char *value)
     return header_noreply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
-/* -a: bounceguard-milter's negotiation with correlate = message-id. */
+static int no_headers; /* -q: the header step negotiated away */
+
+/* -a, -q: bounceguard-milter's negotiation with correlate = message-id,
+ * queue-id. */
 static sfsistat
 null_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
                unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
@@ -59,6 +64,8 @@ null_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
         *pf0 |= SMFIF_SETSYMLIST;
         off |= SMFIP_NOCONNECT;
     }
+    if (no_headers)
+        off |= SMFIP_NOHDRS;
     *pf1 = f1 & (off | SMFIP_HDR_LEADSPC | SMFIP_NR_CONN | SMFIP_NR_HDR);
     header_noreply = (*pf1 & SMFIP_NR_HDR) != 0;
     *pf2 = 0;
@@ -96,7 +103,8 @@ static struct smfiDesc null_desc = {
 int
 main(int argc, char **argv)
 {
-    if (argc == 3 && strcmp(argv[1], "-a") == 0) {
+    if (argc == 3 && (strcmp(argv[1], "-a") == 0 || strcmp(argv[1], "-q") == 0)) {
+        no_headers = argv[1][1] == 'q';
         null_desc.xxfi_connect = null_connect;
         null_desc.xxfi_envfrom = null_envfrom;
         null_desc.xxfi_header = null_header;
@@ -106,7 +114,7 @@ main(int argc, char **argv)
         argc--;
     }
     if (argc != 2) {
-        fprintf(stderr, "usage: null_milter [-a] SOCKET\n");
+        fprintf(stderr, "usage: null_milter [-a|-q] SOCKET\n");
         return 2;
     }
     if (smfi_setconn(argv[1]) == MI_FAILURE || smfi_register(null_desc) == MI_FAILURE) {
