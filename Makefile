@@ -104,7 +104,10 @@ $(BUILD)/bounceguard-dsn: $(DSN_OBJ) $(LIBA)
 $(BUILD)/bounceguard: $(CLI_OBJ) $(LIBA)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
+# The store-backed tests' temporary store (tests/unit/store_fixture.h).
+UNIT_FIXTURE = $(BUILD)/tests/unit/store_fixture.o
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_FIXTURE) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECKLIBS) $(LIBS)
 

@@ -10,10 +10,12 @@
 #include "bounceguard/gate.h"
 #include "bounceguard/learn.h"
 
+#include "store_fixture.h"
+
 #define T0 1700000000
 #define DAY 86400
 
-static char home[64];
+static char home[256];
 static bg_store *st;
 static bg_config *cfg;
 
@@ -22,10 +24,7 @@ setup(void)
 {
     bg_error err;
 
-    snprintf(home, sizeof(home), "/tmp/bg-test-gate-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(home));
-    st = bg_store_open(home, BG_STORE_CREATE, &err);
-    ck_assert_msg(st != NULL, "%s", err.msg);
+    st = store_fixture_open(home, sizeof(home), "gate");
     cfg = bg_config_parse("t",
                           "quota_limit = 2\n"
                           "sender_bounce_limit = 2\n"
@@ -38,12 +37,8 @@ setup(void)
 static void
 teardown(void)
 {
-    char cmd[128];
-
-    st = bg_store_close(st);
     cfg = bg_config_unref(cfg);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", home);
-    ck_assert_int_eq(system(cmd), 0);
+    st = store_fixture_close(st, home);
 }
 
 static bg_record_change
@@ -413,7 +408,7 @@ END_TEST
 static bg_config *
 verp_config(const char *more)
 {
-    char path[128], text[512];
+    char path[300], text[700];
     bg_error err;
     FILE *fp;
     bg_config *c;

@@ -12,10 +12,12 @@
 #include "bounceguard/import.h"
 #include "bounceguard/policy.h"
 
+#include "store_fixture.h"
+
 #define T0 1700000000
 #define DAY 86400
 
-static char home[64];
+static char home[256];
 static bg_store *st;
 static bg_config *cfg;
 static char told[1024]; /* the bad entries, "WHERE: WHY\n" each */
@@ -25,10 +27,7 @@ setup(void)
 {
     bg_error err;
 
-    snprintf(home, sizeof(home), "/tmp/bg-test-import-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(home));
-    st = bg_store_open(home, BG_STORE_CREATE, &err);
-    ck_assert_msg(st != NULL, "%s", err.msg);
+    st = store_fixture_open(home, sizeof(home), "import");
     cfg = bg_config_parse("t", "never_blacklist = @never.example\n", &err);
     ck_assert_msg(cfg != NULL, "%s", err.msg);
     told[0] = '\0';
@@ -37,12 +36,8 @@ setup(void)
 static void
 teardown(void)
 {
-    char cmd[128];
-
-    st = bg_store_close(st);
     cfg = bg_config_unref(cfg);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", home);
-    ck_assert_int_eq(system(cmd), 0);
+    st = store_fixture_close(st, home);
 }
 
 static void

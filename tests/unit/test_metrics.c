@@ -12,6 +12,8 @@
 #include "bounceguard/policy.h"
 #include "bounceguard/store.h"
 
+#include "store_fixture.h"
+
 #define DAY 86400
 #define T0 1700000000
 
@@ -162,22 +164,13 @@ static bg_store *st;
 static void
 setup(void)
 {
-    bg_error err;
-
-    snprintf(home, sizeof(home), "/tmp/bg-test-metrics-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(home));
-    st = bg_store_open(home, BG_STORE_CREATE, &err);
-    ck_assert_msg(st != NULL, "open: %s", err.msg);
+    st = store_fixture_open(home, sizeof(home), "metrics");
 }
 
 static void
 teardown(void)
 {
-    char cmd[300];
-
-    st = bg_store_close(st);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", home);
-    ck_assert_int_eq(system(cmd), 0);
+    st = store_fixture_close(st, home);
 }
 
 static bg_record_change
