@@ -423,7 +423,8 @@ START_TEST(open_after_a_dead_peer_recovers)
     /* The survivor stays inside for a while, then goes on as the daemons do:
      * its housekeeping sees that the late opener waits to recover, and
      * leaves the environment for it. */
-    usleep(SURVIVOR_STAYS_MS * 1000);
+    while (bg_monotonic_ms() - t0 < SURVIVOR_STAYS_MS) /* a signal may end a sleep early */
+        usleep(10 * 1000);
     while (waitpid(pid, &status, WNOHANG) == 0) {
         ck_assert_int_ge(bg_store_maintain(st, BG_STORE_CHECKPOINT_S, &err), BG_STORE_SOUND);
         usleep(50 * 1000);
