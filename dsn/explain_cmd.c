@@ -64,7 +64,7 @@ explain_report(const bg_config *cfg, const char *file, const bg_dsn_report *r)
 {
     static const char *const kinds[] = {
         "not a bounce", "an RFC 3464 delivery-status report", "a bounce in plain text",
-        "an ARF feedback report", "an auto-reply"};
+        "an ARF feedback report", "an auto-reply", "a message disposition notification"};
     char safe[300];
 
     printf("%s: %s, %zu recipient(s)\n", bg_sanitize_line(safe, sizeof safe, file, 200),

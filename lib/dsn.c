@@ -281,6 +281,56 @@ looks_like_feedback(const bg_mime_message *m, const bg_mime_headers *orig)
     return false;
 }
 
+/* ---- message disposition notifications (RFC 8098) ---------------------- */
+
+/*
+ * What became of a message in the recipient's mailbox.  A Sieve "reject"
+ * answers with an MDN whose disposition is "deleted", sent automatically
+ * (RFC 5429 2.2.1; Dovecot's Pigeonhole and Cyrus do so), the script's
+ * reason in its text: the recipient's own filter refused the message, reason
+ * "filtered" (which the default blacklist_reasons leaves out).  Any other
+ * disposition (displayed, dispatched, processed, a deletion by hand) reports
+ * a message that arrived: "delivered", never a failure.
+ */
+static void
+read_mdn(const bg_mime_part *mdn, const char *notice, size_t nlen, bg_dsn_report *r)
+{
+    bg_mime_headers h = BG_MIME_HEADERS_INIT;
+    bg_mime_headers_parse(mdn->body, mdn->len, &h);
+    char *addr = bg_dsn_addr_canon(bg_mime_headers_get(&h, "Final-Recipient"));
+    if (!addr)
+        addr = bg_dsn_addr_canon(bg_mime_headers_get(&h, "Original-Recipient"));
+    if (addr) {
+        /* "automatic-action/MDN-sent-automatically; deleted" */
+        const char *disp = bg_mime_headers_get(&h, "Disposition");
+        const char *type = disp ? strchr(disp, ';') : NULL;
+        while (disp && (*disp == ' ' || *disp == '\t'))
+            disp++;
+        while (type && (*type == ';' || *type == ' ' || *type == '\t'))
+            type++;
+        bool rejected = disp && type && strncasecmp(disp, "automatic-action", 16) == 0 &&
+                        strncasecmp(type, "deleted", 7) == 0;
+        bg_dsn_rcpt *rc = bg_dsn_rcpt_add(r, addr, NULL);
+        rc->reason = rejected ? "filtered" : "delivered";
+        rc->action = bg_xstrdup(rejected ? "failed" : "delivered");
+        if (rejected && nlen > 0) {
+            bg_buf b = BG_BUF_INIT;
+            bg_dsn_collapse(&b, notice, nlen);
+            rc->diagnostic = bg_buf_steal(&b);
+        }
+        /* "Reporting-UA: host; product" (RFC 8098 3.2.2): the host */
+        const char *ua = bg_mime_headers_get(&h, "Reporting-UA");
+        while (ua && (*ua == ' ' || *ua == '\t'))
+            ua++;
+        if (ua && *ua && *ua != ';')
+            take(&r->reporting_mta, bg_xstrndup(ua, strcspn(ua, "; \t")));
+        take(&r->orig_message_id,
+             strip_angle(bg_mime_headers_get(&h, "Original-Message-ID")));
+    }
+    free(addr);
+    bg_mime_headers_clear(&h);
+}
+
 /* ---- auto-replies ----------------------------------------------------- */
 
 static bool
@@ -740,7 +790,7 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
     bg_dsn_report *r = bg_xcalloc(1, sizeof *r);
     r->message_id = strip_angle(bg_mime_headers_get(&m->headers, "Message-ID"));
 
-    const bg_mime_part *ds = NULL, *fb = NULL, *orig = NULL;
+    const bg_mime_part *ds = NULL, *fb = NULL, *mdn = NULL, *orig = NULL;
     for (size_t i = 0; i < m->nparts; i++) {
         const bg_mime_part *p = &m->parts[i];
         if (!ds && (strcmp(p->type, "message/delivery-status") == 0 ||
@@ -748,6 +798,10 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
             ds = p;
         else if (!fb && strcmp(p->type, "message/feedback-report") == 0)
             fb = p;
+        else if (!mdn &&
+                 (strcmp(p->type, "message/disposition-notification") == 0 ||
+                  strcmp(p->type, "message/global-disposition-notification") == 0))
+            mdn = p;
         else if (!orig && (strcmp(p->type, "message/rfc822") == 0 ||
                            strcmp(p->type, "message/global") == 0 ||
                            strcmp(p->type, "text/rfc822-headers") == 0 ||
@@ -776,6 +830,9 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
     bool finished = !ds && !fb && dsn_ses_read(bg_buf_str(&notice), notice.len, r);
     if (finished) {
         /* read by lib/dsn_ses.c */
+    } else if (!ds && !fb && mdn) {
+        r->kind = BG_DSN_MDN;
+        read_mdn(mdn, bg_buf_str(&notice), cut, r);
     } else if (fb || looks_like_feedback(m, orig ? &oh : NULL)) {
         r->kind = BG_DSN_ARF;
         read_feedback(fb, &oh, r);

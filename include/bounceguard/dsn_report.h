@@ -23,6 +23,8 @@ typedef enum bg_dsn_kind {
     BG_DSN_TEXT,      /* a non-standard, human-readable bounce */
     BG_DSN_ARF,       /* RFC 5965 feedback report (reason "feedback") */
     BG_DSN_AUTOREPLY, /* vacation / out-of-office (reason "vacation") */
+    BG_DSN_MDN,       /* RFC 8098 disposition notification: a Sieve reject
+                       * (reason "filtered") or a read receipt ("delivered") */
 } bg_dsn_kind;
 
 /* One bounced, delayed or (reason "delivered") successfully delivered

@@ -159,7 +159,8 @@ static const class_case class_cases[] = {
      "limit. OFR_999 [999]",
      "mesgtoobig", 0, ""},
     {"spectrum aup code on a 5.1.1 recipient refusal", "5.1.1",
-     "550 5.1.1 <a@example.org>: Recipient address rejected: Mailbox unavailable AUP#In-1000",
+     "550 5.1.1 <a@example.org>: Recipient address rejected: Mailbox unavailable "
+     "AUP#In-1000",
      "userunknown", 1, ""},
     {"aup# with an unknown code does not decide", "5.1.0",
      "550 5.1.0 sender rejected AUP#ZZTOP", "rejected", 0, ""},
@@ -355,19 +356,25 @@ START_TEST(test_parse_received_ids)
 {
     const char *msg =
         "From: MAILER-DAEMON@mx.remote.example\r\n"
-        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n"
+        "Content-Type: multipart/report; report-type=delivery-status; "
+        "boundary=\"B\"\r\n\r\n"
         "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
         "Reporting-MTA: dns; mx.remote.example\r\n\r\n"
-        "Final-Recipient: rfc822; gone@remote.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+        "Final-Recipient: rfc822; gone@remote.example\r\nAction: failed\r\nStatus: "
+        "5.1.1\r\n\r\n"
         "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
         "Received: from relay.example.net (relay.example.net [192.0.2.1])\r\n"
         "\tby mx.remote.example with esmtp (Exim 4.96) (envelope-from <a@b.example>)\r\n"
-        "\tid 1tABCD-000123-AB for gone@remote.example; Sat, 5 Dec 2026 10:00:00 +0000\r\n"
-        "Received: from app (app [192.0.2.9]) by relay.example.net (Postfix) with ESMTP\r\n"
+        "\tid 1tABCD-000123-AB for gone@remote.example; Sat, 5 Dec 2026 10:00:00 "
+        "+0000\r\n"
+        "Received: from app (app [192.0.2.9]) by relay.example.net (Postfix) with "
+        "ESMTP\r\n"
         "\tid 4YxZ1k2Lq0z for <gone@remote.example>; Sat, 5 Dec 2026 09:59:59 +0000\r\n"
-        "Received: from h (valid id-less host) by smtest.example (8.17.1/8.17.1) with ESMTP id\r\n"
+        "Received: from h (valid id-less host) by smtest.example (8.17.1/8.17.1) with "
+        "ESMTP id\r\n"
         "\t5B6Hk3aQ012345; Sat, 5 Dec 2026 09:59:58 +0000\r\n"
-        "Received: by local (Postfix, from userid 0); Sat, 5 Dec 2026 09:59:57 +0000 id XYZ12345\r\n"
+        "Received: by local (Postfix, from userid 0); Sat, 5 Dec 2026 09:59:57 +0000 id "
+        "XYZ12345\r\n"
         "Message-ID: <orig-1@app.example>\r\n\r\n"
         "--B--\r\n";
     bg_dsn_report *r = parse(msg);
@@ -833,23 +840,27 @@ START_TEST(test_parse_sendmail_multiline_reply)
         "MIME-Version: 1.0\n"
         "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
         "--B\n\n   ----- The following addresses had permanent fatal errors -----\n"
-        "<gone@example.org>\n    (reason: 550-Mailbox unknown.  Either there is no mailbox)\n\n"
+        "<gone@example.org>\n    (reason: 550-Mailbox unknown.  Either there is no "
+        "mailbox)\n\n"
         "   ----- Transcript of session follows -----\n"
         "... while talking to mx.example.org.:\n>>> DATA\n"
         "<<< 550-Mailbox unknown.  Either there is no mailbox\n"
         "<<< 550-associated with this name.\n"
         "<<< 550 5.1.1 User unknown\n"
         "554 5.0.0 Service unavailable\n\n"
-        "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; smtest.example\n\n"
+        "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; "
+        "smtest.example\n\n"
         "Final-Recipient: RFC822; gone@example.org\nAction: failed\nStatus: 5.1.1\n"
-        "Diagnostic-Code: SMTP; 550-Mailbox unknown.  Either there is no mailbox\n\n--B--\n";
+        "Diagnostic-Code: SMTP; 550-Mailbox unknown.  Either there is no "
+        "mailbox\n\n--B--\n";
     bg_dsn_report *r = parse(msg);
     ck_assert_uint_eq(r->nrcpts, 1);
     ck_assert_str_eq(r->rcpts[0].status, "5.1.1");
     ck_assert_str_eq(r->rcpts[0].reason, "userunknown");
-    ck_assert_str_eq(r->rcpts[0].diagnostic,
-                     "550 5.1.1 Mailbox unknown.  Either there is no mailbox associated with "
-                     "this name. User unknown");
+    ck_assert_str_eq(
+        r->rcpts[0].diagnostic,
+        "550 5.1.1 Mailbox unknown.  Either there is no mailbox associated with "
+        "this name. User unknown");
     ck_assert_int_eq(r->rcpts[0].stage, BG_STAGE_DATA);
     ck_assert_ptr_null(bg_dsn_report_free(r));
 }
@@ -1110,6 +1121,67 @@ START_TEST(test_parse_autoreply)
         ck_assert_str_eq(r->rcpts[0].recipient, want[i]);
         ck_assert_str_eq(r->rcpts[0].reason, "vacation");
         bg_dsn_report_free(r);
+    }
+}
+END_TEST
+
+/* A Sieve "reject" answers with a disposition notification, "deleted" and
+ * sent automatically (RFC 5429 2.2.1, as Dovecot's Pigeonhole writes it):
+ * the recipient's filter refused the message, "filtered"; a read receipt, or
+ * a deletion by hand, is no failure. */
+static char *
+mdn_message(const char *disposition, const char *text)
+{
+    return bg_xasprintf(
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>\n"
+        "To: <news@relay.example.net>\nSubject: Automatically rejected mail\n"
+        "Auto-Submitted: auto-replied (rejected)\n"
+        "Content-Type: multipart/report; report-type=disposition-notification;\n"
+        "\tboundary=\"4AB/mx.example.org\"\n\n"
+        "--4AB/mx.example.org\nContent-Type: text/plain; charset=utf-8\n\n%s\n"
+        "--4AB/mx.example.org\nContent-Type: message/disposition-notification\n\n"
+        "Reporting-UA: mx.example.org; Dovecot Mail Delivery Agent\n"
+        "Final-Recipient: rfc822; Carol@example.org\n"
+        "Original-Message-ID: <abc123@relay.example.net>\n"
+        "Disposition: %s\n\n"
+        "--4AB/mx.example.org\nContent-Type: message/rfc822\n\n"
+        "From: news@relay.example.net\nTo: carol@example.org\n"
+        "Message-ID: <abc123@relay.example.net>\n\nHello.\n"
+        "--4AB/mx.example.org--\n",
+        text, disposition);
+}
+
+START_TEST(test_parse_mdn)
+{
+    char *msg = mdn_message("automatic-action/MDN-sent-automatically; deleted",
+                            "Your message to <carol@example.org> was automatically "
+                            "rejected:\nI do not accept messages from this address.");
+    bg_dsn_report *r = parse(msg);
+    ck_assert_int_eq(r->kind, BG_DSN_MDN);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].recipient, "carol@example.org");
+    ck_assert_str_eq(r->rcpts[0].reason, "filtered");
+    ck_assert_str_eq(r->rcpts[0].action, "failed");
+    ck_assert_ptr_nonnull(strstr(r->rcpts[0].diagnostic, "do not accept messages"));
+    ck_assert_str_eq(r->orig_message_id, "abc123@relay.example.net");
+    ck_assert_str_eq(r->reporting_mta, "mx.example.org");
+    bg_dsn_report_free(r);
+    free(msg);
+
+    static const char *const arrived[] = {
+        "manual-action/MDN-sent-manually; displayed",
+        "automatic-action/MDN-sent-automatically; dispatched",
+        "manual-action/MDN-sent-manually; deleted",
+    };
+    for (size_t i = 0; i < sizeof arrived / sizeof arrived[0]; i++) {
+        msg = mdn_message(arrived[i], "Your message was read.");
+        r = parse(msg);
+        ck_assert_msg(r->kind == BG_DSN_MDN, "%s", arrived[i]);
+        ck_assert_uint_eq(r->nrcpts, 1);
+        ck_assert_str_eq(r->rcpts[0].reason, "delivered");
+        ck_assert_str_eq(r->rcpts[0].action, "delivered");
+        bg_dsn_report_free(r);
+        free(msg);
     }
 }
 END_TEST
@@ -1450,6 +1522,7 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_google_groups);
     tcase_add_test(tp, test_parse_feedback);
     tcase_add_test(tp, test_parse_autoreply);
+    tcase_add_test(tp, test_parse_mdn);
     tcase_add_test(tp, test_parse_not_bounce);
     tcase_add_test(tp, test_parse_relayed_report);
     tcase_add_test(tp, test_parse_ses_json_bounce);
