@@ -51,7 +51,8 @@
 #define ATT "https://about.att.com/sites/postmaster"
 #define POSTGREY "https://postgrey.schweikert.ch/"
 #define IONOS                                                                            \
-    "https://www.ionos.de/hilfe/e-mail/postmaster/smtp-fehlermeldungen-der-11-ionos-mailserver/"
+    "https://www.ionos.de/hilfe/e-mail/postmaster/"                                      \
+    "smtp-fehlermeldungen-der-11-ionos-mailserver/"
 #define NETEASE                                                                          \
     "https://help.mail.163.com/"                                                         \
     "faqDetail.do?code=d7a5dc8471cd0c0e8b4b8f4f8e49998b374173cfe9171305fa1ce630d7f67ac2"
