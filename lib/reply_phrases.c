@@ -443,6 +443,8 @@ static const char *const p_userunknown[] = {
     "utente inesistente",
     "utente sconosciuto",
     "casella inesistente",
+    "destinatario sconosciuto", /* Aruba PEC: unknown, or takes certified mail only */
+    "indirizzo inesistente",
     "usuario desconocido",
     "destinatario desconocido",
     "usuário desconhecido",
