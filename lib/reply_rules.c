@@ -50,6 +50,10 @@
 #define YANDEX "https://yandex.com/support/mail/web/error-messages.html"
 #define ATT "https://about.att.com/sites/postmaster"
 #define POSTGREY "https://postgrey.schweikert.ch/"
+#define COREMAIL "https://blog.sina.com.cn/s/blog_8dc13ec50101fxxr.html"
+#define PEC                                                                              \
+    "https://guide.pec.it/posta-pec/faq-errori-comuni/errori-comuni/"                    \
+    "errori-comuni-durante-invio-ricezione-pec.aspx"
 #define IONOS                                                                            \
     "https://www.ionos.de/hilfe/e-mail/postmaster/"                                      \
     "smtp-fehlermeldungen-der-11-ionos-mailserver/"
@@ -322,6 +326,13 @@ static const bg_reply_rule builtin[] = {
     {"netease", "rp:ccl", BG_SCOPE_TRANSIENT, "toomanyconn", "NetEase RP:CCL (too many commands)", NETEASE},
     {"netease", "rp:cel", BG_SCOPE_TRANSIENT, "toomanyconn", "NetEase RP:CEL (too many bad commands)", NETEASE},
     {"netease", "mail.163.com/help/help_spam_16.htm", BG_SCOPE_RELAY, NULL, "NetEase (IP refused)", NETEASE},
+    /* Coremail (163/126 and corporate servers): its own refusals of the
+     * connecting host, as its reply table explains them */
+    {"coremail", "openrelay check", BG_SCOPE_RELAY, "blocked", "Coremail (refused as an open relay)", COREMAIL},
+    {"coremail", "smtpport check error", BG_SCOPE_RELAY, "blocked", "Coremail (not a legitimate mail server)", COREMAIL},
+    /* Italian PEC (certified mail) mailboxes that take certified mail only:
+     * the relay's ordinary mail will never be let in, whoever sends it */
+    {"pec", "non abilitato alla ricezione di posta non certificata", BG_SCOPE_RECIPIENT, "notaccept", "PEC mailbox (takes certified mail only)", PEC},
     {"t-online", "@rx.t-online.de", BG_SCOPE_RELAY, NULL, "T-Online (IP refused)", TONLINE},
     {"free", "too many spams from your ip", BG_SCOPE_RELAY, NULL, "Free (IP refused)", FREE},
     /* The MTAs' own refusals of the connecting host (their defaults). */
