@@ -682,6 +682,12 @@ classify_sendmail(const fields *f, bg_mtalog_event *ev)
         ev->remote_reply = true;
         if (span_eq(st, "User unknown"))
             bg_strlcpy(ev->command, "RCPT TO", sizeof(ev->command));
+        /* "Data format error" (EX_DATAERR) is smtpmailfrom()'s for a 501 or
+         * 553 that answered MAIL FROM (usersmtp.c): the sender was refused,
+         * whatever the words ("553 sender.test does not exist"); every
+         * such line of the refusal set's Sendmail run (7 rows) is one. */
+        else if (span_eq(st, "Data format error"))
+            bg_strlcpy(ev->command, "MAIL FROM", sizeof(ev->command));
         /* smtpinit() (usersmtp.c) sets 4.5.0 or 5.5.0 when the greeting or
          * EHLO/HELO failed, whatever code the reply had, and no other step
          * of Sendmail writes x.5.0 (smtptodsn() has none): unless the

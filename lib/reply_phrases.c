@@ -39,6 +39,15 @@
  *                                  the sender's SPF, not a policy refusal
  *   address local parts are masked before matching, so that a mailbox
  *   named "filtered@" or "spam@" is not read as the server's words
+ *   "sender <a@b> black listed", "denies the sender", "sender is on"
+ *                                  the sender's address is what a list
+ *                                  holds -> rejected, before "black list"
+ *   "spam source", "black ip"      the relay as a spam source (Symantec,
+ *                                  Coremail) -> badreputation, blocked
+ *   "banned content"               the message (Symantec), not the relay
+ *   "user is locked", "user is inactive"
+ *                                  Coremail's, GMX's closed mailbox ->
+ *                                  suspend
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -131,13 +140,28 @@ static const char *const p_virusdetected[] = {
     "trojan", NULL,
 };
 static const char *const p_norelaying[] = {
-    "not configured to relay", "relay mail",           "relay access denied",
-    "relaying denied",         "relay denied",         "relay not permitted",
-    "not permitted to relay",  "no relaying",          "unable to relay",
-    "relaying not allowed",    "relaying mail to",     "does not relay",
-    "not an open relay",       "not allowed to relay", "as a relay",
-    "relay prohibited",        "we do not relay",      "relay not allowed",
-    "insecure mail relay",     "not a gateway",        NULL,
+    "not configured to relay",
+    "relay mail",
+    "relay access denied",
+    "relaying denied",
+    "relay denied",
+    "relay not permitted",
+    "not permitted to relay",
+    "no relaying",
+    "unable to relay",
+    "relaying not allowed",
+    "relaying mail to",
+    "does not relay",
+    "not an open relay",
+    "not allowed to relay",
+    "as a relay",
+    "relay prohibited",
+    "we do not relay",
+    "relay not allowed",
+    "insecure mail relay",
+    "not a gateway",
+    "denies relay",
+    NULL,
 };
 static const char *const p_failedstarttls[] = {
     "starttls is required", "must issue a starttls",  "tls required",
@@ -272,6 +296,9 @@ static const char *const p_suspend[] = {
     "mailbox is frozen",
     "account not activated",
     "account is locked",
+    /* Coremail ("550 user is locked."), GMX ("User is inactive") */
+    "user is locked",
+    "user is inactive",
     "account has been locked",
     "account deactivated",
     "account is inactive",
@@ -416,6 +443,8 @@ static const char *const p_userunknown[] = {
     "utente inesistente",
     "utente sconosciuto",
     "casella inesistente",
+    "destinatario sconosciuto", /* Aruba PEC: unknown, or takes certified mail only */
+    "indirizzo inesistente",
     "usuario desconocido",
     "destinatario desconocido",
     "usuário desconhecido",
@@ -524,6 +553,10 @@ static const char *const p_rejected[] = {
     "sender is blocked",
     "sender email address rejected",
     "emetteur invalide",
+    /* Coremail "553 host denies the sender.", Symantec "551 Sender is on
+     * domain's blacklist": the sender is what the list holds */
+    "denies the sender",
+    "sender is on",
     NULL,
 };
 static const char *const p_spamdetected[] = {
@@ -578,11 +611,15 @@ static const char *const p_badreputation[] = {
     "reputation",
     "user complaints",
     "unexpected volume",
+    /* "552 spam source blocked" (Symantec): the relay as a source of
+     * spam, before the bare "spam" of the message */
+    "spam source",
     NULL,
 };
 static const char *const p_blocked[] = {
     "abuse",
     "blocked using",
+    "black ip", /* Coremail "550 black ip." */
     "blacklist",
     "black list",
     "blocklist",
@@ -799,6 +836,7 @@ static const char *const p_policyviolation_early[] = {
     "banned file",
     "contains a banned",
     "- banned:",
+    "banned content", /* Symantec Email Security.cloud */
     /* the message's content, which a bare x.7.1 would make a relay block */
     "content restriction",
     "unacceptable content",
@@ -888,6 +926,32 @@ host_does_not_exist(const char *text)
     return false;
 }
 
+/* "sender <a@b> black listed" (smtpf, access maps): the verdict follows the
+ * sender's address itself, which names the sender whatever the verb (a
+ * "black list" alone would be read as the relay's). */
+static bool
+sender_address_refused(const char *text)
+{
+    static const char *const verbs[] = {"black listed", "blacklisted", "blocked",
+                                        "banned",       "denied",      "refused",
+                                        "rejected",     NULL};
+    for (const char *hit = strstr(text, "sender <"); hit;
+         hit = strstr(hit + 1, "sender <")) {
+        const char *end = memchr(hit + 8, '>', strnlen(hit + 8, 320));
+        if (!end || !memchr(hit + 8, '@', (size_t)(end - hit - 8)))
+            continue;
+        const char *v = end + 1;
+        while (*v == ' ' || *v == ':')
+            v++;
+        if (strncmp(v, "is ", 3) == 0)
+            v += 3;
+        for (size_t k = 0; verbs[k]; k++)
+            if (strncmp(v, verbs[k], strlen(verbs[k])) == 0)
+                return true;
+    }
+    return false;
+}
+
 /* The tables flattened in their order, each phrase with its pairs and its
  * reason, and grouped by their rarest pairs (bg_text_set): made once per
  * process. */
@@ -928,6 +992,10 @@ reply_phrase_reason(const char *text, const bg_text_pairs *pairs, const char **p
     if (host_does_not_exist(text)) {
         *phrase = "<host> does not exist";
         return "hostunknown";
+    }
+    if (sender_address_refused(text)) {
+        *phrase = "sender <address> refused";
+        return "rejected";
     }
     uint64_t cand[BG_TEXT_SET_WORDS];
     if (!bg_text_set_candidates(&flat_set, pairs, cand)) {

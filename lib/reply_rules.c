@@ -50,6 +50,13 @@
 #define YANDEX "https://yandex.com/support/mail/web/error-messages.html"
 #define ATT "https://about.att.com/sites/postmaster"
 #define POSTGREY "https://postgrey.schweikert.ch/"
+#define COREMAIL "https://blog.sina.com.cn/s/blog_8dc13ec50101fxxr.html"
+#define PEC                                                                              \
+    "https://guide.pec.it/posta-pec/faq-errori-comuni/errori-comuni/"                    \
+    "errori-comuni-durante-invio-ricezione-pec.aspx"
+#define IONOS                                                                            \
+    "https://www.ionos.de/hilfe/e-mail/postmaster/"                                      \
+    "smtp-fehlermeldungen-der-11-ionos-mailserver/"
 #define NETEASE                                                                          \
     "https://help.mail.163.com/"                                                         \
     "faqDetail.do?code=d7a5dc8471cd0c0e8b4b8f4f8e49998b374173cfe9171305fa1ce630d7f67ac2"
@@ -152,6 +159,9 @@ static const bg_reply_rule builtin[] = {
     {"google", "unsolicited email originating from your spf domain", BG_SCOPE_SENDER, "badreputation", "Gmail 4.7.28 (SPF domain reputation)", GOOGLE},
     {"google", "email originating from your ip", BG_SCOPE_RELAY, "badreputation", "Gmail 4.7.28 (IP rate or reputation)", GOOGLE},
     {"google", "unsolicited email containing one of your url domains", BG_SCOPE_MESSAGE, "spamdetected", "Gmail 4.7.28 (URL domain)", GOOGLE},
+    /* A Google Workspace domain that takes mail only from the addresses it
+     * lists (an inbound gateway) */
+    {"google", "ip not in whitelist for rcpt domain", BG_SCOPE_RELAY, "blocked", "Gmail 4.7.0 (IP not in the domain's allowed list)", GOOGLE},
     {"google", "the ip you're using to send", BG_SCOPE_RELAY, "blocked", "Gmail 5.7.1 (IP not authorized to send directly)", GOOGLE},
     {"google", "low reputation of the sending ip", BG_SCOPE_RELAY, "badreputation", "Gmail 4.7.0/5.7.1 (IP reputation)", GOOGLE},
     {"google", "low reputation of the sending domain", BG_SCOPE_SENDER, "badreputation", "Gmail 4.7.0/5.7.1 (domain reputation)", GOOGLE},
@@ -281,6 +291,16 @@ static const bg_reply_rule builtin[] = {
     {"yandex", "policy rejection on the target address", BG_SCOPE_RECIPIENT, "suspend", "Yandex (target address refused)", YANDEX},
     /* AT&T (before its move to Yahoo). */
     {"att", "abuse-att.net", BG_SCOPE_RELAY, NULL, "AT&T block list", ATT},
+    /* BellSouth's (AT&T's) block list and its "not a registered mail
+     * system" refusal of the connecting host: the texts of AT&T's Mailblock
+     * page, served over http only
+     * (worldnet.att.net/general-info/bls_info/block_enduser.html) */
+    {"att", "ou=rblmx", BG_SCOPE_RELAY, NULL, "AT&T/BellSouth rblmx block list", ATT},
+    {"att", "unauthorized interface for", BG_SCOPE_RELAY, NULL, "AT&T/BellSouth (host not a recognised mail source)", ATT},
+    /* IONOS (1&1): the sending IP blocked for a poor delivery rate (too
+     * many unknown recipients) or a changing HELO; not GMX's "Reject due to
+     * policy restrictions", which is about the message */
+    {"ionos", "reject due to policy violations", BG_SCOPE_RELAY, "badreputation", "IONOS (sending IP blocked: policy violations)", IONOS},
     /* NetEase (163.com, 126.com), T-Online, Free. */
     /* NetEase's own codes say more than the help page they all link to:
      * HL (the IP's behaviour) and DT:RBL, WM:BLI are the relay, DT:SPM the
@@ -290,8 +310,11 @@ static const bg_reply_rule builtin[] = {
     {"netease", "wm:bli", BG_SCOPE_RELAY, NULL, "NetEase WM:BLI (IP not allowed)", NETEASE},
     {"netease", "wm:blu", BG_SCOPE_SENDER, "rejected", "NetEase WM:BLU (sender not allowed)", NETEASE},
     {"netease", "hl:rep", BG_SCOPE_RELAY, NULL, "NetEase HL:REP (IP suspended: unknown recipients)", NETEASE},
-    {"netease", "hl:icc", BG_SCOPE_RELAY, NULL, "NetEase HL:ICC (IP suspended: connections)", NETEASE},
-    {"netease", "hl:ifc", BG_SCOPE_RELAY, NULL, "NetEase HL:IFC (IP suspended: volume)", NETEASE},
+    /* HL:ICC and HL:IFC suspend the IP for too many connections or too
+     * many messages in a short time: a rate limit, as QQ's "frequency
+     * limited", not a verdict on the relay */
+    {"netease", "hl:icc", BG_SCOPE_TRANSIENT, "toomanyconn", "NetEase HL:ICC (connections over the limit)", NETEASE},
+    {"netease", "hl:ifc", BG_SCOPE_TRANSIENT, "speeding", "NetEase HL:IFC (messages over the limit)", NETEASE},
     {"netease", "hl:mep", BG_SCOPE_RELAY, NULL, "NetEase HL:MEP (IP suspended: forged senders)", NETEASE},
     {"netease", "hl:ihu", BG_SCOPE_RELAY, NULL, "NetEase HL:IHU (IP suspended)", NETEASE},
     {"netease", "hl:ipb", BG_SCOPE_RELAY, NULL, "NetEase HL:IPB (IP not allowed)", NETEASE},
@@ -303,6 +326,13 @@ static const bg_reply_rule builtin[] = {
     {"netease", "rp:ccl", BG_SCOPE_TRANSIENT, "toomanyconn", "NetEase RP:CCL (too many commands)", NETEASE},
     {"netease", "rp:cel", BG_SCOPE_TRANSIENT, "toomanyconn", "NetEase RP:CEL (too many bad commands)", NETEASE},
     {"netease", "mail.163.com/help/help_spam_16.htm", BG_SCOPE_RELAY, NULL, "NetEase (IP refused)", NETEASE},
+    /* Coremail (163/126 and corporate servers): its own refusals of the
+     * connecting host, as its reply table explains them */
+    {"coremail", "openrelay check", BG_SCOPE_RELAY, "blocked", "Coremail (refused as an open relay)", COREMAIL},
+    {"coremail", "smtpport check error", BG_SCOPE_RELAY, "blocked", "Coremail (not a legitimate mail server)", COREMAIL},
+    /* Italian PEC (certified mail) mailboxes that take certified mail only:
+     * the relay's ordinary mail will never be let in, whoever sends it */
+    {"pec", "non abilitato alla ricezione di posta non certificata", BG_SCOPE_RECIPIENT, "notaccept", "PEC mailbox (takes certified mail only)", PEC},
     {"t-online", "@rx.t-online.de", BG_SCOPE_RELAY, NULL, "T-Online (IP refused)", TONLINE},
     {"free", "too many spams from your ip", BG_SCOPE_RELAY, NULL, "Free (IP refused)", FREE},
     /* The MTAs' own refusals of the connecting host (their defaults). */

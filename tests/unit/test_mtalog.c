@@ -230,6 +230,14 @@ static const log_case cases[] = {
      "[127.0.0.1], dsn=5.2.0, reply=550 User unknown, stat=Service unavailable",
      1, BOUNCED, SM, T1200, "6B5D9xT7009799", "data-unknown@dest.example", "", "5.2.0",
      "", "127.0.0.1", "550 User unknown", "", true},
+    /* smtpmailfrom()'s EX_DATAERR: a 553 (or 501) answered MAIL FROM */
+    {"sendmail 8.17 553 at MAIL FROM is stat=Data format error",
+     "Nov 23 12:00:00 smtest sendmail[1283]: 6B7N4K8S031322: to=<r383@dest.example>, "
+     "delay=00:00:00, xdelay=00:00:00, mailer=esmtp, pri=30129, relay=[127.0.0.1] "
+     "[127.0.0.1], dsn=5.1.3, reply=553 sender.test does not exist, stat=Data format "
+     "error",
+     1, BOUNCED, SM, T1200, "6B7N4K8S031322", "r383@dest.example", "", "5.1.3", "",
+     "127.0.0.1", "553 sender.test does not exist", "MAIL FROM", true},
     /* smtpinit()'s 4.5.0/5.5.0: the greeting or EHLO was refused (the
      * reply's own 4.7.0 notwithstanding); a reply whose own code is 5.5.0
      * says nothing of the step */
