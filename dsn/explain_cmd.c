@@ -63,8 +63,9 @@ static void
 explain_report(const bg_config *cfg, const char *file, const bg_dsn_report *r)
 {
     static const char *const kinds[] = {
-        "not a bounce", "an RFC 3464 delivery-status report", "a bounce in plain text",
-        "an ARF feedback report", "an auto-reply", "a message disposition notification"};
+        "not a bounce",           "an RFC 3464 delivery-status report",
+        "a bounce in plain text", "an ARF feedback report",
+        "an auto-reply",          "a message disposition notification"};
     char safe[300];
 
     printf("%s: %s, %zu recipient(s)\n", bg_sanitize_line(safe, sizeof safe, file, 200),
@@ -91,6 +92,20 @@ explain_report(const bg_config *cfg, const char *file, const bg_dsn_report *r)
 }
 
 /* Each non-empty line of text as a remote server's reply. */
+/* Whether the input is a mail message (a header block, a blank line, a
+ * body) rather than reply lines: a message that is no bounce is said to be
+ * none, not read line by line as replies. */
+static bool
+looks_like_message(const char *s, size_t len)
+{
+    size_t name =
+        strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-");
+
+    if (name == 0 || name >= len || s[name] != ':')
+        return false;
+    return memmem(s, len, "\n\n", 2) != NULL || memmem(s, len, "\r\n\r\n", 4) != NULL;
+}
+
 static void
 explain_replies(const bg_config *cfg, char *text)
 {
@@ -169,6 +184,11 @@ dsn_cmd_explain(const dsn_ctx *ctx, int argc, char **argv)
         rc = DSN_EXIT_FAIL;
     } else if (r->kind != BG_DSN_NONE) {
         explain_report(cfg, is_stdin ? "stdin" : file, r);
+    } else if (looks_like_message(bg_buf_str(&in), in.len)) {
+        char safe[300];
+        printf("%s: not a bounce (no delivery or disposition report, no notice of a "
+               "layout it knows, no auto-reply): it would change nothing\n",
+               bg_sanitize_line(safe, sizeof safe, is_stdin ? "stdin" : file, 200));
     } else if (memchr(bg_buf_str(&in), '\0', in.len) == NULL) {
         explain_replies(cfg, in.s);
     } else {

@@ -826,6 +826,7 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
     const char *from = bg_mime_headers_get(&m->headers, "From");
     char *from_addr = bg_dsn_addr_canon(from);
     const char *ml_reason = NULL;
+    char *ml_list = NULL;
     /* An Amazon SES notification mailed as JSON comes finished. */
     bool finished = !ds && !fb && dsn_ses_read(bg_buf_str(&notice), notice.len, r);
     if (finished) {
@@ -836,18 +837,22 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
     } else if (fb || looks_like_feedback(m, orig ? &oh : NULL)) {
         r->kind = BG_DSN_ARF;
         read_feedback(fb, &oh, r);
-    } else if (!ds &&
-               (ml_reason = dsn_family_mlserver(&m->headers, notice.s, notice.len))) {
-        /* A mailing list refusing the post: the poster is the recipient. */
+    } else if (!ds && (ml_reason = dsn_family_mlserver(&m->headers, notice.s, notice.len,
+                                                       &ml_list))) {
+        /* A mailing list refusing the post: the list's address when the
+         * notice names it, else (fml) the poster. */
         r->kind = BG_DSN_TEXT;
-        char *a = bg_dsn_addr_canon(bg_mime_headers_get(&m->headers, "To"));
+        char *a =
+            ml_list ? ml_list : bg_dsn_addr_canon(bg_mime_headers_get(&m->headers, "To"));
         bg_dsn_rcpt *rc = bg_dsn_rcpt_add(r, a, NULL);
         rc->reason = ml_reason;
         const char *subj = bg_mime_headers_get(&m->headers, "Subject");
         if (subj) {
+            char *decoded = bg_mime_decode_words(subj);
             bg_buf b = BG_BUF_INIT;
-            bg_dsn_collapse(&b, subj, strlen(subj));
+            bg_dsn_collapse(&b, decoded, strlen(decoded));
             rc->diagnostic = bg_buf_steal(&b);
+            free(decoded);
         }
         rc->action = bg_xstrdup("failed");
         free(a);

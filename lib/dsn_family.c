@@ -454,10 +454,45 @@ dsn_family_reply(char **diag, const char *notice, size_t nlen, const char **step
     return NULL;
 }
 
+/*
+ * mlmmj (Debian's mlmmj 1.3) refuses a post with its "deny-post" text, sent
+ * from LIST+owner@DOMAIN with a Message-ID of its own making
+ * ("<...-mlmmj-...@DOMAIN>"): the list's address is the recipient the
+ * message went to.  The reason follows the text's "because ..." (English
+ * list texts; any other language is the list refusing the sender).
+ */
+static const char *
+mlmmj_refusal(const bg_mime_headers *h, const char *body, size_t len, char **list)
+{
+    const char *id = bg_mime_headers_get(h, "Message-ID");
+    char *from = bg_dsn_addr_canon(bg_mime_headers_get(h, "From"));
+    const char *owner = from ? strstr(from, "+owner@") : NULL;
+
+    if (!id || !strstr(id, "-mlmmj-") || !owner) {
+        free(from);
+        return NULL;
+    }
+    /* LIST+owner@DOMAIN -> LIST@DOMAIN */
+    memmove((char *)owner, owner + 6, strlen(owner + 6) + 1);
+    *list = from;
+    /* the text is wrapped where the poster's subject puts the line ends */
+    bg_buf flat = BG_BUF_INIT;
+    const char *reason = "rejected";
+    if (body)
+        bg_dsn_collapse(&flat, body, len < 4096 ? len : 4096);
+    if (flat.len && bg_text_find(flat.s, flat.len, "maximum allowed message size"))
+        reason = "mesgtoobig";
+    else if (flat.len &&
+             bg_text_find(flat.s, flat.len, "without any moderator releasing"))
+        reason = "expired";
+    bg_buf_free(&flat);
+    return reason;
+}
+
 /* fml, the mailing-list manager, answers a poster itself (X-MLServer: fml,
  * From: LIST-admin@): refused as a non-member, a loop, a security alert. */
 const char *
-dsn_family_mlserver(const bg_mime_headers *h, const char *body, size_t len)
+dsn_family_mlserver(const bg_mime_headers *h, const char *body, size_t len, char **list)
 {
     static const struct {
         const char *phrase;
@@ -476,6 +511,9 @@ dsn_family_mlserver(const bg_mime_headers *h, const char *body, size_t len)
         {"security alert", "securityerror"},
         {NULL, NULL},
     };
+    const char *mlmmj = mlmmj_refusal(h, body, len, list);
+    if (mlmmj)
+        return mlmmj;
     const char *ml = bg_mime_headers_get(h, "X-MLServer");
     const char *from = bg_mime_headers_get(h, "From");
     if (!ml || !from || !bg_text_find(ml, strlen(ml), "fml") ||

@@ -36,8 +36,11 @@ void dsn_family_adjust(const char *notice, size_t len, bg_dsn_report *r);
 const char *dsn_family_reply(char **diag, const char *notice, size_t nlen,
                              const char **step);
 
-/* The reason an fml mailing list gives for refusing a post (header block h,
- * notice body[len]), NULL when the message is not such a notice. */
-const char *dsn_family_mlserver(const bg_mime_headers *h, const char *body, size_t len);
+/* The reason a mailing-list manager (fml, mlmmj) gives for refusing a post
+ * (header block h, notice body[len]), NULL when the message is not such a
+ * notice.  *list is set to the list's address when the notice names it (a
+ * new string), else NULL. */
+const char *dsn_family_mlserver(const bg_mime_headers *h, const char *body, size_t len,
+                                char **list);
 
 #endif

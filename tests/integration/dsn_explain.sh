@@ -41,6 +41,10 @@ check "explain FILE: the recipient, its stage and the decision" \
 check "explain of a missing file: exit 1, one line naming it" \
     bash -c "[ $rc -eq 1 ] && [ \$(wc -l < '$T/err') -eq 1 ] && grep -q missing.eml '$T/err'"
 
+out=$("$DSN" -c "$T/bg.conf" explain "$TOP/tests/data/intake/not-a-bounce.eml"); rc=$?
+check "explain of a message that is no bounce: one line saying so, exit 0" \
+    bash -c "[ $rc -eq 0 ] && [ \$(wc -l <<<\"\$1\") -eq 1 ] && grep -q ': not a bounce' <<<\"\$1\"" _ "$out"
+
 # ---- the administrator's rows -----------------------------------------------
 printf 'example-isp\terr-ip-*\trelay\t-\tExample ISP IP list\thttps://example.net/errors\n' > "$T/rules"
 cp "$T/bg.conf" "$T/rules.conf"
