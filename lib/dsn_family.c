@@ -465,10 +465,11 @@ static const char *
 mlmmj_refusal(const bg_mime_headers *h, const char *body, size_t len, char **list)
 {
     const char *id = bg_mime_headers_get(h, "Message-ID");
+    if (!id || !strstr(id, "-mlmmj-"))
+        return NULL;
     char *from = bg_dsn_addr_canon(bg_mime_headers_get(h, "From"));
     const char *owner = from ? strstr(from, "+owner@") : NULL;
-
-    if (!id || !strstr(id, "-mlmmj-") || !owner) {
+    if (!owner) {
         free(from);
         return NULL;
     }
