@@ -456,6 +456,16 @@ read_original(const bg_mime_headers *h, bg_dsn_report *r)
     take(&r->orig_sender, bg_dsn_addr_canon(rp));
 }
 
+/* Does text start with a 4xx SMTP reply ("452-...", "421 ...")? */
+static bool
+reply_is_temporary(const char *text)
+{
+    while (*text == ' ')
+        text++;
+    return text[0] == '4' && isdigit((unsigned char)text[1]) &&
+           isdigit((unsigned char)text[2]) && (text[3] == ' ' || text[3] == '-');
+}
+
 static void
 finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
             const char *reporter)
@@ -529,6 +539,18 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
                bg_reply_status_from_text(rc->diagnostic, code, sizeof code)) {
         rc->status = bg_xstrdup(code);
     }
+    /* A deferral given up on: over a 4xx reply, the reporter's generic
+     * 5.0.0 (Exim's "retry timeout exceeded", nullmailer's and Courier's
+     * queue lifetime) is its own summary, not the remote's refusal: the
+     * remote's enhanced code when it gave one, else 4.0.0. */
+    if (rc->status && strcmp(rc->status, "5.0.0") == 0 && rc->diagnostic &&
+        reply_is_temporary(rc->diagnostic)) {
+        free(rc->status);
+        rc->status = bg_xstrdup(bg_reply_status_from_text(rc->diagnostic, code, sizeof code) &&
+                                        code[0] == '4'
+                                    ? code
+                                    : "4.0.0");
+    }
     /* A remote reply without an enhanced code (Diagnostic-Code "smtp; 550
      * Mailbox quota exceeded"): the Status detail is the reporting MTA's
      * guess from the basic code (Sendmail's 5.1.1 "User unknown" for any 550
@@ -551,7 +573,8 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
             bg_xstrdup(rc->status && rc->status[0] == '4' ? "delayed" : "failed");
     bg_reply_class cl;
     bg_reply_context ctx = {step ? step : said, rc->diagnostic_type, rc->action,
-                            rc->recipient,      rc->remote_mta,      reporter};
+                            rc->recipient,      rc->remote_mta,      reporter,
+                            !step && dsn_family_names_no_command(notice, nlen)};
     bg_reply_classify_ctx(rc->status, rc->diagnostic, &ctx, &cl);
     free(said);
     rc->reason = cl.reason;

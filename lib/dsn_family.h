@@ -36,6 +36,11 @@ void dsn_family_adjust(const char *notice, size_t len, bg_dsn_report *r);
 const char *dsn_family_reply(char **diag, const char *notice, size_t nlen,
                              const char **step);
 
+/* Is notice[nlen] the notice of a layout that never names the SMTP command
+ * a reply answered (OpenSMTPD's bounce, nullmailer-dsn's)?  Then a reply
+ * without one came at any stage, DATA no likelier than RCPT TO. */
+bool dsn_family_names_no_command(const char *notice, size_t nlen);
+
 /* The reason an fml mailing list gives for refusing a post (header block h,
  * notice body[len]), NULL when the message is not such a notice. */
 const char *dsn_family_mlserver(const bg_mime_headers *h, const char *body, size_t len);

@@ -24,7 +24,8 @@
 #
 # 4xx rows: each MTA is made to give up after one attempt where it can —
 # Exim has no retry rules (it fails a deferred address at once), OpenSMTPD
-# expires its queue after 4 s (queue ttl), nullmailer after 5 s
+# expires its queue after 90 s (queue ttl; less, and the messages waiting
+# their turn expire before one attempt, the bounces too), nullmailer after 5 s
 # (queuelifetime), Courier after 10 s (queuetime, retry after 2 s).  dma
 # retries for 5 days and cannot be told otherwise: its 4xx rows are not sent.
 set -eu
@@ -68,23 +69,28 @@ send_rows() {
     echo "$n"
 }
 
-# file_bounces MTA EXPECTED WAIT: wait up to WAIT s (and until nothing came
-# for 10 s) for EXPECTED bounces, then file them as OUT/MTA/ID.eml
+# file_bounces MTA EXPECTED WAIT [QUIET]: wait up to WAIT s (and until
+# nothing came for QUIET s, default 10) for EXPECTED bounces, then file them
+# as OUT/MTA/ID.eml; says which bounces do not quote the row's reply (the
+# MTA gave up before it got it)
 file_bounces() {
-    local mta=$1 want=$2 t=$3 have last=-1 still=0
+    local mta=$1 want=$2 t=$3 quiet=${4:-10} have last=-1 still=0
     for _ in $(seq "$t"); do
         have=$(find "$W/caught/new" -type f | wc -l)
         [ "$have" -ge "$want" ] && break
         if [ "$have" = "$last" ]; then still=$((still + 1)); else still=0 last=$have; fi
-        [ "$have" -gt 0 ] && [ "$still" -ge 10 ] && break
+        [ "$have" -gt 0 ] && [ "$still" -ge "$quiet" ] && break
         sleep 1
     done
     sleep 1
     rm -rf "${OUT:?}/$mta"
     mkdir -p "$OUT/$mta"
-    python3 - "$W/caught/new" "$OUT/$mta" "$want" <<'EOF'
-import os, re, sys
-src, dst, want = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    python3 - "$W/caught/new" "$OUT/$mta" "$want" "$TABLE" <<'EOF'
+import csv, os, re, sys
+src, dst, want, table = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+rows = {r["id"]: r for r in csv.DictReader(open(table, encoding="utf-8"), delimiter="\t", quoting=csv.QUOTE_NONE)}
+flat = lambda b: re.sub(rb"\s+", b" ", b).lower()
+quotes = []
 rowid = re.compile(rb"\b(r\d{3})@r\d{3}\.refusal\.test|<(r\d{3})\.[a-z]+@app\.sender\.test>")
 filed, lost, twice = 0, [], []
 for name in sorted(os.listdir(src)):
@@ -94,18 +100,25 @@ for name in sorted(os.listdir(src)):
     if not m:
         lost.append(name)
         continue
-    out = os.path.join(dst, (m.group(1) or m.group(2)).decode() + ".eml")
+    rid = (m.group(1) or m.group(2)).decode()
+    out = os.path.join(dst, rid + ".eml")
+    # the first words of the reply's text (after its codes)
+    words = re.sub(r"^\d{3}[ -](\d\.\d+\.\d+ )?", "", rows[rid]["reply"].split("\\n")[0])
+    words = words.replace("{rcpt}", "%s@%s.refusal.test" % (rid, rid)).strip()[:24].encode()
+    if flat(words) not in flat(data):
+        quotes.append(rid)
     if os.path.exists(out):
         twice.append(os.path.basename(out))
     # the sink's own line says which envelope recipient took it: not the MTA's
-    data = re.sub(rb"^X-Sink-Rcpt: [^\n]*\n", b"", data, count=1)
+    data = re.sub(rb"^X-Sink-Rcpt: [^\n]*\n", b"", data, count=1, flags=re.M)
     open(out, "wb").write(data)
     os.unlink(path)
     filed += 1
-print("%s: %d bounces for %d rows sent%s%s" % (
+print("%s: %d bounces for %d rows sent%s%s%s" % (
     os.path.basename(dst), filed, want,
     "; no row id in " + " ".join(lost) if lost else "",
-    "; twice for " + " ".join(twice) if twice else ""))
+    "; twice for " + " ".join(twice) if twice else "",
+    "; without the row's reply: " + " ".join(quotes) if quotes else ""))
 EOF
     rm -f "$W/caught/new"/*
 }
@@ -120,8 +133,8 @@ make_exim() {
 }
 
 make_opensmtpd() {
-    opensmtpd_start 2781 "queue ttl 4s"
-    file_bounces opensmtpd "$(send_rows opensmtpd 45)" 120
+    opensmtpd_start 2781 "queue ttl 90s"
+    file_bounces opensmtpd "$(send_rows opensmtpd 45)" 300 100
 }
 
 make_dma() {
