@@ -100,27 +100,6 @@ n=0
 for c in $CASES "unknown2 full2"; do
     n=$((n + 1))
     rc=$(for a in $c; do echo "$a@remote.test"; done | tr '\n' ' ')
-    message opensmtpd $c | opensmtpd_send catch-opensmtpd$SUFFIX@sink.test $rc
-    collect "$(printf 'opensmtpd-%02d' $n)"
-    # temp1: a "delayed" report first, then the expiry's "failed" one
-    [ "$c" = temp1 ] && { n=$((n + 1)); collect "$(printf 'opensmtpd-%02d' $n)"; }
-done
-SUFFIX=-rejectme
-message opensmtpd ok1@remote.test | opensmtpd_send catch-opensmtpd$SUFFIX@sink.test ok1@remote.test
-collect opensmtpd-09
-SUFFIX=
-
-# ---- DragonFly Mail Agent ---------------------------------------------
-D=$W/dma
-mkdir -p "$D/upper/dma" "$D/work" "$D/spool"
-chown mail:mail "$D/spool"
-: >"$D/aliases"
-printf 'SMARTHOST 127.0.0.1\nPORT %s\nMAILNAME dma.relay.test\nSPOOLDIR %s\nALIASES %s\n' $PORT "$D/spool" "$D/aliases" >"$D/upper/dma/dma.conf"
-cp "$W/root-dma/etc/dma/auth.conf" "$D/upper/dma/"
-n=0
-for c in $CASES "unknown2 full2"; do
-    n=$((n + 1))
-    rc=$(for a in $c; do echo "$a@remote.test"; done | tr '\n' ' ')
     # dma keeps temp1 in its queue (it retries for days): no bounce
     if [ "$c" = temp1 ]; then
         message dma $rc | DMA_LINGER=5 dma_send catch-dma$SUFFIX@sink.test $rc
