@@ -130,6 +130,14 @@ static const char *const p_virusdetected[] = {
     "virus",  "malware", "infected", "executable attachment", "potentially executable",
     "trojan", NULL,
 };
+/* A refusal to relay that asks the client to authenticate ("turn on SMTP
+ * Authentication ... not permitted to relay through this server without
+ * authentication") is about its authentication, not a closed relay. */
+static const char *const p_securityerror_early[] = {
+    "turn on smtp auth",
+    "without authentication",
+    NULL,
+};
 static const char *const p_norelaying[] = {
     "not configured to relay", "relay mail",           "relay access denied",
     "relaying denied",         "relay denied",         "relay not permitted",
@@ -698,7 +706,6 @@ static const char *const p_notaccept[] = {
 };
 static const char *const p_securityerror[] = {
     "smtp authentication",
-    "turn on smtp auth",
     "authentication required",
     "authentication is required",
     "authentication failure",
@@ -833,6 +840,7 @@ static const phrase_table tables[] = {
     {"requireptr", p_requireptr},
     {"authfailure", p_authfailure},
     {"virusdetected", p_virusdetected},
+    {"securityerror", p_securityerror_early},
     {"norelaying", p_norelaying},
     {"failedstarttls", p_failedstarttls},
     {"mesgtoobig", p_mesgtoobig},

@@ -133,8 +133,8 @@ const char *bg_learn_outcome_name(bg_learn_outcome o);
  * returned original's Message-ID (else the first recipient's address), when
  * it has them ("dsn:midhash:" + the SHA-256 of that when it does not fit),
  * else "dsn:sha256:" + the hex SHA-256 of raw[rawlen].  The Message-ID alone
- * is not unique: dma reuses its bounces' ones.  Writes into dst[size] (size >= 80 holds every form; 300
- * keeps ordinary Message-IDs readable); returns dst.
+ * is not unique: dma reuses its bounces' ones.  Writes into dst[size] (size >= 80 holds
+ * every form; 300 keeps ordinary Message-IDs readable); returns dst.
  */
 char *bg_learn_dsn_id(const bg_dsn_report *report, const char *raw, size_t rawlen,
                       char *dst, size_t size);
