@@ -254,6 +254,11 @@ static const char *const p_exceedlimit[] = {
  * This account is suspended", Gmail's relay "The sending email account has
  * been temporarily suspended"): before the recipient's closed account. */
 static const char *const p_rejected_early[] = {
+    /* the receiving server checks the DNS of the sender's domain, never of
+     * its own: GMX's "550-Requested action not taken: mailbox unavailable
+     * 550 invalid DNS MX or A/AAAA resource record" refuses the sender */
+    "invalid dns mx",
+    "mx or a/aaaa",
     "sending account",
     "sending email account",
     "sender account",

@@ -6,9 +6,9 @@
 # tests/data/refusals/mtas/MTA/ROWID.eml are the bounces those real MTAs
 # wrote back to the sender when the row's reply refused the row's message
 # (tests/data/refusals/make-mta-bounces.sh made them, as root; this test
-# needs neither root nor network).  Rows of stage rcpt and data only; dma's
-# 4xx rows are missing (it retries for days), and nullmailer's six whose
-# bounce nullmailer-dsn failed to write.  Each MTA's bounces go into a
+# needs neither root nor network).  Rows of stage mail, rcpt and data only;
+# dma's 4xx rows are missing (it retries for days), and nullmailer's eleven
+# whose bounce nullmailer-dsn failed to write.  Each MTA's bounces go into a
 # fresh store through bounceguard-dsn's maildir intake (dsn_trust = any, as
 # refusals.sh: trust is not what this measures); the decision per row is read
 # back from the store as refusals.sh does, by recipient only (every row's
@@ -35,14 +35,20 @@ trap 'rm -rf "$T"' EXIT
 # as a refusal after DATA, and a reporter's 5.0.0 over a 4xx reply read as
 # the deferral it is (same day): 0.977/0/21, 0.981/0/20, 0.978/0/20,
 # 0.976/0/18, 0.981/0/21; with the lines of a multi-line reply that
-# nullmailer writes unfolded after Diagnostic-Code read as its own (same
-# day): nullmailer 0.981/0/19.  The row's recipient is read from every bounce.
+# nullmailer writes unfolded after Diagnostic-Code read as its own:
+# nullmailer 0.981/0/19.  The rows of stage mail added (236 rows, dma 198,
+# nullmailer 225; floors for this set): before any of the fixes 0.979/0/29,
+# 0.898/0/27, 0.621/0/10, 0.893/0/22, 0.983/0/29; after them, and with a
+# reply about the sender domain's DNS ("invalid DNS MX or A/AAAA resource
+# record") read as the sender's, which a layout without the command had
+# made a dead mailbox: 0.979/0/29, 0.979/0/27, 0.980/0/27, 0.982/0/23,
+# 0.983/0/29.  The row's recipient is read from every bounce.
 FLOORS="
-exim/dsn 0.97 0 21
-opensmtpd/dsn 0.98 0 20
-dma/dsn 0.97 0 20
-nullmailer/dsn 0.98 0 19
-courier/dsn 0.98 0 21
+exim/dsn 0.97 0 29
+opensmtpd/dsn 0.97 0 27
+dma/dsn 0.97 0 27
+nullmailer/dsn 0.98 0 23
+courier/dsn 0.98 0 29
 "
 # the fraction of bounces whose recipient is read as the row's
 RCPT_FLOORS="exim=1 opensmtpd=1 dma=1 nullmailer=1 courier=1"

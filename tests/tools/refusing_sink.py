@@ -12,10 +12,11 @@ It also listens on a capture address (127.0.0.1 by default) where it accepts
 every message and stores it in a maildir: the MTA under test relays the
 bounces it generates for the sender there.
 
-With --by-rcpt the capture address plays the rows of stage rcpt and data
-too, chosen by the recipient: RCPT TO a row's recipient gets the row's reply
-(stage rcpt), or is accepted and the message refused after its final dot
-(stage data); every other message is stored.  That is for MTAs that relay
+With --by-rcpt the capture address plays the rows of stage mail, rcpt and
+data too: MAIL FROM:<app+ID@sender.test> gets the reply of row ID (stage
+mail; "app@sender.test" in it made that sender), RCPT TO a row's recipient
+gets the row's reply (stage rcpt), or is accepted and the message refused
+after its final dot (stage data); every other message is stored.  That is for MTAs that relay
 everything to one smarthost (dma, nullmailer) or are simplest set up so:
 one address for all, so the bounce's remote host is the same for every row.
 
@@ -87,7 +88,7 @@ def reply_lines(reply):
 class Session:
     """One SMTP session, refusing at ROW's stage (ROW None: accept all)."""
 
-    def __init__(self, reader, writer, row, maildir, by_rcpt=None):
+    def __init__(self, reader, writer, row, maildir, by_rcpt=None, by_sender=None):
         self.reader = reader
         self.writer = writer
         self.row = row
@@ -96,6 +97,7 @@ class Session:
         self.refusal = reply_lines(row_reply(row)) if row else None
         # recipient -> row, for the rows played by recipient (--by-rcpt)
         self.by_rcpt = by_rcpt or {}
+        self.by_sender = by_sender or {}  # sender -> row, stage mail
         self.data_row = None
 
     async def send(self, data):
@@ -150,6 +152,13 @@ class Session:
                     await self.send("503 5.5.1 Say hello first\r\n")
                 elif self.refuses("mail"):
                     if not await self.refuse():
+                        return
+                elif path_of(line).strip("<>").lower() in self.by_sender:
+                    sender = path_of(line).strip("<>")
+                    row = self.by_sender[sender.lower()]
+                    refusal = reply_lines(row_reply(row).replace("app@sender.test", sender))
+                    await self.send(refusal)
+                    if refusal.startswith(b"421"):
                         return
                 else:
                     mail_from = path_of(line)
@@ -243,9 +252,10 @@ COUNTER = counter()
 
 async def serve(args, rows):
     by_address = {row_address(n): row for n, row in enumerate(rows)}
-    by_rcpt = {}
+    by_rcpt, by_sender = {}, {}
     if args.by_rcpt:
         by_rcpt = {row_recipient(row): row for row in rows if row["stage"] in ("rcpt", "data")}
+        by_sender = {"app+%s@sender.test" % row["id"]: row for row in rows if row["stage"] == "mail"}
     for sub in ("new", "cur", "tmp"):
         os.makedirs(os.path.join(args.maildir, sub), exist_ok=True)
 
@@ -253,7 +263,7 @@ async def serve(args, rows):
         local = writer.get_extra_info("sockname")[0]
         row = by_address.get(local)
         session = Session(reader, writer, row, None if row else args.maildir,
-                          None if row else by_rcpt)
+                          None if row else by_rcpt, None if row else by_sender)
         try:
             await session.run()
         except (ConnectionError, asyncio.TimeoutError, asyncio.IncompleteReadError):
@@ -284,7 +294,7 @@ def main():
     ap.add_argument("--maildir")
     ap.add_argument("--capture", default="127.0.0.1")
     ap.add_argument("--by-rcpt", action="store_true",
-                    help="the capture address plays the rcpt and data rows by recipient")
+                    help="the capture address plays the mail, rcpt and data rows by sender and recipient")
     args = ap.parse_args()
     rows = read_table(args.table)
     if args.map:

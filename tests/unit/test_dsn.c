@@ -26,6 +26,10 @@ static const class_case class_cases[] = {
     {"5.1.1 decides", "5.1.1",
      "550 5.1.1 <a@b>: Recipient address rejected: User unknown", "userunknown", 1, ""},
     {"status alone", "5.1.1", NULL, "userunknown", 1, ""},
+    {"the sender domain's DNS", "5.0.0",
+     "550-Requested action not taken: mailbox unavailable 550 invalid DNS MX or A/AAAA "
+     "resource record",
+     "rejected", 0, ""},
     {"relaying that asks for authentication", "5.0.0",
      "550-Please turn on SMTP Authentication in your mail client. 550 relay.example.com "
      "is not permitted to relay through this server without authentication.",

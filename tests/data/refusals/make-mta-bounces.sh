@@ -14,13 +14,15 @@
 # relay everything to tests/tools/refusing_sink.py --by-rcpt on
 # 127.0.0.1:$PORT, which plays each row of stage rcpt or data by its
 # recipient (<id>@<id>.refusal.test): the row's reply at RCPT TO, or after
-# the final dot.  One message per row goes through each MTA, from
-# app@sender.test; the bounce each MTA sends back to app@sender.test is kept
-# by the sink and filed under OUTDIR/MTA/ by the row id it names.  Rows of
-# other stages (connect, helo, mail) are not sent: their refusal comes
-# before the recipient is known, and one address serves every row.  The two
-# rows that answer 421 (the server closes the session) go last, so that
-# whatever an MTA concludes about the host from them touches no other row.
+# the final dot; and each row of stage mail by its sender
+# (app+<id>@sender.test): the row's reply at MAIL FROM.  One message per row
+# goes through each MTA, from app@sender.test (stage mail: app+<id>@...);
+# the bounce each MTA sends back to the sender is kept by the sink and
+# filed under OUTDIR/MTA/ by the row id it names.  Rows of stage connect
+# and helo are not sent: their refusal comes before the envelope, and one
+# address serves every row.  The rows that answer 421 (the server closes
+# the session) go last, so that whatever an MTA concludes about the host
+# from them touches no other row.
 #
 # 4xx rows: each MTA is made to give up after one attempt where it can —
 # Exim has no retry rules (it fails a deferred address at once), OpenSMTPD
@@ -46,24 +48,26 @@ SINK=$!
 trap 'kill $SINK 2>/dev/null; kill -KILL $NSPIDS 2>/dev/null; true' EXIT
 sleep 1
 
-# the rows sent, "id code" (code: the reply's first digit), 421s last
-awk -F'\t' 'NR > 1 && ($3 == "rcpt" || $3 == "data") {
-    print ($4 ~ /^421/ ? 1 : 0), $1, substr($4, 1, 1) }' "$TABLE" |
+# the rows sent, "id code stage" (code: the reply's first digit), 421s last
+awk -F'\t' 'NR > 1 && ($3 == "rcpt" || $3 == "data" || $3 == "mail") {
+    print ($4 ~ /^421/ ? 1 : 0), $1, substr($4, 1, 1), $3 }' "$TABLE" |
     sort -s -k1,1n | cut -d' ' -f2- >"$W/rows"
 
-# message MTA ID: the test message of row ID through MTA, on stdout
+# message MTA ID FROM: the test message of row ID through MTA, on stdout
 message() {
-    printf 'From: App <app@sender.test>\nTo: %s@%s.refusal.test\nSubject: refusal test %s\nMessage-ID: <%s.%s@app.sender.test>\nDate: %s\n\nrow %s\n' \
-        "$2" "$2" "$2" "$2" "$1" "$(date -R)" "$2"
+    printf 'From: App <%s>\nTo: %s@%s.refusal.test\nSubject: refusal test %s\nMessage-ID: <%s.%s@app.sender.test>\nDate: %s\n\nrow %s\n' \
+        "$3" "$2" "$2" "$2" "$2" "$1" "$(date -R)" "$2"
 }
 
 # send_rows MTA CODES: each row whose code is in CODES (e.g. "45") through
 # MTA_send; prints how many
 send_rows() {
-    local mta=$1 codes=$2 id code n=0
-    while read -r id code; do
+    local mta=$1 codes=$2 id code stage from n=0
+    while read -r id code stage; do
         case $codes in *$code*) ;; *) continue ;; esac
-        message "${mta%_row}" "$id" | "${mta}_send" app@sender.test "$id@$id.refusal.test" || true
+        from=app@sender.test
+        [ "$stage" = mail ] && from=app+$id@sender.test
+        message "${mta%_row}" "$id" "$from" | "${mta}_send" "$from" "$id@$id.refusal.test" || true
         n=$((n + 1))
     done <"$W/rows"
     echo "$n"
@@ -104,7 +108,10 @@ for name in sorted(os.listdir(src)):
     out = os.path.join(dst, rid + ".eml")
     # the first words of the reply's text (after its codes)
     words = re.sub(r"^\d{3}[ -](\d\.\d+\.\d+ )?", "", rows[rid]["reply"].split("\\n")[0])
-    words = words.replace("{rcpt}", "%s@%s.refusal.test" % (rid, rid)).strip()[:24].encode()
+    words = words.replace("{rcpt}", "%s@%s.refusal.test" % (rid, rid))
+    if rows[rid]["stage"] == "mail":
+        words = words.replace("app@sender.test", "app+%s@sender.test" % rid)
+    words = words.strip()[:24].encode()
     if flat(words) not in flat(data):
         quotes.append(rid)
     if os.path.exists(out):
