@@ -252,10 +252,10 @@ static const char *const p_exceedlimit[] = {
 };
 /* The sender's own account, suspended or refused ("Mail sending denied.
  * This account is suspended", Gmail's relay "The sending email account has
- * been temporarily suspended"): before the recipient's closed account. */
-/* The receiving server checks the DNS of the sender's domain, never of its
- * own: GMX's "550-Requested action not taken: mailbox unavailable 550 invalid
- * DNS MX or A/AAAA resource record" refuses the sender. */
+ * been temporarily suspended"), or its domain's DNS, which the receiving
+ * server checks for the sender's domain, never its own (GMX's "550-Requested
+ * action not taken: mailbox unavailable 550 invalid DNS MX or A/AAAA resource
+ * record"): before the recipient's closed account. */
 static const char *const p_rejected_early[] = {
     "invalid dns mx",        "mx or a/aaaa",   "sending account",
     "sending email account", "sender account", "sender's account",
