@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lhost-mtas.sh — run real Exim, OpenSMTPD, dma, nullmailer and Courier
 # privately on loopback, relaying everything to one SMTP server of ours.
 # Sourced (not run) by make-lhost-samples.sh and

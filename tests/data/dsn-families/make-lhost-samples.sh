@@ -150,4 +150,4 @@ done
 # courierd and its delivery modules live in a pid namespace of their own:
 # ending unshare (--kill-child) ends them all
 kill -KILL "$CPID" 2>/dev/null || true
-echo done
+echo "done"
