@@ -141,6 +141,55 @@ success_status(const char *status)
     return bg_xstrndup(status, n);
 }
 
+/*
+ * The lines of a multi-line reply that the reporter wrote unfolded after the
+ * Diagnostic-Code field, in the field block grp[glen]: nullmailer writes
+ * "550-5.7.1 ...likely" on the field's line and "550-5.7.1 suspicious ..."
+ * and "550 5.7.1 ..." at the start of the next ones, which a header reader
+ * drops as neither a field nor a continuation.  Each following line that
+ * starts with the reply's own code and a '-' or ' ' is appended to *diag
+ * (a space between), until the first that does not.
+ */
+static void
+unfolded_reply_lines(const char *grp, size_t glen, char **diag)
+{
+    static const char field[] = "diagnostic-code:";
+    const char *d = *diag, *end = grp + glen, *p = grp;
+
+    if (!d || !isdigit((unsigned char)d[0]) || !isdigit((unsigned char)d[1]) ||
+        !isdigit((unsigned char)d[2]) || d[3] != '-')
+        return;
+    /* the field's line, then its folded continuations */
+    while (p < end &&
+           !((p == grp || p[-1] == '\n') && (size_t)(end - p) >= sizeof field - 1 &&
+             strncasecmp(p, field, sizeof field - 1) == 0))
+        p++;
+    if (p >= end)
+        return;
+    do {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        p = nl ? nl + 1 : end;
+    } while (p < end && (*p == ' ' || *p == '\t'));
+    bg_buf b = BG_BUF_INIT;
+    bg_buf_append(&b, d, strlen(d));
+    bool more = false;
+    while (end - p >= 4 && memcmp(p, d, 3) == 0 && (p[3] == '-' || p[3] == ' ')) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = (size_t)((nl ? nl : end) - p);
+        while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == ' '))
+            n--;
+        bg_buf_putc(&b, ' ');
+        bg_buf_append(&b, p, n);
+        more = true;
+        p = nl ? nl + 1 : end;
+    }
+    if (more) {
+        free(*diag);
+        *diag = bg_buf_steal(&b);
+    } else
+        bg_buf_free(&b);
+}
+
 static void
 read_delivery_status(const char *body, size_t len, bg_dsn_report *r)
 {
@@ -201,6 +250,7 @@ read_delivery_status(const char *body, size_t len, bg_dsn_report *r)
                 rc->remote_mta = after_type(bg_mime_headers_get(&h, "Remote-MTA"));
                 const char *dc = bg_mime_headers_get(&h, "Diagnostic-Code");
                 rc->diagnostic = after_type(dc);
+                unfolded_reply_lines(p, used ? used : (size_t)(end - p), &rc->diagnostic);
                 const char *semi = dc ? strchr(dc, ';') : NULL;
                 if (semi && semi - dc < 16) {
                     while (*dc == ' ' || *dc == '\t')
@@ -506,6 +556,16 @@ read_original(const bg_mime_headers *h, bg_dsn_report *r)
     take(&r->orig_sender, bg_dsn_addr_canon(rp));
 }
 
+/* Does text start with a 4xx SMTP reply ("452-...", "421 ...")? */
+static bool
+reply_is_temporary(const char *text)
+{
+    while (*text == ' ')
+        text++;
+    return text[0] == '4' && isdigit((unsigned char)text[1]) &&
+           isdigit((unsigned char)text[2]) && (text[3] == ' ' || text[3] == '-');
+}
+
 static void
 finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
             const char *reporter)
@@ -579,6 +639,18 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
                bg_reply_status_from_text(rc->diagnostic, code, sizeof code)) {
         rc->status = bg_xstrdup(code);
     }
+    /* A deferral given up on: over a 4xx reply, the reporter's generic
+     * 5.0.0 (Exim's "retry timeout exceeded", nullmailer's and Courier's
+     * queue lifetime) is its own summary, not the remote's refusal: the
+     * remote's enhanced code when it gave one, else 4.0.0. */
+    if (rc->status && strcmp(rc->status, "5.0.0") == 0 && rc->diagnostic &&
+        reply_is_temporary(rc->diagnostic)) {
+        free(rc->status);
+        rc->status = bg_xstrdup(
+            bg_reply_status_from_text(rc->diagnostic, code, sizeof code) && code[0] == '4'
+                ? code
+                : "4.0.0");
+    }
     /* A remote reply without an enhanced code (Diagnostic-Code "smtp; 550
      * Mailbox quota exceeded"): the Status detail is the reporting MTA's
      * guess from the basic code (Sendmail's 5.1.1 "User unknown" for any 550
@@ -600,8 +672,13 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
         rc->action =
             bg_xstrdup(rc->status && rc->status[0] == '4' ? "delayed" : "failed");
     bg_reply_class cl;
-    bg_reply_context ctx = {step ? step : said, rc->diagnostic_type, rc->action,
-                            rc->recipient,      rc->remote_mta,      reporter};
+    bg_reply_context ctx = {step ? step : said,
+                            rc->diagnostic_type,
+                            rc->action,
+                            rc->recipient,
+                            rc->remote_mta,
+                            reporter,
+                            !step && dsn_family_names_no_command(notice, nlen)};
     bg_reply_classify_ctx(rc->status, rc->diagnostic, &ctx, &cl);
     free(said);
     rc->reason = cl.reason;

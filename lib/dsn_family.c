@@ -398,6 +398,23 @@ dma_reply(char **diag, const char *notice, size_t nlen, const char **step)
     return true;
 }
 
+bool
+dsn_family_names_no_command(const char *notice, size_t nlen)
+{
+    static const char *const marks[] = {
+        /* OpenSMTPD (smtpd/bounce.c), for a failure and a delay alike */
+        "An error has occurred while attempting to deliver a message for",
+        /* nullmailer-dsn */
+        "This is the nullmailer delivery system.",
+        NULL,
+    };
+
+    for (size_t i = 0; notice && marks[i]; i++)
+        if (memmem(notice, nlen, marks[i], strlen(marks[i])))
+            return true;
+    return false;
+}
+
 const char *
 dsn_family_reply(char **diag, const char *notice, size_t nlen, const char **step)
 {

@@ -36,6 +36,11 @@ void dsn_family_adjust(const char *notice, size_t len, bg_dsn_report *r);
 const char *dsn_family_reply(char **diag, const char *notice, size_t nlen,
                              const char **step);
 
+/* Is notice[nlen] the notice of a layout that never names the SMTP command
+ * a reply answered (OpenSMTPD's bounce, nullmailer-dsn's)?  Then a reply
+ * without one came at any stage, DATA no likelier than RCPT TO. */
+bool dsn_family_names_no_command(const char *notice, size_t nlen);
+
 /* The reason a mailing-list manager (fml, mlmmj) gives for refusing a post
  * (header block h, notice body[len]), NULL when the message is not such a
  * notice.  *list is set to the list's address when the notice names it (a

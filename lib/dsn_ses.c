@@ -223,7 +223,8 @@ read_bounce(const json_t *b, bg_dsn_report *r)
             rc->remote_mta = dsn_text_remote_mta(rc->diagnostic, strlen(rc->diagnostic));
         bg_reply_class cl;
         bg_reply_context ctx = {NULL,          rc->diagnostic_type, rc->action,
-                                rc->recipient, rc->remote_mta,      mta};
+                                rc->recipient, rc->remote_mta,      mta,
+                                false};
         bg_reply_classify_ctx(rc->status, rc->diagnostic, &ctx, &cl);
         /* A General or Undetermined bounce that says nothing more is
          * "onhold" (bg_reply_classify_ctx() with no status and no text). */

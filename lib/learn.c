@@ -58,16 +58,27 @@ bg_learn_dsn_id(const bg_dsn_report *report, const char *raw, size_t rawlen, cha
     const char *mid = report ? report->message_id : NULL;
 
     if (mid && *mid) {
-        if (strlen("dsn:mid:") + strlen(mid) < size) {
-            snprintf(dst, size, "dsn:mid:%s", mid);
+        /* A Message-ID alone does not name one bounce everywhere: dma names
+         * its bounce after its spool file's inode, so a later bounce about
+         * another message reuses it.  What the bounce returns (the
+         * original's Message-ID, else its first recipient) goes with it. */
+        const char *what = report->orig_message_id && *report->orig_message_id
+                               ? report->orig_message_id
+                           : report->nrcpts > 0 && report->rcpts[0].recipient
+                               ? report->rcpts[0].recipient
+                               : "";
+        char *key = bg_xasprintf("%s%s%s", mid, *what ? " " : "", what);
+        if (strlen("dsn:mid:") + strlen(key) < size) {
+            snprintf(dst, size, "dsn:mid:%s", key);
             /* a seen-id is a store key: no control bytes in it */
             for (char *p = dst; *p; p++)
                 if ((unsigned char)*p < 0x20 || *p == 0x7f)
                     *p = '?';
-            return dst;
+        } else {
+            sha256_hex(key, strlen(key), hex);
+            snprintf(dst, size, "dsn:midhash:%s", hex);
         }
-        sha256_hex(mid, strlen(mid), hex);
-        snprintf(dst, size, "dsn:midhash:%s", hex);
+        free(key);
         return dst;
     }
     sha256_hex(raw ? raw : "", raw ? rawlen : 0, hex);

@@ -592,7 +592,7 @@ bg_reply_classify_step(const char *status, const char *diagnostic, const char *c
      * command", "in reply to end of DATA command". */
     char step[96];
     snprintf(step, sizeof step, "in reply to %.60s command", command);
-    bg_reply_context ctx = {step, NULL, NULL, NULL, NULL, NULL};
+    bg_reply_context ctx = {step, NULL, NULL, NULL, NULL, NULL, false};
     bg_reply_classify_ctx(status, diagnostic, &ctx, out);
 }
 
@@ -722,11 +722,13 @@ bg_reply_classify_ctx(const char *status, const char *diagnostic,
     /* "User unknown" is the recipient's address only when the status code
      * says so or it answered RCPT TO; after the message was sent (DATA), or
      * with no command to go on, it is the recipient's filter speaking, as
-     * Sisimai reads it. */
+     * Sisimai reads it.  Not so in a layout that never names the command
+     * (OpenSMTPD's, nullmailer's bounce): there its absence says nothing of
+     * DATA, and the words stand. */
     bool addr_status =
         status && status[0] && status[1] == '.' && status[2] == '1' && status[3] == '.';
-    if (is(reason, "userunknown") && !addr_status && !vendor_decides && cmd != CMD_RCPT &&
-        cmd != CMD_MAIL && cmd != CMD_CONNECT)
+    if (is(reason, "userunknown") && !addr_status && !vendor_decides &&
+        (cmd == CMD_DATA || (cmd == CMD_NONE && !(ctx && ctx->stage_unsaid))))
         reason = "filtered";
     /* Refused for good when connecting or at EHLO: about the relay itself.
      * A 4xx there ("421 Try again later", "Too many connections") is the

@@ -139,6 +139,14 @@ static const char *const p_virusdetected[] = {
     "virus",  "malware", "infected", "executable attachment", "potentially executable",
     "trojan", NULL,
 };
+/* A refusal to relay that asks the client to authenticate ("turn on SMTP
+ * Authentication ... not permitted to relay through this server without
+ * authentication") is about its authentication, not a closed relay. */
+static const char *const p_securityerror_early[] = {
+    "turn on smtp auth",
+    "without authentication",
+    NULL,
+};
 static const char *const p_norelaying[] = {
     "not configured to relay",
     "relay mail",
@@ -268,15 +276,14 @@ static const char *const p_exceedlimit[] = {
 };
 /* The sender's own account, suspended or refused ("Mail sending denied.
  * This account is suspended", Gmail's relay "The sending email account has
- * been temporarily suspended"): before the recipient's closed account. */
+ * been temporarily suspended"), or its domain's DNS, which the receiving
+ * server checks for the sender's domain, never its own (GMX's "550-Requested
+ * action not taken: mailbox unavailable 550 invalid DNS MX or A/AAAA resource
+ * record"): before the recipient's closed account. */
 static const char *const p_rejected_early[] = {
-    "sending account",
-    "sending email account",
-    "sender account",
-    "sender's account",
-    "mail sending denied",
-    "sending denied",
-    NULL,
+    "invalid dns mx",        "mx or a/aaaa",   "sending account",
+    "sending email account", "sender account", "sender's account",
+    "mail sending denied",   "sending denied", NULL,
 };
 static const char *const p_suspend[] = {
     "mailbox is no longer active",
@@ -735,7 +742,6 @@ static const char *const p_notaccept[] = {
 };
 static const char *const p_securityerror[] = {
     "smtp authentication",
-    "turn on smtp auth",
     "authentication required",
     "authentication is required",
     "authentication failure",
@@ -871,6 +877,7 @@ static const phrase_table tables[] = {
     {"requireptr", p_requireptr},
     {"authfailure", p_authfailure},
     {"virusdetected", p_virusdetected},
+    {"securityerror", p_securityerror_early},
     {"norelaying", p_norelaying},
     {"failedstarttls", p_failedstarttls},
     {"mesgtoobig", p_mesgtoobig},

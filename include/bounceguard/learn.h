@@ -129,10 +129,12 @@ void bg_learn_result_clear(bg_learn_result *res);
 const char *bg_learn_outcome_name(bg_learn_outcome o);
 
 /*
- * The seen-id of a DSN: "dsn:mid:" + its Message-ID ("dsn:midhash:" + the
- * SHA-256 of it when it does not fit), else "dsn:sha256:" + the hex SHA-256
- * of raw[rawlen].  Writes into dst[size] (size >= 80 holds every form; 300
- * keeps ordinary Message-IDs readable); returns dst.
+ * The seen-id of a DSN: "dsn:mid:" + its Message-ID, a space and the
+ * returned original's Message-ID (else the first recipient's address), when
+ * it has them ("dsn:midhash:" + the SHA-256 of that when it does not fit),
+ * else "dsn:sha256:" + the hex SHA-256 of raw[rawlen].  The Message-ID alone
+ * is not unique: dma reuses its bounces' ones.  Writes into dst[size] (size >= 80 holds
+ * every form; 300 keeps ordinary Message-IDs readable); returns dst.
  */
 char *bg_learn_dsn_id(const bg_dsn_report *report, const char *raw, size_t rawlen,
                       char *dst, size_t size);

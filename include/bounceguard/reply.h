@@ -93,6 +93,8 @@ typedef struct bg_reply_context {
     const char *recipient; /* the failed address */
     const char *rhost;     /* the remote server */
     const char *reporter;  /* the MTA that wrote the bounce (Reporting-MTA) */
+    bool stage_unsaid;     /* the bounce's layout never names the SMTP command
+                            * the reply answered (OpenSMTPD, nullmailer) */
 } bg_reply_context;
 
 /* bg_reply_classify() with the context of the bounce (ctx may be NULL). */

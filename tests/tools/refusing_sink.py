@@ -12,8 +12,16 @@ It also listens on a capture address (127.0.0.1 by default) where it accepts
 every message and stores it in a maildir: the MTA under test relays the
 bounces it generates for the sender there.
 
+With --by-rcpt the capture address plays the rows of stage mail, rcpt and
+data too: MAIL FROM:<app+ID@sender.test> gets the reply of row ID (stage
+mail; "app@sender.test" in it made that sender), RCPT TO a row's recipient
+gets the row's reply (stage rcpt), or is accepted and the message refused
+after its final dot (stage data); every other message is stored.  That is for MTAs that relay
+everything to one smarthost (dma, nullmailer) or are simplest set up so:
+one address for all, so the bounce's remote host is the same for every row.
+
     refusing_sink.py --table TSV --map             print "id<TAB>address", one per row
-    refusing_sink.py --table TSV --port PORT --maildir DIR [--capture HOST]
+    refusing_sink.py --table TSV --port PORT --maildir DIR [--capture HOST] [--by-rcpt]
 
 Row n of the table (0-based, in file order) listens on 127.77.(n // 250).(n % 250 + 1).
 The reply column holds one reply ({rcpt} stands for the row's recipient,
@@ -80,13 +88,17 @@ def reply_lines(reply):
 class Session:
     """One SMTP session, refusing at ROW's stage (ROW None: accept all)."""
 
-    def __init__(self, reader, writer, row, maildir):
+    def __init__(self, reader, writer, row, maildir, by_rcpt=None, by_sender=None):
         self.reader = reader
         self.writer = writer
         self.row = row
         self.maildir = maildir
         self.stage = row["stage"] if row else None
         self.refusal = reply_lines(row_reply(row)) if row else None
+        # recipient -> row, for the rows played by recipient (--by-rcpt)
+        self.by_rcpt = by_rcpt or {}
+        self.by_sender = by_sender or {}  # sender -> row, stage mail
+        self.data_row = None
 
     async def send(self, data):
         self.writer.write(data if isinstance(data, bytes) else data.encode())
@@ -141,17 +153,33 @@ class Session:
                 elif self.refuses("mail"):
                     if not await self.refuse():
                         return
+                elif path_of(line).strip("<>").lower() in self.by_sender:
+                    sender = path_of(line).strip("<>")
+                    row = self.by_sender[sender.lower()]
+                    refusal = reply_lines(row_reply(row).replace("app@sender.test", sender))
+                    await self.send(refusal)
+                    if refusal.startswith(b"421"):
+                        return
                 else:
                     mail_from = path_of(line)
                     rcpts = []
+                    self.data_row = None
                     await self.send("250 2.1.0 Ok\r\n")
             elif verb == "RCPT":
+                played = self.by_rcpt.get(path_of(line).strip("<>").lower())
                 if mail_from is None:
                     await self.send("503 5.5.1 Need MAIL first\r\n")
                 elif self.refuses("rcpt"):
                     if not await self.refuse():
                         return
+                elif played and played["stage"] == "rcpt":
+                    refusal = reply_lines(row_reply(played))
+                    await self.send(refusal)
+                    if refusal.startswith(b"421"):
+                        return
                 else:
+                    if played:
+                        self.data_row = played
                     rcpts.append(path_of(line))
                     await self.send("250 2.1.5 Ok\r\n")
             elif verb == "DATA":
@@ -163,12 +191,17 @@ class Session:
                 if self.refuses("data"):
                     if not await self.refuse():
                         return
+                elif self.data_row:
+                    refusal = reply_lines(row_reply(self.data_row))
+                    await self.send(refusal)
+                    if refusal.startswith(b"421"):
+                        return
                 else:
                     self.store(mail_from, rcpts, body)
                     await self.send("250 2.0.0 Ok: queued\r\n")
-                mail_from, rcpts = None, []
+                mail_from, rcpts, self.data_row = None, [], None
             elif verb == "RSET":
-                mail_from, rcpts = None, []
+                mail_from, rcpts, self.data_row = None, [], None
                 await self.send("250 2.0.0 Ok\r\n")
             elif verb == "NOOP":
                 await self.send("250 2.0.0 Ok\r\n")
@@ -219,13 +252,18 @@ COUNTER = counter()
 
 async def serve(args, rows):
     by_address = {row_address(n): row for n, row in enumerate(rows)}
+    by_rcpt, by_sender = {}, {}
+    if args.by_rcpt:
+        by_rcpt = {row_recipient(row): row for row in rows if row["stage"] in ("rcpt", "data")}
+        by_sender = {"app+%s@sender.test" % row["id"]: row for row in rows if row["stage"] == "mail"}
     for sub in ("new", "cur", "tmp"):
         os.makedirs(os.path.join(args.maildir, sub), exist_ok=True)
 
     async def handle(reader, writer):
         local = writer.get_extra_info("sockname")[0]
         row = by_address.get(local)
-        session = Session(reader, writer, row, None if row else args.maildir)
+        session = Session(reader, writer, row, None if row else args.maildir,
+                          None if row else by_rcpt, None if row else by_sender)
         try:
             await session.run()
         except (ConnectionError, asyncio.TimeoutError, asyncio.IncompleteReadError):
@@ -255,6 +293,8 @@ def main():
     ap.add_argument("--port", type=int)
     ap.add_argument("--maildir")
     ap.add_argument("--capture", default="127.0.0.1")
+    ap.add_argument("--by-rcpt", action="store_true",
+                    help="the capture address plays the mail, rcpt and data rows by sender and recipient")
     args = ap.parse_args()
     rows = read_table(args.table)
     if args.map:

@@ -26,6 +26,14 @@ static const class_case class_cases[] = {
     {"5.1.1 decides", "5.1.1",
      "550 5.1.1 <a@b>: Recipient address rejected: User unknown", "userunknown", 1, ""},
     {"status alone", "5.1.1", NULL, "userunknown", 1, ""},
+    {"the sender domain's DNS", "5.0.0",
+     "550-Requested action not taken: mailbox unavailable 550 invalid DNS MX or A/AAAA "
+     "resource record",
+     "rejected", 0, ""},
+    {"relaying that asks for authentication", "5.0.0",
+     "550-Please turn on SMTP Authentication in your mail client. 550 relay.example.com "
+     "is not permitted to relay through this server without authentication.",
+     "securityerror", 0, ""},
     {"mailbox full by code", "5.2.2", "552 quota", "mailboxfull", 0, ""},
     {"mailbox full by text", "5.0.0", "552 Mailbox full, quota exceeded", "mailboxfull",
      0, ""},
@@ -897,6 +905,51 @@ START_TEST(test_parse_sendmail_multiline_reply)
 }
 END_TEST
 
+/* nullmailer: a multi-line reply written unfolded after Diagnostic-Code,
+ * the layout names no SMTP command, Status 5.0.0 over a 4xx reply. */
+static const char nullmailer_head[] =
+    "From: Mail Delivery System <MAILER-DAEMON@nullmailer.example>\n"
+    "MIME-Version: 1.0\n"
+    "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+    "--B\nContent-Type: text/plain; charset=us-ascii\n\n"
+    "This is the nullmailer delivery system.  The message attached below\n"
+    "could not be delivered to one or more of the intended recipients:\n\n"
+    "\t<gone@example.org>\n\n"
+    "--B\nContent-Type: message/delivery-status\n\n"
+    "Reporting-MTA: x-local-hostname; nullmailer.example\n\n"
+    "Final-Recipient: rfc822; gone@example.org\nAction: failed\nStatus: 5.0.0\n"
+    "Remote-MTA: dns; 192.0.2.25\n";
+
+START_TEST(test_parse_nullmailer_layout)
+{
+    char msg[2048];
+    bg_dsn_report *r;
+
+    snprintf(msg, sizeof msg, "%s%s", nullmailer_head,
+             "Diagnostic-Code: SMTP; 550-Requested action not taken:\n"
+             "550-second line\n"
+             "550 No such user here\n\n--B--\n");
+    r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].diagnostic,
+                     "550-Requested action not taken: 550-second line 550 No such user here");
+    /* no command named, none taken for DATA: the words stand */
+    ck_assert_str_eq(r->rcpts[0].reason, "userunknown");
+    ck_assert(r->rcpts[0].hard);
+    r = bg_dsn_report_free(r);
+
+    snprintf(msg, sizeof msg, "%s%s", nullmailer_head,
+             "Diagnostic-Code: SMTP; 452-Requested action not taken: mailbox unavailable\n"
+             "452 Mailbox quota exceeded\n\n--B--\n");
+    r = parse(msg);
+    /* a deferral given up on, not a permanent refusal */
+    ck_assert_str_eq(r->rcpts[0].status, "4.0.0");
+    ck_assert(!r->rcpts[0].hard);
+    ck_assert_str_eq(r->rcpts[0].reason, "mailboxfull");
+    ck_assert_ptr_null(bg_dsn_report_free(r));
+}
+END_TEST
+
 START_TEST(test_parse_sendmail_pipelined_transcript)
 {
     char msg[4096];
@@ -1534,6 +1587,7 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_rfc3464);
     tcase_add_test(tp, test_parse_received_ids);
     tcase_add_test(tp, test_parse_sendmail_multiline_reply);
+    tcase_add_test(tp, test_parse_nullmailer_layout);
     tcase_add_test(tp, test_parse_text_bounce);
     tcase_add_test(tp, test_parse_notice_context);
     tcase_add_test(tp, test_parse_failed_recipients);

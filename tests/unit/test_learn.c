@@ -708,6 +708,12 @@ START_TEST(dsn_ids)
 
     rep.message_id = (char *)"abc@mx";
     ck_assert_str_eq(bg_learn_dsn_id(&rep, NULL, 0, id, sizeof(id)), "dsn:mid:abc@mx");
+    /* one Message-ID, two bounces (dma reuses them): what they return tells */
+    rep.orig_message_id = (char *)"m1@app";
+    ck_assert_str_eq(bg_learn_dsn_id(&rep, NULL, 0, id, sizeof(id)), "dsn:mid:abc@mx m1@app");
+    rep.orig_message_id = (char *)"m2@app";
+    ck_assert_str_ne(bg_learn_dsn_id(&rep, NULL, 0, id2, sizeof(id2)), id);
+    rep.orig_message_id = NULL;
     memset(longmid, 'x', sizeof(longmid) - 1);
     longmid[sizeof(longmid) - 1] = '\0';
     rep.message_id = longmid;
