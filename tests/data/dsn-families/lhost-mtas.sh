@@ -194,3 +194,20 @@ courier_send() {
     shift
     nsenter -t "$COURIER_PID" -m env LD_LIBRARY_PATH="$CLIB" /usr/sbin/sendmail -f "$from" "$@"
 }
+
+# collect NAME [SECONDS]: wait up to SECONDS (20) for a new message in
+# $W/caught/ and move it to $OUT/NAME.eml (the caller sets OUT).
+collect() {
+    local name=$1 t=${2:-20} f
+    for _ in $(seq "$((t * 4))"); do
+        f=$(ls "$W/caught" | head -n 1)
+        if [ -n "$f" ]; then
+            sleep 0.5
+            mv "$W/caught/$f" "$OUT/$name.eml"
+            echo "made $name.eml"
+            return 0
+        fi
+        sleep 0.25
+    done
+    echo "no bounce for $name" >&2
+}

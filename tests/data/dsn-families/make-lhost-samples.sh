@@ -47,21 +47,6 @@ message() {
 # reply, never the recipient's.
 SUFFIX=
 
-# Wait up to $2 s for a new bounce in caught/ and move it to OUT/$1.eml.
-collect() {
-    local name=$1 t=${2:-20} f
-    for _ in $(seq "$((t * 4))"); do
-        f=$(ls "$W/caught" | head -n 1)
-        if [ -n "$f" ]; then
-            sleep 0.5
-            mv "$W/caught/$f" "$OUT/$name.eml"
-            echo "made $name.eml"
-            return 0
-        fi
-        sleep 0.25
-    done
-    echo "no bounce for $name" >&2
-}
 
 # ---- Exim 4 -------------------------------------------------------------
 exim_setup

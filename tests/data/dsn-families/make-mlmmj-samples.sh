@@ -23,6 +23,7 @@ rm -rf "$W"
 mkdir -p "$W/debs" "$W/root" "$W/caught"
 (cd "$W/debs" && apt-get download mlmmj >/dev/null 2>&1)
 dpkg-deb -x "$W"/debs/mlmmj_*.deb "$W/root"
+. "$TOP/tests/data/dsn-families/lhost-mtas.sh"   # collect
 python3 "$TOP/tests/tools/refusing_smtpd.py" $PORT "$W/caught" "$W/sink.log" &
 SINK=$!
 trap 'kill $SINK 2>/dev/null' EXIT
@@ -30,7 +31,7 @@ sleep 1
 
 # refuse NAME CONTROL-FILE [CONTENT]
 refuse() {
-    local name=$1 control=$2 content=${3:-} L=$W/spool/news d f
+    local name=$1 control=$2 content=${3:-} L=$W/spool/news d
     rm -rf "$W/spool"
     for d in incoming queue queue/discarded archive text subconf unsubconf bounce control \
              moderation subscribers.d digesters.d requeue nomailsubs.d; do
@@ -60,18 +61,7 @@ Hello, and a few lines more than the smallest message size allows.
 Hello, and a few lines more than the smallest message size allows.
 EOM
     "$W/root/usr/bin/mlmmj-process" -L "$L" -m "$L/incoming/post"
-    for _ in $(seq 40); do
-        f=$(ls "$W/caught" | head -n 1)
-        if [ -n "$f" ]; then
-            sleep 0.5
-            mv "$W/caught/$f" "$OUT/$name.eml"
-            echo "made $name.eml"
-            return 0
-        fi
-        sleep 0.25
-    done
-    echo "no notice for $name" >&2
-    return 1
+    collect "$name" 10
 }
 
 refuse lhost-mlmmj-01 subonlypost
