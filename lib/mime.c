@@ -70,6 +70,32 @@ fold_line(fold *f, const char *p, const char *e, bool continuation, char *out)
     f->last = p[n - 1];
 }
 
+/* The length of the run at the start of s[n] of bytes '!' to '~' other
+ * than ':' (a field name's): eight bytes at a time, each byte flagged
+ * exactly (no carry crosses a byte: the sums are of seven-bit values). */
+static size_t
+name_len(const char *s, size_t n)
+{
+    size_t i = 0;
+    for (uint64_t w; i + 8 <= n; i += 8) {
+        memcpy(&w, s + i, 8);
+        uint64_t low7 = w & ONES * 0x7f, x = low7 ^ ONES * ':';
+        uint64_t stop = (w | ~(low7 + ONES * (0x80 - 0x21)) | (low7 + ONES) |
+                         ~((x + ONES * 0x7f) | x)) &
+                        ONES * 0x80;
+        if (stop) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return i + (size_t)__builtin_ctzll(stop) / 8;
+#else
+            break;
+#endif
+        }
+    }
+    while (i < n && (unsigned char)(s[i] - 33) < 94 && s[i] != ':')
+        i++;
+    return i;
+}
+
 /* What the header parser needs of a value being read: whether it is empty
  * so far and its last byte (does it end in ';'?).  Line [p, e) is added as
  * fold_line() would, without the length limit: once a value reaches
@@ -139,23 +165,14 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
             p = next;
             continue;
         }
-        const char *colon = memchr(p, ':', (size_t)(e - p));
-        const char *q = p, *lim = colon ? colon : p; /* no colon: no field */
-        /* Eight bytes at a time while all are in '!'..'~' (none from 0x80,
-         * below 0x21 or 0x7f), then byte by byte. */
-        for (uint64_t w; q + 8 <= lim; q += 8) {
-            memcpy(&w, q, 8);
-            if ((w | ((w - ONES * 0x21) & ~w) | ((w & ONES * 0x7f) + ONES)) & ONES * 0x80)
-                break;
-        }
-        while (q < lim && (unsigned char)(*q - 33) < 94) /* '!' to '~' */
-            q++;
         /* A field name is printable ASCII without spaces (trailing spaces
-         * before the colon are tolerated). */
-        const char *sp = q;
-        while (colon && sp < colon && (*sp == ' ' || *sp == '\t'))
-            sp++;
-        bool field = colon && q > p && sp == colon && q - p < 128;
+         * before the colon are tolerated) and shorter than 128 bytes: read
+         * up to the first byte that is not '!'..'~' or is the colon. */
+        const char *q = p + name_len(p, (size_t)(e - p) < 128 ? (size_t)(e - p) : 128);
+        const char *colon = q;
+        while (colon < e && (*colon == ' ' || *colon == '\t'))
+            colon++;
+        bool field = colon < e && *colon == ':' && q > p && q - p < 128;
         /* Some mailers fold a parameter list without the leading white
          * space ("Content-Type: multipart/mixed;" then "boundary=..." at the
          * start of the next line): a line that is no field after a value
