@@ -6,7 +6,9 @@
 
 #include "bounceguard/charset.h"
 
+#include <assert.h>
 #include <ctype.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -590,18 +592,83 @@ add_leaf(walker *w, bg_mime_headers *h, char *type, const char *body, size_t len
     p->depth = depth;
 }
 
+/*
+ * The search for a multipart body's delimiter "--boundary": Horspool's skips
+ * over byte pairs, as glibc's memmem does for needles up to 256 bytes, with
+ * the skip table made once per body instead of at every memmem() call (a
+ * body is searched once per part, and more after a false hit).
+ */
+typedef struct delim_search {
+    const unsigned char *s; /* "--boundary" */
+    size_t n;               /* its length, 3 to 202 */
+    size_t shift_end;       /* the skip after the last pair matched, the rest not */
+    unsigned char shift[256];
+} delim_search;
+
+/* The hash of the pair p[-1], p[0]: with p[-1] known, it tells p[0]. */
+static inline unsigned
+pair_hash(const unsigned char *p)
+{
+    return (unsigned)(p[0] - (p[-1] << 3)) & 255;
+}
+
+static void
+delim_search_init(delim_search *ds, const char *delim, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)delim;
+    size_t last = n - 1;
+    assert(n >= 2 && n <= 256); /* skips fit a byte; the pair needs two */
+    ds->s = s;
+    ds->n = n;
+    /* shift[h]: the end of the needle's last pair before its end with hash
+     * h, 0 for none; the end pair's own entry is last. */
+    memset(ds->shift, 0, sizeof ds->shift);
+    for (size_t i = 1; i < last; i++)
+        ds->shift[pair_hash(s + i)] = (unsigned char)i;
+    ds->shift_end = last - ds->shift[pair_hash(s + last)];
+    ds->shift[pair_hash(s + last)] = (unsigned char)last;
+}
+
+/* The first occurrence of the delimiter in [from, end), or NULL: what
+ * memmem() returns. */
+static const char *
+delim_search_next(const delim_search *ds, const char *from, const char *end)
+{
+    if (end - from < (ptrdiff_t)ds->n)
+        return NULL;
+    const unsigned char *hs = (const unsigned char *)from;
+    const unsigned char *final = (const unsigned char *)end - ds->n; /* the last start */
+    size_t last = ds->n - 1, k;
+    while (hs <= final) {
+        /* hs: where an occurrence may start; the pair that would end it
+         * (in the text: hs + last is below end) says where one can. */
+        do {
+            hs += last;
+            k = ds->shift[pair_hash(hs)];
+        } while (k == 0 && hs <= final);
+        hs -= k;
+        if (k < last)
+            continue; /* the pair is inside the needle: align it, look again */
+        /* The end pair's hash matched: with the byte before it equal, so is
+         * the last byte. */
+        if (memcmp(hs, ds->s, last) == 0)
+            return (const char *)hs;
+        hs += ds->shift_end;
+    }
+    return NULL;
+}
+
 /* Find the next delimiter line "--boundary" at or after from; returns its
  * start (at a line start) or NULL. */
 static const char *
-find_delim(const char *from, const char *end, const char *delim, size_t dlen,
-           const char *start)
+find_delim(const char *from, const char *end, const delim_search *ds, const char *start)
 {
     const char *p = from;
     while (p < end) {
-        const char *hit = memmem(p, (size_t)(end - p), delim, dlen);
+        const char *hit = delim_search_next(ds, p, end);
         if (!hit)
             return NULL;
-        const char *after = hit + dlen;
+        const char *after = hit + ds->n;
         bool line_start = hit == start || hit[-1] == '\n';
         bool whole = after >= end || *after == '\r' || *after == '\n' || *after == ' ' ||
                      *after == '\t' || *after == '-';
@@ -620,7 +687,9 @@ walk_multipart(walker *w, const char *data, size_t len, const char *boundary, in
     size_t blen = strnlen(boundary, sizeof delim - 2), dlen = blen + 2;
     delim[0] = delim[1] = '-';
     memcpy(delim + 2, boundary, blen);
-    const char *p = find_delim(data, end, delim, dlen, data);
+    delim_search ds;
+    delim_search_init(&ds, delim, dlen);
+    const char *p = find_delim(data, end, &ds, data);
 
     if (!p) {
         /* No delimiter at all: treat the body as one text part. */
@@ -642,7 +711,7 @@ walk_multipart(walker *w, const char *data, size_t len, const char *boundary, in
         const char *bodystart = line_end(after, end);
         if (bodystart < end)
             bodystart++;
-        const char *next = find_delim(bodystart, end, delim, dlen, data);
+        const char *next = find_delim(bodystart, end, &ds, data);
         const char *partend = next ? next : end;
         /* The CRLF before the delimiter belongs to the delimiter. */
         if (next && partend > bodystart && partend[-1] == '\n') {
