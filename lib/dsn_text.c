@@ -156,8 +156,8 @@ starts_fields(const line *l, const char *next, const char *end)
 }
 
 /* Multi-marker search with skips (Wu-Manber): a window of WIN bytes (no
- * marker is shorter) slides along the line; the pair of lower-case bytes at
- * its end says how far it may move (marker_shift) before it can end where
+ * marker is shorter) slides along the line; the pair of bytes at its end,
+ * in any case, says how far it may move (marker_shift) before it can end where
  * some marker's first WIN bytes end.  At shift 0, the markers whose bytes
  * WIN-2 and WIN-1 are that pair (marker_first, marker_next; index + 1, 0 for
  * none) are compared from the window's start.  Made once. */
@@ -182,6 +182,38 @@ pair_key(unsigned char a, unsigned char b)
     return (unsigned)a << 8 | b;
 }
 
+/* The text's bytes that lower() makes c: c and its capital for a small
+ * letter, none for a capital, c alone for any other byte. */
+static size_t
+lower_preimage(unsigned char c, unsigned char out[2])
+{
+    if (c >= 'A' && c <= 'Z')
+        return 0;
+    out[0] = c;
+    if (c >= 'a' && c <= 'z') {
+        out[1] = (unsigned char)(c - ('a' - 'A'));
+        return 2;
+    }
+    return 1;
+}
+
+/* marker_shift is indexed by the text's bytes as they are, so that the
+ * scan lowers none (only at shift 0, for marker_first): a marker's pair
+ * a, b (lower case) lowers the entry of every pair of bytes that lower()
+ * makes a, b. */
+static void
+shift_at_most(unsigned char a, unsigned char b, unsigned char sh)
+{
+    unsigned char as[2], bs[2];
+    size_t na = lower_preimage(a, as), nb = lower_preimage(b, bs);
+    for (size_t i = 0; i < na; i++)
+        for (size_t j = 0; j < nb; j++) {
+            unsigned key = pair_key(as[i], bs[j]);
+            if (marker_shift[key] > sh)
+                marker_shift[key] = sh;
+        }
+}
+
 static void
 markers_make(void)
 {
@@ -191,11 +223,8 @@ markers_make(void)
         marker_len[k] = strlen(markers[k]);
         /* Every marker must be at least WIN bytes long: a shorter one
          * would never be found (add one only with WIN lowered). */
-        for (size_t q = 1; q < WIN; q++) {
-            unsigned key = pair_key(mk[q - 1], mk[q]);
-            if (marker_shift[key] > WIN - 1 - q)
-                marker_shift[key] = (unsigned char)(WIN - 1 - q);
-        }
+        for (size_t q = 1; q < WIN; q++)
+            shift_at_most(mk[q - 1], mk[q], (unsigned char)(WIN - 1 - q));
         unsigned key = pair_key(mk[WIN - 2], mk[WIN - 1]);
         marker_next[k] = marker_first[key];
         marker_first[key] = (unsigned char)(k + 1);
@@ -209,12 +238,12 @@ has_marker(const line *l)
     const unsigned char *s = (const unsigned char *)l->s;
     size_t len = l->len;
     for (size_t e = WIN - 1; e < len;) {
-        unsigned key = pair_key(lower(s[e - 1]), lower(s[e]));
-        unsigned sh = marker_shift[key];
+        unsigned sh = marker_shift[pair_key(s[e - 1], s[e])];
         if (sh) {
             e += sh;
             continue;
         }
+        unsigned key = pair_key(lower(s[e - 1]), lower(s[e]));
         size_t i = e - (WIN - 1);
         for (unsigned m = marker_first[key]; m; m = marker_next[m - 1]) {
             const char *mk = markers[m - 1];
