@@ -5,6 +5,7 @@
 #include "bounceguard/mime.h"
 
 #include "bounceguard/charset.h"
+#include "bounceguard/textmatch.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -347,7 +348,7 @@ bg_mime_content_type(const char *value)
     p += strcspn(p, "; \t\n\v\f\r"); /* to a ';' or isspace(), no locale */
     if (p == s || !memchr(s, '/', (size_t)(p - s)))
         return bg_xstrdup("text/plain");
-    return bg_ascii_lower(bg_xstrndup(s, (size_t)(p - s)));
+    return bg_text_lower_dup(s, (size_t)(p - s)); /* copied and lowered in one pass */
 }
 
 /* ---- transfer encodings and charsets ---------------------------------- */
