@@ -125,14 +125,20 @@ typedef struct fieldlist {
 } fieldlist;
 
 static void
+fields_grow(fieldlist *fl)
+{
+    fl->cap *= 2;
+    fl->v = fl->v == fl->stack
+                ? memcpy(bg_xmalloc(fl->cap * sizeof *fl->v), fl->stack, sizeof fl->stack)
+                : bg_xrealloc(fl->v, fl->cap * sizeof *fl->v);
+}
+
+/* (inline, the growth apart: called for every field) */
+static inline void
 fields_add(fieldlist *fl, const bg_mime_field *f)
 {
-    if (fl->n == fl->cap) {
-        fl->cap *= 2;
-        fl->v = fl->v == fl->stack
-                    ? memcpy(bg_xmalloc(fl->cap * sizeof *fl->v), fl->stack, sizeof fl->stack)
-                    : bg_xrealloc(fl->v, fl->cap * sizeof *fl->v);
-    }
+    if (fl->n == fl->cap)
+        fields_grow(fl);
     fl->v[fl->n++] = *f;
 }
 
