@@ -158,15 +158,18 @@ find_anchored(const char *hay, size_t len, const char *needle, size_t n, size_t 
 const char *
 bg_text_find(const char *hay, size_t len, const char *needle)
 {
-    /* The anchor: the needle's byte least common in text (capitals ranked
-     * as their small letters); its length in the same pass. */
-    size_t k = 0, n = 0;
+    /* The anchor: the needle's first byte least common in text (capitals
+     * ranked as their small letters); none is less common than a byte of
+     * rank 0 (a digit, a punctuation mark), where the search stops. */
+    size_t k = 0, n = strlen(needle);
     int best = 1000;
-    for (; needle[n]; n++) {
-        int sc = byte_rank_ci[(unsigned char)needle[n]];
+    for (size_t i = 0; i < n; i++) {
+        int sc = byte_rank_ci[(unsigned char)needle[i]];
         if (sc < best) {
             best = sc;
-            k = n;
+            k = i;
+            if (sc == 0)
+                break;
         }
     }
     return find_anchored(hay, len, needle, n, k);
