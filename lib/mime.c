@@ -295,9 +295,8 @@ bg_mime_headers_value(const bg_mime_headers *h, size_t i)
 }
 
 const char *
-bg_mime_headers_get(const bg_mime_headers *h, const char *name)
+bg_mime_headers_getn(const bg_mime_headers *h, const char *name, size_t len)
 {
-    size_t len = strlen(name);
     int first = name[0] | 0x20; /* names are ASCII: equal ignoring case, equal here */
     for (size_t i = 0; i < h->n; i++)
         if (h->v[i].name_len == len && (h->v[i].name[0] | 0x20) == first &&

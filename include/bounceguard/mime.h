@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "bounceguard/util.h"
 
@@ -76,9 +77,18 @@ bool bg_mime_field_is(const bg_mime_field *f, const char *name);
 /* The value of field i (< h->n), unfolded.  The string belongs to h. */
 const char *bg_mime_headers_value(const bg_mime_headers *h, size_t i);
 
+/* The value of the first field called name[len] (case-insensitive), or
+ * NULL.  The string belongs to h. */
+const char *bg_mime_headers_getn(const bg_mime_headers *h, const char *name, size_t len);
+
 /* The value of the first field called name (case-insensitive), or NULL.
- * The string belongs to h. */
-const char *bg_mime_headers_get(const bg_mime_headers *h, const char *name);
+ * The string belongs to h.  (Inline: the length of a literal name is then
+ * known when compiling; the parser asks for about 17 fields a message.) */
+static inline const char *
+bg_mime_headers_get(const bg_mime_headers *h, const char *name)
+{
+    return bg_mime_headers_getn(h, name, strlen(name));
+}
 
 /*
  * The value of parameter param (case-insensitive) in a structured field value
