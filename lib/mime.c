@@ -259,13 +259,6 @@ bg_mime_headers_clear(bg_mime_headers *h)
     h->pool = NULL;
 }
 
-bool
-bg_mime_field_is(const bg_mime_field *f, const char *name)
-{
-    size_t len = strlen(name);
-    return f->name_len == len && strncasecmp(f->name, name, len) == 0;
-}
-
 const char *
 bg_mime_headers_value(const bg_mime_headers *h, size_t i)
 {

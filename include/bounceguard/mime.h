@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bounceguard/util.h"
 
@@ -71,8 +72,14 @@ typedef struct bg_mime_headers {
 size_t bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h);
 void bg_mime_headers_clear(bg_mime_headers *h);
 
-/* Whether field f is called name (case-insensitive). */
-bool bg_mime_field_is(const bg_mime_field *f, const char *name);
+/* Whether field f is called name (case-insensitive).  (Inline, as
+ * bg_mime_headers_get(): the parser asks it of every Received field.) */
+static inline bool
+bg_mime_field_is(const bg_mime_field *f, const char *name)
+{
+    size_t len = strlen(name);
+    return f->name_len == len && strncasecmp(f->name, name, len) == 0;
+}
 
 /* The value of field i (< h->n), unfolded.  The string belongs to h. */
 const char *bg_mime_headers_value(const bg_mime_headers *h, size_t i);
