@@ -133,13 +133,13 @@ fields_grow(fieldlist *fl)
                 : bg_xrealloc(fl->v, fl->cap * sizeof *fl->v);
 }
 
-/* (inline, the growth apart: called for every field) */
-static inline void
-fields_add(fieldlist *fl, const bg_mime_field *f)
+/* The slot of the next field (read in place, kept by fl->n++). */
+static inline bg_mime_field *
+fields_next(fieldlist *fl)
 {
     if (fl->n == fl->cap)
         fields_grow(fl);
-    fl->v[fl->n++] = *f;
+    return &fl->v[fl->n];
 }
 
 size_t
@@ -147,7 +147,7 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
 {
     const char *p = data, *end = data + len;
     fieldlist fl;
-    bg_mime_field cur = {0};
+    bg_mime_field *cur = NULL; /* fl.v[fl.n], while open */
     fl.v = fl.stack;
     fl.n = 0;
     fl.cap = FIELDS_ON_STACK;
@@ -169,7 +169,7 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
         if (*p == ' ' || *p == '\t') {
             if (open) {
                 value_track(&value, p, e);
-                cur.raw_len = (size_t)(e - cur.raw);
+                cur->raw_len = (size_t)(e - cur->raw);
             }
             p = next;
             continue;
@@ -188,15 +188,16 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
          * ending in ';' continues it. */
         if (!field && open && value.len > 0 && value.last == ';') {
             value_track(&value, p, e);
-            cur.raw_len = (size_t)(e - cur.raw);
+            cur->raw_len = (size_t)(e - cur->raw);
             p = next;
             continue;
         }
         if (open && h->n + fl.n < BG_MIME_MAX_HEADERS)
-            fields_add(&fl, &cur);
+            fl.n++; /* kept (past the limit, its slot is read into again) */
         open = false;
         if (field) {
-            cur = (bg_mime_field){p, (size_t)(q - p), colon + 1, (size_t)(e - colon - 1), NULL};
+            cur = fields_next(&fl);
+            *cur = (bg_mime_field){p, (size_t)(q - p), colon + 1, (size_t)(e - colon - 1), NULL};
             value = (fold){0, 0};
             value_track(&value, colon + 1, e);
             open = true;
@@ -204,7 +205,7 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
         p = next;
     }
     if (open && h->n + fl.n < BG_MIME_MAX_HEADERS)
-        fields_add(&fl, &cur);
+        fl.n++;
     if (fl.n > 0) {
         h->v = bg_xrealloc(h->v, (h->n + fl.n) * sizeof *h->v);
         memcpy(h->v + h->n, fl.v, fl.n * sizeof *fl.v);
