@@ -33,24 +33,31 @@ typedef struct line {
     size_t len;
 } line;
 
+/* The lines of a notice: on the stack while they are few (most notices),
+ * then on the heap; lines_free() releases them. */
+#define LINES_ON_STACK 64
+
 typedef struct lines {
     line *v;
-    size_t n;
+    size_t n, cap;
+    line stack[LINES_ON_STACK];
 } lines;
 
 static void
 split_lines(const char *text, size_t len, lines *ls)
 {
     const char *p = text, *end = text + len;
-    size_t cap = 0;
-    ls->v = NULL;
+    ls->v = ls->stack;
     ls->n = 0;
+    ls->cap = LINES_ON_STACK;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *e = nl ? nl : end;
-        if (ls->n == cap) {
-            cap = cap ? cap * 2 : 64;
-            ls->v = bg_xrealloc(ls->v, cap * sizeof *ls->v);
+        if (ls->n == ls->cap) {
+            ls->cap *= 2;
+            ls->v = ls->v == ls->stack ? memcpy(bg_xmalloc(ls->cap * sizeof *ls->v), ls->stack,
+                                                sizeof ls->stack)
+                                       : bg_xrealloc(ls->v, ls->cap * sizeof *ls->v);
         }
         size_t l = (size_t)(e - p);
         while (l > 0 && (p[l - 1] == '\r' || p[l - 1] == ' ' || p[l - 1] == '\t'))
@@ -60,6 +67,13 @@ split_lines(const char *text, size_t len, lines *ls)
         ls->n++;
         p = nl ? nl + 1 : end;
     }
+}
+
+static void
+lines_free(lines *ls)
+{
+    if (ls->v != ls->stack)
+        free(ls->v);
 }
 
 static bool
@@ -714,7 +728,7 @@ dsn_text_scan(const char *text, size_t len, const char *skip1, const char *skip2
             added++;
         free(a);
     }
-    free(ls.v);
+    lines_free(&ls);
     return added;
 }
 
@@ -748,7 +762,7 @@ dsn_text_diag_for(const char *text, size_t len, const char *addr)
         }
         free(a);
     }
-    free(ls.v);
+    lines_free(&ls);
     return res;
 }
 
