@@ -162,7 +162,9 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
     while (p < end) {
         const char *e = line_end(p, end);
         const char *next = e < end ? e + 1 : end;
-        if (is_blank_line(p, e)) {
+        /* (a line that starts with another byte, a field's, is not blank) */
+        bool starts_blank = p == e || *p == ' ' || *p == '\t' || *p == '\r';
+        if (starts_blank && is_blank_line(p, e)) {
             p = next;
             break;
         }
