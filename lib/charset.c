@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <iconv.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -120,14 +121,31 @@ ascii_superset(const char *cs)
     return false;
 }
 
+#define ONES UINT64_C(0x0101010101010101) /* one in each byte of a word */
+
+/* The length of the run at the start of s[len] of ASCII bytes other than
+ * stop (a byte from 0x80 when stop is 0x80, which every byte differs
+ * from): eight bytes at a time while none ends it, then byte by byte. */
+static size_t
+ascii_run(const char *s, size_t len, unsigned char stop)
+{
+    size_t i = 0;
+    for (uint64_t w; i + 8 <= len; i += 8) {
+        memcpy(&w, s + i, 8);
+        uint64_t x = w ^ (ONES * stop); /* a zero byte where w has stop */
+        if ((w | ((x - ONES) & ~x)) & ONES * 0x80)
+            break;
+    }
+    while (i < len && (unsigned char)s[i] < 0x80 && (unsigned char)s[i] != stop)
+        i++;
+    return i;
+}
+
 /* The length of the run of ASCII bytes at the start of s[len]. */
 static size_t
 ascii_len(const char *s, size_t len)
 {
-    size_t i = 0;
-    while (i < len && (unsigned char)s[i] < 0x80)
-        i++;
-    return i;
+    return ascii_run(s, len, 0x80);
 }
 
 /* Convert src[len] with cd (in its initial state), appending to out: a
@@ -176,9 +194,7 @@ iso2022jp_append(iconv_t cd, const char *src, size_t len, bg_buf *out)
     static const char to_ascii[3] = {0x1b, '(', 'B'};
     size_t i = 0;
     while (i < len) {
-        size_t run = i;
-        while (run < len && (unsigned char)src[run] < 0x80 && src[run] != 0x1b)
-            run++;
+        size_t run = i + ascii_run(src + i, len - i, 0x1b);
         bg_buf_append(out, src + i, run - i);
         if (run == len)
             break;

@@ -870,6 +870,10 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
     const bg_mime_part *ds = NULL, *fb = NULL, *mdn = NULL, *orig = NULL;
     for (size_t i = 0; i < m->nparts; i++) {
         const bg_mime_part *p = &m->parts[i];
+        /* (all the types below are message/... but one: most parts, text,
+         * are passed over with one compare instead of nine) */
+        if (p->type[0] != 'm' && strcmp(p->type, "text/rfc822-headers") != 0)
+            continue;
         if (!ds && (strcmp(p->type, "message/delivery-status") == 0 ||
                     strcmp(p->type, "message/global-delivery-status") == 0))
             ds = p;
@@ -971,18 +975,23 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
         if (at)
             r->reporting_mta = bg_xstrdup(at + 1);
     }
-    const char *before[BG_DSN_MAX_RCPTS] = {NULL};
+    /* (set up to nbefore only: zeroing all of it cost more than a parse's
+     * recipients) */
+    const char *before[BG_DSN_MAX_RCPTS];
+    size_t nbefore = 0;
     for (size_t i = 0; i < r->nrcpts && i < BG_DSN_MAX_RCPTS; i++) {
         if (!finished)
             finish_rcpt(&r->rcpts[i], bg_buf_str(&notice), cut, r->nrcpts,
                         r->reporting_mta);
         before[i] = finished ? NULL : r->rcpts[i].reason;
+        nbefore = i + 1;
     }
     if (!finished)
         dsn_family_adjust(bg_buf_str(&notice), cut, r);
     for (size_t i = 0; i < r->nrcpts && i < BG_DSN_MAX_RCPTS; i++) {
         bg_dsn_rcpt *rc = &r->rcpts[i]; /* what the whole notice changed */
-        if (rc->reason != before[i] && rc->scope != BG_SCOPE_RELAY) {
+        const char *was = i < nbefore ? before[i] : NULL;
+        if (rc->reason != was && rc->scope != BG_SCOPE_RELAY) {
             rc->scope = bg_reason_scope(rc->reason);
             free(rc->rule);
             rc->rule = bg_xasprintf(

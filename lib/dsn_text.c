@@ -33,24 +33,31 @@ typedef struct line {
     size_t len;
 } line;
 
+/* The lines of a notice: on the stack while they are few (most notices),
+ * then on the heap; lines_free() releases them. */
+#define LINES_ON_STACK 64
+
 typedef struct lines {
     line *v;
-    size_t n;
+    size_t n, cap;
+    line stack[LINES_ON_STACK];
 } lines;
 
 static void
 split_lines(const char *text, size_t len, lines *ls)
 {
     const char *p = text, *end = text + len;
-    size_t cap = 0;
-    ls->v = NULL;
+    ls->v = ls->stack;
     ls->n = 0;
+    ls->cap = LINES_ON_STACK;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *e = nl ? nl : end;
-        if (ls->n == cap) {
-            cap = cap ? cap * 2 : 64;
-            ls->v = bg_xrealloc(ls->v, cap * sizeof *ls->v);
+        if (ls->n == ls->cap) {
+            ls->cap *= 2;
+            ls->v = ls->v == ls->stack ? memcpy(bg_xmalloc(ls->cap * sizeof *ls->v), ls->stack,
+                                                sizeof ls->stack)
+                                       : bg_xrealloc(ls->v, ls->cap * sizeof *ls->v);
         }
         size_t l = (size_t)(e - p);
         while (l > 0 && (p[l - 1] == '\r' || p[l - 1] == ' ' || p[l - 1] == '\t'))
@@ -60,6 +67,13 @@ split_lines(const char *text, size_t len, lines *ls)
         ls->n++;
         p = nl ? nl + 1 : end;
     }
+}
+
+static void
+lines_free(lines *ls)
+{
+    if (ls->v != ls->stack)
+        free(ls->v);
 }
 
 static bool
@@ -156,8 +170,8 @@ starts_fields(const line *l, const char *next, const char *end)
 }
 
 /* Multi-marker search with skips (Wu-Manber): a window of WIN bytes (no
- * marker is shorter) slides along the line; the pair of lower-case bytes at
- * its end says how far it may move (marker_shift) before it can end where
+ * marker is shorter) slides along the line; the pair of bytes at its end,
+ * in any case, says how far it may move (marker_shift) before it can end where
  * some marker's first WIN bytes end.  At shift 0, the markers whose bytes
  * WIN-2 and WIN-1 are that pair (marker_first, marker_next; index + 1, 0 for
  * none) are compared from the window's start.  Made once. */
@@ -182,6 +196,38 @@ pair_key(unsigned char a, unsigned char b)
     return (unsigned)a << 8 | b;
 }
 
+/* The text's bytes that lower() makes c: c and its capital for a small
+ * letter, none for a capital, c alone for any other byte. */
+static size_t
+lower_preimage(unsigned char c, unsigned char out[2])
+{
+    if (c >= 'A' && c <= 'Z')
+        return 0;
+    out[0] = c;
+    if (c >= 'a' && c <= 'z') {
+        out[1] = (unsigned char)(c - ('a' - 'A'));
+        return 2;
+    }
+    return 1;
+}
+
+/* marker_shift is indexed by the text's bytes as they are, so that the
+ * scan lowers none (only at shift 0, for marker_first): a marker's pair
+ * a, b (lower case) lowers the entry of every pair of bytes that lower()
+ * makes a, b. */
+static void
+shift_at_most(unsigned char a, unsigned char b, unsigned char sh)
+{
+    unsigned char as[2], bs[2];
+    size_t na = lower_preimage(a, as), nb = lower_preimage(b, bs);
+    for (size_t i = 0; i < na; i++)
+        for (size_t j = 0; j < nb; j++) {
+            unsigned key = pair_key(as[i], bs[j]);
+            if (marker_shift[key] > sh)
+                marker_shift[key] = sh;
+        }
+}
+
 static void
 markers_make(void)
 {
@@ -191,11 +237,8 @@ markers_make(void)
         marker_len[k] = strlen(markers[k]);
         /* Every marker must be at least WIN bytes long: a shorter one
          * would never be found (add one only with WIN lowered). */
-        for (size_t q = 1; q < WIN; q++) {
-            unsigned key = pair_key(mk[q - 1], mk[q]);
-            if (marker_shift[key] > WIN - 1 - q)
-                marker_shift[key] = (unsigned char)(WIN - 1 - q);
-        }
+        for (size_t q = 1; q < WIN; q++)
+            shift_at_most(mk[q - 1], mk[q], (unsigned char)(WIN - 1 - q));
         unsigned key = pair_key(mk[WIN - 2], mk[WIN - 1]);
         marker_next[k] = marker_first[key];
         marker_first[key] = (unsigned char)(k + 1);
@@ -209,12 +252,12 @@ has_marker(const line *l)
     const unsigned char *s = (const unsigned char *)l->s;
     size_t len = l->len;
     for (size_t e = WIN - 1; e < len;) {
-        unsigned key = pair_key(lower(s[e - 1]), lower(s[e]));
-        unsigned sh = marker_shift[key];
+        unsigned sh = marker_shift[pair_key(s[e - 1], s[e])];
         if (sh) {
             e += sh;
             continue;
         }
+        unsigned key = pair_key(lower(s[e - 1]), lower(s[e]));
         size_t i = e - (WIN - 1);
         for (unsigned m = marker_first[key]; m; m = marker_next[m - 1]) {
             const char *mk = markers[m - 1];
@@ -685,7 +728,7 @@ dsn_text_scan(const char *text, size_t len, const char *skip1, const char *skip2
             added++;
         free(a);
     }
-    free(ls.v);
+    lines_free(&ls);
     return added;
 }
 
@@ -719,7 +762,7 @@ dsn_text_diag_for(const char *text, size_t len, const char *addr)
         }
         free(a);
     }
-    free(ls.v);
+    lines_free(&ls);
     return res;
 }
 

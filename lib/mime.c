@@ -5,8 +5,11 @@
 #include "bounceguard/mime.h"
 
 #include "bounceguard/charset.h"
+#include "bounceguard/textmatch.h"
 
+#include <assert.h>
 #include <ctype.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -70,6 +73,32 @@ fold_line(fold *f, const char *p, const char *e, bool continuation, char *out)
     f->last = p[n - 1];
 }
 
+/* The length of the run at the start of s[n] of bytes '!' to '~' other
+ * than ':' (a field name's): eight bytes at a time, each byte flagged
+ * exactly (no carry crosses a byte: the sums are of seven-bit values). */
+static size_t
+name_len(const char *s, size_t n)
+{
+    size_t i = 0;
+    for (uint64_t w; i + 8 <= n; i += 8) {
+        memcpy(&w, s + i, 8);
+        uint64_t low7 = w & ONES * 0x7f, x = low7 ^ ONES * ':';
+        uint64_t stop = (w | ~(low7 + ONES * (0x80 - 0x21)) | (low7 + ONES) |
+                         ~((x + ONES * 0x7f) | x)) &
+                        ONES * 0x80;
+        if (stop) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return i + (size_t)__builtin_ctzll(stop) / 8;
+#else
+            break;
+#endif
+        }
+    }
+    while (i < n && (unsigned char)(s[i] - 33) < 94 && s[i] != ':')
+        i++;
+    return i;
+}
+
 /* What the header parser needs of a value being read: whether it is empty
  * so far and its last byte (does it end in ';'?).  Line [p, e) is added as
  * fold_line() would, without the length limit: once a value reaches
@@ -96,15 +125,21 @@ typedef struct fieldlist {
 } fieldlist;
 
 static void
-fields_add(fieldlist *fl, const bg_mime_field *f)
+fields_grow(fieldlist *fl)
 {
-    if (fl->n == fl->cap) {
-        fl->cap *= 2;
-        fl->v = fl->v == fl->stack
-                    ? memcpy(bg_xmalloc(fl->cap * sizeof *fl->v), fl->stack, sizeof fl->stack)
-                    : bg_xrealloc(fl->v, fl->cap * sizeof *fl->v);
-    }
-    fl->v[fl->n++] = *f;
+    fl->cap *= 2;
+    fl->v = fl->v == fl->stack
+                ? memcpy(bg_xmalloc(fl->cap * sizeof *fl->v), fl->stack, sizeof fl->stack)
+                : bg_xrealloc(fl->v, fl->cap * sizeof *fl->v);
+}
+
+/* The slot of the next field (read in place, kept by fl->n++). */
+static inline bg_mime_field *
+fields_next(fieldlist *fl)
+{
+    if (fl->n == fl->cap)
+        fields_grow(fl);
+    return &fl->v[fl->n];
 }
 
 size_t
@@ -112,7 +147,7 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
 {
     const char *p = data, *end = data + len;
     fieldlist fl;
-    bg_mime_field cur = {0};
+    bg_mime_field *cur = NULL; /* fl.v[fl.n], while open */
     fl.v = fl.stack;
     fl.n = 0;
     fl.cap = FIELDS_ON_STACK;
@@ -127,50 +162,44 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
     while (p < end) {
         const char *e = line_end(p, end);
         const char *next = e < end ? e + 1 : end;
-        if (is_blank_line(p, e)) {
+        /* (a line that starts with another byte, a field's, is not blank) */
+        bool starts_blank = p == e || *p == ' ' || *p == '\t' || *p == '\r';
+        if (starts_blank && is_blank_line(p, e)) {
             p = next;
             break;
         }
         if (*p == ' ' || *p == '\t') {
             if (open) {
                 value_track(&value, p, e);
-                cur.raw_len = (size_t)(e - cur.raw);
+                cur->raw_len = (size_t)(e - cur->raw);
             }
             p = next;
             continue;
         }
-        const char *colon = memchr(p, ':', (size_t)(e - p));
-        const char *q = p, *lim = colon ? colon : p; /* no colon: no field */
-        /* Eight bytes at a time while all are in '!'..'~' (none from 0x80,
-         * below 0x21 or 0x7f), then byte by byte. */
-        for (uint64_t w; q + 8 <= lim; q += 8) {
-            memcpy(&w, q, 8);
-            if ((w | ((w - ONES * 0x21) & ~w) | ((w & ONES * 0x7f) + ONES)) & ONES * 0x80)
-                break;
-        }
-        while (q < lim && (unsigned char)(*q - 33) < 94) /* '!' to '~' */
-            q++;
         /* A field name is printable ASCII without spaces (trailing spaces
-         * before the colon are tolerated). */
-        const char *sp = q;
-        while (colon && sp < colon && (*sp == ' ' || *sp == '\t'))
-            sp++;
-        bool field = colon && q > p && sp == colon && q - p < 128;
+         * before the colon are tolerated) and shorter than 128 bytes: read
+         * up to the first byte that is not '!'..'~' or is the colon. */
+        const char *q = p + name_len(p, (size_t)(e - p) < 128 ? (size_t)(e - p) : 128);
+        const char *colon = q;
+        while (colon < e && (*colon == ' ' || *colon == '\t'))
+            colon++;
+        bool field = colon < e && *colon == ':' && q > p && q - p < 128;
         /* Some mailers fold a parameter list without the leading white
          * space ("Content-Type: multipart/mixed;" then "boundary=..." at the
          * start of the next line): a line that is no field after a value
          * ending in ';' continues it. */
         if (!field && open && value.len > 0 && value.last == ';') {
             value_track(&value, p, e);
-            cur.raw_len = (size_t)(e - cur.raw);
+            cur->raw_len = (size_t)(e - cur->raw);
             p = next;
             continue;
         }
         if (open && h->n + fl.n < BG_MIME_MAX_HEADERS)
-            fields_add(&fl, &cur);
+            fl.n++; /* kept (past the limit, its slot is read into again) */
         open = false;
         if (field) {
-            cur = (bg_mime_field){p, (size_t)(q - p), colon + 1, (size_t)(e - colon - 1), NULL};
+            cur = fields_next(&fl);
+            *cur = (bg_mime_field){p, (size_t)(q - p), colon + 1, (size_t)(e - colon - 1), NULL};
             value = (fold){0, 0};
             value_track(&value, colon + 1, e);
             open = true;
@@ -178,7 +207,7 @@ bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h)
         p = next;
     }
     if (open && h->n + fl.n < BG_MIME_MAX_HEADERS)
-        fields_add(&fl, &cur);
+        fl.n++;
     if (fl.n > 0) {
         h->v = bg_xrealloc(h->v, (h->n + fl.n) * sizeof *h->v);
         memcpy(h->v + h->n, fl.v, fl.n * sizeof *fl.v);
@@ -233,13 +262,6 @@ bg_mime_headers_clear(bg_mime_headers *h)
     h->pool = NULL;
 }
 
-bool
-bg_mime_field_is(const bg_mime_field *f, const char *name)
-{
-    size_t len = strlen(name);
-    return f->name_len == len && strncasecmp(f->name, name, len) == 0;
-}
-
 const char *
 bg_mime_headers_value(const bg_mime_headers *h, size_t i)
 {
@@ -269,9 +291,8 @@ bg_mime_headers_value(const bg_mime_headers *h, size_t i)
 }
 
 const char *
-bg_mime_headers_get(const bg_mime_headers *h, const char *name)
+bg_mime_headers_getn(const bg_mime_headers *h, const char *name, size_t len)
 {
-    size_t len = strlen(name);
     int first = name[0] | 0x20; /* names are ASCII: equal ignoring case, equal here */
     for (size_t i = 0; i < h->n; i++)
         if (h->v[i].name_len == len && (h->v[i].name[0] | 0x20) == first &&
@@ -328,7 +349,7 @@ bg_mime_content_type(const char *value)
     p += strcspn(p, "; \t\n\v\f\r"); /* to a ';' or isspace(), no locale */
     if (p == s || !memchr(s, '/', (size_t)(p - s)))
         return bg_xstrdup("text/plain");
-    return bg_ascii_lower(bg_xstrndup(s, (size_t)(p - s)));
+    return bg_text_lower_dup(s, (size_t)(p - s)); /* copied and lowered in one pass */
 }
 
 /* ---- transfer encodings and charsets ---------------------------------- */
@@ -573,18 +594,83 @@ add_leaf(walker *w, bg_mime_headers *h, char *type, const char *body, size_t len
     p->depth = depth;
 }
 
+/*
+ * The search for a multipart body's delimiter "--boundary": Horspool's skips
+ * over byte pairs, as glibc's memmem does for needles up to 256 bytes, with
+ * the skip table made once per body instead of at every memmem() call (a
+ * body is searched once per part, and more after a false hit).
+ */
+typedef struct delim_search {
+    const unsigned char *s; /* "--boundary" */
+    size_t n;               /* its length, 3 to 202 */
+    size_t shift_end;       /* the skip after the last pair matched, the rest not */
+    unsigned char shift[256];
+} delim_search;
+
+/* The hash of the pair p[-1], p[0]: with p[-1] known, it tells p[0]. */
+static inline unsigned
+pair_hash(const unsigned char *p)
+{
+    return (unsigned)(p[0] - (p[-1] << 3)) & 255;
+}
+
+static void
+delim_search_init(delim_search *ds, const char *delim, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)delim;
+    size_t last = n - 1;
+    assert(n >= 2 && n <= 256); /* skips fit a byte; the pair needs two */
+    ds->s = s;
+    ds->n = n;
+    /* shift[h]: the end of the needle's last pair before its end with hash
+     * h, 0 for none; the end pair's own entry is last. */
+    memset(ds->shift, 0, sizeof ds->shift);
+    for (size_t i = 1; i < last; i++)
+        ds->shift[pair_hash(s + i)] = (unsigned char)i;
+    ds->shift_end = last - ds->shift[pair_hash(s + last)];
+    ds->shift[pair_hash(s + last)] = (unsigned char)last;
+}
+
+/* The first occurrence of the delimiter in [from, end), or NULL: what
+ * memmem() returns. */
+static const char *
+delim_search_next(const delim_search *ds, const char *from, const char *end)
+{
+    if (end - from < (ptrdiff_t)ds->n)
+        return NULL;
+    const unsigned char *hs = (const unsigned char *)from;
+    const unsigned char *final = (const unsigned char *)end - ds->n; /* the last start */
+    size_t last = ds->n - 1, k;
+    while (hs <= final) {
+        /* hs: where an occurrence may start; the pair that would end it
+         * (in the text: hs + last is below end) says where one can. */
+        do {
+            hs += last;
+            k = ds->shift[pair_hash(hs)];
+        } while (k == 0 && hs <= final);
+        hs -= k;
+        if (k < last)
+            continue; /* the pair is inside the needle: align it, look again */
+        /* The end pair's hash matched: with the byte before it equal, so is
+         * the last byte. */
+        if (memcmp(hs, ds->s, last) == 0)
+            return (const char *)hs;
+        hs += ds->shift_end;
+    }
+    return NULL;
+}
+
 /* Find the next delimiter line "--boundary" at or after from; returns its
  * start (at a line start) or NULL. */
 static const char *
-find_delim(const char *from, const char *end, const char *delim, size_t dlen,
-           const char *start)
+find_delim(const char *from, const char *end, const delim_search *ds, const char *start)
 {
     const char *p = from;
     while (p < end) {
-        const char *hit = memmem(p, (size_t)(end - p), delim, dlen);
+        const char *hit = delim_search_next(ds, p, end);
         if (!hit)
             return NULL;
-        const char *after = hit + dlen;
+        const char *after = hit + ds->n;
         bool line_start = hit == start || hit[-1] == '\n';
         bool whole = after >= end || *after == '\r' || *after == '\n' || *after == ' ' ||
                      *after == '\t' || *after == '-';
@@ -603,7 +689,9 @@ walk_multipart(walker *w, const char *data, size_t len, const char *boundary, in
     size_t blen = strnlen(boundary, sizeof delim - 2), dlen = blen + 2;
     delim[0] = delim[1] = '-';
     memcpy(delim + 2, boundary, blen);
-    const char *p = find_delim(data, end, delim, dlen, data);
+    delim_search ds;
+    delim_search_init(&ds, delim, dlen);
+    const char *p = find_delim(data, end, &ds, data);
 
     if (!p) {
         /* No delimiter at all: treat the body as one text part. */
@@ -625,7 +713,7 @@ walk_multipart(walker *w, const char *data, size_t len, const char *boundary, in
         const char *bodystart = line_end(after, end);
         if (bodystart < end)
             bodystart++;
-        const char *next = find_delim(bodystart, end, delim, dlen, data);
+        const char *next = find_delim(bodystart, end, &ds, data);
         const char *partend = next ? next : end;
         /* The CRLF before the delimiter belongs to the delimiter. */
         if (next && partend > bodystart && partend[-1] == '\n') {

@@ -63,8 +63,10 @@ bg_reason_is_valid(const char *name)
 bg_bounce_scope
 bg_reason_scope(const char *reason)
 {
+    /* (the first bytes compared inline: the parser asks for every
+     * recipient, most names differ there) */
     for (size_t i = 0; reason && vocabulary[i].name; i++)
-        if (strcmp(vocabulary[i].name, reason) == 0)
+        if (vocabulary[i].name[0] == reason[0] && strcmp(vocabulary[i].name, reason) == 0)
             return vocabulary[i].scope;
     return BG_SCOPE_UNKNOWN;
 }

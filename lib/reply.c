@@ -355,6 +355,8 @@ static const struct {
 static bg_text_needle rbl_nd[sizeof rbl_names / sizeof rbl_names[0]];
 static bg_text_needle intro_nd[sizeof rbl_intros / sizeof rbl_intros[0]];
 static bg_text_needle cmd_nd[NCMD_GROUPS][MAX_GROUP];
+/* Words bg_reply_classify_ctx() looks for in every diagnostic. */
+static bg_text_needle access_denied_nd, greylist_nd, graylist_nd;
 static pthread_once_t needles_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -367,6 +369,9 @@ needles_make(void)
     for (size_t g = 0; g < NCMD_GROUPS; g++)
         for (size_t i = 0; i < MAX_GROUP && cmd_groups[g].phrases[i]; i++)
             bg_text_needle_init(&cmd_nd[g][i], cmd_groups[g].phrases[i]);
+    bg_text_needle_init(&access_denied_nd, "access denied");
+    bg_text_needle_init(&greylist_nd, "greylist");
+    bg_text_needle_init(&graylist_nd, "graylist");
 }
 
 /* strstr() of a prepared needle in low, whose pairs pp holds. */
@@ -663,8 +668,9 @@ bg_reply_classify_ctx(const char *status, const char *diagnostic,
         } else {
             cmd = command_of(low, &pp);
         }
-        access_denied = strstr(low, "access denied") != NULL;
-        greylisted = strstr(low, "greylist") != NULL || strstr(low, "graylist") != NULL;
+        /* (pp: the pairs of low; rbl_from_low() made the needles) */
+        access_denied = find(&pp, low, &access_denied_nd) != NULL;
+        greylisted = find(&pp, low, &greylist_nd) || find(&pp, low, &graylist_nd);
         const char *p = low;
         while (*p == ' ')
             p++;

@@ -158,15 +158,18 @@ find_anchored(const char *hay, size_t len, const char *needle, size_t n, size_t 
 const char *
 bg_text_find(const char *hay, size_t len, const char *needle)
 {
-    /* The anchor: the needle's byte least common in text (capitals ranked
-     * as their small letters); its length in the same pass. */
-    size_t k = 0, n = 0;
+    /* The anchor: the needle's first byte least common in text (capitals
+     * ranked as their small letters); none is less common than a byte of
+     * rank 0 (a digit, a punctuation mark), where the search stops. */
+    size_t k = 0, n = strlen(needle);
     int best = 1000;
-    for (; needle[n]; n++) {
-        int sc = byte_rank_ci[(unsigned char)needle[n]];
+    for (size_t i = 0; i < n; i++) {
+        int sc = byte_rank_ci[(unsigned char)needle[i]];
         if (sc < best) {
             best = sc;
-            k = n;
+            k = i;
+            if (sc == 0)
+                break;
         }
     }
     return find_anchored(hay, len, needle, n, k);
@@ -176,7 +179,18 @@ void
 bg_text_pairs_init(bg_text_pairs *pp, const char *text, size_t len)
 {
     memset(pp->bits, 0, sizeof pp->bits);
-    for (size_t i = 0; i + 1 < len; i++) {
+    const unsigned char *t = (const unsigned char *)text;
+    size_t i = 0;
+    /* Four pairs a round, each byte read once (pair_hash(): the first
+     * byte's low six bits pick the word, the second's the bit). */
+    for (; i + 4 < len; i += 4) {
+        unsigned a = t[i], b = t[i + 1], c = t[i + 2], d = t[i + 3], e = t[i + 4];
+        pp->bits[a & 63] |= UINT64_C(1) << (b & 63);
+        pp->bits[b & 63] |= UINT64_C(1) << (c & 63);
+        pp->bits[c & 63] |= UINT64_C(1) << (d & 63);
+        pp->bits[d & 63] |= UINT64_C(1) << (e & 63);
+    }
+    for (; i + 1 < len; i++) {
         unsigned h = pair_hash(text + i);
         pp->bits[h >> 6] |= UINT64_C(1) << (h & 63);
     }

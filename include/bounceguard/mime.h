@@ -24,6 +24,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
+#include <strings.h>
 
 #include "bounceguard/util.h"
 
@@ -70,15 +72,30 @@ typedef struct bg_mime_headers {
 size_t bg_mime_headers_parse(const char *data, size_t len, bg_mime_headers *h);
 void bg_mime_headers_clear(bg_mime_headers *h);
 
-/* Whether field f is called name (case-insensitive). */
-bool bg_mime_field_is(const bg_mime_field *f, const char *name);
+/* Whether field f is called name (case-insensitive).  (Inline, as
+ * bg_mime_headers_get(): the parser asks it of every Received field.) */
+static inline bool
+bg_mime_field_is(const bg_mime_field *f, const char *name)
+{
+    size_t len = strlen(name);
+    return f->name_len == len && strncasecmp(f->name, name, len) == 0;
+}
 
 /* The value of field i (< h->n), unfolded.  The string belongs to h. */
 const char *bg_mime_headers_value(const bg_mime_headers *h, size_t i);
 
+/* The value of the first field called name[len] (case-insensitive), or
+ * NULL.  The string belongs to h. */
+const char *bg_mime_headers_getn(const bg_mime_headers *h, const char *name, size_t len);
+
 /* The value of the first field called name (case-insensitive), or NULL.
- * The string belongs to h. */
-const char *bg_mime_headers_get(const bg_mime_headers *h, const char *name);
+ * The string belongs to h.  (Inline: the length of a literal name is then
+ * known when compiling; the parser asks for about 17 fields a message.) */
+static inline const char *
+bg_mime_headers_get(const bg_mime_headers *h, const char *name)
+{
+    return bg_mime_headers_getn(h, name, strlen(name));
+}
 
 /*
  * The value of parameter param (case-insensitive) in a structured field value
