@@ -67,12 +67,15 @@ wait_then_stop(void)
     sleep(2);
 }
 
+/* Told within its own idle period, not the programs' default of 60 s.  The
+ * bound is loose on purpose: a loaded machine delays a forked child by
+ * seconds (a package build saw 5 s for the 1.25 s the watch takes). */
 START_TEST(blocked_process_is_told)
 {
     time_t t0 = time(NULL);
 
     ck_assert_int_eq(in_child(1, block_forever), 42);
-    ck_assert_int_le(time(NULL) - t0, 4);
+    ck_assert_int_le(time(NULL) - t0, 20);
 }
 END_TEST
 
@@ -110,12 +113,11 @@ work_while_moving(void)
     work_three_seconds();
 }
 
+/* Without the probe the watch would see CPU spent and let the child end
+ * with 0 after its three seconds of work. */
 START_TEST(spinning_process_its_probe_calls_stuck_is_told)
 {
-    time_t t0 = time(NULL);
-
     ck_assert_int_eq(in_child(1, spin_while_stuck), 42);
-    ck_assert_int_le(time(NULL) - t0, 2);
 }
 END_TEST
 
@@ -146,7 +148,7 @@ main(void)
     SRunner *sr;
     int failed;
 
-    tcase_set_timeout(tc, 20);
+    tcase_set_timeout(tc, 40);
     tcase_add_test(tc, blocked_process_is_told);
     tcase_add_test(tc, working_process_is_left_alone);
     tcase_add_test(tc, stopped_watch_says_nothing);
