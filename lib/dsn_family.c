@@ -41,12 +41,19 @@
  *   ("...: retry timeout exceeded")
  *                                  expired: a "try again later" says
  *                                  nothing against the address
+ *   the MTA's own "connect to host[addr]:25: Connection refused" (4.x.x)
+ *   with Action: failed
+ *                                  expired: given up when the queue
+ *                                  lifetime ran out
  *   a reply that names another recipient of the report in <> and not
  *   this one (nullmailer copies the first refused RCPT's reply to every
  *   recipient it then never tried)
  *                                  onhold: nothing is known of this one
  *   Exim's own "Unrouteable address" (no remote server)
  *                                  userunknown: no router took the address
+ *                                  in a domain of the reporter's own;
+ *                                  hostunknown in any other (no route to
+ *                                  the domain: it does not exist)
  *   Sendmail's transcript with a reply straight after "... while talking
  *   to host.:" (no ">>> COMMAND" line between)
  *                                  the server refused its greeting: the
@@ -68,6 +75,7 @@
 #include "bounceguard/textmatch.h"
 #include "dsn_family.h"
 #include "dsn_text.h"
+#include "reply_phrases.h"
 
 static bool
 in_report(const bg_dsn_report *r, const char *addr)
@@ -163,12 +171,36 @@ temporary_adjust(bg_dsn_report *r)
             rc->hard = false;
         }
     }
+    /* A connection that failed before any server spoke (the MTA's own
+     * "connect to host[addr]:25: Connection refused") and that the MTA gave
+     * up on (4.x.x, Action failed): its queue lifetime ran out. */
+    for (size_t i = 0; i < r->nrcpts; i++) {
+        bg_dsn_rcpt *rc = &r->rcpts[i];
+        if (rc->status && rc->status[0] == '4' && is_reason(rc, "networkerror", NULL) &&
+            rc->action && strcasecmp(rc->action, "failed") == 0 && rc->diagnostic &&
+            reply_phrase_own_connect(rc->diagnostic)) {
+            rc->reason = "expired";
+            rc->hard = false;
+        }
+    }
 }
 
-/* Exim's own "Unrouteable address" (no remote server was asked: no router
- * took the address, the local part is unknown in a local domain or the
- * domain has no route) is about the address, like "user unknown" answered
- * to RCPT TO, not a filter's verdict. */
+/* true when host is domain or a name under it ("mx.example.com" and
+ * "example.com"): the reporting MTA is the domain's own. */
+static bool
+host_in_domain(const char *host, const char *domain)
+{
+    size_t h = strlen(host), d = strlen(domain);
+    if (h == d)
+        return strcasecmp(host, domain) == 0;
+    return h > d && host[h - d - 1] == '.' && strcasecmp(host + h - d, domain) == 0;
+}
+
+/* Exim's own "Unrouteable address" (no remote server was asked) is about
+ * the address, like "user unknown" answered to RCPT TO, not a filter's
+ * verdict: in a domain of the reporting MTA's own (its name is the domain
+ * or under it) no router took the local part; in any other the domain has
+ * no route (the dnslookup router found no such domain): hostunknown. */
 static void
 unrouteable_adjust(bg_dsn_report *r)
 {
@@ -177,7 +209,9 @@ unrouteable_adjust(bg_dsn_report *r)
         if (rc->remote_mta || !rc->diagnostic || !is_reason(rc, "filtered", NULL) ||
             strcasecmp(rc->diagnostic, "unrouteable address") != 0)
             continue;
-        rc->reason = "userunknown";
+        const char *at = rc->recipient ? strrchr(rc->recipient, '@') : NULL;
+        bool own = !at || !r->reporting_mta || host_in_domain(r->reporting_mta, at + 1);
+        rc->reason = own ? "userunknown" : "hostunknown";
         rc->hard = bg_reason_is_hard(rc->reason, rc->status);
     }
 }

@@ -658,6 +658,7 @@ bg_reply_classify_ctx(const char *status, const char *diagnostic,
         row = bg_reply_rules_find_pairs(bg_reply_rules_in_use(), low, &pp);
         lower_drop(raw, rawbuf);
         text = reply_phrase_reason(low, &pp, &phrase);
+        text = reply_phrase_own_network(low, text, ctx ? ctx->recipient : NULL, &phrase);
         vendor = reply_vendor_reason(low, &pp, ctx, &vendor_decides);
         if (said != diagnostic) {
             char *whole = lower_copy(diagnostic, 8192);
