@@ -2,7 +2,8 @@
 # make-netfail-samples.sh — make real MTAs write the bounces they write
 # themselves when the destination cannot be reached (no remote reply): a
 # domain that does not exist, a null MX (RFC 7505), an MX host that does not
-# resolve, an MX pointing back at the MTA itself, a refused connection and a
+# resolve, an MX pointing back at the MTA itself, a refused connection, no
+# route to the host and a
 # silent server until the queue lifetime runs out.
 #
 #   tests/data/dsn-families/make-netfail-samples.sh OUTDIR
@@ -23,6 +24,7 @@
 #   badmx.test      MX mx.nowhere.test, which is NXDOMAIN
 #   loop.test       MX mx.loop.test = 127.0.0.1, the MTA's own address
 #   refused.test    MX mx.refused.test = 127.0.0.9 (nothing listens: refused)
+#   noroute.test    MX mx.noroute.test = 127.0.0.77 (no route to host)
 #   silent.test     MX mx.silent.test = 127.0.0.8, where a server on port
 #                   2958 accepts the connection and never greets
 #
@@ -41,7 +43,16 @@ W=${WORK:-/tmp/bg-netfail-samples}
 PORT=2950
 DNS=127.0.0.53
 . "$TOP/tests/data/dsn-families/lhost-mtas.sh"
-lhost_unpack
+# Everything runs in a network namespace of its own (entered once the
+# packages are downloaded): its loopback is up, and one loopback address,
+# 127.0.0.77, has an unreachable route ("No route to host").  Nothing the
+# script starts is seen from the machine's network, nor the reverse.
+if [ -z "${NETFAIL_NETNS:-}" ]; then
+    lhost_unpack
+    exec unshare -n env NETFAIL_NETNS=1 WORK="$W" "$0" "$OUT"
+fi
+ip link set lo up
+ip route add unreachable 127.0.0.77/32 table local
 mkdir -p "$W/caught"
 PIDS=
 trap 'kill $PIDS 2>/dev/null; kill -KILL $NSPIDS 2>/dev/null; [ -n "${PF:-}" ] && postfix -c "$PF/etc" stop >/dev/null 2>&1; true' EXIT
@@ -54,6 +65,7 @@ dnsmasq --keep-in-foreground --no-hosts --no-resolv --no-poll \
     --mx-host=badmx.test,mx.nowhere.test,10 \
     --mx-host=loop.test,mx.loop.test,10 --host-record=mx.loop.test,127.0.0.1 \
     --mx-host=refused.test,mx.refused.test,10 --host-record=mx.refused.test,127.0.0.9 \
+    --mx-host=noroute.test,mx.noroute.test,10 --host-record=mx.noroute.test,127.0.0.77 \
     --mx-host=silent.test,mx.silent.test,10 --host-record=mx.silent.test,127.0.0.8 \
     --log-queries --log-facility="$W/dnsmasq.log" &
 PIDS="$PIDS $!"
@@ -130,7 +142,7 @@ remote_smtp:
 begin retry
 EOF
 n=10
-for d in nosuchdomain.test nullmx.test badmx.test loop.test refused.test silent.test; do
+for d in nosuchdomain.test nullmx.test badmx.test loop.test refused.test silent.test noroute.test; do
     n=$((n + 1))
     want "$(printf 'lhost-exim-%02d' $n)" "user-exim@$d"
     message exim "user-exim@$d" | exim_send catch-exim@sink.test "user-exim@$d" &
@@ -140,6 +152,8 @@ done
 # ---- OpenSMTPD ----------------------------------------------------------
 # Its MX relay always connects to port 25: no silent case (127.0.0.8:25 is
 # refused like 127.0.0.9:25) and no loop case (nothing of its own on 25).
+# No noroute case: it logs "No MX found for domain" for it (as for the null
+# MX), never tries 127.0.0.77, and expires it like 11 and 12.
 # shellcheck disable=SC2034 # read by opensmtpd_start
 OPENSMTPD_RULES="action \"sink\" relay host smtp://127.0.0.1:$PORT
 action \"mx\" relay
@@ -199,7 +213,7 @@ EOF
 unshare -m sh -c "mount --bind $RESOLV /etc/resolv.conf && postfix -c $PF/etc start" >"$PF/start.log" 2>&1
 sleep 2
 n=0
-for d in nosuchdomain.test nullmx.test badmx.test loop.test refused.test silent.test; do
+for d in nosuchdomain.test nullmx.test badmx.test loop.test refused.test silent.test noroute.test; do
     n=$((n + 1))
     want "$(printf 'lhost-postfix-%02d' $n)" "user-postfix@$d"
     message postfix "user-postfix@$d" |
