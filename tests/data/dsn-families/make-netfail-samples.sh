@@ -3,8 +3,7 @@
 # themselves when the destination cannot be reached (no remote reply): a
 # domain that does not exist, a null MX (RFC 7505), an MX host that does not
 # resolve, an MX pointing back at the MTA itself, a refused connection, no
-# route to the host and a
-# silent server until the queue lifetime runs out.
+# route to the host and a silent server until the queue lifetime runs out.
 #
 #   tests/data/dsn-families/make-netfail-samples.sh OUTDIR
 #
@@ -66,6 +65,7 @@ dnsmasq --keep-in-foreground --no-hosts --no-resolv --no-poll \
     --mx-host=loop.test,mx.loop.test,10 --host-record=mx.loop.test,127.0.0.1 \
     --mx-host=refused.test,mx.refused.test,10 --host-record=mx.refused.test,127.0.0.9 \
     --mx-host=noroute.test,mx.noroute.test,10 --host-record=mx.noroute.test,127.0.0.77 \
+    --host-record=sendmail.relay.test,127.0.0.1 \
     --mx-host=silent.test,mx.silent.test,10 --host-record=mx.silent.test,127.0.0.8 \
     --log-queries --log-facility="$W/dnsmasq.log" &
 PIDS="$PIDS $!"
@@ -74,15 +74,18 @@ RESOLV=$W/resolv.conf
 
 python3 "$TOP/tests/tools/refusing_smtpd.py" $PORT "$W/caught" "$W/sink.log" &
 PIDS="$PIDS $!"
-# the silent server: accepts, reads, never says a word
-python3 -c '
-import socket, time
+# the silent server: accepts, never says a word (port 2958 for Exim and
+# Postfix, 2950 for Sendmail, whose SMTP port is 2950 for every host)
+for p in 2958 $PORT; do
+    python3 -c '
+import socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.8", 2958)); s.listen(8); held = []
+s.bind(("127.0.0.8", int(sys.argv[1]))); s.listen(8); held = []
 while True:
     c, _ = s.accept(); held.append(c)
-' &
-PIDS="$PIDS $!"
+' "$p" &
+    PIDS="$PIDS $!"
+done
 sleep 1
 
 # A test message from catch-$1@sink.test to $2, on stdout.
@@ -219,6 +222,54 @@ for d in nosuchdomain.test nullmx.test badmx.test loop.test refused.test silent.
     message postfix "user-postfix@$d" |
         swaks --server 127.0.0.1:2952 --from catch-postfix@sink.test --to "user-postfix@$d" --data - >/dev/null
 done
+
+# ---- Sendmail 8.17 (the private one of scripts/install-deps) --------------
+# No smart host: the esmtp mailer looks up the MX and connects to PORT on
+# every host (sink.test's MX is the sink).  Its own name is
+# sendmail.relay.test; mx.loop.test is one of its names too (class w), so
+# loop.test's MX points back at it.  1 min to return a deferred message, a
+# queue run every 15 s, 5 s to connect and to wait for the greeting.
+SENDMAIL_ROOT=${SENDMAIL_ROOT:-/var/cache/bounceguard/sendmail/root}
+sm=$SENDMAIL_ROOT/usr/libexec/sendmail/sendmail
+if [ -x "$sm" ]; then
+    S=$W/sendmail
+    mkdir -p "$S/q"
+    chmod 700 "$S/q"
+    cf=$SENDMAIL_ROOT/usr/share/sendmail/cf
+    cat >"$S/test.mc" <<EOC
+include(\`$cf/m4/cf.m4')dnl
+OSTYPE(\`linux')dnl
+define(\`confDONT_PROBE_INTERFACES', \`True')dnl
+define(\`QUEUE_DIR', \`$S/q')dnl
+define(\`confPID_FILE', \`$S/sendmail.pid')dnl
+define(\`SMTP_MAILER_ARGS', \`TCP \$h $PORT')dnl
+define(\`ESMTP_MAILER_ARGS', \`TCP \$h $PORT')dnl
+define(\`confTO_IDENT', \`0s')dnl
+define(\`confTO_CONNECT', \`5s')dnl
+define(\`confTO_INITIAL', \`5s')dnl
+define(\`confTO_QUEUERETURN', \`1m')dnl
+define(\`confREFUSE_LA', \`1000')dnl
+define(\`confQUEUE_LA', \`1000')dnl
+DAEMON_OPTIONS(\`Port=2953, Addr=127.0.0.1, Name=MTA')dnl
+FEATURE(\`no_default_msa')dnl
+FEATURE(\`accept_unresolvable_domains')dnl
+FEATURE(\`promiscuous_relay')dnl
+MAILER(\`smtp')dnl
+LOCAL_CONFIG
+Cwmx.loop.test
+EOC
+    m4 "$S/test.mc" >"$S/test.cf"
+    unshare --uts --mount sh -c "hostname sendmail.relay.test && mount --bind $RESOLV /etc/resolv.conf && exec $sm -bD -q15s -C $S/test.cf" >"$S/sendmail.out" 2>&1 &
+    PIDS="$PIDS $!"
+    for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/2953) 2>/dev/null && break; sleep 0.1; done
+    n=20
+    for d in nosuchdomain.test nullmx.test badmx.test loop.test refused.test silent.test noroute.test; do
+        n=$((n + 1))
+        want "$(printf 'lhost-sendmail817-%02d' $n)" "user-sendmail@$d"
+        message sendmail "user-sendmail@$d" |
+            swaks --server 127.0.0.1:2953 --from catch-sendmail@sink.test --to "user-sendmail@$d" --data - >/dev/null
+    done
+fi
 
 # ---- collect: each bounce by the recipient it names -----------------------
 left=$WANT
