@@ -49,6 +49,11 @@
  *   this one (nullmailer copies the first refused RCPT's reply to every
  *   recipient it then never tried)
  *                                  onhold: nothing is known of this one
+ *   Sendmail's "<a@d>... Host unknown (Name server: mx.d: host not found)"
+ *   for a name other than the domain
+ *                                  hostunknown, but about the domain's
+ *                                  broken MX, not the domain for good
+ *                                  (scope transient)
  *   Exim's own "Unrouteable address" (no remote server)
  *                                  userunknown: no router took the address
  *                                  in a domain of the reporter's own;
@@ -66,6 +71,7 @@
  * Used by lib/dsn.c.  Pure: no I/O.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -73,6 +79,7 @@
 #include "bounceguard/reply.h"
 #include "bounceguard/reply_rules.h"
 #include "bounceguard/textmatch.h"
+#include "bounceguard/util.h"
 #include "dsn_family.h"
 #include "dsn_text.h"
 #include "reply_phrases.h"
@@ -216,6 +223,47 @@ unrouteable_adjust(bg_dsn_report *r)
     }
 }
 
+/* Sendmail's own "<a@d>... Host unknown (Name server: N: host not found)"
+ * (or "no data known") for a name N other than the domain d: d exists and
+ * has an MX, whose host does not resolve.  Still hostunknown (Status 5.1.2),
+ * but a broken MX may be mended: no verdict on the address for good. */
+static void
+broken_mx_adjust(const char *notice, size_t len, bg_dsn_report *r)
+{
+    static const char key[] = "... Host unknown (Name server: ";
+    for (size_t i = 0; i < r->nrcpts; i++) {
+        bg_dsn_rcpt *rc = &r->rcpts[i];
+        const char *at = rc->recipient ? strrchr(rc->recipient, '@') : NULL;
+        if (!at || !at[1] || !is_reason(rc, "hostunknown", NULL) ||
+            rc->scope != BG_SCOPE_RECIPIENT)
+            continue;
+        char needle[320];
+        const char *p = NULL;
+        int k = 0;
+        for (int angle = 1; angle >= 0 && !p; angle--) { /* "<a@d>... ", "a@d... " */
+            k = snprintf(needle, sizeof needle, "%s%s%s", rc->recipient, angle ? ">" : "",
+                         key);
+            if (k > 0 && (size_t)k < sizeof needle)
+                p = bg_text_find(notice, len, needle);
+        }
+        if (!p)
+            continue;
+        p += k;
+        size_t n = 0, left = len - (size_t)(p - notice);
+        while (n < left && n < 256 && p[n] != ':' && p[n] != ' ' && p[n] != '\n')
+            n++;
+        if (n > 0 && p[n - 1] == '.') /* the root dot */
+            n--;
+        if (n == 0 || (strlen(at + 1) == n && strncasecmp(p, at + 1, n) == 0))
+            continue;
+        rc->scope = BG_SCOPE_TRANSIENT;
+        free(rc->rule);
+        rc->rule = bg_xasprintf("the notice of its family: hostunknown, of an MX host "
+                                "(%.*s), not the domain",
+                                (int)n, p);
+    }
+}
+
 /* true when text names addr inside angle brackets ("<a@b>"). */
 static bool
 names_in_angles(const char *text, const char *addr)
@@ -260,6 +308,8 @@ dsn_family_adjust(const char *notice, size_t len, bg_dsn_report *r)
     temporary_adjust(r);
     borrowed_reply_adjust(r);
     unrouteable_adjust(r);
+    if (notice)
+        broken_mx_adjust(notice, len, r);
     if (!notice || r->kind != BG_DSN_TEXT)
         return;
     size_t head = len < 512 ? len : 512;

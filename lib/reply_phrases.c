@@ -829,18 +829,14 @@ static const char *const p_systemerror[] = {
 
 static const char *const p_hostunknown_early[] = {
     "host or domain name not found",
+    /* Exim: the domain's MX hosts do not exist (reply_phrase_own_network()
+     * tells it from a domain that does not) */
+    "mx records point to non-existent hosts",
     NULL,
 };
 static const char *const p_networkerror_early[] = {
-    "dns error",
-    "name service error",
-    "host not found, try again",
-    "lookup failure",
-    "temporary lookup",
-    /* Exim: the domain exists, its MX hosts do not (a broken MX, not a
-     * domain that takes no mail) */
-    "mx records point to non-existent hosts",
-    NULL,
+    "dns error",      "name service error", "host not found, try again",
+    "lookup failure", "temporary lookup",   NULL,
 };
 static const char *const p_policyviolation_early[] = {
     "denied by policy",
@@ -1065,9 +1061,8 @@ reply_phrase_own_connect(const char *low)
 /*
  * Postfix's "Host or domain name not found. Name service error for name=N
  * type=A: Host not found" about a name N other than the recipient's domain:
- * the domain exists and has an MX, whose host does not resolve.  A broken
- * MX (networkerror), not a domain that takes no mail (hostunknown, as for
- * "name=DOMAIN type=MX").  low: the lower-case diagnostic.
+ * the domain exists and has an MX, whose host does not resolve.  low: the
+ * lower-case diagnostic.
  */
 static bool
 mx_host_unresolved(const char *low, const char *recipient)
@@ -1086,17 +1081,20 @@ mx_host_unresolved(const char *low, const char *recipient)
 
 const char *
 reply_phrase_own_network(const char *low, const char *text, const char *recipient,
-                         const char **phrase)
+                         const char **phrase, bool *broken_mx)
 {
+    *broken_mx = false;
     if (reply_phrase_own_connect(low)) {
         if (phrase)
             *phrase = "connect to HOST[ADDRESS]:PORT: (the MTA's own connection failure)";
         return "networkerror";
     }
-    if (text && strcmp(text, "hostunknown") == 0 && mx_host_unresolved(low, recipient)) {
-        if (phrase)
-            *phrase = "name service error for name=(an MX host, not the domain)";
-        return "networkerror";
-    }
+    /* An MX host that does not resolve: the domain exists, its MX is
+     * broken and may be mended.  Still hostunknown (as Sisimai reads it),
+     * but no verdict on the domain for good (the caller's scope). */
+    if (text && strcmp(text, "hostunknown") == 0 &&
+        (strstr(low, "mx records point to non-existent hosts") ||
+         mx_host_unresolved(low, recipient)))
+        *broken_mx = true;
     return text;
 }

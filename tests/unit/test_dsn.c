@@ -272,7 +272,7 @@ static const class_case class_cases[] = {
     {"exim: null MX", "5.0.0", "an MX or SRV record indicated no SMTP service",
      "notaccept", 1, ""},
     {"exim: MX hosts that do not exist", "5.0.0",
-     "all relevant MX records point to non-existent hosts", "networkerror", 0, ""},
+     "all relevant MX records point to non-existent hosts", "hostunknown", 1, ""},
     {"exim: MX to itself", "5.0.0", "lowest numbered MX record points to local host",
      "networkerror", 0, ""},
     {"postfix: MX to itself", "5.0.0", "mail for loop.example loops back to myself",
@@ -1573,7 +1573,10 @@ START_TEST(test_parse_own_network_failures)
         {"mx.relay.test", "a@badmx.example", "failed", "5.4.4",
          "Host or domain name not found. Name service error for name=mx.nowhere.example "
          "type=A: Host not found",
-         "networkerror", BG_SCOPE_TRANSIENT},
+         "hostunknown", BG_SCOPE_TRANSIENT},
+        {"mx.relay.test", "a@badmx.example", "failed", "5.0.0",
+         "all relevant MX records point to non-existent hosts", "hostunknown",
+         BG_SCOPE_TRANSIENT},
         {"mx.relay.test", "a@nullmx.example", "failed", "5.1.10",
          "Domain nullmx.example does not accept mail (nullMX)", "notaccept",
          BG_SCOPE_RECIPIENT},
@@ -1603,6 +1606,52 @@ START_TEST(test_parse_own_network_failures)
                       cases[i].reason);
         ck_assert_msg(r->rcpts[0].scope == cases[i].scope, "case %zu: scope %s", i,
                       bg_scope_name(r->rcpts[0].scope));
+        bg_dsn_report_free(r);
+    }
+}
+END_TEST
+
+/* Sendmail's own bounce when no host was reached: Remote-MTA names the
+ * domain, its "550 Host unknown" is its own and its Status 5.1.2 stands; the
+ * transcript tells a domain that does not exist from an MX host that does
+ * not resolve (hostunknown either way, about the recipient only for the
+ * first). */
+START_TEST(test_parse_sendmail_host_unknown)
+{
+    static const char *const fmt =
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@sm.relay.test>\nTo: "
+        "app@relay.test\n"
+        "Subject: Returned mail: see transcript for details\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=B\n\n"
+        "--B\n\n   ----- The following addresses had permanent fatal errors -----\n"
+        "<a@%s>\n%s\n"
+        "   ----- Transcript of session follows -----\n"
+        "550 5.1.2 <a@%s>... Host unknown (Name server: %s: host not found)\n\n"
+        "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; "
+        "sm.relay.test\n\n"
+        "Final-Recipient: RFC822; a@%s\nAction: failed\nStatus: 5.1.2\n"
+        "Remote-MTA: DNS; %s\n%s\n--B--\n";
+    /* as Sendmail 8.17 wrote them (lhost-sendmail817-21, -23): the reason
+     * line and a Diagnostic-Code only for the domain itself */
+    static const char *const cases[][5] = {
+        /* domain, its reason line, the name that failed, Remote-MTA, Diagnostic-Code */
+        {"nosuch.example", "    (reason: 550 Host unknown)\n", "nosuch.example",
+         "nosuch.example", "Diagnostic-Code: SMTP; 550 Host unknown\n"},
+        {"badmx.example", "", "mx.nowhere.example.", "mx.nowhere.example", ""},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        char msg[2048];
+        int n = snprintf(msg, sizeof msg, fmt, cases[i][0], cases[i][1], cases[i][0],
+                         cases[i][2], cases[i][0], cases[i][3], cases[i][4]);
+        ck_assert(n > 0 && (size_t)n < sizeof msg);
+        bg_dsn_report *r = parse(msg);
+        ck_assert_uint_eq(r->nrcpts, 1);
+        ck_assert_msg(strcmp(r->rcpts[0].status, "5.1.2") == 0, "case %zu: status %s", i,
+                      r->rcpts[0].status);
+        ck_assert_str_eq(r->rcpts[0].reason, "hostunknown");
+        ck_assert_msg(r->rcpts[0].scope ==
+                          (i == 0 ? BG_SCOPE_RECIPIENT : BG_SCOPE_TRANSIENT),
+                      "case %zu: scope %s", i, bg_scope_name(r->rcpts[0].scope));
         bg_dsn_report_free(r);
     }
 }
@@ -1694,6 +1743,7 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_dma_notice);
     tcase_add_test(tp, test_parse_temporary_refusal);
     tcase_add_test(tp, test_parse_own_network_failures);
+    tcase_add_test(tp, test_parse_sendmail_host_unknown);
     tcase_add_test(tp, test_parse_borrowed_reply);
     tcase_add_test(tp, fuzz_diagnostic_stays_within_cap);
     suite_add_tcase(s, tp);
