@@ -11,7 +11,9 @@
 # committed beside it (SOURCES.md, "Network failures").  Exim and OpenSMTPD
 # run privately as lhost-mtas.sh (beside this script) says; Postfix is a
 # private instance of the machine's postfix package (config, queue and log
-# under the work folder, as ../shared/notes/mta-on-loopback.md says).  The
+# under the work folder, as ../shared/notes/mta-on-loopback.md says);
+# Sendmail is the private one of scripts/install-deps, when it is there.
+# After the download, everything runs in a network namespace of its own.  The
 # machine's resolver and MTA are left alone: each MTA sees a resolv.conf of
 # its own (bind-mounted in its mount namespace) naming a dnsmasq on
 # 127.0.0.53:53 that knows only these names (everything else under .test is
@@ -24,15 +26,15 @@
 #   loop.test       MX mx.loop.test = 127.0.0.1, the MTA's own address
 #   refused.test    MX mx.refused.test = 127.0.0.9 (nothing listens: refused)
 #   noroute.test    MX mx.noroute.test = 127.0.0.77 (no route to host)
-#   silent.test     MX mx.silent.test = 127.0.0.8, where a server on port
-#                   2958 accepts the connection and never greets
+#   silent.test     MX mx.silent.test = 127.0.0.8, where a server on ports
+#                   2958 and 2950 accepts the connection and never greets
 #
 # The bounces go to tests/tools/refusing_smtpd.py on 127.0.0.1:2950 (each
 # test message is from catch-MTA@sink.test; sink.test is routed there
-# statically).  dma (no smarthost, PORT 2950) was tried too: it kept all
+# statically, or by its MX for Sendmail).  dma (no smarthost, PORT 2950) was tried too: it kept all
 # three DNS cases in its queue, retrying, and wrote no bounce.
-# Queue lifetimes are short (Postfix 60 s, OpenSMTPD 20 s; Exim has no retry
-# rule and gives up at once), so the whole run takes about two minutes.
+# Queue lifetimes are short (Postfix 60 s, Sendmail 1 min, OpenSMTPD 20 s;
+# Exim has no retry rule and gives up at once): the run takes 2-3 minutes.
 # Each bounce is found by its recipient and written to OUTDIR as
 # lhost-MTA-NN.eml, unchanged, numbered after the family's last sample.
 set -eu
