@@ -171,7 +171,8 @@ nullmailer_send() {
 # mount namespace (nsenter).  An unknown local user is refused at
 # submission (no bounce).  courier_start [FILE=VALUE...]: each FILE of
 # /etc/courier set to VALUE (e.g. queuetime=10s: Courier gives up on a
-# deferred message after 10 s rather than a week).
+# deferred message after 10 s rather than a week).  COURIER_ROUTES, when
+# set, is its esmtproutes (default: everything to 127.0.0.1:$PORT).
 courier_start() {
     K=$W/courier
     local r=$W/root-courier
@@ -183,7 +184,8 @@ courier_start() {
     echo courier.relay.test >"$K/etc/courier/me"
     echo courier.relay.test >"$K/etc/courier/defaultdomain"
     echo courier.relay.test >"$K/etc/courier/locals"
-    echo ": [127.0.0.1],$PORT" >"$K/etc/courier/esmtproutes"
+    echo "${COURIER_ROUTES:-: [127.0.0.1],$PORT}" >"$K/etc/courier/esmtproutes"
+    if [ -n "${RESOLV:-}" ]; then cp "$RESOLV" "$K/etc/resolv.conf"; fi
     for a in "$@"; do echo "${a#*=}" >"$K/etc/courier/${a%%=*}"; done
     chown -R 994:994 "$K/var-up/courier" "$K/run-up/courier"
     CLIB=/usr/lib/x86_64-linux-gnu/courier-authlib

@@ -12,7 +12,8 @@
 # run privately as lhost-mtas.sh (beside this script) says; Postfix is a
 # private instance of the machine's postfix package (config, queue and log
 # under the work folder, as ../shared/notes/mta-on-loopback.md says);
-# Sendmail is the private one of scripts/install-deps, when it is there.
+# Sendmail is the private one of scripts/install-deps, when it is there;
+# Courier as lhost-mtas.sh says.
 # After the download, everything runs in a network namespace of its own.  The
 # machine's resolver and MTA are left alone: each MTA sees a resolv.conf of
 # its own (bind-mounted in its mount namespace) naming a dnsmasq on
@@ -33,8 +34,9 @@
 # test message is from catch-MTA@sink.test; sink.test is routed there
 # statically, or by its MX for Sendmail).  dma (no smarthost, PORT 2950) was tried too: it kept all
 # three DNS cases in its queue, retrying, and wrote no bounce.
-# Queue lifetimes are short (Postfix 60 s, Sendmail 1 min, OpenSMTPD 20 s;
-# Exim has no retry rule and gives up at once): the run takes 2-3 minutes.
+# Queue lifetimes are short (Postfix 60 s, Sendmail and Courier 1 min,
+# OpenSMTPD 20 s; Exim has no retry rule and gives up at once): the run
+# takes 2-3 minutes.
 # Each bounce is found by its recipient and written to OUTDIR as
 # lhost-MTA-NN.eml, unchanged, numbered after the family's last sample.
 set -eu
@@ -273,6 +275,21 @@ EOC
     done
 fi
 
+# ---- Courier ------------------------------------------------------------
+# sink.test by esmtproutes, the rest by MX (port 25: no silent case).  A
+# deferred message is given up after queuetime 1 min; a retry every 10 s.
+# Not kept: null MX, refused and no route, which it gives up after
+# queuetime with the same words for all three ("Network is down").
+COURIER_ROUTES="sink.test: [127.0.0.1],$PORT"
+courier_start queuetime=60s retryalpha=10 retrybeta=3 retrygamma=20 retrymaxdelta=1 \
+    esmtptimeoutconnect=5
+n=7
+for d in nosuchdomain.test badmx.test loop.test; do
+    n=$((n + 1))
+    want "$(printf 'lhost-courier-%02d' $n)" "user-courier@$d"
+    message courier "user-courier@$d" | courier_send catch-courier@sink.test "user-courier@$d"
+done
+
 # ---- collect: each bounce by the recipient it names -----------------------
 left=$WANT
 for _ in $(seq 60); do
@@ -292,4 +309,4 @@ for _ in $(seq 60); do
 done
 for w in $left; do echo "no bounce for ${w%%=*} (${w#*=})" >&2; done
 ls "$W/caught" | sed 's/^/left in caught: /'
-echo done
+echo "done"
