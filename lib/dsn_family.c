@@ -415,6 +415,20 @@ dsn_family_names_no_command(const char *notice, size_t nlen)
     return false;
 }
 
+/* fetchmail's bounce (send_bouncemail in its sink.c) gives its reason in
+ * one line of the notice: "Reason: Some addresses were rejected by the MDA
+ * fetchmail forwards to." is written only for the recipients the listener
+ * refused at RCPT TO; its other reasons ("General SMTP/ESMTP error.", a
+ * reply to MAIL FROM or to the end of DATA) name no command.  true when
+ * notice[nlen] says the refusal was at RCPT TO. */
+static bool
+fetchmail_rcpt(const char *notice, size_t nlen)
+{
+    return bg_text_find(notice, nlen,
+                        "reason: some addresses were rejected by the mda fetchmail "
+                        "forwards to") != NULL;
+}
+
 const char *
 dsn_family_reply(char **diag, const char *notice, size_t nlen, const char **step)
 {
@@ -427,6 +441,8 @@ dsn_family_reply(char **diag, const char *notice, size_t nlen, const char **step
     *step = NULL;
     if (dma_reply(diag, notice, nlen, step))
         return NULL;
+    if (notice && fetchmail_rcpt(notice, nlen))
+        *step = "smtp:rcpt";
     char *d = *diag;
     if (!d)
         return NULL;

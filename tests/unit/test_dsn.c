@@ -931,16 +931,18 @@ START_TEST(test_parse_nullmailer_layout)
              "550 No such user here\n\n--B--\n");
     r = parse(msg);
     ck_assert_uint_eq(r->nrcpts, 1);
-    ck_assert_str_eq(r->rcpts[0].diagnostic,
-                     "550-Requested action not taken: 550-second line 550 No such user here");
+    ck_assert_str_eq(
+        r->rcpts[0].diagnostic,
+        "550-Requested action not taken: 550-second line 550 No such user here");
     /* no command named, none taken for DATA: the words stand */
     ck_assert_str_eq(r->rcpts[0].reason, "userunknown");
     ck_assert(r->rcpts[0].hard);
     r = bg_dsn_report_free(r);
 
-    snprintf(msg, sizeof msg, "%s%s", nullmailer_head,
-             "Diagnostic-Code: SMTP; 452-Requested action not taken: mailbox unavailable\n"
-             "452 Mailbox quota exceeded\n\n--B--\n");
+    snprintf(
+        msg, sizeof msg, "%s%s", nullmailer_head,
+        "Diagnostic-Code: SMTP; 452-Requested action not taken: mailbox unavailable\n"
+        "452 Mailbox quota exceeded\n\n--B--\n");
     r = parse(msg);
     /* a deferral given up on, not a permanent refusal */
     ck_assert_str_eq(r->rcpts[0].status, "4.0.0");
@@ -1475,6 +1477,62 @@ START_TEST(test_parse_dma_notice)
 }
 END_TEST
 
+/* fetchmail's bounce (send_bouncemail): the Diagnostic-Code never names the
+ * command, the notice's "Reason:" line does for RCPT TO ("Some addresses
+ * were rejected by the MDA fetchmail forwards to."): a bare "mailbox
+ * unavailable" there is the recipient's address.  Its "General SMTP/ESMTP
+ * error." is a reply to MAIL FROM or to the end of DATA: the same words
+ * there are a filter's. */
+static const char *const fetchmail_fmt =
+    "Subject: Mail delivery failed: returning message to sender\n"
+    "From: Mail Delivery System <MAILER-DAEMON@fetch.example>\n"
+    "To: sender@example.com\nMIME-Version: 1.0\n"
+    "Content-Type: multipart/report; report-type=delivery-status;\n"
+    "\tboundary=\"foo-mani-padme-hum-1-2-3\"\n\n"
+    "--foo-mani-padme-hum-1-2-3\nContent-Type: text/plain\n\n"
+    "This message was created automatically by mail delivery software.\n\n"
+    "A message that you sent could not be delivered to one or more of its\n"
+    "recipients. This is a permanent error.\n\n"
+    "Reason: %s\n\n"
+    "The following address(es) failed:\n"
+    "gone@example.org\n"
+    "   SMTP error: 550 Requested action not taken: mailbox unavailable\n\n"
+    "--foo-mani-padme-hum-1-2-3\nContent-Type: message/delivery-status\n\n"
+    "Reporting-MTA: dns; fetch.example\n\n"
+    "Final-Recipient: rfc822; gone@example.org\n"
+    "Last-Attempt-Date: Mon, 07 Dec 2026 10:00:00 +0000 (UTC)\n"
+    "Action: failed\nStatus: 5.0.0\n"
+    "Diagnostic-Code: 550 Requested action not taken: mailbox unavailable\n\n"
+    "--foo-mani-padme-hum-1-2-3\nContent-Type: text/rfc822-headers\n\n"
+    "From: sender@example.com\nTo: gone@example.org\nSubject: x\n\n"
+    "--foo-mani-padme-hum-1-2-3--\n";
+
+START_TEST(test_parse_fetchmail_notice)
+{
+    char msg[2048];
+    bg_dsn_report *r;
+
+    snprintf(msg, sizeof msg, fetchmail_fmt,
+             "Some addresses were rejected by the MDA fetchmail forwards to.");
+    r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].recipient, "gone@example.org");
+    ck_assert_str_eq(r->rcpts[0].status, "5.0.0");
+    ck_assert_str_eq(r->rcpts[0].reason, "userunknown");
+    ck_assert_int_eq(r->rcpts[0].stage, BG_STAGE_RCPT);
+    ck_assert(r->rcpts[0].hard);
+    r = bg_dsn_report_free(r);
+
+    snprintf(msg, sizeof msg, fetchmail_fmt, "General SMTP/ESMTP error.");
+    r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].reason, "filtered");
+    ck_assert_int_ne(r->rcpts[0].stage, BG_STAGE_RCPT);
+    ck_assert(!r->rcpts[0].hard);
+    ck_assert_ptr_null(bg_dsn_report_free(r));
+}
+END_TEST
+
 /* nullmailer reports the first refused RCPT's reply for every recipient of
  * the message: the one it never tried is not blacklisted. */
 START_TEST(test_parse_borrowed_reply)
@@ -1616,6 +1674,7 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_ses_json_complaint_delivery);
     tcase_add_test(tp, test_parse_ses_json_hostile);
     tcase_add_test(tp, test_parse_dma_notice);
+    tcase_add_test(tp, test_parse_fetchmail_notice);
     tcase_add_test(tp, test_parse_temporary_refusal);
     tcase_add_test(tp, test_parse_borrowed_reply);
     tcase_add_test(tp, fuzz_diagnostic_stays_within_cap);
