@@ -234,9 +234,24 @@ static const class_case class_cases[] = {
      "550 Sender has no A, AAAA, or MX DNS records. - "
      "https://community.mimecast.com/docs/DOC-1369#550",
      "rejected", 0, ""},
-    {"amavis: a banned file is the message's", "5.7.0",
-     "554 5.7.0 Reject, id=12345-01 - BANNED: application/x-msdownload",
-     "policyviolation", 0, ""},
+    /* amavisd-new's own wordings (its %smtp_reason_by_ccat): the message's
+     * contents, as its reply to the MTA or in its own DSN */
+    {"amavis: a banned file is a security refusal of the message", "5.7.0",
+     "554 5.7.0 Reject, id=12345-01 - BANNED: application/x-msdownload", "securityerror",
+     0, ""},
+    {"amavis: its own DSN of a banned file", "5.7.0",
+     "554-5.7.0 Bounce, id=00481-02 - BANNED: 554 5.7.0 "
+     "application/octet-stream,.exe,.exe-ms,invoice.exe",
+     "securityerror", 0, ""},
+    {"amavis: a virus", "5.7.0",
+     "554 5.7.0 Reject, id=12345-02 - INFECTED: Eicar-Signature", "virusdetected", 0, ""},
+    {"amavis: a bad header under a generic status", "5.7.0",
+     "554 5.7.0 Bounce, id=12345-03 - BAD HEADER: nonencoded 8-bit character",
+     "contenterror", 0, ""},
+    {"amavis: spam", "5.7.0", "554 5.7.0 Bounce, id=00481-04 - spam", "spamdetected", 0,
+     ""},
+    {"amavis: spammy (tag3)", "5.7.0", "554 5.7.0 Reject, id=12345-05 - spammy (tag3)",
+     "spamdetected", 0, ""},
     /* 2026-12-07: refusals documented by providers that the refusal set
      * showed misread */
     {"the sender's address black listed, not the relay", "5.7.1",
