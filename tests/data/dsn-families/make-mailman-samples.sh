@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make-mailman-samples.sh — make GNU Mailman 3 (core) refuse posts, for
-# lhost-mailman-01..04.
+# lhost-mailman-01..05.
 #
 #   tests/data/dsn-families/make-mailman-samples.sh OUTDIR
 #
@@ -23,8 +23,11 @@
 #   03  a post that does not name the list in To/Cc (implicit destination),
 #       held, then rejected by the moderator the same way
 #   04  a post to more recipients than max_num_recipients, held, rejected
-# The poster is told nothing at the hold (respond_to_post_requests off), nor
-# the owner (admin_immed_notify off): only the refusals are sent.
+# The poster is told nothing at those holds (respond_to_post_requests off),
+# nor the owner (admin_immed_notify off): only the refusals are sent.  Then
+#   05  respond_to_post_requests on: a post held for its size, and the
+#       notice that tells the poster so ("... awaits moderator approval"),
+#       which is no refusal (not a bounce); the moderator does nothing.
 set -eu
 OUT=$(cd "${1:?usage: $0 OUTDIR}" && pwd)
 TOP=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -111,6 +114,10 @@ def subscribe(mlist, email):
     mlist.subscribe(member, MemberRole.member)
 
 
+def notify_holds(mlist):
+    mlist.respond_to_post_requests = True
+
+
 def reject_held(mlist):
     requests = IListRequests(mlist)
     for req in list(requests.of_type(RequestType.held_message)):
@@ -134,7 +141,8 @@ mm create --language en "$LIST" >/dev/null
 mm withlist -l "$LIST" -r bgsamples.setup
 
 # post NAME FROM TO [EXTRA-HEADERS] [BODY-LINES]: inject a post, run the
-# runners, let the moderator reject what is held, and collect the notice.
+# runners, let the moderator reject what is held (unless KEEP_HELD is set),
+# and collect the notice.
 post() {
     local name=$1 from=$2 to=$3 extra=${4:-} lines=${5:-2} i
     {
@@ -154,7 +162,7 @@ post() {
     } > "$W/$name.post"
     mm inject -f "$W/$name.post" "$LIST"
     runner in
-    mm withlist -l "$LIST" -r bgsamples.reject_held
+    [ -n "${KEEP_HELD:-}" ] || mm withlist -l "$LIST" -r bgsamples.reject_held
     # one pass of a runner may leave files queued: run until none is left
     while [ -n "$(find "$W/var/queue/virgin" "$W/var/queue/out" -type f)" ]; do
         runner virgin
@@ -169,3 +177,5 @@ post lhost-mailman-02 catch-mailman@sink.test "$LIST" "" 20
 post lhost-mailman-03 catch-mailman@sink.test "friends@example.com"
 post lhost-mailman-04 catch-mailman@sink.test "$LIST" \
     "Cc: a1@example.com, a2@example.com, a3@example.com, a4@example.com, a5@example.com"
+mm withlist -l "$LIST" -r bgsamples.notify_holds
+KEEP_HELD=1 post lhost-mailman-05 catch-mailman@sink.test "$LIST" "" 20
