@@ -908,6 +908,7 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
     char *from_addr = bg_dsn_addr_canon(from);
     const char *ml_reason = NULL;
     char *ml_list = NULL;
+    char *ml_diag = NULL;
     /* An Amazon SES notification mailed as JSON comes finished. */
     bool finished = !ds && !fb && dsn_ses_read(bg_buf_str(&notice), notice.len, r);
     if (finished) {
@@ -919,7 +920,7 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
         r->kind = BG_DSN_ARF;
         read_feedback(fb, &oh, r);
     } else if (!ds && (ml_reason = dsn_family_mlserver(&m->headers, notice.s, notice.len,
-                                                       &ml_list))) {
+                                                       &ml_list, &ml_diag))) {
         /* A mailing list refusing the post: the list's address when the
          * notice names it, else (fml) the poster. */
         r->kind = BG_DSN_TEXT;
@@ -928,7 +929,10 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
         bg_dsn_rcpt *rc = bg_dsn_rcpt_add(r, a, NULL);
         rc->reason = ml_reason;
         const char *subj = bg_mime_headers_get(&m->headers, "Subject");
-        if (subj) {
+        if (ml_diag) {
+            rc->diagnostic = ml_diag;
+            ml_diag = NULL;
+        } else if (subj) {
             char *decoded = bg_mime_decode_words(subj);
             bg_buf b = BG_BUF_INIT;
             bg_dsn_collapse(&b, decoded, strlen(decoded));

@@ -523,10 +523,82 @@ mlmmj_refusal(const bg_mime_headers *h, const char *body, size_t len, char **lis
     return reason;
 }
 
+/*
+ * GNU Mailman 3 (3.3) refuses a post in two English texts, both with an
+ * X-Mailman-Version of 3.x: its reject chain (a non-member, or any rule the
+ * list rejects on) sends "Your message to the LIST mailing-list was rejected
+ * for the following reasons: ..." from LIST-owner@DOMAIN with the post
+ * attached; a moderator rejecting a held post (too large, implicit
+ * destination, too many recipients, ...) sends "Your request to the
+ * LIST@DOMAIN mailing list Posting of your message titled ... has been
+ * rejected by the list moderator ... reason ..." from LIST-bounces@DOMAIN.
+ * The list's address (From without -owner / -bounces) is the recipient;
+ * the reason is the sender's (rejected) unless the text gives the size rule
+ * ("The message is larger than the N KB maximum size").  *diag is the
+ * notice's text up to its closing words.
+ */
+static const char *
+mailman3_refusal(const bg_mime_headers *h, const char *body, size_t len, char **list,
+                 char **diag)
+{
+    static const char *const suffixes[] = {"-owner@", "-bounces@", NULL};
+    static const char *const ends[] = {"The original message as received",
+                                       "Any questions or comments", NULL};
+    const char *v = bg_mime_headers_get(h, "X-Mailman-Version");
+    if (!v || !body)
+        return NULL;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    if (v[0] != '3' || v[1] != '.')
+        return NULL;
+    bg_buf flat = BG_BUF_INIT;
+    bg_dsn_collapse(&flat, body, len < 4096 ? len : 4096);
+    if (!flat.len ||
+        (!bg_text_find(flat.s, flat.len, "mailing-list was rejected for the following") &&
+         !bg_text_find(flat.s, flat.len, "has been rejected by the list moderator"))) {
+        bg_buf_free(&flat);
+        return NULL;
+    }
+    char *from = bg_dsn_addr_canon(bg_mime_headers_get(h, "From"));
+    char *at = from ? strrchr(from, '@') : NULL;
+    const char *suffix = NULL;
+    for (size_t i = 0; at && suffixes[i]; i++) {
+        size_t sl = strlen(suffixes[i]) - 1; /* without the '@' */
+        if ((size_t)(at - from) > sl && strncasecmp(at - sl, suffixes[i], sl) == 0) {
+            suffix = at - sl;
+            break;
+        }
+    }
+    if (!suffix) {
+        free(from);
+        bg_buf_free(&flat);
+        return NULL;
+    }
+    /* LIST-owner@DOMAIN -> LIST@DOMAIN */
+    memmove((char *)suffix, at, strlen(at) + 1);
+    *list = from;
+    const char *reason = "rejected";
+    if (bg_text_find(flat.s, flat.len, "kb maximum size"))
+        reason = "mesgtoobig";
+    size_t n = flat.len;
+    for (size_t i = 0; ends[i]; i++) {
+        const char *e = bg_text_find(flat.s, n, ends[i]);
+        if (e)
+            n = (size_t)(e - flat.s);
+    }
+    while (n && flat.s[n - 1] == ' ')
+        n--;
+    flat.s[n] = '\0';
+    flat.len = n;
+    *diag = bg_buf_steal(&flat);
+    return reason;
+}
+
 /* fml, the mailing-list manager, answers a poster itself (X-MLServer: fml,
  * From: LIST-admin@): refused as a non-member, a loop, a security alert. */
 const char *
-dsn_family_mlserver(const bg_mime_headers *h, const char *body, size_t len, char **list)
+dsn_family_mlserver(const bg_mime_headers *h, const char *body, size_t len, char **list,
+                    char **diag)
 {
     static const struct {
         const char *phrase;
@@ -548,6 +620,9 @@ dsn_family_mlserver(const bg_mime_headers *h, const char *body, size_t len, char
     const char *mlmmj = mlmmj_refusal(h, body, len, list);
     if (mlmmj)
         return mlmmj;
+    const char *mailman = mailman3_refusal(h, body, len, list, diag);
+    if (mailman)
+        return mailman;
     const char *ml = bg_mime_headers_get(h, "X-MLServer");
     const char *from = bg_mime_headers_get(h, "From");
     if (!ml || !from || !bg_text_find(ml, strlen(ml), "fml") ||

@@ -7,8 +7,9 @@
 # X6, AOL, Cox, GoDaddy, Mimecast, Spectrum (rhost rules),
 # Facebook, ...; bounces of real Exim, OpenSMTPD, dma, nullmailer and
 # Courier made on loopback (make-lhost-samples.sh), of amavisd-new
-# (make-amavis-samples.sh), fetchmail (make-fetchmail-samples.sh),
-# Dovecot and mlmmj, and Amazon SES JSON
+# (make-amavis-samples.sh), fetchmail (make-fetchmail-samples.sh) and
+# Dovecot, refusals of the mailing-list managers mlmmj and GNU Mailman 3,
+# and Amazon SES JSON
 # notifications made from AWS's documentation (make-ses-samples.py).
 # Samples and expectations: tests/data/dsn-families (SOURCES.md says where
 # each comes from).  Scored by tests/tools/score_corpus.py against floors

@@ -577,6 +577,86 @@ START_TEST(test_parse_list_and_status)
 }
 END_TEST
 
+/* GNU Mailman 3 refuses a post: its reject chain (from LIST-owner@, the post
+ * attached) and a moderator's reject of a held post (from LIST-bounces@).
+ * The list's address is the recipient; the size rule is mesgtoobig, the
+ * rest is the sender's (rejected); Mailman 2 and a hold notice are not read
+ * so. */
+START_TEST(test_parse_mailman3)
+{
+    const char *chain =
+        "From: tea-owner@lists.example.org\nTo: poster@example.net\n"
+        "Subject: Hello\nX-Mailman-Version: 3.3.8\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/mixed; boundary=\"B\"\n\n"
+        "--B\nContent-Type: text/plain; charset=\"us-ascii\"\n\n"
+        "Your message to the Tea mailing-list was rejected for the following\n"
+        "reasons:\n\nThe message is not from a list member\n\n"
+        "The original message as received by Mailman is attached.\n\n"
+        "--B\nContent-Type: message/rfc822\n\n"
+        "From: poster@example.net\nTo: tea@lists.example.org\nSubject: Hello\n"
+        "Message-ID: <p1@example.net>\n\nHi\n\n--B--\n";
+    bg_dsn_report *r = parse(chain);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].recipient, "tea@lists.example.org");
+    ck_assert_str_eq(r->rcpts[0].reason, "rejected");
+    ck_assert_str_eq(
+        r->rcpts[0].diagnostic,
+        "Your message to the Tea mailing-list was rejected for the following "
+        "reasons: The message is not from a list member");
+    bg_dsn_report_free(r);
+
+    /* version, the moderator's reason */
+    const char *mod_head = "From: tea-bounces@lists.example.org\nTo: poster@example.net\n"
+                           "Subject: Request to mailing list \"Tea\" rejected\n"
+                           "X-Mailman-Version: ";
+    const char *mod_mid =
+        "\n\nYour request to the tea@lists.example.org mailing list\n\n"
+        "    Posting of your message titled \"Hello\"\n\n"
+        "has been rejected by the list moderator.  The moderator gave the\n"
+        "following reason for rejecting your request:\n\n\"";
+    const char *mod_tail =
+        "\"\n\nAny questions or comments should be directed to the list administrator\n"
+        "at:\n\n    tea-owner@lists.example.org\n";
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s%s%s%s%s", mod_head, "3.3.8", mod_mid,
+             "The message is larger than the 40 KB maximum size", mod_tail);
+    r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].recipient, "tea@lists.example.org");
+    ck_assert_str_eq(r->rcpts[0].reason, "mesgtoobig");
+    bg_dsn_report_free(r);
+
+    /* any other reason the moderator gives: the sender's */
+    snprintf(msg, sizeof msg, "%s%s%s%s%s", mod_head, "3.3.8", mod_mid,
+             "Message has implicit destination", mod_tail);
+    r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].recipient, "tea@lists.example.org");
+    ck_assert_str_eq(r->rcpts[0].reason, "rejected");
+    bg_dsn_report_free(r);
+
+    /* not Mailman 3 */
+    snprintf(msg, sizeof msg, "%s%s%s%s%s", mod_head, "2.1.39", mod_mid,
+             "Message has implicit destination", mod_tail);
+    r = parse(msg);
+    ck_assert(r->nrcpts == 0 ||
+              strcmp(r->rcpts[0].recipient, "tea@lists.example.org") != 0);
+    bg_dsn_report_free(r);
+
+    /* a hold notice is no refusal */
+    const char *hold =
+        "From: tea-bounces@lists.example.org\nTo: poster@example.net\n"
+        "Subject: Your message to Tea awaits moderator approval\n"
+        "X-Mailman-Version: 3.3.8\n\n"
+        "Your mail to 'Tea' with the subject\n\n    Hello\n\n"
+        "Is being held until the list moderator can review it for approval.\n";
+    r = parse(hold);
+    ck_assert(r->nrcpts == 0 ||
+              strcmp(r->rcpts[0].recipient, "tea@lists.example.org") != 0);
+    bg_dsn_report_free(r);
+}
+END_TEST
+
 /* Tencent QQ's own wordings, keyed on its servers. */
 START_TEST(test_parse_qq)
 {
@@ -1666,6 +1746,7 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_failed_recipients);
     tcase_add_test(tp, test_parse_sendmail_list);
     tcase_add_test(tp, test_parse_list_and_status);
+    tcase_add_test(tp, test_parse_mailman3);
     tcase_add_test(tp, test_parse_qq);
     tcase_add_test(tp, test_parse_mimecast);
     tcase_add_test(tp, test_parse_qmail_no_connection);
