@@ -49,4 +49,11 @@ fi
 
 python3 "$TOP/tests/tools/score_corpus.py" "$DATA/expected.tsv" "$tmp/families.jsonl" \
     --floors "$FLOORS" | sed 's/corpus/families/'
-exit "${PIPESTATUS[0]}"
+rc=${PIPESTATUS[0]}
+
+# The same samples and the shared corpus without their delivery-status
+# parts: how far the reading of a notice's words carries for the MTAs that
+# send none (floor just under what the parser reaches).
+python3 "$TOP/tests/tools/score_text_only.py" "$BIN" "${BG_TEXT_ONLY_FLOOR:-0.96}" \
+    "$TOP/tests/data/bounces" "$DATA" || rc=1
+exit "$rc"

@@ -1628,6 +1628,41 @@ START_TEST(test_parse_fetchmail_notice)
 }
 END_TEST
 
+/* A notice without a delivery-status part names other addresses than the
+ * failed ones: the sender ("A message sent by"), the recipients a partial
+ * failure did reach.  Only the failed ones are recipients; an arrow is a
+ * bullet. */
+START_TEST(test_text_names_sender_and_delivered)
+{
+    const char *exim =
+        "From: Mail Delivery System <Mailer-Daemon@mx.example.org>\n"
+        "To: postmaster@example.org\nSubject: Mail delivery failed\n\n"
+        "A message sent by\n\n  <alice@example.net>\n\n"
+        "could not be delivered to one or more of its recipients. The "
+        "following\naddress(es) failed:\n\n  gone@example.com\n"
+        "    SMTP error from remote mail server after RCPT TO:<gone@example.com>:\n"
+        "    550 5.1.1 User unknown\n";
+    const char *relayed =
+        "From: Content-filter <postmaster@filter.example.org>\n"
+        "To: <alice@example.net>\nSubject: Undeliverable mail\n\n"
+        "Your message WAS SUCCESSFULLY RELAYED to:\n  <carol@example.org>\n\n"
+        "The message WAS NOT relayed to:\n"
+        "-> dave@example.org: 550 5.1.1 User unknown\n";
+    bg_dsn_report *r = parse(exim);
+
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].recipient, "gone@example.com");
+    ck_assert_str_eq(r->rcpts[0].reason, "userunknown");
+    r = bg_dsn_report_free(r);
+
+    r = parse(relayed);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].recipient, "dave@example.org");
+    ck_assert_str_eq(r->rcpts[0].reason, "userunknown");
+    ck_assert_ptr_null(bg_dsn_report_free(r));
+}
+END_TEST
+
 /* nullmailer reports the first refused RCPT's reply for every recipient of
  * the message: the one it never tried is not blacklisted. */
 START_TEST(test_parse_borrowed_reply)
@@ -1771,6 +1806,7 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_ses_json_hostile);
     tcase_add_test(tp, test_parse_dma_notice);
     tcase_add_test(tp, test_parse_fetchmail_notice);
+    tcase_add_test(tp, test_text_names_sender_and_delivered);
     tcase_add_test(tp, test_parse_temporary_refusal);
     tcase_add_test(tp, test_parse_borrowed_reply);
     tcase_add_test(tp, fuzz_diagnostic_stays_within_cap);
