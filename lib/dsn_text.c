@@ -783,9 +783,14 @@ dsn_text_diag_for(const char *text, size_t len, const char *addr)
 {
     lines ls;
     char *res = NULL;
+    bool in_transcript = false;
     transcript t = TRANSCRIPT_INIT;
     split_lines(text, len, &ls);
-    for (size_t i = 0; i < ls.n && !res; i++) {
+    /* The first lines that name the address, unless a transcript further
+     * down names it too: Sendmail lists "<a@b> (reason: 550 ...)" first
+     * and the command that reply answered (">>> RCPT To:<a@b>") only in its
+     * transcript. */
+    for (size_t i = 0; i < ls.n && !in_transcript; i++) {
         size_t rest;
         transcript_step(&t, &ls, i);
         /* A line without '@' names no address: leading_addr(),
@@ -800,10 +805,14 @@ dsn_text_diag_for(const char *text, size_t len, const char *addr)
             a = reply_addr(&ls.v[i], &rest);
         if (a && strcmp(a, addr) == 0) {
             bg_buf b = BG_BUF_INIT;
-            if (!transcript_diag(&ls, i, &t, true, &b))
+            bool from_transcript = transcript_diag(&ls, i, &t, true, &b);
+            if (!from_transcript && !res)
                 collect_diag(&ls, i, rest, a, &b);
-            if (b.len)
+            if (b.len) {
+                free(res);
                 res = bg_buf_steal(&b);
+                in_transcript = from_transcript;
+            }
             bg_buf_free(&b);
         }
         free(a);

@@ -1663,6 +1663,30 @@ START_TEST(test_text_names_sender_and_delivered)
 }
 END_TEST
 
+/* Sendmail's notice alone (no delivery-status part): the address first
+ * comes with "(reason: 550 ...)", the command that reply answered only in
+ * the transcript below, which makes a bare "No such user" a dead mailbox. */
+START_TEST(test_text_stage_from_transcript)
+{
+    const char *msg =
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@relay.example.net>\n"
+        "To: <alice@example.net>\nSubject: Returned mail: see transcript\n\n"
+        "   ----- The following addresses had permanent fatal errors -----\n"
+        "<gone@dest.example>\n    (reason: 550 No such user here)\n\n"
+        "   ----- Transcript of session follows -----\n"
+        "... while talking to mx.dest.example.:\n"
+        ">>> RCPT To:<gone@dest.example>\n<<< 550 No such user here\n"
+        "550 5.1.1 <gone@dest.example>... User unknown\n";
+    bg_dsn_report *r = parse(msg);
+
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].recipient, "gone@dest.example");
+    ck_assert_int_eq(r->rcpts[0].stage, BG_STAGE_RCPT);
+    ck_assert_str_eq(r->rcpts[0].reason, "userunknown");
+    ck_assert_ptr_null(bg_dsn_report_free(r));
+}
+END_TEST
+
 /* nullmailer reports the first refused RCPT's reply for every recipient of
  * the message: the one it never tried is not blacklisted. */
 START_TEST(test_parse_borrowed_reply)
@@ -1807,6 +1831,7 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_dma_notice);
     tcase_add_test(tp, test_parse_fetchmail_notice);
     tcase_add_test(tp, test_text_names_sender_and_delivered);
+    tcase_add_test(tp, test_text_stage_from_transcript);
     tcase_add_test(tp, test_parse_temporary_refusal);
     tcase_add_test(tp, test_parse_borrowed_reply);
     tcase_add_test(tp, fuzz_diagnostic_stays_within_cap);
