@@ -651,6 +651,17 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
                 ? code
                 : "4.0.0");
     }
+    /* A deferral given up on whose class the reporter turned to 5 (Haraka's
+     * outbound writes "Status: 5.2.0" over the remote's "451 4.2.0 ..."):
+     * the remote's own code, as with the generic 5.0.0 above. */
+    if (rc->status && rc->status[0] == '5' && rc->action &&
+        strcmp(rc->action, "failed") == 0 && rc->diagnostic &&
+        reply_is_temporary(rc->diagnostic) &&
+        bg_reply_status_from_text(rc->diagnostic, code, sizeof code) && code[0] == '4' &&
+        strcmp(code + 1, rc->status + 1) == 0) {
+        free(rc->status);
+        rc->status = bg_xstrdup(code);
+    }
     /* A remote reply without an enhanced code (Diagnostic-Code "smtp; 550
      * Mailbox quota exceeded"): the Status detail is the reporting MTA's
      * guess from the basic code (Sendmail's 5.1.1 "User unknown" for any 550

@@ -41,6 +41,13 @@
  *   ("...: retry timeout exceeded")
  *                                  expired: a "try again later" says
  *                                  nothing against the address
+ *   Haraka's outbound notice ("Hi. This is the Haraka Mailer program"):
+ *   "Failure Reason: Error: Some recipients failed: <a>" or "... Too many
+ *   failures (Some recipients temp failed: <a>)"
+ *                                  the reply answered RCPT TO; the second
+ *                                  is a deferral given up on: expired
+ *                                  (lib/dsn.c takes the remote's 4.x.x
+ *                                  over the 5.x.x Haraka writes for it)
  *   a reply that names another recipient of the report in <> and not
  *   this one (nullmailer copies the first refused RCPT's reply to every
  *   recipient it then never tried)
@@ -141,14 +148,41 @@ is_reason(const bg_dsn_rcpt *rc, const char *a, const char *b)
            (strcmp(rc->reason, a) == 0 || (b && strcmp(rc->reason, b) == 0));
 }
 
+/* Haraka's outbound bounce, in its shipped template ("Hi. This is the
+ * Haraka Mailer program at ...", then "Failure Reason: Error: {reason}"):
+ * notice[nlen] says why the message was given up.  "Some recipients failed:
+ * <a>, ..." is written only for recipients refused at RCPT TO (each bounce
+ * holds only those: Haraka splits the others off), "Too many failures (Some
+ * recipients temp failed: <a>)" for recipients deferred at RCPT TO until
+ * its retries ran out; a reply to MAIL FROM or to the end of DATA is quoted
+ * as is ("Error: 554 ...").  0 when the notice is not Haraka's or names no
+ * command, 'r' for a refusal at RCPT TO, 't' for a deferral there given up
+ * on. */
+static char
+haraka_failure(const char *notice, size_t nlen)
+{
+    size_t head = nlen < 512 ? nlen : 512;
+    if (!notice || !bg_text_find(notice, head, "this is the haraka mailer program"))
+        return 0;
+    if (bg_text_find(notice, nlen,
+                     "failure reason: error: too many failures (some recipients temp "
+                     "failed: <"))
+        return 't';
+    if (bg_text_find(notice, nlen, "failure reason: error: some recipients failed: <"))
+        return 'r';
+    return 0;
+}
+
 /* What a temporary refusal means once the MTA reports it: still queued
  * ("Action: delayed", OpenSMTPD, nullmailer) or given up after its retry
- * time (Exim appends ": retry timeout exceeded" to the last reply).  A 4xx
- * "Recipient address rejected: try again later" is not a verdict on the
- * address: expired, as with any delay that names no other cause. */
+ * time (Exim appends ": retry timeout exceeded" to the last reply, Haraka's
+ * notice says "Too many failures").  A 4xx "Recipient address rejected: try
+ * again later" is not a verdict on the address: expired, as with any delay
+ * that names no other cause. */
 static void
-temporary_adjust(bg_dsn_report *r)
+temporary_adjust(bg_dsn_report *r, const char *notice, size_t len)
 {
+    bool notice_gave_up = haraka_failure(notice, len) == 't';
     for (size_t i = 0; i < r->nrcpts; i++) {
         bg_dsn_rcpt *rc = &r->rcpts[i];
         if (!rc->status || rc->status[0] != '4' ||
@@ -158,7 +192,7 @@ temporary_adjust(bg_dsn_report *r)
         bool gave_up =
             rc->diagnostic && bg_text_find(rc->diagnostic, strlen(rc->diagnostic),
                                            "retry timeout exceeded");
-        if (delayed || gave_up) {
+        if (delayed || gave_up || notice_gave_up) {
             rc->reason = "expired";
             rc->hard = false;
         }
@@ -223,7 +257,7 @@ borrowed_reply_adjust(bg_dsn_report *r)
 void
 dsn_family_adjust(const char *notice, size_t len, bg_dsn_report *r)
 {
-    temporary_adjust(r);
+    temporary_adjust(r, notice, len);
     borrowed_reply_adjust(r);
     unrouteable_adjust(r);
     if (!notice || r->kind != BG_DSN_TEXT)
@@ -441,7 +475,7 @@ dsn_family_reply(char **diag, const char *notice, size_t nlen, const char **step
     *step = NULL;
     if (dma_reply(diag, notice, nlen, step))
         return NULL;
-    if (notice && fetchmail_rcpt(notice, nlen))
+    if (notice && (fetchmail_rcpt(notice, nlen) || haraka_failure(notice, nlen)))
         *step = "smtp:rcpt";
     char *d = *diag;
     if (!d)

@@ -6,7 +6,8 @@
 # Amazon SES (sending and receiving), SendGrid, Outlook, Barracuda, amavis,
 # X6, AOL, Cox, GoDaddy, Mimecast, Spectrum (rhost rules),
 # Facebook, ...; bounces of real Exim, OpenSMTPD, dma, nullmailer and
-# Courier made on loopback (make-lhost-samples.sh), of amavisd-new
+# Courier made on loopback (make-lhost-samples.sh), of Haraka
+# (make-haraka-samples.sh), of amavisd-new
 # (make-amavis-samples.sh), fetchmail (make-fetchmail-samples.sh) and
 # Dovecot, refusals of the mailing-list managers mlmmj and GNU Mailman 3,
 # and Amazon SES JSON

@@ -1687,6 +1687,67 @@ START_TEST(test_text_stage_from_transcript)
 }
 END_TEST
 
+/* Haraka's outbound bounce (its shipped outbound.bounce_message): the
+ * Diagnostic-Code never names the command; the notice's "Failure Reason:
+ * Error: Some recipients failed: <a>" is written only for refusals at RCPT
+ * TO, "Too many failures (Some recipients temp failed: <a>)" for deferrals
+ * there given up on, whose Status Haraka turns from 4.x.x to 5.x.x.  A reply
+ * quoted as the reason itself ("Error: 550 ...") came at another step. */
+static const char *const haraka_fmt =
+    "From: MAILER-DAEMON@out.example\nTo: <app@example.com>\n"
+    "Auto-Submitted: auto-replied\nSubject: failure notice\n"
+    "Content-Type: multipart/report; report-type=delivery-status;\n"
+    "    boundary=\"boundary_X\"\n\n"
+    "This is a MIME-encapsulated message.\n\n"
+    "--boundary_X\nContent-Type: text/plain; charset=us-ascii\n\n"
+    "Hi. This is the Haraka Mailer program at out.example.\n"
+    "I'm afraid I wasn't able to deliver your message\n    \"hello\"\n"
+    "to the following addresses.\n"
+    "This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+    "Intended Recipients: <who@example.org>\n"
+    "Failure Reason: Error: %s\n\n"
+    "<who@example.org>: %s\n\n"
+    "--boundary_X\nContent-type: message/delivery-status\n\n"
+    "Reporting-MTA: dns;out.example\n\n"
+    "Final-Recipient: rfc822;who@example.org\nAction: failed\nStatus: %s\n"
+    "Remote-MTA: mx.example.org\nDiagnostic-Code: smtp;%s \n\n"
+    "--boundary_X\nContent-Description: Undelivered Message Headers\n"
+    "Content-Type: text/rfc822-headers\n\n"
+    "From: app@example.com\nTo: who@example.org\nSubject: hello\n\n"
+    "--boundary_X--\n";
+
+START_TEST(test_parse_haraka_notice)
+{
+    static const char *const bare = "550 No such mailbox here";
+    static const char *const temp = "450 4.2.1 Mailbox busy, come back later";
+    static const struct {
+        const char *why, *status, *diag, *want_status, *want_reason;
+        bool rcpt, hard;
+    } cases[] = {
+        {"Some recipients failed: <who@example.org>", "5.0.0", bare, "5.0.0",
+         "userunknown", true, true},
+        {"Too many failures (Some recipients temp failed: <who@example.org>)", "5.2.1",
+         temp, "4.2.1", "expired", true, false},
+        {"550 No such mailbox here", "5.0.0", bare, "5.0.0", "filtered", false, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char msg[2048];
+        int n = snprintf(msg, sizeof msg, haraka_fmt, cases[i].why, cases[i].diag,
+                         cases[i].status, cases[i].diag);
+        ck_assert(n > 0 && (size_t)n < sizeof msg);
+        bg_dsn_report *r = parse(msg);
+        ck_assert_uint_eq(r->nrcpts, 1);
+        ck_assert_str_eq(r->rcpts[0].recipient, "who@example.org");
+        ck_assert_str_eq(r->rcpts[0].status, cases[i].want_status);
+        ck_assert_msg(strcmp(r->rcpts[0].reason, cases[i].want_reason) == 0,
+                      "case %zu: %s", i, r->rcpts[0].reason);
+        ck_assert_int_eq(r->rcpts[0].stage == BG_STAGE_RCPT, cases[i].rcpt);
+        ck_assert_int_eq(r->rcpts[0].hard, cases[i].hard);
+        bg_dsn_report_free(r);
+    }
+}
+END_TEST
+
 /* nullmailer reports the first refused RCPT's reply for every recipient of
  * the message: the one it never tried is not blacklisted. */
 START_TEST(test_parse_borrowed_reply)
@@ -1832,6 +1893,7 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_fetchmail_notice);
     tcase_add_test(tp, test_text_names_sender_and_delivered);
     tcase_add_test(tp, test_text_stage_from_transcript);
+    tcase_add_test(tp, test_parse_haraka_notice);
     tcase_add_test(tp, test_parse_temporary_refusal);
     tcase_add_test(tp, test_parse_borrowed_reply);
     tcase_add_test(tp, fuzz_diagnostic_stays_within_cap);
