@@ -667,6 +667,17 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
                 ? code
                 : "4.0.0");
     }
+    /* A deferral given up on whose class the reporter turned to 5 (Haraka's
+     * outbound writes "Status: 5.2.0" over the remote's "451 4.2.0 ..."):
+     * the remote's own code, as with the generic 5.0.0 above. */
+    if (rc->status && rc->status[0] == '5' && rc->action &&
+        strcmp(rc->action, "failed") == 0 && rc->diagnostic &&
+        reply_is_temporary(rc->diagnostic) &&
+        bg_reply_status_from_text(rc->diagnostic, code, sizeof code) && code[0] == '4' &&
+        strcmp(code + 1, rc->status + 1) == 0) {
+        free(rc->status);
+        rc->status = bg_xstrdup(code);
+    }
     /* A remote reply without an enhanced code (Diagnostic-Code "smtp; 550
      * Mailbox quota exceeded"): the Status detail is the reporting MTA's
      * guess from the basic code (Sendmail's 5.1.1 "User unknown" for any 550
@@ -924,6 +935,7 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
     char *from_addr = bg_dsn_addr_canon(from);
     const char *ml_reason = NULL;
     char *ml_list = NULL;
+    char *ml_diag = NULL;
     /* An Amazon SES notification mailed as JSON comes finished. */
     bool finished = !ds && !fb && dsn_ses_read(bg_buf_str(&notice), notice.len, r);
     if (finished) {
@@ -935,7 +947,7 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
         r->kind = BG_DSN_ARF;
         read_feedback(fb, &oh, r);
     } else if (!ds && (ml_reason = dsn_family_mlserver(&m->headers, notice.s, notice.len,
-                                                       &ml_list))) {
+                                                       &ml_list, &ml_diag))) {
         /* A mailing list refusing the post: the list's address when the
          * notice names it, else (fml) the poster. */
         r->kind = BG_DSN_TEXT;
@@ -944,7 +956,10 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
         bg_dsn_rcpt *rc = bg_dsn_rcpt_add(r, a, NULL);
         rc->reason = ml_reason;
         const char *subj = bg_mime_headers_get(&m->headers, "Subject");
-        if (subj) {
+        if (ml_diag) {
+            rc->diagnostic = ml_diag;
+            ml_diag = NULL;
+        } else if (subj) {
             char *decoded = bg_mime_decode_words(subj);
             bg_buf b = BG_BUF_INIT;
             bg_dsn_collapse(&b, decoded, strlen(decoded));

@@ -41,6 +41,13 @@
  *   ("...: retry timeout exceeded")
  *                                  expired: a "try again later" says
  *                                  nothing against the address
+ *   Haraka's outbound notice ("Hi. This is the Haraka Mailer program"):
+ *   "Failure Reason: Error: Some recipients failed: <a>" or "... Too many
+ *   failures (Some recipients temp failed: <a>)"
+ *                                  the reply answered RCPT TO; the second
+ *                                  is a deferral given up on: expired
+ *                                  (lib/dsn.c takes the remote's 4.x.x
+ *                                  over the 5.x.x Haraka writes for it)
  *   the MTA's own "connect to host[addr]:25: Connection refused" (4.x.x)
  *   with Action: failed
  *                                  expired: given up when the queue
@@ -156,14 +163,41 @@ is_reason(const bg_dsn_rcpt *rc, const char *a, const char *b)
            (strcmp(rc->reason, a) == 0 || (b && strcmp(rc->reason, b) == 0));
 }
 
+/* Haraka's outbound bounce, in its shipped template ("Hi. This is the
+ * Haraka Mailer program at ...", then "Failure Reason: Error: {reason}"):
+ * notice[nlen] says why the message was given up.  "Some recipients failed:
+ * <a>, ..." is written only for recipients refused at RCPT TO (each bounce
+ * holds only those: Haraka splits the others off), "Too many failures (Some
+ * recipients temp failed: <a>)" for recipients deferred at RCPT TO until
+ * its retries ran out; a reply to MAIL FROM or to the end of DATA is quoted
+ * as is ("Error: 554 ...").  0 when the notice is not Haraka's or names no
+ * command, 'r' for a refusal at RCPT TO, 't' for a deferral there given up
+ * on. */
+static char
+haraka_failure(const char *notice, size_t nlen)
+{
+    size_t head = nlen < 512 ? nlen : 512;
+    if (!notice || !bg_text_find(notice, head, "this is the haraka mailer program"))
+        return 0;
+    if (bg_text_find(notice, nlen,
+                     "failure reason: error: too many failures (some recipients temp "
+                     "failed: <"))
+        return 't';
+    if (bg_text_find(notice, nlen, "failure reason: error: some recipients failed: <"))
+        return 'r';
+    return 0;
+}
+
 /* What a temporary refusal means once the MTA reports it: still queued
  * ("Action: delayed", OpenSMTPD, nullmailer) or given up after its retry
- * time (Exim appends ": retry timeout exceeded" to the last reply).  A 4xx
- * "Recipient address rejected: try again later" is not a verdict on the
- * address: expired, as with any delay that names no other cause. */
+ * time (Exim appends ": retry timeout exceeded" to the last reply, Haraka's
+ * notice says "Too many failures").  A 4xx "Recipient address rejected: try
+ * again later" is not a verdict on the address: expired, as with any delay
+ * that names no other cause. */
 static void
-temporary_adjust(bg_dsn_report *r)
+temporary_adjust(bg_dsn_report *r, const char *notice, size_t len)
 {
+    bool notice_gave_up = haraka_failure(notice, len) == 't';
     for (size_t i = 0; i < r->nrcpts; i++) {
         bg_dsn_rcpt *rc = &r->rcpts[i];
         if (!rc->status || rc->status[0] != '4' ||
@@ -173,7 +207,7 @@ temporary_adjust(bg_dsn_report *r)
         bool gave_up =
             rc->diagnostic && bg_text_find(rc->diagnostic, strlen(rc->diagnostic),
                                            "retry timeout exceeded");
-        if (delayed || gave_up) {
+        if (delayed || gave_up || notice_gave_up) {
             rc->reason = "expired";
             rc->hard = false;
         }
@@ -305,7 +339,7 @@ borrowed_reply_adjust(bg_dsn_report *r)
 void
 dsn_family_adjust(const char *notice, size_t len, bg_dsn_report *r)
 {
-    temporary_adjust(r);
+    temporary_adjust(r, notice, len);
     borrowed_reply_adjust(r);
     unrouteable_adjust(r);
     if (notice)
@@ -499,6 +533,20 @@ dsn_family_names_no_command(const char *notice, size_t nlen)
     return false;
 }
 
+/* fetchmail's bounce (send_bouncemail in its sink.c) gives its reason in
+ * one line of the notice: "Reason: Some addresses were rejected by the MDA
+ * fetchmail forwards to." is written only for the recipients the listener
+ * refused at RCPT TO; its other reasons ("General SMTP/ESMTP error.", a
+ * reply to MAIL FROM or to the end of DATA) name no command.  true when
+ * notice[nlen] says the refusal was at RCPT TO. */
+static bool
+fetchmail_rcpt(const char *notice, size_t nlen)
+{
+    return bg_text_find(notice, nlen,
+                        "reason: some addresses were rejected by the mda fetchmail "
+                        "forwards to") != NULL;
+}
+
 const char *
 dsn_family_reply(char **diag, const char *notice, size_t nlen, const char **step)
 {
@@ -511,6 +559,8 @@ dsn_family_reply(char **diag, const char *notice, size_t nlen, const char **step
     *step = NULL;
     if (dma_reply(diag, notice, nlen, step))
         return NULL;
+    if (notice && (fetchmail_rcpt(notice, nlen) || haraka_failure(notice, nlen)))
+        *step = "smtp:rcpt";
     char *d = *diag;
     if (!d)
         return NULL;
@@ -591,10 +641,82 @@ mlmmj_refusal(const bg_mime_headers *h, const char *body, size_t len, char **lis
     return reason;
 }
 
+/*
+ * GNU Mailman 3 (3.3) refuses a post in two English texts, both with an
+ * X-Mailman-Version of 3.x: its reject chain (a non-member, or any rule the
+ * list rejects on) sends "Your message to the LIST mailing-list was rejected
+ * for the following reasons: ..." from LIST-owner@DOMAIN with the post
+ * attached; a moderator rejecting a held post (too large, implicit
+ * destination, too many recipients, ...) sends "Your request to the
+ * LIST@DOMAIN mailing list Posting of your message titled ... has been
+ * rejected by the list moderator ... reason ..." from LIST-bounces@DOMAIN.
+ * The list's address (From without -owner / -bounces) is the recipient;
+ * the reason is the sender's (rejected) unless the text gives the size rule
+ * ("The message is larger than the N KB maximum size").  *diag is the
+ * notice's text up to its closing words.
+ */
+static const char *
+mailman3_refusal(const bg_mime_headers *h, const char *body, size_t len, char **list,
+                 char **diag)
+{
+    static const char *const suffixes[] = {"-owner@", "-bounces@", NULL};
+    static const char *const ends[] = {"The original message as received",
+                                       "Any questions or comments", NULL};
+    const char *v = bg_mime_headers_get(h, "X-Mailman-Version");
+    if (!v || !body)
+        return NULL;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    if (v[0] != '3' || v[1] != '.')
+        return NULL;
+    bg_buf flat = BG_BUF_INIT;
+    bg_dsn_collapse(&flat, body, len < 4096 ? len : 4096);
+    if (!flat.len ||
+        (!bg_text_find(flat.s, flat.len, "mailing-list was rejected for the following") &&
+         !bg_text_find(flat.s, flat.len, "has been rejected by the list moderator"))) {
+        bg_buf_free(&flat);
+        return NULL;
+    }
+    char *from = bg_dsn_addr_canon(bg_mime_headers_get(h, "From"));
+    char *at = from ? strrchr(from, '@') : NULL;
+    const char *suffix = NULL;
+    for (size_t i = 0; at && suffixes[i]; i++) {
+        size_t sl = strlen(suffixes[i]) - 1; /* without the '@' */
+        if ((size_t)(at - from) > sl && strncasecmp(at - sl, suffixes[i], sl) == 0) {
+            suffix = at - sl;
+            break;
+        }
+    }
+    if (!suffix) {
+        free(from);
+        bg_buf_free(&flat);
+        return NULL;
+    }
+    /* LIST-owner@DOMAIN -> LIST@DOMAIN */
+    memmove((char *)suffix, at, strlen(at) + 1);
+    *list = from;
+    const char *reason = "rejected";
+    if (bg_text_find(flat.s, flat.len, "kb maximum size"))
+        reason = "mesgtoobig";
+    size_t n = flat.len;
+    for (size_t i = 0; ends[i]; i++) {
+        const char *e = bg_text_find(flat.s, n, ends[i]);
+        if (e)
+            n = (size_t)(e - flat.s);
+    }
+    while (n && flat.s[n - 1] == ' ')
+        n--;
+    flat.s[n] = '\0';
+    flat.len = n;
+    *diag = bg_buf_steal(&flat);
+    return reason;
+}
+
 /* fml, the mailing-list manager, answers a poster itself (X-MLServer: fml,
  * From: LIST-admin@): refused as a non-member, a loop, a security alert. */
 const char *
-dsn_family_mlserver(const bg_mime_headers *h, const char *body, size_t len, char **list)
+dsn_family_mlserver(const bg_mime_headers *h, const char *body, size_t len, char **list,
+                    char **diag)
 {
     static const struct {
         const char *phrase;
@@ -616,6 +738,9 @@ dsn_family_mlserver(const bg_mime_headers *h, const char *body, size_t len, char
     const char *mlmmj = mlmmj_refusal(h, body, len, list);
     if (mlmmj)
         return mlmmj;
+    const char *mailman = mailman3_refusal(h, body, len, list, diag);
+    if (mailman)
+        return mailman;
     const char *ml = bg_mime_headers_get(h, "X-MLServer");
     const char *from = bg_mime_headers_get(h, "From");
     if (!ml || !from || !bg_text_find(ml, strlen(ml), "fml") ||

@@ -41,11 +41,12 @@ const char *dsn_family_reply(char **diag, const char *notice, size_t nlen,
  * without one came at any stage, DATA no likelier than RCPT TO. */
 bool dsn_family_names_no_command(const char *notice, size_t nlen);
 
-/* The reason a mailing-list manager (fml, mlmmj) gives for refusing a post
- * (header block h, notice body[len]), NULL when the message is not such a
- * notice.  *list is set to the list's address when the notice names it (a
- * new string), else NULL. */
+/* The reason a mailing-list manager (fml, mlmmj, Mailman 3) gives for
+ * refusing a post (header block h, notice body[len]), NULL when the message
+ * is not such a notice.  *list is set to the list's address when the notice
+ * names it (a new string), else NULL; *diag to the notice's own words when
+ * they say more than its Subject (a new string), else NULL. */
 const char *dsn_family_mlserver(const bg_mime_headers *h, const char *body, size_t len,
-                                char **list);
+                                char **list, char **diag);
 
 #endif

@@ -55,8 +55,8 @@ split_lines(const char *text, size_t len, lines *ls)
         const char *e = nl ? nl : end;
         if (ls->n == ls->cap) {
             ls->cap *= 2;
-            ls->v = ls->v == ls->stack ? memcpy(bg_xmalloc(ls->cap * sizeof *ls->v), ls->stack,
-                                                sizeof ls->stack)
+            ls->v = ls->v == ls->stack ? memcpy(bg_xmalloc(ls->cap * sizeof *ls->v),
+                                                ls->stack, sizeof ls->stack)
                                        : bg_xrealloc(ls->v, ls->cap * sizeof *ls->v);
         }
         size_t l = (size_t)(e - p);
@@ -312,6 +312,10 @@ leading_addr(const line *l, size_t *rest)
         i++;
     if (i + 1 < l->len && (l->s[i] == '-' || l->s[i] == '*') && l->s[i + 1] == ' ')
         i += 2;
+    /* an arrow as the bullet (amavisd-new's "-> a@b") */
+    else if (i + 2 < l->len && (l->s[i] == '-' || l->s[i] == '=') && l->s[i + 1] == '>' &&
+             l->s[i + 2] == ' ')
+        i += 3;
     /* Sendmail-style list: ">>> a@b <a@b>" */
     /* (the first byte tested inline: most lines start with neither) */
     if (i + 4 < l->len && l->s[i] == '>' && strncmp(l->s + i, ">>> ", 4) == 0)
@@ -683,10 +687,45 @@ collect_diag(const lines *ls, size_t i, size_t rest, const char *addr, bg_buf *b
     }
 }
 
+/* true when line l, a line without an address, introduces addresses that
+ * are no failed recipients: the sender ("A message sent by" in Exim's
+ * notice to someone else than the sender) or the recipients a partial
+ * failure did reach ("Your message WAS SUCCESSFULLY RELAYED to:",
+ * amavisd-new).  Its list runs to the next line with words and no address. */
+static bool
+introduces_others(const line *l)
+{
+    static const char *const ends[] = {
+        "sent by",
+        "message from",
+        "sender",
+        "successfully relayed to",
+        "successfully delivered to",
+        "delivered successfully to",
+        NULL,
+    };
+    size_t n = l->len;
+    while (n && (l->s[n - 1] == ' ' || l->s[n - 1] == '\t' || l->s[n - 1] == ':'))
+        n--;
+    char low[64];
+    if (n == 0)
+        return false;
+    size_t from = n > sizeof low ? n - sizeof low : 0;
+    bg_text_lower_copy(low, l->s + from, n - from);
+    for (size_t k = 0; ends[k]; k++) {
+        size_t el = strlen(ends[k]);
+        if (el <= n - from && memcmp(low + (n - from) - el, ends[k], el) == 0 &&
+            (el == n - from || !isalnum((unsigned char)low[(n - from) - el - 1])))
+            return true;
+    }
+    return false;
+}
+
 size_t
 dsn_text_scan(const char *text, size_t len, const char *skip1, const char *skip2,
               bg_dsn_report *r)
 {
+    bool others = false; /* in a list introduced by introduces_others() */
     lines ls;
     size_t added = 0;
     transcript t = TRANSCRIPT_INIT;
@@ -697,9 +736,16 @@ dsn_text_scan(const char *text, size_t len, const char *skip1, const char *skip2
         if (l->len > 2000)
             continue;
         transcript_step(&t, &ls, i);
-        if (!memchr(l->s, '@', l->len))
+        if (!memchr(l->s, '@', l->len)) {
+            if (!blank(l))
+                others = introduces_others(l);
             continue; /* no address for any of the three below */
+        }
         char *a = leading_addr(l, &rest);
+        if (a && others) {
+            free(a);
+            continue;
+        }
         if (!a)
             a = labelled_addr(l, &rest);
         if (!a)
@@ -737,9 +783,14 @@ dsn_text_diag_for(const char *text, size_t len, const char *addr)
 {
     lines ls;
     char *res = NULL;
+    bool in_transcript = false;
     transcript t = TRANSCRIPT_INIT;
     split_lines(text, len, &ls);
-    for (size_t i = 0; i < ls.n && !res; i++) {
+    /* The first lines that name the address, unless a transcript further
+     * down names it too: Sendmail lists "<a@b> (reason: 550 ...)" first
+     * and the command that reply answered (">>> RCPT To:<a@b>") only in its
+     * transcript. */
+    for (size_t i = 0; i < ls.n && !in_transcript; i++) {
         size_t rest;
         transcript_step(&t, &ls, i);
         /* A line without '@' names no address: leading_addr(),
@@ -754,10 +805,14 @@ dsn_text_diag_for(const char *text, size_t len, const char *addr)
             a = reply_addr(&ls.v[i], &rest);
         if (a && strcmp(a, addr) == 0) {
             bg_buf b = BG_BUF_INIT;
-            if (!transcript_diag(&ls, i, &t, true, &b))
+            bool from_transcript = transcript_diag(&ls, i, &t, true, &b);
+            if (!from_transcript && !res)
                 collect_diag(&ls, i, rest, a, &b);
-            if (b.len)
+            if (b.len) {
+                free(res);
                 res = bg_buf_steal(&b);
+                in_transcript = from_transcript;
+            }
             bg_buf_free(&b);
         }
         free(a);

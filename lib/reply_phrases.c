@@ -847,12 +847,11 @@ static const char *const p_policyviolation_early[] = {
     "policy reasons",
     "local policy",
     "presents a potential security issue",
-    /* a banned attachment (amavis's "BANNED: application/x-msdownload"),
-     * not a banned relay */
+    /* a banned attachment, not a banned relay (amavisd-new's own "- BANNED:"
+     * is a row of lib/reply_rules.c) */
     "banned attachment",
     "banned file",
     "contains a banned",
-    "- banned:",
     "banned content", /* Symantec Email Security.cloud */
     /* the message's content, which a bare x.7.1 would make a relay block */
     "content restriction",

@@ -69,6 +69,7 @@
 #define QMAIL "https://cr.yp.to/qmail/faq/servers.html"
 #define SPAMHAUS "https://www.spamhaus.org/faqs/dnsbl-usage/"
 #define SURBL "https://www.surbl.org/lists"
+#define AMAVIS "https://www.ijs.si/software/amavisd/amavisd-new-docs.html"
 #define URIBL "https://uribl.com/about.shtml"
 
 /* clang-format off */
@@ -344,6 +345,17 @@ static const bg_reply_rule builtin[] = {
     {"postfix", "helo command rejected", BG_SCOPE_RELAY, NULL, "refused by the recipient's server (HELO)", POSTFIX},
     {"exim", "helo argument does not match calling host", BG_SCOPE_RELAY, NULL, "refused by the recipient's server (HELO)", EXIM},
     {"qmail", "list of allowed rcpthosts", BG_SCOPE_RECIPIENT, "norelaying", "qmail (domain not served here)", QMAIL},
+    /* amavisd-new's refusal of the message's contents, "554 5.7.0 Bounce,
+     * id=NNNNN-NN - BANNED: invoice.exe" (its %smtp_reason_by_ccat, whatever
+     * the MTA that relays the reply or amavisd's own DSN adds): about the
+     * message, never the recipient.  A banned file or type is refused by a
+     * security policy (as Sisimai and SES's AttachmentRejected have it); a
+     * bad header is the message's form; spam and viruses are what they say. */
+    {"amavis", "- banned:", BG_SCOPE_MESSAGE, "securityerror", "amavisd-new (banned contents)", AMAVIS},
+    {"amavis", "- infected:", BG_SCOPE_MESSAGE, "virusdetected", "amavisd-new (virus)", AMAVIS},
+    {"amavis", "- bad header", BG_SCOPE_MESSAGE, "contenterror", "amavisd-new (bad header)", AMAVIS},
+    {"amavis", "- spam", BG_SCOPE_MESSAGE, "spamdetected", "amavisd-new (spam)", AMAVIS},
+    {"amavis", "- spammy", BG_SCOPE_MESSAGE, "spamdetected", "amavisd-new (spam)", AMAVIS},
     /* Greylisting (postgrey and the like): try again, about nobody. */
     {"postgrey", "greylisted", BG_SCOPE_TRANSIENT, NULL, "greylisting", POSTGREY},
     {"postgrey", "greylisting in action", BG_SCOPE_TRANSIENT, NULL, "greylisting", POSTGREY},

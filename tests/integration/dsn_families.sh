@@ -6,9 +6,13 @@
 # Amazon SES (sending and receiving), SendGrid, Outlook, Barracuda, amavis,
 # X6, AOL, Cox, GoDaddy, Mimecast, Spectrum (rhost rules),
 # Facebook, ...; bounces of real Exim, OpenSMTPD, dma, nullmailer and
-# Courier made on loopback (make-lhost-samples.sh), the bounces Exim,
-# OpenSMTPD and Postfix write when no server is reached (NXDOMAIN, null MX,
-# a refused connection: make-netfail-samples.sh) and Amazon SES JSON
+# Courier made on loopback (make-lhost-samples.sh), of Haraka
+# (make-haraka-samples.sh), of amavisd-new
+# (make-amavis-samples.sh), fetchmail (make-fetchmail-samples.sh) and
+# Dovecot, refusals of the mailing-list managers mlmmj and GNU Mailman 3,
+# the bounces Exim, OpenSMTPD, Postfix, Sendmail and Courier write when no
+# server is reached (NXDOMAIN, null MX, a refused connection:
+# make-netfail-samples.sh) and Amazon SES JSON
 # notifications made from AWS's documentation (make-ses-samples.py).
 # Samples and expectations: tests/data/dsn-families (SOURCES.md says where
 # each comes from).  Scored by tests/tools/score_corpus.py against floors
@@ -48,4 +52,11 @@ fi
 
 python3 "$TOP/tests/tools/score_corpus.py" "$DATA/expected.tsv" "$tmp/families.jsonl" \
     --floors "$FLOORS" | sed 's/corpus/families/'
-exit "${PIPESTATUS[0]}"
+rc=${PIPESTATUS[0]}
+
+# The same samples and the shared corpus without their delivery-status
+# parts: how far the reading of a notice's words carries for the MTAs that
+# send none (floor just under what the parser reaches).
+python3 "$TOP/tests/tools/score_text_only.py" "$BIN" "${BG_TEXT_ONLY_FLOOR:-0.96}" \
+    "$TOP/tests/data/bounces" "$DATA" || rc=1
+exit "$rc"

@@ -234,9 +234,24 @@ static const class_case class_cases[] = {
      "550 Sender has no A, AAAA, or MX DNS records. - "
      "https://community.mimecast.com/docs/DOC-1369#550",
      "rejected", 0, ""},
-    {"amavis: a banned file is the message's", "5.7.0",
-     "554 5.7.0 Reject, id=12345-01 - BANNED: application/x-msdownload",
-     "policyviolation", 0, ""},
+    /* amavisd-new's own wordings (its %smtp_reason_by_ccat): the message's
+     * contents, as its reply to the MTA or in its own DSN */
+    {"amavis: a banned file is a security refusal of the message", "5.7.0",
+     "554 5.7.0 Reject, id=12345-01 - BANNED: application/x-msdownload", "securityerror",
+     0, ""},
+    {"amavis: its own DSN of a banned file", "5.7.0",
+     "554-5.7.0 Bounce, id=00481-02 - BANNED: 554 5.7.0 "
+     "application/octet-stream,.exe,.exe-ms,invoice.exe",
+     "securityerror", 0, ""},
+    {"amavis: a virus", "5.7.0",
+     "554 5.7.0 Reject, id=12345-02 - INFECTED: Eicar-Signature", "virusdetected", 0, ""},
+    {"amavis: a bad header under a generic status", "5.7.0",
+     "554 5.7.0 Bounce, id=12345-03 - BAD HEADER: nonencoded 8-bit character",
+     "contenterror", 0, ""},
+    {"amavis: spam", "5.7.0", "554 5.7.0 Bounce, id=00481-04 - spam", "spamdetected", 0,
+     ""},
+    {"amavis: spammy (tag3)", "5.7.0", "554 5.7.0 Reject, id=12345-05 - spammy (tag3)",
+     "spamdetected", 0, ""},
     /* 2026-12-07: refusals documented by providers that the refusal set
      * showed misread */
     {"the sender's address black listed, not the relay", "5.7.1",
@@ -575,6 +590,86 @@ START_TEST(test_parse_list_and_status)
     r = parse(dsn);
     ck_assert_uint_eq(r->nrcpts, 1);
     ck_assert_str_eq(r->rcpts[0].status, "5.5.0");
+    bg_dsn_report_free(r);
+}
+END_TEST
+
+/* GNU Mailman 3 refuses a post: its reject chain (from LIST-owner@, the post
+ * attached) and a moderator's reject of a held post (from LIST-bounces@).
+ * The list's address is the recipient; the size rule is mesgtoobig, the
+ * rest is the sender's (rejected); Mailman 2 and a hold notice are not read
+ * so. */
+START_TEST(test_parse_mailman3)
+{
+    const char *chain =
+        "From: tea-owner@lists.example.org\nTo: poster@example.net\n"
+        "Subject: Hello\nX-Mailman-Version: 3.3.8\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/mixed; boundary=\"B\"\n\n"
+        "--B\nContent-Type: text/plain; charset=\"us-ascii\"\n\n"
+        "Your message to the Tea mailing-list was rejected for the following\n"
+        "reasons:\n\nThe message is not from a list member\n\n"
+        "The original message as received by Mailman is attached.\n\n"
+        "--B\nContent-Type: message/rfc822\n\n"
+        "From: poster@example.net\nTo: tea@lists.example.org\nSubject: Hello\n"
+        "Message-ID: <p1@example.net>\n\nHi\n\n--B--\n";
+    bg_dsn_report *r = parse(chain);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].recipient, "tea@lists.example.org");
+    ck_assert_str_eq(r->rcpts[0].reason, "rejected");
+    ck_assert_str_eq(
+        r->rcpts[0].diagnostic,
+        "Your message to the Tea mailing-list was rejected for the following "
+        "reasons: The message is not from a list member");
+    bg_dsn_report_free(r);
+
+    /* version, the moderator's reason */
+    const char *mod_head = "From: tea-bounces@lists.example.org\nTo: poster@example.net\n"
+                           "Subject: Request to mailing list \"Tea\" rejected\n"
+                           "X-Mailman-Version: ";
+    const char *mod_mid =
+        "\n\nYour request to the tea@lists.example.org mailing list\n\n"
+        "    Posting of your message titled \"Hello\"\n\n"
+        "has been rejected by the list moderator.  The moderator gave the\n"
+        "following reason for rejecting your request:\n\n\"";
+    const char *mod_tail =
+        "\"\n\nAny questions or comments should be directed to the list administrator\n"
+        "at:\n\n    tea-owner@lists.example.org\n";
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s%s%s%s%s", mod_head, "3.3.8", mod_mid,
+             "The message is larger than the 40 KB maximum size", mod_tail);
+    r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].recipient, "tea@lists.example.org");
+    ck_assert_str_eq(r->rcpts[0].reason, "mesgtoobig");
+    bg_dsn_report_free(r);
+
+    /* any other reason the moderator gives: the sender's */
+    snprintf(msg, sizeof msg, "%s%s%s%s%s", mod_head, "3.3.8", mod_mid,
+             "Message has implicit destination", mod_tail);
+    r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].recipient, "tea@lists.example.org");
+    ck_assert_str_eq(r->rcpts[0].reason, "rejected");
+    bg_dsn_report_free(r);
+
+    /* not Mailman 3 */
+    snprintf(msg, sizeof msg, "%s%s%s%s%s", mod_head, "2.1.39", mod_mid,
+             "Message has implicit destination", mod_tail);
+    r = parse(msg);
+    ck_assert(r->nrcpts == 0 ||
+              strcmp(r->rcpts[0].recipient, "tea@lists.example.org") != 0);
+    bg_dsn_report_free(r);
+
+    /* a hold notice is no refusal */
+    const char *hold =
+        "From: tea-bounces@lists.example.org\nTo: poster@example.net\n"
+        "Subject: Your message to Tea awaits moderator approval\n"
+        "X-Mailman-Version: 3.3.8\n\n"
+        "Your mail to 'Tea' with the subject\n\n    Hello\n\n"
+        "Is being held until the list moderator can review it for approval.\n";
+    r = parse(hold);
+    ck_assert(r->nrcpts == 0 ||
+              strcmp(r->rcpts[0].recipient, "tea@lists.example.org") != 0);
     bg_dsn_report_free(r);
 }
 END_TEST
@@ -948,16 +1043,18 @@ START_TEST(test_parse_nullmailer_layout)
              "550 No such user here\n\n--B--\n");
     r = parse(msg);
     ck_assert_uint_eq(r->nrcpts, 1);
-    ck_assert_str_eq(r->rcpts[0].diagnostic,
-                     "550-Requested action not taken: 550-second line 550 No such user here");
+    ck_assert_str_eq(
+        r->rcpts[0].diagnostic,
+        "550-Requested action not taken: 550-second line 550 No such user here");
     /* no command named, none taken for DATA: the words stand */
     ck_assert_str_eq(r->rcpts[0].reason, "userunknown");
     ck_assert(r->rcpts[0].hard);
     r = bg_dsn_report_free(r);
 
-    snprintf(msg, sizeof msg, "%s%s", nullmailer_head,
-             "Diagnostic-Code: SMTP; 452-Requested action not taken: mailbox unavailable\n"
-             "452 Mailbox quota exceeded\n\n--B--\n");
+    snprintf(
+        msg, sizeof msg, "%s%s", nullmailer_head,
+        "Diagnostic-Code: SMTP; 452-Requested action not taken: mailbox unavailable\n"
+        "452 Mailbox quota exceeded\n\n--B--\n");
     r = parse(msg);
     /* a deferral given up on, not a permanent refusal */
     ck_assert_str_eq(r->rcpts[0].status, "4.0.0");
@@ -1492,6 +1589,182 @@ START_TEST(test_parse_dma_notice)
 }
 END_TEST
 
+/* fetchmail's bounce (send_bouncemail): the Diagnostic-Code never names the
+ * command, the notice's "Reason:" line does for RCPT TO ("Some addresses
+ * were rejected by the MDA fetchmail forwards to."): a bare "mailbox
+ * unavailable" there is the recipient's address.  Its "General SMTP/ESMTP
+ * error." is a reply to MAIL FROM or to the end of DATA: the same words
+ * there are a filter's. */
+static const char *const fetchmail_fmt =
+    "Subject: Mail delivery failed: returning message to sender\n"
+    "From: Mail Delivery System <MAILER-DAEMON@fetch.example>\n"
+    "To: sender@example.com\nMIME-Version: 1.0\n"
+    "Content-Type: multipart/report; report-type=delivery-status;\n"
+    "\tboundary=\"foo-mani-padme-hum-1-2-3\"\n\n"
+    "--foo-mani-padme-hum-1-2-3\nContent-Type: text/plain\n\n"
+    "This message was created automatically by mail delivery software.\n\n"
+    "A message that you sent could not be delivered to one or more of its\n"
+    "recipients. This is a permanent error.\n\n"
+    "Reason: %s\n\n"
+    "The following address(es) failed:\n"
+    "gone@example.org\n"
+    "   SMTP error: 550 Requested action not taken: mailbox unavailable\n\n"
+    "--foo-mani-padme-hum-1-2-3\nContent-Type: message/delivery-status\n\n"
+    "Reporting-MTA: dns; fetch.example\n\n"
+    "Final-Recipient: rfc822; gone@example.org\n"
+    "Last-Attempt-Date: Mon, 07 Dec 2026 10:00:00 +0000 (UTC)\n"
+    "Action: failed\nStatus: 5.0.0\n"
+    "Diagnostic-Code: 550 Requested action not taken: mailbox unavailable\n\n"
+    "--foo-mani-padme-hum-1-2-3\nContent-Type: text/rfc822-headers\n\n"
+    "From: sender@example.com\nTo: gone@example.org\nSubject: x\n\n"
+    "--foo-mani-padme-hum-1-2-3--\n";
+
+START_TEST(test_parse_fetchmail_notice)
+{
+    char msg[2048];
+    bg_dsn_report *r;
+
+    snprintf(msg, sizeof msg, fetchmail_fmt,
+             "Some addresses were rejected by the MDA fetchmail forwards to.");
+    r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].recipient, "gone@example.org");
+    ck_assert_str_eq(r->rcpts[0].status, "5.0.0");
+    ck_assert_str_eq(r->rcpts[0].reason, "userunknown");
+    ck_assert_int_eq(r->rcpts[0].stage, BG_STAGE_RCPT);
+    ck_assert(r->rcpts[0].hard);
+    r = bg_dsn_report_free(r);
+
+    snprintf(msg, sizeof msg, fetchmail_fmt, "General SMTP/ESMTP error.");
+    r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].reason, "filtered");
+    ck_assert_int_ne(r->rcpts[0].stage, BG_STAGE_RCPT);
+    ck_assert(!r->rcpts[0].hard);
+    ck_assert_ptr_null(bg_dsn_report_free(r));
+}
+END_TEST
+
+/* A notice without a delivery-status part names other addresses than the
+ * failed ones: the sender ("A message sent by"), the recipients a partial
+ * failure did reach.  Only the failed ones are recipients; an arrow is a
+ * bullet. */
+START_TEST(test_text_names_sender_and_delivered)
+{
+    const char *exim =
+        "From: Mail Delivery System <Mailer-Daemon@mx.example.org>\n"
+        "To: postmaster@example.org\nSubject: Mail delivery failed\n\n"
+        "A message sent by\n\n  <alice@example.net>\n\n"
+        "could not be delivered to one or more of its recipients. The "
+        "following\naddress(es) failed:\n\n  gone@example.com\n"
+        "    SMTP error from remote mail server after RCPT TO:<gone@example.com>:\n"
+        "    550 5.1.1 User unknown\n";
+    const char *relayed =
+        "From: Content-filter <postmaster@filter.example.org>\n"
+        "To: <alice@example.net>\nSubject: Undeliverable mail\n\n"
+        "Your message WAS SUCCESSFULLY RELAYED to:\n  <carol@example.org>\n\n"
+        "The message WAS NOT relayed to:\n"
+        "-> dave@example.org: 550 5.1.1 User unknown\n";
+    bg_dsn_report *r = parse(exim);
+
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].recipient, "gone@example.com");
+    ck_assert_str_eq(r->rcpts[0].reason, "userunknown");
+    r = bg_dsn_report_free(r);
+
+    r = parse(relayed);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].recipient, "dave@example.org");
+    ck_assert_str_eq(r->rcpts[0].reason, "userunknown");
+    ck_assert_ptr_null(bg_dsn_report_free(r));
+}
+END_TEST
+
+/* Sendmail's notice alone (no delivery-status part): the address first
+ * comes with "(reason: 550 ...)", the command that reply answered only in
+ * the transcript below, which makes a bare "No such user" a dead mailbox. */
+START_TEST(test_text_stage_from_transcript)
+{
+    const char *msg =
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@relay.example.net>\n"
+        "To: <alice@example.net>\nSubject: Returned mail: see transcript\n\n"
+        "   ----- The following addresses had permanent fatal errors -----\n"
+        "<gone@dest.example>\n    (reason: 550 No such user here)\n\n"
+        "   ----- Transcript of session follows -----\n"
+        "... while talking to mx.dest.example.:\n"
+        ">>> RCPT To:<gone@dest.example>\n<<< 550 No such user here\n"
+        "550 5.1.1 <gone@dest.example>... User unknown\n";
+    bg_dsn_report *r = parse(msg);
+
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].recipient, "gone@dest.example");
+    ck_assert_int_eq(r->rcpts[0].stage, BG_STAGE_RCPT);
+    ck_assert_str_eq(r->rcpts[0].reason, "userunknown");
+    ck_assert_ptr_null(bg_dsn_report_free(r));
+}
+END_TEST
+
+/* Haraka's outbound bounce (its shipped outbound.bounce_message): the
+ * Diagnostic-Code never names the command; the notice's "Failure Reason:
+ * Error: Some recipients failed: <a>" is written only for refusals at RCPT
+ * TO, "Too many failures (Some recipients temp failed: <a>)" for deferrals
+ * there given up on, whose Status Haraka turns from 4.x.x to 5.x.x.  A reply
+ * quoted as the reason itself ("Error: 550 ...") came at another step. */
+static const char *const haraka_fmt =
+    "From: MAILER-DAEMON@out.example\nTo: <app@example.com>\n"
+    "Auto-Submitted: auto-replied\nSubject: failure notice\n"
+    "Content-Type: multipart/report; report-type=delivery-status;\n"
+    "    boundary=\"boundary_X\"\n\n"
+    "This is a MIME-encapsulated message.\n\n"
+    "--boundary_X\nContent-Type: text/plain; charset=us-ascii\n\n"
+    "Hi. This is the Haraka Mailer program at out.example.\n"
+    "I'm afraid I wasn't able to deliver your message\n    \"hello\"\n"
+    "to the following addresses.\n"
+    "This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+    "Intended Recipients: <who@example.org>\n"
+    "Failure Reason: Error: %s\n\n"
+    "<who@example.org>: %s\n\n"
+    "--boundary_X\nContent-type: message/delivery-status\n\n"
+    "Reporting-MTA: dns;out.example\n\n"
+    "Final-Recipient: rfc822;who@example.org\nAction: failed\nStatus: %s\n"
+    "Remote-MTA: mx.example.org\nDiagnostic-Code: smtp;%s \n\n"
+    "--boundary_X\nContent-Description: Undelivered Message Headers\n"
+    "Content-Type: text/rfc822-headers\n\n"
+    "From: app@example.com\nTo: who@example.org\nSubject: hello\n\n"
+    "--boundary_X--\n";
+
+START_TEST(test_parse_haraka_notice)
+{
+    static const char *const bare = "550 No such mailbox here";
+    static const char *const temp = "450 4.2.1 Mailbox busy, come back later";
+    static const struct {
+        const char *why, *status, *diag, *want_status, *want_reason;
+        bool rcpt, hard;
+    } cases[] = {
+        {"Some recipients failed: <who@example.org>", "5.0.0", bare, "5.0.0",
+         "userunknown", true, true},
+        {"Too many failures (Some recipients temp failed: <who@example.org>)", "5.2.1",
+         temp, "4.2.1", "expired", true, false},
+        {"550 No such mailbox here", "5.0.0", bare, "5.0.0", "filtered", false, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char msg[2048];
+        int n = snprintf(msg, sizeof msg, haraka_fmt, cases[i].why, cases[i].diag,
+                         cases[i].status, cases[i].diag);
+        ck_assert(n > 0 && (size_t)n < sizeof msg);
+        bg_dsn_report *r = parse(msg);
+        ck_assert_uint_eq(r->nrcpts, 1);
+        ck_assert_str_eq(r->rcpts[0].recipient, "who@example.org");
+        ck_assert_str_eq(r->rcpts[0].status, cases[i].want_status);
+        ck_assert_msg(strcmp(r->rcpts[0].reason, cases[i].want_reason) == 0,
+                      "case %zu: %s", i, r->rcpts[0].reason);
+        ck_assert_int_eq(r->rcpts[0].stage == BG_STAGE_RCPT, cases[i].rcpt);
+        ck_assert_int_eq(r->rcpts[0].hard, cases[i].hard);
+        bg_dsn_report_free(r);
+    }
+}
+END_TEST
+
 /* nullmailer reports the first refused RCPT's reply for every recipient of
  * the message: the one it never tried is not blacklisted. */
 START_TEST(test_parse_borrowed_reply)
@@ -1718,6 +1991,7 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_failed_recipients);
     tcase_add_test(tp, test_parse_sendmail_list);
     tcase_add_test(tp, test_parse_list_and_status);
+    tcase_add_test(tp, test_parse_mailman3);
     tcase_add_test(tp, test_parse_qq);
     tcase_add_test(tp, test_parse_mimecast);
     tcase_add_test(tp, test_parse_qmail_no_connection);
@@ -1741,6 +2015,10 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_ses_json_complaint_delivery);
     tcase_add_test(tp, test_parse_ses_json_hostile);
     tcase_add_test(tp, test_parse_dma_notice);
+    tcase_add_test(tp, test_parse_fetchmail_notice);
+    tcase_add_test(tp, test_text_names_sender_and_delivered);
+    tcase_add_test(tp, test_text_stage_from_transcript);
+    tcase_add_test(tp, test_parse_haraka_notice);
     tcase_add_test(tp, test_parse_temporary_refusal);
     tcase_add_test(tp, test_parse_own_network_failures);
     tcase_add_test(tp, test_parse_sendmail_host_unknown);

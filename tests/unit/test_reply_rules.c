@@ -103,6 +103,26 @@ START_TEST(classifier_uses_the_table)
     ck_assert_str_eq(cl.reason, "expired"); /* what a greylisted message comes to */
     ck_assert(strstr(cl.rule, "greylisting") != NULL);
 
+    /* amavisd-new's refusal of the contents: the message's, not the
+     * recipient's nor the relay's */
+    bg_reply_classify("5.7.0",
+                      "554-5.7.0 Bounce, id=00481-02 - BANNED: 554 5.7.0 "
+                      "application/octet-stream,.exe,.exe-ms,invoice.exe",
+                      &cl);
+    ck_assert_int_eq(cl.scope, BG_SCOPE_MESSAGE);
+    ck_assert_str_eq(cl.reason, "securityerror");
+    ck_assert(!cl.hard);
+    ck_assert(strstr(cl.rule, "amavis") != NULL);
+    bg_reply_classify("5.7.0", "554 5.7.0 Bounce, id=00481-04 - spam", &cl);
+    ck_assert_int_eq(cl.scope, BG_SCOPE_MESSAGE);
+    ck_assert_str_eq(cl.reason, "spamdetected");
+    /* "- spam" is a word: not the start of "- spamhaus" */
+    ck_assert_ptr_null(bg_reply_rules_find(NULL, "554 5.7.1 listed - spamhaus zen"));
+    /* Microsoft's banned sending IP is still the relay's */
+    bg_reply_classify("5.7.606",
+                      "550 5.7.606 Access denied, banned sending IP [192.0.2.1].", &cl);
+    ck_assert_int_eq(cl.scope, BG_SCOPE_RELAY);
+
     /* a named DNSBL without a row is the relay's too */
     bg_reply_classify("5.7.1",
                       "554 5.7.1 Service unavailable; Client host [192.0.2.1] "
