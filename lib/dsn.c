@@ -583,8 +583,8 @@ remote_is_own_domain(const bg_dsn_rcpt *rc)
 }
 
 static void
-finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
-            const char *reporter)
+finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, const dsn_layout *lay,
+            size_t nrcpts, const char *reporter)
 {
     char code[32];
     /* Decided by the kind of message (feedback, vacation, a list's notice). */
@@ -642,6 +642,8 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
     }
     const char *step = NULL;
     const char *decided = dsn_family_reply(&rc->diagnostic, notice, nlen, &step);
+    if (!step)
+        step = lay->step;
     /* The remote server's own code beats the reporting MTA's summary in
      * the Status field (5.0.0, or 5.1.1 for "552 5.2.2 Over quota"), as long
      * as both agree on permanent vs temporary. */
@@ -705,7 +707,7 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
                             rc->recipient,
                             rc->remote_mta,
                             reporter,
-                            !step && dsn_family_names_no_command(notice, nlen)};
+                            !step && lay->names_no_command};
     bg_reply_classify_ctx(rc->status, rc->diagnostic, &ctx, &cl);
     free(said);
     rc->reason = cl.reason;
@@ -1010,17 +1012,22 @@ parse_depth(const char *msg, size_t len, bg_dsn_report **out, int depth)
      * recipients) */
     const char *before[BG_DSN_MAX_RCPTS];
     size_t nbefore = 0;
+    dsn_layout lay = {NULL, false, false};
+    if (!finished)
+        dsn_family_layout(bg_buf_str(&notice), cut, &lay);
     for (size_t i = 0; i < r->nrcpts && i < BG_DSN_MAX_RCPTS; i++) {
         if (!finished)
-            finish_rcpt(&r->rcpts[i], bg_buf_str(&notice), cut, r->nrcpts,
+            finish_rcpt(&r->rcpts[i], bg_buf_str(&notice), cut, &lay, r->nrcpts,
                         r->reporting_mta);
         before[i] = finished ? NULL : r->rcpts[i].reason;
         nbefore = i + 1;
     }
     if (!finished)
-        dsn_family_adjust(bg_buf_str(&notice), cut, r);
+        dsn_family_adjust(bg_buf_str(&notice), cut, &lay, r);
     for (size_t i = 0; i < r->nrcpts && i < BG_DSN_MAX_RCPTS; i++) {
         bg_dsn_rcpt *rc = &r->rcpts[i]; /* what the whole notice changed */
+        /* before[] is set up to nbefore (cppcheck does not follow that) */
+        /* cppcheck-suppress uninitvar */
         const char *was = i < nbefore ? before[i] : NULL;
         if (rc->reason != was && rc->scope != BG_SCOPE_RELAY) {
             rc->scope = bg_reason_scope(rc->reason);

@@ -195,9 +195,8 @@ haraka_failure(const char *notice, size_t nlen)
  * again later" is not a verdict on the address: expired, as with any delay
  * that names no other cause. */
 static void
-temporary_adjust(bg_dsn_report *r, const char *notice, size_t len)
+temporary_adjust(bg_dsn_report *r, bool notice_gave_up)
 {
-    bool notice_gave_up = haraka_failure(notice, len) == 't';
     for (size_t i = 0; i < r->nrcpts; i++) {
         bg_dsn_rcpt *rc = &r->rcpts[i];
         if (!rc->status || rc->status[0] != '4' ||
@@ -337,9 +336,9 @@ borrowed_reply_adjust(bg_dsn_report *r)
 }
 
 void
-dsn_family_adjust(const char *notice, size_t len, bg_dsn_report *r)
+dsn_family_adjust(const char *notice, size_t len, const dsn_layout *lay, bg_dsn_report *r)
 {
-    temporary_adjust(r, notice, len);
+    temporary_adjust(r, lay->gave_up);
     borrowed_reply_adjust(r);
     unrouteable_adjust(r);
     if (notice)
@@ -516,8 +515,8 @@ dma_reply(char **diag, const char *notice, size_t nlen, const char **step)
     return true;
 }
 
-bool
-dsn_family_names_no_command(const char *notice, size_t nlen)
+static bool
+names_no_command(const char *notice, size_t nlen)
 {
     static const char *const marks[] = {
         /* OpenSMTPD (smtpd/bounce.c), for a failure and a delay alike */
@@ -527,8 +526,10 @@ dsn_family_names_no_command(const char *notice, size_t nlen)
         NULL,
     };
 
+    /* Both open the notice: its first kilobyte is enough. */
+    size_t head = nlen < 1024 ? nlen : 1024;
     for (size_t i = 0; notice && marks[i]; i++)
-        if (memmem(notice, nlen, marks[i], strlen(marks[i])))
+        if (memmem(notice, head, marks[i], strlen(marks[i])))
             return true;
     return false;
 }
@@ -542,9 +543,19 @@ dsn_family_names_no_command(const char *notice, size_t nlen)
 static bool
 fetchmail_rcpt(const char *notice, size_t nlen)
 {
-    return bg_text_find(notice, nlen,
+    /* The line follows the notice's two first paragraphs. */
+    return bg_text_find(notice, nlen < 1024 ? nlen : 1024,
                         "reason: some addresses were rejected by the mda fetchmail "
                         "forwards to") != NULL;
+}
+
+void
+dsn_family_layout(const char *notice, size_t nlen, dsn_layout *out)
+{
+    char haraka = notice ? haraka_failure(notice, nlen) : 0;
+    out->step = haraka || (notice && fetchmail_rcpt(notice, nlen)) ? "smtp:rcpt" : NULL;
+    out->names_no_command = notice && names_no_command(notice, nlen);
+    out->gave_up = haraka == 't';
 }
 
 const char *
@@ -559,8 +570,6 @@ dsn_family_reply(char **diag, const char *notice, size_t nlen, const char **step
     *step = NULL;
     if (dma_reply(diag, notice, nlen, step))
         return NULL;
-    if (notice && (fetchmail_rcpt(notice, nlen) || haraka_failure(notice, nlen)))
-        *step = "smtp:rcpt";
     char *d = *diag;
     if (!d)
         return NULL;

@@ -20,11 +20,30 @@
 void dsn_name_unnamed(bg_dsn_report *r, const char *notice, size_t cut, const char *skip,
                       const bg_mime_headers *orig);
 
+/* What a notice's layout says of all its recipients at once, read once a
+ * message (the searches are over the whole notice; a report may hold
+ * hundreds of recipients). */
+typedef struct dsn_layout {
+    /* the SMTP command every reply of the notice answered, when its words
+     * tell it (fetchmail's and Haraka's reason lines), else NULL */
+    const char *step;
+    /* a layout that never names the command (OpenSMTPD, nullmailer-dsn):
+     * a reply without one came at any stage, DATA no likelier than RCPT */
+    bool names_no_command;
+    /* the notice says the MTA gave up on deferrals (Haraka's "Too many
+     * failures") */
+    bool gave_up;
+} dsn_layout;
+
+/* Reads notice[nlen] (may be NULL) into *out (lib/dsn_family.c). */
+void dsn_family_layout(const char *notice, size_t nlen, dsn_layout *out);
+
 /* Reasons that only the whole notice of a family decides (qmail's own
  * notice: qmail-remote's connection failures are networkerror), applied to
- * the classified recipients of r; notice[len] is the notice text
- * (lib/dsn_family.c). */
-void dsn_family_adjust(const char *notice, size_t len, bg_dsn_report *r);
+ * the classified recipients of r; notice[len] is the notice text, lay what
+ * dsn_family_layout() read of it (lib/dsn_family.c). */
+void dsn_family_adjust(const char *notice, size_t len, const dsn_layout *lay,
+                       bg_dsn_report *r);
 
 /* What a family's fixed layout says of the diagnostic *diag (may be
  * NULL; replaced or cut in place): Gmail's preamble before the quoted
@@ -35,11 +54,6 @@ void dsn_family_adjust(const char *notice, size_t len, bg_dsn_report *r);
  * (lib/dsn_family.c). */
 const char *dsn_family_reply(char **diag, const char *notice, size_t nlen,
                              const char **step);
-
-/* Is notice[nlen] the notice of a layout that never names the SMTP command
- * a reply answered (OpenSMTPD's bounce, nullmailer-dsn's)?  Then a reply
- * without one came at any stage, DATA no likelier than RCPT TO. */
-bool dsn_family_names_no_command(const char *notice, size_t nlen);
 
 /* The reason a mailing-list manager (fml, mlmmj, Mailman 3) gives for
  * refusing a post (header block h, notice body[len]), NULL when the message

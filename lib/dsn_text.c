@@ -708,7 +708,8 @@ introduces_others(const line *l)
     while (n && (l->s[n - 1] == ' ' || l->s[n - 1] == '\t' || l->s[n - 1] == ':'))
         n--;
     char low[64];
-    if (n == 0)
+    /* Every ending above ends in one of these letters: most lines do not. */
+    if (n == 0 || !memchr("ymroYMRO", l->s[n - 1], 8))
         return false;
     size_t from = n > sizeof low ? n - sizeof low : 0;
     bg_text_lower_copy(low, l->s + from, n - from);
@@ -778,6 +779,18 @@ dsn_text_scan(const char *text, size_t len, const char *skip1, const char *skip2
     return added;
 }
 
+/* Does s[n] hold a transcript's command line (">>> RCPT To:...")?  memchr
+ * for its first byte: a notice holds few '>', and memmem costs more. */
+static bool
+has_command(const char *s, size_t n)
+{
+    const char *end = s + n;
+    for (const char *p = s; (p = memchr(p, '>', (size_t)(end - p))) != NULL; p++)
+        if (end - p >= 4 && memcmp(p, ">>> ", 4) == 0)
+            return true;
+    return false;
+}
+
 char *
 dsn_text_diag_for(const char *text, size_t len, const char *addr)
 {
@@ -814,6 +827,13 @@ dsn_text_diag_for(const char *text, size_t len, const char *addr)
                 in_transcript = from_transcript;
             }
             bg_buf_free(&b);
+            /* Past the first mention only when a transcript follows. */
+            const char *next = ls.v[i].s + ls.v[i].len;
+            if (!in_transcript && res &&
+                !has_command(next, len - (size_t)(next - text))) {
+                free(a);
+                break;
+            }
         }
         free(a);
     }
