@@ -128,7 +128,7 @@ buf_reserve(bg_buf *b, size_t extra)
         out_of_memory(SIZE_MAX);
     if (need <= b->cap)
         return;
-    size_t cap = b->cap ? b->cap : 64;
+    size_t cap = b->cap ? b->cap : 256;
     while (cap < need) {
         if (cap > SIZE_MAX / 2)
             out_of_memory(need);
