@@ -495,6 +495,47 @@ START_TEST(test_parse_notice_context)
 }
 END_TEST
 
+/* A local delivery's notice (Postfix local(8) and pipe, Sendmail's prog
+ * mailer: "x-unix;"): the words are a command's exit code read through
+ * sysexits, never a filter's or a relay's verdict; only "user unknown"
+ * (EX_NOUSER, 5.1.1) and a full mailbox are about the recipient, and a delay
+ * warning (Action: delayed) of a command that failed for now will expire. */
+START_TEST(test_parse_local_delivery)
+{
+    const char *msg =
+        "From: MAILER-DAEMON@box.example.net\n"
+        "Subject: Undelivered Mail Returned to Sender\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+        "--B\nContent-Type: text/plain\n\n"
+        "<noperm@box.example.net>: permission denied\n\n"
+        "--B\nContent-Type: message/delivery-status\n\n"
+        "Reporting-MTA: dns; box.example.net\n\n"
+        "Final-Recipient: rfc822; noperm@box.example.net\nAction: failed\nStatus: 5.7.0\n"
+        "Diagnostic-Code: x-unix; permission denied\n\n"
+        "Final-Recipient: rfc822; false@box.example.net\nAction: failed\nStatus: 5.3.0\n"
+        "Diagnostic-Code: x-unix; unknown mail system error 1\n\n"
+        "Final-Recipient: rfc822; nouser@box.example.net\nAction: failed\nStatus: 5.1.1\n"
+        "Diagnostic-Code: x-unix; user unknown\n\n"
+        "Final-Recipient: rfc822; full@box.example.net\nAction: failed\nStatus: 5.2.2\n"
+        "Diagnostic-Code: x-unix; input/output error\n\n"
+        "Final-Recipient: rfc822; later@box.example.net\nAction: delayed\nStatus: 4.3.0\n"
+        "Diagnostic-Code: x-unix; temporary failure\n\n"
+        "--B--\n";
+    bg_dsn_report *r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 5);
+    ck_assert_str_eq(r->rcpts[0].reason, "mailererror");
+    ck_assert_int_ne(r->rcpts[0].scope, BG_SCOPE_RELAY);
+    ck_assert_str_eq(r->rcpts[1].reason, "mailererror");
+    ck_assert_str_eq(r->rcpts[2].reason, "userunknown");
+    ck_assert(r->rcpts[2].hard);
+    ck_assert_str_eq(r->rcpts[3].reason, "mailboxfull");
+    ck_assert_str_eq(r->rcpts[4].reason, "expired");
+    ck_assert(!r->rcpts[4].hard);
+    ck_assert_int_eq(r->rcpts[4].scope, BG_SCOPE_TRANSIENT);
+    bg_dsn_report_free(r);
+}
+END_TEST
+
 /* Exim: X-Failed-Recipients names the address when the DSN names a file. */
 START_TEST(test_parse_failed_recipients)
 {
@@ -1863,6 +1904,7 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_nullmailer_layout);
     tcase_add_test(tp, test_parse_text_bounce);
     tcase_add_test(tp, test_parse_notice_context);
+    tcase_add_test(tp, test_parse_local_delivery);
     tcase_add_test(tp, test_parse_failed_recipients);
     tcase_add_test(tp, test_parse_sendmail_list);
     tcase_add_test(tp, test_parse_list_and_status);
