@@ -14,7 +14,8 @@
 # configuration are left alone.  Every test message is from
 # catch-MTA@sink.test; the MTA sends its notice to tests/tools/refusing_smtpd.py
 # on 127.0.0.1:2960, which keeps it (catch*).  Files: OUTDIR/MTA-CASE.eml,
-# unchanged.  Ports: 2960 (sink), 2961 (Postfix's smtpd), 2962 (Sendmail).
+# unchanged.  Ports: 2960 (sink), 2961 (Postfix's smtpd), 2962 (Sendmail),
+# 2963 (Exim's daemon).  ONLY=postfix|sendmail|exim makes one MTA's samples.
 set -eu
 OUT=$(cd "${1:?usage: $0 OUTDIR}" && pwd)
 TOP=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -263,6 +264,133 @@ sendmail_send temp1@remote.test || true
 collect_for sendmail817-28 pipetemp 150
 collect_for sendmail817-29 temp1@remote.test 60
 kill -KILL "$SM_NS" 2>/dev/null || true
+fi
+
+# ---- Exim 4.96 (Debian's exim4-daemon-light, downloaded and unpacked) ----
+# An unknown local user is "Unrouteable address" (no router takes it:
+# lhost-exim-07 has it), so Exim's cases are its transports' failures:
+# appendfile with quota 20K on a mailbox already that large, the alias
+# pipes (pipe transport, temp_errors 75:73 as by default), a routing loop
+# (the domain ring.exim.test is sent to Exim's own daemon on 127.0.0.1:2963
+# until received_headers_max, 30 by default, is passed) and delay warnings (delay_warning
+# 15s, a retry rule for the two addresses that stay queued; all others have
+# none, so a temporary failure is given up at once).
+exim_local_setup() {
+    E=$W/exim
+    mkdir -p "$E/spool" "$E/log" "$E/mail" "$W/debs" "$W/root-exim4"
+    (cd "$W/debs" && apt-get download exim4-daemon-light exim4-base >/dev/null 2>&1)
+    for f in "$W"/debs/exim4*.deb; do dpkg-deb -x "$f" "$W/root-exim4"; done
+    mkdir -p "$E/etc-up/exim4" "$E/etc-w"
+    cp /etc/passwd /etc/group "$E/etc-up/"
+    echo 'Debian-exim:x:990:990::/nonexistent:/usr/sbin/nologin' >>"$E/etc-up/passwd"
+    echo "fullbox:x:2961:2961::$E/mail/fullbox:/bin/sh" >>"$E/etc-up/passwd"
+    printf 'Debian-exim:x:990:\nfullbox:x:2961:\n' >>"$E/etc-up/group"
+    chown 990:990 "$E/spool" "$E/log"
+    # fullbox's mailbox ($home/mbox) already at its quota
+    mkdir -p "$E/mail/fullbox"
+    head -c 20480 /dev/zero | tr '\0' x | fold -w 70 >"$E/mail/fullbox/mbox"
+    truncate -s 20480 "$E/mail/fullbox/mbox"
+    chown -R 2961:2961 "$E/mail/fullbox"
+    chmod 600 "$E/mail/fullbox/mbox"
+    cat >"$E/aliases" <<EOF
+pipefalse: |/bin/false
+pipenouser: |$W/bin/exit67
+pipecantcreat: |$W/bin/exit73
+pipenoperm: |$W/bin/exit77
+pipetemp: |$W/bin/exit75
+EOF
+    cat >"$E/etc-up/exim4/exim4.conf" <<EOF
+primary_hostname = exim.local.test
+spool_directory = $E/spool
+log_file_path = $E/log/%slog
+pid_file_path = $E/exim.pid
+exim_user = Debian-exim
+exim_group = Debian-exim
+trusted_users = root
+local_interfaces = 127.0.0.1
+daemon_smtp_ports = 2963
+domainlist local_domains = exim.local.test
+qualify_domain = exim.local.test
+host_lookup =
+keep_environment =
+delay_warning = 15s
+acl_smtp_rcpt = acl_rcpt
+begin acl
+acl_rcpt:
+  accept
+begin routers
+system_aliases:
+  driver = redirect
+  domains = +local_domains
+  data = \${lookup{\$local_part}lsearch{$E/aliases}}
+  pipe_transport = address_pipe
+  user = nobody
+  group = nogroup
+localuser:
+  driver = accept
+  domains = +local_domains
+  check_local_user
+  transport = local_delivery
+remote:
+  driver = manualroute
+  domains = ! +local_domains
+  transport = remote_smtp
+  route_list = * 127.0.0.1 byname
+  self = send
+  no_more
+begin transports
+remote_smtp:
+  driver = smtp
+  port = \${if eq{\$domain}{ring.exim.test}{2963}{$PORT}}
+  hosts_try_chunking =
+local_delivery:
+  driver = appendfile
+  file = \$home/mbox
+  delivery_date_add
+  envelope_to_add
+  return_path_add
+  quota = 20K
+  mode = 0600
+address_pipe:
+  driver = pipe
+  return_fail_output
+begin retry
+pipetemp@exim.local.test  *  F,1h,10s
+temp1@remote.test  *  F,1h,10s
+EOF
+}
+
+# ex ARGS...: Exim with the private files, in a mount namespace.  Its
+# configuration is laid over /etc as /etc/exim4/exim4.conf, the file Debian's
+# build reads: with -C Exim drops root and cannot deliver locally.
+ex() {
+    unshare -m sh -c "mount -t overlay overlay -o lowerdir=/etc,upperdir=$E/etc-up,workdir=$E/etc-w /etc && mount --bind $W/root-exim4/usr/sbin /usr/sbin && /usr/sbin/exim4 $*"
+}
+
+exim_local_send() {
+    printf 'From: Appliance <catch-exim@sink.test>\nTo: <%s>\nSubject: test for %s\nMessage-ID: <%s.local@app.sink.test>\nDate: %s\n\nA test message.\n' \
+        "$1" "$1" "$(date +%s%N)" "$(date -R)" | ex -odi -f catch-exim@sink.test "$1"
+}
+
+if want exim; then
+    exim_local_setup
+    ex -bd
+    for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/2963) 2>/dev/null && break; sleep 0.2; done
+    n=19
+    for rc in fullbox pipefalse pipenouser pipecantcreat pipenoperm ring1@ring.exim.test; do
+        n=$((n + 1))
+        case $rc in *@*) ;; *) rc=$rc@exim.local.test ;; esac
+        exim_local_send "$rc" || true
+        collect "$(printf 'exim-%02d' $n)" 40
+    done
+    # the warnings: both addresses deferred, then a queue run after 15 s
+    exim_local_send pipetemp@exim.local.test || true
+    exim_local_send temp1@remote.test || true
+    sleep 20
+    ex -qf || true
+    collect_for exim-26 pipetemp 30
+    collect_for exim-27 temp1@remote.test 30
+    [ -f "$E/exim.pid" ] && kill "$(cat "$E/exim.pid")" 2>/dev/null
 fi
 
 echo done
