@@ -12,6 +12,7 @@
 
 #include "bounceguard/dsn.h"
 #include "bounceguard/reply.h"
+#include "bounceguard/util.h"
 
 typedef struct class_case {
     const char *name;
@@ -533,6 +534,56 @@ START_TEST(test_parse_local_delivery)
     ck_assert(!r->rcpts[4].hard);
     ck_assert_int_eq(r->rcpts[4].scope, BG_SCOPE_TRANSIENT);
     bg_dsn_report_free(r);
+}
+END_TEST
+
+/* Exim's notice of a mail loop ("Too many Received headers") names the
+ * address alone; the returned message's 25 or more Received: lines say it
+ * was a loop.  A few Received: lines say nothing. */
+static char *
+loop_notice(int hops)
+{
+    bg_buf b = BG_BUF_INIT;
+    bg_buf_puts(&b,
+                "From: Mail Delivery System <Mailer-Daemon@ex.example.net>\n"
+                "Subject: Mail delivery failed: returning message to sender\n"
+                "Content-Type: multipart/report; report-type=delivery-status; "
+                "boundary=\"B\"\n\n"
+                "--B\nContent-type: text/plain\n\n"
+                "This message was created automatically by mail delivery software.\n\n"
+                "A message that you sent could not be delivered to one or more of its\n"
+                "recipients. This is a permanent error. The following address(es) "
+                "failed:\n\n  ring@ring.example\n\n"
+                "--B\nContent-type: message/delivery-status\n\n"
+                "Reporting-MTA: dns; ex.example.net\n\n"
+                "Action: failed\nFinal-Recipient: rfc822;ring@ring.example\n"
+                "Status: 5.0.0\n\n"
+                "--B\nContent-type: message/rfc822\n\n");
+    for (int i = 0; i < hops; i++)
+        bg_buf_puts(&b,
+                    "Received: from ex.example.net ([127.0.0.1]) by ex.example.net "
+                    "with esmtp id 1xakdj-0004dj-2X; Tue, 08 Dec 2026 02:09:11 +0000\n");
+    bg_buf_puts(&b, "From: <app@sink.example>\nSubject: test\n\nHello.\n\n--B--\n");
+    return bg_buf_steal(&b);
+}
+
+START_TEST(test_parse_hop_loop)
+{
+    char *msg = loop_notice(30);
+    bg_dsn_report *r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_uint_eq(r->orig_received, 30);
+    ck_assert_str_eq(r->rcpts[0].reason, "networkerror");
+    ck_assert(!r->rcpts[0].hard);
+    bg_dsn_report_free(r);
+    free(msg);
+
+    msg = loop_notice(3);
+    r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_ne(r->rcpts[0].reason, "networkerror");
+    bg_dsn_report_free(r);
+    free(msg);
 }
 END_TEST
 
@@ -1905,6 +1956,7 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_text_bounce);
     tcase_add_test(tp, test_parse_notice_context);
     tcase_add_test(tp, test_parse_local_delivery);
+    tcase_add_test(tp, test_parse_hop_loop);
     tcase_add_test(tp, test_parse_failed_recipients);
     tcase_add_test(tp, test_parse_sendmail_list);
     tcase_add_test(tp, test_parse_list_and_status);
