@@ -160,7 +160,9 @@ fi
 # large for it); the prog mailer runs the alias pipes.  Messages are
 # submitted on the command line with -oem (an unknown local user is refused
 # at RCPT over SMTP: no bounce), so errors are mailed back to the sender,
-# through the smart host (the sink).  Timeout.queuewarn 1m: a warning for
+# through the smart host (the sink; the relay mailer), and ring.sendmail.test
+# goes back to Sendmail's own daemon (a mailertable entry; the esmtp mailer
+# dials port 2962).  Timeout.queuewarn 1m: a warning for
 # a message still queued (a pipe exiting 75, a remote 451) after a minute.
 SENDMAIL_ROOT=${SENDMAIL_ROOT:-/var/cache/bounceguard/sendmail/root}
 sendmail_start() {
@@ -192,7 +194,7 @@ define(\`confPID_FILE', \`$S/sendmail.pid')dnl
 define(\`ALIAS_FILE', \`$S/aliases')dnl
 define(\`SMART_HOST', \`[127.0.0.1]')dnl
 define(\`RELAY_MAILER_ARGS', \`TCP \$h $PORT')dnl
-define(\`ESMTP_MAILER_ARGS', \`TCP \$h $PORT')dnl
+define(\`ESMTP_MAILER_ARGS', \`TCP \$h 2962')dnl
 define(\`confTO_IDENT', \`0s')dnl
 define(\`confTO_QUEUEWARN', \`1m')dnl
 define(\`confREFUSE_LA', \`1000')dnl
@@ -203,10 +205,12 @@ DAEMON_OPTIONS(\`Port=2962, Addr=127.0.0.1, Name=MTA')dnl
 FEATURE(\`no_default_msa')dnl
 FEATURE(\`accept_unresolvable_domains')dnl
 FEATURE(\`local_lmtp', \`$SENDMAIL_ROOT/usr/libexec/sendmail/mail.local')dnl
+FEATURE(\`mailertable', \`hash $S/mailertable')dnl
 MAILER(\`local')dnl
 MAILER(\`smtp')dnl
 EOF
     m4 "$S/local.mc" >"$S/local.cf"
+    echo 'ring.sendmail.test esmtp:[127.0.0.1]' | "$SENDMAIL_ROOT/usr/libexec/sendmail/makemap" -C "$S/local.cf" hash "$S/mailertable"
     cat >"$S/ns.sh" <<EOF
 mount --bind $S/passwd /etc/passwd && mount --bind $S/group /etc/group && mount --bind $S/mail /var/mail || exit 1
 hostname sendmail.local.test
@@ -258,6 +262,10 @@ for rc in nosuchuser bob pipefalse pipenouser pipecantcreat pipenoperm loopa; do
     sendmail_send "$rc@sendmail.local.test" $pad || true
     collect "$(printf 'sendmail817-%02d' $n)" 30
 done
+# ring.sendmail.test: the mailertable sends it to Sendmail's own daemon
+# (the esmtp mailer to port 2962), which greets with its own name
+sendmail_send ring1@ring.sendmail.test || true
+collect sendmail817-30 30
 # the two warnings come after Timeout.queuewarn (a minute) and a queue run
 sendmail_send pipetemp@sendmail.local.test || true
 sendmail_send temp1@remote.test || true
