@@ -278,9 +278,29 @@ hop_loop_adjust(bg_dsn_report *r)
     }
 }
 
+/* Sendmail found that the next hop is itself ("553 5.3.5 [host] config
+ * error: mail loops back to me (MX problem?)" in its transcript): a
+ * routing loop, which its Diagnostic-Code shortens to "system config
+ * error". */
+static void
+loops_back_adjust(const char *notice, size_t len, bg_dsn_report *r)
+{
+    if (!notice || !bg_text_find(notice, len, "mail loops back to me"))
+        return;
+    for (size_t i = 0; i < r->nrcpts; i++) {
+        bg_dsn_rcpt *rc = &r->rcpts[i];
+        if (!rc->status || strcmp(rc->status, "5.3.5") != 0 ||
+            !is_reason(rc, "systemerror", NULL))
+            continue;
+        rc->reason = "networkerror";
+        rc->hard = false;
+    }
+}
+
 void
 dsn_family_adjust(const char *notice, size_t len, bg_dsn_report *r)
 {
+    loops_back_adjust(notice, len, r);
     temporary_adjust(r, notice, len);
     hop_loop_adjust(r);
     borrowed_reply_adjust(r);

@@ -587,6 +587,33 @@ START_TEST(test_parse_hop_loop)
 }
 END_TEST
 
+/* Sendmail's next hop was itself: the transcript says "mail loops back to
+ * me", the Diagnostic-Code only "system config error": a routing loop. */
+START_TEST(test_parse_loops_back)
+{
+    const char *msg =
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@sm.example.net>\n"
+        "Subject: Returned mail: see transcript for details\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+        "--B\n\n"
+        "   ----- The following addresses had permanent fatal errors -----\n"
+        "ring@ring.example\n    (reason: 553 5.3.5 system config error)\n\n"
+        "   ----- Transcript of session follows -----\n"
+        "553 5.3.5 [127.0.0.1] config error: mail loops back to me (MX problem?)\n"
+        "554 5.3.5 Local configuration error\n\n"
+        "--B\nContent-Type: message/delivery-status\n\n"
+        "Reporting-MTA: dns; sm.example.net\n\n"
+        "Final-Recipient: RFC822; ring@ring.example\nAction: failed\nStatus: 5.3.5\n"
+        "Diagnostic-Code: SMTP; 553 5.3.5 system config error\n\n"
+        "--B--\n";
+    bg_dsn_report *r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].reason, "networkerror");
+    ck_assert(!r->rcpts[0].hard);
+    bg_dsn_report_free(r);
+}
+END_TEST
+
 /* Exim: X-Failed-Recipients names the address when the DSN names a file. */
 START_TEST(test_parse_failed_recipients)
 {
@@ -1957,6 +1984,7 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_notice_context);
     tcase_add_test(tp, test_parse_local_delivery);
     tcase_add_test(tp, test_parse_hop_loop);
+    tcase_add_test(tp, test_parse_loops_back);
     tcase_add_test(tp, test_parse_failed_recipients);
     tcase_add_test(tp, test_parse_sendmail_list);
     tcase_add_test(tp, test_parse_list_and_status);
