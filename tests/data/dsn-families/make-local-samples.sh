@@ -217,9 +217,16 @@ hostname sendmail.local.test
 $sm -bi -C $S/local.cf
 exec $sm -bD -q15s -C $S/local.cf
 EOF
-    unshare --uts --mount -p -f --kill-child sh "$S/ns.sh" >"$S/sendmail.out" 2>&1 &
+    # a daemon left from an earlier run would answer on 2962 in its place
+    if (exec 3<>/dev/tcp/127.0.0.1/2962) 2>/dev/null; then
+        echo "port 2962 is taken" >&2
+        exit 1
+    fi
+    # no pid namespace: sh execs the daemon, so $! is Sendmail's own pid
+    # (--kill-child would not end it: Sendmail changes its credentials)
+    unshare --uts --mount sh "$S/ns.sh" >"$S/sendmail.out" 2>&1 &
     SM_NS=$!
-    NSPIDS="$NSPIDS $SM_NS"
+    PIDS="$PIDS $SM_NS"
     for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/2962) 2>/dev/null && break; sleep 0.2; done
 }
 
@@ -271,7 +278,7 @@ sendmail_send pipetemp@sendmail.local.test || true
 sendmail_send temp1@remote.test || true
 collect_for sendmail817-28 pipetemp 150
 collect_for sendmail817-29 temp1@remote.test 60
-kill -KILL "$SM_NS" 2>/dev/null || true
+kill "$SM_NS" 2>/dev/null || true
 fi
 
 # ---- Exim 4.96 (Debian's exim4-daemon-light, downloaded and unpacked) ----
