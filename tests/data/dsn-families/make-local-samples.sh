@@ -408,4 +408,4 @@ if want exim; then
     [ -f "$E/exim.pid" ] && kill "$(cat "$E/exim.pid")" 2>/dev/null
 fi
 
-echo done
+echo "done"
