@@ -2,7 +2,7 @@
 # make-local-samples.sh — make real MTAs write the notices of their own local
 # deliveries (no such local user, a mailbox over its size limit, a pipe
 # command that fails, a forwarding loop) and their delay warnings, on
-# loopback, for the lhost-postfix3-*, lhost-sendmail817-21.. and
+# loopback, for the lhost-postfix3-*, lhost-sendmail817-31.. and
 # lhost-exim-20.. samples.
 #
 #   tests/data/dsn-families/make-local-samples.sh OUTDIR
@@ -261,7 +261,7 @@ collect_for() {
 
 if want sendmail; then
 sendmail_start
-n=20
+n=30
 for rc in nosuchuser bob pipefalse pipenouser pipecantcreat pipenoperm loopa; do
     n=$((n + 1))
     pad=0
@@ -272,12 +272,12 @@ done
 # ring.sendmail.test: the mailertable sends it to Sendmail's own daemon
 # (the esmtp mailer to port 2962), which greets with its own name
 sendmail_send ring1@ring.sendmail.test || true
-collect sendmail817-30 30
+collect sendmail817-40 30
 # the two warnings come after Timeout.queuewarn (a minute) and a queue run
 sendmail_send pipetemp@sendmail.local.test || true
 sendmail_send temp1@remote.test || true
-collect_for sendmail817-28 pipetemp 150
-collect_for sendmail817-29 temp1@remote.test 60
+collect_for sendmail817-38 pipetemp 150
+collect_for sendmail817-39 temp1@remote.test 60
 kill "$SM_NS" 2>/dev/null || true
 fi
 
