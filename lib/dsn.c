@@ -569,6 +569,22 @@ reply_is_temporary(const char *text)
            isdigit((unsigned char)text[2]) && (text[3] == ' ' || text[3] == '-');
 }
 
+/* Does the Remote-MTA name the recipient's own domain ("DNS; example.org")?
+ * Sendmail writes so when no host was reached (the domain does not exist,
+ * a null MX): its "550 Host unknown" is then its own words, not a remote
+ * server's reply, and its Status (5.1.2) is no guess from a basic code. */
+static bool
+remote_is_own_domain(const bg_dsn_rcpt *rc)
+{
+    const char *at = rc->recipient ? strrchr(rc->recipient, '@') : NULL;
+    if (!at || !at[1] || !rc->remote_mta)
+        return false;
+    size_t n = strlen(rc->remote_mta);
+    if (n > 0 && rc->remote_mta[n - 1] == '.')
+        n--;
+    return n == strlen(at + 1) && strncasecmp(rc->remote_mta, at + 1, n) == 0;
+}
+
 static void
 finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
             const char *reporter)
@@ -670,7 +686,7 @@ finish_rcpt(bg_dsn_rcpt *rc, const char *notice, size_t nlen, size_t nrcpts,
      * guess from the basic code (Sendmail's 5.1.1 "User unknown" for any 550
      * at RCPT TO, 4.4.7 for any expired 4xx), and the remote's words decide. */
     if (rc->status && rc->diagnostic && rc->diagnostic_type &&
-        strcmp(rc->diagnostic_type, "smtp") == 0 &&
+        strcmp(rc->diagnostic_type, "smtp") == 0 && !remote_is_own_domain(rc) &&
         bg_reply_status_judged(rc->status, rc->diagnostic, code, sizeof code)) {
         free(rc->status);
         rc->status = bg_xstrdup(code);

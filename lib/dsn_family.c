@@ -48,12 +48,24 @@
  *                                  is a deferral given up on: expired
  *                                  (lib/dsn.c takes the remote's 4.x.x
  *                                  over the 5.x.x Haraka writes for it)
+ *   the MTA's own "connect to host[addr]:25: Connection refused" (4.x.x)
+ *   with Action: failed
+ *                                  expired: given up when the queue
+ *                                  lifetime ran out
  *   a reply that names another recipient of the report in <> and not
  *   this one (nullmailer copies the first refused RCPT's reply to every
  *   recipient it then never tried)
  *                                  onhold: nothing is known of this one
+ *   Sendmail's "<a@d>... Host unknown (Name server: mx.d: host not found)"
+ *   for a name other than the domain
+ *                                  hostunknown, but about the domain's
+ *                                  broken MX, not the domain for good
+ *                                  (scope transient)
  *   Exim's own "Unrouteable address" (no remote server)
  *                                  userunknown: no router took the address
+ *                                  in a domain of the reporter's own;
+ *                                  hostunknown in any other (no route to
+ *                                  the domain: it does not exist)
  *   Sendmail's transcript with a reply straight after "... while talking
  *   to host.:" (no ">>> COMMAND" line between)
  *                                  the server refused its greeting: the
@@ -66,6 +78,7 @@
  * Used by lib/dsn.c.  Pure: no I/O.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -73,8 +86,10 @@
 #include "bounceguard/reply.h"
 #include "bounceguard/reply_rules.h"
 #include "bounceguard/textmatch.h"
+#include "bounceguard/util.h"
 #include "dsn_family.h"
 #include "dsn_text.h"
+#include "reply_phrases.h"
 
 static bool
 in_report(const bg_dsn_report *r, const char *addr)
@@ -197,12 +212,36 @@ temporary_adjust(bg_dsn_report *r, const char *notice, size_t len)
             rc->hard = false;
         }
     }
+    /* A connection that failed before any server spoke (the MTA's own
+     * "connect to host[addr]:25: Connection refused") and that the MTA gave
+     * up on (4.x.x, Action failed): its queue lifetime ran out. */
+    for (size_t i = 0; i < r->nrcpts; i++) {
+        bg_dsn_rcpt *rc = &r->rcpts[i];
+        if (rc->status && rc->status[0] == '4' && is_reason(rc, "networkerror", NULL) &&
+            rc->action && strcasecmp(rc->action, "failed") == 0 && rc->diagnostic &&
+            reply_phrase_own_connect(rc->diagnostic)) {
+            rc->reason = "expired";
+            rc->hard = false;
+        }
+    }
 }
 
-/* Exim's own "Unrouteable address" (no remote server was asked: no router
- * took the address, the local part is unknown in a local domain or the
- * domain has no route) is about the address, like "user unknown" answered
- * to RCPT TO, not a filter's verdict. */
+/* true when host is domain or a name under it ("mx.example.com" and
+ * "example.com"): the reporting MTA is the domain's own. */
+static bool
+host_in_domain(const char *host, const char *domain)
+{
+    size_t h = strlen(host), d = strlen(domain);
+    if (h == d)
+        return strcasecmp(host, domain) == 0;
+    return h > d && host[h - d - 1] == '.' && strcasecmp(host + h - d, domain) == 0;
+}
+
+/* Exim's own "Unrouteable address" (no remote server was asked) is about
+ * the address, like "user unknown" answered to RCPT TO, not a filter's
+ * verdict: in a domain of the reporting MTA's own (its name is the domain
+ * or under it) no router took the local part; in any other the domain has
+ * no route (the dnslookup router found no such domain): hostunknown. */
 static void
 unrouteable_adjust(bg_dsn_report *r)
 {
@@ -211,8 +250,51 @@ unrouteable_adjust(bg_dsn_report *r)
         if (rc->remote_mta || !rc->diagnostic || !is_reason(rc, "filtered", NULL) ||
             strcasecmp(rc->diagnostic, "unrouteable address") != 0)
             continue;
-        rc->reason = "userunknown";
+        const char *at = rc->recipient ? strrchr(rc->recipient, '@') : NULL;
+        bool own = !at || !r->reporting_mta || host_in_domain(r->reporting_mta, at + 1);
+        rc->reason = own ? "userunknown" : "hostunknown";
         rc->hard = bg_reason_is_hard(rc->reason, rc->status);
+    }
+}
+
+/* Sendmail's own "<a@d>... Host unknown (Name server: N: host not found)"
+ * (or "no data known") for a name N other than the domain d: d exists and
+ * has an MX, whose host does not resolve.  Still hostunknown (Status 5.1.2),
+ * but a broken MX may be mended: no verdict on the address for good. */
+static void
+broken_mx_adjust(const char *notice, size_t len, bg_dsn_report *r)
+{
+    static const char key[] = "... Host unknown (Name server: ";
+    for (size_t i = 0; i < r->nrcpts; i++) {
+        bg_dsn_rcpt *rc = &r->rcpts[i];
+        const char *at = rc->recipient ? strrchr(rc->recipient, '@') : NULL;
+        if (!at || !at[1] || !is_reason(rc, "hostunknown", NULL) ||
+            rc->scope != BG_SCOPE_RECIPIENT)
+            continue;
+        char needle[320];
+        const char *p = NULL;
+        int k = 0;
+        for (int angle = 1; angle >= 0 && !p; angle--) { /* "<a@d>... ", "a@d... " */
+            k = snprintf(needle, sizeof needle, "%s%s%s", rc->recipient, angle ? ">" : "",
+                         key);
+            if (k > 0 && (size_t)k < sizeof needle)
+                p = bg_text_find(notice, len, needle);
+        }
+        if (!p)
+            continue;
+        p += k;
+        size_t n = 0, left = len - (size_t)(p - notice);
+        while (n < left && n < 256 && p[n] != ':' && p[n] != ' ' && p[n] != '\n')
+            n++;
+        if (n > 0 && p[n - 1] == '.') /* the root dot */
+            n--;
+        if (n == 0 || (strlen(at + 1) == n && strncasecmp(p, at + 1, n) == 0))
+            continue;
+        rc->scope = BG_SCOPE_TRANSIENT;
+        free(rc->rule);
+        rc->rule = bg_xasprintf("the notice of its family: hostunknown, of an MX host "
+                                "(%.*s), not the domain",
+                                (int)n, p);
     }
 }
 
@@ -305,6 +387,8 @@ dsn_family_adjust(const char *notice, size_t len, bg_dsn_report *r)
     hop_loop_adjust(r);
     borrowed_reply_adjust(r);
     unrouteable_adjust(r);
+    if (notice)
+        broken_mx_adjust(notice, len, r);
     if (!notice || r->kind != BG_DSN_TEXT)
         return;
     size_t head = len < 512 ? len : 512;

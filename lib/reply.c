@@ -634,6 +634,7 @@ bg_reply_classify_ctx(const char *status, const char *diagnostic,
     const char *reason = NULL, *text = NULL, *vendor = NULL, *phrase = NULL;
     const bg_reply_rule *row = NULL;
     bool vendor_decides = false, access_denied = false, greylisted = false;
+    bool broken_mx = false;
     smtp_cmd cmd = CMD_NONE;
     char reply[32] = "";
     enum { BY_NONE, BY_VENDOR, BY_CODE, BY_PHRASE, BY_RULE } by = BY_NONE;
@@ -658,6 +659,8 @@ bg_reply_classify_ctx(const char *status, const char *diagnostic,
         row = bg_reply_rules_find_pairs(bg_reply_rules_in_use(), low, &pp);
         lower_drop(raw, rawbuf);
         text = reply_phrase_reason(low, &pp, &phrase);
+        text = reply_phrase_own_network(low, text, ctx ? ctx->recipient : NULL, &phrase,
+                                        &broken_mx);
         vendor = reply_vendor_reason(low, &pp, ctx, &vendor_decides);
         if (said != diagnostic) {
             char *whole = lower_copy(diagnostic, 8192);
@@ -797,6 +800,10 @@ bg_reply_classify_ctx(const char *status, const char *diagnostic,
     out->scope = by == BY_RULE ? row->scope : bg_reason_scope(reason);
     if (by != BY_RULE && rbl)
         out->scope = BG_SCOPE_RELAY;
+    /* A domain whose MX host does not resolve exists: its MX is broken and
+     * may be mended, no verdict on the address for good. */
+    if (broken_mx && out->scope == BG_SCOPE_RECIPIENT)
+        out->scope = BG_SCOPE_TRANSIENT;
     /* A full mailbox that is only refused for now will take mail again. */
     if (out->scope == BG_SCOPE_RECIPIENT && status && status[0] == '4' &&
         is(reason, "mailboxfull"))
@@ -835,4 +842,7 @@ bg_reply_classify_ctx(const char *status, const char *diagnostic,
     if (rbl && by != BY_RULE)
         snprintf(out->rule + strlen(out->rule), sizeof out->rule - strlen(out->rule),
                  "; names the DNS blacklist %s", out->rbl);
+    if (broken_mx && out->scope == BG_SCOPE_TRANSIENT)
+        snprintf(out->rule + strlen(out->rule), sizeof out->rule - strlen(out->rule),
+                 "; of an MX host, not the domain");
 }

@@ -54,6 +54,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bounceguard/util.h"
 #include "reply_phrases.h"
@@ -725,6 +726,10 @@ static const char *const p_networkerror[] = {
     "temporary lookup failure",
     "malformed or unexpected name server reply",
     "malformed name server reply",
+    /* the MX is the reporting MTA itself: Exim's "lowest numbered MX record
+     * points to local host", Postfix's "mail for D loops back to myself" */
+    "points to local host",
+    "loops back to myself",
     NULL,
 };
 static const char *const p_notaccept[] = {
@@ -738,6 +743,9 @@ static const char *const p_notaccept[] = {
     "accepts no mail",
     "mail receiving disabled",
     "no mail is accepted",
+    /* Exim on a null MX (RFC 7505): "an MX or SRV record indicated no SMTP
+     * service" */
+    "no smtp service",
     NULL,
 };
 static const char *const p_securityerror[] = {
@@ -821,6 +829,9 @@ static const char *const p_systemerror[] = {
 
 static const char *const p_hostunknown_early[] = {
     "host or domain name not found",
+    /* Exim: the domain's MX hosts do not exist (reply_phrase_own_network()
+     * tells it from a domain that does not) */
+    "mx records point to non-existent hosts",
     NULL,
 };
 static const char *const p_networkerror_early[] = {
@@ -1021,4 +1032,68 @@ reply_phrase_reason(const char *text, const bg_text_pairs *pairs, const char **p
             }
         }
     return NULL;
+}
+
+/*
+ * The reporting MTA's own words for a connection that failed before any
+ * server spoke: Postfix's "connect to mx.example.com[192.0.2.1]:25:
+ * Connection refused" (or "No route to host", "Connection timed out").  No
+ * server refused anything ("refused" is the kernel's): the network, never
+ * a block of the relay.  low: the diagnostic (any case).
+ */
+bool
+reply_phrase_own_connect(const char *low)
+{
+    while (*low == ' ')
+        low++;
+    if (strncasecmp(low, "connect to ", 11) != 0)
+        return false;
+    const char *close = strstr(low + 11, "]:");
+    if (!close || close - low > 300 || !isdigit((unsigned char)close[2]))
+        return false;
+    const char *p = close + 2;
+    while (isdigit((unsigned char)*p))
+        p++;
+    return p[0] == ':' && p[1] == ' ';
+}
+
+/*
+ * Postfix's "Host or domain name not found. Name service error for name=N
+ * type=A: Host not found" about a name N other than the recipient's domain:
+ * the domain exists and has an MX, whose host does not resolve.  low: the
+ * lower-case diagnostic.
+ */
+static bool
+mx_host_unresolved(const char *low, const char *recipient)
+{
+    static const char key[] = "name service error for name=";
+    const char *at = recipient ? strrchr(recipient, '@') : NULL;
+    const char *n = strstr(low, key);
+    if (!at || !at[1] || !n)
+        return false;
+    n += sizeof key - 1;
+    size_t len = strcspn(n, " :");
+    if (len > 0 && n[len - 1] == '.') /* a root dot */
+        len--;
+    return len > 0 && (strlen(at + 1) != len || strncasecmp(n, at + 1, len) != 0);
+}
+
+const char *
+reply_phrase_own_network(const char *low, const char *text, const char *recipient,
+                         const char **phrase, bool *broken_mx)
+{
+    *broken_mx = false;
+    if (reply_phrase_own_connect(low)) {
+        if (phrase)
+            *phrase = "connect to HOST[ADDRESS]:PORT: (the MTA's own connection failure)";
+        return "networkerror";
+    }
+    /* An MX host that does not resolve: the domain exists, its MX is
+     * broken and may be mended.  Still hostunknown (as Sisimai reads it),
+     * but no verdict on the domain for good (the caller's scope). */
+    if (text && strcmp(text, "hostunknown") == 0 &&
+        (strstr(low, "mx records point to non-existent hosts") ||
+         mx_host_unresolved(low, recipient)))
+        *broken_mx = true;
+    return text;
 }

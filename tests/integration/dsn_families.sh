@@ -10,7 +10,9 @@
 # (make-haraka-samples.sh), of amavisd-new
 # (make-amavis-samples.sh), fetchmail (make-fetchmail-samples.sh) and
 # Dovecot, refusals of the mailing-list managers mlmmj and GNU Mailman 3,
-# and Amazon SES JSON
+# the bounces Exim, OpenSMTPD, Postfix, Sendmail and Courier write when no
+# server is reached (NXDOMAIN, null MX, a refused connection:
+# make-netfail-samples.sh) and Amazon SES JSON
 # notifications made from AWS's documentation (make-ses-samples.py).
 # Samples and expectations: tests/data/dsn-families (SOURCES.md says where
 # each comes from).  Scored by tests/tools/score_corpus.py against floors

@@ -284,6 +284,23 @@ static const class_case class_cases[] = {
      "421 HL:ICC 163 mx14, please see http://mail.163.com/help/help_spam_16.htm",
      "toomanyconn", 0, ""},
     {"coremail: open relay check", NULL, "554 openrelay check.", "blocked", 0, ""},
+    /* The MTA's own words when no server spoke (make-netfail-samples.sh). */
+    {"exim: null MX", "5.0.0", "an MX or SRV record indicated no SMTP service",
+     "notaccept", 1, ""},
+    {"exim: MX hosts that do not exist", "5.0.0",
+     "all relevant MX records point to non-existent hosts", "hostunknown", 1, ""},
+    {"exim: MX to itself", "5.0.0", "lowest numbered MX record points to local host",
+     "networkerror", 0, ""},
+    {"postfix: MX to itself", "5.0.0", "mail for loop.example loops back to myself",
+     "networkerror", 0, ""},
+    {"postfix: refused connection is no block", "4.4.1",
+     "connect to mx.example.com[192.0.2.9]:25: Connection refused", "networkerror", 0,
+     ""},
+    {"postfix: no route is no block", "4.4.1",
+     "connect to mx.example.com[2001:db8::9]:25: No route to host", "networkerror", 0,
+     ""},
+    {"a server's own \"connection refused\" is", "5.7.1",
+     "554 5.7.1 Connection refused: your IP is not welcome", "blocked", 0, ""},
     {"nothing known", "5.9.9", "550 meh", "undefined", 0, ""},
     {"nothing at all", NULL, NULL, "onhold", 0, ""},
 };
@@ -1924,6 +1941,114 @@ START_TEST(test_parse_temporary_refusal)
 }
 END_TEST
 
+/* The bounces an MTA writes itself when no server was reached: only a
+ * domain that does not exist or takes no mail (null MX) is about the
+ * recipient; a broken MX, a loop, a refused connection never are, and never
+ * about the relay either. */
+START_TEST(test_parse_own_network_failures)
+{
+    static const char *const fmt =
+        "From: Mail Delivery System <MAILER-DAEMON@mx.relay.test>\nTo: app@relay.test\n"
+        "Subject: Undelivered Mail Returned to Sender\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=B\n\n"
+        "--B\nContent-type: message/delivery-status\n\nReporting-MTA: dns; %s\n\n"
+        "Final-Recipient: rfc822; %s\nAction: %s\nStatus: %s\n"
+        "Diagnostic-Code: X-Postfix; %s\n\n--B--\n";
+    static const struct {
+        const char *reporter, *rcpt, *action, *status, *diag, *reason;
+        bg_bounce_scope scope;
+    } cases[] = {
+        {"mx.relay.test", "a@nosuch.example", "failed", "5.4.4",
+         "Host or domain name not found. Name service error for name=nosuch.example "
+         "type=MX: Host not found",
+         "hostunknown", BG_SCOPE_RECIPIENT},
+        {"mx.relay.test", "a@badmx.example", "failed", "5.4.4",
+         "Host or domain name not found. Name service error for name=mx.nowhere.example "
+         "type=A: Host not found",
+         "hostunknown", BG_SCOPE_TRANSIENT},
+        {"mx.relay.test", "a@badmx.example", "failed", "5.0.0",
+         "all relevant MX records point to non-existent hosts", "hostunknown",
+         BG_SCOPE_TRANSIENT},
+        {"mx.relay.test", "a@nullmx.example", "failed", "5.1.10",
+         "Domain nullmx.example does not accept mail (nullMX)", "notaccept",
+         BG_SCOPE_RECIPIENT},
+        {"mx.relay.test", "a@refused.example", "failed", "4.4.1",
+         "connect to mx.refused.example[192.0.2.9]:25: Connection refused", "expired",
+         BG_SCOPE_TRANSIENT},
+        {"mx.relay.test", "a@refused.example", "delayed", "4.4.1",
+         "connect to mx.refused.example[192.0.2.9]:25: Connection refused",
+         "networkerror", BG_SCOPE_TRANSIENT},
+        /* Exim's "Unrouteable address": a domain of its own, or another */
+        {"mx.relay.test", "a@nosuch.example", "failed", "5.0.0", "Unrouteable address",
+         "hostunknown", BG_SCOPE_RECIPIENT},
+        {"mx.relay.test", "nobody@relay.test", "failed", "5.0.0", "Unrouteable address",
+         "userunknown", BG_SCOPE_RECIPIENT},
+        {"relay.test", "nobody@relay.test", "failed", "5.0.0", "Unrouteable address",
+         "userunknown", BG_SCOPE_RECIPIENT},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char msg[2048];
+        int n = snprintf(msg, sizeof msg, fmt, cases[i].reporter, cases[i].rcpt,
+                         cases[i].action, cases[i].status, cases[i].diag);
+        ck_assert(n > 0 && (size_t)n < sizeof msg);
+        bg_dsn_report *r = parse(msg);
+        ck_assert_uint_eq(r->nrcpts, 1);
+        ck_assert_msg(strcmp(r->rcpts[0].reason, cases[i].reason) == 0,
+                      "case %zu: reason %s, want %s", i, r->rcpts[0].reason,
+                      cases[i].reason);
+        ck_assert_msg(r->rcpts[0].scope == cases[i].scope, "case %zu: scope %s", i,
+                      bg_scope_name(r->rcpts[0].scope));
+        bg_dsn_report_free(r);
+    }
+}
+END_TEST
+
+/* Sendmail's own bounce when no host was reached: Remote-MTA names the
+ * domain, its "550 Host unknown" is its own and its Status 5.1.2 stands; the
+ * transcript tells a domain that does not exist from an MX host that does
+ * not resolve (hostunknown either way, about the recipient only for the
+ * first). */
+START_TEST(test_parse_sendmail_host_unknown)
+{
+    static const char *const fmt =
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@sm.relay.test>\nTo: "
+        "app@relay.test\n"
+        "Subject: Returned mail: see transcript for details\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=B\n\n"
+        "--B\n\n   ----- The following addresses had permanent fatal errors -----\n"
+        "<a@%s>\n%s\n"
+        "   ----- Transcript of session follows -----\n"
+        "550 5.1.2 <a@%s>... Host unknown (Name server: %s: host not found)\n\n"
+        "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; "
+        "sm.relay.test\n\n"
+        "Final-Recipient: RFC822; a@%s\nAction: failed\nStatus: 5.1.2\n"
+        "Remote-MTA: DNS; %s\n%s\n--B--\n";
+    /* as Sendmail 8.17 wrote them (lhost-sendmail817-21, -23): the reason
+     * line and a Diagnostic-Code only for the domain itself */
+    static const char *const cases[][5] = {
+        /* domain, its reason line, the name that failed, Remote-MTA, Diagnostic-Code */
+        {"nosuch.example", "    (reason: 550 Host unknown)\n", "nosuch.example",
+         "nosuch.example", "Diagnostic-Code: SMTP; 550 Host unknown\n"},
+        {"badmx.example", "", "mx.nowhere.example.", "mx.nowhere.example", ""},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        char msg[2048];
+        int n = snprintf(msg, sizeof msg, fmt, cases[i][0], cases[i][1], cases[i][0],
+                         cases[i][2], cases[i][0], cases[i][3], cases[i][4]);
+        ck_assert(n > 0 && (size_t)n < sizeof msg);
+        bg_dsn_report *r = parse(msg);
+        ck_assert_uint_eq(r->nrcpts, 1);
+        ck_assert_msg(strcmp(r->rcpts[0].status, "5.1.2") == 0, "case %zu: status %s", i,
+                      r->rcpts[0].status);
+        ck_assert_str_eq(r->rcpts[0].reason, "hostunknown");
+        ck_assert_msg(r->rcpts[0].scope ==
+                          (i == 0 ? BG_SCOPE_RECIPIENT : BG_SCOPE_TRANSIENT),
+                      "case %zu: scope %s", i, bg_scope_name(r->rcpts[0].scope));
+        bg_dsn_report_free(r);
+    }
+}
+END_TEST
+
 START_TEST(test_parse_not_bounce)
 {
     const char *msg = "From: alice@example.com\nTo: bob@example.org\nSubject: lunch\n\n"
@@ -2017,6 +2142,8 @@ dsn_suite(void)
     tcase_add_test(tp, test_text_stage_from_transcript);
     tcase_add_test(tp, test_parse_haraka_notice);
     tcase_add_test(tp, test_parse_temporary_refusal);
+    tcase_add_test(tp, test_parse_own_network_failures);
+    tcase_add_test(tp, test_parse_sendmail_host_unknown);
     tcase_add_test(tp, test_parse_borrowed_reply);
     tcase_add_test(tp, fuzz_diagnostic_stays_within_cap);
     suite_add_tcase(s, tp);

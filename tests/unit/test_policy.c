@@ -373,11 +373,25 @@ static const struct decision_case {
      BG_STAGE_MAIL, BG_BOUNCE_INCIDENT},
     {"sender's authentication", "failed", "5.7.26", "authfailure", BG_SCOPE_SENDER,
      BG_STAGE_DATA, BG_BOUNCE_NOTHING},
-    {"message content", "failed", "5.7.1", "spamdetected", BG_SCOPE_MESSAGE, BG_STAGE_DATA,
-     BG_BOUNCE_NOTHING},
+    {"message content", "failed", "5.7.1", "spamdetected", BG_SCOPE_MESSAGE,
+     BG_STAGE_DATA, BG_BOUNCE_NOTHING},
     {"delivered", "delivered", "2.0.0", "delivered", BG_SCOPE_NONE, BG_STAGE_UNKNOWN,
      BG_BOUNCE_NOTHING},
     {"relayed, even naming a relay scope", "relayed", "2.0.0", "blocked", BG_SCOPE_RELAY,
+     BG_STAGE_UNKNOWN, BG_BOUNCE_NOTHING},
+    /* The MTA's own bounces when no server was reached: a domain that does
+     * not exist or has a null MX blacklists; a broken MX (hostunknown, but
+     * not about the recipient for good), an MX loop or a connection refused
+     * until the queue lifetime ran out does nothing. */
+    {"NXDOMAIN", "failed", "5.4.4", "hostunknown", BG_SCOPE_RECIPIENT, BG_STAGE_UNKNOWN,
+     BG_BOUNCE_BLACKLIST},
+    {"null MX", "failed", "5.1.10", "notaccept", BG_SCOPE_RECIPIENT, BG_STAGE_UNKNOWN,
+     BG_BOUNCE_BLACKLIST},
+    {"MX host NXDOMAIN", "failed", "5.4.4", "hostunknown", BG_SCOPE_TRANSIENT,
+     BG_STAGE_UNKNOWN, BG_BOUNCE_NOTHING},
+    {"MX loops back", "failed", "5.4.6", "networkerror", BG_SCOPE_TRANSIENT,
+     BG_STAGE_UNKNOWN, BG_BOUNCE_NOTHING},
+    {"refused until expiry", "failed", "4.4.1", "expired", BG_SCOPE_TRANSIENT,
      BG_STAGE_UNKNOWN, BG_BOUNCE_NOTHING},
 };
 

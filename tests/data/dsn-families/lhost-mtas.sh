@@ -15,7 +15,9 @@
 # relay's port on 127.0.0.1), and reads NSPIDS: the pid namespaces started
 # (unshare --kill-child ignores SIGTERM while it waits: kill them with
 # SIGKILL, and the namespace dies with them).  Each NAME_send FROM RCPT...
-# submits the message on its stdin from FROM to the RCPTs.
+# submits the message on its stdin from FROM to the RCPTs.  With RESOLV set
+# (a resolv.conf), Exim, OpenSMTPD and dma see it as /etc/resolv.conf in
+# their namespace (make-netfail-samples.sh: a private dnsmasq).
 NSPIDS=${NSPIDS:-}
 
 # lhost_unpack: the MTAs' packages, downloaded and unpacked into $W/root-*
@@ -77,12 +79,14 @@ EOF
 exim_send() {
     local from=$1
     shift
-    unshare -m sh -c "mount --bind $E/passwd /etc/passwd; mount --bind $E/group /etc/group; mount --bind $W/root-exim4/usr/sbin /usr/sbin; /usr/sbin/exim4 -C $E/exim.conf -odi -f $from $*"
+    unshare -m sh -c "${RESOLV:+mount --bind $RESOLV /etc/resolv.conf;} mount --bind $E/passwd /etc/passwd; mount --bind $E/group /etc/group; mount --bind $W/root-exim4/usr/sbin /usr/sbin; /usr/sbin/exim4 -C $E/exim.conf -odi -f $from $*"
 }
 
 # ---- OpenSMTPD ----------------------------------------------------------
 # opensmtpd_start LISTEN [CONF]: smtpd listening on 127.0.0.1:LISTEN, its
-# queue settings CONF (default: expire after 4 s, a delay report after 1 s)
+# queue settings CONF (default: expire after 4 s, a delay report after 1 s);
+# OPENSMTPD_RULES, when set, replaces the action and match lines (default:
+# everything to 127.0.0.1:$PORT)
 opensmtpd_start() {
     O=$W/opensmtpd
     mkdir -p "$O/spool" "$O/varlib/opensmtpd/empty" "$O/mail"
@@ -94,10 +98,10 @@ opensmtpd_start() {
 listen on 127.0.0.1 port $1
 ${2:-queue ttl 4s
 bounce warn-interval 1s}
-action "relay" relay host smtp://127.0.0.1:$PORT
-match from local for any action "relay"
+${OPENSMTPD_RULES:-action "relay" relay host smtp://127.0.0.1:$PORT
+match from local for any action "relay"}
 EOF
-    unshare -mu -p -f --kill-child sh -c "hostname opensmtpd.relay.test; mount --bind $O/passwd /etc/passwd; mount --bind $O/group /etc/group; mount --bind $O/spool /var/spool; mount --bind $W/root-opensmtpd/usr/libexec /usr/libexec; mount --bind $O/varlib /var/lib; exec $W/root-opensmtpd/usr/sbin/smtpd -d -f $O/smtpd.conf" >"$O/smtpd.log" 2>&1 &
+    unshare -mu -p -f --kill-child sh -c "hostname opensmtpd.relay.test; ${RESOLV:+mount --bind $RESOLV /etc/resolv.conf;} mount --bind $O/passwd /etc/passwd; mount --bind $O/group /etc/group; mount --bind $O/spool /var/spool; mount --bind $W/root-opensmtpd/usr/libexec /usr/libexec; mount --bind $O/varlib /var/lib; exec $W/root-opensmtpd/usr/sbin/smtpd -d -f $O/smtpd.conf" >"$O/smtpd.log" 2>&1 &
     NSPIDS="$NSPIDS $!"
     OPENSMTPD_PORT=$1
     sleep 2
@@ -128,9 +132,9 @@ dma_send() {
     local from=$1
     shift
     if [ -n "${DMA_LINGER:-}" ]; then
-        unshare -m -p -f sh -c "mount -t overlay overlay -o lowerdir=/etc,upperdir=$D/upper,workdir=$D/work /etc && $W/root-dma/usr/sbin/dma -f $from $*; sleep $DMA_LINGER"
+        unshare -m -p -f sh -c "mount -t overlay overlay -o lowerdir=/etc,upperdir=$D/upper,workdir=$D/work /etc && ${RESOLV:+mount --bind $RESOLV /etc/resolv.conf &&} $W/root-dma/usr/sbin/dma -f $from $*; sleep $DMA_LINGER"
     else
-        unshare -m sh -c "mount -t overlay overlay -o lowerdir=/etc,upperdir=$D/upper,workdir=$D/work /etc && $W/root-dma/usr/sbin/dma -f $from $*"
+        unshare -m sh -c "mount -t overlay overlay -o lowerdir=/etc,upperdir=$D/upper,workdir=$D/work /etc && ${RESOLV:+mount --bind $RESOLV /etc/resolv.conf &&} $W/root-dma/usr/sbin/dma -f $from $*"
     fi
 }
 
@@ -167,7 +171,8 @@ nullmailer_send() {
 # mount namespace (nsenter).  An unknown local user is refused at
 # submission (no bounce).  courier_start [FILE=VALUE...]: each FILE of
 # /etc/courier set to VALUE (e.g. queuetime=10s: Courier gives up on a
-# deferred message after 10 s rather than a week).
+# deferred message after 10 s rather than a week).  COURIER_ROUTES, when
+# set, is its esmtproutes (default: everything to 127.0.0.1:$PORT).
 courier_start() {
     K=$W/courier
     local r=$W/root-courier
@@ -179,7 +184,8 @@ courier_start() {
     echo courier.relay.test >"$K/etc/courier/me"
     echo courier.relay.test >"$K/etc/courier/defaultdomain"
     echo courier.relay.test >"$K/etc/courier/locals"
-    echo ": [127.0.0.1],$PORT" >"$K/etc/courier/esmtproutes"
+    echo "${COURIER_ROUTES:-: [127.0.0.1],$PORT}" >"$K/etc/courier/esmtproutes"
+    if [ -n "${RESOLV:-}" ]; then cp "$RESOLV" "$K/etc/resolv.conf"; fi
     for a in "$@"; do echo "${a#*=}" >"$K/etc/courier/${a%%=*}"; done
     chown -R 994:994 "$K/var-up/courier" "$K/run-up/courier"
     CLIB=/usr/lib/x86_64-linux-gnu/courier-authlib
