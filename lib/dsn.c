@@ -543,8 +543,11 @@ received_id(const char *v)
 static void
 read_original(const bg_mime_headers *h, bg_dsn_report *r)
 {
-    for (size_t i = 0; i < h->n && r->nreceived_ids < BG_DSN_RECEIVED_IDS; i++)
+    for (size_t i = 0; i < h->n; i++)
         if (bg_mime_field_is(&h->v[i], "Received")) {
+            r->orig_received++;
+            if (r->nreceived_ids >= BG_DSN_RECEIVED_IDS)
+                continue;
             char *id = received_id(bg_mime_headers_value(h, i));
             if (id)
                 r->received_ids[r->nreceived_ids++] = id;
@@ -869,6 +872,8 @@ read_forwarded(const char *s, size_t len, bg_dsn_report *r, int depth)
             r->nreceived_ids = inner->nreceived_ids;
             inner->nreceived_ids = 0;
         }
+        if (r->orig_received == 0)
+            r->orig_received = inner->orig_received;
     }
     bg_dsn_report_free(inner);
 }

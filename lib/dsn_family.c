@@ -335,10 +335,55 @@ borrowed_reply_adjust(bg_dsn_report *r)
     }
 }
 
+/* A mail loop that the notice does not name: Exim's bounce for "Too many
+ * "Received" headers - suspected mail loop" lists the address alone (the
+ * words stay in its log).  The returned message tells: no MTA passes on a
+ * message with 25 Received: lines or more (Sendmail's MaxHopCount, the
+ * lowest of the defaults; Exim's received_headers_max is 30, Postfix's
+ * hopcount_limit 50), so a permanent failure with nothing more telling
+ * than that is the loop's. */
+#define LOOP_RECEIVED 25
+static void
+hop_loop_adjust(bg_dsn_report *r)
+{
+    if (r->orig_received < LOOP_RECEIVED)
+        return;
+    for (size_t i = 0; i < r->nrcpts; i++) {
+        bg_dsn_rcpt *rc = &r->rcpts[i];
+        if (!rc->status || rc->status[0] != '5' || strcmp(rc->status + 1, ".0.0") != 0 ||
+            !(rc->reason == NULL || is_reason(rc, "systemerror", "undefined") ||
+              is_reason(rc, "onhold", NULL)))
+            continue;
+        rc->reason = "networkerror";
+        rc->hard = false;
+    }
+}
+
+/* Sendmail found that the next hop is itself ("553 5.3.5 [host] config
+ * error: mail loops back to me (MX problem?)" in its transcript): a
+ * routing loop, which its Diagnostic-Code shortens to "system config
+ * error". */
+static void
+loops_back_adjust(const char *notice, size_t len, bg_dsn_report *r)
+{
+    if (!notice || !bg_text_find(notice, len, "mail loops back to me"))
+        return;
+    for (size_t i = 0; i < r->nrcpts; i++) {
+        bg_dsn_rcpt *rc = &r->rcpts[i];
+        if (!rc->status || strcmp(rc->status, "5.3.5") != 0 ||
+            !is_reason(rc, "systemerror", NULL))
+            continue;
+        rc->reason = "networkerror";
+        rc->hard = false;
+    }
+}
+
 void
 dsn_family_adjust(const char *notice, size_t len, const dsn_layout *lay, bg_dsn_report *r)
 {
+    loops_back_adjust(notice, len, r);
     temporary_adjust(r, lay->gave_up);
+    hop_loop_adjust(r);
     borrowed_reply_adjust(r);
     unrouteable_adjust(r);
     if (notice)

@@ -749,11 +749,22 @@ bg_reply_classify_ctx(const char *status, const char *diagnostic,
     if (cmd == CMD_MAIL && !vendor_decides && !(cr && cr->specific) &&
         weak_at_mail(reason, rbl, access_denied))
         reason = "rejected";
-    /* A local delivery command failed (Postfix pipe/local: "x-unix;"). */
+    /* A local delivery command failed (Postfix pipe/local, Sendmail's prog
+     * mailer: "x-unix;").  Its words are the meaning of the command's exit
+     * code (Postfix's sysexits table: "permission denied", "unknown mail
+     * system error 1"), never a remote filter's or a relay's: only the
+     * no-such-user and full-mailbox readings (by word or status) stand. */
     if (ctx && ctx->diag_type && strncasecmp(ctx->diag_type, "x-unix", 6) == 0 &&
         !vendor_decides &&
-        (!reason || is(reason, "systemerror") || is(reason, "undefined")))
+        (!reason || is(reason, "systemerror") || is(reason, "undefined") ||
+         is(reason, "filtered") || is(reason, "blocked") || is(reason, "rejected") ||
+         is(reason, "policyviolation") || is(reason, "securityerror")))
         reason = "mailererror";
+    /* A delay warning (Action: delayed) of a command that failed for now
+     * (EX_TEMPFAIL) is still queued: its delay will expire or pass. */
+    if (is(reason, "mailererror") && ctx && ctx->action &&
+        strncasecmp(ctx->action, "delayed", 7) == 0)
+        reason = "expired";
     if (!reason && reply[0] == '5' && reply[1] == '0' && reply[2] <= '4')
         reason = "syntaxerror";
     /* Still queued and nothing more telling: the delay will expire; a

@@ -67,6 +67,7 @@ typedef struct bg_dsn_report {
      * milter filed the message under (correlate = queue-id). */
     char *received_ids[BG_DSN_RECEIVED_IDS];
     size_t nreceived_ids;
+    size_t orig_received; /* how many Received: lines the returned original has */
 } bg_dsn_report;
 
 /* Free a report (NULL is fine); returns NULL. */

@@ -12,6 +12,7 @@
 
 #include "bounceguard/dsn.h"
 #include "bounceguard/reply.h"
+#include "bounceguard/util.h"
 
 typedef struct class_case {
     const char *name;
@@ -508,6 +509,124 @@ START_TEST(test_parse_notice_context)
     ck_assert_str_eq(r->rcpts[0].reason, "filtered");
     ck_assert_str_eq(r->rcpts[1].diagnostic_type, "x-unix");
     ck_assert_str_eq(r->rcpts[1].reason, "mailererror");
+    bg_dsn_report_free(r);
+}
+END_TEST
+
+/* A local delivery's notice (Postfix local(8) and pipe, Sendmail's prog
+ * mailer: "x-unix;"): the words are a command's exit code read through
+ * sysexits, never a filter's or a relay's verdict; only "user unknown"
+ * (EX_NOUSER, 5.1.1) and a full mailbox are about the recipient, and a delay
+ * warning (Action: delayed) of a command that failed for now will expire. */
+START_TEST(test_parse_local_delivery)
+{
+    const char *msg =
+        "From: MAILER-DAEMON@box.example.net\n"
+        "Subject: Undelivered Mail Returned to Sender\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+        "--B\nContent-Type: text/plain\n\n"
+        "<noperm@box.example.net>: permission denied\n\n"
+        "--B\nContent-Type: message/delivery-status\n\n"
+        "Reporting-MTA: dns; box.example.net\n\n"
+        "Final-Recipient: rfc822; noperm@box.example.net\nAction: failed\nStatus: 5.7.0\n"
+        "Diagnostic-Code: x-unix; permission denied\n\n"
+        "Final-Recipient: rfc822; false@box.example.net\nAction: failed\nStatus: 5.3.0\n"
+        "Diagnostic-Code: x-unix; unknown mail system error 1\n\n"
+        "Final-Recipient: rfc822; nouser@box.example.net\nAction: failed\nStatus: 5.1.1\n"
+        "Diagnostic-Code: x-unix; user unknown\n\n"
+        "Final-Recipient: rfc822; full@box.example.net\nAction: failed\nStatus: 5.2.2\n"
+        "Diagnostic-Code: x-unix; input/output error\n\n"
+        "Final-Recipient: rfc822; later@box.example.net\nAction: delayed\nStatus: 4.3.0\n"
+        "Diagnostic-Code: x-unix; temporary failure\n\n"
+        "--B--\n";
+    bg_dsn_report *r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 5);
+    ck_assert_str_eq(r->rcpts[0].reason, "mailererror");
+    ck_assert_int_ne(r->rcpts[0].scope, BG_SCOPE_RELAY);
+    ck_assert_str_eq(r->rcpts[1].reason, "mailererror");
+    ck_assert_str_eq(r->rcpts[2].reason, "userunknown");
+    ck_assert(r->rcpts[2].hard);
+    ck_assert_str_eq(r->rcpts[3].reason, "mailboxfull");
+    ck_assert_str_eq(r->rcpts[4].reason, "expired");
+    ck_assert(!r->rcpts[4].hard);
+    ck_assert_int_eq(r->rcpts[4].scope, BG_SCOPE_TRANSIENT);
+    bg_dsn_report_free(r);
+}
+END_TEST
+
+/* Exim's notice of a mail loop ("Too many Received headers") names the
+ * address alone; the returned message's 25 or more Received: lines say it
+ * was a loop.  A few Received: lines say nothing. */
+static char *
+loop_notice(int hops)
+{
+    bg_buf b = BG_BUF_INIT;
+    bg_buf_puts(&b,
+                "From: Mail Delivery System <Mailer-Daemon@ex.example.net>\n"
+                "Subject: Mail delivery failed: returning message to sender\n"
+                "Content-Type: multipart/report; report-type=delivery-status; "
+                "boundary=\"B\"\n\n"
+                "--B\nContent-type: text/plain\n\n"
+                "This message was created automatically by mail delivery software.\n\n"
+                "A message that you sent could not be delivered to one or more of its\n"
+                "recipients. This is a permanent error. The following address(es) "
+                "failed:\n\n  ring@ring.example\n\n"
+                "--B\nContent-type: message/delivery-status\n\n"
+                "Reporting-MTA: dns; ex.example.net\n\n"
+                "Action: failed\nFinal-Recipient: rfc822;ring@ring.example\n"
+                "Status: 5.0.0\n\n"
+                "--B\nContent-type: message/rfc822\n\n");
+    for (int i = 0; i < hops; i++)
+        bg_buf_puts(&b,
+                    "Received: from ex.example.net ([127.0.0.1]) by ex.example.net "
+                    "with esmtp id 1xakdj-0004dj-2X; Tue, 08 Dec 2026 02:09:11 +0000\n");
+    bg_buf_puts(&b, "From: <app@sink.example>\nSubject: test\n\nHello.\n\n--B--\n");
+    return bg_buf_steal(&b);
+}
+
+START_TEST(test_parse_hop_loop)
+{
+    char *msg = loop_notice(30);
+    bg_dsn_report *r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_uint_eq(r->orig_received, 30);
+    ck_assert_str_eq(r->rcpts[0].reason, "networkerror");
+    ck_assert(!r->rcpts[0].hard);
+    bg_dsn_report_free(r);
+    free(msg);
+
+    msg = loop_notice(3);
+    r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_ne(r->rcpts[0].reason, "networkerror");
+    bg_dsn_report_free(r);
+    free(msg);
+}
+END_TEST
+
+/* Sendmail's next hop was itself: the transcript says "mail loops back to
+ * me", the Diagnostic-Code only "system config error": a routing loop. */
+START_TEST(test_parse_loops_back)
+{
+    const char *msg =
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@sm.example.net>\n"
+        "Subject: Returned mail: see transcript for details\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+        "--B\n\n"
+        "   ----- The following addresses had permanent fatal errors -----\n"
+        "ring@ring.example\n    (reason: 553 5.3.5 system config error)\n\n"
+        "   ----- Transcript of session follows -----\n"
+        "553 5.3.5 [127.0.0.1] config error: mail loops back to me (MX problem?)\n"
+        "554 5.3.5 Local configuration error\n\n"
+        "--B\nContent-Type: message/delivery-status\n\n"
+        "Reporting-MTA: dns; sm.example.net\n\n"
+        "Final-Recipient: RFC822; ring@ring.example\nAction: failed\nStatus: 5.3.5\n"
+        "Diagnostic-Code: SMTP; 553 5.3.5 system config error\n\n"
+        "--B--\n";
+    bg_dsn_report *r = parse(msg);
+    ck_assert_uint_eq(r->nrcpts, 1);
+    ck_assert_str_eq(r->rcpts[0].reason, "networkerror");
+    ck_assert(!r->rcpts[0].hard);
     bg_dsn_report_free(r);
 }
 END_TEST
@@ -1988,6 +2107,9 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_nullmailer_layout);
     tcase_add_test(tp, test_parse_text_bounce);
     tcase_add_test(tp, test_parse_notice_context);
+    tcase_add_test(tp, test_parse_local_delivery);
+    tcase_add_test(tp, test_parse_hop_loop);
+    tcase_add_test(tp, test_parse_loops_back);
     tcase_add_test(tp, test_parse_failed_recipients);
     tcase_add_test(tp, test_parse_sendmail_list);
     tcase_add_test(tp, test_parse_list_and_status);
