@@ -366,13 +366,18 @@ hop_loop_adjust(bg_dsn_report *r)
 static void
 loops_back_adjust(const char *notice, size_t len, bg_dsn_report *r)
 {
-    if (!notice || !bg_text_find(notice, len, "mail loops back to me"))
-        return;
-    for (size_t i = 0; i < r->nrcpts; i++) {
+    bool said = false, looked = false; /* the notice read once, if needed */
+    for (size_t i = 0; notice && i < r->nrcpts; i++) {
         bg_dsn_rcpt *rc = &r->rcpts[i];
         if (!rc->status || strcmp(rc->status, "5.3.5") != 0 ||
             !is_reason(rc, "systemerror", NULL))
             continue;
+        if (!looked) {
+            said = bg_text_find(notice, len, "mail loops back to me") != NULL;
+            looked = true;
+        }
+        if (!said)
+            return;
         rc->reason = "networkerror";
         rc->hard = false;
     }
