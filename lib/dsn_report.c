@@ -81,11 +81,105 @@ bg_dsn_addr_len(const char *s)
     return (size_t)(p - s);
 }
 
+/* The UTF-8 bytes of code point cp at d (room for 4); their count, 0 when
+ * cp is no character an address may hold. */
+static size_t
+utf8_put(char *d, unsigned long cp)
+{
+    if (cp < 0x20 || cp == 0x7f || (cp >= 0xd800 && cp < 0xe000) || cp > 0x10ffff)
+        return 0;
+    if (cp < 0x80) {
+        d[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        d[0] = (char)(0xc0 | (cp >> 6));
+        d[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        d[0] = (char)(0xe0 | (cp >> 12));
+        d[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        d[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    d[0] = (char)(0xf0 | (cp >> 18));
+    d[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+    d[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    d[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+/*
+ * A UTF-8 address written in ASCII, back in UTF-8: RFC 6533's
+ * utf-8-addr-xtext "\x{7528}" (a code point in 1 to 6 hex digits) and
+ * Exim's "\347" (a byte over 0x7f in three octal digits, as Exim prints a
+ * non-ASCII byte in X-Failed-Recipients:, its notice's text and its
+ * Diagnostic-Code).  NULL when s has no such escape.
+ */
+static char *
+addr_unescape(const char *s)
+{
+    if (!strchr(s, '\\'))
+        return NULL;
+    size_t n = strlen(s);
+    char *d = bg_xmalloc(n + 1), *o = d;
+    bool any = false;
+    for (const char *p = s; *p;) {
+        if (p[0] == '\\' && p[1] == 'x' && p[2] == '{') {
+            const char *h = p + 3;
+            unsigned long cp = 0;
+            size_t k = 0;
+            while (k < 6 && isxdigit((unsigned char)h[k])) {
+                cp = cp * 16 +
+                     (unsigned long)(isdigit((unsigned char)h[k])
+                                         ? h[k] - '0'
+                                         : (tolower((unsigned char)h[k]) - 'a' + 10));
+                k++;
+            }
+            size_t w;
+            /* the encoded form is longer than its UTF-8: o stays behind p */
+            if (k > 0 && h[k] == '}' && (w = utf8_put(o, cp)) > 0) {
+                o += w;
+                p = h + k + 1;
+                any = true;
+                continue;
+            }
+        } else if (p[0] == '\\' && (p[1] == '2' || p[1] == '3') && p[2] >= '0' &&
+                   p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
+            *o++ = (char)(((p[1] - '0') << 6) | ((p[2] - '0') << 3) | (p[3] - '0'));
+            p += 4;
+            any = true;
+            continue;
+        }
+        *o++ = *p++;
+    }
+    *o = '\0';
+    if (!any) {
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+static char *addr_canon_plain(const char *s);
+
 char *
 bg_dsn_addr_canon(const char *s)
 {
     if (!s)
         return NULL;
+    char *un = addr_unescape(s);
+    if (!un)
+        return addr_canon_plain(s);
+    char *res = addr_canon_plain(un);
+    free(un);
+    return res;
+}
+
+static char *
+addr_canon_plain(const char *s)
+{
     const char *p = s;
     while (*p == ' ' || *p == '\t')
         p++;

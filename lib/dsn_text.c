@@ -325,6 +325,21 @@ leading_addr(const line *l, size_t *rest)
     if (i + 7 < l->len && (l->s[i] | 0x20) == 'm' &&
         strncasecmp(l->s + i, "mailto:", 7) == 0)
         i += 7;
+    /* A UTF-8 address escaped in ASCII (Exim's "\\347\\224...@b", RFC
+     * 6533's "\\x{7528}@b"): bg_dsn_addr_canon() reads it back. */
+    size_t e = i;
+    while (e < l->len && l->s[e] != ' ' && l->s[e] != '\t' && l->s[e] != '>')
+        e++;
+    if (e - i > 4 && e - i < 600 && memchr(l->s + i, '\\', e - i) &&
+        memchr(l->s + i, '@', e - i)) {
+        char esc[600];
+        memcpy(esc, l->s + i, e - i);
+        esc[e - i] = '\0';
+        char *a = bg_dsn_addr_canon(esc);
+        if (a)
+            *rest = e;
+        return a;
+    }
     /* No address without an '@', nor one that starts with no address byte
      * (bg_dsn_addr_len() would say 0 for both). */
     if (i >= l->len || !bg_dsn_addr_byte((unsigned char)l->s[i]) ||

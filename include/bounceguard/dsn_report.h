@@ -74,7 +74,10 @@ typedef struct bg_dsn_report {
 bg_dsn_report *bg_dsn_report_free(bg_dsn_report *r);
 
 /* The first e-mail address in s (after "rfc822;" and inside <> if any),
- * lower case; NULL when s holds none.  The caller frees the result. */
+ * lower case (ASCII letters only: a UTF-8 address keeps its other bytes);
+ * NULL when s holds none.  A UTF-8 address escaped in ASCII, RFC 6533's
+ * "\x{7528}" or Exim's octal "\347", is read back in UTF-8.  The caller
+ * frees the result. */
 char *bg_dsn_addr_canon(const char *s);
 
 /* true when c may be part of an address's local part (bg_dsn_addr_len()). */

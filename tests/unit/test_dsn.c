@@ -1884,6 +1884,91 @@ START_TEST(test_parse_haraka_notice)
 }
 END_TEST
 
+/* RFC 6533's utf-8 address type, raw or as \x{..}, and Exim's octal
+ * escapes of a UTF-8 address: the address in UTF-8, ASCII lower-cased
+ * only. */
+START_TEST(test_addr_canon_utf8)
+{
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"utf-8; \xe6\x9c\xaa\xe7\x9f\xa5@\xe4\xbe\x8b.Test",
+         "\xe6\x9c\xaa\xe7\x9f\xa5@\xe4\xbe\x8b.test"},
+        {"utf-8; \\x{7528}\\x{6237}@Plain.test", "\xe7\x94\xa8\xe6\x88\xb7@plain.test"},
+        {"utf-8; \\x{1F600}a@b.test", "\xf0\x9f\x98\x80"
+                                      "a@b.test"},
+        {"\\347\\224\\250\\346\\210\\267@plain.test",
+         "\xe7\x94\xa8\xe6\x88\xb7@plain.test"},
+        {"utf-8; \xc3\x9cser@Example.TEST", "\xc3\x9cser@example.test"},
+        {"rfc822; Who@Example.org", "who@example.org"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *a = bg_dsn_addr_canon(cases[i].in);
+        ck_assert_msg(a && strcmp(a, cases[i].want) == 0, "case %zu: %s", i, a ? a : "-");
+        free(a);
+    }
+    /* a surrogate is no character: left as it is, never decoded */
+    char *a = bg_dsn_addr_canon("utf-8; \\x{D800}@b.test");
+    ck_assert(!a || !strchr(a, '\xed'));
+    free(a);
+}
+END_TEST
+
+static const char *const global_fmt =
+    "From: Mail Delivery System <MAILER-DAEMON@relay.test>\nTo: <app@sink.test>\n"
+    "Subject: Undelivered Mail Returned to Sender\n%s"
+    "MIME-Version: 1.0\n"
+    "Content-Type: multipart/report; report-type=delivery-status; boundary=B\n\n"
+    "--B\nContent-Type: text/plain; charset=utf-8\n\nI'm sorry.\n\n"
+    "--B\nContent-Type: message/global-delivery-status\n\n"
+    "Reporting-MTA: dns; relay.test\n\nFinal-Recipient: %s\nAction: failed\n"
+    "Status: %s\n%s\n"
+    "--B\nContent-Type: message/global\n\nFrom: <app@sink.test>\n"
+    "Subject: \xe3\x83\x86\xe3\x82\xb9\xe3\x83\x88\n\nA test.\n--B--\n";
+
+/* Bounces of internationalised mail (RFC 6531/6533): the UTF-8 recipient
+ * of a message/global-delivery-status, and a host that does not offer
+ * SMTPUTF8 is the message's fault, never a dead recipient. */
+START_TEST(test_parse_smtputf8_bounces)
+{
+    static const struct {
+        const char *xfail, *final, *status, *diag, *want_rcpt, *want_reason;
+        bool hard;
+    } cases[] = {
+        {"", "utf-8; \xe6\x9c\xaa\xe7\x9f\xa5@\xe4\xbe\x8b.test", "5.1.1",
+         "Diagnostic-Code: smtp; 550 5.1.1 <\xe6\x9c\xaa\xe7\x9f\xa5@\xe4\xbe\x8b.test>: "
+         "Recipient address rejected: User unknown\n",
+         "\xe6\x9c\xaa\xe7\x9f\xa5@\xe4\xbe\x8b.test", "userunknown", true},
+        {"", "utf-8; \\x{7528}\\x{6237}@plain.test", "5.6.7",
+         "Diagnostic-Code: X-Postfix; SMTPUTF8 is required, but was not offered by "
+         "host\n",
+         "\xe7\x94\xa8\xe6\x88\xb7@plain.test", "contenterror", false},
+        {"", "rfc822; ok1@plain.test", "5.0.0",
+         "Diagnostic-Code: smtp; 553 5.6.7 SMTPUTF8 is required but was not offered\n",
+         "ok1@plain.test", "contenterror", false},
+        /* Exim: the header's octal escapes name the same address */
+        {"X-Failed-Recipients: \\347\\224\\250\\346\\210\\267@plain.test\n",
+         "rfc822;\xe7\x94\xa8\xe6\x88\xb7@plain.test", "5.0.0", "",
+         "\xe7\x94\xa8\xe6\x88\xb7@plain.test", NULL, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char msg[4096];
+        int n = snprintf(msg, sizeof msg, global_fmt, cases[i].xfail, cases[i].final,
+                         cases[i].status, cases[i].diag);
+        ck_assert(n > 0 && (size_t)n < sizeof msg);
+        bg_dsn_report *r = parse(msg);
+        ck_assert_uint_eq(r->nrcpts, 1);
+        ck_assert_msg(strcmp(r->rcpts[0].recipient, cases[i].want_rcpt) == 0,
+                      "case %zu: %s", i, r->rcpts[0].recipient);
+        if (cases[i].want_reason)
+            ck_assert_msg(strcmp(r->rcpts[0].reason, cases[i].want_reason) == 0,
+                          "case %zu: %s", i, r->rcpts[0].reason);
+        ck_assert_int_eq(r->rcpts[0].hard, cases[i].hard);
+        bg_dsn_report_free(r);
+    }
+}
+END_TEST
+
 /* nullmailer reports the first refused RCPT's reply for every recipient of
  * the message: the one it never tried is not blacklisted. */
 START_TEST(test_parse_borrowed_reply)
@@ -2145,6 +2230,8 @@ dsn_suite(void)
     tcase_add_test(tp, test_parse_own_network_failures);
     tcase_add_test(tp, test_parse_sendmail_host_unknown);
     tcase_add_test(tp, test_parse_borrowed_reply);
+    tcase_add_test(tp, test_addr_canon_utf8);
+    tcase_add_test(tp, test_parse_smtputf8_bounces);
     tcase_add_test(tp, fuzz_diagnostic_stays_within_cap);
     suite_add_tcase(s, tp);
     return s;
