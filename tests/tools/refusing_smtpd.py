@@ -19,7 +19,14 @@ bounces on loopback.  It answers RCPT TO by the recipient's local part:
 and MAIL FROM with "rejectme" in the address with
     553 5.7.1 <addr>: Sender address rejected: not owned by user
 
-Usage: refusing_smtpd.py PORT SAVEDIR [LOGFILE]   (listens on 127.0.0.1; stdlib only)
+A UTF-8 local part (RFC 6531) is answered the same way by its first word:
+"未知" (unknown) as unknown*, "满" (full) as full*.  With --smtputf8 the
+server also offers SMTPUTF8 in its EHLO reply (without, it does not: an MTA
+must then refuse to send it a message that needs SMTPUTF8).  Lines are read
+and written as UTF-8.
+
+Usage: refusing_smtpd.py [--smtputf8] PORT SAVEDIR [LOGFILE]
+(listens on 127.0.0.1; stdlib only)
 """
 import os
 import socketserver
@@ -33,7 +40,10 @@ REPLIES = [
             "zen.spamhaus.org; https://www.spamhaus.org/query/ip/127.0.0.1"),
     ("bare", "550 Requested action not taken: mailbox unavailable"),
     ("temp", "451 4.2.0 <{a}>: Recipient address rejected: try again later"),
+    ("\u672a\u77e5", "550 5.1.1 <{a}>: Recipient address rejected: User unknown"),
+    ("\u6ee1", "552 5.2.2 <{a}>: Mailbox full, quota exceeded"),
 ]
+SMTPUTF8 = False
 DATA_REJECT = "554 5.7.1 Message rejected as spam by Content Filtering"
 LOG = None
 SAVEDIR = "."
@@ -52,7 +62,7 @@ class Session(socketserver.StreamRequestHandler):
         if LOG:
             LOG.write("S: " + line + "\n")
             LOG.flush()
-        self.wfile.write((line + "\r\n").encode())
+        self.wfile.write((line + "\r\n").encode("utf-8", "surrogateescape"))
 
     def handle(self):
         self.say("220 mx.refusing.test ESMTP refusing_smtpd")
@@ -61,7 +71,7 @@ class Session(socketserver.StreamRequestHandler):
             raw = self.rfile.readline(4096)
             if not raw:
                 return
-            line = raw.decode("latin-1").rstrip("\r\n")
+            line = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
             if LOG:
                 LOG.write("C: " + line + "\n")
             verb = line[:4].upper()
@@ -70,6 +80,8 @@ class Session(socketserver.StreamRequestHandler):
                 if verb == "EHLO":
                     self.say("250-PIPELINING")
                     self.say("250-8BITMIME")
+                    if SMTPUTF8:
+                        self.say("250-SMTPUTF8")
                     self.say("250 ENHANCEDSTATUSCODES")
             elif verb == "MAIL":
                 rcpts = []
@@ -124,7 +136,10 @@ class Server(socketserver.ThreadingTCPServer):
 
 
 def main():
-    global LOG, SAVEDIR
+    global LOG, SAVEDIR, SMTPUTF8
+    if len(sys.argv) > 1 and sys.argv[1] == "--smtputf8":
+        SMTPUTF8 = True
+        del sys.argv[1]
     port = int(sys.argv[1])
     SAVEDIR = sys.argv[2]
     if len(sys.argv) > 3:
