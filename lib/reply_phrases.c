@@ -799,6 +799,11 @@ static const char *const p_contenterror[] = {
     "header line too long",
     "invalid character",
     "encoding",
+    /* an internationalised message (RFC 6531) to a host that does not
+     * offer SMTPUTF8: the message's fault, nobody's mailbox (Postfix;
+     * Exim's log words) */
+    "smtputf8 is required",
+    "utf8 support required",
     NULL,
 };
 static const char *const p_systemfull[] = {

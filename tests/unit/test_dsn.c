@@ -39,6 +39,11 @@ static const class_case class_cases[] = {
     {"mailbox full by text", "5.0.0", "552 Mailbox full, quota exceeded", "mailboxfull",
      0, ""},
     {"host unknown", "5.1.2", "Host or domain name not found", "hostunknown", 1, ""},
+    {"smtputf8 not offered", "5.0.0",
+     "SMTPUTF8 is required, but was not offered by host 192.0.2.1[192.0.2.1]",
+     "contenterror", 0, ""},
+    {"exim utf8 not offered", "5.0.0",
+     "utf8 support required but not offered for forwarding", "contenterror", 0, ""},
     {"spamhaus is blocked with name", "5.7.1",
      "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using "
      "zen.spamhaus.org",
