@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounceguard/addr.h"
 #include "bounceguard/dsn.h"
 #include "bounceguard/reply.h"
 #include "bounceguard/util.h"
@@ -1969,6 +1970,14 @@ START_TEST(test_parse_smtputf8_bounces)
             ck_assert_msg(strcmp(r->rcpts[0].reason, cases[i].want_reason) == 0,
                           "case %zu: %s", i, r->rcpts[0].reason);
         ck_assert_int_eq(r->rcpts[0].hard, cases[i].hard);
+        /* the store's key, as learn.c files it: the UTF-8 local part, the
+         * domain in A-labels, as the milter keys the RCPT TO */
+        bg_addr a;
+        ck_assert_int_eq(bg_addr_parse(r->rcpts[0].recipient, &a, NULL), BG_ADDR_OK);
+        ck_assert(
+            strncmp(a.canon, cases[i].want_rcpt, strcspn(cases[i].want_rcpt, "@")) == 0);
+        if (i == 0)
+            ck_assert(strncmp(a.domain, "xn--", 4) == 0);
         bg_dsn_report_free(r);
     }
 }
