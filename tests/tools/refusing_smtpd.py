@@ -143,7 +143,7 @@ def main():
     port = int(sys.argv[1])
     SAVEDIR = sys.argv[2]
     if len(sys.argv) > 3:
-        LOG = open(sys.argv[3], "a")
+        LOG = open(sys.argv[3], "a", encoding="utf-8", errors="surrogateescape")
     with Server(("127.0.0.1", port), Session) as srv:
         srv.serve_forever()
 
