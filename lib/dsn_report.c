@@ -82,11 +82,14 @@ bg_dsn_addr_len(const char *s)
 }
 
 /* The UTF-8 bytes of code point cp at d (room for 4); their count, 0 when
- * cp is no character an address may hold. */
+ * cp is no character an escape may stand for here: a control, a surrogate,
+ * or an ASCII character other than the two xtext must escape ('+', '=') —
+ * an escaped '@', '<' or '\\' would change where the address ends. */
 static size_t
 utf8_put(char *d, unsigned long cp)
 {
-    if (cp < 0x20 || cp == 0x7f || (cp >= 0xd800 && cp < 0xe000) || cp > 0x10ffff)
+    if ((cp < 0x80 && cp != '+' && cp != '=') || (cp >= 0xd800 && cp < 0xe000) ||
+        cp > 0x10ffff)
         return 0;
     if (cp < 0x80) {
         d[0] = (char)cp;

@@ -1917,6 +1917,11 @@ START_TEST(test_addr_canon_utf8)
     char *a = bg_dsn_addr_canon("utf-8; \\x{D800}@b.test");
     ck_assert(!a || !strchr(a, '\xed'));
     free(a);
+    /* nor an escaped '@': the address would end elsewhere */
+    a = bg_dsn_addr_canon("utf-8; admin\\x{40}victim.test@b.test");
+    ck_assert(!a || strcmp(a, "admin@victim.test@b.test") != 0);
+    ck_assert(!a || strncmp(a, "admin@", 6) != 0);
+    free(a);
 }
 END_TEST
 
