@@ -225,17 +225,6 @@ temporary_adjust(bg_dsn_report *r, bool notice_gave_up)
     }
 }
 
-/* true when host is domain or a name under it ("mx.example.com" and
- * "example.com"): the reporting MTA is the domain's own. */
-static bool
-host_in_domain(const char *host, const char *domain)
-{
-    size_t h = strlen(host), d = strlen(domain);
-    if (h == d)
-        return strcasecmp(host, domain) == 0;
-    return h > d && host[h - d - 1] == '.' && strcasecmp(host + h - d, domain) == 0;
-}
-
 /* Exim's own "Unrouteable address" (no remote server was asked) is about
  * the address, like "user unknown" answered to RCPT TO, not a filter's
  * verdict: in a domain of the reporting MTA's own (its name is the domain
@@ -250,7 +239,8 @@ unrouteable_adjust(bg_dsn_report *r)
             strcasecmp(rc->diagnostic, "unrouteable address") != 0)
             continue;
         const char *at = rc->recipient ? strrchr(rc->recipient, '@') : NULL;
-        bool own = !at || !r->reporting_mta || host_in_domain(r->reporting_mta, at + 1);
+        bool own =
+            !at || !r->reporting_mta || bg_host_in_domain(r->reporting_mta, at + 1);
         rc->reason = own ? "userunknown" : "hostunknown";
         rc->hard = bg_reason_is_hard(rc->reason, rc->status);
     }

@@ -60,6 +60,7 @@
 #include <strings.h>
 
 #include "bounceguard/textmatch.h"
+#include "bounceguard/util.h"
 #include "reply_vendor.h"
 
 typedef struct vendor_code {
@@ -371,29 +372,15 @@ aup_reason(const bg_text_pairs *pp, const char *low)
     return NULL;
 }
 
-/* true when host (or the domain of an address) is name or ends in ".name". */
-static bool
-in_domain(const char *host, const char *name)
-{
-    if (!host)
-        return false;
-    const char *at = strrchr(host, '@');
-    if (at)
-        host = at + 1;
-    size_t hl = strlen(host), nl = strlen(name);
-    if (hl < nl || strcasecmp(host + hl - nl, name) != 0)
-        return false;
-    return hl == nl || host[hl - nl - 1] == '.';
-}
-
 static bool
 kddi(const bg_reply_context *ctx)
 {
     if (!ctx)
         return false;
-    return in_domain(ctx->rhost, "ezweb.ne.jp") || in_domain(ctx->rhost, "au.com") ||
-           in_domain(ctx->recipient, "ezweb.ne.jp") ||
-           in_domain(ctx->recipient, "au.com");
+    return bg_host_in_domain(ctx->rhost, "ezweb.ne.jp") ||
+           bg_host_in_domain(ctx->rhost, "au.com") ||
+           bg_host_in_domain(ctx->recipient, "ezweb.ne.jp") ||
+           bg_host_in_domain(ctx->recipient, "au.com");
 }
 
 const char *
@@ -438,22 +425,22 @@ reply_vendor_reason(const char *low, const bg_text_pairs *pp, const bg_reply_con
         }
     }
     if (find(pp, low, &fixed_nd[F_MS]) && ctx &&
-        (in_domain(ctx->reporter, "hotmail.com") ||
-         in_domain(ctx->reporter, "outlook.com") ||
-         in_domain(ctx->reporter, "live.com"))) {
+        (bg_host_in_domain(ctx->reporter, "hotmail.com") ||
+         bg_host_in_domain(ctx->reporter, "outlook.com") ||
+         bg_host_in_domain(ctx->reporter, "live.com"))) {
         *decided = true;
         return "userunknown";
     }
     if ((find(pp, low, &fixed_nd[F_VZ1]) || find(pp, low, &fixed_nd[F_VZ2])) && ctx &&
-        (in_domain(ctx->reporter, "vtext.com") ||
-         in_domain(ctx->reporter, "vzwpix.com"))) {
+        (bg_host_in_domain(ctx->reporter, "vtext.com") ||
+         bg_host_in_domain(ctx->reporter, "vzwpix.com"))) {
         *decided = true;
         return "userunknown";
     }
     /* Google Groups: a group that does not exist or does not take posts
      * from the sender refuses the poster, whatever the notice's language. */
     if ((find(pp, low, &fixed_nd[F_GG1]) || find(pp, low, &fixed_nd[F_GG2])) && ctx &&
-        in_domain(ctx->recipient, "googlegroups.com")) {
+        bg_host_in_domain(ctx->recipient, "googlegroups.com")) {
         *decided = true;
         return "rejected";
     }
@@ -479,7 +466,7 @@ reply_vendor_reason(const char *low, const bg_text_pairs *pp, const bg_reply_con
     /* Mimecast: by its servers' name, or by the link to its code list that
      * every one of its refusals carries (the log line and the DSN of one
      * refusal read alike, the log naming no remote host). */
-    if ((ctx && in_domain(ctx->rhost, "mimecast.com")) ||
+    if ((ctx && bg_host_in_domain(ctx->rhost, "mimecast.com")) ||
         strstr(low, "community.mimecast.com") != NULL) {
         for (size_t i = 0; mimecast[i].phrase; i++) {
             if (strstr(low, mimecast[i].phrase)) {
@@ -489,7 +476,7 @@ reply_vendor_reason(const char *low, const bg_text_pairs *pp, const bg_reply_con
         }
     }
     /* Tencent QQ (mx*.qq.com): its help page's wordings. */
-    if (ctx && in_domain(ctx->rhost, "qq.com")) {
+    if (ctx && bg_host_in_domain(ctx->rhost, "qq.com")) {
         for (size_t i = 0; qq[i].phrase; i++) {
             if (strstr(low, qq[i].phrase)) {
                 *decided = true;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "bounceguard/util.h"
@@ -230,6 +231,20 @@ bg_strlcpy(char *dst, const char *src, size_t size)
         dst[c] = '\0';
     }
     return n;
+}
+
+bool
+bg_host_in_domain(const char *host, const char *domain)
+{
+    if (!host)
+        return false;
+    const char *at = strrchr(host, '@');
+    if (at)
+        host = at + 1;
+    size_t hl = strlen(host), dl = strlen(domain);
+    if (hl < dl || strcasecmp(host + hl - dl, domain) != 0)
+        return false;
+    return hl == dl || host[hl - dl - 1] == '.';
 }
 
 char *

@@ -84,6 +84,11 @@ size_t bg_strlcpy(char *dst, const char *src, size_t size);
 /* Lower-case ASCII in place; returns s. */
 char *bg_ascii_lower(char *s);
 
+/* true when host (or the domain of an address: what follows its last '@')
+ * is domain or a name under it ("mx.example.com" and "example.com"), in
+ * any case; false for a NULL host. */
+bool bg_host_in_domain(const char *host, const char *domain);
+
 /*
  * Printable text from hostile bytes — the one sanitiser for everything shown
  * to a person (tables, `show`, error messages, log lines, SMTP replies).
